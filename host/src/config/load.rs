@@ -1,0 +1,312 @@
+//! Reading and validating a configuration file: syntax, then types and
+//! unknown keys per section, then the rules that span keys. Every problem is
+//! collected; nothing is used until the whole file is valid.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::errors::{ConfigError, ConfigErrors, KeyPath, line_of};
+use super::schema::{Config, ExchangeConfig, HostConfig, Limits, Network, SignerConfig, ZmqConfig};
+
+/// Reads, parses and validates a configuration file. Relative paths in it
+/// become relative to the file's folder.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let file = Some(path.display().to_string());
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigErrors {
+        file: file.clone(),
+        errors: vec![ConfigError {
+            path: KeyPath::default(),
+            line: None,
+            message: format!("cannot read the file: {error}"),
+        }],
+    })?;
+    let mut config = parse(&text).map_err(|errors| ConfigErrors { file, ..errors })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    config.host.plugins_dir = base.join(&config.host.plugins_dir);
+    config.host.state_dir = base.join(&config.host.state_dir);
+    config.signer.socket = base.join(&config.signer.socket);
+    for file in [&mut config.signer.spawn_key_file, &mut config.signer.spawn_policy]
+        .into_iter()
+        .flatten()
+    {
+        *file = base.join(&*file);
+    }
+    Ok(config)
+}
+
+/// Parses and validates configuration text.
+pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
+    let document = DeTable::parse(text).map_err(|error| ConfigErrors {
+        file: None,
+        errors: vec![ConfigError {
+            path: KeyPath::default(),
+            line: error.span().map(|span| line_of(text, span.start)),
+            message: error.message().to_owned(),
+        }],
+    })?;
+    let mut reader = Reader {
+        text,
+        document: &document,
+        errors: Vec::new(),
+    };
+    let config = reader.read_sections();
+    if let Some(config) = &config {
+        reader.check_rules(config);
+    }
+    let mut errors = reader.errors;
+    errors.sort_by_key(|error| error.line.unwrap_or(usize::MAX));
+    match config {
+        Some(config) if errors.is_empty() => Ok(config),
+        _ => Err(ConfigErrors { file: None, errors }),
+    }
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    document: &'a Spanned<DeTable<'a>>,
+    errors: Vec<ConfigError>,
+}
+
+impl<'a> Reader<'a> {
+    fn error(&mut self, path: KeyPath, message: impl Into<String>) {
+        let line = path
+            .locate(self.document)
+            .map(|span| line_of(self.text, span.start));
+        self.errors.push(ConfigError {
+            path,
+            line,
+            message: message.into(),
+        });
+    }
+
+    fn value(&self, key: &str) -> Option<&'a Spanned<DeValue<'a>>> {
+        self.document
+            .get_ref()
+            .iter()
+            .find(|(name, _)| name.get_ref().as_ref() == key)
+            .map(|(_, value)| value)
+    }
+
+    /// Deserializes one value into `T`, recording its unknown keys and its
+    /// first type error.
+    fn section<T: DeserializeOwned>(
+        &mut self,
+        path: KeyPath,
+        value: &Spanned<DeValue<'_>>,
+    ) -> Option<T> {
+        let mut unknown = Vec::new();
+        let mut track = serde_path_to_error::Track::new();
+        let deserializer = ValueDeserializer::from(value.clone());
+        let tracked = serde_path_to_error::Deserializer::new(deserializer, &mut track);
+        let result = serde_ignored::deserialize(tracked, |ignored| {
+            unknown.push(KeyPath::from_ignored(&ignored));
+        });
+        for key in unknown {
+            self.error(path.extend(key), "unknown key");
+        }
+        match result {
+            Ok(parsed) => Some(parsed),
+            Err(error) => {
+                let at = path.extend(KeyPath::from_tracked(&track.path()));
+                let line = error
+                    .span()
+                    .map(|span| line_of(self.text, span.start))
+                    .or_else(|| at.locate(self.document).map(|s| line_of(self.text, s.start)));
+                self.errors.push(ConfigError {
+                    path: at,
+                    line,
+                    message: error.message().to_owned(),
+                });
+                None
+            }
+        }
+    }
+
+    fn required<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        match self.value(key) {
+            Some(value) => self.section(KeyPath::key(key), value),
+            None => {
+                self.error(KeyPath::default(), format!("missing section [{key}]"));
+                None
+            }
+        }
+    }
+
+    fn read_sections(&mut self) -> Option<Config> {
+        const SECTIONS: [&str; 4] = ["host", "zmq", "signer", "exchanges"];
+        let unknown: Vec<String> = self
+            .document
+            .get_ref()
+            .iter()
+            .map(|(name, _)| name.get_ref().to_string())
+            .filter(|name| !SECTIONS.contains(&name.as_str()))
+            .collect();
+        for name in unknown {
+            self.error(
+                KeyPath::key(&name),
+                format!("unknown key (the sections are {})", SECTIONS.join(", ")),
+            );
+        }
+        let host: Option<HostConfig> = self.required("host");
+        let zmq: Option<ZmqConfig> = match self.value("zmq") {
+            Some(value) => self.section(KeyPath::key("zmq"), value),
+            None => Some(ZmqConfig::default()),
+        };
+        let signer: Option<SignerConfig> = self.required("signer");
+        let exchanges = self.exchanges();
+        Some(Config {
+            host: host?,
+            zmq: zmq?,
+            signer: signer?,
+            exchanges: exchanges?,
+        })
+    }
+
+    /// Each `[[exchanges]]` entry separately, so that every entry's errors
+    /// are reported.
+    fn exchanges(&mut self) -> Option<Vec<ExchangeConfig>> {
+        let Some(value) = self.value("exchanges") else {
+            return Some(Vec::new());
+        };
+        let DeValue::Array(entries) = value.get_ref() else {
+            self.error(
+                KeyPath::key("exchanges"),
+                "must be an array of tables ([[exchanges]])",
+            );
+            return None;
+        };
+        let mut parsed = Vec::new();
+        let mut complete = true;
+        for (index, entry) in entries.iter().enumerate() {
+            match self.section(KeyPath::key("exchanges").index(index), entry) {
+                Some(exchange) => parsed.push(exchange),
+                None => complete = false,
+            }
+        }
+        complete.then_some(parsed)
+    }
+
+    fn check_rules(&mut self, config: &Config) {
+        let host = KeyPath::key("host");
+        if config.host.id.trim().is_empty() || config.host.id.chars().any(char::is_whitespace) {
+            self.error(host.join("id"), "must be a non-empty name without spaces");
+        }
+        if let Err(error) = tracing_subscriber::EnvFilter::try_new(&config.host.log_level) {
+            self.error(host.join("log_level"), format!("not a log filter: {error}"));
+        }
+        let zmq = KeyPath::key("zmq");
+        for (key, endpoint) in [
+            ("publish", &config.zmq.publish),
+            ("commands", &config.zmq.commands),
+        ] {
+            if !["tcp://", "ipc://", "inproc://"]
+                .iter()
+                .any(|scheme| endpoint.starts_with(scheme))
+            {
+                self.error(
+                    zmq.join(key),
+                    format!("`{endpoint}` is not a ZeroMQ endpoint (tcp://, ipc:// or inproc://)"),
+                );
+            }
+        }
+        if config.zmq.publish == config.zmq.commands {
+            self.error(zmq.join("commands"), "must differ from zmq.publish");
+        }
+        if config.zmq.queue_capacity == 0 {
+            self.error(zmq.join("queue_capacity"), "must be at least 1");
+        }
+        if config.signer.timeout_ms == 0 {
+            self.error(KeyPath::key("signer").join("timeout_ms"), "must be at least 1");
+        }
+        if config.signer.spawn_policy.is_some() && config.signer.spawn_key_file.is_none() {
+            self.error(
+                KeyPath::key("signer").join("spawn_policy"),
+                "needs signer.spawn_key_file",
+            );
+        }
+        let mut names = HashSet::new();
+        for (index, exchange) in config.exchanges.iter().enumerate() {
+            let path = KeyPath::key("exchanges").index(index);
+            self.check_exchange(&path, exchange);
+            if !names.insert(exchange.name.as_str()) {
+                self.error(
+                    path.join("name"),
+                    format!("`{}` names another exchange too", exchange.name),
+                );
+            }
+        }
+    }
+
+    fn check_exchange(&mut self, path: &KeyPath, exchange: &ExchangeConfig) {
+        if exchange.name.is_empty()
+            || !exchange
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.error(
+                path.join("name"),
+                "must be letters, digits, `-` or `_` (it appears in topic names)",
+            );
+        }
+        if exchange.plugin.trim().is_empty() {
+            self.error(path.join("plugin"), "must name a plugin's exchange");
+        }
+        if exchange.account.trim().is_empty() {
+            self.error(path.join("account"), "must be the account address");
+        }
+        match (&exchange.api_url, exchange.network) {
+            (None, Network::Local) => {
+                self.error(path.join("api_url"), "is required when network = \"local\"")
+            }
+            (Some(url), _) if !url.starts_with("http://") && !url.starts_with("https://") => {
+                self.error(path.join("api_url"), format!("`{url}` is not an http(s) URL"))
+            }
+            _ => {}
+        }
+        self.check_limits(&path.join("limits"), &exchange.limits);
+        if exchange.markets.is_empty() {
+            self.error(path.join("markets"), "lists no market");
+        }
+        let mut symbols = HashSet::new();
+        for (index, market) in exchange.markets.iter().enumerate() {
+            let market_path = path.join("markets").index(index);
+            if market.symbol.trim().is_empty() {
+                self.error(market_path.join("symbol"), "must not be empty");
+            }
+            if !symbols.insert(market.symbol.as_str()) {
+                self.error(
+                    market_path.join("symbol"),
+                    format!("`{}` is listed twice", market.symbol),
+                );
+            }
+            self.check_limits(&market_path.join("limits"), &market.limits);
+        }
+    }
+
+    fn check_limits(&mut self, path: &KeyPath, limits: &Limits) {
+        let decimals = [
+            ("max_order_size", limits.max_order_size),
+            ("max_order_notional", limits.max_order_notional),
+            ("max_position", limits.max_position),
+            ("price_band_percent", limits.price_band_percent),
+        ];
+        for (key, value) in decimals {
+            if value.is_some_and(|v| v <= rust_decimal::Decimal::ZERO) {
+                self.error(path.join(key), "must be positive");
+            }
+        }
+        for (key, value) in [
+            ("max_open_orders", limits.max_open_orders),
+            ("max_orders_per_second", limits.max_orders_per_second),
+        ] {
+            if value == Some(0) {
+                self.error(path.join(key), "must be at least 1");
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The configuration: one TOML file, validated whole before anything uses
+//! it. Errors name the key path and the line.
+
+mod errors;
+mod load;
+mod schema;
+
+pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
+pub use load::{load, parse};
+pub use schema::{
+    Config, ExchangeConfig, HostConfig, Limits, MarketConfig, Network, SignerConfig, ZmqConfig,
+};
+
+impl Config {
+    /// A one-line description of a valid configuration.
+    pub fn summary(&self) -> String {
+        let exchanges: Vec<String> = self
+            .exchanges
+            .iter()
+            .map(|exchange| {
+                format!(
+                    "{} ({} {}, {} market{})",
+                    exchange.name,
+                    exchange.plugin,
+                    exchange.network.as_str(),
+                    exchange.markets.len(),
+                    if exchange.markets.len() == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        format!(
+            "host `{}`, {} exchange{}{}{}, plugins from {}, events on {}",
+            self.host.id,
+            self.exchanges.len(),
+            if self.exchanges.len() == 1 { "" } else { "s" },
+            if exchanges.is_empty() { "" } else { ": " },
+            exchanges.join(", "),
+            self.host.plugins_dir.display(),
+            self.zmq.publish,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,223 @@
+//! The configuration file's shape. Every key is documented in
+//! `docs/config.md`; unknown keys are errors.
+
+use std::path::PathBuf;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Config {
+    /// Host-wide settings.
+    pub host: HostConfig,
+    /// ZeroMQ endpoints.
+    #[serde(default)]
+    pub zmq: ZmqConfig,
+    /// How to reach the signer.
+    pub signer: SignerConfig,
+    /// The exchange connections.
+    #[serde(default)]
+    pub exchanges: Vec<ExchangeConfig>,
+}
+
+/// `[host]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct HostConfig {
+    /// This instance's name. It is hashed into every client order id, so a
+    /// restarted host recognises its own orders: keep it stable, and unique
+    /// per account.
+    pub id: String,
+    /// Folder of plugin files (relative paths are relative to the config
+    /// file).
+    pub plugins_dir: PathBuf,
+    /// Folder for the journal and the nonce state (relative to the config
+    /// file).
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// Log filter, in `RUST_LOG` syntax.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("state")
+}
+
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+/// `[zmq]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ZmqConfig {
+    /// Where events are published (PUB).
+    #[serde(default = "default_publish")]
+    pub publish: String,
+    /// Where commands are taken (ROUTER).
+    #[serde(default = "default_commands")]
+    pub commands: String,
+    /// Events queued for the publisher before new ones are dropped (and
+    /// counted).
+    #[serde(default = "default_queue")]
+    pub queue_capacity: usize,
+}
+
+impl Default for ZmqConfig {
+    fn default() -> Self {
+        ZmqConfig {
+            publish: default_publish(),
+            commands: default_commands(),
+            queue_capacity: default_queue(),
+        }
+    }
+}
+
+fn default_publish() -> String {
+    "tcp://127.0.0.1:5555".to_owned()
+}
+
+fn default_commands() -> String {
+    "tcp://127.0.0.1:5556".to_owned()
+}
+
+fn default_queue() -> usize {
+    65_536
+}
+
+/// `[signer]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SignerConfig {
+    /// The signer's Unix socket.
+    pub socket: PathBuf,
+    /// How long to wait for a signature, ms.
+    #[serde(default = "default_signer_timeout")]
+    pub timeout_ms: u64,
+    /// Start the signer as a child process with this key file.
+    #[serde(default)]
+    pub spawn_key_file: Option<PathBuf>,
+    /// The policy file for a spawned signer.
+    #[serde(default)]
+    pub spawn_policy: Option<PathBuf>,
+}
+
+fn default_signer_timeout() -> u64 {
+    2_000
+}
+
+/// Which deployment of an exchange to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// Real money.
+    Mainnet,
+    /// The exchange's test deployment.
+    Testnet,
+    /// A local emulator (`api_url` required).
+    Local,
+}
+
+impl Network {
+    /// The name used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::Mainnet => "mainnet",
+            Network::Testnet => "testnet",
+            Network::Local => "local",
+        }
+    }
+}
+
+/// One `[[exchanges]]` entry: one account on one exchange.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ExchangeConfig {
+    /// A label unique in this file, used in topics (`orders.<name>.…`).
+    pub name: String,
+    /// The plugin's exchange name (from its manifest), e.g. `hyperliquid`.
+    pub plugin: String,
+    /// Mainnet, testnet or local.
+    pub network: Network,
+    /// Overrides the plugin's base URL (required for `local`).
+    #[serde(default)]
+    pub api_url: Option<String>,
+    /// The account address (the master account, not an API wallet).
+    pub account: String,
+    /// Trade for this vault or sub-account.
+    #[serde(default)]
+    pub vault: Option<String>,
+    /// Limits for every market of this exchange, unless a market overrides
+    /// them.
+    #[serde(default)]
+    pub limits: Limits,
+    /// The markets to trade and watch.
+    pub markets: Vec<MarketConfig>,
+}
+
+/// One market of an exchange.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MarketConfig {
+    /// The host's symbol, e.g. `BTC-USD`, or the venue's coin name.
+    pub symbol: String,
+    /// Per-market limits; unset keys fall back to the exchange's.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Pre-trade limits. Every key is optional; decimals are written as strings
+/// (`"0.5"`) or integers, never as TOML floats.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct Limits {
+    /// Largest order size, in base units.
+    #[serde(default, deserialize_with = "decimal")]
+    pub max_order_size: Option<Decimal>,
+    /// Largest order value, in the quote asset.
+    #[serde(default, deserialize_with = "decimal")]
+    pub max_order_notional: Option<Decimal>,
+    /// Most open orders at once.
+    #[serde(default)]
+    pub max_open_orders: Option<u32>,
+    /// Largest absolute position, in base units.
+    #[serde(default, deserialize_with = "decimal")]
+    pub max_position: Option<Decimal>,
+    /// Largest distance of a limit price from the mid, in percent.
+    #[serde(default, deserialize_with = "decimal")]
+    pub price_band_percent: Option<Decimal>,
+    /// Most new orders per second.
+    #[serde(default)]
+    pub max_orders_per_second: Option<u32>,
+}
+
+impl Limits {
+    /// These limits with unset keys taken from `fallback`.
+    pub fn or(&self, fallback: &Limits) -> Limits {
+        Limits {
+            max_order_size: self.max_order_size.or(fallback.max_order_size),
+            max_order_notional: self.max_order_notional.or(fallback.max_order_notional),
+            max_open_orders: self.max_open_orders.or(fallback.max_open_orders),
+            max_position: self.max_position.or(fallback.max_position),
+            price_band_percent: self.price_band_percent.or(fallback.price_band_percent),
+            max_orders_per_second: self.max_orders_per_second.or(fallback.max_orders_per_second),
+        }
+    }
+}
+
+/// A decimal written as a string or an integer. Floats are refused: they
+/// are binary and would silently round money.
+fn decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+    }
+    match Raw::deserialize(deserializer)? {
+        Raw::Text(text) => text.trim().parse::<Decimal>().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("`{text}` is not a decimal number"))
+        }),
+        Raw::Integer(value) => Ok(Some(Decimal::from(value))),
+        Raw::Float(value) => Err(serde::de::Error::custom(format!(
+            "write decimals as strings (\"{value}\"), not as TOML floats"
+        ))),
+    }
+}

@@ -1,0 +1,167 @@
+use super::*;
+
+fn errors_of(text: &str) -> Vec<String> {
+    match parse(text) {
+        Ok(_) => panic!("expected errors"),
+        Err(errors) => errors.errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+const MINIMAL: &str = r#"
+[host]
+id = "h1"
+plugins_dir = "plugins"
+
+[signer]
+socket = "signer.sock"
+
+[[exchanges]]
+name = "hl"
+plugin = "hyperliquid"
+network = "local"
+api_url = "http://127.0.0.1:1"
+account = "0xabc"
+
+[[exchanges.markets]]
+symbol = "BTC-USD"
+"#;
+
+#[test]
+fn the_shipped_configs_are_valid() {
+    for text in [
+        include_str!("../../../configs/local.toml"),
+        include_str!("../../../configs/testnet.toml"),
+        include_str!("../../../configs/mainnet.example.toml"),
+    ] {
+        if let Err(errors) = parse(text) {
+            panic!("{errors}");
+        }
+    }
+}
+
+#[test]
+fn defaults_fill_optional_sections() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.zmq, ZmqConfig::default());
+    assert_eq!(config.signer.timeout_ms, 2_000);
+    assert_eq!(config.host.log_level, "info");
+    assert_eq!(config.exchanges[0].markets[0].limits, Limits::default());
+}
+
+#[test]
+fn decimals_are_exact_and_floats_are_refused() {
+    let with_limits = MINIMAL.replace(
+        "[[exchanges.markets]]",
+        "[exchanges.limits]\nmax_order_size = \"0.1\"\nmax_open_orders = 3\nmax_order_notional = 1000\n\n[[exchanges.markets]]",
+    );
+    let config = parse(&with_limits).unwrap();
+    let limits = &config.exchanges[0].limits;
+    assert_eq!(limits.max_order_size, Some("0.1".parse().unwrap()));
+    assert_eq!(limits.max_order_notional, Some(1000.into()));
+    let float = MINIMAL.replace(
+        "[[exchanges.markets]]",
+        "[exchanges.limits]\nmax_order_size = 0.1\n\n[[exchanges.markets]]",
+    );
+    let errors = errors_of(&float);
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].contains("exchanges[0].limits.max_order_size"), "{errors:?}");
+    assert!(errors[0].contains("not as TOML floats"), "{errors:?}");
+    assert!(errors[0].starts_with("line 17:"), "{errors:?}");
+}
+
+#[test]
+fn every_unknown_key_is_reported_with_its_line() {
+    let text = MINIMAL
+        .replace("id = \"h1\"", "id = \"h1\"\nlog_levle = \"debug\"")
+        .replace("symbol = \"BTC-USD\"", "symbol = \"BTC-USD\"\nmax_size = 1")
+        + "\n[extra]\nx = 1\n";
+    let errors = errors_of(&text);
+    assert_eq!(
+        errors,
+        [
+            "line 4: host.log_levle: unknown key",
+            "line 19: exchanges[0].markets[0].max_size: unknown key",
+            "line 21: extra: unknown key (the sections are host, zmq, signer, exchanges)",
+        ]
+    );
+}
+
+#[test]
+fn type_errors_name_key_and_line() {
+    let errors = errors_of(&MINIMAL.replace("network = \"local\"", "network = \"moon\""));
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].starts_with("line 12: exchanges[0].network:"), "{errors:?}");
+    assert!(errors[0].contains("moon"), "{errors:?}");
+}
+
+#[test]
+fn syntax_errors_give_the_line() {
+    let errors = errors_of("[host]\nid = \"h1\nplugins_dir = \"p\"\n");
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].starts_with("line 2:"), "{errors:?}");
+}
+
+#[test]
+fn missing_sections_are_errors() {
+    let errors = errors_of("[zmq]\n");
+    assert_eq!(errors, ["missing section [host]", "missing section [signer]"]);
+}
+
+#[test]
+fn cross_key_rules_are_all_reported() {
+    let text = format!(
+        "{MINIMAL}\n[[exchanges]]\nname = \"hl\"\nplugin = \"hyperliquid\"\nnetwork = \"local\"\naccount = \"0x1\"\n\
+         limits = {{ max_position = \"-1\", max_open_orders = 0 }}\nmarkets = [{{ symbol = \"ETH\" }}, {{ symbol = \"ETH\" }}]\n"
+    )
+    .replace("id = \"h1\"", "id = \"h 1\"");
+    let errors = errors_of(&text);
+    assert_eq!(
+        errors,
+        [
+            "line 3: host.id: must be a non-empty name without spaces",
+            "line 19: exchanges[1].api_url: is required when network = \"local\"",
+            "line 20: exchanges[1].name: `hl` names another exchange too",
+            "line 24: exchanges[1].limits.max_position: must be positive",
+            "line 24: exchanges[1].limits.max_open_orders: must be at least 1",
+            "line 25: exchanges[1].markets[1].symbol: `ETH` is listed twice",
+        ]
+    );
+}
+
+#[test]
+fn endpoints_and_urls_are_checked() {
+    let text = format!("{MINIMAL}\n[zmq]\npublish = \"http://x\"\ncommands = \"http://x\"\n")
+        .replace("api_url = \"http://127.0.0.1:1\"", "api_url = \"127.0.0.1:1\"");
+    let errors = errors_of(&text);
+    assert!(errors.iter().any(|e| e.contains("zmq.publish: `http://x` is not a ZeroMQ endpoint")));
+    assert!(errors.iter().any(|e| e.contains("zmq.commands: must differ from zmq.publish")));
+    assert!(errors.iter().any(|e| e.contains("exchanges[0].api_url: `127.0.0.1:1` is not an http(s) URL")));
+}
+
+#[test]
+fn load_resolves_paths_against_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("host.toml");
+    std::fs::write(&file, MINIMAL).unwrap();
+    let config = load(&file).unwrap();
+    assert_eq!(config.host.plugins_dir, dir.path().join("plugins"));
+    assert_eq!(config.signer.socket, dir.path().join("signer.sock"));
+    let missing = load(&dir.path().join("nope.toml")).unwrap_err();
+    assert!(missing.to_string().contains("cannot read the file"));
+}
+
+#[test]
+fn market_limits_fall_back_to_the_exchange() {
+    let exchange = Limits {
+        max_order_size: Some(1.into()),
+        max_open_orders: Some(5),
+        ..Limits::default()
+    };
+    let market = Limits {
+        max_order_size: Some(2.into()),
+        ..Limits::default()
+    };
+    let merged = market.or(&exchange);
+    assert_eq!(merged.max_order_size, Some(2.into()));
+    assert_eq!(merged.max_open_orders, Some(5));
+}

@@ -1,0 +1,21 @@
+//! `connector-host`: keeps order books, tracks every order through its life
+//! and drives exchange plugins, which are sans-IO protocol state machines
+//! loaded from `cdylib` files (see `plugin-api`).
+//!
+//! The modules are the host's parts:
+//! * [`order`] — the order model, its state machine and the thread-safe
+//!   tracker.
+//! * [`book`] — L2 order books with sequence checking.
+//! * [`config`] — the TOML configuration and its validation.
+//! * [`plugins`] — loading the plugins folder.
+//! * [`cli`] — the `connector-host` commands.
+
+#![warn(missing_docs)]
+
+pub mod book;
+pub mod cli;
+pub mod config;
+pub mod order;
+pub mod plugins;
+
+pub use plugin_api::rules;

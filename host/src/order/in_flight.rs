@@ -1,0 +1,115 @@
+//! `InFlightOrder`: everything the host knows about one order.
+
+use std::collections::{BTreeMap, HashSet};
+
+use rust_decimal::Decimal;
+
+use super::{
+    ClientOrderId, NewOrder, OrderState, OrderType, PositionAction, TimeInForce, TradeType,
+    UnknownOutcome,
+};
+
+/// One order, from the moment it is tracked to its final state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InFlightOrder {
+    /// The client order id.
+    pub client_order_id: ClientOrderId,
+    /// The configured exchange connection.
+    pub exchange: String,
+    /// The host's market symbol.
+    pub trading_pair: String,
+    /// How it is priced.
+    pub order_type: OrderType,
+    /// Buy or sell.
+    pub trade_type: TradeType,
+    /// Open or close, if said.
+    pub position_action: Option<PositionAction>,
+    /// Time in force.
+    pub time_in_force: TimeInForce,
+    /// Limit price.
+    pub price: Decimal,
+    /// Size.
+    pub amount: Decimal,
+    /// The exchange's id, once known.
+    pub exchange_order_id: Option<String>,
+    /// Current state.
+    pub state: OrderState,
+    /// Executed size so far.
+    pub filled_amount: Decimal,
+    /// Σ price × size of the executions (exact).
+    pub filled_notional: Decimal,
+    /// Fees by asset (exact sums).
+    pub fees: BTreeMap<String, Decimal>,
+    /// The asset of the first fee paid.
+    pub fee_asset: Option<String>,
+    /// Creation time, ms.
+    pub creation_timestamp_ms: u64,
+    /// Time of the last change, ms.
+    pub last_update_timestamp_ms: u64,
+    /// Set while the outcome of its submission is unknown.
+    pub outcome_unknown: Option<UnknownOutcome>,
+    /// Why it failed or was cancelled, if known.
+    pub reason: Option<String>,
+    /// Fills received after the order was complete or closed (kept, never
+    /// dropped: they are money).
+    pub anomalies: u32,
+    pub(super) trade_ids: HashSet<String>,
+}
+
+impl InFlightOrder {
+    /// A freshly tracked order in `PENDING_CREATE`.
+    pub fn new(order: NewOrder) -> InFlightOrder {
+        InFlightOrder {
+            client_order_id: order.client_order_id,
+            exchange: order.exchange,
+            trading_pair: order.trading_pair,
+            order_type: order.order_type,
+            trade_type: order.trade_type,
+            position_action: order.position_action,
+            time_in_force: order.time_in_force,
+            price: order.price,
+            amount: order.amount,
+            exchange_order_id: None,
+            state: OrderState::PendingCreate,
+            filled_amount: Decimal::ZERO,
+            filled_notional: Decimal::ZERO,
+            fees: BTreeMap::new(),
+            fee_asset: None,
+            creation_timestamp_ms: order.creation_timestamp_ms,
+            last_update_timestamp_ms: order.creation_timestamp_ms,
+            outcome_unknown: None,
+            reason: None,
+            anomalies: 0,
+            trade_ids: HashSet::new(),
+        }
+    }
+
+    /// Volume-weighted average execution price, if anything filled.
+    pub fn average_executed_price(&self) -> Option<Decimal> {
+        (!self.filled_amount.is_zero()).then(|| self.filled_notional / self.filled_amount)
+    }
+
+    /// The fee paid in the order's main fee asset (zero before any fill).
+    pub fn fee_paid(&self) -> Decimal {
+        self.fee_asset
+            .as_ref()
+            .and_then(|asset| self.fees.get(asset))
+            .copied()
+            .unwrap_or(Decimal::ZERO)
+    }
+
+    /// Size still to fill.
+    pub fn remaining_amount(&self) -> Decimal {
+        (self.amount - self.filled_amount).max(Decimal::ZERO)
+    }
+
+    /// True when this trade id was already counted.
+    pub fn has_trade(&self, trade_id: &str) -> bool {
+        self.trade_ids.contains(trade_id)
+    }
+
+    /// How many distinct fills were counted.
+    pub fn fill_count(&self) -> usize {
+        self.trade_ids.len()
+    }
+}

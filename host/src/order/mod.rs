@@ -1,0 +1,15 @@
+//! Orders: the model, the state machine and the tracker.
+
+mod client_id;
+mod in_flight;
+mod state;
+mod tracker;
+mod types;
+mod updates;
+
+pub use client_id::{ClientIdGenerator, ClientOrderId, ClientOrderIdError};
+pub use in_flight::InFlightOrder;
+pub use state::TransitionError;
+pub use tracker::{ClientOrderTracker, FillResult, OrderEvent, OrderListener, TrackerError};
+pub use types::{OrderState, OrderType, PositionAction, TimeInForce, TradeType};
+pub use updates::{FailureCause, NewOrder, OrderUpdate, TradeUpdate, UnknownOutcome};

@@ -1,0 +1,392 @@
+//! `ClientOrderTracker`: the single place where orders change state.
+//!
+//! Thread-safe (orders are sharded over mutexes); every change is validated
+//! ([`state::check`](super::state::check)), fills are deduplicated by trade
+//! id and summed exactly, and every listener sees every change, in order,
+//! for each order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use rust_decimal::Decimal;
+use tracing::warn;
+
+use super::state::{self, TransitionError};
+use super::{
+    ClientOrderId, FailureCause, InFlightOrder, NewOrder, OrderState, OrderUpdate, TradeUpdate,
+    UnknownOutcome,
+};
+
+const SHARDS: usize = 16;
+
+/// A change the tracker made, as listeners see it.
+#[derive(Debug, Clone, Copy)]
+pub enum OrderEvent<'a> {
+    /// A new order is tracked.
+    Created(&'a InFlightOrder),
+    /// The order changed state.
+    StateChanged {
+        /// The order after the change.
+        order: &'a InFlightOrder,
+        /// Its state before.
+        previous: OrderState,
+    },
+    /// A new (not duplicate) fill was counted.
+    Filled {
+        /// The order after the fill.
+        order: &'a InFlightOrder,
+        /// The fill.
+        trade: &'a TradeUpdate,
+    },
+    /// The outcome of the order's submission became unknown.
+    OutcomeUnknown(&'a InFlightOrder),
+}
+
+/// Receives every change. Called with the order's shard locked, so it must
+/// be quick (queue the event) and must not call back into the tracker.
+pub trait OrderListener: Send + Sync {
+    /// One change.
+    fn on_event(&self, event: &OrderEvent<'_>);
+}
+
+/// Why the tracker refused something.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrackerError {
+    /// No such order.
+    #[error("unknown order {0}")]
+    UnknownOrder(ClientOrderId),
+    /// The id is already tracked.
+    #[error("order {0} is already tracked")]
+    DuplicateOrder(ClientOrderId),
+    /// The state change is not allowed.
+    #[error("order {id}: {error}")]
+    Transition {
+        /// The order.
+        id: ClientOrderId,
+        /// Why.
+        error: TransitionError,
+    },
+    /// A failure without proof: the order may be on the exchange.
+    #[error("order {id} is {state}{unknown}; `{cause}` does not prove it failed", unknown = if *.outcome_unknown { " with an unknown outcome" } else { "" })]
+    FailureWithoutProof {
+        /// The order.
+        id: ClientOrderId,
+        /// Its state.
+        state: OrderState,
+        /// Whether its outcome was unknown.
+        outcome_unknown: bool,
+        /// The refused cause.
+        cause: String,
+    },
+    /// A fill with a non-positive size or price.
+    #[error("order {id}: fill {trade_id} has size {amount} at price {price}; both must be positive")]
+    InvalidFill {
+        /// The order.
+        id: ClientOrderId,
+        /// The fill.
+        trade_id: String,
+        /// Its size.
+        amount: Decimal,
+        /// Its price.
+        price: Decimal,
+    },
+}
+
+/// What a fill did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillResult {
+    /// Counted.
+    Counted,
+    /// Already counted before (same trade id); ignored.
+    Duplicate,
+}
+
+/// Tracks every order of one host.
+pub struct ClientOrderTracker {
+    shards: Vec<Mutex<HashMap<ClientOrderId, InFlightOrder>>>,
+    listeners: RwLock<Vec<Arc<dyn OrderListener>>>,
+}
+
+impl Default for ClientOrderTracker {
+    fn default() -> Self {
+        ClientOrderTracker::new()
+    }
+}
+
+impl ClientOrderTracker {
+    /// An empty tracker.
+    pub fn new() -> ClientOrderTracker {
+        ClientOrderTracker {
+            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            listeners: RwLock::new(Vec::new()),
+        }
+    }
+
+    /// Adds a listener for every later change.
+    pub fn add_listener(&self, listener: Arc<dyn OrderListener>) {
+        self.listeners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
+    }
+
+    fn shard(&self, id: ClientOrderId) -> MutexGuard<'_, HashMap<ClientOrderId, InFlightOrder>> {
+        let mixed = (id.0 ^ (id.0 >> 32) ^ (id.0 >> 64)) as usize;
+        self.shards[mixed % SHARDS]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn emit(&self, event: OrderEvent<'_>) {
+        for listener in self
+            .listeners
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            listener.on_event(&event);
+        }
+    }
+
+    /// Starts tracking a new order in `PENDING_CREATE`.
+    pub fn start_tracking(&self, order: NewOrder) -> Result<ClientOrderId, TrackerError> {
+        let id = order.client_order_id;
+        let mut shard = self.shard(id);
+        if shard.contains_key(&id) {
+            return Err(TrackerError::DuplicateOrder(id));
+        }
+        let order = shard.entry(id).or_insert(InFlightOrder::new(order));
+        self.emit(OrderEvent::Created(order));
+        Ok(id)
+    }
+
+    /// Tracks an order found on the exchange (or in the journal) as is.
+    /// Used by recovery; the order keeps the state it has.
+    pub fn adopt(&self, order: InFlightOrder) -> Result<ClientOrderId, TrackerError> {
+        let id = order.client_order_id;
+        let mut shard = self.shard(id);
+        if shard.contains_key(&id) {
+            return Err(TrackerError::DuplicateOrder(id));
+        }
+        let order = shard.entry(id).or_insert(order);
+        self.emit(OrderEvent::Created(order));
+        Ok(id)
+    }
+
+    /// A copy of one order.
+    pub fn get(&self, id: ClientOrderId) -> Option<InFlightOrder> {
+        self.shard(id).get(&id).cloned()
+    }
+
+    /// Copies of every order that is not in a final state.
+    pub fn active_orders(&self) -> Vec<InFlightOrder> {
+        self.collect(|order| !order.state.is_terminal())
+    }
+
+    /// Copies of every tracked order.
+    pub fn all_orders(&self) -> Vec<InFlightOrder> {
+        self.collect(|_| true)
+    }
+
+    fn collect(&self, keep: impl Fn(&InFlightOrder) -> bool) -> Vec<InFlightOrder> {
+        self.shards
+            .iter()
+            .flat_map(|shard| {
+                shard
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .values()
+                    .filter(|order| keep(order))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// How many orders are tracked.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
+    }
+
+    /// True when no order is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs `change` on one order with its shard locked.
+    fn with_order<T>(
+        &self,
+        id: ClientOrderId,
+        change: impl FnOnce(&mut InFlightOrder, &dyn Fn(OrderEvent<'_>)) -> Result<T, TrackerError>,
+    ) -> Result<T, TrackerError> {
+        let mut shard = self.shard(id);
+        let order = shard.get_mut(&id).ok_or(TrackerError::UnknownOrder(id))?;
+        change(order, &|event| self.emit(event))
+    }
+
+    /// The order is about to be sent: `PENDING_CREATE → PENDING_SUBMIT`.
+    pub fn mark_submitted(&self, id: ClientOrderId, now_ms: u64) -> Result<(), TrackerError> {
+        self.with_order(id, |order, emit| {
+            set_state(order, OrderState::PendingSubmit, now_ms, emit)
+        })
+    }
+
+    /// The submission's outcome is unknown. The order keeps its state; it
+    /// can only be failed by the exchange's word or after `resolve_after_ms`.
+    pub fn mark_outcome_unknown(
+        &self,
+        id: ClientOrderId,
+        unknown: UnknownOutcome,
+    ) -> Result<(), TrackerError> {
+        self.with_order(id, |order, emit| {
+            if order.state.is_terminal() {
+                return Ok(());
+            }
+            order.last_update_timestamp_ms = unknown.since_ms;
+            order.outcome_unknown = Some(unknown);
+            emit(OrderEvent::OutcomeUnknown(order));
+            Ok(())
+        })
+    }
+
+    /// Applies a state update from the exchange (or a refill). A duplicate
+    /// of the current state is accepted silently; an update that would move
+    /// the order backwards is refused.
+    pub fn process_order_update(&self, update: &OrderUpdate) -> Result<(), TrackerError> {
+        if update.new_state == OrderState::Failed {
+            let reason = update
+                .reason
+                .clone()
+                .unwrap_or_else(|| "rejected by the exchange".to_owned());
+            return self.fail(
+                update.client_order_id,
+                FailureCause::Rejected(reason),
+                update.timestamp_ms,
+            );
+        }
+        self.with_order(update.client_order_id, |order, emit| {
+            if let Some(exchange_id) = &update.exchange_order_id {
+                order.exchange_order_id = Some(exchange_id.clone());
+            }
+            if update.new_state.is_live() || update.new_state.is_terminal() {
+                // The exchange answered: the outcome is no longer unknown.
+                order.outcome_unknown = None;
+            }
+            if update.reason.is_some() {
+                order.reason = update.reason.clone();
+            }
+            set_state(order, update.new_state, update.timestamp_ms, emit)
+        })
+    }
+
+    /// Counts a fill once. Fills of closed orders are still counted (they
+    /// are money) and flagged as anomalies, without reopening the order.
+    pub fn process_trade_update(&self, trade: &TradeUpdate) -> Result<FillResult, TrackerError> {
+        self.with_order(trade.client_order_id, |order, emit| {
+            if trade.fill_amount <= Decimal::ZERO || trade.fill_price <= Decimal::ZERO {
+                return Err(TrackerError::InvalidFill {
+                    id: order.client_order_id,
+                    trade_id: trade.trade_id.clone(),
+                    amount: trade.fill_amount,
+                    price: trade.fill_price,
+                });
+            }
+            if !order.trade_ids.insert(trade.trade_id.clone()) {
+                return Ok(FillResult::Duplicate);
+            }
+            if let Some(exchange_id) = &trade.exchange_order_id {
+                order.exchange_order_id = Some(exchange_id.clone());
+            }
+            order.outcome_unknown = None;
+            order.filled_amount += trade.fill_amount;
+            order.filled_notional += trade.fill_price * trade.fill_amount;
+            *order.fees.entry(trade.fee_asset.clone()).or_insert(Decimal::ZERO) += trade.fee;
+            if order.fee_asset.is_none() {
+                order.fee_asset = Some(trade.fee_asset.clone());
+            }
+            order.last_update_timestamp_ms = order.last_update_timestamp_ms.max(trade.timestamp_ms);
+            if order.state.is_terminal() || order.filled_amount > order.amount {
+                order.anomalies += 1;
+                warn!(
+                    order = %order.client_order_id,
+                    state = %order.state,
+                    filled = %order.filled_amount,
+                    amount = %order.amount,
+                    trade_id = %trade.trade_id,
+                    "fill beyond the order's size or after its final state; counted"
+                );
+            }
+            emit(OrderEvent::Filled { order, trade });
+            if !order.state.is_terminal() {
+                let next = if order.filled_amount >= order.amount {
+                    OrderState::Filled
+                } else if order.state == OrderState::PendingCancel {
+                    OrderState::PendingCancel
+                } else {
+                    OrderState::PartiallyFilled
+                };
+                set_state(order, next, trade.timestamp_ms, emit)?;
+            }
+            Ok(FillResult::Counted)
+        })
+    }
+
+    /// Fails an order, if `cause` proves it: anything proves it before the
+    /// order was sent; after that, only the exchange's rejection or its
+    /// absence once the submission's deadline has passed.
+    pub fn fail(
+        &self,
+        id: ClientOrderId,
+        cause: FailureCause,
+        now_ms: u64,
+    ) -> Result<(), TrackerError> {
+        self.with_order(id, |order, emit| {
+            let proven = match (&cause, order.state) {
+                (_, OrderState::PendingCreate) => true,
+                (FailureCause::NotSent(_), _) => false,
+                (FailureCause::Rejected(_), OrderState::PendingSubmit) => true,
+                (FailureCause::NotFoundAfterDeadline, OrderState::PendingSubmit) => order
+                    .outcome_unknown
+                    .as_ref()
+                    .is_some_and(|unknown| now_ms > unknown.resolve_after_ms),
+                _ => false,
+            };
+            if !proven || !order.filled_amount.is_zero() {
+                return Err(TrackerError::FailureWithoutProof {
+                    id,
+                    state: order.state,
+                    outcome_unknown: order.outcome_unknown.is_some(),
+                    cause: cause.reason(),
+                });
+            }
+            order.outcome_unknown = None;
+            order.reason = Some(cause.reason());
+            set_state(order, OrderState::Failed, now_ms, emit)
+        })
+    }
+}
+
+fn set_state(
+    order: &mut InFlightOrder,
+    next: OrderState,
+    now_ms: u64,
+    emit: &dyn Fn(OrderEvent<'_>),
+) -> Result<(), TrackerError> {
+    if order.state == next {
+        return Ok(());
+    }
+    state::check(order.state, next, !order.filled_amount.is_zero()).map_err(|error| {
+        TrackerError::Transition {
+            id: order.client_order_id,
+            error,
+        }
+    })?;
+    let previous = order.state;
+    order.state = next;
+    order.last_update_timestamp_ms = order.last_update_timestamp_ms.max(now_ms);
+    emit(OrderEvent::StateChanged { order, previous });
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! The vocabulary of orders, as the seed design names it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// How an order is priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderType {
+    /// A limit order.
+    Limit,
+    /// A market order.
+    Market,
+    /// A post-only limit order: rejected rather than taking liquidity.
+    LimitMaker,
+}
+
+/// Buy or sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TradeType {
+    /// Buy.
+    Buy,
+    /// Sell.
+    Sell,
+}
+
+/// Whether an order opens or closes a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PositionAction {
+    /// Opens or adds to a position.
+    Open,
+    /// Only reduces a position (reduce-only).
+    Close,
+}
+
+/// How long an order stays on the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TimeInForce {
+    /// Good till cancelled.
+    #[default]
+    Gtc,
+    /// Immediate or cancel.
+    Ioc,
+    /// Fill or kill.
+    Fok,
+}
+
+/// Where an order is in its life.
+///
+/// `Filled`, `Cancelled`, `Failed` and `Expired` are terminal: nothing moves
+/// an order out of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderState {
+    /// Tracked by the host; nothing has been sent yet.
+    PendingCreate,
+    /// Sent (or being sent) to the exchange; no answer yet, or the answer
+    /// was lost.
+    PendingSubmit,
+    /// Resting on the book, nothing filled.
+    Open,
+    /// Resting on the book, partly filled.
+    PartiallyFilled,
+    /// A cancel was sent; not yet confirmed.
+    PendingCancel,
+    /// Completely filled.
+    Filled,
+    /// Cancelled (possibly after partial fills).
+    Cancelled,
+    /// Proven never to have reached the book.
+    Failed,
+    /// Expired (an IOC remainder, a time limit).
+    Expired,
+}
+
+impl OrderState {
+    /// True for the four final states.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            OrderState::Filled | OrderState::Cancelled | OrderState::Failed | OrderState::Expired
+        )
+    }
+
+    /// True once the order may be on the exchange's book.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            OrderState::PendingSubmit
+                | OrderState::Open
+                | OrderState::PartiallyFilled
+                | OrderState::PendingCancel
+        )
+    }
+
+    /// The seed's upper-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::PendingCreate => "PENDING_CREATE",
+            OrderState::PendingSubmit => "PENDING_SUBMIT",
+            OrderState::Open => "OPEN",
+            OrderState::PartiallyFilled => "PARTIALLY_FILLED",
+            OrderState::PendingCancel => "PENDING_CANCEL",
+            OrderState::Filled => "FILLED",
+            OrderState::Cancelled => "CANCELLED",
+            OrderState::Failed => "FAILED",
+            OrderState::Expired => "EXPIRED",
+        }
+    }
+}
+
+impl fmt::Display for OrderState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,108 @@
+//! What changes an order: state updates and trades, from whatever source.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{ClientOrderId, OrderState, OrderType, PositionAction, TimeInForce, TradeType};
+
+/// A new order to track. Everything the host knows before sending it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewOrder {
+    /// The client order id.
+    pub client_order_id: ClientOrderId,
+    /// The configured exchange connection it goes to.
+    pub exchange: String,
+    /// The host's market symbol, e.g. `BTC-USD`.
+    pub trading_pair: String,
+    /// How it is priced.
+    pub order_type: OrderType,
+    /// Buy or sell.
+    pub trade_type: TradeType,
+    /// Open or close (reduce-only), if said.
+    pub position_action: Option<PositionAction>,
+    /// Time in force.
+    pub time_in_force: TimeInForce,
+    /// Limit price (for market orders: the reference price).
+    pub price: Decimal,
+    /// Size in base units.
+    pub amount: Decimal,
+    /// Creation time, ms since the epoch.
+    pub creation_timestamp_ms: u64,
+}
+
+/// A change of state reported for an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderUpdate {
+    /// The order.
+    pub client_order_id: ClientOrderId,
+    /// The exchange's id, if this update carries it.
+    pub exchange_order_id: Option<String>,
+    /// The new state. `FAILED` here means the exchange rejected the order.
+    pub new_state: OrderState,
+    /// When it happened, ms since the epoch.
+    pub timestamp_ms: u64,
+    /// Why (rejection or cancellation reason), if known.
+    pub reason: Option<String>,
+}
+
+/// One execution of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TradeUpdate {
+    /// The exchange's unique id of the fill; fills are deduplicated by it.
+    pub trade_id: String,
+    /// The order.
+    pub client_order_id: ClientOrderId,
+    /// The exchange's order id, if known.
+    pub exchange_order_id: Option<String>,
+    /// Execution price.
+    pub fill_price: Decimal,
+    /// Executed size.
+    pub fill_amount: Decimal,
+    /// Fee paid (negative for a rebate).
+    pub fee: Decimal,
+    /// The asset of the fee.
+    pub fee_asset: String,
+    /// When it happened, ms since the epoch.
+    pub timestamp_ms: u64,
+}
+
+/// Why an order is failed. The tracker accepts each cause only where it is
+/// proof: once an order may have reached the exchange, only the exchange
+/// can say it did not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FailureCause {
+    /// It never left the host (invalid, refused by a risk limit, signing
+    /// failed).
+    NotSent(String),
+    /// The exchange rejected it.
+    Rejected(String),
+    /// The exchange has no trace of it after its submission's expiry
+    /// deadline passed.
+    NotFoundAfterDeadline,
+}
+
+impl FailureCause {
+    /// The text published as the failure reason.
+    pub fn reason(&self) -> String {
+        match self {
+            FailureCause::NotSent(reason) => format!("not sent: {reason}"),
+            FailureCause::Rejected(reason) => format!("rejected: {reason}"),
+            FailureCause::NotFoundAfterDeadline => {
+                "not found on the exchange after its expiry deadline".to_owned()
+            }
+        }
+    }
+}
+
+/// A submission whose outcome is not known (timeout, connection reset, an
+/// unfamiliar answer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownOutcome {
+    /// What made it unknown.
+    pub reason: String,
+    /// When it became unknown, ms.
+    pub since_ms: u64,
+    /// After this time (ms) the submission can no longer take effect
+    /// (its `expiresAfter`), so a query settles it.
+    pub resolve_after_ms: u64,
+}

@@ -1,0 +1,100 @@
+//! The plugins folder: load every file, refuse the bad ones one line each,
+//! never let one broken file stop the others.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use plugin_api::{LoadError, LoadedPlugin};
+use tracing::{debug, info, warn};
+
+/// The plugins found in a folder.
+#[derive(Debug, Default)]
+pub struct PluginSet {
+    /// Loaded plugins, by exchange name.
+    pub loaded: HashMap<String, LoadedPlugin>,
+    /// Files refused, with the reason.
+    pub refused: Vec<LoadError>,
+}
+
+/// Why the folder itself could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the plugins folder {dir}: {source}")]
+pub struct FolderError {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The I/O error.
+    pub source: std::io::Error,
+}
+
+/// True for files the loader should try: shared libraries of this
+/// platform, not hidden.
+pub fn is_plugin_candidate(path: &Path) -> bool {
+    let hidden = path
+        .file_name()
+        .and_then(|name| name.to_str())
+        .is_none_or(|name| name.starts_with('.'));
+    !hidden && path.extension().and_then(|e| e.to_str()) == Some(std::env::consts::DLL_EXTENSION)
+}
+
+impl PluginSet {
+    /// Loads every shared library in `dir`, in file-name order. Files with
+    /// another extension are skipped; every library that fails is recorded
+    /// in `refused` with one clear reason.
+    pub fn load_dir(dir: &Path) -> Result<PluginSet, FolderError> {
+        let entries = std::fs::read_dir(dir).map_err(|source| FolderError {
+            dir: dir.to_owned(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.is_file() && is_plugin_candidate(path))
+            .collect();
+        files.sort();
+        let mut set = PluginSet::default();
+        for file in files {
+            set.load_file(&file);
+        }
+        Ok(set)
+    }
+
+    /// Loads one file into the set (refusing a second provider of an
+    /// exchange).
+    pub fn load_file(&mut self, file: &Path) {
+        match LoadedPlugin::load(file) {
+            Ok(plugin) => {
+                let exchange = plugin.manifest.exchange.to_string();
+                if let Some(first) = self.loaded.get(&exchange) {
+                    self.refuse(LoadError::DuplicateExchange {
+                        exchange,
+                        first: first.path.clone(),
+                        second: file.to_owned(),
+                    });
+                } else {
+                    info!(
+                        exchange,
+                        version = %plugin.manifest.plugin_version,
+                        file = %file.display(),
+                        "plugin loaded"
+                    );
+                    self.loaded.insert(exchange, plugin);
+                }
+            }
+            Err(error) => self.refuse(error),
+        }
+    }
+
+    fn refuse(&mut self, error: LoadError) {
+        warn!("{error}");
+        if let LoadError::Layout { details, .. } = &error {
+            debug!("abi_stable's layout report for {}:\n{details}", error.path().display());
+        }
+        self.refused.push(error);
+    }
+
+    /// Loaded plugins sorted by exchange name.
+    pub fn sorted(&self) -> Vec<&LoadedPlugin> {
+        let mut plugins: Vec<&LoadedPlugin> = self.loaded.values().collect();
+        plugins.sort_by(|a, b| a.manifest.exchange.cmp(&b.manifest.exchange));
+        plugins
+    }
+}

@@ -1,0 +1,90 @@
+//! The manifest: what a plugin is and what it can do, known before it is
+//! configured.
+
+use abi_stable::StableAbi;
+use abi_stable::std_types::{RString, RVec};
+
+use crate::{OrderKind, TimeInForce};
+
+crate::abi_code! {
+    /// How the venue's books are kept in sync.
+    BookSync {
+        /// Every message is a full snapshot (Hyperliquid l2Book).
+        FULL_SNAPSHOTS = 1 => "full_snapshots",
+        /// The socket sends a snapshot, then sequenced deltas; on a gap,
+        /// resubscribe (Bybit).
+        SOCKET_SNAPSHOT_THEN_DELTAS = 2 => "socket_snapshot_then_deltas",
+        /// Sequenced deltas on the socket, snapshots by REST
+        /// (`Operation::FetchBook`); on a gap, fetch again (Binance).
+        REST_SNAPSHOT_PLUS_DELTAS = 3 => "rest_snapshot_plus_deltas",
+    }
+}
+
+crate::abi_code! {
+    /// How the host must write a 128-bit client order id for this venue.
+    ClientIdFormat {
+        /// `0x` and 32 lower-case hex digits (Hyperliquid cloid).
+        HEX128_PREFIXED = 1 => "hex128_prefixed",
+        /// 32 lower-case hex digits (fits Binance and Bybit's 36 chars).
+        HEX128 = 2 => "hex128",
+    }
+}
+
+crate::abi_code! {
+    /// The venue's dead man's switch.
+    DeadManSwitch {
+        /// None.
+        NONE = 0 => "none",
+        /// Cancel everything at a scheduled time, refreshed by the client
+        /// (Hyperliquid scheduleCancel).
+        SCHEDULED_TIME = 1 => "scheduled_time",
+        /// A countdown per symbol, refreshed by the client (Binance
+        /// countdownCancelAll).
+        COUNTDOWN_PER_MARKET = 2 => "countdown_per_market",
+        /// Cancel when every private connection is gone (Bybit DCP).
+        CONNECTION_BASED = 3 => "connection_based",
+    }
+}
+
+/// One client-side rate-limit bucket: at most `capacity` units per
+/// `window_ms`.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct RateLimitBucket {
+    /// The id requests name in their costs.
+    pub id: RString,
+    /// Units per window.
+    pub capacity: u32,
+    /// The window, ms.
+    pub window_ms: u64,
+}
+
+/// What a plugin is and can do.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct Manifest {
+    /// The exchange name configs refer to, e.g. `hyperliquid`.
+    pub exchange: RString,
+    /// The plugin's own version.
+    pub plugin_version: RString,
+    /// The order types it supports.
+    pub order_kinds: RVec<OrderKind>,
+    /// The times in force it supports.
+    pub time_in_force: RVec<TimeInForce>,
+    /// How books are synchronised.
+    pub book_sync: BookSync,
+    /// How client order ids are written.
+    pub client_id_format: ClientIdFormat,
+    /// The signing schemes its requests ask for.
+    pub signing_schemes: RVec<RString>,
+    /// Client-side rate limits.
+    pub rate_limits: RVec<RateLimitBucket>,
+    /// The venue's dead man's switch.
+    pub dead_man_switch: DeadManSwitch,
+    /// The most orders one `PlaceOrders` may carry.
+    pub max_batch: u32,
+    /// Minimum lead time of the dead man's switch, ms.
+    pub dead_man_min_lead_ms: u64,
+    /// How often the dead man's switch may fire per day; zero for no limit.
+    pub dead_man_max_per_day: u32,
+}
