@@ -1,0 +1,50 @@
+//! Helpers shared by the host's integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The folder of this build's artifacts (`target/debug` or
+/// `target/release`), found from the running test binary.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binaries live in <target>/<profile>/deps")
+        .to_owned()
+}
+
+/// Builds the `cdylib` of a workspace package (once per package and test
+/// binary) and returns its path. `cargo test` builds test harnesses, not
+/// cdylibs, so plugin tests build the real files themselves.
+pub fn cdylib(package: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let profile = profile_dir();
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|p| p == package) {
+        let mut command = Command::new(env!("CARGO"));
+        command
+            .args(["build", "--quiet", "-p", package])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile.file_name().is_some_and(|name| name == "release") {
+            command.arg("--release");
+        }
+        let status = command.status().expect("run cargo");
+        assert!(status.success(), "cargo build -p {package} failed");
+        built.push(package.to_owned());
+    }
+    let file = format!(
+        "{}{}.{}",
+        std::env::consts::DLL_PREFIX,
+        package.replace('-', "_"),
+        std::env::consts::DLL_EXTENSION
+    );
+    profile.join(file)
+}
+
+/// Copies `file` into `dir` under `name`.
+pub fn copy_as(file: &Path, dir: &Path, name: &str) -> PathBuf {
+    let target = dir.join(name);
+    std::fs::copy(file, &target).expect("copy plugin file");
+    target
+}
