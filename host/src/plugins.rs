@@ -86,7 +86,10 @@ impl PluginSet {
     fn refuse(&mut self, error: LoadError) {
         warn!("{error}");
         if let LoadError::Layout { details, .. } = &error {
-            debug!("abi_stable's layout report for {}:\n{details}", error.path().display());
+            debug!(
+                "abi_stable's layout report for {}:\n{details}",
+                error.path().display()
+            );
         }
         self.refused.push(error);
     }

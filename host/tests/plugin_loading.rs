@@ -55,12 +55,20 @@ fn one_folder_with_every_kind_of_bad_file() {
     );
     assert!(lines[1].contains("rebuild the plugin"), "{}", lines[1]);
 
-    let LoadError::Layout { path, summary, details } = &set.refused[2] else {
+    let LoadError::Layout {
+        path,
+        summary,
+        details,
+    } = &set.refused[2]
+    else {
         panic!("expected a layout error: {}", lines[2]);
     };
     assert_eq!(path, &skewed);
     assert!(!summary.is_empty());
-    assert!(details.lines().count() > 5, "the full report is kept for debug logs");
+    assert!(
+        details.lines().count() > 5,
+        "the full report is kept for debug logs"
+    );
 
     for (index, path) in [(3, &library), (4, &garbage)] {
         assert!(
@@ -105,7 +113,10 @@ fn the_plugins_command_prints_a_line_per_file() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.starts_with("loaded   testex"), "{stdout}");
-    assert!(stdout.contains(&format!("abi {}", plugin_api::ABI_VERSION)), "{stdout}");
+    assert!(
+        stdout.contains(&format!("abi {}", plugin_api::ABI_VERSION)),
+        "{stdout}"
+    );
 
     copy_as(&cdylib("old-abi-plugin"), dir.path(), "old.so");
     let output = Command::new(env!("CARGO_BIN_EXE_connector-host"))
@@ -114,9 +125,16 @@ fn the_plugins_command_prints_a_line_per_file() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "a refused file fails the command");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a refused file fails the command"
+    );
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
-    assert!(stdout.lines().nth(1).unwrap().starts_with("refused  "), "{stdout}");
+    assert!(
+        stdout.lines().nth(1).unwrap().starts_with("refused  "),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -65,19 +65,28 @@ fn tracked(amount: &str) -> (ClientOrderTracker, ClientOrderId) {
 fn create_partial_fill_fill_with_exact_amounts() {
     let (tracker, id) = tracked("0.3");
     tracker.mark_submitted(id, 2).unwrap();
-    tracker.process_order_update(&update(id, OrderState::Open, 3)).unwrap();
+    tracker
+        .process_order_update(&update(id, OrderState::Open, 3))
+        .unwrap();
     assert_eq!(
-        tracker.process_trade_update(&fill(id, "t1", "65000.1", "0.1")).unwrap(),
+        tracker
+            .process_trade_update(&fill(id, "t1", "65000.1", "0.1"))
+            .unwrap(),
         FillResult::Counted
     );
     assert_eq!(tracker.get(id).unwrap().state, OrderState::PartiallyFilled);
-    tracker.process_trade_update(&fill(id, "t2", "65000.2", "0.2")).unwrap();
+    tracker
+        .process_trade_update(&fill(id, "t2", "65000.2", "0.2"))
+        .unwrap();
     let order = tracker.get(id).unwrap();
     assert_eq!(order.state, OrderState::Filled);
     assert_eq!(order.filled_amount, dec("0.3"));
     // (0.1 × 65000.1 + 0.2 × 65000.2) / 0.3, exactly.
     assert_eq!(order.filled_notional, dec("19500.05"));
-    assert_eq!(order.average_executed_price().unwrap(), dec("19500.05") / dec("0.3"));
+    assert_eq!(
+        order.average_executed_price().unwrap(),
+        dec("19500.05") / dec("0.3")
+    );
     assert_eq!(order.fee_paid(), dec("0.02"));
     assert_eq!(order.exchange_order_id.as_deref(), Some("77"));
 }
@@ -86,9 +95,13 @@ fn create_partial_fill_fill_with_exact_amounts() {
 fn duplicate_fills_are_counted_once() {
     let (tracker, id) = tracked("1");
     tracker.mark_submitted(id, 2).unwrap();
-    tracker.process_trade_update(&fill(id, "t1", "10", "0.5")).unwrap();
+    tracker
+        .process_trade_update(&fill(id, "t1", "10", "0.5"))
+        .unwrap();
     assert_eq!(
-        tracker.process_trade_update(&fill(id, "t1", "10", "0.5")).unwrap(),
+        tracker
+            .process_trade_update(&fill(id, "t1", "10", "0.5"))
+            .unwrap(),
         FillResult::Duplicate
     );
     assert_eq!(tracker.get(id).unwrap().filled_amount, dec("0.5"));
@@ -98,17 +111,27 @@ fn duplicate_fills_are_counted_once() {
 fn final_states_are_final_and_open_never_follows_a_fill() {
     let (tracker, id) = tracked("1");
     tracker.mark_submitted(id, 2).unwrap();
-    tracker.process_trade_update(&fill(id, "t1", "10", "0.5")).unwrap();
+    tracker
+        .process_trade_update(&fill(id, "t1", "10", "0.5"))
+        .unwrap();
     assert!(matches!(
         tracker.process_order_update(&update(id, OrderState::Open, 5)),
         Err(TrackerError::Transition { .. })
     ));
-    tracker.process_order_update(&update(id, OrderState::Cancelled, 6)).unwrap();
-    for state in [OrderState::Open, OrderState::PartiallyFilled, OrderState::Filled] {
+    tracker
+        .process_order_update(&update(id, OrderState::Cancelled, 6))
+        .unwrap();
+    for state in [
+        OrderState::Open,
+        OrderState::PartiallyFilled,
+        OrderState::Filled,
+    ] {
         assert!(tracker.process_order_update(&update(id, state, 7)).is_err());
     }
     // The same final state again is a harmless duplicate.
-    tracker.process_order_update(&update(id, OrderState::Cancelled, 8)).unwrap();
+    tracker
+        .process_order_update(&update(id, OrderState::Cancelled, 8))
+        .unwrap();
     assert_eq!(tracker.get(id).unwrap().state, OrderState::Cancelled);
 }
 
@@ -116,8 +139,12 @@ fn final_states_are_final_and_open_never_follows_a_fill() {
 fn a_late_fill_after_cancel_is_counted_without_reopening() {
     let (tracker, id) = tracked("1");
     tracker.mark_submitted(id, 2).unwrap();
-    tracker.process_order_update(&update(id, OrderState::Cancelled, 3)).unwrap();
-    tracker.process_trade_update(&fill(id, "late", "10", "0.4")).unwrap();
+    tracker
+        .process_order_update(&update(id, OrderState::Cancelled, 3))
+        .unwrap();
+    tracker
+        .process_trade_update(&fill(id, "late", "10", "0.4"))
+        .unwrap();
     let order = tracker.get(id).unwrap();
     assert_eq!(order.state, OrderState::Cancelled);
     assert_eq!(order.filled_amount, dec("0.4"));
@@ -149,7 +176,9 @@ fn an_unknown_outcome_is_never_failed_without_proof() {
         tracker.fail(id, FailureCause::NotFoundAfterDeadline, 99),
         Err(TrackerError::FailureWithoutProof { .. })
     ));
-    tracker.fail(id, FailureCause::NotFoundAfterDeadline, 101).unwrap();
+    tracker
+        .fail(id, FailureCause::NotFoundAfterDeadline, 101)
+        .unwrap();
     assert_eq!(tracker.get(id).unwrap().state, OrderState::Failed);
 }
 
@@ -163,18 +192,26 @@ fn an_unknown_outcome_resolved_by_the_exchange() {
         resolve_after_ms: 100,
     };
     tracker.mark_outcome_unknown(id, unknown).unwrap();
-    tracker.process_order_update(&update(id, OrderState::Open, 50)).unwrap();
+    tracker
+        .process_order_update(&update(id, OrderState::Open, 50))
+        .unwrap();
     let order = tracker.get(id).unwrap();
     assert_eq!(order.state, OrderState::Open);
     assert!(order.outcome_unknown.is_none());
     // Once open, nothing but the exchange's final word ends it.
-    assert!(tracker.fail(id, FailureCause::NotFoundAfterDeadline, 200).is_err());
+    assert!(
+        tracker
+            .fail(id, FailureCause::NotFoundAfterDeadline, 200)
+            .is_err()
+    );
 }
 
 #[test]
 fn failure_before_sending_and_rejection_after() {
     let (tracker, id) = tracked("1");
-    tracker.fail(id, FailureCause::NotSent("signer refused".into()), 2).unwrap();
+    tracker
+        .fail(id, FailureCause::NotSent("signer refused".into()), 2)
+        .unwrap();
     let order = tracker.get(id).unwrap();
     assert_eq!(order.state, OrderState::Failed);
     assert_eq!(order.reason.as_deref(), Some("not sent: signer refused"));
@@ -233,11 +270,21 @@ fn listeners_see_every_transition_in_order() {
     let id = ClientIdGenerator::with_salt("test", 1).next();
     tracker.start_tracking(new_order(id, "1")).unwrap();
     tracker.mark_submitted(id, 2).unwrap();
-    tracker.process_order_update(&update(id, OrderState::Open, 3)).unwrap();
-    tracker.process_trade_update(&fill(id, "a", "10", "0.5")).unwrap();
-    tracker.process_trade_update(&fill(id, "a", "10", "0.5")).unwrap();
-    tracker.process_order_update(&update(id, OrderState::PendingCancel, 4)).unwrap();
-    tracker.process_trade_update(&fill(id, "b", "10", "0.5")).unwrap();
+    tracker
+        .process_order_update(&update(id, OrderState::Open, 3))
+        .unwrap();
+    tracker
+        .process_trade_update(&fill(id, "a", "10", "0.5"))
+        .unwrap();
+    tracker
+        .process_trade_update(&fill(id, "a", "10", "0.5"))
+        .unwrap();
+    tracker
+        .process_order_update(&update(id, OrderState::PendingCancel, 4))
+        .unwrap();
+    tracker
+        .process_trade_update(&fill(id, "b", "10", "0.5"))
+        .unwrap();
     assert_eq!(
         *recorder.0.lock().unwrap(),
         [
@@ -271,7 +318,9 @@ fn many_threads_many_orders_stay_consistent() {
                             tracker.start_tracking(new_order(id, "1")).unwrap();
                             tracker.mark_submitted(id, 1).unwrap();
                             if i % 3 == 0 {
-                                tracker.process_order_update(&update(id, OrderState::Cancelled, 2)).unwrap();
+                                tracker
+                                    .process_order_update(&update(id, OrderState::Cancelled, 2))
+                                    .unwrap();
                             }
                             id
                         })
@@ -291,8 +340,12 @@ fn many_threads_many_orders_stay_consistent() {
             let ids = &ids;
             scope.spawn(move || {
                 for id in ids {
-                    tracker.process_trade_update(&fill(*id, "x", "10", "0.25")).unwrap();
-                    tracker.process_trade_update(&fill(*id, "y", "10", "0.25")).unwrap();
+                    tracker
+                        .process_trade_update(&fill(*id, "x", "10", "0.25"))
+                        .unwrap();
+                    tracker
+                        .process_trade_update(&fill(*id, "y", "10", "0.25"))
+                        .unwrap();
                 }
             });
         }
@@ -304,9 +357,15 @@ fn many_threads_many_orders_stay_consistent() {
         assert_eq!(order.fill_count(), 2);
         *states.entry(order.state).or_default() += 1;
     }
-    let cancelled = ids.len().div_ceil(3).min(THREADS * ORDERS_PER_THREAD.div_ceil(3));
+    let cancelled = ids
+        .len()
+        .div_ceil(3)
+        .min(THREADS * ORDERS_PER_THREAD.div_ceil(3));
     assert_eq!(states.get(&OrderState::Cancelled), Some(&cancelled));
-    assert_eq!(states.get(&OrderState::PartiallyFilled), Some(&(ids.len() - cancelled)));
+    assert_eq!(
+        states.get(&OrderState::PartiallyFilled),
+        Some(&(ids.len() - cancelled))
+    );
 }
 
 #[derive(Debug, Clone)]

@@ -190,7 +190,9 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_plain_decimal() {
-        for bad in ["", "-", ".", "1e5", "1.2.3", " 1", "+1", "0x10", "NaN", "1,5"] {
+        for bad in [
+            "", "-", ".", "1e5", "1.2.3", " 1", "+1", "0x10", "NaN", "1,5",
+        ] {
             assert!(
                 matches!(Dec::parse(bad), Err(DecError::Syntax(_))),
                 "{bad:?} should be a syntax error"

@@ -11,9 +11,9 @@ use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
 
 use crate::{
-    ConnectionSpec, Event_NE, ExchangePlugin, ExchangePlugin_TO, Manifest, Operation,
-    Operation_NE, PluginBox, PluginError, PluginErrorKind, PluginMod, PluginModRef, Prepared,
-    Reply, Request, RequestContext, Response, Stream,
+    ConnectionSpec, Event_NE, ExchangePlugin, ExchangePlugin_TO, Manifest, Operation, Operation_NE,
+    PluginBox, PluginError, PluginErrorKind, PluginMod, PluginModRef, Prepared, Reply, Request,
+    RequestContext, Response, Stream,
 };
 
 /// An exchange's protocol logic, written as ordinary Rust.

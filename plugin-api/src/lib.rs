@@ -76,4 +76,6 @@ pub use operation::{
 };
 pub use order::{ModifyRequest, OrderKind, OrderRef, OrderRequest, Side, TimeInForce};
 pub use outcome::{Outcome, OutcomeKind, RejectReason, Reply};
-pub use plugin::{ABI_VERSION, ExchangePlugin, ExchangePlugin_TO, PluginBox, PluginMod, PluginModRef};
+pub use plugin::{
+    ABI_VERSION, ExchangePlugin, ExchangePlugin_TO, PluginBox, PluginMod, PluginModRef,
+};

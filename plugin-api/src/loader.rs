@@ -239,7 +239,11 @@ impl PluginInstance {
         subscribe: bool,
     ) -> Result<RVec<RString>, PluginError> {
         self.inner
-            .stream_frames(RStr::from_str(connection), RSlice::from_slice(streams), subscribe)
+            .stream_frames(
+                RStr::from_str(connection),
+                RSlice::from_slice(streams),
+                subscribe,
+            )
             .into()
     }
 

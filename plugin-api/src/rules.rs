@@ -115,7 +115,7 @@ pub enum RuleViolation {
 }
 
 fn nonzero(value: Dec) -> Option<Decimal> {
-    (!value.is_zero()).then(|| value.to_decimal())
+    (!value.is_zero()).then(|| value.to_decimal().normalize())
 }
 
 impl PriceRule {

@@ -282,9 +282,17 @@ impl OrderBook {
 
 /// Refills one side from a snapshot: drops empty levels, sorts best first,
 /// keeps the last of duplicate prices. Reuses the side's capacity.
-fn fill_side(side: &mut Vec<BookLevel>, levels: impl IntoIterator<Item = BookLevel>, which: BookSide) {
+fn fill_side(
+    side: &mut Vec<BookLevel>,
+    levels: impl IntoIterator<Item = BookLevel>,
+    which: BookSide,
+) {
     side.clear();
-    side.extend(levels.into_iter().filter(|level| level.size > Decimal::ZERO));
+    side.extend(
+        levels
+            .into_iter()
+            .filter(|level| level.size > Decimal::ZERO),
+    );
     let sorted = side
         .windows(2)
         .all(|pair| which.ranks_before(pair[0].price, pair[1].price));

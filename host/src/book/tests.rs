@@ -55,7 +55,14 @@ fn unsorted_snapshots_are_sorted_and_empty_levels_dropped() {
 fn deltas_update_insert_and_delete_levels() {
     let mut book = synced(10);
     let applied = book
-        .apply_delta([level(1005, 4), level(990, 0)], [level(1010, 7)], 11, 11, None, 2)
+        .apply_delta(
+            [level(1005, 4), level(990, 0)],
+            [level(1010, 7)],
+            11,
+            11,
+            None,
+            2,
+        )
         .unwrap();
     assert_eq!(applied, Applied::Updated);
     let (bids, asks) = book.depth(10);
@@ -94,7 +101,10 @@ fn binance_style_prev_sequence_chains_and_gaps() {
     book.apply_delta([], [], 106, 110, Some(105), 2).unwrap();
     assert!(matches!(
         book.apply_delta([], [], 112, 115, Some(111), 3),
-        Err(BookError::Gap { prev: Some(111), .. })
+        Err(BookError::Gap {
+            prev: Some(111),
+            ..
+        })
     ));
 }
 
@@ -107,7 +117,8 @@ fn a_delta_that_does_not_reach_the_snapshot_is_a_gap() {
 #[test]
 fn old_or_duplicate_updates_are_ignored() {
     let mut book = synced(10);
-    book.apply_delta([level(1001, 1)], [], 11, 11, None, 2).unwrap();
+    book.apply_delta([level(1001, 1)], [], 11, 11, None, 2)
+        .unwrap();
     assert_eq!(
         book.apply_delta([level(1002, 1)], [], 11, 11, None, 2),
         Ok(Applied::Outdated)

@@ -29,9 +29,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     config.host.plugins_dir = base.join(&config.host.plugins_dir);
     config.host.state_dir = base.join(&config.host.state_dir);
     config.signer.socket = base.join(&config.signer.socket);
-    for file in [&mut config.signer.spawn_key_file, &mut config.signer.spawn_policy]
-        .into_iter()
-        .flatten()
+    for file in [
+        &mut config.signer.spawn_key_file,
+        &mut config.signer.spawn_policy,
+    ]
+    .into_iter()
+    .flatten()
     {
         *file = base.join(&*file);
     }
@@ -115,7 +118,10 @@ impl<'a> Reader<'a> {
                 let line = error
                     .span()
                     .map(|span| line_of(self.text, span.start))
-                    .or_else(|| at.locate(self.document).map(|s| line_of(self.text, s.start)));
+                    .or_else(|| {
+                        at.locate(self.document)
+                            .map(|s| line_of(self.text, s.start))
+                    });
                 self.errors.push(ConfigError {
                     path: at,
                     line,
@@ -220,7 +226,10 @@ impl<'a> Reader<'a> {
             self.error(zmq.join("queue_capacity"), "must be at least 1");
         }
         if config.signer.timeout_ms == 0 {
-            self.error(KeyPath::key("signer").join("timeout_ms"), "must be at least 1");
+            self.error(
+                KeyPath::key("signer").join("timeout_ms"),
+                "must be at least 1",
+            );
         }
         if config.signer.spawn_policy.is_some() && config.signer.spawn_key_file.is_none() {
             self.error(
@@ -263,9 +272,11 @@ impl<'a> Reader<'a> {
             (None, Network::Local) => {
                 self.error(path.join("api_url"), "is required when network = \"local\"")
             }
-            (Some(url), _) if !url.starts_with("http://") && !url.starts_with("https://") => {
-                self.error(path.join("api_url"), format!("`{url}` is not an http(s) URL"))
-            }
+            (Some(url), _) if !url.starts_with("http://") && !url.starts_with("https://") => self
+                .error(
+                    path.join("api_url"),
+                    format!("`{url}` is not an http(s) URL"),
+                ),
             _ => {}
         }
         self.check_limits(&path.join("limits"), &exchange.limits);

@@ -196,7 +196,9 @@ impl Limits {
             max_open_orders: self.max_open_orders.or(fallback.max_open_orders),
             max_position: self.max_position.or(fallback.max_position),
             price_band_percent: self.price_band_percent.or(fallback.price_band_percent),
-            max_orders_per_second: self.max_orders_per_second.or(fallback.max_orders_per_second),
+            max_orders_per_second: self
+                .max_orders_per_second
+                .or(fallback.max_orders_per_second),
         }
     }
 }
@@ -212,9 +214,11 @@ fn decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>
         Float(f64),
     }
     match Raw::deserialize(deserializer)? {
-        Raw::Text(text) => text.trim().parse::<Decimal>().map(Some).map_err(|_| {
-            serde::de::Error::custom(format!("`{text}` is not a decimal number"))
-        }),
+        Raw::Text(text) => text
+            .trim()
+            .parse::<Decimal>()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a decimal number"))),
         Raw::Integer(value) => Ok(Some(Decimal::from(value))),
         Raw::Float(value) => Err(serde::de::Error::custom(format!(
             "write decimals as strings (\"{value}\"), not as TOML floats"

@@ -64,7 +64,10 @@ fn decimals_are_exact_and_floats_are_refused() {
     );
     let errors = errors_of(&float);
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].contains("exchanges[0].limits.max_order_size"), "{errors:?}");
+    assert!(
+        errors[0].contains("exchanges[0].limits.max_order_size"),
+        "{errors:?}"
+    );
     assert!(errors[0].contains("not as TOML floats"), "{errors:?}");
     assert!(errors[0].starts_with("line 17:"), "{errors:?}");
 }
@@ -90,7 +93,10 @@ fn every_unknown_key_is_reported_with_its_line() {
 fn type_errors_name_key_and_line() {
     let errors = errors_of(&MINIMAL.replace("network = \"local\"", "network = \"moon\""));
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].starts_with("line 12: exchanges[0].network:"), "{errors:?}");
+    assert!(
+        errors[0].starts_with("line 12: exchanges[0].network:"),
+        "{errors:?}"
+    );
     assert!(errors[0].contains("moon"), "{errors:?}");
 }
 
@@ -104,7 +110,10 @@ fn syntax_errors_give_the_line() {
 #[test]
 fn missing_sections_are_errors() {
     let errors = errors_of("[zmq]\n");
-    assert_eq!(errors, ["missing section [host]", "missing section [signer]"]);
+    assert_eq!(
+        errors,
+        ["missing section [host]", "missing section [signer]"]
+    );
 }
 
 #[test]
@@ -131,11 +140,26 @@ fn cross_key_rules_are_all_reported() {
 #[test]
 fn endpoints_and_urls_are_checked() {
     let text = format!("{MINIMAL}\n[zmq]\npublish = \"http://x\"\ncommands = \"http://x\"\n")
-        .replace("api_url = \"http://127.0.0.1:1\"", "api_url = \"127.0.0.1:1\"");
+        .replace(
+            "api_url = \"http://127.0.0.1:1\"",
+            "api_url = \"127.0.0.1:1\"",
+        );
     let errors = errors_of(&text);
-    assert!(errors.iter().any(|e| e.contains("zmq.publish: `http://x` is not a ZeroMQ endpoint")));
-    assert!(errors.iter().any(|e| e.contains("zmq.commands: must differ from zmq.publish")));
-    assert!(errors.iter().any(|e| e.contains("exchanges[0].api_url: `127.0.0.1:1` is not an http(s) URL")));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("zmq.publish: `http://x` is not a ZeroMQ endpoint"))
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("zmq.commands: must differ from zmq.publish"))
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("exchanges[0].api_url: `127.0.0.1:1` is not an http(s) URL"))
+    );
 }
 
 #[test]

@@ -159,7 +159,11 @@ mod tests {
         let text = id.to_string();
         assert_eq!(text.len(), 34);
         assert!(text.starts_with("0x"));
-        assert!(text[2..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+        assert!(
+            text[2..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        );
         assert_eq!(text.parse::<ClientOrderId>().unwrap(), id);
         assert_eq!(id.to_plain_hex().parse::<ClientOrderId>().unwrap(), id);
     }

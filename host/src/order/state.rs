@@ -90,7 +90,10 @@ mod tests {
                 Err(TransitionError::BackToOpenAfterFill)
             );
         }
-        assert!(check(PendingCancel, Open, false).is_ok(), "a refused cancel");
+        assert!(
+            check(PendingCancel, Open, false).is_ok(),
+            "a refused cancel"
+        );
     }
 
     #[test]

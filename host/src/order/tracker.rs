@@ -79,7 +79,9 @@ pub enum TrackerError {
         cause: String,
     },
     /// A fill with a non-positive size or price.
-    #[error("order {id}: fill {trade_id} has size {amount} at price {price}; both must be positive")]
+    #[error(
+        "order {id}: fill {trade_id} has size {amount} at price {price}; both must be positive"
+    )]
     InvalidFill {
         /// The order.
         id: ClientOrderId,
@@ -303,7 +305,10 @@ impl ClientOrderTracker {
             order.outcome_unknown = None;
             order.filled_amount += trade.fill_amount;
             order.filled_notional += trade.fill_price * trade.fill_amount;
-            *order.fees.entry(trade.fee_asset.clone()).or_insert(Decimal::ZERO) += trade.fee;
+            *order
+                .fees
+                .entry(trade.fee_asset.clone())
+                .or_insert(Decimal::ZERO) += trade.fee;
             if order.fee_asset.is_none() {
                 order.fee_asset = Some(trade.fee_asset.clone());
             }

@@ -1,0 +1,12 @@
+//! Inbound parsing: socket frames and `/info` answers become normalized
+//! events. Shapes are in `model`, conversions in `convert`.
+
+mod convert;
+mod frames;
+mod model;
+
+pub use frames::parse as parse_frame;
+pub(crate) use convert::dec;
+pub(crate) use model::{WireBook, WireClearinghouse, WireFill, WireOrder, WireOrderStatus};
+
+pub(crate) use convert::{account, book, fill, order};
