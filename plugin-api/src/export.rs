@@ -186,10 +186,16 @@ extern "C" fn new_of<E: Exchange>(config: RStr<'_>) -> RResult<PluginBox, Plugin
 #[macro_export]
 macro_rules! export_plugin {
     ($exchange:ty) => {
-        /// The plugin's root module.
-        #[::abi_stable::export_root_module]
-        pub fn connector_plugin_root_module() -> $crate::PluginModRef {
-            $crate::root_module::<$exchange>()
+        type ConnectorPluginExchange = $exchange;
+
+        /// The plugin's root module, exported for the host's loader.
+        #[doc(hidden)]
+        #[allow(missing_docs)]
+        pub mod connector_plugin_root {
+            #[::abi_stable::export_root_module]
+            pub fn connector_plugin_root_module() -> $crate::PluginModRef {
+                $crate::root_module::<super::ConnectorPluginExchange>()
+            }
         }
     };
 }

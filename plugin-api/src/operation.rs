@@ -117,8 +117,8 @@ pub struct Request {
     pub transport: Transport,
     /// HTTP method (`POST`, `GET`, …); empty for WebSocket.
     pub method: RString,
-    /// HTTP: the path and query, relative to the REST base URL.
-    /// WebSocket: the connection id to send on.
+    /// HTTP: the absolute URL. WebSocket: the id of the connection to send
+    /// on.
     pub target: RString,
     /// HTTP headers.
     pub headers: RVec<Tuple2<RString, RString>>,

@@ -111,7 +111,10 @@ pub fn order(wire: &WireOrderStatus<'_>, snapshot: bool) -> Result<Event_NE, Plu
     let remaining = dec("sz", wire.order.sz)?;
     let size = dec("origSz", wire.order.orig_sz)?;
     let status = status(wire.status, remaining, size);
-    let reason = if matches!(status, VenueOrderStatus::CANCELLED | VenueOrderStatus::REJECTED) {
+    let reason = if matches!(
+        status,
+        VenueOrderStatus::CANCELLED | VenueOrderStatus::REJECTED
+    ) {
         RString::from(wire.status)
     } else {
         RString::new()

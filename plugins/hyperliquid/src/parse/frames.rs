@@ -28,7 +28,10 @@ struct PostResponse<'a> {
     payload: &'a RawValue,
 }
 
-fn data<'a, T: Deserialize<'a>>(channel: &str, raw: Option<&'a RawValue>) -> Result<T, PluginError> {
+fn data<'a, T: Deserialize<'a>>(
+    channel: &str,
+    raw: Option<&'a RawValue>,
+) -> Result<T, PluginError> {
     let raw = raw.ok_or_else(|| PluginError::malformed(format!("{channel} frame without data")))?;
     serde_json::from_str(raw.get())
         .map_err(|error| PluginError::malformed(format!("{channel} data: {error}")))
@@ -41,17 +44,22 @@ pub fn parse(frame: &str, now_ms: u64) -> Result<Vec<Event_NE>, PluginError> {
         // plain text carry nothing.
         return Ok(Vec::new());
     }
-    let envelope: Envelope<'_> = serde_json::from_str(frame)
-        .map_err(|error| PluginError::malformed(format!("frame is not a channel message: {error}")))?;
+    let envelope: Envelope<'_> = serde_json::from_str(frame).map_err(|error| {
+        PluginError::malformed(format!("frame is not a channel message: {error}"))
+    })?;
     let channel = envelope.channel;
     let raw = envelope.data;
     match channel {
-        "l2Book" => Ok(vec![convert::book(&data::<model::WireBook<'_>>(channel, raw)?)?]),
+        "l2Book" => Ok(vec![convert::book(&data::<model::WireBook<'_>>(
+            channel, raw,
+        )?)?]),
         "trades" => data::<Vec<model::WireTrade<'_>>>(channel, raw)?
             .iter()
             .map(convert::trade)
             .collect(),
-        "bbo" => Ok(vec![convert::bbo(&data::<model::WireBbo<'_>>(channel, raw)?)?]),
+        "bbo" => Ok(vec![convert::bbo(&data::<model::WireBbo<'_>>(
+            channel, raw,
+        )?)?]),
         "activeAssetCtx" => Ok(vec![convert::funding(
             &data::<model::WireAssetCtx<'_>>(channel, raw)?,
             now_ms,

@@ -6,7 +6,6 @@ mod frames;
 mod model;
 
 pub use frames::parse as parse_frame;
-pub(crate) use convert::dec;
 pub(crate) use model::{WireBook, WireClearinghouse, WireFill, WireOrder, WireOrderStatus};
 
 pub(crate) use convert::{account, book, fill, order};

@@ -1,0 +1,407 @@
+//! Building requests: `/info` queries directly; signed actions in two
+//! phases (the signer's request, then the `/exchange` body or socket
+//! `post` frame).
+
+use abi_stable::std_types::{ROption, RString, RVec, Tuple2};
+use hyperliquid_core::{
+    Action, BatchModifyAction, CancelAction, CancelByCloidAction, CancelByCloidWire, CancelWire,
+    Cloid, ExchangeRequest, Grouping, MarketKind, Modify, Network, OrderAction, OrderKind,
+    OrderRef as CoreOrderRef, OrderRequest as CoreOrder, Rounding, ScheduleCancelAction, Signature,
+    SigningContext, Tif, Tpsl, UpdateLeverageAction, check_price, normalize_size, slippage_price,
+};
+use plugin_api::{
+    Market, ModifyRequest, Operation, OrderKind as Kind, OrderRef, OrderRequest, PluginError,
+    Prepared, Request, RequestContext, Side, SignRequest, TimeInForce, Transport,
+};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::config::Config;
+use crate::manifest::IP_WEIGHT;
+
+/// Market orders are IOC limits this far from the reference price unless
+/// the order says otherwise (the SDK's default).
+const DEFAULT_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
+
+/// What `finish` needs, kept in `Prepared::state`.
+#[derive(Serialize, Deserialize)]
+struct Continuation {
+    /// The `/info` body, or the action to post once signed.
+    body: Value,
+    signed: bool,
+    nonce: u64,
+    expires_after: Option<u64>,
+    via_socket: Option<String>,
+    request_id: u64,
+    weight: u32,
+}
+
+/// The asset id and szDecimals of a market the host got from this plugin.
+struct Asset {
+    id: u32,
+    sz_decimals: u32,
+    kind: MarketKind,
+}
+
+fn asset(market: &Market) -> Result<Asset, PluginError> {
+    let id = u32::try_from(market.venue_id)
+        .map_err(|_| PluginError::invalid(format!("{}: asset id out of range", market.symbol)))?;
+    let step = market.rule.size_step;
+    if step.mantissa != 1 {
+        return Err(PluginError::invalid(format!(
+            "{}: size step {step} is not a power of ten",
+            market.symbol
+        )));
+    }
+    let kind = match market.kind {
+        plugin_api::MarketKind::PERPETUAL => MarketKind::Perp,
+        plugin_api::MarketKind::SPOT => MarketKind::Spot,
+        other => {
+            return Err(PluginError::invalid(format!(
+                "{}: Hyperliquid has no {other} markets",
+                market.symbol
+            )));
+        }
+    };
+    Ok(Asset {
+        id,
+        sz_decimals: step.scale,
+        kind,
+    })
+}
+
+fn cloid(text: &str) -> Result<Cloid, PluginError> {
+    text.parse::<Cloid>()
+        .map_err(|error| PluginError::invalid(format!("client id `{text}`: {error}")))
+}
+
+/// One order in the core's terms. Prices and sizes must already be valid:
+/// the host quantizes; this refuses rather than rounds.
+fn order(request: &OrderRequest) -> Result<CoreOrder, PluginError> {
+    let asset = asset(&request.market)?;
+    let is_buy = match request.side {
+        Side::BUY => true,
+        Side::SELL => false,
+        other => return Err(PluginError::invalid(format!("side {other}"))),
+    };
+    let invalid = |what: &str, error: &dyn std::fmt::Display| {
+        PluginError::invalid(format!("{} {what}: {error}", request.market.symbol))
+    };
+    let size = normalize_size(
+        request.size.to_decimal(),
+        asset.sz_decimals,
+        Rounding::Exact,
+    )
+    .map_err(|e| invalid("size", &e))?;
+    let limit_tif = |tif: TimeInForce| match tif {
+        TimeInForce::GTC => Ok(Tif::Gtc),
+        TimeInForce::IOC => Ok(Tif::Ioc),
+        TimeInForce::POST_ONLY => Ok(Tif::Alo),
+        other => Err(PluginError::unsupported(format!("time in force {other}"))),
+    };
+    let trigger = |tpsl: Tpsl, is_market: bool| -> Result<OrderKind, PluginError> {
+        let price = request
+            .trigger_price
+            .into_option()
+            .ok_or_else(|| PluginError::invalid("a trigger order needs a trigger price"))?
+            .to_decimal();
+        check_price(price, asset.sz_decimals, asset.kind)
+            .map_err(|e| invalid("trigger price", &e))?;
+        Ok(OrderKind::Trigger {
+            trigger_price: price,
+            is_market,
+            tpsl,
+        })
+    };
+    let (kind, price) = match request.kind {
+        Kind::MARKET => {
+            let slippage = request
+                .max_slippage
+                .into_option()
+                .map_or(DEFAULT_SLIPPAGE, |s| s.to_decimal());
+            let price = slippage_price(
+                request.price.to_decimal(),
+                is_buy,
+                slippage,
+                asset.sz_decimals,
+                asset.kind,
+            )
+            .map_err(|e| invalid("market price", &e))?;
+            (OrderKind::Limit(Tif::Ioc), price)
+        }
+        Kind::LIMIT => (
+            OrderKind::Limit(limit_tif(request.time_in_force)?),
+            request.price.to_decimal(),
+        ),
+        Kind::LIMIT_MAKER => (OrderKind::Limit(Tif::Alo), request.price.to_decimal()),
+        Kind::STOP_MARKET => (trigger(Tpsl::Sl, true)?, request.price.to_decimal()),
+        Kind::STOP_LIMIT => (trigger(Tpsl::Sl, false)?, request.price.to_decimal()),
+        Kind::TAKE_PROFIT_MARKET => (trigger(Tpsl::Tp, true)?, request.price.to_decimal()),
+        Kind::TAKE_PROFIT_LIMIT => (trigger(Tpsl::Tp, false)?, request.price.to_decimal()),
+        other => return Err(PluginError::unsupported(format!("order kind {other}"))),
+    };
+    check_price(price, asset.sz_decimals, asset.kind).map_err(|e| invalid("price", &e))?;
+    Ok(CoreOrder {
+        asset: asset.id,
+        is_buy,
+        price,
+        size,
+        reduce_only: request.reduce_only,
+        kind,
+        cloid: if request.client_id.is_empty() {
+            None
+        } else {
+            Some(cloid(&request.client_id)?)
+        },
+    })
+}
+
+fn order_action(orders: &[OrderRequest]) -> Result<Action, PluginError> {
+    let orders = orders.iter().map(order).collect::<Result<Vec<_>, _>>()?;
+    OrderAction::from_requests(&orders, Grouping::Na, None)
+        .map(Action::Order)
+        .map_err(|error| PluginError::invalid(error.to_string()))
+}
+
+fn exchange_oid(target: &OrderRef) -> Option<Result<u64, PluginError>> {
+    target.exchange_order_id.as_ref().into_option().map(|oid| {
+        oid.parse::<u64>()
+            .map_err(|_| PluginError::invalid(format!("exchange order id `{oid}` is not a number")))
+    })
+}
+
+/// Cancels by cloid when every target has one (our own orders always do),
+/// otherwise by exchange id.
+fn cancel_action(targets: &[OrderRef]) -> Result<Action, PluginError> {
+    if targets.is_empty() {
+        return Err(PluginError::invalid("nothing to cancel"));
+    }
+    if targets.iter().all(|t| !t.client_id.is_empty()) {
+        let cancels = targets
+            .iter()
+            .map(|t| {
+                Ok(CancelByCloidWire {
+                    asset: asset(&t.market)?.id,
+                    cloid: cloid(&t.client_id)?,
+                })
+            })
+            .collect::<Result<_, PluginError>>()?;
+        return Ok(Action::CancelByCloid(CancelByCloidAction { cancels }));
+    }
+    let cancels = targets
+        .iter()
+        .map(|t| {
+            let oid = exchange_oid(t).ok_or_else(|| {
+                PluginError::invalid(
+                    "an order without client id or exchange id cannot be cancelled",
+                )
+            })??;
+            Ok(CancelWire {
+                asset: asset(&t.market)?.id,
+                oid,
+            })
+        })
+        .collect::<Result<_, PluginError>>()?;
+    Ok(Action::Cancel(CancelAction { cancels }))
+}
+
+fn modify_action(modifies: &[ModifyRequest]) -> Result<Action, PluginError> {
+    if modifies.is_empty() {
+        return Err(PluginError::invalid("nothing to modify"));
+    }
+    let modifies = modifies
+        .iter()
+        .map(|m| {
+            let oid = match exchange_oid(&m.target) {
+                Some(oid) => CoreOrderRef::Oid(oid?),
+                None => CoreOrderRef::Cloid(cloid(&m.target.client_id)?),
+            };
+            let wire = order(&m.order)?
+                .to_wire()
+                .map_err(|error| PluginError::invalid(error.to_string()))?;
+            Ok(Modify { oid, order: wire })
+        })
+        .collect::<Result<_, PluginError>>()?;
+    Ok(Action::BatchModify(BatchModifyAction { modifies }))
+}
+
+/// `/info` weights: 2 for the light queries, 20 for the rest.
+fn info(body: Value, weight: u32) -> (Value, bool, u32) {
+    (body, false, weight)
+}
+
+/// Phase one.
+pub fn prepare(
+    config: &Config,
+    operation: &Operation,
+    context: &RequestContext,
+) -> Result<Prepared, PluginError> {
+    let user = config.account.to_string();
+    let signed = |action: Action, batch: usize| -> Result<(Value, bool, u32), PluginError> {
+        let value = serde_json::to_value(&action)
+            .map_err(|error| PluginError::invalid(format!("action: {error}")))?;
+        // IP weight of an action: 1 + floor(batch length / 40).
+        Ok((value, true, 1 + (batch / 40) as u32))
+    };
+    let (body, is_signed, weight) = match operation {
+        Operation::PlaceOrders(orders) => signed(order_action(orders)?, orders.len())?,
+        Operation::CancelOrders(targets) => signed(cancel_action(targets)?, targets.len())?,
+        Operation::ModifyOrders(modifies) => signed(modify_action(modifies)?, modifies.len())?,
+        Operation::ScheduleCancelAll(at) => signed(
+            Action::ScheduleCancel(ScheduleCancelAction {
+                time: at.into_option(),
+            }),
+            1,
+        )?,
+        Operation::SetLeverage {
+            market,
+            leverage,
+            cross,
+        } => signed(
+            Action::UpdateLeverage(UpdateLeverageAction {
+                asset: asset(market)?.id,
+                is_cross: *cross,
+                leverage: *leverage,
+            }),
+            1,
+        )?,
+        Operation::FetchMarkets { cursor } => match cursor.as_str() {
+            "" => info(json!({"type": "meta"}), 20),
+            "spot" => info(json!({"type": "spotMeta"}), 20),
+            other => return Err(PluginError::invalid(format!("market page `{other}`"))),
+        },
+        Operation::FetchBook(market) => info(
+            json!({"type": "l2Book", "coin": market.venue_symbol.as_str()}),
+            2,
+        ),
+        Operation::FetchOpenOrders => info(json!({"type": "openOrders", "user": user}), 20),
+        Operation::FetchOrder(target) => {
+            let id = match exchange_oid(target) {
+                _ if !target.client_id.is_empty() => json!(target.client_id.as_str()),
+                Some(oid) => json!(oid?),
+                None => return Err(PluginError::invalid("an order query needs an id")),
+            };
+            info(json!({"type": "orderStatus", "user": user, "oid": id}), 2)
+        }
+        Operation::FetchFills { since_ms } => info(
+            json!({"type": "userFillsByTime", "user": user, "startTime": since_ms}),
+            20,
+        ),
+        Operation::FetchAccount => info(json!({"type": "clearinghouseState", "user": user}), 2),
+        other => {
+            return Err(PluginError::unsupported(format!(
+                "Hyperliquid has no use for {other:?}"
+            )));
+        }
+    };
+    let continuation = Continuation {
+        body,
+        signed: is_signed,
+        nonce: context.nonce,
+        expires_after: context.expires_after_ms.into_option(),
+        via_socket: context
+            .via_socket
+            .as_ref()
+            .into_option()
+            .map(|s| s.to_string()),
+        request_id: context.request_id,
+        weight,
+    };
+    let sign = if is_signed {
+        let payload = json!({
+            "action": continuation.body,
+            "nonce": continuation.nonce,
+            "vault_address": config.vault.map(|v| v.to_string()),
+            "expires_after": continuation.expires_after,
+            "network": network_name(config.network),
+        });
+        ROption::RSome(SignRequest {
+            scheme: "hyperliquid-l1".into(),
+            payload: payload.to_string().into(),
+        })
+    } else {
+        ROption::RNone
+    };
+    let state = serde_json::to_vec(&continuation)
+        .map_err(|error| PluginError::invalid(format!("continuation: {error}")))?;
+    Ok(Prepared {
+        sign,
+        state: RVec::from(state),
+    })
+}
+
+fn network_name(network: Network) -> &'static str {
+    match network {
+        Network::Mainnet => "mainnet",
+        Network::Testnet => "testnet",
+    }
+}
+
+/// Phase two.
+pub fn finish(
+    config: &Config,
+    prepared: &Prepared,
+    signature: &[u8],
+) -> Result<Request, PluginError> {
+    let continuation: Continuation = serde_json::from_slice(&prepared.state).map_err(|error| {
+        PluginError::invalid(format!("not this plugin's continuation: {error}"))
+    })?;
+    let (kind, body) = if continuation.signed {
+        let bytes: &[u8; 65] = signature.try_into().map_err(|_| {
+            PluginError::invalid(format!(
+                "a secp256k1 signature is 65 bytes (r, s, v), not {}",
+                signature.len()
+            ))
+        })?;
+        let signature = Signature::from_hex65(&format!("0x{}", hex::encode(bytes)))
+            .map_err(|error| PluginError::invalid(format!("signature: {error}")))?;
+        let action = Action::from_value(continuation.body.clone())
+            .map_err(|error| PluginError::invalid(format!("action: {error}")))?;
+        let context = SigningContext {
+            network: config.network,
+            nonce: continuation.nonce,
+            vault_address: config.vault,
+            expires_after: continuation.expires_after,
+        };
+        let body = ExchangeRequest::new(action, &context, signature)
+            .to_json()
+            .map_err(|error| PluginError::invalid(format!("request body: {error}")))?;
+        ("action", body)
+    } else {
+        ("info", continuation.body.to_string())
+    };
+    let costs = RVec::from(vec![Tuple2(RString::from(IP_WEIGHT), continuation.weight)]);
+    Ok(match continuation.via_socket {
+        Some(connection) => Request {
+            transport: Transport::WEBSOCKET,
+            method: RString::new(),
+            target: connection.into(),
+            headers: RVec::new(),
+            body: format!(
+                r#"{{"method":"post","id":{},"request":{{"type":"{kind}","payload":{body}}}}}"#,
+                continuation.request_id
+            )
+            .into(),
+            costs,
+            request_id: continuation.request_id,
+        },
+        None => Request {
+            transport: Transport::HTTP,
+            method: "POST".into(),
+            target: format!(
+                "{}/{}",
+                config.rest_url,
+                if kind == "action" { "exchange" } else { "info" }
+            )
+            .into(),
+            headers: RVec::from(vec![Tuple2(
+                "Content-Type".into(),
+                "application/json".into(),
+            )]),
+            body: body.into(),
+            costs,
+            request_id: continuation.request_id,
+        },
+    })
+}

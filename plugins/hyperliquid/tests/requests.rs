@@ -1,0 +1,466 @@
+//! Requests through the plugin, end to end against the official SDK's
+//! vectors: `prepare` must ask the signer for exactly the SDK's action, and
+//! `finish` with the SDK's signature must give exactly the SDK's `/exchange`
+//! body. Replies are classified without ever calling the unfamiliar
+//! "rejected".
+
+use abi_stable::std_types::{ROption, RString, RVec};
+use hyperliquid_plugin::Hyperliquid;
+use plugin_api::{
+    Dec, Event, Exchange, Market, MarketKind, ModifyRequest, Operation, OrderKind, OrderRef,
+    OrderRequest, OutcomeKind, PriceRule, RejectReason, RequestContext, Response, Side,
+    TimeInForce, TradingRule, Transport,
+};
+use serde_json::Value;
+
+const VECTORS: &str =
+    include_str!("../../hyperliquid-core/tests/fixtures/hyperliquid_signing_public.json");
+
+fn vector(name: &str) -> Value {
+    let all: Value = serde_json::from_str(VECTORS).unwrap();
+    all["vectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no vector {name}"))
+        .clone()
+}
+
+fn plugin() -> Hyperliquid {
+    Hyperliquid::new(
+        r#"{"network":"mainnet","account":"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE"}"#,
+    )
+    .unwrap()
+}
+
+/// The markets of the vectors' synthetic meta.
+fn market(coin: &str) -> Market {
+    let (asset, sz_decimals, kind) = match coin {
+        "BTC" => (0, 5, MarketKind::PERPETUAL),
+        "ETH" => (1, 4, MarketKind::PERPETUAL),
+        "SOL" => (5, 2, MarketKind::PERPETUAL),
+        "PURR/USDC" => (10000, 0, MarketKind::SPOT),
+        other => panic!("no market {other}"),
+    };
+    Market {
+        symbol: coin.into(),
+        venue_symbol: coin.into(),
+        venue_id: asset,
+        kind,
+        base: coin.into(),
+        quote: "USD".into(),
+        rule: TradingRule {
+            price: PriceRule {
+                tick: Dec::ZERO,
+                max_significant_figures: 5,
+                max_decimals: ROption::RNone,
+                integers_always_valid: true,
+                min_price: Dec::ZERO,
+                max_price: Dec::ZERO,
+            },
+            size_step: Dec::new(1, sz_decimals),
+            min_size: Dec::ZERO,
+            max_size: Dec::ZERO,
+            min_notional: Dec::ZERO,
+            reduce_only_exempt_from_min_notional: false,
+        },
+        max_leverage: 0,
+    }
+}
+
+fn dec(value: &Value) -> Dec {
+    Dec::parse(&value.to_string()).unwrap()
+}
+
+fn order(input: &Value) -> OrderRequest {
+    let order_type = &input["order_type"];
+    let (kind, tif, trigger) = if let Some(limit) = order_type.get("limit") {
+        let tif = match limit["tif"].as_str().unwrap() {
+            "Gtc" => TimeInForce::GTC,
+            "Ioc" => TimeInForce::IOC,
+            _ => TimeInForce::POST_ONLY,
+        };
+        (OrderKind::LIMIT, tif, ROption::RNone)
+    } else {
+        let trigger = &order_type["trigger"];
+        let kind = match (
+            trigger["tpsl"].as_str().unwrap(),
+            trigger["isMarket"].as_bool().unwrap(),
+        ) {
+            ("sl", true) => OrderKind::STOP_MARKET,
+            ("sl", false) => OrderKind::STOP_LIMIT,
+            ("tp", true) => OrderKind::TAKE_PROFIT_MARKET,
+            _ => OrderKind::TAKE_PROFIT_LIMIT,
+        };
+        (
+            kind,
+            TimeInForce::GTC,
+            ROption::RSome(dec(&trigger["triggerPx"])),
+        )
+    };
+    OrderRequest {
+        client_id: input["cloid"].as_str().unwrap_or("").into(),
+        market: market(input["coin"].as_str().unwrap()),
+        side: if input["is_buy"].as_bool().unwrap() {
+            Side::BUY
+        } else {
+            Side::SELL
+        },
+        kind,
+        time_in_force: tif,
+        price: dec(&input["limit_px"]),
+        size: dec(&input["sz"]),
+        reduce_only: input["reduce_only"].as_bool().unwrap(),
+        trigger_price: trigger,
+        max_slippage: ROption::RNone,
+    }
+}
+
+fn context(v: &Value) -> RequestContext {
+    RequestContext {
+        now_ms: v["nonce"].as_u64().unwrap(),
+        nonce: v["nonce"].as_u64().unwrap(),
+        expires_after_ms: v["expires_after"].as_u64().into(),
+        request_id: 7,
+        via_socket: ROption::RNone,
+    }
+}
+
+/// prepare → the signer's payload carries the SDK's action, byte for byte in
+/// key order; finish with the SDK's signature → the SDK's body.
+fn check(name: &str, operation: Operation) {
+    let v = vector(name);
+    let plugin = plugin();
+    let prepared = plugin.prepare(&operation, &context(&v)).unwrap();
+    let sign = prepared.sign.as_ref().unwrap();
+    assert_eq!(sign.scheme.as_str(), "hyperliquid-l1");
+    let payload: Value = serde_json::from_str(&sign.payload).unwrap();
+    assert_eq!(
+        serde_json::to_string(&payload["action"]).unwrap(),
+        serde_json::to_string(&v["action"]).unwrap(),
+        "{name}: action"
+    );
+    assert_eq!(payload["nonce"], v["nonce"]);
+    assert_eq!(payload["expires_after"], v["expires_after"]);
+    assert_eq!(payload["vault_address"], Value::Null);
+    assert_eq!(payload["network"], "mainnet");
+
+    let hex65 = v["signature_hex65"].as_str().unwrap();
+    let signature = hex::decode(&hex65[2..]).unwrap();
+    let request = plugin.finish(&prepared, &signature).unwrap();
+    assert_eq!(request.transport, Transport::HTTP);
+    assert_eq!(
+        request.target.as_str(),
+        "https://api.hyperliquid.xyz/exchange"
+    );
+    let mut expected = v["exchange_request_body"].clone();
+    expected["signature"] = v["signature_padded"].clone();
+    assert_eq!(
+        request.body.as_str(),
+        serde_json::to_string(&expected).unwrap(),
+        "{name}: body"
+    );
+}
+
+fn orders_of(name: &str) -> Operation {
+    let v = vector(name);
+    Operation::PlaceOrders(
+        v["inputs"]["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(order)
+            .collect(),
+    )
+}
+
+#[test]
+fn orders_match_the_sdk() {
+    for name in [
+        "order_limit_gtc_btc_mainnet",
+        "order_gtc_with_cloid",
+        "order_trigger_sl_market",
+        "order_gtc_expires_after",
+        "order_spot_purr_alo",
+        "order_batch_3_na",
+        "order_reduce_only_gtc_eth",
+    ] {
+        check(name, orders_of(name));
+    }
+}
+
+#[test]
+fn a_market_order_is_an_aggressive_ioc_at_the_sdk_price() {
+    let v = vector("market_open_btc_buy");
+    let input = &v["inputs"];
+    let order = OrderRequest {
+        client_id: RString::new(),
+        market: market("BTC"),
+        side: Side::BUY,
+        kind: OrderKind::MARKET,
+        time_in_force: TimeInForce::IOC,
+        price: dec(&input["reference_px"]),
+        size: dec(&input["sz"]),
+        reduce_only: false,
+        trigger_price: ROption::RNone,
+        max_slippage: ROption::RSome(Dec::new(5, 2)),
+    };
+    check(
+        "market_open_btc_buy",
+        Operation::PlaceOrders(RVec::from(vec![order])),
+    );
+}
+
+fn target(coin: &str, cloid: &str, oid: Option<&str>) -> OrderRef {
+    OrderRef {
+        client_id: cloid.into(),
+        exchange_order_id: oid.map(RString::from).into(),
+        market: market(coin),
+    }
+}
+
+#[test]
+fn cancels_modifies_and_schedule_cancel_match_the_sdk() {
+    check(
+        "cancel_by_cloid",
+        Operation::CancelOrders(RVec::from(vec![target(
+            "ETH",
+            "0x0000000000000000000000000000002a",
+            None,
+        )])),
+    );
+    check(
+        "cancel_by_oid",
+        Operation::CancelOrders(RVec::from(vec![target("BTC", "", Some("123456789"))])),
+    );
+    let v = vector("batch_modify_two");
+    let modifies = v["inputs"]["modifies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let coin = m["order"]["coin"].as_str().unwrap();
+            let target = match &m["oid"] {
+                Value::String(cloid) => target(coin, cloid, None),
+                oid => target(coin, "", Some(&oid.to_string())),
+            };
+            ModifyRequest {
+                target,
+                order: order(&m["order"]),
+            }
+        })
+        .collect();
+    check("batch_modify_two", Operation::ModifyOrders(modifies));
+    check(
+        "schedule_cancel_with_time",
+        Operation::ScheduleCancelAll(ROption::RSome(1_700_000_030_019)),
+    );
+    check(
+        "schedule_cancel_unset",
+        Operation::ScheduleCancelAll(ROption::RNone),
+    );
+}
+
+#[test]
+fn invalid_numbers_are_refused_not_rounded() {
+    let mut bad = order(&vector("order_limit_gtc_btc_mainnet")["inputs"]["orders"][0]);
+    bad.price = Dec::parse("65432.5").unwrap(); // 6 significant figures
+    let error = plugin()
+        .prepare(
+            &Operation::PlaceOrders(RVec::from(vec![bad.clone()])),
+            &context(&vector("order_limit_gtc_btc_mainnet")),
+        )
+        .unwrap_err();
+    assert!(error.message.contains("price"), "{error}");
+    bad.price = Dec::parse("65432").unwrap();
+    bad.size = Dec::parse("0.0000001").unwrap(); // finer than szDecimals 5
+    assert!(
+        plugin()
+            .prepare(
+                &Operation::PlaceOrders(RVec::from(vec![bad])),
+                &context(&vector("order_limit_gtc_btc_mainnet"))
+            )
+            .is_err()
+    );
+}
+
+#[test]
+fn socket_posts_and_info_queries() {
+    let v = vector("order_limit_gtc_btc_mainnet");
+    let plugin = plugin();
+    let mut context = context(&v);
+    context.via_socket = ROption::RSome("user".into());
+    let prepared = plugin
+        .prepare(&orders_of("order_limit_gtc_btc_mainnet"), &context)
+        .unwrap();
+    let signature = hex::decode(&v["signature_hex65"].as_str().unwrap()[2..]).unwrap();
+    let request = plugin.finish(&prepared, &signature).unwrap();
+    assert_eq!(request.transport, Transport::WEBSOCKET);
+    assert_eq!(request.target.as_str(), "user");
+    let frame: Value = serde_json::from_str(&request.body).unwrap();
+    assert_eq!(frame["method"], "post");
+    assert_eq!(frame["id"], 7);
+    assert_eq!(frame["request"]["type"], "action");
+    assert_eq!(frame["request"]["payload"]["nonce"], v["nonce"]);
+
+    let info = plugin
+        .prepare(&Operation::FetchOpenOrders, &context)
+        .unwrap();
+    assert!(info.sign.is_none());
+    let request = plugin.finish(&info, &[]).unwrap();
+    let frame: Value = serde_json::from_str(&request.body).unwrap();
+    assert_eq!(frame["request"]["type"], "info");
+    assert_eq!(frame["request"]["payload"]["type"], "openOrders");
+    assert_eq!(
+        frame["request"]["payload"]["user"],
+        "0x278dbc9d13eff5342acb01ba06a95f3d08e4d1fe"
+    );
+}
+
+fn reply(operation: &Operation, status: u16, body: &str) -> plugin_api::Reply {
+    plugin()
+        .parse_reply(
+            operation,
+            &Response {
+                status,
+                body: body.into(),
+                headers: RVec::new(),
+            },
+        )
+        .unwrap()
+}
+
+#[test]
+fn order_answers_are_classified_per_order() {
+    let operation = orders_of("order_batch_3_na");
+    let answer = reply(
+        &operation,
+        200,
+        r#"{"status":"ok","response":{"type":"order","data":{"statuses":[{"resting":{"oid":11}},{"filled":{"totalSz":"0.02","avgPx":"1891.4","oid":12}},{"error":"Order must have minimum value of $10. asset=1"}]}}}"#,
+    );
+    assert_eq!(answer.outcome.kind, OutcomeKind::ACCEPTED);
+    let kinds: Vec<_> = answer.items.iter().map(|i| i.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            OutcomeKind::ACCEPTED,
+            OutcomeKind::ACCEPTED,
+            OutcomeKind::REJECTED
+        ]
+    );
+    assert_eq!(
+        answer.items[0].exchange_order_id.as_ref().unwrap().as_str(),
+        "11"
+    );
+    assert_eq!(
+        answer.items[1].filled_size.unwrap(),
+        Dec::parse("0.02").unwrap()
+    );
+    assert_eq!(answer.items[2].reason, RejectReason::MIN_NOTIONAL);
+
+    let whole = reply(
+        &operation,
+        200,
+        r#"{"status":"err","response":"User or API Wallet 0xabc does not exist."}"#,
+    );
+    assert_eq!(whole.outcome.kind, OutcomeKind::REJECTED);
+    assert_eq!(whole.outcome.reason, RejectReason::AUTHENTICATION);
+
+    for (status, body, kind) in [
+        (429, "", OutcomeKind::NOT_PROCESSED),
+        (502, "bad gateway", OutcomeKind::UNKNOWN),
+        (
+            200,
+            r#"{"status":"ok","response":{"type":"order","data":{"statuses":[]}}}"#,
+            OutcomeKind::UNKNOWN,
+        ),
+        (200, r#"{"surprise":true}"#, OutcomeKind::UNKNOWN),
+        (200, "not json", OutcomeKind::UNKNOWN),
+    ] {
+        assert_eq!(
+            reply(&operation, status, body).outcome.kind,
+            kind,
+            "{status} {body}"
+        );
+    }
+}
+
+#[test]
+fn cancel_answers_say_not_found() {
+    let operation = Operation::CancelOrders(RVec::from(vec![target(
+        "ETH",
+        "0x0000000000000000000000000000002a",
+        None,
+    )]));
+    let answer = reply(
+        &operation,
+        200,
+        r#"{"status":"ok","response":{"type":"cancel","data":{"statuses":[{"error":"Order was never placed, already canceled, or filled. asset=1"}]}}}"#,
+    );
+    assert_eq!(answer.items[0].kind, OutcomeKind::NOT_FOUND);
+}
+
+#[test]
+fn info_answers_carry_events() {
+    let unknown = reply(
+        &Operation::FetchOrder(target("ETH", "0x0000000000000000000000000000002a", None)),
+        200,
+        r#"{"status":"unknownOid"}"#,
+    );
+    assert_eq!(unknown.outcome.kind, OutcomeKind::NOT_FOUND);
+
+    let found = reply(
+        &Operation::FetchOrder(target("ETH", "0x0000000000000000000000000000002a", None)),
+        200,
+        r#"{"status":"order","order":{"order":{"coin":"ETH","side":"B","limitPx":"3000","sz":"0","oid":5,"timestamp":1,"origSz":"1","cloid":"0x0000000000000000000000000000002a"},"status":"filled","statusTimestamp":2}}"#,
+    );
+    assert!(
+        matches!(found.events[0].as_enum(), Ok(Event::Order(o)) if o.status == plugin_api::VenueOrderStatus::FILLED && o.snapshot)
+    );
+
+    let meta = reply(
+        &Operation::FetchMarkets { cursor: "".into() },
+        200,
+        r#"{"universe":[{"name":"BTC","szDecimals":5,"maxLeverage":50},{"name":"ETH","szDecimals":4,"maxLeverage":50}]}"#,
+    );
+    let Ok(Event::Markets(markets)) = meta.events[0].as_enum() else {
+        panic!()
+    };
+    assert_eq!(markets.len(), 2);
+    assert_eq!(markets[1].symbol.as_str(), "ETH-USD");
+    assert_eq!(markets[1].venue_id, 1);
+    assert_eq!(markets[1].rule.size_step, Dec::new(1, 4));
+    assert!(
+        matches!(meta.next.as_ref().unwrap().as_enum(), Ok(Operation::FetchMarkets { cursor }) if cursor == "spot")
+    );
+
+    let account = reply(
+        &Operation::FetchAccount,
+        200,
+        r#"{"marginSummary":{"accountValue":"1000.5","totalNtlPos":"0","totalRawUsd":"0","totalMarginUsed":"0"},"crossMarginSummary":{"accountValue":"1000.5","totalNtlPos":"0","totalRawUsd":"0","totalMarginUsed":"0"},"crossMaintenanceMarginUsed":"0","withdrawable":"900","assetPositions":[{"type":"oneWay","position":{"coin":"BTC","szi":"-0.1","leverage":{"type":"cross","value":10},"entryPx":"65000","positionValue":"6500","unrealizedPnl":"-3","returnOnEquity":"0","liquidationPx":null,"marginUsed":"650","maxLeverage":50,"cumFunding":{"allTime":"0","sinceOpen":"0","sinceChange":"0"}}}],"time":99}"#,
+    );
+    assert_eq!(account.events.len(), 2);
+    let Ok(Event::Positions(positions)) = account.events[1].as_enum() else {
+        panic!()
+    };
+    assert!(positions.complete);
+    assert_eq!(positions.positions[0].size, Dec::parse("-0.1").unwrap());
+
+    assert_eq!(
+        reply(&Operation::FetchOpenOrders, 429, "").outcome.kind,
+        OutcomeKind::NOT_PROCESSED
+    );
+    assert!(
+        plugin()
+            .parse_reply(
+                &Operation::FetchOpenOrders,
+                &Response {
+                    status: 200,
+                    body: "{".into(),
+                    headers: RVec::new()
+                }
+            )
+            .is_err()
+    );
+}
