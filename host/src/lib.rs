@@ -8,6 +8,8 @@
 //! * [`book`] — L2 order books with sequence checking.
 //! * [`config`] — the TOML configuration and its validation.
 //! * [`plugins`] — loading the plugins folder.
+//! * [`publisher`] — events out on ZeroMQ.
+//! * [`signer`] — the signer client and the nonce source.
 //! * [`cli`] — the `connector-host` commands.
 
 #![warn(missing_docs)]
@@ -17,5 +19,7 @@ pub mod cli;
 pub mod config;
 pub mod order;
 pub mod plugins;
+pub mod publisher;
+pub mod signer;
 
 pub use plugin_api::rules;

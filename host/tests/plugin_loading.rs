@@ -4,7 +4,8 @@
 
 mod common;
 
-use std::process::Command;
+use std::path::Path;
+use std::process::{Command, Output};
 
 use connector_host::plugins::PluginSet;
 use plugin_api::{Event, LoadError, PluginErrorKind};
@@ -101,16 +102,22 @@ fn a_panicking_plugin_is_an_error_and_the_host_goes_on() {
     assert_eq!(malformed.kind, PluginErrorKind::MALFORMED_INPUT);
 }
 
+/// Runs `connector-host plugins --dir DIR`.
+fn list_plugins(dir: &Path) -> (Output, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(["plugins", "--dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output, stdout)
+}
+
 #[test]
 fn the_plugins_command_prints_a_line_per_file() {
     let dir = tempfile::tempdir().unwrap();
     copy_as(&cdylib("test-plugin"), dir.path(), "testex.so");
-    let output = Command::new(env!("CARGO_BIN_EXE_connector-host"))
-        .args(["plugins", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (output, stdout) = list_plugins(dir.path());
     assert!(output.status.success(), "{stdout}");
     assert!(stdout.starts_with("loaded   testex"), "{stdout}");
     assert!(
@@ -119,12 +126,7 @@ fn the_plugins_command_prints_a_line_per_file() {
     );
 
     copy_as(&cdylib("old-abi-plugin"), dir.path(), "old.so");
-    let output = Command::new(env!("CARGO_BIN_EXE_connector-host"))
-        .args(["plugins", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let (output, stdout) = list_plugins(dir.path());
     assert_eq!(
         output.status.code(),
         Some(1),

@@ -291,11 +291,11 @@ fn listeners_see_every_transition_in_order() {
             "created PENDING_CREATE",
             "PENDING_CREATE->PENDING_SUBMIT",
             "PENDING_SUBMIT->OPEN",
-            "fill a",
             "OPEN->PARTIALLY_FILLED",
+            "fill a",
             "PARTIALLY_FILLED->PENDING_CANCEL",
-            "fill b",
             "PENDING_CANCEL->FILLED",
+            "fill b",
         ]
     );
 }

@@ -31,7 +31,8 @@ pub enum OrderEvent<'a> {
         /// Its state before.
         previous: OrderState,
     },
-    /// A new (not duplicate) fill was counted.
+    /// A new (not duplicate) fill was counted. Comes after the state change
+    /// the fill caused, if any.
     Filled {
         /// The order after the fill.
         order: &'a InFlightOrder,
@@ -324,7 +325,6 @@ impl ClientOrderTracker {
                     "fill beyond the order's size or after its final state; counted"
                 );
             }
-            emit(OrderEvent::Filled { order, trade });
             if !order.state.is_terminal() {
                 let next = if order.filled_amount >= order.amount {
                     OrderState::Filled
@@ -335,6 +335,9 @@ impl ClientOrderTracker {
                 };
                 set_state(order, next, trade.timestamp_ms, emit)?;
             }
+            // After the state change, so that listeners see the fill with
+            // the state it led to.
+            emit(OrderEvent::Filled { order, trade });
             Ok(FillResult::Counted)
         })
     }

@@ -1,0 +1,263 @@
+//! The `connector-signer` command line.
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand};
+use hyperliquid_core::{
+    Action, Address, ApproveAgent, DigestError, ExchangeRequest, Network, SigningContext,
+    sign_digest, signing_digest,
+};
+use tracing_subscriber::EnvFilter;
+
+use crate::handler::Signer;
+use crate::key::{KeyFileError, load_key};
+use crate::policy::{Policy, PolicyError};
+use crate::protocol::{ErrorCode, MAX_LINE_BYTES, Response, parse_network};
+use crate::server::{self, ServeError};
+
+/// Holds a private key and signs only what its policy allows.
+#[derive(Debug, Parser)]
+#[command(name = "connector-signer", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The key file argument.
+#[derive(Debug, Args)]
+pub struct KeyArg {
+    /// File holding the private key: 0x + 64 hex digits on one line, mode 0600.
+    #[arg(long, value_name = "PATH")]
+    pub key_file: PathBuf,
+}
+
+/// The policy file argument.
+#[derive(Debug, Args)]
+pub struct PolicyArg {
+    /// TOML policy narrowing what is signed (default: the trading actions, any
+    /// asset, notional and network).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve signing requests on a Unix socket (mode 0600) until SIGINT or
+    /// SIGTERM.
+    Serve {
+        /// The key.
+        #[command(flatten)]
+        key: KeyArg,
+        /// The socket to create; a stale socket there is replaced.
+        #[arg(long, value_name = "PATH")]
+        socket: PathBuf,
+        /// The policy.
+        #[command(flatten)]
+        policy: PolicyArg,
+    },
+    /// Read one request from standard input and write its response to standard
+    /// output (exit status 0 when signed, 1 when refused).
+    Sign {
+        /// The key.
+        #[command(flatten)]
+        key: KeyArg,
+        /// The policy.
+        #[command(flatten)]
+        policy: PolicyArg,
+    },
+    /// Print the key's address (EIP-55).
+    Address {
+        /// The key.
+        #[command(flatten)]
+        key: KeyArg,
+    },
+    /// Sign an approveAgent action with the master key and print the body to
+    /// POST to /exchange. Never available over the socket.
+    ApproveAgent {
+        /// The master key.
+        #[command(flatten)]
+        key: KeyArg,
+        /// The agent (API wallet) address to authorize.
+        #[arg(long, value_name = "0xADDRESS")]
+        agent: Address,
+        /// Agent name (omitted from the body and signed as "" when absent).
+        #[arg(long)]
+        name: Option<String>,
+        /// The Hyperliquid chain.
+        #[arg(
+            long,
+            value_parser = PossibleValuesParser::new(["mainnet", "testnet"])
+                .try_map(|name| parse_network(&name).ok_or("unknown network")),
+        )]
+        network: Network,
+        /// Nonce in milliseconds (default: now).
+        #[arg(long, value_name = "MS")]
+        nonce: Option<u64>,
+    },
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The key file.
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    /// The policy file.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// The socket.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    /// The approveAgent action could not be hashed.
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+    /// The approveAgent body could not be encoded.
+    #[error("cannot encode the request body: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The clock is before 1970 or beyond u64 milliseconds.
+    #[error("the system clock cannot give a millisecond nonce; pass --nonce")]
+    Clock,
+    /// Standard input or output, or the runtime.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: &'static str,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve {
+            key,
+            socket,
+            policy,
+        } => serve(&key, &socket, &policy),
+        Command::Sign { key, policy } => sign_stdin(&key, &policy),
+        Command::Address { key } => print_address(&key),
+        Command::ApproveAgent {
+            key,
+            agent,
+            name,
+            network,
+            nonce,
+        } => approve_agent(&key, agent, name, network, nonce),
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("connector-signer: {error}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Logs to standard error: `RUST_LOG` if set, otherwise `default_filter`.
+fn init_logging(default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    // Fails only if a subscriber is already installed (tests); keep that one.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .try_init();
+}
+
+fn load_signer(key: &KeyArg, policy: &PolicyArg) -> Result<Signer, CliError> {
+    let policy = match &policy.policy {
+        Some(path) => Policy::load(path)?,
+        None => Policy::default(),
+    };
+    Ok(Signer::new(load_key(&key.key_file)?, policy))
+}
+
+fn serve(key: &KeyArg, socket: &Path, policy: &PolicyArg) -> Result<ExitCode, CliError> {
+    init_logging("info");
+    let signer = Arc::new(load_signer(key, policy)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io {
+            context: "cannot start the runtime",
+            source,
+        })?;
+    runtime.block_on(server::run(socket, signer))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sign_stdin(key: &KeyArg, policy: &PolicyArg) -> Result<ExitCode, CliError> {
+    init_logging("warn");
+    let signer = load_signer(key, policy)?;
+    let mut input = Vec::new();
+    io::stdin()
+        .take(MAX_LINE_BYTES as u64 + 1)
+        .read_to_end(&mut input)
+        .map_err(|source| CliError::Io {
+            context: "cannot read standard input",
+            source,
+        })?;
+    let response = if input.len() > MAX_LINE_BYTES {
+        Response::failure(
+            None,
+            ErrorCode::BadRequest,
+            format!("request longer than {MAX_LINE_BYTES} bytes"),
+        )
+    } else {
+        signer.handle_line(input.trim_ascii())
+    };
+    io::stdout()
+        .write_all(&response.to_json_line())
+        .map_err(|source| CliError::Io {
+            context: "cannot write standard output",
+            source,
+        })?;
+    Ok(if response.result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_address(key: &KeyArg) -> Result<ExitCode, CliError> {
+    println!("{}", load_key(&key.key_file)?.address().to_checksum());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn approve_agent(
+    key: &KeyArg,
+    agent: Address,
+    name: Option<String>,
+    network: Network,
+    nonce: Option<u64>,
+) -> Result<ExitCode, CliError> {
+    let master = load_key(&key.key_file)?;
+    let nonce = match nonce {
+        Some(nonce) => nonce,
+        None => now_ms()?,
+    };
+    let action = Action::ApproveAgent(ApproveAgent::new(network, agent, name, nonce));
+    let context = SigningContext::new(network, nonce);
+    let signature = sign_digest(&master, &signing_digest(&action, &context)?);
+    let body = ExchangeRequest::new(action, &context, signature).to_json()?;
+    println!("{body}");
+    eprintln!(
+        "approveAgent for {} signed by {}; POST this body to /exchange",
+        agent.to_checksum(),
+        master.address().to_checksum()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn now_ms() -> Result<u64, CliError> {
+    let elapsed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| CliError::Clock)?;
+    u64::try_from(elapsed.as_millis()).map_err(|_| CliError::Clock)
+}

@@ -1,0 +1,438 @@
+//! What the signer agrees to sign: a fixed default set of trading actions,
+//! optionally narrowed by a TOML policy file.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use hyperliquid_core::{Action, ActionType, Network, OrderWire};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+
+use crate::protocol::{network_name, parse_network};
+
+/// The action types signed when no policy file narrows them. Everything else —
+/// `approveAgent`, withdrawals, transfers, any unknown type — is never signed.
+pub const DEFAULT_ALLOWED_ACTIONS: [ActionType; 9] = [
+    ActionType::Order,
+    ActionType::Cancel,
+    ActionType::CancelByCloid,
+    ActionType::Modify,
+    ActionType::BatchModify,
+    ActionType::ScheduleCancel,
+    ActionType::UpdateLeverage,
+    ActionType::UpdateIsolatedMargin,
+    ActionType::Noop,
+];
+
+/// The rules a request is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    allowed_actions: HashSet<ActionType>,
+    allowed_assets: Option<BTreeSet<u32>>,
+    max_order_notional: Option<Decimal>,
+    networks: Option<Vec<Network>>,
+}
+
+/// The policy file as written: every key optional, unknown keys refused.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    allowed_actions: Option<Vec<String>>,
+    allowed_assets: Option<Vec<u32>>,
+    max_order_notional: Option<String>,
+    networks: Option<Vec<String>>,
+}
+
+/// Why a policy file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The file could not be read.
+    #[error("cannot read policy file {path}: {source}")]
+    Io {
+        /// The policy file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not valid TOML, an unknown key, or a value of the wrong type.
+    #[error("policy file: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// `allowed_actions` names a type outside the default set.
+    #[error(
+        "policy file: allowed_actions: {name:?} cannot be allowed; a policy can only narrow \
+         the default set ({})",
+        default_action_names()
+    )]
+    Widening {
+        /// The offending name.
+        name: String,
+    },
+    /// A list that would refuse everything.
+    #[error("policy file: {key} is empty; remove the key or list at least one value")]
+    EmptyList {
+        /// The key.
+        key: &'static str,
+    },
+    /// `max_order_notional` is not a positive decimal string.
+    #[error("policy file: max_order_notional {text:?} is not a positive decimal string")]
+    Notional {
+        /// The offending text.
+        text: String,
+    },
+    /// `networks` names something else than `mainnet` or `testnet`.
+    #[error("policy file: networks: {name:?} is neither \"mainnet\" nor \"testnet\"")]
+    Network {
+        /// The offending name.
+        name: String,
+    },
+}
+
+/// Why a well-formed request is refused. Each message names the rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyViolation {
+    /// The action type is not allowed (or not known at all).
+    #[error("action type {name:?} is not allowed (rule: allowed_actions; allowed: {allowed})")]
+    ActionType {
+        /// The action's `type`.
+        name: String,
+        /// The allowed types, comma-separated.
+        allowed: String,
+    },
+    /// The action touches an asset outside `allowed_assets`.
+    #[error("asset {asset} is not allowed (rule: allowed_assets)")]
+    Asset {
+        /// The asset id.
+        asset: u32,
+    },
+    /// One order's price × size is above `max_order_notional`.
+    #[error(
+        "order notional {price} × {size} = {notional} exceeds {max} (rule: max_order_notional)"
+    )]
+    Notional {
+        /// The order's limit price.
+        price: Decimal,
+        /// The order's size.
+        size: Decimal,
+        /// Their product, or "overflow".
+        notional: NotionalText,
+        /// The limit.
+        max: Decimal,
+    },
+    /// The request's network is not in `networks`.
+    #[error("network {} is not allowed (rule: networks)", network_name(*.0))]
+    Network(Network),
+}
+
+/// A notional for display: the product, or "overflow".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotionalText(pub Option<Decimal>);
+
+impl fmt::Display for NotionalText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(value) => write!(f, "{value}"),
+            None => f.write_str("overflow"),
+        }
+    }
+}
+
+fn default_action_names() -> String {
+    join_names(DEFAULT_ALLOWED_ACTIONS.iter().copied())
+}
+
+fn join_names(kinds: impl Iterator<Item = ActionType>) -> String {
+    let mut out = String::new();
+    for kind in kinds {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(kind.as_str());
+    }
+    out
+}
+
+impl Default for Policy {
+    /// Every type of [`DEFAULT_ALLOWED_ACTIONS`], any asset, notional and network.
+    fn default() -> Self {
+        Self {
+            allowed_actions: DEFAULT_ALLOWED_ACTIONS.into_iter().collect(),
+            allowed_assets: None,
+            max_order_notional: None,
+            networks: None,
+        }
+    }
+}
+
+impl Policy {
+    /// Reads a policy file.
+    pub fn load(path: &Path) -> Result<Self, PolicyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text)
+    }
+
+    /// Parses policy TOML: `allowed_actions`, `allowed_assets`,
+    /// `max_order_notional`, `networks`, each optional.
+    pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
+        let file: PolicyFile = toml::from_str(text)?;
+        let mut policy = Policy::default();
+        if let Some(names) = file.allowed_actions {
+            policy.allowed_actions = non_empty("allowed_actions", names)?
+                .into_iter()
+                .map(|name| {
+                    ActionType::from_wire_name(&name)
+                        .filter(|kind| DEFAULT_ALLOWED_ACTIONS.contains(kind))
+                        .ok_or(PolicyError::Widening { name })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(assets) = file.allowed_assets {
+            policy.allowed_assets =
+                Some(non_empty("allowed_assets", assets)?.into_iter().collect());
+        }
+        if let Some(text) = file.max_order_notional {
+            let max = text
+                .trim()
+                .parse::<Decimal>()
+                .ok()
+                .filter(|max| max.is_sign_positive() && !max.is_zero())
+                .ok_or(PolicyError::Notional { text })?;
+            policy.max_order_notional = Some(max);
+        }
+        if let Some(names) = file.networks {
+            policy.networks = Some(
+                non_empty("networks", names)?
+                    .into_iter()
+                    .map(|name| parse_network(&name).ok_or(PolicyError::Network { name }))
+                    .collect::<Result<_, _>>()?,
+            );
+        }
+        Ok(policy)
+    }
+
+    /// Whether actions of this type may be signed at all.
+    pub fn allows_type(&self, kind: ActionType) -> bool {
+        self.allowed_actions.contains(&kind)
+    }
+
+    /// The refusal for an action type that is not allowed, by its wire name.
+    pub fn type_violation(&self, name: &str) -> PolicyViolation {
+        PolicyViolation::ActionType {
+            name: name.to_owned(),
+            allowed: join_names(
+                DEFAULT_ALLOWED_ACTIONS
+                    .into_iter()
+                    .filter(|kind| self.allows_type(*kind)),
+            ),
+        }
+    }
+
+    /// Checks the network a request is for.
+    pub fn check_network(&self, network: Network) -> Result<(), PolicyViolation> {
+        match &self.networks {
+            Some(networks) if !networks.contains(&network) => {
+                Err(PolicyViolation::Network(network))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks a parsed action: its type, the assets it touches and the notional
+    /// of each order it places.
+    pub fn check_action(&self, action: &Action) -> Result<(), PolicyViolation> {
+        let kind = action.action_type();
+        if !self.allows_type(kind) {
+            return Err(self.type_violation(kind.as_str()));
+        }
+        let mut assets = Vec::new();
+        let mut orders: Vec<&OrderWire> = Vec::new();
+        match action {
+            Action::Order(order) => orders.extend(&order.orders),
+            Action::Modify(modify) => orders.push(&modify.order),
+            Action::BatchModify(batch) => orders.extend(batch.modifies.iter().map(|m| &m.order)),
+            Action::Cancel(cancel) => assets.extend(cancel.cancels.iter().map(|c| c.asset)),
+            Action::CancelByCloid(cancel) => {
+                assets.extend(cancel.cancels.iter().map(|c| c.asset));
+            }
+            Action::UpdateLeverage(update) => assets.push(update.asset),
+            Action::UpdateIsolatedMargin(update) => assets.push(update.asset),
+            Action::ScheduleCancel(_) | Action::Noop | Action::ApproveAgent(_) => {}
+        }
+        assets.extend(orders.iter().map(|order| order.asset));
+        if let Some(allowed) = &self.allowed_assets
+            && let Some(asset) = assets.into_iter().find(|asset| !allowed.contains(asset))
+        {
+            return Err(PolicyViolation::Asset { asset });
+        }
+        if let Some(max) = self.max_order_notional {
+            for order in orders {
+                let (price, size) = (order.price.value(), order.size.value());
+                let notional = price.checked_mul(size);
+                if notional.is_none_or(|notional| notional > max) {
+                    return Err(PolicyViolation::Notional {
+                        price,
+                        size,
+                        notional: NotionalText(notional),
+                        max,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One line describing the rules in force, for the startup log.
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "actions: {}",
+            join_names(
+                DEFAULT_ALLOWED_ACTIONS
+                    .into_iter()
+                    .filter(|kind| self.allows_type(*kind))
+            )
+        );
+        if let Some(assets) = &self.allowed_assets {
+            let _ = write!(out, "; assets: {assets:?}");
+        }
+        if let Some(max) = self.max_order_notional {
+            let _ = write!(out, "; max order notional: {max}");
+        }
+        if let Some(networks) = &self.networks {
+            let names: Vec<_> = networks.iter().map(|n| network_name(*n)).collect();
+            let _ = write!(out, "; networks: {}", names.join(", "));
+        }
+        out
+    }
+}
+
+fn non_empty<T>(key: &'static str, values: Vec<T>) -> Result<Vec<T>, PolicyError> {
+    if values.is_empty() {
+        Err(PolicyError::EmptyList { key })
+    } else {
+        Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(json: &str) -> Action {
+        Action::from_json(json).unwrap()
+    }
+
+    fn order(asset: u32, price: &str, size: &str) -> Action {
+        action(&format!(
+            r#"{{"type":"order","orders":[{{"a":{asset},"b":true,"p":"{price}","s":"{size}","r":false,"t":{{"limit":{{"tif":"Gtc"}}}}}}],"grouping":"na"}}"#
+        ))
+    }
+
+    #[test]
+    fn default_allows_every_trading_action_and_nothing_else() {
+        let policy = Policy::default();
+        for kind in DEFAULT_ALLOWED_ACTIONS {
+            assert!(policy.allows_type(kind));
+        }
+        assert!(!policy.allows_type(ActionType::ApproveAgent));
+        assert_eq!(policy.check_action(&order(7, "100000000", "1000")), Ok(()));
+        assert_eq!(policy.check_network(Network::Testnet), Ok(()));
+        let approve = action(
+            r#"{"type":"approveAgent","agentAddress":"0x86b2E9EfF39b2CA073D0b2E97B0EdEB9a45068E3","nonce":1,"signatureChainId":"0x66eee","hyperliquidChain":"Mainnet"}"#,
+        );
+        let refusal = policy.check_action(&approve).unwrap_err().to_string();
+        assert!(refusal.contains("\"approveAgent\""), "{refusal}");
+        assert!(refusal.contains("rule: allowed_actions"), "{refusal}");
+    }
+
+    #[test]
+    fn every_rule_refuses_and_names_itself() {
+        let policy = Policy::from_toml(
+            r#"
+            allowed_actions = ["order", "cancel", "noop"]
+            allowed_assets = [0, 1, 10107]
+            max_order_notional = "50000"
+            networks = ["mainnet"]
+            "#,
+        )
+        .unwrap();
+        assert_eq!(policy.check_action(&order(1, "2500", "20")), Ok(()));
+        assert_eq!(policy.check_action(&action(r#"{"type":"noop"}"#)), Ok(()));
+
+        let refusals = [
+            policy.check_action(&action(r#"{"type":"scheduleCancel"}"#)),
+            policy.check_action(&order(5, "1", "1")),
+            policy.check_action(&action(
+                r#"{"type":"cancel","cancels":[{"a":0,"o":1},{"a":3,"o":2}]}"#,
+            )),
+            policy.check_action(&order(0, "65432", "1")),
+            policy.check_network(Network::Testnet),
+        ];
+        let expected = [
+            "action type \"scheduleCancel\" is not allowed (rule: allowed_actions; allowed: order, cancel, noop)",
+            "asset 5 is not allowed (rule: allowed_assets)",
+            "asset 3 is not allowed (rule: allowed_assets)",
+            "order notional 65432 × 1 = 65432 exceeds 50000 (rule: max_order_notional)",
+            "network testnet is not allowed (rule: networks)",
+        ];
+        for (refusal, expected) in refusals.into_iter().zip(expected) {
+            assert_eq!(refusal.unwrap_err().to_string(), expected);
+        }
+    }
+
+    #[test]
+    fn notional_and_assets_cover_modifies() {
+        let policy =
+            Policy::from_toml("allowed_assets = [0]\nmax_order_notional = \"100\"").unwrap();
+        let wire = r#"{"a":0,"b":true,"p":"101","s":"1","r":false,"t":{"limit":{"tif":"Gtc"}}}"#;
+        let modify = action(&format!(r#"{{"type":"modify","oid":1,"order":{wire}}}"#));
+        assert!(matches!(
+            policy.check_action(&modify),
+            Err(PolicyViolation::Notional { .. })
+        ));
+        let batch = action(&format!(
+            r#"{{"type":"batchModify","modifies":[{{"oid":1,"order":{}}}]}}"#,
+            wire.replace(r#""a":0"#, r#""a":2"#)
+        ));
+        assert_eq!(
+            policy.check_action(&batch),
+            Err(PolicyViolation::Asset { asset: 2 })
+        );
+        let leverage = action(r#"{"type":"updateLeverage","asset":4,"isCross":true,"leverage":3}"#);
+        assert_eq!(
+            policy.check_action(&leverage),
+            Err(PolicyViolation::Asset { asset: 4 })
+        );
+    }
+
+    #[test]
+    fn policy_files_can_only_narrow() {
+        let refused = [
+            (
+                "allowed_actions = [\"withdraw3\"]",
+                "\"withdraw3\" cannot be allowed",
+            ),
+            (
+                "allowed_actions = [\"approveAgent\"]",
+                "\"approveAgent\" cannot be allowed",
+            ),
+            ("allowed_actions = []", "allowed_actions is empty"),
+            (
+                "networks = [\"Mainnet\"]",
+                "neither \"mainnet\" nor \"testnet\"",
+            ),
+            ("max_order_notional = \"-1\"", "not a positive decimal"),
+            ("max_order_notional = \"abc\"", "not a positive decimal"),
+            ("max_order_notional = 5", "invalid type"),
+            ("max_notional = \"5\"", "unknown field `max_notional`"),
+        ];
+        for (text, expected) in refused {
+            let message = Policy::from_toml(text).unwrap_err().to_string();
+            assert!(message.contains(expected), "{text}: {message}");
+        }
+        assert_eq!(Policy::from_toml("").unwrap(), Policy::default());
+    }
+}

@@ -1,0 +1,279 @@
+//! The Unix socket: bound owner-only (mode 0600), newline-delimited JSON on
+//! many connections at once with many requests in flight on each, removed on
+//! shutdown.
+
+use std::future::Future;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener as StdUnixListener, UnixStream as StdUnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Mutex, Semaphore};
+
+use crate::handler::Signer;
+use crate::protocol::{ErrorCode, MAX_LINE_BYTES, Response};
+
+/// Requests in flight (being signed or written) per connection; reading pauses
+/// beyond that.
+const MAX_IN_FLIGHT: usize = 256;
+/// Pause after a failed `accept` (for instance out of file descriptors).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Why the socket could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Something other than a socket is at the path.
+    #[error("{path} exists and is not a socket; refusing to replace it")]
+    NotASocket {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// A live process accepts connections on the path.
+    #[error("another process is already serving on {path}")]
+    InUse {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// A file system or socket call failed.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path involved.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// The socket file this process created; removed on drop if it is still the
+/// same file.
+#[derive(Debug)]
+struct SocketFile {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let ours = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|meta| meta.dev() == self.dev && meta.ino() == self.ino);
+        if ours && let Err(error) = std::fs::remove_file(&self.path) {
+            tracing::warn!(path = %self.path.display(), %error, "cannot remove the socket file");
+        }
+    }
+}
+
+/// A bound, listening signer socket.
+#[derive(Debug)]
+pub struct SignerSocket {
+    listener: UnixListener,
+    file: SocketFile,
+}
+
+impl SignerSocket {
+    /// Binds `path` with mode 0600. Must be called inside a Tokio runtime.
+    ///
+    /// A stale socket at `path` is replaced; a live one (it accepts a connection)
+    /// or anything that is not a socket is refused. The socket is bound inside a
+    /// fresh mode-0700 directory next to `path`, set to 0600, then renamed to
+    /// `path`, so it is never reachable with wider permissions.
+    pub fn bind(path: &Path) -> Result<Self, ServeError> {
+        let io_error = |action, source| ServeError::Io {
+            action,
+            path: path.to_owned(),
+            source,
+        };
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if !meta.file_type().is_socket() => {
+                return Err(ServeError::NotASocket {
+                    path: path.to_owned(),
+                });
+            }
+            Ok(_) if StdUnixStream::connect(path).is_ok() => {
+                return Err(ServeError::InUse {
+                    path: path.to_owned(),
+                });
+            }
+            Ok(_) => std::fs::remove_file(path)
+                .map_err(|source| io_error("remove the stale socket", source))?,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => return Err(io_error("inspect", source)),
+        }
+        let parent = match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        };
+        let staging = tempfile::Builder::new()
+            .prefix(".sig")
+            .rand_bytes(6)
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir_in(parent)
+            .map_err(|source| io_error("create a private directory next to", source))?;
+        let staged = staging.path().join("s");
+        let listener = StdUnixListener::bind(&staged).map_err(|source| io_error("bind", source))?;
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))
+            .map_err(|source| io_error("set the mode of", source))?;
+        std::fs::rename(&staged, path).map_err(|source| io_error("move the socket to", source))?;
+        let meta = std::fs::symlink_metadata(path).map_err(|source| io_error("inspect", source))?;
+        let file = SocketFile {
+            path: path.to_owned(),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        };
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| io_error("configure", source))?;
+        let listener =
+            UnixListener::from_std(listener).map_err(|source| io_error("serve", source))?;
+        Ok(Self { listener, file })
+    }
+
+    /// The socket path.
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
+    /// Serves connections until `shutdown` completes, then removes the socket
+    /// file. Connections still open are dropped with the runtime.
+    pub async fn serve(self, signer: Arc<Signer>, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        tokio::spawn(serve_connection(stream, Arc::clone(&signer)));
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    }
+                },
+            }
+        }
+        tracing::info!(path = %self.path().display(), "shutting down; removing the socket");
+    }
+}
+
+/// Binds `path` and serves until SIGINT or SIGTERM, then removes the socket.
+pub async fn run(path: &Path, signer: Arc<Signer>) -> Result<(), ServeError> {
+    let signal_error = |source| ServeError::Io {
+        action: "install signal handlers for",
+        path: path.to_owned(),
+        source,
+    };
+    // Installed before binding, so that a signal sent once the socket exists is
+    // always handled.
+    let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let socket = SignerSocket::bind(path)?;
+    tracing::info!(
+        socket = %socket.path().display(),
+        address = %signer.address().to_checksum(),
+        policy = %signer.policy().summary(),
+        "serving"
+    );
+    let shutdown = async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+    };
+    socket.serve(signer, shutdown).await;
+    Ok(())
+}
+
+/// One line read from a connection.
+enum LineRead {
+    /// A line, without its newline (the last line may lack one).
+    Line,
+    /// More than [`MAX_LINE_BYTES`] before a newline.
+    TooLong,
+    /// The peer closed its side.
+    Eof,
+}
+
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+) -> io::Result<LineRead> {
+    line.clear();
+    let limit = MAX_LINE_BYTES as u64 + 1;
+    let read = reader.take(limit).read_until(b'\n', line).await?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        Ok(LineRead::Line)
+    } else if read == 0 {
+        Ok(LineRead::Eof)
+    } else if read as u64 == limit {
+        Ok(LineRead::TooLong)
+    } else {
+        Ok(LineRead::Line)
+    }
+}
+
+/// Reads requests and answers each in its own task, which writes its response
+/// as soon as it is ready (so responses come in completion order).
+async fn serve_connection(stream: UnixStream, signer: Arc<Signer>) {
+    tracing::debug!("connection opened");
+    let (read, write) = stream.into_split();
+    // Shared by the answering tasks; the write side closes once the last of
+    // them is done.
+    let writer = Arc::new(Mutex::new(write));
+    let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut reader = BufReader::new(read);
+    let mut line = Vec::new();
+    loop {
+        match read_line(&mut reader, &mut line).await {
+            Ok(LineRead::Line) if line.trim_ascii().is_empty() => {}
+            Ok(LineRead::Line) => {
+                // The semaphore is never closed, so this only waits.
+                let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+                    break;
+                };
+                let request = std::mem::take(&mut line);
+                let signer = Arc::clone(&signer);
+                let writer = Arc::clone(&writer);
+                tokio::spawn(async move {
+                    let response = signer.handle_line(&request).to_json_line();
+                    write_response(&writer, &response).await;
+                    drop(permit);
+                });
+            }
+            Ok(LineRead::TooLong) => {
+                tracing::info!("request line too long; closing the connection");
+                let refusal = Response::failure(
+                    None,
+                    ErrorCode::BadRequest,
+                    format!(
+                        "request line longer than {MAX_LINE_BYTES} bytes; closing the connection"
+                    ),
+                );
+                write_response(&writer, &refusal.to_json_line()).await;
+                break;
+            }
+            Ok(LineRead::Eof) => break,
+            Err(error) => {
+                tracing::debug!(%error, "read failed");
+                break;
+            }
+        }
+    }
+    tracing::debug!("connection closed for reading");
+}
+
+/// Writes one response line; a peer that went away is only logged.
+async fn write_response(writer: &Mutex<OwnedWriteHalf>, line: &[u8]) {
+    if let Err(error) = writer.lock().await.write_all(line).await {
+        tracing::debug!(%error, "write failed; response dropped");
+    }
+}

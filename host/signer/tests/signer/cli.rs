@@ -1,0 +1,200 @@
+//! The one-shot commands: `sign`, `address`, `approve-agent`, and `--help`.
+
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use connector_signer::protocol::{ErrorCode, Response};
+use hyperliquid_core::{ExchangeRequest, Network, recover_address, signing_digest};
+use serde_json::json;
+
+use crate::common::{ADDRESS, KEY, binary, vector, vector_request, write_file};
+
+fn sign(stdin: &str, policy: Option<&str>) -> Output {
+    let dir = tempfile::tempdir().unwrap();
+    let key = write_file(dir.path(), "key", KEY, 0o600);
+    let mut command = binary();
+    command.arg("sign").arg("--key-file").arg(&key);
+    if let Some(policy) = policy {
+        command
+            .arg("--policy")
+            .arg(write_file(dir.path(), "policy.toml", policy, 0o600));
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A signer that refuses to start exits without reading: ignore a broken pipe.
+    let _ = child.stdin.take().unwrap().write_all(stdin.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let output = binary().arg("--help").output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for command in ["serve", "sign", "address", "approve-agent"] {
+        assert!(help.contains(command), "{help}");
+    }
+}
+
+#[test]
+fn address_prints_the_checksummed_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = write_file(dir.path(), "key", &format!("{KEY}\n"), 0o600);
+    let output = binary()
+        .arg("address")
+        .arg("--key-file")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("{ADDRESS}\n")
+    );
+}
+
+#[test]
+fn sign_answers_one_request_from_stdin() {
+    let vector = vector("order_gtc_expires_after");
+    let key = vector["private_key"].as_str().unwrap();
+    // This vector has its own key; sign with it.
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = write_file(dir.path(), "key", key, 0o600);
+    let mut child = binary()
+        .arg("sign")
+        .arg("--key-file")
+        .arg(&key_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let request = vector_request(&vector, json!(77));
+    writeln!(child.stdin.take().unwrap(), "{request}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(response["id"], 77);
+    assert_eq!(response["ok"], true);
+    assert_eq!(response["signature"], vector["signature_padded"]);
+    assert_eq!(response["action_hash"], vector["connection_id"]);
+    assert_eq!(
+        response["signer"],
+        vector["signer_address"].as_str().unwrap().to_lowercase()
+    );
+}
+
+#[test]
+fn sign_refusals_are_responses_with_a_failing_status() {
+    let denied = sign(
+        &json!({"id": "w", "scheme": "hyperliquid-l1", "action": {"type": "withdraw3"}, "nonce": 1, "network": "mainnet"}).to_string(),
+        None,
+    );
+    assert_eq!(denied.status.code(), Some(1));
+    let response: Response = serde_json::from_slice(&denied.stdout).unwrap();
+    assert_eq!(response.result.unwrap_err().code, ErrorCode::PolicyDenied);
+
+    let narrowed = sign(
+        &json!({"id": 1, "scheme": "hyperliquid-l1", "action": {"type": "noop"}, "nonce": 1, "network": "testnet"}).to_string(),
+        Some("networks = [\"mainnet\"]"),
+    );
+    let response: Response = serde_json::from_slice(&narrowed.stdout).unwrap();
+    assert!(
+        response
+            .result
+            .unwrap_err()
+            .message
+            .contains("rule: networks")
+    );
+
+    let garbage = sign("{", None);
+    let response: Response = serde_json::from_slice(&garbage.stdout).unwrap();
+    assert_eq!(response.id, None);
+    assert_eq!(response.result.unwrap_err().code, ErrorCode::BadRequest);
+
+    let widened = sign("{}", Some("allowed_actions = [\"usdSend\"]"));
+    assert_eq!(widened.status.code(), Some(1));
+    assert!(widened.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&widened.stderr);
+    assert!(stderr.contains("\"usdSend\" cannot be allowed"), "{stderr}");
+}
+
+#[test]
+fn approve_agent_reproduces_the_vector_byte_for_byte() {
+    let vector = vector("approve_agent_named_mainnet");
+    let dir = tempfile::tempdir().unwrap();
+    let key = write_file(
+        dir.path(),
+        "master",
+        vector["private_key"].as_str().unwrap(),
+        0o600,
+    );
+    let output = binary()
+        .args(["approve-agent", "--key-file"])
+        .arg(&key)
+        .args([
+            "--agent",
+            vector["inputs"]["agent_address"].as_str().unwrap(),
+        ])
+        .args(["--name", vector["inputs"]["agent_name"].as_str().unwrap()])
+        .args(["--network", "mainnet"])
+        .args(["--nonce", &vector["nonce"].to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = serde_json::to_string(&vector["exchange_request_body"]).unwrap();
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("{expected}\n")
+    );
+}
+
+#[test]
+fn approve_agent_defaults_the_nonce_to_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = write_file(dir.path(), "master", KEY, 0o600);
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let output = binary()
+        .args(["approve-agent", "--key-file"])
+        .arg(&key)
+        .args(["--agent", "0x86b2e9eff39b2ca073d0b2e97b0edeb9a45068e3"])
+        .args(["--network", "testnet"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let body: ExchangeRequest = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(body.nonce >= before && body.nonce < before + 60_000);
+    let digest = signing_digest(&body.action, &body.context(Network::Testnet)).unwrap();
+    assert_eq!(
+        recover_address(&digest, &body.signature)
+            .unwrap()
+            .to_checksum(),
+        ADDRESS
+    );
+    // No name: omitted from the body.
+    assert!(
+        !String::from_utf8(output.stdout)
+            .unwrap()
+            .contains("agentName")
+    );
+
+    let bad = binary()
+        .args(["approve-agent", "--key-file"])
+        .arg(&key)
+        .args(["--agent", "0x86b2", "--network", "mainnet"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}

@@ -1,0 +1,125 @@
+//! Order events in the seed schema: the tracker's changes, published on
+//! `orders.<exchange>.created|filled|partial_fill|cancelled|failed|update`.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::{Family, JsonDecimal, Publisher, order_event_kind};
+use crate::order::{
+    InFlightOrder, OrderEvent, OrderListener, OrderState, OrderType, TradeType, TradeUpdate,
+};
+
+const NS_PER_MS: u64 = 1_000_000;
+
+/// The fill that caused a `partial_fill` or `filled` event.
+#[derive(Serialize)]
+struct TradeData<'a> {
+    trade_id: &'a str,
+    fill_price: JsonDecimal,
+    fill_amount: JsonDecimal,
+    fee: JsonDecimal,
+    fee_asset: &'a str,
+    timestamp: u64,
+}
+
+/// The seed's `data` object, with two additions: `reason` (why it failed
+/// or was cancelled) and `outcome_unknown`, plus `trade` on fill events.
+#[derive(Serialize)]
+struct OrderEventData<'a> {
+    client_order_id: String,
+    exchange_order_id: Option<&'a str>,
+    trading_pair: &'a str,
+    order_type: OrderType,
+    trade_type: TradeType,
+    price: JsonDecimal,
+    amount: JsonDecimal,
+    filled_amount: JsonDecimal,
+    average_executed_price: Option<JsonDecimal>,
+    order_state: OrderState,
+    creation_timestamp: u64,
+    last_update_timestamp: u64,
+    fee_paid: JsonDecimal,
+    fee_asset: Option<&'a str>,
+    reason: Option<&'a str>,
+    outcome_unknown: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trade: Option<TradeData<'a>>,
+}
+
+impl<'a> OrderEventData<'a> {
+    fn new(order: &'a InFlightOrder, trade: Option<&'a TradeUpdate>) -> OrderEventData<'a> {
+        OrderEventData {
+            client_order_id: order.client_order_id.to_string(),
+            exchange_order_id: order.exchange_order_id.as_deref(),
+            trading_pair: &order.trading_pair,
+            order_type: order.order_type,
+            trade_type: order.trade_type,
+            price: order.price.into(),
+            amount: order.amount.into(),
+            filled_amount: order.filled_amount.into(),
+            average_executed_price: order.average_executed_price().map(JsonDecimal::from),
+            order_state: order.state,
+            creation_timestamp: order.creation_timestamp_ms * NS_PER_MS,
+            last_update_timestamp: order.last_update_timestamp_ms * NS_PER_MS,
+            fee_paid: order.fee_paid().into(),
+            fee_asset: order.fee_asset.as_deref(),
+            reason: order.reason.as_deref(),
+            outcome_unknown: order.outcome_unknown.is_some(),
+            trade: trade.map(|trade| TradeData {
+                trade_id: &trade.trade_id,
+                fill_price: trade.fill_price.into(),
+                fill_amount: trade.fill_amount.into(),
+                fee: trade.fee.into(),
+                fee_asset: &trade.fee_asset,
+                timestamp: trade.timestamp_ms * NS_PER_MS,
+            }),
+        }
+    }
+}
+
+/// Publishes every change of one exchange's tracker.
+pub struct OrderEventPublisher {
+    publisher: Publisher,
+    family: Family,
+    exchange: String,
+}
+
+impl OrderEventPublisher {
+    /// A listener publishing on `orders.<exchange>.*`.
+    pub fn new(publisher: Publisher, exchange: &str) -> OrderEventPublisher {
+        OrderEventPublisher {
+            family: publisher.family(&format!("orders.{exchange}")),
+            publisher,
+            exchange: exchange.to_owned(),
+        }
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+impl OrderListener for OrderEventPublisher {
+    fn on_event(&self, event: &OrderEvent<'_>) {
+        let Some(kind) = order_event_kind(event) else {
+            return;
+        };
+        let (order, trade) = match event {
+            OrderEvent::Created(order)
+            | OrderEvent::OutcomeUnknown(order)
+            | OrderEvent::StateChanged { order, .. } => (*order, None),
+            OrderEvent::Filled { order, trade } => (*order, Some(*trade)),
+        };
+        self.publisher.publish(
+            &self.family,
+            format!("orders.{}.{}", self.exchange, kind.as_str()),
+            kind.as_str(),
+            now_ns(),
+            &OrderEventData::new(order, trade),
+        );
+    }
+}

@@ -1,0 +1,85 @@
+use std::sync::mpsc::sync_channel;
+
+use super::*;
+
+fn unstarted(capacity: usize) -> (Publisher, Receiver<Message>) {
+    let (queue, receiver) = sync_channel(capacity);
+    (
+        Publisher {
+            queue,
+            stats: Arc::new(PublisherStats::default()),
+            families: Arc::new(Mutex::new(HashMap::new())),
+        },
+        receiver,
+    )
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_and_leaves_a_visible_gap() {
+    let (publisher, receiver) = unstarted(2);
+    let family = publisher.family("orders.hl");
+    let sent: Vec<bool> = (0..5)
+        .map(|i| publisher.publish(&family, "orders.hl.update".into(), "update", i, &i))
+        .collect();
+    assert_eq!(sent, [true, true, false, false, false]);
+    assert_eq!(publisher.stats().dropped.load(Ordering::Relaxed), 3);
+    let first: serde_json::Value = serde_json::from_slice(&receiver.recv().unwrap().body).unwrap();
+    let second: serde_json::Value = serde_json::from_slice(&receiver.recv().unwrap().body).unwrap();
+    assert_eq!(
+        (first["seq"].as_u64(), second["seq"].as_u64()),
+        (Some(1), Some(2))
+    );
+    // The next event that gets through carries seq 6: subscribers see 3..5
+    // missing.
+    assert!(publisher.publish(&family, "orders.hl.update".into(), "update", 9, &9));
+    let next: serde_json::Value = serde_json::from_slice(&receiver.recv().unwrap().body).unwrap();
+    assert_eq!(next["seq"].as_u64(), Some(6));
+}
+
+#[test]
+fn families_count_separately_and_are_shared_by_name() {
+    let (publisher, _receiver) = unstarted(16);
+    let orders = publisher.family("orders.hl");
+    let again = publisher.family("orders.hl");
+    let market = publisher.family("market.hl");
+    publisher.publish(&orders, "orders.hl.created".into(), "created", 1, &1);
+    publisher.publish(&again, "orders.hl.created".into(), "created", 1, &1);
+    publisher.publish(&market, "market.hl.trade".into(), "trade", 1, &1);
+    assert_eq!(orders.next.load(Ordering::Relaxed), 3);
+    assert_eq!(market.next.load(Ordering::Relaxed), 2);
+    assert_eq!(orders.name(), "orders.hl");
+}
+
+#[test]
+fn decimals_are_exact_json_numbers() {
+    let text = serde_json::to_string(&JsonDecimal("65000.50".parse().unwrap())).unwrap();
+    assert_eq!(text, "65000.5");
+    let text = serde_json::to_string(&JsonDecimal("0.30000000000000004".parse().unwrap())).unwrap();
+    assert_eq!(text, "0.30000000000000004");
+}
+
+#[test]
+fn events_reach_a_subscriber_over_ipc() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = format!("ipc://{}/events.sock", dir.path().display());
+    let (publisher, thread) = Publisher::start(&endpoint, 1024).unwrap();
+    let context = zmq::Context::new();
+    let subscriber = context.socket(zmq::SUB).unwrap();
+    subscriber.connect(&endpoint).unwrap();
+    subscriber.set_subscribe(b"orders.").unwrap();
+    subscriber.set_rcvtimeo(50).unwrap();
+    let family = publisher.family("orders.hl");
+    // PUB/SUB drops what is sent before the subscription is in place: keep
+    // publishing until one arrives.
+    let received = (0..200).find_map(|i| {
+        publisher.publish(&family, "orders.hl.created".into(), "created", i, &"x");
+        subscriber.recv_multipart(0).ok()
+    });
+    let parts = received.expect("a subscriber receives events");
+    assert_eq!(parts[0], b"orders.hl.created");
+    let body: serde_json::Value = serde_json::from_slice(&parts[1]).unwrap();
+    assert_eq!(body["event_type"], "created");
+    assert_eq!(body["data"], "x");
+    drop(publisher);
+    thread.join();
+}
