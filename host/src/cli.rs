@@ -45,6 +45,21 @@ pub enum Command {
         /// The configuration file.
         file: PathBuf,
     },
+    /// Print events as they arrive, one line each: topic, then the body.
+    Tail {
+        /// Only topics starting with this (e.g. `orders.`, `market.hl-local.book`).
+        #[arg(long, default_value = "")]
+        topic: String,
+        /// The publisher to subscribe to (default: `zmq.publish` of `--config`).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// The configuration whose publisher to subscribe to.
+        #[arg(long, default_value = "configs/local.toml")]
+        config: PathBuf,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<u64>,
+    },
     /// List the plugins in a folder: one line per loaded plugin and per
     /// refused file.
     Plugins {
@@ -81,6 +96,12 @@ pub fn run(cli: Cli) -> ExitCode {
             list_plugins(dir.as_deref(), &config)
         }
         Command::Run { config } => run_host(cli.log_format, &config),
+        Command::Tail {
+            topic,
+            endpoint,
+            config,
+            count,
+        } => tail(&topic, endpoint, &config, count),
     }
 }
 
@@ -134,6 +155,48 @@ fn list_plugins(dir: Option<&Path>, config: &Path) -> ExitCode {
     }
 }
 
+fn tail(topic: &str, endpoint: Option<String>, config: &Path, count: Option<u64>) -> ExitCode {
+    let endpoint = match endpoint {
+        Some(endpoint) => endpoint,
+        None => match config::load(config) {
+            Ok(config) => config.zmq.publish,
+            Err(errors) => {
+                eprint!("{errors}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let context = zmq::Context::new();
+    let subscribed = context.socket(zmq::SUB).and_then(|socket| {
+        socket.connect(&endpoint)?;
+        socket.set_subscribe(topic.as_bytes())?;
+        Ok(socket)
+    });
+    let socket = match subscribed {
+        Ok(socket) => socket,
+        Err(error) => {
+            eprintln!("cannot subscribe to {endpoint}: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut seen = 0u64;
+    while count.is_none_or(|count| seen < count) {
+        match socket.recv_multipart(0) {
+            Ok(parts) => {
+                let topic = String::from_utf8_lossy(parts.first().map_or(&[][..], |p| p));
+                let body = String::from_utf8_lossy(parts.get(1).map_or(&[][..], |p| p));
+                println!("{topic}  {body}");
+                seen += 1;
+            }
+            Err(error) => {
+                eprintln!("receive failed: {error}");
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 fn run_host(format: LogFormat, path: &Path) -> ExitCode {
     let config: Config = match config::load(path) {
         Ok(config) => config,
@@ -144,38 +207,18 @@ fn run_host(format: LogFormat, path: &Path) -> ExitCode {
     };
     init_logging(format, &config.host.log_level);
     tracing::info!("{}", config.summary());
-    let plugins = match PluginSet::load_dir(&config.host.plugins_dir) {
-        Ok(set) => set,
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
         Err(error) => {
-            tracing::error!("{error}");
-            return ExitCode::from(2);
+            tracing::error!("cannot start the async runtime: {error}");
+            return ExitCode::from(1);
         }
     };
-    let mut ready = true;
-    for exchange in &config.exchanges {
-        match plugins.loaded.get(&exchange.plugin) {
-            Some(plugin) => tracing::info!(
-                exchange = %exchange.name,
-                plugin = %plugin.path.display(),
-                "plugin found"
-            ),
-            None => {
-                tracing::error!(
-                    exchange = %exchange.name,
-                    "no plugin provides `{}` in {}",
-                    exchange.plugin,
-                    config.host.plugins_dir.display()
-                );
-                ready = false;
-            }
-        }
+    match runtime.block_on(crate::runtime::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(1),
     }
-    if !ready {
-        return ExitCode::from(2);
-    }
-    tracing::error!(
-        "configuration and plugins are valid, but this build has no live runtime yet \
-         (connections, order path and events come with the live-host work)"
-    );
-    ExitCode::from(3)
 }

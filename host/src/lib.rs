@@ -9,6 +9,8 @@
 //! * [`config`] — the TOML configuration and its validation.
 //! * [`plugins`] — loading the plugins folder.
 //! * [`publisher`] — events out on ZeroMQ.
+//! * [`runtime`] — the live I/O drivers: WebSocket connections, HTTP,
+//!   rate limits.
 //! * [`signer`] — the signer client and the nonce source.
 //! * [`cli`] — the `connector-host` commands.
 
@@ -20,6 +22,7 @@ pub mod config;
 pub mod order;
 pub mod plugins;
 pub mod publisher;
+pub mod runtime;
 pub mod signer;
 
 pub use plugin_api::rules;

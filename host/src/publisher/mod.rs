@@ -8,6 +8,7 @@
 //! The body schemas are in `docs/events.md`.
 
 mod json;
+pub mod market;
 mod orders;
 mod topics;
 

@@ -1,14 +1,13 @@
 //! Order events in the seed schema: the tracker's changes, published on
 //! `orders.<exchange>.created|filled|partial_fill|cancelled|failed|update`.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde::Serialize;
 
 use super::{Family, JsonDecimal, Publisher, order_event_kind};
 use crate::order::{
     InFlightOrder, OrderEvent, OrderListener, OrderState, OrderType, TradeType, TradeUpdate,
 };
+use crate::runtime::clock::now_ns;
 
 const NS_PER_MS: u64 = 1_000_000;
 
@@ -94,13 +93,6 @@ impl OrderEventPublisher {
             exchange: exchange.to_owned(),
         }
     }
-}
-
-fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 impl OrderListener for OrderEventPublisher {

@@ -1,0 +1,143 @@
+//! Bodies of the market-data and host-status topics (see `docs/events.md`).
+
+use serde::Serialize;
+
+use super::JsonDecimal;
+use crate::book::{BookLevel, OrderBook};
+
+/// One level as `[price, size, orders]`.
+#[derive(Serialize)]
+pub struct LevelData(JsonDecimal, JsonDecimal, u32);
+
+impl From<&BookLevel> for LevelData {
+    fn from(level: &BookLevel) -> LevelData {
+        LevelData(level.price.into(), level.size.into(), level.orders)
+    }
+}
+
+/// `market.<exchange>.book.<symbol>`: the top of a book.
+#[derive(Serialize)]
+pub struct BookData<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// The host symbol.
+    pub symbol: &'a str,
+    /// Bids, best first.
+    pub bids: Vec<LevelData>,
+    /// Asks, best first.
+    pub asks: Vec<LevelData>,
+    /// Best bid price.
+    pub best_bid: Option<JsonDecimal>,
+    /// Best ask price.
+    pub best_ask: Option<JsonDecimal>,
+    /// Mid price.
+    pub mid: Option<JsonDecimal>,
+    /// Spread.
+    pub spread: Option<JsonDecimal>,
+    /// The venue's sequence number (0 when it has none).
+    pub seq: u64,
+    /// Exchange time, ns.
+    pub exchange_time: u64,
+}
+
+impl<'a> BookData<'a> {
+    /// The top `depth` levels of `book`.
+    pub fn new(exchange: &'a str, symbol: &'a str, book: &OrderBook, depth: usize) -> BookData<'a> {
+        let (bids, asks) = book.depth(depth);
+        BookData {
+            exchange,
+            symbol,
+            bids: bids.iter().map(LevelData::from).collect(),
+            asks: asks.iter().map(LevelData::from).collect(),
+            best_bid: book.best_bid().map(|l| l.price.into()),
+            best_ask: book.best_ask().map(|l| l.price.into()),
+            mid: book.mid().map(JsonDecimal),
+            spread: book.spread().map(JsonDecimal),
+            seq: book.seq(),
+            exchange_time: book.time_ms() * 1_000_000,
+        }
+    }
+}
+
+/// `market.<exchange>.trade.<symbol>`.
+#[derive(Serialize)]
+pub struct TradeData<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// The host symbol.
+    pub symbol: &'a str,
+    /// Price.
+    pub price: JsonDecimal,
+    /// Size.
+    pub size: JsonDecimal,
+    /// The aggressor: `BUY` or `SELL`.
+    pub side: &'static str,
+    /// The venue's trade id.
+    pub trade_id: &'a str,
+    /// Exchange time, ns.
+    pub exchange_time: u64,
+}
+
+/// `market.<exchange>.bbo.<symbol>`.
+#[derive(Serialize)]
+pub struct BboData<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// The host symbol.
+    pub symbol: &'a str,
+    /// Best bid price and size.
+    pub bid_price: Option<JsonDecimal>,
+    /// Size at the best bid.
+    pub bid_size: Option<JsonDecimal>,
+    /// Best ask price.
+    pub ask_price: Option<JsonDecimal>,
+    /// Size at the best ask.
+    pub ask_size: Option<JsonDecimal>,
+    /// Exchange time, ns.
+    pub exchange_time: u64,
+}
+
+/// `market.<exchange>.funding.<symbol>`.
+#[derive(Serialize)]
+pub struct FundingData<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// The host symbol.
+    pub symbol: &'a str,
+    /// Funding rate per interval.
+    pub rate: JsonDecimal,
+    /// Mark price.
+    pub mark_price: JsonDecimal,
+    /// Oracle price.
+    pub oracle_price: JsonDecimal,
+    /// Next funding time, ns.
+    pub next_funding_time: u64,
+    /// Open interest, base units.
+    pub open_interest: JsonDecimal,
+}
+
+/// `host.status.connection`.
+#[derive(Serialize)]
+pub struct ConnectionStatus<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// The connection id (`market`, `user`).
+    pub connection: &'a str,
+    /// `up` or `down`.
+    pub state: &'static str,
+    /// Why it went down.
+    pub reason: Option<&'a str>,
+}
+
+/// `host.status.book`.
+#[derive(Serialize)]
+pub struct BookStatusData<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// The host symbol.
+    pub symbol: &'a str,
+    /// `synced` or `stale`.
+    pub state: &'static str,
+    /// Why it is stale.
+    pub reason: Option<&'a str>,
+}

@@ -1,0 +1,231 @@
+//! One configured exchange account, live: its plugin instance, HTTP
+//! executor, markets, books and connections.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugin_api::{ConnectionKind, Manifest, Market, PluginInstance};
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use super::backoff::Backoff;
+use super::connection::{ConnectionControl, ConnectionDriver};
+use super::http::HttpExecutor;
+use super::market_data::{MarketData, MarketSink};
+use super::query::Querier;
+use super::ratelimit::RateLimiter;
+use crate::config::ExchangeConfig;
+use crate::plugins::PluginSet;
+use crate::publisher::Publisher;
+
+/// How long one HTTP request may take.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why an exchange could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// No loaded plugin provides the exchange.
+    #[error("exchange {exchange}: no plugin provides `{plugin}`")]
+    NoPlugin {
+        /// The configured name.
+        exchange: String,
+        /// The plugin asked for.
+        plugin: String,
+    },
+    /// The plugin refused its configuration.
+    #[error("exchange {exchange}: {error}")]
+    Plugin {
+        /// The configured name.
+        exchange: String,
+        /// The plugin's error.
+        error: plugin_api::PluginError,
+    },
+    /// A configured market is not listed by the exchange.
+    #[error(
+        "exchange {exchange}: market `{symbol}` is not listed (the exchange lists {listed} markets)"
+    )]
+    UnknownMarket {
+        /// The configured name.
+        exchange: String,
+        /// The symbol.
+        symbol: String,
+        /// How many markets the exchange lists.
+        listed: usize,
+    },
+    /// The HTTP client could not be built.
+    #[error("exchange {exchange}: {error}")]
+    Transport {
+        /// The configured name.
+        exchange: String,
+        /// What failed.
+        error: super::http::TransportError,
+    },
+}
+
+/// A running exchange.
+pub struct ExchangeRuntime {
+    /// The configured name.
+    pub name: String,
+    /// The plugin's manifest.
+    pub manifest: Manifest,
+    /// The plugin instance.
+    pub plugin: Arc<PluginInstance>,
+    /// The configured markets, by host symbol.
+    pub markets: HashMap<String, Market>,
+    /// Books and market-data publishing.
+    pub market_data: Arc<MarketData>,
+    /// Queries through the plugin.
+    pub querier: Querier,
+    connections: Vec<ConnectionControl>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// The JSON the host hands a plugin for one exchange entry.
+pub fn plugin_config(exchange: &ExchangeConfig) -> String {
+    json!({
+        "network": exchange.network.as_str(),
+        "api_url": exchange.api_url,
+        "account": exchange.account,
+        "vault": exchange.vault,
+    })
+    .to_string()
+}
+
+/// Picks the configured markets out of the exchange's list, by host symbol
+/// or venue symbol.
+fn resolve_markets(
+    exchange: &ExchangeConfig,
+    listed: &[Market],
+) -> Result<HashMap<String, Market>, StartError> {
+    exchange
+        .markets
+        .iter()
+        .map(|wanted| {
+            listed
+                .iter()
+                .find(|m| {
+                    m.symbol == wanted.symbol.as_str() || m.venue_symbol == wanted.symbol.as_str()
+                })
+                .map(|m| (m.symbol.to_string(), m.clone()))
+                .ok_or_else(|| StartError::UnknownMarket {
+                    exchange: exchange.name.clone(),
+                    symbol: wanted.symbol.clone(),
+                    listed: listed.len(),
+                })
+        })
+        .collect()
+}
+
+impl ExchangeRuntime {
+    /// Starts an exchange: retries the market list until the exchange
+    /// answers (or shutdown), then opens its market connections.
+    pub async fn start(
+        config: &ExchangeConfig,
+        plugins: &PluginSet,
+        publisher: Publisher,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Option<ExchangeRuntime>, StartError> {
+        let name = config.name.clone();
+        let loaded = plugins
+            .loaded
+            .get(&config.plugin)
+            .ok_or_else(|| StartError::NoPlugin {
+                exchange: name.clone(),
+                plugin: config.plugin.clone(),
+            })?;
+        let plugin_error = |error| StartError::Plugin {
+            exchange: name.clone(),
+            error,
+        };
+        let plugin = Arc::new(
+            loaded
+                .instantiate(&plugin_config(config))
+                .map_err(plugin_error)?,
+        );
+        let manifest = plugin.manifest().map_err(plugin_error)?;
+        let limiter = Arc::new(RateLimiter::new(&manifest.rate_limits));
+        let http =
+            HttpExecutor::new(limiter, HTTP_TIMEOUT).map_err(|error| StartError::Transport {
+                exchange: name.clone(),
+                error,
+            })?;
+        let querier = Querier::new(Arc::clone(&plugin), http);
+
+        let mut backoff = Backoff::new(
+            Duration::from_millis(250),
+            Duration::from_secs(30),
+            seed(&name),
+        );
+        let listed = loop {
+            match querier.markets().await {
+                Ok(markets) => break markets,
+                Err(error) => warn!(exchange = %name, "cannot list markets yet: {error}"),
+            }
+            let mut shutdown = shutdown.clone();
+            tokio::select! {
+                _ = tokio::time::sleep(backoff.next_delay()) => {}
+                _ = shutdown.changed() => return Ok(None),
+            }
+        };
+        let markets = resolve_markets(config, &listed)?;
+        let mut ordered: Vec<Market> = markets.values().cloned().collect();
+        ordered.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        let market_data = MarketData::new(
+            &name,
+            manifest.book_sync,
+            &ordered,
+            publisher,
+            Some(querier.clone()),
+        );
+
+        let mut connections = Vec::new();
+        let mut tasks = Vec::new();
+        let specs = plugin.connections().map_err(plugin_error)?;
+        for spec in specs.iter().filter(|s| s.kind == ConnectionKind::MARKET) {
+            let (driver, control) = ConnectionDriver::new(
+                spec.clone(),
+                spec.url.to_string(),
+                Arc::clone(&plugin),
+                Arc::new(MarketSink(Arc::clone(&market_data))),
+                shutdown.clone(),
+                Backoff::new(
+                    Duration::from_millis(250),
+                    Duration::from_secs(30),
+                    seed(&spec.id),
+                ),
+            );
+            let _ = control.streams.send(market_data.streams());
+            tasks.push(tokio::spawn(driver.run()));
+            connections.push(control);
+        }
+        info!(exchange = %name, markets = markets.len(), "exchange started");
+        Ok(Some(ExchangeRuntime {
+            name,
+            manifest,
+            plugin,
+            markets,
+            market_data,
+            querier,
+            connections,
+            tasks,
+        }))
+    }
+
+    /// Waits for the connection tasks to end (after shutdown).
+    pub async fn join(self) {
+        drop(self.connections);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// A per-name seed so that hosts and connections spread their reconnects.
+fn seed(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    }) ^ u64::from(std::process::id())
+}

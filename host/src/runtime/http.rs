@@ -1,0 +1,108 @@
+//! Sending the plugin's HTTP requests: pooled connections, timeouts, the
+//! rate limiter, and the distinction that matters for orders — a request
+//! that never left the host versus one whose outcome is unknown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use abi_stable::std_types::{RVec, Tuple2};
+use plugin_api::{Request, Response, Transport};
+
+use super::ratelimit::RateLimiter;
+
+/// Why no response came back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The request never left the host (no connection could be made, or it
+    /// could not be built): nothing can have happened.
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// The request may have reached the exchange (timeout, connection reset
+    /// after sending): its outcome is unknown.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
+/// Executes HTTP requests for one exchange connection.
+#[derive(Clone)]
+pub struct HttpExecutor {
+    client: reqwest::Client,
+    limiter: Arc<RateLimiter>,
+}
+
+/// A response and how long the request waited for the rate limiter.
+#[derive(Debug)]
+pub struct Executed {
+    /// The response.
+    pub response: Response,
+    /// Time spent waiting for rate-limit capacity.
+    pub throttled: Duration,
+}
+
+impl HttpExecutor {
+    /// A pooled client with the given request timeout.
+    pub fn new(
+        limiter: Arc<RateLimiter>,
+        timeout: Duration,
+    ) -> Result<HttpExecutor, TransportError> {
+        // One TLS provider for reqwest and tokio-tungstenite; installing it
+        // twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|error| TransportError::NotSent(format!("HTTP client: {error}")))?;
+        Ok(HttpExecutor { client, limiter })
+    }
+
+    /// Sends one request after paying its rate-limit costs.
+    pub async fn execute(&self, request: &Request) -> Result<Executed, TransportError> {
+        if request.transport != Transport::HTTP {
+            return Err(TransportError::NotSent(format!(
+                "{} request given to the HTTP executor",
+                request.transport
+            )));
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| TransportError::NotSent(format!("bad method {}", request.method)))?;
+        let throttled = self.limiter.acquire(&request.costs).await;
+        let mut builder = self
+            .client
+            .request(method, request.target.as_str())
+            .body(request.body.to_string());
+        for header in request.headers.iter() {
+            builder = builder.header(header.0.as_str(), header.1.as_str());
+        }
+        let answer = builder.send().await.map_err(|error| {
+            if error.is_connect() || error.is_builder() {
+                TransportError::NotSent(error.to_string())
+            } else {
+                TransportError::Unknown(error.to_string())
+            }
+        })?;
+        let status = answer.status().as_u16();
+        let headers: RVec<Tuple2<_, _>> = answer
+            .headers()
+            .iter()
+            .filter(|(name, _)| name.as_str().eq_ignore_ascii_case("retry-after"))
+            .filter_map(|(name, value)| {
+                Some(Tuple2(name.as_str().into(), value.to_str().ok()?.into()))
+            })
+            .collect();
+        let body = answer
+            .text()
+            .await
+            .map_err(|error| TransportError::Unknown(format!("reading the answer: {error}")))?;
+        Ok(Executed {
+            response: Response {
+                status,
+                body: body.into(),
+                headers,
+            },
+            throttled,
+        })
+    }
+}

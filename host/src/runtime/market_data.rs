@@ -1,0 +1,357 @@
+//! The market-data side of one exchange: books per market, kept from the
+//! plugin's events, published on `market.<exchange>.*`, and marked stale —
+//! with the staleness published — whenever they cannot be trusted.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use abi_stable::std_types::RVec;
+use plugin_api::{BookSync, Event, Event_NE, Market, Operation, PluginError, Side, Stream};
+use rust_decimal::Decimal;
+use tracing::{debug, warn};
+
+use super::clock::now_ns;
+use super::connection::ConnectionSink;
+use super::query::Querier;
+use crate::book::{Applied, BookLevel, BookStatus, OrderBook};
+use crate::publisher::market::{
+    BboData, BookData, BookStatusData, ConnectionStatus, FundingData, TradeData,
+};
+use crate::publisher::{Family, JsonDecimal, Publisher};
+
+/// Levels per side in published book messages.
+pub const BOOK_DEPTH: usize = 20;
+
+/// Best bid, best ask and mid of a book, when it is in sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Top {
+    /// Best bid price.
+    pub bid: Option<Decimal>,
+    /// Best ask price.
+    pub ask: Option<Decimal>,
+    /// Mid price.
+    pub mid: Option<Decimal>,
+}
+
+/// The books of one exchange and their publisher.
+pub struct MarketData {
+    exchange: String,
+    sync: BookSync,
+    /// Configured markets by venue symbol.
+    markets: HashMap<String, Market>,
+    books: Mutex<HashMap<String, OrderBook>>,
+    publisher: Publisher,
+    market: Family,
+    host: Family,
+    querier: Option<Querier>,
+}
+
+impl MarketData {
+    /// Books for `markets`, all awaiting their first snapshot.
+    pub fn new(
+        exchange: &str,
+        sync: BookSync,
+        markets: &[Market],
+        publisher: Publisher,
+        querier: Option<Querier>,
+    ) -> Arc<MarketData> {
+        Arc::new(MarketData {
+            exchange: exchange.to_owned(),
+            sync,
+            markets: markets
+                .iter()
+                .map(|m| (m.venue_symbol.to_string(), m.clone()))
+                .collect(),
+            books: Mutex::new(
+                markets
+                    .iter()
+                    .map(|m| (m.venue_symbol.to_string(), OrderBook::new()))
+                    .collect(),
+            ),
+            market: publisher.family(&format!("market.{exchange}")),
+            host: publisher.family("host"),
+            publisher,
+            querier,
+        })
+    }
+
+    fn books(&self) -> MutexGuard<'_, HashMap<String, OrderBook>> {
+        self.books.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The streams a market connection should carry.
+    pub fn streams(&self) -> Vec<Stream> {
+        use plugin_api::StreamKind;
+        let mut streams = Vec::new();
+        let mut venues: Vec<&String> = self.markets.keys().collect();
+        venues.sort();
+        for venue in venues {
+            for kind in [
+                StreamKind::BOOK,
+                StreamKind::TRADES,
+                StreamKind::BBO,
+                StreamKind::FUNDING,
+            ] {
+                streams.push(Stream {
+                    kind,
+                    market: venue.as_str().into(),
+                });
+            }
+        }
+        streams
+    }
+
+    /// The top of a market's book by venue symbol, if the book is in sync.
+    pub fn top(&self, venue_symbol: &str) -> Option<Top> {
+        let books = self.books();
+        let book = books.get(venue_symbol)?;
+        (book.status() == &BookStatus::Synced).then(|| Top {
+            bid: book.best_bid().map(|l| l.price),
+            ask: book.best_ask().map(|l| l.price),
+            mid: book.mid(),
+        })
+    }
+
+    /// A copy of a market's book by venue symbol.
+    pub fn book(&self, venue_symbol: &str) -> Option<OrderBook> {
+        self.books().get(venue_symbol).cloned()
+    }
+
+    fn symbol<'a>(&'a self, venue: &str) -> Option<&'a str> {
+        self.markets.get(venue).map(|m| m.symbol.as_str())
+    }
+
+    fn publish_book_status(&self, symbol: &str, state: &'static str, reason: Option<&str>) {
+        self.publisher.publish(
+            &self.host,
+            "host.status.book".into(),
+            "book_status",
+            now_ns(),
+            &BookStatusData {
+                exchange: &self.exchange,
+                symbol,
+                state,
+                reason,
+            },
+        );
+    }
+
+    fn on_book(self: &Arc<Self>, update: &plugin_api::BookUpdate) {
+        let Some(symbol) = self.symbol(&update.market) else {
+            return;
+        };
+        let mut books = self.books();
+        let Some(book) = books.get_mut(update.market.as_str()) else {
+            return;
+        };
+        let was_synced = book.status() == &BookStatus::Synced;
+        match book.apply(update) {
+            Ok(Applied::Updated) => {
+                self.publisher.publish(
+                    &self.market,
+                    format!("market.{}.book.{symbol}", self.exchange),
+                    "book",
+                    now_ns(),
+                    &BookData::new(&self.exchange, symbol, book, BOOK_DEPTH),
+                );
+                if !was_synced {
+                    drop(books);
+                    self.publish_book_status(symbol, "synced", None);
+                }
+            }
+            Ok(Applied::Outdated) => debug!(symbol, "outdated book message ignored"),
+            Err(error) => {
+                let reason = error.to_string();
+                drop(books);
+                warn!(exchange = %self.exchange, symbol, %reason, "book out of sync");
+                if was_synced {
+                    self.publish_book_status(symbol, "stale", Some(&reason));
+                }
+                self.resync(update.market.as_str());
+            }
+        }
+    }
+
+    /// Gets a stale book back in sync as the venue's sync mode says.
+    fn resync(self: &Arc<Self>, venue: &str) {
+        if self.sync != BookSync::REST_SNAPSHOT_PLUS_DELTAS {
+            // Full snapshots (Hyperliquid) or socket snapshots: the next
+            // snapshot the stream sends restores the book.
+            return;
+        }
+        let (Some(querier), Some(market)) =
+            (self.querier.clone(), self.markets.get(venue).cloned())
+        else {
+            return;
+        };
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            match querier.events(Operation::FetchBook(market)).await {
+                Ok(events) => {
+                    for event in events {
+                        if let Event::Book(update) = event {
+                            this.on_book(&update);
+                        }
+                    }
+                }
+                Err(error) => warn!(exchange = %this.exchange, "book snapshot failed: {error}"),
+            }
+        });
+    }
+
+    fn on_event(self: &Arc<Self>, event: &Event) {
+        let exchange = self.exchange.as_str();
+        let exchange_ns = |ms: u64| ms * 1_000_000;
+        match event {
+            Event::Book(update) => self.on_book(update),
+            Event::Trade(trade) => {
+                let Some(symbol) = self.symbol(&trade.market) else {
+                    return;
+                };
+                self.publisher.publish(
+                    &self.market,
+                    format!("market.{exchange}.trade.{symbol}"),
+                    "trade",
+                    now_ns(),
+                    &TradeData {
+                        exchange,
+                        symbol,
+                        price: trade.price.to_decimal().into(),
+                        size: trade.size.to_decimal().into(),
+                        side: if trade.taker_side == Side::BUY {
+                            "BUY"
+                        } else {
+                            "SELL"
+                        },
+                        trade_id: &trade.trade_id,
+                        exchange_time: exchange_ns(trade.time_ms),
+                    },
+                );
+            }
+            Event::Bbo(bbo) => {
+                let Some(symbol) = self.symbol(&bbo.market) else {
+                    return;
+                };
+                let price =
+                    |l: &Option<plugin_api::Level>| l.map(|l| JsonDecimal(l.price.to_decimal()));
+                let size =
+                    |l: &Option<plugin_api::Level>| l.map(|l| JsonDecimal(l.size.to_decimal()));
+                let (bid, ask) = (bbo.bid.into_option(), bbo.ask.into_option());
+                self.publisher.publish(
+                    &self.market,
+                    format!("market.{exchange}.bbo.{symbol}"),
+                    "bbo",
+                    now_ns(),
+                    &BboData {
+                        exchange,
+                        symbol,
+                        bid_price: price(&bid),
+                        bid_size: size(&bid),
+                        ask_price: price(&ask),
+                        ask_size: size(&ask),
+                        exchange_time: exchange_ns(bbo.time_ms),
+                    },
+                );
+            }
+            Event::Funding(funding) => {
+                let Some(symbol) = self.symbol(&funding.market) else {
+                    return;
+                };
+                self.publisher.publish(
+                    &self.market,
+                    format!("market.{exchange}.funding.{symbol}"),
+                    "funding",
+                    now_ns(),
+                    &FundingData {
+                        exchange,
+                        symbol,
+                        rate: funding.rate.to_decimal().into(),
+                        mark_price: funding.mark_price.to_decimal().into(),
+                        oracle_price: funding.oracle_price.to_decimal().into(),
+                        next_funding_time: exchange_ns(funding.next_funding_ms),
+                        open_interest: funding.open_interest.to_decimal().into(),
+                    },
+                );
+            }
+            Event::Notice { text, .. } => warn!(exchange, "exchange says: {text}"),
+            _ => {}
+        }
+    }
+
+    /// Marks every book stale, publishing it (the market connection is down).
+    pub fn mark_all_stale(&self, reason: &str) {
+        let mut stale = Vec::new();
+        for (venue, book) in self.books().iter_mut() {
+            if book.status() == &BookStatus::Synced {
+                book.mark_stale(reason);
+                stale.push(venue.clone());
+            }
+        }
+        for venue in stale {
+            if let Some(symbol) = self.symbol(&venue) {
+                self.publish_book_status(symbol, "stale", Some(reason));
+            }
+        }
+    }
+
+    fn publish_connection(&self, connection: &str, state: &'static str, reason: Option<&str>) {
+        self.publisher.publish(
+            &self.host,
+            "host.status.connection".into(),
+            "connection_status",
+            now_ns(),
+            &ConnectionStatus {
+                exchange: &self.exchange,
+                connection,
+                state,
+                reason,
+            },
+        );
+    }
+}
+
+/// The sink of a market connection.
+pub struct MarketSink(pub Arc<MarketData>);
+
+impl ConnectionSink for MarketSink {
+    fn on_events(&self, _connection: &str, events: RVec<Event_NE>) {
+        for event in events.iter() {
+            if let Ok(event) = event.as_enum() {
+                self.0.on_event(event);
+            }
+        }
+    }
+
+    fn on_parse_error(&self, connection: &str, frame: &str, error: PluginError) {
+        let shown: String = frame.chars().take(200).collect();
+        warn!(exchange = %self.0.exchange, connection, "frame dropped: {error}; frame: {shown}");
+    }
+
+    fn on_up(&self, connection: &str) {
+        self.0.publish_connection(connection, "up", None);
+    }
+
+    fn on_down(&self, connection: &str, reason: &str) {
+        self.0.publish_connection(connection, "down", Some(reason));
+        self.0
+            .mark_all_stale(&format!("connection {connection} down: {reason}"));
+    }
+}
+
+/// Book levels from a published book body (for hosts that take market data
+/// from another host's ZeroMQ topics).
+pub fn levels_from_json(levels: &serde_json::Value) -> Option<Vec<BookLevel>> {
+    levels
+        .as_array()?
+        .iter()
+        .map(|level| {
+            let level = level.as_array()?;
+            let number = |value: &serde_json::Value| value.to_string().parse::<Decimal>().ok();
+            Some(BookLevel {
+                price: number(level.first()?)?,
+                size: number(level.get(1)?)?,
+                orders: level.get(2).and_then(|n| n.as_u64()).unwrap_or(0) as u32,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,20 @@
+//! The live runtime: the I/O drivers around the sans-IO plugins.
+
+mod backoff;
+pub mod clock;
+mod connection;
+mod exchange;
+mod host;
+mod http;
+mod market_data;
+mod query;
+mod ratelimit;
+
+pub use backoff::Backoff;
+pub use connection::{ConnectionControl, ConnectionDriver, ConnectionSink, Outbound};
+pub use exchange::{ExchangeRuntime, StartError, plugin_config};
+pub use host::{HostError, run};
+pub use http::{Executed, HttpExecutor, TransportError};
+pub use market_data::{BOOK_DEPTH, MarketData, MarketSink, Top, levels_from_json};
+pub use query::{Querier, QueryError};
+pub use ratelimit::RateLimiter;
