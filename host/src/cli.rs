@@ -217,7 +217,7 @@ fn run_host(format: LogFormat, path: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(crate::runtime::run(config)) {
+    match runtime.block_on(crate::runtime::run(path, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(1),
     }

@@ -141,3 +141,38 @@ pub struct BookStatusData<'a> {
     /// Why it is stale.
     pub reason: Option<&'a str>,
 }
+
+/// `host.status.plugin`: a plugin file loaded or refused.
+#[derive(Serialize)]
+pub struct PluginStatus<'a> {
+    /// The file.
+    pub file: String,
+    /// `loaded` or `refused`.
+    pub state: &'static str,
+    /// The exchange it provides (loaded plugins).
+    pub exchange: Option<&'a str>,
+    /// Its version (loaded plugins).
+    pub version: Option<&'a str>,
+    /// Why it was refused.
+    pub reason: Option<String>,
+}
+
+/// `host.status.config`: the configuration in force.
+#[derive(Serialize)]
+pub struct ConfigStatus<'a> {
+    /// The file.
+    pub file: String,
+    /// `loaded`.
+    pub state: &'static str,
+    /// A one-line summary.
+    pub summary: &'a str,
+}
+
+/// `host.status.publisher`: the publisher's counters, every few seconds.
+#[derive(Serialize)]
+pub struct PublisherCounters {
+    /// Events handed to the socket so far.
+    pub sent: u64,
+    /// Events dropped because the queue was full, so far.
+    pub dropped: u64,
+}

@@ -10,6 +10,7 @@
 mod json;
 pub mod market;
 mod orders;
+mod status;
 mod topics;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use tracing::{error, warn};
 
 pub use json::JsonDecimal;
 pub use orders::OrderEventPublisher;
+pub use status::StatusPublisher;
 pub use topics::{OrderEventKind, order_event_kind};
 
 /// One message on the wire: `[topic, body]`.

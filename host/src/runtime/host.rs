@@ -1,12 +1,29 @@
 //! The whole host: publisher, plugins, exchanges, until a signal says stop.
 
+use std::path::Path;
+use std::time::Duration;
+
 use tokio::sync::watch;
 use tracing::{error, info};
 
 use super::exchange::{ExchangeRuntime, StartError};
 use crate::config::Config;
 use crate::plugins::{FolderError, PluginSet};
-use crate::publisher::{Publisher, PublisherError};
+use crate::publisher::{Publisher, PublisherError, StatusPublisher};
+
+/// How often the publisher's counters are published.
+const COUNTERS_EVERY: Duration = Duration::from_secs(10);
+
+/// Publishes the publisher's own counters until shutdown.
+async fn publish_counters(status: StatusPublisher, mut shutdown: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(COUNTERS_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => status.counters(),
+            _ = shutdown.changed() => return,
+        }
+    }
+}
 
 /// Why the host stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +43,7 @@ pub enum HostError {
 }
 
 /// Runs the host until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> Result<(), HostError> {
+pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(HostError::Signals)?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -35,7 +52,11 @@ pub async fn run(config: Config) -> Result<(), HostError> {
         Publisher::start(&config.zmq.publish, config.zmq.queue_capacity)?;
     info!(endpoint = %config.zmq.publish, "publishing events");
     let plugins = PluginSet::load_dir(&config.host.plugins_dir)?;
+    let status = StatusPublisher::new(publisher.clone());
+    status.config_loaded(config_file, &config.summary());
+    status.plugins(&plugins);
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let counters = tokio::spawn(publish_counters(status, shutdown_rx.clone()));
 
     let starting = async {
         let mut exchanges = Vec::new();
@@ -75,6 +96,7 @@ pub async fn run(config: Config) -> Result<(), HostError> {
     for exchange in exchanges {
         exchange.join().await;
     }
+    let _ = counters.await;
     drop(publisher);
     publisher_thread.join();
     info!("host stopped");

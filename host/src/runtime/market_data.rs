@@ -14,10 +14,8 @@ use super::clock::now_ns;
 use super::connection::ConnectionSink;
 use super::query::Querier;
 use crate::book::{Applied, BookLevel, BookStatus, OrderBook};
-use crate::publisher::market::{
-    BboData, BookData, BookStatusData, ConnectionStatus, FundingData, TradeData,
-};
-use crate::publisher::{Family, JsonDecimal, Publisher};
+use crate::publisher::market::{BboData, BookData, FundingData, TradeData};
+use crate::publisher::{Family, JsonDecimal, Publisher, StatusPublisher};
 
 /// Levels per side in published book messages.
 pub const BOOK_DEPTH: usize = 20;
@@ -42,7 +40,7 @@ pub struct MarketData {
     books: Mutex<HashMap<String, OrderBook>>,
     publisher: Publisher,
     market: Family,
-    host: Family,
+    status: StatusPublisher,
     querier: Option<Querier>,
 }
 
@@ -69,7 +67,7 @@ impl MarketData {
                     .collect(),
             ),
             market: publisher.family(&format!("market.{exchange}")),
-            host: publisher.family("host"),
+            status: StatusPublisher::new(publisher.clone()),
             publisher,
             querier,
         })
@@ -121,21 +119,6 @@ impl MarketData {
         self.markets.get(venue).map(|m| m.symbol.as_str())
     }
 
-    fn publish_book_status(&self, symbol: &str, state: &'static str, reason: Option<&str>) {
-        self.publisher.publish(
-            &self.host,
-            "host.status.book".into(),
-            "book_status",
-            now_ns(),
-            &BookStatusData {
-                exchange: &self.exchange,
-                symbol,
-                state,
-                reason,
-            },
-        );
-    }
-
     fn on_book(self: &Arc<Self>, update: &plugin_api::BookUpdate) {
         let Some(symbol) = self.symbol(&update.market) else {
             return;
@@ -156,7 +139,7 @@ impl MarketData {
                 );
                 if !was_synced {
                     drop(books);
-                    self.publish_book_status(symbol, "synced", None);
+                    self.status.book(&self.exchange, symbol, true, None);
                 }
             }
             Ok(Applied::Outdated) => debug!(symbol, "outdated book message ignored"),
@@ -165,7 +148,8 @@ impl MarketData {
                 drop(books);
                 warn!(exchange = %self.exchange, symbol, %reason, "book out of sync");
                 if was_synced {
-                    self.publish_book_status(symbol, "stale", Some(&reason));
+                    self.status
+                        .book(&self.exchange, symbol, false, Some(&reason));
                 }
                 self.resync(update.market.as_str());
             }
@@ -289,24 +273,10 @@ impl MarketData {
         }
         for venue in stale {
             if let Some(symbol) = self.symbol(&venue) {
-                self.publish_book_status(symbol, "stale", Some(reason));
+                self.status
+                    .book(&self.exchange, symbol, false, Some(reason));
             }
         }
-    }
-
-    fn publish_connection(&self, connection: &str, state: &'static str, reason: Option<&str>) {
-        self.publisher.publish(
-            &self.host,
-            "host.status.connection".into(),
-            "connection_status",
-            now_ns(),
-            &ConnectionStatus {
-                exchange: &self.exchange,
-                connection,
-                state,
-                reason,
-            },
-        );
     }
 }
 
@@ -328,11 +298,15 @@ impl ConnectionSink for MarketSink {
     }
 
     fn on_up(&self, connection: &str) {
-        self.0.publish_connection(connection, "up", None);
+        self.0
+            .status
+            .connection(&self.0.exchange, connection, true, None);
     }
 
     fn on_down(&self, connection: &str, reason: &str) {
-        self.0.publish_connection(connection, "down", Some(reason));
+        self.0
+            .status
+            .connection(&self.0.exchange, connection, false, Some(reason));
         self.0
             .mark_all_stale(&format!("connection {connection} down: {reason}"));
     }

@@ -1,0 +1,116 @@
+//! `host.status.*`: what the host itself reports.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::market::{
+    BookStatusData, ConfigStatus, ConnectionStatus, PluginStatus, PublisherCounters,
+};
+use super::{Family, Publisher};
+use crate::plugins::PluginSet;
+use crate::runtime::clock::now_ns;
+
+/// Publishes host-status events on the `host` family.
+#[derive(Clone)]
+pub struct StatusPublisher {
+    publisher: Publisher,
+    family: Family,
+}
+
+impl StatusPublisher {
+    /// A status publisher over `publisher`.
+    pub fn new(publisher: Publisher) -> StatusPublisher {
+        StatusPublisher {
+            family: publisher.family("host"),
+            publisher,
+        }
+    }
+
+    fn publish<T: serde::Serialize>(&self, what: &str, data: &T) {
+        self.publisher.publish(
+            &self.family,
+            format!("host.status.{what}"),
+            &format!("{what}_status"),
+            now_ns(),
+            data,
+        );
+    }
+
+    /// `host.status.config`: the configuration in force.
+    pub fn config_loaded(&self, file: &Path, summary: &str) {
+        self.publish(
+            "config",
+            &ConfigStatus {
+                file: file.display().to_string(),
+                state: "loaded",
+                summary,
+            },
+        );
+    }
+
+    /// `host.status.plugin`: one event per loaded and per refused file.
+    pub fn plugins(&self, plugins: &PluginSet) {
+        for plugin in plugins.sorted() {
+            self.publish(
+                "plugin",
+                &PluginStatus {
+                    file: plugin.path.display().to_string(),
+                    state: "loaded",
+                    exchange: Some(&plugin.manifest.exchange),
+                    version: Some(&plugin.manifest.plugin_version),
+                    reason: None,
+                },
+            );
+        }
+        for refused in &plugins.refused {
+            self.publish(
+                "plugin",
+                &PluginStatus {
+                    file: refused.path().display().to_string(),
+                    state: "refused",
+                    exchange: None,
+                    version: None,
+                    reason: Some(refused.to_string()),
+                },
+            );
+        }
+    }
+
+    /// `host.status.publisher`: the publisher's counters now.
+    pub fn counters(&self) {
+        let stats = self.publisher.stats();
+        self.publish(
+            "publisher",
+            &PublisherCounters {
+                sent: stats.sent.load(Ordering::Relaxed),
+                dropped: stats.dropped.load(Ordering::Relaxed),
+            },
+        );
+    }
+
+    /// `host.status.connection`.
+    pub fn connection(&self, exchange: &str, connection: &str, up: bool, reason: Option<&str>) {
+        self.publish(
+            "connection",
+            &ConnectionStatus {
+                exchange,
+                connection,
+                state: if up { "up" } else { "down" },
+                reason,
+            },
+        );
+    }
+
+    /// `host.status.book`.
+    pub fn book(&self, exchange: &str, symbol: &str, synced: bool, reason: Option<&str>) {
+        self.publish(
+            "book",
+            &BookStatusData {
+                exchange,
+                symbol,
+                state: if synced { "synced" } else { "stale" },
+                reason,
+            },
+        );
+    }
+}
