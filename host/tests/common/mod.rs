@@ -1,4 +1,6 @@
-//! Helpers shared by the host's integration tests.
+//! Helpers shared by the host's integration tests. Each test binary uses a
+//! part of them.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,4 +49,16 @@ pub fn copy_as(file: &Path, dir: &Path, name: &str) -> PathBuf {
     let target = dir.join(name);
     std::fs::copy(file, &target).expect("copy plugin file");
     target
+}
+
+/// The Python interpreter for tests that drive Python clients: the one in
+/// `CONNECTOR_TEST_PYTHON` (set by `host/run-tests.sh`).
+pub fn test_python() -> PathBuf {
+    match std::env::var_os("CONNECTOR_TEST_PYTHON") {
+        Some(path) => PathBuf::from(path),
+        None => panic!(
+            "CONNECTOR_TEST_PYTHON is not set: run the tests with host/run-tests.sh, \
+             which creates target/test-venv with pyzmq and the Hyperliquid SDK"
+        ),
+    }
 }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's test command: every test of the workspace. Tests that drive
+# Python clients (the pyzmq subscriber example, the official Hyperliquid SDK
+# against the emulator) use a virtual environment created here once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=target/test-venv
+requirements=(pyzmq==27.3.0 hyperliquid-python-sdk==0.24.0)
+if ! "$venv/bin/python" -c "import zmq, hyperliquid" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
+fi
+export CONNECTOR_TEST_PYTHON="$PWD/$venv/bin/python"
+
+cargo test --workspace "$@"
