@@ -59,5 +59,32 @@ fn socket_round_trip(c: &mut Criterion) {
     runtime.block_on(server).expect("server task");
 }
 
-criterion_group!(benches, handler, socket_round_trip);
+/// The floor under the socket round trip: the same line echoed back by a
+/// thread that does nothing else (two process wake-ups, no signing).
+fn bare_echo_round_trip(c: &mut Criterion) {
+    let (mut writer, echo) = UnixStream::pair().expect("socket pair");
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(echo.try_clone().expect("clone"));
+        let mut echo = echo;
+        let mut line = String::new();
+        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            if echo.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+            line.clear();
+        }
+    });
+    let mut reader = BufReader::new(writer.try_clone().expect("clone"));
+    let line = format!("{REQUEST}\n").into_bytes();
+    let mut response = String::new();
+    c.bench_function("socket/bare_echo_round_trip", |b| {
+        b.iter(|| {
+            writer.write_all(&line).expect("write");
+            response.clear();
+            reader.read_line(&mut response).expect("read");
+        })
+    });
+}
+
+criterion_group!(benches, handler, socket_round_trip, bare_echo_round_trip);
 criterion_main!(benches);
