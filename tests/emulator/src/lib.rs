@@ -1,0 +1,65 @@
+//! A local Hyperliquid exchange emulator for tests, demos and benchmarks.
+//!
+//! It serves `POST /info`, `POST /exchange` and the WebSocket at `/ws` on one
+//! loopback port, like the real API, with real signature recovery (through
+//! `hyperliquid-core`), nonce rules, price-time matching against synthetic and
+//! user liquidity, cross margin, fees, triggers, scheduled cancels, agents, and
+//! faults on demand (see [`FaultSettings`] and the admin API in [`admin`]).
+//!
+//! # Starting it in-process
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), hl_emulator::StartError> {
+//! use hl_emulator::{Config, Emulator};
+//! let mut config = Config::default();
+//! config.fund("0x278dbc9d13eff5342acb01ba06a95f3d08e4d1fe".parse().unwrap(), 100_000.into());
+//! let emulator = Emulator::start(config).await?;
+//! let base_url = emulator.base_url(); // http://127.0.0.1:PORT
+//! # let _ = base_url;
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Map
+//!
+//! | Module | What |
+//! |---|---|
+//! | [`config`] | TOML configuration and defaults |
+//! | [`market`] | market specs, price process, tick sizes, synthetic liquidity draws |
+//! | [`book`] | price-time priority book, matching, self-trade prevention |
+//! | [`accounts`] | balances, positions, leverage, margin, fills bookkeeping |
+//! | [`orders`] | order records, statuses, fills and their JSON shapes |
+//! | [`validation`] | order checks and the exchange's error texts |
+//! | [`nonces`] | per-signer nonce rules |
+//! | [`engine`] | the exchange state and the block loop |
+//! | [`trading`] | order, cancel, modify, trigger, schedule, leverage, agents |
+//! | [`exchange`] | `/exchange`: parsing, recovery, auth, expiry, nonces, dispatch |
+//! | [`info`] | `/info` answers and market-data payloads |
+//! | [`feed`] | fan-out of channel messages to sessions |
+//! | [`ws`] | WebSocket sessions, subscriptions, post |
+//! | [`faults`] | fault settings and deterministic fault draws |
+//! | [`admin`] | the admin API |
+//! | [`server`] | HTTP server, start and shutdown |
+#![warn(missing_docs)]
+
+pub mod accounts;
+pub mod admin;
+pub mod book;
+pub mod clock;
+pub mod config;
+pub mod engine;
+pub mod exchange;
+pub mod faults;
+pub mod feed;
+pub mod info;
+pub mod market;
+pub mod nonces;
+pub mod orders;
+pub mod server;
+pub mod trading;
+pub mod validation;
+pub mod ws;
+
+pub use config::{Config, ConfigError};
+pub use faults::FaultSettings;
+pub use server::{Emulator, EmulatorHandle, StartError};

@@ -1,0 +1,38 @@
+//! Conformance with the official Python SDK (hyperliquid-python-sdk 0.24.0).
+//!
+//! Needs `CONNECTOR_TEST_PYTHON` = a Python with the SDK installed, as
+//! `host/run-tests.sh` sets up; see docs/emulator.md.
+
+use std::process::Command;
+
+#[test]
+fn python_sdk_conformance() {
+    let Ok(python) = std::env::var("CONNECTOR_TEST_PYTHON") else {
+        panic!(
+            "CONNECTOR_TEST_PYTHON is not set: run the tests with host/run-tests.sh, which \
+             creates target/test-venv with hyperliquid-python-sdk==0.24.0 \
+             (see docs/emulator.md, \"Python SDK conformance\")"
+        );
+    };
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/conformance/sdk_conformance.py"
+    );
+    let output = Command::new(&python)
+        .arg(script)
+        .arg("--emulator")
+        .arg(env!("CARGO_BIN_EXE_hl-emulator"))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {python}: {error}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "SDK conformance failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(
+        stdout.contains("SDK conformance: all checks passed"),
+        "{stdout}\n{stderr}"
+    );
+}
