@@ -18,9 +18,22 @@ fn the_python_example_receives_every_event_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let endpoint = format!("ipc://{}/events.sock", dir.path().display());
     let (publisher, thread) = Publisher::start(&endpoint, 4096).unwrap();
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/examples/subscriber.py");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/examples/subscriber.py"
+    );
     let mut child = Command::new(&python)
-        .args([example, "--endpoint", &endpoint, "--topic", "orders.", "--count", "50", "--timeout-ms", "20000"])
+        .args([
+            example,
+            "--endpoint",
+            &endpoint,
+            "--topic",
+            "orders.",
+            "--count",
+            "50",
+            "--timeout-ms",
+            "20000",
+        ])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -30,7 +43,10 @@ fn the_python_example_receives_every_event_in_order() {
     let started = Instant::now();
     let mut i = 0u64;
     while child.try_wait().unwrap().is_none() {
-        assert!(started.elapsed() < Duration::from_secs(30), "the example never finished");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the example never finished"
+        );
         let data = serde_json::json!({
             "client_order_id": format!("0x{i:032x}"), "order_state": "OPEN",
             "filled_amount": 0, "amount": 1.5, "average_executed_price": null

@@ -279,6 +279,9 @@ impl<'a> Reader<'a> {
                 ),
             _ => {}
         }
+        if exchange.stream_timeout_ms.is_some_and(|ms| ms < 100) {
+            self.error(path.join("stream_timeout_ms"), "must be at least 100");
+        }
         self.check_limits(&path.join("limits"), &exchange.limits);
         if exchange.markets.is_empty() {
             self.error(path.join("markets"), "lists no market");

@@ -145,6 +145,11 @@ pub struct ExchangeConfig {
     /// Trade for this vault or sub-account.
     #[serde(default)]
     pub vault: Option<String>,
+    /// A WebSocket silent this long (ms) is dead and replaced; default: the
+    /// plugin's (Hyperliquid: 45 s). Pings go out at least three times per
+    /// timeout.
+    #[serde(default)]
+    pub stream_timeout_ms: Option<u64>,
     /// Limits for every market of this exchange, unless a market overrides
     /// them.
     #[serde(default)]

@@ -185,6 +185,11 @@ impl ExchangeRuntime {
         let mut tasks = Vec::new();
         let specs = plugin.connections().map_err(plugin_error)?;
         for spec in specs.iter().filter(|s| s.kind == ConnectionKind::MARKET) {
+            let mut spec = spec.clone();
+            if let Some(timeout) = config.stream_timeout_ms {
+                spec.idle_timeout_ms = timeout;
+                spec.ping_interval_ms = spec.ping_interval_ms.min(timeout / 3);
+            }
             let (driver, control) = ConnectionDriver::new(
                 spec.clone(),
                 spec.url.to_string(),
