@@ -13,10 +13,10 @@ use connector_host::order::{
 };
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::{OrderEventPublisher, Publisher, StatusPublisher};
-use connector_host::runtime::{ConnectionSink, MarketData, MarketSink};
+use connector_host::runtime::{Account, ConnectionSink, MarketData, MarketSink};
 use plugin_api::{
-    Bbo, BookSync, BookUpdate, Dec, Event, Event_NE, Funding, Level, Market, MarketKind, PriceRule,
-    Side, Trade, TradingRule,
+    Balance, Bbo, BookSync, BookUpdate, Dec, Event, Event_NE, Funding, Level, Market, MarketKind,
+    Position, Positions, PriceRule, Side, Trade, TradingRule,
 };
 use serde_json::Value;
 
@@ -110,6 +110,7 @@ fn produce_every_topic(publisher: &Publisher) {
     plugins.load_file(Path::new("/nonexistent/plugin.so"));
     status.plugins(&plugins);
     status.counters();
+    status.throttled("hl-local", 12);
 
     let data = MarketData::new(
         "hl-local",
@@ -157,6 +158,36 @@ fn produce_every_topic(publisher: &Publisher) {
     ];
     sink.on_events("market", events.into_iter().map(Event_NE::new).collect());
     sink.on_down("market", "silent for 45s");
+
+    let account = Account::new(
+        "hl-local",
+        [("BTC".to_owned(), "BTC-USD".to_owned())]
+            .into_iter()
+            .collect(),
+        publisher.clone(),
+    );
+    account.apply(&Event::Balance(Balance {
+        asset: "USDC".into(),
+        total: Dec::parse("10000.5").unwrap(),
+        available: Dec::parse("9000").unwrap(),
+        time_ms: 1,
+    }));
+    let position = Position {
+        market: "BTC".into(),
+        size: Dec::parse("-0.25").unwrap(),
+        entry_price: Dec::parse("65000").unwrap(),
+        unrealized_pnl: Dec::parse("-12.5").unwrap(),
+        leverage: 10,
+        liquidation_price: ROption::RSome(Dec::parse("90000").unwrap()),
+    };
+    for positions in [vec![position], vec![]] {
+        account.apply(&Event::Positions(Positions {
+            positions: RVec::from(positions),
+            complete: true,
+            time_ms: 2,
+        }));
+    }
+    assert_eq!(account.position("BTC-USD"), rust_decimal::Decimal::ZERO);
 
     let tracker = ClientOrderTracker::new();
     tracker.add_listener(Arc::new(OrderEventPublisher::new(

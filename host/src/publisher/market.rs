@@ -176,3 +176,13 @@ pub struct PublisherCounters {
     /// Events dropped because the queue was full, so far.
     pub dropped: u64,
 }
+
+/// `host.status.throttle`: a request waited for client-side rate-limit
+/// capacity.
+#[derive(Serialize)]
+pub struct ThrottleStatus<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// How long the request waited, ms.
+    pub waited_ms: u64,
+}

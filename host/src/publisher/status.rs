@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::market::{
-    BookStatusData, ConfigStatus, ConnectionStatus, PluginStatus, PublisherCounters,
+    BookStatusData, ConfigStatus, ConnectionStatus, PluginStatus, PublisherCounters, ThrottleStatus,
 };
 use super::{Family, Publisher};
 use crate::plugins::PluginSet;
@@ -110,6 +110,17 @@ impl StatusPublisher {
                 symbol,
                 state: if synced { "synced" } else { "stale" },
                 reason,
+            },
+        );
+    }
+
+    /// `host.status.throttle`.
+    pub fn throttled(&self, exchange: &str, waited_ms: u64) {
+        self.publish(
+            "throttle",
+            &ThrottleStatus {
+                exchange,
+                waited_ms,
             },
         );
     }

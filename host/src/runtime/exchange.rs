@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+use super::account::Account;
 use super::backoff::Backoff;
 use super::connection::{ConnectionControl, ConnectionDriver};
 use super::http::HttpExecutor;
@@ -19,7 +20,7 @@ use super::query::Querier;
 use super::ratelimit::RateLimiter;
 use crate::config::ExchangeConfig;
 use crate::plugins::PluginSet;
-use crate::publisher::Publisher;
+use crate::publisher::{Publisher, StatusPublisher};
 
 /// How long one HTTP request may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -77,6 +78,8 @@ pub struct ExchangeRuntime {
     pub markets: HashMap<String, Market>,
     /// Books and market-data publishing.
     pub market_data: Arc<MarketData>,
+    /// Balances and positions.
+    pub account: Arc<Account>,
     /// Queries through the plugin.
     pub querier: Querier,
     connections: Vec<ConnectionControl>,
@@ -152,6 +155,7 @@ impl ExchangeRuntime {
                 exchange: name.clone(),
                 error,
             })?;
+        let http = http.reporting_throttle(StatusPublisher::new(publisher.clone()), &name);
         let querier = Querier::new(Arc::clone(&plugin), http);
 
         let mut backoff = Backoff::new(
@@ -177,8 +181,16 @@ impl ExchangeRuntime {
             &name,
             manifest.book_sync,
             &ordered,
-            publisher,
+            publisher.clone(),
             Some(querier.clone()),
+        );
+        let account = Account::new(
+            &name,
+            ordered
+                .iter()
+                .map(|m| (m.venue_symbol.to_string(), m.symbol.to_string()))
+                .collect(),
+            publisher,
         );
 
         let mut connections = Vec::new();
@@ -206,6 +218,9 @@ impl ExchangeRuntime {
             tasks.push(tokio::spawn(driver.run()));
             connections.push(control);
         }
+        tasks.push(tokio::spawn(
+            Arc::clone(&account).keep_fresh(querier.clone(), shutdown.clone()),
+        ));
         info!(exchange = %name, markets = markets.len(), "exchange started");
         Ok(Some(ExchangeRuntime {
             name,
@@ -213,6 +228,7 @@ impl ExchangeRuntime {
             plugin,
             markets,
             market_data,
+            account,
             querier,
             connections,
             tasks,

@@ -9,6 +9,10 @@ use abi_stable::std_types::{RVec, Tuple2};
 use plugin_api::{Request, Response, Transport};
 
 use super::ratelimit::RateLimiter;
+use crate::publisher::StatusPublisher;
+
+/// Waits shorter than this are not reported as throttling.
+const REPORTED_WAIT: Duration = Duration::from_millis(1);
 
 /// Why no response came back.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +32,7 @@ pub enum TransportError {
 pub struct HttpExecutor {
     client: reqwest::Client,
     limiter: Arc<RateLimiter>,
+    throttle: Option<(StatusPublisher, String)>,
 }
 
 /// A response and how long the request waited for the rate limiter.
@@ -55,7 +60,18 @@ impl HttpExecutor {
             .tcp_nodelay(true)
             .build()
             .map_err(|error| TransportError::NotSent(format!("HTTP client: {error}")))?;
-        Ok(HttpExecutor { client, limiter })
+        Ok(HttpExecutor {
+            client,
+            limiter,
+            throttle: None,
+        })
+    }
+
+    /// Publishes `host.status.throttle` for `exchange` whenever a request
+    /// waits for rate-limit capacity.
+    pub fn reporting_throttle(mut self, status: StatusPublisher, exchange: &str) -> HttpExecutor {
+        self.throttle = Some((status, exchange.to_owned()));
+        self
     }
 
     /// Sends one request after paying its rate-limit costs.
@@ -69,6 +85,14 @@ impl HttpExecutor {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| TransportError::NotSent(format!("bad method {}", request.method)))?;
         let throttled = self.limiter.acquire(&request.costs).await;
+        if throttled >= REPORTED_WAIT
+            && let Some((status, exchange)) = &self.throttle
+        {
+            status.throttled(
+                exchange,
+                u64::try_from(throttled.as_millis()).unwrap_or(u64::MAX),
+            );
+        }
         let mut builder = self
             .client
             .request(method, request.target.as_str())

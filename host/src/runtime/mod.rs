@@ -1,5 +1,6 @@
 //! The live runtime: the I/O drivers around the sans-IO plugins.
 
+mod account;
 mod backoff;
 pub mod clock;
 mod connection;
@@ -10,6 +11,7 @@ mod market_data;
 mod query;
 mod ratelimit;
 
+pub use account::{ACCOUNT_REFRESH, Account};
 pub use backoff::Backoff;
 pub use connection::{ConnectionControl, ConnectionDriver, ConnectionSink, Outbound};
 pub use exchange::{ExchangeRuntime, StartError, plugin_config};
