@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use connector_host::config::{ExchangeConfig, Limits, MarketConfig, Network};
+use connector_host::config::{ExchangeConfig, Limits, MarketConfig, MarketDataSource, Network};
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::Publisher;
 use connector_host::runtime::ExchangeRuntime;
@@ -40,6 +40,7 @@ fn exchange(emulator: &EmulatorHandle) -> ExchangeConfig {
         account: "0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE".into(),
         vault: None,
         stream_timeout_ms: Some(1_000),
+        market_data: None,
         limits: Limits::default(),
         markets: ["BTC-USD", "ETH-USD"]
             .into_iter()
@@ -256,5 +257,59 @@ async fn books_stay_right_through_drops_silence_duplicates_and_reordering() {
     runtime.join().await;
     drop(publisher);
     thread.join();
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_host_takes_its_books_from_the_first() {
+    let emulator = Emulator::start(static_books()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    copy_as(&cdylib("hyperliquid-plugin"), dir.path(), "hyperliquid.so");
+    let plugins = PluginSet::load_dir(dir.path()).unwrap();
+    let first_endpoint = format!("ipc://{}/first.sock", dir.path().display());
+    let second_endpoint = format!("ipc://{}/second.sock", dir.path().display());
+    let (first_publisher, first_thread) = Publisher::start(&first_endpoint, 65_536).unwrap();
+    let (second_publisher, second_thread) = Publisher::start(&second_endpoint, 65_536).unwrap();
+    let (shutdown, shutdown_rx) = watch::channel(false);
+
+    let first = ExchangeRuntime::start(
+        &exchange(&emulator),
+        &plugins,
+        first_publisher.clone(),
+        shutdown_rx.clone(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut relayed = exchange(&emulator);
+    relayed.name = "hl-relayed".into();
+    relayed.market_data = Some(MarketDataSource {
+        from: first_endpoint.clone(),
+        exchange: Some("hl".into()),
+    });
+    let second = ExchangeRuntime::start(&relayed, &plugins, second_publisher.clone(), shutdown_rx)
+        .await
+        .unwrap()
+        .unwrap();
+
+    eventually(
+        "the first host's books",
+        Duration::from_secs(10),
+        async || books_equal(&first, &emulator).await,
+    )
+    .await;
+    eventually(
+        "the second host's books, taken from the first",
+        Duration::from_secs(10),
+        async || books_equal(&second, &emulator).await,
+    )
+    .await;
+
+    let _ = shutdown.send(true);
+    first.join().await;
+    second.join().await;
+    drop((first_publisher, second_publisher));
+    first_thread.join();
+    second_thread.join();
     emulator.shutdown().await;
 }

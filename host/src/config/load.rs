@@ -279,6 +279,19 @@ impl<'a> Reader<'a> {
                 ),
             _ => {}
         }
+        if let Some(source) = &exchange.market_data
+            && !["tcp://", "ipc://"]
+                .iter()
+                .any(|scheme| source.from.starts_with(scheme))
+        {
+            self.error(
+                path.join("market_data").join("from"),
+                format!(
+                    "`{}` is not a ZeroMQ endpoint (tcp:// or ipc://)",
+                    source.from
+                ),
+            );
+        }
         if exchange.stream_timeout_ms.is_some_and(|ms| ms < 100) {
             self.error(path.join("stream_timeout_ms"), "must be at least 100");
         }

@@ -8,7 +8,8 @@ mod schema;
 pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
 pub use load::{load, parse};
 pub use schema::{
-    Config, ExchangeConfig, HostConfig, Limits, MarketConfig, Network, SignerConfig, ZmqConfig,
+    Config, ExchangeConfig, HostConfig, Limits, MarketConfig, MarketDataSource, Network,
+    SignerConfig, ZmqConfig,
 };
 
 impl Config {

@@ -150,12 +150,27 @@ pub struct ExchangeConfig {
     /// timeout.
     #[serde(default)]
     pub stream_timeout_ms: Option<u64>,
+    /// Take market data from another host's events instead of opening a
+    /// market connection of this host's own.
+    #[serde(default)]
+    pub market_data: Option<MarketDataSource>,
     /// Limits for every market of this exchange, unless a market overrides
     /// them.
     #[serde(default)]
     pub limits: Limits,
     /// The markets to trade and watch.
     pub markets: Vec<MarketConfig>,
+}
+
+/// `[exchanges.market_data]`: another host whose book topics feed this
+/// host's books.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MarketDataSource {
+    /// That host's `zmq.publish` endpoint.
+    pub from: String,
+    /// That host's name for this exchange (default: this entry's `name`).
+    #[serde(default)]
+    pub exchange: Option<String>,
 }
 
 /// One market of an exchange.

@@ -18,9 +18,14 @@ use super::http::HttpExecutor;
 use super::market_data::{MarketData, MarketSink};
 use super::query::Querier;
 use super::ratelimit::RateLimiter;
+use super::relay;
 use crate::config::ExchangeConfig;
 use crate::plugins::PluginSet;
 use crate::publisher::{Publisher, StatusPublisher};
+
+/// Books taken from another host go stale after this much silence, unless
+/// `stream_timeout_ms` says otherwise.
+const RELAY_SILENCE_MS: u64 = 5_000;
 
 /// How long one HTTP request may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,6 +89,7 @@ pub struct ExchangeRuntime {
     pub querier: Querier,
     connections: Vec<ConnectionControl>,
     tasks: Vec<JoinHandle<()>>,
+    relays: Vec<std::thread::JoinHandle<()>>,
 }
 
 /// The JSON the host hands a plugin for one exchange entry.
@@ -196,7 +202,30 @@ impl ExchangeRuntime {
         let mut connections = Vec::new();
         let mut tasks = Vec::new();
         let specs = plugin.connections().map_err(plugin_error)?;
-        for spec in specs.iter().filter(|s| s.kind == ConnectionKind::MARKET) {
+        let mut relays = Vec::new();
+        if let Some(source) = &config.market_data {
+            let silence =
+                Duration::from_millis(config.stream_timeout_ms.unwrap_or(RELAY_SILENCE_MS));
+            let relay = relay::spawn(
+                source.from.clone(),
+                source.exchange.clone().unwrap_or_else(|| name.clone()),
+                Arc::clone(&market_data),
+                silence,
+                shutdown.clone(),
+            )
+            .map_err(|error| StartError::Transport {
+                exchange: name.clone(),
+                error: super::http::TransportError::NotSent(format!(
+                    "market relay thread: {error}"
+                )),
+            })?;
+            relays.push(relay);
+        }
+        let own_market_data = config.market_data.is_none();
+        for spec in specs
+            .iter()
+            .filter(|s| s.kind == ConnectionKind::MARKET && own_market_data)
+        {
             let mut spec = spec.clone();
             if let Some(timeout) = config.stream_timeout_ms {
                 spec.idle_timeout_ms = timeout;
@@ -232,6 +261,7 @@ impl ExchangeRuntime {
             querier,
             connections,
             tasks,
+            relays,
         }))
     }
 
@@ -240,6 +270,9 @@ impl ExchangeRuntime {
         drop(self.connections);
         for task in self.tasks {
             let _ = task.await;
+        }
+        for relay in self.relays {
+            let _ = tokio::task::spawn_blocking(move || relay.join()).await;
         }
     }
 }

@@ -262,6 +262,49 @@ impl MarketData {
         }
     }
 
+    /// Applies a book as another host published it (`data` of a
+    /// `market.<exchange>.book.<symbol>` event): a full snapshot of its top
+    /// levels.
+    pub fn apply_relayed_book(
+        self: &Arc<Self>,
+        symbol: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), String> {
+        let venue = self
+            .markets
+            .values()
+            .find(|m| m.symbol == symbol)
+            .map(|m| m.venue_symbol.to_string())
+            .ok_or_else(|| format!("{symbol} is not configured here"))?;
+        let side = |key: &str| -> Result<RVec<plugin_api::Level>, String> {
+            levels_from_json(&data[key])
+                .ok_or_else(|| format!("`{key}` is not a list of levels"))?
+                .into_iter()
+                .map(|level| {
+                    Ok(plugin_api::Level {
+                        price: plugin_api::Dec::from_decimal(level.price)
+                            .map_err(|e| e.to_string())?,
+                        size: plugin_api::Dec::from_decimal(level.size)
+                            .map_err(|e| e.to_string())?,
+                        orders: level.orders,
+                    })
+                })
+                .collect()
+        };
+        let update = plugin_api::BookUpdate {
+            market: venue.as_str().into(),
+            is_snapshot: true,
+            bids: side("bids")?,
+            asks: side("asks")?,
+            first_seq: 0,
+            last_seq: data["seq"].as_u64().unwrap_or(0),
+            prev_seq: abi_stable::std_types::ROption::RNone,
+            time_ms: data["exchange_time"].as_u64().unwrap_or(0) / 1_000_000,
+        };
+        self.on_book(&update);
+        Ok(())
+    }
+
     /// Marks every book stale, publishing it (the market connection is down).
     pub fn mark_all_stale(&self, reason: &str) {
         let mut stale = Vec::new();

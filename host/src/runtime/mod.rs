@@ -10,6 +10,7 @@ mod http;
 mod market_data;
 mod query;
 mod ratelimit;
+mod relay;
 
 pub use account::{ACCOUNT_REFRESH, Account};
 pub use backoff::Backoff;
