@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use connector_host::publisher::Publisher;
 use connector_host::runtime::{ConnectionSink, MarketData, MarketSink};
-use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plugin_api::{BookSync, Event, LoadedPlugin, Market, Operation, OutcomeKind, Response};
 
 /// A 20-level-a-side l2Book frame as Hyperliquid sends it.
