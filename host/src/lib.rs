@@ -6,6 +6,7 @@
 //! * [`order`] — the order model, its state machine and the thread-safe
 //!   tracker.
 //! * [`book`] — L2 order books with sequence checking.
+//! * [`journal`] — every order change, durably, for crash recovery.
 //! * [`config`] — the TOML configuration and its validation.
 //! * [`plugins`] — loading the plugins folder.
 //! * [`publisher`] — events out on ZeroMQ.
@@ -19,6 +20,7 @@
 pub mod book;
 pub mod cli;
 pub mod config;
+pub mod journal;
 pub mod order;
 pub mod plugins;
 pub mod publisher;

@@ -148,7 +148,76 @@ fn a_late_fill_after_cancel_is_counted_without_reopening() {
     let order = tracker.get(id).unwrap();
     assert_eq!(order.state, OrderState::Cancelled);
     assert_eq!(order.filled_amount, dec("0.4"));
-    assert_eq!(order.anomalies, 1);
+    assert_eq!(
+        order.anomalies, 0,
+        "a fill crossing a cancel is a normal race"
+    );
+    tracker
+        .process_trade_update(&fill(id, "beyond", "10", "0.7"))
+        .unwrap();
+    let order = tracker.get(id).unwrap();
+    assert_eq!(order.filled_amount, dec("1.1"));
+    assert_eq!(order.anomalies, 1, "a fill beyond the size is flagged");
+}
+
+#[test]
+fn a_refused_connection_proves_non_delivery_but_an_unknown_outcome_does_not() {
+    let (tracker, id) = tracked("1");
+    tracker.mark_submitted(id, 2).unwrap();
+    tracker
+        .fail(
+            id,
+            FailureCause::NotDelivered("connection refused".into()),
+            3,
+        )
+        .unwrap();
+    assert_eq!(tracker.get(id).unwrap().state, OrderState::Failed);
+
+    let (tracker, id) = tracked("1");
+    tracker.mark_submitted(id, 2).unwrap();
+    tracker
+        .mark_outcome_unknown(
+            id,
+            UnknownOutcome {
+                reason: "timeout".into(),
+                since_ms: 3,
+                resolve_after_ms: 100,
+            },
+        )
+        .unwrap();
+    assert!(matches!(
+        tracker.fail(id, FailureCause::NotDelivered("?".into()), 4),
+        Err(TrackerError::FailureWithoutProof { .. })
+    ));
+}
+
+#[test]
+fn a_modify_amends_price_size_and_exchange_id_unless_the_order_is_closed() {
+    let (tracker, id) = tracked("1");
+    tracker.mark_submitted(id, 2).unwrap();
+    tracker
+        .process_order_update(&update(id, OrderState::Open, 3))
+        .unwrap();
+    tracker
+        .amend(id, dec("64000"), dec("2"), Some("88".into()), 4)
+        .unwrap();
+    let order = tracker.get(id).unwrap();
+    assert_eq!((order.price, order.amount), (dec("64000"), dec("2")));
+    assert_eq!(tracker.find_by_exchange_id("88"), Some(id));
+    assert_eq!(
+        tracker.find_by_exchange_id("77"),
+        Some(id),
+        "the old id still finds it"
+    );
+    tracker
+        .process_order_update(&update(id, OrderState::Cancelled, 5))
+        .unwrap();
+    tracker.amend(id, dec("1"), dec("1"), None, 6).unwrap();
+    assert_eq!(
+        tracker.get(id).unwrap().price,
+        dec("64000"),
+        "a modify that lost the race"
+    );
 }
 
 #[test]
@@ -257,6 +326,7 @@ impl OrderListener for Recorder {
             OrderEvent::StateChanged { order, previous } => format!("{previous}->{}", order.state),
             OrderEvent::Filled { trade, .. } => format!("fill {}", trade.trade_id),
             OrderEvent::OutcomeUnknown(_) => "unknown".to_owned(),
+            OrderEvent::Amended(order) => format!("amended {}", order.price),
         };
         self.0.lock().unwrap().push(line);
     }
@@ -391,7 +461,7 @@ fn input() -> impl Strategy<Value = Input> {
         3 => states.prop_map(Input::Update),
         3 => (0u8..6, 1u32..40).prop_map(|(t, size)| Input::Fill(t, size)),
         1 => Just(Input::Unknown),
-        1 => (0u8..3).prop_map(Input::Fail),
+        1 => (0u8..4).prop_map(Input::Fail),
     ]
 }
 
@@ -422,6 +492,7 @@ proptest! {
                     let cause = match kind {
                         0 => FailureCause::NotSent("x".into()),
                         1 => FailureCause::Rejected("x".into()),
+                        2 => FailureCause::NotDelivered("x".into()),
                         _ => FailureCause::NotFoundAfterDeadline,
                     };
                     tracker.fail(id, cause, clock)

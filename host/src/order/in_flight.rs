@@ -3,14 +3,15 @@
 use std::collections::{BTreeMap, HashSet};
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::{
     ClientOrderId, NewOrder, OrderState, OrderType, PositionAction, TimeInForce, TradeType,
-    UnknownOutcome,
+    TradeUpdate, UnknownOutcome,
 };
 
 /// One order, from the moment it is tracked to its final state.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InFlightOrder {
     /// The client order id.
     pub client_order_id: ClientOrderId,
@@ -53,7 +54,7 @@ pub struct InFlightOrder {
     /// Fills received after the order was complete or closed (kept, never
     /// dropped: they are money).
     pub anomalies: u32,
-    pub(super) trade_ids: HashSet<String>,
+    trade_ids: HashSet<String>,
 }
 
 impl InFlightOrder {
@@ -111,5 +112,27 @@ impl InFlightOrder {
     /// How many distinct fills were counted.
     pub fn fill_count(&self) -> usize {
         self.trade_ids.len()
+    }
+
+    /// Adds a fill's amounts unless its trade id was counted before.
+    /// Returns whether it was counted. Does not change the state.
+    pub fn record_fill(&mut self, trade: &TradeUpdate) -> bool {
+        if !self.trade_ids.insert(trade.trade_id.clone()) {
+            return false;
+        }
+        if let Some(exchange_id) = &trade.exchange_order_id {
+            self.exchange_order_id = Some(exchange_id.clone());
+        }
+        self.filled_amount += trade.fill_amount;
+        self.filled_notional += trade.fill_price * trade.fill_amount;
+        *self
+            .fees
+            .entry(trade.fee_asset.clone())
+            .or_insert(Decimal::ZERO) += trade.fee;
+        if self.fee_asset.is_none() {
+            self.fee_asset = Some(trade.fee_asset.clone());
+        }
+        self.last_update_timestamp_ms = self.last_update_timestamp_ms.max(trade.timestamp_ms);
+        true
     }
 }

@@ -41,6 +41,9 @@ pub enum OrderEvent<'a> {
     },
     /// The outcome of the order's submission became unknown.
     OutcomeUnknown(&'a InFlightOrder),
+    /// The order's price or size was changed (a modify the exchange
+    /// accepted).
+    Amended(&'a InFlightOrder),
 }
 
 /// Receives every change. Called with the order's shard locked, so it must
@@ -107,6 +110,7 @@ pub enum FillResult {
 /// Tracks every order of one host.
 pub struct ClientOrderTracker {
     shards: Vec<Mutex<HashMap<ClientOrderId, InFlightOrder>>>,
+    by_exchange_id: Mutex<HashMap<String, ClientOrderId>>,
     listeners: RwLock<Vec<Arc<dyn OrderListener>>>,
 }
 
@@ -121,6 +125,7 @@ impl ClientOrderTracker {
     pub fn new() -> ClientOrderTracker {
         ClientOrderTracker {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            by_exchange_id: Mutex::new(HashMap::new()),
             listeners: RwLock::new(Vec::new()),
         }
     }
@@ -172,6 +177,9 @@ impl ClientOrderTracker {
             return Err(TrackerError::DuplicateOrder(id));
         }
         let order = shard.entry(id).or_insert(order);
+        if let Some(exchange_id) = &order.exchange_order_id {
+            self.index(id, exchange_id);
+        }
         self.emit(OrderEvent::Created(order));
         Ok(id)
     }
@@ -217,6 +225,22 @@ impl ClientOrderTracker {
     /// True when no order is tracked.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The order the exchange knows by `exchange_order_id`, if tracked.
+    pub fn find_by_exchange_id(&self, exchange_order_id: &str) -> Option<ClientOrderId> {
+        self.by_exchange_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(exchange_order_id)
+            .copied()
+    }
+
+    fn index(&self, id: ClientOrderId, exchange_order_id: &str) {
+        self.by_exchange_id
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(exchange_order_id.to_owned(), id);
     }
 
     /// Runs `change` on one order with its shard locked.
@@ -270,6 +294,9 @@ impl ClientOrderTracker {
                 update.timestamp_ms,
             );
         }
+        if let Some(exchange_id) = &update.exchange_order_id {
+            self.index(update.client_order_id, exchange_id);
+        }
         self.with_order(update.client_order_id, |order, emit| {
             if let Some(exchange_id) = &update.exchange_order_id {
                 order.exchange_order_id = Some(exchange_id.clone());
@@ -286,8 +313,13 @@ impl ClientOrderTracker {
     }
 
     /// Counts a fill once. Fills of closed orders are still counted (they
-    /// are money) and flagged as anomalies, without reopening the order.
+    /// are money: a fill can cross a cancel or arrive after the exchange
+    /// said "filled") without reopening the order; a fill beyond the
+    /// order's size or on a failed order is flagged as an anomaly.
     pub fn process_trade_update(&self, trade: &TradeUpdate) -> Result<FillResult, TrackerError> {
+        if let Some(exchange_id) = &trade.exchange_order_id {
+            self.index(trade.client_order_id, exchange_id);
+        }
         self.with_order(trade.client_order_id, |order, emit| {
             if trade.fill_amount <= Decimal::ZERO || trade.fill_price <= Decimal::ZERO {
                 return Err(TrackerError::InvalidFill {
@@ -297,24 +329,11 @@ impl ClientOrderTracker {
                     price: trade.fill_price,
                 });
             }
-            if !order.trade_ids.insert(trade.trade_id.clone()) {
+            if !order.record_fill(trade) {
                 return Ok(FillResult::Duplicate);
             }
-            if let Some(exchange_id) = &trade.exchange_order_id {
-                order.exchange_order_id = Some(exchange_id.clone());
-            }
             order.outcome_unknown = None;
-            order.filled_amount += trade.fill_amount;
-            order.filled_notional += trade.fill_price * trade.fill_amount;
-            *order
-                .fees
-                .entry(trade.fee_asset.clone())
-                .or_insert(Decimal::ZERO) += trade.fee;
-            if order.fee_asset.is_none() {
-                order.fee_asset = Some(trade.fee_asset.clone());
-            }
-            order.last_update_timestamp_ms = order.last_update_timestamp_ms.max(trade.timestamp_ms);
-            if order.state.is_terminal() || order.filled_amount > order.amount {
+            if order.state == OrderState::Failed || order.filled_amount > order.amount {
                 order.anomalies += 1;
                 warn!(
                     order = %order.client_order_id,
@@ -322,7 +341,7 @@ impl ClientOrderTracker {
                     filled = %order.filled_amount,
                     amount = %order.amount,
                     trade_id = %trade.trade_id,
-                    "fill beyond the order's size or after its final state; counted"
+                    "fill beyond the order's size or on a failed order; counted"
                 );
             }
             if !order.state.is_terminal() {
@@ -342,6 +361,35 @@ impl ClientOrderTracker {
         })
     }
 
+    /// Applies a modify the exchange accepted: new price and size, and the
+    /// exchange's id of the replacement (a modify may change it). Ignored
+    /// for an order already in a final state (the modify lost a race).
+    pub fn amend(
+        &self,
+        id: ClientOrderId,
+        price: rust_decimal::Decimal,
+        amount: rust_decimal::Decimal,
+        exchange_order_id: Option<String>,
+        now_ms: u64,
+    ) -> Result<(), TrackerError> {
+        if let Some(exchange_id) = &exchange_order_id {
+            self.index(id, exchange_id);
+        }
+        self.with_order(id, |order, emit| {
+            if order.state.is_terminal() {
+                return Ok(());
+            }
+            order.price = price;
+            order.amount = amount.max(order.filled_amount);
+            if exchange_order_id.is_some() {
+                order.exchange_order_id = exchange_order_id;
+            }
+            order.last_update_timestamp_ms = order.last_update_timestamp_ms.max(now_ms);
+            emit(OrderEvent::Amended(order));
+            Ok(())
+        })
+    }
+
     /// Fails an order, if `cause` proves it: anything proves it before the
     /// order was sent; after that, only the exchange's rejection or its
     /// absence once the submission's deadline has passed.
@@ -356,6 +404,9 @@ impl ClientOrderTracker {
                 (_, OrderState::PendingCreate) => true,
                 (FailureCause::NotSent(_), _) => false,
                 (FailureCause::Rejected(_), OrderState::PendingSubmit) => true,
+                (FailureCause::NotDelivered(_), OrderState::PendingSubmit) => {
+                    order.outcome_unknown.is_none()
+                }
                 (FailureCause::NotFoundAfterDeadline, OrderState::PendingSubmit) => order
                     .outcome_unknown
                     .as_ref()

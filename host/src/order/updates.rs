@@ -76,6 +76,9 @@ pub enum FailureCause {
     NotSent(String),
     /// The exchange rejected it.
     Rejected(String),
+    /// It was handed to a transport that proved it never reached the
+    /// exchange (the connection was refused before anything was sent).
+    NotDelivered(String),
     /// The exchange has no trace of it after its submission's expiry
     /// deadline passed.
     NotFoundAfterDeadline,
@@ -87,6 +90,7 @@ impl FailureCause {
         match self {
             FailureCause::NotSent(reason) => format!("not sent: {reason}"),
             FailureCause::Rejected(reason) => format!("rejected: {reason}"),
+            FailureCause::NotDelivered(reason) => format!("not delivered: {reason}"),
             FailureCause::NotFoundAfterDeadline => {
                 "not found on the exchange after its expiry deadline".to_owned()
             }

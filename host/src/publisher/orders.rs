@@ -103,6 +103,7 @@ impl OrderListener for OrderEventPublisher {
         let (order, trade) = match event {
             OrderEvent::Created(order)
             | OrderEvent::OutcomeUnknown(order)
+            | OrderEvent::Amended(order)
             | OrderEvent::StateChanged { order, .. } => (*order, None),
             OrderEvent::Filled { order, trade } => (*order, Some(*trade)),
         };

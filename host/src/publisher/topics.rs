@@ -52,6 +52,6 @@ pub fn order_event_kind(event: &OrderEvent<'_>) -> Option<OrderEventKind> {
             OrderState::Failed => Some(OrderEventKind::Failed),
             _ => Some(OrderEventKind::Update),
         },
-        OrderEvent::OutcomeUnknown(_) => Some(OrderEventKind::Update),
+        OrderEvent::OutcomeUnknown(_) | OrderEvent::Amended(_) => Some(OrderEventKind::Update),
     }
 }

@@ -1,0 +1,118 @@
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+
+use super::*;
+use crate::order::{
+    ClientIdGenerator, ClientOrderTracker, NewOrder, OrderState, OrderType, OrderUpdate,
+    TimeInForce, TradeType, TradeUpdate,
+};
+
+fn new_order(id: ClientOrderId) -> NewOrder {
+    NewOrder {
+        client_order_id: id,
+        exchange: "hl".into(),
+        trading_pair: "BTC-USD".into(),
+        order_type: OrderType::Limit,
+        trade_type: TradeType::Buy,
+        position_action: None,
+        time_in_force: TimeInForce::Gtc,
+        price: Decimal::new(65000, 0),
+        amount: Decimal::new(3, 1),
+        creation_timestamp_ms: 1_000,
+    }
+}
+
+fn fill(id: ClientOrderId, trade_id: &str) -> TradeUpdate {
+    TradeUpdate {
+        trade_id: trade_id.into(),
+        client_order_id: id,
+        exchange_order_id: Some("9".into()),
+        fill_price: Decimal::new(65000, 0),
+        fill_amount: Decimal::new(1, 1),
+        fee: Decimal::new(1, 2),
+        fee_asset: "USDC".into(),
+        timestamp_ms: 2_000,
+    }
+}
+
+#[test]
+fn a_journal_gives_back_every_order_as_it_last_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hl.journal");
+    let generator = ClientIdGenerator::with_salt("journal", 1);
+    let (open_id, filled_id) = (generator.next(), generator.next());
+    {
+        let (journal, recovered) = Journal::open(&path, 10_000).unwrap();
+        assert!(recovered.orders.is_empty());
+        let tracker = ClientOrderTracker::new();
+        tracker.add_listener(Arc::new(journal));
+        for id in [open_id, filled_id] {
+            tracker.start_tracking(new_order(id)).unwrap();
+            tracker.mark_submitted(id, 1_500).unwrap();
+        }
+        tracker.process_trade_update(&fill(open_id, "a")).unwrap();
+        for trade in ["b", "c", "d"] {
+            tracker
+                .process_trade_update(&fill(filled_id, trade))
+                .unwrap();
+        }
+        tracker
+            .process_order_update(&OrderUpdate {
+                client_order_id: open_id,
+                exchange_order_id: None,
+                new_state: OrderState::PendingCancel,
+                timestamp_ms: 3_000,
+                reason: None,
+            })
+            .unwrap();
+        // Dropping the tracker drops the journal: queued changes are synced.
+    }
+    // A crash mid-write leaves a torn last line.
+    let mut text = fs::read_to_string(&path).unwrap();
+    text.push_str("{\"client_order_id\":\"0x00");
+    fs::write(&path, text).unwrap();
+
+    let (_journal, recovered) = Journal::open(&path, 10_000).unwrap();
+    assert_eq!(recovered.unreadable_lines, 1);
+    assert_eq!(recovered.orders.len(), 2);
+    let open = &recovered.orders[0];
+    assert_eq!(open.client_order_id, open_id);
+    assert_eq!(open.state, OrderState::PendingCancel);
+    assert_eq!(open.filled_amount, Decimal::new(1, 1));
+    assert!(open.has_trade("a"));
+    let filled = &recovered.orders[1];
+    assert_eq!(filled.state, OrderState::Filled);
+    assert_eq!(filled.fill_count(), 3);
+    assert_eq!(filled.fee_paid(), Decimal::new(3, 2));
+    // Compaction left one line per order.
+    assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 2);
+}
+
+#[test]
+fn old_closed_orders_are_compacted_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hl.journal");
+    let generator = ClientIdGenerator::with_salt("journal", 2);
+    let (closed, live) = (generator.next(), generator.next());
+    {
+        let (journal, _) = Journal::open(&path, 0).unwrap();
+        let tracker = ClientOrderTracker::new();
+        tracker.add_listener(Arc::new(journal));
+        for id in [closed, live] {
+            tracker.start_tracking(new_order(id)).unwrap();
+        }
+        tracker
+            .fail(
+                closed,
+                crate::order::FailureCause::NotSent("test".into()),
+                1_000,
+            )
+            .unwrap();
+    }
+    let (_, soon) = Journal::open(&path, 1_000 + RETENTION_MS - 1).unwrap();
+    assert_eq!(soon.orders.len(), 2);
+    let (_, later) = Journal::open(&path, 1_000 + RETENTION_MS + 1).unwrap();
+    assert_eq!(later.orders.len(), 1, "the live order stays however old");
+    assert_eq!(later.orders[0].client_order_id, live);
+}
