@@ -7,11 +7,14 @@
 //!   tracker.
 //! * [`book`] — L2 order books with sequence checking.
 //! * [`journal`] — every order change, durably, for crash recovery.
+//! * [`commands`] — the command socket strategies send orders to.
 //! * [`config`] — the TOML configuration and its validation.
 //! * [`plugins`] — loading the plugins folder.
 //! * [`publisher`] — events out on ZeroMQ.
 //! * [`runtime`] — the live I/O drivers: WebSocket connections, HTTP,
 //!   rate limits.
+//! * [`trading`] — the order path: commands, signing, sending, outcomes,
+//!   the user stream, reconciliation.
 //! * [`signer`] — the signer client and the nonce source.
 //! * [`cli`] — the `connector-host` commands.
 
@@ -19,6 +22,7 @@
 
 pub mod book;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod journal;
 pub mod order;
@@ -26,5 +30,6 @@ pub mod plugins;
 pub mod publisher;
 pub mod runtime;
 pub mod signer;
+pub mod trading;
 
 pub use plugin_api::rules;

@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use connector_host::config::{ExchangeConfig, Limits, MarketConfig, MarketDataSource, Network};
+use connector_host::order::ClientIdGenerator;
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::Publisher;
-use connector_host::runtime::ExchangeRuntime;
+use connector_host::runtime::{ExchangeRuntime, HostServices};
+use connector_host::signer::SignerClient;
 use hl_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle, FaultSettings};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -31,6 +33,17 @@ fn static_books() -> EmulatorConfig {
     config
 }
 
+/// Services for a host that only watches markets (no signer behind the
+/// socket: nothing is signed in these tests).
+fn services(publisher: &Publisher, dir: &std::path::Path) -> HostServices {
+    HostServices {
+        publisher: publisher.clone(),
+        ids: Arc::new(ClientIdGenerator::new("market-test")),
+        signer: SignerClient::new(&dir.join("no-signer.sock"), Duration::from_secs(1)),
+        state_dir: dir.join("state"),
+    }
+}
+
 fn exchange(emulator: &EmulatorHandle) -> ExchangeConfig {
     ExchangeConfig {
         name: "hl".into(),
@@ -40,6 +53,7 @@ fn exchange(emulator: &EmulatorHandle) -> ExchangeConfig {
         account: "0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE".into(),
         vault: None,
         stream_timeout_ms: Some(1_000),
+        cancel_on_shutdown: false,
         market_data: None,
         limits: Limits::default(),
         markets: ["BTC-USD", "ETH-USD"]
@@ -177,7 +191,7 @@ async fn books_stay_right_through_drops_silence_duplicates_and_reordering() {
     let runtime = ExchangeRuntime::start(
         &exchange(&emulator),
         &plugins,
-        publisher.clone(),
+        &services(&publisher, dir.path()),
         shutdown_rx,
     )
     .await
@@ -275,7 +289,7 @@ async fn a_second_host_takes_its_books_from_the_first() {
     let first = ExchangeRuntime::start(
         &exchange(&emulator),
         &plugins,
-        first_publisher.clone(),
+        &services(&first_publisher, &dir.path().join("first")),
         shutdown_rx.clone(),
     )
     .await
@@ -287,10 +301,15 @@ async fn a_second_host_takes_its_books_from_the_first() {
         from: first_endpoint.clone(),
         exchange: Some("hl".into()),
     });
-    let second = ExchangeRuntime::start(&relayed, &plugins, second_publisher.clone(), shutdown_rx)
-        .await
-        .unwrap()
-        .unwrap();
+    let second = ExchangeRuntime::start(
+        &relayed,
+        &plugins,
+        &services(&second_publisher, &dir.path().join("second")),
+        shutdown_rx,
+    )
+    .await
+    .unwrap()
+    .unwrap();
 
     eventually(
         "the first host's books",

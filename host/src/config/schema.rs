@@ -150,6 +150,10 @@ pub struct ExchangeConfig {
     /// timeout.
     #[serde(default)]
     pub stream_timeout_ms: Option<u64>,
+    /// On SIGINT/SIGTERM, cancel every open order of this exchange before
+    /// stopping (waits up to 10 s for the cancels to be confirmed).
+    #[serde(default)]
+    pub cancel_on_shutdown: bool,
     /// Take market data from another host's events instead of opening a
     /// market connection of this host's own.
     #[serde(default)]

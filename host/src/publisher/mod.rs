@@ -24,7 +24,7 @@ use serde::Serialize;
 use tracing::{error, warn};
 
 pub use json::JsonDecimal;
-pub use orders::OrderEventPublisher;
+pub use orders::{OrderEventPublisher, order_json};
 pub use status::StatusPublisher;
 pub use topics::{OrderEventKind, order_event_kind};
 

@@ -77,6 +77,11 @@ impl<'a> OrderEventData<'a> {
     }
 }
 
+/// An order in the seed schema's `data` shape (for command replies).
+pub fn order_json(order: &InFlightOrder) -> serde_json::Value {
+    serde_json::to_value(OrderEventData::new(order, None)).unwrap_or(serde_json::Value::Null)
+}
+
 /// Publishes every change of one exchange's tracker.
 pub struct OrderEventPublisher {
     publisher: Publisher,

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugin_api::{ConnectionKind, Manifest, Market, PluginInstance};
+use std::path::PathBuf;
+
+use plugin_api::{ConnectionKind, Manifest, Market, PluginInstance, Stream, StreamKind};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -13,6 +15,7 @@ use tracing::{info, warn};
 
 use super::account::Account;
 use super::backoff::Backoff;
+use super::clock::now_ms;
 use super::connection::{ConnectionControl, ConnectionDriver};
 use super::http::HttpExecutor;
 use super::market_data::{MarketData, MarketSink};
@@ -20,8 +23,13 @@ use super::query::Querier;
 use super::ratelimit::RateLimiter;
 use super::relay;
 use crate::config::ExchangeConfig;
+use crate::journal::Journal;
+use crate::order::{ClientIdGenerator, ClientOrderTracker};
 use crate::plugins::PluginSet;
+use crate::publisher::OrderEventPublisher;
 use crate::publisher::{Publisher, StatusPublisher};
+use crate::signer::{NonceSource, SignerClient};
+use crate::trading::{Trading, TradingParts};
 
 /// Books taken from another host go stale after this much silence, unless
 /// `stream_timeout_ms` says otherwise.
@@ -61,6 +69,14 @@ pub enum StartError {
         /// How many markets the exchange lists.
         listed: usize,
     },
+    /// The journal or the nonce state could not be opened.
+    #[error("exchange {exchange}: {error}")]
+    State {
+        /// The configured name.
+        exchange: String,
+        /// What failed.
+        error: String,
+    },
     /// The HTTP client could not be built.
     #[error("exchange {exchange}: {error}")]
     Transport {
@@ -69,6 +85,19 @@ pub enum StartError {
         /// What failed.
         error: super::http::TransportError,
     },
+}
+
+/// What every exchange of a host shares.
+#[derive(Clone)]
+pub struct HostServices {
+    /// The event publisher.
+    pub publisher: Publisher,
+    /// This host's client order ids.
+    pub ids: Arc<ClientIdGenerator>,
+    /// The signer.
+    pub signer: SignerClient,
+    /// Where journals and nonce state live.
+    pub state_dir: PathBuf,
 }
 
 /// A running exchange.
@@ -87,6 +116,9 @@ pub struct ExchangeRuntime {
     pub account: Arc<Account>,
     /// Queries through the plugin.
     pub querier: Querier,
+    /// The order path.
+    pub trading: Trading,
+    journal: Arc<Journal>,
     connections: Vec<ConnectionControl>,
     tasks: Vec<JoinHandle<()>>,
     relays: Vec<std::thread::JoinHandle<()>>,
@@ -134,10 +166,11 @@ impl ExchangeRuntime {
     pub async fn start(
         config: &ExchangeConfig,
         plugins: &PluginSet,
-        publisher: Publisher,
+        services: &HostServices,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Option<ExchangeRuntime>, StartError> {
         let name = config.name.clone();
+        let publisher = services.publisher.clone();
         let loaded = plugins
             .loaded
             .get(&config.plugin)
@@ -162,6 +195,7 @@ impl ExchangeRuntime {
                 error,
             })?;
         let http = http.reporting_throttle(StatusPublisher::new(publisher.clone()), &name);
+        let http_for_orders = http.clone();
         let querier = Querier::new(Arc::clone(&plugin), http);
 
         let mut backoff = Backoff::new(
@@ -250,6 +284,80 @@ impl ExchangeRuntime {
         tasks.push(tokio::spawn(
             Arc::clone(&account).keep_fresh(querier.clone(), shutdown.clone()),
         ));
+
+        let state_error = |error: String| StartError::State {
+            exchange: name.clone(),
+            error,
+        };
+        let tracker = Arc::new(ClientOrderTracker::new());
+        let (journal, recovered) = Journal::open(
+            &services.state_dir.join(format!("{name}.journal")),
+            now_ms(),
+        )
+        .map_err(|e| state_error(e.to_string()))?;
+        if recovered.unreadable_lines > 0 {
+            warn!(exchange = %name, lines = recovered.unreadable_lines, "unreadable journal lines skipped");
+        }
+        let restored = recovered.orders.len();
+        for order in recovered.orders {
+            let _ = tracker.adopt(order);
+        }
+        let journal = Arc::new(journal);
+        tracker.add_listener(Arc::clone(&journal) as Arc<dyn crate::order::OrderListener>);
+        tracker.add_listener(Arc::new(OrderEventPublisher::new(
+            services.publisher.clone(),
+            &name,
+        )));
+        let nonces = Arc::new(
+            NonceSource::open(&services.state_dir.join(format!("{name}.nonce")))
+                .map_err(|e| state_error(e.to_string()))?,
+        );
+        let trading = Trading::new(TradingParts {
+            exchange: name.clone(),
+            plugin: Arc::clone(&plugin),
+            manifest: manifest.clone(),
+            markets: markets.clone(),
+            tracker,
+            ids: Arc::clone(&services.ids),
+            nonces,
+            signer: services.signer.clone(),
+            http: http_for_orders,
+            querier: querier.clone(),
+            market_data: Arc::clone(&market_data),
+            account: Arc::clone(&account),
+            status: StatusPublisher::new(services.publisher.clone()),
+        });
+        for spec in specs.iter().filter(|s| s.kind == ConnectionKind::USER) {
+            let mut spec = spec.clone();
+            if let Some(timeout) = config.stream_timeout_ms {
+                spec.idle_timeout_ms = timeout;
+                spec.ping_interval_ms = spec.ping_interval_ms.min(timeout / 3);
+            }
+            let (driver, control) = ConnectionDriver::new(
+                spec.clone(),
+                spec.url.to_string(),
+                Arc::clone(&plugin),
+                Arc::new(trading.user_sink()),
+                shutdown.clone(),
+                Backoff::new(
+                    Duration::from_millis(250),
+                    Duration::from_secs(30),
+                    seed(&spec.id),
+                ),
+            );
+            let _ = control.streams.send(
+                [StreamKind::ORDERS, StreamKind::FILLS, StreamKind::ACCOUNT]
+                    .into_iter()
+                    .map(|kind| Stream {
+                        kind,
+                        market: "".into(),
+                    })
+                    .collect(),
+            );
+            tasks.push(tokio::spawn(driver.run()));
+            connections.push(control);
+        }
+        info!(exchange = %name, restored, "order path ready");
         info!(exchange = %name, markets = markets.len(), "exchange started");
         Ok(Some(ExchangeRuntime {
             name,
@@ -259,13 +367,16 @@ impl ExchangeRuntime {
             market_data,
             account,
             querier,
+            trading,
+            journal,
             connections,
             tasks,
             relays,
         }))
     }
 
-    /// Waits for the connection tasks to end (after shutdown).
+    /// Waits for the connection tasks to end (after shutdown), then writes
+    /// and syncs what the journal still holds.
     pub async fn join(self) {
         drop(self.connections);
         for task in self.tasks {
@@ -274,6 +385,8 @@ impl ExchangeRuntime {
         for relay in self.relays {
             let _ = tokio::task::spawn_blocking(move || relay.join()).await;
         }
+        let journal = self.journal;
+        let _ = tokio::task::spawn_blocking(move || journal.close()).await;
     }
 }
 

@@ -6,10 +6,19 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{error, info};
 
-use super::exchange::{ExchangeRuntime, StartError};
+use std::sync::Arc;
+
+use super::exchange::{ExchangeRuntime, HostServices, StartError};
+use crate::commands::{CommandServer, Dispatcher};
 use crate::config::Config;
+use crate::order::ClientIdGenerator;
 use crate::plugins::{FolderError, PluginSet};
 use crate::publisher::{Publisher, PublisherError, StatusPublisher};
+use crate::signer::{SignerClient, SignerProcess, SpawnError, signer_binary};
+use crate::trading::Trading;
+
+/// How long shutdown waits for cancels to be confirmed.
+const CANCEL_ON_SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
 /// How often the publisher's counters are published.
 const COUNTERS_EVERY: Duration = Duration::from_secs(10);
@@ -37,12 +46,19 @@ pub enum HostError {
     /// An exchange could not start.
     #[error(transparent)]
     Exchange(#[from] StartError),
+    /// The signer could not be started.
+    #[error(transparent)]
+    Signer(#[from] SpawnError),
     /// Signals could not be watched.
     #[error("cannot watch signals: {0}")]
     Signals(std::io::Error),
 }
 
 /// Runs the host until SIGINT or SIGTERM.
+///
+/// Shutdown order: stop taking commands, stop accepting orders, cancel open
+/// orders where the configuration asks, close the connections, then write
+/// and sync the journals.
 pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(HostError::Signals)?;
@@ -55,14 +71,34 @@ pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
     let status = StatusPublisher::new(publisher.clone());
     status.config_loaded(config_file, &config.summary());
     status.plugins(&plugins);
+    let signer_process = match &config.signer.spawn_key_file {
+        Some(key_file) => Some(
+            SignerProcess::start(
+                &signer_binary(),
+                key_file,
+                &config.signer.socket,
+                config.signer.spawn_policy.as_deref(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let services = HostServices {
+        publisher: publisher.clone(),
+        ids: Arc::new(ClientIdGenerator::new(&config.host.id)),
+        signer: SignerClient::new(
+            &config.signer.socket,
+            Duration::from_millis(config.signer.timeout_ms),
+        ),
+        state_dir: config.host.state_dir.clone(),
+    };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let counters = tokio::spawn(publish_counters(status, shutdown_rx.clone()));
 
     let starting = async {
         let mut exchanges = Vec::new();
         for exchange in &config.exchanges {
-            match ExchangeRuntime::start(exchange, &plugins, publisher.clone(), shutdown_rx.clone())
-                .await?
+            match ExchangeRuntime::start(exchange, &plugins, &services, shutdown_rx.clone()).await?
             {
                 Some(runtime) => exchanges.push(runtime),
                 None => break,
@@ -71,25 +107,44 @@ pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
         Ok::<_, HostError>(exchanges)
     };
     let mut exchanges = Vec::new();
+    let mut interrupted = false;
     tokio::select! {
         started = starting => match started {
             Ok(started) => exchanges = started,
             Err(error) => {
                 error!("{error}");
-                let _ = shutdown.send(true);
-                drop(publisher);
-                publisher_thread.join();
-                return Err(error);
+                interrupted = true;
             }
         },
-        _ = interrupt.recv() => info!("interrupted while starting"),
-        _ = terminate.recv() => info!("terminated while starting"),
+        _ = interrupt.recv() => { info!("interrupted while starting"); interrupted = true; }
+        _ = terminate.recv() => { info!("terminated while starting"); interrupted = true; }
     }
-    if !exchanges.is_empty() {
-        info!("host running; stop with Ctrl-C or SIGTERM");
-        tokio::select! {
-            _ = interrupt.recv() => info!("interrupted"),
-            _ = terminate.recv() => info!("terminated"),
+    let mut commands = None;
+    if !interrupted {
+        let dispatcher = Dispatcher::new(exchanges.iter().map(|e| e.trading.clone()));
+        match CommandServer::start(&config.zmq.commands, dispatcher) {
+            Ok(server) => {
+                commands = Some(server);
+                info!("host running; stop with Ctrl-C or SIGTERM");
+                tokio::select! {
+                    _ = interrupt.recv() => info!("interrupted"),
+                    _ = terminate.recv() => info!("terminated"),
+                }
+            }
+            Err(error) => error!("{error}"),
+        }
+    }
+    if let Some(commands) = commands {
+        tokio::task::spawn_blocking(move || commands.stop())
+            .await
+            .ok();
+    }
+    for exchange in &exchanges {
+        exchange.trading.stop_accepting("the host is shutting down");
+    }
+    for (exchange, exchange_config) in exchanges.iter().zip(&config.exchanges) {
+        if exchange_config.cancel_on_shutdown {
+            cancel_everything(&exchange.trading).await;
         }
     }
     let _ = shutdown.send(true);
@@ -97,8 +152,36 @@ pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
         exchange.join().await;
     }
     let _ = counters.await;
+    if let Some(signer) = signer_process {
+        signer.stop().await;
+    }
+    drop(services);
     drop(publisher);
     publisher_thread.join();
     info!("host stopped");
     Ok(())
+}
+
+/// Cancels every open order and waits (a while) for the exchange to confirm.
+async fn cancel_everything(trading: &Trading) {
+    let ids = trading.cancel_all(None);
+    if ids.is_empty() {
+        return;
+    }
+    info!(
+        exchange = trading.exchange(),
+        orders = ids.len(),
+        "cancelling open orders before stopping"
+    );
+    let deadline = tokio::time::Instant::now() + CANCEL_ON_SHUTDOWN_WAIT;
+    while !trading.open_orders(None).is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = trading.open_orders(None).len();
+    if left > 0 {
+        error!(
+            exchange = trading.exchange(),
+            left, "orders still open at shutdown"
+        );
+    }
 }

@@ -15,7 +15,7 @@ mod relay;
 pub use account::{ACCOUNT_REFRESH, Account};
 pub use backoff::Backoff;
 pub use connection::{ConnectionControl, ConnectionDriver, ConnectionSink, Outbound};
-pub use exchange::{ExchangeRuntime, StartError, plugin_config};
+pub use exchange::{ExchangeRuntime, HostServices, StartError, plugin_config};
 pub use host::{HostError, run};
 pub use http::{Executed, HttpExecutor, TransportError};
 pub use market_data::{BOOK_DEPTH, MarketData, MarketSink, Top, levels_from_json};

@@ -3,6 +3,8 @@
 
 mod client;
 mod nonce;
+mod spawn;
 
 pub use client::{SignError, SignatureBytes, SignerClient};
 pub use nonce::{NonceError, NonceSource};
+pub use spawn::{SignerProcess, SpawnError, signer_binary};

@@ -1,0 +1,144 @@
+//! Carrying out commands against the exchanges' order paths.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::protocol::{Command, NewOrderFields, Reply, Request};
+use crate::order::TradeType;
+use crate::publisher::order_json;
+use crate::trading::{CommandError, OrderCommand, Trading};
+
+/// The exchanges commands can address, by configured name.
+pub struct Dispatcher {
+    exchanges: BTreeMap<String, Trading>,
+}
+
+fn error_reply(id: Value, error: &CommandError) -> Reply {
+    Reply::error(id, error.code(), error.to_string())
+}
+
+impl Dispatcher {
+    /// Commands over these order paths.
+    pub fn new(exchanges: impl IntoIterator<Item = Trading>) -> Dispatcher {
+        Dispatcher {
+            exchanges: exchanges
+                .into_iter()
+                .map(|trading| (trading.exchange().to_owned(), trading))
+                .collect(),
+        }
+    }
+
+    /// The order path a command names, or the only one.
+    fn exchange(&self, name: Option<&str>) -> Result<&Trading, (&'static str, String)> {
+        match name {
+            Some(name) => self
+                .exchanges
+                .get(name)
+                .ok_or_else(|| ("unknown_exchange", format!("no exchange named `{name}`"))),
+            None if self.exchanges.len() == 1 => {
+                Ok(self.exchanges.values().next().expect("one exchange"))
+            }
+            None => Err((
+                "exchange_required",
+                format!(
+                    "this host has several exchanges ({}); say which",
+                    self.exchanges
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    fn selected<'a>(
+        &'a self,
+        name: Option<&str>,
+    ) -> Result<Vec<&'a Trading>, (&'static str, String)> {
+        match name {
+            Some(_) => self.exchange(name).map(|t| vec![t]),
+            None => Ok(self.exchanges.values().collect()),
+        }
+    }
+
+    /// Carries out one request. Never blocks on the exchange.
+    pub fn handle(&self, request: Request) -> Reply {
+        let id = request.id;
+        let outcome = match request.command {
+            Command::Buy(fields) => self.new_order(TradeType::Buy, fields),
+            Command::Sell(fields) => self.new_order(TradeType::Sell, fields),
+            Command::Cancel(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
+                trading
+                    .cancel(fields.client_order_id)
+                    .map(|()| json!({"client_order_id": fields.client_order_id, "cancel": "requested"}))
+            }),
+            Command::Modify(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
+                trading
+                    .modify(fields.client_order_id, fields.price.map(|p| p.0), fields.amount.map(|a| a.0))
+                    .map(|()| json!({"client_order_id": fields.client_order_id, "modify": "requested"}))
+            }),
+            Command::GetOrder(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
+                trading
+                    .get(fields.client_order_id)
+                    .map(|order| order_json(&order))
+                    .ok_or(CommandError::UnknownOrder(fields.client_order_id))
+            }),
+            Command::CancelAll(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                let ids: Vec<String> = exchanges
+                    .iter()
+                    .flat_map(|trading| trading.cancel_all(fields.trading_pair.as_deref()))
+                    .map(|id| id.to_string())
+                    .collect();
+                Ok(json!({"cancel_requested": ids}))
+            }),
+            Command::OpenOrders(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                let orders: Vec<Value> = exchanges
+                    .iter()
+                    .flat_map(|trading| trading.open_orders(fields.trading_pair.as_deref()))
+                    .map(|order| order_json(&order))
+                    .collect();
+                Ok(json!({"orders": orders}))
+            }),
+            Command::Status(fields) => self
+                .selected(fields.exchange.as_deref())
+                .map(|exchanges| Ok(json!({"exchanges": exchanges.iter().map(|t| status(t)).collect::<Vec<_>>()}))),
+        };
+        match outcome {
+            Ok(Ok(result)) => Reply::ok(id, result),
+            Ok(Err(error)) => error_reply(id, &error),
+            Err((code, message)) => Reply::error(id, code, message),
+        }
+    }
+
+    fn new_order(
+        &self,
+        side: TradeType,
+        fields: NewOrderFields,
+    ) -> Result<Result<Value, CommandError>, (&'static str, String)> {
+        let trading = self.exchange(fields.exchange.as_deref())?;
+        let command = OrderCommand {
+            trading_pair: fields.trading_pair,
+            trade_type: side,
+            order_type: fields.order_type,
+            time_in_force: fields.time_in_force,
+            price: fields.price.map(|p| p.0),
+            amount: fields.amount.0,
+            position_action: fields.position_action,
+            reduce_only: fields.reduce_only,
+            client_order_id: fields.client_order_id,
+        };
+        Ok(trading.submit(&command).map(|id| {
+            json!({"client_order_id": id, "exchange": trading.exchange(), "order_state": "PENDING_CREATE"})
+        }))
+    }
+}
+
+fn status(trading: &Trading) -> Value {
+    json!({
+        "exchange": trading.exchange(),
+        "open_orders": trading.open_orders(None).len(),
+        "tracked_orders": trading.tracker().len(),
+    })
+}

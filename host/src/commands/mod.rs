@@ -1,0 +1,13 @@
+//! Commands from strategies: a ZeroMQ socket taking JSON commands (buy,
+//! sell, cancel, cancel_all, modify, get_order, open_orders, status) and
+//! answering each at once — buy and sell as soon as the order is tracked,
+//! never waiting for the exchange. The protocol is in
+//! `docs/command-protocol.md`.
+
+mod dispatch;
+mod protocol;
+mod server;
+
+pub use dispatch::Dispatcher;
+pub use protocol::{Command, ErrorBody, ExactDecimal, Reply, Request, parse_request};
+pub use server::{CommandServer, CommandSocketError};

@@ -1,0 +1,248 @@
+//! The command protocol's messages (see `docs/command-protocol.md`).
+
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::order::{ClientOrderId, OrderType, PositionAction, TimeInForce};
+
+/// An exact decimal from a JSON string (`"0.1"`) or a JSON number of at most
+/// 15 significant digits (`0.1`), which reads back exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ExactDecimal(pub Decimal);
+
+impl<'de> Deserialize<'de> for ExactDecimal {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<ExactDecimal, D::Error> {
+        let parse = |text: &str| {
+            Decimal::from_str_exact(text.trim())
+                .or_else(|_| Decimal::from_scientific(text.trim()))
+                .map_err(|_| de::Error::custom(format!("`{text}` is not a decimal number")))
+        };
+        match Value::deserialize(deserializer)? {
+            Value::String(text) => parse(&text).map(ExactDecimal),
+            Value::Number(number) => {
+                let value = parse(&number.to_string())?;
+                let fractional = !(number.is_i64() || number.is_u64());
+                if fractional
+                    && value.normalize().mantissa().unsigned_abs() >= 1_000_000_000_000_000
+                {
+                    return Err(de::Error::custom(format!(
+                        "{number} has more than 15 significant digits; send it as a string"
+                    )));
+                }
+                Ok(ExactDecimal(value))
+            }
+            other => Err(de::Error::custom(format!(
+                "expected a decimal, found {other}"
+            ))),
+        }
+    }
+}
+
+/// Fields of `buy` and `sell`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrderFields {
+    /// The exchange (may be left out when the host has one).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// The host symbol.
+    pub trading_pair: String,
+    /// `LIMIT`, `MARKET` or `LIMIT_MAKER`.
+    pub order_type: OrderType,
+    /// Required for limit orders.
+    #[serde(default)]
+    pub price: Option<ExactDecimal>,
+    /// Size in base units.
+    pub amount: ExactDecimal,
+    /// `GTC` (default), `IOC` or `FOK`.
+    #[serde(default)]
+    pub time_in_force: TimeInForce,
+    /// `OPEN` or `CLOSE` (reduce-only).
+    #[serde(default)]
+    pub position_action: Option<PositionAction>,
+    /// Reduce-only.
+    #[serde(default)]
+    pub reduce_only: bool,
+    /// A client order id of the caller's choosing.
+    #[serde(default)]
+    pub client_order_id: Option<ClientOrderId>,
+}
+
+/// Fields naming one order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderFields {
+    /// The exchange (may be left out when the host has one).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// The order.
+    pub client_order_id: ClientOrderId,
+}
+
+/// Fields of `modify`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModifyFields {
+    /// The exchange (may be left out when the host has one).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// The order.
+    pub client_order_id: ClientOrderId,
+    /// The new price.
+    #[serde(default)]
+    pub price: Option<ExactDecimal>,
+    /// The new size.
+    #[serde(default)]
+    pub amount: Option<ExactDecimal>,
+}
+
+/// Fields of `cancel_all` and `open_orders`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairFields {
+    /// The exchange (all exchanges when left out).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// Only this pair.
+    #[serde(default)]
+    pub trading_pair: Option<String>,
+}
+
+/// A command.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// A new buy order.
+    Buy(NewOrderFields),
+    /// A new sell order.
+    Sell(NewOrderFields),
+    /// Cancel one order.
+    Cancel(OrderFields),
+    /// Cancel every live order (of one exchange or pair).
+    CancelAll(PairFields),
+    /// Change an order's price or size.
+    Modify(ModifyFields),
+    /// One order's state.
+    GetOrder(OrderFields),
+    /// Live orders.
+    OpenOrders(PairFields),
+    /// The host's state.
+    Status(PairFields),
+}
+
+/// A request: a command and the caller's correlation id.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Echoed in the reply.
+    pub id: Value,
+    /// The command.
+    pub command: Command,
+}
+
+/// An error reply's body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorBody {
+    /// A stable code.
+    pub code: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A reply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reply {
+    /// The request's `id` (null when it could not be read).
+    pub id: Value,
+    /// Whether the command was carried out.
+    pub ok: bool,
+    /// The result, when `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<Value>,
+    /// The error, when not `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorBody>,
+}
+
+impl Reply {
+    /// A successful reply.
+    pub fn ok(id: Value, result: Value) -> Reply {
+        Reply {
+            id,
+            ok: true,
+            result: Some(result),
+            error: None,
+        }
+    }
+
+    /// An error reply.
+    pub fn error(id: Value, code: &str, message: impl Into<String>) -> Reply {
+        Reply {
+            id,
+            ok: false,
+            result: None,
+            error: Some(ErrorBody {
+                code: code.to_owned(),
+                message: message.into(),
+            }),
+        }
+    }
+}
+
+/// Reads a request, or says precisely why it cannot be read (with the id
+/// when there is one).
+pub fn parse_request(bytes: &[u8]) -> Result<Request, Box<Reply>> {
+    let refuse = |id: Value, message: String| Box::new(Reply::error(id, "bad_request", message));
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|error| refuse(Value::Null, format!("not JSON: {error}")))?;
+    let Value::Object(mut object) = value else {
+        return Err(refuse(Value::Null, "a request is a JSON object".into()));
+    };
+    let id = object.remove("id").unwrap_or(Value::Null);
+    if !object.contains_key("cmd") {
+        return Err(refuse(id, "missing `cmd`".into()));
+    }
+    match serde_json::from_value::<Command>(Value::Object(object)) {
+        Ok(command) => Ok(Request { id, command }),
+        Err(error) => Err(refuse(id, error.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_strings_are_exact() {
+        let request = parse_request(
+            br#"{"id":7,"cmd":"buy","trading_pair":"BTC-USD","order_type":"LIMIT","price":65000.1,"amount":"0.001"}"#,
+        )
+        .unwrap();
+        let Command::Buy(fields) = request.command else {
+            panic!()
+        };
+        assert_eq!(fields.price.unwrap().0, "65000.1".parse().unwrap());
+        assert_eq!(fields.amount.0, "0.001".parse().unwrap());
+        assert_eq!(request.id, 7);
+    }
+
+    #[test]
+    fn nonsense_gets_a_precise_error() {
+        for (bytes, needle) in [
+            (&b"not json"[..], "not JSON"),
+            (b"[1]", "JSON object"),
+            (br#"{"id":1}"#, "missing `cmd`"),
+            (br#"{"id":1,"cmd":"fly"}"#, "unknown variant `fly`"),
+            (br#"{"id":1,"cmd":"buy","trading_pair":"BTC-USD","order_type":"LIMIT","amount":1,"prise":1}"#, "unknown field `prise`"),
+            (br#"{"id":1,"cmd":"buy","trading_pair":"BTC-USD","order_type":"STOP","amount":1}"#, "unknown variant `STOP`"),
+            (br#"{"id":1,"cmd":"sell","trading_pair":"BTC-USD","order_type":"LIMIT","amount":"lots"}"#, "not a decimal"),
+            (br#"{"id":1,"cmd":"cancel","client_order_id":"0x12"}"#, "client order id"),
+        ] {
+            let reply = parse_request(bytes).unwrap_err();
+            let error = reply.error.unwrap();
+            assert_eq!(error.code, "bad_request");
+            assert!(error.message.contains(needle), "{}: {}", String::from_utf8_lossy(bytes), error.message);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Starting the signer as a child process, when the configuration asks.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+/// How long the signer may take to create its socket.
+const READY_WITHIN: Duration = Duration::from_secs(10);
+
+/// Why the signer could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    /// The binary could not be run.
+    #[error("cannot start {binary}: {source}")]
+    Start {
+        /// The binary.
+        binary: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It exited before its socket appeared.
+    #[error("the signer exited before it was ready ({0})")]
+    Exited(std::process::ExitStatus),
+    /// Its socket did not appear in time.
+    #[error("the signer's socket {0} did not appear within {READY_WITHIN:?}")]
+    NotReady(PathBuf),
+}
+
+/// A signer child process; killed when dropped.
+pub struct SignerProcess {
+    child: Child,
+}
+
+/// `connector-signer` next to this executable, or on the `PATH`.
+pub fn signer_binary() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("connector-signer")))
+        .filter(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from("connector-signer"))
+}
+
+impl SignerProcess {
+    /// Starts `connector-signer serve` and waits until its socket exists.
+    pub async fn start(
+        binary: &Path,
+        key_file: &Path,
+        socket: &Path,
+        policy: Option<&Path>,
+    ) -> Result<SignerProcess, SpawnError> {
+        let mut command = Command::new(binary);
+        command
+            .arg("serve")
+            .arg("--key-file")
+            .arg(key_file)
+            .arg("--socket")
+            .arg(socket)
+            .kill_on_drop(true);
+        if let Some(policy) = policy {
+            command.arg("--policy").arg(policy);
+        }
+        let mut child = command.spawn().map_err(|source| SpawnError::Start {
+            binary: binary.to_owned(),
+            source,
+        })?;
+        let deadline = tokio::time::Instant::now() + READY_WITHIN;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(SpawnError::Exited(status));
+            }
+            if tokio::net::UnixStream::connect(socket).await.is_ok() {
+                return Ok(SignerProcess { child });
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(SpawnError::NotReady(socket.to_owned()));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the signer.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}

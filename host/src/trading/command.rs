@@ -1,0 +1,89 @@
+//! What strategies ask for, and why a request is refused before anything
+//! is tracked or sent.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::order::{ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType};
+
+/// A new order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderCommand {
+    /// The host symbol, e.g. `BTC-USD`.
+    pub trading_pair: String,
+    /// Buy or sell.
+    pub trade_type: TradeType,
+    /// Limit, market or limit-maker (post-only).
+    pub order_type: OrderType,
+    /// Time in force (limit orders).
+    #[serde(default)]
+    pub time_in_force: TimeInForce,
+    /// Limit price; required for limit orders, ignored for market orders
+    /// (they are priced from the mid).
+    #[serde(default)]
+    pub price: Option<Decimal>,
+    /// Size in base units.
+    pub amount: Decimal,
+    /// `CLOSE` makes the order reduce-only.
+    #[serde(default)]
+    pub position_action: Option<PositionAction>,
+    /// Reduce-only.
+    #[serde(default)]
+    pub reduce_only: bool,
+    /// Use this client order id instead of a new one.
+    #[serde(default)]
+    pub client_order_id: Option<ClientOrderId>,
+}
+
+impl OrderCommand {
+    /// True when the order may only reduce a position.
+    pub fn is_reduce_only(&self) -> bool {
+        self.reduce_only || self.position_action == Some(PositionAction::Close)
+    }
+}
+
+/// Why a command was refused. The `code` is part of the command protocol.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// The exchange has no such market (or it is not configured).
+    #[error("unknown trading pair `{0}`")]
+    UnknownMarket(String),
+    /// A price, size or other field is not acceptable.
+    #[error("{0}")]
+    InvalidOrder(String),
+    /// A market order needs a price reference and the book is not in sync.
+    #[error("no reliable mid price for {0}: the book is not in sync")]
+    NoMarketPrice(String),
+    /// No such order.
+    #[error("unknown order {0}")]
+    UnknownOrder(ClientOrderId),
+    /// The order is already in a final state.
+    #[error("order {id} is already {state}")]
+    OrderClosed {
+        /// The order.
+        id: ClientOrderId,
+        /// Its final state.
+        state: String,
+    },
+    /// The client order id is in use.
+    #[error("client order id {0} is already in use")]
+    DuplicateId(ClientOrderId),
+    /// The host is shutting down (or halted) and takes no new orders.
+    #[error("not accepting orders: {0}")]
+    NotAccepting(String),
+}
+
+impl CommandError {
+    /// The error code in replies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CommandError::UnknownMarket(_) => "unknown_market",
+            CommandError::InvalidOrder(_) => "invalid_order",
+            CommandError::NoMarketPrice(_) => "no_market_price",
+            CommandError::UnknownOrder(_) => "unknown_order",
+            CommandError::OrderClosed { .. } => "order_closed",
+            CommandError::DuplicateId(_) => "duplicate_client_order_id",
+            CommandError::NotAccepting(_) => "not_accepting",
+        }
+    }
+}

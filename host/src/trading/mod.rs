@@ -1,0 +1,419 @@
+//! The order path of one exchange: strategies' commands become tracked
+//! orders at once, then are signed, sent and followed to their end in the
+//! background.
+//!
+//! * Track before submit: [`Trading::submit`] validates, quantizes and
+//!   tracks the order (journaled and published as `created`), returns its
+//!   client order id, and only then signs and sends it.
+//! * Every action carries a short `expiresAfter`; an outcome that is not
+//!   known is settled by a status query once that deadline has passed.
+//!   Only the exchange's word, or its absence after the deadline, fails an
+//!   order that was sent.
+//! * After every (re)connect of the user stream, and at start-up, open
+//!   orders and fills are refilled and reconciled.
+
+mod command;
+mod outcomes;
+mod prepare;
+mod resolve;
+mod send;
+mod user_stream;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use abi_stable::std_types::RVec;
+use plugin_api::{Manifest, Market, ModifyRequest, Operation, OrderRef, PluginInstance};
+use rust_decimal::Decimal;
+use tokio::runtime::Handle;
+
+pub use command::{CommandError, OrderCommand};
+pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
+pub use prepare::{encode_client_id, prepare_order};
+pub use send::Delivery;
+pub use user_stream::UserSink;
+
+use crate::order::{
+    ClientIdGenerator, ClientOrderId, ClientOrderTracker, InFlightOrder, OrderState, OrderUpdate,
+};
+use crate::publisher::StatusPublisher;
+use crate::runtime::clock::now_ms;
+use crate::runtime::{Account, HttpExecutor, MarketData, Querier};
+use crate::signer::{NonceSource, SignerClient};
+
+/// How long a signed action may take effect: its `expiresAfter` is this far
+/// after signing. It bounds how long an outcome can stay unknown.
+pub const EXPIRY_MS: u64 = 10_000;
+
+/// How long a cancel waits for its order to be sent first.
+const CANCEL_WAITS_FOR_SUBMIT: Duration = Duration::from_secs(5);
+
+/// What the order path of one exchange is built from.
+pub struct TradingParts {
+    /// The configured exchange name.
+    pub exchange: String,
+    /// The plugin instance.
+    pub plugin: Arc<PluginInstance>,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The configured markets by host symbol.
+    pub markets: HashMap<String, Market>,
+    /// The tracker (with its journal and publisher attached).
+    pub tracker: Arc<ClientOrderTracker>,
+    /// Client order ids of this host.
+    pub ids: Arc<ClientIdGenerator>,
+    /// Nonces of this exchange's signer.
+    pub nonces: Arc<NonceSource>,
+    /// The signer.
+    pub signer: SignerClient,
+    /// HTTP.
+    pub http: HttpExecutor,
+    /// Queries.
+    pub querier: Querier,
+    /// Books (mid prices for market orders).
+    pub market_data: Arc<MarketData>,
+    /// Balances and positions.
+    pub account: Arc<Account>,
+    /// Host status events.
+    pub status: StatusPublisher,
+}
+
+pub(crate) struct Inner {
+    exchange: String,
+    plugin: Arc<PluginInstance>,
+    manifest: Manifest,
+    markets: HashMap<String, Market>,
+    venues: HashMap<String, String>,
+    tracker: Arc<ClientOrderTracker>,
+    ids: Arc<ClientIdGenerator>,
+    nonces: Arc<NonceSource>,
+    signer: SignerClient,
+    http: HttpExecutor,
+    querier: Querier,
+    market_data: Arc<MarketData>,
+    account: Arc<Account>,
+    status: StatusPublisher,
+    runtime: Handle,
+    last_fill_ms: AtomicU64,
+    halted: Mutex<Option<String>>,
+    accepting: AtomicBool,
+}
+
+/// A cheap-to-clone handle to one exchange's order path. Its methods can be
+/// called from any thread; the work runs on the Tokio runtime it was
+/// created in.
+#[derive(Clone)]
+pub struct Trading {
+    inner: Arc<Inner>,
+}
+
+impl Trading {
+    /// The order path over `parts`. Must be called inside a Tokio runtime.
+    pub fn new(parts: TradingParts) -> Trading {
+        let last_fill_ms = parts
+            .tracker
+            .all_orders()
+            .iter()
+            .filter(|order| order.fill_count() > 0)
+            .map(|order| order.last_update_timestamp_ms)
+            .max()
+            .unwrap_or(0);
+        Trading {
+            inner: Arc::new(Inner {
+                venues: parts
+                    .markets
+                    .values()
+                    .map(|m| (m.venue_symbol.to_string(), m.symbol.to_string()))
+                    .collect(),
+                exchange: parts.exchange,
+                plugin: parts.plugin,
+                manifest: parts.manifest,
+                markets: parts.markets,
+                tracker: parts.tracker,
+                ids: parts.ids,
+                nonces: parts.nonces,
+                signer: parts.signer,
+                http: parts.http,
+                querier: parts.querier,
+                market_data: parts.market_data,
+                account: parts.account,
+                status: parts.status,
+                runtime: Handle::current(),
+                last_fill_ms: AtomicU64::new(last_fill_ms),
+                halted: Mutex::new(None),
+                accepting: AtomicBool::new(true),
+            }),
+        }
+    }
+
+    /// The exchange's configured name.
+    pub fn exchange(&self) -> &str {
+        &self.inner.exchange
+    }
+
+    /// The tracker.
+    pub fn tracker(&self) -> &Arc<ClientOrderTracker> {
+        &self.inner.tracker
+    }
+
+    /// The sink for this exchange's user connection.
+    pub fn user_sink(&self) -> UserSink {
+        UserSink(Arc::clone(&self.inner))
+    }
+
+    /// Refills open orders and fills from the exchange and reconciles.
+    pub async fn reconcile(&self) {
+        self.inner.reconcile().await;
+    }
+
+    /// Stops taking new orders (shutdown, kill switch).
+    pub fn stop_accepting(&self, reason: &str) {
+        self.inner.accepting.store(false, Ordering::SeqCst);
+        *self
+            .inner
+            .halted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
+    }
+
+    fn check_accepting(&self) -> Result<(), CommandError> {
+        if self.inner.accepting.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let reason = self
+            .inner
+            .halted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_default();
+        Err(CommandError::NotAccepting(reason))
+    }
+
+    fn market(&self, pair: &str) -> Result<&Market, CommandError> {
+        self.inner
+            .markets
+            .get(pair)
+            .ok_or_else(|| CommandError::UnknownMarket(pair.to_owned()))
+    }
+
+    /// Tracks a new order and returns its client order id at once; signing,
+    /// sending and following it happen in the background.
+    pub fn submit(&self, command: &OrderCommand) -> Result<ClientOrderId, CommandError> {
+        self.check_accepting()?;
+        let market = self.market(&command.trading_pair)?;
+        let id = command
+            .client_order_id
+            .unwrap_or_else(|| self.inner.ids.next());
+        if self.inner.tracker.get(id).is_some() {
+            return Err(CommandError::DuplicateId(id));
+        }
+        let mid = self
+            .inner
+            .market_data
+            .top(&market.venue_symbol)
+            .and_then(|top| top.mid);
+        let (new_order, request) = prepare_order(
+            &self.inner.exchange,
+            &self.inner.manifest,
+            market,
+            command,
+            id,
+            mid,
+            now_ms(),
+        )?;
+        self.inner
+            .tracker
+            .start_tracking(new_order)
+            .map_err(|_| CommandError::DuplicateId(id))?;
+        let inner = Arc::clone(&self.inner);
+        self.inner.runtime.spawn(async move {
+            let operation =
+                plugin_api::operation(Operation::PlaceOrders(RVec::from(vec![request])));
+            let expires = now_ms() + EXPIRY_MS;
+            let tracker = Arc::clone(&inner.tracker);
+            let delivery = inner
+                .deliver(&operation, expires, || {
+                    let _ = tracker.mark_submitted(id, now_ms());
+                })
+                .await;
+            inner.apply_place(id, delivery, expires);
+        });
+        Ok(id)
+    }
+
+    fn live_order(&self, id: ClientOrderId) -> Result<InFlightOrder, CommandError> {
+        let order = self
+            .inner
+            .tracker
+            .get(id)
+            .ok_or(CommandError::UnknownOrder(id))?;
+        if order.state.is_terminal() {
+            return Err(CommandError::OrderClosed {
+                id,
+                state: order.state.to_string(),
+            });
+        }
+        Ok(order)
+    }
+
+    /// Asks the exchange to cancel an order; the outcome arrives as events.
+    pub fn cancel(&self, id: ClientOrderId) -> Result<(), CommandError> {
+        self.live_order(id)?;
+        self.cancel_batch(vec![id]);
+        Ok(())
+    }
+
+    /// Cancels every live order (of one pair, if given); returns their ids.
+    pub fn cancel_all(&self, pair: Option<&str>) -> Vec<ClientOrderId> {
+        let ids: Vec<ClientOrderId> = self
+            .inner
+            .tracker
+            .active_orders()
+            .into_iter()
+            .filter(|order| order.exchange == self.inner.exchange)
+            .filter(|order| pair.is_none_or(|pair| order.trading_pair == pair))
+            .map(|order| order.client_order_id)
+            .collect();
+        let batch = self.inner.manifest.max_batch.max(1) as usize;
+        for chunk in ids.chunks(batch) {
+            self.cancel_batch(chunk.to_vec());
+        }
+        ids
+    }
+
+    fn cancel_batch(&self, ids: Vec<ClientOrderId>) {
+        let inner = Arc::clone(&self.inner);
+        self.inner.runtime.spawn(async move {
+            // An order still being signed cannot be cancelled by id yet.
+            let deadline = tokio::time::Instant::now() + CANCEL_WAITS_FOR_SUBMIT;
+            while ids.iter().any(|id| {
+                inner
+                    .tracker
+                    .get(*id)
+                    .is_some_and(|o| o.state == OrderState::PendingCreate)
+            }) && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let mut targets = Vec::new();
+            let mut sent = Vec::new();
+            for id in ids {
+                let Some(order) = inner.tracker.get(id) else {
+                    continue;
+                };
+                if order.state.is_terminal() || order.state == OrderState::PendingCreate {
+                    continue;
+                }
+                let Some(target) = inner.order_ref(id) else {
+                    continue;
+                };
+                let _ = inner.tracker.process_order_update(&OrderUpdate {
+                    client_order_id: id,
+                    exchange_order_id: None,
+                    new_state: OrderState::PendingCancel,
+                    timestamp_ms: now_ms(),
+                    reason: None,
+                });
+                targets.push(target);
+                sent.push(id);
+            }
+            if sent.is_empty() {
+                return;
+            }
+            let operation = plugin_api::operation(Operation::CancelOrders(RVec::from(targets)));
+            let expires = now_ms() + EXPIRY_MS;
+            let delivery = inner.deliver(&operation, expires, || {}).await;
+            inner.apply_cancel(&sent, delivery, expires);
+        });
+    }
+
+    /// Asks the exchange to change an order's price and/or size; the
+    /// outcome arrives as events.
+    pub fn modify(
+        &self,
+        id: ClientOrderId,
+        price: Option<Decimal>,
+        amount: Option<Decimal>,
+    ) -> Result<(), CommandError> {
+        self.check_accepting()?;
+        let order = self.live_order(id)?;
+        let market = self.market(&order.trading_pair)?;
+        let command = OrderCommand {
+            trading_pair: order.trading_pair.clone(),
+            trade_type: order.trade_type,
+            order_type: order.order_type,
+            time_in_force: order.time_in_force,
+            price: Some(price.unwrap_or(order.price)),
+            amount: amount.unwrap_or(order.amount),
+            position_action: order.position_action,
+            reduce_only: false,
+            client_order_id: Some(id),
+        };
+        let (new_order, request) = prepare_order(
+            &self.inner.exchange,
+            &self.inner.manifest,
+            market,
+            &command,
+            id,
+            Some(order.price),
+            now_ms(),
+        )?;
+        let target = self
+            .inner
+            .order_ref(id)
+            .ok_or(CommandError::UnknownOrder(id))?;
+        let inner = Arc::clone(&self.inner);
+        self.inner.runtime.spawn(async move {
+            let operation =
+                plugin_api::operation(Operation::ModifyOrders(RVec::from(vec![ModifyRequest {
+                    target,
+                    order: request,
+                }])));
+            let expires = now_ms() + EXPIRY_MS;
+            let delivery = inner.deliver(&operation, expires, || {}).await;
+            inner.apply_modify(id, new_order.price, new_order.amount, delivery, expires);
+        });
+        Ok(())
+    }
+
+    /// One order.
+    pub fn get(&self, id: ClientOrderId) -> Option<InFlightOrder> {
+        self.inner.tracker.get(id)
+    }
+
+    /// Live orders (of one pair, if given).
+    pub fn open_orders(&self, pair: Option<&str>) -> Vec<InFlightOrder> {
+        let mut orders: Vec<InFlightOrder> = self
+            .inner
+            .tracker
+            .active_orders()
+            .into_iter()
+            .filter(|order| pair.is_none_or(|pair| order.trading_pair == pair))
+            .collect();
+        orders.sort_by_key(|order| order.creation_timestamp_ms);
+        orders
+    }
+
+    /// The market of a host symbol.
+    pub fn market_of(&self, pair: &str) -> Option<&Market> {
+        self.inner.markets.get(pair)
+    }
+
+    /// Books and prices.
+    pub fn market_data(&self) -> &Arc<MarketData> {
+        &self.inner.market_data
+    }
+
+    /// Balances and positions.
+    pub fn account(&self) -> &Arc<Account> {
+        &self.inner.account
+    }
+
+    /// An order reference for the plugin (tests and tools).
+    pub fn order_ref(&self, id: ClientOrderId) -> Option<OrderRef> {
+        self.inner.order_ref(id)
+    }
+}

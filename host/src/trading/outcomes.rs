@@ -1,0 +1,355 @@
+//! What answers and exchange reports do to orders. One mapping from the
+//! venue's order status to the host's state serves every source: the reply
+//! to a request, the user stream, a status query, a refill.
+
+use plugin_api::{Fill, Outcome, OutcomeKind, VenueOrderStatus};
+use tracing::{debug, info, warn};
+
+use super::Inner;
+use super::send::Delivery;
+use crate::order::{
+    ClientOrderId, FailureCause, InFlightOrder, NewOrder, OrderState, OrderType, OrderUpdate,
+    TimeInForce, TradeType, TradeUpdate, UnknownOutcome,
+};
+use crate::runtime::clock::now_ms;
+
+/// After an action's `expiresAfter`, wait this much longer (clock skew)
+/// before concluding from a status query.
+pub const RESOLVE_MARGIN_MS: u64 = 2_000;
+
+/// The host state an exchange report means, for an order that `has_fills`.
+pub fn venue_state(status: VenueOrderStatus, has_fills: bool) -> Option<OrderState> {
+    let live = if has_fills {
+        OrderState::PartiallyFilled
+    } else {
+        OrderState::Open
+    };
+    match status {
+        VenueOrderStatus::OPEN
+        | VenueOrderStatus::PARTIALLY_FILLED
+        | VenueOrderStatus::TRIGGERED
+        | VenueOrderStatus::UNTRIGGERED => Some(live),
+        VenueOrderStatus::FILLED => Some(OrderState::Filled),
+        VenueOrderStatus::CANCELLED => Some(OrderState::Cancelled),
+        VenueOrderStatus::EXPIRED => Some(OrderState::Expired),
+        VenueOrderStatus::REJECTED => Some(OrderState::Failed),
+        _ => None,
+    }
+}
+
+impl Inner {
+    fn update(
+        &self,
+        id: ClientOrderId,
+        state: OrderState,
+        exchange_order_id: Option<String>,
+        reason: Option<String>,
+    ) {
+        let result = self.tracker.process_order_update(&OrderUpdate {
+            client_order_id: id,
+            exchange_order_id,
+            new_state: state,
+            timestamp_ms: now_ms(),
+            reason,
+        });
+        if let Err(error) = result {
+            // Reports arrive from several sources in any order; a stale one
+            // is refused by the tracker and changes nothing.
+            debug!(exchange = %self.exchange, "report not applied: {error}");
+        }
+    }
+
+    fn fail(&self, id: ClientOrderId, cause: FailureCause) {
+        if let Err(error) = self.tracker.fail(id, cause, now_ms()) {
+            warn!(exchange = %self.exchange, "{error}");
+        }
+    }
+
+    /// The outcome of a placement is unknown: resolve it by a status query
+    /// once the action can no longer take effect.
+    pub(super) fn unknown(
+        self: &std::sync::Arc<Self>,
+        id: ClientOrderId,
+        reason: String,
+        expires_after_ms: u64,
+    ) {
+        let resolve_after_ms = expires_after_ms + RESOLVE_MARGIN_MS;
+        info!(exchange = %self.exchange, order = %id, %reason, "outcome unknown; resolving by query after the deadline");
+        let marked = self.tracker.mark_outcome_unknown(
+            id,
+            UnknownOutcome {
+                reason,
+                since_ms: now_ms(),
+                resolve_after_ms,
+            },
+        );
+        if marked.is_ok() {
+            self.spawn_resolve(id, resolve_after_ms);
+        }
+    }
+
+    /// Applies the answer to a placement.
+    pub(super) fn apply_place(
+        self: &std::sync::Arc<Self>,
+        id: ClientOrderId,
+        delivery: Delivery,
+        expires_after_ms: u64,
+    ) {
+        let reply = match delivery {
+            Delivery::NotSent(reason) => return self.fail(id, FailureCause::NotSent(reason)),
+            Delivery::NotDelivered(reason) => {
+                return self.fail(id, FailureCause::NotDelivered(reason));
+            }
+            Delivery::Unknown(reason) => return self.unknown(id, reason, expires_after_ms),
+            Delivery::Answered(reply) => reply,
+        };
+        match reply.outcome.kind {
+            OutcomeKind::ACCEPTED => match reply.items.first() {
+                Some(item) => self.apply_placed_item(id, item, expires_after_ms),
+                None => self.unknown(
+                    id,
+                    "accepted without an order status".into(),
+                    expires_after_ms,
+                ),
+            },
+            OutcomeKind::REJECTED | OutcomeKind::NOT_PROCESSED => self.fail(
+                id,
+                FailureCause::Rejected(reply.outcome.message.to_string()),
+            ),
+            _ => self.unknown(id, reply.outcome.message.to_string(), expires_after_ms),
+        }
+    }
+
+    fn apply_placed_item(
+        self: &std::sync::Arc<Self>,
+        id: ClientOrderId,
+        item: &Outcome,
+        expires_after_ms: u64,
+    ) {
+        let exchange_id = item
+            .exchange_order_id
+            .as_ref()
+            .into_option()
+            .map(|s| s.to_string());
+        match item.kind {
+            OutcomeKind::ACCEPTED => {
+                let Some(order) = self.tracker.get(id) else {
+                    return;
+                };
+                let state = match item.filled_size.into_option() {
+                    // Nothing rests: filled whole, or the rest was cancelled
+                    // (an IOC remainder). The fills follow on the stream.
+                    Some(filled) if filled.to_decimal() >= order.amount => OrderState::Filled,
+                    Some(_) if is_immediate(&order) => OrderState::Expired,
+                    Some(_) => OrderState::Cancelled,
+                    None => OrderState::Open,
+                };
+                self.update(id, state, exchange_id, None);
+            }
+            OutcomeKind::REJECTED => {
+                self.fail(id, FailureCause::Rejected(item.message.to_string()))
+            }
+            _ => self.unknown(id, item.message.to_string(), expires_after_ms),
+        }
+    }
+
+    /// Applies the answer to a cancel of `ids` (in request order): only the
+    /// exchange's word, or a status query, decides what became of each.
+    pub(super) fn apply_cancel(
+        self: &std::sync::Arc<Self>,
+        ids: &[ClientOrderId],
+        delivery: Delivery,
+        expires_after_ms: u64,
+    ) {
+        match delivery {
+            Delivery::Answered(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => {
+                for (index, id) in ids.iter().enumerate() {
+                    match reply.items.get(index).map(|item| item.kind) {
+                        Some(OutcomeKind::ACCEPTED) => {
+                            self.update(*id, OrderState::Cancelled, None, None)
+                        }
+                        // Not found (filled first?), refused, unfamiliar:
+                        // ask the exchange.
+                        _ => self.spawn_resolve(*id, now_ms()),
+                    }
+                }
+            }
+            Delivery::Unknown(_) => {
+                for id in ids {
+                    self.spawn_resolve(*id, expires_after_ms + RESOLVE_MARGIN_MS);
+                }
+            }
+            _ => {
+                for id in ids {
+                    self.spawn_resolve(*id, now_ms());
+                }
+            }
+        }
+    }
+
+    /// Applies the answer to a modify.
+    pub(super) fn apply_modify(
+        self: &std::sync::Arc<Self>,
+        id: ClientOrderId,
+        price: rust_decimal::Decimal,
+        amount: rust_decimal::Decimal,
+        delivery: Delivery,
+        expires_after_ms: u64,
+    ) {
+        match delivery {
+            Delivery::Answered(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => {
+                match reply.items.first() {
+                    Some(item) if item.kind == OutcomeKind::ACCEPTED => {
+                        let exchange_id = item
+                            .exchange_order_id
+                            .as_ref()
+                            .into_option()
+                            .map(|s| s.to_string());
+                        if let Err(error) =
+                            self.tracker.amend(id, price, amount, exchange_id, now_ms())
+                        {
+                            warn!(exchange = %self.exchange, "{error}");
+                        }
+                    }
+                    other => {
+                        warn!(exchange = %self.exchange, order = %id, "modify not applied: {:?}", other.map(|i| &i.message));
+                        self.spawn_resolve(id, now_ms());
+                    }
+                }
+            }
+            Delivery::Answered(reply) => {
+                warn!(exchange = %self.exchange, order = %id, "modify refused: {}", reply.outcome.message);
+            }
+            Delivery::Unknown(_) => self.spawn_resolve(id, expires_after_ms + RESOLVE_MARGIN_MS),
+            Delivery::NotSent(reason) | Delivery::NotDelivered(reason) => {
+                warn!(exchange = %self.exchange, order = %id, "modify not sent: {reason}");
+            }
+        }
+    }
+
+    /// The tracked order an exchange report is about.
+    pub(super) fn order_of(
+        &self,
+        client_id: Option<&str>,
+        exchange_order_id: &str,
+    ) -> Option<ClientOrderId> {
+        client_id
+            .and_then(|text| text.parse::<ClientOrderId>().ok())
+            .filter(|id| self.tracker.get(*id).is_some())
+            .or_else(|| self.tracker.find_by_exchange_id(exchange_order_id))
+    }
+
+    /// Applies an exchange report about an order: its state, and a changed
+    /// price or size (a modify seen from the exchange's side). Own orders
+    /// the host does not track (recognised by the client-id prefix) are
+    /// adopted; other accounts' orders are left alone.
+    pub(super) fn apply_venue_order(&self, update: &plugin_api::OrderUpdate) {
+        let client_id = update.client_id.as_ref().into_option().map(|s| s.as_str());
+        let id = match self.order_of(client_id, &update.exchange_order_id) {
+            Some(id) => id,
+            None => match client_id.and_then(|text| text.parse::<ClientOrderId>().ok()) {
+                Some(id) if self.ids.is_own(id) => match self.adopt(id, update) {
+                    Some(id) => id,
+                    None => return,
+                },
+                _ => {
+                    debug!(exchange = %self.exchange, oid = %update.exchange_order_id, "report about an order not ours");
+                    return;
+                }
+            },
+        };
+        let Some(order) = self.tracker.get(id) else {
+            return;
+        };
+        let (price, size) = (update.price.to_decimal(), update.size.to_decimal());
+        if !order.state.is_terminal()
+            && !price.is_zero()
+            && !size.is_zero()
+            && (price != order.price || size != order.amount)
+        {
+            let _ = self.tracker.amend(
+                id,
+                price,
+                size,
+                Some(update.exchange_order_id.to_string()),
+                now_ms(),
+            );
+        }
+        let has_fills = !order.filled_amount.is_zero();
+        if let Some(state) = venue_state(update.status, has_fills) {
+            let reason = (!update.reason.is_empty()).then(|| update.reason.to_string());
+            self.update(
+                id,
+                state,
+                Some(update.exchange_order_id.to_string()),
+                reason,
+            );
+        }
+    }
+
+    /// Starts tracking an own order found on the exchange (after a crash
+    /// before the journal recorded it).
+    fn adopt(&self, id: ClientOrderId, update: &plugin_api::OrderUpdate) -> Option<ClientOrderId> {
+        let trading_pair = self
+            .venues
+            .get(update.market.as_str())
+            .cloned()
+            .unwrap_or_else(|| update.market.to_string());
+        let mut order = InFlightOrder::new(NewOrder {
+            client_order_id: id,
+            exchange: self.exchange.clone(),
+            trading_pair,
+            order_type: OrderType::Limit,
+            trade_type: if update.side == plugin_api::Side::SELL {
+                TradeType::Sell
+            } else {
+                TradeType::Buy
+            },
+            position_action: None,
+            time_in_force: TimeInForce::Gtc,
+            price: update.price.to_decimal(),
+            amount: update.size.to_decimal(),
+            creation_timestamp_ms: update.time_ms,
+        });
+        order.state = OrderState::PendingSubmit;
+        order.exchange_order_id = Some(update.exchange_order_id.to_string());
+        info!(exchange = %self.exchange, order = %id, "adopting an own order found on the exchange");
+        self.tracker.adopt(order).ok()
+    }
+
+    /// Counts a fill of one of our orders.
+    pub(super) fn apply_fill(&self, fill: &Fill) -> bool {
+        let client_id = fill.client_id.as_ref().into_option().map(|s| s.as_str());
+        let Some(id) = self.order_of(client_id, &fill.exchange_order_id) else {
+            return false;
+        };
+        let trade = TradeUpdate {
+            trade_id: fill.trade_id.to_string(),
+            client_order_id: id,
+            exchange_order_id: Some(fill.exchange_order_id.to_string()),
+            fill_price: fill.price.to_decimal(),
+            fill_amount: fill.size.to_decimal(),
+            fee: fill.fee.to_decimal(),
+            fee_asset: fill.fee_asset.to_string(),
+            timestamp_ms: fill.time_ms,
+        };
+        match self.tracker.process_trade_update(&trade) {
+            Ok(crate::order::FillResult::Counted) => {
+                self.last_fill_ms
+                    .fetch_max(fill.time_ms, std::sync::atomic::Ordering::Relaxed);
+                self.account.refresh_soon();
+                true
+            }
+            Ok(crate::order::FillResult::Duplicate) => true,
+            Err(error) => {
+                warn!(exchange = %self.exchange, "fill not applied: {error}");
+                true
+            }
+        }
+    }
+}
+
+/// IOC and market orders never rest: what does not fill at once expires.
+fn is_immediate(order: &InFlightOrder) -> bool {
+    order.order_type == OrderType::Market || order.time_in_force != TimeInForce::Gtc
+}

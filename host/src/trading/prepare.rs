@@ -1,0 +1,120 @@
+//! From a command to a validated, quantized order: the host's record
+//! (`NewOrder`) and the plugin's request (`OrderRequest`). Pure: the caller
+//! supplies the mid price and the time.
+
+use abi_stable::std_types::ROption;
+use plugin_api::rules::Rounding;
+use plugin_api::{ClientIdFormat, Dec, Manifest, Market, OrderKind, OrderRequest, Side};
+use rust_decimal::Decimal;
+
+use super::command::{CommandError, OrderCommand};
+use crate::order::{ClientOrderId, NewOrder, OrderType, TimeInForce, TradeType};
+
+/// The venue's spelling of a client order id.
+pub fn encode_client_id(id: ClientOrderId, format: plugin_api::ClientIdFormat) -> String {
+    if format == ClientIdFormat::HEX128 {
+        id.to_plain_hex()
+    } else {
+        id.to_string()
+    }
+}
+
+fn dec(value: Decimal, what: &str) -> Result<Dec, CommandError> {
+    Dec::from_decimal(value).map_err(|e| CommandError::InvalidOrder(format!("{what}: {e}")))
+}
+
+fn invalid(error: impl std::fmt::Display) -> CommandError {
+    CommandError::InvalidOrder(error.to_string())
+}
+
+fn time_in_force(tif: TimeInForce) -> plugin_api::TimeInForce {
+    match tif {
+        TimeInForce::Gtc => plugin_api::TimeInForce::GTC,
+        TimeInForce::Ioc => plugin_api::TimeInForce::IOC,
+        TimeInForce::Fok => plugin_api::TimeInForce::FOK,
+    }
+}
+
+/// Validates and quantizes `command` for `market`. Limit prices are
+/// rounded toward the passive side (a buy down, a sell up) so that
+/// quantizing never makes an order more aggressive; sizes are rounded down
+/// and never up past a bound. `mid` prices market orders.
+pub fn prepare_order(
+    exchange: &str,
+    manifest: &Manifest,
+    market: &Market,
+    command: &OrderCommand,
+    id: ClientOrderId,
+    mid: Option<Decimal>,
+    now_ms: u64,
+) -> Result<(NewOrder, OrderRequest), CommandError> {
+    let rule = &market.rule;
+    let is_buy = command.trade_type == TradeType::Buy;
+    let amount = rule
+        .quantize_size(command.amount, Rounding::Down)
+        .map_err(invalid)?;
+    let (kind, tif, price) = match command.order_type {
+        OrderType::Market => {
+            let mid =
+                mid.ok_or_else(|| CommandError::NoMarketPrice(command.trading_pair.clone()))?;
+            (OrderKind::MARKET, plugin_api::TimeInForce::IOC, mid)
+        }
+        limit => {
+            let price = command.price.ok_or_else(|| {
+                CommandError::InvalidOrder(format!("a {limit:?} order needs a price"))
+            })?;
+            let direction = if is_buy { Rounding::Down } else { Rounding::Up };
+            let price = rule.quantize_price(price, direction).map_err(invalid)?;
+            if limit == OrderType::LimitMaker {
+                (
+                    OrderKind::LIMIT_MAKER,
+                    plugin_api::TimeInForce::POST_ONLY,
+                    price,
+                )
+            } else {
+                (
+                    OrderKind::LIMIT,
+                    time_in_force(command.time_in_force),
+                    price,
+                )
+            }
+        }
+    };
+    if !manifest.order_kinds.contains(&kind) {
+        return Err(invalid(format!(
+            "{exchange} does not support {kind} orders"
+        )));
+    }
+    if !manifest.time_in_force.contains(&tif) {
+        return Err(invalid(format!(
+            "{exchange} does not support time in force {tif}"
+        )));
+    }
+    rule.check_notional(price, amount, command.is_reduce_only())
+        .map_err(invalid)?;
+    let new_order = NewOrder {
+        client_order_id: id,
+        exchange: exchange.to_owned(),
+        trading_pair: command.trading_pair.clone(),
+        order_type: command.order_type,
+        trade_type: command.trade_type,
+        position_action: command.position_action,
+        time_in_force: command.time_in_force,
+        price,
+        amount,
+        creation_timestamp_ms: now_ms,
+    };
+    let request = OrderRequest {
+        client_id: encode_client_id(id, manifest.client_id_format).into(),
+        market: market.clone(),
+        side: if is_buy { Side::BUY } else { Side::SELL },
+        kind,
+        time_in_force: tif,
+        price: dec(price, "price")?,
+        size: dec(amount, "amount")?,
+        reduce_only: command.is_reduce_only(),
+        trigger_price: ROption::RNone,
+        max_slippage: ROption::RNone,
+    };
+    Ok((new_order, request))
+}

@@ -1,0 +1,206 @@
+//! Settling what is not known: a status query by client order id, once the
+//! action in doubt can no longer take effect; and the refill after every
+//! (re)connect of the user stream or restart — the exchange replays
+//! nothing.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use abi_stable::std_types::ROption;
+use plugin_api::{Event, Operation, OrderRef, OutcomeKind};
+use tracing::{info, warn};
+
+use super::Inner;
+use super::outcomes::RESOLVE_MARGIN_MS;
+use super::prepare::encode_client_id;
+use crate::order::{ClientOrderId, FailureCause, OrderState, UnknownOutcome};
+use crate::runtime::clock::now_ms;
+
+/// Between failed status queries.
+const QUERY_RETRY: Duration = Duration::from_secs(2);
+/// Fills are refetched from a little before the last one seen.
+const FILL_OVERLAP_MS: u64 = 60_000;
+/// With no fill seen, refill this far back.
+const FILL_LOOKBACK_MS: u64 = 24 * 3_600_000;
+
+impl Inner {
+    pub(super) fn order_ref(&self, id: ClientOrderId) -> Option<OrderRef> {
+        let order = self.tracker.get(id)?;
+        let market = self.markets.get(&order.trading_pair)?.clone();
+        Some(OrderRef {
+            client_id: encode_client_id(id, self.manifest.client_id_format).into(),
+            exchange_order_id: order.exchange_order_id.map(Into::into).into(),
+            market,
+        })
+    }
+
+    /// Queries the order at `not_before_ms` (or now) and applies what the
+    /// exchange says, retrying until it answers.
+    pub(super) fn spawn_resolve(self: &Arc<Self>, id: ClientOrderId, not_before_ms: u64) {
+        let this = Arc::clone(self);
+        self.runtime.spawn(async move {
+            let wait = not_before_ms.saturating_sub(now_ms());
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            loop {
+                let Some(target) = this.order_ref(id) else { return };
+                match this.querier.reply(&plugin_api::operation(Operation::FetchOrder(target))).await {
+                    Ok(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => {
+                        for event in reply.events.iter() {
+                            if let Ok(Event::Order(update)) = event.as_enum() {
+                                this.apply_venue_order(update);
+                            }
+                        }
+                        return;
+                    }
+                    Ok(reply) if reply.outcome.kind == OutcomeKind::NOT_FOUND => {
+                        this.not_found(id);
+                        return;
+                    }
+                    Ok(reply) => warn!(exchange = %this.exchange, order = %id, "status query: {}", reply.outcome.message),
+                    Err(error) => warn!(exchange = %this.exchange, order = %id, "status query failed: {error}"),
+                }
+                tokio::time::sleep(QUERY_RETRY).await;
+            }
+        });
+    }
+
+    /// The exchange has never heard of the order. Proof that it failed only
+    /// if its submission can no longer take effect.
+    fn not_found(&self, id: ClientOrderId) {
+        let Some(order) = self.tracker.get(id) else {
+            return;
+        };
+        if order.state != OrderState::PendingSubmit {
+            warn!(exchange = %self.exchange, order = %id, state = %order.state, "exchange does not know a live order");
+            return;
+        }
+        match self
+            .tracker
+            .fail(id, FailureCause::NotFoundAfterDeadline, now_ms())
+        {
+            Ok(()) => {
+                info!(exchange = %self.exchange, order = %id, "not found after its deadline: failed")
+            }
+            Err(error) => warn!(exchange = %self.exchange, "{error}"),
+        }
+    }
+
+    /// The refill: open orders, then every live order the exchange did not
+    /// list, then fills since the last one seen.
+    pub(super) async fn reconcile(self: &Arc<Self>) {
+        let mut listed: HashSet<ClientOrderId> = HashSet::new();
+        match self.querier.events(Operation::FetchOpenOrders).await {
+            Ok(events) => {
+                for event in &events {
+                    if let Event::Order(update) = event {
+                        self.apply_venue_order(update);
+                        let client_id = update.client_id.as_ref().into_option().map(|s| s.as_str());
+                        if let Some(id) = self.order_of(client_id, &update.exchange_order_id) {
+                            listed.insert(id);
+                        }
+                    }
+                }
+            }
+            Err(error) => warn!(exchange = %self.exchange, "open orders refill failed: {error}"),
+        }
+        let now = now_ms();
+        for order in self.tracker.active_orders() {
+            let id = order.client_order_id;
+            if listed.contains(&id) || order.exchange != self.exchange {
+                continue;
+            }
+            match order.state {
+                // Sent, or perhaps sent just before a crash (the journal is
+                // written behind): the outcome is unknown until its deadline.
+                OrderState::PendingCreate | OrderState::PendingSubmit => {
+                    let deadline = order
+                        .outcome_unknown
+                        .as_ref()
+                        .map(|u| u.resolve_after_ms)
+                        .unwrap_or(
+                            order.last_update_timestamp_ms + super::EXPIRY_MS + RESOLVE_MARGIN_MS,
+                        );
+                    if order.state == OrderState::PendingCreate {
+                        let _ = self.tracker.mark_submitted(id, now);
+                    }
+                    if order.outcome_unknown.is_none() {
+                        let _ = self.tracker.mark_outcome_unknown(
+                            id,
+                            UnknownOutcome {
+                                reason: "in flight when the host stopped or lost its stream".into(),
+                                since_ms: now,
+                                resolve_after_ms: deadline,
+                            },
+                        );
+                    }
+                    self.spawn_resolve(id, deadline);
+                }
+                _ => self.spawn_resolve(id, now),
+            }
+        }
+        let last = self.last_fill_ms.load(Ordering::Relaxed);
+        let since_ms = if last == 0 {
+            now.saturating_sub(FILL_LOOKBACK_MS)
+        } else {
+            last.saturating_sub(FILL_OVERLAP_MS)
+        };
+        match self
+            .querier
+            .events(Operation::FetchFills { since_ms })
+            .await
+        {
+            Ok(events) => {
+                for event in &events {
+                    if let Event::Fill(fill) = event {
+                        self.apply_fill(fill);
+                    }
+                }
+            }
+            Err(error) => warn!(exchange = %self.exchange, "fills refill failed: {error}"),
+        }
+        info!(exchange = %self.exchange, "orders and fills reconciled with the exchange");
+    }
+
+    /// A fill for an own order the host does not track: learn the order
+    /// from the exchange, then count the fill.
+    pub(super) fn spawn_adopt_then_fill(self: &Arc<Self>, fill: plugin_api::Fill) {
+        let Some(id) = fill
+            .client_id
+            .as_ref()
+            .into_option()
+            .and_then(|text| text.parse::<ClientOrderId>().ok())
+            .filter(|id| self.ids.is_own(*id))
+        else {
+            return;
+        };
+        let Some(market) = self
+            .markets
+            .values()
+            .find(|m| m.venue_symbol == fill.market)
+            .cloned()
+        else {
+            return;
+        };
+        let this = Arc::clone(self);
+        self.runtime.spawn(async move {
+            let target = OrderRef {
+                client_id: encode_client_id(id, this.manifest.client_id_format).into(),
+                exchange_order_id: ROption::RSome(fill.exchange_order_id.clone()),
+                market,
+            };
+            match this.querier.events(Operation::FetchOrder(target)).await {
+                Ok(events) => {
+                    for event in &events {
+                        if let Event::Order(update) = event {
+                            this.apply_venue_order(update);
+                        }
+                    }
+                    this.apply_fill(&fill);
+                }
+                Err(error) => warn!(exchange = %this.exchange, order = %id, "cannot adopt the order of a fill: {error}"),
+            }
+        });
+    }
+}

@@ -1,0 +1,98 @@
+//! Sign and send one operation: nonce, plugin (phase one), signer, plugin
+//! (phase two), transport, plugin (classification). What can go wrong is
+//! kept apart, because it decides what may be concluded about an order.
+
+use std::time::Duration;
+
+use abi_stable::std_types::ROption;
+use plugin_api::{Operation_NE, OutcomeKind, Reply, RequestContext};
+use tracing::debug;
+
+use super::Inner;
+use crate::runtime::TransportError;
+use crate::runtime::clock::now_ms;
+
+/// Resends of a request the exchange proved it did not process (rate
+/// limit, maintenance) before giving up.
+const NOT_PROCESSED_RETRIES: u32 = 3;
+/// Wait before such a resend when the exchange does not say how long.
+const NOT_PROCESSED_WAIT: Duration = Duration::from_millis(500);
+
+/// What became of a signed request.
+#[derive(Debug)]
+pub enum Delivery {
+    /// The exchange answered; the plugin classified the answer.
+    Answered(Box<Reply>),
+    /// It never left the host (building or signing failed).
+    NotSent(String),
+    /// The transport proved it never reached the exchange.
+    NotDelivered(String),
+    /// It may or may not have reached the exchange.
+    Unknown(String),
+}
+
+impl Inner {
+    /// Signs and sends `operation`, valid until `expires_after_ms`.
+    /// `on_send` runs once, right before the request leaves the host.
+    pub(super) async fn deliver(
+        &self,
+        operation: &Operation_NE,
+        expires_after_ms: u64,
+        on_send: impl FnOnce(),
+    ) -> Delivery {
+        let now = now_ms();
+        let nonce = match self.nonces.next(now) {
+            Ok(nonce) => nonce,
+            Err(error) => return Delivery::NotSent(format!("nonce: {error}")),
+        };
+        let context = RequestContext {
+            now_ms: now,
+            nonce,
+            expires_after_ms: ROption::RSome(expires_after_ms),
+            request_id: nonce,
+            via_socket: ROption::RNone,
+        };
+        let prepared = match self.plugin.prepare(operation, &context) {
+            Ok(prepared) => prepared,
+            Err(error) => return Delivery::NotSent(format!("plugin: {error}")),
+        };
+        let signature = match prepared.sign.as_ref().into_option() {
+            Some(request) => match self.signer.sign(&request.scheme, &request.payload).await {
+                Ok(signature) => signature,
+                Err(error) => return Delivery::NotSent(format!("signing: {error}")),
+            },
+            None => Vec::new(),
+        };
+        let request = match self.plugin.finish(&prepared, &signature) {
+            Ok(request) => request,
+            Err(error) => return Delivery::NotSent(format!("plugin: {error}")),
+        };
+        on_send();
+        let mut attempt = 0;
+        loop {
+            let executed = match self.http.execute(&request).await {
+                Ok(executed) => executed,
+                Err(TransportError::NotSent(reason)) => return Delivery::NotDelivered(reason),
+                Err(TransportError::Unknown(reason)) => return Delivery::Unknown(reason),
+            };
+            let reply = match self.plugin.parse_reply(operation, &executed.response) {
+                Ok(reply) => reply,
+                Err(error) => {
+                    return Delivery::Unknown(format!("unreadable answer ({error})"));
+                }
+            };
+            if reply.outcome.kind != OutcomeKind::NOT_PROCESSED || attempt >= NOT_PROCESSED_RETRIES
+            {
+                return Delivery::Answered(Box::new(reply));
+            }
+            attempt += 1;
+            let wait = reply
+                .outcome
+                .retry_after_ms
+                .into_option()
+                .map_or(NOT_PROCESSED_WAIT, Duration::from_millis);
+            debug!(exchange = %self.exchange, attempt, ?wait, "not processed; sending the same request again");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
