@@ -21,6 +21,118 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// New-order arguments.
+#[derive(Debug, clap::Args)]
+pub struct NewOrderArgs {
+    /// The host symbol, e.g. BTC-USD.
+    #[arg(long)]
+    pub pair: String,
+    /// limit, market or limit_maker.
+    #[arg(long = "type", default_value = "limit")]
+    pub order_type: String,
+    /// Limit price.
+    #[arg(long)]
+    pub price: Option<String>,
+    /// Size in base units.
+    #[arg(long)]
+    pub amount: String,
+    /// gtc, ioc or fok.
+    #[arg(long, default_value = "gtc")]
+    pub tif: String,
+    /// Only reduce a position.
+    #[arg(long)]
+    pub reduce_only: bool,
+    /// Use this client order id.
+    #[arg(long)]
+    pub client_id: Option<String>,
+}
+
+/// Order commands.
+#[derive(Debug, Subcommand)]
+pub enum OrderAction {
+    /// A buy order.
+    Buy(NewOrderArgs),
+    /// A sell order.
+    Sell(NewOrderArgs),
+    /// Cancel an order.
+    Cancel {
+        /// Its client order id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Cancel every open order (of one pair).
+    CancelAll {
+        /// Only this pair.
+        #[arg(long)]
+        pair: Option<String>,
+    },
+    /// Change an order's price or size.
+    Modify {
+        /// Its client order id.
+        #[arg(long)]
+        id: String,
+        /// The new price.
+        #[arg(long)]
+        price: Option<String>,
+        /// The new size.
+        #[arg(long)]
+        amount: Option<String>,
+    },
+    /// One order.
+    Get {
+        /// Its client order id.
+        #[arg(long)]
+        id: String,
+    },
+    /// Open orders (of one pair).
+    List {
+        /// Only this pair.
+        #[arg(long)]
+        pair: Option<String>,
+    },
+    /// The host's state.
+    Status,
+}
+
+impl OrderAction {
+    /// The command as the protocol's JSON.
+    pub fn request(&self, exchange: Option<&str>) -> serde_json::Value {
+        use serde_json::json;
+        let new_order = |cmd: &str, args: &NewOrderArgs| {
+            json!({
+                "cmd": cmd,
+                "trading_pair": args.pair,
+                "order_type": args.order_type.to_uppercase(),
+                "price": args.price,
+                "amount": args.amount,
+                "time_in_force": args.tif.to_uppercase(),
+                "reduce_only": args.reduce_only,
+                "client_order_id": args.client_id,
+            })
+        };
+        let mut request = match self {
+            OrderAction::Buy(args) => new_order("buy", args),
+            OrderAction::Sell(args) => new_order("sell", args),
+            OrderAction::Cancel { id } => json!({"cmd": "cancel", "client_order_id": id}),
+            OrderAction::CancelAll { pair } => json!({"cmd": "cancel_all", "trading_pair": pair}),
+            OrderAction::Modify { id, price, amount } => {
+                json!({"cmd": "modify", "client_order_id": id, "price": price, "amount": amount})
+            }
+            OrderAction::Get { id } => json!({"cmd": "get_order", "client_order_id": id}),
+            OrderAction::List { pair } => json!({"cmd": "open_orders", "trading_pair": pair}),
+            OrderAction::Status => json!({"cmd": "status"}),
+        };
+        if let Some(object) = request.as_object_mut() {
+            object.retain(|_, value| !value.is_null());
+            if let Some(exchange) = exchange {
+                object.insert("exchange".into(), exchange.into());
+            }
+            object.insert("id".into(), 1.into());
+        }
+        request
+    }
+}
+
 /// Log output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -60,6 +172,21 @@ pub enum Command {
         #[arg(long)]
         count: Option<u64>,
     },
+    /// Send an order command to a running host and print its reply.
+    Order {
+        /// The host's command endpoint (default: `zmq.commands` of `--config`).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// The configuration whose command endpoint to use.
+        #[arg(long, default_value = "configs/local.toml")]
+        config: PathBuf,
+        /// The exchange (needed when the host has several).
+        #[arg(long)]
+        exchange: Option<String>,
+        /// The command.
+        #[command(subcommand)]
+        action: OrderAction,
+    },
     /// List the plugins in a folder: one line per loaded plugin and per
     /// refused file.
     Plugins {
@@ -96,6 +223,12 @@ pub fn run(cli: Cli) -> ExitCode {
             list_plugins(dir.as_deref(), &config)
         }
         Command::Run { config } => run_host(cli.log_format, &config),
+        Command::Order {
+            endpoint,
+            config,
+            exchange,
+            action,
+        } => send_order_command(endpoint, &config, exchange.as_deref(), &action),
         Command::Tail {
             topic,
             endpoint,
@@ -197,6 +330,54 @@ fn tail(topic: &str, endpoint: Option<String>, config: &Path, count: Option<u64>
     ExitCode::SUCCESS
 }
 
+/// How long the CLI waits for a host's reply, ms.
+const REPLY_TIMEOUT_MS: i32 = 5_000;
+
+fn send_order_command(
+    endpoint: Option<String>,
+    config: &Path,
+    exchange: Option<&str>,
+    action: &OrderAction,
+) -> ExitCode {
+    let endpoint = match endpoint {
+        Some(endpoint) => endpoint,
+        None => match config::load(config) {
+            Ok(config) => config.zmq.commands,
+            Err(errors) => {
+                eprint!("{errors}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let request = action.request(exchange).to_string();
+    let context = zmq::Context::new();
+    let exchanged = context.socket(zmq::REQ).and_then(|socket| {
+        socket.set_rcvtimeo(REPLY_TIMEOUT_MS)?;
+        socket.set_linger(0)?;
+        socket.connect(&endpoint)?;
+        socket.send(request.as_bytes(), 0)?;
+        socket.recv_bytes(0)
+    });
+    match exchanged {
+        Ok(reply) => {
+            let reply: serde_json::Value = serde_json::from_slice(&reply).unwrap_or_default();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&reply).unwrap_or_default()
+            );
+            if reply["ok"] == true {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => {
+            eprintln!("no reply from {endpoint}: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn run_host(format: LogFormat, path: &Path) -> ExitCode {
     let config: Config = match config::load(path) {
         Ok(config) => config,
@@ -219,6 +400,9 @@ fn run_host(format: LogFormat, path: &Path) -> ExitCode {
     };
     match runtime.block_on(crate::runtime::run(path, config)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(_) => ExitCode::from(1),
+        Err(error) => {
+            tracing::error!("{error}");
+            ExitCode::from(1)
+        }
     }
 }

@@ -53,6 +53,8 @@ fn exchange(emulator: &EmulatorHandle) -> ExchangeConfig {
         account: "0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE".into(),
         vault: None,
         stream_timeout_ms: Some(1_000),
+        request_timeout_ms: 10_000,
+        order_expiry_ms: 10_000,
         cancel_on_shutdown: false,
         market_data: None,
         limits: Limits::default(),

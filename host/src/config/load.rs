@@ -292,6 +292,14 @@ impl<'a> Reader<'a> {
                 ),
             );
         }
+        for (key, value, min) in [
+            ("request_timeout_ms", exchange.request_timeout_ms, 100),
+            ("order_expiry_ms", exchange.order_expiry_ms, 1_000),
+        ] {
+            if value < min {
+                self.error(path.join(key), format!("must be at least {min}"));
+            }
+        }
         if exchange.stream_timeout_ms.is_some_and(|ms| ms < 100) {
             self.error(path.join("stream_timeout_ms"), "must be at least 100");
         }

@@ -150,6 +150,14 @@ pub struct ExchangeConfig {
     /// timeout.
     #[serde(default)]
     pub stream_timeout_ms: Option<u64>,
+    /// How long one HTTP request to the exchange may take, ms.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_ms: u64,
+    /// Every signed action expires this long after signing (its
+    /// `expiresAfter`), ms: it bounds how long an order's outcome can stay
+    /// unknown.
+    #[serde(default = "default_order_expiry")]
+    pub order_expiry_ms: u64,
     /// On SIGINT/SIGTERM, cancel every open order of this exchange before
     /// stopping (waits up to 10 s for the cancels to be confirmed).
     #[serde(default)]
@@ -175,6 +183,14 @@ pub struct MarketDataSource {
     /// That host's name for this exchange (default: this entry's `name`).
     #[serde(default)]
     pub exchange: Option<String>,
+}
+
+fn default_request_timeout() -> u64 {
+    10_000
+}
+
+fn default_order_expiry() -> u64 {
+    10_000
 }
 
 /// One market of an exchange.

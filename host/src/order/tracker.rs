@@ -263,13 +263,15 @@ impl ClientOrderTracker {
 
     /// The submission's outcome is unknown. The order keeps its state; it
     /// can only be failed by the exchange's word or after `resolve_after_ms`.
+    /// Ignored unless the order is still awaiting that outcome
+    /// (`PENDING_SUBMIT`): the exchange may already have reported it.
     pub fn mark_outcome_unknown(
         &self,
         id: ClientOrderId,
         unknown: UnknownOutcome,
     ) -> Result<(), TrackerError> {
         self.with_order(id, |order, emit| {
-            if order.state.is_terminal() {
+            if order.state != OrderState::PendingSubmit {
                 return Ok(());
             }
             order.last_update_timestamp_ms = unknown.since_ms;

@@ -14,8 +14,8 @@ mod status;
 mod topics;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -27,6 +27,9 @@ pub use json::JsonDecimal;
 pub use orders::{OrderEventPublisher, order_json};
 pub use status::StatusPublisher;
 pub use topics::{OrderEventKind, order_event_kind};
+
+/// How often an idle publishing thread checks whether it should stop.
+const CLOSE_CHECK: Duration = Duration::from_millis(20);
 
 /// One message on the wire: `[topic, body]`.
 struct Message {
@@ -85,16 +88,17 @@ pub struct Publisher {
     families: Arc<Mutex<HashMap<String, Family>>>,
 }
 
-/// Owns the publishing thread; dropping every [`Publisher`] handle and then
-/// joining this flushes and stops it.
+/// Owns the publishing thread.
 pub struct PublisherThread {
     handle: JoinHandle<()>,
+    closing: Arc<AtomicBool>,
 }
 
 impl PublisherThread {
-    /// Waits until every queued event was handed to the socket (call after
-    /// dropping all handles).
+    /// Hands every event queued so far to the socket, then stops the thread
+    /// (handles that are still alive publish into nothing afterwards).
     pub fn join(self) {
+        self.closing.store(true, Ordering::SeqCst);
         if self.handle.join().is_err() {
             error!("the publisher thread panicked");
         }
@@ -122,9 +126,11 @@ impl Publisher {
         let (queue, receiver) = sync_channel(capacity.max(1));
         let stats = Arc::new(PublisherStats::default());
         let thread_stats = Arc::clone(&stats);
+        let closing = Arc::new(AtomicBool::new(false));
+        let thread_closing = Arc::clone(&closing);
         let handle = std::thread::Builder::new()
             .name("zmq-publisher".into())
-            .spawn(move || run(socket, receiver, &thread_stats))
+            .spawn(move || run(socket, receiver, &thread_stats, &thread_closing))
             .map_err(|e| error(zmq::Error::from_raw(e.raw_os_error().unwrap_or(0))))?;
         Ok((
             Publisher {
@@ -132,7 +138,7 @@ impl Publisher {
                 stats,
                 families: Arc::new(Mutex::new(HashMap::new())),
             },
-            PublisherThread { handle },
+            PublisherThread { handle, closing },
         ))
     }
 
@@ -192,8 +198,19 @@ impl Publisher {
     }
 }
 
-fn run(socket: zmq::Socket, queue: Receiver<Message>, stats: &PublisherStats) {
-    while let Ok(message) = queue.recv() {
+fn run(
+    socket: zmq::Socket,
+    queue: Receiver<Message>,
+    stats: &PublisherStats,
+    closing: &AtomicBool,
+) {
+    loop {
+        let message = match queue.recv_timeout(CLOSE_CHECK) {
+            Ok(message) => message,
+            Err(RecvTimeoutError::Timeout) if closing.load(Ordering::SeqCst) => break,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         match socket.send_multipart([message.topic.as_bytes(), &message.body], 0) {
             Ok(()) => {
                 stats.sent.fetch_add(1, Ordering::Relaxed);

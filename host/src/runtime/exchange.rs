@@ -35,9 +35,6 @@ use crate::trading::{Trading, TradingParts};
 /// `stream_timeout_ms` says otherwise.
 const RELAY_SILENCE_MS: u64 = 5_000;
 
-/// How long one HTTP request may take.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Why an exchange could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -189,8 +186,8 @@ impl ExchangeRuntime {
         );
         let manifest = plugin.manifest().map_err(plugin_error)?;
         let limiter = Arc::new(RateLimiter::new(&manifest.rate_limits));
-        let http =
-            HttpExecutor::new(limiter, HTTP_TIMEOUT).map_err(|error| StartError::Transport {
+        let http = HttpExecutor::new(limiter, Duration::from_millis(config.request_timeout_ms))
+            .map_err(|error| StartError::Transport {
                 exchange: name.clone(),
                 error,
             })?;
@@ -326,6 +323,7 @@ impl ExchangeRuntime {
             market_data: Arc::clone(&market_data),
             account: Arc::clone(&account),
             status: StatusPublisher::new(services.publisher.clone()),
+            expiry_ms: config.order_expiry_ms,
         });
         for spec in specs.iter().filter(|s| s.kind == ConnectionKind::USER) {
             let mut spec = spec.clone();

@@ -49,6 +49,12 @@ impl SignerProcess {
         socket: &Path,
         policy: Option<&Path>,
     ) -> Result<SignerProcess, SpawnError> {
+        if let Some(folder) = socket.parent() {
+            std::fs::create_dir_all(folder).map_err(|source| SpawnError::Start {
+                binary: binary.to_owned(),
+                source,
+            })?;
+        }
         let mut command = Command::new(binary);
         command
             .arg("serve")

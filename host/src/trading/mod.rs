@@ -43,10 +43,6 @@ use crate::runtime::clock::now_ms;
 use crate::runtime::{Account, HttpExecutor, MarketData, Querier};
 use crate::signer::{NonceSource, SignerClient};
 
-/// How long a signed action may take effect: its `expiresAfter` is this far
-/// after signing. It bounds how long an outcome can stay unknown.
-pub const EXPIRY_MS: u64 = 10_000;
-
 /// How long a cancel waits for its order to be sent first.
 const CANCEL_WAITS_FOR_SUBMIT: Duration = Duration::from_secs(5);
 
@@ -78,6 +74,8 @@ pub struct TradingParts {
     pub account: Arc<Account>,
     /// Host status events.
     pub status: StatusPublisher,
+    /// How long after signing an action expires (`expiresAfter`), ms.
+    pub expiry_ms: u64,
 }
 
 pub(crate) struct Inner {
@@ -95,6 +93,7 @@ pub(crate) struct Inner {
     market_data: Arc<MarketData>,
     account: Arc<Account>,
     status: StatusPublisher,
+    expiry_ms: u64,
     runtime: Handle,
     last_fill_ms: AtomicU64,
     halted: Mutex<Option<String>>,
@@ -140,6 +139,7 @@ impl Trading {
                 market_data: parts.market_data,
                 account: parts.account,
                 status: parts.status,
+                expiry_ms: parts.expiry_ms,
                 runtime: Handle::current(),
                 last_fill_ms: AtomicU64::new(last_fill_ms),
                 halted: Mutex::new(None),
@@ -232,7 +232,7 @@ impl Trading {
         self.inner.runtime.spawn(async move {
             let operation =
                 plugin_api::operation(Operation::PlaceOrders(RVec::from(vec![request])));
-            let expires = now_ms() + EXPIRY_MS;
+            let expires = now_ms() + inner.expiry_ms;
             let tracker = Arc::clone(&inner.tracker);
             let delivery = inner
                 .deliver(&operation, expires, || {
@@ -324,7 +324,7 @@ impl Trading {
                 return;
             }
             let operation = plugin_api::operation(Operation::CancelOrders(RVec::from(targets)));
-            let expires = now_ms() + EXPIRY_MS;
+            let expires = now_ms() + inner.expiry_ms;
             let delivery = inner.deliver(&operation, expires, || {}).await;
             inner.apply_cancel(&sent, delivery, expires);
         });
@@ -372,7 +372,7 @@ impl Trading {
                     target,
                     order: request,
                 }])));
-            let expires = now_ms() + EXPIRY_MS;
+            let expires = now_ms() + inner.expiry_ms;
             let delivery = inner.deliver(&operation, expires, || {}).await;
             inner.apply_modify(id, new_order.price, new_order.amount, delivery, expires);
         });

@@ -17,6 +17,10 @@ use crate::runtime::clock::now_ms;
 /// before concluding from a status query.
 pub const RESOLVE_MARGIN_MS: u64 = 2_000;
 
+/// An order the exchange says filled whose fills have not all arrived by
+/// then gets its fills refilled from the exchange.
+const FILLS_EXPECTED_WITHIN_MS: u64 = 3_000;
+
 /// The host state an exchange report means, for an order that `has_fills`.
 pub fn venue_state(status: VenueOrderStatus, has_fills: bool) -> Option<OrderState> {
     let live = if has_fills {
@@ -137,9 +141,12 @@ impl Inner {
                     return;
                 };
                 let state = match item.filled_size.into_option() {
-                    // Nothing rests: filled whole, or the rest was cancelled
-                    // (an IOC remainder). The fills follow on the stream.
-                    Some(filled) if filled.to_decimal() >= order.amount => OrderState::Filled,
+                    // Filled whole: acknowledged; its fills complete it.
+                    Some(filled) if filled.to_decimal() >= order.amount => {
+                        self.update(id, OrderState::Open, exchange_id, None);
+                        return self.exchange_says_filled(id);
+                    }
+                    // Nothing rests: the rest was cancelled (an IOC remainder).
                     Some(_) if is_immediate(&order) => OrderState::Expired,
                     Some(_) => OrderState::Cancelled,
                     None => OrderState::Open,
@@ -170,18 +177,18 @@ impl Inner {
                         }
                         // Not found (filled first?), refused, unfamiliar:
                         // ask the exchange.
-                        _ => self.spawn_resolve(*id, now_ms()),
+                        _ => self.spawn_resolve_cancel(*id, now_ms()),
                     }
                 }
             }
             Delivery::Unknown(_) => {
                 for id in ids {
-                    self.spawn_resolve(*id, expires_after_ms + RESOLVE_MARGIN_MS);
+                    self.spawn_resolve_cancel(*id, expires_after_ms + RESOLVE_MARGIN_MS);
                 }
             }
             _ => {
                 for id in ids {
-                    self.spawn_resolve(*id, now_ms());
+                    self.spawn_resolve_cancel(*id, now_ms());
                 }
             }
         }
@@ -243,7 +250,7 @@ impl Inner {
     /// price or size (a modify seen from the exchange's side). Own orders
     /// the host does not track (recognised by the client-id prefix) are
     /// adopted; other accounts' orders are left alone.
-    pub(super) fn apply_venue_order(&self, update: &plugin_api::OrderUpdate) {
+    pub(super) fn apply_venue_order(self: &std::sync::Arc<Self>, update: &plugin_api::OrderUpdate) {
         let client_id = update.client_id.as_ref().into_option().map(|s| s.as_str());
         let id = match self.order_of(client_id, &update.exchange_order_id) {
             Some(id) => id,
@@ -275,8 +282,17 @@ impl Inner {
                 now_ms(),
             );
         }
+        if update.status == VenueOrderStatus::FILLED {
+            return self.exchange_says_filled(id);
+        }
         let has_fills = !order.filled_amount.is_zero();
         if let Some(state) = venue_state(update.status, has_fills) {
+            // A report that the order is live may predate our cancel: it
+            // does not undo a cancel in flight (only the cancel's own
+            // failure does, see `apply_after_failed_cancel`).
+            if order.state == OrderState::PendingCancel && !state.is_terminal() {
+                return;
+            }
             let reason = (!update.reason.is_empty()).then(|| update.reason.to_string());
             self.update(
                 id,
@@ -284,6 +300,27 @@ impl Inner {
                 Some(update.exchange_order_id.to_string()),
                 reason,
             );
+        }
+    }
+
+    /// Applies a status query made because a cancel did not succeed: if the
+    /// order is still live, the cancel failed and the order is live again.
+    pub(super) fn apply_after_failed_cancel(
+        self: &std::sync::Arc<Self>,
+        update: &plugin_api::OrderUpdate,
+    ) {
+        let client_id = update.client_id.as_ref().into_option().map(|s| s.as_str());
+        let live = self
+            .order_of(client_id, &update.exchange_order_id)
+            .and_then(|id| Some((id, self.tracker.get(id)?)))
+            .and_then(|(id, order)| {
+                let state = venue_state(update.status, !order.filled_amount.is_zero())?;
+                (order.state == OrderState::PendingCancel && !state.is_terminal())
+                    .then_some((id, state))
+            });
+        match live {
+            Some((id, state)) => self.update(id, state, None, Some("cancel refused".into())),
+            None => self.apply_venue_order(update),
         }
     }
 
@@ -315,6 +352,31 @@ impl Inner {
         order.exchange_order_id = Some(update.exchange_order_id.to_string());
         info!(exchange = %self.exchange, order = %id, "adopting an own order found on the exchange");
         self.tracker.adopt(order).ok()
+    }
+
+    /// The exchange says the order filled. Its fills complete it (so that
+    /// subscribers see the fills before `FILLED`); if they have not all
+    /// arrived soon, they are refilled from the exchange, and the order is
+    /// closed on the exchange's word whatever the refill found.
+    pub(super) fn exchange_says_filled(self: &std::sync::Arc<Self>, id: ClientOrderId) {
+        let Some(order) = self.tracker.get(id) else {
+            return;
+        };
+        if order.state.is_terminal() {
+            return;
+        }
+        if order.filled_amount >= order.amount {
+            return self.update(id, OrderState::Filled, None, None);
+        }
+        let this = std::sync::Arc::clone(self);
+        self.runtime.spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(FILLS_EXPECTED_WITHIN_MS)).await;
+            let waiting = this.tracker.get(id).is_some_and(|o| !o.state.is_terminal());
+            if waiting {
+                this.refill_fills(order.creation_timestamp_ms).await;
+                this.update(id, OrderState::Filled, None, None);
+            }
+        });
     }
 
     /// Counts a fill of one of our orders.

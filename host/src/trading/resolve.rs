@@ -39,6 +39,21 @@ impl Inner {
     /// Queries the order at `not_before_ms` (or now) and applies what the
     /// exchange says, retrying until it answers.
     pub(super) fn spawn_resolve(self: &Arc<Self>, id: ClientOrderId, not_before_ms: u64) {
+        self.spawn_query(id, not_before_ms, false);
+    }
+
+    /// Like [`spawn_resolve`](Self::spawn_resolve), after a cancel that did
+    /// not succeed: an order still live is live again.
+    pub(super) fn spawn_resolve_cancel(self: &Arc<Self>, id: ClientOrderId, not_before_ms: u64) {
+        self.spawn_query(id, not_before_ms, true);
+    }
+
+    fn spawn_query(
+        self: &Arc<Self>,
+        id: ClientOrderId,
+        not_before_ms: u64,
+        after_failed_cancel: bool,
+    ) {
         let this = Arc::clone(self);
         self.runtime.spawn(async move {
             let wait = not_before_ms.saturating_sub(now_ms());
@@ -49,7 +64,11 @@ impl Inner {
                     Ok(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => {
                         for event in reply.events.iter() {
                             if let Ok(Event::Order(update)) = event.as_enum() {
-                                this.apply_venue_order(update);
+                                if after_failed_cancel {
+                                    this.apply_after_failed_cancel(update);
+                                } else {
+                                    this.apply_venue_order(update);
+                                }
                             }
                         }
                         return;
@@ -120,7 +139,7 @@ impl Inner {
                         .as_ref()
                         .map(|u| u.resolve_after_ms)
                         .unwrap_or(
-                            order.last_update_timestamp_ms + super::EXPIRY_MS + RESOLVE_MARGIN_MS,
+                            order.last_update_timestamp_ms + self.expiry_ms + RESOLVE_MARGIN_MS,
                         );
                     if order.state == OrderState::PendingCreate {
                         let _ = self.tracker.mark_submitted(id, now);
@@ -146,6 +165,13 @@ impl Inner {
         } else {
             last.saturating_sub(FILL_OVERLAP_MS)
         };
+        self.refill_fills(since_ms).await;
+        info!(exchange = %self.exchange, "orders and fills reconciled with the exchange");
+    }
+
+    /// Counts every fill the exchange has since `since_ms` (duplicates are
+    /// ignored by trade id).
+    pub(super) async fn refill_fills(self: &Arc<Self>, since_ms: u64) {
         match self
             .querier
             .events(Operation::FetchFills { since_ms })
@@ -153,14 +179,15 @@ impl Inner {
         {
             Ok(events) => {
                 for event in &events {
-                    if let Event::Fill(fill) = event {
-                        self.apply_fill(fill);
+                    if let Event::Fill(fill) = event
+                        && !self.apply_fill(fill)
+                    {
+                        self.spawn_adopt_then_fill(fill.clone());
                     }
                 }
             }
             Err(error) => warn!(exchange = %self.exchange, "fills refill failed: {error}"),
         }
-        info!(exchange = %self.exchange, "orders and fills reconciled with the exchange");
     }
 
     /// A fill for an own order the host does not track: learn the order

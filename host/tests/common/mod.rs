@@ -2,6 +2,8 @@
 //! part of them.
 #![allow(dead_code)]
 
+pub mod orders;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -42,6 +44,28 @@ pub fn cdylib(package: &str) -> PathBuf {
         std::env::consts::DLL_EXTENSION
     );
     profile.join(file)
+}
+
+/// Builds a workspace binary (once per test binary) and returns its path.
+pub fn binary(package: &str, name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let profile = profile_dir();
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if !built.iter().any(|p| p == package) {
+        let mut command = Command::new(env!("CARGO"));
+        command
+            .args(["build", "--quiet", "-p", package, "--bin", name])
+            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if profile.file_name().is_some_and(|dir| dir == "release") {
+            command.arg("--release");
+        }
+        assert!(
+            command.status().expect("run cargo").success(),
+            "cargo build -p {package} failed"
+        );
+        built.push(package.to_owned());
+    }
+    profile.join(name)
 }
 
 /// Copies `file` into `dir` under `name`.

@@ -62,6 +62,10 @@ pub struct FaultSettings {
     /// Answer the next N HTTP requests 5xx.
     #[arg(long = "http-5xx-next")]
     pub http_5xx_next: Option<u32>,
+    /// Answer the next N `/exchange` requests 5xx (`/info` is not affected),
+    /// before applying their action unless `http_5xx_after_apply`.
+    #[arg(long)]
+    pub exchange_5xx_next: Option<u32>,
     /// When an `/exchange` request draws a 5xx, apply its action first (the
     /// outcome is then unknown to the client); default: the action is not applied.
     #[arg(long = "http-5xx-after-apply")]
@@ -111,6 +115,7 @@ impl FaultSettings {
             http_429_next,
             http_5xx_probability,
             http_5xx_next,
+            exchange_5xx_next,
             http_5xx_after_apply,
             exchange_hang_probability,
             exchange_hang_next,
@@ -297,6 +302,22 @@ impl Faults {
             return Some(server_error(&mut state.rng));
         }
         None
+    }
+
+    /// Draws the fate of one `/exchange` request: its own faults first, then
+    /// those of every HTTP request.
+    pub fn exchange_request(&self) -> Option<HttpFault> {
+        {
+            let mut state = self.lock();
+            let state = &mut *state;
+            if take_one(&mut state.settings.exchange_5xx_next) {
+                return Some(HttpFault::ServerError {
+                    status: 503,
+                    after_apply: state.settings.http_5xx_after_apply.unwrap_or(false),
+                });
+            }
+        }
+        self.http_request()
     }
 
     /// Draws how an applied action is answered.

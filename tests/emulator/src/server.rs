@@ -312,7 +312,7 @@ async fn info_handler(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
 }
 
 async fn exchange_handler(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let fault = shared.faults.http_request();
+    let fault = shared.faults.exchange_request();
     match fault {
         Some(HttpFault::ServerError {
             after_apply: true, ..

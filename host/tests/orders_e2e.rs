@@ -1,0 +1,272 @@
+//! The order path end to end against the emulator, with the real signer:
+//! fills, cancels, rejections, unknown outcomes resolved both ways, and a
+//! dropped user stream that loses no fill. Every transition reaches a
+//! subscriber.
+
+mod common;
+
+use std::time::Duration;
+
+use common::orders::{OrderEnv, eventually, quiet};
+use connector_host::order::{OrderState, OrderType, TimeInForce, TradeType};
+use connector_host::trading::OrderCommand;
+use hl_emulator::FaultSettings;
+use hyperliquid_core::Tif;
+use rust_decimal::Decimal;
+
+const BTC: u32 = 0;
+
+fn d(text: &str) -> Decimal {
+    text.parse().unwrap()
+}
+
+fn buy(price: &str, amount: &str, order_type: OrderType) -> OrderCommand {
+    OrderCommand {
+        trading_pair: "BTC-USD".into(),
+        trade_type: TradeType::Buy,
+        order_type,
+        time_in_force: TimeInForce::Gtc,
+        price: Some(d(price)),
+        amount: d(amount),
+        position_action: None,
+        reduce_only: false,
+        client_order_id: None,
+    }
+}
+
+fn strings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_then_partial_fill_then_fill() {
+    let env = OrderEnv::start(quiet()).await;
+    let id = env
+        .trading
+        .submit(&buy("100000", "0.003", OrderType::Limit))
+        .unwrap();
+    env.until_state(id, OrderState::Open, Duration::from_secs(5))
+        .await;
+
+    env.counterparty
+        .order(BTC, false, "100000", "0.001", Tif::Ioc)
+        .await;
+    let partial = env
+        .until_state(id, OrderState::PartiallyFilled, Duration::from_secs(5))
+        .await;
+    assert_eq!(partial.filled_amount, d("0.001"));
+
+    env.counterparty
+        .order(BTC, false, "99000", "0.002", Tif::Ioc)
+        .await;
+    let filled = env
+        .until_state(id, OrderState::Filled, Duration::from_secs(5))
+        .await;
+    assert_eq!(filled.filled_amount, d("0.003"));
+    assert_eq!(filled.average_executed_price(), Some(d("100000")));
+    assert_eq!(filled.fill_count(), 2);
+    assert!(filled.fee_paid() > Decimal::ZERO);
+
+    // The exchange agrees.
+    let truth = env.exchange_order(id).expect("on the exchange");
+    assert_eq!(truth["status"], "filled");
+    assert_eq!(truth["filledSz"], "0.003");
+
+    eventually("every event", Duration::from_secs(2), || {
+        env.events.of(id).len() >= 5
+    })
+    .await;
+    assert_eq!(
+        env.events.of(id),
+        strings(&[
+            ("created", "PENDING_CREATE"),
+            ("update", "PENDING_SUBMIT"),
+            ("update", "OPEN"),
+            ("partial_fill", "PARTIALLY_FILLED"),
+            ("filled", "FILLED"),
+        ])
+    );
+    let bodies = env.events.bodies(id);
+    let seqs: Vec<u64> = bodies.iter().map(|b| b["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] > w[0]));
+    assert_eq!(bodies[4]["data"]["filled_amount"].to_string(), "0.003");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_then_cancel() {
+    let env = OrderEnv::start(quiet()).await;
+    let id = env
+        .trading
+        .submit(&buy("95000", "0.001", OrderType::Limit))
+        .unwrap();
+    env.until_state(id, OrderState::Open, Duration::from_secs(5))
+        .await;
+    env.trading.cancel(id).unwrap();
+    env.until_state(id, OrderState::Cancelled, Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        env.exchange_order(id).expect("on the exchange")["status"],
+        "canceled"
+    );
+    eventually("every event", Duration::from_secs(2), || {
+        env.events.of(id).len() >= 5
+    })
+    .await;
+    assert_eq!(
+        env.events.of(id),
+        strings(&[
+            ("created", "PENDING_CREATE"),
+            ("update", "PENDING_SUBMIT"),
+            ("update", "OPEN"),
+            ("update", "PENDING_CANCEL"),
+            ("cancelled", "CANCELLED"),
+        ])
+    );
+    // A second cancel of a closed order is refused with a clear error.
+    let error = env.trading.cancel(id).unwrap_err();
+    assert_eq!(error.code(), "order_closed");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_reaches_failed_with_the_exchanges_reason() {
+    let env = OrderEnv::start(quiet()).await;
+    // A resting sell at 100000 makes a post-only buy there cross.
+    env.counterparty
+        .order(BTC, false, "100000", "0.01", Tif::Gtc)
+        .await;
+    let id = env
+        .trading
+        .submit(&buy("100000", "0.001", OrderType::LimitMaker))
+        .unwrap();
+    let failed = env
+        .until_state(id, OrderState::Failed, Duration::from_secs(5))
+        .await;
+    let reason = failed.reason.unwrap();
+    // The exchange's words: its status (`badAloPxRejected`, on the stream)
+    // or its sentence (in the answer), whichever arrived first.
+    assert!(reason.starts_with("rejected: "), "{reason}");
+    let lower = reason.to_lowercase();
+    assert!(
+        lower.contains("post only") || lower.contains("badalopx"),
+        "{reason}"
+    );
+    eventually("the failed event", Duration::from_secs(2), || {
+        env.events
+            .of(id)
+            .last()
+            .is_some_and(|(topic, _)| topic == "failed")
+    })
+    .await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_outcome_is_resolved_the_order_existed() {
+    let env = OrderEnv::start(quiet()).await;
+    // The exchange applies the order but never answers, and its sockets go
+    // quiet: only a query can tell the host what happened.
+    env.emulator
+        .set_faults(&FaultSettings {
+            exchange_hang_next: Some(1),
+            ws_silence_secs: Some(4),
+            ..FaultSettings::default()
+        })
+        .unwrap();
+    let id = env
+        .trading
+        .submit(&buy("96000", "0.001", OrderType::Limit))
+        .unwrap();
+    eventually("the outcome to be unknown", Duration::from_secs(5), || {
+        env.trading
+            .get(id)
+            .is_some_and(|o| o.outcome_unknown.is_some())
+    })
+    .await;
+    assert_eq!(
+        env.order(id).state,
+        OrderState::PendingSubmit,
+        "never failed without proof"
+    );
+    // A query (the refill after the silent socket is replaced, or the one
+    // after expiresAfter) finds it.
+    let open = env
+        .until_state(id, OrderState::Open, Duration::from_secs(10))
+        .await;
+    assert!(open.outcome_unknown.is_none());
+    assert!(open.exchange_order_id.is_some());
+    assert!(
+        env.events
+            .bodies(id)
+            .iter()
+            .any(|b| b["data"]["outcome_unknown"] == true)
+    );
+    assert!(!env.events.of(id).iter().any(|(topic, _)| topic == "failed"));
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_outcome_is_resolved_the_order_never_existed() {
+    let env = OrderEnv::start(quiet()).await;
+    // A 5xx, nothing applied: the host cannot know that until it asks.
+    env.emulator
+        .set_faults(&FaultSettings {
+            exchange_5xx_next: Some(1),
+            ..FaultSettings::default()
+        })
+        .unwrap();
+    let id = env
+        .trading
+        .submit(&buy("96000", "0.001", OrderType::Limit))
+        .unwrap();
+    eventually("the outcome to be unknown", Duration::from_secs(5), || {
+        env.trading
+            .get(id)
+            .is_some_and(|o| o.outcome_unknown.is_some())
+    })
+    .await;
+    let failed = env
+        .until_state(id, OrderState::Failed, Duration::from_secs(10))
+        .await;
+    assert_eq!(
+        failed.reason.as_deref(),
+        Some("not found on the exchange after its expiry deadline")
+    );
+    assert!(
+        env.exchange_order(id).is_none(),
+        "the exchange never had it"
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_user_stream_loses_no_fill() {
+    let env = OrderEnv::start(quiet()).await;
+    let id = env
+        .trading
+        .submit(&buy("100000", "0.002", OrderType::Limit))
+        .unwrap();
+    env.until_state(id, OrderState::Open, Duration::from_secs(5))
+        .await;
+    // Drop every socket and fill the order while the host reconnects: the
+    // exchange replays nothing; the refill after the reconnect must find it.
+    env.emulator
+        .set_faults(&FaultSettings {
+            ws_drop_now: true,
+            ..FaultSettings::default()
+        })
+        .unwrap();
+    env.counterparty
+        .order(BTC, false, "100000", "0.002", Tif::Ioc)
+        .await;
+    let filled = env
+        .until_state(id, OrderState::Filled, Duration::from_secs(10))
+        .await;
+    assert_eq!(filled.filled_amount, d("0.002"));
+    assert_eq!(filled.fill_count(), 1, "counted once");
+    env.stop().await;
+}
