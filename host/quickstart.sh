@@ -1,12 +1,69 @@
 #!/usr/bin/env bash
-# The README's first command: build the host and the Hyperliquid plugin,
-# install the plugin where configs/local.toml expects it, check the config
-# and show the plugins the host loads.
+# The README's first command. Builds everything, starts the bundled
+# Hyperliquid emulator, then connector-host with configs/local.toml (which
+# starts the signer with the demo key), and a subscriber; places a few
+# orders through the command socket and shows their events; stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release -p connector-host -p hyperliquid-plugin
+bin=target/release
+cargo build --release -p connector-host -p connector-signer -p hl-emulator -p hyperliquid-plugin
 mkdir -p target/plugins
-cp target/release/libhyperliquid_plugin.so target/plugins/
-./target/release/connector-host check-config configs/local.toml
-./target/release/connector-host plugins --config configs/local.toml
+cp "$bin/libhyperliquid_plugin.so" target/plugins/
+chmod 600 configs/local-demo.key        # git does not keep file modes
+rm -rf target/state/local-1              # a fresh emulator, a fresh journal
+account=$("$bin/connector-signer" address --key-file configs/local-demo.key)
+
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "== starting the emulator on 127.0.0.1:8099 (account $account funded)"
+"$bin/hl-emulator" --listen 127.0.0.1:8099 --seed 7 --fund "$account:100000" >target/emulator.log 2>&1 &
+pids+=($!)
+echo "== starting connector-host (it starts the signer)"
+"$bin/connector-host" run --config configs/local.toml >target/host.log 2>&1 &
+host=$!
+pids+=($host)
+for _ in $(seq 100); do
+    "$bin/connector-host" order status >/dev/null 2>&1 && break
+    sleep 0.1
+done
+"$bin/connector-host" order status >/dev/null || { echo "the host did not start; see target/host.log"; exit 1; }
+
+echo "== subscribing to orders.* and account.* (connector-host tail)"
+"$bin/connector-host" tail --topic orders. >target/events.log 2>&1 &
+pids+=($!)
+"$bin/connector-host" tail --topic account. >>target/events.log 2>&1 &
+pids+=($!)
+sleep 1
+
+order() { "$bin/connector-host" order "$@"; }
+id_of() { sed -n 's/.*"client_order_id": "\(0x[0-9a-f]*\)".*/\1/p' | head -1; }
+
+echo "== a limit buy below the market (rests), a market buy (fills), then cancel the resting one"
+resting=$(order buy --pair BTC-USD --price 90000 --amount 0.001 | id_of)
+echo "   limit buy   $resting"
+filled=$(order buy --pair BTC-USD --type market --amount 0.002 | id_of)
+echo "   market buy  $filled"
+sleep 1
+order cancel --id "$resting" >/dev/null
+echo "   cancel      $resting"
+closing=$(order sell --pair BTC-USD --type market --amount 0.002 --reduce-only | id_of)
+echo "   market sell $closing (reduce-only: closes the position)"
+sleep 2
+
+echo "== what a subscriber received:"
+sed -E 's/"timestamp":[0-9]+,//; s/(.{220}).*/\1…/' target/events.log
+echo "== orders as the host sees them now:"
+for id in "$resting" "$filled" "$closing"; do
+    order get --id "$id" | sed -n 's/.*"\(client_order_id\|order_state\|filled_amount\|average_executed_price\)": \(.*\),*/   \1 \2/p' | tr -d ',' | paste -sd' '
+done
+
+echo "== stopping (SIGTERM: commands stop, the journal is flushed)"
+kill -TERM "$host"
+wait "$host" || true
+echo "done; logs in target/host.log, target/emulator.log, target/events.log"

@@ -269,7 +269,11 @@ impl Inner {
             return;
         };
         let (price, size) = (update.price.to_decimal(), update.size.to_decimal());
+        // A changed price or size is a modify seen from the exchange's side
+        // (a market order's limit is the plugin's protective price, not a
+        // change).
         if !order.state.is_terminal()
+            && order.order_type != OrderType::Market
             && !price.is_zero()
             && !size.is_zero()
             && (price != order.price || size != order.amount)
