@@ -61,6 +61,11 @@ pub enum Command {
         /// The policy.
         #[command(flatten)]
         policy: PolicyArg,
+        /// Stop when the process that started this one ends (for a signer
+        /// started by connector-host: a host killed with SIGKILL must not
+        /// leave its signer behind).
+        #[arg(long)]
+        exit_with_parent: bool,
     },
     /// Read one request from standard input and write its response to standard
     /// output (exit status 0 when signed, 1 when refused).
@@ -142,7 +147,8 @@ pub fn run(cli: Cli) -> ExitCode {
             key,
             socket,
             policy,
-        } => serve(&key, &socket, &policy),
+            exit_with_parent,
+        } => serve(&key, &socket, &policy, exit_with_parent),
         Command::Sign { key, policy } => sign_stdin(&key, &policy),
         Command::Address { key } => print_address(&key),
         Command::ApproveAgent {
@@ -178,7 +184,12 @@ fn load_signer(key: &KeyArg, policy: &PolicyArg) -> Result<Signer, CliError> {
     Ok(Signer::new(load_key(&key.key_file)?, policy))
 }
 
-fn serve(key: &KeyArg, socket: &Path, policy: &PolicyArg) -> Result<ExitCode, CliError> {
+fn serve(
+    key: &KeyArg,
+    socket: &Path,
+    policy: &PolicyArg,
+    exit_with_parent: bool,
+) -> Result<ExitCode, CliError> {
     init_logging("info");
     let signer = Arc::new(load_signer(key, policy)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -188,7 +199,7 @@ fn serve(key: &KeyArg, socket: &Path, policy: &PolicyArg) -> Result<ExitCode, Cl
             context: "cannot start the runtime",
             source,
         })?;
-    runtime.block_on(server::run(socket, signer))?;
+    runtime.block_on(server::run(socket, signer, exit_with_parent))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -164,8 +164,22 @@ impl SignerSocket {
     }
 }
 
-/// Binds `path` and serves until SIGINT or SIGTERM, then removes the socket.
-pub async fn run(path: &Path, signer: Arc<Signer>) -> Result<(), ServeError> {
+/// Completes when this process's parent ends (it is re-parented).
+async fn parent_gone() {
+    let parent = std::os::unix::process::parent_id();
+    while std::os::unix::process::parent_id() == parent {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// Binds `path` and serves until SIGINT or SIGTERM (or, with
+/// `exit_with_parent`, until the parent process ends), then removes the
+/// socket.
+pub async fn run(
+    path: &Path,
+    signer: Arc<Signer>,
+    exit_with_parent: bool,
+) -> Result<(), ServeError> {
     let signal_error = |source| ServeError::Io {
         action: "install signal handlers for",
         path: path.to_owned(),
@@ -186,6 +200,9 @@ pub async fn run(path: &Path, signer: Arc<Signer>) -> Result<(), ServeError> {
         tokio::select! {
             _ = terminate.recv() => {}
             _ = interrupt.recv() => {}
+            _ = parent_gone(), if exit_with_parent => {
+                tracing::info!("the process that started the signer ended");
+            }
         }
     };
     socket.serve(signer, shutdown).await;

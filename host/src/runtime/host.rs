@@ -17,6 +17,9 @@ use crate::publisher::{Publisher, PublisherError, StatusPublisher};
 use crate::signer::{SignerClient, SignerProcess, SpawnError, signer_binary};
 use crate::trading::Trading;
 
+/// Pause between binding the publisher and publishing anything.
+const SUBSCRIBERS_REJOIN: Duration = Duration::from_millis(500);
+
 /// How long shutdown waits for cancels to be confirmed.
 const CANCEL_ON_SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 
@@ -67,6 +70,10 @@ pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
     let (publisher, publisher_thread) =
         Publisher::start(&config.zmq.publish, config.zmq.queue_capacity)?;
     info!(endpoint = %config.zmq.publish, "publishing events");
+    // Subscribers of an earlier run reconnect on their own (ZeroMQ retries
+    // every 100 ms); give them that time before anything is published, so
+    // that they do not miss what the restart reconciles.
+    tokio::time::sleep(SUBSCRIBERS_REJOIN).await;
     let plugins = PluginSet::load_dir(&config.host.plugins_dir)?;
     let status = StatusPublisher::new(publisher.clone());
     status.config_loaded(config_file, &config.summary());

@@ -42,8 +42,28 @@ pub fn signer_binary() -> PathBuf {
 }
 
 impl SignerProcess {
-    /// Starts `connector-signer serve` and waits until its socket exists.
+    /// Starts `connector-signer serve` and waits until it serves. A signer
+    /// left by a host that was killed exits within a moment (it watches its
+    /// parent); until then the new one cannot take the socket, so starting
+    /// is retried for a while.
     pub async fn start(
+        binary: &Path,
+        key_file: &Path,
+        socket: &Path,
+        policy: Option<&Path>,
+    ) -> Result<SignerProcess, SpawnError> {
+        let deadline = tokio::time::Instant::now() + READY_WITHIN;
+        loop {
+            match Self::start_once(binary, key_file, socket, policy).await {
+                Err(SpawnError::Exited(_)) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn start_once(
         binary: &Path,
         key_file: &Path,
         socket: &Path,
@@ -58,6 +78,7 @@ impl SignerProcess {
         let mut command = Command::new(binary);
         command
             .arg("serve")
+            .arg("--exit-with-parent")
             .arg("--key-file")
             .arg(key_file)
             .arg("--socket")

@@ -39,7 +39,7 @@ pub struct EventLog {
 }
 
 impl EventLog {
-    fn start(endpoint: &str) -> EventLog {
+    pub fn start(endpoint: &str) -> EventLog {
         let events = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let socket = zmq::Context::new().socket(zmq::SUB).expect("sub");
@@ -60,6 +60,11 @@ impl EventLog {
             }
         });
         EventLog { events, stop }
+    }
+
+    /// Every order event's (topic, body), in order.
+    pub fn all(&self) -> Vec<(String, Value)> {
+        self.events.lock().expect("log").clone()
     }
 
     /// `(last topic segment, order_state)` of every event about one order.
@@ -120,6 +125,17 @@ pub struct Counterparty {
 }
 
 impl Counterparty {
+    /// A counterparty trading on the emulator at `base_url`.
+    pub fn new(label: &str, base_url: String) -> Counterparty {
+        // reqwest is built without a default TLS provider (see the host).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Counterparty {
+            key: key(label),
+            nonce: AtomicU64::new(hl_emulator::clock::now_ms()),
+            base_url,
+        }
+    }
+
     /// The counterparty's address.
     pub fn address(&self) -> Address {
         self.key.address()
@@ -174,7 +190,7 @@ pub struct OrderEnv {
 }
 
 /// A child process killed when the test ends, passed or not.
-struct KillOnDrop(Child);
+pub struct KillOnDrop(pub Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -228,11 +244,10 @@ impl OrderEnv {
             .with_test_writer()
             .try_init();
         let host_key = key("host under test");
-        let counterparty_key = key("counterparty");
         let account = host_key.address();
         let mut emulator = emulator;
         emulator.fund(account, Decimal::from(1_000_000));
-        emulator.fund(counterparty_key.address(), Decimal::from(1_000_000));
+        emulator.fund(key("counterparty").address(), Decimal::from(1_000_000));
         let emulator = Emulator::start(emulator).await.expect("emulator");
 
         let dir = tempfile::tempdir().expect("temp dir");
@@ -294,11 +309,7 @@ impl OrderEnv {
             .expect("started");
         let trading = runtime.trading.clone();
         let env = OrderEnv {
-            counterparty: Counterparty {
-                key: counterparty_key,
-                nonce: AtomicU64::new(hl_emulator::clock::now_ms()),
-                base_url: emulator.base_url(),
-            },
+            counterparty: Counterparty::new("counterparty", emulator.base_url()),
             emulator,
             trading,
             events,
