@@ -270,3 +270,30 @@ async fn a_dropped_user_stream_loses_no_fill() {
     assert_eq!(filled.fill_count(), 1, "counted once");
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_whose_signing_failed_is_failed_with_the_reason() {
+    let mut env = OrderEnv::start(quiet()).await;
+    env.kill_signer();
+    let id = env
+        .trading
+        .submit(&buy("96000", "0.001", OrderType::Limit))
+        .unwrap();
+    let failed = env
+        .until_state(id, OrderState::Failed, Duration::from_secs(5))
+        .await;
+    let reason = failed.reason.unwrap();
+    assert!(
+        reason.starts_with("not sent: signing: signer unavailable"),
+        "{reason}"
+    );
+    assert!(
+        env.exchange_order(id).is_none(),
+        "nothing reached the exchange"
+    );
+    assert_eq!(
+        env.events.of(id),
+        strings(&[("created", "PENDING_CREATE"), ("failed", "FAILED")])
+    );
+    env.stop().await;
+}

@@ -327,6 +327,12 @@ impl OrderEnv {
         env
     }
 
+    /// Stops the signer (the host's signatures then fail).
+    pub fn kill_signer(&mut self) {
+        let _ = self._signer.0.kill();
+        let _ = self._signer.0.wait();
+    }
+
     /// The order as the host tracks it.
     pub fn order(&self, id: ClientOrderId) -> InFlightOrder {
         self.trading.get(id).expect("tracked")
