@@ -34,6 +34,16 @@ pub trait ConnectionSink: Send + Sync {
     fn on_down(&self, connection: &str, reason: &str);
 }
 
+/// Logs a frame the plugin could not parse (shortened): the frame is
+/// dropped and the connection goes on.
+pub fn log_dropped_frame(exchange: &str, connection: &str, frame: &str, error: &PluginError) {
+    let shown: String = frame.chars().take(200).collect();
+    warn!(
+        exchange,
+        connection, "frame dropped: {error}; frame: {shown}"
+    );
+}
+
 /// A text frame to send, and where to report whether it was written.
 pub struct Outbound {
     /// The frame.

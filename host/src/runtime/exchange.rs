@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use std::path::PathBuf;
 
-use plugin_api::{ConnectionKind, Manifest, Market, PluginInstance, Stream, StreamKind};
+use plugin_api::{
+    ConnectionKind, ConnectionSpec, Manifest, Market, PluginInstance, Stream, StreamKind,
+};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -257,11 +259,7 @@ impl ExchangeRuntime {
             .iter()
             .filter(|s| s.kind == ConnectionKind::MARKET && own_market_data)
         {
-            let mut spec = spec.clone();
-            if let Some(timeout) = config.stream_timeout_ms {
-                spec.idle_timeout_ms = timeout;
-                spec.ping_interval_ms = spec.ping_interval_ms.min(timeout / 3);
-            }
+            let spec = with_stream_timeout(spec, config);
             let (driver, control) = ConnectionDriver::new(
                 spec.clone(),
                 spec.url.to_string(),
@@ -326,11 +324,7 @@ impl ExchangeRuntime {
             expiry_ms: config.order_expiry_ms,
         });
         for spec in specs.iter().filter(|s| s.kind == ConnectionKind::USER) {
-            let mut spec = spec.clone();
-            if let Some(timeout) = config.stream_timeout_ms {
-                spec.idle_timeout_ms = timeout;
-                spec.ping_interval_ms = spec.ping_interval_ms.min(timeout / 3);
-            }
+            let spec = with_stream_timeout(spec, config);
             let (driver, control) = ConnectionDriver::new(
                 spec.clone(),
                 spec.url.to_string(),
@@ -386,6 +380,17 @@ impl ExchangeRuntime {
         let journal = self.journal;
         let _ = tokio::task::spawn_blocking(move || journal.close()).await;
     }
+}
+
+/// The plugin's connection with the configured silence timeout, if any
+/// (pings then go out at least three times per timeout).
+fn with_stream_timeout(spec: &ConnectionSpec, config: &ExchangeConfig) -> ConnectionSpec {
+    let mut spec = spec.clone();
+    if let Some(timeout) = config.stream_timeout_ms {
+        spec.idle_timeout_ms = timeout;
+        spec.ping_interval_ms = spec.ping_interval_ms.min(timeout / 3);
+    }
+    spec
 }
 
 /// A per-name seed so that hosts and connections spread their reconnects.

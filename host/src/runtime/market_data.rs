@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use tracing::{debug, warn};
 
 use super::clock::now_ns;
-use super::connection::ConnectionSink;
+use super::connection::{ConnectionSink, log_dropped_frame};
 use super::query::Querier;
 use crate::book::{Applied, BookLevel, BookStatus, OrderBook};
 use crate::publisher::market::{BboData, BookData, FundingData, TradeData};
@@ -336,8 +336,7 @@ impl ConnectionSink for MarketSink {
     }
 
     fn on_parse_error(&self, connection: &str, frame: &str, error: PluginError) {
-        let shown: String = frame.chars().take(200).collect();
-        warn!(exchange = %self.0.exchange, connection, "frame dropped: {error}; frame: {shown}");
+        log_dropped_frame(&self.0.exchange, connection, frame, &error);
     }
 
     fn on_up(&self, connection: &str) {

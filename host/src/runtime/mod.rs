@@ -14,7 +14,9 @@ mod relay;
 
 pub use account::{ACCOUNT_REFRESH, Account};
 pub use backoff::Backoff;
-pub use connection::{ConnectionControl, ConnectionDriver, ConnectionSink, Outbound};
+pub use connection::{
+    ConnectionControl, ConnectionDriver, ConnectionSink, Outbound, log_dropped_frame,
+};
 pub use exchange::{ExchangeRuntime, HostServices, StartError, plugin_config};
 pub use host::{HostError, run};
 pub use http::{Executed, HttpExecutor, TransportError};

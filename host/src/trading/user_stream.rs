@@ -9,7 +9,7 @@ use plugin_api::{Event, Event_NE, PluginError};
 use tracing::warn;
 
 use super::Inner;
-use crate::runtime::ConnectionSink;
+use crate::runtime::{ConnectionSink, log_dropped_frame};
 
 /// The sink of a user connection.
 pub struct UserSink(pub(super) Arc<Inner>);
@@ -34,8 +34,7 @@ impl ConnectionSink for UserSink {
     }
 
     fn on_parse_error(&self, connection: &str, frame: &str, error: PluginError) {
-        let shown: String = frame.chars().take(200).collect();
-        warn!(exchange = %self.0.exchange, connection, "frame dropped: {error}; frame: {shown}");
+        log_dropped_frame(&self.0.exchange, connection, frame, &error);
     }
 
     fn on_up(&self, connection: &str) {

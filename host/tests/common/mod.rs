@@ -18,54 +18,51 @@ pub fn profile_dir() -> PathBuf {
         .to_owned()
 }
 
-/// Builds the `cdylib` of a workspace package (once per package and test
-/// binary) and returns its path. `cargo test` builds test harnesses, not
-/// cdylibs, so plugin tests build the real files themselves.
-pub fn cdylib(package: &str) -> PathBuf {
+/// Runs `cargo build` for the test binary's profile, once per set of
+/// arguments and test binary.
+fn cargo_build(arguments: &[&str]) {
     static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let profile = profile_dir();
+    let key = arguments.join(" ");
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if !built.iter().any(|p| p == package) {
-        let mut command = Command::new(env!("CARGO"));
-        command
-            .args(["build", "--quiet", "-p", package])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile.file_name().is_some_and(|name| name == "release") {
-            command.arg("--release");
-        }
-        let status = command.status().expect("run cargo");
-        assert!(status.success(), "cargo build -p {package} failed");
-        built.push(package.to_owned());
+    if built.contains(&key) {
+        return;
     }
+    let mut command = Command::new(env!("CARGO"));
+    command
+        .args(["build", "--quiet"])
+        .args(arguments)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir()
+        .file_name()
+        .is_some_and(|name| name == "release")
+    {
+        command.arg("--release");
+    }
+    assert!(
+        command.status().expect("run cargo").success(),
+        "cargo build {key} failed"
+    );
+    built.push(key);
+}
+
+/// Builds the `cdylib` of a workspace package and returns its path.
+/// `cargo test` builds test harnesses, not cdylibs, so plugin tests build
+/// the real files themselves.
+pub fn cdylib(package: &str) -> PathBuf {
+    cargo_build(&["-p", package]);
     let file = format!(
         "{}{}.{}",
         std::env::consts::DLL_PREFIX,
         package.replace('-', "_"),
         std::env::consts::DLL_EXTENSION
     );
-    profile.join(file)
+    profile_dir().join(file)
 }
 
-/// Builds a workspace binary (once per test binary) and returns its path.
+/// Builds a workspace binary and returns its path.
 pub fn binary(package: &str, name: &str) -> PathBuf {
-    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let profile = profile_dir();
-    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
-    if !built.iter().any(|p| p == package) {
-        let mut command = Command::new(env!("CARGO"));
-        command
-            .args(["build", "--quiet", "-p", package, "--bin", name])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile.file_name().is_some_and(|dir| dir == "release") {
-            command.arg("--release");
-        }
-        assert!(
-            command.status().expect("run cargo").success(),
-            "cargo build -p {package} failed"
-        );
-        built.push(package.to_owned());
-    }
-    profile.join(name)
+    cargo_build(&["-p", package, "--bin", name]);
+    profile_dir().join(name)
 }
 
 /// Copies `file` into `dir` under `name`.
