@@ -297,3 +297,33 @@ async fn an_order_whose_signing_failed_is_failed_with_the_reason() {
     );
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modify_changes_price_and_size_on_the_exchange() {
+    let env = OrderEnv::start(quiet()).await;
+    let id = env
+        .trading
+        .submit(&buy("95000", "0.001", OrderType::Limit))
+        .unwrap();
+    env.until_state(id, OrderState::Open, Duration::from_secs(5))
+        .await;
+    env.trading
+        .modify(id, Some(d("95500")), Some(d("0.002")))
+        .unwrap();
+    eventually("the modify to be applied", Duration::from_secs(5), || {
+        env.trading
+            .get(id)
+            .is_some_and(|o| o.price == d("95500") && o.amount == d("0.002"))
+    })
+    .await;
+    let truth = env.exchange_order(id).expect("on the exchange");
+    assert_eq!(truth["limitPx"], "95500");
+    assert_eq!(truth["origSz"], "0.002");
+    assert_eq!(truth["status"], "open");
+    assert_eq!(env.order(id).state, OrderState::Open);
+    // Still one order, still cancellable by its client id.
+    env.trading.cancel(id).unwrap();
+    env.until_state(id, OrderState::Cancelled, Duration::from_secs(5))
+        .await;
+    env.stop().await;
+}

@@ -98,6 +98,10 @@ pub(crate) struct Inner {
     last_fill_ms: AtomicU64,
     halted: Mutex<Option<String>>,
     accepting: AtomicBool,
+    /// Exchange ids replaced by a modify (Hyperliquid's modify is
+    /// cancel-then-place under the same client id): the venue's report
+    /// that such an id was cancelled is the replace, not the order's end.
+    replaced: Mutex<HashMap<ClientOrderId, Vec<String>>>,
 }
 
 /// A cheap-to-clone handle to one exchange's order path. Its methods can be
@@ -144,6 +148,7 @@ impl Trading {
                 last_fill_ms: AtomicU64::new(last_fill_ms),
                 halted: Mutex::new(None),
                 accepting: AtomicBool::new(true),
+                replaced: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -365,6 +370,10 @@ impl Trading {
             .inner
             .order_ref(id)
             .ok_or(CommandError::UnknownOrder(id))?;
+        let replaced = order.exchange_order_id.clone();
+        if let Some(oid) = &replaced {
+            self.inner.mark_replaced(id, oid);
+        }
         let inner = Arc::clone(&self.inner);
         self.inner.runtime.spawn(async move {
             let operation =
@@ -374,7 +383,13 @@ impl Trading {
                 }])));
             let expires = now_ms() + inner.expiry_ms;
             let delivery = inner.deliver(&operation, expires, || {}).await;
-            inner.apply_modify(id, new_order.price, new_order.amount, delivery, expires);
+            inner.apply_modify(
+                id,
+                (new_order.price, new_order.amount),
+                replaced.as_deref(),
+                delivery,
+                expires,
+            );
         });
         Ok(())
     }

@@ -2,6 +2,8 @@
 //! venue's order status to the host's state serves every source: the reply
 //! to a request, the user stream, a status query, a refill.
 
+use std::sync::PoisonError;
+
 use plugin_api::{Fill, Outcome, OutcomeKind, VenueOrderStatus};
 use tracing::{debug, info, warn};
 
@@ -194,16 +196,17 @@ impl Inner {
         }
     }
 
-    /// Applies the answer to a modify.
+    /// Applies the answer to a modify of `id` to `(price, amount)` that
+    /// replaces the exchange id `replaced`.
     pub(super) fn apply_modify(
         self: &std::sync::Arc<Self>,
         id: ClientOrderId,
-        price: rust_decimal::Decimal,
-        amount: rust_decimal::Decimal,
+        (price, amount): (rust_decimal::Decimal, rust_decimal::Decimal),
+        replaced: Option<&str>,
         delivery: Delivery,
         expires_after_ms: u64,
     ) {
-        match delivery {
+        let accepted = match delivery {
             Delivery::Answered(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => {
                 match reply.items.first() {
                     Some(item) if item.kind == OutcomeKind::ACCEPTED => {
@@ -217,21 +220,62 @@ impl Inner {
                         {
                             warn!(exchange = %self.exchange, "{error}");
                         }
+                        true
                     }
                     other => {
                         warn!(exchange = %self.exchange, order = %id, "modify not applied: {:?}", other.map(|i| &i.message));
-                        self.spawn_resolve(id, now_ms());
+                        false
                     }
                 }
             }
             Delivery::Answered(reply) => {
                 warn!(exchange = %self.exchange, order = %id, "modify refused: {}", reply.outcome.message);
+                false
             }
-            Delivery::Unknown(_) => self.spawn_resolve(id, expires_after_ms + RESOLVE_MARGIN_MS),
+            Delivery::Unknown(_) => {
+                // The venue's status query settles which order is live.
+                return self.spawn_resolve(id, expires_after_ms + RESOLVE_MARGIN_MS);
+            }
             Delivery::NotSent(reason) | Delivery::NotDelivered(reason) => {
                 warn!(exchange = %self.exchange, order = %id, "modify not sent: {reason}");
+                false
             }
+        };
+        if !accepted {
+            // The old order was not replaced: its cancellation is real again.
+            if let Some(oid) = replaced {
+                self.forget_replaced(id, oid);
+            }
+            self.spawn_resolve(id, now_ms());
         }
+    }
+
+    /// Records that a modify in flight replaces `oid` of order `id`.
+    pub(super) fn mark_replaced(&self, id: ClientOrderId, oid: &str) {
+        let mut replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
+        replaced.retain(|order, _| {
+            self.tracker
+                .get(*order)
+                .is_some_and(|order| !order.state.is_terminal())
+        });
+        replaced.entry(id).or_default().push(oid.to_owned());
+    }
+
+    /// Undoes `mark_replaced` after the modify failed.
+    fn forget_replaced(&self, id: ClientOrderId, oid: &str) {
+        let mut replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(oids) = replaced.get_mut(&id) {
+            oids.retain(|old| old != oid);
+        }
+    }
+
+    /// Whether `oid` is an exchange id of order `id` that a modify replaced.
+    fn is_replaced(&self, id: ClientOrderId, oid: &str) -> bool {
+        self.replaced
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .is_some_and(|oids| oids.iter().any(|old| old == oid))
     }
 
     /// The tracked order an exchange report is about.
@@ -268,6 +312,12 @@ impl Inner {
         let Some(order) = self.tracker.get(id) else {
             return;
         };
+        if self.is_replaced(id, &update.exchange_order_id) {
+            // Fills of the replaced order arrive as fills; its status
+            // reports (the cancel of the replace) say nothing about the order.
+            debug!(exchange = %self.exchange, order = %id, oid = %update.exchange_order_id, "report about a replaced exchange id");
+            return;
+        }
         let (price, size) = (update.price.to_decimal(), update.size.to_decimal());
         // A changed price or size is a modify seen from the exchange's side
         // (a market order's limit is the plugin's protective price, not a

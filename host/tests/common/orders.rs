@@ -358,7 +358,9 @@ impl OrderEnv {
         state["orders"]
             .as_array()?
             .iter()
-            .find(|order| order["cloid"] == id.to_string())
+            .filter(|order| order["cloid"] == id.to_string())
+            // A modify replaces the order under the same client id.
+            .max_by_key(|order| order["oid"].as_u64())
             .cloned()
     }
 
