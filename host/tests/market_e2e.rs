@@ -55,6 +55,7 @@ fn exchange(emulator: &EmulatorHandle) -> ExchangeConfig {
         stream_timeout_ms: Some(1_000),
         request_timeout_ms: 10_000,
         order_expiry_ms: 10_000,
+        market_slippage_percent: None,
         cancel_on_shutdown: false,
         market_data: None,
         limits: Limits::default(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::orders::{OrderEnv, eventually, quiet};
 use connector_host::order::{OrderState, OrderType, TimeInForce, TradeType};
-use connector_host::trading::OrderCommand;
+use connector_host::trading::{CommandError, OrderCommand};
 use hl_emulator::FaultSettings;
 use hyperliquid_core::Tif;
 use rust_decimal::Decimal;
@@ -31,6 +31,7 @@ fn buy(price: &str, amount: &str, order_type: OrderType) -> OrderCommand {
         position_action: None,
         reduce_only: false,
         client_order_id: None,
+        max_slippage_percent: None,
     }
 }
 
@@ -325,5 +326,47 @@ async fn a_modify_changes_price_and_size_on_the_exchange() {
     env.trading.cancel(id).unwrap();
     env.until_state(id, OrderState::Cancelled, Duration::from_secs(5))
         .await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_market_order_is_limited_by_its_slippage_from_the_mid() {
+    let env = OrderEnv::start(quiet()).await;
+    env.counterparty
+        .order(BTC, true, "99000", "0.01", Tif::Gtc)
+        .await;
+    env.counterparty
+        .order(BTC, false, "101000", "0.01", Tif::Gtc)
+        .await;
+    let market_buy = |slippage: Option<&str>| OrderCommand {
+        price: None,
+        max_slippage_percent: slippage.map(d),
+        ..buy("1", "0.001", OrderType::Market)
+    };
+    // The book reaches the host through the market stream.
+    let mut submitted = Err(CommandError::NoMarketPrice("BTC-USD".into()));
+    let waited = std::time::Instant::now();
+    while matches!(submitted, Err(CommandError::NoMarketPrice(_))) {
+        assert!(waited.elapsed() < Duration::from_secs(5), "no mid price");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        submitted = env.trading.submit(&market_buy(None));
+    }
+    let by_default = submitted.unwrap();
+    let by_command = env.trading.submit(&market_buy(Some("1"))).unwrap();
+    for (id, limit) in [(by_default, "102000"), (by_command, "101000")] {
+        let order = env
+            .until_state(id, OrderState::Filled, Duration::from_secs(5))
+            .await;
+        assert_eq!(order.average_executed_price(), Some(d("101000")));
+        // The exchange saw an IOC limit `slippage` percent above the mid.
+        let truth = env.exchange_order(id).expect("on the exchange");
+        assert_eq!(truth["limitPx"], limit);
+        assert_eq!(truth["tif"], "Ioc");
+    }
+    let refused = env.trading.submit(&market_buy(Some("100")));
+    assert!(
+        matches!(&refused, Err(CommandError::InvalidOrder(m)) if m.contains("max_slippage_percent")),
+        "{refused:?}"
+    );
     env.stop().await;
 }

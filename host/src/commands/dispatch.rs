@@ -128,6 +128,7 @@ impl Dispatcher {
             position_action: fields.position_action,
             reduce_only: fields.reduce_only,
             client_order_id: fields.client_order_id,
+            max_slippage_percent: fields.max_slippage_percent.map(|p| p.0),
         };
         Ok(trading.submit(&command).map(|id| {
             json!({"client_order_id": id, "exchange": trading.exchange(), "order_state": "PENDING_CREATE"})

@@ -68,6 +68,9 @@ pub struct NewOrderFields {
     /// A client order id of the caller's choosing.
     #[serde(default)]
     pub client_order_id: Option<ClientOrderId>,
+    /// Market orders: the worst price accepted, in percent from the mid.
+    #[serde(default)]
+    pub max_slippage_percent: Option<ExactDecimal>,
 }
 
 /// Fields naming one order.

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::path::Path;
 
+use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -299,6 +300,15 @@ impl<'a> Reader<'a> {
             if value < min {
                 self.error(path.join(key), format!("must be at least {min}"));
             }
+        }
+        if exchange
+            .market_slippage_percent
+            .is_some_and(|p| p <= Decimal::ZERO || p >= Decimal::ONE_HUNDRED)
+        {
+            self.error(
+                path.join("market_slippage_percent"),
+                "must lie between 0 and 100",
+            );
         }
         if exchange.stream_timeout_ms.is_some_and(|ms| ms < 100) {
             self.error(path.join("stream_timeout_ms"), "must be at least 100");

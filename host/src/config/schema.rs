@@ -158,6 +158,11 @@ pub struct ExchangeConfig {
     /// unknown.
     #[serde(default = "default_order_expiry")]
     pub order_expiry_ms: u64,
+    /// Market orders are sent as aggressive IOC limits at most this many
+    /// percent away from the mid (a string or integer, e.g. `"2.5"`);
+    /// default: the plugin's (Hyperliquid: 5). A command may override it.
+    #[serde(default, deserialize_with = "decimal")]
+    pub market_slippage_percent: Option<Decimal>,
     /// On SIGINT/SIGTERM, cancel every open order of this exchange before
     /// stopping (waits up to 10 s for the cancels to be confirmed).
     #[serde(default)]

@@ -163,6 +163,30 @@ fn endpoints_and_urls_are_checked() {
 }
 
 #[test]
+fn market_slippage_is_a_percentage_between_0_and_100() {
+    let with = |value: &str| {
+        MINIMAL.replace(
+            "account = \"0xabc\"",
+            &format!("account = \"0xabc\"\nmarket_slippage_percent = {value}"),
+        )
+    };
+    let config = parse(&with("\"2.5\"")).unwrap();
+    assert_eq!(
+        config.exchanges[0].market_slippage_percent,
+        Some("2.5".parse().unwrap())
+    );
+    for bad in ["\"0\"", "100", "\"-1\""] {
+        let errors = errors_of(&with(bad));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("market_slippage_percent: must lie between 0 and 100")),
+            "{bad}: {errors:?}"
+        );
+    }
+}
+
+#[test]
 fn load_resolves_paths_against_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("host.toml");

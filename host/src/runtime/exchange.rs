@@ -322,6 +322,7 @@ impl ExchangeRuntime {
             account: Arc::clone(&account),
             status: StatusPublisher::new(services.publisher.clone()),
             expiry_ms: config.order_expiry_ms,
+            market_slippage_percent: config.market_slippage_percent,
         });
         for spec in specs.iter().filter(|s| s.kind == ConnectionKind::USER) {
             let spec = with_stream_timeout(spec, config);

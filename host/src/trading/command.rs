@@ -33,6 +33,11 @@ pub struct OrderCommand {
     /// Use this client order id instead of a new one.
     #[serde(default)]
     pub client_order_id: Option<ClientOrderId>,
+    /// Market orders: the worst fill price accepted, in percent away from
+    /// the mid. Default: the exchange's `market_slippage_percent`, else the
+    /// plugin's.
+    #[serde(default)]
+    pub max_slippage_percent: Option<Decimal>,
 }
 
 impl OrderCommand {

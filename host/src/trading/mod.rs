@@ -19,6 +19,7 @@ mod resolve;
 mod send;
 mod user_stream;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -76,6 +77,8 @@ pub struct TradingParts {
     pub status: StatusPublisher,
     /// How long after signing an action expires (`expiresAfter`), ms.
     pub expiry_ms: u64,
+    /// Default slippage of market orders, percent (None: the plugin's).
+    pub market_slippage_percent: Option<Decimal>,
 }
 
 pub(crate) struct Inner {
@@ -94,6 +97,7 @@ pub(crate) struct Inner {
     account: Arc<Account>,
     status: StatusPublisher,
     expiry_ms: u64,
+    market_slippage_percent: Option<Decimal>,
     runtime: Handle,
     last_fill_ms: AtomicU64,
     halted: Mutex<Option<String>>,
@@ -144,6 +148,7 @@ impl Trading {
                 account: parts.account,
                 status: parts.status,
                 expiry_ms: parts.expiry_ms,
+                market_slippage_percent: parts.market_slippage_percent,
                 runtime: Handle::current(),
                 last_fill_ms: AtomicU64::new(last_fill_ms),
                 halted: Mutex::new(None),
@@ -220,11 +225,21 @@ impl Trading {
             .market_data
             .top(&market.venue_symbol)
             .and_then(|top| top.mid);
+        let command = match (
+            command.max_slippage_percent,
+            self.inner.market_slippage_percent,
+        ) {
+            (None, Some(default)) => Cow::Owned(OrderCommand {
+                max_slippage_percent: Some(default),
+                ..command.clone()
+            }),
+            _ => Cow::Borrowed(command),
+        };
         let (new_order, request) = prepare_order(
             &self.inner.exchange,
             &self.inner.manifest,
             market,
-            command,
+            &command,
             id,
             mid,
             now_ms(),
@@ -356,6 +371,7 @@ impl Trading {
             position_action: order.position_action,
             reduce_only: false,
             client_order_id: Some(id),
+            max_slippage_percent: None,
         };
         let (new_order, request) = prepare_order(
             &self.inner.exchange,

@@ -35,6 +35,20 @@ fn time_in_force(tif: TimeInForce) -> plugin_api::TimeInForce {
     }
 }
 
+/// A slippage in percent as the fraction the plugin takes; it must lie
+/// strictly between 0 and 100.
+fn slippage_fraction(percent: Option<Decimal>) -> Result<Option<Dec>, CommandError> {
+    let Some(percent) = percent else {
+        return Ok(None);
+    };
+    if percent <= Decimal::ZERO || percent >= Decimal::ONE_HUNDRED {
+        return Err(invalid(format!(
+            "max_slippage_percent must lie between 0 and 100, not {percent}"
+        )));
+    }
+    dec(percent / Decimal::ONE_HUNDRED, "max_slippage_percent").map(Some)
+}
+
 /// Validates and quantizes `command` for `market`. Limit prices are
 /// rounded toward the passive side (a buy down, a sell up) so that
 /// quantizing never makes an order more aggressive; sizes are rounded down
@@ -114,7 +128,7 @@ pub fn prepare_order(
         size: dec(amount, "amount")?,
         reduce_only: command.is_reduce_only(),
         trigger_price: ROption::RNone,
-        max_slippage: ROption::RNone,
+        max_slippage: slippage_fraction(command.max_slippage_percent)?.into(),
     };
     Ok((new_order, request))
 }

@@ -291,6 +291,7 @@ impl OrderEnv {
             stream_timeout_ms: Some(2_000),
             request_timeout_ms: 1_000,
             order_expiry_ms: 2_000,
+            market_slippage_percent: Some(Decimal::from(2)),
             cancel_on_shutdown: false,
             market_data: None,
             limits: Limits::default(),
