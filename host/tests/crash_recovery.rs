@@ -5,48 +5,14 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::orders::{Counterparty, EventLog, KillOnDrop, eventually, key, quiet};
-use common::{cdylib, copy_as};
+use common::host_process::HostFiles;
+use common::orders::{Counterparty, EventLog, eventually, key, quiet};
 use hl_emulator::Emulator;
-use hyperliquid_core::{Tif, keccak256};
+use hyperliquid_core::Tif;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-
-/// Sends one command to the host; `None` when it does not answer.
-fn command(endpoint: &str, request: Value) -> Option<Value> {
-    let socket = zmq::Context::new().socket(zmq::REQ).ok()?;
-    socket.set_rcvtimeo(2_000).ok()?;
-    socket.set_linger(0).ok()?;
-    socket.connect(endpoint).ok()?;
-    socket.send(request.to_string().as_bytes(), 0).ok()?;
-    serde_json::from_slice(&socket.recv_bytes(0).ok()?).ok()
-}
-
-fn start_host(config: &Path) -> KillOnDrop {
-    KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_connector-host"))
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "error")
-            .spawn()
-            .expect("host"),
-    )
-}
-
-async fn until_ready(commands: &str) {
-    let started = Instant::now();
-    while command(commands, json!({"cmd": "status"})).is_none_or(|reply| reply["ok"] != true) {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the host did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// A JSON number or decimal string as a decimal.
 fn decimal(value: &Value) -> Decimal {
@@ -80,65 +46,9 @@ async fn a_killed_host_reconciles_every_order_and_fill_after_restart() {
     let emulator = Emulator::start(config).await.expect("emulator");
     let counterparty = Counterparty::new("crash counterparty", emulator.base_url());
 
-    // The host's files: key (0600), plugin, config. The host starts the
-    // signer itself (spawn_key_file) from the binary next to it.
-    common::binary("connector-signer", "connector-signer");
-    let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("host.key");
-    std::fs::write(&key_file, format!("{}\n", keccak256(b"crash test host"))).unwrap();
-    std::fs::set_permissions(
-        &key_file,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
-    std::fs::create_dir_all(dir.path().join("plugins")).unwrap();
-    copy_as(
-        &cdylib("hyperliquid-plugin"),
-        &dir.path().join("plugins"),
-        "hyperliquid.so",
-    );
-    let events = format!("ipc://{}/events.sock", dir.path().display());
-    let commands = format!("ipc://{}/commands.sock", dir.path().display());
-    let config_file = dir.path().join("host.toml");
-    std::fs::write(
-        &config_file,
-        format!(
-            r#"
-[host]
-id = "crash-test"
-plugins_dir = "plugins"
-state_dir = "state"
-log_level = "warn"
-
-[zmq]
-publish = "{events}"
-commands = "{commands}"
-
-[signer]
-socket = "signer.sock"
-spawn_key_file = "host.key"
-
-[[exchanges]]
-name = "hl"
-plugin = "hyperliquid"
-network = "local"
-api_url = "{api}"
-account = "{account}"
-request_timeout_ms = 1000
-order_expiry_ms = 2000
-stream_timeout_ms = 2000
-
-[[exchanges.markets]]
-symbol = "BTC-USD"
-"#,
-            api = emulator.base_url()
-        ),
-    )
-    .unwrap();
-
-    let mut host = start_host(&config_file);
-    until_ready(&commands).await;
-    let log = EventLog::start(&events);
+    let files = HostFiles::new("crash test host", &emulator.base_url(), "");
+    let mut host = files.start().await;
+    let log = EventLog::start(&files.events);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Liquidity for some of the host's buys to fill against.
@@ -149,12 +59,12 @@ symbol = "BTC-USD"
     let mut accepted = Vec::new();
     for i in 0..40u32 {
         let price = if i % 3 == 0 { 100_020 } else { 95_000 + i * 10 };
-        let reply = command(
-            &commands,
-            json!({"cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
+        let reply = files
+            .command(
+                json!({"cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
                    "price": price.to_string(), "amount": "0.001"}),
-        )
-        .expect("reply");
+            )
+            .expect("reply");
         assert_eq!(reply["ok"], true, "{reply}");
         accepted.push(
             reply["result"]["client_order_id"]
@@ -175,8 +85,7 @@ symbol = "BTC-USD"
         .order(0, false, "95000", "0.005", Tif::Ioc)
         .await;
 
-    let host = start_host(&config_file);
-    until_ready(&commands).await;
+    let host = files.start().await;
 
     // Ground truth: every order the exchange has for the account.
     let truth = emulator.account_state(account).expect("account");
@@ -191,11 +100,9 @@ symbol = "BTC-USD"
     // After reconciliation (expiry 2 s + margin 2 s for orders in flight at
     // the kill), the host agrees with the exchange on every order.
     let get = |id: &str| {
-        command(
-            &commands,
-            json!({"cmd": "get_order", "client_order_id": id}),
-        )
-        .expect("reply")
+        files
+            .command(json!({"cmd": "get_order", "client_order_id": id}))
+            .expect("reply")
     };
     eventually(
         "the host to agree with the exchange",

@@ -2,6 +2,7 @@
 //! part of them.
 #![allow(dead_code)]
 
+pub mod host_process;
 pub mod orders;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,131 @@
+//! A `connector-host` process run from its binary against an emulator:
+//! its files in a temporary folder, its command socket, its shutdown.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hyperliquid_core::keccak256;
+use serde_json::{Value, json};
+
+use super::orders::{KillOnDrop, key};
+use super::{cdylib, copy_as};
+
+/// Sends one command to a host; `None` when it does not answer.
+fn command(endpoint: &str, request: Value) -> Option<Value> {
+    let socket = zmq::Context::new().socket(zmq::REQ).ok()?;
+    socket.set_rcvtimeo(2_000).ok()?;
+    socket.set_linger(0).ok()?;
+    socket.connect(endpoint).ok()?;
+    socket.send(request.to_string().as_bytes(), 0).ok()?;
+    serde_json::from_slice(&socket.recv_bytes(0).ok()?).ok()
+}
+
+/// The files of one host: key (0600, from `seed`), plugin, and a config
+/// with one Hyperliquid exchange `hl` trading BTC-USD at `api`. The host
+/// spawns its signer itself.
+pub struct HostFiles {
+    /// Keeps the folder alive.
+    pub dir: tempfile::TempDir,
+    /// The config file.
+    pub config_file: PathBuf,
+    /// The event endpoint.
+    pub events: String,
+    /// The command endpoint.
+    pub commands: String,
+}
+
+impl HostFiles {
+    /// Writes the files; `exchange_keys` adds TOML keys to the exchange.
+    pub fn new(seed: &str, api: &str, exchange_keys: &str) -> HostFiles {
+        super::binary("connector-signer", "connector-signer");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let key_file = dir.path().join("host.key");
+        std::fs::write(&key_file, format!("{}\n", keccak256(seed.as_bytes()))).expect("key");
+        std::fs::set_permissions(
+            &key_file,
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .expect("chmod");
+        std::fs::create_dir_all(dir.path().join("plugins")).expect("plugins dir");
+        copy_as(
+            &cdylib("hyperliquid-plugin"),
+            &dir.path().join("plugins"),
+            "hyperliquid.so",
+        );
+        let events = format!("ipc://{}/events.sock", dir.path().display());
+        let commands = format!("ipc://{}/commands.sock", dir.path().display());
+        let account = key(seed).address();
+        let config_file = dir.path().join("host.toml");
+        std::fs::write(
+            &config_file,
+            format!(
+                r#"
+[host]
+id = "test-host"
+plugins_dir = "plugins"
+state_dir = "state"
+log_level = "warn"
+
+[zmq]
+publish = "{events}"
+commands = "{commands}"
+
+[signer]
+socket = "signer.sock"
+spawn_key_file = "host.key"
+
+[[exchanges]]
+name = "hl"
+plugin = "hyperliquid"
+network = "local"
+api_url = "{api}"
+account = "{account}"
+request_timeout_ms = 1000
+order_expiry_ms = 2000
+stream_timeout_ms = 2000
+{exchange_keys}
+
+[[exchanges.markets]]
+symbol = "BTC-USD"
+"#
+            ),
+        )
+        .expect("config");
+        HostFiles {
+            dir,
+            config_file,
+            events,
+            commands,
+        }
+    }
+
+    /// Starts the host and waits until it answers commands.
+    pub async fn start(&self) -> KillOnDrop {
+        let host = KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_connector-host"))
+                .args(["run", "--config"])
+                .arg(&self.config_file)
+                .env("RUST_LOG", "error")
+                .spawn()
+                .expect("host"),
+        );
+        let started = Instant::now();
+        while self
+            .command(json!({"cmd": "status"}))
+            .is_none_or(|reply| reply["ok"] != true)
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the host did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        host
+    }
+
+    /// Sends one command to the host.
+    pub fn command(&self, request: Value) -> Option<Value> {
+        command(&self.commands, request)
+    }
+}

@@ -1,0 +1,86 @@
+//! SIGTERM of a host configured with `cancel_on_shutdown`: it cancels every
+//! open order on the exchange, waits for the confirmations, and exits
+//! cleanly.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::host_process::HostFiles;
+use common::orders::{key, quiet};
+use hl_emulator::Emulator;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_cancels_every_open_order_before_exiting() {
+    let mut config = quiet();
+    let account = key("shutdown test host").address();
+    config.fund(account, Decimal::from(1_000_000));
+    let emulator = Emulator::start(config).await.expect("emulator");
+    let files = HostFiles::new(
+        "shutdown test host",
+        &emulator.base_url(),
+        "cancel_on_shutdown = true",
+    );
+    let mut host = files.start().await;
+
+    let mut ids = Vec::new();
+    for price in ["90000", "90010", "90020"] {
+        let reply = files
+            .command(json!({"cmd": "buy", "trading_pair": "BTC-USD",
+                            "order_type": "LIMIT", "price": price, "amount": "0.001"}))
+            .expect("reply");
+        assert_eq!(reply["ok"], true, "{reply}");
+        ids.push(
+            reply["result"]["client_order_id"]
+                .as_str()
+                .expect("id")
+                .to_owned(),
+        );
+    }
+    let exchange_status = |id: &str| {
+        emulator.account_state(account).and_then(|state| {
+            state["orders"]
+                .as_array()?
+                .iter()
+                .find(|order| order["cloid"] == id)
+                .map(|order| order["status"].as_str().unwrap_or_default().to_owned())
+        })
+    };
+    let started = Instant::now();
+    while !ids
+        .iter()
+        .all(|id| exchange_status(id).as_deref() == Some("open"))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "orders not open"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let pid = host.0.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = host.0.try_wait().expect("wait") {
+            break exit;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the host did not stop"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit}");
+    for id in &ids {
+        assert_eq!(exchange_status(id).as_deref(), Some("canceled"), "{id}");
+    }
+    emulator.shutdown().await;
+}
