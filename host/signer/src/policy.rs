@@ -11,19 +11,10 @@ use serde::Deserialize;
 
 use crate::protocol::{network_name, parse_network};
 
-/// The action types signed when no policy file narrows them. Everything else —
-/// `approveAgent`, withdrawals, transfers, any unknown type — is never signed.
-pub const DEFAULT_ALLOWED_ACTIONS: [ActionType; 9] = [
-    ActionType::Order,
-    ActionType::Cancel,
-    ActionType::CancelByCloid,
-    ActionType::Modify,
-    ActionType::BatchModify,
-    ActionType::ScheduleCancel,
-    ActionType::UpdateLeverage,
-    ActionType::UpdateIsolatedMargin,
-    ActionType::Noop,
-];
+/// The action types signed when no policy file narrows them: the trading
+/// actions. Everything else — `approveAgent`, withdrawals, transfers, any
+/// unknown type — is never signed.
+pub const DEFAULT_ALLOWED_ACTIONS: [ActionType; 9] = ActionType::TRADING;
 
 /// The rules a request is checked against.
 #[derive(Debug, Clone, PartialEq, Eq)]

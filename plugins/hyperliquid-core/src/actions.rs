@@ -175,7 +175,9 @@ pub enum ActionType {
 }
 
 impl ActionType {
-    const ALL: [ActionType; 10] = [
+    /// The L1 actions a trading connector sends: every type but the
+    /// user-signed `approveAgent`.
+    pub const TRADING: [ActionType; 9] = [
         ActionType::Order,
         ActionType::Cancel,
         ActionType::CancelByCloid,
@@ -185,7 +187,6 @@ impl ActionType {
         ActionType::UpdateLeverage,
         ActionType::UpdateIsolatedMargin,
         ActionType::Noop,
-        ActionType::ApproveAgent,
     ];
 
     /// The wire name (`"order"`, `"cancelByCloid"`, …).
@@ -206,7 +207,10 @@ impl ActionType {
 
     /// The type with this wire name, if supported.
     pub fn from_wire_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+        Self::TRADING
+            .into_iter()
+            .chain([ActionType::ApproveAgent])
+            .find(|kind| kind.as_str() == name)
     }
 }
 
