@@ -19,7 +19,6 @@ mod resolve;
 mod send;
 mod user_stream;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,12 +31,13 @@ use tokio::runtime::Handle;
 
 pub use command::{CommandError, OrderCommand};
 pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
-pub use prepare::{encode_client_id, prepare_order};
+pub use prepare::{MarketPricing, encode_client_id, prepare_order};
 pub use send::Delivery;
 pub use user_stream::UserSink;
 
 use crate::order::{
-    ClientIdGenerator, ClientOrderId, ClientOrderTracker, InFlightOrder, OrderState, OrderUpdate,
+    ClientIdGenerator, ClientOrderId, ClientOrderTracker, InFlightOrder, NewOrder, OrderState,
+    OrderUpdate,
 };
 use crate::publisher::StatusPublisher;
 use crate::runtime::clock::now_ms;
@@ -114,6 +114,32 @@ pub(crate) struct Inner {
 #[derive(Clone)]
 pub struct Trading {
     inner: Arc<Inner>,
+}
+
+impl Inner {
+    /// [`prepare_order`] for this exchange, now; a market order is priced
+    /// from `mid` and the exchange's default slippage.
+    fn prepare(
+        &self,
+        market: &Market,
+        command: &OrderCommand,
+        id: ClientOrderId,
+        mid: Option<Decimal>,
+    ) -> Result<(NewOrder, plugin_api::OrderRequest), CommandError> {
+        let pricing = MarketPricing {
+            mid,
+            default_slippage_percent: self.market_slippage_percent,
+        };
+        prepare_order(
+            &self.exchange,
+            &self.manifest,
+            market,
+            command,
+            id,
+            pricing,
+            now_ms(),
+        )
+    }
 }
 
 impl Trading {
@@ -225,25 +251,7 @@ impl Trading {
             .market_data
             .top(&market.venue_symbol)
             .and_then(|top| top.mid);
-        let command = match (
-            command.max_slippage_percent,
-            self.inner.market_slippage_percent,
-        ) {
-            (None, Some(default)) => Cow::Owned(OrderCommand {
-                max_slippage_percent: Some(default),
-                ..command.clone()
-            }),
-            _ => Cow::Borrowed(command),
-        };
-        let (new_order, request) = prepare_order(
-            &self.inner.exchange,
-            &self.inner.manifest,
-            market,
-            &command,
-            id,
-            mid,
-            now_ms(),
-        )?;
+        let (new_order, request) = self.inner.prepare(market, command, id, mid)?;
         self.inner
             .tracker
             .start_tracking(new_order)
@@ -373,15 +381,9 @@ impl Trading {
             client_order_id: Some(id),
             max_slippage_percent: None,
         };
-        let (new_order, request) = prepare_order(
-            &self.inner.exchange,
-            &self.inner.manifest,
-            market,
-            &command,
-            id,
-            Some(order.price),
-            now_ms(),
-        )?;
+        let (new_order, request) = self
+            .inner
+            .prepare(market, &command, id, Some(order.price))?;
         let target = self
             .inner
             .order_ref(id)

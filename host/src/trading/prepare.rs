@@ -49,17 +49,27 @@ fn slippage_fraction(percent: Option<Decimal>) -> Result<Option<Dec>, CommandErr
     dec(percent / Decimal::ONE_HUNDRED, "max_slippage_percent").map(Some)
 }
 
+/// What a market order is priced from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MarketPricing {
+    /// The current mid price, if the book is in sync.
+    pub mid: Option<Decimal>,
+    /// The slippage (percent) of a command that names none; `None`: the
+    /// plugin's default.
+    pub default_slippage_percent: Option<Decimal>,
+}
+
 /// Validates and quantizes `command` for `market`. Limit prices are
 /// rounded toward the passive side (a buy down, a sell up) so that
 /// quantizing never makes an order more aggressive; sizes are rounded down
-/// and never up past a bound. `mid` prices market orders.
+/// and never up past a bound. Market orders are priced by `pricing`.
 pub fn prepare_order(
     exchange: &str,
     manifest: &Manifest,
     market: &Market,
     command: &OrderCommand,
     id: ClientOrderId,
-    mid: Option<Decimal>,
+    pricing: MarketPricing,
     now_ms: u64,
 ) -> Result<(NewOrder, OrderRequest), CommandError> {
     let rule = &market.rule;
@@ -69,8 +79,9 @@ pub fn prepare_order(
         .map_err(invalid)?;
     let (kind, tif, price) = match command.order_type {
         OrderType::Market => {
-            let mid =
-                mid.ok_or_else(|| CommandError::NoMarketPrice(command.trading_pair.clone()))?;
+            let mid = pricing
+                .mid
+                .ok_or_else(|| CommandError::NoMarketPrice(command.trading_pair.clone()))?;
             (OrderKind::MARKET, plugin_api::TimeInForce::IOC, mid)
         }
         limit => {
@@ -128,7 +139,12 @@ pub fn prepare_order(
         size: dec(amount, "amount")?,
         reduce_only: command.is_reduce_only(),
         trigger_price: ROption::RNone,
-        max_slippage: slippage_fraction(command.max_slippage_percent)?.into(),
+        max_slippage: slippage_fraction(
+            command
+                .max_slippage_percent
+                .or(pricing.default_slippage_percent),
+        )?
+        .into(),
     };
     Ok((new_order, request))
 }
