@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use connector_host::config::{ExchangeConfig, Limits, MarketConfig, MarketDataSource, Network};
+use connector_host::config::{ExchangeConfig, MarketDataSource};
 use connector_host::order::ClientIdGenerator;
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::Publisher;
@@ -46,26 +46,11 @@ fn services(publisher: &Publisher, dir: &std::path::Path) -> HostServices {
 
 fn exchange(emulator: &EmulatorHandle) -> ExchangeConfig {
     ExchangeConfig {
-        name: "hl".into(),
-        plugin: "hyperliquid".into(),
-        network: Network::Local,
-        api_url: Some(emulator.base_url()),
-        account: "0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE".into(),
-        vault: None,
         stream_timeout_ms: Some(1_000),
-        request_timeout_ms: 10_000,
-        order_expiry_ms: 10_000,
-        market_slippage_percent: None,
-        cancel_on_shutdown: false,
-        market_data: None,
-        limits: Limits::default(),
-        markets: ["BTC-USD", "ETH-USD"]
-            .into_iter()
-            .map(|symbol| MarketConfig {
-                symbol: symbol.into(),
-                limits: Limits::default(),
-            })
-            .collect(),
+        ..common::local_exchange(
+            emulator.base_url(),
+            "0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE".into(),
+        )
     }
 }
 

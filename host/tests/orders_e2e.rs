@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::orders::{OrderEnv, eventually, quiet};
-use connector_host::order::{OrderState, OrderType, TimeInForce, TradeType};
+use connector_host::order::{ClientOrderId, OrderState, OrderType, TimeInForce, TradeType};
 use connector_host::trading::{CommandError, OrderCommand};
 use hl_emulator::FaultSettings;
 use hyperliquid_core::Tif;
@@ -35,6 +35,17 @@ fn buy(price: &str, amount: &str, order_type: OrderType) -> OrderCommand {
     }
 }
 
+/// A limit buy, once the exchange has it open.
+async fn resting_buy(env: &OrderEnv, price: &str, amount: &str) -> ClientOrderId {
+    let id = env
+        .trading
+        .submit(&buy(price, amount, OrderType::Limit))
+        .unwrap();
+    env.until_state(id, OrderState::Open, Duration::from_secs(5))
+        .await;
+    id
+}
+
 fn strings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -45,12 +56,7 @@ fn strings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_then_partial_fill_then_fill() {
     let env = OrderEnv::start(quiet()).await;
-    let id = env
-        .trading
-        .submit(&buy("100000", "0.003", OrderType::Limit))
-        .unwrap();
-    env.until_state(id, OrderState::Open, Duration::from_secs(5))
-        .await;
+    let id = resting_buy(&env, "100000", "0.003").await;
 
     env.counterparty
         .order(BTC, false, "100000", "0.001", Tif::Ioc)
@@ -100,12 +106,7 @@ async fn create_then_partial_fill_then_fill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_then_cancel() {
     let env = OrderEnv::start(quiet()).await;
-    let id = env
-        .trading
-        .submit(&buy("95000", "0.001", OrderType::Limit))
-        .unwrap();
-    env.until_state(id, OrderState::Open, Duration::from_secs(5))
-        .await;
+    let id = resting_buy(&env, "95000", "0.001").await;
     env.trading.cancel(id).unwrap();
     env.until_state(id, OrderState::Cancelled, Duration::from_secs(5))
         .await;
@@ -247,12 +248,7 @@ async fn an_unknown_outcome_is_resolved_the_order_never_existed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_user_stream_loses_no_fill() {
     let env = OrderEnv::start(quiet()).await;
-    let id = env
-        .trading
-        .submit(&buy("100000", "0.002", OrderType::Limit))
-        .unwrap();
-    env.until_state(id, OrderState::Open, Duration::from_secs(5))
-        .await;
+    let id = resting_buy(&env, "100000", "0.002").await;
     // Drop every socket and fill the order while the host reconnects: the
     // exchange replays nothing; the refill after the reconnect must find it.
     env.emulator
@@ -302,12 +298,7 @@ async fn an_order_whose_signing_failed_is_failed_with_the_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modify_changes_price_and_size_on_the_exchange() {
     let env = OrderEnv::start(quiet()).await;
-    let id = env
-        .trading
-        .submit(&buy("95000", "0.001", OrderType::Limit))
-        .unwrap();
-    env.until_state(id, OrderState::Open, Duration::from_secs(5))
-        .await;
+    let id = resting_buy(&env, "95000", "0.001").await;
     env.trading
         .modify(id, Some(d("95500")), Some(d("0.002")))
         .unwrap();

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
+use connector_host::config::{ExchangeConfig, Limits, MarketConfig, Network};
+
 /// The folder of this build's artifacts (`target/debug` or
 /// `target/release`), found from the running test binary.
 pub fn profile_dir() -> PathBuf {
@@ -82,5 +84,33 @@ pub fn test_python() -> PathBuf {
             "CONNECTOR_TEST_PYTHON is not set: run the tests with host/run-tests.sh, \
              which creates target/test-venv with pyzmq and the Hyperliquid SDK"
         ),
+    }
+}
+
+/// A Hyperliquid exchange `hl` at a local emulator, trading BTC-USD and
+/// ETH-USD for `account`, with the config's usual settings; tests adjust
+/// the fields they care about.
+pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
+    ExchangeConfig {
+        name: "hl".into(),
+        plugin: "hyperliquid".into(),
+        network: Network::Local,
+        api_url: Some(api_url),
+        account,
+        vault: None,
+        stream_timeout_ms: None,
+        request_timeout_ms: 10_000,
+        order_expiry_ms: 10_000,
+        market_slippage_percent: None,
+        cancel_on_shutdown: false,
+        market_data: None,
+        limits: Limits::default(),
+        markets: ["BTC-USD", "ETH-USD"]
+            .into_iter()
+            .map(|symbol| MarketConfig {
+                symbol: symbol.into(),
+                limits: Limits::default(),
+            })
+            .collect(),
     }
 }

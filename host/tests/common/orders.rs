@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use connector_host::config::{ExchangeConfig, Limits, MarketConfig, Network};
+use connector_host::config::ExchangeConfig;
 use connector_host::order::{ClientIdGenerator, ClientOrderId, InFlightOrder, OrderState};
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::{Publisher, PublisherThread};
@@ -282,26 +282,11 @@ impl OrderEnv {
             state_dir: dir.path().join("state"),
         };
         let config = ExchangeConfig {
-            name: "hl".into(),
-            plugin: "hyperliquid".into(),
-            network: Network::Local,
-            api_url: Some(emulator.base_url()),
-            account: account.to_string(),
-            vault: None,
             stream_timeout_ms: Some(2_000),
             request_timeout_ms: 1_000,
             order_expiry_ms: 2_000,
             market_slippage_percent: Some(Decimal::from(2)),
-            cancel_on_shutdown: false,
-            market_data: None,
-            limits: Limits::default(),
-            markets: ["BTC-USD", "ETH-USD"]
-                .into_iter()
-                .map(|symbol| MarketConfig {
-                    symbol: symbol.into(),
-                    limits: Limits::default(),
-                })
-                .collect(),
+            ..super::local_exchange(emulator.base_url(), account.to_string())
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let runtime = ExchangeRuntime::start(&config, &plugins, &services, shutdown_rx)
