@@ -215,6 +215,13 @@ impl Inner {
                             .as_ref()
                             .into_option()
                             .map(|s| s.to_string());
+                        if let Some(oid) = replaced
+                            && exchange_id.as_deref() == Some(oid)
+                        {
+                            // Amended in place (Binance, Bybit): the id
+                            // still names the live order.
+                            self.forget_replaced(id, oid);
+                        }
                         if let Err(error) =
                             self.tracker.amend(id, price, amount, exchange_id, now_ms())
                         {
@@ -312,9 +319,11 @@ impl Inner {
         let Some(order) = self.tracker.get(id) else {
             return;
         };
-        if self.is_replaced(id, &update.exchange_order_id) {
-            // Fills of the replaced order arrive as fills; its status
-            // reports (the cancel of the replace) say nothing about the order.
+        if update.status != VenueOrderStatus::FILLED
+            && self.is_replaced(id, &update.exchange_order_id)
+        {
+            // The replaced order's cancel (or a stale "open") says nothing
+            // about the order. Its fill does: the modify then fails.
             debug!(exchange = %self.exchange, order = %id, oid = %update.exchange_order_id, "report about a replaced exchange id");
             return;
         }
