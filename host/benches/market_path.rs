@@ -6,9 +6,9 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use connector_host::publisher::Publisher;
+use connector_host::publisher::{DEFAULT_SPIN, Publisher};
 use connector_host::runtime::{ConnectionSink, MarketData, MarketSink};
 use std::hint::black_box;
 
@@ -64,19 +64,29 @@ fn market_path(c: &mut Criterion) {
         )
         .expect("instance");
     let dir = tempfile::tempdir().expect("temp dir");
-    let (publisher, _thread) = Publisher::start(
-        &format!("ipc://{}/events.sock", dir.path().display()),
-        1 << 20,
-    )
-    .expect("publisher");
-    let data = MarketData::new(
-        "hl",
-        BookSync::FULL_SNAPSHOTS,
-        &[market(&plugin)],
-        publisher,
-        None,
-    );
-    let sink = MarketSink(Arc::clone(&data));
+    // The publisher thread as configured by default (polling an empty
+    // queue for a while before it sleeps), and one that sleeps at once, so
+    // that every event pays the system call that wakes it.
+    let sinks: Vec<(&str, MarketSink, _)> =
+        [("", DEFAULT_SPIN), ("_publisher_sleeping", Duration::ZERO)]
+            .into_iter()
+            .map(|(name, spin)| {
+                let (publisher, thread) = Publisher::start_spinning(
+                    &format!("ipc://{}/events{name}.sock", dir.path().display()),
+                    1 << 20,
+                    spin,
+                )
+                .expect("publisher");
+                let data = MarketData::new(
+                    "hl",
+                    BookSync::FULL_SNAPSHOTS,
+                    &[market(&plugin)],
+                    publisher,
+                    None,
+                );
+                (name, MarketSink(data), thread)
+            })
+            .collect();
     let frames: Vec<String> = (0..1024).map(|i| frame(1_700_000_000_000 + i)).collect();
     // One frame whose 13-digit time is rewritten in place for each
     // iteration, so that every snapshot is newer than the last.
@@ -100,16 +110,18 @@ fn market_path(c: &mut Criterion) {
             black_box(plugin.parse_frame("market", &frames[i], 0).expect("parse"))
         })
     });
-    group.bench_function("l2book_frame_to_published_book", |b| {
-        b.iter(|| {
-            time += 1;
-            template.replace_range(time_at..time_at + 13, &time.to_string());
-            let events = plugin
-                .parse_frame("market", &template, time)
-                .expect("parse");
-            sink.on_events("market", events);
-        })
-    });
+    for (name, sink, _thread) in &sinks {
+        group.bench_function(format!("l2book_frame_to_published_book{name}"), |b| {
+            b.iter(|| {
+                time += 1;
+                template.replace_range(time_at..time_at + 13, &time.to_string());
+                let events = plugin
+                    .parse_frame("market", &template, time)
+                    .expect("parse");
+                sink.on_events("market", events);
+            })
+        });
+    }
     group.finish();
 }
 

@@ -61,6 +61,11 @@ pub struct ZmqConfig {
     /// counted).
     #[serde(default = "default_queue")]
     pub queue_capacity: usize,
+    /// How long the publishing thread polls an empty queue before it
+    /// sleeps, µs: events then reach it without a wake-up system call, at
+    /// the price of a busy core while events flow. 0 sleeps at once.
+    #[serde(default = "default_publisher_spin")]
+    pub publisher_spin_us: u64,
 }
 
 impl Default for ZmqConfig {
@@ -69,6 +74,7 @@ impl Default for ZmqConfig {
             publish: default_publish(),
             commands: default_commands(),
             queue_capacity: default_queue(),
+            publisher_spin_us: default_publisher_spin(),
         }
     }
 }
@@ -83,6 +89,13 @@ fn default_commands() -> String {
 
 fn default_queue() -> usize {
     65_536
+}
+
+fn default_publisher_spin() -> u64 {
+    crate::publisher::DEFAULT_SPIN
+        .as_micros()
+        .try_into()
+        .unwrap_or(u64::MAX)
 }
 
 /// `[signer]`.

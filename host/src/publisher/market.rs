@@ -3,61 +3,6 @@
 use serde::Serialize;
 
 use super::JsonDecimal;
-use crate::book::{BookLevel, OrderBook};
-
-/// One level as `[price, size, orders]`.
-#[derive(Serialize)]
-pub struct LevelData(JsonDecimal, JsonDecimal, u32);
-
-impl From<&BookLevel> for LevelData {
-    fn from(level: &BookLevel) -> LevelData {
-        LevelData(level.price.into(), level.size.into(), level.orders)
-    }
-}
-
-/// `market.<exchange>.book.<symbol>`: the top of a book.
-#[derive(Serialize)]
-pub struct BookData<'a> {
-    /// The exchange's configured name.
-    pub exchange: &'a str,
-    /// The host symbol.
-    pub symbol: &'a str,
-    /// Bids, best first.
-    pub bids: Vec<LevelData>,
-    /// Asks, best first.
-    pub asks: Vec<LevelData>,
-    /// Best bid price.
-    pub best_bid: Option<JsonDecimal>,
-    /// Best ask price.
-    pub best_ask: Option<JsonDecimal>,
-    /// Mid price.
-    pub mid: Option<JsonDecimal>,
-    /// Spread.
-    pub spread: Option<JsonDecimal>,
-    /// The venue's sequence number (0 when it has none).
-    pub seq: u64,
-    /// Exchange time, ns.
-    pub exchange_time: u64,
-}
-
-impl<'a> BookData<'a> {
-    /// The top `depth` levels of `book`.
-    pub fn new(exchange: &'a str, symbol: &'a str, book: &OrderBook, depth: usize) -> BookData<'a> {
-        let (bids, asks) = book.depth(depth);
-        BookData {
-            exchange,
-            symbol,
-            bids: bids.iter().map(LevelData::from).collect(),
-            asks: asks.iter().map(LevelData::from).collect(),
-            best_bid: book.best_bid().map(|l| l.price.into()),
-            best_ask: book.best_ask().map(|l| l.price.into()),
-            mid: book.mid().map(JsonDecimal),
-            spread: book.spread().map(JsonDecimal),
-            seq: book.seq(),
-            exchange_time: book.time_ms() * 1_000_000,
-        }
-    }
-}
 
 /// `market.<exchange>.trade.<symbol>`.
 #[derive(Serialize)]

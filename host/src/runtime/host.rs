@@ -67,8 +67,11 @@ pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
         .map_err(HostError::Signals)?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(HostError::Signals)?;
-    let (publisher, publisher_thread) =
-        Publisher::start(&config.zmq.publish, config.zmq.queue_capacity)?;
+    let (publisher, publisher_thread) = Publisher::start_spinning(
+        &config.zmq.publish,
+        config.zmq.queue_capacity,
+        Duration::from_micros(config.zmq.publisher_spin_us),
+    )?;
     info!(endpoint = %config.zmq.publish, "publishing events");
     // Subscribers of an earlier run reconnect on their own (ZeroMQ retries
     // every 100 ms); give them that time before anything is published, so

@@ -14,7 +14,8 @@ use super::clock::now_ns;
 use super::connection::{ConnectionSink, log_dropped_frame};
 use super::query::Querier;
 use crate::book::{Applied, BookLevel, BookStatus, OrderBook};
-use crate::publisher::market::{BboData, BookData, FundingData, TradeData};
+use crate::publisher::encode;
+use crate::publisher::market::{BboData, FundingData, TradeData};
 use crate::publisher::{Family, JsonDecimal, Publisher, StatusPublisher};
 
 /// Levels per side in published book messages.
@@ -130,12 +131,15 @@ impl MarketData {
         let was_synced = book.status() == &BookStatus::Synced;
         match book.apply(update) {
             Ok(Applied::Updated) => {
-                self.publisher.publish(
+                self.publisher.publish_with(
                     &self.market,
                     format!("market.{}.book.{symbol}", self.exchange),
                     "book",
                     now_ns(),
-                    &BookData::new(&self.exchange, symbol, book, BOOK_DEPTH),
+                    |out| {
+                        encode::book(out, &self.exchange, symbol, book, BOOK_DEPTH);
+                        Ok(())
+                    },
                 );
                 if !was_synced {
                     drop(books);

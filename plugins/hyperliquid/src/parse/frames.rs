@@ -1,16 +1,104 @@
 //! WebSocket frames: `{"channel": …, "data": …}` → events.
 
 use plugin_api::{Event, Event_NE, PluginError, SocketReply};
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::{convert, model};
+use super::{book_scan, convert, model};
+
+/// A frame: `{"channel": …, "data": …}`, read in one pass.
+///
+/// The market channels are the hot path, so their data is parsed into its
+/// typed shape while the envelope is read, when the channel comes first
+/// (Hyperliquid always sends it first); otherwise — and for every other
+/// channel — the data is kept as raw text and parsed by its handler.
+struct Frame<'a> {
+    channel: &'a str,
+    data: Option<Data<'a>>,
+}
+
+/// A frame's data.
+enum Data<'a> {
+    Book(model::WireBook<'a>),
+    Trades(Vec<model::WireTrade<'a>>),
+    Bbo(model::WireBbo<'a>),
+    Raw(&'a RawValue),
+}
+
+/// Parses a frame's data as its channel says.
+struct DataSeed<'c>(Option<&'c str>);
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = Data<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, data: D) -> Result<Data<'de>, D::Error> {
+        fn typed<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+            channel: &str,
+            data: D,
+        ) -> Result<T, D::Error> {
+            T::deserialize(data)
+                .map_err(|error| de::Error::custom(format!("{channel} data: {error}")))
+        }
+        match self.0 {
+            Some(channel @ "l2Book") => typed(channel, data).map(Data::Book),
+            Some(channel @ "trades") => typed(channel, data).map(Data::Trades),
+            Some(channel @ "bbo") => typed(channel, data).map(Data::Bbo),
+            _ => <&RawValue>::deserialize(data).map(Data::Raw),
+        }
+    }
+}
 
 #[derive(Deserialize)]
-struct Envelope<'a> {
-    channel: &'a str,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
+#[serde(field_identifier, rename_all = "lowercase")]
+enum FrameKey {
+    Channel,
+    Data,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Frame<'de> {
+    fn deserialize<D: Deserializer<'de>>(frame: D) -> Result<Frame<'de>, D::Error> {
+        struct FrameVisitor;
+
+        impl<'de> Visitor<'de> for FrameVisitor {
+            type Value = Frame<'de>;
+
+            fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                formatter.write_str("a channel message")
+            }
+
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Frame<'de>, M::Error> {
+                let mut channel: Option<&'de str> = None;
+                let mut data = None;
+                while let Some(key) = map.next_key()? {
+                    match key {
+                        FrameKey::Channel => channel = Some(map.next_value()?),
+                        FrameKey::Data => data = Some(map.next_value_seed(DataSeed(channel))?),
+                        FrameKey::Other => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                let channel = channel.ok_or_else(|| de::Error::missing_field("channel"))?;
+                // Data that came before its channel is parsed now.
+                if let Some(Data::Raw(raw)) = data {
+                    let mut text = serde_json::Deserializer::from_str(raw.get());
+                    data = Some(
+                        DataSeed(Some(channel))
+                            .deserialize(&mut text)
+                            .map_err(de::Error::custom)?,
+                    );
+                }
+                Ok(Frame { channel, data })
+            }
+        }
+
+        frame.deserialize_map(FrameVisitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -28,38 +116,51 @@ struct PostResponse<'a> {
     payload: &'a RawValue,
 }
 
+fn without_data(channel: &str) -> PluginError {
+    PluginError::malformed(format!("{channel} frame without data"))
+}
+
+/// The data of a frame whose channel has no typed fast path.
 fn data<'a, T: Deserialize<'a>>(
     channel: &str,
     raw: Option<&'a RawValue>,
 ) -> Result<T, PluginError> {
-    let raw = raw.ok_or_else(|| PluginError::malformed(format!("{channel} frame without data")))?;
+    let raw = raw.ok_or_else(|| without_data(channel))?;
     serde_json::from_str(raw.get())
         .map_err(|error| PluginError::malformed(format!("{channel} data: {error}")))
 }
 
-/// Parses one text frame.
+/// Parses one text frame: an l2Book frame in Hyperliquid's exact compact
+/// shape by the book scanner, everything else by the general parser.
 pub fn parse(frame: &str, now_ms: u64) -> Result<Vec<Event_NE>, PluginError> {
+    match book_scan::l2book(frame) {
+        Some(book) => Ok(vec![Event_NE::new(Event::Book(book))]),
+        None => parse_general(frame, now_ms),
+    }
+}
+
+/// Parses one text frame of any channel and any valid JSON shape.
+pub(super) fn parse_general(frame: &str, now_ms: u64) -> Result<Vec<Event_NE>, PluginError> {
     if !frame.starts_with('{') {
         // The greeting "Websocket connection established." and any other
         // plain text carry nothing.
         return Ok(Vec::new());
     }
-    let envelope: Envelope<'_> = serde_json::from_str(frame).map_err(|error| {
+    let Frame {
+        channel,
+        data: parsed,
+    } = serde_json::from_str(frame).map_err(|error| {
         PluginError::malformed(format!("frame is not a channel message: {error}"))
     })?;
-    let channel = envelope.channel;
-    let raw = envelope.data;
+    let raw = match parsed {
+        Some(Data::Book(book)) => return Ok(vec![convert::book(&book)?]),
+        Some(Data::Trades(trades)) => return trades.iter().map(convert::trade).collect(),
+        Some(Data::Bbo(bbo)) => return Ok(vec![convert::bbo(&bbo)?]),
+        Some(Data::Raw(raw)) => Some(raw),
+        None => None,
+    };
     match channel {
-        "l2Book" => Ok(vec![convert::book(&data::<model::WireBook<'_>>(
-            channel, raw,
-        )?)?]),
-        "trades" => data::<Vec<model::WireTrade<'_>>>(channel, raw)?
-            .iter()
-            .map(convert::trade)
-            .collect(),
-        "bbo" => Ok(vec![convert::bbo(&data::<model::WireBbo<'_>>(
-            channel, raw,
-        )?)?]),
+        "l2Book" | "trades" | "bbo" => Err(without_data(channel)),
         "activeAssetCtx" => Ok(vec![convert::funding(
             &data::<model::WireAssetCtx<'_>>(channel, raw)?,
             now_ms,

@@ -1,6 +1,7 @@
 //! Inbound parsing: socket frames and `/info` answers become normalized
 //! events. Shapes are in `model`, conversions in `convert`.
 
+mod book_scan;
 mod convert;
 mod frames;
 mod model;
