@@ -62,4 +62,4 @@ pub mod ws;
 
 pub use config::{Config, ConfigError};
 pub use faults::FaultSettings;
-pub use server::{Emulator, EmulatorHandle, StartError};
+pub use server::{Emulator, EmulatorHandle, StartError, StopSignals};

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use hl_emulator::{Config, Emulator, FaultSettings};
+use hl_emulator::{Config, Emulator, FaultSettings, StopSignals};
 use hyperliquid_core::{Address, Network};
 use rust_decimal::Decimal;
 
@@ -104,6 +104,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let signals = match StopSignals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("hl-emulator: cannot catch SIGINT and SIGTERM: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut stdout = std::io::stdout();
     if writeln!(stdout, "listening on {}", emulator.addr())
         .and_then(|()| stdout.flush())
@@ -111,6 +118,6 @@ async fn main() -> ExitCode {
     {
         eprintln!("hl-emulator: cannot write to stdout");
     }
-    emulator.run_until_signal().await;
+    emulator.run_until_signal(signals).await;
     ExitCode::SUCCESS
 }

@@ -227,9 +227,9 @@ impl EmulatorHandle {
         }
     }
 
-    /// Runs until SIGINT or SIGTERM, then shuts down.
-    pub async fn run_until_signal(self) {
-        wait_for_signal().await;
+    /// Runs until `signals` sees SIGINT or SIGTERM, then shuts down.
+    pub async fn run_until_signal(self, mut signals: StopSignals) {
+        signals.recv().await;
         tracing::info!("stopping");
         self.shutdown().await;
     }
@@ -241,26 +241,30 @@ impl Drop for EmulatorHandle {
     }
 }
 
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot watch SIGTERM; stopping on SIGINT only");
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+/// SIGINT and SIGTERM, caught from the moment this is made (make it before
+/// telling anyone the emulator runs, or an early signal kills it).
+pub struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
 }
 
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+impl StopSignals {
+    /// Starts catching both signals.
+    pub fn install() -> std::io::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for either.
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
 }
 
 /// Runs a block every `period` until shutdown.
