@@ -110,7 +110,15 @@ fn produce_every_topic(publisher: &Publisher) {
     plugins.load_file(Path::new("/nonexistent/plugin.so"));
     status.plugins(&plugins);
     status.counters();
-    status.throttled("hl-local", 12);
+    status.throttled("hl-local", "address", 12);
+    status.rate_limit(
+        "hl-local",
+        &plugin_api::RateLimitState {
+            bucket: "address".into(),
+            remaining: 9_000,
+            capacity: 10_000,
+        },
+    );
 
     let data = MarketData::new(
         "hl-local",

@@ -361,3 +361,63 @@ async fn a_market_order_is_limited_by_its_slippage_from_the_mid() {
     );
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_wait_for_the_address_budget_instead_of_failing() {
+    let mut emulator = quiet();
+    emulator.limits.address_request_buffer = 3;
+    let env = OrderEnv::start(emulator).await;
+    let published = |topic: &str, check: &dyn Fn(&serde_json::Value) -> bool| {
+        env.events
+            .all()
+            .iter()
+            .any(|(t, body)| t == topic && check(&body["data"]))
+    };
+    // The host learns the venue's count: 3 actions before any volume.
+    eventually("the venue's address count", Duration::from_secs(5), || {
+        published("host.status.rate_limit", &|data| {
+            data["bucket"] == "address" && data["remaining"] == 3
+        })
+    })
+    .await;
+
+    // A taker buy earns volume (one action per USDC traded: 100 more), which
+    // only the venue knows of.
+    env.counterparty
+        .order(BTC, false, "100000", "0.001", Tif::Gtc)
+        .await;
+    let taker = env
+        .trading
+        .submit(&OrderCommand {
+            time_in_force: TimeInForce::Ioc,
+            ..buy("100000", "0.001", OrderType::Limit)
+        })
+        .unwrap();
+    env.until_state(taker, OrderState::Filled, Duration::from_secs(5))
+        .await;
+
+    // Three resting buys: the host's own count allows two; the third waits,
+    // asks the venue, and goes with the volume it earned.
+    let ids: Vec<ClientOrderId> = (0..3)
+        .map(|_| {
+            env.trading
+                .submit(&buy("90000", "0.001", OrderType::Limit))
+                .unwrap()
+        })
+        .collect();
+    for id in &ids {
+        env.until_state(*id, OrderState::Open, Duration::from_secs(8))
+            .await;
+    }
+    assert!(
+        published("host.status.throttle", &|data| {
+            // Released by the venue's count, not by the one-per-10-s refill.
+            data["bucket"] == "address" && data["waited_ms"].as_u64() < Some(9_000)
+        }),
+        "{:?}",
+        env.events.all()
+    );
+    let state = env.emulator.account_state(env.account).unwrap();
+    assert_eq!(state["requests"], 4, "the venue counted every action once");
+    env.stop().await;
+}

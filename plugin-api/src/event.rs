@@ -287,4 +287,21 @@ pub enum Event {
         /// The connection should be dropped and re-established.
         fatal: bool,
     },
+    /// What is left of one of the manifest's rate-limit buckets as the
+    /// venue counts it (Hyperliquid `userRateLimit`; Binance's and Bybit's
+    /// order-count and limit-status headers). The host sets its bucket to
+    /// it.
+    RateLimit(RateLimitState),
+}
+
+/// One rate-limit bucket as the venue counts it.
+#[repr(C)]
+#[derive(StableAbi, Clone, Debug, PartialEq)]
+pub struct RateLimitState {
+    /// The manifest bucket's id.
+    pub bucket: RString,
+    /// Units that may still be spent now.
+    pub remaining: u64,
+    /// Units the venue allows in all (spent and unspent).
+    pub capacity: u64,
 }

@@ -65,7 +65,7 @@ pub use dec::{Dec, DecError, MAX_SCALE};
 pub use error::{PluginError, PluginErrorKind};
 pub use event::{
     Balance, Bbo, BookUpdate, Event, Event_NE, Fill, Funding, Level, OrderUpdate, Position,
-    Positions, SocketReply, Trade, VenueOrderStatus,
+    Positions, RateLimitState, SocketReply, Trade, VenueOrderStatus,
 };
 pub use export::{Exchange, guard, root_module};
 pub use loader::{LoadError, LoadedPlugin, PluginInstance, operation};

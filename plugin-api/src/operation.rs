@@ -55,6 +55,10 @@ pub enum Operation {
     AuthenticateConnection(RString),
     /// Create or extend the user-stream token (Binance listenKey).
     KeepAliveUserStream,
+    /// What is left of the account's rate limits as the venue counts them
+    /// (Hyperliquid `userRateLimit`), answered with
+    /// [`Event::RateLimit`](crate::Event::RateLimit) events.
+    FetchRateLimits,
 }
 
 /// What the host knows when it asks for a request to be built.

@@ -128,6 +128,22 @@ pub struct PublisherCounters {
 pub struct ThrottleStatus<'a> {
     /// The exchange's configured name.
     pub exchange: &'a str,
+    /// The rate-limit bucket it waited for (the plugin manifest's id, e.g.
+    /// `ip_weight`, `address`).
+    pub bucket: &'a str,
     /// How long the request waited, ms.
     pub waited_ms: u64,
+}
+
+/// `host.status.rate_limit`: a rate-limit bucket as the venue counts it.
+#[derive(Serialize)]
+pub struct RateLimitStatus<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// The plugin manifest's bucket id.
+    pub bucket: &'a str,
+    /// Units that may still be spent.
+    pub remaining: u64,
+    /// Units the venue allows in all.
+    pub capacity: u64,
 }

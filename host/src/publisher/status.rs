@@ -4,7 +4,8 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::market::{
-    BookStatusData, ConfigStatus, ConnectionStatus, PluginStatus, PublisherCounters, ThrottleStatus,
+    BookStatusData, ConfigStatus, ConnectionStatus, PluginStatus, PublisherCounters,
+    RateLimitStatus, ThrottleStatus,
 };
 use super::{Family, Publisher};
 use crate::plugins::PluginSet;
@@ -114,12 +115,26 @@ impl StatusPublisher {
         );
     }
 
+    /// `host.status.rate_limit`: a rate-limit bucket as the venue counts it.
+    pub fn rate_limit(&self, exchange: &str, state: &plugin_api::RateLimitState) {
+        self.publish(
+            "rate_limit",
+            &RateLimitStatus {
+                exchange,
+                bucket: &state.bucket,
+                remaining: state.remaining,
+                capacity: state.capacity,
+            },
+        );
+    }
+
     /// `host.status.throttle`.
-    pub fn throttled(&self, exchange: &str, waited_ms: u64) {
+    pub fn throttled(&self, exchange: &str, bucket: &str, waited_ms: u64) {
         self.publish(
             "throttle",
             &ThrottleStatus {
                 exchange,
+                bucket,
                 waited_ms,
             },
         );

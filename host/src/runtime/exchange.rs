@@ -22,7 +22,7 @@ use super::connection::{ConnectionControl, ConnectionDriver};
 use super::http::HttpExecutor;
 use super::market_data::{MarketData, MarketSink};
 use super::query::Querier;
-use super::ratelimit::RateLimiter;
+use super::ratelimit::{self, RateLimiter};
 use super::relay;
 use crate::config::ExchangeConfig;
 use crate::journal::Journal;
@@ -188,12 +188,15 @@ impl ExchangeRuntime {
         );
         let manifest = plugin.manifest().map_err(plugin_error)?;
         let limiter = Arc::new(RateLimiter::new(&manifest.rate_limits));
-        let http = HttpExecutor::new(limiter, Duration::from_millis(config.request_timeout_ms))
-            .map_err(|error| StartError::Transport {
-                exchange: name.clone(),
-                error,
-            })?;
-        let http = http.reporting_throttle(StatusPublisher::new(publisher.clone()), &name);
+        let http = HttpExecutor::new(
+            Arc::clone(&limiter),
+            Duration::from_millis(config.request_timeout_ms),
+        )
+        .map_err(|error| StartError::Transport {
+            exchange: name.clone(),
+            error,
+        })?;
+        let http = http.reporting_to(StatusPublisher::new(publisher.clone()), &name);
         let http_for_orders = http.clone();
         let querier = Querier::new(Arc::clone(&plugin), http);
 
@@ -279,6 +282,12 @@ impl ExchangeRuntime {
         tasks.push(tokio::spawn(
             Arc::clone(&account).keep_fresh(querier.clone(), shutdown.clone()),
         ));
+        tasks.push(tokio::spawn(ratelimit::keep_synced(
+            limiter,
+            querier.clone(),
+            name.clone(),
+            shutdown.clone(),
+        )));
 
         let state_error = |error: String| StartError::State {
             exchange: name.clone(),

@@ -3,12 +3,12 @@
 //! that never left the host versus one whose outcome is unknown.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RVec, Tuple2};
-use plugin_api::{Request, Response, Transport};
+use plugin_api::{Event, Reply, Request, Response, Transport};
 
-use super::ratelimit::RateLimiter;
+use super::ratelimit::{self, RateLimiter};
 use crate::publisher::StatusPublisher;
 
 /// Waits shorter than this are not reported as throttling.
@@ -32,7 +32,7 @@ pub enum TransportError {
 pub struct HttpExecutor {
     client: reqwest::Client,
     limiter: Arc<RateLimiter>,
-    throttle: Option<(StatusPublisher, String)>,
+    status: Option<(StatusPublisher, String)>,
 }
 
 /// A response and how long the request waited for the rate limiter.
@@ -63,15 +63,31 @@ impl HttpExecutor {
         Ok(HttpExecutor {
             client,
             limiter,
-            throttle: None,
+            status: None,
         })
     }
 
-    /// Publishes `host.status.throttle` for `exchange` whenever a request
-    /// waits for rate-limit capacity.
-    pub fn reporting_throttle(mut self, status: StatusPublisher, exchange: &str) -> HttpExecutor {
-        self.throttle = Some((status, exchange.to_owned()));
+    /// Publishes for `exchange` `host.status.throttle` whenever a request
+    /// waits for rate-limit capacity, and `host.status.rate_limit` whenever
+    /// a reply says how much the venue has left.
+    pub fn reporting_to(mut self, status: StatusPublisher, exchange: &str) -> HttpExecutor {
+        self.status = Some((status, exchange.to_owned()));
         self
+    }
+
+    /// Sets the rate limiter's buckets to the venue's counts a reply
+    /// carried (`Event::RateLimit`: Hyperliquid's `userRateLimit` answer;
+    /// other venues' limit headers on any answer), and publishes them.
+    pub fn observe(&self, reply: &Reply) {
+        for event in reply.events.iter() {
+            if let Ok(Event::RateLimit(state)) = event.as_enum() {
+                self.limiter.sync(state, Instant::now());
+                if let Some((status, exchange)) = &self.status {
+                    status.rate_limit(exchange, state);
+                    ratelimit::log_venue_count(exchange, state);
+                }
+            }
+        }
     }
 
     /// Sends one request after paying its rate-limit costs.
@@ -84,13 +100,14 @@ impl HttpExecutor {
         }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| TransportError::NotSent(format!("bad method {}", request.method)))?;
-        let throttled = self.limiter.acquire(&request.costs).await;
-        if throttled >= REPORTED_WAIT
-            && let Some((status, exchange)) = &self.throttle
+        let waited = self.limiter.acquire(&request.costs).await;
+        if waited.duration >= REPORTED_WAIT
+            && let Some((status, exchange)) = &self.status
         {
             status.throttled(
                 exchange,
-                u64::try_from(throttled.as_millis()).unwrap_or(u64::MAX),
+                waited.bucket.as_deref().unwrap_or_default(),
+                u64::try_from(waited.duration.as_millis()).unwrap_or(u64::MAX),
             );
         }
         let mut builder = self
@@ -108,10 +125,10 @@ impl HttpExecutor {
             }
         })?;
         let status = answer.status().as_u16();
+        // Every header: venues put retry times and rate-limit counts there.
         let headers: RVec<Tuple2<_, _>> = answer
             .headers()
             .iter()
-            .filter(|(name, _)| name.as_str().eq_ignore_ascii_case("retry-after"))
             .filter_map(|(name, value)| {
                 Some(Tuple2(name.as_str().into(), value.to_str().ok()?.into()))
             })
@@ -126,7 +143,7 @@ impl HttpExecutor {
                 body: body.into(),
                 headers,
             },
-            throttled,
+            throttled: waited.duration,
         })
     }
 }

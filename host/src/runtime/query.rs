@@ -61,7 +61,9 @@ impl Querier {
         }
         let request = self.plugin.finish(&prepared, &[])?;
         let executed = self.http.execute(&request).await?;
-        Ok(self.plugin.parse_reply(operation, &executed.response)?)
+        let reply = self.plugin.parse_reply(operation, &executed.response)?;
+        self.http.observe(&reply);
+        Ok(reply)
     }
 
     /// The events of an operation and of every page after it; an outcome

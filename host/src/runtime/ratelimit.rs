@@ -1,13 +1,30 @@
-//! Client-side rate limits: token buckets from the plugin's manifest.
-//! Requests wait for capacity rather than fail; how long they waited is
-//! returned so that throttling can be published.
+//! Client-side rate limits: token buckets from the plugin's manifest,
+//! kept in step with the venue's own count where it tells it (Hyperliquid's
+//! per-address budget grows with traded volume, which only the venue
+//! knows). Requests wait for capacity rather than fail; how long and for
+//! which bucket they waited is returned so that throttling can be
+//! published.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RString, Tuple2};
-use plugin_api::RateLimitBucket;
+use plugin_api::{Operation, PluginErrorKind, RateLimitBucket, RateLimitState};
+use tokio::sync::{Notify, watch};
+use tracing::{debug, info, warn};
+
+use super::query::{Querier, QueryError};
+
+/// How often the venue's count is fetched while nothing waits.
+pub const VENUE_SYNC: Duration = Duration::from_secs(60);
+
+/// The soonest the venue's count is fetched again after a request started
+/// waiting (the answer may show more capacity, e.g. earned by volume).
+const STARVED_SYNC: Duration = Duration::from_millis(200);
+
+/// Below this share of its capacity a venue-counted bucket is warned about.
+const LOW_SHARE: f64 = 0.1;
 
 #[derive(Debug)]
 struct Bucket {
@@ -29,6 +46,19 @@ impl Bucket {
 #[derive(Debug, Default)]
 pub struct RateLimiter {
     buckets: HashMap<String, Mutex<Bucket>>,
+    /// Told whenever a request has to wait.
+    starved: Notify,
+    /// Tells waiting requests that the venue's count was just applied.
+    synced: Notify,
+}
+
+/// How long a request waited for capacity, and for which bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waited {
+    /// Time spent waiting.
+    pub duration: Duration,
+    /// The last bucket that made it wait.
+    pub bucket: Option<String>,
 }
 
 impl RateLimiter {
@@ -51,7 +81,23 @@ impl RateLimiter {
                     )
                 })
                 .collect(),
+            starved: Notify::new(),
+            synced: Notify::new(),
         }
+    }
+
+    /// Sets a bucket to what the venue says is left of it (and raises its
+    /// capacity to the venue's). Unknown buckets are ignored.
+    pub fn sync(&self, state: &RateLimitState, now: Instant) {
+        let Some(bucket) = self.buckets.get(state.bucket.as_str()) else {
+            return;
+        };
+        let mut bucket = bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        bucket.capacity = bucket.capacity.max(state.capacity as f64);
+        bucket.tokens = (state.remaining as f64).min(bucket.capacity);
+        bucket.refilled = now;
+        drop(bucket);
+        self.synced.notify_waiters();
     }
 
     /// Takes `weight` from `bucket` if it is there now; otherwise says how
@@ -74,15 +120,77 @@ impl RateLimiter {
     }
 
     /// Waits until every cost (bucket, weight) can be paid, then pays them.
-    /// Returns the time spent waiting.
-    pub async fn acquire(&self, costs: &[Tuple2<RString, u32>]) -> Duration {
+    /// While it waits, the venue's count is asked for (see
+    /// [`keep_synced`]), and the wait ends early if that shows capacity.
+    pub async fn acquire(&self, costs: &[Tuple2<RString, u32>]) -> Waited {
         let start = Instant::now();
+        let mut waited_for = None;
         for Tuple2(bucket, weight) in costs {
             while let Err(wait) = self.try_take(bucket, *weight, Instant::now()) {
-                tokio::time::sleep(wait).await;
+                waited_for = Some(bucket.to_string());
+                let synced = self.synced.notified();
+                tokio::pin!(synced);
+                synced.as_mut().enable();
+                self.starved.notify_one();
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = synced => {}
+                }
             }
         }
-        start.elapsed()
+        Waited {
+            duration: start.elapsed(),
+            bucket: waited_for,
+        }
+    }
+}
+
+/// Keeps `limiter` in step with the venue's count of the account's rate
+/// limits: at once, every [`VENUE_SYNC`], and soon after a request starts
+/// waiting. Ends at shutdown, or at once if the plugin has no such query.
+pub async fn keep_synced(
+    limiter: Arc<RateLimiter>,
+    querier: Querier,
+    exchange: String,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        // The querier's executor applies the answer to `limiter`.
+        match querier.events(Operation::FetchRateLimits).await {
+            Ok(_) => {}
+            Err(QueryError::Plugin(error)) if error.kind == PluginErrorKind::UNSUPPORTED => {
+                debug!(%exchange, "the venue does not report its rate limits: {error}");
+                return;
+            }
+            Err(error) => warn!(%exchange, "rate-limit sync failed: {error}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(VENUE_SYNC) => {}
+            _ = limiter.starved.notified() => tokio::time::sleep(STARVED_SYNC).await,
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Logs a venue's count: a warning when nearly spent.
+pub fn log_venue_count(exchange: &str, state: &RateLimitState) {
+    let low = (state.remaining as f64) < state.capacity as f64 * LOW_SHARE;
+    if low {
+        warn!(
+            %exchange,
+            bucket = %state.bucket,
+            remaining = state.remaining,
+            capacity = state.capacity,
+            "rate limit nearly spent; requests will wait"
+        );
+    } else {
+        info!(
+            %exchange,
+            bucket = %state.bucket,
+            remaining = state.remaining,
+            capacity = state.capacity,
+            "rate limit as the venue counts it"
+        );
     }
 }
 
@@ -136,11 +244,68 @@ mod tests {
         assert!(limiter.try_take("ip", 1, start).is_err());
     }
 
+    #[test]
+    fn the_venues_count_replaces_the_local_one() {
+        let limiter = RateLimiter::new(&[RateLimitBucket {
+            id: "address".into(),
+            capacity: 10_000,
+            window_ms: 100_000_000,
+        }]);
+        let now = Instant::now();
+        let state = |remaining, capacity| RateLimitState {
+            bucket: "address".into(),
+            remaining,
+            capacity,
+        };
+        limiter.sync(&state(3, 10_000), now);
+        assert!(limiter.try_take("address", 3, now).is_ok());
+        let wait = limiter.try_take("address", 1, now).unwrap_err();
+        assert_eq!(wait.as_secs(), 10, "one per 10 s once spent");
+        // Volume earned more than the manifest's capacity.
+        limiter.sync(&state(15_000, 25_000), now);
+        assert!(limiter.try_take("address", 15_000, now).is_ok());
+        assert!(limiter.try_take("address", 1, now).is_err());
+        limiter.sync(&state(1, 1), now);
+        assert!(limiter.try_take("other", 1, now).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_request_goes_as_soon_as_the_venue_shows_capacity() {
+        let limiter = Arc::new(RateLimiter::new(&[RateLimitBucket {
+            id: "address".into(),
+            capacity: 2,
+            window_ms: 20_000,
+        }]));
+        limiter.acquire(&[Tuple2("address".into(), 2)]).await;
+        let waiting = tokio::spawn({
+            let limiter = Arc::clone(&limiter);
+            async move { limiter.acquire(&[Tuple2("address".into(), 1)]).await }
+        });
+        // The request asks for a sync, as the syncing task would hear.
+        limiter.starved.notified().await;
+        limiter.sync(
+            &RateLimitState {
+                bucket: "address".into(),
+                remaining: 5,
+                capacity: 7,
+            },
+            Instant::now(),
+        );
+        // Without the sync it would wait 10 s for the refill.
+        let waited = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("released by the sync")
+            .unwrap();
+        assert_eq!(waited.bucket.as_deref(), Some("address"));
+    }
+
     #[tokio::test]
     async fn acquire_waits_instead_of_failing() {
         let limiter = limiter(2, 100);
-        assert!(limiter.acquire(&[Tuple2("ip".into(), 2)]).await < Duration::from_millis(5));
+        let free = limiter.acquire(&[Tuple2("ip".into(), 2)]).await;
+        assert_eq!(free.bucket, None);
         let waited = limiter.acquire(&[Tuple2("ip".into(), 1)]).await;
-        assert!(waited >= Duration::from_millis(40), "{waited:?}");
+        assert_eq!(waited.bucket.as_deref(), Some("ip"));
+        assert!(waited.duration >= Duration::from_millis(40), "{waited:?}");
     }
 }

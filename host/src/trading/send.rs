@@ -81,6 +81,7 @@ impl Inner {
                     return Delivery::Unknown(format!("unreadable answer ({error})"));
                 }
             };
+            self.http.observe(&reply);
             if reply.outcome.kind != OutcomeKind::NOT_PROCESSED || attempt >= NOT_PROCESSED_RETRIES
             {
                 return Delivery::Answered(Box::new(reply));

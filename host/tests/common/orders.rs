@@ -45,9 +45,7 @@ impl EventLog {
         let socket = zmq::Context::new().socket(zmq::SUB).expect("sub");
         socket.connect(endpoint).expect("connect");
         socket.set_subscribe(b"orders.").expect("subscribe");
-        socket
-            .set_subscribe(b"host.status.connection")
-            .expect("subscribe");
+        socket.set_subscribe(b"host.status.").expect("subscribe");
         socket.set_rcvtimeo(50).expect("timeout");
         let (sink, stopped) = (Arc::clone(&events), Arc::clone(&stop));
         std::thread::spawn(move || {
@@ -62,7 +60,7 @@ impl EventLog {
         EventLog { events, stop }
     }
 
-    /// Every order event's (topic, body), in order.
+    /// Every order and host-status event's (topic, body), in order.
     pub fn all(&self) -> Vec<(String, Value)> {
         self.events.lock().expect("log").clone()
     }

@@ -9,6 +9,26 @@ use plugin_api::{
 /// `/exchange`).
 pub const IP_WEIGHT: &str = "ip_weight";
 
+/// The id of the address bucket: actions of the account, a batch counting
+/// per order. 10 000 to start, one more per USDC traded (learned from
+/// `userRateLimit`), one per 10 s once spent.
+pub const ADDRESS: &str = "address";
+
+/// The id of the address bucket for cancels, which the venue lets go
+/// further: `min(cap + 100000, 2·cap)`. Every action spends from it.
+pub const ADDRESS_CANCEL: &str = "address_cancel";
+
+/// The address limit an account starts with.
+const ADDRESS_BUFFER: u32 = 10_000;
+
+/// Once spent, the address limit gives one action per this many ms.
+const ADDRESS_REFILL_MS: u64 = 10_000;
+
+/// The cancel limit for an address cap: `min(cap + 100000, 2·cap)`.
+pub fn cancel_cap(cap: u64) -> u64 {
+    cap.saturating_add(100_000).min(cap.saturating_mul(2))
+}
+
 /// The plugin's manifest.
 pub fn manifest() -> Manifest {
     Manifest {
@@ -31,11 +51,23 @@ pub fn manifest() -> Manifest {
         book_sync: BookSync::FULL_SNAPSHOTS,
         client_id_format: ClientIdFormat::HEX128_PREFIXED,
         signing_schemes: RVec::from(vec!["hyperliquid-l1".into()]),
-        rate_limits: RVec::from(vec![RateLimitBucket {
-            id: IP_WEIGHT.into(),
-            capacity: 1200,
-            window_ms: 60_000,
-        }]),
+        rate_limits: RVec::from(vec![
+            RateLimitBucket {
+                id: IP_WEIGHT.into(),
+                capacity: 1200,
+                window_ms: 60_000,
+            },
+            RateLimitBucket {
+                id: ADDRESS.into(),
+                capacity: ADDRESS_BUFFER,
+                window_ms: u64::from(ADDRESS_BUFFER) * ADDRESS_REFILL_MS,
+            },
+            RateLimitBucket {
+                id: ADDRESS_CANCEL.into(),
+                capacity: 2 * ADDRESS_BUFFER,
+                window_ms: 2 * u64::from(ADDRESS_BUFFER) * ADDRESS_REFILL_MS,
+            },
+        ]),
         dead_man_switch: DeadManSwitch::SCHEDULED_TIME,
         // A batch's IP weight grows by one every 40 orders.
         max_batch: 40,

@@ -8,10 +8,11 @@ use hyperliquid_core::{
 };
 use plugin_api::{
     Dec, Event, Event_NE, Market, Operation, Operation_NE, Outcome, OutcomeKind, PluginError,
-    PriceRule, RejectReason, Reply, Response, TradingRule,
+    PriceRule, RateLimitState, RejectReason, Reply, Response, TradingRule,
 };
 use serde::Deserialize;
 
+use crate::manifest::{ADDRESS, ADDRESS_CANCEL, cancel_cap};
 use crate::parse::{self, WireBook, WireClearinghouse, WireFill, WireOrder, WireOrderStatus};
 
 /// Hyperliquid's minimum order value, in USDC (perps) or quote units (spot).
@@ -230,6 +231,29 @@ enum WireOrderQuery<'a> {
     UnknownOid,
 }
 
+/// `userRateLimit`: the address limit as the venue counts it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRateLimit {
+    n_requests_used: u64,
+    n_requests_cap: u64,
+}
+
+/// The address buckets as `userRateLimit` shows them.
+fn rate_limits(limit: &WireRateLimit) -> Vec<Event_NE> {
+    let state = |bucket: &str, capacity: u64| {
+        Event_NE::new(Event::RateLimit(RateLimitState {
+            bucket: bucket.into(),
+            remaining: capacity.saturating_sub(limit.n_requests_used),
+            capacity,
+        }))
+    };
+    vec![
+        state(ADDRESS, limit.n_requests_cap),
+        state(ADDRESS_CANCEL, cancel_cap(limit.n_requests_cap)),
+    ]
+}
+
 /// Fills per `userFillsByTime` answer, at most.
 const FILLS_PAGE: usize = 2000;
 
@@ -297,6 +321,11 @@ fn info_reply(operation: &Operation, body: &str) -> Result<Reply, PluginError> {
             let state: WireClearinghouse<'_> =
                 serde_json::from_str(body).map_err(|e| malformed("clearinghouseState", e))?;
             ok(parse::account(&state)?.into())
+        }
+        Operation::FetchRateLimits => {
+            let limit: WireRateLimit =
+                serde_json::from_str(body).map_err(|e| malformed("userRateLimit", e))?;
+            ok(rate_limits(&limit))
         }
         other => Err(PluginError::unsupported(format!(
             "no reply parser for {other:?}"

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config::Config;
-use crate::manifest::IP_WEIGHT;
+use crate::manifest::{ADDRESS, ADDRESS_CANCEL, IP_WEIGHT};
 
 /// Market orders are IOC limits this far from the reference price unless
 /// the order says otherwise (the SDK's default).
@@ -34,7 +34,8 @@ struct Continuation {
     expires_after: Option<u64>,
     via_socket: Option<String>,
     request_id: u64,
-    weight: u32,
+    /// Rate-limit costs: (bucket, units).
+    costs: Vec<(String, u32)>,
 }
 
 /// The asset id and szDecimals of a market the host got from this plugin.
@@ -227,8 +228,20 @@ fn modify_action(modifies: &[ModifyRequest]) -> Result<Action, PluginError> {
 }
 
 /// `/info` weights: 2 for the light queries, 20 for the rest.
-fn info(body: Value, weight: u32) -> (Value, bool, u32) {
-    (body, false, weight)
+fn info(body: Value, weight: u32) -> (Value, bool, Vec<(String, u32)>) {
+    (body, false, vec![(IP_WEIGHT.to_owned(), weight)])
+}
+
+/// What an action costs: IP weight `1 + floor(n / 40)` for a batch of `n`;
+/// `n` from the address limits — only the cancel limit for cancels.
+fn action_costs(batch: usize, is_cancel: bool) -> Vec<(String, u32)> {
+    let items = u32::try_from(batch.max(1)).unwrap_or(u32::MAX);
+    let mut costs = vec![(IP_WEIGHT.to_owned(), 1 + items / 40)];
+    if !is_cancel {
+        costs.push((ADDRESS.to_owned(), items));
+    }
+    costs.push((ADDRESS_CANCEL.to_owned(), items));
+    costs
 }
 
 /// Phase one.
@@ -238,13 +251,13 @@ pub fn prepare(
     context: &RequestContext,
 ) -> Result<Prepared, PluginError> {
     let user = config.account.to_string();
-    let signed = |action: Action, batch: usize| -> Result<(Value, bool, u32), PluginError> {
+    let signed = |action: Action, batch: usize| -> Result<_, PluginError> {
+        let is_cancel = matches!(action, Action::Cancel(_) | Action::CancelByCloid(_));
         let value = serde_json::to_value(&action)
             .map_err(|error| PluginError::invalid(format!("action: {error}")))?;
-        // IP weight of an action: 1 + floor(batch length / 40).
-        Ok((value, true, 1 + (batch / 40) as u32))
+        Ok((value, true, action_costs(batch, is_cancel)))
     };
-    let (body, is_signed, weight) = match operation {
+    let (body, is_signed, costs) = match operation {
         Operation::PlaceOrders(orders) => signed(order_action(orders)?, orders.len())?,
         Operation::CancelOrders(targets) => signed(cancel_action(targets)?, targets.len())?,
         Operation::ModifyOrders(modifies) => signed(modify_action(modifies)?, modifies.len())?,
@@ -289,6 +302,7 @@ pub fn prepare(
             20,
         ),
         Operation::FetchAccount => info(json!({"type": "clearinghouseState", "user": user}), 2),
+        Operation::FetchRateLimits => info(json!({"type": "userRateLimit", "user": user}), 20),
         other => {
             return Err(PluginError::unsupported(format!(
                 "Hyperliquid has no use for {other:?}"
@@ -306,7 +320,7 @@ pub fn prepare(
             .into_option()
             .map(|s| s.to_string()),
         request_id: context.request_id,
-        weight,
+        costs,
     };
     let sign = if is_signed {
         let payload = json!({
@@ -371,7 +385,11 @@ pub fn finish(
     } else {
         ("info", continuation.body.to_string())
     };
-    let costs = RVec::from(vec![Tuple2(RString::from(IP_WEIGHT), continuation.weight)]);
+    let costs = continuation
+        .costs
+        .iter()
+        .map(|(bucket, units)| Tuple2(RString::from(bucket.as_str()), *units))
+        .collect();
     Ok(match continuation.via_socket {
         Some(connection) => Request {
             transport: Transport::WEBSOCKET,

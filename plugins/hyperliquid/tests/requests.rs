@@ -464,3 +464,105 @@ fn info_answers_carry_events() {
             .is_err()
     );
 }
+
+/// The (bucket, units) a request costs.
+fn costs(operation: &Operation) -> Vec<(String, u32)> {
+    let v = vector("order_limit_gtc_btc_mainnet");
+    let plugin = plugin();
+    let prepared = plugin.prepare(operation, &context(&v)).unwrap();
+    let signature = match prepared.sign {
+        ROption::RSome(_) => hex::decode(&v["signature_hex65"].as_str().unwrap()[2..]).unwrap(),
+        ROption::RNone => Vec::new(),
+    };
+    plugin
+        .finish(&prepared, &signature)
+        .unwrap()
+        .costs
+        .iter()
+        .map(|cost| (cost.0.to_string(), cost.1))
+        .collect()
+}
+
+fn pairs(list: &[(&str, u32)]) -> Vec<(String, u32)> {
+    list.iter().map(|(b, n)| (b.to_string(), *n)).collect()
+}
+
+#[test]
+fn rate_limit_costs_follow_the_ip_and_address_rules() {
+    // One order: IP weight 1, one action from both address budgets.
+    assert_eq!(
+        costs(&orders_of("order_limit_gtc_btc_mainnet")),
+        pairs(&[("ip_weight", 1), ("address", 1), ("address_cancel", 1)])
+    );
+    // A batch of 79 orders: IP weight 1 + floor(79 / 40) = 2, 79 actions.
+    let Operation::PlaceOrders(one) = orders_of("order_limit_gtc_btc_mainnet") else {
+        panic!()
+    };
+    let batch = Operation::PlaceOrders(RVec::from(vec![one[0].clone(); 79]));
+    assert_eq!(
+        costs(&batch),
+        pairs(&[("ip_weight", 2), ("address", 79), ("address_cancel", 79)])
+    );
+    // Cancels spend only from the larger cancel budget.
+    let cancels = Operation::CancelOrders(RVec::from(vec![
+        target(
+            "BTC",
+            "0x0000000000000000000000000000002a",
+            None
+        );
+        3
+    ]));
+    assert_eq!(
+        costs(&cancels),
+        pairs(&[("ip_weight", 1), ("address_cancel", 3)])
+    );
+    assert_eq!(
+        costs(&Operation::FetchRateLimits),
+        pairs(&[("ip_weight", 20)])
+    );
+    // Every bucket a request names is in the manifest.
+    let manifest = Hyperliquid::manifest();
+    for bucket in ["ip_weight", "address", "address_cancel"] {
+        assert!(
+            manifest.rate_limits.iter().any(|b| b.id == bucket),
+            "{bucket}"
+        );
+    }
+}
+
+#[test]
+fn user_rate_limit_becomes_the_address_buckets() {
+    let answer = reply(
+        &Operation::FetchRateLimits,
+        200,
+        r#"{"cumVlm":"2854574.593578","nRequestsUsed":2890,"nRequestsCap":2864574}"#,
+    );
+    let states: Vec<_> = answer
+        .events
+        .iter()
+        .map(|event| match event.as_enum() {
+            Ok(Event::RateLimit(state)) => {
+                (state.bucket.to_string(), state.remaining, state.capacity)
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            ("address".to_string(), 2_861_684, 2_864_574),
+            // min(cap + 100000, 2·cap)
+            ("address_cancel".to_string(), 2_961_684, 2_964_574),
+        ]
+    );
+    // Spent past the cap: nothing remains, never a negative.
+    let spent = reply(
+        &Operation::FetchRateLimits,
+        200,
+        r#"{"cumVlm":"0.0","nRequestsUsed":25000,"nRequestsCap":10000}"#,
+    );
+    assert!(matches!(spent.events[0].as_enum(), Ok(Event::RateLimit(s)) if s.remaining == 0));
+    assert!(
+        matches!(spent.events[1].as_enum(), Ok(Event::RateLimit(s)) if s.remaining == 0 && s.capacity == 20_000)
+    );
+}

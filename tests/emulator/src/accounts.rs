@@ -70,6 +70,9 @@ pub struct Account {
     pub cum_volume: Decimal,
     /// Order and cancel requests counted against the address limit.
     pub requests: u64,
+    /// When an address over its limit may send its next action (10 s after
+    /// its last one), ms.
+    pub next_request_over_limit_ms: u64,
     /// Dead man's switch.
     pub scheduled_cancel: ScheduledCancel,
 }
@@ -100,7 +103,43 @@ pub struct MarginSummary {
     pub maintenance: Decimal,
 }
 
+/// How often an address over its request limit may still act, ms.
+const OVER_LIMIT_INTERVAL_MS: u64 = 10_000;
+
 impl Account {
+    /// The address rate limit: `buffer` plus one request per USDC traded.
+    pub fn request_cap(&self, buffer: u64) -> u64 {
+        buffer.saturating_add(self.cum_volume.trunc().try_into().unwrap_or(0))
+    }
+
+    /// Counts `items` requests against the address limit, or says why not:
+    /// over the cap (cancels: `min(cap + 100000, 2·cap)`) an address may
+    /// act once 10 s have passed since its last action.
+    pub fn spend_requests(
+        &mut self,
+        items: u64,
+        is_cancel: bool,
+        buffer: u64,
+        now_ms: u64,
+    ) -> Result<(), String> {
+        let cap = self.request_cap(buffer);
+        let limit = if is_cancel {
+            cap.saturating_add(100_000).min(cap.saturating_mul(2))
+        } else {
+            cap
+        };
+        let used = self.requests.saturating_add(items);
+        if used > limit && now_ms < self.next_request_over_limit_ms {
+            return Err(format!(
+                "Too many cumulative requests sent ({used} > {limit}) for cumulative volume traded ${:.2}. Place taker orders to free up 1 request per USDC traded.",
+                self.cum_volume
+            ));
+        }
+        self.requests = used;
+        self.next_request_over_limit_ms = now_ms + OVER_LIMIT_INTERVAL_MS;
+        Ok(())
+    }
+
     /// Leverage of `asset`, defaulting to cross at min(20, max).
     pub fn leverage_of(&self, asset: u32, max_leverage: u32) -> Leverage {
         self.leverage.get(&asset).copied().unwrap_or(Leverage {
@@ -256,6 +295,31 @@ mod tests {
         is_cross: true,
         value: 10,
     };
+
+    #[test]
+    fn the_address_limit_grows_with_volume_and_lets_cancels_go_further() {
+        let mut account = Account::default();
+        assert!(account.spend_requests(3, false, 3, 0).is_ok());
+        let refused = account.spend_requests(1, false, 3, 0).unwrap_err();
+        assert!(
+            refused.starts_with("Too many cumulative requests sent (4 > 3)"),
+            "{refused}"
+        );
+        // Cancels may go to min(cap + 100000, 2·cap) = 6.
+        assert!(account.spend_requests(3, true, 3, 0).is_ok());
+        assert!(account.spend_requests(1, true, 3, 0).is_err());
+        assert!(
+            account.spend_requests(1, true, 3, 10_000).is_ok(),
+            "one per 10 s over the limit"
+        );
+        assert!(account.spend_requests(1, true, 3, 19_999).is_err());
+        assert!(account.spend_requests(1, false, 3, 20_000).is_ok());
+        // One more request per USDC traded.
+        account.cum_volume = d("100.7");
+        assert_eq!(account.request_cap(3), 103);
+        assert!(account.spend_requests(90, false, 3, 20_001).is_ok());
+        assert_eq!(account.requests, 98);
+    }
 
     #[test]
     fn open_increase_close_and_flip() {

@@ -120,6 +120,9 @@ pub struct LimitsConfig {
     pub schedule_cancel_triggers_per_day: u32,
     /// Most fills kept per account (older ones are forgotten, as on the real exchange).
     pub fills_kept: usize,
+    /// Actions an address may send before it has traded (the address rate
+    /// limit's initial buffer; one more per USDC traded, then one per 10 s).
+    pub address_request_buffer: u64,
 }
 
 /// One perpetual market.
@@ -281,6 +284,7 @@ impl Default for LimitsConfig {
             schedule_cancel_min_volume: Decimal::ZERO,
             schedule_cancel_triggers_per_day: 10,
             fills_kept: 10_000,
+            address_request_buffer: 10_000,
         }
     }
 }

@@ -842,6 +842,7 @@ impl Engine {
             "orders": orders,
             "fills": account.fills.iter().map(crate::orders::Fill::to_json).collect::<Vec<_>>(),
             "cumVolume": account.cum_volume.normalize().to_string(),
+            "requests": account.requests,
             "scheduledCancel": account.scheduled_cancel.deadline,
             "agents": agents,
         }))

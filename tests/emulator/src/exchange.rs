@@ -122,7 +122,9 @@ pub fn apply(engine: &mut Engine, prepared: Prepared, now: u64, post_only_window
         hash,
         post_only_window,
     };
-    count_requests(engine, user, &request.action);
+    if let Err(text) = spend_requests(engine, user, &request.action, now) {
+        return err(text);
+    }
     match &request.action {
         Action::Order(action) if action.grouping != Grouping::Na => err(format!(
             "Grouping {:?} is not supported by the emulator; use \"na\".",
@@ -184,16 +186,24 @@ fn default_or_err(result: Result<(), String>) -> Value {
     }
 }
 
-/// Counts an action against the account's request allowance (a batch counts per item).
-fn count_requests(engine: &mut Engine, user: Address, action: &Action) {
-    let items = match action {
-        Action::Order(a) => a.orders.len(),
-        Action::Cancel(a) => a.cancels.len(),
-        Action::CancelByCloid(a) => a.cancels.len(),
-        Action::BatchModify(a) => a.modifies.len(),
-        _ => 1,
+/// Counts an action against the account's address rate limit (a batch
+/// counts per item), or refuses it when the limit is spent.
+fn spend_requests(
+    engine: &mut Engine,
+    user: Address,
+    action: &Action,
+    now: u64,
+) -> Result<(), String> {
+    let (items, is_cancel) = match action {
+        Action::Order(a) => (a.orders.len(), false),
+        Action::Cancel(a) => (a.cancels.len(), true),
+        Action::CancelByCloid(a) => (a.cancels.len(), true),
+        Action::BatchModify(a) => (a.modifies.len(), false),
+        _ => (1, false),
     };
-    if let Some(account) = engine.accounts.get_mut(&user) {
-        account.requests += items.max(1) as u64;
+    let buffer = engine.limits.address_request_buffer;
+    match engine.accounts.get_mut(&user) {
+        Some(account) => account.spend_requests(items.max(1) as u64, is_cancel, buffer, now),
+        None => Ok(()),
     }
 }

@@ -16,8 +16,6 @@ use crate::orders::OrderRecord;
 pub const BOOK_DEPTH: usize = 20;
 /// Most fills in one `userFills` / `userFillsByTime` answer.
 pub const MAX_FILLS: usize = 2_000;
-/// Request allowance every address starts with.
-const INITIAL_REQUEST_BUFFER: u64 = 10_000;
 
 /// Why an `/info` body was refused (HTTP 422).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,11 +100,13 @@ pub fn answer(engine: &Engine, request: &Value, now: u64) -> Result<Value, InfoE
         "spotClearinghouseState" => spot_clearinghouse_state(engine, user_field(request)?),
         "userRateLimit" => {
             let user = user_field(request)?;
-            let (volume, used) = engine
+            let buffer = engine.limits.address_request_buffer;
+            let (volume, used, cap) = engine
                 .accounts
                 .get(&user)
-                .map_or((Decimal::ZERO, 0), |a| (a.cum_volume, a.requests));
-            let cap = INITIAL_REQUEST_BUFFER + volume.trunc().try_into().unwrap_or(0u64);
+                .map_or((Decimal::ZERO, 0, buffer), |a| {
+                    (a.cum_volume, a.requests, a.request_cap(buffer))
+                });
             json!({ "cumVlm": usd(volume), "nRequestsUsed": used, "nRequestsCap": cap })
         }
         _ => return Err(InfoError),
