@@ -277,6 +277,12 @@ fn list_plugins(dir: Option<&Path>, config: &Path) -> ExitCode {
             plugin_api::ABI_VERSION,
             plugin.path.display()
         );
+        for bucket in plugin.manifest.rate_limits.iter() {
+            println!(
+                "         rate limit {:<16} {} per {} ms",
+                bucket.id, bucket.capacity, bucket.window_ms
+            );
+        }
     }
     for refused in &set.refused {
         println!("refused  {refused}");

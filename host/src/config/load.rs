@@ -314,6 +314,15 @@ impl<'a> Reader<'a> {
             self.error(path.join("stream_timeout_ms"), "must be at least 100");
         }
         self.check_limits(&path.join("limits"), &exchange.limits);
+        for (bucket, limit) in &exchange.rate_limits {
+            let bucket_path = path.join("rate_limits").join(bucket);
+            if limit.capacity == 0 {
+                self.error(bucket_path.join("capacity"), "must be at least 1");
+            }
+            if limit.window_ms == 0 {
+                self.error(bucket_path.join("window_ms"), "must be at least 1");
+            }
+        }
         if exchange.markets.is_empty() {
             self.error(path.join("markets"), "lists no market");
         }

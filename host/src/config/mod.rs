@@ -9,7 +9,7 @@ pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
 pub use load::{load, parse};
 pub use schema::{
     Config, ExchangeConfig, HostConfig, Limits, MarketConfig, MarketDataSource, Network,
-    SignerConfig, ZmqConfig,
+    RateLimitConfig, SignerConfig, ZmqConfig,
 };
 
 impl Config {

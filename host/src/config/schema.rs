@@ -1,6 +1,7 @@
 //! The configuration file's shape. Every key is documented in
 //! `docs/config.md`; unknown keys are errors.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rust_decimal::Decimal;
@@ -188,8 +189,22 @@ pub struct ExchangeConfig {
     /// them.
     #[serde(default)]
     pub limits: Limits,
+    /// Client-side rate limits that replace the plugin's, by bucket id
+    /// (`[exchanges.rate_limits.ip_weight]`): for accounts the venue grants
+    /// more, or for an emulator that has no limit.
+    #[serde(default)]
+    pub rate_limits: BTreeMap<String, RateLimitConfig>,
     /// The markets to trade and watch.
     pub markets: Vec<MarketConfig>,
+}
+
+/// One rate-limit bucket: at most `capacity` units per `window_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct RateLimitConfig {
+    /// Units per window.
+    pub capacity: u32,
+    /// The window, ms.
+    pub window_ms: u64,
 }
 
 /// `[exchanges.market_data]`: another host whose book topics feed this

@@ -187,6 +187,33 @@ fn market_slippage_is_a_percentage_between_0_and_100() {
 }
 
 #[test]
+fn rate_limit_overrides_are_buckets_with_a_capacity_and_a_window() {
+    let with = |table: &str| {
+        MINIMAL.replace(
+            "[[exchanges.markets]]",
+            &format!("[exchanges.rate_limits.ip_weight]\n{table}\n\n[[exchanges.markets]]"),
+        )
+    };
+    let config = parse(&with("capacity = 120000\nwindow_ms = 60000")).unwrap();
+    assert_eq!(
+        config.exchanges[0].rate_limits["ip_weight"],
+        RateLimitConfig {
+            capacity: 120_000,
+            window_ms: 60_000
+        }
+    );
+    let errors = errors_of(&with("capacity = 0\nwindow_ms = 60000"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("exchanges[0].rate_limits.ip_weight.capacity: must be at least 1")),
+        "{errors:?}"
+    );
+    let errors = errors_of(&with("capacity = 1"));
+    assert!(errors.iter().any(|e| e.contains("window_ms")), "{errors:?}");
+}
+
+#[test]
 fn load_resolves_paths_against_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("host.toml");

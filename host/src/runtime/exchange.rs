@@ -1,14 +1,15 @@
 //! One configured exchange account, live: its plugin instance, HTTP
 //! executor, markets, books and connections.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use std::path::PathBuf;
 
 use plugin_api::{
-    ConnectionKind, ConnectionSpec, Manifest, Market, PluginInstance, Stream, StreamKind,
+    ConnectionKind, ConnectionSpec, Manifest, Market, PluginInstance, RateLimitBucket, Stream,
+    StreamKind,
 };
 use serde_json::json;
 use tokio::sync::watch;
@@ -24,7 +25,7 @@ use super::market_data::{MarketData, MarketSink};
 use super::query::Querier;
 use super::ratelimit::{self, RateLimiter};
 use super::relay;
-use crate::config::ExchangeConfig;
+use crate::config::{ExchangeConfig, RateLimitConfig};
 use crate::journal::Journal;
 use crate::order::{ClientIdGenerator, ClientOrderTracker};
 use crate::plugins::PluginSet;
@@ -55,6 +56,19 @@ pub enum StartError {
         exchange: String,
         /// The plugin's error.
         error: plugin_api::PluginError,
+    },
+    /// The configuration overrides a rate-limit bucket the plugin does not
+    /// have.
+    #[error(
+        "exchange {exchange}: rate_limits.{bucket}: the plugin has no such bucket (it has {known})"
+    )]
+    UnknownBucket {
+        /// The configured name.
+        exchange: String,
+        /// The bucket id.
+        bucket: String,
+        /// The plugin's bucket ids.
+        known: String,
     },
     /// A configured market is not listed by the exchange.
     #[error(
@@ -123,6 +137,39 @@ pub struct ExchangeRuntime {
     relays: Vec<std::thread::JoinHandle<()>>,
 }
 
+/// The plugin's rate-limit buckets with the configuration's overrides.
+fn rate_limits(
+    exchange: &str,
+    manifest: &[RateLimitBucket],
+    overrides: &BTreeMap<String, RateLimitConfig>,
+) -> Result<Vec<RateLimitBucket>, StartError> {
+    if let Some(unknown) = overrides
+        .keys()
+        .find(|id| !manifest.iter().any(|bucket| bucket.id == id.as_str()))
+    {
+        return Err(StartError::UnknownBucket {
+            exchange: exchange.to_owned(),
+            bucket: unknown.clone(),
+            known: manifest
+                .iter()
+                .map(|bucket| bucket.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(manifest
+        .iter()
+        .map(|bucket| match overrides.get(bucket.id.as_str()) {
+            Some(limit) => RateLimitBucket {
+                id: bucket.id.clone(),
+                capacity: limit.capacity,
+                window_ms: limit.window_ms,
+            },
+            None => bucket.clone(),
+        })
+        .collect())
+}
+
 /// The JSON the host hands a plugin for one exchange entry.
 pub fn plugin_config(exchange: &ExchangeConfig) -> String {
     json!({
@@ -187,7 +234,11 @@ impl ExchangeRuntime {
                 .map_err(plugin_error)?,
         );
         let manifest = plugin.manifest().map_err(plugin_error)?;
-        let limiter = Arc::new(RateLimiter::new(&manifest.rate_limits));
+        let limiter = Arc::new(RateLimiter::new(&rate_limits(
+            &name,
+            &manifest.rate_limits,
+            &config.rate_limits,
+        )?));
         let http = HttpExecutor::new(
             Arc::clone(&limiter),
             Duration::from_millis(config.request_timeout_ms),
@@ -408,4 +459,50 @@ fn seed(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     }) ^ u64::from(std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bucket(id: &str, capacity: u32, window_ms: u64) -> RateLimitBucket {
+        RateLimitBucket {
+            id: id.into(),
+            capacity,
+            window_ms,
+        }
+    }
+
+    #[test]
+    fn configured_rate_limits_replace_the_plugins_by_id() {
+        let manifest = [
+            bucket("ip_weight", 1200, 60_000),
+            bucket("address", 10_000, 1),
+        ];
+        let overrides = BTreeMap::from([(
+            "ip_weight".to_owned(),
+            RateLimitConfig {
+                capacity: 120_000,
+                window_ms: 60_000,
+            },
+        )]);
+        assert_eq!(
+            rate_limits("hl", &manifest, &overrides).unwrap(),
+            vec![
+                bucket("ip_weight", 120_000, 60_000),
+                bucket("address", 10_000, 1)
+            ]
+        );
+        let typo = BTreeMap::from([(
+            "ip_wieght".to_owned(),
+            RateLimitConfig {
+                capacity: 1,
+                window_ms: 1,
+            },
+        )]);
+        assert_eq!(
+            rate_limits("hl", &manifest, &typo).unwrap_err().to_string(),
+            "exchange hl: rate_limits.ip_wieght: the plugin has no such bucket (it has ip_weight, address)"
+        );
+    }
 }

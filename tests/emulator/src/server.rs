@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hyperliquid_core::{ExchangeRequest, Network};
 use serde_json::Value;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) network: Network,
     pub(crate) ws_idle_timeout: Duration,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// When each `/exchange` body arrived, for whoever measures it.
+    arrivals: broadcast::Sender<Instant>,
 }
 
 impl Shared {
@@ -127,6 +129,7 @@ impl Emulator {
             network: config.network,
             ws_idle_timeout: Duration::from_secs(config.limits.ws_idle_timeout_secs),
             shutdown: shutdown.clone(),
+            arrivals: broadcast::channel(1024).0,
         });
         let app = Router::new()
             .route("/info", post(info_handler))
@@ -189,6 +192,12 @@ impl EmulatorHandle {
         spot: &std::collections::BTreeMap<String, rust_decimal::Decimal>,
     ) -> Result<(), crate::engine::AdminError> {
         self.shared.engine().fund(user, usdc, spot)
+    }
+
+    /// The moment each later `/exchange` request has fully arrived (before
+    /// it is read), for benchmarks that time the way to the exchange.
+    pub fn exchange_arrivals(&self) -> broadcast::Receiver<Instant> {
+        self.shared.arrivals.subscribe()
     }
 
     /// Changes faults; same as `POST /admin/faults`.
@@ -316,6 +325,9 @@ async fn info_handler(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
 }
 
 async fn exchange_handler(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    if shared.arrivals.receiver_count() > 0 {
+        let _ = shared.arrivals.send(Instant::now());
+    }
     let fault = shared.faults.exchange_request();
     match fault {
         Some(HttpFault::ServerError {
