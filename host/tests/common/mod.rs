@@ -105,6 +105,7 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
         cancel_on_shutdown: false,
         market_data: None,
         limits: Limits::default(),
+        rate_limits: Default::default(),
         markets: ["BTC-USD", "ETH-USD"]
             .into_iter()
             .map(|symbol| MarketConfig {
