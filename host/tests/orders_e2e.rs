@@ -5,9 +5,11 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::orders::{OrderEnv, eventually, quiet};
+use connector_host::config::{ExchangeConfig, RateLimitConfig};
 use connector_host::order::{ClientOrderId, OrderState, OrderType, TimeInForce, TradeType};
 use connector_host::trading::{CommandError, OrderCommand};
 use hl_emulator::FaultSettings;
@@ -419,5 +421,47 @@ async fn orders_wait_for_the_address_budget_instead_of_failing() {
     );
     let state = env.emulator.account_state(env.account).unwrap();
     assert_eq!(state["requests"], 4, "the venue counted every action once");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_that_wait_for_rate_limit_capacity_are_signed_when_they_go() {
+    // One IP-weight unit a second, and actions that expire one second
+    // after signing: orders queued behind others wait longer than that.
+    let env = OrderEnv::start_with(quiet(), |exchange| ExchangeConfig {
+        order_expiry_ms: 1_000,
+        rate_limits: BTreeMap::from([(
+            "ip_weight".to_owned(),
+            RateLimitConfig {
+                capacity: 2,
+                window_ms: 2_000,
+            },
+        )]),
+        ..exchange
+    })
+    .await;
+    let ids: Vec<ClientOrderId> = ["90000", "90010", "90020", "90030"]
+        .iter()
+        .map(|price| {
+            env.trading
+                .submit(&buy(price, "0.001", OrderType::Limit))
+                .unwrap()
+        })
+        .collect();
+    for id in &ids {
+        let order = env
+            .until_state(*id, OrderState::Open, Duration::from_secs(20))
+            .await;
+        assert!(order.reason.is_none(), "{order:?}");
+    }
+    assert!(
+        env.events
+            .all()
+            .iter()
+            .any(|(topic, body)| topic == "host.status.throttle"
+                && body["data"]["bucket"] == "ip_weight"
+                && body["data"]["waited_ms"].as_u64() > Some(1_000)),
+        "an order waited longer than its expiry"
+    );
     env.stop().await;
 }

@@ -101,6 +101,11 @@ pub struct Prepared {
     /// The plugin's own continuation, handed back to
     /// [`finish`](crate::ExchangePlugin::finish) unchanged.
     pub state: RVec<u8>,
+    /// What the finished request will cost against the manifest's
+    /// rate-limit buckets (the same as its `costs`): the host waits for
+    /// this capacity before it signs, so that waiting never leaves a signed
+    /// action stale.
+    pub costs: RVec<Tuple2<RString, u32>>,
 }
 
 crate::abi_code! {

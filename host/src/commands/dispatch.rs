@@ -7,7 +7,11 @@ use serde_json::{Value, json};
 use super::protocol::{Command, NewOrderFields, Reply, Request};
 use crate::order::TradeType;
 use crate::publisher::order_json;
-use crate::trading::{CommandError, OrderCommand, Trading};
+use crate::trading::{CommandError, OrderCommand, PendingOrder, Trading};
+
+/// What a command came to: its result, the order path's refusal, or the
+/// dispatcher's (code, message).
+type Outcome = Result<Result<Value, CommandError>, (&'static str, String)>;
 
 /// The exchanges commands can address, by configured name.
 pub struct Dispatcher {
@@ -65,10 +69,36 @@ impl Dispatcher {
 
     /// Carries out one request. Never blocks on the exchange.
     pub fn handle(&self, request: Request) -> Reply {
+        let (reply, pending) = self.handle_deferred(request);
+        if let Some(order) = pending {
+            order.launch();
+        }
+        reply
+    }
+
+    /// Carries out one request, but leaves a new order's journaling, event
+    /// and sending to the returned [`PendingOrder`], so that the caller can
+    /// send the reply before the work that competes with it for the CPU.
+    pub fn handle_deferred(&self, request: Request) -> (Reply, Option<PendingOrder>) {
         let id = request.id;
-        let outcome = match request.command {
+        let (outcome, pending) = match request.command {
             Command::Buy(fields) => self.new_order(TradeType::Buy, fields),
             Command::Sell(fields) => self.new_order(TradeType::Sell, fields),
+            command => (self.carry_out(command), None),
+        };
+        let reply = match outcome {
+            Ok(Ok(result)) => Reply::ok(id, result),
+            Ok(Err(error)) => error_reply(id, &error),
+            Err((code, message)) => Reply::error(id, code, message),
+        };
+        (reply, pending)
+    }
+
+    /// Carries out a command at once.
+    fn carry_out(&self, command: Command) -> Outcome {
+        match command {
+            Command::Buy(fields) => self.launched(self.new_order(TradeType::Buy, fields)),
+            Command::Sell(fields) => self.launched(self.new_order(TradeType::Sell, fields)),
             Command::Cancel(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
                 trading
                     .cancel(fields.client_order_id)
@@ -104,20 +134,25 @@ impl Dispatcher {
             Command::Status(fields) => self
                 .selected(fields.exchange.as_deref())
                 .map(|exchanges| Ok(json!({"exchanges": exchanges.iter().map(|t| status(t)).collect::<Vec<_>>()}))),
-        };
-        match outcome {
-            Ok(Ok(result)) => Reply::ok(id, result),
-            Ok(Err(error)) => error_reply(id, &error),
-            Err((code, message)) => Reply::error(id, code, message),
         }
+    }
+
+    fn launched(&self, (outcome, pending): (Outcome, Option<PendingOrder>)) -> Outcome {
+        if let Some(order) = pending {
+            order.launch();
+        }
+        outcome
     }
 
     fn new_order(
         &self,
         side: TradeType,
         fields: NewOrderFields,
-    ) -> Result<Result<Value, CommandError>, (&'static str, String)> {
-        let trading = self.exchange(fields.exchange.as_deref())?;
+    ) -> (Outcome, Option<PendingOrder>) {
+        let trading = match self.exchange(fields.exchange.as_deref()) {
+            Ok(trading) => trading,
+            Err(error) => return (Err(error), None),
+        };
         let command = OrderCommand {
             trading_pair: fields.trading_pair,
             trade_type: side,
@@ -130,9 +165,15 @@ impl Dispatcher {
             client_order_id: fields.client_order_id,
             max_slippage_percent: fields.max_slippage_percent.map(|p| p.0),
         };
-        Ok(trading.submit(&command).map(|id| {
-            json!({"client_order_id": id, "exchange": trading.exchange(), "order_state": "PENDING_CREATE"})
-        }))
+        match trading.accept(&command) {
+            Ok(pending) => (
+                Ok(Ok(
+                    json!({"client_order_id": pending.id(), "exchange": trading.exchange(), "order_state": "PENDING_CREATE"}),
+                )),
+                Some(pending),
+            ),
+            Err(error) => (Ok(Err(error)), None),
+        }
     }
 }
 

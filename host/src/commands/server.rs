@@ -79,9 +79,11 @@ fn serve(socket: &zmq::Socket, dispatcher: &Dispatcher, stop: &AtomicBool) {
             }
         };
         let Some(body) = frames.pop() else { continue };
-        let reply = match parse_request(&body) {
-            Ok(request) => dispatcher.handle(request),
-            Err(reply) => *reply,
+        // A new order's journaling, event and sending start once the reply
+        // is on its way, so that they do not compete with it.
+        let (reply, pending) = match parse_request(&body) {
+            Ok(request) => dispatcher.handle_deferred(request),
+            Err(reply) => (*reply, None),
         };
         let reply = serde_json::to_vec(&reply).unwrap_or_else(|_| {
             serde_json::to_vec(&Reply::error(
@@ -94,6 +96,9 @@ fn serve(socket: &zmq::Socket, dispatcher: &Dispatcher, stop: &AtomicBool) {
         frames.push(reply);
         if let Err(error) = socket.send_multipart(frames, 0) {
             warn!("reply not sent: {error}");
+        }
+        if let Some(order) = pending {
+            order.launch();
         }
     }
 }

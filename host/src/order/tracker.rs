@@ -156,16 +156,34 @@ impl ClientOrderTracker {
         }
     }
 
-    /// Starts tracking a new order in `PENDING_CREATE`.
+    /// Starts tracking a new order in `PENDING_CREATE` and tells the
+    /// listeners.
     pub fn start_tracking(&self, order: NewOrder) -> Result<ClientOrderId, TrackerError> {
+        let id = self.start_tracking_quietly(order)?;
+        self.announce_created(id);
+        Ok(id)
+    }
+
+    /// Starts tracking a new order without telling the listeners yet (their
+    /// work — the journal, the event — can then wait until the caller has
+    /// answered its client); [`announce_created`](Self::announce_created)
+    /// must follow before anything else happens to the order.
+    pub fn start_tracking_quietly(&self, order: NewOrder) -> Result<ClientOrderId, TrackerError> {
         let id = order.client_order_id;
         let mut shard = self.shard(id);
         if shard.contains_key(&id) {
             return Err(TrackerError::DuplicateOrder(id));
         }
-        let order = shard.entry(id).or_insert(InFlightOrder::new(order));
-        self.emit(OrderEvent::Created(order));
+        shard.insert(id, InFlightOrder::new(order));
         Ok(id)
+    }
+
+    /// Tells the listeners about an order tracked quietly.
+    pub fn announce_created(&self, id: ClientOrderId) {
+        let shard = self.shard(id);
+        if let Some(order) = shard.get(&id) {
+            self.emit(OrderEvent::Created(order));
+        }
     }
 
     /// Tracks an order found on the exchange (or in the journal) as is.

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use abi_stable::std_types::{RVec, Tuple2};
+use abi_stable::std_types::{RString, RVec, Tuple2};
 use plugin_api::{Event, Reply, Request, Response, Transport};
 
 use super::ratelimit::{self, RateLimiter};
@@ -33,15 +33,6 @@ pub struct HttpExecutor {
     client: reqwest::Client,
     limiter: Arc<RateLimiter>,
     status: Option<(StatusPublisher, String)>,
-}
-
-/// A response and how long the request waited for the rate limiter.
-#[derive(Debug)]
-pub struct Executed {
-    /// The response.
-    pub response: Response,
-    /// Time spent waiting for rate-limit capacity.
-    pub throttled: Duration,
 }
 
 impl HttpExecutor {
@@ -91,16 +82,15 @@ impl HttpExecutor {
     }
 
     /// Sends one request after paying its rate-limit costs.
-    pub async fn execute(&self, request: &Request) -> Result<Executed, TransportError> {
-        if request.transport != Transport::HTTP {
-            return Err(TransportError::NotSent(format!(
-                "{} request given to the HTTP executor",
-                request.transport
-            )));
-        }
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| TransportError::NotSent(format!("bad method {}", request.method)))?;
-        let waited = self.limiter.acquire(&request.costs).await;
+    pub async fn execute(&self, request: &Request) -> Result<Response, TransportError> {
+        self.acquire(&request.costs).await;
+        self.send(request).await
+    }
+
+    /// Waits until the rate limiter can pay `costs`, pays them, and
+    /// publishes the wait if there was one. Returns how long it waited.
+    pub async fn acquire(&self, costs: &[Tuple2<RString, u32>]) -> Duration {
+        let waited = self.limiter.acquire(costs).await;
         if waited.duration >= REPORTED_WAIT
             && let Some((status, exchange)) = &self.status
         {
@@ -110,6 +100,20 @@ impl HttpExecutor {
                 u64::try_from(waited.duration.as_millis()).unwrap_or(u64::MAX),
             );
         }
+        waited.duration
+    }
+
+    /// Sends one request whose rate-limit costs were paid with
+    /// [`acquire`](HttpExecutor::acquire).
+    pub async fn send(&self, request: &Request) -> Result<Response, TransportError> {
+        if request.transport != Transport::HTTP {
+            return Err(TransportError::NotSent(format!(
+                "{} request given to the HTTP executor",
+                request.transport
+            )));
+        }
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| TransportError::NotSent(format!("bad method {}", request.method)))?;
         let mut builder = self
             .client
             .request(method, request.target.as_str())
@@ -137,13 +141,10 @@ impl HttpExecutor {
             .text()
             .await
             .map_err(|error| TransportError::Unknown(format!("reading the answer: {error}")))?;
-        Ok(Executed {
-            response: Response {
-                status,
-                body: body.into(),
-                headers,
-            },
-            throttled: waited.duration,
+        Ok(Response {
+            status,
+            body: body.into(),
+            headers,
         })
     }
 }

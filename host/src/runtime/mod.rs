@@ -19,7 +19,7 @@ pub use connection::{
 };
 pub use exchange::{ExchangeRuntime, HostServices, StartError, plugin_config};
 pub use host::{HostError, run};
-pub use http::{Executed, HttpExecutor, TransportError};
+pub use http::{HttpExecutor, TransportError};
 pub use market_data::{BOOK_DEPTH, MarketData, MarketSink, Top, levels_from_json};
 pub use query::{Querier, QueryError};
 pub use ratelimit::RateLimiter;

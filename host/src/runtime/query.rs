@@ -60,8 +60,8 @@ impl Querier {
             )));
         }
         let request = self.plugin.finish(&prepared, &[])?;
-        let executed = self.http.execute(&request).await?;
-        let reply = self.plugin.parse_reply(operation, &executed.response)?;
+        let response = self.http.execute(&request).await?;
+        let reply = self.plugin.parse_reply(operation, &response)?;
         self.http.observe(&reply);
         Ok(reply)
     }

@@ -18,6 +18,7 @@ mod prepare;
 mod resolve;
 mod send;
 mod user_stream;
+mod window;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,6 +35,7 @@ pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
 pub use prepare::{MarketPricing, encode_client_id, prepare_order};
 pub use send::Delivery;
 pub use user_stream::UserSink;
+use window::ActionWindow;
 
 use crate::order::{
     ClientIdGenerator, ClientOrderId, ClientOrderTracker, InFlightOrder, NewOrder, OrderState,
@@ -106,6 +108,65 @@ pub(crate) struct Inner {
     /// cancel-then-place under the same client id): the venue's report
     /// that such an id was cancelled is the replace, not the order's end.
     replaced: Mutex<HashMap<ClientOrderId, Vec<String>>>,
+    /// Signed actions under way, at most [`ACTION_WINDOW`] apart: a burst
+    /// queues here instead of opening a connection each, and no action can
+    /// be overtaken by enough others to make its nonce too low.
+    window: ActionWindow,
+}
+
+/// How far apart (in order of admission) the oldest and newest action
+/// under way may be. Admitted actions take their nonces in any order, so
+/// up to `2 × (ACTION_WINDOW − 1)` = 78 later nonces can reach the venue
+/// before one: below the 100 Hyperliquid keeps.
+pub const ACTION_WINDOW: usize = 40;
+
+/// A new order that is tracked but not yet journaled, published or sent.
+/// [`launch`](PendingOrder::launch) it; dropping it launches it too, so
+/// that no tracked order is left behind.
+#[must_use = "a pending order is sent only when launched"]
+pub struct PendingOrder {
+    inner: Arc<Inner>,
+    id: ClientOrderId,
+    request: Option<plugin_api::OrderRequest>,
+}
+
+impl PendingOrder {
+    /// The order's client order id.
+    pub fn id(&self) -> ClientOrderId {
+        self.id
+    }
+
+    /// Journals and publishes the order, and starts signing and sending
+    /// it in the background. Returns its client order id.
+    pub fn launch(mut self) -> ClientOrderId {
+        self.start();
+        self.id
+    }
+
+    fn start(&mut self) {
+        let Some(request) = self.request.take() else {
+            return;
+        };
+        let (id, inner) = (self.id, Arc::clone(&self.inner));
+        inner.tracker.announce_created(id);
+        self.inner.runtime.spawn(async move {
+            let operation =
+                plugin_api::operation(Operation::PlaceOrders(RVec::from(vec![request])));
+            let tracker = Arc::clone(&inner.tracker);
+            let (delivery, expires) = inner
+                .deliver(&operation, || {
+                    let _ = tracker.mark_submitted(id, now_ms());
+                })
+                .await;
+            inner.apply_place(id, delivery, expires);
+        });
+    }
+}
+
+impl Drop for PendingOrder {
+    fn drop(&mut self) {
+        self.start();
+    }
 }
 
 /// A cheap-to-clone handle to one exchange's order path. Its methods can be
@@ -180,6 +241,7 @@ impl Trading {
                 halted: Mutex::new(None),
                 accepting: AtomicBool::new(true),
                 replaced: Mutex::new(HashMap::new()),
+                window: ActionWindow::new(ACTION_WINDOW),
             }),
         }
     }
@@ -238,6 +300,13 @@ impl Trading {
     /// Tracks a new order and returns its client order id at once; signing,
     /// sending and following it happen in the background.
     pub fn submit(&self, command: &OrderCommand) -> Result<ClientOrderId, CommandError> {
+        Ok(self.accept(command)?.launch())
+    }
+
+    /// Validates and tracks a new order, quietly: the caller can answer its
+    /// client before [`PendingOrder::launch`] journals it, publishes it and
+    /// starts sending it.
+    pub fn accept(&self, command: &OrderCommand) -> Result<PendingOrder, CommandError> {
         self.check_accepting()?;
         let market = self.market(&command.trading_pair)?;
         let id = command
@@ -254,22 +323,13 @@ impl Trading {
         let (new_order, request) = self.inner.prepare(market, command, id, mid)?;
         self.inner
             .tracker
-            .start_tracking(new_order)
+            .start_tracking_quietly(new_order)
             .map_err(|_| CommandError::DuplicateId(id))?;
-        let inner = Arc::clone(&self.inner);
-        self.inner.runtime.spawn(async move {
-            let operation =
-                plugin_api::operation(Operation::PlaceOrders(RVec::from(vec![request])));
-            let expires = now_ms() + inner.expiry_ms;
-            let tracker = Arc::clone(&inner.tracker);
-            let delivery = inner
-                .deliver(&operation, expires, || {
-                    let _ = tracker.mark_submitted(id, now_ms());
-                })
-                .await;
-            inner.apply_place(id, delivery, expires);
-        });
-        Ok(id)
+        Ok(PendingOrder {
+            inner: Arc::clone(&self.inner),
+            id,
+            request: Some(request),
+        })
     }
 
     fn live_order(&self, id: ClientOrderId) -> Result<InFlightOrder, CommandError> {
@@ -352,8 +412,7 @@ impl Trading {
                 return;
             }
             let operation = plugin_api::operation(Operation::CancelOrders(RVec::from(targets)));
-            let expires = now_ms() + inner.expiry_ms;
-            let delivery = inner.deliver(&operation, expires, || {}).await;
+            let (delivery, expires) = inner.deliver(&operation, || {}).await;
             inner.apply_cancel(&sent, delivery, expires);
         });
     }
@@ -399,8 +458,7 @@ impl Trading {
                     target,
                     order: request,
                 }])));
-            let expires = now_ms() + inner.expiry_ms;
-            let delivery = inner.deliver(&operation, expires, || {}).await;
+            let (delivery, expires) = inner.deliver(&operation, || {}).await;
             inner.apply_modify(
                 id,
                 (new_order.price, new_order.amount),

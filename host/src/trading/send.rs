@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use abi_stable::std_types::ROption;
-use plugin_api::{Operation_NE, OutcomeKind, Reply, RequestContext};
+use plugin_api::{Operation_NE, OutcomeKind, Prepared, Reply, RequestContext};
 use tracing::debug;
 
 use super::Inner;
@@ -32,19 +32,16 @@ pub enum Delivery {
 }
 
 impl Inner {
-    /// Signs and sends `operation`, valid until `expires_after_ms`.
-    /// `on_send` runs once, right before the request leaves the host.
-    pub(super) async fn deliver(
-        &self,
-        operation: &Operation_NE,
-        expires_after_ms: u64,
-        on_send: impl FnOnce(),
-    ) -> Delivery {
+    /// Phase one for `operation` with a fresh nonce, valid for the
+    /// configured expiry from now. Returns the prepared request and its
+    /// `expiresAfter`.
+    fn prepare_now(&self, operation: &Operation_NE) -> Result<(Prepared, u64), Delivery> {
         let now = now_ms();
-        let nonce = match self.nonces.next(now) {
-            Ok(nonce) => nonce,
-            Err(error) => return Delivery::NotSent(format!("nonce: {error}")),
-        };
+        let nonce = self
+            .nonces
+            .next(now)
+            .map_err(|error| Delivery::NotSent(format!("nonce: {error}")))?;
+        let expires_after_ms = now + self.expiry_ms;
         let context = RequestContext {
             now_ms: now,
             nonce,
@@ -52,10 +49,49 @@ impl Inner {
             request_id: nonce,
             via_socket: ROption::RNone,
         };
-        let prepared = match self.plugin.prepare(operation, &context) {
+        let prepared = self
+            .plugin
+            .prepare(operation, &context)
+            .map_err(|error| Delivery::NotSent(format!("plugin: {error}")))?;
+        Ok((prepared, expires_after_ms))
+    }
+
+    /// Signs and sends `operation`, once it is inside the window of
+    /// actions under way (see [`super::window`]).
+    /// Rate-limit capacity comes first: the
+    /// nonce and the expiry are taken once the request may go, so that a
+    /// wait never makes a signed action stale. `on_send` runs once, right
+    /// before the request leaves the host. Returns what became of it and
+    /// the `expiresAfter` it was signed with (an unknown outcome is settled
+    /// only after that).
+    pub(super) async fn deliver(
+        &self,
+        operation: &Operation_NE,
+        on_send: impl FnOnce(),
+    ) -> (Delivery, u64) {
+        let _ticket = self.window.enter().await;
+        let (mut prepared, mut expires) = match self.prepare_now(operation) {
             Ok(prepared) => prepared,
-            Err(error) => return Delivery::NotSent(format!("plugin: {error}")),
+            Err(delivery) => return (delivery, now_ms() + self.expiry_ms),
         };
+        if !self.http.acquire(&prepared.costs).await.is_zero() {
+            (prepared, expires) = match self.prepare_now(operation) {
+                Ok(prepared) => prepared,
+                Err(delivery) => return (delivery, expires),
+            };
+        }
+        (
+            self.sign_and_send(operation, &prepared, on_send).await,
+            expires,
+        )
+    }
+
+    async fn sign_and_send(
+        &self,
+        operation: &Operation_NE,
+        prepared: &Prepared,
+        on_send: impl FnOnce(),
+    ) -> Delivery {
         let signature = match prepared.sign.as_ref().into_option() {
             Some(request) => match self.signer.sign(&request.scheme, &request.payload).await {
                 Ok(signature) => signature,
@@ -63,19 +99,25 @@ impl Inner {
             },
             None => Vec::new(),
         };
-        let request = match self.plugin.finish(&prepared, &signature) {
+        let request = match self.plugin.finish(prepared, &signature) {
             Ok(request) => request,
             Err(error) => return Delivery::NotSent(format!("plugin: {error}")),
         };
         on_send();
         let mut attempt = 0;
         loop {
-            let executed = match self.http.execute(&request).await {
-                Ok(executed) => executed,
+            // The first attempt's capacity was paid before signing.
+            let sent = if attempt == 0 {
+                self.http.send(&request).await
+            } else {
+                self.http.execute(&request).await
+            };
+            let response = match sent {
+                Ok(response) => response,
                 Err(TransportError::NotSent(reason)) => return Delivery::NotDelivered(reason),
                 Err(TransportError::Unknown(reason)) => return Delivery::Unknown(reason),
             };
-            let reply = match self.plugin.parse_reply(operation, &executed.response) {
+            let reply = match self.plugin.parse_reply(operation, &response) {
                 Ok(reply) => reply,
                 Err(error) => {
                     return Delivery::Unknown(format!("unreadable answer ({error})"));

@@ -3,7 +3,7 @@
 //! with short timeouts, a log of every published order event, and a
 //! counterparty that trades against the host.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -180,6 +180,8 @@ pub struct OrderEnv {
     pub events: EventLog,
     pub counterparty: Counterparty,
     pub account: Address,
+    /// The signer's socket.
+    pub signer_socket: PathBuf,
     runtime: Option<ExchangeRuntime>,
     shutdown: watch::Sender<bool>,
     publisher: Option<(Publisher, PublisherThread)>,
@@ -233,6 +235,14 @@ impl OrderEnv {
     /// An emulator (`emulator` adjusts its config), a signer for the host's
     /// key, and the host's exchange runtime with its user stream up.
     pub async fn start(emulator: EmulatorConfig) -> OrderEnv {
+        OrderEnv::start_with(emulator, |exchange| exchange).await
+    }
+
+    /// [`OrderEnv::start`] with the exchange's config adjusted by `adjust`.
+    pub async fn start_with(
+        emulator: EmulatorConfig,
+        adjust: impl FnOnce(ExchangeConfig) -> ExchangeConfig,
+    ) -> OrderEnv {
         // Logs go to the test's output (shown when a test fails).
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -279,13 +289,13 @@ impl OrderEnv {
             signer: SignerClient::new(&socket, Duration::from_secs(2)),
             state_dir: dir.path().join("state"),
         };
-        let config = ExchangeConfig {
+        let config = adjust(ExchangeConfig {
             stream_timeout_ms: Some(2_000),
             request_timeout_ms: 1_000,
             order_expiry_ms: 2_000,
             market_slippage_percent: Some(Decimal::from(2)),
             ..super::local_exchange(emulator.base_url(), account.to_string())
-        };
+        });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let runtime = ExchangeRuntime::start(&config, &plugins, &services, shutdown_rx)
             .await
@@ -298,6 +308,7 @@ impl OrderEnv {
             trading,
             events,
             account,
+            signer_socket: socket,
             runtime: Some(runtime),
             shutdown,
             publisher: Some((publisher, thread)),

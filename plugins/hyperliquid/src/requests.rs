@@ -232,6 +232,14 @@ fn info(body: Value, weight: u32) -> (Value, bool, Vec<(String, u32)>) {
     (body, false, vec![(IP_WEIGHT.to_owned(), weight)])
 }
 
+/// Costs in the plugin API's shape.
+fn rate_limit_costs(costs: &[(String, u32)]) -> RVec<Tuple2<RString, u32>> {
+    costs
+        .iter()
+        .map(|(bucket, units)| Tuple2(RString::from(bucket.as_str()), *units))
+        .collect()
+}
+
 /// What an action costs: IP weight `1 + floor(n / 40)` for a batch of `n`;
 /// `n` from the address limits — only the cancel limit for cancels.
 fn action_costs(batch: usize, is_cancel: bool) -> Vec<(String, u32)> {
@@ -342,6 +350,7 @@ pub fn prepare(
     Ok(Prepared {
         sign,
         state: RVec::from(state),
+        costs: rate_limit_costs(&continuation.costs),
     })
 }
 
@@ -385,11 +394,7 @@ pub fn finish(
     } else {
         ("info", continuation.body.to_string())
     };
-    let costs = continuation
-        .costs
-        .iter()
-        .map(|(bucket, units)| Tuple2(RString::from(bucket.as_str()), *units))
-        .collect();
+    let costs = rate_limit_costs(&continuation.costs);
     Ok(match continuation.via_socket {
         Some(connection) => Request {
             transport: Transport::WEBSOCKET,
