@@ -92,6 +92,14 @@ pub enum OrderAction {
     },
     /// The host's state.
     Status,
+    /// Cancel every open order and refuse new ones until released.
+    KillSwitch {
+        /// Why (published, and given to refused orders).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Take new orders again after a kill switch.
+    ReleaseKillSwitch,
 }
 
 impl OrderAction {
@@ -121,6 +129,8 @@ impl OrderAction {
             OrderAction::Get { id } => json!({"cmd": "get_order", "client_order_id": id}),
             OrderAction::List { pair } => json!({"cmd": "open_orders", "trading_pair": pair}),
             OrderAction::Status => json!({"cmd": "status"}),
+            OrderAction::KillSwitch { reason } => json!({"cmd": "kill_switch", "reason": reason}),
+            OrderAction::ReleaseKillSwitch => json!({"cmd": "release_kill_switch"}),
         };
         if let Some(object) = request.as_object_mut() {
             object.retain(|_, value| !value.is_null());

@@ -111,6 +111,8 @@ fn produce_every_topic(publisher: &Publisher) {
     status.plugins(&plugins);
     status.counters();
     status.throttled("hl-local", "address", 12);
+    status.kill_switch("hl-local", true, Some("drill"));
+    status.kill_switch("hl-local", false, None);
     status.rate_limit(
         "hl-local",
         &plugin_api::RateLimitState {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::orders::{OrderEnv, eventually, quiet};
-use connector_host::config::{ExchangeConfig, RateLimitConfig};
+use connector_host::config::{ExchangeConfig, Limits, RateLimitConfig};
 use connector_host::order::{ClientOrderId, OrderState, OrderType, TimeInForce, TradeType};
 use connector_host::trading::{CommandError, OrderCommand};
 use hl_emulator::FaultSettings;
@@ -462,6 +462,105 @@ async fn orders_that_wait_for_rate_limit_capacity_are_signed_when_they_go() {
                 && body["data"]["bucket"] == "ip_weight"
                 && body["data"]["waited_ms"].as_u64() > Some(1_000)),
         "an order waited longer than its expiry"
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn risk_limits_refuse_before_the_exchange_and_the_kill_switch_stops_everything() {
+    let env = OrderEnv::start_with(quiet(), |exchange| ExchangeConfig {
+        limits: Limits {
+            max_order_size: Some(d("0.01")),
+            max_open_orders: Some(2),
+            ..Limits::default()
+        },
+        ..exchange
+    })
+    .await;
+    // Too big: FAILED at once with the limit named; nothing is sent.
+    let error = env
+        .trading
+        .submit(&buy("90000", "0.02", OrderType::Limit))
+        .unwrap_err();
+    let CommandError::RiskLimit {
+        id: refused,
+        refusal,
+    } = error
+    else {
+        panic!("{error:?}")
+    };
+    assert_eq!(refusal.limit, "max_order_size");
+    let failed = env.order(refused);
+    assert_eq!(failed.state, OrderState::Failed);
+    assert!(failed.reason.unwrap().contains("max_order_size"));
+
+    // Within the limits: sent.
+    let first = resting_buy(&env, "90000", "0.01").await;
+    let second = resting_buy(&env, "90010", "0.01").await;
+    let error = env
+        .trading
+        .submit(&buy("90020", "0.01", OrderType::Limit))
+        .unwrap_err();
+    assert!(
+        matches!(&error, CommandError::RiskLimit { refusal, .. } if refusal.limit == "max_open_orders"),
+        "{error:?}"
+    );
+
+    // The kill switch cancels both on the exchange and refuses new orders
+    // until it is released.
+    let mut cancelled = env.trading.engage_kill_switch("test drill");
+    cancelled.sort();
+    let mut expected = vec![first, second];
+    expected.sort();
+    assert_eq!(cancelled, expected);
+    for id in [first, second] {
+        env.until_state(id, OrderState::Cancelled, Duration::from_secs(5))
+            .await;
+    }
+    let error = env
+        .trading
+        .submit(&buy("90000", "0.01", OrderType::Limit))
+        .unwrap_err();
+    assert!(
+        matches!(&error, CommandError::NotAccepting(reason) if reason.contains("kill switch engaged: test drill")),
+        "{error:?}"
+    );
+    env.trading.release_kill_switch();
+    resting_buy(&env, "90000", "0.01").await;
+
+    // Limits replaced while running hold at once.
+    env.trading.set_limits(std::collections::HashMap::from([(
+        "BTC-USD".to_owned(),
+        Limits {
+            max_order_size: Some(d("0.001")),
+            ..Limits::default()
+        },
+    )]));
+    assert!(matches!(
+        env.trading.submit(&buy("90000", "0.002", OrderType::Limit)),
+        Err(CommandError::RiskLimit { .. })
+    ));
+
+    // Nothing refused reached the exchange; the refusal and the switch
+    // were published.
+    assert!(env.exchange_order(refused).is_none());
+    eventually("the kill switch events", Duration::from_secs(2), || {
+        let states: Vec<_> = env
+            .events
+            .all()
+            .into_iter()
+            .filter(|(topic, _)| topic == "host.status.kill_switch")
+            .map(|(_, body)| body["data"]["state"].clone())
+            .collect();
+        states == ["engaged", "released"]
+    })
+    .await;
+    assert_eq!(
+        env.events
+            .of(refused)
+            .last()
+            .map(|(topic, _)| topic.as_str()),
+        Some("failed")
     );
     env.stop().await;
 }

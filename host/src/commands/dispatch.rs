@@ -123,6 +123,19 @@ impl Dispatcher {
                     .collect();
                 Ok(json!({"cancel_requested": ids}))
             }),
+            Command::KillSwitch(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                let reason = fields.reason.unwrap_or_else(|| "kill switch command".to_owned());
+                let ids: Vec<String> = exchanges
+                    .iter()
+                    .flat_map(|trading| trading.engage_kill_switch(&reason))
+                    .map(|id| id.to_string())
+                    .collect();
+                Ok(json!({"kill_switch": "engaged", "cancel_requested": ids}))
+            }),
+            Command::ReleaseKillSwitch(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                exchanges.iter().for_each(|trading| trading.release_kill_switch());
+                Ok(json!({"kill_switch": "released"}))
+            }),
             Command::OpenOrders(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
                 let orders: Vec<Value> = exchanges
                     .iter()

@@ -9,5 +9,7 @@ mod protocol;
 mod server;
 
 pub use dispatch::Dispatcher;
-pub use protocol::{Command, ErrorBody, ExactDecimal, Reply, Request, parse_request};
+pub use protocol::{
+    Command, ErrorBody, ExactDecimal, KillSwitchFields, Reply, Request, parse_request,
+};
 pub use server::{CommandServer, CommandSocketError};

@@ -113,6 +113,18 @@ pub struct PairFields {
     pub trading_pair: Option<String>,
 }
 
+/// Fields of `kill_switch` and `release_kill_switch`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KillSwitchFields {
+    /// The exchange (all exchanges when left out).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// Why (published, and given to refused orders).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
 /// A command.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
@@ -125,6 +137,10 @@ pub enum Command {
     Cancel(OrderFields),
     /// Cancel every live order (of one exchange or pair).
     CancelAll(PairFields),
+    /// Cancel every live order and refuse new ones until released.
+    KillSwitch(KillSwitchFields),
+    /// Take new orders again after a kill switch.
+    ReleaseKillSwitch(KillSwitchFields),
     /// Change an order's price or size.
     Modify(ModifyFields),
     /// One order's state.
@@ -228,6 +244,26 @@ mod tests {
         assert_eq!(fields.price.unwrap().0, "65000.1".parse().unwrap());
         assert_eq!(fields.amount.0, "0.001".parse().unwrap());
         assert_eq!(request.id, 7);
+    }
+
+    #[test]
+    fn kill_switch_commands_take_an_optional_reason_and_exchange() {
+        let request = parse_request(br#"{"cmd":"kill_switch","reason":"drill"}"#).unwrap();
+        let Command::KillSwitch(fields) = request.command else {
+            panic!()
+        };
+        assert_eq!(fields.reason.as_deref(), Some("drill"));
+        assert!(matches!(
+            parse_request(br#"{"cmd":"release_kill_switch","exchange":"hl"}"#)
+                .unwrap()
+                .command,
+            Command::ReleaseKillSwitch(KillSwitchFields {
+                exchange: Some(_),
+                ..
+            })
+        ));
+        let error = parse_request(br#"{"cmd":"kill_switch","why":"x"}"#).unwrap_err();
+        assert!(error.error.unwrap().message.contains("unknown field `why`"));
     }
 
     #[test]

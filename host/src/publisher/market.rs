@@ -147,3 +147,14 @@ pub struct RateLimitStatus<'a> {
     /// Units the venue allows in all.
     pub capacity: u64,
 }
+
+/// `host.status.kill_switch`.
+#[derive(Serialize)]
+pub struct KillSwitchStatus<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// `engaged` or `released`.
+    pub state: &'static str,
+    /// Why it was engaged.
+    pub reason: Option<&'a str>,
+}

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::market::{
-    BookStatusData, ConfigStatus, ConnectionStatus, PluginStatus, PublisherCounters,
-    RateLimitStatus, ThrottleStatus,
+    BookStatusData, ConfigStatus, ConnectionStatus, KillSwitchStatus, PluginStatus,
+    PublisherCounters, RateLimitStatus, ThrottleStatus,
 };
 use super::{Family, Publisher};
 use crate::plugins::PluginSet;
@@ -124,6 +124,18 @@ impl StatusPublisher {
                 bucket: &state.bucket,
                 remaining: state.remaining,
                 capacity: state.capacity,
+            },
+        );
+    }
+
+    /// `host.status.kill_switch`: engaged (with the reason) or released.
+    pub fn kill_switch(&self, exchange: &str, engaged: bool, reason: Option<&str>) {
+        self.publish(
+            "kill_switch",
+            &KillSwitchStatus {
+                exchange,
+                state: if engaged { "engaged" } else { "released" },
+                reason,
             },
         );
     }

@@ -25,7 +25,7 @@ use super::market_data::{MarketData, MarketSink};
 use super::query::Querier;
 use super::ratelimit::{self, RateLimiter};
 use super::relay;
-use crate::config::{ExchangeConfig, RateLimitConfig};
+use crate::config::{ExchangeConfig, Limits, RateLimitConfig};
 use crate::journal::Journal;
 use crate::order::{ClientIdGenerator, ClientOrderTracker};
 use crate::plugins::PluginSet;
@@ -202,6 +202,27 @@ fn resolve_markets(
                     symbol: wanted.symbol.clone(),
                     listed: listed.len(),
                 })
+        })
+        .collect()
+}
+
+/// Each configured market's risk limits (its own, falling back to the
+/// exchange's), by host symbol.
+pub fn risk_limits(
+    exchange: &ExchangeConfig,
+    markets: &HashMap<String, Market>,
+) -> HashMap<String, Limits> {
+    exchange
+        .markets
+        .iter()
+        .filter_map(|wanted| {
+            let market = markets.values().find(|m| {
+                m.symbol == wanted.symbol.as_str() || m.venue_symbol == wanted.symbol.as_str()
+            })?;
+            Some((
+                market.symbol.to_string(),
+                wanted.limits.or(&exchange.limits),
+            ))
         })
         .collect()
 }
@@ -383,6 +404,7 @@ impl ExchangeRuntime {
             status: StatusPublisher::new(services.publisher.clone()),
             expiry_ms: config.order_expiry_ms,
             market_slippage_percent: config.market_slippage_percent,
+            limits: risk_limits(config, &markets),
         });
         for spec in specs.iter().filter(|s| s.kind == ConnectionKind::USER) {
             let spec = with_stream_timeout(spec, config);

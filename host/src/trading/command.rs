@@ -76,6 +76,15 @@ pub enum CommandError {
     /// The host is shutting down (or halted) and takes no new orders.
     #[error("not accepting orders: {0}")]
     NotAccepting(String),
+    /// A risk limit refused the order: it is tracked as FAILED, and
+    /// nothing reached the exchange.
+    #[error("order {id} refused: {refusal}")]
+    RiskLimit {
+        /// The order, now FAILED.
+        id: ClientOrderId,
+        /// The limit and the numbers.
+        refusal: super::risk::Refusal,
+    },
 }
 
 impl CommandError {
@@ -89,6 +98,7 @@ impl CommandError {
             CommandError::OrderClosed { .. } => "order_closed",
             CommandError::DuplicateId(_) => "duplicate_client_order_id",
             CommandError::NotAccepting(_) => "not_accepting",
+            CommandError::RiskLimit { .. } => "risk_limit",
         }
     }
 }

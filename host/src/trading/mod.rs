@@ -11,11 +11,15 @@
 //!   order that was sent.
 //! * After every (re)connect of the user stream, and at start-up, open
 //!   orders and fills are refilled and reconciled.
+//! * Risk limits (`risk`) refuse an order before anything reaches the
+//!   exchange; the kill switch cancels everything and refuses new orders
+//!   until released.
 
 mod command;
 mod outcomes;
 mod prepare;
 mod resolve;
+mod risk;
 mod send;
 mod user_stream;
 mod window;
@@ -29,17 +33,20 @@ use abi_stable::std_types::RVec;
 use plugin_api::{Manifest, Market, ModifyRequest, Operation, OrderRef, PluginInstance};
 use rust_decimal::Decimal;
 use tokio::runtime::Handle;
+use tracing::{info, warn};
 
 pub use command::{CommandError, OrderCommand};
 pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
 pub use prepare::{MarketPricing, encode_client_id, prepare_order};
+pub use risk::{Exposure, Refusal, RiskLimits};
 pub use send::Delivery;
 pub use user_stream::UserSink;
 use window::ActionWindow;
 
+use crate::config::Limits;
 use crate::order::{
-    ClientIdGenerator, ClientOrderId, ClientOrderTracker, InFlightOrder, NewOrder, OrderState,
-    OrderUpdate,
+    ClientIdGenerator, ClientOrderId, ClientOrderTracker, FailureCause, InFlightOrder, NewOrder,
+    OrderState, OrderUpdate, TradeType,
 };
 use crate::publisher::StatusPublisher;
 use crate::runtime::clock::now_ms;
@@ -81,6 +88,8 @@ pub struct TradingParts {
     pub expiry_ms: u64,
     /// Default slippage of market orders, percent (None: the plugin's).
     pub market_slippage_percent: Option<Decimal>,
+    /// Each market's risk limits, by host symbol.
+    pub limits: HashMap<String, Limits>,
 }
 
 pub(crate) struct Inner {
@@ -100,6 +109,9 @@ pub(crate) struct Inner {
     status: StatusPublisher,
     expiry_ms: u64,
     market_slippage_percent: Option<Decimal>,
+    risk: RiskLimits,
+    /// Why the kill switch is engaged, while it is.
+    killed: Mutex<Option<String>>,
     runtime: Handle,
     last_fill_ms: AtomicU64,
     halted: Mutex<Option<String>>,
@@ -242,6 +254,8 @@ impl Trading {
                 accepting: AtomicBool::new(true),
                 replaced: Mutex::new(HashMap::new()),
                 window: ActionWindow::new(ACTION_WINDOW),
+                risk: RiskLimits::new(parts.limits),
+                killed: Mutex::new(None),
             }),
         }
     }
@@ -276,7 +290,76 @@ impl Trading {
             .unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
     }
 
+    /// Cancels every live order of this exchange and refuses new ones
+    /// until [`release_kill_switch`](Trading::release_kill_switch);
+    /// published on `host.status.kill_switch`. Returns the orders whose
+    /// cancel was requested.
+    pub fn engage_kill_switch(&self, reason: &str) -> Vec<ClientOrderId> {
+        *self
+            .inner
+            .killed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
+        warn!(exchange = %self.inner.exchange, reason, "kill switch engaged");
+        self.inner
+            .status
+            .kill_switch(&self.inner.exchange, true, Some(reason));
+        self.cancel_all(None)
+    }
+
+    /// Takes new orders again after a kill switch.
+    pub fn release_kill_switch(&self) {
+        let was = self
+            .inner
+            .killed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if was.is_some() {
+            info!(exchange = %self.inner.exchange, "kill switch released");
+            self.inner
+                .status
+                .kill_switch(&self.inner.exchange, false, None);
+        }
+    }
+
+    /// Replaces every market's risk limits (a configuration reload).
+    pub fn set_limits(&self, limits: HashMap<String, Limits>) {
+        self.inner.risk.replace(limits);
+    }
+
+    /// What the account holds and has asked for in one market.
+    fn exposure(&self, pair: &str) -> Exposure {
+        let mut exposure = Exposure {
+            position: self.inner.account.position(pair),
+            ..Exposure::default()
+        };
+        for order in self.inner.tracker.active_orders() {
+            if order.exchange != self.inner.exchange || order.trading_pair != pair {
+                continue;
+            }
+            exposure.open_orders += 1;
+            let remaining = order.amount - order.filled_amount;
+            match order.trade_type {
+                TradeType::Buy => exposure.open_buys += remaining,
+                TradeType::Sell => exposure.open_sells += remaining,
+            }
+        }
+        exposure
+    }
+
     fn check_accepting(&self) -> Result<(), CommandError> {
+        if let Some(reason) = self
+            .inner
+            .killed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            return Err(CommandError::NotAccepting(format!(
+                "kill switch engaged: {reason}"
+            )));
+        }
         if self.inner.accepting.load(Ordering::SeqCst) {
             return Ok(());
         }
@@ -321,6 +404,20 @@ impl Trading {
             .top(&market.venue_symbol)
             .and_then(|top| top.mid);
         let (new_order, request) = self.inner.prepare(market, command, id, mid)?;
+        let exposure = || self.exposure(&new_order.trading_pair);
+        if let Err(refusal) = self.inner.risk.admit(&new_order, mid, exposure, now_ms()) {
+            // Tracked and FAILED at once, so that the refusal is journaled
+            // and published like any other end of an order.
+            self.inner
+                .tracker
+                .start_tracking(new_order)
+                .map_err(|_| CommandError::DuplicateId(id))?;
+            let _ =
+                self.inner
+                    .tracker
+                    .fail(id, FailureCause::NotSent(refusal.to_string()), now_ms());
+            return Err(CommandError::RiskLimit { id, refusal });
+        }
         self.inner
             .tracker
             .start_tracking_quietly(new_order)
