@@ -100,6 +100,8 @@ pub enum OrderAction {
     },
     /// Take new orders again after a kill switch.
     ReleaseKillSwitch,
+    /// Tell the host a strategy is alive (for the dead man's switch).
+    Heartbeat,
 }
 
 impl OrderAction {
@@ -131,6 +133,7 @@ impl OrderAction {
             OrderAction::Status => json!({"cmd": "status"}),
             OrderAction::KillSwitch { reason } => json!({"cmd": "kill_switch", "reason": reason}),
             OrderAction::ReleaseKillSwitch => json!({"cmd": "release_kill_switch"}),
+            OrderAction::Heartbeat => json!({"cmd": "heartbeat"}),
         };
         if let Some(object) = request.as_object_mut() {
             object.retain(|_, value| !value.is_null());

@@ -113,6 +113,8 @@ fn produce_every_topic(publisher: &Publisher) {
     status.throttled("hl-local", "address", 12);
     status.kill_switch("hl-local", true, Some("drill"));
     status.kill_switch("hl-local", false, None);
+    status.dead_man_switch("hl-local", "armed", Some(1_700_000_005_000), 0, None);
+    status.dead_man_switch("hl-local", "failed", None, 3, Some("too early"));
     status.rate_limit(
         "hl-local",
         &plugin_api::RateLimitState {

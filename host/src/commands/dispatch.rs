@@ -136,6 +136,10 @@ impl Dispatcher {
                 exchanges.iter().for_each(|trading| trading.release_kill_switch());
                 Ok(json!({"kill_switch": "released"}))
             }),
+            Command::Heartbeat(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                exchanges.iter().for_each(|trading| trading.heartbeat());
+                Ok(json!({"heartbeat": "noted"}))
+            }),
             Command::OpenOrders(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
                 let orders: Vec<Value> = exchanges
                     .iter()

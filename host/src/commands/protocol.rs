@@ -141,6 +141,8 @@ pub enum Command {
     KillSwitch(KillSwitchFields),
     /// Take new orders again after a kill switch.
     ReleaseKillSwitch(KillSwitchFields),
+    /// A strategy is alive: the dead man's switch may be refreshed.
+    Heartbeat(PairFields),
     /// Change an order's price or size.
     Modify(ModifyFields),
     /// One order's state.

@@ -314,6 +314,18 @@ impl<'a> Reader<'a> {
             self.error(path.join("stream_timeout_ms"), "must be at least 100");
         }
         self.check_limits(&path.join("limits"), &exchange.limits);
+        if let Some(switch) = &exchange.dead_man_switch {
+            let switch_path = path.join("dead_man_switch");
+            if switch.cancel_after_ms < 1_000 {
+                self.error(switch_path.join("cancel_after_ms"), "must be at least 1000");
+            }
+            if switch.heartbeat_timeout_ms.is_some_and(|ms| ms < 100) {
+                self.error(
+                    switch_path.join("heartbeat_timeout_ms"),
+                    "must be at least 100",
+                );
+            }
+        }
         for (bucket, limit) in &exchange.rate_limits {
             let bucket_path = path.join("rate_limits").join(bucket);
             if limit.capacity == 0 {

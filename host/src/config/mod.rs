@@ -8,8 +8,8 @@ mod schema;
 pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
 pub use load::{load, parse};
 pub use schema::{
-    Config, ExchangeConfig, HostConfig, Limits, MarketConfig, MarketDataSource, Network,
-    RateLimitConfig, SignerConfig, ZmqConfig,
+    Config, DeadManSwitchConfig, ExchangeConfig, HostConfig, Limits, MarketConfig,
+    MarketDataSource, Network, RateLimitConfig, SignerConfig, ZmqConfig,
 };
 
 impl Config {

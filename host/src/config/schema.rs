@@ -189,6 +189,10 @@ pub struct ExchangeConfig {
     /// them.
     #[serde(default)]
     pub limits: Limits,
+    /// Keep the exchange's dead man's switch armed while the host is
+    /// healthy (and strategies send heartbeats, if asked for).
+    #[serde(default)]
+    pub dead_man_switch: Option<DeadManSwitchConfig>,
     /// Client-side rate limits that replace the plugin's, by bucket id
     /// (`[exchanges.rate_limits.ip_weight]`): for accounts the venue grants
     /// more, or for an emulator that has no limit.
@@ -196,6 +200,19 @@ pub struct ExchangeConfig {
     pub rate_limits: BTreeMap<String, RateLimitConfig>,
     /// The markets to trade and watch.
     pub markets: Vec<MarketConfig>,
+}
+
+/// `[exchanges.dead_man_switch]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct DeadManSwitchConfig {
+    /// The exchange cancels every order this long after the host last
+    /// refreshed the switch, ms (at least the exchange's minimum lead;
+    /// Hyperliquid: 5 s). The host refreshes it three times as often.
+    pub cancel_after_ms: u64,
+    /// If set, strategies must send `heartbeat` commands at least this
+    /// often (ms); without them the host stops refreshing the switch.
+    #[serde(default)]
+    pub heartbeat_timeout_ms: Option<u64>,
 }
 
 /// One rate-limit bucket: at most `capacity` units per `window_ms`.

@@ -214,6 +214,40 @@ fn rate_limit_overrides_are_buckets_with_a_capacity_and_a_window() {
 }
 
 #[test]
+fn the_dead_man_switch_needs_sane_periods() {
+    let with = |table: &str| {
+        MINIMAL.replace(
+            "[[exchanges.markets]]",
+            &format!("[exchanges.dead_man_switch]\n{table}\n\n[[exchanges.markets]]"),
+        )
+    };
+    let config = parse(&with(
+        "cancel_after_ms = 15000\nheartbeat_timeout_ms = 5000",
+    ))
+    .unwrap();
+    assert_eq!(
+        config.exchanges[0].dead_man_switch,
+        Some(DeadManSwitchConfig {
+            cancel_after_ms: 15_000,
+            heartbeat_timeout_ms: Some(5_000)
+        })
+    );
+    let errors = errors_of(&with("cancel_after_ms = 10\nheartbeat_timeout_ms = 1"));
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("dead_man_switch.cancel_after_ms: must be at least 1000")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("dead_man_switch.heartbeat_timeout_ms: must be at least 100")),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn load_resolves_paths_against_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("host.toml");

@@ -158,3 +158,18 @@ pub struct KillSwitchStatus<'a> {
     /// Why it was engaged.
     pub reason: Option<&'a str>,
 }
+
+/// `host.status.dead_man_switch`.
+#[derive(Serialize)]
+pub struct DeadManSwitchStatus<'a> {
+    /// The exchange's configured name.
+    pub exchange: &'a str,
+    /// `armed`, `lapsing`, `fired`, `exhausted`, `failed` or `disarmed`.
+    pub state: &'static str,
+    /// When the exchange cancels everything unless refreshed, ns.
+    pub deadline: Option<u64>,
+    /// Times it fired today (UTC), as far as the host saw.
+    pub triggers_today: u32,
+    /// Why the exchange refused to arm it.
+    pub reason: Option<&'a str>,
+}

@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::market::{
-    BookStatusData, ConfigStatus, ConnectionStatus, KillSwitchStatus, PluginStatus,
-    PublisherCounters, RateLimitStatus, ThrottleStatus,
+    BookStatusData, ConfigStatus, ConnectionStatus, DeadManSwitchStatus, KillSwitchStatus,
+    PluginStatus, PublisherCounters, RateLimitStatus, ThrottleStatus,
 };
 use super::{Family, Publisher};
 use crate::plugins::PluginSet;
@@ -135,6 +135,28 @@ impl StatusPublisher {
             &KillSwitchStatus {
                 exchange,
                 state: if engaged { "engaged" } else { "released" },
+                reason,
+            },
+        );
+    }
+
+    /// `host.status.dead_man_switch`: armed, lapsing, fired, exhausted,
+    /// failed or disarmed.
+    pub fn dead_man_switch(
+        &self,
+        exchange: &str,
+        state: &'static str,
+        deadline_ms: Option<u64>,
+        triggers_today: u32,
+        reason: Option<&str>,
+    ) {
+        self.publish(
+            "dead_man_switch",
+            &DeadManSwitchStatus {
+                exchange,
+                state,
+                deadline: deadline_ms.map(|ms| ms.saturating_mul(1_000_000)),
+                triggers_today,
                 reason,
             },
         );

@@ -8,8 +8,8 @@ use std::time::Duration;
 use std::path::PathBuf;
 
 use plugin_api::{
-    ConnectionKind, ConnectionSpec, Manifest, Market, PluginInstance, RateLimitBucket, Stream,
-    StreamKind,
+    ConnectionKind, ConnectionSpec, DeadManSwitch, Manifest, Market, PluginInstance,
+    RateLimitBucket, Stream, StreamKind,
 };
 use serde_json::json;
 use tokio::sync::watch;
@@ -69,6 +69,14 @@ pub enum StartError {
         bucket: String,
         /// The plugin's bucket ids.
         known: String,
+    },
+    /// The dead man's switch cannot be kept as configured.
+    #[error("exchange {exchange}: dead_man_switch: {reason}")]
+    DeadManSwitch {
+        /// The configured name.
+        exchange: String,
+        /// Why.
+        reason: String,
     },
     /// A configured market is not listed by the exchange.
     #[error(
@@ -206,6 +214,41 @@ fn resolve_markets(
         .collect()
 }
 
+/// Refuses a dead man's switch the plugin cannot keep as configured.
+fn check_dead_man_switch(
+    exchange: &str,
+    manifest: &Manifest,
+    config: &ExchangeConfig,
+) -> Result<(), StartError> {
+    let Some(switch) = &config.dead_man_switch else {
+        return Ok(());
+    };
+    let refuse = |reason: String| {
+        Err(StartError::DeadManSwitch {
+            exchange: exchange.to_owned(),
+            reason,
+        })
+    };
+    if ![
+        DeadManSwitch::SCHEDULED_TIME,
+        DeadManSwitch::COUNTDOWN_PER_MARKET,
+    ]
+    .contains(&manifest.dead_man_switch)
+    {
+        return refuse(format!(
+            "the {} plugin has no dead man's switch the host can refresh ({})",
+            manifest.exchange, manifest.dead_man_switch
+        ));
+    }
+    if switch.cancel_after_ms < manifest.dead_man_min_lead_ms {
+        return refuse(format!(
+            "cancel_after_ms {} is below the exchange's minimum of {} ms",
+            switch.cancel_after_ms, manifest.dead_man_min_lead_ms
+        ));
+    }
+    Ok(())
+}
+
 /// Each configured market's risk limits (its own, falling back to the
 /// exchange's), by host symbol.
 pub fn risk_limits(
@@ -255,6 +298,7 @@ impl ExchangeRuntime {
                 .map_err(plugin_error)?,
         );
         let manifest = plugin.manifest().map_err(plugin_error)?;
+        check_dead_man_switch(&name, &manifest, config)?;
         let limiter = Arc::new(RateLimiter::new(&rate_limits(
             &name,
             &manifest.rate_limits,
@@ -431,6 +475,13 @@ impl ExchangeRuntime {
             );
             tasks.push(tokio::spawn(driver.run()));
             connections.push(control);
+        }
+        if let Some(switch) = config.dead_man_switch {
+            tasks.push(tokio::spawn(
+                trading
+                    .clone()
+                    .keep_dead_man_switch(switch, shutdown.clone()),
+            ));
         }
         info!(exchange = %name, restored, "order path ready");
         info!(exchange = %name, markets = markets.len(), "exchange started");

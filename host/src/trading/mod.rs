@@ -16,6 +16,7 @@
 //!   until released.
 
 mod command;
+mod dead_man;
 mod outcomes;
 mod prepare;
 mod resolve;
@@ -112,6 +113,8 @@ pub(crate) struct Inner {
     risk: RiskLimits,
     /// Why the kill switch is engaged, while it is.
     killed: Mutex<Option<String>>,
+    /// The last strategy heartbeat, ms.
+    heartbeat_ms: AtomicU64,
     runtime: Handle,
     last_fill_ms: AtomicU64,
     halted: Mutex<Option<String>>,
@@ -256,6 +259,7 @@ impl Trading {
                 window: ActionWindow::new(ACTION_WINDOW),
                 risk: RiskLimits::new(parts.limits),
                 killed: Mutex::new(None),
+                heartbeat_ms: AtomicU64::new(0),
             }),
         }
     }

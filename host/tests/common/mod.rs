@@ -106,6 +106,7 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
         market_data: None,
         limits: Limits::default(),
         rate_limits: Default::default(),
+        dead_man_switch: None,
         markets: ["BTC-USD", "ETH-USD"]
             .into_iter()
             .map(|symbol| MarketConfig {
