@@ -5,9 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{self, Config};
 use crate::plugins::PluginSet;
+use crate::runtime::reload::SetLogLevel;
 
 /// A plugin-based exchange connector host.
 #[derive(Debug, Parser)]
@@ -102,6 +105,9 @@ pub enum OrderAction {
     ReleaseKillSwitch,
     /// Tell the host a strategy is alive (for the dead man's switch).
     Heartbeat,
+    /// Read the configuration file again (`connector-host reload`).
+    #[command(hide = true)]
+    Reload,
 }
 
 impl OrderAction {
@@ -134,6 +140,7 @@ impl OrderAction {
             OrderAction::KillSwitch { reason } => json!({"cmd": "kill_switch", "reason": reason}),
             OrderAction::ReleaseKillSwitch => json!({"cmd": "release_kill_switch"}),
             OrderAction::Heartbeat => json!({"cmd": "heartbeat"}),
+            OrderAction::Reload => json!({"cmd": "reload"}),
         };
         if let Some(object) = request.as_object_mut() {
             object.retain(|_, value| !value.is_null());
@@ -200,6 +207,16 @@ pub enum Command {
         #[command(subcommand)]
         action: OrderAction,
     },
+    /// Ask a running host to read its configuration file again now (as
+    /// SIGHUP does); the outcome is published on `host.status.config`.
+    Reload {
+        /// The host's command endpoint (default: `zmq.commands` of `--config`).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// The configuration whose command endpoint to use.
+        #[arg(long, default_value = "configs/local.toml")]
+        config: PathBuf,
+    },
     /// List the plugins in a folder: one line per loaded plugin and per
     /// refused file.
     Plugins {
@@ -213,18 +230,34 @@ pub enum Command {
 }
 
 /// Sets up logging: `RUST_LOG` if set, otherwise `default_filter`.
-pub fn init_logging(format: LogFormat, default_filter: &str) {
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(default_filter))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+pub fn init_logging(format: LogFormat, default_filter: &str) -> SetLogLevel {
+    let from_environment = EnvFilter::try_from_default_env().ok();
+    let fixed = from_environment.is_some();
+    let filter = from_environment
+        .or_else(|| EnvFilter::try_new(default_filter).ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let text = (format == LogFormat::Text)
+        .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let json = (format == LogFormat::Json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+    });
     // A second initialisation (in tests) is harmless; ignore it.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(text)
+        .with(json)
+        .try_init();
+    Box::new(move |level: &str| {
+        let filter = EnvFilter::try_new(level).map_err(|error| error.to_string())?;
+        if fixed {
+            tracing::info!("RUST_LOG is set; it wins over host.log_level");
+            return Ok(());
+        }
+        handle.reload(filter).map_err(|error| error.to_string())
+    })
 }
 
 /// Runs a parsed command line.
@@ -232,10 +265,13 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::CheckConfig { file } => check_config(&file),
         Command::Plugins { dir, config } => {
-            init_logging(cli.log_format, "warn");
+            let _ = init_logging(cli.log_format, "warn");
             list_plugins(dir.as_deref(), &config)
         }
         Command::Run { config } => run_host(cli.log_format, &config),
+        Command::Reload { endpoint, config } => {
+            send_order_command(endpoint, &config, None, &OrderAction::Reload)
+        }
         Command::Order {
             endpoint,
             config,
@@ -405,7 +441,7 @@ fn run_host(format: LogFormat, path: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(format, &config.host.log_level);
+    let set_log_level = init_logging(format, &config.host.log_level);
     tracing::info!("{}", config.summary());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -417,7 +453,7 @@ fn run_host(format: LogFormat, path: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(crate::runtime::run(path, config)) {
+    match runtime.block_on(crate::runtime::run(path, config, set_log_level)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error}");

@@ -3,10 +3,12 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedSender;
 
 use super::protocol::{Command, NewOrderFields, Reply, Request};
 use crate::order::TradeType;
 use crate::publisher::order_json;
+use crate::runtime::reload::Trigger;
 use crate::trading::{CommandError, OrderCommand, PendingOrder, Trading};
 
 /// What a command came to: its result, the order path's refusal, or the
@@ -16,6 +18,7 @@ type Outcome = Result<Result<Value, CommandError>, (&'static str, String)>;
 /// The exchanges commands can address, by configured name.
 pub struct Dispatcher {
     exchanges: BTreeMap<String, Trading>,
+    reload: Option<UnboundedSender<Trigger>>,
 }
 
 fn error_reply(id: Value, error: &CommandError) -> Reply {
@@ -30,7 +33,14 @@ impl Dispatcher {
                 .into_iter()
                 .map(|trading| (trading.exchange().to_owned(), trading))
                 .collect(),
+            reload: None,
         }
+    }
+
+    /// Lets the `reload` command ask the host to reload its configuration.
+    pub fn reloading_with(mut self, reload: UnboundedSender<Trigger>) -> Dispatcher {
+        self.reload = Some(reload);
+        self
     }
 
     /// The order path a command names, or the only one.
@@ -140,6 +150,12 @@ impl Dispatcher {
                 exchanges.iter().for_each(|trading| trading.heartbeat());
                 Ok(json!({"heartbeat": "noted"}))
             }),
+            Command::Reload => match &self.reload {
+                Some(reload) if reload.send(Trigger::Asked).is_ok() => {
+                    Ok(Ok(json!({"reload": "requested"})))
+                }
+                _ => Err(("unsupported", "this host cannot reload".to_owned())),
+            },
             Command::OpenOrders(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
                 let orders: Vec<Value> = exchanges
                     .iter()

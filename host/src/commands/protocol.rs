@@ -143,6 +143,8 @@ pub enum Command {
     ReleaseKillSwitch(KillSwitchFields),
     /// A strategy is alive: the dead man's switch may be refreshed.
     Heartbeat(PairFields),
+    /// Read the configuration file again and apply what changed.
+    Reload,
     /// Change an order's price or size.
     Modify(ModifyFields),
     /// One order's state.

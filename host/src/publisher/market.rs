@@ -102,15 +102,22 @@ pub struct PluginStatus<'a> {
     pub reason: Option<String>,
 }
 
-/// `host.status.config`: the configuration in force.
+/// `host.status.config`: the configuration in force, a reload applied, or
+/// a reload refused.
 #[derive(Serialize)]
 pub struct ConfigStatus<'a> {
     /// The file.
     pub file: String,
-    /// `loaded`.
+    /// `loaded` (at start), `applied` (a reload) or `refused` (a reload).
     pub state: &'static str,
-    /// A one-line summary.
+    /// A one-line summary (empty when refused).
     pub summary: &'a str,
+    /// Keys a reload applied while running.
+    pub applied: &'a [String],
+    /// Keys a reload changed that take effect only after a restart.
+    pub restart_required: &'a [String],
+    /// Why a reload was refused (key and line each).
+    pub errors: &'a [String],
 }
 
 /// `host.status.publisher`: the publisher's counters, every few seconds.

@@ -10,6 +10,7 @@ use super::market::{
 use super::{Family, Publisher};
 use crate::plugins::PluginSet;
 use crate::runtime::clock::now_ns;
+use plugin_api::LoadedPlugin;
 
 /// Publishes host-status events on the `host` family.
 #[derive(Clone)]
@@ -39,12 +40,45 @@ impl StatusPublisher {
 
     /// `host.status.config`: the configuration in force.
     pub fn config_loaded(&self, file: &Path, summary: &str) {
+        self.config(file, "loaded", summary, &[], &[], &[]);
+    }
+
+    /// `host.status.config`: a reloaded file applied — `applied` keys live,
+    /// `restart_required` keys only after a restart.
+    pub fn config_applied(
+        &self,
+        file: &Path,
+        summary: &str,
+        applied: &[String],
+        restart_required: &[String],
+    ) {
+        self.config(file, "applied", summary, applied, restart_required, &[]);
+    }
+
+    /// `host.status.config`: a reloaded file refused; the configuration in
+    /// force stays.
+    pub fn config_refused(&self, file: &Path, errors: &[String]) {
+        self.config(file, "refused", "", &[], &[], errors);
+    }
+
+    fn config(
+        &self,
+        file: &Path,
+        state: &'static str,
+        summary: &str,
+        applied: &[String],
+        restart_required: &[String],
+        errors: &[String],
+    ) {
         self.publish(
             "config",
             &ConfigStatus {
                 file: file.display().to_string(),
-                state: "loaded",
+                state,
                 summary,
+                applied,
+                restart_required,
+                errors,
             },
         );
     }
@@ -52,29 +86,39 @@ impl StatusPublisher {
     /// `host.status.plugin`: one event per loaded and per refused file.
     pub fn plugins(&self, plugins: &PluginSet) {
         for plugin in plugins.sorted() {
-            self.publish(
-                "plugin",
-                &PluginStatus {
-                    file: plugin.path.display().to_string(),
-                    state: "loaded",
-                    exchange: Some(&plugin.manifest.exchange),
-                    version: Some(&plugin.manifest.plugin_version),
-                    reason: None,
-                },
-            );
+            self.plugin_loaded(plugin);
         }
         for refused in &plugins.refused {
-            self.publish(
-                "plugin",
-                &PluginStatus {
-                    file: refused.path().display().to_string(),
-                    state: "refused",
-                    exchange: None,
-                    version: None,
-                    reason: Some(refused.to_string()),
-                },
-            );
+            self.plugin_refused(refused.path(), &refused.to_string());
         }
+    }
+
+    /// `host.status.plugin`: a plugin file loaded.
+    pub fn plugin_loaded(&self, plugin: &LoadedPlugin) {
+        self.publish(
+            "plugin",
+            &PluginStatus {
+                file: plugin.path.display().to_string(),
+                state: "loaded",
+                exchange: Some(&plugin.manifest.exchange),
+                version: Some(&plugin.manifest.plugin_version),
+                reason: None,
+            },
+        );
+    }
+
+    /// `host.status.plugin`: a plugin file refused, and why.
+    pub fn plugin_refused(&self, file: &Path, reason: &str) {
+        self.publish(
+            "plugin",
+            &PluginStatus {
+                file: file.display().to_string(),
+                state: "refused",
+                exchange: None,
+                version: None,
+                reason: Some(reason.to_owned()),
+            },
+        );
     }
 
     /// `host.status.publisher`: the publisher's counters now.

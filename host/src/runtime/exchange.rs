@@ -139,6 +139,8 @@ pub struct ExchangeRuntime {
     pub querier: Querier,
     /// The order path.
     pub trading: Trading,
+    /// The client-side rate limiter of its requests.
+    pub limiter: Arc<RateLimiter>,
     journal: Arc<Journal>,
     connections: Vec<ConnectionControl>,
     tasks: Vec<JoinHandle<()>>,
@@ -146,7 +148,7 @@ pub struct ExchangeRuntime {
 }
 
 /// The plugin's rate-limit buckets with the configuration's overrides.
-fn rate_limits(
+pub fn rate_limits(
     exchange: &str,
     manifest: &[RateLimitBucket],
     overrides: &BTreeMap<String, RateLimitConfig>,
@@ -399,7 +401,7 @@ impl ExchangeRuntime {
             Arc::clone(&account).keep_fresh(querier.clone(), shutdown.clone()),
         ));
         tasks.push(tokio::spawn(ratelimit::keep_synced(
-            limiter,
+            Arc::clone(&limiter),
             querier.clone(),
             name.clone(),
             shutdown.clone(),
@@ -494,6 +496,7 @@ impl ExchangeRuntime {
             account,
             querier,
             trading,
+            limiter,
             journal,
             connections,
             tasks,

@@ -3,12 +3,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use tokio::sync::watch;
-use tracing::{error, info};
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
 
 use std::sync::Arc;
 
 use super::exchange::{ExchangeRuntime, HostServices, StartError};
+use super::reload::{self, LiveExchange, Reloader, SetLogLevel, Trigger};
 use crate::commands::{CommandServer, Dispatcher};
 use crate::config::Config;
 use crate::order::ClientIdGenerator;
@@ -57,12 +58,20 @@ pub enum HostError {
     Signals(std::io::Error),
 }
 
-/// Runs the host until SIGINT or SIGTERM.
+/// Runs the host until SIGINT or SIGTERM; reloads its configuration when
+/// the file changes, on SIGHUP and on the `reload` command (see
+/// [`reload`]).
 ///
 /// Shutdown order: stop taking commands, stop accepting orders, cancel open
 /// orders where the configuration asks, close the connections, then write
 /// and sync the journals.
-pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
+pub async fn run(
+    config_file: &Path,
+    config: Config,
+    set_log_level: SetLogLevel,
+) -> Result<(), HostError> {
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(HostError::Signals)?;
     let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
         .map_err(HostError::Signals)?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -129,16 +138,54 @@ pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
         _ = interrupt.recv() => { info!("interrupted while starting"); interrupted = true; }
         _ = terminate.recv() => { info!("terminated while starting"); interrupted = true; }
     }
+    // Reloads: the config and plugins folders, SIGHUP, the `reload`
+    // command.
+    let (triggers, trigger_queue) = mpsc::unbounded_channel();
+    let live = exchanges
+        .iter()
+        .map(|exchange| {
+            (
+                exchange.name.clone(),
+                LiveExchange {
+                    trading: exchange.trading.clone(),
+                    limiter: Arc::clone(&exchange.limiter),
+                    manifest: exchange.manifest.clone(),
+                    markets: exchange.markets.clone(),
+                },
+            )
+        })
+        .collect();
+    let (reloader, in_force) = Reloader::new(
+        config_file,
+        config.clone(),
+        live,
+        plugins,
+        StatusPublisher::new(publisher.clone()),
+        set_log_level,
+    );
+    let reloads = tokio::spawn(reload::run(reloader, trigger_queue, shutdown_rx.clone()));
+    let _watcher =
+        match reload::watch_files(config_file, &config.host.plugins_dir, triggers.clone()) {
+            Ok(watcher) => Some(watcher),
+            Err(error) => {
+                warn!("config and plugin files are not watched (reload with SIGHUP): {error}");
+                None
+            }
+        };
     let mut commands = None;
     if !interrupted {
-        let dispatcher = Dispatcher::new(exchanges.iter().map(|e| e.trading.clone()));
+        let dispatcher = Dispatcher::new(exchanges.iter().map(|e| e.trading.clone()))
+            .reloading_with(triggers.clone());
         match CommandServer::start(&config.zmq.commands, dispatcher) {
             Ok(server) => {
                 commands = Some(server);
-                info!("host running; stop with Ctrl-C or SIGTERM");
-                tokio::select! {
-                    _ = interrupt.recv() => info!("interrupted"),
-                    _ = terminate.recv() => info!("terminated"),
+                info!("host running; stop with Ctrl-C or SIGTERM, reload with SIGHUP");
+                loop {
+                    tokio::select! {
+                        _ = interrupt.recv() => { info!("interrupted"); break; }
+                        _ = terminate.recv() => { info!("terminated"); break; }
+                        _ = hangup.recv() => { let _ = triggers.send(Trigger::Asked); }
+                    }
                 }
             }
             Err(error) => error!("{error}"),
@@ -152,12 +199,19 @@ pub async fn run(config_file: &Path, config: Config) -> Result<(), HostError> {
     for exchange in &exchanges {
         exchange.trading.stop_accepting("the host is shutting down");
     }
-    for (exchange, exchange_config) in exchanges.iter().zip(&config.exchanges) {
-        if exchange_config.cancel_on_shutdown {
+    // The configuration in force, with what reloads changed.
+    let config = in_force.borrow().clone();
+    for exchange in &exchanges {
+        let cancel = config
+            .exchanges
+            .iter()
+            .any(|e| e.name == exchange.name && e.cancel_on_shutdown);
+        if cancel {
             cancel_everything(&exchange.trading).await;
         }
     }
     let _ = shutdown.send(true);
+    let _ = reloads.await;
     for exchange in exchanges {
         exchange.join().await;
     }

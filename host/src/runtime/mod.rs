@@ -11,6 +11,7 @@ mod market_data;
 mod query;
 mod ratelimit;
 mod relay;
+pub mod reload;
 
 pub use account::{ACCOUNT_REFRESH, Account};
 pub use backoff::Backoff;

@@ -86,6 +86,22 @@ impl RateLimiter {
         }
     }
 
+    /// Gives the buckets named in `buckets` a new capacity and window (a
+    /// configuration reload); what is left in each is kept, up to the new
+    /// capacity. Buckets not named keep theirs.
+    pub fn reconfigure(&self, buckets: &[RateLimitBucket]) {
+        for new in buckets {
+            if let Some(bucket) = self.buckets.get(new.id.as_str()) {
+                let mut bucket = bucket.lock().unwrap_or_else(PoisonError::into_inner);
+                bucket.refill(Instant::now());
+                bucket.capacity = f64::from(new.capacity);
+                bucket.per_ms = bucket.capacity / new.window_ms.max(1) as f64;
+                bucket.tokens = bucket.tokens.min(bucket.capacity);
+            }
+        }
+        self.synced.notify_waiters();
+    }
+
     /// Sets a bucket to what the venue says is left of it (and raises its
     /// capacity to the venue's). Unknown buckets are ignored.
     pub fn sync(&self, state: &RateLimitState, now: Instant) {
@@ -297,6 +313,22 @@ mod tests {
             .expect("released by the sync")
             .unwrap();
         assert_eq!(waited.bucket.as_deref(), Some("address"));
+    }
+
+    #[test]
+    fn a_reload_changes_capacity_and_rate_but_keeps_what_is_left() {
+        let limiter = limiter(10, 1_000);
+        let now = Instant::now();
+        limiter.try_take("ip", 8, now).unwrap();
+        limiter.reconfigure(&[RateLimitBucket {
+            id: "ip".into(),
+            capacity: 1_000,
+            window_ms: 1_000,
+        }]);
+        // 2 were left; the new rate refills one per ms.
+        assert!(limiter.try_take("ip", 3, now).is_err());
+        let later = Instant::now() + Duration::from_millis(100);
+        assert!(limiter.try_take("ip", 100, later).is_ok());
     }
 
     #[tokio::test]

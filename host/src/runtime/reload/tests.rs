@@ -1,0 +1,79 @@
+use super::*;
+
+const BASE: &str = r#"
+[host]
+id = "h1"
+plugins_dir = "plugins"
+
+[signer]
+socket = "signer.sock"
+
+[[exchanges]]
+name = "hl"
+plugin = "hyperliquid"
+network = "local"
+api_url = "http://127.0.0.1:1"
+account = "0xabc"
+
+[exchanges.limits]
+max_order_size = "1"
+
+[[exchanges.markets]]
+symbol = "BTC-USD"
+"#;
+
+fn parse(text: &str) -> Config {
+    crate::config::parse(text).unwrap()
+}
+
+#[test]
+fn an_unchanged_file_changes_nothing() {
+    assert_eq!(diff(&parse(BASE), &parse(BASE)), ConfigDiff::default());
+}
+
+#[test]
+fn limits_rate_limits_and_log_level_apply_live() {
+    let new = BASE
+        .replace(r#"max_order_size = "1""#, r#"max_order_size = "0.5""#)
+        .replace(
+            "[[exchanges.markets]]\nsymbol = \"BTC-USD\"",
+            "[exchanges.rate_limits.ip_weight]\ncapacity = 10\nwindow_ms = 1000\n\n[[exchanges.markets]]\nsymbol = \"BTC-USD\"\nlimits = { max_open_orders = 3 }",
+        )
+        .replace("plugins_dir = \"plugins\"", "plugins_dir = \"plugins\"\nlog_level = \"debug\"");
+    let diff = diff(&parse(BASE), &parse(&new));
+    assert_eq!(
+        diff.live,
+        [
+            "host.log_level",
+            "exchanges.hl.limits",
+            "exchanges.hl.markets.limits",
+            "exchanges.hl.rate_limits"
+        ]
+    );
+    assert!(diff.restart.is_empty(), "{:?}", diff.restart);
+}
+
+#[test]
+fn endpoints_accounts_markets_and_exchanges_are_named_as_needing_a_restart() {
+    let new = BASE
+        .replace("account = \"0xabc\"", "account = \"0xdef\"")
+        .replace("symbol = \"BTC-USD\"", "symbol = \"ETH-USD\"")
+        .replace(
+            "[signer]",
+            "[zmq]\ncommands = \"tcp://127.0.0.1:7000\"\n\n[signer]",
+        )
+        .replace("name = \"hl\"", "name = \"hl2\"");
+    let diff = diff(&parse(BASE), &parse(&new));
+    assert!(diff.live.is_empty(), "{:?}", diff.live);
+    assert_eq!(
+        diff.restart,
+        ["zmq", "exchanges.hl2 (added)", "exchanges.hl (removed)"]
+    );
+    let new = BASE
+        .replace("account = \"0xabc\"", "account = \"0xdef\"")
+        .replace("symbol = \"BTC-USD\"", "symbol = \"ETH-USD\"");
+    assert_eq!(
+        super::diff(&parse(BASE), &parse(&new)).restart,
+        ["exchanges.hl.markets", "exchanges.hl.account"]
+    );
+}

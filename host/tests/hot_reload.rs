@@ -1,0 +1,168 @@
+//! Editing the config of a running host: a valid edit (saved the way
+//! editors save, write-then-rename) is applied while orders are live and no
+//! connection drops; an invalid edit is refused with its line and the old
+//! limits hold; a change that needs a restart is named; a plugin copied
+//! into the folder is loaded.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::host_process::HostFiles;
+use common::orders::{EventLog, eventually, key, quiet};
+use common::{cdylib, copy_as};
+use hl_emulator::Emulator;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+/// Saves `text` over `file` as editors do: a new file, renamed over it.
+fn editor_save(file: &Path, text: &str) {
+    let temp = file.with_extension("toml.swp");
+    std::fs::write(&temp, text).expect("write");
+    std::fs::rename(&temp, file).expect("rename");
+}
+
+fn buy(files: &HostFiles, amount: &str) -> Value {
+    files
+        .command(
+            json!({"cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
+                        "price": "90000", "amount": amount}),
+        )
+        .expect("reply")
+}
+
+/// The `data` of every `host.status.config` event.
+fn config_events(events: &EventLog) -> Vec<Value> {
+    events
+        .all()
+        .into_iter()
+        .filter(|(topic, _)| topic == "host.status.config")
+        .map(|(_, body)| body["data"].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
+    let seed = "hot reload host";
+    let mut config = quiet();
+    config.fund(key(seed).address(), Decimal::from(1_000_000));
+    let emulator = Emulator::start(config).await.expect("emulator");
+    let files = HostFiles::new(
+        seed,
+        &emulator.base_url(),
+        "[exchanges.limits]\nmax_order_size = \"0.01\"",
+    );
+    let events = EventLog::start(&files.events);
+    let _host = files.start().await;
+    let original = std::fs::read_to_string(&files.config_file).expect("config");
+
+    let live = buy(&files, "0.005");
+    assert_eq!(live["ok"], true, "{live}");
+    let live_id = live["result"]["client_order_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+
+    // A valid edit: a tighter limit (live) and another command endpoint
+    // (needs a restart), saved the way editors save.
+    let tighter = original
+        .replace("max_order_size = \"0.01\"", "max_order_size = \"0.001\"")
+        .replace("commands = \"ipc://", "commands = \"ipc:///tmp/elsewhere-");
+    editor_save(&files.config_file, &tighter);
+    eventually("the edit applied", Duration::from_secs(10), || {
+        config_events(&events).iter().any(|data| {
+            data["state"] == "applied"
+                && data["applied"] == json!(["exchanges.hl.limits"])
+                && data["restart_required"] == json!(["zmq"])
+        })
+    })
+    .await;
+    let refused = buy(&files, "0.005");
+    assert_eq!(refused["error"]["code"], "risk_limit", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("max_order_size")),
+        "{refused}"
+    );
+
+    // Invalid edits (a float where a decimal string belongs; a typo) are
+    // refused with key and line, and the limits in force stay.
+    for (bad, key) in [
+        (
+            tighter.replace("max_order_size = \"0.001\"", "max_order_size = 0.5"),
+            "max_order_size",
+        ),
+        (
+            tighter.replace("order_expiry_ms", "order_expiry_msec"),
+            "order_expiry_msec",
+        ),
+    ] {
+        editor_save(&files.config_file, &bad);
+        eventually(
+            &format!("the edit of {key} refused"),
+            Duration::from_secs(10),
+            || {
+                config_events(&events).iter().any(|data| {
+                    data["state"] == "refused"
+                        && data["errors"].as_array().is_some_and(|errors| {
+                            errors.iter().any(|e| {
+                                e.as_str()
+                                    .is_some_and(|e| e.contains(key) && e.starts_with("line "))
+                            })
+                        })
+                })
+            },
+        )
+        .await;
+    }
+    assert_eq!(buy(&files, "0.005")["error"]["code"], "risk_limit");
+    assert_eq!(buy(&files, "0.0005")["ok"], true);
+
+    // `connector-host reload` asks for the same on demand.
+    let reload = std::process::Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(["reload", "--endpoint", &files.commands])
+        .output()
+        .expect("reload");
+    let stdout = String::from_utf8_lossy(&reload.stdout);
+    assert!(
+        reload.status.success() && stdout.contains("requested"),
+        "{stdout}"
+    );
+    eventually("the asked-for reload", Duration::from_secs(10), || {
+        config_events(&events)
+            .last()
+            .is_some_and(|data| data["state"] == "refused")
+            && config_events(&events).len() >= 5
+    })
+    .await;
+
+    // A plugin copied into the folder is loaded while the host runs.
+    copy_as(
+        &cdylib("test-plugin"),
+        &files.dir.path().join("plugins"),
+        "testex.so",
+    );
+    eventually("the new plugin loaded", Duration::from_secs(10), || {
+        events.all().iter().any(|(topic, body)| {
+            topic == "host.status.plugin"
+                && body["data"]["state"] == "loaded"
+                && body["data"]["exchange"] == "testex"
+        })
+    })
+    .await;
+
+    // Nothing dropped, nothing forgotten.
+    assert!(
+        !events.all().iter().any(|(topic, body)| {
+            topic == "host.status.connection" && body["data"]["state"] == "down"
+        }),
+        "a connection dropped"
+    );
+    let order = files
+        .command(json!({"cmd": "get_order", "client_order_id": live_id}))
+        .expect("reply");
+    assert_eq!(order["result"]["order_state"], "OPEN", "{order}");
+    emulator.shutdown().await;
+}
