@@ -120,6 +120,45 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     assert_eq!(buy(&files, "0.005")["error"]["code"], "risk_limit");
     assert_eq!(buy(&files, "0.0005")["ok"], true);
 
+    // A market added is subscribed to and traded at once; removing one
+    // that has live orders is refused.
+    let with_eth = format!(
+        "{tighter}\n[[exchanges.markets]]\nsymbol = \"ETH-USD\"\nlimits = {{ max_order_size = \"0.01\" }}\n"
+    );
+    editor_save(&files.config_file, &with_eth);
+    eventually("ETH-USD's book in sync", Duration::from_secs(10), || {
+        events.all().iter().any(|(topic, body)| {
+            topic == "host.status.book"
+                && body["data"]["symbol"] == "ETH-USD"
+                && body["data"]["state"] == "synced"
+        })
+    })
+    .await;
+    let eth = files
+        .command(
+            json!({"cmd": "buy", "trading_pair": "ETH-USD", "order_type": "LIMIT",
+                        "price": "2000", "amount": "0.01"}),
+        )
+        .expect("reply");
+    assert_eq!(eth["ok"], true, "{eth}");
+    let without_btc = with_eth.replacen("[[exchanges.markets]]\nsymbol = \"BTC-USD\"\n", "", 1);
+    assert_ne!(without_btc, with_eth);
+    editor_save(&files.config_file, &without_btc);
+    eventually(
+        "removing a market with live orders refused",
+        Duration::from_secs(10),
+        || {
+            config_events(&events).iter().any(|data| {
+                data["state"] == "refused"
+                    && data["errors"][0]
+                        .as_str()
+                        .is_some_and(|e| e.contains("BTC-USD has 2 live orders"))
+            })
+        },
+    )
+    .await;
+    editor_save(&files.config_file, &with_eth);
+
     // `connector-host reload` asks for the same on demand.
     let reload = std::process::Command::new(env!("CARGO_BIN_EXE_connector-host"))
         .args(["reload", "--endpoint", &files.commands])
@@ -133,8 +172,8 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     eventually("the asked-for reload", Duration::from_secs(10), || {
         config_events(&events)
             .last()
-            .is_some_and(|data| data["state"] == "refused")
-            && config_events(&events).len() >= 5
+            .is_some_and(|data| data["state"] == "applied")
+            && config_events(&events).len() >= 8
     })
     .await;
 

@@ -141,6 +141,11 @@ pub struct ExchangeRuntime {
     pub trading: Trading,
     /// The client-side rate limiter of its requests.
     pub limiter: Arc<RateLimiter>,
+    /// Every market the exchange lists (a reload may add any of them).
+    pub listed: Vec<Market>,
+    /// The streams of its market connections (replaced when markets are
+    /// added or removed).
+    pub market_streams: Vec<watch::Sender<Vec<Stream>>>,
     journal: Arc<Journal>,
     connections: Vec<ConnectionControl>,
     tasks: Vec<JoinHandle<()>>,
@@ -376,6 +381,7 @@ impl ExchangeRuntime {
             relays.push(relay);
         }
         let own_market_data = config.market_data.is_none();
+        let mut market_streams = Vec::new();
         for spec in specs
             .iter()
             .filter(|s| s.kind == ConnectionKind::MARKET && own_market_data)
@@ -394,6 +400,7 @@ impl ExchangeRuntime {
                 ),
             );
             let _ = control.streams.send(market_data.streams());
+            market_streams.push(control.streams.clone());
             tasks.push(tokio::spawn(driver.run()));
             connections.push(control);
         }
@@ -497,6 +504,8 @@ impl ExchangeRuntime {
             querier,
             trading,
             limiter,
+            listed,
+            market_streams,
             journal,
             connections,
             tasks,

@@ -151,6 +151,9 @@ pub async fn run(
                     limiter: Arc::clone(&exchange.limiter),
                     manifest: exchange.manifest.clone(),
                     markets: exchange.markets.clone(),
+                    listed: exchange.listed.clone(),
+                    market_data: Arc::clone(&exchange.market_data),
+                    market_streams: exchange.market_streams.clone(),
                 },
             )
         })

@@ -3,7 +3,7 @@
 //! with the staleness published — whenever they cannot be trusted.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use abi_stable::std_types::RVec;
 use plugin_api::{BookSync, Event, Event_NE, Market, Operation, PluginError, Side, Stream};
@@ -36,8 +36,9 @@ pub struct Top {
 pub struct MarketData {
     exchange: String,
     sync: BookSync,
-    /// Configured markets by venue symbol.
-    markets: HashMap<String, Market>,
+    /// Configured markets by venue symbol (markets come and go with
+    /// configuration reloads).
+    markets: RwLock<HashMap<String, Market>>,
     books: Mutex<HashMap<String, OrderBook>>,
     publisher: Publisher,
     market: Family,
@@ -57,10 +58,12 @@ impl MarketData {
         Arc::new(MarketData {
             exchange: exchange.to_owned(),
             sync,
-            markets: markets
-                .iter()
-                .map(|m| (m.venue_symbol.to_string(), m.clone()))
-                .collect(),
+            markets: RwLock::new(
+                markets
+                    .iter()
+                    .map(|m| (m.venue_symbol.to_string(), m.clone()))
+                    .collect(),
+            ),
             books: Mutex::new(
                 markets
                     .iter()
@@ -78,11 +81,36 @@ impl MarketData {
         self.books.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    fn markets(&self) -> RwLockReadGuard<'_, HashMap<String, Market>> {
+        self.markets.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts keeping a market's book (awaiting its first snapshot); the
+    /// market connection subscribes once given the new [`streams`](Self::streams).
+    pub fn add_market(&self, market: &Market) {
+        let venue = market.venue_symbol.to_string();
+        self.books().entry(venue.clone()).or_default();
+        self.markets
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(venue, market.clone());
+    }
+
+    /// Stops keeping a market's book.
+    pub fn remove_market(&self, venue_symbol: &str) {
+        self.markets
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(venue_symbol);
+        self.books().remove(venue_symbol);
+    }
+
     /// The streams a market connection should carry.
     pub fn streams(&self) -> Vec<Stream> {
         use plugin_api::StreamKind;
         let mut streams = Vec::new();
-        let mut venues: Vec<&String> = self.markets.keys().collect();
+        let markets = self.markets();
+        let mut venues: Vec<&String> = markets.keys().collect();
         venues.sort();
         for venue in venues {
             for kind in [
@@ -116,14 +144,15 @@ impl MarketData {
         self.books().get(venue_symbol).cloned()
     }
 
-    fn symbol<'a>(&'a self, venue: &str) -> Option<&'a str> {
-        self.markets.get(venue).map(|m| m.symbol.as_str())
+    fn symbol(&self, venue: &str) -> Option<String> {
+        self.markets().get(venue).map(|m| m.symbol.to_string())
     }
 
     fn on_book(self: &Arc<Self>, update: &plugin_api::BookUpdate) {
         let Some(symbol) = self.symbol(&update.market) else {
             return;
         };
+        let symbol = symbol.as_str();
         let mut books = self.books();
         let Some(book) = books.get_mut(update.market.as_str()) else {
             return;
@@ -168,7 +197,7 @@ impl MarketData {
             return;
         }
         let (Some(querier), Some(market)) =
-            (self.querier.clone(), self.markets.get(venue).cloned())
+            (self.querier.clone(), self.markets().get(venue).cloned())
         else {
             return;
         };
@@ -196,6 +225,7 @@ impl MarketData {
                 let Some(symbol) = self.symbol(&trade.market) else {
                     return;
                 };
+                let symbol = symbol.as_str();
                 self.publisher.publish(
                     &self.market,
                     format!("market.{exchange}.trade.{symbol}"),
@@ -220,6 +250,7 @@ impl MarketData {
                 let Some(symbol) = self.symbol(&bbo.market) else {
                     return;
                 };
+                let symbol = symbol.as_str();
                 let price =
                     |l: &Option<plugin_api::Level>| l.map(|l| JsonDecimal(l.price.to_decimal()));
                 let size =
@@ -245,6 +276,7 @@ impl MarketData {
                 let Some(symbol) = self.symbol(&funding.market) else {
                     return;
                 };
+                let symbol = symbol.as_str();
                 self.publisher.publish(
                     &self.market,
                     format!("market.{exchange}.funding.{symbol}"),
@@ -275,7 +307,7 @@ impl MarketData {
         data: &serde_json::Value,
     ) -> Result<(), String> {
         let venue = self
-            .markets
+            .markets()
             .values()
             .find(|m| m.symbol == symbol)
             .map(|m| m.venue_symbol.to_string())
@@ -319,7 +351,7 @@ impl MarketData {
             }
         }
         for venue in stale {
-            if let Some(symbol) = self.symbol(&venue) {
+            if let Some(symbol) = self.symbol(&venue).as_deref() {
                 self.status
                     .book(&self.exchange, symbol, false, Some(reason));
             }

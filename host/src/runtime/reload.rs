@@ -4,7 +4,9 @@
 //! or SIGHUP, or the `reload` command — the whole file is read and
 //! validated first. An invalid file is refused with its errors (key and
 //! line) and the configuration in force stays. A valid one is compared with
-//! it: what can change while running is applied at once, without dropping
+//! it: what can change while running is applied at once — limits, rate
+//! limits, the log level, markets added (subscribed) or removed
+//! (unsubscribed; refused while they have live orders) — without dropping
 //! connections or forgetting orders; what cannot is named as needing a
 //! restart. Every outcome is published on `host.status.config`.
 
@@ -15,11 +17,12 @@ use std::time::Duration;
 
 use notify_debouncer_full::notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
-use plugin_api::{Manifest, Market};
+use plugin_api::{Manifest, Market, Stream};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
 use super::exchange::{rate_limits, risk_limits};
+use super::market_data::MarketData;
 use super::ratelimit::RateLimiter;
 use crate::config::{self, Config, ExchangeConfig};
 use crate::plugins::{PluginSet, is_plugin_candidate};
@@ -79,6 +82,7 @@ fn exchange_diff(diff: &mut ConfigDiff, old: &ExchangeConfig, new: &ExchangeConf
             .collect::<Vec<_>>()
     };
     diff.note(old.limits != new.limits, key("limits"), true);
+    diff.note(symbols(old) != symbols(new), key("markets"), true);
     diff.note(
         symbols(old) == symbols(new) && market_limits(old) != market_limits(new),
         key("markets.limits"),
@@ -90,7 +94,6 @@ fn exchange_diff(diff: &mut ConfigDiff, old: &ExchangeConfig, new: &ExchangeConf
         key("cancel_on_shutdown"),
         true,
     );
-    diff.note(symbols(old) != symbols(new), key("markets"), false);
     for (field, changed) in [
         ("plugin", old.plugin != new.plugin),
         ("network", old.network != new.network),
@@ -162,14 +165,85 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
 
 /// A running exchange, as far as reloads can change it.
 pub struct LiveExchange {
-    /// Its order path (risk limits).
+    /// Its order path (risk limits, markets).
     pub trading: Trading,
     /// Its rate limiter.
     pub limiter: Arc<RateLimiter>,
     /// Its plugin's manifest (the rate-limit buckets).
     pub manifest: Manifest,
-    /// Its markets.
+    /// Its configured markets, by host symbol.
     pub markets: HashMap<String, Market>,
+    /// Every market the exchange lists.
+    pub listed: Vec<Market>,
+    /// Its books.
+    pub market_data: Arc<MarketData>,
+    /// The streams of its market connections.
+    pub market_streams: Vec<watch::Sender<Vec<Stream>>>,
+}
+
+impl LiveExchange {
+    /// The markets a new entry adds and the host symbols it removes;
+    /// refused when a new symbol is not listed or a removed market has live
+    /// orders.
+    fn market_changes(&self, new: &ExchangeConfig) -> Result<(Vec<Market>, Vec<String>), String> {
+        let matches = |market: &Market, wanted: &str| {
+            market.symbol == wanted || market.venue_symbol == wanted
+        };
+        let mut added = Vec::new();
+        for wanted in &new.markets {
+            if self.markets.values().any(|m| matches(m, &wanted.symbol)) {
+                continue;
+            }
+            let market = self
+                .listed
+                .iter()
+                .find(|m| matches(m, &wanted.symbol))
+                .ok_or_else(|| {
+                    format!(
+                        "exchanges.{}.markets: `{}` is not listed by the exchange",
+                        new.name, wanted.symbol
+                    )
+                })?;
+            added.push(market.clone());
+        }
+        let mut removed = Vec::new();
+        for market in self.markets.values() {
+            if new
+                .markets
+                .iter()
+                .any(|wanted| matches(market, &wanted.symbol))
+            {
+                continue;
+            }
+            let live = self.trading.open_orders(Some(&market.symbol)).len();
+            if live > 0 {
+                return Err(format!(
+                    "exchanges.{}.markets: {} has {live} live orders; cancel them before removing it",
+                    new.name, market.symbol
+                ));
+            }
+            removed.push(market.symbol.to_string());
+        }
+        Ok((added, removed))
+    }
+
+    /// Subscribes to the added markets and drops the removed ones.
+    fn change_markets(&mut self, added: Vec<Market>, removed: &[String]) {
+        for symbol in removed {
+            if let Some(market) = self.markets.remove(symbol) {
+                let _ = self.trading.remove_market(symbol);
+                self.market_data.remove_market(&market.venue_symbol);
+            }
+        }
+        for market in added {
+            self.trading.add_market(&market);
+            self.market_data.add_market(&market);
+            self.markets.insert(market.symbol.to_string(), market);
+        }
+        for streams in &self.market_streams {
+            streams.send_replace(self.market_data.streams());
+        }
+    }
 }
 
 /// Changes the log filter; `Err` with the reason when it is not valid.
@@ -274,16 +348,16 @@ impl Reloader {
     /// Applies the live keys of `new`, all or nothing.
     fn apply(&mut self, new: &Config, diff: &ConfigDiff) -> Result<(), String> {
         // Check everything first.
-        let mut buckets = Vec::new();
+        let mut plans = Vec::new();
         for exchange in &new.exchanges {
             if let Some(live) = self.exchanges.get(&exchange.name) {
-                let resolved = rate_limits(
+                let buckets = rate_limits(
                     &exchange.name,
                     &live.manifest.rate_limits,
                     &exchange.rate_limits,
                 )
                 .map_err(|error| error.to_string())?;
-                buckets.push((&exchange.name, resolved));
+                plans.push((&exchange.name, buckets, live.market_changes(exchange)?));
             }
         }
         if diff.live.iter().any(|key| key == "host.log_level") {
@@ -291,25 +365,23 @@ impl Reloader {
                 .map_err(|error| format!("host.log_level: {error}"))?;
             self.current.host.log_level = new.host.log_level.clone();
         }
-        for (name, resolved) in buckets {
+        for (name, buckets, (added, removed)) in plans {
             let (Some(live), Some(exchange), Some(current)) = (
-                self.exchanges.get(name),
+                self.exchanges.get_mut(name),
                 new.exchanges.iter().find(|e| &e.name == name),
                 self.current.exchanges.iter_mut().find(|e| &e.name == name),
             ) else {
                 continue;
             };
-            live.limiter.reconfigure(&resolved);
+            live.limiter.reconfigure(&buckets);
+            if !added.is_empty() || !removed.is_empty() {
+                info!(exchange = %name, ?removed, added = ?added.iter().map(|m| m.symbol.to_string()).collect::<Vec<_>>(), "markets changed");
+                live.change_markets(added, &removed);
+            }
             current.rate_limits = exchange.rate_limits.clone();
             current.cancel_on_shutdown = exchange.cancel_on_shutdown;
             current.limits = exchange.limits.clone();
-            if current.markets.len() == exchange.markets.len() {
-                for (market, new_market) in current.markets.iter_mut().zip(&exchange.markets) {
-                    if market.symbol == new_market.symbol {
-                        market.limits = new_market.limits.clone();
-                    }
-                }
-            }
+            current.markets = exchange.markets.clone();
             live.trading.set_limits(risk_limits(current, &live.markets));
         }
         self.in_force.send_replace(self.current.clone());

@@ -27,7 +27,7 @@ mod window;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use abi_stable::std_types::RVec;
@@ -97,8 +97,10 @@ pub(crate) struct Inner {
     exchange: String,
     plugin: Arc<PluginInstance>,
     manifest: Manifest,
-    markets: HashMap<String, Market>,
-    venues: HashMap<String, String>,
+    /// Markets by host symbol, and host symbols by venue symbol (markets
+    /// come and go with configuration reloads).
+    markets: RwLock<HashMap<String, Market>>,
+    venues: RwLock<HashMap<String, String>>,
     tracker: Arc<ClientOrderTracker>,
     ids: Arc<ClientIdGenerator>,
     nonces: Arc<NonceSource>,
@@ -193,6 +195,34 @@ pub struct Trading {
 }
 
 impl Inner {
+    /// The market of a host symbol.
+    fn market(&self, pair: &str) -> Option<Market> {
+        self.markets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(pair)
+            .cloned()
+    }
+
+    /// The market of a venue symbol.
+    fn market_of_venue(&self, venue: &str) -> Option<Market> {
+        self.markets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|m| m.venue_symbol == venue)
+            .cloned()
+    }
+
+    /// The host symbol of a venue symbol.
+    fn symbol_of_venue(&self, venue: &str) -> Option<String> {
+        self.venues
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(venue)
+            .cloned()
+    }
+
     /// [`prepare_order`] for this exchange, now; a market order is priced
     /// from `mid` and the exchange's default slippage.
     fn prepare(
@@ -231,15 +261,17 @@ impl Trading {
             .unwrap_or(0);
         Trading {
             inner: Arc::new(Inner {
-                venues: parts
-                    .markets
-                    .values()
-                    .map(|m| (m.venue_symbol.to_string(), m.symbol.to_string()))
-                    .collect(),
+                venues: RwLock::new(
+                    parts
+                        .markets
+                        .values()
+                        .map(|m| (m.venue_symbol.to_string(), m.symbol.to_string()))
+                        .collect(),
+                ),
                 exchange: parts.exchange,
                 plugin: parts.plugin,
                 manifest: parts.manifest,
-                markets: parts.markets,
+                markets: RwLock::new(parts.markets),
                 tracker: parts.tracker,
                 ids: parts.ids,
                 nonces: parts.nonces,
@@ -377,11 +409,50 @@ impl Trading {
         Err(CommandError::NotAccepting(reason))
     }
 
-    fn market(&self, pair: &str) -> Result<&Market, CommandError> {
+    fn market(&self, pair: &str) -> Result<Market, CommandError> {
+        self.inner
+            .market(pair)
+            .ok_or_else(|| CommandError::UnknownMarket(pair.to_owned()))
+    }
+
+    /// Starts trading a market (a configuration reload added it).
+    pub fn add_market(&self, market: &Market) {
+        self.inner
+            .venues
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(market.venue_symbol.to_string(), market.symbol.to_string());
         self.inner
             .markets
-            .get(pair)
-            .ok_or_else(|| CommandError::UnknownMarket(pair.to_owned()))
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(market.symbol.to_string(), market.clone());
+    }
+
+    /// Stops trading a market (a configuration reload removed it); refused
+    /// while the market has live orders, which would lose their way to
+    /// the exchange.
+    pub fn remove_market(&self, symbol: &str) -> Result<(), String> {
+        let live = self.open_orders(Some(symbol)).len();
+        if live > 0 {
+            return Err(format!(
+                "{symbol} has {live} live orders; cancel them first"
+            ));
+        }
+        let removed = self
+            .inner
+            .markets
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(symbol);
+        if let Some(market) = removed {
+            self.inner
+                .venues
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .remove(market.venue_symbol.as_str());
+        }
+        Ok(())
     }
 
     /// Tracks a new order and returns its client order id at once; signing,
@@ -407,7 +478,7 @@ impl Trading {
             .market_data
             .top(&market.venue_symbol)
             .and_then(|top| top.mid);
-        let (new_order, request) = self.inner.prepare(market, command, id, mid)?;
+        let (new_order, request) = self.inner.prepare(&market, command, id, mid)?;
         let exposure = || self.exposure(&new_order.trading_pair);
         if let Err(refusal) = self.inner.risk.admit(&new_order, mid, exposure, now_ms()) {
             // Tracked and FAILED at once, so that the refusal is journaled
@@ -543,7 +614,7 @@ impl Trading {
         };
         let (new_order, request) = self
             .inner
-            .prepare(market, &command, id, Some(order.price))?;
+            .prepare(&market, &command, id, Some(order.price))?;
         let target = self
             .inner
             .order_ref(id)
@@ -590,8 +661,8 @@ impl Trading {
     }
 
     /// The market of a host symbol.
-    pub fn market_of(&self, pair: &str) -> Option<&Market> {
-        self.inner.markets.get(pair)
+    pub fn market_of(&self, pair: &str) -> Option<Market> {
+        self.inner.market(pair)
     }
 
     /// Books and prices.

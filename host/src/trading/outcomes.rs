@@ -391,9 +391,7 @@ impl Inner {
     /// before the journal recorded it).
     fn adopt(&self, id: ClientOrderId, update: &plugin_api::OrderUpdate) -> Option<ClientOrderId> {
         let trading_pair = self
-            .venues
-            .get(update.market.as_str())
-            .cloned()
+            .symbol_of_venue(update.market.as_str())
             .unwrap_or_else(|| update.market.to_string());
         let mut order = InFlightOrder::new(NewOrder {
             client_order_id: id,

@@ -28,7 +28,7 @@ const FILL_LOOKBACK_MS: u64 = 24 * 3_600_000;
 impl Inner {
     pub(super) fn order_ref(&self, id: ClientOrderId) -> Option<OrderRef> {
         let order = self.tracker.get(id)?;
-        let market = self.markets.get(&order.trading_pair)?.clone();
+        let market = self.market(&order.trading_pair)?;
         Some(OrderRef {
             client_id: encode_client_id(id, self.manifest.client_id_format).into(),
             exchange_order_id: order.exchange_order_id.map(Into::into).into(),
@@ -202,12 +202,7 @@ impl Inner {
         else {
             return;
         };
-        let Some(market) = self
-            .markets
-            .values()
-            .find(|m| m.venue_symbol == fill.market)
-            .cloned()
-        else {
+        let Some(market) = self.market_of_venue(&fill.market) else {
             return;
         };
         let this = Arc::clone(self);

@@ -54,7 +54,7 @@ fn limits_rate_limits_and_log_level_apply_live() {
 }
 
 #[test]
-fn endpoints_accounts_markets_and_exchanges_are_named_as_needing_a_restart() {
+fn endpoints_accounts_and_exchanges_are_named_as_needing_a_restart_markets_are_live() {
     let new = BASE
         .replace("account = \"0xabc\"", "account = \"0xdef\"")
         .replace("symbol = \"BTC-USD\"", "symbol = \"ETH-USD\"")
@@ -72,8 +72,7 @@ fn endpoints_accounts_markets_and_exchanges_are_named_as_needing_a_restart() {
     let new = BASE
         .replace("account = \"0xabc\"", "account = \"0xdef\"")
         .replace("symbol = \"BTC-USD\"", "symbol = \"ETH-USD\"");
-    assert_eq!(
-        super::diff(&parse(BASE), &parse(&new)).restart,
-        ["exchanges.hl.markets", "exchanges.hl.account"]
-    );
+    let diff = super::diff(&parse(BASE), &parse(&new));
+    assert_eq!(diff.live, ["exchanges.hl.markets"]);
+    assert_eq!(diff.restart, ["exchanges.hl.account"]);
 }
