@@ -192,6 +192,78 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     })
     .await;
 
+    // An exchange added while running is started and takes orders; one
+    // removed while it has live orders is refused, and once they are
+    // cancelled it is stopped.
+    // (On an exchange of its own, so that it does not adopt hl's orders.)
+    let mut second = quiet();
+    second.fund(key(seed).address(), Decimal::from(1_000_000));
+    let second = Emulator::start(second).await.expect("second emulator");
+    let hl2 = format!(
+        "{with_eth}\n{}",
+        original[original.find("[[exchanges]]").expect("exchange entry")..]
+            .replace("name = \"hl\"", "name = \"hl2\"")
+            .replace(&emulator.base_url(), &second.base_url())
+    );
+    editor_save(&files.config_file, &hl2);
+    eventually("hl2 added", Duration::from_secs(15), || {
+        config_events(&events).iter().any(|data| {
+            data["state"] == "applied"
+                && data["applied"]
+                    .as_array()
+                    .is_some_and(|keys| keys.iter().any(|k| k == "exchanges.hl2 (added)"))
+        })
+    })
+    .await;
+    let on_hl2 = files
+        .command(
+            json!({"cmd": "buy", "exchange": "hl2", "trading_pair": "BTC-USD",
+                        "order_type": "LIMIT", "price": "90000", "amount": "0.0005"}),
+        )
+        .expect("reply");
+    assert_eq!(on_hl2["ok"], true, "{on_hl2}");
+    let hl2_id = on_hl2["result"]["client_order_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    eventually("the hl2 order open", Duration::from_secs(10), || {
+        files
+            .command(json!({"cmd": "get_order", "exchange": "hl2", "client_order_id": hl2_id}))
+            .is_some_and(|reply| reply["result"]["order_state"] == "OPEN")
+    })
+    .await;
+    editor_save(&files.config_file, &with_eth);
+    eventually(
+        "removing hl2 with a live order refused",
+        Duration::from_secs(10),
+        || {
+            config_events(&events).iter().any(|data| {
+                data["state"] == "refused"
+                    && data["errors"][0]
+                        .as_str()
+                        .is_some_and(|e| e.contains("exchanges.hl2: removing it is refused"))
+            })
+        },
+    )
+    .await;
+    let cancel = files
+        .command(json!({"cmd": "cancel", "exchange": "hl2", "client_order_id": hl2_id}))
+        .expect("reply");
+    assert_eq!(cancel["ok"], true, "{cancel}");
+    eventually("the hl2 order cancelled", Duration::from_secs(10), || {
+        files
+            .command(json!({"cmd": "get_order", "exchange": "hl2", "client_order_id": hl2_id}))
+            .is_some_and(|reply| reply["result"]["order_state"] == "CANCELLED")
+    })
+    .await;
+    files.command(json!({"cmd": "reload"})).expect("reply");
+    eventually("hl2 removed", Duration::from_secs(15), || {
+        files
+            .command(json!({"cmd": "status", "exchange": "hl2"}))
+            .is_some_and(|reply| reply["error"]["code"] == "unknown_exchange")
+    })
+    .await;
+
     // Nothing dropped, nothing forgotten.
     assert!(
         !events.all().iter().any(|(topic, body)| {
@@ -204,4 +276,5 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         .expect("reply");
     assert_eq!(order["result"]["order_state"], "OPEN", "{order}");
     emulator.shutdown().await;
+    second.shutdown().await;
 }

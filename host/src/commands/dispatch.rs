@@ -1,6 +1,7 @@
 //! Carrying out commands against the exchanges' order paths.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
@@ -17,9 +18,13 @@ type Outcome = Result<Result<Value, CommandError>, (&'static str, String)>;
 
 /// The exchanges commands can address, by configured name.
 pub struct Dispatcher {
-    exchanges: BTreeMap<String, Trading>,
+    exchanges: Exchanges,
     reload: Option<UnboundedSender<Trigger>>,
 }
+
+/// The exchanges commands can address, shared with whoever adds and
+/// removes them while the host runs (configuration reloads).
+pub type Exchanges = Arc<RwLock<BTreeMap<String, Trading>>>;
 
 fn error_reply(id: Value, error: &CommandError) -> Reply {
     Reply::error(id, error.code(), error.to_string())
@@ -29,12 +34,25 @@ impl Dispatcher {
     /// Commands over these order paths.
     pub fn new(exchanges: impl IntoIterator<Item = Trading>) -> Dispatcher {
         Dispatcher {
-            exchanges: exchanges
-                .into_iter()
-                .map(|trading| (trading.exchange().to_owned(), trading))
-                .collect(),
+            exchanges: Arc::new(RwLock::new(
+                exchanges
+                    .into_iter()
+                    .map(|trading| (trading.exchange().to_owned(), trading))
+                    .collect(),
+            )),
             reload: None,
         }
+    }
+
+    /// The exchanges, to add and remove while the host runs.
+    pub fn exchanges(&self) -> Exchanges {
+        Arc::clone(&self.exchanges)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Trading>> {
+        self.exchanges
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Lets the `reload` command ask the host to reload its configuration.
@@ -44,36 +62,32 @@ impl Dispatcher {
     }
 
     /// The order path a command names, or the only one.
-    fn exchange(&self, name: Option<&str>) -> Result<&Trading, (&'static str, String)> {
+    fn exchange(&self, name: Option<&str>) -> Result<Trading, (&'static str, String)> {
+        let exchanges = self.read();
         match name {
-            Some(name) => self
-                .exchanges
+            Some(name) => exchanges
                 .get(name)
+                .cloned()
                 .ok_or_else(|| ("unknown_exchange", format!("no exchange named `{name}`"))),
-            None if self.exchanges.len() == 1 => {
-                Ok(self.exchanges.values().next().expect("one exchange"))
-            }
+            None if exchanges.len() == 1 => exchanges
+                .values()
+                .next()
+                .cloned()
+                .ok_or_else(|| ("unknown_exchange", "no exchange".to_owned())),
             None => Err((
                 "exchange_required",
                 format!(
                     "this host has several exchanges ({}); say which",
-                    self.exchanges
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    exchanges.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             )),
         }
     }
 
-    fn selected<'a>(
-        &'a self,
-        name: Option<&str>,
-    ) -> Result<Vec<&'a Trading>, (&'static str, String)> {
+    fn selected(&self, name: Option<&str>) -> Result<Vec<Trading>, (&'static str, String)> {
         match name {
             Some(_) => self.exchange(name).map(|t| vec![t]),
-            None => Ok(self.exchanges.values().collect()),
+            None => Ok(self.read().values().cloned().collect()),
         }
     }
 
@@ -166,7 +180,7 @@ impl Dispatcher {
             }),
             Command::Status(fields) => self
                 .selected(fields.exchange.as_deref())
-                .map(|exchanges| Ok(json!({"exchanges": exchanges.iter().map(|t| status(t)).collect::<Vec<_>>()}))),
+                .map(|exchanges| Ok(json!({"exchanges": exchanges.iter().map(status).collect::<Vec<_>>()}))),
         }
     }
 

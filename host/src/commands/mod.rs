@@ -8,7 +8,7 @@ mod dispatch;
 mod protocol;
 mod server;
 
-pub use dispatch::Dispatcher;
+pub use dispatch::{Dispatcher, Exchanges};
 pub use protocol::{
     Command, ErrorBody, ExactDecimal, KillSwitchFields, Reply, Request, parse_request,
 };

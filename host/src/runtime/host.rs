@@ -8,8 +8,8 @@ use tracing::{error, info, warn};
 
 use std::sync::Arc;
 
-use super::exchange::{ExchangeRuntime, HostServices, StartError};
-use super::reload::{self, LiveExchange, Reloader, SetLogLevel, Trigger};
+use super::exchange::{HostServices, StartError};
+use super::reload::{self, Reloader, Running, SetLogLevel, Trigger};
 use crate::commands::{CommandServer, Dispatcher};
 use crate::config::Config;
 use crate::order::ClientIdGenerator;
@@ -117,9 +117,8 @@ pub async fn run(
     let starting = async {
         let mut exchanges = Vec::new();
         for exchange in &config.exchanges {
-            match ExchangeRuntime::start(exchange, &plugins, &services, shutdown_rx.clone()).await?
-            {
-                Some(runtime) => exchanges.push(runtime),
+            match Running::start(exchange, &plugins, &services).await? {
+                Some(running) => exchanges.push(running),
                 None => break,
             }
         }
@@ -139,34 +138,21 @@ pub async fn run(
         _ = terminate.recv() => { info!("terminated while starting"); interrupted = true; }
     }
     // Reloads: the config and plugins folders, SIGHUP, the `reload`
-    // command.
+    // command. The reloader owns the running exchanges from here on.
     let (triggers, trigger_queue) = mpsc::unbounded_channel();
-    let live = exchanges
-        .iter()
-        .map(|exchange| {
-            (
-                exchange.name.clone(),
-                LiveExchange {
-                    trading: exchange.trading.clone(),
-                    limiter: Arc::clone(&exchange.limiter),
-                    manifest: exchange.manifest.clone(),
-                    markets: exchange.markets.clone(),
-                    listed: exchange.listed.clone(),
-                    market_data: Arc::clone(&exchange.market_data),
-                    market_streams: exchange.market_streams.clone(),
-                },
-            )
-        })
-        .collect();
-    let (reloader, in_force) = Reloader::new(
+    let dispatcher = Dispatcher::new(exchanges.iter().map(|e| e.runtime.trading.clone()))
+        .reloading_with(triggers.clone());
+    let reloader = Reloader::new(
         config_file,
         config.clone(),
-        live,
+        exchanges,
+        dispatcher.exchanges(),
+        services.clone(),
         plugins,
-        StatusPublisher::new(publisher.clone()),
         set_log_level,
     );
-    let reloads = tokio::spawn(reload::run(reloader, trigger_queue, shutdown_rx.clone()));
+    let (stop_reloads, reloads_stopped) = watch::channel(false);
+    let reloads = tokio::spawn(reload::run(reloader, trigger_queue, reloads_stopped));
     let _watcher =
         match reload::watch_files(config_file, &config.host.plugins_dir, triggers.clone()) {
             Ok(watcher) => Some(watcher),
@@ -177,8 +163,6 @@ pub async fn run(
         };
     let mut commands = None;
     if !interrupted {
-        let dispatcher = Dispatcher::new(exchanges.iter().map(|e| e.trading.clone()))
-            .reloading_with(triggers.clone());
         match CommandServer::start(&config.zmq.commands, dispatcher) {
             Ok(server) => {
                 commands = Some(server);
@@ -199,24 +183,34 @@ pub async fn run(
             .await
             .ok();
     }
+    let _ = stop_reloads.send(true);
+    // The running exchanges and the configuration in force, with what
+    // reloads changed.
+    let (exchanges, config) = match reloads.await {
+        Ok(reloader) => reloader.into_parts(),
+        Err(error) => {
+            error!("the reload task failed: {error}");
+            (Vec::new(), config)
+        }
+    };
     for exchange in &exchanges {
-        exchange.trading.stop_accepting("the host is shutting down");
+        exchange
+            .runtime
+            .trading
+            .stop_accepting("the host is shutting down");
     }
-    // The configuration in force, with what reloads changed.
-    let config = in_force.borrow().clone();
     for exchange in &exchanges {
         let cancel = config
             .exchanges
             .iter()
-            .any(|e| e.name == exchange.name && e.cancel_on_shutdown);
+            .any(|e| e.name == exchange.runtime.name && e.cancel_on_shutdown);
         if cancel {
-            cancel_everything(&exchange.trading).await;
+            cancel_everything(&exchange.runtime.trading).await;
         }
     }
     let _ = shutdown.send(true);
-    let _ = reloads.await;
     for exchange in exchanges {
-        exchange.join().await;
+        exchange.stop().await;
     }
     let _ = counters.await;
     if let Some(signer) = signer_process {
@@ -230,7 +224,7 @@ pub async fn run(
 }
 
 /// Cancels every open order and waits (a while) for the exchange to confirm.
-async fn cancel_everything(trading: &Trading) {
+pub(super) async fn cancel_everything(trading: &Trading) {
     let ids = trading.cancel_all(None);
     if ids.is_empty() {
         return;

@@ -10,20 +10,20 @@
 //! connections or forgetting orders; what cannot is named as needing a
 //! restart. Every outcome is published on `host.status.config`.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{PoisonError, RwLockWriteGuard};
 use std::time::Duration;
 
 use notify_debouncer_full::notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
-use plugin_api::{Manifest, Market, Stream};
+use plugin_api::Market;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
-use super::exchange::{rate_limits, risk_limits};
-use super::market_data::MarketData;
-use super::ratelimit::RateLimiter;
+use super::exchange::{ExchangeRuntime, HostServices, StartError, rate_limits, risk_limits};
+use super::host::cancel_everything;
+use crate::commands::Exchanges;
 use crate::config::{self, Config, ExchangeConfig};
 use crate::plugins::{PluginSet, is_plugin_candidate};
 use crate::publisher::StatusPublisher;
@@ -150,38 +150,48 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
         match old.exchanges.iter().find(|e| e.name == new_exchange.name) {
             Some(old_exchange) => exchange_diff(&mut diff, old_exchange, new_exchange),
             None => diff
-                .restart
+                .live
                 .push(format!("exchanges.{} (added)", new_exchange.name)),
         }
     }
     for old_exchange in &old.exchanges {
         if !new.exchanges.iter().any(|e| e.name == old_exchange.name) {
-            diff.restart
+            diff.live
                 .push(format!("exchanges.{} (removed)", old_exchange.name));
         }
     }
     diff
 }
 
-/// A running exchange, as far as reloads can change it.
-pub struct LiveExchange {
-    /// Its order path (risk limits, markets).
-    pub trading: Trading,
-    /// Its rate limiter.
-    pub limiter: Arc<RateLimiter>,
-    /// Its plugin's manifest (the rate-limit buckets).
-    pub manifest: Manifest,
-    /// Its configured markets, by host symbol.
-    pub markets: HashMap<String, Market>,
-    /// Every market the exchange lists.
-    pub listed: Vec<Market>,
-    /// Its books.
-    pub market_data: Arc<MarketData>,
-    /// The streams of its market connections.
-    pub market_streams: Vec<watch::Sender<Vec<Stream>>>,
+/// A running exchange and the switch that stops it alone.
+pub struct Running {
+    /// The exchange.
+    pub runtime: ExchangeRuntime,
+    /// Stops its connections and tasks.
+    pub stop: watch::Sender<bool>,
 }
 
-impl LiveExchange {
+impl Running {
+    /// Starts an exchange with a switch of its own.
+    pub async fn start(
+        config: &ExchangeConfig,
+        plugins: &PluginSet,
+        services: &HostServices,
+    ) -> Result<Option<Running>, StartError> {
+        let (stop, stopped) = watch::channel(false);
+        Ok(ExchangeRuntime::start(config, plugins, services, stopped)
+            .await?
+            .map(|runtime| Running { runtime, stop }))
+    }
+
+    /// Stops it and waits for its tasks and journal.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.runtime.join().await;
+    }
+}
+
+impl ExchangeRuntime {
     /// The markets a new entry adds and the host symbols it removes;
     /// refused when a new symbol is not listed or a removed market has live
     /// orders.
@@ -249,49 +259,53 @@ impl LiveExchange {
 /// Changes the log filter; `Err` with the reason when it is not valid.
 pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
-/// Applies reloads to a running host.
+/// Applies reloads to a running host; owns its running exchanges.
 pub struct Reloader {
     config_file: PathBuf,
     /// The configuration in force (live keys updated by reloads).
     current: Config,
-    exchanges: HashMap<String, LiveExchange>,
+    exchanges: Vec<Running>,
+    /// The exchanges the command socket addresses.
+    commands: Exchanges,
+    services: HostServices,
     plugins: PluginSet,
     status: StatusPublisher,
     set_log_level: SetLogLevel,
-    in_force: watch::Sender<Config>,
 }
 
 impl Reloader {
-    /// A reloader for a host started with `current`; `in_force` is told
-    /// every configuration applied.
+    /// A reloader for a host started with `current`.
     pub fn new(
         config_file: &Path,
         current: Config,
-        exchanges: HashMap<String, LiveExchange>,
+        exchanges: Vec<Running>,
+        commands: Exchanges,
+        services: HostServices,
         plugins: PluginSet,
-        status: StatusPublisher,
         set_log_level: SetLogLevel,
-    ) -> (Reloader, watch::Receiver<Config>) {
-        let (in_force, receiver) = watch::channel(current.clone());
-        (
-            Reloader {
-                config_file: config_file.to_owned(),
-                current,
-                exchanges,
-                plugins,
-                status,
-                set_log_level,
-                in_force,
-            },
-            receiver,
-        )
+    ) -> Reloader {
+        Reloader {
+            config_file: config_file.to_owned(),
+            current,
+            exchanges,
+            commands,
+            status: StatusPublisher::new(services.publisher.clone()),
+            services,
+            plugins,
+            set_log_level,
+        }
+    }
+
+    /// The running exchanges and the configuration in force (at shutdown).
+    pub fn into_parts(self) -> (Vec<Running>, Config) {
+        (self.exchanges, self.current)
     }
 
     /// Handles one trigger.
-    pub fn handle(&mut self, trigger: &Trigger) {
+    pub async fn handle(&mut self, trigger: &Trigger) {
         match trigger {
             Trigger::PluginFile(path) => self.plugin_file(path),
-            Trigger::ConfigFile | Trigger::Asked => self.reload(),
+            Trigger::ConfigFile | Trigger::Asked => self.reload().await,
         }
     }
 
@@ -321,7 +335,7 @@ impl Reloader {
         }
     }
 
-    fn reload(&mut self) {
+    async fn reload(&mut self) {
         let new = match config::load(&self.config_file) {
             Ok(new) => new,
             Err(errors) => {
@@ -332,7 +346,7 @@ impl Reloader {
             }
         };
         let diff = diff(&self.current, &new);
-        if let Err(error) = self.apply(&new, &diff) {
+        if let Err(error) = self.apply(&new, &diff).await {
             warn!(%error, "configuration refused; the one in force stays");
             self.status.config_refused(&self.config_file, &[error]);
             return;
@@ -345,47 +359,130 @@ impl Reloader {
             .config_applied(&self.config_file, &new.summary(), &diff.live, &diff.restart);
     }
 
-    /// Applies the live keys of `new`, all or nothing.
-    fn apply(&mut self, new: &Config, diff: &ConfigDiff) -> Result<(), String> {
-        // Check everything first.
+    fn running(&self, name: &str) -> Option<&Running> {
+        self.exchanges.iter().find(|r| r.runtime.name == name)
+    }
+
+    /// Applies the live keys of `new`: everything is checked first, new
+    /// exchanges are started next (a failure stops them again and refuses
+    /// the file), then the rest is applied.
+    async fn apply(&mut self, new: &Config, diff: &ConfigDiff) -> Result<(), String> {
         let mut plans = Vec::new();
         for exchange in &new.exchanges {
-            if let Some(live) = self.exchanges.get(&exchange.name) {
+            if let Some(running) = self.running(&exchange.name) {
                 let buckets = rate_limits(
                     &exchange.name,
-                    &live.manifest.rate_limits,
+                    &running.runtime.manifest.rate_limits,
                     &exchange.rate_limits,
                 )
                 .map_err(|error| error.to_string())?;
-                plans.push((&exchange.name, buckets, live.market_changes(exchange)?));
+                plans.push((
+                    exchange.name.clone(),
+                    buckets,
+                    running.runtime.market_changes(exchange)?,
+                ));
+            } else if !self.plugins.loaded.contains_key(&exchange.plugin) {
+                return Err(format!(
+                    "exchanges.{}: no loaded plugin provides `{}`",
+                    exchange.name, exchange.plugin
+                ));
+            }
+        }
+        let mut removed = Vec::new();
+        for running in &self.exchanges {
+            let name = &running.runtime.name;
+            if new.exchanges.iter().any(|e| &e.name == name) {
+                continue;
+            }
+            let live = running.runtime.trading.open_orders(None).len();
+            let cancel = self
+                .current
+                .exchanges
+                .iter()
+                .any(|e| &e.name == name && e.cancel_on_shutdown);
+            if live > 0 && !cancel {
+                return Err(format!(
+                    "exchanges.{name}: removing it is refused while it has {live} live orders (cancel them, or set cancel_on_shutdown to have them cancelled)"
+                ));
+            }
+            removed.push(name.clone());
+        }
+        let mut started = Vec::new();
+        for exchange in new
+            .exchanges
+            .iter()
+            .filter(|e| self.running(&e.name).is_none())
+        {
+            match Running::start(exchange, &self.plugins, &self.services).await {
+                Ok(Some(running)) => started.push(running),
+                Ok(None) => {}
+                Err(error) => {
+                    for running in started {
+                        running.stop().await;
+                    }
+                    return Err(error.to_string());
+                }
             }
         }
         if diff.live.iter().any(|key| key == "host.log_level") {
             (self.set_log_level)(&new.host.log_level)
                 .map_err(|error| format!("host.log_level: {error}"))?;
-            self.current.host.log_level = new.host.log_level.clone();
+        }
+        self.current.host.log_level = new.host.log_level.clone();
+
+        for name in removed {
+            if let Some(index) = self.exchanges.iter().position(|r| r.runtime.name == name) {
+                let running = self.exchanges.remove(index);
+                running
+                    .runtime
+                    .trading
+                    .stop_accepting("removed from the configuration");
+                cancel_everything(&running.runtime.trading).await;
+                self.commands_mut().remove(&name);
+                running.stop().await;
+                self.current.exchanges.retain(|e| e.name != name);
+                info!(exchange = %name, "exchange removed");
+            }
+        }
+        for running in started {
+            let name = running.runtime.name.clone();
+            self.commands_mut()
+                .insert(name.clone(), running.runtime.trading.clone());
+            self.exchanges.push(running);
+            if let Some(config) = new.exchanges.iter().find(|e| e.name == name) {
+                self.current.exchanges.push(config.clone());
+            }
+            info!(exchange = %name, "exchange added");
         }
         for (name, buckets, (added, removed)) in plans {
-            let (Some(live), Some(exchange), Some(current)) = (
-                self.exchanges.get_mut(name),
-                new.exchanges.iter().find(|e| &e.name == name),
-                self.current.exchanges.iter_mut().find(|e| &e.name == name),
+            let (Some(running), Some(exchange), Some(current)) = (
+                self.exchanges.iter_mut().find(|r| r.runtime.name == name),
+                new.exchanges.iter().find(|e| e.name == name),
+                self.current.exchanges.iter_mut().find(|e| e.name == name),
             ) else {
                 continue;
             };
-            live.limiter.reconfigure(&buckets);
+            let runtime = &mut running.runtime;
+            runtime.limiter.reconfigure(&buckets);
             if !added.is_empty() || !removed.is_empty() {
                 info!(exchange = %name, ?removed, added = ?added.iter().map(|m| m.symbol.to_string()).collect::<Vec<_>>(), "markets changed");
-                live.change_markets(added, &removed);
+                runtime.change_markets(added, &removed);
             }
             current.rate_limits = exchange.rate_limits.clone();
             current.cancel_on_shutdown = exchange.cancel_on_shutdown;
             current.limits = exchange.limits.clone();
             current.markets = exchange.markets.clone();
-            live.trading.set_limits(risk_limits(current, &live.markets));
+            runtime
+                .trading
+                .set_limits(risk_limits(current, &runtime.markets));
         }
-        self.in_force.send_replace(self.current.clone());
         Ok(())
+    }
+
+    fn commands_mut(&self) -> RwLockWriteGuard<'_, BTreeMap<String, Trading>> {
+        self.commands
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -443,19 +540,20 @@ fn config_file_folder(config_file: &Path) -> PathBuf {
     }
 }
 
-/// Handles triggers until shutdown.
+/// Handles triggers until `stop`; returns the reloader (with the running
+/// exchanges) for the shutdown.
 pub async fn run(
     mut reloader: Reloader,
     mut triggers: mpsc::UnboundedReceiver<Trigger>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+    mut stop: watch::Receiver<bool>,
+) -> Reloader {
     loop {
         tokio::select! {
             trigger = triggers.recv() => match trigger {
-                Some(trigger) => reloader.handle(&trigger),
-                None => return,
+                Some(trigger) => reloader.handle(&trigger).await,
+                None => return reloader,
             },
-            _ = shutdown.changed() => return,
+            _ = stop.changed() => return reloader,
         }
     }
 }
