@@ -278,3 +278,76 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     emulator.shutdown().await;
     second.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
+    let seed = "plugin drop-in host";
+    let mut config = quiet();
+    config.fund(key(seed).address(), Decimal::from(1_000_000));
+    let emulator = Emulator::start(config).await.expect("emulator");
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    // The host starts with an empty plugins folder: its exchange waits.
+    let plugins = files.dir.path().join("plugins");
+    std::fs::remove_file(plugins.join("hyperliquid.so")).expect("remove plugin");
+    let events = EventLog::start(&files.events);
+    let host = files.start().await;
+    assert_eq!(
+        files
+            .command(json!({"cmd": "status", "exchange": "hl"}))
+            .expect("reply")["error"]["code"],
+        "unknown_exchange"
+    );
+
+    copy_as(&cdylib("hyperliquid-plugin"), &plugins, "hyperliquid.so");
+    eventually(
+        "the exchange started with the new plugin",
+        Duration::from_secs(15),
+        || {
+            files
+                .command(json!({"cmd": "status", "exchange": "hl"}))
+                .is_some_and(|reply| reply["ok"] == true)
+        },
+    )
+    .await;
+    let order = buy(&files, "0.001");
+    assert_eq!(order["ok"], true, "{order}");
+    let id = order["result"]["client_order_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    eventually("the order open", Duration::from_secs(10), || {
+        files
+            .command(json!({"cmd": "get_order", "client_order_id": id}))
+            .is_some_and(|reply| reply["result"]["order_state"] == "OPEN")
+    })
+    .await;
+
+    // A file replacing the loaded plugin (renamed over it, as installers
+    // do) needs a restart.
+    let temp = files.dir.path().join("new-hyperliquid.so");
+    std::fs::copy(cdylib("hyperliquid-plugin"), &temp).expect("copy");
+    std::fs::rename(&temp, plugins.join("hyperliquid.so")).expect("rename");
+    eventually("the replacement refused", Duration::from_secs(10), || {
+        events.all().iter().any(|(topic, body)| {
+            topic == "host.status.plugin"
+                && body["data"]["state"] == "refused"
+                && body["data"]["reason"]
+                    .as_str()
+                    .is_some_and(|reason| reason.starts_with("restart required"))
+        })
+    })
+    .await;
+
+    // SIGHUP reloads too.
+    let before = config_events(&events).len();
+    let sent = std::process::Command::new("kill")
+        .args(["-HUP", &host.0.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    eventually("a reload after SIGHUP", Duration::from_secs(10), || {
+        config_events(&events).len() > before
+    })
+    .await;
+    emulator.shutdown().await;
+}

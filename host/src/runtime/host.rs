@@ -114,17 +114,27 @@ pub async fn run(
     let (shutdown, shutdown_rx) = watch::channel(false);
     let counters = tokio::spawn(publish_counters(status, shutdown_rx.clone()));
 
+    // An exchange whose plugin is not in the folder yet waits for it.
     let starting = async {
         let mut exchanges = Vec::new();
+        let mut waiting = Vec::new();
         for exchange in &config.exchanges {
-            match Running::start(exchange, &plugins, &services).await? {
-                Some(running) => exchanges.push(running),
-                None => break,
+            match Running::start(exchange, &plugins, &services).await {
+                Ok(Some(running)) => exchanges.push(running),
+                Ok(None) => break,
+                Err(StartError::NoPlugin {
+                    exchange: name,
+                    plugin,
+                }) => {
+                    warn!(exchange = %name, %plugin, "no plugin provides it yet; it starts when one is dropped into the plugins folder");
+                    waiting.push(exchange.clone());
+                }
+                Err(error) => return Err(HostError::from(error)),
             }
         }
-        Ok::<_, HostError>(exchanges)
+        Ok::<_, HostError>((exchanges, waiting))
     };
-    let mut exchanges = Vec::new();
+    let mut exchanges = (Vec::new(), Vec::new());
     let mut interrupted = false;
     tokio::select! {
         started = starting => match started {
@@ -140,7 +150,7 @@ pub async fn run(
     // Reloads: the config and plugins folders, SIGHUP, the `reload`
     // command. The reloader owns the running exchanges from here on.
     let (triggers, trigger_queue) = mpsc::unbounded_channel();
-    let dispatcher = Dispatcher::new(exchanges.iter().map(|e| e.runtime.trading.clone()))
+    let dispatcher = Dispatcher::new(exchanges.0.iter().map(|e| e.runtime.trading.clone()))
         .reloading_with(triggers.clone());
     let reloader = Reloader::new(
         config_file,

@@ -19,7 +19,7 @@ use notify_debouncer_full::notify::RecursiveMode;
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use plugin_api::Market;
 use tokio::sync::{mpsc, watch};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::exchange::{ExchangeRuntime, HostServices, StartError, rate_limits, risk_limits};
 use super::host::cancel_everything;
@@ -265,6 +265,9 @@ pub struct Reloader {
     /// The configuration in force (live keys updated by reloads).
     current: Config,
     exchanges: Vec<Running>,
+    /// Configured exchanges whose plugin is not loaded yet: each starts
+    /// when a plugin for it is dropped into the plugins folder.
+    waiting: Vec<ExchangeConfig>,
     /// The exchanges the command socket addresses.
     commands: Exchanges,
     services: HostServices,
@@ -278,7 +281,7 @@ impl Reloader {
     pub fn new(
         config_file: &Path,
         current: Config,
-        exchanges: Vec<Running>,
+        (exchanges, waiting): (Vec<Running>, Vec<ExchangeConfig>),
         commands: Exchanges,
         services: HostServices,
         plugins: PluginSet,
@@ -288,6 +291,7 @@ impl Reloader {
             config_file: config_file.to_owned(),
             current,
             exchanges,
+            waiting,
             commands,
             status: StatusPublisher::new(services.publisher.clone()),
             services,
@@ -304,14 +308,19 @@ impl Reloader {
     /// Handles one trigger.
     pub async fn handle(&mut self, trigger: &Trigger) {
         match trigger {
-            Trigger::PluginFile(path) => self.plugin_file(path),
+            Trigger::PluginFile(path) => {
+                if self.plugin_file(path) {
+                    self.start_waiting().await;
+                }
+            }
             Trigger::ConfigFile | Trigger::Asked => self.reload().await,
         }
     }
 
-    fn plugin_file(&mut self, path: &Path) {
+    /// Loads a plugin file that appeared; true when it loaded.
+    fn plugin_file(&mut self, path: &Path) -> bool {
         if !path.is_file() || !is_plugin_candidate(path) {
-            return;
+            return false;
         }
         if let Some(loaded) = self.plugins.loaded.values().find(|p| p.path == path) {
             let reason = format!(
@@ -321,18 +330,52 @@ impl Reloader {
             );
             warn!("{reason}");
             self.status.plugin_refused(path, &reason);
-            return;
+            return false;
         }
         let refused_before = self.plugins.refused.len();
         self.plugins.load_file(path);
         match self.plugins.refused.get(refused_before) {
-            Some(error) => self.status.plugin_refused(path, &error.to_string()),
-            None => {
-                if let Some(plugin) = self.plugins.loaded.values().find(|p| p.path == path) {
+            Some(error) => {
+                self.status.plugin_refused(path, &error.to_string());
+                false
+            }
+            None => match self.plugins.loaded.values().find(|p| p.path == path) {
+                Some(plugin) => {
                     self.status.plugin_loaded(plugin);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// Starts the waiting exchanges whose plugin is now loaded.
+    async fn start_waiting(&mut self) {
+        let plugins = &self.plugins;
+        let ready: Vec<ExchangeConfig> = self
+            .waiting
+            .extract_if(.., |exchange| plugins.loaded.contains_key(&exchange.plugin))
+            .collect();
+        for exchange in ready {
+            match Running::start(&exchange, &self.plugins, &self.services).await {
+                Ok(Some(running)) => self.register(running),
+                Ok(None) => {}
+                Err(error) => {
+                    error!(exchange = %exchange.name, "{error}");
+                    self.status
+                        .config_refused(&self.config_file, &[error.to_string()]);
                 }
             }
         }
+    }
+
+    /// Makes a started exchange reachable by commands.
+    fn register(&mut self, running: Running) {
+        let name = running.runtime.name.clone();
+        self.commands_mut()
+            .insert(name.clone(), running.runtime.trading.clone());
+        self.exchanges.push(running);
+        info!(exchange = %name, "exchange started");
     }
 
     async fn reload(&mut self) {
@@ -407,12 +450,19 @@ impl Reloader {
             }
             removed.push(name.clone());
         }
+        // Exchanges not running: started if their plugin is loaded, else
+        // they wait for it.
         let mut started = Vec::new();
+        let mut waiting = Vec::new();
         for exchange in new
             .exchanges
             .iter()
             .filter(|e| self.running(&e.name).is_none())
         {
+            if !self.plugins.loaded.contains_key(&exchange.plugin) {
+                waiting.push(exchange.clone());
+                continue;
+            }
             match Running::start(exchange, &self.plugins, &self.services).await {
                 Ok(Some(running)) => started.push(running),
                 Ok(None) => {}
@@ -444,15 +494,21 @@ impl Reloader {
                 info!(exchange = %name, "exchange removed");
             }
         }
+        for exchange in &waiting {
+            warn!(exchange = %exchange.name, plugin = %exchange.plugin, "no plugin provides it yet; it starts when one is dropped into the plugins folder");
+        }
+        self.current
+            .exchanges
+            .retain(|e| !waiting.iter().any(|w| w.name == e.name));
+        self.current.exchanges.extend(waiting.iter().cloned());
+        self.waiting = waiting;
         for running in started {
             let name = running.runtime.name.clone();
-            self.commands_mut()
-                .insert(name.clone(), running.runtime.trading.clone());
-            self.exchanges.push(running);
+            self.register(running);
             if let Some(config) = new.exchanges.iter().find(|e| e.name == name) {
+                self.current.exchanges.retain(|e| e.name != name);
                 self.current.exchanges.push(config.clone());
             }
-            info!(exchange = %name, "exchange added");
         }
         for (name, buckets, (added, removed)) in plans {
             let (Some(running), Some(exchange), Some(current)) = (
