@@ -7,13 +7,11 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::host_process::HostFiles;
+use common::host_process::{HostFiles, funded_emulator};
 use common::orders::{EventLog, OrderEnv, eventually, key, quiet};
 use connector_host::config::{DeadManSwitchConfig, ExchangeConfig};
 use connector_host::order::{OrderState, OrderType, TimeInForce, TradeType};
 use connector_host::trading::OrderCommand;
-use hl_emulator::Emulator;
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 fn signal(pid: u32, name: &str) {
@@ -43,9 +41,7 @@ fn switch_states(events: &EventLog) -> Vec<String> {
 async fn a_frozen_host_has_its_orders_cancelled_by_the_exchange() {
     let seed = "dead man switch host";
     let account = key(seed).address();
-    let mut config = quiet();
-    config.fund(account, Decimal::from(1_000_000));
-    let emulator = Emulator::start(config).await.expect("emulator");
+    let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(
         seed,
         &emulator.base_url(),

@@ -9,11 +9,9 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::host_process::HostFiles;
-use common::orders::{EventLog, eventually, key, quiet};
+use common::host_process::{HostFiles, funded_emulator};
+use common::orders::{EventLog, eventually};
 use common::{cdylib, copy_as};
-use hl_emulator::Emulator;
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 /// Saves `text` over `file` as editors do: a new file, renamed over it.
@@ -42,12 +40,43 @@ fn config_events(events: &EventLog) -> Vec<Value> {
         .collect()
 }
 
+/// Waits until a reload is refused with an error containing `needle`.
+async fn until_refused(events: &EventLog, needle: &str) {
+    eventually(
+        &format!("a reload refused: {needle}"),
+        Duration::from_secs(10),
+        || {
+            config_events(events).iter().any(|data| {
+                data["state"] == "refused"
+                    && data["errors"].as_array().is_some_and(|errors| {
+                        errors
+                            .iter()
+                            .any(|e| e.as_str().is_some_and(|e| e.contains(needle)))
+                    })
+            })
+        },
+    )
+    .await;
+}
+
+/// Waits until the host has the order (of `exchange`) in `state`.
+async fn until_order_state(files: &HostFiles, exchange: &str, id: &str, state: &str) {
+    eventually(
+        &format!("order {id} {state}"),
+        Duration::from_secs(10),
+        || {
+            files
+                .command(json!({"cmd": "get_order", "exchange": exchange, "client_order_id": id}))
+                .is_some_and(|reply| reply["result"]["order_state"] == state)
+        },
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     let seed = "hot reload host";
-    let mut config = quiet();
-    config.fund(key(seed).address(), Decimal::from(1_000_000));
-    let emulator = Emulator::start(config).await.expect("emulator");
+    let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(
         seed,
         &emulator.base_url(),
@@ -144,19 +173,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     let without_btc = with_eth.replacen("[[exchanges.markets]]\nsymbol = \"BTC-USD\"\n", "", 1);
     assert_ne!(without_btc, with_eth);
     editor_save(&files.config_file, &without_btc);
-    eventually(
-        "removing a market with live orders refused",
-        Duration::from_secs(10),
-        || {
-            config_events(&events).iter().any(|data| {
-                data["state"] == "refused"
-                    && data["errors"][0]
-                        .as_str()
-                        .is_some_and(|e| e.contains("BTC-USD has 2 live orders"))
-            })
-        },
-    )
-    .await;
+    until_refused(&events, "BTC-USD has 2 live orders").await;
     editor_save(&files.config_file, &with_eth);
 
     // `connector-host reload` asks for the same on demand.
@@ -196,9 +213,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     // removed while it has live orders is refused, and once they are
     // cancelled it is stopped.
     // (On an exchange of its own, so that it does not adopt hl's orders.)
-    let mut second = quiet();
-    second.fund(key(seed).address(), Decimal::from(1_000_000));
-    let second = Emulator::start(second).await.expect("second emulator");
+    let second = funded_emulator(seed).await;
     let hl2 = format!(
         "{with_eth}\n{}",
         original[original.find("[[exchanges]]").expect("exchange entry")..]
@@ -226,36 +241,14 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         .as_str()
         .expect("id")
         .to_owned();
-    eventually("the hl2 order open", Duration::from_secs(10), || {
-        files
-            .command(json!({"cmd": "get_order", "exchange": "hl2", "client_order_id": hl2_id}))
-            .is_some_and(|reply| reply["result"]["order_state"] == "OPEN")
-    })
-    .await;
+    until_order_state(&files, "hl2", &hl2_id, "OPEN").await;
     editor_save(&files.config_file, &with_eth);
-    eventually(
-        "removing hl2 with a live order refused",
-        Duration::from_secs(10),
-        || {
-            config_events(&events).iter().any(|data| {
-                data["state"] == "refused"
-                    && data["errors"][0]
-                        .as_str()
-                        .is_some_and(|e| e.contains("exchanges.hl2: removing it is refused"))
-            })
-        },
-    )
-    .await;
+    until_refused(&events, "exchanges.hl2: removing it is refused").await;
     let cancel = files
         .command(json!({"cmd": "cancel", "exchange": "hl2", "client_order_id": hl2_id}))
         .expect("reply");
     assert_eq!(cancel["ok"], true, "{cancel}");
-    eventually("the hl2 order cancelled", Duration::from_secs(10), || {
-        files
-            .command(json!({"cmd": "get_order", "exchange": "hl2", "client_order_id": hl2_id}))
-            .is_some_and(|reply| reply["result"]["order_state"] == "CANCELLED")
-    })
-    .await;
+    until_order_state(&files, "hl2", &hl2_id, "CANCELLED").await;
     files.command(json!({"cmd": "reload"})).expect("reply");
     eventually("hl2 removed", Duration::from_secs(15), || {
         files
@@ -282,9 +275,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
     let seed = "plugin drop-in host";
-    let mut config = quiet();
-    config.fund(key(seed).address(), Decimal::from(1_000_000));
-    let emulator = Emulator::start(config).await.expect("emulator");
+    let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     // The host starts with an empty plugins folder: its exchange waits.
     let plugins = files.dir.path().join("plugins");
@@ -315,12 +306,7 @@ async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
         .as_str()
         .expect("id")
         .to_owned();
-    eventually("the order open", Duration::from_secs(10), || {
-        files
-            .command(json!({"cmd": "get_order", "client_order_id": id}))
-            .is_some_and(|reply| reply["result"]["order_state"] == "OPEN")
-    })
-    .await;
+    until_order_state(&files, "hl", &id, "OPEN").await;
 
     // A file replacing the loaded plugin (renamed over it, as installers
     // do) needs a restart.

@@ -7,18 +7,14 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::host_process::HostFiles;
-use common::orders::{key, quiet};
-use hl_emulator::Emulator;
-use rust_decimal::Decimal;
+use common::host_process::{HostFiles, funded_emulator};
+use common::orders::key;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_cancels_every_open_order_before_exiting() {
-    let mut config = quiet();
     let account = key("shutdown test host").address();
-    config.fund(account, Decimal::from(1_000_000));
-    let emulator = Emulator::start(config).await.expect("emulator");
+    let emulator = funded_emulator("shutdown test host").await;
     let files = HostFiles::new(
         "shutdown test host",
         &emulator.base_url(),

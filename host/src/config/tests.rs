@@ -1,5 +1,13 @@
 use super::*;
 
+/// [`MINIMAL`] with a `[exchanges.<table>]` holding `body`.
+pub(crate) fn with_exchange_table(table: &str, body: &str) -> String {
+    MINIMAL.replace(
+        "[[exchanges.markets]]",
+        &format!("[exchanges.{table}]\n{body}\n\n[[exchanges.markets]]"),
+    )
+}
+
 fn errors_of(text: &str) -> Vec<String> {
     match parse(text) {
         Ok(_) => panic!("expected errors"),
@@ -7,7 +15,8 @@ fn errors_of(text: &str) -> Vec<String> {
     }
 }
 
-const MINIMAL: &str = r#"
+/// The smallest valid file: one exchange, one market.
+pub(crate) const MINIMAL: &str = r#"
 [host]
 id = "h1"
 plugins_dir = "plugins"
@@ -188,12 +197,7 @@ fn market_slippage_is_a_percentage_between_0_and_100() {
 
 #[test]
 fn rate_limit_overrides_are_buckets_with_a_capacity_and_a_window() {
-    let with = |table: &str| {
-        MINIMAL.replace(
-            "[[exchanges.markets]]",
-            &format!("[exchanges.rate_limits.ip_weight]\n{table}\n\n[[exchanges.markets]]"),
-        )
-    };
+    let with = |body: &str| with_exchange_table("rate_limits.ip_weight", body);
     let config = parse(&with("capacity = 120000\nwindow_ms = 60000")).unwrap();
     assert_eq!(
         config.exchanges[0].rate_limits["ip_weight"],
@@ -215,12 +219,7 @@ fn rate_limit_overrides_are_buckets_with_a_capacity_and_a_window() {
 
 #[test]
 fn the_dead_man_switch_needs_sane_periods() {
-    let with = |table: &str| {
-        MINIMAL.replace(
-            "[[exchanges.markets]]",
-            &format!("[exchanges.dead_man_switch]\n{table}\n\n[[exchanges.markets]]"),
-        )
-    };
+    let with = |body: &str| with_exchange_table("dead_man_switch", body);
     let config = parse(&with(
         "cancel_after_ms = 15000\nheartbeat_timeout_ms = 5000",
     ))

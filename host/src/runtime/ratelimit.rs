@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use abi_stable::std_types::{RString, Tuple2};
 use plugin_api::{Operation, PluginErrorKind, RateLimitBucket, RateLimitState};
 use tokio::sync::{Notify, watch};
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 use super::query::{Querier, QueryError};
 
@@ -190,22 +190,17 @@ pub async fn keep_synced(
 
 /// Logs a venue's count: a warning when nearly spent.
 pub fn log_venue_count(exchange: &str, state: &RateLimitState) {
-    let low = (state.remaining as f64) < state.capacity as f64 * LOW_SHARE;
-    if low {
+    debug!(
+        %exchange,
+        bucket = %state.bucket,
+        remaining = state.remaining,
+        capacity = state.capacity,
+        "rate limit as the venue counts it"
+    );
+    if (state.remaining as f64) < state.capacity as f64 * LOW_SHARE {
         warn!(
-            %exchange,
-            bucket = %state.bucket,
-            remaining = state.remaining,
-            capacity = state.capacity,
-            "rate limit nearly spent; requests will wait"
-        );
-    } else {
-        info!(
-            %exchange,
-            bucket = %state.bucket,
-            remaining = state.remaining,
-            capacity = state.capacity,
-            "rate limit as the venue counts it"
+            "{exchange}: rate limit {} nearly spent ({} of {} left); requests will wait",
+            state.bucket, state.remaining, state.capacity
         );
     }
 }

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 use hyperliquid_core::keccak256;
 use serde_json::{Value, json};
 
-use super::orders::{KillOnDrop, key};
+use hl_emulator::{Emulator, EmulatorHandle};
+use rust_decimal::Decimal;
+
+use super::orders::{KillOnDrop, key, quiet};
 use super::{cdylib, copy_as};
 
 /// Sends one command to a host; `None` when it does not answer.
@@ -19,6 +22,13 @@ fn command(endpoint: &str, request: Value) -> Option<Value> {
     socket.connect(endpoint).ok()?;
     socket.send(request.to_string().as_bytes(), 0).ok()?;
     serde_json::from_slice(&socket.recv_bytes(0).ok()?).ok()
+}
+
+/// A quiet emulator with the account of the host made from `seed` funded.
+pub async fn funded_emulator(seed: &str) -> EmulatorHandle {
+    let mut config = quiet();
+    config.fund(key(seed).address(), Decimal::from(1_000_000));
+    Emulator::start(config).await.expect("emulator")
 }
 
 /// The files of one host: key (0600, from `seed`), plugin, and a config

@@ -1,26 +1,9 @@
 use super::*;
 
-const BASE: &str = r#"
-[host]
-id = "h1"
-plugins_dir = "plugins"
-
-[signer]
-socket = "signer.sock"
-
-[[exchanges]]
-name = "hl"
-plugin = "hyperliquid"
-network = "local"
-api_url = "http://127.0.0.1:1"
-account = "0xabc"
-
-[exchanges.limits]
-max_order_size = "1"
-
-[[exchanges.markets]]
-symbol = "BTC-USD"
-"#;
+/// One exchange `hl` with a limit, one market.
+fn base() -> String {
+    crate::config::tests::with_exchange_table("limits", "max_order_size = \"1\"")
+}
 
 fn parse(text: &str) -> Config {
     crate::config::parse(text).unwrap()
@@ -28,19 +11,22 @@ fn parse(text: &str) -> Config {
 
 #[test]
 fn an_unchanged_file_changes_nothing() {
-    assert_eq!(diff(&parse(BASE), &parse(BASE)), ConfigDiff::default());
+    assert_eq!(
+        diff(&parse(&base()), &parse(&base())),
+        ConfigDiff::default()
+    );
 }
 
 #[test]
 fn limits_rate_limits_and_log_level_apply_live() {
-    let new = BASE
+    let new = base()
         .replace(r#"max_order_size = "1""#, r#"max_order_size = "0.5""#)
         .replace(
             "[[exchanges.markets]]\nsymbol = \"BTC-USD\"",
             "[exchanges.rate_limits.ip_weight]\ncapacity = 10\nwindow_ms = 1000\n\n[[exchanges.markets]]\nsymbol = \"BTC-USD\"\nlimits = { max_open_orders = 3 }",
         )
         .replace("plugins_dir = \"plugins\"", "plugins_dir = \"plugins\"\nlog_level = \"debug\"");
-    let diff = diff(&parse(BASE), &parse(&new));
+    let diff = diff(&parse(&base()), &parse(&new));
     assert_eq!(
         diff.live,
         [
@@ -55,7 +41,7 @@ fn limits_rate_limits_and_log_level_apply_live() {
 
 #[test]
 fn endpoints_and_accounts_need_a_restart_markets_and_exchanges_are_live() {
-    let new = BASE
+    let new = base()
         .replace("account = \"0xabc\"", "account = \"0xdef\"")
         .replace("symbol = \"BTC-USD\"", "symbol = \"ETH-USD\"")
         .replace(
@@ -63,16 +49,16 @@ fn endpoints_and_accounts_need_a_restart_markets_and_exchanges_are_live() {
             "[zmq]\ncommands = \"tcp://127.0.0.1:7000\"\n\n[signer]",
         )
         .replace("name = \"hl\"", "name = \"hl2\"");
-    let diff = diff(&parse(BASE), &parse(&new));
+    let diff = diff(&parse(&base()), &parse(&new));
     assert_eq!(
         diff.live,
         ["exchanges.hl2 (added)", "exchanges.hl (removed)"]
     );
     assert_eq!(diff.restart, ["zmq"]);
-    let new = BASE
+    let new = base()
         .replace("account = \"0xabc\"", "account = \"0xdef\"")
         .replace("symbol = \"BTC-USD\"", "symbol = \"ETH-USD\"");
-    let diff = super::diff(&parse(BASE), &parse(&new));
+    let diff = super::diff(&parse(&base()), &parse(&new));
     assert_eq!(diff.live, ["exchanges.hl.markets"]);
     assert_eq!(diff.restart, ["exchanges.hl.account"]);
 }

@@ -139,52 +139,27 @@ fn open_orders_and_position_count_what_is_live() {
 #[test]
 fn the_price_band_needs_a_mid_and_refuses_far_prices() {
     let band = limits(|l| l.price_band_percent = Some(d("5")));
-    let none = Exposure::default();
-    assert_eq!(
-        refused_by(
+    for (side, price, mid, refused) in [
+        (TradeType::Buy, "95", Some("100"), false),
+        (TradeType::Sell, "105", Some("100"), false),
+        (TradeType::Buy, "94.99", Some("100"), true),
+        (TradeType::Sell, "1000", Some("100"), true),
+        // No book, no fat-finger check: refused.
+        (TradeType::Buy, "100", None, true),
+    ] {
+        let limit = refused_by(
             &band,
-            &order(TradeType::Buy, "95", "1"),
-            Some("100"),
-            &none,
-            0
-        ),
-        None
-    );
-    assert_eq!(
-        refused_by(
-            &band,
-            &order(TradeType::Sell, "105", "1"),
-            Some("100"),
-            &none,
-            0
-        ),
-        None
-    );
-    assert_eq!(
-        refused_by(
-            &band,
-            &order(TradeType::Buy, "94.99", "1"),
-            Some("100"),
-            &none,
-            0
-        ),
-        Some("price_band_percent")
-    );
-    assert_eq!(
-        refused_by(
-            &band,
-            &order(TradeType::Sell, "1000", "1"),
-            Some("100"),
-            &none,
-            0
-        ),
-        Some("price_band_percent")
-    );
-    assert_eq!(
-        refused_by(&band, &order(TradeType::Buy, "100", "1"), None, &none, 0),
-        Some("price_band_percent"),
-        "no book, no fat-finger check: refused"
-    );
+            &order(side, price, "1"),
+            mid,
+            &Exposure::default(),
+            0,
+        );
+        assert_eq!(
+            limit,
+            refused.then_some("price_band_percent"),
+            "{side:?} at {price}"
+        );
+    }
 }
 
 #[test]
