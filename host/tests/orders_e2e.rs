@@ -564,3 +564,124 @@ async fn risk_limits_refuse_before_the_exchange_and_the_kill_switch_stops_everyt
     );
     env.stop().await;
 }
+
+/// Replaces BTC-USD's risk limits with `limits`.
+fn only_limits(env: &OrderEnv, limits: Limits) {
+    env.trading.set_limits(std::collections::HashMap::from([(
+        "BTC-USD".to_owned(),
+        limits,
+    )]));
+}
+
+fn refused_limit(result: Result<ClientOrderId, CommandError>) -> Option<&'static str> {
+    match result {
+        Err(CommandError::RiskLimit { refusal, .. }) => Some(refusal.limit),
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_risk_limit_refuses_what_it_must_and_passes_what_it_must() {
+    let env = OrderEnv::start(quiet()).await;
+    let submit =
+        |price: &str, amount: &str| env.trading.submit(&buy(price, amount, OrderType::Limit));
+
+    only_limits(
+        &env,
+        Limits {
+            max_order_notional: Some(d("100")),
+            ..Limits::default()
+        },
+    );
+    assert_eq!(refused_limit(submit("90000", "0.001")), None, "value 90");
+    assert_eq!(
+        refused_limit(submit("90000", "0.002")),
+        Some("max_order_notional")
+    );
+
+    only_limits(
+        &env,
+        Limits {
+            max_orders_per_second: Some(2),
+            ..Limits::default()
+        },
+    );
+    assert_eq!(refused_limit(submit("90000", "0.001")), None);
+    assert_eq!(refused_limit(submit("90000", "0.001")), None);
+    assert_eq!(
+        refused_limit(submit("90000", "0.001")),
+        Some("max_orders_per_second")
+    );
+
+    // A mid of 99500 from the counterparty's quotes.
+    env.counterparty
+        .order(BTC, false, "100000", "0.01", Tif::Gtc)
+        .await;
+    env.counterparty
+        .order(BTC, true, "99000", "0.01", Tif::Gtc)
+        .await;
+    eventually("a mid", Duration::from_secs(5), || {
+        env.trading
+            .market_data()
+            .top("BTC")
+            .and_then(|top| top.mid)
+            .is_some_and(|mid| mid == d("99500"))
+    })
+    .await;
+    only_limits(
+        &env,
+        Limits {
+            price_band_percent: Some(d("1")),
+            ..Limits::default()
+        },
+    );
+    assert_eq!(
+        refused_limit(submit("99000", "0.001")),
+        None,
+        "0.5% from the mid"
+    );
+    assert_eq!(
+        refused_limit(submit("90000", "0.001")),
+        Some("price_band_percent")
+    );
+
+    // A position of 0.002 bought from the counterparty's ask.
+    only_limits(&env, Limits::default());
+    let taker = env
+        .trading
+        .submit(&OrderCommand {
+            time_in_force: TimeInForce::Ioc,
+            ..buy("100000", "0.002", OrderType::Limit)
+        })
+        .unwrap();
+    env.until_state(taker, OrderState::Filled, Duration::from_secs(5))
+        .await;
+    eventually("the position", Duration::from_secs(10), || {
+        env.trading.account().position("BTC-USD") == d("0.002")
+    })
+    .await;
+    // Live buys so far: 0.001 at 90000 ×3 and 0.001 at 99000 (resting).
+    env.trading.cancel_all(None);
+    eventually("no live orders", Duration::from_secs(5), || {
+        env.trading.open_orders(None).is_empty()
+    })
+    .await;
+    only_limits(
+        &env,
+        Limits {
+            max_position: Some(d("0.0025")),
+            ..Limits::default()
+        },
+    );
+    assert_eq!(
+        refused_limit(submit("90000", "0.001")),
+        Some("max_position"),
+        "0.003 long"
+    );
+    let sell = env.trading.submit(&OrderCommand {
+        trade_type: TradeType::Sell,
+        ..buy("110000", "0.001", OrderType::Limit)
+    });
+    assert_eq!(refused_limit(sell), None, "selling reduces the position");
+    env.stop().await;
+}
