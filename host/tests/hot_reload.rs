@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::host_process::{HostFiles, funded_emulator};
-use common::orders::{EventLog, eventually};
+use common::orders::{EventLog, eventually, key};
 use common::{cdylib, copy_as};
 use serde_json::{Value, json};
 
@@ -57,6 +57,18 @@ async fn until_refused(events: &EventLog, needle: &str) {
         },
     )
     .await;
+}
+
+/// Repeats `command` until its reply is `ok` (an exchange being added
+/// answers `unknown_exchange` until it has started).
+async fn eventually_ok(command: impl Fn() -> Option<Value>) -> Value {
+    let mut last = Value::Null;
+    eventually("an ok reply", Duration::from_secs(15), || {
+        last = command().unwrap_or_default();
+        last["ok"] == true
+    })
+    .await;
+    last
 }
 
 /// Waits until the host has the order (of `exchange`) in `state`.
@@ -255,6 +267,39 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
             .command(json!({"cmd": "status", "exchange": "hl2"}))
             .is_some_and(|reply| reply["error"]["code"] == "unknown_exchange")
     })
+    .await;
+
+    // With `cancel_on_shutdown`, removing it cancels its orders first.
+    let cancelling = hl2.replace(
+        "name = \"hl2\"",
+        "name = \"hl2\"\ncancel_on_shutdown = true",
+    );
+    editor_save(&files.config_file, &cancelling);
+    let on_hl2 = eventually_ok(|| {
+        files.command(
+            json!({"cmd": "buy", "exchange": "hl2", "trading_pair": "BTC-USD",
+                            "order_type": "LIMIT", "price": "90000", "amount": "0.0005"}),
+        )
+    })
+    .await;
+    let hl2_id = on_hl2["result"]["client_order_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    until_order_state(&files, "hl2", &hl2_id, "OPEN").await;
+    editor_save(&files.config_file, &with_eth);
+    eventually(
+        "hl2 removed, its order cancelled",
+        Duration::from_secs(15),
+        || {
+            second
+                .account_state(key(seed).address())
+                .is_some_and(|state| state["openOrders"].as_array().is_some_and(Vec::is_empty))
+                && files
+                    .command(json!({"cmd": "status", "exchange": "hl2"}))
+                    .is_some_and(|reply| reply["error"]["code"] == "unknown_exchange")
+        },
+    )
     .await;
 
     // Nothing dropped, nothing forgotten.
