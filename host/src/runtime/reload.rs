@@ -410,6 +410,11 @@ impl Reloader {
     /// exchanges are started next (a failure stops them again and refuses
     /// the file), then the rest is applied.
     async fn apply(&mut self, new: &Config, diff: &ConfigDiff) -> Result<(), String> {
+        let new_log_level = diff.live.iter().any(|key| key == "host.log_level");
+        if new_log_level {
+            tracing_subscriber::EnvFilter::try_new(&new.host.log_level)
+                .map_err(|error| format!("host.log_level: {error}"))?;
+        }
         let mut plans = Vec::new();
         for exchange in &new.exchanges {
             if let Some(running) = self.running(&exchange.name) {
@@ -474,9 +479,11 @@ impl Reloader {
                 }
             }
         }
-        if diff.live.iter().any(|key| key == "host.log_level") {
-            (self.set_log_level)(&new.host.log_level)
-                .map_err(|error| format!("host.log_level: {error}"))?;
+        if new_log_level {
+            // Checked above; a failure here would be the logger's own.
+            if let Err(error) = (self.set_log_level)(&new.host.log_level) {
+                warn!("host.log_level not applied: {error}");
+            }
         }
         self.current.host.log_level = new.host.log_level.clone();
 
