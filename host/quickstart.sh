@@ -45,7 +45,7 @@ order() { "$bin/connector-host" order "$@"; }
 id_of() { sed -n 's/.*"client_order_id": "\(0x[0-9a-f]*\)".*/\1/p' | head -1; }
 
 echo "== a limit buy below the market (rests), a market buy (fills), then cancel the resting one"
-resting=$(order buy --pair BTC-USD --price 90000 --amount 0.001 | id_of)
+resting=$(order buy --pair BTC-USD --price 97000 --amount 0.001 | id_of)
 echo "   limit buy   $resting"
 filled=$(order buy --pair BTC-USD --type market --amount 0.002 | id_of)
 echo "   market buy  $filled"

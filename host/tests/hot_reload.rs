@@ -97,6 +97,15 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     let events = EventLog::start(&files.events);
     let _host = files.start().await;
     let original = std::fs::read_to_string(&files.config_file).expect("config");
+    // Reading the file (at start, or here) is not a change: no reload.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        config_events(&events)
+            .iter()
+            .all(|data| data["state"] == "loaded"),
+        "reloads without a change: {:?}",
+        config_events(&events)
+    );
 
     let live = buy(&files, "0.005");
     assert_eq!(live["ok"], true, "{live}");

@@ -574,7 +574,9 @@ pub fn watch_files(
             }
         };
         let mut config_changed = false;
-        for event in events {
+        // Reading a file (as every reload does) is an event too; only
+        // changes count, or each reload would trigger the next.
+        for event in events.iter().filter(|event| !event.kind.is_access()) {
             for path in &event.paths {
                 if path.file_name().map(ToOwned::to_owned) == config_name
                     && path.parent() == Some(folder_in_closure.as_path())
