@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::orders::{OrderEnv, eventually, quiet};
-use connector_host::config::{ExchangeConfig, Limits, RateLimitConfig};
+use connector_host::config::{ExchangeConfig, Limits, OrderTransport, RateLimitConfig};
 use connector_host::order::{ClientOrderId, OrderState, OrderType, TimeInForce, TradeType};
 use connector_host::trading::{CommandError, OrderCommand};
 use hl_emulator::FaultSettings;
@@ -683,5 +683,26 @@ async fn each_risk_limit_refuses_what_it_must_and_passes_what_it_must() {
         ..buy("110000", "0.001", OrderType::Limit)
     });
     assert_eq!(refused_limit(sell), None, "selling reduces the position");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_can_travel_as_websocket_posts() {
+    let env = OrderEnv::start_with(quiet(), |exchange| ExchangeConfig {
+        order_transport: OrderTransport::Websocket,
+        ..exchange
+    })
+    .await;
+    let mut over_http = env.emulator.exchange_arrivals();
+    let id = resting_buy(&env, "90000", "0.001").await;
+    let open = env.exchange_order(id).expect("on the exchange");
+    assert_eq!(open["status"], "open", "{open}");
+    env.trading.cancel(id).unwrap();
+    env.until_state(id, OrderState::Cancelled, Duration::from_secs(5))
+        .await;
+    assert!(
+        over_http.try_recv().is_err(),
+        "the order and its cancel went over the socket, not HTTP"
+    );
     env.stop().await;
 }

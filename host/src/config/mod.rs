@@ -9,7 +9,7 @@ pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
 pub use load::{load, parse};
 pub use schema::{
     Config, DeadManSwitchConfig, ExchangeConfig, HostConfig, Limits, MarketConfig,
-    MarketDataSource, Network, RateLimitConfig, SignerConfig, ZmqConfig,
+    MarketDataSource, Network, OrderTransport, RateLimitConfig, SignerConfig, ZmqConfig,
 };
 
 impl Config {

@@ -177,6 +177,10 @@ pub struct ExchangeConfig {
     /// default: the plugin's (Hyperliquid: 5). A command may override it.
     #[serde(default, deserialize_with = "decimal")]
     pub market_slippage_percent: Option<Decimal>,
+    /// How signed actions travel: `http` (default) or `websocket` (a
+    /// `post` on the user connection, HTTP while it is down).
+    #[serde(default)]
+    pub order_transport: OrderTransport,
     /// On SIGINT/SIGTERM, cancel every open order of this exchange before
     /// stopping (waits up to 10 s for the cancels to be confirmed).
     #[serde(default)]
@@ -200,6 +204,17 @@ pub struct ExchangeConfig {
     pub rate_limits: BTreeMap<String, RateLimitConfig>,
     /// The markets to trade and watch.
     pub markets: Vec<MarketConfig>,
+}
+
+/// How signed actions travel.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderTransport {
+    /// A POST to the REST endpoint.
+    #[default]
+    Http,
+    /// A `post` request on the user WebSocket.
+    Websocket,
 }
 
 /// `[exchanges.dead_man_switch]`.

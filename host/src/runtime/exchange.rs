@@ -25,14 +25,14 @@ use super::market_data::{MarketData, MarketSink};
 use super::query::Querier;
 use super::ratelimit::{self, RateLimiter};
 use super::relay;
-use crate::config::{ExchangeConfig, Limits, RateLimitConfig};
+use crate::config::{ExchangeConfig, Limits, OrderTransport, RateLimitConfig};
 use crate::journal::Journal;
 use crate::order::{ClientIdGenerator, ClientOrderTracker};
 use crate::plugins::PluginSet;
 use crate::publisher::OrderEventPublisher;
 use crate::publisher::{Publisher, StatusPublisher};
 use crate::signer::{NonceSource, SignerClient};
-use crate::trading::{Trading, TradingParts};
+use crate::trading::{SocketPoster, Trading, TradingParts};
 
 /// Books taken from another host go stale after this much silence, unless
 /// `stream_timeout_ms` says otherwise.
@@ -441,6 +441,12 @@ impl ExchangeRuntime {
             NonceSource::open(&services.state_dir.join(format!("{name}.nonce")))
                 .map_err(|e| state_error(e.to_string()))?,
         );
+        // With `order_transport = "websocket"`, actions are posted on the
+        // (first) user connection.
+        let socket = (config.order_transport == OrderTransport::Websocket)
+            .then(|| specs.iter().find(|s| s.kind == ConnectionKind::USER))
+            .flatten()
+            .map(|spec| Arc::new(SocketPoster::new(&spec.id)));
         let trading = Trading::new(TradingParts {
             exchange: name.clone(),
             plugin: Arc::clone(&plugin),
@@ -458,6 +464,7 @@ impl ExchangeRuntime {
             expiry_ms: config.order_expiry_ms,
             market_slippage_percent: config.market_slippage_percent,
             limits: risk_limits(config, &markets),
+            socket: socket.clone(),
         });
         for spec in specs.iter().filter(|s| s.kind == ConnectionKind::USER) {
             let spec = with_stream_timeout(spec, config);
@@ -482,6 +489,12 @@ impl ExchangeRuntime {
                     })
                     .collect(),
             );
+            if let Some(socket) = socket
+                .as_ref()
+                .filter(|s| s.connection() == spec.id.as_str())
+            {
+                socket.attach(control.outbound.clone());
+            }
             tasks.push(tokio::spawn(driver.run()));
             connections.push(control);
         }

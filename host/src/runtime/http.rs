@@ -31,6 +31,7 @@ pub enum TransportError {
 #[derive(Clone)]
 pub struct HttpExecutor {
     client: reqwest::Client,
+    timeout: Duration,
     limiter: Arc<RateLimiter>,
     status: Option<(StatusPublisher, String)>,
 }
@@ -53,9 +54,15 @@ impl HttpExecutor {
             .map_err(|error| TransportError::NotSent(format!("HTTP client: {error}")))?;
         Ok(HttpExecutor {
             client,
+            timeout,
             limiter,
             status: None,
         })
+    }
+
+    /// How long one request may take.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Publishes for `exchange` `host.status.throttle` whenever a request

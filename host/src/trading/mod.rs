@@ -22,6 +22,7 @@ mod prepare;
 mod resolve;
 mod risk;
 mod send;
+mod socket_post;
 mod user_stream;
 mod window;
 
@@ -41,6 +42,7 @@ pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
 pub use prepare::{MarketPricing, encode_client_id, prepare_order};
 pub use risk::{Exposure, Refusal, RiskLimits};
 pub use send::Delivery;
+pub use socket_post::SocketPoster;
 pub use user_stream::UserSink;
 use window::ActionWindow;
 
@@ -91,6 +93,9 @@ pub struct TradingParts {
     pub market_slippage_percent: Option<Decimal>,
     /// Each market's risk limits, by host symbol.
     pub limits: HashMap<String, Limits>,
+    /// Post signed actions over this user connection (`order_transport =
+    /// "websocket"`) while it is up.
+    pub socket: Option<Arc<SocketPoster>>,
 }
 
 pub(crate) struct Inner {
@@ -117,6 +122,8 @@ pub(crate) struct Inner {
     killed: Mutex<Option<String>>,
     /// The last strategy heartbeat, ms.
     heartbeat_ms: AtomicU64,
+    /// Posts over the user WebSocket, when configured.
+    socket: Option<Arc<SocketPoster>>,
     runtime: Handle,
     last_fill_ms: AtomicU64,
     halted: Mutex<Option<String>>,
@@ -292,6 +299,7 @@ impl Trading {
                 risk: RiskLimits::new(parts.limits),
                 killed: Mutex::new(None),
                 heartbeat_ms: AtomicU64::new(0),
+                socket: parts.socket,
             }),
         }
     }

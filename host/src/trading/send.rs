@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use abi_stable::std_types::ROption;
-use plugin_api::{Operation_NE, OutcomeKind, Prepared, Reply, RequestContext};
+use plugin_api::{Operation_NE, OutcomeKind, Prepared, Reply, RequestContext, Transport};
 use tracing::debug;
 
 use super::Inner;
@@ -35,7 +35,11 @@ impl Inner {
     /// Phase one for `operation` with a fresh nonce, valid for the
     /// configured expiry from now. Returns the prepared request and its
     /// `expiresAfter`.
-    fn prepare_now(&self, operation: &Operation_NE) -> Result<(Prepared, u64), Delivery> {
+    fn prepare_now(
+        &self,
+        operation: &Operation_NE,
+        via_socket: Option<&str>,
+    ) -> Result<(Prepared, u64), Delivery> {
         let now = now_ms();
         let nonce = self
             .nonces
@@ -47,7 +51,7 @@ impl Inner {
             nonce,
             expires_after_ms: ROption::RSome(expires_after_ms),
             request_id: nonce,
-            via_socket: ROption::RNone,
+            via_socket: via_socket.map(Into::into).into(),
         };
         let prepared = self
             .plugin
@@ -70,12 +74,19 @@ impl Inner {
         on_send: impl FnOnce(),
     ) -> (Delivery, u64) {
         let _ticket = self.window.enter().await;
-        let (mut prepared, mut expires) = match self.prepare_now(operation) {
+        // Over the user socket when configured and up; HTTP otherwise.
+        let via_socket = self
+            .socket
+            .as_ref()
+            .filter(|socket| socket.is_up())
+            .map(|socket| socket.connection().to_owned());
+        let via_socket = via_socket.as_deref();
+        let (mut prepared, mut expires) = match self.prepare_now(operation, via_socket) {
             Ok(prepared) => prepared,
             Err(delivery) => return (delivery, now_ms() + self.expiry_ms),
         };
         if !self.http.acquire(&prepared.costs).await.is_zero() {
-            (prepared, expires) = match self.prepare_now(operation) {
+            (prepared, expires) = match self.prepare_now(operation, via_socket) {
                 Ok(prepared) => prepared,
                 Err(delivery) => return (delivery, expires),
             };
@@ -107,10 +118,14 @@ impl Inner {
         let mut attempt = 0;
         loop {
             // The first attempt's capacity was paid before signing.
-            let sent = if attempt == 0 {
-                self.http.send(&request).await
-            } else {
-                self.http.execute(&request).await
+            if attempt > 0 {
+                self.http.acquire(&request.costs).await;
+            }
+            let sent = match (&self.socket, request.transport) {
+                (Some(socket), Transport::WEBSOCKET) => {
+                    socket.post(&request, self.http.timeout()).await
+                }
+                _ => self.http.send(&request).await,
             };
             let response = match sent {
                 Ok(response) => response,

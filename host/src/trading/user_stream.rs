@@ -28,6 +28,11 @@ impl ConnectionSink for UserSink {
                 Ok(Event::Notice { text, .. }) => {
                     warn!(exchange = %self.0.exchange, "exchange says: {text}")
                 }
+                Ok(Event::Reply(reply)) => {
+                    if let Some(socket) = &self.0.socket {
+                        socket.answer(reply);
+                    }
+                }
                 _ => {}
             }
         }
@@ -38,6 +43,14 @@ impl ConnectionSink for UserSink {
     }
 
     fn on_up(&self, connection: &str) {
+        if let Some(socket) = self
+            .0
+            .socket
+            .as_ref()
+            .filter(|s| s.connection() == connection)
+        {
+            socket.set_up(true);
+        }
         self.0
             .status
             .connection(&self.0.exchange, connection, true, None);
@@ -46,6 +59,14 @@ impl ConnectionSink for UserSink {
     }
 
     fn on_down(&self, connection: &str, reason: &str) {
+        if let Some(socket) = self
+            .0
+            .socket
+            .as_ref()
+            .filter(|s| s.connection() == connection)
+        {
+            socket.set_up(false);
+        }
         self.0
             .status
             .connection(&self.0.exchange, connection, false, Some(reason));

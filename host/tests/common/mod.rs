@@ -103,6 +103,7 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
         order_expiry_ms: 10_000,
         market_slippage_percent: None,
         cancel_on_shutdown: false,
+        order_transport: Default::default(),
         market_data: None,
         limits: Limits::default(),
         rate_limits: Default::default(),
