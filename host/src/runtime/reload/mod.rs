@@ -4,19 +4,21 @@
 //! or SIGHUP, or the `reload` command — the whole file is read and
 //! validated first. An invalid file is refused with its errors (key and
 //! line) and the configuration in force stays. A valid one is compared with
-//! it: what can change while running is applied at once — limits, rate
-//! limits, the log level, markets added (subscribed) or removed
-//! (unsubscribed; refused while they have live orders) — without dropping
+//! it (`diff`): what can change while running is applied at once —
+//! limits, rate limits, the log level, markets and exchanges added or
+//! removed (refused while they have live orders) — without dropping
 //! connections or forgetting orders; what cannot is named as needing a
-//! restart. Every outcome is published on `host.status.config`.
+//! restart. Every outcome is published on `host.status.config`. New plugin
+//! files are loaded (`watcher`), and an exchange waiting for its plugin
+//! starts then.
+
+mod diff;
+mod watcher;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLockWriteGuard};
-use std::time::Duration;
 
-use notify_debouncer_full::notify::RecursiveMode;
-use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use plugin_api::Market;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
@@ -29,8 +31,8 @@ use crate::plugins::{PluginSet, is_plugin_candidate};
 use crate::publisher::StatusPublisher;
 use crate::trading::Trading;
 
-/// Changes closer together than this are taken as one.
-const DEBOUNCE: Duration = Duration::from_millis(300);
+pub use diff::{ConfigDiff, diff};
+pub use watcher::watch_files;
 
 /// Why a reload was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,126 +43,6 @@ pub enum Trigger {
     PluginFile(PathBuf),
     /// SIGHUP or the `reload` command.
     Asked,
-}
-
-/// What a new configuration changes, by key.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ConfigDiff {
-    /// Keys applied while the host runs.
-    pub live: Vec<String>,
-    /// Keys that take effect only after a restart.
-    pub restart: Vec<String>,
-}
-
-impl ConfigDiff {
-    fn note(&mut self, changed: bool, key: String, live: bool) {
-        if changed {
-            if live {
-                self.live.push(key);
-            } else {
-                self.restart.push(key);
-            }
-        }
-    }
-}
-
-/// The keys of an exchange entry that apply live.
-fn exchange_diff(diff: &mut ConfigDiff, old: &ExchangeConfig, new: &ExchangeConfig) {
-    let key = |field: &str| format!("exchanges.{}.{field}", old.name);
-    let market_limits = |exchange: &ExchangeConfig| {
-        exchange
-            .markets
-            .iter()
-            .map(|market| (market.symbol.clone(), market.limits.clone()))
-            .collect::<Vec<_>>()
-    };
-    let symbols = |exchange: &ExchangeConfig| {
-        exchange
-            .markets
-            .iter()
-            .map(|market| market.symbol.clone())
-            .collect::<Vec<_>>()
-    };
-    diff.note(old.limits != new.limits, key("limits"), true);
-    diff.note(symbols(old) != symbols(new), key("markets"), true);
-    diff.note(
-        symbols(old) == symbols(new) && market_limits(old) != market_limits(new),
-        key("markets.limits"),
-        true,
-    );
-    diff.note(old.rate_limits != new.rate_limits, key("rate_limits"), true);
-    diff.note(
-        old.cancel_on_shutdown != new.cancel_on_shutdown,
-        key("cancel_on_shutdown"),
-        true,
-    );
-    for (field, changed) in [
-        ("plugin", old.plugin != new.plugin),
-        ("network", old.network != new.network),
-        ("api_url", old.api_url != new.api_url),
-        ("account", old.account != new.account),
-        ("vault", old.vault != new.vault),
-        (
-            "stream_timeout_ms",
-            old.stream_timeout_ms != new.stream_timeout_ms,
-        ),
-        (
-            "request_timeout_ms",
-            old.request_timeout_ms != new.request_timeout_ms,
-        ),
-        (
-            "order_expiry_ms",
-            old.order_expiry_ms != new.order_expiry_ms,
-        ),
-        (
-            "market_slippage_percent",
-            old.market_slippage_percent != new.market_slippage_percent,
-        ),
-        ("market_data", old.market_data != new.market_data),
-        (
-            "dead_man_switch",
-            old.dead_man_switch != new.dead_man_switch,
-        ),
-    ] {
-        diff.note(changed, key(field), false);
-    }
-}
-
-/// Compares two valid configurations.
-pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
-    let mut diff = ConfigDiff::default();
-    diff.note(
-        old.host.log_level != new.host.log_level,
-        "host.log_level".into(),
-        true,
-    );
-    for (key, changed) in [
-        ("host.id", old.host.id != new.host.id),
-        (
-            "host.plugins_dir",
-            old.host.plugins_dir != new.host.plugins_dir,
-        ),
-        ("host.state_dir", old.host.state_dir != new.host.state_dir),
-        ("zmq", old.zmq != new.zmq),
-        ("signer", old.signer != new.signer),
-    ] {
-        diff.note(changed, key.into(), false);
-    }
-    for new_exchange in &new.exchanges {
-        match old.exchanges.iter().find(|e| e.name == new_exchange.name) {
-            Some(old_exchange) => exchange_diff(&mut diff, old_exchange, new_exchange),
-            None => diff
-                .live
-                .push(format!("exchanges.{} (added)", new_exchange.name)),
-        }
-    }
-    for old_exchange in &old.exchanges {
-        if !new.exchanges.iter().any(|e| e.name == old_exchange.name) {
-            diff.live
-                .push(format!("exchanges.{} (removed)", old_exchange.name));
-        }
-    }
-    diff
 }
 
 /// A running exchange and the switch that stops it alone.
@@ -546,62 +428,6 @@ impl Reloader {
         self.commands
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Watches the config file's folder and the plugins folder, sending a
-/// trigger per debounced change. Dropping the returned debouncer stops it.
-pub fn watch_files(
-    config_file: &Path,
-    plugins_dir: &Path,
-    triggers: mpsc::UnboundedSender<Trigger>,
-) -> notify_debouncer_full::notify::Result<
-    Debouncer<notify_debouncer_full::notify::RecommendedWatcher, RecommendedCache>,
-> {
-    // Events name absolute paths when absolute paths are watched.
-    let config_file = std::fs::canonicalize(config_file)?;
-    let plugins = std::fs::canonicalize(plugins_dir)?;
-    let folder = config_file_folder(&config_file);
-    let watched_plugins = plugins.clone();
-    let config_name = config_file.file_name().map(ToOwned::to_owned);
-    let folder_in_closure = folder.clone();
-    let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
-        let events = match result {
-            Ok(events) => events,
-            Err(errors) => {
-                errors.iter().for_each(|e| warn!("file watch: {e}"));
-                return;
-            }
-        };
-        let mut config_changed = false;
-        // Reading a file (as every reload does) is an event too; only
-        // changes count, or each reload would trigger the next.
-        for event in events.iter().filter(|event| !event.kind.is_access()) {
-            for path in &event.paths {
-                if path.file_name().map(ToOwned::to_owned) == config_name
-                    && path.parent() == Some(folder_in_closure.as_path())
-                {
-                    config_changed = true;
-                } else if path.parent() == Some(plugins.as_path()) {
-                    let _ = triggers.send(Trigger::PluginFile(path.clone()));
-                }
-            }
-        }
-        if config_changed {
-            let _ = triggers.send(Trigger::ConfigFile);
-        }
-    })?;
-    debouncer.watch(&folder, RecursiveMode::NonRecursive)?;
-    if watched_plugins != folder {
-        debouncer.watch(&watched_plugins, RecursiveMode::NonRecursive)?;
-    }
-    Ok(debouncer)
-}
-
-fn config_file_folder(config_file: &Path) -> PathBuf {
-    match config_file.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
     }
 }
 

@@ -1,0 +1,124 @@
+//! What a new configuration changes, and whether each change applies
+//! while the host runs or needs a restart.
+
+use crate::config::{Config, ExchangeConfig};
+
+/// What a new configuration changes, by key.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ConfigDiff {
+    /// Keys applied while the host runs.
+    pub live: Vec<String>,
+    /// Keys that take effect only after a restart.
+    pub restart: Vec<String>,
+}
+
+impl ConfigDiff {
+    fn note(&mut self, changed: bool, key: String, live: bool) {
+        if changed {
+            if live {
+                self.live.push(key);
+            } else {
+                self.restart.push(key);
+            }
+        }
+    }
+}
+
+/// The keys of an exchange entry that apply live.
+fn exchange_diff(diff: &mut ConfigDiff, old: &ExchangeConfig, new: &ExchangeConfig) {
+    let key = |field: &str| format!("exchanges.{}.{field}", old.name);
+    let market_limits = |exchange: &ExchangeConfig| {
+        exchange
+            .markets
+            .iter()
+            .map(|market| (market.symbol.clone(), market.limits.clone()))
+            .collect::<Vec<_>>()
+    };
+    let symbols = |exchange: &ExchangeConfig| {
+        exchange
+            .markets
+            .iter()
+            .map(|market| market.symbol.clone())
+            .collect::<Vec<_>>()
+    };
+    diff.note(old.limits != new.limits, key("limits"), true);
+    diff.note(symbols(old) != symbols(new), key("markets"), true);
+    diff.note(
+        symbols(old) == symbols(new) && market_limits(old) != market_limits(new),
+        key("markets.limits"),
+        true,
+    );
+    diff.note(old.rate_limits != new.rate_limits, key("rate_limits"), true);
+    diff.note(
+        old.cancel_on_shutdown != new.cancel_on_shutdown,
+        key("cancel_on_shutdown"),
+        true,
+    );
+    for (field, changed) in [
+        ("plugin", old.plugin != new.plugin),
+        ("network", old.network != new.network),
+        ("api_url", old.api_url != new.api_url),
+        ("account", old.account != new.account),
+        ("vault", old.vault != new.vault),
+        (
+            "stream_timeout_ms",
+            old.stream_timeout_ms != new.stream_timeout_ms,
+        ),
+        (
+            "request_timeout_ms",
+            old.request_timeout_ms != new.request_timeout_ms,
+        ),
+        (
+            "order_expiry_ms",
+            old.order_expiry_ms != new.order_expiry_ms,
+        ),
+        (
+            "market_slippage_percent",
+            old.market_slippage_percent != new.market_slippage_percent,
+        ),
+        ("market_data", old.market_data != new.market_data),
+        (
+            "dead_man_switch",
+            old.dead_man_switch != new.dead_man_switch,
+        ),
+    ] {
+        diff.note(changed, key(field), false);
+    }
+}
+
+/// Compares two valid configurations.
+pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
+    let mut diff = ConfigDiff::default();
+    diff.note(
+        old.host.log_level != new.host.log_level,
+        "host.log_level".into(),
+        true,
+    );
+    for (key, changed) in [
+        ("host.id", old.host.id != new.host.id),
+        (
+            "host.plugins_dir",
+            old.host.plugins_dir != new.host.plugins_dir,
+        ),
+        ("host.state_dir", old.host.state_dir != new.host.state_dir),
+        ("zmq", old.zmq != new.zmq),
+        ("signer", old.signer != new.signer),
+    ] {
+        diff.note(changed, key.into(), false);
+    }
+    for new_exchange in &new.exchanges {
+        match old.exchanges.iter().find(|e| e.name == new_exchange.name) {
+            Some(old_exchange) => exchange_diff(&mut diff, old_exchange, new_exchange),
+            None => diff
+                .live
+                .push(format!("exchanges.{} (added)", new_exchange.name)),
+        }
+    }
+    for old_exchange in &old.exchanges {
+        if !new.exchanges.iter().any(|e| e.name == old_exchange.name) {
+            diff.live
+                .push(format!("exchanges.{} (removed)", old_exchange.name));
+        }
+    }
+    diff
+}
