@@ -40,6 +40,25 @@ fn config_events(events: &EventLog) -> Vec<Value> {
         .collect()
 }
 
+/// Waits until `host.status.<what>` is published with every `(field,
+/// value)` in its data.
+async fn until_status(events: &EventLog, what: &str, fields: &[(&str, &str)]) {
+    let topic = format!("host.status.{what}");
+    eventually(
+        &format!("{topic} with {fields:?}"),
+        Duration::from_secs(10),
+        || {
+            events.all().iter().any(|(published, body)| {
+                *published == topic
+                    && fields
+                        .iter()
+                        .all(|(field, value)| body["data"][field] == *value)
+            })
+        },
+    )
+    .await;
+}
+
 /// Waits until a reload is refused with an error containing `needle`.
 async fn until_refused(events: &EventLog, needle: &str) {
     eventually(
@@ -176,13 +195,11 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         "{tighter}\n[[exchanges.markets]]\nsymbol = \"ETH-USD\"\nlimits = {{ max_order_size = \"0.01\" }}\n"
     );
     editor_save(&files.config_file, &with_eth);
-    eventually("ETH-USD's book in sync", Duration::from_secs(10), || {
-        events.all().iter().any(|(topic, body)| {
-            topic == "host.status.book"
-                && body["data"]["symbol"] == "ETH-USD"
-                && body["data"]["state"] == "synced"
-        })
-    })
+    until_status(
+        &events,
+        "book",
+        &[("symbol", "ETH-USD"), ("state", "synced")],
+    )
     .await;
     let eth = files
         .command(
@@ -221,13 +238,11 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         &files.dir.path().join("plugins"),
         "testex.so",
     );
-    eventually("the new plugin loaded", Duration::from_secs(10), || {
-        events.all().iter().any(|(topic, body)| {
-            topic == "host.status.plugin"
-                && body["data"]["state"] == "loaded"
-                && body["data"]["exchange"] == "testex"
-        })
-    })
+    until_status(
+        &events,
+        "plugin",
+        &[("state", "loaded"), ("exchange", "testex")],
+    )
     .await;
 
     // An exchange added while running is started and takes orders; one
