@@ -40,6 +40,15 @@ fn config_events(events: &EventLog) -> Vec<Value> {
         .collect()
 }
 
+/// The client order id of a `buy` reply, which must be `ok`.
+fn order_id(reply: &Value) -> String {
+    assert_eq!(reply["ok"], true, "{reply}");
+    reply["result"]["client_order_id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
+}
+
 /// Waits until `host.status.<what>` is published with every `(field,
 /// value)` in its data.
 async fn until_status(events: &EventLog, what: &str, fields: &[(&str, &str)]) {
@@ -127,11 +136,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     );
 
     let live = buy(&files, "0.005");
-    assert_eq!(live["ok"], true, "{live}");
-    let live_id = live["result"]["client_order_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let live_id = order_id(&live);
 
     // A valid edit: a tighter limit (live) and another command endpoint
     // (needs a restart), saved the way editors save.
@@ -272,11 +277,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
                         "order_type": "LIMIT", "price": "90000", "amount": "0.0005"}),
         )
         .expect("reply");
-    assert_eq!(on_hl2["ok"], true, "{on_hl2}");
-    let hl2_id = on_hl2["result"]["client_order_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let hl2_id = order_id(&on_hl2);
     until_order_state(&files, "hl2", &hl2_id, "OPEN").await;
     editor_save(&files.config_file, &with_eth);
     until_refused(&events, "exchanges.hl2: removing it is refused").await;
@@ -306,10 +307,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         )
     })
     .await;
-    let hl2_id = on_hl2["result"]["client_order_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let hl2_id = order_id(&on_hl2);
     until_order_state(&files, "hl2", &hl2_id, "OPEN").await;
     editor_save(&files.config_file, &with_eth);
     eventually(
@@ -370,11 +368,7 @@ async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
     )
     .await;
     let order = buy(&files, "0.001");
-    assert_eq!(order["ok"], true, "{order}");
-    let id = order["result"]["client_order_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+    let id = order_id(&order);
     until_order_state(&files, "hl", &id, "OPEN").await;
 
     // A file replacing the loaded plugin (renamed over it, as installers
