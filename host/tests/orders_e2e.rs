@@ -37,6 +37,22 @@ fn buy(price: &str, amount: &str, order_type: OrderType) -> OrderCommand {
     }
 }
 
+/// A limit buy whose sending the emulator's fault leaves with an unknown
+/// outcome.
+async fn buy_with_unknown_outcome(env: &OrderEnv) -> ClientOrderId {
+    let id = env
+        .trading
+        .submit(&buy("96000", "0.001", OrderType::Limit))
+        .unwrap();
+    eventually("the outcome to be unknown", Duration::from_secs(5), || {
+        env.trading
+            .get(id)
+            .is_some_and(|o| o.outcome_unknown.is_some())
+    })
+    .await;
+    id
+}
+
 /// A limit buy, once the exchange has it open.
 async fn resting_buy(env: &OrderEnv, price: &str, amount: &str) -> ClientOrderId {
     let id = env
@@ -181,16 +197,7 @@ async fn an_unknown_outcome_is_resolved_the_order_existed() {
             ..FaultSettings::default()
         })
         .unwrap();
-    let id = env
-        .trading
-        .submit(&buy("96000", "0.001", OrderType::Limit))
-        .unwrap();
-    eventually("the outcome to be unknown", Duration::from_secs(5), || {
-        env.trading
-            .get(id)
-            .is_some_and(|o| o.outcome_unknown.is_some())
-    })
-    .await;
+    let id = buy_with_unknown_outcome(&env).await;
     assert_eq!(
         env.order(id).state,
         OrderState::PendingSubmit,
@@ -223,16 +230,7 @@ async fn an_unknown_outcome_is_resolved_the_order_never_existed() {
             ..FaultSettings::default()
         })
         .unwrap();
-    let id = env
-        .trading
-        .submit(&buy("96000", "0.001", OrderType::Limit))
-        .unwrap();
-    eventually("the outcome to be unknown", Duration::from_secs(5), || {
-        env.trading
-            .get(id)
-            .is_some_and(|o| o.outcome_unknown.is_some())
-    })
-    .await;
+    let id = buy_with_unknown_outcome(&env).await;
     let failed = env
         .until_state(id, OrderState::Failed, Duration::from_secs(10))
         .await;

@@ -218,18 +218,25 @@ impl ClientOrderTracker {
     }
 
     fn collect(&self, keep: impl Fn(&InFlightOrder) -> bool) -> Vec<InFlightOrder> {
-        self.shards
-            .iter()
-            .flat_map(|shard| {
-                shard
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .values()
-                    .filter(|order| keep(order))
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        let mut kept = Vec::new();
+        self.visit(|order| {
+            if keep(order) {
+                kept.push(order.clone());
+            }
+        });
+        kept
+    }
+
+    /// Shows every tracked order to `visit`, one shard locked at a time,
+    /// without copying any.
+    pub fn visit(&self, mut visit: impl FnMut(&InFlightOrder)) {
+        for shard in &self.shards {
+            shard
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .for_each(&mut visit);
+        }
     }
 
     /// How many orders are tracked.

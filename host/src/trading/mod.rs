@@ -378,9 +378,14 @@ impl Trading {
             position: self.inner.account.position(pair),
             ..Exposure::default()
         };
-        for order in self.inner.tracker.active_orders() {
-            if order.exchange != self.inner.exchange || order.trading_pair != pair {
-                continue;
+        // Visited in place: this runs for every new order when an
+        // open-order or position limit is set.
+        self.inner.tracker.visit(|order| {
+            if order.state.is_terminal()
+                || order.exchange != self.inner.exchange
+                || order.trading_pair != pair
+            {
+                return;
             }
             exposure.open_orders += 1;
             let remaining = order.amount - order.filled_amount;
@@ -388,7 +393,7 @@ impl Trading {
                 TradeType::Buy => exposure.open_buys += remaining,
                 TradeType::Sell => exposure.open_sells += remaining,
             }
-        }
+        });
         exposure
     }
 
