@@ -10,7 +10,7 @@ use super::protocol::{Command, NewOrderFields, Reply, Request};
 use crate::order::TradeType;
 use crate::publisher::order_json;
 use crate::runtime::reload::Trigger;
-use crate::trading::{CommandError, OrderCommand, PendingOrder, Trading};
+use crate::trading::{CommandError, PendingOrder, Trading};
 
 /// What a command came to: its result, the order path's refusal, or the
 /// dispatcher's (code, message).
@@ -200,19 +200,7 @@ impl Dispatcher {
             Ok(trading) => trading,
             Err(error) => return (Err(error), None),
         };
-        let command = OrderCommand {
-            trading_pair: fields.trading_pair,
-            trade_type: side,
-            order_type: fields.order_type,
-            time_in_force: fields.time_in_force,
-            price: fields.price.map(|p| p.0),
-            amount: fields.amount.0,
-            position_action: fields.position_action,
-            reduce_only: fields.reduce_only,
-            client_order_id: fields.client_order_id,
-            max_slippage_percent: fields.max_slippage_percent.map(|p| p.0),
-        };
-        match trading.accept(&command) {
+        match trading.accept(&fields.order_command(side)) {
             Ok(pending) => (
                 Ok(Ok(
                     json!({"client_order_id": pending.id(), "exchange": trading.exchange(), "order_state": "PENDING_CREATE"}),

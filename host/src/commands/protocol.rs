@@ -5,7 +5,8 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::order::{ClientOrderId, OrderType, PositionAction, TimeInForce};
+use crate::order::{ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType};
+use crate::trading::OrderCommand;
 
 /// An exact decimal from a JSON string (`"0.1"`) or a JSON number of at most
 /// 15 significant digits (`0.1`), which reads back exactly.
@@ -71,6 +72,24 @@ pub struct NewOrderFields {
     /// Market orders: the worst price accepted, in percent from the mid.
     #[serde(default)]
     pub max_slippage_percent: Option<ExactDecimal>,
+}
+
+impl NewOrderFields {
+    /// The order these fields ask for, on `side`.
+    pub fn order_command(self, side: TradeType) -> OrderCommand {
+        OrderCommand {
+            trading_pair: self.trading_pair,
+            trade_type: side,
+            order_type: self.order_type,
+            time_in_force: self.time_in_force,
+            price: self.price.map(|p| p.0),
+            amount: self.amount.0,
+            position_action: self.position_action,
+            reduce_only: self.reduce_only,
+            client_order_id: self.client_order_id,
+            max_slippage_percent: self.max_slippage_percent.map(|p| p.0),
+        }
+    }
 }
 
 /// Fields naming one order.

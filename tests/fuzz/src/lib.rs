@@ -1,0 +1,249 @@
+//! Fuzz harnesses: one function per parser that reads data from outside
+//! the process, each taking arbitrary bytes and failing only by panicking.
+//!
+//! | harness | reads | from |
+//! |---|---|---|
+//! | [`plugin_frame`] | WebSocket frames (market and user connections) | the exchange |
+//! | [`plugin_response`] | `/info` and `/exchange` answers, for every operation | the exchange |
+//! | [`command`] | a command, then the order it asks for, quantized and encoded | a strategy |
+//! | [`signer_request`] | one request line to the signer | the host, or anything on its socket |
+//! | [`config`] | the host's TOML configuration | the user |
+//!
+//! The coverage-guided runs live in `libfuzzer/` (`cargo fuzz`, run by
+//! `tests/fuzz/run.sh`); `tests/regressions.rs` replays the seed corpus and
+//! every input that once failed through the same functions on every
+//! `cargo test`.
+
+use std::sync::OnceLock;
+
+use abi_stable::std_types::{ROption, RVec};
+use connector_host::commands::{Command, parse_request};
+use connector_host::order::{ClientOrderId, TradeType};
+use connector_host::trading::{MarketPricing, prepare_order};
+use connector_signer::handler::Signer;
+use connector_signer::policy::Policy;
+use hyperliquid_core::PrivateKey;
+use hyperliquid_plugin::Hyperliquid;
+use plugin_api::{
+    Dec, Event, Exchange, Market, ModifyRequest, Operation, OrderRef, PluginError, RequestContext,
+    Response,
+};
+
+/// The names of the harnesses, as `run.sh`, the libFuzzer targets and the
+/// corpus folders spell them.
+pub const TARGETS: [&str; 5] = [
+    "plugin_frame",
+    "plugin_response",
+    "command",
+    "signer_request",
+    "config",
+];
+
+/// Runs the harness named `target` on `data`; `false` for an unknown name.
+pub fn run(target: &str, data: &[u8]) -> bool {
+    match target {
+        "plugin_frame" => plugin_frame(data),
+        "plugin_response" => plugin_response(data),
+        "command" => command(data),
+        "signer_request" => signer_request(data),
+        "config" => config(data),
+        _ => return false,
+    }
+    true
+}
+
+const ACCOUNT: &str = "0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE";
+
+fn plugin() -> &'static Hyperliquid {
+    static PLUGIN: OnceLock<Hyperliquid> = OnceLock::new();
+    PLUGIN.get_or_init(|| {
+        Hyperliquid::new(&format!(r#"{{"network":"mainnet","account":"{ACCOUNT}"}}"#))
+            .expect("the plugin takes its own config")
+    })
+}
+
+/// BTC-USD as the plugin describes it from a `meta` answer.
+fn btc() -> &'static Market {
+    static MARKET: OnceLock<Market> = OnceLock::new();
+    MARKET.get_or_init(|| {
+        let meta = Response {
+            status: 200,
+            body: r#"{"universe":[{"name":"BTC","szDecimals":5,"maxLeverage":40}]}"#.into(),
+            headers: RVec::new(),
+        };
+        let reply = plugin()
+            .parse_reply(&Operation::FetchMarkets { cursor: "".into() }, &meta)
+            .expect("meta");
+        match reply.events.first().map(|event| event.as_enum()) {
+            Some(Ok(Event::Markets(markets))) => markets[0].clone(),
+            other => panic!("no market in the meta answer: {other:?}"),
+        }
+    })
+}
+
+/// A plugin error must say what was wrong.
+fn check_error(error: &PluginError) {
+    assert!(!error.message.is_empty(), "an error without a message");
+}
+
+/// The bytes as text: frames and bodies reach the plugin as UTF-8 strings
+/// (the host refuses others before), so other bytes are not interesting.
+fn text(data: &[u8]) -> Option<&str> {
+    std::str::from_utf8(data).ok()
+}
+
+/// A frame on the market or the user connection (first byte picks).
+pub fn plugin_frame(data: &[u8]) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let Some(frame) = text(rest) else { return };
+    let connection = if which % 2 == 0 { "market" } else { "user" };
+    if let Err(error) = plugin().parse_frame(connection, frame, 1_700_000_000_000) {
+        check_error(&error);
+    }
+}
+
+fn order_ref() -> OrderRef {
+    OrderRef {
+        client_id: "0x00000000000000000000000000000001".into(),
+        exchange_order_id: ROption::RSome("77".into()),
+        market: btc().clone(),
+    }
+}
+
+fn order_request() -> plugin_api::OrderRequest {
+    plugin_api::OrderRequest {
+        client_id: "0x00000000000000000000000000000001".into(),
+        market: btc().clone(),
+        side: plugin_api::Side::BUY,
+        kind: plugin_api::OrderKind::LIMIT,
+        time_in_force: plugin_api::TimeInForce::GTC,
+        price: Dec::new(100_000, 0),
+        size: Dec::new(1, 3),
+        reduce_only: false,
+        trigger_price: ROption::RNone,
+        max_slippage: ROption::RNone,
+    }
+}
+
+/// Every operation whose answer the plugin reads.
+fn operations() -> Vec<Operation> {
+    vec![
+        Operation::PlaceOrders(RVec::from(vec![order_request()])),
+        Operation::PlaceOrders(RVec::from(vec![order_request(), order_request()])),
+        Operation::CancelOrders(RVec::from(vec![order_ref()])),
+        Operation::ModifyOrders(RVec::from(vec![ModifyRequest {
+            target: order_ref(),
+            order: order_request(),
+        }])),
+        Operation::ScheduleCancelAll(ROption::RSome(1_700_000_010_000)),
+        Operation::SetLeverage {
+            market: btc().clone(),
+            leverage: 10,
+            cross: true,
+        },
+        Operation::FetchMarkets { cursor: "".into() },
+        Operation::FetchBook(btc().clone()),
+        Operation::FetchOpenOrders,
+        Operation::FetchOrder(order_ref()),
+        Operation::FetchFills {
+            since_ms: 1_700_000_000_000,
+        },
+        Operation::FetchAccount,
+        Operation::FetchRateLimits,
+    ]
+}
+
+/// An answer to one of the operations (first byte picks it, second byte
+/// the HTTP status), the rest the body.
+pub fn plugin_response(data: &[u8]) {
+    const STATUSES: [u16; 8] = [200, 200, 200, 200, 400, 422, 429, 500];
+    let [which, status, body @ ..] = data else {
+        return;
+    };
+    let Some(body) = text(body) else { return };
+    let operations = operations();
+    let operation = &operations[usize::from(*which) % operations.len()];
+    let response = Response {
+        status: STATUSES[usize::from(*status) % STATUSES.len()],
+        body: body.into(),
+        headers: RVec::new(),
+    };
+    if let Err(error) = plugin().parse_reply(operation, &response) {
+        check_error(&error);
+    }
+}
+
+/// A command as a strategy sends it; a new order then goes through
+/// validation, quantization and the plugin's encoding, as the host does
+/// before tracking and signing it.
+pub fn command(data: &[u8]) {
+    let request = match parse_request(data) {
+        Ok(request) => request,
+        Err(reply) => {
+            let error = reply.error.as_ref().expect("a refusal carries an error");
+            assert_eq!(error.code, "bad_request");
+            assert!(!error.message.is_empty());
+            return;
+        }
+    };
+    let (side, fields) = match request.command {
+        Command::Buy(fields) => (TradeType::Buy, fields),
+        Command::Sell(fields) => (TradeType::Sell, fields),
+        _ => return,
+    };
+    let order = fields.order_command(side);
+    let pricing = MarketPricing {
+        mid: Some(100_000.into()),
+        default_slippage_percent: None,
+    };
+    let id = ClientOrderId(1);
+    let manifest = Hyperliquid::manifest();
+    let Ok((_, request)) = prepare_order("hl", &manifest, btc(), &order, id, pricing, 0) else {
+        return;
+    };
+    let context = RequestContext {
+        now_ms: 1_700_000_000_000,
+        nonce: 1_700_000_000_000,
+        expires_after_ms: ROption::RSome(1_700_000_002_000),
+        request_id: 1,
+        via_socket: ROption::RNone,
+    };
+    if let Err(error) =
+        plugin().prepare(&Operation::PlaceOrders(RVec::from(vec![request])), &context)
+    {
+        check_error(&error);
+    }
+}
+
+/// One request line to a signer with a restrictive policy.
+pub fn signer_request(data: &[u8]) {
+    static SIGNER: OnceLock<Signer> = OnceLock::new();
+    let signer = SIGNER.get_or_init(|| {
+        let key = PrivateKey::from_hex(&format!("0x{}", "11".repeat(32))).expect("a valid key");
+        let policy = Policy::from_toml("allowed_assets = [0, 1]\nmax_order_notional = \"1000000\"")
+            .expect("a valid policy");
+        Signer::new(key, policy)
+    });
+    let response = signer.handle_line(data);
+    let line = response.to_json_line();
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&line).is_ok(),
+        "the signer's answer is not JSON"
+    );
+}
+
+/// The host's configuration file.
+pub fn config(data: &[u8]) {
+    let Some(text) = text(data) else { return };
+    match connector_host::config::parse(text) {
+        Ok(config) => {
+            let _ = config.summary();
+        }
+        Err(errors) => {
+            assert!(!errors.errors.is_empty(), "refused without an error");
+            assert!(!errors.to_string().is_empty());
+        }
+    }
+}
