@@ -269,6 +269,44 @@ async fn a_dropped_user_stream_loses_no_fill() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fill_in_an_unreadable_user_frame_is_refilled_without_a_reconnect() {
+    let env = OrderEnv::start(quiet()).await;
+    let id = resting_buy(&env, "100000", "0.002").await;
+    // Every frame garbled while the fill happens, for less than the stream
+    // timeout: the connection stays up, so no reconnect refills it.
+    env.emulator
+        .set_faults(&FaultSettings {
+            ws_malformed_probability: Some(1.0),
+            ..FaultSettings::default()
+        })
+        .unwrap();
+    env.counterparty
+        .order(BTC, false, "100000", "0.002", Tif::Ioc)
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.emulator
+        .set_faults(&FaultSettings {
+            reset: true,
+            ..FaultSettings::default()
+        })
+        .unwrap();
+    let filled = env
+        .until_state(id, OrderState::Filled, Duration::from_secs(5))
+        .await;
+    assert_eq!(filled.filled_amount, d("0.002"));
+    assert_eq!(filled.fill_count(), 1, "counted once");
+    assert!(
+        !env.events
+            .all()
+            .iter()
+            .any(|(topic, body)| topic == "host.status.connection"
+                && body["data"]["state"] == "down"),
+        "the user stream stayed up"
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_whose_signing_failed_is_failed_with_the_reason() {
     let mut env = OrderEnv::start(quiet()).await;
     env.kill_signer();

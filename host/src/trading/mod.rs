@@ -136,6 +136,8 @@ pub(crate) struct Inner {
     /// queues here instead of opening a connection each, and no action can
     /// be overtaken by enough others to make its nonce too low.
     window: ActionWindow,
+    /// A refill is scheduled (see `request_reconcile`).
+    reconcile_scheduled: AtomicBool,
 }
 
 /// How far apart (in order of admission) the oldest and newest action
@@ -296,6 +298,7 @@ impl Trading {
                 accepting: AtomicBool::new(true),
                 replaced: Mutex::new(HashMap::new()),
                 window: ActionWindow::new(ACTION_WINDOW),
+                reconcile_scheduled: AtomicBool::new(false),
                 risk: RiskLimits::new(parts.limits),
                 killed: Mutex::new(None),
                 heartbeat_ms: AtomicU64::new(0),

@@ -24,6 +24,8 @@ const QUERY_RETRY: Duration = Duration::from_secs(2);
 const FILL_OVERLAP_MS: u64 = 60_000;
 /// With no fill seen, refill this far back.
 const FILL_LOOKBACK_MS: u64 = 24 * 3_600_000;
+/// A requested refill waits this long, so that a burst of requests makes one.
+const RECONCILE_COALESCE: Duration = Duration::from_millis(250);
 
 impl Inner {
     pub(super) fn order_ref(&self, id: ClientOrderId) -> Option<OrderRef> {
@@ -104,6 +106,21 @@ impl Inner {
             }
             Err(error) => warn!(exchange = %self.exchange, "{error}"),
         }
+    }
+
+    /// Refills soon, once for any burst of requests: a user-stream frame
+    /// that could not be read may have carried an order update or a fill,
+    /// and the exchange will not send it again.
+    pub(super) fn request_reconcile(self: &Arc<Self>) {
+        if self.reconcile_scheduled.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let inner = Arc::clone(self);
+        self.runtime.spawn(async move {
+            tokio::time::sleep(RECONCILE_COALESCE).await;
+            inner.reconcile_scheduled.store(false, Ordering::Release);
+            inner.reconcile().await;
+        });
     }
 
     /// The refill: open orders, then every live order the exchange did not

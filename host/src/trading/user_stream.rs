@@ -1,6 +1,7 @@
 //! The account's stream: order updates and fills drive the tracker,
 //! balances and positions the account; every (re)connect is followed by a
-//! refill, because the exchange replays nothing.
+//! refill, and so is a frame that could not be read, because the exchange
+//! replays nothing.
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ impl ConnectionSink for UserSink {
 
     fn on_parse_error(&self, connection: &str, frame: &str, error: PluginError) {
         log_dropped_frame(&self.0.exchange, connection, frame, &error);
+        self.0.request_reconcile();
     }
 
     fn on_up(&self, connection: &str) {

@@ -141,6 +141,21 @@ impl Counterparty {
 
     /// Sends one limit order; returns the emulator's answer.
     pub async fn order(&self, asset: u32, is_buy: bool, px: &str, sz: &str, tif: Tif) -> Value {
+        self.try_order(asset, is_buy, px, sz, tif)
+            .await
+            .expect("an answer from the exchange")
+    }
+
+    /// Sends one limit order; `Err` when the exchange does not answer with
+    /// JSON (a fault, under a soak).
+    pub async fn try_order(
+        &self,
+        asset: u32,
+        is_buy: bool,
+        px: &str,
+        sz: &str,
+        tif: Tif,
+    ) -> Result<Value, reqwest::Error> {
         let action = Action::Order(OrderAction {
             orders: vec![OrderWire {
                 asset,
@@ -164,12 +179,11 @@ impl Counterparty {
             .post(format!("{}/exchange", self.base_url))
             .header("content-type", "application/json")
             .body(body)
+            .timeout(Duration::from_secs(5))
             .send()
-            .await
-            .expect("exchange")
+            .await?
             .json()
             .await
-            .expect("answer")
     }
 }
 

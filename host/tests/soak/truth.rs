@@ -1,0 +1,191 @@
+//! The end of a soak: the host's view of every order and of the book,
+//! compared with the emulator's ground truth.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+/// One REQ socket to the host's command endpoint, made again after a
+/// timeout (a REQ socket that missed its reply cannot send again).
+pub struct Commands {
+    endpoint: String,
+    context: zmq::Context,
+    socket: Option<zmq::Socket>,
+}
+
+impl Commands {
+    /// A client for `endpoint`; connects on first use.
+    pub fn new(endpoint: &str) -> Commands {
+        Commands {
+            endpoint: endpoint.to_owned(),
+            context: zmq::Context::new(),
+            socket: None,
+        }
+    }
+
+    /// Sends one command; `None` when the host does not answer within 2 s.
+    pub fn ask(&mut self, request: &Value) -> Option<Value> {
+        let socket = match self.socket.take() {
+            Some(socket) => socket,
+            None => {
+                let socket = self.context.socket(zmq::REQ).ok()?;
+                socket.set_rcvtimeo(2_000).ok()?;
+                socket.set_linger(0).ok()?;
+                socket.connect(&self.endpoint).ok()?;
+                socket
+            }
+        };
+        socket.send(request.to_string().as_bytes(), 0).ok()?;
+        let reply = serde_json::from_slice(&socket.recv_bytes(0).ok()?).ok()?;
+        self.socket = Some(socket);
+        Some(reply)
+    }
+}
+
+/// A JSON number or decimal string as a decimal (zero when absent).
+fn decimal(value: &Value) -> Decimal {
+    let text = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned);
+    text.parse().unwrap_or_default()
+}
+
+/// The host state an exchange status word means.
+fn expected_state(status: &str, filled: Decimal) -> &'static str {
+    match status {
+        "open" | "triggered" if filled > Decimal::ZERO => "PARTIALLY_FILLED",
+        "open" | "triggered" => "OPEN",
+        "filled" => "FILLED",
+        "rejected" => "FAILED",
+        other if other.ends_with("Rejected") => "FAILED",
+        _ => "CANCELLED",
+    }
+}
+
+/// One client order id on the exchange: a modify on Hyperliquid is a new
+/// exchange order with the same cloid, so amounts add up over its records
+/// and the state is the newest record's.
+#[derive(Default)]
+struct ExchangeOrder {
+    newest_oid: u64,
+    status: String,
+    filled: Decimal,
+    fees: Decimal,
+}
+
+fn exchange_orders(truth: &Value) -> BTreeMap<String, ExchangeOrder> {
+    let mut orders: BTreeMap<String, ExchangeOrder> = BTreeMap::new();
+    for record in truth["orders"].as_array().into_iter().flatten() {
+        let Some(cloid) = record["cloid"].as_str() else {
+            continue;
+        };
+        let order = orders.entry(cloid.to_owned()).or_default();
+        let oid = record["oid"].as_u64().unwrap_or_default();
+        order.filled += decimal(&record["filledSz"]);
+        order.fees += decimal(&record["fees"]);
+        if oid >= order.newest_oid {
+            order.newest_oid = oid;
+            order.status = record["status"].as_str().unwrap_or_default().to_owned();
+        }
+    }
+    orders
+}
+
+/// Every disagreement between the host and the exchange's ground truth
+/// (`truth`: the account's `/admin/state`) about the orders the exchange
+/// has and the orders the host accepted.
+pub fn order_violations(
+    commands: &mut Commands,
+    truth: &Value,
+    accepted: &[String],
+) -> Vec<String> {
+    let mut violations = Vec::new();
+    let on_exchange = exchange_orders(truth);
+    for (cloid, order) in &on_exchange {
+        let Some(reply) = commands.ask(&json!({"cmd": "get_order", "client_order_id": cloid}))
+        else {
+            violations.push(format!("{cloid}: the host did not answer"));
+            continue;
+        };
+        if reply["ok"] != true {
+            violations.push(format!(
+                "{cloid}: on the exchange ({}), unknown to the host: {reply}",
+                order.status
+            ));
+            continue;
+        }
+        let host = &reply["result"];
+        let expected = expected_state(&order.status, order.filled);
+        if host["order_state"] != expected {
+            violations.push(format!(
+                "{cloid}: host {} / exchange {} (expected {expected})",
+                host["order_state"], order.status
+            ));
+        }
+        if decimal(&host["filled_amount"]) != order.filled {
+            violations.push(format!(
+                "{cloid}: host filled {} / exchange {}",
+                host["filled_amount"], order.filled
+            ));
+        }
+        if decimal(&host["fee_paid"]) != order.fees {
+            violations.push(format!(
+                "{cloid}: host fees {} / exchange {}",
+                host["fee_paid"], order.fees
+            ));
+        }
+    }
+    for cloid in accepted.iter().filter(|id| !on_exchange.contains_key(*id)) {
+        match commands.ask(&json!({"cmd": "get_order", "client_order_id": cloid})) {
+            Some(reply) if reply["ok"] == true => {
+                if reply["result"]["order_state"] != "FAILED" {
+                    violations.push(format!(
+                        "{cloid}: never on the exchange, host says {}",
+                        reply["result"]["order_state"]
+                    ));
+                }
+            }
+            Some(reply) => violations.push(format!("{cloid}: accepted, then forgotten: {reply}")),
+            None => violations.push(format!("{cloid}: the host did not answer")),
+        }
+    }
+    violations
+}
+
+/// `[price, size]` of the top levels of one side.
+type Levels = Vec<(Decimal, Decimal)>;
+
+fn host_levels(side: &Value) -> Levels {
+    side.as_array()
+        .into_iter()
+        .flatten()
+        .map(|level| (decimal(&level[0]), decimal(&level[1])))
+        .collect()
+}
+
+fn exchange_levels(side: &Value, depth: usize) -> Levels {
+    side.as_array()
+        .into_iter()
+        .flatten()
+        .take(depth)
+        .map(|level| (decimal(&level["px"]), decimal(&level["sz"])))
+        .collect()
+}
+
+/// A disagreement between the host's last published book (`host`, its
+/// book event's `data`) and the exchange's (`/admin/state`'s `book`).
+pub fn book_violation(host: Option<&Value>, exchange: &Value) -> Option<String> {
+    let Some(host) = host else {
+        return Some("the host published no book".to_owned());
+    };
+    let (host_bids, host_asks) = (host_levels(&host["bids"]), host_levels(&host["asks"]));
+    let depth = 20;
+    let (bids, asks) = (
+        exchange_levels(&exchange["levels"][0], depth),
+        exchange_levels(&exchange["levels"][1], depth),
+    );
+    (host_bids != bids || host_asks != asks).then(|| {
+        format!("book: host bids {host_bids:?} asks {host_asks:?} / exchange bids {bids:?} asks {asks:?}")
+    })
+}
