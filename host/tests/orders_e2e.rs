@@ -359,6 +359,33 @@ async fn a_modify_changes_price_and_size_on_the_exchange() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modify_whose_replacement_is_rejected_leaves_the_order_cancelled() {
+    let env = OrderEnv::start(quiet()).await;
+    env.counterparty
+        .order(BTC, false, "100000", "0.01", Tif::Gtc)
+        .await;
+    let id = env
+        .trading
+        .submit(&buy("95000", "0.001", OrderType::LimitMaker))
+        .unwrap();
+    env.until_state(id, OrderState::Open, Duration::from_secs(5))
+        .await;
+    // Hyperliquid cancels the original, then refuses the replacement: a
+    // post-only buy at the ask would cross.
+    env.trading.modify(id, Some(d("100000")), None).unwrap();
+    let order = env
+        .until_state(id, OrderState::Cancelled, Duration::from_secs(5))
+        .await;
+    assert!(
+        order.reason.as_deref().is_some_and(|r| !r.is_empty()),
+        "the rejection is the reason: {order:?}"
+    );
+    let truth = env.exchange_order(id).expect("on the exchange");
+    assert_ne!(truth["status"], "open", "{truth}");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_market_order_is_limited_by_its_slippage_from_the_mid() {
     let env = OrderEnv::start(quiet()).await;
     env.counterparty

@@ -49,10 +49,9 @@ async fn seeded_faults_and_kills_leave_every_order_straight() {
         println!("{report}");
         if !report.violations.is_empty() {
             failures.push(format!(
-                "seed {seed}: {} violation(s):\n  {}\n  reproduce: SOAK_SEEDS={seed} SOAK_SECONDS={} \
-                 cargo test -p connector-host --test soak -- --nocapture",
+                "seed {seed}: {} violation(s) (listed above); reproduce: SOAK_SEEDS={seed} \
+                 SOAK_SECONDS={} cargo test -p connector-host --test soak -- --nocapture",
                 report.violations.len(),
-                report.violations.join("\n  "),
                 duration.as_secs()
             ));
         }

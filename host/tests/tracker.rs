@@ -161,6 +161,39 @@ fn a_late_fill_after_cancel_is_counted_without_reopening() {
 }
 
 #[test]
+fn closed_orders_are_forgotten_after_their_retention_and_live_ones_never() {
+    let tracker = ClientOrderTracker::new();
+    let ids = ClientIdGenerator::with_salt("test", 1);
+    let (live, old_closed, new_closed) = (ids.next(), ids.next(), ids.next());
+    for id in [live, old_closed, new_closed] {
+        tracker.start_tracking(new_order(id, "1")).unwrap();
+        tracker.mark_submitted(id, 2).unwrap();
+    }
+    tracker
+        .process_order_update(&update(live, OrderState::Open, 3))
+        .unwrap();
+    let mut cancelled = update(old_closed, OrderState::Cancelled, 100);
+    cancelled.exchange_order_id = Some("old".into());
+    tracker.process_order_update(&cancelled).unwrap();
+    let mut filled = update(new_closed, OrderState::Cancelled, 500);
+    filled.exchange_order_id = Some("new".into());
+    tracker.process_order_update(&filled).unwrap();
+
+    assert_eq!(
+        tracker.forget_closed(100),
+        0,
+        "closed at 100: not before 100"
+    );
+    assert_eq!(tracker.forget_closed(101), 1);
+    assert!(tracker.get(old_closed).is_none());
+    assert_eq!(tracker.find_by_exchange_id("old"), None);
+    assert_eq!(tracker.find_by_exchange_id("new"), Some(new_closed));
+    assert_eq!(tracker.forget_closed(u64::MAX), 1);
+    assert_eq!(tracker.len(), 1, "a live order is never forgotten");
+    assert!(tracker.get(live).is_some());
+}
+
+#[test]
 fn a_refused_connection_proves_non_delivery_but_an_unknown_outcome_does_not() {
     let (tracker, id) = tracked("1");
     tracker.mark_submitted(id, 2).unwrap();
@@ -217,6 +250,64 @@ fn a_modify_amends_price_size_and_exchange_id_unless_the_order_is_closed() {
         tracker.get(id).unwrap().price,
         dec("64000"),
         "a modify that lost the race"
+    );
+}
+
+#[test]
+fn a_cancel_requested_while_the_submission_is_in_doubt_keeps_the_proofs_of_failure() {
+    let cancel = |id| OrderUpdate {
+        exchange_order_id: None,
+        ..update(id, OrderState::PendingCancel, 4)
+    };
+    // The placement's rejection arrives after the cancel was requested.
+    let (tracker, id) = tracked("1");
+    tracker.mark_submitted(id, 2).unwrap();
+    tracker.process_order_update(&cancel(id)).unwrap();
+    tracker
+        .fail(id, FailureCause::Rejected("post only".into()), 5)
+        .unwrap();
+    assert_eq!(tracker.get(id).unwrap().state, OrderState::Failed);
+
+    // The outcome was unknown: the cancel request does not settle it, and
+    // the exchange's ignorance proves failure once the deadline passed.
+    let (tracker, id) = tracked("1");
+    tracker.mark_submitted(id, 2).unwrap();
+    tracker
+        .mark_outcome_unknown(
+            id,
+            UnknownOutcome {
+                reason: "timeout".into(),
+                since_ms: 3,
+                resolve_after_ms: 100,
+            },
+        )
+        .unwrap();
+    tracker.process_order_update(&cancel(id)).unwrap();
+    assert!(tracker.get(id).unwrap().outcome_unknown.is_some());
+    assert!(
+        tracker
+            .fail(id, FailureCause::NotFoundAfterDeadline, 50)
+            .is_err(),
+        "not before its deadline"
+    );
+    tracker
+        .fail(id, FailureCause::NotFoundAfterDeadline, 101)
+        .unwrap();
+    assert_eq!(tracker.get(id).unwrap().state, OrderState::Failed);
+
+    // Acknowledged by the exchange, then a cancel: nothing proves failure.
+    let (tracker, id) = tracked("1");
+    tracker.mark_submitted(id, 2).unwrap();
+    tracker
+        .process_order_update(&update(id, OrderState::Open, 3))
+        .unwrap();
+    tracker
+        .process_order_update(&update(id, OrderState::PendingCancel, 4))
+        .unwrap();
+    assert!(
+        tracker
+            .fail(id, FailureCause::Rejected("late".into()), 5)
+            .is_err()
     );
 }
 

@@ -245,10 +245,38 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, Box<Reply>> {
     if !object.contains_key("cmd") {
         return Err(refuse(id, "missing `cmd`".into()));
     }
-    match serde_json::from_value::<Command>(Value::Object(object)) {
+    match serde_json::from_value::<Command>(Value::Object(object.clone())) {
         Ok(command) => Ok(Request { id, command }),
-        Err(error) => Err(refuse(id, error.to_string())),
+        Err(error) => {
+            let message = error.to_string();
+            match culprit(&object, &message) {
+                Some(field) => Err(refuse(id, format!("`{field}`: {message}"))),
+                None => Err(refuse(id, message)),
+            }
+        }
     }
+}
+
+/// The field a type or value error is about (serde does not say for a
+/// tagged enum): the one that fails the same way on its own beside `cmd`.
+/// Errors about unknown or missing fields and commands name them already.
+fn culprit<'a>(object: &'a serde_json::Map<String, Value>, message: &str) -> Option<&'a str> {
+    if ["unknown", "missing"]
+        .iter()
+        .any(|named| message.starts_with(named))
+    {
+        return None;
+    }
+    let cmd = object.get("cmd")?;
+    object
+        .iter()
+        .filter(|(field, _)| field.as_str() != "cmd")
+        .find(|(field, value)| {
+            let alone = serde_json::json!({ "cmd": cmd, *field: value });
+            serde_json::from_value::<Command>(alone)
+                .is_err_and(|error| error.to_string() == message)
+        })
+        .map(|(field, _)| field.as_str())
 }
 
 #[cfg(test)]
@@ -300,6 +328,8 @@ mod tests {
             (br#"{"id":1,"cmd":"buy","trading_pair":"BTC-USD","order_type":"STOP","amount":1}"#, "unknown variant `STOP`"),
             (br#"{"id":1,"cmd":"sell","trading_pair":"BTC-USD","order_type":"LIMIT","amount":"lots"}"#, "not a decimal"),
             (br#"{"id":1,"cmd":"cancel","client_order_id":"0x12"}"#, "client order id"),
+            (br#"{"id":1,"cmd":"cancel","client_order_id":7}"#, "`client_order_id`: invalid type"),
+            (br#"{"id":1,"cmd":"buy","trading_pair":"BTC-USD","order_type":"LIMIT","amount":"1","reduce_only":"yes"}"#, "`reduce_only`: invalid type"),
         ] {
             let reply = parse_request(bytes).unwrap_err();
             let error = reply.error.unwrap();

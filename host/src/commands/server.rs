@@ -13,6 +13,10 @@ use super::protocol::{Reply, parse_request};
 /// How often the thread looks at the stop flag while idle, ms.
 const POLL_MS: i32 = 100;
 
+/// The largest command taken: ZeroMQ closes the connection of a peer that
+/// sends a bigger message before the host reads any of it.
+pub const MAX_COMMAND_BYTES: i64 = 1 << 20;
+
 /// Why the command socket could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot take commands on {endpoint}: {source}")]
@@ -43,6 +47,7 @@ impl CommandServer {
         let socket = context.socket(zmq::ROUTER).map_err(error)?;
         socket.set_rcvtimeo(POLL_MS).map_err(error)?;
         socket.set_linger(500).map_err(error)?;
+        socket.set_maxmsgsize(MAX_COMMAND_BYTES).map_err(error)?;
         socket.bind(endpoint).map_err(error)?;
         info!(endpoint, "taking commands");
         let stop = Arc::new(AtomicBool::new(false));

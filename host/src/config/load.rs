@@ -296,6 +296,18 @@ impl<'a> Reader<'a> {
         for (key, value, min) in [
             ("request_timeout_ms", exchange.request_timeout_ms, 100),
             ("order_expiry_ms", exchange.order_expiry_ms, 1_000),
+            // Longer than the fills refetched after a reconnect reach back
+            // (60 s), so that a refetched fill always finds its order.
+            (
+                "closed_order_retention_ms",
+                exchange.closed_order_retention_ms,
+                120_000,
+            ),
+            (
+                "reconcile_interval_ms",
+                exchange.reconcile_interval_ms,
+                1_000,
+            ),
         ] {
             if value < min {
                 self.error(path.join(key), format!("must be at least {min}"));

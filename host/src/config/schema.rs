@@ -172,6 +172,16 @@ pub struct ExchangeConfig {
     /// unknown.
     #[serde(default = "default_order_expiry")]
     pub order_expiry_ms: u64,
+    /// Orders in a final state stay in memory (for `get_order`, late
+    /// updates and fill deduplication) this long after their last change,
+    /// ms; the journal keeps them for a day.
+    #[serde(default = "default_closed_order_retention")]
+    pub closed_order_retention_ms: u64,
+    /// Reconciles orders and fills with the exchange this often, ms, even
+    /// while the streams are up: a stream can lose a message without
+    /// dropping its connection.
+    #[serde(default = "default_reconcile_interval")]
+    pub reconcile_interval_ms: u64,
     /// Market orders are sent as aggressive IOC limits at most this many
     /// percent away from the mid (a string or integer, e.g. `"2.5"`);
     /// default: the plugin's (Hyperliquid: 5). A command may override it.
@@ -252,6 +262,14 @@ pub struct MarketDataSource {
 
 fn default_request_timeout() -> u64 {
     10_000
+}
+
+fn default_closed_order_retention() -> u64 {
+    600_000
+}
+
+fn default_reconcile_interval() -> u64 {
+    30_000
 }
 
 fn default_order_expiry() -> u64 {

@@ -58,6 +58,19 @@ pub struct InFlightOrder {
 }
 
 impl InFlightOrder {
+    /// Whether its placement may or may not have reached the exchange:
+    /// sent without an answer yet, or cancelled before the exchange ever
+    /// acknowledged it.
+    pub fn submission_in_doubt(&self) -> bool {
+        match self.state {
+            OrderState::PendingSubmit => true,
+            OrderState::PendingCancel => {
+                self.exchange_order_id.is_none() && self.filled_amount.is_zero()
+            }
+            _ => false,
+        }
+    }
+
     /// A freshly tracked order in `PENDING_CREATE`.
     pub fn new(order: NewOrder) -> InFlightOrder {
         InFlightOrder {

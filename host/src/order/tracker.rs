@@ -5,7 +5,7 @@
 //! id and summed exactly, and every listener sees every change, in order,
 //! for each order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use rust_decimal::Decimal;
@@ -252,6 +252,33 @@ impl ClientOrderTracker {
         self.len() == 0
     }
 
+    /// Stops tracking the orders that reached a final state before
+    /// `closed_before_ms` (the journal keeps them), so that a host running
+    /// for weeks holds only recent orders; returns how many were dropped.
+    pub fn forget_closed(&self, closed_before_ms: u64) -> usize {
+        let mut forgotten = HashSet::new();
+        for shard in &self.shards {
+            shard
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|id, order| {
+                    let old = order.state.is_terminal()
+                        && order.last_update_timestamp_ms < closed_before_ms;
+                    if old {
+                        forgotten.insert(*id);
+                    }
+                    !old
+                });
+        }
+        if !forgotten.is_empty() {
+            self.by_exchange_id
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|_, id| !forgotten.contains(id));
+        }
+        forgotten.len()
+    }
+
     /// The order the exchange knows by `exchange_order_id`, if tracked.
     pub fn find_by_exchange_id(&self, exchange_order_id: &str) -> Option<ClientOrderId> {
         self.by_exchange_id
@@ -296,7 +323,7 @@ impl ClientOrderTracker {
         unknown: UnknownOutcome,
     ) -> Result<(), TrackerError> {
         self.with_order(id, |order, emit| {
-            if order.state != OrderState::PendingSubmit {
+            if !order.submission_in_doubt() {
                 return Ok(());
             }
             order.last_update_timestamp_ms = unknown.since_ms;
@@ -328,8 +355,11 @@ impl ClientOrderTracker {
             if let Some(exchange_id) = &update.exchange_order_id {
                 order.exchange_order_id = Some(exchange_id.clone());
             }
-            if update.new_state.is_live() || update.new_state.is_terminal() {
-                // The exchange answered: the outcome is no longer unknown.
+            // The exchange answered: the outcome is no longer unknown. (A
+            // cancel request is the host's own word, not an answer.)
+            if update.new_state != OrderState::PendingCancel
+                && (update.new_state.is_live() || update.new_state.is_terminal())
+            {
                 order.outcome_unknown = None;
             }
             if update.reason.is_some() {
@@ -427,18 +457,21 @@ impl ClientOrderTracker {
         now_ms: u64,
     ) -> Result<(), TrackerError> {
         self.with_order(id, |order, emit| {
+            // A cancel requested while the submission was in doubt does
+            // not make the order any more real: the same proofs hold.
+            let in_doubt = order.submission_in_doubt();
             let proven = match (&cause, order.state) {
                 (_, OrderState::PendingCreate) => true,
                 (FailureCause::NotSent(_), _) => false,
-                (FailureCause::Rejected(_), OrderState::PendingSubmit) => true,
-                (FailureCause::NotDelivered(_), OrderState::PendingSubmit) => {
-                    order.outcome_unknown.is_none()
+                (FailureCause::Rejected(_), _) => in_doubt,
+                (FailureCause::NotDelivered(_), _) => in_doubt && order.outcome_unknown.is_none(),
+                (FailureCause::NotFoundAfterDeadline, _) => {
+                    in_doubt
+                        && order
+                            .outcome_unknown
+                            .as_ref()
+                            .is_some_and(|unknown| now_ms > unknown.resolve_after_ms)
                 }
-                (FailureCause::NotFoundAfterDeadline, OrderState::PendingSubmit) => order
-                    .outcome_unknown
-                    .as_ref()
-                    .is_some_and(|unknown| now_ms > unknown.resolve_after_ms),
-                _ => false,
             };
             if !proven || !order.filled_amount.is_zero() {
                 return Err(TrackerError::FailureWithoutProof {

@@ -498,6 +498,15 @@ impl ExchangeRuntime {
             tasks.push(tokio::spawn(driver.run()));
             connections.push(control);
         }
+        tasks.push(tokio::spawn(trading.clone().forget_closed_orders(
+            config.closed_order_retention_ms,
+            shutdown.clone(),
+        )));
+        tasks.push(tokio::spawn(
+            trading
+                .clone()
+                .keep_reconciled(config.reconcile_interval_ms, shutdown.clone()),
+        ));
         if let Some(switch) = config.dead_man_switch {
             tasks.push(tokio::spawn(
                 trading

@@ -144,14 +144,46 @@ impl HttpExecutor {
                 Some(Tuple2(name.as_str().into(), value.to_str().ok()?.into()))
             })
             .collect();
-        let body = answer
-            .text()
-            .await
-            .map_err(|error| TransportError::Unknown(format!("reading the answer: {error}")))?;
+        let body = read_body(answer).await?;
         Ok(Response {
             status,
             body: body.into(),
             headers,
         })
     }
+}
+
+/// The most of an answer's body the host reads: far above any venue's
+/// largest answer, and a bound on what a broken or hostile server can make
+/// the host hold.
+pub const MAX_ANSWER_BYTES: usize = 64 << 20;
+
+/// Reads an answer's body as text, refusing one larger than
+/// [`MAX_ANSWER_BYTES`]. A refused or unreadable answer leaves the outcome
+/// unknown: the request was sent.
+async fn read_body(mut answer: reqwest::Response) -> Result<String, TransportError> {
+    let too_large = || {
+        TransportError::Unknown(format!(
+            "the answer is larger than {MAX_ANSWER_BYTES} bytes"
+        ))
+    };
+    if answer
+        .content_length()
+        .is_some_and(|length| length > MAX_ANSWER_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = answer
+        .chunk()
+        .await
+        .map_err(|error| TransportError::Unknown(format!("reading the answer: {error}")))?
+    {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body)
+        .map_err(|error| TransportError::Unknown(format!("the answer is not UTF-8: {error}")))
 }

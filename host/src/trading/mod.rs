@@ -23,6 +23,7 @@ mod resolve;
 mod risk;
 mod send;
 mod socket_post;
+mod upkeep;
 mod user_stream;
 mod window;
 
@@ -322,9 +323,10 @@ impl Trading {
         UserSink(Arc::clone(&self.inner))
     }
 
-    /// Refills open orders and fills from the exchange and reconciles.
+    /// Refills open orders and fills from the exchange and reconciles, as
+    /// after a reconnect.
     pub async fn reconcile(&self) {
-        self.inner.reconcile().await;
+        self.inner.reconcile(resolve::Gap::Reconnected).await;
     }
 
     /// Stops taking new orders (shutdown, kill switch).

@@ -23,21 +23,33 @@ pub const RESOLVE_MARGIN_MS: u64 = 2_000;
 /// then gets its fills refilled from the exchange.
 const FILLS_EXPECTED_WITHIN_MS: u64 = 3_000;
 
-/// The host state an exchange report means, for an order that `has_fills`.
-pub fn venue_state(status: VenueOrderStatus, has_fills: bool) -> Option<OrderState> {
+/// The host state an exchange report means for `order`. Two words depend
+/// on the order: a cancelled immediate order (IOC, market) is `EXPIRED`,
+/// as its placement answer says (its remainder was never meant to rest);
+/// and a rejection of an order that was already live is `CANCELLED` — on
+/// Hyperliquid a modify cancels the original before placing the
+/// replacement, so a rejected replacement leaves the order gone, not
+/// failed.
+pub fn venue_state(status: VenueOrderStatus, order: &InFlightOrder) -> Option<OrderState> {
+    let has_fills = !order.filled_amount.is_zero();
     let live = if has_fills {
         OrderState::PartiallyFilled
     } else {
         OrderState::Open
     };
+    let was_live = has_fills
+        || matches!(order.state, OrderState::Open | OrderState::PartiallyFilled)
+        || (order.state == OrderState::PendingCancel && order.exchange_order_id.is_some());
     match status {
         VenueOrderStatus::OPEN
         | VenueOrderStatus::PARTIALLY_FILLED
         | VenueOrderStatus::TRIGGERED
         | VenueOrderStatus::UNTRIGGERED => Some(live),
         VenueOrderStatus::FILLED => Some(OrderState::Filled),
+        VenueOrderStatus::CANCELLED if is_immediate(order) => Some(OrderState::Expired),
         VenueOrderStatus::CANCELLED => Some(OrderState::Cancelled),
         VenueOrderStatus::EXPIRED => Some(OrderState::Expired),
+        VenueOrderStatus::REJECTED if was_live => Some(OrderState::Cancelled),
         VenueOrderStatus::REJECTED => Some(OrderState::Failed),
         _ => None,
     }
@@ -348,8 +360,7 @@ impl Inner {
         if update.status == VenueOrderStatus::FILLED {
             return self.exchange_says_filled(id);
         }
-        let has_fills = !order.filled_amount.is_zero();
-        if let Some(state) = venue_state(update.status, has_fills) {
+        if let Some(state) = venue_state(update.status, &order) {
             // A report that the order is live may predate our cancel: it
             // does not undo a cancel in flight (only the cancel's own
             // failure does, see `apply_after_failed_cancel`).
@@ -377,7 +388,7 @@ impl Inner {
             .order_of(client_id, &update.exchange_order_id)
             .and_then(|id| Some((id, self.tracker.get(id)?)))
             .and_then(|(id, order)| {
-                let state = venue_state(update.status, !order.filled_amount.is_zero())?;
+                let state = venue_state(update.status, &order)?;
                 (order.state == OrderState::PendingCancel && !state.is_terminal())
                     .then_some((id, state))
             });

@@ -24,6 +24,18 @@ const QUERY_RETRY: Duration = Duration::from_secs(2);
 const FILL_OVERLAP_MS: u64 = 60_000;
 /// With no fill seen, refill this far back.
 const FILL_LOOKBACK_MS: u64 = 24 * 3_600_000;
+/// What a refill follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gap {
+    /// Nothing: the streams have been up, and every action this process
+    /// sent is still followed by its sender.
+    None,
+    /// A (re)connect of the user stream or a restart: updates may have been
+    /// missed, and after a restart nothing follows the actions that were
+    /// under way.
+    Reconnected,
+}
+
 /// A requested refill waits this long, so that a burst of requests makes one.
 const RECONCILE_COALESCE: Duration = Duration::from_millis(250);
 
@@ -88,14 +100,20 @@ impl Inner {
     }
 
     /// The exchange has never heard of the order. Proof that it failed only
-    /// if its submission can no longer take effect.
-    fn not_found(&self, id: ClientOrderId) {
+    /// if its submission can no longer take effect; asked again once it
+    /// cannot, if that is still to come.
+    fn not_found(self: &Arc<Self>, id: ClientOrderId) {
         let Some(order) = self.tracker.get(id) else {
             return;
         };
-        if order.state != OrderState::PendingSubmit {
+        if !order.submission_in_doubt() {
             warn!(exchange = %self.exchange, order = %id, state = %order.state, "exchange does not know a live order");
             return;
+        }
+        if let Some(unknown) = &order.outcome_unknown
+            && unknown.resolve_after_ms >= now_ms()
+        {
+            return self.spawn_resolve(id, unknown.resolve_after_ms + 1);
         }
         match self
             .tracker
@@ -119,13 +137,14 @@ impl Inner {
         self.runtime.spawn(async move {
             tokio::time::sleep(RECONCILE_COALESCE).await;
             inner.reconcile_scheduled.store(false, Ordering::Release);
-            inner.reconcile().await;
+            inner.reconcile(Gap::None).await;
         });
     }
 
     /// The refill: open orders, then every live order the exchange did not
-    /// list, then fills since the last one seen.
-    pub(super) async fn reconcile(self: &Arc<Self>) {
+    /// list, then fills since the last one seen. After a `gap`, orders
+    /// whose sending was under way are in doubt too.
+    pub(super) async fn reconcile(self: &Arc<Self>, gap: Gap) {
         let mut listed: HashSet<ClientOrderId> = HashSet::new();
         match self.querier.events(Operation::FetchOpenOrders).await {
             Ok(events) => {
@@ -147,34 +166,38 @@ impl Inner {
             if listed.contains(&id) || order.exchange != self.exchange {
                 continue;
             }
-            match order.state {
-                // Sent, or perhaps sent just before a crash (the journal is
-                // written behind): the outcome is unknown until its deadline.
-                OrderState::PendingCreate | OrderState::PendingSubmit => {
-                    let deadline = order
-                        .outcome_unknown
-                        .as_ref()
-                        .map(|u| u.resolve_after_ms)
-                        .unwrap_or(
-                            order.last_update_timestamp_ms + self.expiry_ms + RESOLVE_MARGIN_MS,
-                        );
-                    if order.state == OrderState::PendingCreate {
-                        let _ = self.tracker.mark_submitted(id, now);
-                    }
-                    if order.outcome_unknown.is_none() {
-                        let _ = self.tracker.mark_outcome_unknown(
-                            id,
-                            UnknownOutcome {
-                                reason: "in flight when the host stopped or lost its stream".into(),
-                                since_ms: now,
-                                resolve_after_ms: deadline,
-                            },
-                        );
-                    }
-                    self.spawn_resolve(id, deadline);
-                }
-                _ => self.spawn_resolve(id, now),
+            let in_flight = order.state == OrderState::PendingCreate || order.submission_in_doubt();
+            if !in_flight {
+                self.spawn_resolve(id, now);
+                continue;
             }
+            if gap == Gap::None {
+                // This process is sending it: its answer, or the lack of
+                // one, settles it.
+                continue;
+            }
+            // Sent, or perhaps sent just before a crash (the journal is
+            // written behind), or cancelled while its sending was in doubt:
+            // the outcome is unknown until its deadline.
+            let deadline = order
+                .outcome_unknown
+                .as_ref()
+                .map(|u| u.resolve_after_ms)
+                .unwrap_or(order.last_update_timestamp_ms + self.expiry_ms + RESOLVE_MARGIN_MS);
+            if order.state == OrderState::PendingCreate {
+                let _ = self.tracker.mark_submitted(id, now);
+            }
+            if order.outcome_unknown.is_none() {
+                let _ = self.tracker.mark_outcome_unknown(
+                    id,
+                    UnknownOutcome {
+                        reason: "in flight when the host stopped or lost its stream".into(),
+                        since_ms: now,
+                        resolve_after_ms: deadline,
+                    },
+                );
+            }
+            self.spawn_resolve(id, deadline);
         }
         let last = self.last_fill_ms.load(Ordering::Relaxed);
         let since_ms = if last == 0 {

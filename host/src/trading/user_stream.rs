@@ -10,6 +10,7 @@ use plugin_api::{Event, Event_NE, PluginError};
 use tracing::warn;
 
 use super::Inner;
+use super::resolve::Gap;
 use crate::runtime::{ConnectionSink, log_dropped_frame};
 
 /// The sink of a user connection.
@@ -57,7 +58,9 @@ impl ConnectionSink for UserSink {
             .status
             .connection(&self.0.exchange, connection, true, None);
         let inner = Arc::clone(&self.0);
-        self.0.runtime.spawn(async move { inner.reconcile().await });
+        self.0
+            .runtime
+            .spawn(async move { inner.reconcile(Gap::Reconnected).await });
     }
 
     fn on_down(&self, connection: &str, reason: &str) {

@@ -101,6 +101,8 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
         stream_timeout_ms: None,
         request_timeout_ms: 10_000,
         order_expiry_ms: 10_000,
+        closed_order_retention_ms: 600_000,
+        reconcile_interval_ms: 30_000,
         market_slippage_percent: None,
         cancel_on_shutdown: false,
         order_transport: Default::default(),

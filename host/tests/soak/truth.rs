@@ -51,14 +51,18 @@ fn decimal(value: &Value) -> Decimal {
     text.parse().unwrap_or_default()
 }
 
-/// The host state an exchange status word means.
-fn expected_state(status: &str, filled: Decimal) -> &'static str {
-    match status {
-        "open" | "triggered" if filled > Decimal::ZERO => "PARTIALLY_FILLED",
+/// The host state the exchange's word for an order means: a cancelled IOC
+/// order's remainder expired; a rejected replacement (a modify) leaves the
+/// order cancelled, not failed, when it had been live.
+fn expected_state(order: &ExchangeOrder) -> &'static str {
+    let rejected = order.status == "rejected" || order.status.ends_with("Rejected");
+    match order.status.as_str() {
+        "open" | "triggered" if order.filled > Decimal::ZERO => "PARTIALLY_FILLED",
         "open" | "triggered" => "OPEN",
         "filled" => "FILLED",
-        "rejected" => "FAILED",
-        other if other.ends_with("Rejected") => "FAILED",
+        _ if rejected && (order.records > 1 || order.filled > Decimal::ZERO) => "CANCELLED",
+        _ if rejected => "FAILED",
+        _ if order.tif == "Ioc" => "EXPIRED",
         _ => "CANCELLED",
     }
 }
@@ -68,8 +72,10 @@ fn expected_state(status: &str, filled: Decimal) -> &'static str {
 /// and the state is the newest record's.
 #[derive(Default)]
 struct ExchangeOrder {
+    records: usize,
     newest_oid: u64,
     status: String,
+    tif: String,
     filled: Decimal,
     fees: Decimal,
 }
@@ -82,11 +88,13 @@ fn exchange_orders(truth: &Value) -> BTreeMap<String, ExchangeOrder> {
         };
         let order = orders.entry(cloid.to_owned()).or_default();
         let oid = record["oid"].as_u64().unwrap_or_default();
+        order.records += 1;
         order.filled += decimal(&record["filledSz"]);
         order.fees += decimal(&record["fees"]);
         if oid >= order.newest_oid {
             order.newest_oid = oid;
             order.status = record["status"].as_str().unwrap_or_default().to_owned();
+            order.tif = record["tif"].as_str().unwrap_or_default().to_owned();
         }
     }
     orders
@@ -116,7 +124,7 @@ pub fn order_violations(
             continue;
         }
         let host = &reply["result"];
-        let expected = expected_state(&order.status, order.filled);
+        let expected = expected_state(order);
         if host["order_state"] != expected {
             violations.push(format!(
                 "{cloid}: host {} / exchange {} (expected {expected})",

@@ -71,7 +71,11 @@ impl fmt::Display for Report {
             "  agreed with the ground truth {:.1} s after the workload stopped; violations: {}",
             self.settle.as_secs_f64(),
             self.violations.len()
-        )
+        )?;
+        for violation in &self.violations {
+            write!(f, "\n    {violation}")?;
+        }
+        Ok(())
     }
 }
 
@@ -183,7 +187,13 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
     );
     let emulator = Emulator::start(config).await.expect("emulator");
     let counterparty = Counterparty::new("soak counterparty", emulator.base_url());
-    let files = HostFiles::new(&host_label, &emulator.base_url(), "");
+    // A refill every 5 s (default 30 s) so that a short soak settles soon
+    // after its last fault.
+    let files = HostFiles::new(
+        &host_label,
+        &emulator.base_url(),
+        "reconcile_interval_ms = 5000",
+    );
     let mut host: Option<KillOnDrop> = Some(files.start().await);
     let log = EventLog::start(&files.events);
     let book = BookWatch::start(&files.events);

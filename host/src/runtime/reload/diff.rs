@@ -73,6 +73,14 @@ fn exchange_diff(diff: &mut ConfigDiff, old: &ExchangeConfig, new: &ExchangeConf
             old.order_expiry_ms != new.order_expiry_ms,
         ),
         (
+            "closed_order_retention_ms",
+            old.closed_order_retention_ms != new.closed_order_retention_ms,
+        ),
+        (
+            "reconcile_interval_ms",
+            old.reconcile_interval_ms != new.reconcile_interval_ms,
+        ),
+        (
             "market_slippage_percent",
             old.market_slippage_percent != new.market_slippage_percent,
         ),

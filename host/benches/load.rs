@@ -1,0 +1,285 @@
+//! Sustained load: orders at a fixed rate (default 1,000/s for 60 s)
+//! through the command socket of a `connector-host` process against the
+//! emulator, open loop (each command leaves at its scheduled time whether
+//! or not earlier replies came back). Prints, for `docs/benchmarks.md`:
+//! the reply latency percentiles, whether every order was accounted for
+//! (each accepted order filled on the exchange and reported `filled`
+//! exactly once by the host), and the host's resident memory over time.
+//!
+//! ```text
+//! cargo bench -p connector-host --bench load                      # 1,000/s for 60 s
+//! LOAD_SECONDS=600 cargo bench -p connector-host --bench load     # the 10-minute memory run
+//! ```
+//!
+//! The orders are IOC limits that cross the emulator's synthetic book
+//! (buys and sells in turn, so the position stays flat), so each one ends
+//! within a block; closed orders leave the host's memory after
+//! `closed_order_retention_ms` (set to its minimum, two minutes, here).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use common::host_process::HostFiles;
+use common::orders::key;
+use hl_emulator::{Config as EmulatorConfig, Emulator};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+/// `LOAD_RATE` orders per second for `LOAD_SECONDS`.
+fn plan() -> (u64, u64) {
+    let read = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(default)
+    };
+    (read("LOAD_RATE", 1_000), read("LOAD_SECONDS", 60))
+}
+
+/// Resident memory of a process, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p) as usize]
+}
+
+fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+/// The emulator: synthetic liquidity that never moves on its own, and an
+/// address budget that a million orders cannot spend.
+fn emulator_config(account: hyperliquid_core::Address) -> EmulatorConfig {
+    let mut config = EmulatorConfig::default();
+    config.liquidity.taker_rate_per_sec = 0.0;
+    config.liquidity.volatility_bps_per_sec = 0.0;
+    config.limits.address_request_buffer = 100_000_000;
+    config.fund(account, Decimal::from(100_000_000));
+    config
+}
+
+/// What the open-loop sender saw.
+struct Sent {
+    latencies: Vec<Duration>,
+    accepted: Vec<String>,
+    refused: Vec<Value>,
+    /// How late the latest send left after its scheduled time.
+    worst_send_lag: Duration,
+    memory: Vec<(u64, u64)>,
+}
+
+/// Sends `rate` orders per second for `seconds` over a DEALER socket,
+/// reading replies in between; samples the host's memory once a second.
+fn drive(endpoint: &str, rate: u64, seconds: u64, host_pid: u32) -> Sent {
+    let context = zmq::Context::new();
+    let socket = context.socket(zmq::DEALER).expect("dealer");
+    socket.set_rcvhwm(0).expect("hwm");
+    socket.set_sndhwm(0).expect("hwm");
+    socket.connect(endpoint).expect("connect");
+    let total = (rate * seconds) as usize;
+    let interval = Duration::from_nanos(1_000_000_000 / rate);
+    let mut sent_at: Vec<Option<Instant>> = vec![None; total];
+    let mut sent = Sent {
+        latencies: Vec::with_capacity(total),
+        accepted: Vec::with_capacity(total),
+        refused: Vec::new(),
+        worst_send_lag: Duration::ZERO,
+        memory: Vec::new(),
+    };
+    let start = Instant::now();
+    let mut next_sample = 0u64;
+    let mut i = 0usize;
+    while sent.latencies.len() < total {
+        let elapsed = start.elapsed();
+        if elapsed >= Duration::from_secs(next_sample) {
+            sent.memory.push((next_sample, rss_kib(host_pid)));
+            next_sample += 1;
+        }
+        if i < total {
+            let due = interval * i as u32;
+            if elapsed >= due {
+                sent.worst_send_lag = sent.worst_send_lag.max(elapsed - due);
+                let (side, price) = if i.is_multiple_of(2) {
+                    ("buy", "100500")
+                } else {
+                    ("sell", "99500")
+                };
+                let command = json!({"id": i, "cmd": side, "trading_pair": "BTC-USD",
+                    "order_type": "LIMIT", "time_in_force": "IOC", "price": price, "amount": "0.001"});
+                // A DEALER talking to a ROUTER: an empty delimiter, then the body.
+                socket
+                    .send_multipart([&b""[..], command.to_string().as_bytes()], 0)
+                    .expect("send");
+                sent_at[i] = Some(Instant::now());
+                i += 1;
+                continue;
+            }
+        }
+        let wait_ms = if i < total {
+            let due = interval * i as u32;
+            due.saturating_sub(start.elapsed()).as_millis() as i64
+        } else {
+            100
+        };
+        if socket.poll(zmq::POLLIN, wait_ms).expect("poll") == 0 {
+            continue;
+        }
+        while let Ok(parts) = socket.recv_multipart(zmq::DONTWAIT) {
+            let now = Instant::now();
+            let reply: Value = serde_json::from_slice(parts.last().expect("body")).expect("json");
+            let id = reply["id"].as_u64().expect("id") as usize;
+            if let Some(at) = sent_at[id].take() {
+                sent.latencies.push(now - at);
+            }
+            if reply["ok"] == true {
+                let cloid = reply["result"]["client_order_id"].as_str().expect("cloid");
+                sent.accepted.push(cloid.to_owned());
+            } else {
+                sent.refused.push(reply);
+            }
+        }
+    }
+    sent
+}
+
+/// Distinct orders the host reported `filled`, and how many reports
+/// repeated one.
+fn filled_reports(subscriber: &zmq::Socket) -> (HashSet<String>, usize) {
+    let mut filled = HashSet::new();
+    let mut repeated = 0;
+    while let Ok(parts) = subscriber.recv_multipart(0) {
+        let body: Value = serde_json::from_slice(&parts[1]).expect("json");
+        let id = body["data"]["client_order_id"].as_str().unwrap_or_default();
+        if !filled.insert(id.to_owned()) {
+            repeated += 1;
+        }
+    }
+    (filled, repeated)
+}
+
+async fn load() {
+    let (rate, seconds) = plan();
+    let seed = "load bench host";
+    let account = key(seed).address();
+    let emulator = Emulator::start(emulator_config(account))
+        .await
+        .expect("emulator");
+    let files = HostFiles::new(
+        seed,
+        &emulator.base_url(),
+        "closed_order_retention_ms = 120000\n\
+         [exchanges.rate_limits.ip_weight]\ncapacity = 100000000\nwindow_ms = 1000\n\
+         [exchanges.rate_limits.address]\ncapacity = 100000000\nwindow_ms = 1000\n\
+         [exchanges.rate_limits.address_cancel]\ncapacity = 100000000\nwindow_ms = 1000\n",
+    );
+    let host = files.start().await;
+    let pid = host.0.id();
+    let context = zmq::Context::new();
+    let subscriber = context.socket(zmq::SUB).expect("sub");
+    subscriber.set_rcvhwm(0).expect("hwm");
+    subscriber.connect(&files.events).expect("connect");
+    subscriber
+        .set_subscribe(b"orders.hl.filled")
+        .expect("subscribe");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    let endpoint = files.commands.clone();
+    let sent = tokio::task::spawn_blocking(move || drive(&endpoint, rate, seconds, pid))
+        .await
+        .expect("driver");
+
+    // Every accepted order must end filled on the exchange and be reported
+    // filled once by the host.
+    let settle = Instant::now();
+    subscriber.set_rcvtimeo(2_000).expect("timeout");
+    let (mut filled, mut repeated) = (HashSet::new(), 0);
+    loop {
+        let (more, again) = filled_reports(&subscriber);
+        filled.extend(more);
+        repeated += again;
+        let missing = sent
+            .accepted
+            .iter()
+            .filter(|id| !filled.contains(*id))
+            .count();
+        if missing == 0 || settle.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+    }
+    let truth = emulator.account_state(account).expect("account");
+    let exchange_filled = truth["orders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|order| order["status"] == "filled")
+        .count();
+    let missing = sent
+        .accepted
+        .iter()
+        .filter(|id| !filled.contains(*id))
+        .count();
+
+    let mut latencies = sent.latencies.clone();
+    latencies.sort_unstable();
+    println!("\n| {rate} orders/s for {seconds} s | value |\n|---|---|");
+    println!(
+        "| commands sent / replies | {} / {} |",
+        latencies.len(),
+        latencies.len()
+    );
+    println!(
+        "| accepted / refused | {} / {} |",
+        sent.accepted.len(),
+        sent.refused.len()
+    );
+    for (name, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p99.9", 0.999)] {
+        println!(
+            "| reply latency {name} | {:.1} µs |",
+            micros(percentile(&latencies, p))
+        );
+    }
+    println!(
+        "| reply latency max | {:.1} µs |",
+        micros(*latencies.last().expect("a reply"))
+    );
+    println!(
+        "| latest send after its schedule | {:.1} µs |",
+        micros(sent.worst_send_lag)
+    );
+    println!(
+        "| filled on the exchange / reported filled by the host / repeated reports / accepted but not reported | {exchange_filled} / {} / {repeated} / {missing} |",
+        filled.len()
+    );
+    println!("\n| second | host resident memory |\n|---|---|");
+    let step = (seconds / 10).max(1);
+    for (second, kib) in sent.memory.iter().filter(|(s, _)| s.is_multiple_of(step)) {
+        println!("| {second} | {:.1} MiB |", *kib as f64 / 1024.0);
+    }
+    for refused in sent.refused.iter().take(5) {
+        println!("refused: {refused}");
+    }
+    drop(host);
+    emulator.shutdown().await;
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(load());
+}
