@@ -28,6 +28,9 @@ use hl_emulator::{Config as EmulatorConfig, Emulator};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
+/// The driver's sleep between looks at its socket within a millisecond.
+const POLL_STEP: Duration = Duration::from_micros(50);
+
 /// `LOAD_RATE` orders per second for `LOAD_SECONDS`.
 fn plan() -> (u64, u64) {
     let read = |name: &str, default: u64| {
@@ -50,6 +53,29 @@ fn rss_kib(pid: u32) -> u64 {
                 .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// CPU time (user + system) a process has used so far.
+fn cpu_time(pid: &str) -> Duration {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // Fields after the parenthesised name: utime and stime are the
+            // 12th and 13th.
+            let rest = stat.rsplit_once(')')?.1;
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    // The kernel counts in clock ticks of 10 ms (USER_HZ = 100).
+    Duration::from_millis(ticks * 10)
+}
+
+/// The host's children (its signer).
+fn children(pid: u32) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .map(|text| text.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -128,13 +154,22 @@ fn drive(endpoint: &str, rate: u64, seconds: u64, host_pid: u32) -> Sent {
                 continue;
             }
         }
-        let wait_ms = if i < total {
-            let due = interval * i as u32;
-            due.saturating_sub(start.elapsed()).as_millis() as i64
+        // Until the next send: a whole millisecond waits in poll; less
+        // than that is slept in short steps with a look at the socket
+        // between them (a reply is timestamped at most one step late, and
+        // the driver does not spin a core away from the host).
+        let until_next = if i < total {
+            (interval * i as u32).saturating_sub(start.elapsed())
         } else {
-            100
+            Duration::from_millis(100)
         };
-        if socket.poll(zmq::POLLIN, wait_ms).expect("poll") == 0 {
+        let wait_ms = until_next.as_millis() as i64;
+        if wait_ms > 0 {
+            if socket.poll(zmq::POLLIN, wait_ms).expect("poll") == 0 {
+                continue;
+            }
+        } else if !socket.get_events().expect("events").contains(zmq::POLLIN) {
+            std::thread::sleep(until_next.min(POLL_STEP));
             continue;
         }
         while let Ok(parts) = socket.recv_multipart(zmq::DONTWAIT) {
@@ -196,10 +231,23 @@ async fn load() {
         .expect("subscribe");
     tokio::time::sleep(Duration::from_secs(2)).await;
 
+    // CPU used during the run: the host, its signer, and this process
+    // (the emulator and the load driver).
+    let processes: Vec<(String, String)> = [("host".to_owned(), pid.to_string())]
+        .into_iter()
+        .chain(children(pid).into_iter().map(|child| ("signer".to_owned(), child)))
+        .chain([("emulator + driver".to_owned(), "self".to_owned())])
+        .collect();
+    let cpu_before: Vec<Duration> = processes.iter().map(|(_, pid)| cpu_time(pid)).collect();
     let endpoint = files.commands.clone();
     let sent = tokio::task::spawn_blocking(move || drive(&endpoint, rate, seconds, pid))
         .await
         .expect("driver");
+    let cpu: Vec<(String, Duration)> = processes
+        .iter()
+        .zip(cpu_before)
+        .map(|((name, pid), before)| (name.clone(), cpu_time(pid).saturating_sub(before)))
+        .collect();
 
     // Every accepted order must end filled on the exchange and be reported
     // filled once by the host.
@@ -263,6 +311,13 @@ async fn load() {
         "| filled on the exchange / reported filled by the host / repeated reports / accepted but not reported | {exchange_filled} / {} / {repeated} / {missing} |",
         filled.len()
     );
+    for (name, used) in &cpu {
+        println!(
+            "| CPU of the {name} | {:.1} s ({:.0} µs per order) |",
+            used.as_secs_f64(),
+            used.as_secs_f64() * 1e6 / latencies.len() as f64
+        );
+    }
     println!("\n| second | host resident memory |\n|---|---|");
     let step = (seconds / 10).max(1);
     for (second, kib) in sent.memory.iter().filter(|(s, _)| s.is_multiple_of(step)) {
