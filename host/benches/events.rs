@@ -5,8 +5,13 @@
 //!    message on the same transport, in the same run;
 //! 2. resident memory of 200 books of 20 levels a side, kept and published.
 
+#[path = "support/measure.rs"]
+mod measure;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use measure::percentile;
 
 use abi_stable::std_types::{ROption, RVec};
 use connector_host::publisher::Publisher;
@@ -16,10 +21,6 @@ use plugin_api::{
 };
 
 const SAMPLES: usize = 10_000;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p) as usize]
-}
 
 fn subscriber(context: &zmq::Context, endpoint: &str) -> zmq::Socket {
     let socket = context.socket(zmq::SUB).expect("sub");

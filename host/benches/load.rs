@@ -18,6 +18,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/measure.rs"]
+mod measure;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -25,6 +27,7 @@ use std::time::{Duration, Instant};
 use common::host_process::HostFiles;
 use common::orders::key;
 use hl_emulator::{Config as EmulatorConfig, Emulator};
+use measure::{cpu_time, memory_kib, percentile};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -42,44 +45,11 @@ fn plan() -> (u64, u64) {
     (read("LOAD_RATE", 1_000), read("LOAD_SECONDS", 60))
 }
 
-/// Resident memory of a process, KiB.
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) a process has used so far.
-fn cpu_time(pid: &str) -> Duration {
-    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            // Fields after the parenthesised name: utime and stime are the
-            // 12th and 13th.
-            let rest = stat.rsplit_once(')')?.1;
-            let fields: Vec<&str> = rest.split_whitespace().collect();
-            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-        })
-        .unwrap_or(0);
-    // The kernel counts in clock ticks of 10 ms (USER_HZ = 100).
-    Duration::from_millis(ticks * 10)
-}
-
 /// The host's children (its signer).
 fn children(pid: u32) -> Vec<String> {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
         .map(|text| text.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p) as usize]
 }
 
 fn micros(duration: Duration) -> f64 {
@@ -131,7 +101,7 @@ fn drive(endpoint: &str, rate: u64, seconds: u64, host_pid: u32) -> Sent {
     while sent.latencies.len() < total {
         let elapsed = start.elapsed();
         if elapsed >= Duration::from_secs(next_sample) {
-            sent.memory.push((next_sample, rss_kib(host_pid)));
+            sent.memory.push((next_sample, memory_kib(host_pid).0));
             next_sample += 1;
         }
         if i < total {
@@ -235,7 +205,11 @@ async fn load() {
     // (the emulator and the load driver).
     let processes: Vec<(String, String)> = [("host".to_owned(), pid.to_string())]
         .into_iter()
-        .chain(children(pid).into_iter().map(|child| ("signer".to_owned(), child)))
+        .chain(
+            children(pid)
+                .into_iter()
+                .map(|child| ("signer".to_owned(), child)),
+        )
         .chain([("emulator + driver".to_owned(), "self".to_owned())])
         .collect();
     let cpu_before: Vec<Duration> = processes.iter().map(|(_, pid)| cpu_time(pid)).collect();
@@ -331,10 +305,5 @@ async fn load() {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(load());
+    common::block_on(load());
 }

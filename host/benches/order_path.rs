@@ -16,6 +16,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/measure.rs"]
+mod measure;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -26,6 +28,7 @@ use connector_host::commands::{CommandServer, Dispatcher, parse_request};
 use connector_host::config::{ExchangeConfig, RateLimitConfig};
 use connector_host::signer::SignerClient;
 use hl_emulator::{Config as EmulatorConfig, Emulator};
+use measure::{memory_kib, percentile};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -33,10 +36,6 @@ use serde_json::{Value, json};
 const SAMPLES: usize = 2_000;
 /// Pause between paced requests.
 const PACE: Duration = Duration::from_millis(1);
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p) as usize]
-}
 
 /// Sorts the samples and prints one table row; returns (p50, p99).
 fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
@@ -241,19 +240,6 @@ async fn command_to_exchange(env: &OrderEnv) {
     );
 }
 
-/// Resident and peak memory of a process, KiB.
-fn memory_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-            .expect("memory field")
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 /// 3. a host process with 200 books and 10,000 open orders.
 async fn memory_with_books_and_orders() {
     const MARKETS: usize = 200;
@@ -360,12 +346,7 @@ fn main() {
         .find(|arg| !arg.starts_with("--"))
         .unwrap_or_default();
     let run = |part: &str| part.contains(filter.as_str());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    common::block_on(async {
         if run("commands") || run("path") {
             let env = OrderEnv::start_with(emulator_config(), unthrottled).await;
             if run("commands") {

@@ -17,6 +17,8 @@
 mod book_path;
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/measure.rs"]
+mod measure;
 
 use std::io::Write;
 use std::process::Command;
@@ -30,6 +32,7 @@ use hyperliquid_core::{
     Action, Grouping, LimitWire, Network, OrderAction, OrderType, OrderWire, SigningContext, Tif,
     sign_digest, signing_digest,
 };
+use measure::percentile;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -37,9 +40,10 @@ const SIGNATURES: usize = 2_000;
 const FRAMES: usize = 20_000;
 const ORDERS: usize = 200;
 
-fn percentile(samples: &mut [Duration], p: f64) -> f64 {
+/// The `p` quantile of `samples`, µs.
+fn micros_at(samples: &mut [Duration], p: f64) -> f64 {
     samples.sort_unstable();
-    samples[((samples.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e6
+    percentile(samples, p).as_secs_f64() * 1e6
 }
 
 /// Median µs of one order action's signature, built the way the plugin
@@ -67,7 +71,7 @@ fn host_signatures() -> f64 {
         std::hint::black_box(sign_digest(&key, &digest));
         samples.push(start.elapsed());
     }
-    percentile(&mut samples, 0.5)
+    micros_at(&mut samples, 0.5)
 }
 
 /// Median µs of one l2Book frame through the host's market path.
@@ -88,7 +92,7 @@ fn host_l2book(dir: &std::path::Path) -> f64 {
         frames.push(&plugin, &sink);
         samples.push(start.elapsed());
     }
-    percentile(&mut samples, 0.5)
+    micros_at(&mut samples, 0.5)
 }
 
 /// p50 and p99 µs of `buy` → the order's `OPEN` event, one order at a
@@ -136,10 +140,7 @@ async fn host_round_trips() -> (f64, f64) {
         }
     }
     emulator.shutdown().await;
-    (
-        percentile(&mut samples, 0.5),
-        percentile(&mut samples, 0.99),
-    )
+    (micros_at(&mut samples, 0.5), micros_at(&mut samples, 0.99))
 }
 
 /// The SDK's numbers: its script against an emulator signing as testnet
@@ -217,10 +218,5 @@ async fn side_by_side() {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(side_by_side());
+    common::block_on(side_by_side());
 }

@@ -53,6 +53,17 @@ async fn buy_with_unknown_outcome(env: &OrderEnv) -> ClientOrderId {
     id
 }
 
+/// A counterparty's resting sell at 100000, then a post-only buy of the
+/// host's at `price`.
+async fn post_only_buy_under_an_ask(env: &OrderEnv, price: &str) -> ClientOrderId {
+    env.counterparty
+        .order(BTC, false, "100000", "0.01", Tif::Gtc)
+        .await;
+    env.trading
+        .submit(&buy(price, "0.001", OrderType::LimitMaker))
+        .unwrap()
+}
+
 /// A limit buy, once the exchange has it open.
 async fn resting_buy(env: &OrderEnv, price: &str, amount: &str) -> ClientOrderId {
     let id = env
@@ -155,14 +166,8 @@ async fn create_then_cancel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejection_reaches_failed_with_the_exchanges_reason() {
     let env = OrderEnv::start(quiet()).await;
-    // A resting sell at 100000 makes a post-only buy there cross.
-    env.counterparty
-        .order(BTC, false, "100000", "0.01", Tif::Gtc)
-        .await;
-    let id = env
-        .trading
-        .submit(&buy("100000", "0.001", OrderType::LimitMaker))
-        .unwrap();
+    // A post-only buy at the ask would cross.
+    let id = post_only_buy_under_an_ask(&env, "100000").await;
     let failed = env
         .until_state(id, OrderState::Failed, Duration::from_secs(5))
         .await;
@@ -361,13 +366,7 @@ async fn a_modify_changes_price_and_size_on_the_exchange() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modify_whose_replacement_is_rejected_leaves_the_order_cancelled() {
     let env = OrderEnv::start(quiet()).await;
-    env.counterparty
-        .order(BTC, false, "100000", "0.01", Tif::Gtc)
-        .await;
-    let id = env
-        .trading
-        .submit(&buy("95000", "0.001", OrderType::LimitMaker))
-        .unwrap();
+    let id = post_only_buy_under_an_ask(&env, "95000").await;
     env.until_state(id, OrderState::Open, Duration::from_secs(5))
         .await;
     // Hyperliquid cancels the original, then refuses the replacement: a

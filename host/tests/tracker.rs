@@ -61,6 +61,24 @@ fn tracked(amount: &str) -> (ClientOrderTracker, ClientOrderId) {
     (tracker, id)
 }
 
+/// An order of size 1, sent at 2, whose outcome became unknown at 3 and
+/// can be resolved after 100.
+fn in_doubt() -> (ClientOrderTracker, ClientOrderId) {
+    let (tracker, id) = tracked("1");
+    tracker.mark_submitted(id, 2).unwrap();
+    tracker
+        .mark_outcome_unknown(
+            id,
+            UnknownOutcome {
+                reason: "timeout".into(),
+                since_ms: 3,
+                resolve_after_ms: 100,
+            },
+        )
+        .unwrap();
+    (tracker, id)
+}
+
 #[test]
 fn create_partial_fill_fill_with_exact_amounts() {
     let (tracker, id) = tracked("0.3");
@@ -206,18 +224,7 @@ fn a_refused_connection_proves_non_delivery_but_an_unknown_outcome_does_not() {
         .unwrap();
     assert_eq!(tracker.get(id).unwrap().state, OrderState::Failed);
 
-    let (tracker, id) = tracked("1");
-    tracker.mark_submitted(id, 2).unwrap();
-    tracker
-        .mark_outcome_unknown(
-            id,
-            UnknownOutcome {
-                reason: "timeout".into(),
-                since_ms: 3,
-                resolve_after_ms: 100,
-            },
-        )
-        .unwrap();
+    let (tracker, id) = in_doubt();
     assert!(matches!(
         tracker.fail(id, FailureCause::NotDelivered("?".into()), 4),
         Err(TrackerError::FailureWithoutProof { .. })
@@ -270,18 +277,7 @@ fn a_cancel_requested_while_the_submission_is_in_doubt_keeps_the_proofs_of_failu
 
     // The outcome was unknown: the cancel request does not settle it, and
     // the exchange's ignorance proves failure once the deadline passed.
-    let (tracker, id) = tracked("1");
-    tracker.mark_submitted(id, 2).unwrap();
-    tracker
-        .mark_outcome_unknown(
-            id,
-            UnknownOutcome {
-                reason: "timeout".into(),
-                since_ms: 3,
-                resolve_after_ms: 100,
-            },
-        )
-        .unwrap();
+    let (tracker, id) = in_doubt();
     tracker.process_order_update(&cancel(id)).unwrap();
     assert!(tracker.get(id).unwrap().outcome_unknown.is_some());
     assert!(
@@ -313,18 +309,7 @@ fn a_cancel_requested_while_the_submission_is_in_doubt_keeps_the_proofs_of_failu
 
 #[test]
 fn an_unknown_outcome_is_never_failed_without_proof() {
-    let (tracker, id) = tracked("1");
-    tracker.mark_submitted(id, 2).unwrap();
-    tracker
-        .mark_outcome_unknown(
-            id,
-            UnknownOutcome {
-                reason: "timeout".into(),
-                since_ms: 3,
-                resolve_after_ms: 100,
-            },
-        )
-        .unwrap();
+    let (tracker, id) = in_doubt();
     let order = tracker.get(id).unwrap();
     assert_eq!(order.state, OrderState::PendingSubmit);
     assert!(order.outcome_unknown.is_some());

@@ -119,3 +119,14 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
             .collect(),
     }
 }
+
+/// Runs `future` on a two-worker runtime, as the bench binaries do (the
+/// machine has two cores).
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
