@@ -136,7 +136,10 @@ impl OrderListener for Journal {
     }
 }
 
-fn read(path: &Path) -> std::io::Result<Recovered> {
+/// Reads a journal without opening it for writing: every order in its
+/// last recorded state (for audits and tools; the host itself uses
+/// [`Journal::open`]). A missing file is an empty journal.
+pub fn read(path: &Path) -> std::io::Result<Recovered> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {

@@ -60,7 +60,9 @@ pub enum CommandError {
     #[error("no reliable mid price for {0}: the book is not in sync")]
     NoMarketPrice(String),
     /// No such order.
-    #[error("unknown order {0}")]
+    #[error(
+        "unknown order {0} (an order closed longer ago than `closed_order_retention_ms` is only in the journal)"
+    )]
     UnknownOrder(ClientOrderId),
     /// The order is already in a final state.
     #[error("order {id} is already {state}")]

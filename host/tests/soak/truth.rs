@@ -1,7 +1,10 @@
 //! The end of a soak: the host's view of every order and of the book,
 //! compared with the emulator's ground truth.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use connector_host::order::InFlightOrder;
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -100,62 +103,101 @@ fn exchange_orders(truth: &Value) -> BTreeMap<String, ExchangeOrder> {
     orders
 }
 
-/// Every disagreement between the host and the exchange's ground truth
-/// (`truth`: the account's `/admin/state`) about the orders the exchange
-/// has and the orders the host accepted.
+/// What the host says of one order: from memory (`get_order`), or from
+/// its journal once the order has left memory
+/// (`closed_order_retention_ms`).
+struct HostView {
+    state: String,
+    filled: Decimal,
+    fees: Decimal,
+}
+
+/// The orders a host's journal holds, by client order id.
+pub type Journal = HashMap<String, InFlightOrder>;
+
+/// Reads the host's journal (read only; the host may be writing it).
+pub fn journal(path: &Path) -> Journal {
+    connector_host::journal::read(path)
+        .expect("the journal")
+        .orders
+        .into_iter()
+        .map(|order| (order.client_order_id.to_string(), order))
+        .collect()
+}
+
+fn host_view(commands: &mut Commands, journal: &Journal, cloid: &str) -> Result<HostView, String> {
+    let reply = commands
+        .ask(&json!({"cmd": "get_order", "client_order_id": cloid}))
+        .ok_or("the host did not answer")?;
+    if reply["ok"] == true {
+        let order = &reply["result"];
+        return Ok(HostView {
+            state: order["order_state"].as_str().unwrap_or_default().to_owned(),
+            filled: decimal(&order["filled_amount"]),
+            fees: decimal(&order["fee_paid"]),
+        });
+    }
+    let order = journal
+        .get(cloid)
+        .ok_or_else(|| format!("unknown to the host and its journal: {reply}"))?;
+    Ok(HostView {
+        state: order.state.to_string(),
+        filled: order.filled_amount,
+        fees: order.fee_paid(),
+    })
+}
+
+/// Every disagreement between the host (`get_order`, or its `journal` for
+/// orders no longer in memory) and the exchange's ground truth (`truth`:
+/// the account's `/admin/state`) about the orders the exchange has and the
+/// orders the host accepted.
 pub fn order_violations(
     commands: &mut Commands,
+    journal: &Journal,
     truth: &Value,
     accepted: &[String],
 ) -> Vec<String> {
     let mut violations = Vec::new();
     let on_exchange = exchange_orders(truth);
     for (cloid, order) in &on_exchange {
-        let Some(reply) = commands.ask(&json!({"cmd": "get_order", "client_order_id": cloid}))
-        else {
-            violations.push(format!("{cloid}: the host did not answer"));
-            continue;
+        let host = match host_view(commands, journal, cloid) {
+            Ok(host) => host,
+            Err(error) => {
+                violations.push(format!(
+                    "{cloid} ({} on the exchange): {error}",
+                    order.status
+                ));
+                continue;
+            }
         };
-        if reply["ok"] != true {
-            violations.push(format!(
-                "{cloid}: on the exchange ({}), unknown to the host: {reply}",
-                order.status
-            ));
-            continue;
-        }
-        let host = &reply["result"];
         let expected = expected_state(order);
-        if host["order_state"] != expected {
+        if host.state != expected {
             violations.push(format!(
                 "{cloid}: host {} / exchange {} (expected {expected})",
-                host["order_state"], order.status
+                host.state, order.status
             ));
         }
-        if decimal(&host["filled_amount"]) != order.filled {
+        if host.filled != order.filled {
             violations.push(format!(
                 "{cloid}: host filled {} / exchange {}",
-                host["filled_amount"], order.filled
+                host.filled, order.filled
             ));
         }
-        if decimal(&host["fee_paid"]) != order.fees {
+        if host.fees != order.fees {
             violations.push(format!(
                 "{cloid}: host fees {} / exchange {}",
-                host["fee_paid"], order.fees
+                host.fees, order.fees
             ));
         }
     }
     for cloid in accepted.iter().filter(|id| !on_exchange.contains_key(*id)) {
-        match commands.ask(&json!({"cmd": "get_order", "client_order_id": cloid})) {
-            Some(reply) if reply["ok"] == true => {
-                if reply["result"]["order_state"] != "FAILED" {
-                    violations.push(format!(
-                        "{cloid}: never on the exchange, host says {}",
-                        reply["result"]["order_state"]
-                    ));
-                }
-            }
-            Some(reply) => violations.push(format!("{cloid}: accepted, then forgotten: {reply}")),
-            None => violations.push(format!("{cloid}: the host did not answer")),
+        match host_view(commands, journal, cloid) {
+            Ok(host) if host.state != "FAILED" => violations.push(format!(
+                "{cloid}: never on the exchange, host says {}",
+                host.state
+            )),
+            Ok(_) => {}
+            Err(error) => violations.push(format!("{cloid}: accepted, then {error}")),
         }
     }
     violations

@@ -281,7 +281,8 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
     let stopped = Instant::now();
     loop {
         let truth = emulator.account_state(account).expect("the host's account");
-        let mut violations = truth::order_violations(&mut commands, &truth, &accepted);
+        let journal = truth::journal(&files.dir.path().join("state").join("hl.journal"));
+        let mut violations = truth::order_violations(&mut commands, &journal, &truth, &accepted);
         let books = emulator.state();
         violations.extend(truth::book_violation(
             book.last().as_ref(),
