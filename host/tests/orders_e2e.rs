@@ -64,6 +64,14 @@ async fn post_only_buy_under_an_ask(env: &OrderEnv, price: &str) -> ClientOrderI
         .unwrap()
 }
 
+/// True when no connection of the host ever went down.
+fn never_down(env: &OrderEnv) -> bool {
+    !env.events
+        .all()
+        .iter()
+        .any(|(topic, body)| topic == "host.status.connection" && body["data"]["state"] == "down")
+}
+
 /// A limit buy, once the exchange has it open.
 async fn resting_buy(env: &OrderEnv, price: &str, amount: &str) -> ClientOrderId {
     let id = env
@@ -300,14 +308,34 @@ async fn a_fill_in_an_unreadable_user_frame_is_refilled_without_a_reconnect() {
         .await;
     assert_eq!(filled.filled_amount, d("0.002"));
     assert_eq!(filled.fill_count(), 1, "counted once");
-    assert!(
-        !env.events
-            .all()
-            .iter()
-            .any(|(topic, body)| topic == "host.status.connection"
-                && body["data"]["state"] == "down"),
-        "the user stream stayed up"
-    );
+    assert!(never_down(&env), "the user stream stayed up");
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fill_lost_without_a_disconnect_is_found_by_the_periodic_refill() {
+    let env = OrderEnv::start_with(quiet(), |exchange| ExchangeConfig {
+        reconcile_interval_ms: 1_000,
+        ..exchange
+    })
+    .await;
+    let id = resting_buy(&env, "100000", "0.002").await;
+    // The exchange swallows every message for a second — well inside the
+    // stream timeout, so the connection stays up and no reconnect refills.
+    env.emulator
+        .set_faults(&FaultSettings {
+            ws_silence_secs: Some(1),
+            ..FaultSettings::default()
+        })
+        .unwrap();
+    env.counterparty
+        .order(BTC, false, "100000", "0.002", Tif::Ioc)
+        .await;
+    let filled = env
+        .until_state(id, OrderState::Filled, Duration::from_secs(5))
+        .await;
+    assert_eq!(filled.filled_amount, d("0.002"));
+    assert!(never_down(&env), "the user stream stayed up");
     env.stop().await;
 }
 

@@ -9,6 +9,8 @@ use connector_host::order::{
     OrderEvent, OrderListener, OrderState, OrderType, OrderUpdate, TimeInForce, TrackerError,
     TradeType, TradeUpdate, UnknownOutcome,
 };
+use connector_host::trading::venue_state;
+use plugin_api::VenueOrderStatus;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -305,6 +307,46 @@ fn a_cancel_requested_while_the_submission_is_in_doubt_keeps_the_proofs_of_failu
             .fail(id, FailureCause::Rejected("late".into()), 5)
             .is_err()
     );
+}
+
+#[test]
+fn an_exchange_word_means_one_state_whichever_source_says_it() {
+    let (tracker, id) = tracked("1");
+    tracker.mark_submitted(id, 2).unwrap();
+    let sent = tracker.get(id).unwrap();
+    let mut ioc = sent.clone();
+    ioc.time_in_force = TimeInForce::Ioc;
+    tracker
+        .process_order_update(&update(id, OrderState::Open, 3))
+        .unwrap();
+    let live = tracker.get(id).unwrap();
+    let cases = [
+        (VenueOrderStatus::OPEN, &sent, Some(OrderState::Open)),
+        (
+            VenueOrderStatus::CANCELLED,
+            &live,
+            Some(OrderState::Cancelled),
+        ),
+        // An IOC's remainder expired, as its placement answer says.
+        (VenueOrderStatus::CANCELLED, &ioc, Some(OrderState::Expired)),
+        // A rejection before the order was live: it failed.
+        (VenueOrderStatus::REJECTED, &sent, Some(OrderState::Failed)),
+        // A rejection once it was live (a modify's replacement): it is gone.
+        (
+            VenueOrderStatus::REJECTED,
+            &live,
+            Some(OrderState::Cancelled),
+        ),
+        (VenueOrderStatus(0), &live, None),
+    ];
+    for (status, order, expected) in cases {
+        assert_eq!(
+            venue_state(status, order),
+            expected,
+            "{status:?} for {}",
+            order.state
+        );
+    }
 }
 
 #[test]
