@@ -281,18 +281,13 @@ async fn a_dropped_user_stream_loses_no_fill() {
     env.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fill_in_an_unreadable_user_frame_is_refilled_without_a_reconnect() {
-    let env = OrderEnv::start(quiet()).await;
+/// A resting buy of the host filled by the counterparty while `fault`
+/// holds for 300 ms — less than the stream timeout, so the connection
+/// stays up and no reconnect refills. The host must still learn the fill,
+/// once.
+async fn filled_under(env: OrderEnv, fault: FaultSettings) {
     let id = resting_buy(&env, "100000", "0.002").await;
-    // Every frame garbled while the fill happens, for less than the stream
-    // timeout: the connection stays up, so no reconnect refills it.
-    env.emulator
-        .set_faults(&FaultSettings {
-            ws_malformed_probability: Some(1.0),
-            ..FaultSettings::default()
-        })
-        .unwrap();
+    env.emulator.set_faults(&fault).unwrap();
     env.counterparty
         .order(BTC, false, "100000", "0.002", Tif::Ioc)
         .await;
@@ -313,30 +308,26 @@ async fn a_fill_in_an_unreadable_user_frame_is_refilled_without_a_reconnect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fill_in_an_unreadable_user_frame_is_refilled_without_a_reconnect() {
+    let every_frame_garbled = FaultSettings {
+        ws_malformed_probability: Some(1.0),
+        ..FaultSettings::default()
+    };
+    filled_under(OrderEnv::start(quiet()).await, every_frame_garbled).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fill_lost_without_a_disconnect_is_found_by_the_periodic_refill() {
     let env = OrderEnv::start_with(quiet(), |exchange| ExchangeConfig {
         reconcile_interval_ms: 1_000,
         ..exchange
     })
     .await;
-    let id = resting_buy(&env, "100000", "0.002").await;
-    // The exchange swallows every message for a second — well inside the
-    // stream timeout, so the connection stays up and no reconnect refills.
-    env.emulator
-        .set_faults(&FaultSettings {
-            ws_silence_secs: Some(1),
-            ..FaultSettings::default()
-        })
-        .unwrap();
-    env.counterparty
-        .order(BTC, false, "100000", "0.002", Tif::Ioc)
-        .await;
-    let filled = env
-        .until_state(id, OrderState::Filled, Duration::from_secs(5))
-        .await;
-    assert_eq!(filled.filled_amount, d("0.002"));
-    assert!(never_down(&env), "the user stream stayed up");
-    env.stop().await;
+    let every_message_swallowed = FaultSettings {
+        ws_silence_secs: Some(1),
+        ..FaultSettings::default()
+    };
+    filled_under(env, every_message_swallowed).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
