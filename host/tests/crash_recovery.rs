@@ -7,21 +7,13 @@ mod common;
 
 use std::time::Duration;
 
+use common::decimal;
 use common::host_process::HostFiles;
 use common::orders::{Counterparty, EventLog, eventually, key, quiet};
 use hl_emulator::Emulator;
 use hyperliquid_core::Tif;
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
-
-/// A JSON number or decimal string as a decimal.
-fn decimal(value: &Value) -> Decimal {
-    value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_owned)
-        .parse()
-        .expect("a decimal")
-}
+use serde_json::json;
 
 fn host_state(exchange_status: &str) -> &'static str {
     match exchange_status {

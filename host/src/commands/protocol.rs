@@ -245,11 +245,16 @@ pub fn parse_request(bytes: &[u8]) -> Result<Request, Box<Reply>> {
     if !object.contains_key("cmd") {
         return Err(refuse(id, "missing `cmd`".into()));
     }
-    match serde_json::from_value::<Command>(Value::Object(object.clone())) {
+    match serde_json::from_value::<Command>(Value::Object(object)) {
         Ok(command) => Ok(Request { id, command }),
         Err(error) => {
+            // Only a refused command is read a second time, to name the
+            // field at fault: the accepted ones are never copied.
             let message = error.to_string();
-            match culprit(&object, &message) {
+            let field = serde_json::from_slice::<serde_json::Map<String, Value>>(bytes)
+                .ok()
+                .and_then(|object| culprit(&object, &message).map(str::to_owned));
+            match field {
                 Some(field) => Err(refuse(id, format!("`{field}`: {message}"))),
                 None => Err(refuse(id, message)),
             }
@@ -270,7 +275,7 @@ fn culprit<'a>(object: &'a serde_json::Map<String, Value>, message: &str) -> Opt
     let cmd = object.get("cmd")?;
     object
         .iter()
-        .filter(|(field, _)| field.as_str() != "cmd")
+        .filter(|(field, _)| !matches!(field.as_str(), "cmd" | "id"))
         .find(|(field, value)| {
             let alone = serde_json::json!({ "cmd": cmd, *field: value });
             serde_json::from_value::<Command>(alone)

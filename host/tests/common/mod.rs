@@ -130,3 +130,12 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .expect("runtime")
         .block_on(future)
 }
+
+/// A JSON number or decimal string as an exact decimal.
+pub fn decimal(value: &serde_json::Value) -> rust_decimal::Decimal {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+        .parse()
+        .expect("a decimal")
+}

@@ -6,6 +6,8 @@ use std::path::Path;
 
 use connector_host::order::InFlightOrder;
 
+use crate::common::decimal;
+
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -44,14 +46,6 @@ impl Commands {
         self.socket = Some(socket);
         Some(reply)
     }
-}
-
-/// A JSON number or decimal string as a decimal (zero when absent).
-fn decimal(value: &Value) -> Decimal {
-    let text = value
-        .as_str()
-        .map_or_else(|| value.to_string(), str::to_owned);
-    text.parse().unwrap_or_default()
 }
 
 /// The host state the exchange's word for an order means: a cancelled IOC
