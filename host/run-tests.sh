@@ -13,4 +13,6 @@ if ! "$venv/bin/python" -c "import zmq, hyperliquid" 2>/dev/null; then
 fi
 export CONNECTOR_TEST_PYTHON="$PWD/$venv/bin/python"
 
-cargo test --workspace "$@"
+# Every test binary runs even after one fails, so that the end of the
+# output lists every failing one.
+cargo test --workspace --no-fail-fast "$@"

@@ -21,7 +21,12 @@ fi
 
 export RUSTC_BOOTSTRAP=1
 options=(-O --fuzz-dir tests/fuzz/libfuzzer --target-dir target/fuzz)
-cargo fuzz build "${options[@]}"
+mkdir -p target/fuzz
+if ! cargo fuzz build "${options[@]}" >target/fuzz/build.log 2>&1; then
+    tail -n 60 target/fuzz/build.log
+    echo "the fuzz targets did not build (log: target/fuzz/build.log)" >&2
+    exit 1
+fi
 
 failed=()
 for target in "${targets[@]}"; do

@@ -1,0 +1,313 @@
+//! A venue whose modify amends the order in place, keeping its exchange id
+//! (Binance, Bybit), through the `testex` fixture plugin and a small venue
+//! served here. Hyperliquid, the other path, gives the modified order a new
+//! id; `orders_e2e` covers it.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use common::orders::eventually;
+use common::{cdylib, copy_as, decimal, local_exchange};
+use connector_host::config::{ExchangeConfig, MarketConfig};
+use connector_host::order::{ClientIdGenerator, ClientOrderId, OrderState, OrderType};
+use connector_host::order::{TimeInForce, TradeType};
+use connector_host::plugins::PluginSet;
+use connector_host::publisher::Publisher;
+use connector_host::runtime::{ExchangeRuntime, HostServices};
+use connector_host::signer::SignerClient;
+use connector_host::trading::{OrderCommand, Trading};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+/// The venue's orders, by exchange id.
+#[derive(Default)]
+struct Book {
+    next_id: u64,
+    orders: HashMap<String, Value>,
+    /// Status queries answered.
+    queries: usize,
+}
+
+type Venue = Arc<Mutex<Book>>;
+
+fn lock(venue: &Venue) -> std::sync::MutexGuard<'_, Book> {
+    venue.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn found(order: Option<&Value>) -> (StatusCode, Json<Value>) {
+    match order {
+        Some(order) => (StatusCode::OK, Json(order.clone())),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such order"})),
+        ),
+    }
+}
+
+fn is_open(order: &Value) -> bool {
+    order["status"] == "open"
+}
+
+/// Serves the `testex` protocol (see the plugin's `wire` module) on
+/// loopback; returns its base URL.
+async fn serve(venue: Venue) -> String {
+    let app = Router::new()
+        .route(
+            "/markets",
+            get(|| async { Json(json!([{"symbol": "TEST", "tick": "0.1", "step": "0.01"}])) }),
+        )
+        .route(
+            "/order",
+            post(|State(venue): State<Venue>, Json(order): Json<Value>| async move {
+                let mut book = lock(&venue);
+                book.next_id += 1;
+                let id = book.next_id.to_string();
+                let mut order = order;
+                order["id"] = json!(id);
+                order["status"] = json!("open");
+                book.orders.insert(id, order.clone());
+                Json(order)
+            }),
+        )
+        .route(
+            "/amend",
+            post(|State(venue): State<Venue>, Json(change): Json<Value>| async move {
+                if change["size"].as_str().and_then(|s| s.parse::<f64>().ok()) > Some(100.0) {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        Json(json!({"error": "size above 100"})),
+                    );
+                }
+                let mut book = lock(&venue);
+                let order = change["id"]
+                    .as_str()
+                    .and_then(|id| book.orders.get_mut(id))
+                    .filter(|order| is_open(order));
+                found(order.map(|order| {
+                    order["price"] = change["price"].clone();
+                    order["size"] = change["size"].clone();
+                    &*order
+                }))
+            }),
+        )
+        .route(
+            "/cancel",
+            post(|State(venue): State<Venue>, Json(target): Json<Value>| async move {
+                let mut book = lock(&venue);
+                let order = book
+                    .orders
+                    .values_mut()
+                    .find(|order| order["cid"] == target["cid"] && is_open(order));
+                found(order.map(|order| {
+                    order["status"] = json!("cancelled");
+                    &*order
+                }))
+            }),
+        )
+        .route(
+            "/orders",
+            get(|State(venue): State<Venue>| async move {
+                let book = lock(&venue);
+                Json(Value::from_iter(
+                    book.orders.values().filter(|o| is_open(o)).cloned(),
+                ))
+            }),
+        )
+        .route(
+            "/order",
+            get(
+                |State(venue): State<Venue>, Query(query): Query<HashMap<String, String>>| async move {
+                    let mut book = lock(&venue);
+                    book.queries += 1;
+                    let cid = query.get("cid").map(String::as_str);
+                    found(book.orders.values().find(|o| o["cid"].as_str() == cid))
+                },
+            ),
+        )
+        .route("/fills", get(|| async { Json(json!([])) }))
+        .route("/account", get(|| async { Json(json!({})) }))
+        .with_state(venue);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+/// The host's order path for the venue at `api`, refilling every second.
+struct Host {
+    trading: Trading,
+    runtime: Option<ExchangeRuntime>,
+    shutdown: watch::Sender<bool>,
+    _dir: tempfile::TempDir,
+}
+
+impl Host {
+    async fn start(api: String) -> Host {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let plugins_dir = dir.path().join("plugins");
+        std::fs::create_dir_all(&plugins_dir).expect("plugins dir");
+        copy_as(&cdylib("test-plugin"), &plugins_dir, "testex.so");
+        let plugins = PluginSet::load_dir(&plugins_dir).expect("plugins");
+        let endpoint = format!("ipc://{}/events.sock", dir.path().display());
+        let (publisher, _thread) = Publisher::start(&endpoint, 1_024).expect("publisher");
+        let services = HostServices {
+            publisher,
+            ids: Arc::new(ClientIdGenerator::new("amend-in-place")),
+            // testex signs nothing: no signer runs.
+            signer: SignerClient::new(&dir.path().join("no-signer.sock"), Duration::from_secs(1)),
+            state_dir: dir.path().join("state"),
+        };
+        let config = ExchangeConfig {
+            name: "tx".into(),
+            plugin: "testex".into(),
+            reconcile_interval_ms: 1_000,
+            markets: vec![MarketConfig {
+                symbol: "TEST-USD".into(),
+                limits: Default::default(),
+            }],
+            ..local_exchange(api, "test-account".into())
+        };
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let runtime = ExchangeRuntime::start(&config, &plugins, &services, shutdown_rx)
+            .await
+            .expect("start")
+            .expect("started");
+        Host {
+            trading: runtime.trading.clone(),
+            runtime: Some(runtime),
+            shutdown,
+            _dir: dir,
+        }
+    }
+
+    async fn until(&self, id: ClientOrderId, what: &str, check: impl Fn(&OrderState) -> bool) {
+        eventually(what, Duration::from_secs(10), || {
+            self.trading.get(id).is_some_and(|o| check(&o.state))
+        })
+        .await;
+    }
+
+    async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(runtime) = self.runtime.take() {
+            runtime.join().await;
+        }
+    }
+}
+
+fn d(text: &str) -> Decimal {
+    decimal(&json!(text))
+}
+
+fn buy(price: &str, amount: &str) -> OrderCommand {
+    OrderCommand {
+        trading_pair: "TEST-USD".into(),
+        trade_type: TradeType::Buy,
+        order_type: OrderType::Limit,
+        time_in_force: TimeInForce::Gtc,
+        price: Some(d(price)),
+        amount: d(amount),
+        position_action: None,
+        reduce_only: false,
+        client_order_id: None,
+        max_slippage_percent: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_amended_in_place_keeps_its_id_and_its_later_cancel_counts() {
+    let venue = Venue::default();
+    let host = Host::start(serve(Arc::clone(&venue)).await).await;
+    let id = host.trading.submit(&buy("10.0", "1.00")).expect("accepted");
+    host.until(id, "the order to open", |s| *s == OrderState::Open)
+        .await;
+    let oid = host.trading.get(id).and_then(|o| o.exchange_order_id);
+    assert_eq!(oid.as_deref(), Some("1"));
+
+    host.trading
+        .modify(id, Some(d("10.5")), Some(d("2")))
+        .expect("modify accepted");
+    eventually("the amendment", Duration::from_secs(10), || {
+        host.trading
+            .get(id)
+            .is_some_and(|o| o.price == d("10.5") && o.amount == d("2"))
+    })
+    .await;
+    let order = host.trading.get(id).expect("tracked");
+    assert_eq!(order.state, OrderState::Open);
+    assert_eq!(order.exchange_order_id.as_deref(), Some("1"), "same id");
+    assert_eq!(lock(&venue).orders.len(), 1, "amended, not replaced");
+
+    // The venue cancels the amended order on its own; the refill learns
+    // it. The id the modify kept names the live order: its cancellation
+    // is the order's, not a replaced order's.
+    lock(&venue).orders.get_mut("1").expect("venue order")["status"] = json!("cancelled");
+    host.until(id, "the venue's cancel to be learnt", |s| {
+        *s == OrderState::Cancelled
+    })
+    .await;
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modify_the_venue_refuses_leaves_the_order_as_the_venue_has_it() {
+    let venue = Venue::default();
+    let host = Host::start(serve(Arc::clone(&venue)).await).await;
+    let id = host.trading.submit(&buy("10.0", "1.00")).expect("accepted");
+    host.until(id, "the order to open", |s| *s == OrderState::Open)
+        .await;
+
+    // Cancelled on the venue before the modify arrives: the amend is
+    // refused (404), and the status query that follows closes the order.
+    lock(&venue).orders.get_mut("1").expect("venue order")["status"] = json!("cancelled");
+    host.trading
+        .modify(id, Some(d("10.5")), None)
+        .expect("modify accepted");
+    host.until(id, "the order to be cancelled", |s| {
+        *s == OrderState::Cancelled
+    })
+    .await;
+    let order = host.trading.get(id).expect("tracked");
+    assert_eq!(order.price, d("10.0"), "the refused price was never taken");
+
+    // A modify the venue refuses for its numbers leaves the order open,
+    // with its old price and size, under its id.
+    let second = host.trading.submit(&buy("9.0", "1.00")).expect("accepted");
+    host.until(second, "the second order to open", |s| {
+        *s == OrderState::Open
+    })
+    .await;
+    let queries = lock(&venue).queries;
+    host.trading
+        .modify(second, Some(d("9.5")), Some(d("500")))
+        .expect("modify accepted");
+    // The host asks the venue once it has read the refusal.
+    eventually(
+        "the status query after the refusal",
+        Duration::from_secs(10),
+        || lock(&venue).queries > queries,
+    )
+    .await;
+    let order = host.trading.get(second).expect("tracked");
+    assert_eq!(order.state, OrderState::Open);
+    assert_eq!((order.price, order.amount), (d("9.0"), d("1")));
+    assert_eq!(order.exchange_order_id.as_deref(), Some("2"));
+    assert_eq!(lock(&venue).orders["2"]["price"], "9");
+    // Its cancel still counts.
+    host.trading.cancel(second).expect("cancel accepted");
+    host.until(second, "the second order to be cancelled", |s| {
+        *s == OrderState::Cancelled
+    })
+    .await;
+    host.stop().await;
+}
