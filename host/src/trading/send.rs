@@ -2,6 +2,8 @@
 //! (phase two), transport, plugin (classification). What can go wrong is
 //! kept apart, because it decides what may be concluded about an order.
 
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use abi_stable::std_types::ROption;
@@ -64,13 +66,16 @@ impl Inner {
     /// actions under way (see [`super::window`]).
     /// Rate-limit capacity comes first: the
     /// nonce and the expiry are taken once the request may go, so that a
-    /// wait never makes a signed action stale. `on_send` runs once, right
-    /// before the request leaves the host. Returns what became of it and
-    /// the `expiresAfter` it was signed with (an unknown outcome is settled
-    /// only after that).
+    /// wait never makes a signed action stale. `while_signing` runs once
+    /// the signer has the request (or at once when nothing is signed), so
+    /// that its work overlaps the signer's; `on_send` runs once, as the
+    /// request leaves the host — both before the answer is read. Returns
+    /// what became of it and the `expiresAfter` it was signed with (an
+    /// unknown outcome is settled only after that).
     pub(super) async fn deliver(
         &self,
         operation: &Operation_NE,
+        while_signing: impl FnOnce(),
         on_send: impl FnOnce(),
     ) -> (Delivery, u64) {
         let _ticket = self.window.enter().await;
@@ -92,7 +97,8 @@ impl Inner {
             };
         }
         (
-            self.sign_and_send(operation, &prepared, on_send).await,
+            self.sign_and_send(operation, &prepared, while_signing, on_send)
+                .await,
             expires,
         )
     }
@@ -101,32 +107,42 @@ impl Inner {
         &self,
         operation: &Operation_NE,
         prepared: &Prepared,
+        while_signing: impl FnOnce(),
         on_send: impl FnOnce(),
     ) -> Delivery {
         let signature = match prepared.sign.as_ref().into_option() {
-            Some(request) => match self.signer.sign(&request.scheme, &request.payload).await {
-                Ok(signature) => signature,
-                Err(error) => return Delivery::NotSent(format!("signing: {error}")),
-            },
-            None => Vec::new(),
+            Some(request) => {
+                let signing = self.signer.sign(&request.scheme, &request.payload);
+                match overlapped(signing, while_signing).await {
+                    Ok(signature) => signature,
+                    Err(error) => return Delivery::NotSent(format!("signing: {error}")),
+                }
+            }
+            None => {
+                while_signing();
+                Vec::new()
+            }
         };
         let request = match self.plugin.finish(prepared, &signature) {
             Ok(request) => request,
             Err(error) => return Delivery::NotSent(format!("plugin: {error}")),
         };
-        on_send();
+        let mut on_send = Some(on_send);
         let mut attempt = 0;
         loop {
             // The first attempt's capacity was paid before signing.
             if attempt > 0 {
                 self.http.acquire(&request.costs).await;
             }
-            let sent = match (&self.socket, request.transport) {
-                (Some(socket), Transport::WEBSOCKET) => {
-                    socket.post(&request, self.http.timeout()).await
+            let sending = async {
+                match (&self.socket, request.transport) {
+                    (Some(socket), Transport::WEBSOCKET) => {
+                        socket.post(&request, self.http.timeout()).await
+                    }
+                    _ => self.http.send(&request).await,
                 }
-                _ => self.http.send(&request).await,
             };
+            let sent = overlapped(sending, || on_send.take().map_or((), |f| f())).await;
             let response = match sent {
                 Ok(response) => response,
                 Err(TransportError::NotSent(reason)) => return Delivery::NotDelivered(reason),
@@ -152,5 +168,18 @@ impl Inner {
             debug!(exchange = %self.exchange, attempt, ?wait, "not processed; sending the same request again");
             tokio::time::sleep(wait).await;
         }
+    }
+}
+
+/// Runs `future` until it first waits (a request written, say), then
+/// `meanwhile`, then the rest of `future`: `meanwhile`'s work overlaps the
+/// wait instead of delaying the request.
+async fn overlapped<F: Future>(future: F, meanwhile: impl FnOnce()) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let first = futures_util::poll!(future.as_mut());
+    meanwhile();
+    match first {
+        Poll::Ready(output) => output,
+        Poll::Pending => future.await,
     }
 }
