@@ -66,11 +66,13 @@ pub struct PublisherStats {
     pub dropped: AtomicU64,
 }
 
-/// A sequence counter for one topic family.
+/// A sequence counter for one topic family. Its lock is held from taking
+/// a number to queueing the event, so that the family's events leave in
+/// the order of their numbers whichever threads publish them.
 #[derive(Debug, Clone)]
 pub struct Family {
     name: Arc<str>,
-    next: Arc<AtomicU64>,
+    next: Arc<Mutex<u64>>,
 }
 
 impl Family {
@@ -169,7 +171,7 @@ impl Publisher {
             .entry(name.to_owned())
             .or_insert_with(|| Family {
                 name: name.into(),
-                next: Arc::new(AtomicU64::new(1)),
+                next: Arc::new(Mutex::new(1)),
             })
             .clone()
     }
@@ -191,9 +193,9 @@ impl Publisher {
 
     /// Queues one event whose `data` JSON is written by `write_data`, and
     /// wraps it in the body every event has: the seed's `event_type`,
-    /// `timestamp` (ns) and `data`, plus the family sequence number `seq`.
-    /// Returns false (and counts it) when the queue was full and the event
-    /// was dropped.
+    /// `timestamp` (ns) and `data`, then the family sequence number `seq`
+    /// (last, so that it is taken after the costly part). Returns false
+    /// (and counts it) when the queue was full and the event was dropped.
     pub fn publish_with(
         &self,
         family: &Family,
@@ -202,23 +204,25 @@ impl Publisher {
         timestamp_ns: u64,
         write_data: impl FnOnce(&mut Vec<u8>) -> Result<(), serde_json::Error>,
     ) -> bool {
-        let seq = family.next.fetch_add(1, Ordering::Relaxed);
         let mut body = Vec::with_capacity(BODY_CAPACITY);
         body.extend_from_slice(b"{\"event_type\":");
         encode::string(&mut body, event_type);
         body.extend_from_slice(b",\"timestamp\":");
         encode::unsigned(&mut body, timestamp_ns);
-        body.extend_from_slice(b",\"seq\":");
-        encode::unsigned(&mut body, seq);
         body.extend_from_slice(b",\"data\":");
         if let Err(error) = write_data(&mut body) {
             error!(%topic, "event not serializable: {error}");
             return false;
         }
+        let mut next = family.next.lock().unwrap_or_else(PoisonError::into_inner);
+        body.extend_from_slice(b",\"seq\":");
+        encode::unsigned(&mut body, *next);
         body.push(b'}');
+        *next += 1;
         match self.queue.try_send(Message { topic, body }) {
             Ok(()) => true,
             Err(TrySendError::Full(message)) => {
+                drop(next);
                 let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 if dropped.is_power_of_two() {
                     warn!(topic = %message.topic, dropped, "publisher queue full; events dropped");
