@@ -5,12 +5,15 @@
 //!    tracked, then signed and sent in the background), beside a bare
 //!    ZeroMQ round trip of the same request and reply bytes to an echoing
 //!    ROUTER on the same transport — both paced at one request per
-//!    millisecond;
+//!    millisecond: first each alone (the bare one on a quiet machine), then
+//!    both in one run from two clients, so that the bare round trip meets
+//!    the orders' background work as the reply does;
 //! 2. a command received (its bytes handed to the dispatcher) to the signed
 //!    request arriving at the emulator, through the external signer
 //!    process, beside the sum of its bare parts: one signer round trip of
 //!    the same action and one loopback HTTP POST of a body the same size to
-//!    the same emulator;
+//!    the same emulator — the three taken in turn, so that all meet the
+//!    same machine;
 //! 3. resident memory of a `connector-host` process with 200 books and
 //!    10,000 open orders.
 
@@ -81,13 +84,23 @@ fn buy_command(id: usize) -> String {
 
 /// Sends paced requests over `socket` (a REQ) and times each reply.
 fn paced_round_trips(socket: &zmq::Socket, request: impl Fn(usize) -> String) -> Vec<Duration> {
+    round_trips_at(socket, request, Instant::now(), |_| Duration::ZERO)
+}
+
+/// Sends request `i` over `socket` (a REQ) at `start + i × PACE +
+/// offset(i)` and times each reply.
+fn round_trips_at(
+    socket: &zmq::Socket,
+    request: impl Fn(usize) -> String,
+    start: Instant,
+    offset: impl Fn(usize) -> Duration,
+) -> Vec<Duration> {
     let mut samples = Vec::with_capacity(SAMPLES);
-    let mut next = Instant::now();
     for i in 0..SAMPLES {
         // Sleep, not spin: this machine has two cores to share with the
         // host, the signer and the emulator.
-        std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        next += PACE;
+        let at = start + PACE * i as u32 + offset(i);
+        std::thread::sleep(at.saturating_duration_since(Instant::now()));
         let body = request(i);
         let start = Instant::now();
         socket.send(body.as_bytes(), 0).expect("send");
@@ -100,6 +113,15 @@ fn paced_round_trips(socket: &zmq::Socket, request: impl Fn(usize) -> String) ->
         );
     }
     samples
+}
+
+/// A fraction in [0, 1) that looks random and is the same in every run.
+fn scatter(i: usize) -> f64 {
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A ROUTER that answers every request with `reply`, on its own thread.
@@ -161,21 +183,65 @@ fn command_round_trips(env: &OrderEnv, dir: &std::path::Path) {
             "| {transport}: **p99 ratio host / bare** | | **{:.2}** |",
             host_p99.as_secs_f64() / bare_p99.as_secs_f64()
         );
+        // Both again in one run, under the same load: buys at the same
+        // pace from one client, and bare round trips from another, each
+        // at a pseudo-random moment within a buy's millisecond, so that
+        // they meet the orders' background work (signing, sending, the
+        // emulator) as a buy's reply does.
+        let start = Instant::now() + Duration::from_millis(20);
+        let orders = {
+            let (context, endpoint) = (context.clone(), host_endpoint.clone());
+            std::thread::spawn(move || {
+                round_trips_at(&client(&context, &endpoint), buy_command, start, |_| {
+                    Duration::ZERO
+                })
+            })
+        };
+        let loaded_bare = round_trips_at(&bare, buy_command, start, |i| PACE.mul_f64(scatter(i)));
+        let loaded_host = orders.join().expect("orders");
+        let (_, bare_p99) = report(
+            &format!("{transport}, one run: bare REQ → ROUTER echo"),
+            loaded_bare,
+        );
+        let (_, host_p99) = report(
+            &format!("{transport}, one run: `buy` → reply (host)"),
+            loaded_host,
+        );
+        println!(
+            "| {transport}, one run: **p99 ratio host / bare** | | **{:.2}** |",
+            host_p99.as_secs_f64() / bare_p99.as_secs_f64()
+        );
         server.stop();
         // Let the orders placed in the background settle.
         std::thread::sleep(Duration::from_secs(2));
     }
 }
 
-/// 2. command received → signed request at the emulator, beside its parts.
+/// 2. command received → signed request at the emulator, beside its parts,
+///    taken in turn (a path, a signature, a POST, the next path…) so that
+///    all three meet the same machine.
 async fn command_to_exchange(env: &OrderEnv) {
     const ROUNDS: usize = 500;
+    const GAP: Duration = Duration::from_millis(3);
     println!("\n| path | p50 | p99 |\n|---|---|---|");
     let dispatcher = Dispatcher::new([env.trading.clone()]);
     let mut arrivals = env.emulator.exchange_arrivals();
+    // The parts: the same signer, the same kind of action; a body the size
+    // of a signed single order, to the same endpoint over a kept-alive
+    // connection like the host's.
+    let signer = SignerClient::new(&env.signer_socket, Duration::from_secs(2));
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .expect("client");
+    let body = format!(
+        r#"{{"action":{{"type":"order","orders":[{{"a":0,"b":true,"p":"50000","s":"0.001","r":false,"t":{{"limit":{{"tif":"Gtc"}}}},"c":"0x{:032x}"}}],"grouping":"na"}},"nonce":1800000000000,"signature":{{"r":"0x{:064x}","s":"0x{:064x}","v":27}},"vaultAddress":null,"expiresAfter":1800000002000}}"#,
+        1, 2, 3
+    );
+    let url = format!("{}/exchange", env.emulator.base_url());
 
-    let mut path = Vec::with_capacity(ROUNDS);
-    let mut handled = Vec::with_capacity(ROUNDS);
+    let (mut path, mut handled) = (Vec::new(), Vec::new());
+    let (mut signing, mut posting) = (Vec::new(), Vec::new());
     for i in 0..ROUNDS {
         let command = buy_command(i);
         let start = Instant::now();
@@ -185,14 +251,9 @@ async fn command_to_exchange(env: &OrderEnv) {
         assert!(reply.ok, "{:?}", reply.error);
         let arrived = arrivals.recv().await.expect("arrival");
         path.push(arrived.duration_since(start));
-        // Let the answer be processed before the next order.
-        tokio::time::sleep(Duration::from_millis(3)).await;
-    }
+        // Let the answer be processed before the next measurement.
+        tokio::time::sleep(GAP).await;
 
-    // The parts: the same signer, the same kind of action.
-    let signer = SignerClient::new(&env.signer_socket, Duration::from_secs(2));
-    let mut signing = Vec::with_capacity(ROUNDS);
-    for i in 0..ROUNDS {
         let nonce = 1_800_000_000_000u64 + i as u64;
         let payload = json!({
             "action": {"type": "order", "orders": [{"a": 0, "b": true, "p": "50000", "s": "0.001",
@@ -208,27 +269,14 @@ async fn command_to_exchange(env: &OrderEnv) {
             .await
             .expect("signature");
         signing.push(start.elapsed());
-        tokio::time::sleep(Duration::from_millis(3)).await;
-    }
-    // A body the size of a signed single order, to the same endpoint over
-    // a kept-alive connection like the host's.
-    let http = reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .build()
-        .expect("client");
-    let body = format!(
-        r#"{{"action":{{"type":"order","orders":[{{"a":0,"b":true,"p":"50000","s":"0.001","r":false,"t":{{"limit":{{"tif":"Gtc"}}}},"c":"0x{:032x}"}}],"grouping":"na"}},"nonce":1800000000000,"signature":{{"r":"0x{:064x}","s":"0x{:064x}","v":27}},"vaultAddress":null,"expiresAfter":1800000002000}}"#,
-        1, 2, 3
-    );
-    let url = format!("{}/exchange", env.emulator.base_url());
-    let mut posting = Vec::with_capacity(ROUNDS);
-    for _ in 0..ROUNDS {
+        tokio::time::sleep(GAP).await;
+
         let start = Instant::now();
         let answer = tokio::spawn(http.post(&url).body(body.clone()).send());
         let arrived = arrivals.recv().await.expect("arrival");
         posting.push(arrived.duration_since(start));
         answer.await.expect("task").expect("answer");
-        tokio::time::sleep(Duration::from_millis(3)).await;
+        tokio::time::sleep(GAP).await;
     }
     report("command received → reply ready (in process)", handled);
     let (path_p50, _) = report("command received → signed request at the emulator", path);

@@ -77,7 +77,7 @@ pub use order::{
     BuilderFee, Grouping, LimitWire, OrderAction, OrderBuildError, OrderKind, OrderRequest,
     OrderType, OrderWire, Tif, Tpsl, TriggerWire,
 };
-pub use request::ExchangeRequest;
+pub use request::{ExchangeRequest, SignedBody};
 pub use response::{
     Ack, CancelStatus, ExchangeOutcome, ExpectedResponse, OrderStatus, RejectReason, UnknownReason,
     classify_response,

@@ -1,6 +1,7 @@
 //! The `/exchange` request body.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::actions::Action;
 use crate::address::Address;
@@ -50,6 +51,40 @@ impl ExchangeRequest {
         }
     }
 
+    /// The body as JSON text.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        let action = serde_json::value::to_raw_value(&self.action)?;
+        SignedBody {
+            action: &action,
+            nonce: self.nonce,
+            signature: &self.signature,
+            vault_address: self.vault_address,
+            expires_after: self.expires_after,
+        }
+        .to_json()
+    }
+}
+
+/// An [`ExchangeRequest`] whose action is already JSON text (as a plugin
+/// keeps it between its two phases): the same bytes, without reading the
+/// action back into a tree.
+#[derive(Debug, Serialize)]
+pub struct SignedBody<'a> {
+    /// The signed action, as JSON text in signature key order.
+    pub action: &'a RawValue,
+    /// Request nonce.
+    pub nonce: u64,
+    /// Signature over the action's digest.
+    pub signature: &'a Signature,
+    /// Vault or sub-account traded on behalf of.
+    #[serde(rename = "vaultAddress")]
+    pub vault_address: Option<Address>,
+    /// Millisecond timestamp after which the action must be rejected.
+    #[serde(rename = "expiresAfter")]
+    pub expires_after: Option<u64>,
+}
+
+impl SignedBody<'_> {
     /// The body as JSON text.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)

@@ -5,9 +5,9 @@
 use abi_stable::std_types::{ROption, RString, RVec, Tuple2};
 use hyperliquid_core::{
     Action, BatchModifyAction, CancelAction, CancelByCloidAction, CancelByCloidWire, CancelWire,
-    Cloid, ExchangeRequest, Grouping, MarketKind, Modify, Network, OrderAction, OrderKind,
-    OrderRef as CoreOrderRef, OrderRequest as CoreOrder, Rounding, ScheduleCancelAction, Signature,
-    SigningContext, Tif, Tpsl, UpdateLeverageAction, check_price, normalize_size, slippage_price,
+    Cloid, Grouping, MarketKind, Modify, Network, OrderAction, OrderKind, OrderRef as CoreOrderRef,
+    OrderRequest as CoreOrder, Rounding, ScheduleCancelAction, Signature, SignedBody, Tif, Tpsl,
+    UpdateLeverageAction, check_price, normalize_size, slippage_price,
 };
 use plugin_api::{
     Market, ModifyRequest, Operation, OrderKind as Kind, OrderRef, OrderRequest, PluginError,
@@ -15,6 +15,7 @@ use plugin_api::{
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use serde_json::value::{RawValue, to_raw_value};
 use serde_json::{Value, json};
 
 use crate::config::Config;
@@ -27,8 +28,9 @@ const DEFAULT_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
 /// What `finish` needs, kept in `Prepared::state`.
 #[derive(Serialize, Deserialize)]
 struct Continuation {
-    /// The `/info` body, or the action to post once signed.
-    body: Value,
+    /// The `/info` body, or the action to post once signed, as JSON text:
+    /// it is written once and never read back into a tree.
+    body: Box<RawValue>,
     signed: bool,
     nonce: u64,
     expires_after: Option<u64>,
@@ -228,8 +230,12 @@ fn modify_action(modifies: &[ModifyRequest]) -> Result<Action, PluginError> {
 }
 
 /// `/info` weights: 2 for the light queries, 20 for the rest.
-fn info(body: Value, weight: u32) -> (Value, bool, Vec<(String, u32)>) {
-    (body, false, vec![(IP_WEIGHT.to_owned(), weight)])
+type Phase1 = (Box<RawValue>, bool, Vec<(String, u32)>);
+
+fn info(body: Value, weight: u32) -> Result<Phase1, PluginError> {
+    let text =
+        to_raw_value(&body).map_err(|error| PluginError::invalid(format!("info body: {error}")))?;
+    Ok((text, false, vec![(IP_WEIGHT.to_owned(), weight)]))
 }
 
 /// Costs in the plugin API's shape.
@@ -261,9 +267,9 @@ pub fn prepare(
     let user = config.account.to_string();
     let signed = |action: Action, batch: usize| -> Result<_, PluginError> {
         let is_cancel = matches!(action, Action::Cancel(_) | Action::CancelByCloid(_));
-        let value = serde_json::to_value(&action)
+        let text = to_raw_value(&action)
             .map_err(|error| PluginError::invalid(format!("action: {error}")))?;
-        Ok((value, true, action_costs(batch, is_cancel)))
+        Ok((text, true, action_costs(batch, is_cancel)))
     };
     let (body, is_signed, costs) = match operation {
         Operation::PlaceOrders(orders) => signed(order_action(orders)?, orders.len())?,
@@ -288,29 +294,29 @@ pub fn prepare(
             1,
         )?,
         Operation::FetchMarkets { cursor } => match cursor.as_str() {
-            "" => info(json!({"type": "meta"}), 20),
-            "spot" => info(json!({"type": "spotMeta"}), 20),
+            "" => info(json!({"type": "meta"}), 20)?,
+            "spot" => info(json!({"type": "spotMeta"}), 20)?,
             other => return Err(PluginError::invalid(format!("market page `{other}`"))),
         },
         Operation::FetchBook(market) => info(
             json!({"type": "l2Book", "coin": market.venue_symbol.as_str()}),
             2,
-        ),
-        Operation::FetchOpenOrders => info(json!({"type": "openOrders", "user": user}), 20),
+        )?,
+        Operation::FetchOpenOrders => info(json!({"type": "openOrders", "user": user}), 20)?,
         Operation::FetchOrder(target) => {
             let id = match exchange_oid(target) {
                 _ if !target.client_id.is_empty() => json!(target.client_id.as_str()),
                 Some(oid) => json!(oid?),
                 None => return Err(PluginError::invalid("an order query needs an id")),
             };
-            info(json!({"type": "orderStatus", "user": user, "oid": id}), 2)
+            info(json!({"type": "orderStatus", "user": user, "oid": id}), 2)?
         }
         Operation::FetchFills { since_ms } => info(
             json!({"type": "userFillsByTime", "user": user, "startTime": since_ms}),
             20,
-        ),
-        Operation::FetchAccount => info(json!({"type": "clearinghouseState", "user": user}), 2),
-        Operation::FetchRateLimits => info(json!({"type": "userRateLimit", "user": user}), 20),
+        )?,
+        Operation::FetchAccount => info(json!({"type": "clearinghouseState", "user": user}), 2)?,
+        Operation::FetchRateLimits => info(json!({"type": "userRateLimit", "user": user}), 20)?,
         other => {
             return Err(PluginError::unsupported(format!(
                 "Hyperliquid has no use for {other:?}"
@@ -331,16 +337,18 @@ pub fn prepare(
         costs,
     };
     let sign = if is_signed {
-        let payload = json!({
-            "action": continuation.body,
-            "nonce": continuation.nonce,
-            "vault_address": config.vault.map(|v| v.to_string()),
-            "expires_after": continuation.expires_after,
-            "network": network_name(config.network),
-        });
+        let payload = SignPayload {
+            action: &continuation.body,
+            nonce: continuation.nonce,
+            vault_address: config.vault.map(|v| v.to_string()),
+            expires_after: continuation.expires_after,
+            network: network_name(config.network),
+        };
+        let payload = serde_json::to_string(&payload)
+            .map_err(|error| PluginError::invalid(format!("signer payload: {error}")))?;
         ROption::RSome(SignRequest {
             scheme: "hyperliquid-l1".into(),
-            payload: payload.to_string().into(),
+            payload: payload.into(),
         })
     } else {
         ROption::RNone
@@ -352,6 +360,16 @@ pub fn prepare(
         state: RVec::from(state),
         costs: rate_limit_costs(&continuation.costs),
     })
+}
+
+/// What the signer is asked to sign (see the signer's protocol).
+#[derive(Serialize)]
+struct SignPayload<'a> {
+    action: &'a RawValue,
+    nonce: u64,
+    vault_address: Option<String>,
+    expires_after: Option<u64>,
+    network: &'static str,
 }
 
 fn network_name(network: Network) -> &'static str {
@@ -379,20 +397,18 @@ pub fn finish(
         })?;
         let signature = Signature::from_hex65(&format!("0x{}", hex::encode(bytes)))
             .map_err(|error| PluginError::invalid(format!("signature: {error}")))?;
-        let action = Action::from_value(continuation.body.clone())
-            .map_err(|error| PluginError::invalid(format!("action: {error}")))?;
-        let context = SigningContext {
-            network: config.network,
+        let body = SignedBody {
+            action: &continuation.body,
             nonce: continuation.nonce,
+            signature: &signature,
             vault_address: config.vault,
             expires_after: continuation.expires_after,
-        };
-        let body = ExchangeRequest::new(action, &context, signature)
-            .to_json()
-            .map_err(|error| PluginError::invalid(format!("request body: {error}")))?;
+        }
+        .to_json()
+        .map_err(|error| PluginError::invalid(format!("request body: {error}")))?;
         ("action", body)
     } else {
-        ("info", continuation.body.to_string())
+        ("info", continuation.body.get().to_owned())
     };
     let costs = rate_limit_costs(&continuation.costs);
     Ok(match continuation.via_socket {
