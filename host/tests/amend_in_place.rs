@@ -14,15 +14,14 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use common::orders::eventually;
-use common::{cdylib, copy_as, decimal, local_exchange};
+use common::{buy_order, cdylib, copy_as, local_exchange};
 use connector_host::config::{ExchangeConfig, MarketConfig};
 use connector_host::order::{ClientIdGenerator, ClientOrderId, OrderState, OrderType};
-use connector_host::order::{TimeInForce, TradeType};
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::Publisher;
 use connector_host::runtime::{ExchangeRuntime, HostServices};
 use connector_host::signer::SignerClient;
-use connector_host::trading::{OrderCommand, Trading};
+use connector_host::trading::Trading;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -206,31 +205,25 @@ impl Host {
 }
 
 fn d(text: &str) -> Decimal {
-    decimal(&json!(text))
+    text.parse().expect("a decimal")
 }
 
-fn buy(price: &str, amount: &str) -> OrderCommand {
-    OrderCommand {
-        trading_pair: "TEST-USD".into(),
-        trade_type: TradeType::Buy,
-        order_type: OrderType::Limit,
-        time_in_force: TimeInForce::Gtc,
-        price: Some(d(price)),
-        amount: d(amount),
-        position_action: None,
-        reduce_only: false,
-        client_order_id: None,
-        max_slippage_percent: None,
-    }
+/// A venue and a host with one order open on it (exchange id `1`).
+async fn one_open_order() -> (Venue, Host, ClientOrderId) {
+    let venue = Venue::default();
+    let host = Host::start(serve(Arc::clone(&venue)).await).await;
+    let id = host
+        .trading
+        .submit(&buy_order("TEST-USD", "10.0", "1.00", OrderType::Limit))
+        .expect("accepted");
+    host.until(id, "the order to open", |s| *s == OrderState::Open)
+        .await;
+    (venue, host, id)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_amended_in_place_keeps_its_id_and_its_later_cancel_counts() {
-    let venue = Venue::default();
-    let host = Host::start(serve(Arc::clone(&venue)).await).await;
-    let id = host.trading.submit(&buy("10.0", "1.00")).expect("accepted");
-    host.until(id, "the order to open", |s| *s == OrderState::Open)
-        .await;
+    let (venue, host, id) = one_open_order().await;
     let oid = host.trading.get(id).and_then(|o| o.exchange_order_id);
     assert_eq!(oid.as_deref(), Some("1"));
 
@@ -261,11 +254,7 @@ async fn an_order_amended_in_place_keeps_its_id_and_its_later_cancel_counts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modify_the_venue_refuses_leaves_the_order_as_the_venue_has_it() {
-    let venue = Venue::default();
-    let host = Host::start(serve(Arc::clone(&venue)).await).await;
-    let id = host.trading.submit(&buy("10.0", "1.00")).expect("accepted");
-    host.until(id, "the order to open", |s| *s == OrderState::Open)
-        .await;
+    let (venue, host, id) = one_open_order().await;
 
     // Cancelled on the venue before the modify arrives: the amend is
     // refused (404), and the status query that follows closes the order.
@@ -282,7 +271,10 @@ async fn a_modify_the_venue_refuses_leaves_the_order_as_the_venue_has_it() {
 
     // A modify the venue refuses for its numbers leaves the order open,
     // with its old price and size, under its id.
-    let second = host.trading.submit(&buy("9.0", "1.00")).expect("accepted");
+    let second = host
+        .trading
+        .submit(&buy_order("TEST-USD", "9.0", "1.00", OrderType::Limit))
+        .expect("accepted");
     host.until(second, "the second order to open", |s| {
         *s == OrderState::Open
     })

@@ -23,18 +23,7 @@ fn d(text: &str) -> Decimal {
 }
 
 fn buy(price: &str, amount: &str, order_type: OrderType) -> OrderCommand {
-    OrderCommand {
-        trading_pair: "BTC-USD".into(),
-        trade_type: TradeType::Buy,
-        order_type,
-        time_in_force: TimeInForce::Gtc,
-        price: Some(d(price)),
-        amount: d(amount),
-        position_action: None,
-        reduce_only: false,
-        client_order_id: None,
-        max_slippage_percent: None,
-    }
+    common::buy_order("BTC-USD", price, amount, order_type)
 }
 
 /// A limit buy whose sending the emulator's fault leaves with an unknown
@@ -529,6 +518,22 @@ async fn orders_that_wait_for_rate_limit_capacity_are_signed_when_they_go() {
                 .unwrap()
         })
         .collect();
+    // Each order is journaled and published while it waits, not once it
+    // goes: the last one waits seconds for capacity.
+    eventually(
+        "every order's creation event",
+        Duration::from_secs(5),
+        || {
+            ids.iter()
+                .all(|id| env.events.of(*id).iter().any(|(kind, _)| kind == "created"))
+        },
+    )
+    .await;
+    assert_eq!(
+        env.order(ids[3]).state,
+        OrderState::PendingCreate,
+        "the last order still waits for capacity"
+    );
     for id in &ids {
         let order = env
             .until_state(*id, OrderState::Open, Duration::from_secs(20))

@@ -175,10 +175,10 @@ impl PendingOrder {
             return;
         };
         let (id, inner) = (self.id, Arc::clone(&self.inner));
-        // The listeners (journal, event) hear of the order while the
-        // signer signs: their work then delays neither the reply just
-        // sent nor the request (the tracker tells them first anyway if
-        // anything happens to the order before).
+        // The listeners (journal, event) hear of the order during its
+        // first wait (the signer, or capacity to send): their work then
+        // delays neither the reply just sent nor the request (the tracker
+        // tells them first anyway if anything happens to the order before).
         self.inner.runtime.spawn(async move {
             let operation =
                 plugin_api::operation(Operation::PlaceOrders(RVec::from(vec![request])));

@@ -66,19 +66,21 @@ impl Inner {
     /// actions under way (see [`super::window`]).
     /// Rate-limit capacity comes first: the
     /// nonce and the expiry are taken once the request may go, so that a
-    /// wait never makes a signed action stale. `while_signing` runs once
-    /// the signer has the request (or at once when nothing is signed), so
-    /// that its work overlaps the signer's; `on_send` runs once, as the
-    /// request leaves the host — both before the answer is read. Returns
-    /// what became of it and the `expiresAfter` it was signed with (an
-    /// unknown outcome is settled only after that).
+    /// wait never makes a signed action stale. `while_waiting` runs once,
+    /// during the first wait (for the window, for rate-limit capacity, or
+    /// for the signer; before the request leaves at the latest), so that
+    /// its work delays nothing; `on_send` runs once, as the request leaves
+    /// the host — both before the answer is read. Returns what became of
+    /// it and the `expiresAfter` it was signed with (an unknown outcome is
+    /// settled only after that).
     pub(super) async fn deliver(
         &self,
         operation: &Operation_NE,
-        while_signing: impl FnOnce(),
+        while_waiting: impl FnOnce(),
         on_send: impl FnOnce(),
     ) -> (Delivery, u64) {
-        let _ticket = self.window.enter().await;
+        let mut while_waiting = Some(while_waiting);
+        let _ticket = on_first_wait(self.window.enter(), &mut while_waiting).await;
         // Over the user socket when configured and up; HTTP otherwise.
         let via_socket = self
             .socket
@@ -90,14 +92,17 @@ impl Inner {
             Ok(prepared) => prepared,
             Err(delivery) => return (delivery, now_ms() + self.expiry_ms),
         };
-        if !self.http.acquire(&prepared.costs).await.is_zero() {
+        if !on_first_wait(self.http.acquire(&prepared.costs), &mut while_waiting)
+            .await
+            .is_zero()
+        {
             (prepared, expires) = match self.prepare_now(operation, via_socket) {
                 Ok(prepared) => prepared,
                 Err(delivery) => return (delivery, expires),
             };
         }
         (
-            self.sign_and_send(operation, &prepared, while_signing, on_send)
+            self.sign_and_send(operation, &prepared, while_waiting, on_send)
                 .await,
             expires,
         )
@@ -107,22 +112,22 @@ impl Inner {
         &self,
         operation: &Operation_NE,
         prepared: &Prepared,
-        while_signing: impl FnOnce(),
+        mut while_waiting: Option<impl FnOnce()>,
         on_send: impl FnOnce(),
     ) -> Delivery {
         let signature = match prepared.sign.as_ref().into_option() {
             Some(request) => {
                 let signing = self.signer.sign(&request.scheme, &request.payload);
-                match overlapped(signing, while_signing).await {
+                match on_first_wait(signing, &mut while_waiting).await {
                     Ok(signature) => signature,
                     Err(error) => return Delivery::NotSent(format!("signing: {error}")),
                 }
             }
-            None => {
-                while_signing();
-                Vec::new()
-            }
+            None => Vec::new(),
         };
+        if let Some(hook) = while_waiting.take() {
+            hook();
+        }
         let request = match self.plugin.finish(prepared, &signature) {
             Ok(request) => request,
             Err(error) => return Delivery::NotSent(format!("plugin: {error}")),
@@ -142,7 +147,10 @@ impl Inner {
                     _ => self.http.send(&request).await,
                 }
             };
-            let sent = overlapped(sending, || on_send.take().map_or((), |f| f())).await;
+            let sent = on_first_wait(sending, &mut on_send).await;
+            if let Some(hook) = on_send.take() {
+                hook();
+            }
             let response = match sent {
                 Ok(response) => response,
                 Err(TransportError::NotSent(reason)) => return Delivery::NotDelivered(reason),
@@ -171,15 +179,18 @@ impl Inner {
     }
 }
 
-/// Runs `future` until it first waits (a request written, say), then
-/// `meanwhile`, then the rest of `future`: `meanwhile`'s work overlaps the
-/// wait instead of delaying the request.
-async fn overlapped<F: Future>(future: F, meanwhile: impl FnOnce()) -> F::Output {
+/// Runs `future`; if it has to wait, `hook` (when still there) runs
+/// first, so that its work overlaps the wait instead of delaying what
+/// `future` started (a request written, say).
+async fn on_first_wait<F: Future>(future: F, hook: &mut Option<impl FnOnce()>) -> F::Output {
     let mut future = std::pin::pin!(future);
-    let first = futures_util::poll!(future.as_mut());
-    meanwhile();
-    match first {
+    match futures_util::poll!(future.as_mut()) {
         Poll::Ready(output) => output,
-        Poll::Pending => future.await,
+        Poll::Pending => {
+            if let Some(hook) = hook.take() {
+                hook();
+            }
+            future.await
+        }
     }
 }

@@ -10,6 +10,8 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use connector_host::config::{ExchangeConfig, Limits, MarketConfig, Network};
+use connector_host::order::{OrderType, TimeInForce, TradeType};
+use connector_host::trading::OrderCommand;
 
 /// The folder of this build's artifacts (`target/debug` or
 /// `target/release`), found from the running test binary.
@@ -138,4 +140,21 @@ pub fn decimal(value: &serde_json::Value) -> rust_decimal::Decimal {
         .map_or_else(|| value.to_string(), str::to_owned)
         .parse()
         .expect("a decimal")
+}
+
+/// A GTC buy of `amount` at `price` on `pair`, as the order path takes it.
+pub fn buy_order(pair: &str, price: &str, amount: &str, order_type: OrderType) -> OrderCommand {
+    let number = |text: &str| text.parse().expect("a decimal");
+    OrderCommand {
+        trading_pair: pair.into(),
+        trade_type: TradeType::Buy,
+        order_type,
+        time_in_force: TimeInForce::Gtc,
+        price: Some(number(price)),
+        amount: number(amount),
+        position_action: None,
+        reduce_only: false,
+        client_order_id: None,
+        max_slippage_percent: None,
+    }
 }
