@@ -112,8 +112,6 @@ pub struct ClientOrderTracker {
     shards: Vec<Mutex<HashMap<ClientOrderId, InFlightOrder>>>,
     by_exchange_id: Mutex<HashMap<String, ClientOrderId>>,
     listeners: RwLock<Vec<Arc<dyn OrderListener>>>,
-    /// Orders tracked quietly that the listeners have not heard of yet.
-    quiet: Mutex<HashSet<ClientOrderId>>,
 }
 
 impl Default for ClientOrderTracker {
@@ -129,7 +127,6 @@ impl ClientOrderTracker {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             by_exchange_id: Mutex::new(HashMap::new()),
             listeners: RwLock::new(Vec::new()),
-            quiet: Mutex::new(HashSet::new()),
         }
     }
 
@@ -169,10 +166,8 @@ impl ClientOrderTracker {
 
     /// Starts tracking a new order without telling the listeners yet (their
     /// work — the journal, the event — can then wait until the caller has
-    /// answered its client). They hear of it at
-    /// [`announce_created`](Self::announce_created) or just before its
-    /// first change, whichever comes first: never a change before the
-    /// creation.
+    /// answered its client); [`announce_created`](Self::announce_created)
+    /// must follow before anything else happens to the order.
     pub fn start_tracking_quietly(&self, order: NewOrder) -> Result<ClientOrderId, TrackerError> {
         let id = order.client_order_id;
         let mut shard = self.shard(id);
@@ -180,29 +175,15 @@ impl ClientOrderTracker {
             return Err(TrackerError::DuplicateOrder(id));
         }
         shard.insert(id, InFlightOrder::new(order));
-        self.quiet_orders().insert(id);
         Ok(id)
     }
 
-    /// Tells the listeners about an order tracked quietly (once: nothing
-    /// if they have heard of it).
+    /// Tells the listeners about an order tracked quietly.
     pub fn announce_created(&self, id: ClientOrderId) {
         let shard = self.shard(id);
         if let Some(order) = shard.get(&id) {
-            self.announce_if_quiet(order);
-        }
-    }
-
-    /// Emits the creation of an order tracked quietly, with its shard
-    /// locked, if it has not been emitted yet.
-    fn announce_if_quiet(&self, order: &InFlightOrder) {
-        if self.quiet_orders().remove(&order.client_order_id) {
             self.emit(OrderEvent::Created(order));
         }
-    }
-
-    fn quiet_orders(&self) -> MutexGuard<'_, HashSet<ClientOrderId>> {
-        self.quiet.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Tracks an order found on the exchange (or in the journal) as is.
@@ -322,7 +303,6 @@ impl ClientOrderTracker {
     ) -> Result<T, TrackerError> {
         let mut shard = self.shard(id);
         let order = shard.get_mut(&id).ok_or(TrackerError::UnknownOrder(id))?;
-        self.announce_if_quiet(order);
         change(order, &|event| self.emit(event))
     }
 

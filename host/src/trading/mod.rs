@@ -175,22 +175,15 @@ impl PendingOrder {
             return;
         };
         let (id, inner) = (self.id, Arc::clone(&self.inner));
-        // The listeners (journal, event) hear of the order during its
-        // first wait (the signer, or capacity to send): their work then
-        // delays neither the reply just sent nor the request (the tracker
-        // tells them first anyway if anything happens to the order before).
+        inner.tracker.announce_created(id);
         self.inner.runtime.spawn(async move {
             let operation =
                 plugin_api::operation(Operation::PlaceOrders(RVec::from(vec![request])));
             let tracker = Arc::clone(&inner.tracker);
             let (delivery, expires) = inner
-                .deliver(
-                    &operation,
-                    || tracker.announce_created(id),
-                    || {
-                        let _ = tracker.mark_submitted(id, now_ms());
-                    },
-                )
+                .deliver(&operation, || {
+                    let _ = tracker.mark_submitted(id, now_ms());
+                })
                 .await;
             inner.apply_place(id, delivery, expires);
         });
@@ -609,7 +602,7 @@ impl Trading {
                 return;
             }
             let operation = plugin_api::operation(Operation::CancelOrders(RVec::from(targets)));
-            let (delivery, expires) = inner.deliver(&operation, || {}, || {}).await;
+            let (delivery, expires) = inner.deliver(&operation, || {}).await;
             inner.apply_cancel(&sent, delivery, expires);
         });
     }
@@ -655,7 +648,7 @@ impl Trading {
                     target,
                     order: request,
                 }])));
-            let (delivery, expires) = inner.deliver(&operation, || {}, || {}).await;
+            let (delivery, expires) = inner.deliver(&operation, || {}).await;
             inner.apply_modify(
                 id,
                 (new_order.price, new_order.amount),
