@@ -28,14 +28,7 @@ async fn nonsense_commands_get_precise_errors_and_lose_nothing() {
     let emulator = funded_emulator("bad input host").await;
     let files = HostFiles::new("bad input host", &emulator.base_url(), "");
     let _host = files.start().await;
-    let placed = files
-        .command(
-            json!({"cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
-                        "price": "95000", "amount": "0.001"}),
-        )
-        .expect("reply");
-    assert_eq!(placed["ok"], true, "{placed}");
-    let id = placed["result"]["client_order_id"].clone();
+    let id = json!(files.limit_buy("BTC-USD", "95000", "0.001"));
 
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let long_pair = format!(
@@ -93,12 +86,6 @@ async fn nonsense_commands_get_precise_errors_and_lose_nothing() {
         },
     )
     .await;
-    let again = files
-        .command(
-            json!({"cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
-                        "price": "95000", "amount": "0.001"}),
-        )
-        .expect("reply");
-    assert_eq!(again["ok"], true, "{again}");
+    files.limit_buy("BTC-USD", "95000", "0.001");
     emulator.shutdown().await;
 }

@@ -51,19 +51,7 @@ async fn a_killed_host_reconciles_every_order_and_fill_after_restart() {
     let mut accepted = Vec::new();
     for i in 0..40u32 {
         let price = if i % 3 == 0 { 100_020 } else { 95_000 + i * 10 };
-        let reply = files
-            .command(
-                json!({"cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
-                   "price": price.to_string(), "amount": "0.001"}),
-            )
-            .expect("reply");
-        assert_eq!(reply["ok"], true, "{reply}");
-        accepted.push(
-            reply["result"]["client_order_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        accepted.push(files.limit_buy("BTC-USD", &price.to_string(), "0.001"));
         if i == 30 {
             // SIGKILL, with orders in flight.
             host.0.kill().unwrap();

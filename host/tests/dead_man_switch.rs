@@ -12,7 +12,7 @@ use common::orders::{EventLog, OrderEnv, eventually, key, quiet};
 use connector_host::config::{DeadManSwitchConfig, ExchangeConfig};
 use connector_host::order::{OrderState, OrderType, TimeInForce, TradeType};
 use connector_host::trading::OrderCommand;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn signal(pid: u32, name: &str) {
     let sent = Command::new("kill")
@@ -52,11 +52,7 @@ async fn a_frozen_host_has_its_orders_cancelled_by_the_exchange() {
     let state = || emulator.account_state(account).unwrap_or(Value::Null);
 
     for price in ["90000", "90010"] {
-        let reply = files
-            .command(json!({"cmd": "buy", "trading_pair": "BTC-USD",
-                            "order_type": "LIMIT", "price": price, "amount": "0.001"}))
-            .expect("reply");
-        assert_eq!(reply["ok"], true, "{reply}");
+        files.limit_buy("BTC-USD", price, "0.001");
     }
     eventually(
         "two open orders, the switch armed",

@@ -206,13 +206,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         &[("symbol", "ETH-USD"), ("state", "synced")],
     )
     .await;
-    let eth = files
-        .command(
-            json!({"cmd": "buy", "trading_pair": "ETH-USD", "order_type": "LIMIT",
-                        "price": "2000", "amount": "0.01"}),
-        )
-        .expect("reply");
-    assert_eq!(eth["ok"], true, "{eth}");
+    files.limit_buy("ETH-USD", "2000", "0.01");
     let without_btc = with_eth.replacen("[[exchanges.markets]]\nsymbol = \"BTC-USD\"\n", "", 1);
     assert_ne!(without_btc, with_eth);
     editor_save(&files.config_file, &without_btc);

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::host_process::{HostFiles, funded_emulator};
 use common::orders::key;
-use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_cancels_every_open_order_before_exiting() {
@@ -24,17 +23,7 @@ async fn sigterm_cancels_every_open_order_before_exiting() {
 
     let mut ids = Vec::new();
     for price in ["90000", "90010", "90020"] {
-        let reply = files
-            .command(json!({"cmd": "buy", "trading_pair": "BTC-USD",
-                            "order_type": "LIMIT", "price": price, "amount": "0.001"}))
-            .expect("reply");
-        assert_eq!(reply["ok"], true, "{reply}");
-        ids.push(
-            reply["result"]["client_order_id"]
-                .as_str()
-                .expect("id")
-                .to_owned(),
-        );
+        ids.push(files.limit_buy("BTC-USD", price, "0.001"));
     }
     let exchange_status = |id: &str| {
         emulator.account_state(account).and_then(|state| {

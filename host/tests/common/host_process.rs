@@ -138,4 +138,20 @@ symbol = "BTC-USD"
     pub fn command(&self, request: Value) -> Option<Value> {
         command(&self.commands, request)
     }
+
+    /// Places a limit buy through the command socket; returns its client
+    /// order id (the test fails if the host refuses it).
+    pub fn limit_buy(&self, pair: &str, price: &str, amount: &str) -> String {
+        let reply = self
+            .command(
+                json!({"cmd": "buy", "trading_pair": pair, "order_type": "LIMIT",
+                            "price": price, "amount": amount}),
+            )
+            .expect("reply");
+        assert_eq!(reply["ok"], true, "{reply}");
+        reply["result"]["client_order_id"]
+            .as_str()
+            .expect("client order id")
+            .to_owned()
+    }
 }
