@@ -434,10 +434,21 @@ fn invalid_input_is_refused_with_a_precise_error() {
     ));
 }
 
+/// Writes down every change it hears; `hears_quiet` as the journal does.
 #[derive(Default)]
-struct Recorder(Mutex<Vec<String>>);
+struct Recorder(Mutex<Vec<String>>, bool);
+
+impl Recorder {
+    fn hearing_quiet_orders() -> Recorder {
+        Recorder(Mutex::default(), true)
+    }
+}
 
 impl OrderListener for Recorder {
+    fn hears_quiet_orders(&self) -> bool {
+        self.1
+    }
+
     fn on_event(&self, event: &OrderEvent<'_>) {
         let line = match event {
             OrderEvent::Created(order) => format!("created {}", order.state),
@@ -485,6 +496,55 @@ fn listeners_see_every_transition_in_order() {
             "PENDING_CANCEL->FILLED",
             "fill b",
         ]
+    );
+}
+
+#[test]
+fn a_quiet_order_is_announced_once_and_before_its_first_change() {
+    let tracker = ClientOrderTracker::new();
+    let recorder = Arc::new(Recorder::default());
+    let journal = Arc::new(Recorder::hearing_quiet_orders());
+    tracker.add_listener(recorder.clone());
+    tracker.add_listener(journal.clone());
+    let generator = ClientIdGenerator::with_salt("test", 1);
+    let (early, late) = (generator.next(), generator.next());
+    tracker
+        .start_tracking_quietly(new_order(early, "1"))
+        .unwrap();
+    tracker
+        .start_tracking_quietly(new_order(late, "1"))
+        .unwrap();
+    assert!(recorder.0.lock().unwrap().is_empty(), "quiet until told");
+    assert_eq!(
+        *journal.0.lock().unwrap(),
+        ["created PENDING_CREATE", "created PENDING_CREATE"],
+        "a listener hearing quiet orders is told at once"
+    );
+    // Announced first: its change follows.
+    tracker.announce_created(early);
+    tracker.mark_submitted(early, 2).unwrap();
+    // Changed before its announcement: the creation is told first, once.
+    tracker.mark_submitted(late, 2).unwrap();
+    tracker.announce_created(late);
+    tracker.announce_created(early);
+    assert_eq!(
+        *recorder.0.lock().unwrap(),
+        [
+            "created PENDING_CREATE",
+            "PENDING_CREATE->PENDING_SUBMIT",
+            "created PENDING_CREATE",
+            "PENDING_CREATE->PENDING_SUBMIT",
+        ]
+    );
+    assert_eq!(
+        *journal.0.lock().unwrap(),
+        [
+            "created PENDING_CREATE",
+            "created PENDING_CREATE",
+            "PENDING_CREATE->PENDING_SUBMIT",
+            "PENDING_CREATE->PENDING_SUBMIT",
+        ],
+        "and only once"
     );
 }
 

@@ -100,8 +100,8 @@ impl Dispatcher {
         reply
     }
 
-    /// Carries out one request, but leaves a new order's journaling, event
-    /// and sending to the returned [`PendingOrder`], so that the caller can
+    /// Carries out one request, but leaves a new order's event and sending
+    /// (it is journaled already) to the returned [`PendingOrder`], so that the caller can
     /// send the reply before the work that competes with it for the CPU.
     pub fn handle_deferred(&self, request: Request) -> (Reply, Option<PendingOrder>) {
         let id = request.id;

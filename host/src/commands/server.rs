@@ -84,8 +84,9 @@ fn serve(socket: &zmq::Socket, dispatcher: &Dispatcher, stop: &AtomicBool) {
             }
         };
         let Some(body) = frames.pop() else { continue };
-        // A new order's journaling, event and sending start once the reply
-        // is on its way, so that they do not compete with it.
+        // A new order is journaled before its reply; its event and sending
+        // start once the reply is on its way, so that they do not compete
+        // with it.
         let (reply, pending) = match parse_request(&body) {
             Ok(request) => dispatcher.handle_deferred(request),
             Err(reply) => (*reply, None),

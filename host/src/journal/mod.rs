@@ -3,21 +3,24 @@
 //! Each record is the order's whole state after a change, one JSON object
 //! per line. Replaying keeps the last record of each order, so the journal
 //! needs no copy of the tracker's rules and a record written twice is
-//! harmless. A writer thread appends what the tracker's listener queues
-//! and syncs to disk each time the queue runs empty, at most every
-//! [`SYNC_INTERVAL`] (group commit), so the order path never waits for the
-//! disk. At start-up the file is read,
-//! compacted to one record per order (orders closed longer ago than the
-//! retention are dropped), and appended to from then on.
+//! harmless. The thread that makes a change appends its record to the
+//! file itself — one `write` into the page cache, no other thread woken —
+//! so once the tracker has told its listeners, the change survives the
+//! process being killed. A syncing thread makes the file durable against
+//! a machine crash too: it syncs whatever was written since its last sync
+//! every [`SYNC_INTERVAL`] (group commit), and sleeps while nothing is
+//! written, so the order path never waits for the disk. At start-up the
+//! file is read, compacted to one record per order (orders closed longer
+//! ago than the retention are dropped), and appended to from then on.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tracing::{error, warn};
 
@@ -27,12 +30,16 @@ use crate::order::{ClientOrderId, InFlightOrder, OrderEvent, OrderListener};
 /// restart, then compacted away.
 pub const RETENTION_MS: u64 = 24 * 3_600_000;
 
-/// Syncs to disk at most this often: records that arrive sooner after a
-/// sync wait (in memory, off the order path) for the next one. The most a
-/// crash can lose is this much of the newest records — never an order
-/// that was sent, since the exchange and the reconciliation at start-up
-/// know it.
+/// Syncs to disk at most this often: records written sooner after a sync
+/// (already in the page cache, safe from a process crash) wait for the
+/// next one. The most a machine crash can lose is this much of the newest
+/// records — never an order that was sent, since the exchange and the
+/// reconciliation at start-up know it.
 const SYNC_INTERVAL: Duration = Duration::from_millis(2);
+
+/// After this many intervals without a record the syncing thread sleeps
+/// until the next one is written (and syncs that one at once).
+const QUIET_INTERVALS_BEFORE_SLEEP: u32 = 500;
 
 /// Why the journal could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -54,16 +61,28 @@ pub struct Recovered {
     pub unreadable_lines: usize,
 }
 
-/// The journal's listener: queue every change to the writer thread.
+/// The journal's listener: append every change to the file.
 pub struct Journal {
-    queue: Mutex<Option<Sender<InFlightOrder>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    shared: Arc<Shared>,
+    syncer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// What the appending threads and the syncing thread share.
+struct Shared {
+    /// The file appended to; `None` once the journal is closed.
+    file: Mutex<Option<File>>,
+    /// Something was written since the last sync began.
+    unsynced: AtomicBool,
+    /// The syncing thread sleeps until a writer wakes it.
+    asleep: AtomicBool,
+    /// The syncing thread should sync one last time and stop.
+    closing: AtomicBool,
 }
 
 impl Journal {
     /// Opens (or creates) the journal at `path`, returns what it held, and
-    /// starts the writer. `now_ms` decides which closed orders are old
-    /// enough to drop.
+    /// starts the syncing thread. `now_ms` decides which closed orders are
+    /// old enough to drop.
     pub fn open(path: &Path, now_ms: u64) -> Result<(Journal, Recovered), JournalError> {
         let io = |source| JournalError {
             path: path.to_owned(),
@@ -83,16 +102,23 @@ impl Journal {
             .collect();
         compact(path, &kept).map_err(io)?;
         let file = OpenOptions::new().append(true).open(path).map_err(io)?;
-        let (queue, receiver) = channel();
-        let writer = std::thread::Builder::new()
-            .name("journal".into())
-            .spawn(move || write_loop(file, &receiver))
+        let to_sync = file.try_clone().map_err(io)?;
+        let shared = Arc::new(Shared {
+            file: Mutex::new(Some(file)),
+            unsynced: AtomicBool::new(false),
+            asleep: AtomicBool::new(false),
+            closing: AtomicBool::new(false),
+        });
+        let syncing = Arc::clone(&shared);
+        let syncer = std::thread::Builder::new()
+            .name("journal-sync".into())
+            .spawn(move || sync_loop(&to_sync, &syncing))
             .map_err(io)?;
         let orders = kept.into_iter().cloned().collect();
         Ok((
             Journal {
-                queue: Mutex::new(Some(queue)),
-                writer: Mutex::new(Some(writer)),
+                shared,
+                syncer: Mutex::new(Some(syncer)),
             },
             Recovered {
                 orders,
@@ -101,14 +127,61 @@ impl Journal {
         ))
     }
 
-    /// Stops taking changes, writes and syncs what is queued, and waits for
-    /// the writer.
+    /// Stops taking changes, syncs what was written, and waits for the
+    /// syncing thread.
     pub fn close(&self) {
-        drop(self.queue.lock().unwrap_or_else(|e| e.into_inner()).take());
-        if let Some(writer) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take()
-            && writer.join().is_err()
+        drop(
+            self.shared
+                .file
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        self.shared.closing.store(true, Ordering::SeqCst);
+        if let Some(syncer) = self
+            .syncer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
         {
-            error!("the journal writer panicked");
+            syncer.thread().unpark();
+            if syncer.join().is_err() {
+                error!("the journal's syncing thread panicked");
+            }
+        }
+    }
+
+    /// Appends one record and makes sure a sync will follow.
+    fn append(&self, order: &InFlightOrder) {
+        let mut line = Vec::with_capacity(512);
+        let written = serde_json::to_writer(&mut line, order)
+            .map_err(std::io::Error::from)
+            .and_then(|()| {
+                line.push(b'\n');
+                match self
+                    .shared
+                    .file
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_mut()
+                {
+                    Some(file) => file.write_all(&line),
+                    None => Err(std::io::Error::other("the journal is closed")),
+                }
+            });
+        if let Err(error) = written {
+            error!(order = %order.client_order_id, "journal write failed, change not recorded: {error}");
+            return;
+        }
+        self.shared.unsynced.store(true, Ordering::SeqCst);
+        if self.shared.asleep.swap(false, Ordering::SeqCst)
+            && let Some(syncer) = self
+                .syncer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+        {
+            syncer.thread().unpark();
         }
     }
 }
@@ -128,11 +201,11 @@ impl OrderListener for Journal {
             | OrderEvent::StateChanged { order, .. }
             | OrderEvent::Filled { order, .. } => *order,
         };
-        let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        match queue.as_ref() {
-            Some(queue) if queue.send(order.clone()).is_ok() => {}
-            _ => error!(order = %order.client_order_id, "journal closed; change not recorded"),
-        }
+        self.append(order);
+    }
+
+    fn hears_quiet_orders(&self) -> bool {
+        true
     }
 }
 
@@ -198,32 +271,38 @@ fn compact(path: &Path, orders: &[&InFlightOrder]) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_loop(file: File, queue: &Receiver<InFlightOrder>) {
-    let mut out = BufWriter::new(file);
-    let mut synced_at: Option<Instant> = None;
-    while let Ok(first) = queue.recv() {
-        write(&mut out, &first);
-        // Under load, let records gather until the last sync is
-        // SYNC_INTERVAL old: one sync then covers them all.
-        if let Some(wait) = synced_at.and_then(|at| SYNC_INTERVAL.checked_sub(at.elapsed())) {
-            std::thread::sleep(wait);
-        }
-        // Write everything queued, then sync once.
-        while let Ok(order) = queue.try_recv() {
-            write(&mut out, &order);
-        }
-        if let Err(error) = out.flush().and_then(|()| out.get_ref().sync_data()) {
+/// The syncing thread: every [`SYNC_INTERVAL`], syncs what was written
+/// since the last sync; asleep after a quiet spell until a writer wakes it.
+fn sync_loop(file: &File, shared: &Shared) {
+    let sync = || {
+        if let Err(error) = file.sync_data() {
             error!("journal sync failed: {error}");
         }
-        synced_at = Some(Instant::now());
-    }
-}
-
-fn write(out: &mut BufWriter<File>, order: &InFlightOrder) {
-    if let Err(error) = serde_json::to_writer(&mut *out, order)
-        .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
-    {
-        error!(order = %order.client_order_id, "journal write failed: {error}");
+    };
+    let mut quiet_intervals = 0;
+    loop {
+        if shared.closing.load(Ordering::SeqCst) {
+            sync();
+            return;
+        }
+        if shared.unsynced.swap(false, Ordering::SeqCst) {
+            sync();
+            quiet_intervals = 0;
+        } else {
+            quiet_intervals += 1;
+        }
+        if quiet_intervals < QUIET_INTERVALS_BEFORE_SLEEP {
+            std::thread::park_timeout(SYNC_INTERVAL);
+            continue;
+        }
+        // A writer that stores `unsynced` before reading `asleep` either
+        // sees this thread asleep and wakes it, or is seen here.
+        shared.asleep.store(true, Ordering::SeqCst);
+        if !shared.unsynced.load(Ordering::SeqCst) && !shared.closing.load(Ordering::SeqCst) {
+            std::thread::park();
+        }
+        shared.asleep.store(false, Ordering::SeqCst);
+        quiet_intervals = 0;
     }
 }
 

@@ -116,3 +116,29 @@ fn old_closed_orders_are_compacted_away() {
     assert_eq!(later.orders.len(), 1, "the live order stays however old");
     assert_eq!(later.orders[0].client_order_id, live);
 }
+
+#[test]
+fn a_change_is_in_the_file_once_the_listeners_have_been_told() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hl.journal");
+    let id = ClientIdGenerator::with_salt("journal", 3).next();
+    let (journal, _) = Journal::open(&path, 0).unwrap();
+    let journal = Arc::new(journal);
+    let tracker = ClientOrderTracker::new();
+    tracker.add_listener(Arc::clone(&journal) as Arc<dyn OrderListener>);
+    tracker.start_tracking(new_order(id)).unwrap();
+    // Not closed, not synced: a process killed now still leaves the order
+    // in the file.
+    let found = read(&path).unwrap();
+    assert_eq!(found.orders.len(), 1);
+    assert_eq!(found.orders[0].client_order_id, id);
+    assert_eq!(found.orders[0].state, OrderState::PendingCreate);
+
+    journal.close();
+    tracker.mark_submitted(id, 1_500).unwrap();
+    assert_eq!(
+        read(&path).unwrap().orders[0].state,
+        OrderState::PendingCreate,
+        "a closed journal takes no more changes"
+    );
+}

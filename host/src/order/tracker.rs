@@ -51,6 +51,13 @@ pub enum OrderEvent<'a> {
 pub trait OrderListener: Send + Sync {
     /// One change.
     fn on_event(&self, event: &OrderEvent<'_>);
+
+    /// True for a listener that hears of an order tracked quietly at once
+    /// (the journal: an accepted order is on file before it can be sent);
+    /// the others hear of it when it is announced.
+    fn hears_quiet_orders(&self) -> bool {
+        false
+    }
 }
 
 /// Why the tracker refused something.
@@ -112,6 +119,8 @@ pub struct ClientOrderTracker {
     shards: Vec<Mutex<HashMap<ClientOrderId, InFlightOrder>>>,
     by_exchange_id: Mutex<HashMap<String, ClientOrderId>>,
     listeners: RwLock<Vec<Arc<dyn OrderListener>>>,
+    /// Orders tracked quietly that the listeners have not heard of yet.
+    quiet: Mutex<HashSet<ClientOrderId>>,
 }
 
 impl Default for ClientOrderTracker {
@@ -127,6 +136,7 @@ impl ClientOrderTracker {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             by_exchange_id: Mutex::new(HashMap::new()),
             listeners: RwLock::new(Vec::new()),
+            quiet: Mutex::new(HashSet::new()),
         }
     }
 
@@ -146,13 +156,19 @@ impl ClientOrderTracker {
     }
 
     fn emit(&self, event: OrderEvent<'_>) {
+        self.emit_to(&event, |_| true);
+    }
+
+    /// Tells the listeners `told` picks.
+    fn emit_to(&self, event: &OrderEvent<'_>, told: impl Fn(&dyn OrderListener) -> bool) {
         for listener in self
             .listeners
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
+            .filter(|listener| told(listener.as_ref()))
         {
-            listener.on_event(&event);
+            listener.on_event(event);
         }
     }
 
@@ -164,26 +180,48 @@ impl ClientOrderTracker {
         Ok(id)
     }
 
-    /// Starts tracking a new order without telling the listeners yet (their
-    /// work — the journal, the event — can then wait until the caller has
-    /// answered its client); [`announce_created`](Self::announce_created)
-    /// must follow before anything else happens to the order.
+    /// Starts tracking a new order and tells only the listeners that
+    /// [hear of quiet orders](OrderListener::hears_quiet_orders) (the
+    /// journal), so that the others' work (events) can wait until the order
+    /// is under way. They hear of it at
+    /// [`announce_created`](Self::announce_created) or just before its
+    /// first change, whichever comes first: never a change before the
+    /// creation.
     pub fn start_tracking_quietly(&self, order: NewOrder) -> Result<ClientOrderId, TrackerError> {
         let id = order.client_order_id;
         let mut shard = self.shard(id);
         if shard.contains_key(&id) {
             return Err(TrackerError::DuplicateOrder(id));
         }
-        shard.insert(id, InFlightOrder::new(order));
+        let order = shard.entry(id).or_insert_with(|| InFlightOrder::new(order));
+        self.emit_to(&OrderEvent::Created(order), |listener| {
+            listener.hears_quiet_orders()
+        });
+        self.quiet_orders().insert(id);
         Ok(id)
     }
 
-    /// Tells the listeners about an order tracked quietly.
+    /// Tells the other listeners about an order tracked quietly (once:
+    /// nothing if they have heard of it).
     pub fn announce_created(&self, id: ClientOrderId) {
         let shard = self.shard(id);
         if let Some(order) = shard.get(&id) {
-            self.emit(OrderEvent::Created(order));
+            self.announce_if_quiet(order);
         }
+    }
+
+    /// Emits the creation of an order tracked quietly, with its shard
+    /// locked, if it has not been emitted yet.
+    fn announce_if_quiet(&self, order: &InFlightOrder) {
+        if self.quiet_orders().remove(&order.client_order_id) {
+            self.emit_to(&OrderEvent::Created(order), |listener| {
+                !listener.hears_quiet_orders()
+            });
+        }
+    }
+
+    fn quiet_orders(&self) -> MutexGuard<'_, HashSet<ClientOrderId>> {
+        self.quiet.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Tracks an order found on the exchange (or in the journal) as is.
@@ -303,6 +341,7 @@ impl ClientOrderTracker {
     ) -> Result<T, TrackerError> {
         let mut shard = self.shard(id);
         let order = shard.get_mut(&id).ok_or(TrackerError::UnknownOrder(id))?;
+        self.announce_if_quiet(order);
         change(order, &|event| self.emit(event))
     }
 

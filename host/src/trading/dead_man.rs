@@ -62,7 +62,7 @@ impl Trading {
     /// the venue's refusal, if any.
     async fn schedule_cancel(&self, at_ms: Option<u64>) -> Result<(), String> {
         let operation = plugin_api::operation(Operation::ScheduleCancelAll(ROption::from(at_ms)));
-        match self.inner.deliver(&operation, || {}).await.0 {
+        match self.inner.deliver(&operation, || {}, || {}).await.0 {
             Delivery::Answered(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => Ok(()),
             Delivery::Answered(reply) => {
                 Err(format!("{}: {}", reply.outcome.kind, reply.outcome.message))

@@ -147,7 +147,7 @@ pub(crate) struct Inner {
 /// before one: below the 100 Hyperliquid keeps.
 pub const ACTION_WINDOW: usize = 40;
 
-/// A new order that is tracked but not yet journaled, published or sent.
+/// A new order that is tracked and journaled but not yet published or sent.
 /// [`launch`](PendingOrder::launch) it; dropping it launches it too, so
 /// that no tracked order is left behind.
 #[must_use = "a pending order is sent only when launched"]
@@ -163,8 +163,8 @@ impl PendingOrder {
         self.id
     }
 
-    /// Journals and publishes the order, and starts signing and sending
-    /// it in the background. Returns its client order id.
+    /// Starts publishing, signing and sending the order in the background.
+    /// Returns its client order id.
     pub fn launch(mut self) -> ClientOrderId {
         self.start();
         self.id
@@ -175,15 +175,23 @@ impl PendingOrder {
             return;
         };
         let (id, inner) = (self.id, Arc::clone(&self.inner));
-        inner.tracker.announce_created(id);
+        // The journal has it already; the event is published during the
+        // order's first wait (the signer, or capacity to send), where its
+        // work delays neither the reply just sent nor the request (the
+        // tracker publishes it first anyway if anything happens to the
+        // order before).
         self.inner.runtime.spawn(async move {
             let operation =
                 plugin_api::operation(Operation::PlaceOrders(RVec::from(vec![request])));
             let tracker = Arc::clone(&inner.tracker);
             let (delivery, expires) = inner
-                .deliver(&operation, || {
-                    let _ = tracker.mark_submitted(id, now_ms());
-                })
+                .deliver(
+                    &operation,
+                    || tracker.announce_created(id),
+                    || {
+                        let _ = tracker.mark_submitted(id, now_ms());
+                    },
+                )
                 .await;
             inner.apply_place(id, delivery, expires);
         });
@@ -479,8 +487,8 @@ impl Trading {
         Ok(self.accept(command)?.launch())
     }
 
-    /// Validates and tracks a new order, quietly: the caller can answer its
-    /// client before [`PendingOrder::launch`] journals it, publishes it and
+    /// Validates, tracks and journals a new order, quietly: the caller can
+    /// answer its client before [`PendingOrder::launch`] publishes it and
     /// starts sending it.
     pub fn accept(&self, command: &OrderCommand) -> Result<PendingOrder, CommandError> {
         self.check_accepting()?;
@@ -602,7 +610,7 @@ impl Trading {
                 return;
             }
             let operation = plugin_api::operation(Operation::CancelOrders(RVec::from(targets)));
-            let (delivery, expires) = inner.deliver(&operation, || {}).await;
+            let (delivery, expires) = inner.deliver(&operation, || {}, || {}).await;
             inner.apply_cancel(&sent, delivery, expires);
         });
     }
@@ -648,7 +656,7 @@ impl Trading {
                     target,
                     order: request,
                 }])));
-            let (delivery, expires) = inner.deliver(&operation, || {}).await;
+            let (delivery, expires) = inner.deliver(&operation, || {}, || {}).await;
             inner.apply_modify(
                 id,
                 (new_order.price, new_order.amount),

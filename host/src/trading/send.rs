@@ -2,6 +2,8 @@
 //! (phase two), transport, plugin (classification). What can go wrong is
 //! kept apart, because it decides what may be concluded about an order.
 
+use std::future::Future;
+use std::task::Poll;
 use std::time::Duration;
 
 use abi_stable::std_types::ROption;
@@ -64,16 +66,21 @@ impl Inner {
     /// actions under way (see [`super::window`]).
     /// Rate-limit capacity comes first: the
     /// nonce and the expiry are taken once the request may go, so that a
-    /// wait never makes a signed action stale. `on_send` runs once, right
-    /// before the request leaves the host. Returns what became of it and
-    /// the `expiresAfter` it was signed with (an unknown outcome is settled
-    /// only after that).
+    /// wait never makes a signed action stale. `while_waiting` runs once,
+    /// during the first wait (for the window, for rate-limit capacity, or
+    /// for the signer; before the request leaves at the latest), so that
+    /// its work delays nothing; `on_send` runs once, as the request leaves
+    /// the host — both before the answer is read. Returns what became of
+    /// it and the `expiresAfter` it was signed with (an unknown outcome is
+    /// settled only after that).
     pub(super) async fn deliver(
         &self,
         operation: &Operation_NE,
+        while_waiting: impl FnOnce(),
         on_send: impl FnOnce(),
     ) -> (Delivery, u64) {
-        let _ticket = self.window.enter().await;
+        let mut while_waiting = Some(while_waiting);
+        let _ticket = on_first_wait(self.window.enter(), &mut while_waiting).await;
         // Over the user socket when configured and up; HTTP otherwise.
         let via_socket = self
             .socket
@@ -85,14 +92,18 @@ impl Inner {
             Ok(prepared) => prepared,
             Err(delivery) => return (delivery, now_ms() + self.expiry_ms),
         };
-        if !self.http.acquire(&prepared.costs).await.is_zero() {
+        if !on_first_wait(self.http.acquire(&prepared.costs), &mut while_waiting)
+            .await
+            .is_zero()
+        {
             (prepared, expires) = match self.prepare_now(operation, via_socket) {
                 Ok(prepared) => prepared,
                 Err(delivery) => return (delivery, expires),
             };
         }
         (
-            self.sign_and_send(operation, &prepared, on_send).await,
+            self.sign_and_send(operation, &prepared, while_waiting, on_send)
+                .await,
             expires,
         )
     }
@@ -101,32 +112,45 @@ impl Inner {
         &self,
         operation: &Operation_NE,
         prepared: &Prepared,
+        mut while_waiting: Option<impl FnOnce()>,
         on_send: impl FnOnce(),
     ) -> Delivery {
         let signature = match prepared.sign.as_ref().into_option() {
-            Some(request) => match self.signer.sign(&request.scheme, &request.payload).await {
-                Ok(signature) => signature,
-                Err(error) => return Delivery::NotSent(format!("signing: {error}")),
-            },
+            Some(request) => {
+                let signing = self.signer.sign(&request.scheme, &request.payload);
+                match on_first_wait(signing, &mut while_waiting).await {
+                    Ok(signature) => signature,
+                    Err(error) => return Delivery::NotSent(format!("signing: {error}")),
+                }
+            }
             None => Vec::new(),
         };
+        if let Some(hook) = while_waiting.take() {
+            hook();
+        }
         let request = match self.plugin.finish(prepared, &signature) {
             Ok(request) => request,
             Err(error) => return Delivery::NotSent(format!("plugin: {error}")),
         };
-        on_send();
+        let mut on_send = Some(on_send);
         let mut attempt = 0;
         loop {
             // The first attempt's capacity was paid before signing.
             if attempt > 0 {
                 self.http.acquire(&request.costs).await;
             }
-            let sent = match (&self.socket, request.transport) {
-                (Some(socket), Transport::WEBSOCKET) => {
-                    socket.post(&request, self.http.timeout()).await
+            let sending = async {
+                match (&self.socket, request.transport) {
+                    (Some(socket), Transport::WEBSOCKET) => {
+                        socket.post(&request, self.http.timeout()).await
+                    }
+                    _ => self.http.send(&request).await,
                 }
-                _ => self.http.send(&request).await,
             };
+            let sent = on_first_wait(sending, &mut on_send).await;
+            if let Some(hook) = on_send.take() {
+                hook();
+            }
             let response = match sent {
                 Ok(response) => response,
                 Err(TransportError::NotSent(reason)) => return Delivery::NotDelivered(reason),
@@ -151,6 +175,22 @@ impl Inner {
                 .map_or(NOT_PROCESSED_WAIT, Duration::from_millis);
             debug!(exchange = %self.exchange, attempt, ?wait, "not processed; sending the same request again");
             tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Runs `future`; if it has to wait, `hook` (when still there) runs
+/// first, so that its work overlaps the wait instead of delaying what
+/// `future` started (a request written, say).
+async fn on_first_wait<F: Future>(future: F, hook: &mut Option<impl FnOnce()>) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    match futures_util::poll!(future.as_mut()) {
+        Poll::Ready(output) => output,
+        Poll::Pending => {
+            if let Some(hook) = hook.take() {
+                hook();
+            }
+            future.await
         }
     }
 }
