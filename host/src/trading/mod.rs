@@ -2,9 +2,11 @@
 //! orders at once, then are signed, sent and followed to their end in the
 //! background.
 //!
-//! * Track before submit: [`Trading::submit`] validates, quantizes and
-//!   tracks the order (journaled and published as `created`), returns its
-//!   client order id, and only then signs and sends it.
+//! * Track before submit: [`Trading::submit`] validates, quantizes,
+//!   tracks and journals the order, returns its client order id, and only
+//!   then publishes it as `created`, signs and sends it — starting on the
+//!   caller's thread (`eager`), so that no thread wake-up comes before the
+//!   request reaches the signer.
 //! * Every action carries a short `expiresAfter`; an outcome that is not
 //!   known is settled by a status query once that deadline has passed.
 //!   Only the exchange's word, or its absence after the deadline, fails an
@@ -17,6 +19,7 @@
 
 mod command;
 mod dead_man;
+mod eager;
 mod outcomes;
 mod prepare;
 mod resolve;
@@ -180,7 +183,7 @@ impl PendingOrder {
         // work delays neither the reply just sent nor the request (the
         // tracker publishes it first anyway if anything happens to the
         // order before).
-        self.inner.runtime.spawn(async move {
+        eager::spawn_eagerly(&self.inner.runtime, async move {
             let operation =
                 plugin_api::operation(Operation::PlaceOrders(RVec::from(vec![request])));
             let tracker = Arc::clone(&inner.tracker);
