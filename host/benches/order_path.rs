@@ -246,8 +246,13 @@ async fn command_to_exchange(env: &OrderEnv) {
         let command = buy_command(i);
         let start = Instant::now();
         let request = parse_request(command.as_bytes()).expect("command");
-        let reply = dispatcher.handle(request);
+        // As the command socket does: the reply is ready, then the order
+        // is launched.
+        let (reply, pending) = dispatcher.handle_deferred(request);
         handled.push(start.elapsed());
+        if let Some(order) = pending {
+            order.launch();
+        }
         assert!(reply.ok, "{:?}", reply.error);
         let arrived = arrivals.recv().await.expect("arrival");
         path.push(arrived.duration_since(start));
