@@ -47,7 +47,8 @@ pub enum OrderEvent<'a> {
 }
 
 /// Receives every change. Called with the order's shard locked, so it must
-/// be quick (queue the event) and must not call back into the tracker.
+/// be quick (queue the event, append a line to a file) and must not call
+/// back into the tracker.
 pub trait OrderListener: Send + Sync {
     /// One change.
     fn on_event(&self, event: &OrderEvent<'_>);
