@@ -339,6 +339,12 @@ async fn an_order_whose_signing_failed_is_failed_with_the_reason() {
         env.exchange_order(id).is_none(),
         "nothing reached the exchange"
     );
+    // The order can be FAILED before its events have reached a subscriber
+    // (with the signer gone it fails within its first poll).
+    eventually("both events", Duration::from_secs(2), || {
+        env.events.of(id).len() >= 2
+    })
+    .await;
     assert_eq!(
         env.events.of(id),
         strings(&[("created", "PENDING_CREATE"), ("failed", "FAILED")])
