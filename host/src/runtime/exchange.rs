@@ -514,7 +514,8 @@ impl ExchangeRuntime {
                     .keep_dead_man_switch(switch, shutdown.clone()),
             ));
         }
-        info!(exchange = %name, restored, "order path ready");
+        let resumed = trading.resume_cancels().len();
+        info!(exchange = %name, restored, resumed_cancels = resumed, "order path ready");
         info!(exchange = %name, markets = markets.len(), "exchange started");
         Ok(Some(ExchangeRuntime {
             name,

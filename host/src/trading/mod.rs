@@ -557,13 +557,26 @@ impl Trading {
 
     /// Cancels every live order (of one pair, if given); returns their ids.
     pub fn cancel_all(&self, pair: Option<&str>) -> Vec<ClientOrderId> {
+        self.cancel_where(|order| pair.is_none_or(|pair| order.trading_pair == pair))
+    }
+
+    /// Sends again the cancel of every order an earlier run left
+    /// `PENDING_CANCEL`: whether that cancel reached the exchange before
+    /// the host stopped is unknown, and only the cancel's own answer moves
+    /// such an order on (a report that it is live may predate the cancel).
+    /// Returns their ids.
+    pub fn resume_cancels(&self) -> Vec<ClientOrderId> {
+        self.cancel_where(|order| order.state == OrderState::PendingCancel)
+    }
+
+    /// Cancels every live order of this exchange that `chosen` picks.
+    fn cancel_where(&self, chosen: impl Fn(&InFlightOrder) -> bool) -> Vec<ClientOrderId> {
         let ids: Vec<ClientOrderId> = self
             .inner
             .tracker
             .active_orders()
             .into_iter()
-            .filter(|order| order.exchange == self.inner.exchange)
-            .filter(|order| pair.is_none_or(|pair| order.trading_pair == pair))
+            .filter(|order| order.exchange == self.inner.exchange && chosen(order))
             .map(|order| order.client_order_id)
             .collect();
         let batch = self.inner.manifest.max_batch.max(1) as usize;
