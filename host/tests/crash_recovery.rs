@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::decimal;
-use common::host_process::HostFiles;
+use common::host_process::{HostFiles, funded_emulator};
 use common::orders::{Counterparty, EventLog, eventually, key, quiet};
 use hl_emulator::Emulator;
 use hyperliquid_core::Tif;
@@ -145,4 +145,55 @@ async fn a_killed_host_reconciles_every_order_and_fill_after_restart() {
     }
     drop(host);
     emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_journaled_but_never_sent_is_sent_again_after_a_restart() {
+    let seed = "resumed cancel host";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let mut host = files.start().await;
+    let id = files.limit_buy("BTC-USD", "90000", "0.001");
+    let state = |files: &HostFiles| {
+        files
+            .command(json!({"cmd": "get_order", "client_order_id": id}))
+            .map(|reply| reply["result"]["order_state"].clone())
+    };
+    eventually("the order to rest", Duration::from_secs(10), || {
+        state(&files).is_some_and(|s| s == "OPEN")
+    })
+    .await;
+    host.0.kill().unwrap();
+    host.0.wait().unwrap();
+
+    // The host died right after journaling a cancel request, before the
+    // cancel left: the journal's last word on the order is PENDING_CANCEL.
+    let journal = files.dir.path().join("state").join("hl.journal");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let last = text
+        .lines()
+        .rfind(|line| line.contains(&id))
+        .expect("the order is journaled");
+    assert!(last.contains(r#""state":"OPEN""#), "{last}");
+    let pending_cancel = last.replace(r#""state":"OPEN""#, r#""state":"PENDING_CANCEL""#);
+    std::fs::write(&journal, format!("{text}{pending_cancel}\n")).unwrap();
+
+    let _host = files.start().await;
+    eventually(
+        "the cancel to be sent again",
+        Duration::from_secs(10),
+        || state(&files).is_some_and(|s| s == "CANCELLED"),
+    )
+    .await;
+    let truth = emulator
+        .account_state(key(seed).address())
+        .expect("account");
+    let on_exchange = truth["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|order| order["cloid"] == id.as_str())
+        .expect("the order reached the exchange")
+        .clone();
+    assert_eq!(on_exchange["status"], "canceled");
 }
