@@ -66,7 +66,7 @@ fn a_journal_gives_back_every_order_as_it_last_was() {
                 reason: None,
             })
             .unwrap();
-        // Dropping the tracker drops the journal: queued changes are synced.
+        // Dropping the tracker drops the journal, which syncs what was written.
     }
     // A crash mid-write leaves a torn last line.
     let mut text = fs::read_to_string(&path).unwrap();

@@ -55,6 +55,10 @@ pub struct InFlightOrder {
     /// dropped: they are money).
     pub anomalies: u32,
     trade_ids: HashSet<String>,
+    /// Tracked quietly, and the listeners that wait for an announcement
+    /// have not heard of it yet (see `ClientOrderTracker::start_tracking_quietly`).
+    #[serde(skip)]
+    pub(super) unannounced: bool,
 }
 
 impl InFlightOrder {
@@ -95,6 +99,7 @@ impl InFlightOrder {
             reason: None,
             anomalies: 0,
             trade_ids: HashSet::new(),
+            unannounced: false,
         }
     }
 

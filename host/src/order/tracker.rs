@@ -120,8 +120,6 @@ pub struct ClientOrderTracker {
     shards: Vec<Mutex<HashMap<ClientOrderId, InFlightOrder>>>,
     by_exchange_id: Mutex<HashMap<String, ClientOrderId>>,
     listeners: RwLock<Vec<Arc<dyn OrderListener>>>,
-    /// Orders tracked quietly that the listeners have not heard of yet.
-    quiet: Mutex<HashSet<ClientOrderId>>,
 }
 
 impl Default for ClientOrderTracker {
@@ -137,7 +135,6 @@ impl ClientOrderTracker {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             by_exchange_id: Mutex::new(HashMap::new()),
             listeners: RwLock::new(Vec::new()),
-            quiet: Mutex::new(HashSet::new()),
         }
     }
 
@@ -198,31 +195,28 @@ impl ClientOrderTracker {
         self.emit_to(&OrderEvent::Created(order), |listener| {
             listener.hears_quiet_orders()
         });
-        self.quiet_orders().insert(id);
+        order.unannounced = true;
         Ok(id)
     }
 
     /// Tells the other listeners about an order tracked quietly (once:
     /// nothing if they have heard of it).
     pub fn announce_created(&self, id: ClientOrderId) {
-        let shard = self.shard(id);
-        if let Some(order) = shard.get(&id) {
+        let mut shard = self.shard(id);
+        if let Some(order) = shard.get_mut(&id) {
             self.announce_if_quiet(order);
         }
     }
 
     /// Emits the creation of an order tracked quietly, with its shard
     /// locked, if it has not been emitted yet.
-    fn announce_if_quiet(&self, order: &InFlightOrder) {
-        if self.quiet_orders().remove(&order.client_order_id) {
+    fn announce_if_quiet(&self, order: &mut InFlightOrder) {
+        if order.unannounced {
+            order.unannounced = false;
             self.emit_to(&OrderEvent::Created(order), |listener| {
                 !listener.hears_quiet_orders()
             });
         }
-    }
-
-    fn quiet_orders(&self) -> MutexGuard<'_, HashSet<ClientOrderId>> {
-        self.quiet.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Tracks an order found on the exchange (or in the journal) as is.
