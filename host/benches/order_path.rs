@@ -23,11 +23,12 @@ mod common;
 mod measure;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::host_process::HostFiles;
 use common::orders::{OrderEnv, key, quiet};
-use connector_host::commands::{CommandServer, Dispatcher, parse_request};
+use connector_host::commands::{CommandServer, Dispatcher, SocketLimits, parse_request};
 use connector_host::config::{ExchangeConfig, RateLimitConfig};
 use connector_host::signer::SignerClient;
 use hl_emulator::{Config as EmulatorConfig, Emulator};
@@ -161,8 +162,14 @@ fn command_round_trips(env: &OrderEnv, dir: &std::path::Path) {
             "tcp://127.0.0.1:47312".to_owned(),
         ),
     ] {
-        let server = CommandServer::start(&host_endpoint, Dispatcher::new([env.trading.clone()]))
-            .expect("command server");
+        let server = CommandServer::start(
+            &host_endpoint,
+            Dispatcher::new([env.trading.clone()]),
+            SocketLimits::default(),
+            Arc::default(),
+            None,
+        )
+        .expect("command server");
         let host = client(&context, &host_endpoint);
         // One real reply, echoed byte for byte by the bare ROUTER.
         host.send(buy_command(0).as_bytes(), 0).expect("send");

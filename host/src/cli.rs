@@ -433,6 +433,35 @@ fn send_order_command(
     }
 }
 
+/// Lifts the soft limit on open descriptors to the hard one: connections
+/// to the exchanges, the signer, subscribers and command clients all take
+/// one, and the default soft limit (often 1,024) is the first to run out.
+fn raise_descriptor_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) != 0 {
+            return;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const raised) == 0 {
+                tracing::debug!(
+                    from = limit.rlim_cur,
+                    to = limit.rlim_max,
+                    "descriptor limit raised"
+                );
+            }
+        }
+    }
+}
+
 fn run_host(format: LogFormat, path: &Path) -> ExitCode {
     let config: Config = match config::load(path) {
         Ok(config) => config,
@@ -443,6 +472,7 @@ fn run_host(format: LogFormat, path: &Path) -> ExitCode {
     };
     let set_log_level = init_logging(format, &config.host.log_level);
     tracing::info!("{}", config.summary());
+    raise_descriptor_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -24,6 +24,7 @@ pub mod book;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod core_thread;
 pub mod journal;
 pub mod order;
 pub mod plugins;

@@ -51,6 +51,16 @@ async fn nonsense_commands_get_precise_errors_and_lose_nothing() {
         ("an unknown pair 100 kB long", long_pair.into_bytes(), "unknown_market", ""),
         ("an unknown order", br#"{"cmd":"cancel","client_order_id":"0x0000000000000000000000000000beef"}"#.to_vec(), "unknown_order", ""),
         ("a duplicate client order id", format!(r#"{{"cmd":"buy","trading_pair":"BTC-USD","order_type":"LIMIT","price":"95000","amount":"0.001","client_order_id":{id}}}"#).into_bytes(), "duplicate_client_order_id", ""),
+        // Numbers whose quantization or value leaves the decimal range
+        // (these once panicked the command thread).
+        ("an amount of 10^24", br#"{"cmd":"buy","trading_pair":"BTC-USD","order_type":"LIMIT","price":"95000","amount":"1e24"}"#.to_vec(), "invalid_order", "`amount`: size 1000000000000000000000000 is too large"),
+        ("a price of 10^18 times an amount of 10^12", br#"{"cmd":"sell","trading_pair":"BTC-USD","order_type":"LIMIT","price":"1e18","amount":"1e12"}"#.to_vec(), "invalid_order", "`amount`: order value"),
+        ("a modify to an amount of 10^24", format!(r#"{{"cmd":"modify","client_order_id":{id},"amount":"1e24"}}"#).into_bytes(), "invalid_order", "`amount`"),
+        ("an all-zero client order id", br#"{"cmd":"buy","trading_pair":"BTC-USD","order_type":"LIMIT","price":"95000","amount":"0.001","client_order_id":"0x00000000000000000000000000000000"}"#.to_vec(), "invalid_order", "all-zero"),
+        ("another host's client order id", br#"{"cmd":"buy","trading_pair":"BTC-USD","order_type":"LIMIT","price":"95000","amount":"0.001","client_order_id":"0x0123456789abcdef0123456789abcdef"}"#.to_vec(), "invalid_order", "prefix"),
+        ("a modify with neither price nor amount", format!(r#"{{"cmd":"modify","client_order_id":{id}}}"#).into_bytes(), "invalid_order", "needs a new"),
+        ("reduce_only false with position_action CLOSE", br#"{"cmd":"sell","trading_pair":"BTC-USD","order_type":"LIMIT","price":"105000","amount":"0.001","reduce_only":false,"position_action":"CLOSE"}"#.to_vec(), "invalid_order", "contradicts"),
+        ("reduce_only true with position_action OPEN", br#"{"cmd":"sell","trading_pair":"BTC-USD","order_type":"LIMIT","price":"105000","amount":"0.001","reduce_only":true,"position_action":"OPEN"}"#.to_vec(), "invalid_order", "contradicts"),
     ];
     for (what, body, code, needle) in cases {
         let reply =

@@ -111,6 +111,11 @@ fn produce_every_topic(publisher: &Publisher) {
     status.plugins(&plugins);
     status.counters();
     status.throttled("hl-local", "address", 12);
+    let commands = connector_host::commands::CommandStats::default();
+    commands.received();
+    commands.refused("risk_limit");
+    status.commands(&commands);
+    status.internal_error("commands", "buy", "attempt to divide by zero");
     status.kill_switch("hl-local", true, Some("drill"));
     status.kill_switch("hl-local", false, None);
     status.dead_man_switch("hl-local", "armed", Some(1_700_000_005_000), 0, None);

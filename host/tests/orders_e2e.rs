@@ -61,17 +61,6 @@ fn never_down(env: &OrderEnv) -> bool {
         .any(|(topic, body)| topic == "host.status.connection" && body["data"]["state"] == "down")
 }
 
-/// A limit buy, once the exchange has it open.
-async fn resting_buy(env: &OrderEnv, price: &str, amount: &str) -> ClientOrderId {
-    let id = env
-        .trading
-        .submit(&buy(price, amount, OrderType::Limit))
-        .unwrap();
-    env.until_state(id, OrderState::Open, Duration::from_secs(5))
-        .await;
-    id
-}
-
 fn strings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -82,7 +71,7 @@ fn strings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_then_partial_fill_then_fill() {
     let env = OrderEnv::start(quiet()).await;
-    let id = resting_buy(&env, "100000", "0.003").await;
+    let id = env.resting_buy("100000", "0.003").await;
 
     env.counterparty
         .order(BTC, false, "100000", "0.001", Tif::Ioc)
@@ -132,7 +121,7 @@ async fn create_then_partial_fill_then_fill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_then_cancel() {
     let env = OrderEnv::start(quiet()).await;
-    let id = resting_buy(&env, "95000", "0.001").await;
+    let id = env.resting_buy("95000", "0.001").await;
     env.trading.cancel(id).unwrap();
     env.until_state(id, OrderState::Cancelled, Duration::from_secs(5))
         .await;
@@ -250,7 +239,7 @@ async fn an_unknown_outcome_is_resolved_the_order_never_existed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_user_stream_loses_no_fill() {
     let env = OrderEnv::start(quiet()).await;
-    let id = resting_buy(&env, "100000", "0.002").await;
+    let id = env.resting_buy("100000", "0.002").await;
     // Drop every socket and fill the order while the host reconnects: the
     // exchange replays nothing; the refill after the reconnect must find it.
     env.emulator
@@ -275,7 +264,7 @@ async fn a_dropped_user_stream_loses_no_fill() {
 /// stays up and no reconnect refills. The host must still learn the fill,
 /// once.
 async fn filled_under(env: OrderEnv, fault: FaultSettings) {
-    let id = resting_buy(&env, "100000", "0.002").await;
+    let id = env.resting_buy("100000", "0.002").await;
     env.emulator.set_faults(&fault).unwrap();
     env.counterparty
         .order(BTC, false, "100000", "0.002", Tif::Ioc)
@@ -355,7 +344,7 @@ async fn an_order_whose_signing_failed_is_failed_with_the_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_modify_changes_price_and_size_on_the_exchange() {
     let env = OrderEnv::start(quiet()).await;
-    let id = resting_buy(&env, "95000", "0.001").await;
+    let id = env.resting_buy("95000", "0.001").await;
     env.trading
         .modify(id, Some(d("95500")), Some(d("0.002")))
         .unwrap();
@@ -569,7 +558,8 @@ async fn risk_limits_refuse_before_the_exchange_and_the_kill_switch_stops_everyt
         ..exchange
     })
     .await;
-    // Too big: FAILED at once with the limit named; nothing is sent.
+    // Too big: refused at once with the limit named; nothing is tracked,
+    // journaled or sent.
     let error = env
         .trading
         .submit(&buy("90000", "0.02", OrderType::Limit))
@@ -582,13 +572,11 @@ async fn risk_limits_refuse_before_the_exchange_and_the_kill_switch_stops_everyt
         panic!("{error:?}")
     };
     assert_eq!(refusal.limit, "max_order_size");
-    let failed = env.order(refused);
-    assert_eq!(failed.state, OrderState::Failed);
-    assert!(failed.reason.unwrap().contains("max_order_size"));
+    assert!(env.trading.get(refused).is_none());
 
     // Within the limits: sent.
-    let first = resting_buy(&env, "90000", "0.01").await;
-    let second = resting_buy(&env, "90010", "0.01").await;
+    let first = env.resting_buy("90000", "0.01").await;
+    let second = env.resting_buy("90010", "0.01").await;
     let error = env
         .trading
         .submit(&buy("90020", "0.01", OrderType::Limit))
@@ -618,7 +606,7 @@ async fn risk_limits_refuse_before_the_exchange_and_the_kill_switch_stops_everyt
         "{error:?}"
     );
     env.trading.release_kill_switch();
-    resting_buy(&env, "90000", "0.01").await;
+    env.resting_buy("90000", "0.01").await;
 
     // Limits replaced while running hold at once.
     env.trading.set_limits(std::collections::HashMap::from([(
@@ -633,8 +621,8 @@ async fn risk_limits_refuse_before_the_exchange_and_the_kill_switch_stops_everyt
         Err(CommandError::RiskLimit { .. })
     ));
 
-    // Nothing refused reached the exchange; the refusal and the switch
-    // were published.
+    // Nothing refused reached the exchange or the event stream; the switch
+    // was published.
     assert!(env.exchange_order(refused).is_none());
     eventually("the kill switch events", Duration::from_secs(2), || {
         let states: Vec<_> = env
@@ -647,13 +635,7 @@ async fn risk_limits_refuse_before_the_exchange_and_the_kill_switch_stops_everyt
         states == ["engaged", "released"]
     })
     .await;
-    assert_eq!(
-        env.events
-            .of(refused)
-            .last()
-            .map(|(topic, _)| topic.as_str()),
-        Some("failed")
-    );
+    assert!(env.events.of(refused).is_empty());
     env.stop().await;
 }
 
@@ -779,6 +761,111 @@ async fn each_risk_limit_refuses_what_it_must_and_passes_what_it_must() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_risk_limit_holds_for_the_order_a_modify_would_make() {
+    let env = OrderEnv::start(quiet()).await;
+    // A mid of 99500 from the counterparty's quotes.
+    env.counterparty
+        .order(BTC, false, "100000", "0.01", Tif::Gtc)
+        .await;
+    env.counterparty
+        .order(BTC, true, "99000", "0.01", Tif::Gtc)
+        .await;
+    eventually("a mid", Duration::from_secs(5), || {
+        env.trading.market_data().top("BTC").and_then(|top| top.mid) == Some(d("99500"))
+    })
+    .await;
+    let id = env.resting_buy("99000", "0.001").await;
+    let modify = |price: Option<&str>, amount: Option<&str>| match env.trading.modify(
+        id,
+        price.map(d),
+        amount.map(d),
+    ) {
+        Err(CommandError::RiskLimit { refusal, .. }) => Some(refusal.limit),
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => None,
+    };
+    // (limits, a modify they refuse, one they pass: the order after it)
+    type Change<'a> = (Option<&'a str>, Option<&'a str>);
+    let table: [(Limits, Change, Change); 4] = [
+        (
+            Limits {
+                max_order_size: Some(d("0.002")),
+                ..Limits::default()
+            },
+            (None, Some("0.003")),
+            (None, Some("0.002")),
+        ),
+        (
+            Limits {
+                max_order_notional: Some(d("250")),
+                ..Limits::default()
+            },
+            (Some("99100"), Some("0.003")),
+            (Some("98000"), None),
+        ),
+        (
+            Limits {
+                price_band_percent: Some(d("1")),
+                ..Limits::default()
+            },
+            (Some("90000"), None),
+            (Some("99100"), None),
+        ),
+        (
+            // No position; the order counts as its new size only.
+            Limits {
+                max_position: Some(d("0.0025")),
+                ..Limits::default()
+            },
+            (None, Some("0.003")),
+            (None, Some("0.001")),
+        ),
+    ];
+    for (limits, refused, passed) in table {
+        let limit = limits.clone();
+        only_limits(&env, limits);
+        assert!(
+            modify(refused.0, refused.1).is_some(),
+            "{limit:?} let {refused:?} through"
+        );
+        assert_eq!(
+            modify(passed.0, passed.1),
+            None,
+            "{limit:?} refused {passed:?}"
+        );
+        let before = env.order(id);
+        let (price, amount) = (
+            passed.0.map_or(before.price, d),
+            passed.1.map_or(before.amount, d),
+        );
+        eventually("the modify to be applied", Duration::from_secs(5), || {
+            env.trading
+                .get(id)
+                .is_some_and(|o| o.price == price && o.amount == amount)
+                && env.exchange_order(id).is_some_and(|truth| {
+                    truth["status"] == "open" && truth["origSz"].as_str().map(d) == Some(amount)
+                })
+        })
+        .await;
+    }
+    // A modify adds no order: the open-order limit does not refuse it,
+    // while a new order is refused.
+    only_limits(
+        &env,
+        Limits {
+            max_open_orders: Some(1),
+            ..Limits::default()
+        },
+    );
+    assert_eq!(modify(Some("99000"), None), None);
+    assert_eq!(
+        refused_limit(env.trading.submit(&buy("90000", "0.001", OrderType::Limit))),
+        Some("max_open_orders")
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn orders_can_travel_as_websocket_posts() {
     let env = OrderEnv::start_with(quiet(), |exchange| ExchangeConfig {
         order_transport: OrderTransport::Websocket,
@@ -786,7 +873,7 @@ async fn orders_can_travel_as_websocket_posts() {
     })
     .await;
     let mut over_http = env.emulator.exchange_arrivals();
-    let id = resting_buy(&env, "90000", "0.001").await;
+    let id = env.resting_buy("90000", "0.001").await;
     let open = env.exchange_order(id).expect("on the exchange");
     assert_eq!(open["status"], "open", "{open}");
     env.trading.cancel(id).unwrap();

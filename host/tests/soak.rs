@@ -4,7 +4,7 @@
 //! host must agree with the exchange's ground truth on every order, every
 //! filled amount and fee, and the book.
 //!
-//! The default is CI-sized (three seeds, 20 s each). A long run:
+//! The default is CI-sized (four seeds, 20 s each). A long run:
 //!
 //! ```text
 //! SOAK_SECONDS=1800 SOAK_SEEDS=7 ./host/run-tests.sh -p connector-host --test soak -- --nocapture
@@ -33,7 +33,9 @@ fn plan() -> (Vec<u64>, Duration) {
                 .map(|seed| seed.trim().parse().expect("SOAK_SEEDS: numbers"))
                 .collect()
         })
-        .unwrap_or_else(|_| vec![1, 2, 3]);
+        // Seed 77 once ended with an order filled on the exchange that the
+        // host called cancelled (two modifies racing), in a 600-s run.
+        .unwrap_or_else(|_| vec![1, 2, 3, 77]);
     let seconds = std::env::var("SOAK_SECONDS")
         .map(|text| text.parse().expect("SOAK_SECONDS: a number"))
         .unwrap_or(20);

@@ -104,6 +104,23 @@ pub enum RuleViolation {
         /// The maximum.
         max: Decimal,
     },
+    /// The price or size is too large to compute with (quantizing it, or
+    /// its product with the other, leaves the exact decimal range).
+    #[error("{field} {value} is too large")]
+    TooLarge {
+        /// `price` or `size`.
+        field: &'static str,
+        /// The number as given.
+        value: Decimal,
+    },
+    /// Price × size leaves the exact decimal range.
+    #[error("order value {price} × {size} is too large")]
+    NotionalTooLarge {
+        /// The price.
+        price: Decimal,
+        /// The size.
+        size: Decimal,
+    },
     /// The order's value is below the venue's minimum.
     #[error("order value {notional} is below the minimum {min}")]
     NotionalBelowMin {
@@ -128,8 +145,15 @@ impl PriceRule {
         let strategy = mode.strategy();
         let mut result = price;
         if let Some(tick) = nonzero(self.tick) {
-            let ticks = (result / tick).round_dp_with_strategy(0, strategy);
-            let on_tick = (ticks * tick).normalize();
+            let too_large = || RuleViolation::TooLarge {
+                field: "price",
+                value: price,
+            };
+            let ticks = result
+                .checked_div(tick)
+                .ok_or_else(too_large)?
+                .round_dp_with_strategy(0, strategy);
+            let on_tick = ticks.checked_mul(tick).ok_or_else(too_large)?.normalize();
             if mode == Rounding::Exact && on_tick != price {
                 return Err(RuleViolation::PriceTick { price, tick });
             }
@@ -199,8 +223,15 @@ impl TradingRule {
         }
         let mut result = size;
         if let Some(step) = nonzero(self.size_step) {
-            let steps = (size / step).round_dp_with_strategy(0, mode.strategy());
-            let on_step = (steps * step).normalize();
+            let too_large = || RuleViolation::TooLarge {
+                field: "size",
+                value: size,
+            };
+            let steps = size
+                .checked_div(step)
+                .ok_or_else(too_large)?
+                .round_dp_with_strategy(0, mode.strategy());
+            let on_step = steps.checked_mul(step).ok_or_else(too_large)?.normalize();
             if mode == Rounding::Exact && on_step != size {
                 return Err(RuleViolation::SizeStep { size, step });
             }
@@ -222,23 +253,26 @@ impl TradingRule {
         Ok(result.normalize())
     }
 
-    /// Checks the venue's minimum order value.
+    /// Checks the venue's minimum order value; returns the value (price ×
+    /// size), which is refused when it is too large to compute.
     pub fn check_notional(
         &self,
         price: Decimal,
         size: Decimal,
         reduce_only: bool,
-    ) -> Result<(), RuleViolation> {
+    ) -> Result<Decimal, RuleViolation> {
+        let notional = price
+            .checked_mul(size)
+            .ok_or(RuleViolation::NotionalTooLarge { price, size })?;
         let Some(min) = nonzero(self.min_notional) else {
-            return Ok(());
+            return Ok(notional);
         };
         if reduce_only && self.reduce_only_exempt_from_min_notional {
-            return Ok(());
+            return Ok(notional);
         }
-        let notional = price * size;
         if notional < min {
             return Err(RuleViolation::NotionalBelowMin { notional, min });
         }
-        Ok(())
+        Ok(notional)
     }
 }

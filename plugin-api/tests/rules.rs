@@ -217,7 +217,7 @@ fn sizes_round_to_the_step_and_never_up_over_a_bound() {
 #[test]
 fn minimum_notional_with_reduce_only_exemption() {
     let rule = tick_rule();
-    assert_eq!(rule.check_notional(d("100"), d("0.05"), false), Ok(()));
+    assert_eq!(rule.check_notional(d("100"), d("0.05"), false), Ok(d("5")));
     assert_eq!(
         rule.check_notional(d("100"), d("0.04"), false),
         Err(RuleViolation::NotionalBelowMin {
@@ -225,7 +225,7 @@ fn minimum_notional_with_reduce_only_exemption() {
             min: d("5")
         })
     );
-    assert_eq!(rule.check_notional(d("100"), d("0.04"), true), Ok(()));
+    assert_eq!(rule.check_notional(d("100"), d("0.04"), true), Ok(d("4")));
     let hyperliquid = sig_fig_rule();
     assert!(
         hyperliquid
@@ -245,6 +245,37 @@ fn violations_read_well() {
     );
 }
 
+#[test]
+fn numbers_too_large_to_compute_with_are_refused_not_panicked_on() {
+    let rule = sig_fig_rule();
+    assert_eq!(
+        rule.quantize_size(d("1e26"), Rounding::Down),
+        Err(RuleViolation::TooLarge {
+            field: "size",
+            value: d("1e26")
+        })
+    );
+    assert!(matches!(
+        tick_rule().quantize_price(Decimal::MAX, Rounding::Down),
+        Err(RuleViolation::TooLarge { field: "price", .. })
+    ));
+    assert_eq!(
+        rule.check_notional(d("1e18"), d("1e12"), false),
+        Err(RuleViolation::NotionalTooLarge {
+            price: d("1e18"),
+            size: d("1e12")
+        })
+    );
+    assert_eq!(
+        RuleViolation::NotionalTooLarge {
+            price: d("1e18"),
+            size: d("1e12")
+        }
+        .to_string(),
+        "order value 1000000000000000000 × 1000000000000 is too large"
+    );
+}
+
 mod properties {
     use proptest::prelude::*;
 
@@ -254,7 +285,23 @@ mod properties {
         prop::sample::select(vec![Rounding::Nearest, Rounding::Down, Rounding::Up])
     }
 
+    /// Any decimal at all, from the smallest to the largest.
+    fn any_decimal() -> impl Strategy<Value = Decimal> {
+        (any::<[u32; 3]>(), 0u32..=28, any::<bool>()).prop_map(
+            |([lo, mid, hi], scale, negative)| Decimal::from_parts(lo, mid, hi, negative, scale),
+        )
+    }
+
     proptest! {
+        #[test]
+        fn no_number_panics_the_rules(price in any_decimal(), size in any_decimal(), mode in rounding()) {
+            for rule in [tick_rule(), sig_fig_rule()] {
+                let _ = rule.quantize_price(price, mode);
+                let _ = rule.quantize_size(size, mode);
+                let _ = rule.check_notional(price, size, false);
+            }
+        }
+
         #[test]
         fn a_quantized_price_is_valid_and_stable(
             mantissa in 1i64..10_000_000_000,

@@ -255,9 +255,11 @@ impl OrderBook {
         self.asks.first().copied()
     }
 
-    /// The mid price, when both sides have a level.
+    /// The mid price, when both sides have a level (and their sum is
+    /// within the decimal range: the prices come from outside).
     pub fn mid(&self) -> Option<Decimal> {
-        Some((self.best_bid()?.price + self.best_ask()?.price) / Decimal::TWO)
+        let sum = self.best_bid()?.price.checked_add(self.best_ask()?.price)?;
+        Some(sum / Decimal::TWO)
     }
 
     /// Best ask minus best bid.

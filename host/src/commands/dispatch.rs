@@ -10,7 +10,7 @@ use super::protocol::{Command, NewOrderFields, Reply, Request};
 use crate::order::TradeType;
 use crate::publisher::order_json;
 use crate::runtime::reload::Trigger;
-use crate::trading::{CommandError, PendingOrder, Trading};
+use crate::trading::{Begun, CommandError, PendingOrder, Trading};
 
 /// What a command came to: its result, the order path's refusal, or the
 /// dispatcher's (code, message).
@@ -124,14 +124,24 @@ impl Dispatcher {
             Command::Buy(fields) => self.launched(self.new_order(TradeType::Buy, fields)),
             Command::Sell(fields) => self.launched(self.new_order(TradeType::Sell, fields)),
             Command::Cancel(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
-                trading
-                    .cancel(fields.client_order_id)
-                    .map(|()| json!({"client_order_id": fields.client_order_id, "cancel": "requested"}))
+                trading.cancel(fields.client_order_id).map(
+                    |()| json!({"client_order_id": fields.client_order_id, "cancel": "requested"}),
+                )
             }),
             Command::Modify(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
                 trading
-                    .modify(fields.client_order_id, fields.price.map(|p| p.0), fields.amount.map(|a| a.0))
-                    .map(|()| json!({"client_order_id": fields.client_order_id, "modify": "requested"}))
+                    .modify(
+                        fields.client_order_id,
+                        fields.price.map(|p| p.0),
+                        fields.amount.map(|a| a.0),
+                    )
+                    .map(|begun| {
+                        let modify = match begun {
+                            Begun::Now => "requested",
+                            Begun::Held => "queued",
+                        };
+                        json!({"client_order_id": fields.client_order_id, "modify": modify})
+                    })
             }),
             Command::GetOrder(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
                 trading
@@ -139,48 +149,62 @@ impl Dispatcher {
                     .map(|order| order_json(&order))
                     .ok_or(CommandError::UnknownOrder(fields.client_order_id))
             }),
-            Command::CancelAll(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
-                let ids: Vec<String> = exchanges
-                    .iter()
-                    .flat_map(|trading| trading.cancel_all(fields.trading_pair.as_deref()))
-                    .map(|id| id.to_string())
-                    .collect();
-                Ok(json!({"cancel_requested": ids}))
-            }),
-            Command::KillSwitch(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
-                let reason = fields.reason.unwrap_or_else(|| "kill switch command".to_owned());
-                let ids: Vec<String> = exchanges
-                    .iter()
-                    .flat_map(|trading| trading.engage_kill_switch(&reason))
-                    .map(|id| id.to_string())
-                    .collect();
-                Ok(json!({"kill_switch": "engaged", "cancel_requested": ids}))
-            }),
-            Command::ReleaseKillSwitch(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
-                exchanges.iter().for_each(|trading| trading.release_kill_switch());
-                Ok(json!({"kill_switch": "released"}))
-            }),
-            Command::Heartbeat(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
-                exchanges.iter().for_each(|trading| trading.heartbeat());
-                Ok(json!({"heartbeat": "noted"}))
-            }),
+            Command::CancelAll(fields) => {
+                self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                    let ids: Vec<String> = exchanges
+                        .iter()
+                        .flat_map(|trading| trading.cancel_all(fields.trading_pair.as_deref()))
+                        .map(|id| id.to_string())
+                        .collect();
+                    Ok(json!({"cancel_requested": ids}))
+                })
+            }
+            Command::KillSwitch(fields) => {
+                self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                    let reason = fields
+                        .reason
+                        .unwrap_or_else(|| "kill switch command".to_owned());
+                    let ids: Vec<String> = exchanges
+                        .iter()
+                        .flat_map(|trading| trading.engage_kill_switch(&reason))
+                        .map(|id| id.to_string())
+                        .collect();
+                    Ok(json!({"kill_switch": "engaged", "cancel_requested": ids}))
+                })
+            }
+            Command::ReleaseKillSwitch(fields) => {
+                self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                    exchanges
+                        .iter()
+                        .for_each(|trading| trading.release_kill_switch());
+                    Ok(json!({"kill_switch": "released"}))
+                })
+            }
+            Command::Heartbeat(fields) => {
+                self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                    exchanges.iter().for_each(|trading| trading.heartbeat());
+                    Ok(json!({"heartbeat": "noted"}))
+                })
+            }
             Command::Reload => match &self.reload {
                 Some(reload) if reload.send(Trigger::Asked).is_ok() => {
                     Ok(Ok(json!({"reload": "requested"})))
                 }
                 _ => Err(("unsupported", "this host cannot reload".to_owned())),
             },
-            Command::OpenOrders(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
-                let orders: Vec<Value> = exchanges
-                    .iter()
-                    .flat_map(|trading| trading.open_orders(fields.trading_pair.as_deref()))
-                    .map(|order| order_json(&order))
-                    .collect();
-                Ok(json!({"orders": orders}))
+            Command::OpenOrders(fields) => {
+                self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                    let orders: Vec<Value> = exchanges
+                        .iter()
+                        .flat_map(|trading| trading.open_orders(fields.trading_pair.as_deref()))
+                        .map(|order| order_json(&order))
+                        .collect();
+                    Ok(json!({"orders": orders}))
+                })
+            }
+            Command::Status(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                Ok(json!({"exchanges": exchanges.iter().map(status).collect::<Vec<_>>()}))
             }),
-            Command::Status(fields) => self
-                .selected(fields.exchange.as_deref())
-                .map(|exchanges| Ok(json!({"exchanges": exchanges.iter().map(status).collect::<Vec<_>>()}))),
         }
     }
 
@@ -200,7 +224,11 @@ impl Dispatcher {
             Ok(trading) => trading,
             Err(error) => return (Err(error), None),
         };
-        match trading.accept(&fields.order_command(side)) {
+        let command = match fields.order_command(side) {
+            Ok(command) => command,
+            Err(error) => return (Ok(Err(error)), None),
+        };
+        match trading.accept(&command) {
             Ok(pending) => (
                 Ok(Ok(
                     json!({"client_order_id": pending.id(), "exchange": trading.exchange(), "order_state": "PENDING_CREATE"}),

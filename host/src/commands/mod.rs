@@ -4,12 +4,16 @@
 //! never waiting for the exchange. The protocol is in
 //! `docs/command-protocol.md`.
 
+mod connections;
 mod dispatch;
 mod protocol;
 mod server;
+mod stats;
+mod throttle;
 
 pub use dispatch::{Dispatcher, Exchanges};
 pub use protocol::{
     Command, ErrorBody, ExactDecimal, KillSwitchFields, Reply, Request, parse_request,
 };
-pub use server::{CommandServer, CommandSocketError};
+pub use server::{CommandServer, CommandSocketError, SocketLimits};
+pub use stats::{CommandCounters, CommandStats};

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::order::{ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType};
-use crate::trading::OrderCommand;
+use crate::trading::{CommandError, OrderCommand};
 
 /// An exact decimal from a JSON string (`"0.1"`) or a JSON number of at most
 /// 15 significant digits (`0.1`), which reads back exactly.
@@ -63,9 +63,10 @@ pub struct NewOrderFields {
     /// `OPEN` or `CLOSE` (reduce-only).
     #[serde(default)]
     pub position_action: Option<PositionAction>,
-    /// Reduce-only.
+    /// Reduce-only (the same as `position_action: CLOSE`; the two must
+    /// agree when both are given).
     #[serde(default)]
-    pub reduce_only: bool,
+    pub reduce_only: Option<bool>,
     /// A client order id of the caller's choosing.
     #[serde(default)]
     pub client_order_id: Option<ClientOrderId>,
@@ -75,9 +76,21 @@ pub struct NewOrderFields {
 }
 
 impl NewOrderFields {
-    /// The order these fields ask for, on `side`.
-    pub fn order_command(self, side: TradeType) -> OrderCommand {
-        OrderCommand {
+    /// The order these fields ask for, on `side`; refused when
+    /// `reduce_only` and `position_action` contradict each other.
+    pub fn order_command(self, side: TradeType) -> Result<OrderCommand, CommandError> {
+        let contradiction = match (self.reduce_only, self.position_action) {
+            (Some(false), Some(PositionAction::Close)) => Some("false"),
+            (Some(true), Some(PositionAction::Open)) => Some("true"),
+            _ => None,
+        };
+        if let Some(value) = contradiction {
+            return Err(CommandError::InvalidOrder(format!(
+                "`reduce_only`: {value} contradicts `position_action` {}",
+                if value == "true" { "OPEN" } else { "CLOSE" }
+            )));
+        }
+        Ok(OrderCommand {
             trading_pair: self.trading_pair,
             trade_type: side,
             order_type: self.order_type,
@@ -85,10 +98,10 @@ impl NewOrderFields {
             price: self.price.map(|p| p.0),
             amount: self.amount.0,
             position_action: self.position_action,
-            reduce_only: self.reduce_only,
+            reduce_only: self.reduce_only.unwrap_or(false),
             client_order_id: self.client_order_id,
             max_slippage_percent: self.max_slippage_percent.map(|p| p.0),
-        }
+        })
     }
 }
 
@@ -172,6 +185,26 @@ pub enum Command {
     OpenOrders(PairFields),
     /// The host's state.
     Status(PairFields),
+}
+
+impl Command {
+    /// The command's `cmd`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Buy(_) => "buy",
+            Command::Sell(_) => "sell",
+            Command::Cancel(_) => "cancel",
+            Command::CancelAll(_) => "cancel_all",
+            Command::KillSwitch(_) => "kill_switch",
+            Command::ReleaseKillSwitch(_) => "release_kill_switch",
+            Command::Heartbeat(_) => "heartbeat",
+            Command::Reload => "reload",
+            Command::Modify(_) => "modify",
+            Command::GetOrder(_) => "get_order",
+            Command::OpenOrders(_) => "open_orders",
+            Command::Status(_) => "status",
+        }
+    }
 }
 
 /// A request: a command and the caller's correlation id.

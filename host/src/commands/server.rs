@@ -1,17 +1,32 @@
 //! The command socket: a ZeroMQ ROUTER on its own thread. REQ and DEALER
 //! clients both work: the reply carries back every frame before the body.
+//!
+//! Nothing a client sends can take the thread down: a command that panics
+//! (a bug) is answered `internal`, logged and published on
+//! `host.status.internal_error`, and serving goes on. Each connection's
+//! command rate is bounded ([`Throttle`]), and so is the number of
+//! connections ([`ConnectionCap`]).
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
-use tracing::{info, warn};
+use serde_json::Value;
+use tracing::{error, info, warn};
 
+use super::connections::{self, Change, ConnectionCap};
 use super::dispatch::Dispatcher;
 use super::protocol::{Reply, parse_request};
+use super::stats::CommandStats;
+use super::throttle::Throttle;
+use crate::core_thread;
+use crate::publisher::StatusPublisher;
+use crate::trading::PendingOrder;
 
 /// How often the thread looks at the stop flag while idle, ms.
-const POLL_MS: i32 = 100;
+const POLL_MS: i64 = 100;
 
 /// The largest command taken: ZeroMQ closes the connection of a peer that
 /// sends a bigger message before the host reads any of it.
@@ -27,17 +42,52 @@ pub struct CommandSocketError {
     pub source: zmq::Error,
 }
 
+/// How much the command socket takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketLimits {
+    /// Connections open at once; more are shut down as they come.
+    pub max_connections: u32,
+    /// Commands a second from one connection (in bursts of as many); 0 is
+    /// no bound.
+    pub max_commands_per_second: u32,
+}
+
+impl Default for SocketLimits {
+    fn default() -> Self {
+        SocketLimits {
+            max_connections: 256,
+            max_commands_per_second: 10_000,
+        }
+    }
+}
+
 /// A running command socket.
 pub struct CommandServer {
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    endpoint: String,
+}
+
+/// What the serving thread works with.
+struct Serving {
+    socket: zmq::Socket,
+    monitor: zmq::Socket,
+    dispatcher: Dispatcher,
+    throttle: Throttle,
+    cap: ConnectionCap,
+    stats: Arc<CommandStats>,
+    status: Option<StatusPublisher>,
 }
 
 impl CommandServer {
-    /// Binds `endpoint` and serves commands on a thread.
+    /// Binds `endpoint` and serves commands on a thread, counting them in
+    /// `stats` and publishing internal errors on `status`.
     pub fn start(
         endpoint: &str,
         dispatcher: Dispatcher,
+        limits: SocketLimits,
+        stats: Arc<CommandStats>,
+        status: Option<StatusPublisher>,
     ) -> Result<CommandServer, CommandSocketError> {
         let error = |source| CommandSocketError {
             endpoint: endpoint.to_owned(),
@@ -45,21 +95,53 @@ impl CommandServer {
         };
         let context = zmq::Context::new();
         let socket = context.socket(zmq::ROUTER).map_err(error)?;
-        socket.set_rcvtimeo(POLL_MS).map_err(error)?;
         socket.set_linger(500).map_err(error)?;
         socket.set_maxmsgsize(MAX_COMMAND_BYTES).map_err(error)?;
+        socket
+            .set_handshake_ivl(connections::HANDSHAKE_MS)
+            .map_err(error)?;
         socket.bind(endpoint).map_err(error)?;
-        info!(endpoint, "taking commands");
+        let bound = socket
+            .get_last_endpoint()
+            .map_err(error)?
+            .unwrap_or_else(|_| endpoint.to_owned());
+        let monitor_endpoint = connections::monitor_endpoint(&socket);
+        socket
+            .monitor(
+                &monitor_endpoint,
+                i32::from(
+                    zmq::SocketEvent::ACCEPTED.to_raw()
+                        | zmq::SocketEvent::DISCONNECTED.to_raw()
+                        | zmq::SocketEvent::CLOSED.to_raw(),
+                ),
+            )
+            .map_err(error)?;
+        let monitor = context.socket(zmq::PAIR).map_err(error)?;
+        monitor.connect(&monitor_endpoint).map_err(error)?;
+        info!(endpoint = %bound, "taking commands");
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
-        let thread = std::thread::Builder::new()
-            .name("commands".into())
-            .spawn(move || serve(&socket, &dispatcher, &stopped))
+        let serving = Serving {
+            socket,
+            monitor,
+            dispatcher,
+            throttle: Throttle::new(limits.max_commands_per_second),
+            cap: ConnectionCap::new(limits.max_connections as usize, &bound),
+            stats,
+            status,
+        };
+        let thread = core_thread::spawn("commands", move || serving.run(&stopped))
             .map_err(|e| error(zmq::Error::from_raw(e.raw_os_error().unwrap_or(0))))?;
         Ok(CommandServer {
             stop,
             thread: Some(thread),
+            endpoint: bound,
         })
+    }
+
+    /// The endpoint as bound (a `tcp://…:0` endpoint with its port).
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// Stops taking commands and waits for the thread.
@@ -73,38 +155,131 @@ impl CommandServer {
     }
 }
 
-fn serve(socket: &zmq::Socket, dispatcher: &Dispatcher, stop: &AtomicBool) {
-    while !stop.load(Ordering::SeqCst) {
-        let mut frames = match socket.recv_multipart(0) {
-            Ok(frames) => frames,
-            Err(zmq::Error::EAGAIN) => continue,
-            Err(error) => {
-                warn!("command socket failed: {error}");
-                return;
+impl Serving {
+    /// Serves until `stop`; an error is a socket that cannot go on.
+    fn run(mut self, stop: &AtomicBool) -> Result<(), String> {
+        while !stop.load(Ordering::SeqCst) {
+            let (commands, events) = {
+                let mut items = [
+                    self.socket.as_poll_item(zmq::POLLIN),
+                    self.monitor.as_poll_item(zmq::POLLIN),
+                ];
+                zmq::poll(&mut items, POLL_MS)
+                    .map_err(|error| format!("command socket poll failed: {error}"))?;
+                (items[0].is_readable(), items[1].is_readable())
+            };
+            if events {
+                self.connection_events();
             }
+            if commands {
+                self.serve_one()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the monitor's events to the connection cap.
+    fn connection_events(&mut self) {
+        while let Ok(frames) = self.monitor.recv_multipart(zmq::DONTWAIT) {
+            let Some(frame) = frames.first() else {
+                continue;
+            };
+            match self.cap.on_event(frame) {
+                Change::Refused => {
+                    let before = self.stats.connection_refused();
+                    connections::warn_refused(before, self.cap.max());
+                }
+                Change::Accepted | Change::Closed => {
+                    self.stats.set_connections_open(self.cap.open());
+                }
+                Change::None => {}
+            }
+        }
+    }
+
+    /// Reads and answers one command.
+    fn serve_one(&mut self) -> Result<(), String> {
+        let mut frames = match self.socket.recv_multipart(zmq::DONTWAIT) {
+            Ok(frames) => frames,
+            Err(zmq::Error::EAGAIN) => return Ok(()),
+            Err(error) => return Err(format!("command socket failed: {error}")),
         };
-        let Some(body) = frames.pop() else { continue };
+        let Some(body) = frames.pop() else {
+            return Ok(());
+        };
+        self.stats.received();
+        let client = frames.first().map(Vec::as_slice).unwrap_or_default();
+        let (reply, pending) = if self.throttle.admit(client, Instant::now()) {
+            self.carry_out(&body)
+        } else {
+            let message = format!(
+                "more than {} commands a second from this connection; slow down",
+                self.throttle.per_second()
+            );
+            (Reply::error(Value::Null, "rate_limited", message), None)
+        };
+        if let Some(error) = &reply.error {
+            self.stats.refused(&error.code);
+        }
+        frames.push(serialize(&reply));
+        if let Err(error) = self.socket.send_multipart(frames, 0) {
+            warn!("reply not sent: {error}");
+        }
         // A new order is journaled before its reply; its event and sending
         // start once the reply is on its way, so that they do not compete
         // with it.
-        let (reply, pending) = match parse_request(&body) {
-            Ok(request) => dispatcher.handle_deferred(request),
-            Err(reply) => (*reply, None),
-        };
-        let reply = serde_json::to_vec(&reply).unwrap_or_else(|_| {
-            serde_json::to_vec(&Reply::error(
-                serde_json::Value::Null,
-                "internal",
-                "reply not serializable",
-            ))
-            .unwrap_or_default()
-        });
-        frames.push(reply);
-        if let Err(error) = socket.send_multipart(frames, 0) {
-            warn!("reply not sent: {error}");
-        }
         if let Some(order) = pending {
-            order.launch();
+            let launched = std::panic::catch_unwind(AssertUnwindSafe(|| order.launch()));
+            if let Err(panic) = launched {
+                self.internal_error("launch", &core_thread::panic_message(&*panic));
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses and carries out one command; a panic on the way is answered
+    /// `internal`.
+    fn carry_out(&self, body: &[u8]) -> (Reply, Option<PendingOrder>) {
+        let request = match parse_request(body) {
+            Ok(request) => request,
+            Err(reply) => return (*reply, None),
+        };
+        let id = request.id.clone();
+        let command = request.command.name();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| {
+            self.dispatcher.handle_deferred(request)
+        })) {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                let message = core_thread::panic_message(&*panic);
+                self.internal_error(command, &message);
+                let reply = Reply::error(
+                    id,
+                    "internal",
+                    format!(
+                        "`{command}` failed inside the host ({message}); nothing else is affected"
+                    ),
+                );
+                (reply, None)
+            }
         }
     }
+
+    fn internal_error(&self, command: &str, message: &str) {
+        error!(command, "a command panicked: {message}");
+        if let Some(status) = &self.status {
+            status.internal_error("commands", command, message);
+        }
+    }
+}
+
+fn serialize(reply: &Reply) -> Vec<u8> {
+    serde_json::to_vec(reply).unwrap_or_else(|_| {
+        serde_json::to_vec(&Reply::error(
+            Value::Null,
+            "internal",
+            "reply not serializable",
+        ))
+        .unwrap_or_default()
+    })
 }

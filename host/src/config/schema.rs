@@ -67,6 +67,15 @@ pub struct ZmqConfig {
     /// the price of a busy core while events flow. 0 sleeps at once.
     #[serde(default = "default_publisher_spin")]
     pub publisher_spin_us: u64,
+    /// Connections to the command socket open at once; more are shut down
+    /// as they come, so that a flood cannot take the file descriptors the
+    /// order path needs.
+    #[serde(default = "default_max_command_connections")]
+    pub max_command_connections: u32,
+    /// Commands a second taken from one connection (in bursts of as many);
+    /// more are answered `rate_limited`. 0: no bound.
+    #[serde(default = "default_max_commands_per_second")]
+    pub max_commands_per_second: u32,
 }
 
 impl Default for ZmqConfig {
@@ -76,6 +85,8 @@ impl Default for ZmqConfig {
             commands: default_commands(),
             queue_capacity: default_queue(),
             publisher_spin_us: default_publisher_spin(),
+            max_command_connections: default_max_command_connections(),
+            max_commands_per_second: default_max_commands_per_second(),
         }
     }
 }
@@ -90,6 +101,14 @@ fn default_commands() -> String {
 
 fn default_queue() -> usize {
     65_536
+}
+
+fn default_max_command_connections() -> u32 {
+    crate::commands::SocketLimits::default().max_connections
+}
+
+fn default_max_commands_per_second() -> u32 {
+    crate::commands::SocketLimits::default().max_commands_per_second
 }
 
 fn default_publisher_spin() -> u64 {

@@ -110,10 +110,11 @@ impl Journal {
             closing: AtomicBool::new(false),
         });
         let syncing = Arc::clone(&shared);
-        let syncer = std::thread::Builder::new()
-            .name("journal-sync".into())
-            .spawn(move || sync_loop(&to_sync, &syncing))
-            .map_err(io)?;
+        let syncer = crate::core_thread::spawn("journal-sync", move || {
+            sync_loop(&to_sync, &syncing);
+            Ok(())
+        })
+        .map_err(io)?;
         let orders = kept.into_iter().cloned().collect();
         Ok((
             Journal {

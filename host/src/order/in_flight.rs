@@ -105,7 +105,7 @@ impl InFlightOrder {
 
     /// Volume-weighted average execution price, if anything filled.
     pub fn average_executed_price(&self) -> Option<Decimal> {
-        (!self.filled_amount.is_zero()).then(|| self.filled_notional / self.filled_amount)
+        self.filled_notional.checked_div(self.filled_amount)
     }
 
     /// The fee paid in the order's main fee asset (zero before any fill).
@@ -119,7 +119,9 @@ impl InFlightOrder {
 
     /// Size still to fill.
     pub fn remaining_amount(&self) -> Decimal {
-        (self.amount - self.filled_amount).max(Decimal::ZERO)
+        self.amount
+            .saturating_sub(self.filled_amount)
+            .max(Decimal::ZERO)
     }
 
     /// True when this trade id was already counted.
@@ -133,24 +135,35 @@ impl InFlightOrder {
     }
 
     /// Adds a fill's amounts unless its trade id was counted before.
-    /// Returns whether it was counted. Does not change the state.
-    pub fn record_fill(&mut self, trade: &TradeUpdate) -> bool {
-        if !self.trade_ids.insert(trade.trade_id.clone()) {
-            return false;
+    /// Returns whether it was counted, or `None` (and changes nothing) when
+    /// the sums would leave the exact decimal range — no real fill does.
+    /// Does not change the state.
+    pub fn record_fill(&mut self, trade: &TradeUpdate) -> Option<bool> {
+        if self.trade_ids.contains(&trade.trade_id) {
+            return Some(false);
         }
+        let filled_amount = self.filled_amount.checked_add(trade.fill_amount)?;
+        let filled_notional = trade
+            .fill_price
+            .checked_mul(trade.fill_amount)
+            .and_then(|notional| self.filled_notional.checked_add(notional))?;
+        let fee = self
+            .fees
+            .get(&trade.fee_asset)
+            .copied()
+            .unwrap_or(Decimal::ZERO)
+            .checked_add(trade.fee)?;
+        self.trade_ids.insert(trade.trade_id.clone());
         if let Some(exchange_id) = &trade.exchange_order_id {
             self.exchange_order_id = Some(exchange_id.clone());
         }
-        self.filled_amount += trade.fill_amount;
-        self.filled_notional += trade.fill_price * trade.fill_amount;
-        *self
-            .fees
-            .entry(trade.fee_asset.clone())
-            .or_insert(Decimal::ZERO) += trade.fee;
+        self.filled_amount = filled_amount;
+        self.filled_notional = filled_notional;
+        self.fees.insert(trade.fee_asset.clone(), fee);
         if self.fee_asset.is_none() {
             self.fee_asset = Some(trade.fee_asset.clone());
         }
         self.last_update_timestamp_ms = self.last_update_timestamp_ms.max(trade.timestamp_ms);
-        true
+        Some(true)
     }
 }

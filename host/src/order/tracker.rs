@@ -90,9 +90,10 @@ pub enum TrackerError {
         /// The refused cause.
         cause: String,
     },
-    /// A fill with a non-positive size or price.
+    /// A fill with a non-positive size or price, or one so large that the
+    /// order's sums leave the exact decimal range.
     #[error(
-        "order {id}: fill {trade_id} has size {amount} at price {price}; both must be positive"
+        "order {id}: fill {trade_id} has size {amount} at price {price}; both must be positive and in range"
     )]
     InvalidFill {
         /// The order.
@@ -420,8 +421,17 @@ impl ClientOrderTracker {
                     price: trade.fill_price,
                 });
             }
-            if !order.record_fill(trade) {
-                return Ok(FillResult::Duplicate);
+            match order.record_fill(trade) {
+                Some(true) => {}
+                Some(false) => return Ok(FillResult::Duplicate),
+                None => {
+                    return Err(TrackerError::InvalidFill {
+                        id: order.client_order_id,
+                        trade_id: trade.trade_id.clone(),
+                        amount: trade.fill_amount,
+                        price: trade.fill_price,
+                    });
+                }
             }
             order.outcome_unknown = None;
             if order.state == OrderState::Failed || order.filled_amount > order.amount {
@@ -477,6 +487,39 @@ impl ClientOrderTracker {
             }
             order.last_update_timestamp_ms = order.last_update_timestamp_ms.max(now_ms);
             emit(OrderEvent::Amended(order));
+            Ok(())
+        })
+    }
+
+    /// Corrects an order the host closed while the exchange, asked
+    /// afresh, still has it live: the one way out of a final state, taken
+    /// only on the exchange's word (see the reconciliation). The order
+    /// becomes `OPEN` (`PARTIALLY_FILLED` with fills) with `reason` saying
+    /// why; subscribers see that state change like any other. Does nothing
+    /// to an order that is live.
+    pub fn reopen(
+        &self,
+        id: ClientOrderId,
+        exchange_order_id: String,
+        reason: String,
+        now_ms: u64,
+    ) -> Result<(), TrackerError> {
+        self.index(id, &exchange_order_id);
+        self.with_order(id, |order, emit| {
+            if !order.state.is_terminal() {
+                return Ok(());
+            }
+            let previous = order.state;
+            order.state = if order.filled_amount.is_zero() {
+                OrderState::Open
+            } else {
+                OrderState::PartiallyFilled
+            };
+            order.exchange_order_id = Some(exchange_order_id);
+            order.outcome_unknown = None;
+            order.reason = Some(reason);
+            order.last_update_timestamp_ms = order.last_update_timestamp_ms.max(now_ms);
+            emit(OrderEvent::StateChanged { order, previous });
             Ok(())
         })
     }

@@ -129,6 +129,18 @@ pub struct PublisherCounters {
     pub dropped: u64,
 }
 
+/// `host.status.internal_error`: a bug stopped one piece of work (a
+/// command), and the host went on.
+#[derive(Serialize)]
+pub struct InternalErrorStatus<'a> {
+    /// The part of the host (`commands`).
+    pub component: &'a str,
+    /// What it was doing (the command's `cmd`).
+    pub task: &'a str,
+    /// The panic's message.
+    pub message: &'a str,
+}
+
 /// `host.status.throttle`: a request waited for client-side rate-limit
 /// capacity.
 #[derive(Serialize)]

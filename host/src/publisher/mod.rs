@@ -144,10 +144,11 @@ impl Publisher {
         let thread_stats = Arc::clone(&stats);
         let closing = Arc::new(AtomicBool::new(false));
         let thread_closing = Arc::clone(&closing);
-        let handle = std::thread::Builder::new()
-            .name("zmq-publisher".into())
-            .spawn(move || run(socket, receiver, spin, &thread_stats, &thread_closing))
-            .map_err(|e| error(zmq::Error::from_raw(e.raw_os_error().unwrap_or(0))))?;
+        let handle = crate::core_thread::spawn("zmq-publisher", move || {
+            run(socket, receiver, spin, &thread_stats, &thread_closing);
+            Ok(())
+        })
+        .map_err(|e| error(zmq::Error::from_raw(e.raw_os_error().unwrap_or(0))))?;
         Ok((
             Publisher {
                 queue,

@@ -59,8 +59,8 @@ impl<'a> OrderEventData<'a> {
             filled_amount: order.filled_amount.into(),
             average_executed_price: order.average_executed_price().map(JsonDecimal::from),
             order_state: order.state,
-            creation_timestamp: order.creation_timestamp_ms * NS_PER_MS,
-            last_update_timestamp: order.last_update_timestamp_ms * NS_PER_MS,
+            creation_timestamp: order.creation_timestamp_ms.saturating_mul(NS_PER_MS),
+            last_update_timestamp: order.last_update_timestamp_ms.saturating_mul(NS_PER_MS),
             fee_paid: order.fee_paid().into(),
             fee_asset: order.fee_asset.as_deref(),
             reason: order.reason.as_deref(),
@@ -71,7 +71,7 @@ impl<'a> OrderEventData<'a> {
                 fill_amount: trade.fill_amount.into(),
                 fee: trade.fee.into(),
                 fee_asset: &trade.fee_asset,
-                timestamp: trade.timestamp_ms * NS_PER_MS,
+                timestamp: trade.timestamp_ms.saturating_mul(NS_PER_MS),
             }),
         }
     }

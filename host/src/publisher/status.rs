@@ -4,10 +4,11 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::market::{
-    BookStatusData, ConfigStatus, ConnectionStatus, DeadManSwitchStatus, KillSwitchStatus,
-    PluginStatus, PublisherCounters, RateLimitStatus, ThrottleStatus,
+    BookStatusData, ConfigStatus, ConnectionStatus, DeadManSwitchStatus, InternalErrorStatus,
+    KillSwitchStatus, PluginStatus, PublisherCounters, RateLimitStatus, ThrottleStatus,
 };
 use super::{Family, Publisher};
+use crate::commands::CommandStats;
 use crate::plugins::PluginSet;
 use crate::runtime::clock::now_ns;
 use plugin_api::LoadedPlugin;
@@ -202,6 +203,24 @@ impl StatusPublisher {
                 deadline: deadline_ms.map(|ms| ms.saturating_mul(1_000_000)),
                 triggers_today,
                 reason,
+            },
+        );
+    }
+
+    /// `host.status.commands`: the command socket's counters now.
+    pub fn commands(&self, stats: &CommandStats) {
+        self.publish("commands", &stats.snapshot());
+    }
+
+    /// `host.status.internal_error`: a bug stopped `task` of `component`;
+    /// the host goes on.
+    pub fn internal_error(&self, component: &str, task: &str, message: &str) {
+        self.publish(
+            "internal_error",
+            &InternalErrorStatus {
+                component,
+                task,
+                message,
             },
         );
     }

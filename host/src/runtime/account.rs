@@ -147,7 +147,7 @@ impl Account {
                     asset: &balance.asset,
                     total: value.0.into(),
                     available: value.1.into(),
-                    exchange_time: balance.time_ms * 1_000_000,
+                    exchange_time: balance.time_ms.saturating_mul(1_000_000),
                 },
             );
         }
@@ -204,7 +204,7 @@ impl Account {
                     unrealized_pnl: held.unrealized_pnl.into(),
                     leverage: held.leverage,
                     liquidation_price: held.liquidation_price.map(JsonDecimal),
-                    exchange_time: update.time_ms * 1_000_000,
+                    exchange_time: update.time_ms.saturating_mul(1_000_000),
                 },
             );
         }

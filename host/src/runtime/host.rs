@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::exchange::{HostServices, StartError};
 use super::reload::{self, Reloader, Running, SetLogLevel, Trigger};
-use crate::commands::{CommandServer, Dispatcher};
+use crate::commands::{CommandServer, CommandStats, Dispatcher, SocketLimits};
 use crate::config::Config;
 use crate::order::ClientIdGenerator;
 use crate::plugins::{FolderError, PluginSet};
@@ -27,12 +27,20 @@ const CANCEL_ON_SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 /// How often the publisher's counters are published.
 const COUNTERS_EVERY: Duration = Duration::from_secs(10);
 
-/// Publishes the publisher's own counters until shutdown.
-async fn publish_counters(status: StatusPublisher, mut shutdown: watch::Receiver<bool>) {
+/// Publishes the publisher's and the command socket's counters until
+/// shutdown.
+async fn publish_counters(
+    status: StatusPublisher,
+    commands: Arc<CommandStats>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut every = tokio::time::interval(COUNTERS_EVERY);
     loop {
         tokio::select! {
-            _ = every.tick() => status.counters(),
+            _ = every.tick() => {
+                status.counters();
+                status.commands(&commands);
+            }
             _ = shutdown.changed() => return,
         }
     }
@@ -112,7 +120,12 @@ pub async fn run(
         state_dir: config.host.state_dir.clone(),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let counters = tokio::spawn(publish_counters(status, shutdown_rx.clone()));
+    let command_stats = Arc::new(CommandStats::default());
+    let counters = tokio::spawn(publish_counters(
+        status.clone(),
+        Arc::clone(&command_stats),
+        shutdown_rx.clone(),
+    ));
 
     // An exchange whose plugin is not in the folder yet waits for it.
     let starting = async {
@@ -173,7 +186,17 @@ pub async fn run(
         };
     let mut commands = None;
     if !interrupted {
-        match CommandServer::start(&config.zmq.commands, dispatcher) {
+        let limits = SocketLimits {
+            max_connections: config.zmq.max_command_connections,
+            max_commands_per_second: config.zmq.max_commands_per_second,
+        };
+        match CommandServer::start(
+            &config.zmq.commands,
+            dispatcher,
+            limits,
+            command_stats,
+            Some(status),
+        ) {
             Ok(server) => {
                 commands = Some(server);
                 info!("host running; stop with Ctrl-C or SIGTERM, reload with SIGHUP");

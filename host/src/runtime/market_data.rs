@@ -218,7 +218,7 @@ impl MarketData {
 
     fn on_event(self: &Arc<Self>, event: &Event) {
         let exchange = self.exchange.as_str();
-        let exchange_ns = |ms: u64| ms * 1_000_000;
+        let exchange_ns = |ms: u64| ms.saturating_mul(1_000_000);
         match event {
             Event::Book(update) => self.on_book(update),
             Event::Trade(trade) => {

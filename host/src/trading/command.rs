@@ -72,17 +72,20 @@ pub enum CommandError {
         /// Its final state.
         state: String,
     },
+    /// The order has a cancel under way: it cannot be modified.
+    #[error("order {0} has a cancel under way")]
+    CancelPending(ClientOrderId),
     /// The client order id is in use.
     #[error("client order id {0} is already in use")]
     DuplicateId(ClientOrderId),
     /// The host is shutting down (or halted) and takes no new orders.
     #[error("not accepting orders: {0}")]
     NotAccepting(String),
-    /// A risk limit refused the order: it is tracked as FAILED, and
-    /// nothing reached the exchange.
+    /// A risk limit refused the order or modify: nothing is tracked,
+    /// journaled or sent.
     #[error("order {id} refused: {refusal}")]
     RiskLimit {
-        /// The order, now FAILED.
+        /// The order's client order id.
         id: ClientOrderId,
         /// The limit and the numbers.
         refusal: super::risk::Refusal,
@@ -98,6 +101,7 @@ impl CommandError {
             CommandError::NoMarketPrice(_) => "no_market_price",
             CommandError::UnknownOrder(_) => "unknown_order",
             CommandError::OrderClosed { .. } => "order_closed",
+            CommandError::CancelPending(_) => "cancel_pending",
             CommandError::DuplicateId(_) => "duplicate_client_order_id",
             CommandError::NotAccepting(_) => "not_accepting",
             CommandError::RiskLimit { .. } => "risk_limit",

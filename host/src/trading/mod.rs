@@ -17,9 +17,11 @@
 //!   exchange; the kill switch cancels everything and refuses new orders
 //!   until released.
 
+mod cancel;
 mod command;
 mod dead_man;
 mod eager;
+mod modify;
 mod outcomes;
 mod prepare;
 mod resolve;
@@ -36,12 +38,13 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use abi_stable::std_types::RVec;
-use plugin_api::{Manifest, Market, ModifyRequest, Operation, OrderRef, PluginInstance};
+use plugin_api::{Manifest, Market, Operation, OrderRef, PluginInstance};
 use rust_decimal::Decimal;
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
 pub use command::{CommandError, OrderCommand};
+pub use modify::{Amendment, Begun};
 pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
 pub use prepare::{MarketPricing, encode_client_id, prepare_order};
 pub use risk::{Exposure, Refusal, RiskLimits};
@@ -52,16 +55,16 @@ use window::ActionWindow;
 
 use crate::config::Limits;
 use crate::order::{
-    ClientIdGenerator, ClientOrderId, ClientOrderTracker, FailureCause, InFlightOrder, NewOrder,
-    OrderState, OrderUpdate, TradeType,
+    ClientIdGenerator, ClientOrderId, ClientOrderTracker, InFlightOrder, NewOrder, OrderState,
+    TradeType,
 };
 use crate::publisher::StatusPublisher;
 use crate::runtime::clock::now_ms;
 use crate::runtime::{Account, HttpExecutor, MarketData, Querier};
 use crate::signer::{NonceSource, SignerClient};
 
-/// How long a cancel waits for its order to be sent first.
-const CANCEL_WAITS_FOR_SUBMIT: Duration = Duration::from_secs(5);
+/// How long a cancel or modify waits for its order to be placed first.
+const WAIT_FOR_PLACEMENT: Duration = Duration::from_secs(5);
 
 /// What the order path of one exchange is built from.
 pub struct TradingParts {
@@ -142,6 +145,8 @@ pub(crate) struct Inner {
     window: ActionWindow,
     /// A refill is scheduled (see `request_reconcile`).
     reconcile_scheduled: AtomicBool,
+    /// Modifies under way, one per order (see [`modify`]).
+    modifies: modify::Modifies,
 }
 
 /// How far apart (in order of admission) the oldest and newest action
@@ -244,6 +249,23 @@ impl Inner {
             .cloned()
     }
 
+    /// Waits (at most [`WAIT_FOR_PLACEMENT`]) while any of `ids` is in a
+    /// state that `placing` says is still being placed.
+    async fn wait_while_placing(
+        &self,
+        ids: &[ClientOrderId],
+        placing: impl Fn(OrderState) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::now() + WAIT_FOR_PLACEMENT;
+        while ids
+            .iter()
+            .any(|id| self.tracker.get(*id).is_some_and(|o| placing(o.state)))
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// [`prepare_order`] for this exchange, now; a market order is priced
     /// from `mid` and the exchange's default slippage.
     fn prepare(
@@ -311,6 +333,7 @@ impl Trading {
                 replaced: Mutex::new(HashMap::new()),
                 window: ActionWindow::new(ACTION_WINDOW),
                 reconcile_scheduled: AtomicBool::new(false),
+                modifies: modify::Modifies::default(),
                 risk: RiskLimits::new(parts.limits),
                 killed: Mutex::new(None),
                 heartbeat_ms: AtomicU64::new(0),
@@ -404,12 +427,30 @@ impl Trading {
                 return;
             }
             exposure.open_orders += 1;
-            let remaining = order.amount - order.filled_amount;
+            let remaining = order.remaining_amount();
             match order.trade_type {
-                TradeType::Buy => exposure.open_buys += remaining,
-                TradeType::Sell => exposure.open_sells += remaining,
+                TradeType::Buy => exposure.open_buys = exposure.open_buys.saturating_add(remaining),
+                TradeType::Sell => {
+                    exposure.open_sells = exposure.open_sells.saturating_add(remaining)
+                }
             }
         });
+        exposure
+    }
+
+    /// The exposure in `order`'s market as if `order` were a new order of
+    /// its new size: its unfilled rest is taken out, and what has filled
+    /// of it (already in the position) is taken off its side, so that the
+    /// checks' "position + open orders + this order" counts only the new
+    /// size's unfilled part.
+    fn exposure_without(&self, order: &InFlightOrder) -> Exposure {
+        let mut exposure = self.exposure(&order.trading_pair);
+        exposure.open_orders = exposure.open_orders.saturating_sub(1);
+        let counted = order.remaining_amount().saturating_add(order.filled_amount);
+        match order.trade_type {
+            TradeType::Buy => exposure.open_buys = exposure.open_buys.saturating_sub(counted),
+            TradeType::Sell => exposure.open_sells = exposure.open_sells.saturating_sub(counted),
+        }
         exposure
     }
 
@@ -496,9 +537,10 @@ impl Trading {
     pub fn accept(&self, command: &OrderCommand) -> Result<PendingOrder, CommandError> {
         self.check_accepting()?;
         let market = self.market(&command.trading_pair)?;
-        let id = command
-            .client_order_id
-            .unwrap_or_else(|| self.inner.ids.next());
+        let id = match command.client_order_id {
+            Some(id) => self.own_id(id)?,
+            None => self.inner.ids.next(),
+        };
         if self.inner.tracker.get(id).is_some() {
             return Err(CommandError::DuplicateId(id));
         }
@@ -509,19 +551,12 @@ impl Trading {
             .and_then(|top| top.mid);
         let (new_order, request) = self.inner.prepare(&market, command, id, mid)?;
         let exposure = || self.exposure(&new_order.trading_pair);
-        if let Err(refusal) = self.inner.risk.admit(&new_order, mid, exposure, now_ms()) {
-            // Tracked and FAILED at once, so that the refusal is journaled
-            // and published like any other end of an order.
-            self.inner
-                .tracker
-                .start_tracking(new_order)
-                .map_err(|_| CommandError::DuplicateId(id))?;
-            let _ =
-                self.inner
-                    .tracker
-                    .fail(id, FailureCause::NotSent(refusal.to_string()), now_ms());
-            return Err(CommandError::RiskLimit { id, refusal });
-        }
+        // A refused order is not tracked: nothing of it reaches the
+        // exchange or the journal (the command socket counts refusals).
+        self.inner
+            .risk
+            .admit(&new_order, mid, exposure, now_ms())
+            .map_err(|refusal| CommandError::RiskLimit { id, refusal })?;
         self.inner
             .tracker
             .start_tracking_quietly(new_order)
@@ -531,6 +566,25 @@ impl Trading {
             id,
             request: Some(request),
         })
+    }
+
+    /// A client order id a strategy chose: it must carry this host's
+    /// prefix (so that a restarted host recognises the order as its own)
+    /// and must not be all zeros.
+    fn own_id(&self, id: ClientOrderId) -> Result<ClientOrderId, CommandError> {
+        if id.0 == 0 {
+            return Err(CommandError::InvalidOrder(
+                "`client_order_id`: an all-zero id is not a client order id".to_owned(),
+            ));
+        }
+        if !self.inner.ids.is_own(id) {
+            return Err(CommandError::InvalidOrder(format!(
+                "`client_order_id`: {id} does not start with this host's prefix 0x{:08x} \
+                 (leave it out to have one made, or start it with the prefix)",
+                self.inner.ids.prefix()
+            )));
+        }
+        Ok(id)
     }
 
     fn live_order(&self, id: ClientOrderId) -> Result<InFlightOrder, CommandError> {
@@ -551,13 +605,23 @@ impl Trading {
     /// Asks the exchange to cancel an order; the outcome arrives as events.
     pub fn cancel(&self, id: ClientOrderId) -> Result<(), CommandError> {
         self.live_order(id)?;
-        self.cancel_batch(vec![id]);
+        self.inner.modifies.drop_held(id);
+        self.inner.spawn_cancel(vec![id]);
         Ok(())
     }
 
     /// Cancels every live order (of one pair, if given); returns their ids.
+    /// Then asks the exchange which of this host's orders it has open and
+    /// cancels those too: an order the host lost track of is not left
+    /// behind.
     pub fn cancel_all(&self, pair: Option<&str>) -> Vec<ClientOrderId> {
-        self.cancel_where(|order| pair.is_none_or(|pair| order.trading_pair == pair))
+        let ids = self.cancel_where(|order| pair.is_none_or(|pair| order.trading_pair == pair));
+        let inner = Arc::clone(&self.inner);
+        let pair = pair.map(str::to_owned);
+        self.inner
+            .runtime
+            .spawn(async move { inner.cancel_listed(pair.as_deref()).await });
+        ids
     }
 
     /// Sends again the cancel of every order an earlier run left
@@ -579,109 +643,54 @@ impl Trading {
             .filter(|order| order.exchange == self.inner.exchange && chosen(order))
             .map(|order| order.client_order_id)
             .collect();
-        let batch = self.inner.manifest.max_batch.max(1) as usize;
-        for chunk in ids.chunks(batch) {
-            self.cancel_batch(chunk.to_vec());
+        for id in &ids {
+            self.inner.modifies.drop_held(*id);
         }
+        self.inner.spawn_cancels(&ids);
         ids
     }
 
-    fn cancel_batch(&self, ids: Vec<ClientOrderId>) {
-        let inner = Arc::clone(&self.inner);
-        self.inner.runtime.spawn(async move {
-            // An order still being signed cannot be cancelled by id yet.
-            let deadline = tokio::time::Instant::now() + CANCEL_WAITS_FOR_SUBMIT;
-            while ids.iter().any(|id| {
-                inner
-                    .tracker
-                    .get(*id)
-                    .is_some_and(|o| o.state == OrderState::PendingCreate)
-            }) && tokio::time::Instant::now() < deadline
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            let mut targets = Vec::new();
-            let mut sent = Vec::new();
-            for id in ids {
-                let Some(order) = inner.tracker.get(id) else {
-                    continue;
-                };
-                if order.state.is_terminal() || order.state == OrderState::PendingCreate {
-                    continue;
-                }
-                let Some(target) = inner.order_ref(id) else {
-                    continue;
-                };
-                let _ = inner.tracker.process_order_update(&OrderUpdate {
-                    client_order_id: id,
-                    exchange_order_id: None,
-                    new_state: OrderState::PendingCancel,
-                    timestamp_ms: now_ms(),
-                    reason: None,
-                });
-                targets.push(target);
-                sent.push(id);
-            }
-            if sent.is_empty() {
-                return;
-            }
-            let operation = plugin_api::operation(Operation::CancelOrders(RVec::from(targets)));
-            let (delivery, expires) = inner.deliver(&operation, || {}, || {}).await;
-            inner.apply_cancel(&sent, delivery, expires);
-        });
-    }
-
     /// Asks the exchange to change an order's price and/or size; the
-    /// outcome arrives as events.
+    /// outcome arrives as events. The order as it would be after the change
+    /// must pass the same checks and risk limits as a new order. A modify
+    /// of an order with one under way is held until that one settles
+    /// ([`Begun::Held`]; see [`modify`]).
     pub fn modify(
         &self,
         id: ClientOrderId,
         price: Option<Decimal>,
         amount: Option<Decimal>,
-    ) -> Result<(), CommandError> {
+    ) -> Result<Begun, CommandError> {
         self.check_accepting()?;
+        let amendment = Amendment { price, amount };
+        modify::check_amendment(&amendment)?;
         let order = self.live_order(id)?;
-        let market = self.market(&order.trading_pair)?;
-        let command = OrderCommand {
-            trading_pair: order.trading_pair.clone(),
-            trade_type: order.trade_type,
-            order_type: order.order_type,
-            time_in_force: order.time_in_force,
-            price: Some(price.unwrap_or(order.price)),
-            amount: amount.unwrap_or(order.amount),
-            position_action: order.position_action,
-            reduce_only: false,
-            client_order_id: Some(id),
-            max_slippage_percent: None,
-        };
-        let (new_order, request) = self
-            .inner
-            .prepare(&market, &command, id, Some(order.price))?;
-        let target = self
-            .inner
-            .order_ref(id)
-            .ok_or(CommandError::UnknownOrder(id))?;
-        let replaced = order.exchange_order_id.clone();
-        if let Some(oid) = &replaced {
-            self.inner.mark_replaced(id, oid);
+        if order.state == OrderState::PendingCancel {
+            return Err(CommandError::CancelPending(id));
         }
-        let inner = Arc::clone(&self.inner);
-        self.inner.runtime.spawn(async move {
-            let operation =
-                plugin_api::operation(Operation::ModifyOrders(RVec::from(vec![ModifyRequest {
-                    target,
-                    order: request,
-                }])));
-            let (delivery, expires) = inner.deliver(&operation, || {}, || {}).await;
-            inner.apply_modify(
-                id,
-                (new_order.price, new_order.amount),
-                replaced.as_deref(),
-                delivery,
-                expires,
-            );
-        });
-        Ok(())
+        let market = self.market(&order.trading_pair)?;
+        let (changed, _) = self.inner.prepare(
+            &market,
+            &amendment.applied_to(&order),
+            id,
+            Some(order.price),
+        )?;
+        let mid = self
+            .inner
+            .market_data
+            .top(&market.venue_symbol)
+            .and_then(|top| top.mid);
+        let exposure = || self.exposure_without(&order);
+        self.inner
+            .risk
+            .admit(&changed, mid, exposure, now_ms())
+            .map_err(|refusal| CommandError::RiskLimit { id, refusal })?;
+        let begun = self.inner.modifies.begin(id, amendment);
+        if begun == Begun::Now {
+            let inner = Arc::clone(&self.inner);
+            self.inner.runtime.spawn(inner.run_modifies(id, amendment));
+        }
+        Ok(begun)
     }
 
     /// One order.

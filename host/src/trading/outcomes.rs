@@ -8,6 +8,7 @@ use plugin_api::{Fill, Outcome, OutcomeKind, VenueOrderStatus};
 use tracing::{debug, info, warn};
 
 use super::Inner;
+use super::modify::Settling;
 use super::send::Delivery;
 use crate::order::{
     ClientOrderId, FailureCause, InFlightOrder, NewOrder, OrderState, OrderType, OrderUpdate,
@@ -209,63 +210,54 @@ impl Inner {
     }
 
     /// Applies the answer to a modify of `id` to `(price, amount)` that
-    /// replaces the exchange id `replaced`.
+    /// replaces the exchange id `replaced`; says what is left to settle it.
     pub(super) fn apply_modify(
-        self: &std::sync::Arc<Self>,
+        &self,
         id: ClientOrderId,
         (price, amount): (rust_decimal::Decimal, rust_decimal::Decimal),
         replaced: Option<&str>,
         delivery: Delivery,
         expires_after_ms: u64,
-    ) {
-        let accepted = match delivery {
-            Delivery::Answered(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => {
-                match reply.items.first() {
-                    Some(item) if item.kind == OutcomeKind::ACCEPTED => {
-                        let exchange_id = item
-                            .exchange_order_id
-                            .as_ref()
-                            .into_option()
-                            .map(|s| s.to_string());
-                        if let Some(oid) = replaced
-                            && exchange_id.as_deref() == Some(oid)
-                        {
-                            // Amended in place (Binance, Bybit): the id
-                            // still names the live order.
-                            self.forget_replaced(id, oid);
-                        }
-                        if let Err(error) =
-                            self.tracker.amend(id, price, amount, exchange_id, now_ms())
-                        {
-                            warn!(exchange = %self.exchange, "{error}");
-                        }
-                        true
-                    }
-                    other => {
-                        warn!(exchange = %self.exchange, order = %id, "modify not applied: {:?}", other.map(|i| &i.message));
-                        false
-                    }
-                }
-            }
+    ) -> Settling {
+        let reply = match delivery {
+            Delivery::Answered(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => reply,
             Delivery::Answered(reply) => {
                 warn!(exchange = %self.exchange, order = %id, "modify refused: {}", reply.outcome.message);
-                false
+                return Settling::QueryAt(now_ms());
             }
-            Delivery::Unknown(_) => {
-                // The venue's status query settles which order is live.
-                return self.spawn_resolve(id, expires_after_ms + RESOLVE_MARGIN_MS);
-            }
+            // The venue's status query settles which order is live.
+            Delivery::Unknown(_) => return Settling::QueryAt(expires_after_ms + RESOLVE_MARGIN_MS),
             Delivery::NotSent(reason) | Delivery::NotDelivered(reason) => {
                 warn!(exchange = %self.exchange, order = %id, "modify not sent: {reason}");
-                false
+                if let Some(oid) = replaced {
+                    self.forget_replaced(id, oid);
+                }
+                return Settling::Done;
             }
         };
-        if !accepted {
-            // The old order was not replaced: its cancellation is real again.
-            if let Some(oid) = replaced {
-                self.forget_replaced(id, oid);
+        match reply.items.first() {
+            Some(item) if item.kind == OutcomeKind::ACCEPTED => {
+                let exchange_id = item
+                    .exchange_order_id
+                    .as_ref()
+                    .into_option()
+                    .map(|s| s.to_string());
+                if let Some(oid) = replaced
+                    && exchange_id.as_deref() == Some(oid)
+                {
+                    // Amended in place (Binance, Bybit): the id still
+                    // names the live order.
+                    self.forget_replaced(id, oid);
+                }
+                if let Err(error) = self.tracker.amend(id, price, amount, exchange_id, now_ms()) {
+                    warn!(exchange = %self.exchange, "{error}");
+                }
+                Settling::Done
             }
-            self.spawn_resolve(id, now_ms());
+            other => {
+                warn!(exchange = %self.exchange, order = %id, "modify not applied: {:?}", other.map(|i| &i.message));
+                Settling::QueryAt(now_ms())
+            }
         }
     }
 
@@ -281,7 +273,7 @@ impl Inner {
     }
 
     /// Undoes `mark_replaced` after the modify failed.
-    fn forget_replaced(&self, id: ClientOrderId, oid: &str) {
+    pub(super) fn forget_replaced(&self, id: ClientOrderId, oid: &str) {
         let mut replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(oids) = replaced.get_mut(&id) {
             oids.retain(|old| old != oid);
@@ -289,7 +281,7 @@ impl Inner {
     }
 
     /// Whether `oid` is an exchange id of order `id` that a modify replaced.
-    fn is_replaced(&self, id: ClientOrderId, oid: &str) -> bool {
+    pub(super) fn is_replaced(&self, id: ClientOrderId, oid: &str) -> bool {
         self.replaced
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

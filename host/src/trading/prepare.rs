@@ -3,12 +3,12 @@
 //! supplies the mid price and the time.
 
 use abi_stable::std_types::ROption;
-use plugin_api::rules::Rounding;
+use plugin_api::rules::{Rounding, RuleViolation};
 use plugin_api::{ClientIdFormat, Dec, Manifest, Market, OrderKind, OrderRequest, Side};
 use rust_decimal::Decimal;
 
 use super::command::{CommandError, OrderCommand};
-use crate::order::{ClientOrderId, NewOrder, OrderType, TimeInForce, TradeType};
+use crate::order::{ClientOrderId, NewOrder, OrderType, PositionAction, TimeInForce, TradeType};
 
 /// The venue's spelling of a client order id.
 pub fn encode_client_id(id: ClientOrderId, format: plugin_api::ClientIdFormat) -> String {
@@ -25,6 +25,11 @@ fn dec(value: Decimal, what: &str) -> Result<Dec, CommandError> {
 
 fn invalid(error: impl std::fmt::Display) -> CommandError {
     CommandError::InvalidOrder(error.to_string())
+}
+
+/// A refusal that names the command's field at fault.
+fn invalid_field(field: &str) -> impl Fn(RuleViolation) -> CommandError + '_ {
+    move |error| CommandError::InvalidOrder(format!("`{field}`: {error}"))
 }
 
 fn time_in_force(tif: TimeInForce) -> plugin_api::TimeInForce {
@@ -76,7 +81,7 @@ pub fn prepare_order(
     let is_buy = command.trade_type == TradeType::Buy;
     let amount = rule
         .quantize_size(command.amount, Rounding::Down)
-        .map_err(invalid)?;
+        .map_err(invalid_field("amount"))?;
     let (kind, tif, price) = match command.order_type {
         OrderType::Market => {
             let mid = pricing
@@ -89,7 +94,9 @@ pub fn prepare_order(
                 CommandError::InvalidOrder(format!("a {limit:?} order needs a price"))
             })?;
             let direction = if is_buy { Rounding::Down } else { Rounding::Up };
-            let price = rule.quantize_price(price, direction).map_err(invalid)?;
+            let price = rule
+                .quantize_price(price, direction)
+                .map_err(invalid_field("price"))?;
             if limit == OrderType::LimitMaker {
                 (
                     OrderKind::LIMIT_MAKER,
@@ -116,14 +123,20 @@ pub fn prepare_order(
         )));
     }
     rule.check_notional(price, amount, command.is_reduce_only())
-        .map_err(invalid)?;
+        .map_err(invalid_field("amount"))?;
     let new_order = NewOrder {
         client_order_id: id,
         exchange: exchange.to_owned(),
         trading_pair: command.trading_pair.clone(),
         order_type: command.order_type,
         trade_type: command.trade_type,
-        position_action: command.position_action,
+        // One word for reduce-only in the host's record, so that it stays
+        // with the order (a modify, a restart).
+        position_action: if command.is_reduce_only() {
+            Some(PositionAction::Close)
+        } else {
+            command.position_action
+        },
         time_in_force: command.time_in_force,
         price,
         amount,

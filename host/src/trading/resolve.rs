@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use abi_stable::std_types::ROption;
-use plugin_api::{Event, Operation, OrderRef, OutcomeKind};
+use plugin_api::{Event, Operation, OrderRef, OutcomeKind, VenueOrderStatus};
 use tracing::{info, warn};
 
 use super::Inner;
@@ -34,6 +34,16 @@ pub enum Gap {
     /// missed, and after a restart nothing follows the actions that were
     /// under way.
     Reconnected,
+}
+
+/// What a status query found.
+pub(super) enum Report {
+    /// The exchange's reports of the order.
+    Found(Vec<plugin_api::OrderUpdate>),
+    /// The exchange has never heard of it.
+    NotFound,
+    /// The host no longer tracks it (or its market): nothing to ask.
+    Untracked,
 }
 
 /// A requested refill waits this long, so that a burst of requests makes one.
@@ -72,37 +82,63 @@ impl Inner {
         self.runtime.spawn(async move {
             let wait = not_before_ms.saturating_sub(now_ms());
             tokio::time::sleep(Duration::from_millis(wait)).await;
-            loop {
-                let Some(target) = this.order_ref(id) else { return };
-                match this.querier.reply(&plugin_api::operation(Operation::FetchOrder(target))).await {
-                    Ok(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => {
-                        for event in reply.events.iter() {
-                            if let Ok(Event::Order(update)) = event.as_enum() {
-                                if after_failed_cancel {
-                                    this.apply_after_failed_cancel(update);
-                                } else {
-                                    this.apply_venue_order(update);
-                                }
-                            }
+            match this.fetch_report(id).await {
+                Report::Found(updates) => {
+                    for update in &updates {
+                        if after_failed_cancel {
+                            this.apply_after_failed_cancel(update);
+                        } else {
+                            this.apply_venue_order(update);
                         }
-                        return;
                     }
-                    Ok(reply) if reply.outcome.kind == OutcomeKind::NOT_FOUND => {
-                        this.not_found(id);
-                        return;
-                    }
-                    Ok(reply) => warn!(exchange = %this.exchange, order = %id, "status query: {}", reply.outcome.message),
-                    Err(error) => warn!(exchange = %this.exchange, order = %id, "status query failed: {error}"),
                 }
-                tokio::time::sleep(QUERY_RETRY).await;
+                Report::NotFound => this.not_found(id),
+                Report::Untracked => {}
             }
         });
+    }
+
+    /// What the exchange says of order `id` now, asking again until it
+    /// answers.
+    pub(super) async fn fetch_report(&self, id: ClientOrderId) -> Report {
+        loop {
+            let Some(target) = self.order_ref(id) else {
+                return Report::Untracked;
+            };
+            match self
+                .querier
+                .reply(&plugin_api::operation(Operation::FetchOrder(target)))
+                .await
+            {
+                Ok(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => {
+                    let updates = reply
+                        .events
+                        .iter()
+                        .filter_map(|event| match event.as_enum() {
+                            Ok(Event::Order(update)) => Some(update.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    return Report::Found(updates);
+                }
+                Ok(reply) if reply.outcome.kind == OutcomeKind::NOT_FOUND => {
+                    return Report::NotFound;
+                }
+                Ok(reply) => {
+                    warn!(exchange = %self.exchange, order = %id, "status query: {}", reply.outcome.message)
+                }
+                Err(error) => {
+                    warn!(exchange = %self.exchange, order = %id, "status query failed: {error}")
+                }
+            }
+            tokio::time::sleep(QUERY_RETRY).await;
+        }
     }
 
     /// The exchange has never heard of the order. Proof that it failed only
     /// if its submission can no longer take effect; asked again once it
     /// cannot, if that is still to come.
-    fn not_found(self: &Arc<Self>, id: ClientOrderId) {
+    pub(super) fn not_found(self: &Arc<Self>, id: ClientOrderId) {
         let Some(order) = self.tracker.get(id) else {
             return;
         };
@@ -123,6 +159,63 @@ impl Inner {
                 info!(exchange = %self.exchange, order = %id, "not found after its deadline: failed")
             }
             Err(error) => warn!(exchange = %self.exchange, "{error}"),
+        }
+    }
+
+    /// The own order an exchange listing is about: tracked, or adopted
+    /// now if it carries this host's client-id prefix. `None` for other
+    /// accounts' and other hosts' orders.
+    pub(super) fn own_listed(
+        self: &Arc<Self>,
+        update: &plugin_api::OrderUpdate,
+    ) -> Option<ClientOrderId> {
+        let client_id = update.client_id.as_ref().into_option().map(|s| s.as_str());
+        if let Some(id) = self.order_of(client_id, &update.exchange_order_id) {
+            return Some(id);
+        }
+        // Adopted if it is ours (the same path as a refill's).
+        self.apply_venue_order(update);
+        self.order_of(client_id, &update.exchange_order_id)
+    }
+
+    /// An order the host holds as closed was listed open by the exchange.
+    /// A listing may predate the host's last word on the order, so the
+    /// exchange is asked afresh; if it still has the order live (under an
+    /// exchange id no modify replaced), the host was wrong: the order is
+    /// reopened, and the exchange's price and size taken.
+    pub(super) async fn confirm_live(self: &Arc<Self>, id: ClientOrderId) {
+        let Report::Found(updates) = self.fetch_report(id).await else {
+            return;
+        };
+        for update in &updates {
+            let live = matches!(
+                update.status,
+                VenueOrderStatus::OPEN
+                    | VenueOrderStatus::PARTIALLY_FILLED
+                    | VenueOrderStatus::TRIGGERED
+                    | VenueOrderStatus::UNTRIGGERED
+            );
+            let Some(order) = self.tracker.get(id) else {
+                return;
+            };
+            if !live
+                || !order.state.is_terminal()
+                || self.is_replaced(id, &update.exchange_order_id)
+            {
+                continue;
+            }
+            warn!(exchange = %self.exchange, order = %id, state = %order.state, oid = %update.exchange_order_id, "the exchange has an order open that the host had closed: reopened");
+            let reason = format!(
+                "reopened: the exchange has it open after the host had it {}",
+                order.state
+            );
+            if let Err(error) =
+                self.tracker
+                    .reopen(id, update.exchange_order_id.to_string(), reason, now_ms())
+            {
+                warn!(exchange = %self.exchange, "{error}");
+            }
+            self.apply_venue_order(update);
         }
     }
 
@@ -152,8 +245,15 @@ impl Inner {
                     if let Event::Order(update) = event {
                         self.apply_venue_order(update);
                         let client_id = update.client_id.as_ref().into_option().map(|s| s.as_str());
-                        if let Some(id) = self.order_of(client_id, &update.exchange_order_id) {
-                            listed.insert(id);
+                        let Some(id) = self.order_of(client_id, &update.exchange_order_id) else {
+                            continue;
+                        };
+                        listed.insert(id);
+                        let closed = self.tracker.get(id).is_some_and(|o| o.state.is_terminal());
+                        if closed && !self.is_replaced(id, &update.exchange_order_id) {
+                            let this = Arc::clone(self);
+                            self.runtime
+                                .spawn(async move { this.confirm_live(id).await });
                         }
                     }
                 }

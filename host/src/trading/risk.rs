@@ -59,7 +59,8 @@ pub fn check(
             format!("size {} is above {max}", order.amount),
         );
     }
-    let notional = order.price * order.amount;
+    // Saturating: a value too large to compute is above every limit.
+    let notional = order.price.saturating_mul(order.amount);
     if let Some(max) = limits.max_order_notional
         && notional > max
     {
@@ -82,8 +83,14 @@ pub fn check(
     {
         // As if every live order on this side filled too.
         let worst = match order.trade_type {
-            TradeType::Buy => exposure.position + exposure.open_buys + order.amount,
-            TradeType::Sell => exposure.position - exposure.open_sells - order.amount,
+            TradeType::Buy => exposure
+                .position
+                .saturating_add(exposure.open_buys)
+                .saturating_add(order.amount),
+            TradeType::Sell => exposure
+                .position
+                .saturating_sub(exposure.open_sells)
+                .saturating_sub(order.amount),
         };
         if worst.abs() > max {
             return refuse(
@@ -99,7 +106,13 @@ pub fn check(
                 "no mid price to check the price against (the book is not in sync)".to_owned(),
             );
         };
-        let distance = ((order.price - mid) / mid * Decimal::ONE_HUNDRED).abs();
+        let distance = order
+            .price
+            .saturating_sub(mid)
+            .checked_div(mid)
+            .map_or(Decimal::MAX, |ratio| {
+                ratio.saturating_mul(Decimal::ONE_HUNDRED).abs()
+            });
         if distance > band {
             return refuse(
                 "price_band_percent",

@@ -110,6 +110,19 @@ symbol = "BTC-USD"
         }
     }
 
+    /// Adds `keys` to the config's `[zmq]` table.
+    pub fn add_zmq_keys(&self, keys: &str) {
+        let config = std::fs::read_to_string(&self.config_file).expect("config");
+        let line = format!("commands = \"{}\"\n", self.commands);
+        let config = config.replacen(&line, &format!("{line}{keys}\n"), 1);
+        std::fs::write(&self.config_file, config).expect("config");
+    }
+
+    /// The journal of exchange `hl`.
+    pub fn journal(&self) -> PathBuf {
+        self.dir.path().join("state").join("hl.journal")
+    }
+
     /// Starts the host and waits until it answers commands.
     pub async fn start(&self) -> KillOnDrop {
         let host = KillOnDrop(

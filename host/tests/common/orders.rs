@@ -361,6 +361,22 @@ impl OrderEnv {
         self.order(id)
     }
 
+    /// A limit buy of BTC-USD, once the exchange has it open.
+    pub async fn resting_buy(&self, price: &str, amount: &str) -> ClientOrderId {
+        let id = self
+            .trading
+            .submit(&super::buy_order(
+                "BTC-USD",
+                price,
+                amount,
+                connector_host::order::OrderType::Limit,
+            ))
+            .expect("a valid buy");
+        self.until_state(id, OrderState::Open, Duration::from_secs(5))
+            .await;
+        id
+    }
+
     /// The emulator's record of one of the host's orders.
     pub fn exchange_order(&self, id: ClientOrderId) -> Option<Value> {
         let state = self.emulator.account_state(self.account)?;

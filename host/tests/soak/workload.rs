@@ -169,6 +169,36 @@ async fn counterparty_order(rng: &mut ChaCha8Rng, counterparty: &Counterparty) {
         .await;
 }
 
+/// Modifies of one order sent back to back: one most of the time, a burst
+/// of two to four (new prices and sizes) sometimes, now and then followed
+/// at once by its cancel.
+fn modify_burst(rng: &mut ChaCha8Rng, id: &str, report: &mut Report) -> Vec<Value> {
+    let count = if rng.random_bool(0.3) {
+        rng.random_range(2..=4)
+    } else {
+        1
+    };
+    let mut commands: Vec<Value> = (0..count)
+        .map(|_| {
+            report.modifies += 1;
+            let mut modify = json!({"cmd": "modify", "client_order_id": id});
+            if rng.random_bool(0.7) {
+                let price = 100_000 + rng.random_range(-300..=300);
+                modify["price"] = json!(price.to_string());
+            }
+            if modify.get("price").is_none() || rng.random_bool(0.3) {
+                modify["amount"] = json!(format!("0.00{}", rng.random_range(1..=4)));
+            }
+            modify
+        })
+        .collect();
+    if rng.random_bool(0.15) {
+        report.cancels += 1;
+        commands.push(json!({"cmd": "cancel", "client_order_id": id}));
+    }
+    commands
+}
+
 /// Picks one of the ids, if any.
 fn any_of<'a>(rng: &mut ChaCha8Rng, ids: &'a [String]) -> Option<&'a String> {
     (!ids.is_empty()).then(|| &ids[rng.random_range(0..ids.len())])
@@ -215,27 +245,29 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
             down_until = None;
         }
         let up = host.is_some();
-        let command = match rng.random_range(0..1000) {
-            0..400 => Some(host_order(&mut rng)),
-            400..550 => any_of(&mut rng, &accepted).map(|id| {
-                report.cancels += 1;
-                json!({"cmd": "cancel", "client_order_id": id})
-            }),
-            550..650 => any_of(&mut rng, &accepted).map(|id| {
-                report.modifies += 1;
-                let price = 100_000 + rng.random_range(-300..=300);
-                json!({"cmd": "modify", "client_order_id": id, "price": price.to_string()})
-            }),
+        let batch = match rng.random_range(0..1000) {
+            0..400 => vec![host_order(&mut rng)],
+            400..550 => any_of(&mut rng, &accepted)
+                .map(|id| {
+                    report.cancels += 1;
+                    json!({"cmd": "cancel", "client_order_id": id})
+                })
+                .into_iter()
+                .collect(),
+            550..650 => match any_of(&mut rng, &accepted).cloned() {
+                Some(id) => modify_burst(&mut rng, &id, &mut report),
+                None => Vec::new(),
+            },
             650..970 => {
                 report.counterparty_orders += 1;
                 counterparty_order(&mut rng, &counterparty).await;
-                None
+                Vec::new()
             }
             970..995 => {
                 let (settings, name) = faults::draw(&mut rng);
                 emulator.set_faults(&settings).expect("fault settings");
                 *report.faults.entry(name).or_default() += 1;
-                None
+                Vec::new()
             }
             _ => {
                 if let Some(mut process) = host.take() {
@@ -245,10 +277,10 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
                     down_until =
                         Some(Instant::now() + Duration::from_millis(rng.random_range(0..1_500)));
                 }
-                None
+                Vec::new()
             }
         };
-        if let (Some(command), true) = (command, up) {
+        for command in batch.into_iter().filter(|_| up) {
             let is_order = matches!(command["cmd"].as_str(), Some("buy" | "sell"));
             match commands.ask(&command) {
                 Some(reply) if reply["ok"] == true && is_order => {

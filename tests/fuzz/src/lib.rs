@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | [`plugin_frame`] | WebSocket frames (market and user connections) | the exchange |
 //! | [`plugin_response`] | `/info` and `/exchange` answers, for every operation | the exchange |
-//! | [`command`] | a command, then the order it asks for, quantized and encoded | a strategy |
+//! | [`command`] | a command, then the order it asks for (or a modify leaves), quantized, risk-checked and encoded | a strategy |
 //! | [`signer_request`] | one request line to the signer | the host, or anything on its socket |
 //! | [`config`] | the host's TOML configuration | the user |
 //!
@@ -14,20 +14,27 @@
 //! every input that once failed through the same functions on every
 //! `cargo test`.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use abi_stable::std_types::{ROption, RVec};
 use connector_host::commands::{Command, parse_request};
-use connector_host::order::{ClientOrderId, TradeType};
-use connector_host::trading::{MarketPricing, prepare_order};
+use connector_host::config::Limits;
+use connector_host::order::{
+    ClientOrderId, InFlightOrder, NewOrder, OrderState, OrderType, TimeInForce, TradeType,
+};
+use connector_host::trading::{
+    Amendment, Exposure, MarketPricing, OrderCommand, RiskLimits, prepare_order,
+};
 use connector_signer::handler::Signer;
 use connector_signer::policy::Policy;
 use hyperliquid_core::PrivateKey;
 use hyperliquid_plugin::Hyperliquid;
 use plugin_api::{
-    Dec, Event, Exchange, Market, ModifyRequest, Operation, OrderRef, PluginError, RequestContext,
-    Response,
+    Dec, Event, Exchange, Market, ModifyRequest, Operation, OrderRef, PluginError, PriceRule,
+    RequestContext, Response, TradingRule,
 };
+use rust_decimal::Decimal;
 
 /// The names of the harnesses, as `run.sh`, the libFuzzer targets and the
 /// corpus folders spell them.
@@ -175,9 +182,86 @@ pub fn plugin_response(data: &[u8]) {
     }
 }
 
-/// A command as a strategy sends it; a new order then goes through
-/// validation, quantization and the plugin's encoding, as the host does
-/// before tracking and signing it.
+/// A market with the finest tick and lot a venue could have (1e-8): the
+/// quantization divides by them, so large numbers meet the edge of the
+/// decimal range here first.
+fn fine_market() -> &'static Market {
+    static MARKET: OnceLock<Market> = OnceLock::new();
+    MARKET.get_or_init(|| {
+        let mut market = btc().clone();
+        market.rule = TradingRule {
+            price: PriceRule {
+                tick: Dec::new(1, 8),
+                max_significant_figures: 0,
+                max_decimals: ROption::RNone,
+                integers_always_valid: false,
+                min_price: Dec::ZERO,
+                max_price: Dec::ZERO,
+            },
+            size_step: Dec::new(1, 8),
+            min_size: Dec::ZERO,
+            max_size: Dec::ZERO,
+            min_notional: Dec::ZERO,
+            reduce_only_exempt_from_min_notional: true,
+        };
+        market
+    })
+}
+
+/// Every risk limit set, so that every check runs.
+fn risk_limits(symbol: &str) -> RiskLimits {
+    let limits = Limits {
+        max_order_size: Some(Decimal::from(2)),
+        max_order_notional: Some(Decimal::from(100_000)),
+        max_open_orders: Some(50),
+        max_position: Some(Decimal::from(5)),
+        price_band_percent: Some(Decimal::from(5)),
+        max_orders_per_second: Some(1_000),
+    };
+    RiskLimits::new(HashMap::from([(symbol.to_owned(), limits)]))
+}
+
+/// What the account holds: ordinary, and at the edge of the decimal range.
+fn exposures() -> [Exposure; 2] {
+    [
+        Exposure {
+            position: Decimal::ONE,
+            open_buys: Decimal::ONE,
+            open_sells: Decimal::ONE,
+            open_orders: 3,
+        },
+        Exposure {
+            position: Decimal::MAX,
+            open_buys: Decimal::MAX,
+            open_sells: Decimal::MIN,
+            open_orders: u32::MAX,
+        },
+    ]
+}
+
+/// A resting order to modify.
+fn resting(market: &Market) -> InFlightOrder {
+    let mut order = InFlightOrder::new(NewOrder {
+        client_order_id: ClientOrderId(1),
+        exchange: "hl".to_owned(),
+        trading_pair: market.symbol.to_string(),
+        order_type: OrderType::Limit,
+        trade_type: TradeType::Buy,
+        position_action: None,
+        time_in_force: TimeInForce::Gtc,
+        price: Decimal::from(99_000),
+        amount: Decimal::new(1, 3),
+        creation_timestamp_ms: 0,
+    });
+    order.state = OrderState::Open;
+    order
+}
+
+/// A command as a strategy sends it. A new order, or an order as a modify
+/// would leave it, then goes through validation, quantization (on a
+/// significant-figure market and on one with the finest tick), every risk
+/// limit (with ordinary and extreme exposures) and the plugin's encoding,
+/// as the host does before tracking and signing it.
 pub fn command(data: &[u8]) {
     let request = match parse_request(data) {
         Ok(request) => request,
@@ -188,21 +272,61 @@ pub fn command(data: &[u8]) {
             return;
         }
     };
-    let (side, fields) = match request.command {
-        Command::Buy(fields) => (TradeType::Buy, fields),
-        Command::Sell(fields) => (TradeType::Sell, fields),
-        _ => return,
-    };
-    let order = fields.order_command(side);
+    for market in [btc(), fine_market()] {
+        let order = match &request.command {
+            Command::Buy(fields) => fields.clone().order_command(TradeType::Buy),
+            Command::Sell(fields) => fields.clone().order_command(TradeType::Sell),
+            Command::Modify(fields) => {
+                let amendment = Amendment {
+                    price: fields.price.map(|p| p.0),
+                    amount: fields.amount.map(|a| a.0),
+                };
+                Ok(amendment.applied_to(&resting(market)))
+            }
+            _ => return,
+        };
+        let Ok(mut order) = order else {
+            continue;
+        };
+        order.trading_pair = market.symbol.to_string();
+        order_path(market, &order);
+    }
+}
+
+/// Validation, quantization, risk and encoding of one order.
+fn order_path(market: &Market, order: &OrderCommand) {
     let pricing = MarketPricing {
         mid: Some(100_000.into()),
         default_slippage_percent: None,
     };
     let id = ClientOrderId(1);
     let manifest = Hyperliquid::manifest();
-    let Ok((_, request)) = prepare_order("hl", &manifest, btc(), &order, id, pricing, 0) else {
-        return;
+    let new_order = match prepare_order("hl", &manifest, market, order, id, pricing, 0) {
+        Ok((new_order, request)) => {
+            encode(request);
+            new_order
+        }
+        Err(error) => {
+            assert!(!error.to_string().is_empty());
+            return;
+        }
     };
+    let limits = risk_limits(&market.symbol);
+    for exposure in exposures() {
+        for mid in [
+            None,
+            Some(Decimal::from(100_000)),
+            Some(Decimal::new(1, 28)),
+        ] {
+            if let Err(refusal) = limits.admit(&new_order, mid, || exposure, 0) {
+                assert!(!refusal.detail.is_empty());
+            }
+        }
+    }
+}
+
+/// The plugin's encoding of a placement.
+fn encode(request: plugin_api::OrderRequest) {
     let context = RequestContext {
         now_ms: 1_700_000_000_000,
         nonce: 1_700_000_000_000,

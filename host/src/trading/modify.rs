@@ -1,0 +1,274 @@
+//! Modifies, one at a time per order. On a venue whose modify is
+//! cancel-and-replace (the replacement gets a new exchange id), a second
+//! modify aimed at the id the first one is replacing races the first one's
+//! replacement; so a modify in flight holds the next one, which is sent,
+//! aimed at whatever the first one left live, once the first has settled
+//! (answered, or queried after its deadline). Of several modifies that
+//! arrive meanwhile only the latest is held: it says what the strategy
+//! wants now. A cancel drops a held modify.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use abi_stable::std_types::RVec;
+use plugin_api::{ModifyRequest, Operation};
+use rust_decimal::Decimal;
+use tracing::{debug, warn};
+
+use super::Inner;
+use super::command::{CommandError, OrderCommand};
+use super::resolve::Report;
+use crate::order::{ClientOrderId, InFlightOrder, OrderState};
+use crate::runtime::clock::now_ms;
+
+/// A change of an order's price and/or size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amendment {
+    /// The new price, if it changes.
+    pub price: Option<Decimal>,
+    /// The new size, if it changes.
+    pub amount: Option<Decimal>,
+}
+
+impl Amendment {
+    /// The order as it would be after the change, as a command for
+    /// validation and quantization.
+    pub fn applied_to(&self, order: &InFlightOrder) -> OrderCommand {
+        OrderCommand {
+            trading_pair: order.trading_pair.clone(),
+            trade_type: order.trade_type,
+            order_type: order.order_type,
+            time_in_force: order.time_in_force,
+            price: Some(self.price.unwrap_or(order.price)),
+            amount: self.amount.unwrap_or(order.amount),
+            position_action: order.position_action,
+            reduce_only: false,
+            client_order_id: Some(order.client_order_id),
+            max_slippage_percent: None,
+        }
+    }
+}
+
+/// What became of a modify handed to [`Modifies::begin`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begun {
+    /// No modify of the order was under way: send this one now.
+    Now,
+    /// Held until the one under way settles (replacing an earlier held one).
+    Held,
+}
+
+/// The orders with a modify under way, and the modify each holds.
+#[derive(Debug, Default)]
+pub struct Modifies {
+    under_way: Mutex<HashMap<ClientOrderId, Option<Amendment>>>,
+}
+
+impl Modifies {
+    /// Starts `amendment` of `id`, or holds it behind the one under way.
+    pub fn begin(&self, id: ClientOrderId, amendment: Amendment) -> Begun {
+        match self.lock().entry(id) {
+            Entry::Occupied(mut held) => {
+                held.insert(Some(amendment));
+                Begun::Held
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(None);
+                Begun::Now
+            }
+        }
+    }
+
+    /// The modify under way of `id` settled: the held one, to send next
+    /// (the order stays under way), or `None` (it no longer is).
+    pub fn settle(&self, id: ClientOrderId) -> Option<Amendment> {
+        let mut under_way = self.lock();
+        let next = under_way.get_mut(&id).and_then(Option::take);
+        if next.is_none() {
+            under_way.remove(&id);
+        }
+        next
+    }
+
+    /// Drops the modify `id` holds, if any (its cancel was asked for).
+    pub fn drop_held(&self, id: ClientOrderId) {
+        if let Some(held) = self.lock().get_mut(&id) {
+            *held = None;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientOrderId, Option<Amendment>>> {
+        self.under_way
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What the answer to a modify left to do.
+pub(super) enum Settling {
+    /// Nothing: the answer settled it.
+    Done,
+    /// Ask the exchange which order is live, at this time (ms): the modify
+    /// failed, or its outcome is unknown until its deadline.
+    QueryAt(u64),
+}
+
+impl Inner {
+    /// Sends `first`, then every modify held behind it, one at a time.
+    pub(super) async fn run_modifies(self: Arc<Self>, id: ClientOrderId, first: Amendment) {
+        let mut next = Some(first);
+        while let Some(amendment) = next {
+            self.send_modify(id, amendment).await;
+            next = self.modifies.settle(id);
+        }
+    }
+
+    /// Sends one modify, aimed at the order as the host knows it now, and
+    /// waits until it has settled.
+    async fn send_modify(self: &Arc<Self>, id: ClientOrderId, amendment: Amendment) {
+        // A modify needs the order on the exchange: aimed at an order whose
+        // placement is still under way it could arrive first.
+        self.wait_while_placing(&[id], |state| {
+            matches!(state, OrderState::PendingCreate | OrderState::PendingSubmit)
+        })
+        .await;
+        let Some(order) = self.tracker.get(id) else {
+            return;
+        };
+        if order.state.is_terminal() || order.state == OrderState::PendingCancel {
+            debug!(exchange = %self.exchange, order = %id, state = %order.state, "held modify dropped: the order is no longer live");
+            return;
+        }
+        let Some(market) = self.market(&order.trading_pair) else {
+            return;
+        };
+        let command = amendment.applied_to(&order);
+        let (new_order, request) = match self.prepare(&market, &command, id, Some(order.price)) {
+            Ok(prepared) => prepared,
+            Err(error) => {
+                warn!(exchange = %self.exchange, order = %id, "modify not sent: {error}");
+                return;
+            }
+        };
+        let Some(target) = self.order_ref(id) else {
+            return;
+        };
+        let replaced = order.exchange_order_id.clone();
+        if let Some(oid) = &replaced {
+            self.mark_replaced(id, oid);
+        }
+        let operation =
+            plugin_api::operation(Operation::ModifyOrders(RVec::from(vec![ModifyRequest {
+                target,
+                order: request,
+            }])));
+        let (delivery, expires) = self.deliver(&operation, || {}, || {}).await;
+        let settling = self.apply_modify(
+            id,
+            (new_order.price, new_order.amount),
+            replaced.as_deref(),
+            delivery,
+            expires,
+        );
+        if let Settling::QueryAt(at_ms) = settling {
+            tokio::time::sleep(Duration::from_millis(at_ms.saturating_sub(now_ms()))).await;
+            self.settle_by_query(id, replaced.as_deref()).await;
+        }
+    }
+
+    /// Asks the exchange which order of `id` is live after a modify that
+    /// failed or whose outcome is unknown. If it is still the order the
+    /// modify was to replace, the modify did not happen, and that
+    /// exchange id's reports speak for the order again.
+    async fn settle_by_query(self: &Arc<Self>, id: ClientOrderId, replaced: Option<&str>) {
+        match self.fetch_report(id).await {
+            Report::Found(updates) => {
+                for update in &updates {
+                    if let Some(oid) = replaced
+                        && update.exchange_order_id.as_str() == oid
+                    {
+                        self.forget_replaced(id, oid);
+                    }
+                    self.apply_venue_order(update);
+                }
+            }
+            Report::NotFound => {
+                if let Some(oid) = replaced {
+                    self.forget_replaced(id, oid);
+                }
+                self.not_found(id);
+            }
+            Report::Untracked => {}
+        }
+    }
+}
+
+/// Why a modify is refused before anything is sent.
+pub(super) fn check_amendment(amendment: &Amendment) -> Result<(), CommandError> {
+    if amendment.price.is_none() && amendment.amount.is_none() {
+        return Err(CommandError::InvalidOrder(
+            "a modify needs a new `price`, a new `amount`, or both".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn amendment(price: i64) -> Amendment {
+        Amendment {
+            price: Some(Decimal::from(price)),
+            amount: None,
+        }
+    }
+
+    #[test]
+    fn a_modify_under_way_holds_the_latest_next_one() {
+        let modifies = Modifies::default();
+        let id = ClientOrderId(1);
+        assert_eq!(modifies.begin(id, amendment(1)), Begun::Now);
+        assert_eq!(modifies.begin(id, amendment(2)), Begun::Held);
+        assert_eq!(modifies.begin(id, amendment(3)), Begun::Held);
+        assert_eq!(modifies.settle(id), Some(amendment(3)));
+        assert_eq!(
+            modifies.begin(id, amendment(4)),
+            Begun::Held,
+            "the held one is under way now"
+        );
+        assert_eq!(modifies.settle(id), Some(amendment(4)));
+        assert_eq!(modifies.settle(id), None);
+        assert_eq!(modifies.begin(id, amendment(5)), Begun::Now);
+    }
+
+    #[test]
+    fn a_cancel_drops_the_held_modify_not_the_one_under_way() {
+        let modifies = Modifies::default();
+        let id = ClientOrderId(1);
+        modifies.begin(id, amendment(1));
+        modifies.begin(id, amendment(2));
+        modifies.drop_held(id);
+        assert_eq!(modifies.settle(id), None);
+        assert_eq!(modifies.begin(id, amendment(3)), Begun::Now);
+    }
+
+    #[test]
+    fn other_orders_are_independent() {
+        let modifies = Modifies::default();
+        assert_eq!(modifies.begin(ClientOrderId(1), amendment(1)), Begun::Now);
+        assert_eq!(modifies.begin(ClientOrderId(2), amendment(1)), Begun::Now);
+    }
+
+    #[test]
+    fn a_modify_without_price_or_amount_is_refused() {
+        let error = check_amendment(&Amendment {
+            price: None,
+            amount: None,
+        })
+        .unwrap_err();
+        assert_eq!(error.code(), "invalid_order");
+    }
+}
