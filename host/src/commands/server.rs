@@ -228,11 +228,10 @@ impl Serving {
         // A new order is journaled before its reply; its event and sending
         // start once the reply is on its way, so that they do not compete
         // with it.
-        if let Some(order) = pending {
-            let launched = std::panic::catch_unwind(AssertUnwindSafe(|| order.launch()));
-            if let Err(panic) = launched {
-                self.internal_error("launch", &core_thread::panic_message(&*panic));
-            }
+        if let Some(order) = pending
+            && let Err(message) = guarded(|| order.launch())
+        {
+            self.internal_error("launch", &message);
         }
         Ok(())
     }
@@ -244,25 +243,11 @@ impl Serving {
             Ok(request) => request,
             Err(reply) => return (*reply, None),
         };
-        let id = request.id.clone();
-        let command = request.command.name();
-        match std::panic::catch_unwind(AssertUnwindSafe(|| {
-            self.dispatcher.handle_deferred(request)
-        })) {
-            Ok(outcome) => outcome,
-            Err(panic) => {
-                let message = core_thread::panic_message(&*panic);
-                self.internal_error(command, &message);
-                let reply = Reply::error(
-                    id,
-                    "internal",
-                    format!(
-                        "`{command}` failed inside the host ({message}); nothing else is affected"
-                    ),
-                );
-                (reply, None)
-            }
-        }
+        let (id, command) = (request.id.clone(), request.command.name());
+        guarded(|| self.dispatcher.handle_deferred(request)).unwrap_or_else(|message| {
+            self.internal_error(command, &message);
+            (internal_reply(id, command, &message), None)
+        })
     }
 
     fn internal_error(&self, command: &str, message: &str) {
@@ -271,6 +256,22 @@ impl Serving {
             status.internal_error("commands", command, message);
         }
     }
+}
+
+/// Runs `work`; a panic becomes the panic's message.
+fn guarded<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(work))
+        .map_err(|panic| core_thread::panic_message(&*panic))
+}
+
+/// The answer to command `command` of request `id`, which failed inside
+/// the host with `message`.
+fn internal_reply(id: Value, command: &str, message: &str) -> Reply {
+    Reply::error(
+        id,
+        "internal",
+        format!("`{command}` failed inside the host ({message}); nothing else is affected"),
+    )
 }
 
 fn serialize(reply: &Reply) -> Vec<u8> {
@@ -282,4 +283,32 @@ fn serialize(reply: &Reply) -> Vec<u8> {
         ))
         .unwrap_or_default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_that_panics_is_answered_internal_with_its_id() {
+        let message =
+            guarded(|| -> Reply { panic!("attempt to multiply with overflow") }).unwrap_err();
+        assert_eq!(message, "attempt to multiply with overflow");
+        let reply = internal_reply(serde_json::json!(7), "buy", &message);
+        assert_eq!(reply.id, 7);
+        let error = reply.error.expect("an error");
+        assert_eq!(error.code, "internal");
+        assert!(
+            error
+                .message
+                .contains("`buy` failed inside the host (attempt to multiply"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn a_command_that_works_is_untouched() {
+        assert_eq!(guarded(|| 5), Ok(5));
+    }
 }
