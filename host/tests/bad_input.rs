@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::host_process::{HostFiles, funded_emulator};
 use serde_json::{Value, json};
 
@@ -86,16 +84,7 @@ async fn nonsense_commands_get_precise_errors_and_lose_nothing() {
         .command(json!({"cmd": "get_order", "client_order_id": id}))
         .expect("the host still answers");
     assert_eq!(order["ok"], true, "{order}");
-    common::orders::eventually(
-        "the first order to be open",
-        Duration::from_secs(10),
-        || {
-            files
-                .command(json!({"cmd": "get_order", "client_order_id": id}))
-                .is_some_and(|reply| reply["result"]["order_state"] == "OPEN")
-        },
-    )
-    .await;
+    files.until_open(&id).await;
     files.limit_buy("BTC-USD", "95000", "0.001");
     emulator.shutdown().await;
 }

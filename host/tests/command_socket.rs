@@ -61,16 +61,7 @@ async fn refused_commands_leave_the_journal_alone_and_are_counted() {
     let _host = files.start().await;
     let events = EventLog::start(&files.events);
     let first = files.limit_buy("BTC-USD", "95000", "0.001");
-    eventually(
-        "the first order to be open",
-        Duration::from_secs(10),
-        || {
-            files
-                .command(json!({"cmd": "get_order", "client_order_id": first}))
-                .is_some_and(|reply| reply["result"]["order_state"] == "OPEN")
-        },
-    )
-    .await;
+    files.until_open(&json!(first)).await;
     let journal = files.journal();
     let before = std::fs::metadata(&journal).expect("the journal").len();
 

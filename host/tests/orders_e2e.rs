@@ -639,6 +639,21 @@ async fn risk_limits_refuse_before_the_exchange_and_the_kill_switch_stops_everyt
     env.stop().await;
 }
 
+/// The counterparty's quotes at 99000 and 100000, once the host's book
+/// has their mid (99500).
+async fn quotes_around_99500(env: &OrderEnv) {
+    env.counterparty
+        .order(BTC, false, "100000", "0.01", Tif::Gtc)
+        .await;
+    env.counterparty
+        .order(BTC, true, "99000", "0.01", Tif::Gtc)
+        .await;
+    eventually("a mid", Duration::from_secs(5), || {
+        env.trading.market_data().top("BTC").and_then(|top| top.mid) == Some(d("99500"))
+    })
+    .await;
+}
+
 /// Replaces BTC-USD's risk limits with `limits`.
 fn only_limits(env: &OrderEnv, limits: Limits) {
     env.trading.set_limits(std::collections::HashMap::from([(
@@ -687,21 +702,7 @@ async fn each_risk_limit_refuses_what_it_must_and_passes_what_it_must() {
         Some("max_orders_per_second")
     );
 
-    // A mid of 99500 from the counterparty's quotes.
-    env.counterparty
-        .order(BTC, false, "100000", "0.01", Tif::Gtc)
-        .await;
-    env.counterparty
-        .order(BTC, true, "99000", "0.01", Tif::Gtc)
-        .await;
-    eventually("a mid", Duration::from_secs(5), || {
-        env.trading
-            .market_data()
-            .top("BTC")
-            .and_then(|top| top.mid)
-            .is_some_and(|mid| mid == d("99500"))
-    })
-    .await;
+    quotes_around_99500(&env).await;
     only_limits(
         &env,
         Limits {
@@ -763,17 +764,7 @@ async fn each_risk_limit_refuses_what_it_must_and_passes_what_it_must() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_risk_limit_holds_for_the_order_a_modify_would_make() {
     let env = OrderEnv::start(quiet()).await;
-    // A mid of 99500 from the counterparty's quotes.
-    env.counterparty
-        .order(BTC, false, "100000", "0.01", Tif::Gtc)
-        .await;
-    env.counterparty
-        .order(BTC, true, "99000", "0.01", Tif::Gtc)
-        .await;
-    eventually("a mid", Duration::from_secs(5), || {
-        env.trading.market_data().top("BTC").and_then(|top| top.mid) == Some(d("99500"))
-    })
-    .await;
+    quotes_around_99500(&env).await;
     let id = env.resting_buy("99000", "0.001").await;
     let modify = |price: Option<&str>, amount: Option<&str>| match env.trading.modify(
         id,

@@ -131,6 +131,22 @@ pub enum RuleViolation {
     },
 }
 
+/// `value` rounded onto a multiple of `unit`; too large for the decimal
+/// range is refused as `field`.
+fn on_grid(
+    value: Decimal,
+    unit: Decimal,
+    strategy: RoundingStrategy,
+    field: &'static str,
+) -> Result<Decimal, RuleViolation> {
+    value
+        .checked_div(unit)
+        .map(|units| units.round_dp_with_strategy(0, strategy))
+        .and_then(|units| units.checked_mul(unit))
+        .map(|on_grid| on_grid.normalize())
+        .ok_or(RuleViolation::TooLarge { field, value })
+}
+
 fn nonzero(value: Dec) -> Option<Decimal> {
     (!value.is_zero()).then(|| value.to_decimal().normalize())
 }
@@ -145,15 +161,7 @@ impl PriceRule {
         let strategy = mode.strategy();
         let mut result = price;
         if let Some(tick) = nonzero(self.tick) {
-            let too_large = || RuleViolation::TooLarge {
-                field: "price",
-                value: price,
-            };
-            let ticks = result
-                .checked_div(tick)
-                .ok_or_else(too_large)?
-                .round_dp_with_strategy(0, strategy);
-            let on_tick = ticks.checked_mul(tick).ok_or_else(too_large)?.normalize();
+            let on_tick = on_grid(result, tick, strategy, "price")?;
             if mode == Rounding::Exact && on_tick != price {
                 return Err(RuleViolation::PriceTick { price, tick });
             }
@@ -223,15 +231,7 @@ impl TradingRule {
         }
         let mut result = size;
         if let Some(step) = nonzero(self.size_step) {
-            let too_large = || RuleViolation::TooLarge {
-                field: "size",
-                value: size,
-            };
-            let steps = size
-                .checked_div(step)
-                .ok_or_else(too_large)?
-                .round_dp_with_strategy(0, mode.strategy());
-            let on_step = steps.checked_mul(step).ok_or_else(too_large)?.normalize();
+            let on_step = on_grid(size, step, mode.strategy(), "size")?;
             if mode == Rounding::Exact && on_step != size {
                 return Err(RuleViolation::SizeStep { size, step });
             }

@@ -110,6 +110,15 @@ symbol = "BTC-USD"
         }
     }
 
+    /// Waits until the host says order `id` is open.
+    pub async fn until_open(&self, id: &Value) {
+        super::orders::eventually("the order to be open", Duration::from_secs(10), || {
+            self.command(json!({"cmd": "get_order", "client_order_id": id}))
+                .is_some_and(|reply| reply["result"]["order_state"] == "OPEN")
+        })
+        .await;
+    }
+
     /// Adds `keys` to the config's `[zmq]` table.
     pub fn add_zmq_keys(&self, keys: &str) {
         let config = std::fs::read_to_string(&self.config_file).expect("config");
