@@ -4,6 +4,7 @@
 //! left behind.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use abi_stable::std_types::RVec;
 use plugin_api::{Event, Operation};
@@ -13,7 +14,21 @@ use super::Inner;
 use crate::order::{ClientOrderId, OrderState, OrderUpdate};
 use crate::runtime::clock::now_ms;
 
+/// `cancel_all` asks for the exchange's open orders at most this often, ms.
+pub const LISTING_INTERVAL_MS: u64 = 10_000;
+
 impl Inner {
+    /// Whether `cancel_all` may ask for the exchange's open orders at
+    /// `now_ms` (and, if so, it is counted as asked).
+    pub(super) fn listing_due(&self, now_ms: u64) -> bool {
+        let last = self.last_listing_ms.load(Ordering::Relaxed);
+        now_ms.saturating_sub(last) >= LISTING_INTERVAL_MS
+            && self
+                .last_listing_ms
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
+
     /// Cancels `ids`, as many to a request as the venue takes.
     pub(super) fn spawn_cancels(self: &Arc<Self>, ids: &[ClientOrderId]) {
         let batch = self.manifest.max_batch.max(1) as usize;

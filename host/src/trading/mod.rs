@@ -147,6 +147,8 @@ pub(crate) struct Inner {
     reconcile_scheduled: AtomicBool,
     /// Modifies under way, one per order (see [`modify`]).
     modifies: modify::Modifies,
+    /// When `cancel_all` last asked for the exchange's open orders, ms.
+    last_listing_ms: AtomicU64,
 }
 
 /// How far apart (in order of admission) the oldest and newest action
@@ -334,6 +336,7 @@ impl Trading {
                 window: ActionWindow::new(ACTION_WINDOW),
                 reconcile_scheduled: AtomicBool::new(false),
                 modifies: modify::Modifies::default(),
+                last_listing_ms: AtomicU64::new(0),
                 risk: RiskLimits::new(parts.limits),
                 killed: Mutex::new(None),
                 heartbeat_ms: AtomicU64::new(0),
@@ -387,7 +390,7 @@ impl Trading {
         self.inner
             .status
             .kill_switch(&self.inner.exchange, true, Some(reason));
-        self.cancel_all(None)
+        self.cancel_all_listing(None, true)
     }
 
     /// Takes new orders again after a kill switch.
@@ -614,13 +617,24 @@ impl Trading {
     /// Then asks the exchange which of this host's orders it has open and
     /// cancels those too: an order the host lost track of is not left
     /// behind.
+    ///
+    /// The exchange's list costs request weight (20 of Hyperliquid's 1,200
+    /// a minute), so `cancel_all` asks for it at most once every 10 s; the
+    /// kill switch always asks, and the periodic reconciliation finds such
+    /// orders anyway.
     pub fn cancel_all(&self, pair: Option<&str>) -> Vec<ClientOrderId> {
+        self.cancel_all_listing(pair, false)
+    }
+
+    fn cancel_all_listing(&self, pair: Option<&str>, always_list: bool) -> Vec<ClientOrderId> {
         let ids = self.cancel_where(|order| pair.is_none_or(|pair| order.trading_pair == pair));
-        let inner = Arc::clone(&self.inner);
-        let pair = pair.map(str::to_owned);
-        self.inner
-            .runtime
-            .spawn(async move { inner.cancel_listed(pair.as_deref()).await });
+        if always_list || self.inner.listing_due(now_ms()) {
+            let inner = Arc::clone(&self.inner);
+            let pair = pair.map(str::to_owned);
+            self.inner
+                .runtime
+                .spawn(async move { inner.cancel_listed(pair.as_deref()).await });
+        }
         ids
     }
 

@@ -106,6 +106,18 @@ impl Modifies {
     }
 }
 
+/// Ends an order's modifies if their task ends before they settle.
+struct UnderWay<'a> {
+    modifies: &'a Modifies,
+    id: ClientOrderId,
+}
+
+impl Drop for UnderWay<'_> {
+    fn drop(&mut self) {
+        self.modifies.lock().remove(&self.id);
+    }
+}
+
 /// What the answer to a modify left to do.
 pub(super) enum Settling {
     /// Nothing: the answer settled it.
@@ -118,11 +130,19 @@ pub(super) enum Settling {
 impl Inner {
     /// Sends `first`, then every modify held behind it, one at a time.
     pub(super) async fn run_modifies(self: Arc<Self>, id: ClientOrderId, first: Amendment) {
+        // Should the task end early (a panic, the runtime stopping), the
+        // order must not stay "under way" with every later modify held.
+        let guard = UnderWay {
+            modifies: &self.modifies,
+            id,
+        };
         let mut next = Some(first);
         while let Some(amendment) = next {
             self.send_modify(id, amendment).await;
             next = self.modifies.settle(id);
         }
+        // Settled: the entry is gone, and may already be a new modify's.
+        std::mem::forget(guard);
     }
 
     /// Sends one modify, aimed at the order as the host knows it now, and
@@ -252,6 +272,19 @@ mod tests {
         modifies.begin(id, amendment(2));
         modifies.drop_held(id);
         assert_eq!(modifies.settle(id), None);
+        assert_eq!(modifies.begin(id, amendment(3)), Begun::Now);
+    }
+
+    #[test]
+    fn a_modify_task_that_ends_early_leaves_nothing_under_way() {
+        let modifies = Modifies::default();
+        let id = ClientOrderId(1);
+        modifies.begin(id, amendment(1));
+        modifies.begin(id, amendment(2));
+        drop(UnderWay {
+            modifies: &modifies,
+            id,
+        });
         assert_eq!(modifies.begin(id, amendment(3)), Begun::Now);
     }
 
