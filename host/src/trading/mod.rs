@@ -682,6 +682,7 @@ impl Trading {
         if order.state == OrderState::PendingCancel {
             return Err(CommandError::CancelPending(id));
         }
+        modify::check_unfilled(&order)?;
         let market = self.market(&order.trading_pair)?;
         let (changed, _) = self.inner.prepare(
             &market,

@@ -161,6 +161,10 @@ impl Inner {
             debug!(exchange = %self.exchange, order = %id, state = %order.state, "held modify dropped: the order is no longer live");
             return;
         }
+        if let Err(error) = check_unfilled(&order) {
+            warn!(exchange = %self.exchange, order = %id, "held modify dropped: {error}");
+            return;
+        }
         let Some(market) = self.market(&order.trading_pair) else {
             return;
         };
@@ -223,6 +227,22 @@ impl Inner {
             Report::Untracked => {}
         }
     }
+}
+
+/// A modify of an order that has fills is refused, on every venue, until
+/// the plugin ABI says how the venue sizes a modify: a cancel-and-replace
+/// venue (Hyperliquid) takes the replacement's size as what is to rest from
+/// now on, an amend-in-place venue (Bybit, Binance) the order's new total,
+/// and the host sends one number. Sending the total to Hyperliquid would
+/// rest the filled part again — more than the strategy asked for.
+pub(super) fn check_unfilled(order: &InFlightOrder) -> Result<(), CommandError> {
+    if order.filled_amount.is_zero() {
+        return Ok(());
+    }
+    Err(CommandError::InvalidOrder(format!(
+        "order {} has filled {} of {}: a partly filled order cannot be modified yet; cancel it and place the rest",
+        order.client_order_id, order.filled_amount, order.amount
+    )))
 }
 
 /// Why a modify is refused before anything is sent.
