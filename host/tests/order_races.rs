@@ -272,14 +272,36 @@ async fn the_kill_switch_and_cancel_all_cancel_what_the_exchange_lists() {
             env.trading.cancel_all(None)
         };
         assert!(asked.is_empty(), "the host thought nothing was live");
+        // A strategy quoting again right after its cancel_all.
+        let fresh = (!engage).then(|| {
+            env.trading
+                .submit(&common::buy_order(
+                    "BTC-USD",
+                    "94000",
+                    "0.001",
+                    OrderType::Limit,
+                ))
+                .expect("a new order after cancel_all")
+        });
         eventually(
             "the exchange to have cancelled the forgotten order",
             Duration::from_secs(10),
             || open_records(&env, id) == 0,
         )
         .await;
-        if let Err(left) = converge(&env, &[id]).await {
+        let checked: Vec<ClientOrderId> = [id].into_iter().chain(fresh).collect();
+        if let Err(left) = converge(&env, &checked).await {
             panic!("{left:#?}");
+        }
+        if let Some(fresh) = fresh {
+            assert_eq!(
+                env.order(fresh).state,
+                OrderState::Open,
+                "an order placed after cancel_all is not swept"
+            );
+            env.trading.cancel(fresh).expect("cancel");
+            env.until_state(fresh, OrderState::Cancelled, Duration::from_secs(5))
+                .await;
         }
     }
     env.trading.release_kill_switch();

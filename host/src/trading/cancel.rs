@@ -78,10 +78,12 @@ impl Inner {
     }
 
     /// Asks the exchange for the open orders (of `pair`, if given) and
-    /// cancels every one of this host's: an own order the host does not
-    /// track is adopted first, one it holds as closed is reopened once the
-    /// exchange confirms it is live (see `confirm_live`).
-    pub(super) async fn cancel_listed(self: &Arc<Self>, pair: Option<&str>) {
+    /// cancels every one of this host's that was created by `asked_at_ms`
+    /// (an order placed after the `cancel_all` is not its business): an own
+    /// order the host does not track is adopted first, one it holds as
+    /// closed is reopened once the exchange confirms it is live (see
+    /// `confirm_live`).
+    pub(super) async fn cancel_listed(self: &Arc<Self>, pair: Option<&str>, asked_at_ms: u64) {
         let events = match self.querier.events(Operation::FetchOpenOrders).await {
             Ok(events) => events,
             Err(error) => {
@@ -100,7 +102,9 @@ impl Inner {
             let Some(order) = self.tracker.get(id) else {
                 continue;
             };
-            if pair.is_some_and(|pair| order.trading_pair != pair) {
+            if pair.is_some_and(|pair| order.trading_pair != pair)
+                || order.creation_timestamp_ms > asked_at_ms
+            {
                 continue;
             }
             if order.state.is_terminal() {

@@ -628,12 +628,13 @@ impl Trading {
 
     fn cancel_all_listing(&self, pair: Option<&str>, always_list: bool) -> Vec<ClientOrderId> {
         let ids = self.cancel_where(|order| pair.is_none_or(|pair| order.trading_pair == pair));
-        if always_list || self.inner.listing_due(now_ms()) {
+        let asked_at_ms = now_ms();
+        if always_list || self.inner.listing_due(asked_at_ms) {
             let inner = Arc::clone(&self.inner);
             let pair = pair.map(str::to_owned);
-            self.inner
-                .runtime
-                .spawn(async move { inner.cancel_listed(pair.as_deref()).await });
+            self.inner.runtime.spawn(async move {
+                inner.cancel_listed(pair.as_deref(), asked_at_ms).await;
+            });
         }
         ids
     }
