@@ -12,10 +12,13 @@ use tokio::net::{UnixListener, UnixStream};
 
 const PAYLOAD: &str = r#"{"action":{"type":"noop"},"nonce":1,"vault_address":null,"expires_after":null,"network":"mainnet"}"#;
 
+/// A success whose signature is 64 bytes of `byte` and then 27 (a
+/// secp256k1 `r ‖ s ‖ v`).
 fn signed(id: &Value, byte: u8) -> String {
-    let hex32 = format!("0x{}", format!("{byte:02x}").repeat(32));
+    let signature = format!("0x{}1b", format!("{byte:02x}").repeat(64));
     format!(
-        r#"{{"id":{id},"ok":true,"signature":{{"r":"{hex32}","s":"{hex32}","v":27}},"action_hash":"{hex32}","signer":"0x{}"}}"#,
+        r#"{{"id":{id},"ok":true,"signature":"{signature}","action_hash":"0x{}","signer":"0x{}"}}"#,
+        "cd".repeat(32),
         "ab".repeat(20)
     )
 }
@@ -124,6 +127,37 @@ async fn refusals_timeouts_and_a_dead_signer_are_errors() {
         client.sign("hyperliquid-l1", PAYLOAD).await.unwrap().len(),
         65
     );
+}
+
+#[tokio::test]
+async fn requests_name_the_exchanges_key_when_it_has_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = UnixListener::bind(socket_in(dir.path())).unwrap();
+    let (seen, mut requests) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (reader, mut writer) = stream.into_split();
+        let mut lines = BufReader::new(reader).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let request: Value = serde_json::from_str(&line).unwrap();
+            let answer = format!("{}\n", signed(&request["id"], 1));
+            seen.send(request).unwrap();
+            writer.write_all(answer.as_bytes()).await.unwrap();
+        }
+    });
+    let client = SignerClient::new(&socket_in(dir.path()), Duration::from_secs(5));
+    let keyed = client.with_key(Some("bin\"ance"));
+    keyed
+        .sign("binance-rest", r#"{"method":"GET"}"#)
+        .await
+        .unwrap();
+    client.sign("hyperliquid-l1", PAYLOAD).await.unwrap();
+    let first = requests.recv().await.unwrap();
+    assert_eq!(first["key"], "bin\"ance");
+    assert_eq!(first["scheme"], "binance-rest");
+    assert_eq!(first["method"], "GET");
+    let second = requests.recv().await.unwrap();
+    assert!(second.get("key").is_none(), "{second}");
 }
 
 #[tokio::test]

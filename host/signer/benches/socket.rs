@@ -7,7 +7,8 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 
 use connector_signer::handler::Signer;
-use connector_signer::policy::Policy;
+use connector_signer::keyring::Keyring;
+use connector_signer::policy::hyperliquid::Policy;
 use connector_signer::server::SignerSocket;
 use criterion::{Criterion, criterion_group, criterion_main};
 use hyperliquid_core::PrivateKey;
@@ -18,7 +19,7 @@ const REQUEST: &str = r#"{"id":1,"scheme":"hyperliquid-l1","action":{"type":"ord
 
 fn signer() -> Arc<Signer> {
     let key = PrivateKey::from_hex(KEY).expect("bench key");
-    Arc::new(Signer::new(key, Policy::default()))
+    Arc::new(Signer::new(Keyring::single(key, Policy::default())))
 }
 
 fn handler(c: &mut Criterion) {

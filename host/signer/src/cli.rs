@@ -16,11 +16,13 @@ use tracing_subscriber::EnvFilter;
 
 use crate::handler::Signer;
 use crate::key::{KeyFileError, load_key};
-use crate::policy::{Policy, PolicyError};
-use crate::protocol::{ErrorCode, MAX_LINE_BYTES, Response, parse_network};
+use crate::keyring::{Keyring, KeyringError};
+use crate::policy::hyperliquid::{Policy, PolicyError};
+use crate::protocol::{ErrorCode, MAX_LINE_BYTES, Response};
+use crate::schemes::hyperliquid::parse_network;
 use crate::server::{self, ServeError};
 
-/// Holds a private key and signs only what its policy allows.
+/// Holds trading keys and signs only what each key's policy allows.
 #[derive(Debug, Parser)]
 #[command(name = "connector-signer", version, about)]
 pub struct Cli {
@@ -37,13 +39,22 @@ pub struct KeyArg {
     pub key_file: PathBuf,
 }
 
-/// The policy file argument.
+/// Where the keys come from: one Hyperliquid key file (with an optional
+/// policy file), or a keyring of named keys.
 #[derive(Debug, Args)]
-pub struct PolicyArg {
-    /// TOML policy narrowing what is signed (default: the trading actions, any
-    /// asset, notional and network).
-    #[arg(long, value_name = "FILE")]
+pub struct KeysArg {
+    /// File holding one Hyperliquid private key: 0x + 64 hex digits on one
+    /// line, mode 0600. It is the key named `default`.
+    #[arg(long, value_name = "PATH", required_unless_present = "keyring")]
+    pub key_file: Option<PathBuf>,
+    /// TOML policy for `--key-file`, narrowing what is signed (default: the
+    /// trading actions, any asset, notional and network).
+    #[arg(long, value_name = "FILE", requires = "key_file")]
     pub policy: Option<PathBuf>,
+    /// TOML keyring: named keys of any venue, each with its policy (see
+    /// docs/signer-protocol.md).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["key_file", "policy"])]
+    pub keyring: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -52,15 +63,12 @@ pub enum Command {
     /// Serve signing requests on a Unix socket (mode 0600) until SIGINT or
     /// SIGTERM.
     Serve {
-        /// The key.
+        /// The keys.
         #[command(flatten)]
-        key: KeyArg,
+        keys: KeysArg,
         /// The socket to create; a stale socket there is replaced.
         #[arg(long, value_name = "PATH")]
         socket: PathBuf,
-        /// The policy.
-        #[command(flatten)]
-        policy: PolicyArg,
         /// Stop when the process that started this one ends (for a signer
         /// started by connector-host: a host killed with SIGKILL must not
         /// leave its signer behind).
@@ -70,12 +78,15 @@ pub enum Command {
     /// Read one request from standard input and write its response to standard
     /// output (exit status 0 when signed, 1 when refused).
     Sign {
-        /// The key.
+        /// The keys.
         #[command(flatten)]
-        key: KeyArg,
-        /// The policy.
+        keys: KeysArg,
+    },
+    /// List the keys: name, venue, who signs (address or API key) and policy.
+    Keys {
+        /// The keys.
         #[command(flatten)]
-        policy: PolicyArg,
+        keys: KeysArg,
     },
     /// Print the key's address (EIP-55).
     Address {
@@ -117,6 +128,9 @@ pub enum CliError {
     /// The policy file.
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    /// The keyring.
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
     /// The socket.
     #[error(transparent)]
     Serve(#[from] ServeError),
@@ -126,6 +140,9 @@ pub enum CliError {
     /// The approveAgent body could not be encoded.
     #[error("cannot encode the request body: {0}")]
     Json(#[from] serde_json::Error),
+    /// Neither `--key-file` nor `--keyring` was given.
+    #[error("give --key-file or --keyring")]
+    NoKeys,
     /// The clock is before 1970 or beyond u64 milliseconds.
     #[error("the system clock cannot give a millisecond nonce; pass --nonce")]
     Clock,
@@ -144,12 +161,12 @@ pub enum CliError {
 pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve {
-            key,
+            keys,
             socket,
-            policy,
             exit_with_parent,
-        } => serve(&key, &socket, &policy, exit_with_parent),
-        Command::Sign { key, policy } => sign_stdin(&key, &policy),
+        } => serve(&keys, &socket, exit_with_parent),
+        Command::Sign { keys } => sign_stdin(&keys),
+        Command::Keys { keys } => list_keys(&keys),
         Command::Address { key } => print_address(&key),
         Command::ApproveAgent {
             key,
@@ -176,22 +193,23 @@ fn init_logging(default_filter: &str) {
         .try_init();
 }
 
-fn load_signer(key: &KeyArg, policy: &PolicyArg) -> Result<Signer, CliError> {
-    let policy = match &policy.policy {
+fn load_keyring(keys: &KeysArg) -> Result<Keyring, CliError> {
+    if let Some(path) = &keys.keyring {
+        return Ok(Keyring::load(path)?);
+    }
+    let policy = match &keys.policy {
         Some(path) => Policy::load(path)?,
         None => Policy::default(),
     };
-    Ok(Signer::new(load_key(&key.key_file)?, policy))
+    let Some(key_file) = &keys.key_file else {
+        return Err(CliError::NoKeys);
+    };
+    Ok(Keyring::single(load_key(key_file)?, policy))
 }
 
-fn serve(
-    key: &KeyArg,
-    socket: &Path,
-    policy: &PolicyArg,
-    exit_with_parent: bool,
-) -> Result<ExitCode, CliError> {
+fn serve(keys: &KeysArg, socket: &Path, exit_with_parent: bool) -> Result<ExitCode, CliError> {
     init_logging("info");
-    let signer = Arc::new(load_signer(key, policy)?);
+    let signer = Arc::new(Signer::new(load_keyring(keys)?));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -203,9 +221,9 @@ fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-fn sign_stdin(key: &KeyArg, policy: &PolicyArg) -> Result<ExitCode, CliError> {
+fn sign_stdin(keys: &KeysArg) -> Result<ExitCode, CliError> {
     init_logging("warn");
-    let signer = load_signer(key, policy)?;
+    let signer = Signer::new(load_keyring(keys)?);
     let mut input = Vec::new();
     io::stdin()
         .take(MAX_LINE_BYTES as u64 + 1)
@@ -234,6 +252,19 @@ fn sign_stdin(key: &KeyArg, policy: &PolicyArg) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn list_keys(keys: &KeysArg) -> Result<ExitCode, CliError> {
+    for key in load_keyring(keys)?.keys() {
+        println!(
+            "{}\t{}\t{}\t{}",
+            key.name,
+            key.venue,
+            key.identity(),
+            key.policy.summary()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_address(key: &KeyArg) -> Result<ExitCode, CliError> {

@@ -1,64 +1,43 @@
-//! One request line in, one response out: parse, check the policy, hash the
-//! action itself and sign. No I/O.
+//! One request line in, one response out: parse, find the key, check its
+//! policy, build what is signed and sign it. No I/O.
 
 use std::panic::{self, AssertUnwindSafe};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use hyperliquid_core::{
-    Action, ActionParseError, Address, DigestError, PrivateKey, l1_hashes, sign_digest,
-};
 use serde_json::Value;
 
-use crate::policy::{Policy, PolicyViolation};
-use crate::protocol::{ErrorBody, ErrorCode, RequestId, Response, Scheme, SignRequest, Signed};
+use crate::keyring::{Key, Keyring, Material};
+use crate::policy::KeyPolicy;
+use crate::protocol::{Envelope, ErrorBody, ErrorCode, RequestId, Response, Signed};
+use crate::schemes::{Refusal, Scheme, binance, bybit, hyperliquid, scheme_names};
 
-/// The key and the policy: everything needed to answer requests.
+/// The keys and their policies: everything needed to answer requests.
 #[derive(Debug)]
 pub struct Signer {
-    key: PrivateKey,
-    policy: Policy,
-}
-
-/// Why one request was not signed.
-#[derive(Debug, thiserror::Error)]
-enum Refusal {
-    #[error("{0}")]
-    BadRequest(String),
-    #[error(transparent)]
-    Policy(#[from] PolicyViolation),
-    #[error("hashing the action failed: {0}")]
-    Internal(#[from] DigestError),
-}
-
-impl Refusal {
-    fn code(&self) -> ErrorCode {
-        match self {
-            Refusal::BadRequest(_) => ErrorCode::BadRequest,
-            Refusal::Policy(_) => ErrorCode::PolicyDenied,
-            Refusal::Internal(_) => ErrorCode::Internal,
-        }
-    }
+    keyring: Keyring,
 }
 
 impl Signer {
-    /// A signer for `key` that signs what `policy` allows.
-    pub fn new(key: PrivateKey, policy: Policy) -> Self {
-        Self { key, policy }
+    /// A signer for the keys of `keyring`.
+    pub fn new(keyring: Keyring) -> Self {
+        Self { keyring }
     }
 
-    /// The key's address.
-    pub fn address(&self) -> Address {
-        self.key.address()
-    }
-
-    /// The rules in force.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    /// The keys.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// Answers one request line (without its newline). Always returns a response:
     /// malformed input gets `bad_request`, with a `null` id when the id could not
     /// be read, and a failure inside the signer gets `internal`.
     pub fn handle_line(&self, line: &[u8]) -> Response {
+        self.handle_line_at(line, now_ms())
+    }
+
+    /// [`handle_line`](Self::handle_line) with the signer's clock given (ms),
+    /// against which receive windows and expiries are checked.
+    pub fn handle_line_at(&self, line: &[u8], now_ms: u64) -> Response {
         let value: Value = match serde_json::from_slice(line) {
             Ok(value) => value,
             Err(error) => {
@@ -72,7 +51,7 @@ impl Signer {
             }
         };
         let id = RequestId::of_request(&value);
-        let result = panic::catch_unwind(AssertUnwindSafe(|| self.handle_value(value)))
+        let result = panic::catch_unwind(AssertUnwindSafe(|| self.handle_value(value, now_ms)))
             .unwrap_or_else(|_| {
                 Err(ErrorBody {
                     code: ErrorCode::Internal,
@@ -84,46 +63,59 @@ impl Signer {
         response
     }
 
-    fn handle_value(&self, value: Value) -> Result<Signed, ErrorBody> {
-        serde_json::from_value::<SignRequest<Value>>(value)
-            .map_err(|error| Refusal::BadRequest(format!("invalid request: {error}")))
-            .and_then(|request| self.sign(request))
-            .map_err(|refusal| ErrorBody {
-                code: refusal.code(),
-                message: refusal.to_string(),
-            })
-    }
-
-    fn sign(&self, request: SignRequest<Value>) -> Result<Signed, Refusal> {
-        match request.scheme {
-            Scheme::HyperliquidL1 => {
-                self.policy.check_network(request.network)?;
-                let context = request.context();
-                let action = self.parse_action(request.action)?;
-                self.policy.check_action(&action)?;
-                let hashes = l1_hashes(&action, &context)?;
-                Ok(Signed {
-                    signature: sign_digest(&self.key, &hashes.digest),
-                    action_hash: hashes.connection_id,
-                    signer: self.key.address(),
-                })
-            }
-        }
-    }
-
-    /// Parses the action strictly. A type the policy does not allow is a policy
-    /// refusal even when it cannot be parsed (unknown to the protocol core, or
-    /// with fields it does not expect); only other malformed actions are bad
-    /// requests.
-    fn parse_action(&self, raw: Value) -> Result<Action, Refusal> {
-        Action::from_value(raw).map_err(|error| match error {
-            ActionParseError::UnknownType(name) => self.policy.type_violation(&name).into(),
-            ActionParseError::InvalidFields { action, .. } if !self.policy.allows_type(action) => {
-                self.policy.type_violation(action.as_str()).into()
-            }
-            other => Refusal::BadRequest(format!("invalid action: {other}")),
+    fn handle_value(&self, value: Value, now_ms: u64) -> Result<Signed, ErrorBody> {
+        self.sign(value, now_ms).map_err(|refusal| ErrorBody {
+            code: refusal.code(),
+            message: refusal.to_string(),
         })
     }
+
+    fn sign(&self, value: Value, now_ms: u64) -> Result<Signed, Refusal> {
+        let envelope = Envelope::from_value(value)
+            .map_err(|reason| Refusal::BadRequest(format!("invalid request: {reason}")))?;
+        let scheme = Scheme::from_name(&envelope.scheme).ok_or_else(|| {
+            Refusal::BadRequest(format!(
+                "unknown scheme {:?} (schemes: {})",
+                envelope.scheme,
+                scheme_names()
+            ))
+        })?;
+        let key = self.keyring.find(envelope.key.as_deref(), scheme)?;
+        sign_with(key, scheme, envelope.fields, now_ms)
+    }
+}
+
+/// Signs a request's fields under `scheme` with `key`, whose venue is the
+/// scheme's.
+fn sign_with(key: &Key, scheme: Scheme, fields: Value, now_ms: u64) -> Result<Signed, Refusal> {
+    match (&key.material, &key.policy) {
+        (Material::Secp256k1(secret), KeyPolicy::Hyperliquid(policy)) => match scheme {
+            Scheme::HyperliquidL1 => hyperliquid::sign(secret, policy, fields),
+            _ => Err(mismatch(key)),
+        },
+        (Material::Api(secret), KeyPolicy::Api(policy)) => match scheme {
+            Scheme::BinanceRest => binance::sign_rest(secret, policy, fields, now_ms),
+            Scheme::BinanceWsApi => binance::sign_socket(secret, policy, fields, now_ms),
+            Scheme::BybitRest => bybit::sign_rest(secret, policy, fields, now_ms),
+            Scheme::BybitWsAuth => bybit::sign_auth(secret, policy, fields, now_ms),
+            Scheme::HyperliquidL1 => Err(mismatch(key)),
+        },
+        _ => Err(mismatch(key)),
+    }
+}
+
+/// A key whose material or policy does not fit the scheme its venue names:
+/// the keyring loader never builds one.
+fn mismatch(key: &Key) -> Refusal {
+    Refusal::Internal(format!("key {:?} does not fit its venue", key.name))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 fn log_outcome(response: &Response) {
@@ -142,15 +134,16 @@ fn log_outcome(response: &Response) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyperliquid_core::recover_address;
+    use crate::policy::hyperliquid::Policy;
+    use hyperliquid_core::{Action, PrivateKey, Signature, l1_hashes, recover_address};
 
     const KEY: &str = "0x00e5fb7b0f747acef23ab43fcff0c82511dd041b249c8a5efa84c59beee988b2";
 
     fn signer(policy: &str) -> Signer {
-        Signer::new(
+        Signer::new(Keyring::single(
             PrivateKey::from_hex(KEY).unwrap(),
             Policy::from_toml(policy).unwrap(),
-        )
+        ))
     }
 
     fn answer(signer: &Signer, line: &str) -> Response {
@@ -173,17 +166,23 @@ mod tests {
         let response = answer(&signer, &request(r#"{"type":"noop"}"#));
         assert_eq!(response.id, Some(RequestId::from(9)));
         let signed = response.result.unwrap();
-        assert_eq!(signed.signer, signer.address());
+        let address = PrivateKey::from_hex(KEY).unwrap().address();
+        assert_eq!(signed.signer, address.to_string());
         let action = Action::Noop;
         let context = hyperliquid_core::SigningContext::new(
             hyperliquid_core::Network::Mainnet,
             1_700_000_000_000,
         );
         let hashes = l1_hashes(&action, &context).unwrap();
-        assert_eq!(signed.action_hash, hashes.connection_id);
+        assert_eq!(signed.action_hash, Some(hashes.connection_id.to_string()));
+        let signature = Signature {
+            r: signed.signature[..32].try_into().unwrap(),
+            s: signed.signature[32..64].try_into().unwrap(),
+            v: signed.signature[64],
+        };
         assert_eq!(
-            recover_address(&hashes.digest, &signed.signature).unwrap(),
-            signer.address()
+            recover_address(&hashes.digest, &signature).unwrap(),
+            address
         );
     }
 
@@ -237,5 +236,64 @@ mod tests {
             assert_eq!(code(&response), ErrorCode::BadRequest, "{line}");
             assert_eq!(response.id, id, "{line}");
         }
+    }
+
+    #[test]
+    fn keys_are_found_by_name_or_as_the_only_one_of_their_venue() {
+        use crate::keyring::{ApiKey, ApiSecret, Key};
+        use crate::schemes::Venue;
+        let api = |name: &str, venue| Key {
+            name: name.to_owned(),
+            venue,
+            material: Material::Api(ApiKey::new(name, ApiSecret::hmac(b"s"))),
+            policy: KeyPolicy::Api(Default::default()),
+        };
+        let keyring = Keyring::new(vec![
+            api("bybit-a", Venue::Bybit),
+            api("bybit-b", Venue::Bybit),
+            api("binance", Venue::BinanceUsdm),
+        ])
+        .unwrap();
+        let signer = Signer::new(keyring);
+        let auth = |key: &str, api_key: &str| {
+            let key = if key.is_empty() {
+                String::new()
+            } else {
+                format!(r#""key":"{key}","#)
+            };
+            let line = format!(
+                r#"{{"id":1,{key}"scheme":"bybit-ws-auth","api_key":"{api_key}","expires":1700000005000}}"#
+            );
+            signer
+                .handle_line_at(line.as_bytes(), 1_700_000_000_000)
+                .result
+        };
+        assert_eq!(auth("bybit-b", "bybit-b").unwrap().signer, "bybit-b");
+        let error = auth("", "bybit-a").unwrap_err();
+        assert_eq!(
+            error.message,
+            "several keys sign bybit-ws-auth (bybit-a, bybit-b): name one with `key`"
+        );
+        let error = auth("binance", "binance").unwrap_err();
+        assert_eq!(error.code, ErrorCode::PolicyDenied);
+        let binance = r#"{"id":1,"scheme":"binance-ws-api","api_key":"binance","method":"order.status","params":{"symbol":"BTCUSDT","orderId":1,"timestamp":1700000000000}}"#;
+        assert!(
+            signer
+                .handle_line_at(binance.as_bytes(), 1_700_000_000_000)
+                .result
+                .is_ok()
+        );
+        let error = signer
+            .handle_line(br#"{"id":1,"scheme":"kraken-rest"}"#)
+            .result
+            .unwrap_err();
+        assert!(
+            error.message.starts_with(
+                "unknown scheme \"kraken-rest\" (schemes: hyperliquid-l1, binance-rest"
+            ),
+            "{}",
+            error.message
+        );
+        assert!(Keyring::new(vec![api("a", Venue::Bybit), api("a", Venue::Bybit)]).is_err());
     }
 }

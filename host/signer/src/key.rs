@@ -1,15 +1,18 @@
-//! Loading the private key file: `0x` + 64 hex digits on one line, readable by
-//! its owner only.
+//! Loading key files, readable by their owner only: a secp256k1 key (`0x` +
+//! 64 hex digits on one line), an HMAC secret (the API secret on one line) or
+//! an Ed25519 private key (PKCS#8 PEM, as Binance's key generator writes it).
 
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use hyperliquid_core::{KeyError, PrivateKey};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::DecodePrivateKey;
+use hyperliquid_core::PrivateKey;
 use zeroize::Zeroizing;
 
-/// Largest key file accepted; a key is 66 characters plus a line ending.
+/// Largest key file accepted; every kind of key fits in far less.
 const MAX_KEY_FILE_BYTES: u64 = 4096;
 
 /// Why the key file could not be used. Never contains key material.
@@ -43,30 +46,82 @@ pub enum KeyFileError {
         path: PathBuf,
     },
     /// Much larger than a key.
-    #[error("key file {path} is {len} bytes; a key file holds one 0x-prefixed hex key")]
+    #[error("key file {path} is {len} bytes; a key file holds one key")]
     TooLarge {
         /// The key file.
         path: PathBuf,
         /// Its size.
         len: u64,
     },
-    /// The content is not a private key.
-    #[error("key file {path}: {source} (expected one line: 0x followed by 64 hex digits)")]
+    /// The content is not a key of the expected kind.
+    #[error("key file {path}: {reason} (expected {expected})")]
     Malformed {
         /// The key file.
         path: PathBuf,
         /// What is wrong, without the key material.
-        #[source]
-        source: KeyError,
+        reason: String,
+        /// What the file should hold.
+        expected: &'static str,
     },
 }
 
-/// Reads the private key in `path`.
+/// Reads the secp256k1 private key in `path`: `0x` + 64 hex digits.
+pub fn load_key(path: &Path) -> Result<PrivateKey, KeyFileError> {
+    let text = read_secret(path)?;
+    PrivateKey::from_hex(text.trim()).map_err(|error| {
+        malformed(
+            path,
+            error.to_string(),
+            "one line: 0x followed by 64 hex digits",
+        )
+    })
+}
+
+/// Reads an HMAC secret in `path`: the API secret as the venue shows it, on
+/// one line of printable ASCII. The MAC key is its bytes.
+pub fn load_hmac_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
+    let text = read_secret(path)?;
+    let secret = text.trim();
+    let expected = "one line: the API secret";
+    if secret.is_empty() {
+        return Err(malformed(path, "the file is empty".to_owned(), expected));
+    }
+    if !secret.bytes().all(|byte| byte.is_ascii_graphic()) {
+        return Err(malformed(
+            path,
+            "the secret holds spaces or characters outside printable ASCII".to_owned(),
+            expected,
+        ));
+    }
+    Ok(Zeroizing::new(secret.as_bytes().to_vec()))
+}
+
+/// Reads an Ed25519 private key in `path`, PKCS#8 PEM
+/// (`-----BEGIN PRIVATE KEY-----`).
+pub fn load_ed25519(path: &Path) -> Result<SigningKey, KeyFileError> {
+    let text = read_secret(path)?;
+    SigningKey::from_pkcs8_pem(text.trim()).map_err(|error| {
+        malformed(
+            path,
+            format!("not an Ed25519 key: {error}"),
+            "an Ed25519 private key in PKCS#8 PEM",
+        )
+    })
+}
+
+fn malformed(path: &Path, reason: String, expected: &'static str) -> KeyFileError {
+    KeyFileError::Malformed {
+        path: path.to_owned(),
+        reason,
+        expected,
+    }
+}
+
+/// Reads a key file's text, zeroed on drop.
 ///
 /// Refuses a file whose mode lets group or others access it (`mode & 0o077 != 0`);
-/// the check is made on the opened file. Surrounding whitespace is ignored. The
-/// text read is zeroed once parsed, and the key itself on drop.
-pub fn load_key(path: &Path) -> Result<PrivateKey, KeyFileError> {
+/// the check is made on the opened file.
+fn read_secret(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
     let io = |source| KeyFileError::Io {
         path: path.to_owned(),
         source,
@@ -97,14 +152,11 @@ pub fn load_key(path: &Path) -> Result<PrivateKey, KeyFileError> {
     file.take(MAX_KEY_FILE_BYTES)
         .read_to_string(&mut text)
         .map_err(io)?;
-    PrivateKey::from_hex(text.trim()).map_err(|source| KeyFileError::Malformed {
-        path: path.to_owned(),
-        source,
-    })
+    Ok(text)
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::fs;
 
@@ -126,6 +178,25 @@ mod tests {
             "0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE"
         );
         assert!(load_key(&key_file(dir.path(), KEY, 0o400)).is_ok());
+    }
+
+    /// RFC 8410's example Ed25519 private key (section 10.3).
+    pub(crate) const ED25519_PEM: &str = "-----BEGIN PRIVATE KEY-----\n\
+        MC4CAQAwBQYDK2VwBCIEINTuctv5E1hK1bbY8fdp+K06/nwoy/HU++CXqI9EdVhC\n\
+        -----END PRIVATE KEY-----\n";
+
+    #[test]
+    fn loads_hmac_secrets_and_ed25519_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = load_hmac_secret(&key_file(dir.path(), "s3cr3t-Value\n", 0o600)).unwrap();
+        assert_eq!(secret.as_slice(), b"s3cr3t-Value");
+        let key = load_ed25519(&key_file(dir.path(), ED25519_PEM, 0o600)).unwrap();
+        assert_eq!(
+            hex::encode(key.verifying_key().as_bytes()),
+            "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1"
+        );
+        let error = load_ed25519(&key_file(dir.path(), ED25519_PEM, 0o644)).unwrap_err();
+        assert!(matches!(error, KeyFileError::Permissions { .. }));
     }
 
     #[test]
@@ -154,6 +225,13 @@ mod tests {
         let error = load_key(&key_file(dir.path(), unprefixed, 0o600)).unwrap_err();
         assert!(matches!(error, KeyFileError::Malformed { .. }));
         assert!(!error.to_string().contains(unprefixed));
+        let error = load_hmac_secret(&key_file(dir.path(), " \n", 0o600)).unwrap_err();
+        assert!(error.to_string().contains("the file is empty"), "{error}");
+        let error = load_hmac_secret(&key_file(dir.path(), "ab cd", 0o600)).unwrap_err();
+        assert!(!error.to_string().contains("ab cd"), "{error}");
+        let error = load_ed25519(&key_file(dir.path(), unprefixed, 0o600)).unwrap_err();
+        assert!(error.to_string().contains("PKCS#8 PEM"), "{error}");
+        assert!(!error.to_string().contains(unprefixed), "{error}");
         let error = load_key(&dir.path().join("missing")).unwrap_err();
         assert!(matches!(error, KeyFileError::Io { .. }));
         assert!(matches!(

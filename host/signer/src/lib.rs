@@ -1,14 +1,18 @@
-//! `connector-signer`: the process that holds the trading key. The host never
-//! sees the key; it sends actions over a Unix socket and this process signs the
-//! ones its policy allows, after parsing and hashing them itself.
+//! `connector-signer`: the process that holds the trading keys. The host never
+//! sees a key; it sends structured requests over a Unix socket and this
+//! process signs the ones the key's policy allows, after reading them and
+//! building the signed bytes itself.
 //!
 //! * [`protocol`] — request and response types of the socket protocol, shared
 //!   with clients (the host's signer client). The only module without feature
 //!   `signer` (on by default), so a client can depend on this crate with
 //!   `default-features = false` and get the wire types alone.
-//! * [`key`] — loading the key file and checking its permissions.
-//! * [`policy`] — what may be signed: the default trading actions, narrowed by
-//!   an optional TOML file.
+//! * [`key`] — loading key files and checking their permissions.
+//! * [`keyring`] — the named keys, each of one venue with its policy.
+//! * [`schemes`] — what each scheme's fields mean and which bytes are signed
+//!   (Hyperliquid EIP-712, Binance and Bybit HMAC-SHA256 and Ed25519).
+//! * [`policy`] — what each key may sign: per venue, only narrowing the
+//!   trading defaults.
 //! * [`handler`] — one request line in, one response out.
 //! * [`server`] — the owner-only Unix socket and its connections.
 //! * [`cli`] — the `connector-signer` commands.
@@ -24,7 +28,11 @@ pub mod handler;
 #[cfg(feature = "signer")]
 pub mod key;
 #[cfg(feature = "signer")]
+pub mod keyring;
+#[cfg(feature = "signer")]
 pub mod policy;
 pub mod protocol;
+#[cfg(feature = "signer")]
+pub mod schemes;
 #[cfg(feature = "signer")]
 pub mod server;

@@ -2,13 +2,14 @@
 //! each way. Shared by the signer process and by clients such as the host; it
 //! does no I/O. `docs/signer-protocol.md` is the full specification.
 //!
-//! A client builds a [`SignRequest`] (usually with [`SignRequest::hyperliquid_l1`]),
-//! writes [`SignRequest::to_json_line`], and reads back a [`Response`] whose
-//! [`Response::id`] names the request it answers.
+//! The protocol is the same for every scheme: a request names its `scheme`
+//! (and, when the signer holds several keys, its `key`), and carries the
+//! scheme's fields; a response carries the raw signature bytes. What each
+//! scheme signs lives in the signer's `schemes` module. No signing code is
+//! needed to use this module.
 
 use std::fmt;
 
-use hyperliquid_core::{Action, Address, B256, Network, Signature, SigningContext};
 use serde::de::{self, Deserializer};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
@@ -61,125 +62,66 @@ impl fmt::Display for RequestId {
     }
 }
 
-/// How the signed bytes are derived from the request. Only Hyperliquid L1
-/// ("phantom agent") actions exist today.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Scheme {
-    /// `"hyperliquid-l1"`: a Hyperliquid L1 action, hashed with msgpack and the
-    /// phantom-agent EIP-712 message.
-    #[serde(rename = "hyperliquid-l1")]
-    HyperliquidL1,
+/// A request as every scheme shares it: `id`, the optional `key` name and
+/// the `scheme`, plus the scheme's own fields, which the scheme reads
+/// strictly (`docs/signer-protocol.md`, section 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// Echoed in the response.
+    pub id: RequestId,
+    /// The name of the key to sign with; `None` when the signer has one key
+    /// for the scheme.
+    pub key: Option<String>,
+    /// What is signed, e.g. `hyperliquid-l1` or `binance-rest`.
+    pub scheme: String,
+    /// The scheme's fields: everything but `id`, `key` and `scheme`.
+    pub fields: Value,
 }
 
-/// The wire name of a network: `"mainnet"` or `"testnet"`.
-pub fn network_name(network: Network) -> &'static str {
-    match network {
-        Network::Mainnet => "mainnet",
-        Network::Testnet => "testnet",
-    }
-}
-
-/// The network with this wire name (`"mainnet"` or `"testnet"`, lower case).
-pub fn parse_network(name: &str) -> Option<Network> {
-    [Network::Mainnet, Network::Testnet]
-        .into_iter()
-        .find(|network| network_name(*network) == name)
-}
-
-/// Serde adapter for a [`Network`] written as its lower-case wire name.
-mod network_field {
-    use super::*;
-
-    pub(super) fn serialize<S: Serializer>(
-        network: &Network,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(network_name(*network))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Network, D::Error> {
-        let name = String::deserialize(deserializer)?;
-        parse_network(&name).ok_or_else(|| {
-            de::Error::invalid_value(de::Unexpected::Str(&name), &"\"mainnet\" or \"testnet\"")
+impl Envelope {
+    /// Splits a request object into the shared fields and the scheme's.
+    pub fn from_value(value: Value) -> Result<Envelope, String> {
+        let Value::Object(mut fields) = value else {
+            return Err("a request is a JSON object".to_owned());
+        };
+        let id = fields
+            .remove("id")
+            .ok_or("missing field `id`")
+            .and_then(|id| {
+                serde_json::from_value(id).map_err(|_| "`id` must be a number or a string")
+            })?;
+        let key = match fields.remove("key") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(name),
+            Some(_) => return Err("`key` must be a string".to_owned()),
+        };
+        let scheme = match fields.remove("scheme") {
+            Some(Value::String(scheme)) => scheme,
+            Some(_) => return Err("`scheme` must be a string".to_owned()),
+            None => return Err("missing field `scheme`".to_owned()),
+        };
+        Ok(Envelope {
+            id,
+            key,
+            scheme,
+            fields: Value::Object(fields),
         })
     }
 }
 
-/// A request to sign one action.
-///
-/// `A` is the action: a typed [`Action`] when a client builds a request (it is
-/// written in signature key order), raw JSON ([`Value`]) when the signer reads
-/// one, so that it can tell an action it refuses from a malformed one before
-/// parsing it strictly. Unknown keys are refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SignRequest<A = Action> {
-    /// Echoed in the response.
-    pub id: RequestId,
-    /// How to hash the action.
-    pub scheme: Scheme,
-    /// The action to sign.
-    pub action: A,
-    /// Request nonce (milliseconds by convention).
-    pub nonce: u64,
-    /// Vault or sub-account traded on behalf of; `null` or absent for none.
-    #[serde(default)]
-    pub vault_address: Option<Address>,
-    /// Millisecond timestamp after which the exchange must reject the action;
-    /// `null` or absent for none.
-    #[serde(default)]
-    pub expires_after: Option<u64>,
-    /// Target chain, `"mainnet"` or `"testnet"`.
-    #[serde(with = "network_field")]
-    pub network: Network,
-}
-
-impl SignRequest {
-    /// A request to sign a Hyperliquid L1 action under `context`.
-    pub fn hyperliquid_l1(id: RequestId, action: Action, context: &SigningContext) -> Self {
-        Self {
-            id,
-            scheme: Scheme::HyperliquidL1,
-            action,
-            nonce: context.nonce,
-            vault_address: context.vault_address,
-            expires_after: context.expires_after,
-            network: context.network,
-        }
-    }
-
-    /// The request as one line of JSON, newline included.
-    pub fn to_json_line(&self) -> Result<String, serde_json::Error> {
-        let mut line = serde_json::to_string(self)?;
-        line.push('\n');
-        Ok(line)
-    }
-}
-
-impl<A> SignRequest<A> {
-    /// Everything besides the action that the signature covers.
-    pub fn context(&self) -> SigningContext {
-        SigningContext {
-            network: self.network,
-            nonce: self.nonce,
-            vault_address: self.vault_address,
-            expires_after: self.expires_after,
-        }
-    }
-}
-
 /// What a successful response carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signed {
-    /// The signature to post in the `/exchange` body.
-    pub signature: Signature,
-    /// The L1 connection id, `keccak256(msgpack(action) ‖ nonce ‖ vault ‖ expiry)`,
-    /// so that a client can check the signer hashed what it meant to send.
-    pub action_hash: B256,
-    /// Address of the signing key.
-    pub signer: Address,
+    /// The signature's raw bytes: `r ‖ s ‖ v` (65 bytes) for secp256k1, the
+    /// 32-byte MAC for HMAC-SHA256, 64 bytes for Ed25519. Written as `0x` +
+    /// lower-case hex.
+    pub signature: Vec<u8>,
+    /// Who signed: the key's address (secp256k1) or its API key.
+    pub signer: String,
+    /// For schemes that hash an action first (`hyperliquid-l1`: the L1
+    /// connection id), that hash, `0x` + 64 hex digits, so that a client can
+    /// check the signer hashed what it meant to send.
+    pub action_hash: Option<String>,
 }
 
 /// Why a request was not signed.
@@ -216,8 +158,8 @@ pub struct ErrorBody {
     pub message: String,
 }
 
-/// One response line: `{"id", "ok": true, "signature", "action_hash", "signer"}`
-/// or `{"id", "ok": false, "error": {"code", "message"}}`.
+/// One response line: `{"id", "ok": true, "signature", "signer"}` (and
+/// `action_hash` where the scheme has one) or `{"id", "ok": false, "error": {"code", "message"}}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     /// The request's id; `None` (JSON `null`) when it could not be read.
@@ -258,15 +200,11 @@ struct ResponseWire {
     id: Option<RequestId>,
     ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    signature: Option<Signature>,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "optional_b256"
-    )]
-    action_hash: Option<B256>,
+    signature: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    signer: Option<Address>,
+    signer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    action_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<ErrorBody>,
 }
@@ -277,17 +215,17 @@ impl Serialize for Response {
             Ok(signed) => ResponseWire {
                 id: self.id.clone(),
                 ok: true,
-                signature: Some(signed.signature),
-                action_hash: Some(signed.action_hash),
-                signer: Some(signed.signer),
+                signature: Some(format!("0x{}", hex::encode(&signed.signature))),
+                signer: Some(signed.signer.clone()),
+                action_hash: signed.action_hash.clone(),
                 error: None,
             },
             Err(error) => ResponseWire {
                 id: self.id.clone(),
                 ok: false,
                 signature: None,
-                action_hash: None,
                 signer: None,
+                action_hash: None,
                 error: Some(error.clone()),
             },
         };
@@ -302,26 +240,32 @@ impl<'de> Deserialize<'de> for Response {
             ResponseWire {
                 ok: true,
                 signature: Some(signature),
-                action_hash: Some(action_hash),
                 signer: Some(signer),
+                action_hash,
                 error: None,
                 ..
-            } => Ok(Signed {
-                signature,
-                action_hash,
-                signer,
-            }),
+            } => {
+                let signature = signature
+                    .strip_prefix("0x")
+                    .and_then(|digits| hex::decode(digits).ok())
+                    .ok_or_else(|| de::Error::custom("`signature` is not 0x-prefixed hex"))?;
+                Ok(Signed {
+                    signature,
+                    signer,
+                    action_hash,
+                })
+            }
             ResponseWire {
                 ok: false,
                 signature: None,
-                action_hash: None,
                 signer: None,
+                action_hash: None,
                 error: Some(error),
                 ..
             } => Err(error),
             _ => {
                 return Err(de::Error::custom(
-                    "a response has `ok: true` with `signature`, `action_hash` and `signer`, \
+                    "a response has `ok: true` with `signature` and `signer`, \
                      or `ok: false` with `error`",
                 ));
             }
@@ -333,70 +277,34 @@ impl<'de> Deserialize<'de> for Response {
     }
 }
 
-/// Serde adapter for an optional [`B256`] written as `0x` + 64 hex digits.
-mod optional_b256 {
-    use super::*;
-
-    pub(super) fn serialize<S: Serializer>(
-        hash: &Option<B256>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match hash {
-            Some(hash) => serializer.collect_str(hash),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<B256>, D::Error> {
-        Option::<String>::deserialize(deserializer)?
-            .map(|text| text.parse().map_err(de::Error::custom))
-            .transpose()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyperliquid_core::CancelAction;
-    use hyperliquid_core::CancelWire;
 
     #[test]
-    fn request_round_trips_with_lower_case_network_and_nulls() {
-        let action = Action::Cancel(CancelAction {
-            cancels: vec![CancelWire { asset: 0, oid: 7 }],
-        });
-        let request = SignRequest::hyperliquid_l1(
-            RequestId::from(1),
-            action,
-            &SigningContext::new(Network::Testnet, 1_700_000_000_000),
-        );
-        let line = request.to_json_line().unwrap();
-        assert_eq!(
-            line,
-            "{\"id\":1,\"scheme\":\"hyperliquid-l1\",\"action\":{\"type\":\"cancel\",\"cancels\":[{\"a\":0,\"o\":7}]},\
-             \"nonce\":1700000000000,\"vault_address\":null,\"expires_after\":null,\"network\":\"testnet\"}\n"
-        );
-        let back: SignRequest = serde_json::from_str(&line).unwrap();
-        assert_eq!(back, request);
-    }
+    fn envelopes_split_shared_fields_from_the_schemes() {
+        let value =
+            serde_json::json!({"id": 1, "key": "hl", "scheme": "hyperliquid-l1", "nonce": 5});
+        let envelope = Envelope::from_value(value).unwrap();
+        assert_eq!(envelope.id, RequestId::from(1));
+        assert_eq!(envelope.key.as_deref(), Some("hl"));
+        assert_eq!(envelope.scheme, "hyperliquid-l1");
+        assert_eq!(envelope.fields, serde_json::json!({"nonce": 5}));
 
-    #[test]
-    fn request_refuses_unknown_keys_and_networks() {
-        let base = r#""id":"a","scheme":"hyperliquid-l1","action":{"type":"noop"},"nonce":1"#;
-        for bad in [
-            format!(r#"{{{base},"network":"Mainnet"}}"#),
-            format!(r#"{{{base},"network":"mainnet","vaultAddress":null}}"#),
-            format!(r#"{{{base}}}"#),
+        for (bad, expected) in [
+            ("[1]", "a request is a JSON object"),
+            (r#"{"scheme":"x"}"#, "missing field `id`"),
+            (
+                r#"{"id":[],"scheme":"x"}"#,
+                "`id` must be a number or a string",
+            ),
+            (r#"{"id":1}"#, "missing field `scheme`"),
+            (r#"{"id":1,"scheme":2}"#, "`scheme` must be a string"),
+            (r#"{"id":1,"scheme":"x","key":3}"#, "`key` must be a string"),
         ] {
-            assert!(serde_json::from_str::<SignRequest>(&bad).is_err(), "{bad}");
+            let value = serde_json::from_str(bad).unwrap();
+            assert_eq!(Envelope::from_value(value).unwrap_err(), expected, "{bad}");
         }
-        let good = format!(r#"{{{base},"network":"mainnet"}}"#);
-        let request: SignRequest<Value> = serde_json::from_str(&good).unwrap();
-        assert_eq!(request.id, RequestId::Text("a".into()));
-        assert_eq!(request.vault_address, None);
-        assert_eq!(request.expires_after, None);
     }
 
     #[test]
@@ -412,24 +320,25 @@ mod tests {
         let signed = Response {
             id: Some(RequestId::from("x".to_owned())),
             result: Ok(Signed {
-                signature: Signature {
-                    r: [1; 32],
-                    s: [2; 32],
-                    v: 27,
-                },
-                action_hash: B256([3; 32]),
-                signer: Address([4; 20]),
+                signature: vec![1, 2, 255],
+                signer: "0x04".to_owned(),
+                action_hash: Some(format!("0x{}", "03".repeat(32))),
             }),
         };
         let line = signed.to_json_line();
         let text = String::from_utf8(line.clone()).unwrap();
-        assert!(text.starts_with(r#"{"id":"x","ok":true,"signature":{"r":"0x0101"#));
-        assert!(text.contains(&format!(r#""action_hash":"0x{}""#, "03".repeat(32))));
-        assert!(text.contains(&format!(r#""signer":"0x{}""#, "04".repeat(20))));
+        assert_eq!(
+            text,
+            format!(
+                "{{\"id\":\"x\",\"ok\":true,\"signature\":\"0x0102ff\",\"signer\":\"0x04\",\"action_hash\":\"0x{}\"}}\n",
+                "03".repeat(32)
+            )
+        );
         assert_eq!(serde_json::from_slice::<Response>(&line).unwrap(), signed);
 
         for bad in [
             r#"{"id":1,"ok":true}"#,
+            r#"{"id":1,"ok":true,"signature":"0102","signer":"a"}"#,
             r#"{"id":1,"ok":false}"#,
             r#"{"id":1,"ok":false,"error":{"code":"nope","message":""}}"#,
         ] {

@@ -190,12 +190,16 @@ pub async fn run(
     let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
     let socket = SignerSocket::bind(path)?;
-    tracing::info!(
-        socket = %socket.path().display(),
-        address = %signer.address().to_checksum(),
-        policy = %signer.policy().summary(),
-        "serving"
-    );
+    for key in signer.keyring().keys() {
+        tracing::info!(
+            key = %key.name,
+            venue = %key.venue,
+            signer = %key.identity(),
+            policy = %key.policy.summary(),
+            "key"
+        );
+    }
+    tracing::info!(socket = %socket.path().display(), "serving");
     let shutdown = async move {
         tokio::select! {
             _ = terminate.recv() => {}

@@ -33,6 +33,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     for file in [
         &mut config.signer.spawn_key_file,
         &mut config.signer.spawn_policy,
+        &mut config.signer.spawn_keyring,
     ]
     .into_iter()
     .flatten()
@@ -238,7 +239,13 @@ impl<'a> Reader<'a> {
         if config.signer.spawn_policy.is_some() && config.signer.spawn_key_file.is_none() {
             self.error(
                 KeyPath::key("signer").join("spawn_policy"),
-                "needs signer.spawn_key_file",
+                "needs signer.spawn_key_file (a keyring holds each key's policy)",
+            );
+        }
+        if config.signer.spawn_keyring.is_some() && config.signer.spawn_key_file.is_some() {
+            self.error(
+                KeyPath::key("signer").join("spawn_keyring"),
+                "give signer.spawn_key_file or signer.spawn_keyring, not both",
             );
         }
         let mut names = HashSet::new();

@@ -129,9 +129,27 @@ pub struct SignerConfig {
     /// Start the signer as a child process with this key file.
     #[serde(default)]
     pub spawn_key_file: Option<PathBuf>,
-    /// The policy file for a spawned signer.
+    /// The policy file for a spawned signer's key file.
     #[serde(default)]
     pub spawn_policy: Option<PathBuf>,
+    /// Start the signer as a child process with this keyring (named keys of
+    /// any venue, each with its policy) instead of one key file.
+    #[serde(default)]
+    pub spawn_keyring: Option<PathBuf>,
+}
+
+impl SignerConfig {
+    /// The keys a spawned signer serves, if the host starts one.
+    pub fn spawn_keys(&self) -> Option<crate::signer::SpawnKeys<'_>> {
+        match (&self.spawn_keyring, &self.spawn_key_file) {
+            (Some(keyring), _) => Some(crate::signer::SpawnKeys::Keyring(keyring)),
+            (None, Some(key_file)) => Some(crate::signer::SpawnKeys::KeyFile {
+                key_file,
+                policy: self.spawn_policy.as_deref(),
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 fn default_signer_timeout() -> u64 {
@@ -178,6 +196,10 @@ pub struct ExchangeConfig {
     /// Trade for this vault or sub-account.
     #[serde(default)]
     pub vault: Option<String>,
+    /// The signer's key to sign with, by name; default: the signer's only
+    /// key for the plugin's signing scheme.
+    #[serde(default)]
+    pub signer_key: Option<String>,
     /// A WebSocket silent this long (ms) is dead and replaced; default: the
     /// plugin's (Hyperliquid: 45 s). Pings go out at least three times per
     /// timeout.

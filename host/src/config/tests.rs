@@ -147,6 +147,45 @@ fn cross_key_rules_are_all_reported() {
 }
 
 #[test]
+fn a_spawned_signer_takes_one_key_file_or_one_keyring() {
+    let signer = |lines: &str| {
+        MINIMAL.replace(
+            "socket = \"signer.sock\"",
+            &format!("socket = \"signer.sock\"\n{lines}"),
+        )
+    };
+    let errors = errors_of(&signer(
+        "spawn_key_file = \"k\"\nspawn_keyring = \"keys.toml\"",
+    ));
+    assert_eq!(
+        errors,
+        [
+            "line 9: signer.spawn_keyring: give signer.spawn_key_file or signer.spawn_keyring, not both"
+        ]
+    );
+    let errors = errors_of(&signer(
+        "spawn_keyring = \"keys.toml\"\nspawn_policy = \"p\"",
+    ));
+    assert_eq!(
+        errors,
+        [
+            "line 9: signer.spawn_policy: needs signer.spawn_key_file (a keyring holds each key's policy)"
+        ]
+    );
+    let config = parse(&signer("spawn_keyring = \"keys.toml\"")).unwrap();
+    assert!(matches!(
+        config.signer.spawn_keys(),
+        Some(crate::signer::SpawnKeys::Keyring(path)) if path == std::path::Path::new("keys.toml")
+    ));
+    let config = parse(&MINIMAL.replace(
+        "account = \"0xabc\"",
+        "account = \"0xabc\"\nsigner_key = \"hl-agent\"",
+    ))
+    .unwrap();
+    assert_eq!(config.exchanges[0].signer_key.as_deref(), Some("hl-agent"));
+}
+
+#[test]
 fn endpoints_and_urls_are_checked() {
     let text = format!("{MINIMAL}\n[zmq]\npublish = \"http://x\"\ncommands = \"http://x\"\n")
         .replace(

@@ -455,7 +455,7 @@ impl ExchangeRuntime {
             tracker,
             ids: Arc::clone(&services.ids),
             nonces,
-            signer: services.signer.clone(),
+            signer: services.signer.with_key(config.signer_key.as_deref()),
             http: http_for_orders,
             querier: querier.clone(),
             market_data: Arc::clone(&market_data),

@@ -98,16 +98,10 @@ pub async fn run(
     let status = StatusPublisher::new(publisher.clone());
     status.config_loaded(config_file, &config.summary());
     status.plugins(&plugins);
-    let signer_process = match &config.signer.spawn_key_file {
-        Some(key_file) => Some(
-            SignerProcess::start(
-                &signer_binary(),
-                key_file,
-                &config.signer.socket,
-                config.signer.spawn_policy.as_deref(),
-            )
-            .await?,
-        ),
+    let signer_process = match config.signer.spawn_keys() {
+        Some(keys) => {
+            Some(SignerProcess::start(&signer_binary(), keys, &config.signer.socket).await?)
+        }
         None => None,
     };
     let services = HostServices {

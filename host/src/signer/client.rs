@@ -46,7 +46,8 @@ pub enum SignError {
     BadPayload,
 }
 
-/// A signature as raw bytes: `r ‖ s ‖ v` (65 bytes) for secp256k1.
+/// A signature as raw bytes, as the scheme makes it (the plugin that asked
+/// knows how to write it into its request).
 pub type SignatureBytes = Vec<u8>;
 
 type Waiter = oneshot::Sender<Result<SignatureBytes, SignError>>;
@@ -65,10 +66,13 @@ struct Inner {
     waiting: Mutex<HashMap<u64, Waiter>>,
 }
 
-/// A cheap-to-clone handle to the signer.
+/// A cheap-to-clone handle to the signer, asking for one key's signatures.
 #[derive(Clone)]
 pub struct SignerClient {
     inner: Arc<Inner>,
+    /// The key requests name (JSON text, quotes included); none: the
+    /// signer's only key for the scheme.
+    key: Option<Arc<str>>,
 }
 
 impl SignerClient {
@@ -84,6 +88,16 @@ impl SignerClient {
                 connection: tokio::sync::Mutex::new(None),
                 waiting: Mutex::new(HashMap::new()),
             }),
+            key: None,
+        }
+    }
+
+    /// The same connection, asking for the key named `key` (or, with
+    /// `None`, the signer's only key for each request's scheme).
+    pub fn with_key(&self, key: Option<&str>) -> SignerClient {
+        SignerClient {
+            inner: Arc::clone(&self.inner),
+            key: key.map(|name| Arc::from(serde_json::Value::from(name).to_string())),
         }
     }
 
@@ -99,7 +113,11 @@ impl SignerClient {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let scheme = serde_json::to_string(scheme).map_err(|_| SignError::BadPayload)?;
         let separator = if fields.is_empty() { "" } else { "," };
-        let line = format!("{{\"id\":{id},\"scheme\":{scheme}{separator}{fields}}}\n");
+        let key = match &self.key {
+            Some(key) => format!(",\"key\":{key}"),
+            None => String::new(),
+        };
+        let line = format!("{{\"id\":{id}{key},\"scheme\":{scheme}{separator}{fields}}}\n");
 
         let (sender, receiver) = oneshot::channel();
         self.waiting().insert(id, sender);
@@ -191,13 +209,7 @@ impl SignerClient {
             return;
         };
         let result = match response.result {
-            Ok(signed) => {
-                let mut bytes = Vec::with_capacity(65);
-                bytes.extend_from_slice(&signed.signature.r);
-                bytes.extend_from_slice(&signed.signature.s);
-                bytes.push(signed.signature.v);
-                Ok(bytes)
-            }
+            Ok(signed) => Ok(signed.signature),
             Err(error) => Err(SignError::Refused {
                 code: error.code.as_str().to_owned(),
                 message: error.message,

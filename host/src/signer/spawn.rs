@@ -41,6 +41,36 @@ pub fn signer_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("connector-signer"))
 }
 
+/// Where a spawned signer's keys come from.
+#[derive(Debug, Clone, Copy)]
+pub enum SpawnKeys<'a> {
+    /// One Hyperliquid key file, with an optional policy file.
+    KeyFile {
+        /// The key file.
+        key_file: &'a Path,
+        /// The policy file.
+        policy: Option<&'a Path>,
+    },
+    /// A keyring of named keys, each with its policy.
+    Keyring(&'a Path),
+}
+
+impl SpawnKeys<'_> {
+    fn add_args(self, command: &mut Command) {
+        match self {
+            SpawnKeys::KeyFile { key_file, policy } => {
+                command.arg("--key-file").arg(key_file);
+                if let Some(policy) = policy {
+                    command.arg("--policy").arg(policy);
+                }
+            }
+            SpawnKeys::Keyring(keyring) => {
+                command.arg("--keyring").arg(keyring);
+            }
+        }
+    }
+}
+
 impl SignerProcess {
     /// Starts `connector-signer serve` and waits until it serves. A signer
     /// left by a host that was killed exits within a moment (it watches its
@@ -48,13 +78,12 @@ impl SignerProcess {
     /// is retried for a while.
     pub async fn start(
         binary: &Path,
-        key_file: &Path,
+        keys: SpawnKeys<'_>,
         socket: &Path,
-        policy: Option<&Path>,
     ) -> Result<SignerProcess, SpawnError> {
         let deadline = tokio::time::Instant::now() + READY_WITHIN;
         loop {
-            match Self::start_once(binary, key_file, socket, policy).await {
+            match Self::start_once(binary, keys, socket).await {
                 Err(SpawnError::Exited(_)) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
@@ -65,9 +94,8 @@ impl SignerProcess {
 
     async fn start_once(
         binary: &Path,
-        key_file: &Path,
+        keys: SpawnKeys<'_>,
         socket: &Path,
-        policy: Option<&Path>,
     ) -> Result<SignerProcess, SpawnError> {
         if let Some(folder) = socket.parent() {
             std::fs::create_dir_all(folder).map_err(|source| SpawnError::Start {
@@ -79,14 +107,10 @@ impl SignerProcess {
         command
             .arg("serve")
             .arg("--exit-with-parent")
-            .arg("--key-file")
-            .arg(key_file)
             .arg("--socket")
             .arg(socket)
             .kill_on_drop(true);
-        if let Some(policy) = policy {
-            command.arg("--policy").arg(policy);
-        }
+        keys.add_args(&mut command);
         let mut child = command.spawn().map_err(|source| SpawnError::Start {
             binary: binary.to_owned(),
             source,

@@ -100,6 +100,7 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
         api_url: Some(api_url),
         account,
         vault: None,
+        signer_key: None,
         stream_timeout_ms: None,
         request_timeout_ms: 10_000,
         order_expiry_ms: 10_000,

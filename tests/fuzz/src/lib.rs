@@ -27,7 +27,9 @@ use connector_host::trading::{
     Amendment, Exposure, MarketPricing, OrderCommand, RiskLimits, prepare_order,
 };
 use connector_signer::handler::Signer;
-use connector_signer::policy::Policy;
+use connector_signer::keyring::{ApiKey, ApiSecret, Key, Keyring, Material};
+use connector_signer::policy::{KeyPolicy, api, hyperliquid};
+use connector_signer::schemes::Venue;
 use hyperliquid_core::PrivateKey;
 use hyperliquid_plugin::Hyperliquid;
 use plugin_api::{
@@ -341,16 +343,41 @@ fn encode(request: plugin_api::OrderRequest) {
     }
 }
 
-/// One request line to a signer with a restrictive policy.
+/// One request line to a signer with a key of each venue, each with a
+/// restrictive policy, at a fixed time (so that seeds stay valid).
 pub fn signer_request(data: &[u8]) {
     static SIGNER: OnceLock<Signer> = OnceLock::new();
     let signer = SIGNER.get_or_init(|| {
         let key = PrivateKey::from_hex(&format!("0x{}", "11".repeat(32))).expect("a valid key");
-        let policy = Policy::from_toml("allowed_assets = [0, 1]\nmax_order_notional = \"1000000\"")
-            .expect("a valid policy");
-        Signer::new(key, policy)
+        let policy = hyperliquid::Policy::from_toml(
+            "allowed_assets = [0, 1]\nmax_order_notional = \"1000000\"",
+        )
+        .expect("a valid policy");
+        let api_policy = || {
+            let table =
+                toml::from_str("allowed_markets = [\"BTCUSDT\"]\nmax_order_notional = \"1000000\"")
+                    .expect("a valid table");
+            KeyPolicy::Api(api::Policy::from_table(table).expect("a valid policy"))
+        };
+        let api_key = |name: &str, venue| Key {
+            name: name.to_owned(),
+            venue,
+            material: Material::Api(ApiKey::new(name, ApiSecret::hmac(b"fuzz-secret"))),
+            policy: api_policy(),
+        };
+        let keys = vec![
+            Key {
+                name: "hl".to_owned(),
+                venue: Venue::Hyperliquid,
+                material: Material::Secp256k1(key),
+                policy: KeyPolicy::Hyperliquid(policy),
+            },
+            api_key("binance", Venue::BinanceUsdm),
+            api_key("bybit", Venue::Bybit),
+        ];
+        Signer::new(Keyring::new(keys).expect("unique names"))
     });
-    let response = signer.handle_line(data);
+    let response = signer.handle_line_at(data, 1_700_000_000_000);
     let line = response.to_json_line();
     assert!(
         serde_json::from_slice::<serde_json::Value>(&line).is_ok(),

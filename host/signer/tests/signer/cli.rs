@@ -1,4 +1,5 @@
-//! The one-shot commands: `sign`, `address`, `approve-agent`, and `--help`.
+//! The one-shot commands: `sign`, `keys`, `address`, `approve-agent`, and
+//! `--help`.
 
 use std::io::Write;
 use std::process::{Output, Stdio};
@@ -81,7 +82,14 @@ fn sign_answers_one_request_from_stdin() {
     let response: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(response["id"], 77);
     assert_eq!(response["ok"], true);
-    assert_eq!(response["signature"], vector["signature_padded"]);
+    let padded = &vector["signature_padded"];
+    let expected = format!(
+        "0x{}{}{:02x}",
+        padded["r"].as_str().unwrap().trim_start_matches("0x"),
+        padded["s"].as_str().unwrap().trim_start_matches("0x"),
+        padded["v"].as_u64().unwrap()
+    );
+    assert_eq!(response["signature"], expected.as_str());
     assert_eq!(response["action_hash"], vector["connection_id"]);
     assert_eq!(
         response["signer"],
@@ -197,4 +205,149 @@ fn approve_agent_defaults_the_nonce_to_now() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
+}
+
+/// A keyring with a key of each venue: listed by `keys`, and each signs its
+/// own schemes only.
+#[test]
+fn a_keyring_serves_every_venue_with_its_own_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "hl.key", KEY, 0o600);
+    write_file(dir.path(), "binance.secret", "binance-secret", 0o600);
+    write_file(dir.path(), "bybit.secret", "bybit-secret", 0o600);
+    let keyring = write_file(
+        dir.path(),
+        "keyring.toml",
+        r#"
+        [[key]]
+        name = "hl"
+        venue = "hyperliquid"
+        file = "hl.key"
+
+        [[key]]
+        name = "binance"
+        venue = "binance-usdm"
+        algorithm = "hmac-sha256"
+        api_key = "binance-api-key"
+        file = "binance.secret"
+        [key.policy]
+        allowed_markets = ["BTCUSDT"]
+
+        [[key]]
+        name = "bybit"
+        venue = "bybit"
+        algorithm = "hmac-sha256"
+        api_key = "bybit-api-key"
+        file = "bybit.secret"
+        "#,
+        0o600,
+    );
+    let listed = binary()
+        .args(["keys", "--keyring"])
+        .arg(&keyring)
+        .output()
+        .unwrap();
+    assert!(listed.status.success(), "{listed:?}");
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    let names: Vec<_> = listed
+        .lines()
+        .map(|line| line.split('\t').take(3).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            format!("hl hyperliquid {ADDRESS}"),
+            "binance binance-usdm binance-api-key".to_owned(),
+            "bybit bybit bybit-api-key".to_owned(),
+        ]
+    );
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let sign_line = |request: serde_json::Value| {
+        let mut child = binary()
+            .arg("sign")
+            .arg("--keyring")
+            .arg(&keyring)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{request}").unwrap();
+        let output = child.wait_with_output().unwrap();
+        serde_json::from_slice::<Response>(&output.stdout).unwrap()
+    };
+    let order = |symbol: &str| {
+        json!({"id": 1, "scheme": "binance-rest", "api_key": "binance-api-key", "method": "POST",
+               "path": "/fapi/v1/order",
+               "query": [["symbol", symbol], ["side", "BUY"], ["type", "LIMIT"], ["quantity", "1"],
+                         ["price", "9000"], ["timestamp", now.to_string()]]})
+    };
+    let signed = sign_line(order("BTCUSDT")).result.unwrap();
+    assert_eq!(signed.signature.len(), 32);
+    assert_eq!(signed.signer, "binance-api-key");
+    let refused = sign_line(order("ETHUSDT")).result.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::PolicyDenied);
+    assert!(
+        refused.message.contains("rule: allowed_markets"),
+        "{}",
+        refused.message
+    );
+
+    let auth = sign_line(
+        json!({"id": 2, "scheme": "bybit-ws-auth", "api_key": "bybit-api-key", "expires": now + 5_000}),
+    );
+    assert_eq!(auth.result.unwrap().signature.len(), 32);
+    let named = sign_line(
+        json!({"id": 3, "key": "hl", "scheme": "bybit-ws-auth", "api_key": "bybit-api-key", "expires": now + 5_000}),
+    );
+    let refused = named.result.unwrap_err();
+    assert_eq!(refused.code, ErrorCode::PolicyDenied);
+    assert_eq!(
+        refused.message,
+        "key \"hl\" is a hyperliquid key and does not sign bybit-ws-auth (rule: key venue)"
+    );
+    let unknown = sign_line(json!({"id": 4, "key": "nope", "scheme": "bybit-ws-auth"}));
+    assert_eq!(unknown.result.unwrap_err().code, ErrorCode::BadRequest);
+}
+
+#[test]
+fn keyring_mistakes_name_the_key_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "s", "secret", 0o600);
+    for (entry, expected) in [
+        (
+            "name = \"a\"\nvenue = \"bybit\"\nfile = \"s\"\nalgorithm = \"hmac-sha256\"",
+            "key \"a\": `api_key` is required",
+        ),
+        (
+            "name = \"a\"\nvenue = \"bybit\"\nfile = \"s\"\napi_key = \"k\"\nalgorithm = \"ed25519\"",
+            "a bybit key's algorithm is \"hmac-sha256\"",
+        ),
+        (
+            "name = \"a\"\nvenue = \"kraken\"\nfile = \"s\"",
+            "unknown variant `kraken`",
+        ),
+        (
+            "name = \"a\"\nvenue = \"bybit\"\nfile = \"s\"\napi_key = \"k\"\nalgorithm = \"hmac-sha256\"\npolicy = { allowed_actions = [\"withdraw\"] }",
+            "policy: allowed_actions: \"withdraw\" is not one of",
+        ),
+    ] {
+        let keyring = write_file(
+            dir.path(),
+            "keyring.toml",
+            &format!("[[key]]\n{entry}\n"),
+            0o600,
+        );
+        let output = binary()
+            .args(["keys", "--keyring"])
+            .arg(&keyring)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains(expected), "{entry}: {stderr}");
+    }
 }

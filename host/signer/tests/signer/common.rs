@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use connector_signer::protocol::Response;
+use connector_signer::protocol::{Response, Signed};
+use hyperliquid_core::Signature;
 use serde_json::{Map, Value};
 use tempfile::TempDir;
 
@@ -66,6 +67,21 @@ pub fn vector_request(vector: &Value, id: Value) -> String {
         "network": if vector["is_mainnet"] == true { "mainnet" } else { "testnet" },
     });
     request.to_string()
+}
+
+/// A secp256k1 signature's `r ‖ s ‖ v` bytes as a typed signature.
+pub fn signature(signed: &Signed) -> Signature {
+    assert_eq!(signed.signature.len(), 65, "r ‖ s ‖ v");
+    Signature {
+        r: signed.signature[..32].try_into().unwrap(),
+        s: signed.signature[32..64].try_into().unwrap(),
+        v: signed.signature[64],
+    }
+}
+
+/// The signature as the vectors write it: `{"r", "s", "v"}`.
+pub fn signature_json(signed: &Signed) -> Value {
+    serde_json::to_value(signature(signed)).unwrap()
 }
 
 /// Writes `content` to `dir/name` with `mode`.

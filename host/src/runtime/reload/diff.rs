@@ -60,6 +60,7 @@ fn exchange_diff(diff: &mut ConfigDiff, old: &ExchangeConfig, new: &ExchangeConf
         ("api_url", old.api_url != new.api_url),
         ("account", old.account != new.account),
         ("vault", old.vault != new.vault),
+        ("signer_key", old.signer_key != new.signer_key),
         (
             "stream_timeout_ms",
             old.stream_timeout_ms != new.stream_timeout_ms,

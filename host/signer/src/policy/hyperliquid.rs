@@ -1,15 +1,16 @@
-//! What the signer agrees to sign: a fixed default set of trading actions,
-//! optionally narrowed by a TOML policy file.
+//! What the signer agrees to sign with a Hyperliquid key: a fixed default set
+//! of trading actions, optionally narrowed by a TOML policy.
 
 use std::collections::{BTreeSet, HashSet};
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use hyperliquid_core::{Action, ActionType, Network, OrderWire};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::protocol::{network_name, parse_network};
+use super::{EmptyList, NotionalText, check_notional, non_empty, positive_decimal};
+use crate::schemes::hyperliquid::{network_name, parse_network};
 
 /// The action types signed when no policy file narrows them: the trading
 /// actions. Everything else — `approveAgent`, withdrawals, transfers, any
@@ -61,11 +62,8 @@ pub enum PolicyError {
         name: String,
     },
     /// A list that would refuse everything.
-    #[error("policy file: {key} is empty; remove the key or list at least one value")]
-    EmptyList {
-        /// The key.
-        key: &'static str,
-    },
+    #[error("policy file: {0}")]
+    EmptyList(#[from] EmptyList),
     /// `max_order_notional` is not a positive decimal string.
     #[error("policy file: max_order_notional {text:?} is not a positive decimal string")]
     Notional {
@@ -116,19 +114,6 @@ pub enum PolicyViolation {
     Network(Network),
 }
 
-/// A notional for display: the product, or "overflow".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NotionalText(pub Option<Decimal>);
-
-impl fmt::Display for NotionalText {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(value) => write!(f, "{value}"),
-            None => f.write_str("overflow"),
-        }
-    }
-}
-
 fn default_action_names() -> String {
     join_names(DEFAULT_ALLOWED_ACTIONS.iter().copied())
 }
@@ -169,7 +154,15 @@ impl Policy {
     /// Parses policy TOML: `allowed_actions`, `allowed_assets`,
     /// `max_order_notional`, `networks`, each optional.
     pub fn from_toml(text: &str) -> Result<Self, PolicyError> {
-        let file: PolicyFile = toml::from_str(text)?;
+        Self::from_file(toml::from_str(text)?)
+    }
+
+    /// Reads a policy from a keyring's `[key.policy]` table.
+    pub fn from_table(table: toml::Table) -> Result<Self, PolicyError> {
+        Self::from_file(table.try_into()?)
+    }
+
+    fn from_file(file: PolicyFile) -> Result<Self, PolicyError> {
         let mut policy = Policy::default();
         if let Some(names) = file.allowed_actions {
             policy.allowed_actions = non_empty("allowed_actions", names)?
@@ -186,12 +179,7 @@ impl Policy {
                 Some(non_empty("allowed_assets", assets)?.into_iter().collect());
         }
         if let Some(text) = file.max_order_notional {
-            let max = text
-                .trim()
-                .parse::<Decimal>()
-                .ok()
-                .filter(|max| max.is_sign_positive() && !max.is_zero())
-                .ok_or(PolicyError::Notional { text })?;
+            let max = positive_decimal(&text).ok_or(PolicyError::Notional { text })?;
             policy.max_order_notional = Some(max);
         }
         if let Some(names) = file.networks {
@@ -261,16 +249,14 @@ impl Policy {
         }
         if let Some(max) = self.max_order_notional {
             for order in orders {
-                let (price, size) = (order.price.value(), order.size.value());
-                let notional = price.checked_mul(size);
-                if notional.is_none_or(|notional| notional > max) {
-                    return Err(PolicyViolation::Notional {
+                check_notional(order.price.value(), order.size.value(), max).map_err(
+                    |(price, size, notional)| PolicyViolation::Notional {
                         price,
                         size,
-                        notional: NotionalText(notional),
+                        notional,
                         max,
-                    });
-                }
+                    },
+                )?;
             }
         }
         Ok(())
@@ -297,14 +283,6 @@ impl Policy {
             let _ = write!(out, "; networks: {}", names.join(", "));
         }
         out
-    }
-}
-
-fn non_empty<T>(key: &'static str, values: Vec<T>) -> Result<Vec<T>, PolicyError> {
-    if values.is_empty() {
-        Err(PolicyError::EmptyList { key })
-    } else {
-        Ok(values)
     }
 }
 
