@@ -11,7 +11,7 @@ mod common;
 use std::hint::black_box;
 use std::time::Duration;
 
-use book_path::{Frames, frame};
+use book_path::{Frames, MarketPath, frame};
 use connector_host::publisher::DEFAULT_SPIN;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -25,7 +25,7 @@ fn market_path(c: &mut Criterion) {
         .into_iter()
         .map(|(name, spin)| {
             let endpoint = format!("ipc://{}/events{name}.sock", dir.path().display());
-            (name, book_path::sink(&plugin, &endpoint, spin))
+            (name, MarketPath::new(&endpoint, spin))
         })
         .collect();
     let frames: Vec<String> = (0..1024).map(|i| frame(1_700_000_000_000 + i)).collect();
@@ -43,13 +43,13 @@ fn market_path(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i = (i + 1) % frames.len();
-            black_box(plugin.parse_frame("market", &frames[i], 0).expect("parse"))
+            black_box(plugin.on_frame("market", &frames[i], 0).expect("parse"))
         })
     });
-    for (name, sink) in &sinks {
+    for (name, path) in &sinks {
         let mut frames = Frames::default();
         group.bench_function(format!("l2book_frame_to_published_book{name}"), |b| {
-            b.iter(|| frames.push(&plugin, sink))
+            b.iter(|| frames.push(path))
         });
     }
     group.finish();

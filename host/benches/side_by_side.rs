@@ -76,20 +76,16 @@ fn host_signatures() -> f64 {
 
 /// Median µs of one l2Book frame through the host's market path.
 fn host_l2book(dir: &std::path::Path) -> f64 {
-    let (_loaded, plugin) = book_path::plugin();
-    let sink = book_path::sink(
-        &plugin,
-        &format!("ipc://{}/book.sock", dir.display()),
-        DEFAULT_SPIN,
-    );
+    let path =
+        book_path::MarketPath::new(&format!("ipc://{}/book.sock", dir.display()), DEFAULT_SPIN);
     let mut frames = book_path::Frames::default();
     for _ in 0..1_000 {
-        frames.push(&plugin, &sink);
+        frames.push(&path);
     }
     let mut samples = Vec::with_capacity(FRAMES);
     for _ in 0..FRAMES {
         let start = Instant::now();
-        frames.push(&plugin, &sink);
+        frames.push(&path);
         samples.push(start.elapsed());
     }
     micros_at(&mut samples, 0.5)

@@ -50,7 +50,7 @@ fn one_folder_with_every_kind_of_bad_file() {
         set.refused[1],
         LoadError::AbiVersion {
             path: old.clone(),
-            plugin_version: "0.0.1".into(),
+            plugin_version: "0.1.0".into(),
             host_version: plugin_api::ABI_VERSION.into(),
         }
     );
@@ -92,13 +92,16 @@ fn a_panicking_plugin_is_an_error_and_the_host_goes_on() {
     assert_eq!(bad_config.kind, PluginErrorKind::CONFIG);
 
     let instance = plugin.instantiate("{}").unwrap();
-    let error = instance.parse_frame("market", "panic", 0).unwrap_err();
+    let error = instance.on_frame("market", "panic", 0).unwrap_err();
     assert_eq!(error.kind, PluginErrorKind::PANICKED);
     assert!(error.message.contains("asked to panic while parsing"));
     // The instance and the host are still usable.
-    let events = instance.parse_frame("market", "pong", 0).unwrap();
-    assert!(matches!(events[0].as_enum(), Ok(Event::Pong)));
-    let malformed = instance.parse_frame("market", "", 0).unwrap_err();
+    let outputs = instance.on_frame("market", "pong", 0).unwrap();
+    assert!(matches!(
+        outputs[0].as_enum(),
+        Ok(plugin_api::Output::Event(event)) if matches!(event.as_enum(), Ok(Event::Pong))
+    ));
+    let malformed = instance.on_frame("market", "", 0).unwrap_err();
     assert_eq!(malformed.kind, PluginErrorKind::MALFORMED_INPUT);
 }
 

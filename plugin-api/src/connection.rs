@@ -1,4 +1,5 @@
-//! Connections: which WebSockets the host opens, and what it subscribes to.
+//! Connections: which WebSockets a session has the host open, and the
+//! streams the host asks for.
 
 use abi_stable::StableAbi;
 use abi_stable::std_types::{ROption, RString};
@@ -23,8 +24,7 @@ pub struct ConnectionSpec {
     pub id: RString,
     /// What it carries.
     pub kind: ConnectionKind,
-    /// The URL. May contain `{token}`, replaced by the user-stream token
-    /// (Binance listenKey) before connecting.
+    /// The URL.
     pub url: RString,
     /// A text frame to send as an application-level ping, if the venue wants
     /// one.
@@ -36,9 +36,6 @@ pub struct ConnectionSpec {
     /// Replace the connection before it reaches this age (ms), if the venue
     /// cuts connections after a fixed time (Binance: 24 h).
     pub max_lifetime_ms: ROption<u64>,
-    /// The connection must be authenticated with
-    /// `Operation::AuthenticateConnection` before subscribing (Bybit).
-    pub needs_authentication: bool,
 }
 
 crate::abi_code! {

@@ -226,20 +226,6 @@ pub struct Positions {
     pub time_ms: u64,
 }
 
-/// The answer to a request sent over a WebSocket (Hyperliquid `post`,
-/// Binance WS API, Bybit order entry), to be classified with
-/// `parse_reply` of the operation that sent it.
-#[repr(C)]
-#[derive(StableAbi, Clone, Debug, PartialEq)]
-pub struct SocketReply {
-    /// The correlation id the request carried.
-    pub request_id: u64,
-    /// An HTTP-like status: 200 when the venue answered normally.
-    pub status: u16,
-    /// The answer, in the same form an HTTP response body would have.
-    pub body: RString,
-}
-
 /// Everything a plugin can report. New variants are added at the end in
 /// minor ABI versions; a host that meets one it does not know ignores it.
 #[repr(u8)]
@@ -269,16 +255,6 @@ pub enum Event {
     Subscribed(RString),
     /// The venue answered a keep-alive ping.
     Pong,
-    /// An answer to a request sent over the socket.
-    Reply(SocketReply),
-    /// A token the user stream needs (Binance listenKey), valid until the
-    /// given time (ms).
-    UserStreamToken {
-        /// The token.
-        token: RString,
-        /// When it expires, ms.
-        expires_ms: u64,
-    },
     /// Something the venue said that the host should log (error frames,
     /// notifications). `fatal` asks the host to reconnect.
     Notice {

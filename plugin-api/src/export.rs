@@ -1,6 +1,6 @@
-//! The plugin author's side: implement [`Exchange`] in plain Rust and export
-//! it with [`export_plugin!`]; every entry point is then guarded against
-//! panics.
+//! The plugin author's side: implement [`Exchange`] — the venue's protocol
+//! state machine — in plain Rust and export it with [`export_plugin!`];
+//! every entry point is then guarded against panics.
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -8,57 +8,83 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use abi_stable::prefix_type::WithMetadata;
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RVec};
 
 use crate::{
-    ConnectionSpec, Event_NE, ExchangePlugin, ExchangePlugin_TO, Manifest, Operation, Operation_NE,
-    PluginBox, PluginError, PluginErrorKind, PluginMod, PluginModRef, Prepared, Reply, Request,
-    RequestContext, Response, Stream,
+    Answer, ExchangeSession, ExchangeSession_TO, Manifest, Operation, Operation_NE, Output_NE,
+    PluginBox, PluginError, PluginErrorKind, PluginMod, PluginModRef, RequestContext, Stream,
 };
 
-/// An exchange's protocol logic, written as ordinary Rust.
+/// An exchange's protocol state machine, written as ordinary Rust.
 ///
-/// The contract is the one of [`ExchangePlugin`]: no I/O, no clock, no
-/// threads, no blocking; the host passes time in.
-pub trait Exchange: Send + Sync + Sized + 'static {
+/// The contract is the one of [`ExchangeSession`]: no I/O, no clock, no
+/// threads, no blocking; the host passes time in and acts on the outputs.
+pub trait Exchange: Send + Sized + 'static {
     /// The manifest, available before configuration.
     fn manifest() -> Manifest;
 
-    /// Creates an instance from its JSON configuration.
+    /// Creates a session from its JSON configuration.
     fn new(config: &str) -> Result<Self, PluginError>;
 
-    /// See [`ExchangePlugin::connections`].
-    fn connections(&self) -> Result<Vec<ConnectionSpec>, PluginError>;
-
-    /// See [`ExchangePlugin::stream_frames`].
-    fn stream_frames(
-        &self,
-        connection: &str,
+    /// See [`ExchangeSession::subscribe`].
+    fn subscribe(
+        &mut self,
         streams: &[Stream],
         subscribe: bool,
-    ) -> Result<Vec<RString>, PluginError>;
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError>;
 
-    /// See [`ExchangePlugin::parse_frame`].
-    fn parse_frame(
-        &self,
+    /// See [`ExchangeSession::on_connection`].
+    fn on_connection(
+        &mut self,
+        connection: &str,
+        up: bool,
+        reason: &str,
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError>;
+
+    /// See [`ExchangeSession::on_frame`].
+    fn on_frame(
+        &mut self,
         connection: &str,
         frame: &str,
         now_ms: u64,
-    ) -> Result<Vec<Event_NE>, PluginError>;
+    ) -> Result<Vec<Output_NE>, PluginError>;
 
-    /// See [`ExchangePlugin::prepare`].
-    fn prepare(
-        &self,
+    /// See [`ExchangeSession::begin`].
+    fn begin(
+        &mut self,
+        job: u64,
         operation: &Operation,
         context: &RequestContext,
-    ) -> Result<Prepared, PluginError>;
+    ) -> Result<Vec<Output_NE>, PluginError>;
 
-    /// See [`ExchangePlugin::finish`].
-    fn finish(&self, prepared: &Prepared, signature: &[u8]) -> Result<Request, PluginError>;
+    /// See [`ExchangeSession::on_signed`].
+    fn on_signed(
+        &mut self,
+        job: u64,
+        signature: &[u8],
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError>;
 
-    /// See [`ExchangePlugin::parse_reply`].
-    fn parse_reply(&self, operation: &Operation, response: &Response)
-    -> Result<Reply, PluginError>;
+    /// See [`ExchangeSession::on_answer`].
+    fn on_answer(
+        &mut self,
+        job: u64,
+        answer: &Answer,
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError>;
+
+    /// See [`ExchangeSession::on_timer`]; nothing by default.
+    fn on_timer(&mut self, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
+        let _ = now_ms;
+        Ok(Vec::new())
+    }
+
+    /// See [`ExchangeSession::next_wakeup`]; never by default.
+    fn next_wakeup(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Runs `call`, turning a panic into a `PANICKED` error.
@@ -92,63 +118,95 @@ fn known_operation(operation: &Operation_NE) -> Result<&Operation, PluginError> 
 /// guarded.
 struct Guarded<E>(E);
 
-impl<E: Exchange> ExchangePlugin for Guarded<E> {
-    fn manifest(&self) -> RResult<Manifest, PluginError> {
+impl<E: Exchange> ExchangeSession for Guarded<E> {
+    fn manifest(&self) -> RResult<crate::Manifest, PluginError> {
         guard(|| Ok(E::manifest()))
     }
 
-    fn connections(&self) -> RResult<RVec<ConnectionSpec>, PluginError> {
-        guard(|| self.0.connections().map(RVec::from))
-    }
-
-    fn stream_frames(
-        &self,
-        connection: RStr<'_>,
+    fn subscribe(
+        &mut self,
         streams: RSlice<'_, Stream>,
         subscribe: bool,
-    ) -> RResult<RVec<RString>, PluginError> {
+        now_ms: u64,
+    ) -> RResult<RVec<Output_NE>, PluginError> {
         guard(|| {
             self.0
-                .stream_frames(connection.as_str(), streams.as_slice(), subscribe)
+                .subscribe(streams.as_slice(), subscribe, now_ms)
                 .map(RVec::from)
         })
     }
 
-    fn parse_frame(
-        &self,
+    fn on_connection(
+        &mut self,
+        connection: RStr<'_>,
+        up: bool,
+        reason: RStr<'_>,
+        now_ms: u64,
+    ) -> RResult<RVec<Output_NE>, PluginError> {
+        guard(|| {
+            self.0
+                .on_connection(connection.as_str(), up, reason.as_str(), now_ms)
+                .map(RVec::from)
+        })
+    }
+
+    fn on_frame(
+        &mut self,
         connection: RStr<'_>,
         frame: RStr<'_>,
         now_ms: u64,
-    ) -> RResult<RVec<Event_NE>, PluginError> {
+    ) -> RResult<RVec<Output_NE>, PluginError> {
         guard(|| {
             self.0
-                .parse_frame(connection.as_str(), frame.as_str(), now_ms)
+                .on_frame(connection.as_str(), frame.as_str(), now_ms)
                 .map(RVec::from)
         })
     }
 
-    fn prepare(
-        &self,
+    fn begin(
+        &mut self,
+        job: u64,
         operation: &Operation_NE,
         context: &RequestContext,
-    ) -> RResult<Prepared, PluginError> {
-        guard(|| self.0.prepare(known_operation(operation)?, context))
+    ) -> RResult<RVec<Output_NE>, PluginError> {
+        guard(|| {
+            self.0
+                .begin(job, known_operation(operation)?, context)
+                .map(RVec::from)
+        })
     }
 
-    fn finish(
-        &self,
-        prepared: &Prepared,
+    fn on_signed(
+        &mut self,
+        job: u64,
         signature: RSlice<'_, u8>,
-    ) -> RResult<Request, PluginError> {
-        guard(|| self.0.finish(prepared, signature.as_slice()))
+        now_ms: u64,
+    ) -> RResult<RVec<Output_NE>, PluginError> {
+        guard(|| {
+            self.0
+                .on_signed(job, signature.as_slice(), now_ms)
+                .map(RVec::from)
+        })
     }
 
-    fn parse_reply(
-        &self,
-        operation: &Operation_NE,
-        response: &Response,
-    ) -> RResult<Reply, PluginError> {
-        guard(|| self.0.parse_reply(known_operation(operation)?, response))
+    fn on_answer(
+        &mut self,
+        job: u64,
+        answer: &Answer,
+        now_ms: u64,
+    ) -> RResult<RVec<Output_NE>, PluginError> {
+        guard(|| self.0.on_answer(job, answer, now_ms).map(RVec::from))
+    }
+
+    fn on_timer(&mut self, now_ms: u64) -> RResult<RVec<Output_NE>, PluginError> {
+        guard(|| self.0.on_timer(now_ms).map(RVec::from))
+    }
+
+    fn next_wakeup(&self) -> ROption<u64> {
+        match catch_unwind(AssertUnwindSafe(|| self.0.next_wakeup())) {
+            Ok(wakeup) => wakeup.into(),
+            Err(_) => ROption::RNone,
+        }
     }
 }
 
@@ -173,7 +231,7 @@ extern "C" fn manifest_of<E: Exchange>() -> RResult<Manifest, PluginError> {
 extern "C" fn new_of<E: Exchange>(config: RStr<'_>) -> RResult<PluginBox, PluginError> {
     guard(|| {
         let exchange = E::new(config.as_str())?;
-        Ok(ExchangePlugin_TO::from_value(Guarded(exchange), TD_Opaque))
+        Ok(ExchangeSession_TO::from_value(Guarded(exchange), TD_Opaque))
     })
 }
 

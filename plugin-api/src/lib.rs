@@ -2,31 +2,41 @@
 //!
 //! # Design
 //!
-//! A plugin is a `cdylib` built against this crate. It is *sans-IO*: it
-//! never opens a socket, reads the clock, spawns a thread or blocks. The host
-//! does all I/O and drives the plugin with plain data:
+//! A plugin is a `cdylib` built against this crate. Each configured exchange
+//! account is one **session**: its venue's protocol state machine, as
+//! quinn-proto is to quinn. It never opens a socket, reads the clock, spawns
+//! a thread or blocks; the host is the only I/O driver and feeds it plain
+//! data and the current time ([`ExchangeSession`]):
 //!
-//! * **Connections.** The plugin lists the WebSockets to keep open
-//!   ([`ConnectionSpec`]: URL, keep-alive, idle timeout) and writes the
-//!   frames that subscribe to [`Stream`]s; the host connects, pings,
-//!   reconnects and resubscribes.
-//! * **Inbound data.** Every received frame goes through
-//!   [`ExchangePlugin::parse_frame`] and comes back as normalized
-//!   [`Event`]s (books with sequence numbers, trades, order updates, fills…).
-//! * **Requests, in two phases.** For each [`Operation`] the host asks
-//!   [`ExchangePlugin::prepare`] what must be signed ([`SignRequest`]: a
-//!   scheme and its fields, handed to the external signer as is), then
-//!   [`ExchangePlugin::finish`] turns the signature into the finished
-//!   [`Request`]. [`ExchangePlugin::parse_reply`] classifies the response
-//!   into an [`Outcome`] — accepted, rejected with a reason, not processed
-//!   (safe to retry) or unknown — and extracts the data it carries.
+//! * **Streams.** The host says which [`Stream`]s it wants
+//!   ([`subscribe`](ExchangeSession::subscribe)); the session routes each to
+//!   a connection, has the host open it ([`Output::Open`]: URL, keep-alive,
+//!   idle timeout), and subscribes when the host reports it up
+//!   ([`on_connection`](ExchangeSession::on_connection)) — authenticating
+//!   first where the venue wants it.
+//! * **Inbound data.** Every received frame goes to
+//!   [`on_frame`](ExchangeSession::on_frame) and comes back as normalized
+//!   [`Event`]s (books, trades, order updates, fills…) and whatever the
+//!   session must send in turn (a pong, a resubscription, a snapshot
+//!   fetch).
+//! * **Jobs.** For each [`Operation`] the host
+//!   [`begin`](ExchangeSession::begin)s a job; the session answers with
+//!   what to sign ([`Output::Sign`]: a scheme and its fields, handed to the
+//!   external signer as is) and what to send ([`Output::Http`], or a frame
+//!   with [`Output::Send`]), and finishes it with [`Output::Done`]: an
+//!   [`Outcome`] — accepted, rejected with a reason, not processed (safe to
+//!   retry as a new job) or unknown — and the data it carried. One job may
+//!   need several requests.
+//! * **Time.** The session says when it next needs waking
+//!   ([`next_wakeup`](ExchangeSession::next_wakeup)) for its own timers:
+//!   keep-alives, token renewals, a socket request's deadline.
 //! * **Numbers** cross as [`Dec`] (exact fixed point), never `f64`.
 //!   [`TradingRule`] and the [`rules`] module validate and quantize them.
 //!
 //! # Evolution
 //!
 //! Open-ended enumerations are `u8` newtypes (see [`abi_code!`]); data
-//! enums ([`Event`], [`Operation`]) are `NonExhaustive`; the trait and the
+//! enums ([`Event`], [`Operation`], [`Output`]) are `NonExhaustive`; the trait and the
 //! root module are prefix types that may only grow at the end. The host
 //! checks the ABI version before anything else and refuses a mismatched
 //! plugin with one line ([`LoadError`]).
@@ -54,6 +64,7 @@ mod market;
 mod operation;
 mod order;
 mod outcome;
+mod output;
 mod plugin;
 pub mod rules;
 
@@ -65,17 +76,16 @@ pub use dec::{Dec, DecError, MAX_SCALE};
 pub use error::{PluginError, PluginErrorKind};
 pub use event::{
     Balance, Bbo, BookUpdate, Event, Event_NE, Fill, Funding, Level, OrderUpdate, Position,
-    Positions, RateLimitState, SocketReply, Trade, VenueOrderStatus,
+    Positions, RateLimitState, Trade, VenueOrderStatus,
 };
 pub use export::{Exchange, guard, root_module};
 pub use loader::{LoadError, LoadedPlugin, PluginInstance, operation};
 pub use manifest::{BookSync, ClientIdFormat, DeadManSwitch, Manifest, RateLimitBucket};
 pub use market::{Market, MarketKind, PriceRule, TradingRule};
-pub use operation::{
-    Operation, Operation_NE, Prepared, Request, RequestContext, Response, SignRequest, Transport,
-};
+pub use operation::{Operation, Operation_NE, Request, RequestContext, Response, SignRequest};
 pub use order::{ModifyRequest, OrderKind, OrderRef, OrderRequest, Side, TimeInForce};
 pub use outcome::{Outcome, OutcomeKind, RejectReason, Reply};
+pub use output::{Answer, AnswerKind, Output, Output_NE, SESSION_JOB};
 pub use plugin::{
-    ABI_VERSION, ExchangePlugin, ExchangePlugin_TO, PluginBox, PluginMod, PluginModRef,
+    ABI_VERSION, ExchangeSession, ExchangeSession_TO, PluginBox, PluginMod, PluginModRef,
 };

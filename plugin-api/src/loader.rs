@@ -3,14 +3,15 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use abi_stable::library::{LibraryError, lib_header_from_path};
 use abi_stable::sabi_types::{VersionNumber, VersionStrings};
-use abi_stable::std_types::{RResult, RSlice, RStr, RString, RVec};
+use abi_stable::std_types::{RResult, RSlice, RStr, RVec};
 
 use crate::{
-    ABI_VERSION, ConnectionSpec, Event_NE, Manifest, Operation, Operation_NE, PluginBox,
-    PluginError, PluginModRef, Prepared, Reply, Request, RequestContext, Response, Stream,
+    ABI_VERSION, Answer, Manifest, Operation, Operation_NE, Output_NE, PluginBox, PluginError,
+    PluginModRef, RequestContext, Stream,
 };
 
 /// Why a file could not be loaded as a plugin.
@@ -128,8 +129,10 @@ impl LoadedPlugin {
 
     /// Creates an instance from its JSON configuration.
     pub fn instantiate(&self, config: &str) -> Result<PluginInstance, PluginError> {
-        let inner = Result::from((self.module.new())(RStr::from_str(config)))?;
-        Ok(PluginInstance { inner })
+        let session = Result::from((self.module.new())(RStr::from_str(config)))?;
+        Ok(PluginInstance {
+            inner: Mutex::new(session),
+        })
     }
 }
 
@@ -214,74 +217,106 @@ fn layout_summary(report: &str) -> String {
     }
 }
 
-/// A configured plugin instance, with the ABI's `RResult`s turned into
-/// `Result`s.
+/// A configured session, with the ABI's `RResult`s turned into `Result`s.
+///
+/// Callers on many threads share it: each call takes the session's lock for
+/// its duration (calls are short: pure computation over one input).
 pub struct PluginInstance {
-    inner: PluginBox,
+    inner: Mutex<PluginBox>,
 }
 
 impl PluginInstance {
-    /// See [`ExchangePlugin::manifest`](crate::ExchangePlugin::manifest).
+    fn session(&self) -> MutexGuard<'_, PluginBox> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// See [`ExchangeSession::manifest`](crate::ExchangeSession::manifest).
     pub fn manifest(&self) -> Result<Manifest, PluginError> {
-        self.inner.manifest().into()
+        self.session().manifest().into()
     }
 
-    /// See [`ExchangePlugin::connections`](crate::ExchangePlugin::connections).
-    pub fn connections(&self) -> Result<RVec<ConnectionSpec>, PluginError> {
-        self.inner.connections().into()
-    }
-
-    /// See [`ExchangePlugin::stream_frames`](crate::ExchangePlugin::stream_frames).
-    pub fn stream_frames(
+    /// See [`ExchangeSession::subscribe`](crate::ExchangeSession::subscribe).
+    pub fn subscribe(
         &self,
-        connection: &str,
         streams: &[Stream],
         subscribe: bool,
-    ) -> Result<RVec<RString>, PluginError> {
-        self.inner
-            .stream_frames(
+        now_ms: u64,
+    ) -> Result<RVec<Output_NE>, PluginError> {
+        self.session()
+            .subscribe(RSlice::from_slice(streams), subscribe, now_ms)
+            .into()
+    }
+
+    /// See [`ExchangeSession::on_connection`](crate::ExchangeSession::on_connection).
+    pub fn on_connection(
+        &self,
+        connection: &str,
+        up: bool,
+        reason: &str,
+        now_ms: u64,
+    ) -> Result<RVec<Output_NE>, PluginError> {
+        self.session()
+            .on_connection(
                 RStr::from_str(connection),
-                RSlice::from_slice(streams),
-                subscribe,
+                up,
+                RStr::from_str(reason),
+                now_ms,
             )
             .into()
     }
 
-    /// See [`ExchangePlugin::parse_frame`](crate::ExchangePlugin::parse_frame).
-    pub fn parse_frame(
+    /// See [`ExchangeSession::on_frame`](crate::ExchangeSession::on_frame).
+    pub fn on_frame(
         &self,
         connection: &str,
         frame: &str,
         now_ms: u64,
-    ) -> Result<RVec<Event_NE>, PluginError> {
-        self.inner
-            .parse_frame(RStr::from_str(connection), RStr::from_str(frame), now_ms)
+    ) -> Result<RVec<Output_NE>, PluginError> {
+        self.session()
+            .on_frame(RStr::from_str(connection), RStr::from_str(frame), now_ms)
             .into()
     }
 
-    /// See [`ExchangePlugin::prepare`](crate::ExchangePlugin::prepare).
-    pub fn prepare(
+    /// See [`ExchangeSession::begin`](crate::ExchangeSession::begin).
+    pub fn begin(
         &self,
+        job: u64,
         operation: &Operation_NE,
         context: &RequestContext,
-    ) -> Result<Prepared, PluginError> {
-        self.inner.prepare(operation, context).into()
+    ) -> Result<RVec<Output_NE>, PluginError> {
+        self.session().begin(job, operation, context).into()
     }
 
-    /// See [`ExchangePlugin::finish`](crate::ExchangePlugin::finish).
-    pub fn finish(&self, prepared: &Prepared, signature: &[u8]) -> Result<Request, PluginError> {
-        self.inner
-            .finish(prepared, RSlice::from_slice(signature))
+    /// See [`ExchangeSession::on_signed`](crate::ExchangeSession::on_signed).
+    pub fn on_signed(
+        &self,
+        job: u64,
+        signature: &[u8],
+        now_ms: u64,
+    ) -> Result<RVec<Output_NE>, PluginError> {
+        self.session()
+            .on_signed(job, RSlice::from_slice(signature), now_ms)
             .into()
     }
 
-    /// See [`ExchangePlugin::parse_reply`](crate::ExchangePlugin::parse_reply).
-    pub fn parse_reply(
+    /// See [`ExchangeSession::on_answer`](crate::ExchangeSession::on_answer).
+    pub fn on_answer(
         &self,
-        operation: &Operation_NE,
-        response: &Response,
-    ) -> Result<Reply, PluginError> {
-        self.inner.parse_reply(operation, response).into()
+        job: u64,
+        answer: &Answer,
+        now_ms: u64,
+    ) -> Result<RVec<Output_NE>, PluginError> {
+        self.session().on_answer(job, answer, now_ms).into()
+    }
+
+    /// See [`ExchangeSession::on_timer`](crate::ExchangeSession::on_timer).
+    pub fn on_timer(&self, now_ms: u64) -> Result<RVec<Output_NE>, PluginError> {
+        self.session().on_timer(now_ms).into()
+    }
+
+    /// See [`ExchangeSession::next_wakeup`](crate::ExchangeSession::next_wakeup).
+    pub fn next_wakeup(&self) -> Option<u64> {
+        self.session().next_wakeup().into_option()
     }
 }
 

@@ -1,14 +1,14 @@
-//! Operations: what the host asks a plugin to turn into a request, and the
-//! two-phase build (what to sign, then the finished request).
+//! Operations: what the host asks a session to do, and the requests it
+//! has the host sign and send for them.
 
 use abi_stable::StableAbi;
 use abi_stable::std_types::{ROption, RString, RVec, Tuple2};
 
 use crate::{Market, ModifyRequest, OrderRef, OrderRequest};
 
-/// Something the host wants done or fetched. Built by
-/// [`prepare`](crate::ExchangePlugin::prepare), answered by
-/// [`parse_reply`](crate::ExchangePlugin::parse_reply).
+/// Something the host wants done or fetched: a job's operation
+/// ([`begin`](crate::ExchangeSession::begin)), finished with a
+/// [`Reply`](crate::Reply).
 #[repr(u8)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 #[sabi(kind(WithNonExhaustive(size = [u64; 48], traits(Debug, Clone, PartialEq))))]
@@ -51,17 +51,13 @@ pub enum Operation {
     },
     /// Balances and positions.
     FetchAccount,
-    /// Authenticate a connection after it opened (Bybit `auth`).
-    AuthenticateConnection(RString),
-    /// Create or extend the user-stream token (Binance listenKey).
-    KeepAliveUserStream,
     /// What is left of the account's rate limits as the venue counts them
     /// (Hyperliquid `userRateLimit`), answered with
     /// [`Event::RateLimit`](crate::Event::RateLimit) events.
     FetchRateLimits,
 }
 
-/// What the host knows when it asks for a request to be built.
+/// What the host knows when it begins a job.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct RequestContext {
@@ -71,13 +67,12 @@ pub struct RequestContext {
     /// restarts. Venues that sign with a timestamp use `now_ms` instead.
     pub nonce: u64,
     /// The request must not take effect after this time (ms), where the
-    /// venue supports it (Hyperliquid `expiresAfter`).
+    /// venue supports it (Hyperliquid `expiresAfter`, a Binance receive
+    /// window).
     pub expires_after_ms: ROption<u64>,
-    /// A correlation id, for requests sent over a WebSocket.
-    pub request_id: u64,
-    /// Send over this WebSocket connection instead of HTTP, if the plugin
-    /// supports it for this operation.
-    pub via_socket: ROption<RString>,
+    /// Send it over the session's order-entry socket while that is up,
+    /// rather than HTTP (the host's `order_transport = "websocket"`).
+    pub prefer_socket: bool,
 }
 
 /// A request for a signature, handed to the signer as is.
@@ -92,58 +87,28 @@ pub struct SignRequest {
     pub payload: RString,
 }
 
-/// Phase one of building a request.
-#[repr(C)]
-#[derive(StableAbi, Clone, Debug, PartialEq)]
-pub struct Prepared {
-    /// What must be signed first, if anything.
-    pub sign: ROption<SignRequest>,
-    /// The plugin's own continuation, handed back to
-    /// [`finish`](crate::ExchangePlugin::finish) unchanged.
-    pub state: RVec<u8>,
-    /// What the finished request will cost against the manifest's
-    /// rate-limit buckets (the same as its `costs`): the host waits for
-    /// this capacity before it signs, so that waiting never leaves a signed
-    /// action stale.
-    pub costs: RVec<Tuple2<RString, u32>>,
-}
-
-crate::abi_code! {
-    /// How a finished request travels.
-    Transport {
-        /// An HTTP request.
-        HTTP = 1 => "http",
-        /// A text frame on an open WebSocket.
-        WEBSOCKET = 2 => "websocket",
-    }
-}
-
-/// A finished request, ready to send.
+/// An HTTP request, ready to send.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct Request {
-    /// HTTP or WebSocket.
-    pub transport: Transport,
-    /// HTTP method (`POST`, `GET`, …); empty for WebSocket.
+    /// HTTP method (`POST`, `GET`, …).
     pub method: RString,
-    /// HTTP: the absolute URL. WebSocket: the id of the connection to send
-    /// on.
-    pub target: RString,
+    /// The absolute URL.
+    pub url: RString,
     /// HTTP headers.
     pub headers: RVec<Tuple2<RString, RString>>,
-    /// The body or frame text.
+    /// The body.
     pub body: RString,
-    /// Costs against the manifest's rate-limit buckets: (bucket id, weight).
+    /// Costs against the manifest's rate-limit buckets: (bucket id, weight),
+    /// unless a [`Sign`](crate::Output::Sign) of its job paid them.
     pub costs: RVec<Tuple2<RString, u32>>,
-    /// For WebSocket requests: the id the answer will carry.
-    pub request_id: u64,
 }
 
 /// A response to a request.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct Response {
-    /// HTTP status (or the status of a [`SocketReply`](crate::SocketReply)).
+    /// HTTP status.
     pub status: u16,
     /// The response body.
     pub body: RString,

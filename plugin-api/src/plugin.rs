@@ -1,73 +1,97 @@
-//! The ABI itself: the plugin trait object and the root module a plugin file
-//! exports.
+//! The ABI itself: the session trait object and the root module a plugin
+//! file exports.
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{RBox, RResult, RSlice, RStr, RString, RVec};
+use abi_stable::std_types::{RBox, ROption, RResult, RSlice, RStr, RVec};
 use abi_stable::{StableAbi, declare_root_module_statics, package_version_strings, sabi_trait};
 
-use crate::{
-    ConnectionSpec, Event_NE, Manifest, Operation_NE, PluginError, Prepared, Reply, Request,
-    RequestContext, Response, Stream,
-};
+use crate::{Answer, Manifest, Operation_NE, Output_NE, PluginError, RequestContext, Stream};
 
-/// One configured exchange connection's protocol logic, as the host sees it.
+/// One configured exchange account's protocol state machine, as the host
+/// sees it.
 ///
-/// Every method is pure with respect to I/O: the host owns sockets, clocks
-/// and retries and passes time in. Every method returns a `PluginError`
-/// instead of panicking across the boundary (see
-/// [`export_plugin!`](crate::export_plugin)).
+/// The session holds the venue's protocol state (subscriptions per
+/// connection, book sequences, requests in flight on a socket, tokens) and
+/// is driven with plain data and the current time; it returns what to do
+/// ([`Output`](crate::Output)s, in order) and never opens a socket, reads
+/// the clock, spawns a thread or blocks. The host is the only I/O driver.
+/// Every method returns a `PluginError` instead of panicking across the
+/// boundary (see [`export_plugin!`](crate::export_plugin)).
 #[sabi_trait]
-pub trait ExchangePlugin: Send + Sync {
+pub trait ExchangeSession: Send {
     /// The plugin's manifest.
     fn manifest(&self) -> RResult<Manifest, PluginError>;
 
-    /// The WebSockets to keep open.
-    fn connections(&self) -> RResult<RVec<ConnectionSpec>, PluginError>;
-
-    /// The frames that subscribe to (or, with `subscribe == false`,
-    /// unsubscribe from) streams on a connection.
-    fn stream_frames(
-        &self,
-        connection: RStr<'_>,
+    /// The host wants these streams (`subscribe`), or no longer wants them.
+    /// The session routes each to its connection, opening connections as
+    /// needed, and subscribes once a connection is up.
+    fn subscribe(
+        &mut self,
         streams: RSlice<'_, Stream>,
         subscribe: bool,
-    ) -> RResult<RVec<RString>, PluginError>;
+        now_ms: u64,
+    ) -> RResult<RVec<Output_NE>, PluginError>;
 
-    /// Turns one received text frame into events.
-    fn parse_frame(
-        &self,
+    /// A connection the session opened came up (`up`) or went down (the
+    /// host reconnects it by itself, and reports it up again).
+    fn on_connection(
+        &mut self,
+        connection: RStr<'_>,
+        up: bool,
+        reason: RStr<'_>,
+        now_ms: u64,
+    ) -> RResult<RVec<Output_NE>, PluginError>;
+
+    /// One text frame received on a connection.
+    fn on_frame(
+        &mut self,
         connection: RStr<'_>,
         frame: RStr<'_>,
         now_ms: u64,
-    ) -> RResult<RVec<Event_NE>, PluginError>;
+    ) -> RResult<RVec<Output_NE>, PluginError>;
 
-    /// Phase one of a request: what must be signed, if anything.
-    fn prepare(
-        &self,
+    /// Starts job `job` for an operation. The session answers with what
+    /// to sign and send, and finishes the job with
+    /// [`Output::Done`](crate::Output::Done) — at once if it cannot build
+    /// it. A retry is a new job: prepared and signed anew.
+    fn begin(
+        &mut self,
+        job: u64,
         operation: &Operation_NE,
         context: &RequestContext,
-    ) -> RResult<Prepared, PluginError>;
+    ) -> RResult<RVec<Output_NE>, PluginError>;
 
-    /// Phase two: the finished request, given the raw signature bytes
-    /// (empty when nothing had to be signed).
-    fn finish(
-        &self,
-        prepared: &Prepared,
+    /// The signature a job's [`Output::Sign`](crate::Output::Sign) asked
+    /// for (raw bytes, as the signer's scheme makes them).
+    fn on_signed(
+        &mut self,
+        job: u64,
         signature: RSlice<'_, u8>,
-    ) -> RResult<Request, PluginError>;
+        now_ms: u64,
+    ) -> RResult<RVec<Output_NE>, PluginError>;
 
-    /// Classifies the response to a request built for `operation`.
+    /// What became of a job's request: the venue's answer, or why there is
+    /// none. Also how the host gives up on a job it no longer waits for
+    /// (`UNKNOWN`).
+    fn on_answer(
+        &mut self,
+        job: u64,
+        answer: &Answer,
+        now_ms: u64,
+    ) -> RResult<RVec<Output_NE>, PluginError>;
+
+    /// Time passed: called at (or after) [`next_wakeup`](Self::next_wakeup).
+    fn on_timer(&mut self, now_ms: u64) -> RResult<RVec<Output_NE>, PluginError>;
+
+    /// When the session next wants [`on_timer`](Self::on_timer), ms; `None`
+    /// for never. Asked after every call.
     #[sabi(last_prefix_field)]
-    fn parse_reply(
-        &self,
-        operation: &Operation_NE,
-        response: &Response,
-    ) -> RResult<Reply, PluginError>;
+    fn next_wakeup(&self) -> ROption<u64>;
 }
 
-/// A boxed plugin instance.
-pub type PluginBox = ExchangePlugin_TO<'static, RBox<()>>;
+/// A boxed session.
+pub type PluginBox = ExchangeSession_TO<'static, RBox<()>>;
 
 /// The root module every plugin file exports.
 #[repr(C)]
@@ -78,7 +102,7 @@ pub struct PluginMod {
     /// The manifest, without configuring an instance.
     pub manifest: extern "C" fn() -> RResult<Manifest, PluginError>,
 
-    /// Creates an instance from its configuration (a JSON object; see the
+    /// Creates a session from its configuration (a JSON object; see the
     /// plugin's documentation for its keys).
     #[sabi(last_prefix_field)]
     pub new: extern "C" fn(config: RStr<'_>) -> RResult<PluginBox, PluginError>,

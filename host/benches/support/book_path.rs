@@ -1,13 +1,18 @@
 //! The market path as the host runs it, for benches: an l2Book frame
-//! through the plugin `.so`'s parser (across the ABI), the book, the JSON
-//! of the published message and the publisher's queue.
+//! through the plugin session (the `.so`, across the ABI), the book, the
+//! JSON of the published message and the publisher's queue.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use connector_host::publisher::Publisher;
-use connector_host::runtime::{ConnectionSink, MarketData, MarketSink};
+use connector_host::runtime::{
+    ConnectionEvents, HttpExecutor, MarketData, MarketSink, RateLimiter, Session, SessionParts,
+};
+use connector_host::signer::SignerClient;
 use plugin_api::{
-    BookSync, Event, LoadedPlugin, Market, Operation, OutcomeKind, PluginInstance, Response,
+    Answer, BookSync, Event, LoadedPlugin, Market, Operation, OutcomeKind, Output, PluginInstance,
+    RequestContext, Response,
 };
 
 /// A 20-level-a-side l2Book frame as Hyperliquid sends it.
@@ -45,16 +50,26 @@ pub fn plugin() -> (LoadedPlugin, PluginInstance) {
 
 /// BTC as the plugin describes it, from a recorded `meta` answer.
 pub fn market(plugin: &PluginInstance) -> Market {
-    let reply = plugin
-        .parse_reply(
-            &plugin_api::operation(Operation::FetchMarkets { cursor: "".into() }),
-            &Response {
-                status: 200,
-                body: r#"{"universe":[{"name":"BTC","szDecimals":5,"maxLeverage":40}]}"#.into(),
-                headers: Default::default(),
-            },
-        )
+    let context = RequestContext {
+        now_ms: 0,
+        nonce: 0,
+        expires_after_ms: Default::default(),
+        prefer_socket: false,
+    };
+    let operation = plugin_api::operation(Operation::FetchMarkets { cursor: "".into() });
+    plugin.begin(1, &operation, &context).expect("meta job");
+    let response = Response {
+        status: 200,
+        body: r#"{"universe":[{"name":"BTC","szDecimals":5,"maxLeverage":40}]}"#.into(),
+        headers: Default::default(),
+    };
+    let outputs = plugin
+        .on_answer(1, &Answer::answered(response), 0)
         .expect("meta");
+    let reply = match outputs.first().map(|output| output.as_enum()) {
+        Some(Ok(Output::Done { reply, .. })) => reply.clone(),
+        other => panic!("{other:?}"),
+    };
     assert_eq!(reply.outcome.kind, OutcomeKind::ACCEPTED);
     match reply.events[0].as_enum() {
         Ok(Event::Markets(markets)) => markets[0].clone(),
@@ -62,18 +77,61 @@ pub fn market(plugin: &PluginInstance) -> Market {
     }
 }
 
-/// A sink publishing BTC's book on `endpoint`, its publisher thread
-/// polling an empty queue for `spin` before it sleeps.
-pub fn sink(plugin: &PluginInstance, endpoint: &str, spin: Duration) -> MarketSink {
-    let (publisher, _thread) =
-        Publisher::start_spinning(endpoint, 1 << 20, spin).expect("publisher");
-    MarketSink(MarketData::new(
-        "hl",
-        BookSync::FULL_SNAPSHOTS,
-        &[market(plugin)],
-        publisher,
-        None,
-    ))
+/// The market path of one exchange: a plugin session whose market sink
+/// publishes BTC's book on `endpoint`, its publisher thread polling an
+/// empty queue for `spin` before it sleeps.
+pub struct MarketPath {
+    session: Arc<Session>,
+    _runtime: tokio::runtime::Runtime,
+    _loaded: LoadedPlugin,
+}
+
+impl MarketPath {
+    /// The path, with its own plugin session.
+    pub fn new(endpoint: &str, spin: Duration) -> MarketPath {
+        let (loaded, plugin) = plugin();
+        let btc = market(&plugin);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let _entered = runtime.enter();
+        let (publisher, _thread) =
+            Publisher::start_spinning(endpoint, 1 << 20, spin).expect("publisher");
+        let limiter = Arc::new(RateLimiter::new(&[]));
+        let http = HttpExecutor::new(limiter, Duration::from_secs(1)).expect("http");
+        let (_shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        let session = Session::new(
+            plugin,
+            SessionParts {
+                exchange: "hl".into(),
+                http,
+                signer: SignerClient::new(
+                    std::path::Path::new("/nonexistent"),
+                    Duration::from_secs(1),
+                ),
+                shutdown: shutdown_rx,
+                stream_timeout_ms: None,
+            },
+        );
+        session.set_market_sink(Arc::new(MarketSink(MarketData::new(
+            "hl",
+            BookSync::FULL_SNAPSHOTS,
+            &[btc],
+            publisher,
+            None,
+        ))));
+        MarketPath {
+            session,
+            _runtime: runtime,
+            _loaded: loaded,
+        }
+    }
+
+    /// One received frame, as the market connection hands it on.
+    pub fn frame(&self, frame: &str) {
+        self.session.on_frame("market", frame);
+    }
 }
 
 /// One frame whose 13-digit time is rewritten for every push, so that
@@ -98,14 +156,11 @@ impl Default for Frames {
 
 impl Frames {
     /// The next frame through the whole path: parse, book, publish.
-    pub fn push(&mut self, plugin: &PluginInstance, sink: &MarketSink) {
+    pub fn push(&mut self, path: &MarketPath) {
         self.time += 1;
         let time = self.time.to_string();
         self.template
             .replace_range(self.time_at..self.time_at + 13, &time);
-        let events = plugin
-            .parse_frame("market", &self.template, self.time)
-            .expect("parse");
-        sink.on_events("market", events);
+        path.frame(&self.template);
     }
 }

@@ -1,34 +1,44 @@
 //! One WebSocket the plugin asked for, kept alive by the host.
 //!
-//! The driver connects, subscribes to the wanted streams, sends the
-//! plugin's ping frame on schedule, treats a socket silent past the idle
-//! timeout as dead (a half-open socket is replaced, not just reported),
-//! reconnects with backoff and jitter, and resubscribes. Every received text
-//! frame goes through the plugin's parser and on to the sink, in order.
+//! The driver connects, reports the connection up (the session then
+//! subscribes), sends the plugin's ping frame on schedule, treats a socket
+//! silent past the idle timeout as dead (a half-open socket is replaced, not
+//! just reported), and reconnects with backoff and jitter. Every received
+//! text frame goes to the session, in order; frames to send come from it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use abi_stable::std_types::RVec;
 use futures_util::{SinkExt, StreamExt};
-use plugin_api::{ConnectionSpec, Event_NE, PluginError, PluginInstance, Stream};
+use plugin_api::{ConnectionSpec, Event_NE, PluginError};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
 use super::backoff::Backoff;
-use super::clock::now_ms;
 
-/// Receives what a connection sees. Called on the connection's task, in
-/// order; must not block.
+/// What a connection's driver reports, on its task, in order; must not
+/// block (the session).
+pub trait ConnectionEvents: Send + Sync {
+    /// One text frame received.
+    fn on_frame(&self, connection: &str, frame: &str);
+    /// The connection is up.
+    fn on_up(&self, connection: &str);
+    /// The connection is down; the driver will reconnect.
+    fn on_down(&self, connection: &str, reason: &str);
+}
+
+/// Receives the events of a kind of connection (market data, or the
+/// account). Called on the connection's task, in order; must not block.
 pub trait ConnectionSink: Send + Sync {
     /// Events parsed from one frame.
     fn on_events(&self, connection: &str, events: RVec<Event_NE>);
     /// The plugin could not parse a frame (the frame is dropped, the
     /// connection goes on).
     fn on_parse_error(&self, connection: &str, frame: &str, error: PluginError);
-    /// The connection is up and its subscriptions were sent.
+    /// The connection is up and its subscriptions were asked for.
     fn on_up(&self, connection: &str);
     /// The connection is down; the driver will reconnect.
     fn on_down(&self, connection: &str, reason: &str);
@@ -52,10 +62,9 @@ pub struct Outbound {
     pub written: oneshot::Sender<Result<(), String>>,
 }
 
-/// Handles to steer a running driver.
+/// The handle that steers a running driver: dropping it closes the
+/// connection for good.
 pub struct ConnectionControl {
-    /// The streams to be subscribed to (replace to subscribe/unsubscribe).
-    pub streams: watch::Sender<Vec<Stream>>,
     /// Frames to send.
     pub outbound: mpsc::Sender<Outbound>,
 }
@@ -63,10 +72,7 @@ pub struct ConnectionControl {
 /// A running driver's inputs.
 pub struct ConnectionDriver {
     spec: ConnectionSpec,
-    url: String,
-    plugin: Arc<PluginInstance>,
-    sink: Arc<dyn ConnectionSink>,
-    streams: watch::Receiver<Vec<Stream>>,
+    events: Arc<dyn ConnectionEvents>,
     outbound: mpsc::Receiver<Outbound>,
     shutdown: watch::Receiver<bool>,
     backoff: Backoff,
@@ -79,30 +85,23 @@ enum Ended {
 }
 
 impl ConnectionDriver {
-    /// A driver for `spec` (with `{token}` already substituted in `url`).
+    /// A driver for `spec`, reporting to `events`.
     pub fn new(
         spec: ConnectionSpec,
-        url: String,
-        plugin: Arc<PluginInstance>,
-        sink: Arc<dyn ConnectionSink>,
+        events: Arc<dyn ConnectionEvents>,
         shutdown: watch::Receiver<bool>,
         backoff: Backoff,
     ) -> (ConnectionDriver, ConnectionControl) {
-        let (streams_tx, streams) = watch::channel(Vec::new());
         let (outbound_tx, outbound) = mpsc::channel(1024);
         (
             ConnectionDriver {
                 spec,
-                url,
-                plugin,
-                sink,
-                streams,
+                events,
                 outbound,
                 shutdown,
                 backoff,
             },
             ConnectionControl {
-                streams: streams_tx,
                 outbound: outbound_tx,
             },
         )
@@ -115,9 +114,10 @@ impl ConnectionDriver {
             if *self.shutdown.borrow() {
                 return;
             }
-            let reason = match tokio_tungstenite::connect_async(self.url.as_str()).await {
+            let url = self.spec.url.to_string();
+            let reason = match tokio_tungstenite::connect_async(url.as_str()).await {
                 Ok((socket, _)) => {
-                    info!(connection = %id, url = %self.url, "connected");
+                    info!(connection = %id, %url, "connected");
                     let started = Instant::now();
                     match self.session(socket).await {
                         Ended::Shutdown => return,
@@ -132,7 +132,7 @@ impl ConnectionDriver {
                 Err(error) => format!("connect failed: {error}"),
             };
             warn!(connection = %id, %reason, "connection down");
-            self.sink.on_down(&id, &reason);
+            self.events.on_down(&id, &reason);
             let delay = self.backoff.next_delay();
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
@@ -147,12 +147,7 @@ impl ConnectionDriver {
     {
         let id = self.spec.id.to_string();
         let (mut write, mut read) = socket.split();
-        let mut subscribed: Vec<Stream> = Vec::new();
-        let wanted = self.streams.borrow_and_update().clone();
-        if let Err(reason) = self.resubscribe(&mut write, &mut subscribed, wanted).await {
-            return Ended::Lost(reason);
-        }
-        self.sink.on_up(&id);
+        self.events.on_up(&id);
 
         let idle = Duration::from_millis(self.spec.idle_timeout_ms.max(1));
         let ping_every = Duration::from_millis(self.spec.ping_interval_ms.max(1));
@@ -171,9 +166,9 @@ impl ConnectionDriver {
                 message = read.next() => {
                     last_heard = Instant::now();
                     match message {
-                        Some(Ok(Message::Text(text))) => self.deliver(&id, text.as_str()),
+                        Some(Ok(Message::Text(text))) => self.events.on_frame(&id, text.as_str()),
                         Some(Ok(Message::Binary(bytes))) => match std::str::from_utf8(&bytes) {
-                            Ok(text) => self.deliver(&id, text),
+                            Ok(text) => self.events.on_frame(&id, text),
                             Err(_) => warn!(connection = %id, "binary frame that is not UTF-8 dropped"),
                         },
                         Some(Ok(Message::Ping(payload))) => {
@@ -211,69 +206,11 @@ impl ConnectionDriver {
                         return Ended::Lost(format!("send failed: {error}"));
                     }
                 }
-                changed = self.streams.changed() => {
-                    if changed.is_err() {
-                        return Ended::Shutdown;
-                    }
-                    let wanted = self.streams.borrow_and_update().clone();
-                    if let Err(reason) = self.resubscribe(&mut write, &mut subscribed, wanted).await {
-                        return Ended::Lost(reason);
-                    }
-                }
                 _ = self.shutdown.changed() => {
                     let _ = write.send(Message::Close(None)).await;
                     return Ended::Shutdown;
                 }
             }
-        }
-    }
-
-    /// Sends the frames that take the subscriptions from `subscribed` to
-    /// `wanted`.
-    async fn resubscribe<W>(
-        &self,
-        write: &mut W,
-        subscribed: &mut Vec<Stream>,
-        wanted: Vec<Stream>,
-    ) -> Result<(), String>
-    where
-        W: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
-    {
-        let removed: Vec<Stream> = subscribed
-            .iter()
-            .filter(|s| !wanted.contains(s))
-            .cloned()
-            .collect();
-        let added: Vec<Stream> = wanted
-            .iter()
-            .filter(|s| !subscribed.contains(s))
-            .cloned()
-            .collect();
-        for (streams, subscribe) in [(removed, false), (added, true)] {
-            if streams.is_empty() {
-                continue;
-            }
-            let frames = self
-                .plugin
-                .stream_frames(&self.spec.id, &streams, subscribe)
-                .map_err(|error| format!("plugin cannot write subscription frames: {error}"))?;
-            for frame in frames {
-                debug!(connection = %self.spec.id, %frame, "subscription");
-                write
-                    .send(Message::Text(frame.as_str().into()))
-                    .await
-                    .map_err(|error| format!("subscribing failed: {error}"))?;
-            }
-        }
-        *subscribed = wanted;
-        Ok(())
-    }
-
-    fn deliver(&self, id: &str, frame: &str) {
-        match self.plugin.parse_frame(id, frame, now_ms()) {
-            Ok(events) if events.is_empty() => {}
-            Ok(events) => self.sink.on_events(id, events),
-            Err(error) => self.sink.on_parse_error(id, frame, error),
         }
     }
 }

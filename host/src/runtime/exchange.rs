@@ -7,10 +7,7 @@ use std::time::Duration;
 
 use std::path::PathBuf;
 
-use plugin_api::{
-    ConnectionKind, ConnectionSpec, DeadManSwitch, Manifest, Market, PluginInstance,
-    RateLimitBucket, Stream, StreamKind,
-};
+use plugin_api::{DeadManSwitch, Manifest, Market, RateLimitBucket, Stream, StreamKind};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -19,12 +16,12 @@ use tracing::{info, warn};
 use super::account::Account;
 use super::backoff::Backoff;
 use super::clock::now_ms;
-use super::connection::{ConnectionControl, ConnectionDriver};
 use super::http::HttpExecutor;
 use super::market_data::{MarketData, MarketSink};
 use super::query::Querier;
 use super::ratelimit::{self, RateLimiter};
 use super::relay;
+use super::session::{Session, SessionParts, seed};
 use crate::config::{ExchangeConfig, Limits, OrderTransport, RateLimitConfig};
 use crate::journal::Journal;
 use crate::order::{ClientIdGenerator, ClientOrderTracker};
@@ -32,7 +29,7 @@ use crate::plugins::PluginSet;
 use crate::publisher::OrderEventPublisher;
 use crate::publisher::{Publisher, StatusPublisher};
 use crate::signer::{NonceSource, SignerClient};
-use crate::trading::{SocketPoster, Trading, TradingParts};
+use crate::trading::{Trading, TradingParts};
 
 /// Books taken from another host go stale after this much silence, unless
 /// `stream_timeout_ms` says otherwise.
@@ -127,8 +124,8 @@ pub struct ExchangeRuntime {
     pub name: String,
     /// The plugin's manifest.
     pub manifest: Manifest,
-    /// The plugin instance.
-    pub plugin: Arc<PluginInstance>,
+    /// The plugin session.
+    pub session: Arc<Session>,
     /// The configured markets, by host symbol.
     pub markets: HashMap<String, Market>,
     /// Books and market-data publishing.
@@ -143,11 +140,9 @@ pub struct ExchangeRuntime {
     pub limiter: Arc<RateLimiter>,
     /// Every market the exchange lists (a reload may add any of them).
     pub listed: Vec<Market>,
-    /// The streams of its market connections (replaced when markets are
-    /// added or removed).
-    pub market_streams: Vec<watch::Sender<Vec<Stream>>>,
+    /// Whether it keeps its own market connection (not a relay).
+    pub own_market_data: bool,
     journal: Arc<Journal>,
-    connections: Vec<ConnectionControl>,
     tasks: Vec<JoinHandle<()>>,
     relays: Vec<std::thread::JoinHandle<()>>,
 }
@@ -299,11 +294,9 @@ impl ExchangeRuntime {
             exchange: name.clone(),
             error,
         };
-        let plugin = Arc::new(
-            loaded
-                .instantiate(&plugin_config(config))
-                .map_err(plugin_error)?,
-        );
+        let plugin = loaded
+            .instantiate(&plugin_config(config))
+            .map_err(plugin_error)?;
         let manifest = plugin.manifest().map_err(plugin_error)?;
         check_dead_man_switch(&name, &manifest, config)?;
         let limiter = Arc::new(RateLimiter::new(&rate_limits(
@@ -320,8 +313,18 @@ impl ExchangeRuntime {
             error,
         })?;
         let http = http.reporting_to(StatusPublisher::new(publisher.clone()), &name);
-        let http_for_orders = http.clone();
-        let querier = Querier::new(Arc::clone(&plugin), http);
+        let signer = services.signer.with_key(config.signer_key.as_deref());
+        let session = Session::new(
+            plugin,
+            SessionParts {
+                exchange: name.clone(),
+                http,
+                signer: signer.clone(),
+                shutdown: shutdown.clone(),
+                stream_timeout_ms: config.stream_timeout_ms,
+            },
+        );
+        let querier = Querier::new(Arc::clone(&session));
 
         let mut backoff = Backoff::new(
             Duration::from_millis(250),
@@ -358,10 +361,9 @@ impl ExchangeRuntime {
             publisher,
         );
 
-        let mut connections = Vec::new();
         let mut tasks = Vec::new();
-        let specs = plugin.connections().map_err(plugin_error)?;
         let mut relays = Vec::new();
+        session.set_market_sink(Arc::new(MarketSink(Arc::clone(&market_data))));
         if let Some(source) = &config.market_data {
             let silence =
                 Duration::from_millis(config.stream_timeout_ms.unwrap_or(RELAY_SILENCE_MS));
@@ -381,28 +383,8 @@ impl ExchangeRuntime {
             relays.push(relay);
         }
         let own_market_data = config.market_data.is_none();
-        let mut market_streams = Vec::new();
-        for spec in specs
-            .iter()
-            .filter(|s| s.kind == ConnectionKind::MARKET && own_market_data)
-        {
-            let spec = with_stream_timeout(spec, config);
-            let (driver, control) = ConnectionDriver::new(
-                spec.clone(),
-                spec.url.to_string(),
-                Arc::clone(&plugin),
-                Arc::new(MarketSink(Arc::clone(&market_data))),
-                shutdown.clone(),
-                Backoff::new(
-                    Duration::from_millis(250),
-                    Duration::from_secs(30),
-                    seed(&spec.id),
-                ),
-            );
-            let _ = control.streams.send(market_data.streams());
-            market_streams.push(control.streams.clone());
-            tasks.push(tokio::spawn(driver.run()));
-            connections.push(control);
+        if own_market_data {
+            session.subscribe(&market_data.streams(), true);
         }
         tasks.push(tokio::spawn(
             Arc::clone(&account).keep_fresh(querier.clone(), shutdown.clone()),
@@ -441,22 +423,15 @@ impl ExchangeRuntime {
             NonceSource::open(&services.state_dir.join(format!("{name}.nonce")))
                 .map_err(|e| state_error(e.to_string()))?,
         );
-        // With `order_transport = "websocket"`, actions are posted on the
-        // (first) user connection.
-        let socket = (config.order_transport == OrderTransport::Websocket)
-            .then(|| specs.iter().find(|s| s.kind == ConnectionKind::USER))
-            .flatten()
-            .map(|spec| Arc::new(SocketPoster::new(&spec.id)));
         let trading = Trading::new(TradingParts {
             exchange: name.clone(),
-            plugin: Arc::clone(&plugin),
+            session: Arc::clone(&session),
             manifest: manifest.clone(),
             markets: markets.clone(),
             tracker,
             ids: Arc::clone(&services.ids),
             nonces,
-            signer: services.signer.with_key(config.signer_key.as_deref()),
-            http: http_for_orders,
+            signer,
             querier: querier.clone(),
             market_data: Arc::clone(&market_data),
             account: Arc::clone(&account),
@@ -464,40 +439,18 @@ impl ExchangeRuntime {
             expiry_ms: config.order_expiry_ms,
             market_slippage_percent: config.market_slippage_percent,
             limits: risk_limits(config, &markets),
-            socket: socket.clone(),
+            prefer_socket: config.order_transport == OrderTransport::Websocket,
         });
-        for spec in specs.iter().filter(|s| s.kind == ConnectionKind::USER) {
-            let spec = with_stream_timeout(spec, config);
-            let (driver, control) = ConnectionDriver::new(
-                spec.clone(),
-                spec.url.to_string(),
-                Arc::clone(&plugin),
-                Arc::new(trading.user_sink()),
-                shutdown.clone(),
-                Backoff::new(
-                    Duration::from_millis(250),
-                    Duration::from_secs(30),
-                    seed(&spec.id),
-                ),
-            );
-            let _ = control.streams.send(
-                [StreamKind::ORDERS, StreamKind::FILLS, StreamKind::ACCOUNT]
-                    .into_iter()
-                    .map(|kind| Stream {
-                        kind,
-                        market: "".into(),
-                    })
-                    .collect(),
-            );
-            if let Some(socket) = socket
-                .as_ref()
-                .filter(|s| s.connection() == spec.id.as_str())
-            {
-                socket.attach(control.outbound.clone());
-            }
-            tasks.push(tokio::spawn(driver.run()));
-            connections.push(control);
-        }
+        session.set_user_sink(Arc::new(trading.user_sink()));
+        let account_streams: Vec<Stream> =
+            [StreamKind::ORDERS, StreamKind::FILLS, StreamKind::ACCOUNT]
+                .into_iter()
+                .map(|kind| Stream {
+                    kind,
+                    market: "".into(),
+                })
+                .collect();
+        session.subscribe(&account_streams, true);
         tasks.push(tokio::spawn(trading.clone().forget_closed_orders(
             config.closed_order_retention_ms,
             shutdown.clone(),
@@ -520,7 +473,7 @@ impl ExchangeRuntime {
         Ok(Some(ExchangeRuntime {
             name,
             manifest,
-            plugin,
+            session,
             markets,
             market_data,
             account,
@@ -528,9 +481,8 @@ impl ExchangeRuntime {
             trading,
             limiter,
             listed,
-            market_streams,
+            own_market_data,
             journal,
-            connections,
             tasks,
             relays,
         }))
@@ -539,34 +491,16 @@ impl ExchangeRuntime {
     /// Waits for the connection tasks to end (after shutdown), then writes
     /// and syncs what the journal still holds.
     pub async fn join(self) {
-        drop(self.connections);
         for task in self.tasks {
             let _ = task.await;
         }
+        self.session.join().await;
         for relay in self.relays {
             let _ = tokio::task::spawn_blocking(move || relay.join()).await;
         }
         let journal = self.journal;
         let _ = tokio::task::spawn_blocking(move || journal.close()).await;
     }
-}
-
-/// The plugin's connection with the configured silence timeout, if any
-/// (pings then go out at least three times per timeout).
-fn with_stream_timeout(spec: &ConnectionSpec, config: &ExchangeConfig) -> ConnectionSpec {
-    let mut spec = spec.clone();
-    if let Some(timeout) = config.stream_timeout_ms {
-        spec.idle_timeout_ms = timeout;
-        spec.ping_interval_ms = spec.ping_interval_ms.min(timeout / 3);
-    }
-    spec
-}
-
-/// A per-name seed so that hosts and connections spread their reconnects.
-fn seed(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    }) ^ u64::from(std::process::id())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use abi_stable::std_types::{RString, RVec, Tuple2};
-use plugin_api::{Event, Reply, Request, Response, Transport};
+use plugin_api::{Event, Reply, Request, Response};
 
 use super::ratelimit::{self, RateLimiter};
 use crate::publisher::StatusPublisher;
@@ -113,17 +113,11 @@ impl HttpExecutor {
     /// Sends one request whose rate-limit costs were paid with
     /// [`acquire`](HttpExecutor::acquire).
     pub async fn send(&self, request: &Request) -> Result<Response, TransportError> {
-        if request.transport != Transport::HTTP {
-            return Err(TransportError::NotSent(format!(
-                "{} request given to the HTTP executor",
-                request.transport
-            )));
-        }
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| TransportError::NotSent(format!("bad method {}", request.method)))?;
         let mut builder = self
             .client
-            .request(method, request.target.as_str())
+            .request(method, request.url.as_str())
             .body(request.body.to_string());
         for header in request.headers.iter() {
             builder = builder.header(header.0.as_str(), header.1.as_str());

@@ -12,11 +12,13 @@ mod query;
 mod ratelimit;
 mod relay;
 pub mod reload;
+mod session;
 
 pub use account::{ACCOUNT_REFRESH, Account};
 pub use backoff::Backoff;
 pub use connection::{
-    ConnectionControl, ConnectionDriver, ConnectionSink, Outbound, log_dropped_frame,
+    ConnectionControl, ConnectionDriver, ConnectionEvents, ConnectionSink, Outbound,
+    log_dropped_frame,
 };
 pub use exchange::{ExchangeRuntime, HostServices, StartError, plugin_config};
 pub use host::{HostError, run};
@@ -24,3 +26,4 @@ pub use http::{HttpExecutor, TransportError};
 pub use market_data::{BOOK_DEPTH, MarketData, MarketSink, Top, levels_from_json};
 pub use query::{Querier, QueryError};
 pub use ratelimit::RateLimiter;
+pub use session::{Delivery, Session, SessionParts, on_first_wait, run_hook};

@@ -1,26 +1,28 @@
-//! Unsigned requests through the plugin (`/info`-style queries): prepare,
-//! send, classify, and follow pagination.
+//! Unsigned requests through the plugin session (`/info`-style queries):
+//! one job each, following pagination.
 
 use std::sync::Arc;
 
 use abi_stable::std_types::ROption;
 use plugin_api::{
-    Event, Market, Operation, Operation_NE, OutcomeKind, PluginError, PluginInstance, Reply,
-    RequestContext,
+    Event, Market, Operation, Operation_NE, OutcomeKind, PluginError, Reply, RequestContext,
 };
 
 use super::clock::now_ms;
-use super::http::{HttpExecutor, TransportError};
+use super::session::{Delivery, Session};
 
 /// Why a query gave no answer.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum QueryError {
-    /// The plugin could not build or read it.
+    /// The plugin could not build it.
     #[error("plugin: {0}")]
-    Plugin(#[from] PluginError),
-    /// It could not be sent, or no answer came.
-    #[error("transport: {0}")]
-    Transport(#[from] TransportError),
+    Plugin(PluginError),
+    /// It was not sent (the transport proved it never left).
+    #[error("not sent: {0}")]
+    NotSent(String),
+    /// No answer came.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
     /// The exchange answered with something other than the data.
     #[error("{kind}: {message}")]
     Refused {
@@ -31,39 +33,40 @@ pub enum QueryError {
     },
 }
 
-/// Runs unsigned operations for one exchange connection.
+/// Runs unsigned operations for one exchange.
 #[derive(Clone)]
 pub struct Querier {
-    plugin: Arc<PluginInstance>,
-    http: HttpExecutor,
+    session: Arc<Session>,
 }
 
 impl Querier {
-    /// A querier over a plugin instance and an HTTP executor.
-    pub fn new(plugin: Arc<PluginInstance>, http: HttpExecutor) -> Querier {
-        Querier { plugin, http }
+    /// A querier over a session.
+    pub fn new(session: Arc<Session>) -> Querier {
+        Querier { session }
     }
 
     /// One request and its classified reply (whatever the outcome).
     pub async fn reply(&self, operation: &Operation_NE) -> Result<Reply, QueryError> {
-        let context = RequestContext {
-            now_ms: now_ms(),
-            nonce: 0,
-            expires_after_ms: ROption::RNone,
-            request_id: 0,
-            via_socket: ROption::RNone,
+        let context = || {
+            Ok(RequestContext {
+                now_ms: now_ms(),
+                nonce: 0,
+                expires_after_ms: ROption::RNone,
+                prefer_socket: false,
+            })
         };
-        let prepared = self.plugin.prepare(operation, &context)?;
-        if prepared.sign.is_some() {
-            return Err(QueryError::Plugin(PluginError::invalid(
-                "a query that needs a signature is not a query",
-            )));
+        match self
+            .session
+            .run_job(operation, context, None, || {}, || {})
+            .await
+        {
+            Delivery::Answered(reply) => Ok(*reply),
+            Delivery::Refused(error) => Err(QueryError::Plugin(error)),
+            Delivery::NotSent(reason) | Delivery::NotDelivered(reason) => {
+                Err(QueryError::NotSent(reason))
+            }
+            Delivery::Unknown(reason) => Err(QueryError::Unknown(reason)),
         }
-        let request = self.plugin.finish(&prepared, &[])?;
-        let response = self.http.execute(&request).await?;
-        let reply = self.plugin.parse_reply(operation, &response)?;
-        self.http.observe(&reply);
-        Ok(reply)
     }
 
     /// The events of an operation and of every page after it; an outcome

@@ -67,6 +67,7 @@ impl Trading {
             Delivery::Answered(reply) => {
                 Err(format!("{}: {}", reply.outcome.kind, reply.outcome.message))
             }
+            Delivery::Refused(error) => Err(format!("plugin: {error}")),
             Delivery::NotSent(reason)
             | Delivery::NotDelivered(reason)
             | Delivery::Unknown(reason) => Err(reason),

@@ -27,7 +27,6 @@ mod prepare;
 mod resolve;
 mod risk;
 mod send;
-mod socket_post;
 mod upkeep;
 mod user_stream;
 mod window;
@@ -38,18 +37,17 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use abi_stable::std_types::RVec;
-use plugin_api::{Manifest, Market, Operation, OrderRef, PluginInstance};
+use plugin_api::{Manifest, Market, Operation, OrderRef};
 use rust_decimal::Decimal;
 use tokio::runtime::Handle;
 use tracing::{info, warn};
 
+pub use crate::runtime::Delivery;
 pub use command::{CommandError, OrderCommand};
 pub use modify::{Amendment, Begun};
 pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
 pub use prepare::{MarketPricing, encode_client_id, prepare_order};
 pub use risk::{Exposure, Refusal, RiskLimits};
-pub use send::Delivery;
-pub use socket_post::SocketPoster;
 pub use user_stream::UserSink;
 use window::ActionWindow;
 
@@ -60,7 +58,7 @@ use crate::order::{
 };
 use crate::publisher::StatusPublisher;
 use crate::runtime::clock::now_ms;
-use crate::runtime::{Account, HttpExecutor, MarketData, Querier};
+use crate::runtime::{Account, MarketData, Querier, Session};
 use crate::signer::{NonceSource, SignerClient};
 
 /// How long a cancel or modify waits for its order to be placed first.
@@ -70,8 +68,8 @@ const WAIT_FOR_PLACEMENT: Duration = Duration::from_secs(5);
 pub struct TradingParts {
     /// The configured exchange name.
     pub exchange: String,
-    /// The plugin instance.
-    pub plugin: Arc<PluginInstance>,
+    /// The plugin session.
+    pub session: Arc<Session>,
     /// Its manifest.
     pub manifest: Manifest,
     /// The configured markets by host symbol.
@@ -84,8 +82,6 @@ pub struct TradingParts {
     pub nonces: Arc<NonceSource>,
     /// The signer.
     pub signer: SignerClient,
-    /// HTTP.
-    pub http: HttpExecutor,
     /// Queries.
     pub querier: Querier,
     /// Books (mid prices for market orders).
@@ -100,14 +96,14 @@ pub struct TradingParts {
     pub market_slippage_percent: Option<Decimal>,
     /// Each market's risk limits, by host symbol.
     pub limits: HashMap<String, Limits>,
-    /// Post signed actions over this user connection (`order_transport =
-    /// "websocket"`) while it is up.
-    pub socket: Option<Arc<SocketPoster>>,
+    /// Send signed actions over the session's order-entry socket while it
+    /// is up (`order_transport = "websocket"`).
+    pub prefer_socket: bool,
 }
 
 pub(crate) struct Inner {
     exchange: String,
-    plugin: Arc<PluginInstance>,
+    session: Arc<Session>,
     manifest: Manifest,
     /// Markets by host symbol, and host symbols by venue symbol (markets
     /// come and go with configuration reloads).
@@ -117,7 +113,6 @@ pub(crate) struct Inner {
     ids: Arc<ClientIdGenerator>,
     nonces: Arc<NonceSource>,
     signer: SignerClient,
-    http: HttpExecutor,
     querier: Querier,
     market_data: Arc<MarketData>,
     account: Arc<Account>,
@@ -129,8 +124,8 @@ pub(crate) struct Inner {
     killed: Mutex<Option<String>>,
     /// The last strategy heartbeat, ms.
     heartbeat_ms: AtomicU64,
-    /// Posts over the user WebSocket, when configured.
-    socket: Option<Arc<SocketPoster>>,
+    /// Send over the order-entry socket while it is up.
+    prefer_socket: bool,
     runtime: Handle,
     last_fill_ms: AtomicU64,
     halted: Mutex<Option<String>>,
@@ -314,14 +309,13 @@ impl Trading {
                         .collect(),
                 ),
                 exchange: parts.exchange,
-                plugin: parts.plugin,
+                session: parts.session,
                 manifest: parts.manifest,
                 markets: RwLock::new(parts.markets),
                 tracker: parts.tracker,
                 ids: parts.ids,
                 nonces: parts.nonces,
                 signer: parts.signer,
-                http: parts.http,
                 querier: parts.querier,
                 market_data: parts.market_data,
                 account: parts.account,
@@ -340,7 +334,7 @@ impl Trading {
                 risk: RiskLimits::new(parts.limits),
                 killed: Mutex::new(None),
                 heartbeat_ms: AtomicU64::new(0),
-                socket: parts.socket,
+                prefer_socket: parts.prefer_socket,
             }),
         }
     }

@@ -9,11 +9,11 @@ use tracing::{debug, info, warn};
 
 use super::Inner;
 use super::modify::Settling;
-use super::send::Delivery;
 use crate::order::{
     ClientOrderId, FailureCause, InFlightOrder, NewOrder, OrderState, OrderType, OrderUpdate,
     TimeInForce, TradeType, TradeUpdate, UnknownOutcome,
 };
+use crate::runtime::Delivery;
 use crate::runtime::clock::now_ms;
 
 /// After an action's `expiresAfter`, wait this much longer (clock skew)
@@ -115,6 +115,9 @@ impl Inner {
         expires_after_ms: u64,
     ) {
         let reply = match delivery {
+            Delivery::Refused(error) => {
+                return self.fail(id, FailureCause::NotSent(format!("plugin: {error}")));
+            }
             Delivery::NotSent(reason) => return self.fail(id, FailureCause::NotSent(reason)),
             Delivery::NotDelivered(reason) => {
                 return self.fail(id, FailureCause::NotDelivered(reason));
@@ -227,6 +230,13 @@ impl Inner {
             }
             // The venue's status query settles which order is live.
             Delivery::Unknown(_) => return Settling::QueryAt(expires_after_ms + RESOLVE_MARGIN_MS),
+            Delivery::Refused(error) => {
+                warn!(exchange = %self.exchange, order = %id, "modify not built: {error}");
+                if let Some(oid) = replaced {
+                    self.forget_replaced(id, oid);
+                }
+                return Settling::Done;
+            }
             Delivery::NotSent(reason) | Delivery::NotDelivered(reason) => {
                 warn!(exchange = %self.exchange, order = %id, "modify not sent: {reason}");
                 if let Some(oid) = replaced {

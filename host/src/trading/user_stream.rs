@@ -30,11 +30,6 @@ impl ConnectionSink for UserSink {
                 Ok(Event::Notice { text, .. }) => {
                     warn!(exchange = %self.0.exchange, "exchange says: {text}")
                 }
-                Ok(Event::Reply(reply)) => {
-                    if let Some(socket) = &self.0.socket {
-                        socket.answer(reply);
-                    }
-                }
                 _ => {}
             }
         }
@@ -46,14 +41,6 @@ impl ConnectionSink for UserSink {
     }
 
     fn on_up(&self, connection: &str) {
-        if let Some(socket) = self
-            .0
-            .socket
-            .as_ref()
-            .filter(|s| s.connection() == connection)
-        {
-            socket.set_up(true);
-        }
         self.0
             .status
             .connection(&self.0.exchange, connection, true, None);
@@ -64,14 +51,6 @@ impl ConnectionSink for UserSink {
     }
 
     fn on_down(&self, connection: &str, reason: &str) {
-        if let Some(socket) = self
-            .0
-            .socket
-            .as_ref()
-            .filter(|s| s.connection() == connection)
-        {
-            socket.set_up(false);
-        }
         self.0
             .status
             .connection(&self.0.exchange, connection, false, Some(reason));

@@ -1,8 +1,8 @@
 //! Building requests: `/info` queries directly; signed actions in two
 //! phases (the signer's request, then the `/exchange` body or socket
-//! `post` frame).
+//! `post` frame), with what lies between kept by the session.
 
-use abi_stable::std_types::{ROption, RString, RVec, Tuple2};
+use abi_stable::std_types::{RString, RVec, Tuple2};
 use hyperliquid_core::{
     Action, BatchModifyAction, CancelAction, CancelByCloidAction, CancelByCloidWire, CancelWire,
     Cloid, Grouping, MarketKind, Modify, Network, OrderAction, OrderKind, OrderRef as CoreOrderRef,
@@ -11,10 +11,10 @@ use hyperliquid_core::{
 };
 use plugin_api::{
     Market, ModifyRequest, Operation, OrderKind as Kind, OrderRef, OrderRequest, PluginError,
-    Prepared, Request, RequestContext, Side, SignRequest, TimeInForce, Transport,
+    Request, RequestContext, Side, SignRequest, TimeInForce,
 };
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::{RawValue, to_raw_value};
 use serde_json::{Value, json};
 
@@ -25,19 +25,37 @@ use crate::manifest::{ADDRESS, ADDRESS_CANCEL, IP_WEIGHT};
 /// the order says otherwise (the SDK's default).
 const DEFAULT_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
 
-/// What `finish` needs, kept in `Prepared::state`.
-#[derive(Serialize, Deserialize)]
-struct Continuation {
+/// What [`finish`] needs, kept by the session between the phases.
+#[derive(Debug)]
+pub struct Continuation {
     /// The `/info` body, or the action to post once signed, as JSON text:
     /// it is written once and never read back into a tree.
     body: Box<RawValue>,
     signed: bool,
     nonce: u64,
     expires_after: Option<u64>,
-    via_socket: Option<String>,
-    request_id: u64,
     /// Rate-limit costs: (bucket, units).
     costs: Vec<(String, u32)>,
+}
+
+/// Phase one's result.
+#[derive(Debug)]
+pub struct Prepared {
+    /// What the signer must sign, for actions.
+    pub sign: Option<SignRequest>,
+    /// What the request costs against the rate-limit buckets.
+    pub costs: RVec<Tuple2<RString, u32>>,
+    /// What phase two needs.
+    pub continuation: Continuation,
+}
+
+/// Phase two's result.
+#[derive(Debug)]
+pub enum Built {
+    /// An HTTP request.
+    Http(Request),
+    /// A `post` frame for the socket.
+    Post(String),
 }
 
 /// The asset id and szDecimals of a market the host got from this plugin.
@@ -328,12 +346,6 @@ pub fn prepare(
         signed: is_signed,
         nonce: context.nonce,
         expires_after: context.expires_after_ms.into_option(),
-        via_socket: context
-            .via_socket
-            .as_ref()
-            .into_option()
-            .map(|s| s.to_string()),
-        request_id: context.request_id,
         costs,
     };
     let sign = if is_signed {
@@ -346,19 +358,17 @@ pub fn prepare(
         };
         let payload = serde_json::to_string(&payload)
             .map_err(|error| PluginError::invalid(format!("signer payload: {error}")))?;
-        ROption::RSome(SignRequest {
+        Some(SignRequest {
             scheme: "hyperliquid-l1".into(),
             payload: payload.into(),
         })
     } else {
-        ROption::RNone
+        None
     };
-    let state = serde_json::to_vec(&continuation)
-        .map_err(|error| PluginError::invalid(format!("continuation: {error}")))?;
     Ok(Prepared {
         sign,
-        state: RVec::from(state),
         costs: rate_limit_costs(&continuation.costs),
+        continuation,
     })
 }
 
@@ -379,15 +389,14 @@ fn network_name(network: Network) -> &'static str {
     }
 }
 
-/// Phase two.
+/// Phase two: the `/exchange` (or `/info`) request, or, with `post_id`, the
+/// socket `post` frame carrying it.
 pub fn finish(
     config: &Config,
-    prepared: &Prepared,
+    continuation: &Continuation,
     signature: &[u8],
-) -> Result<Request, PluginError> {
-    let continuation: Continuation = serde_json::from_slice(&prepared.state).map_err(|error| {
-        PluginError::invalid(format!("not this plugin's continuation: {error}"))
-    })?;
+    post_id: Option<u64>,
+) -> Result<Built, PluginError> {
     let (kind, body) = if continuation.signed {
         let bytes: &[u8; 65] = signature.try_into().map_err(|_| {
             PluginError::invalid(format!(
@@ -410,25 +419,13 @@ pub fn finish(
     } else {
         ("info", continuation.body.get().to_owned())
     };
-    let costs = rate_limit_costs(&continuation.costs);
-    Ok(match continuation.via_socket {
-        Some(connection) => Request {
-            transport: Transport::WEBSOCKET,
-            method: RString::new(),
-            target: connection.into(),
-            headers: RVec::new(),
-            body: format!(
-                r#"{{"method":"post","id":{},"request":{{"type":"{kind}","payload":{body}}}}}"#,
-                continuation.request_id
-            )
-            .into(),
-            costs,
-            request_id: continuation.request_id,
-        },
-        None => Request {
-            transport: Transport::HTTP,
+    Ok(match post_id {
+        Some(id) => Built::Post(format!(
+            r#"{{"method":"post","id":{id},"request":{{"type":"{kind}","payload":{body}}}}}"#
+        )),
+        None => Built::Http(Request {
             method: "POST".into(),
-            target: format!(
+            url: format!(
                 "{}/{}",
                 config.rest_url,
                 if kind == "action" { "exchange" } else { "info" }
@@ -439,8 +436,7 @@ pub fn finish(
                 "application/json".into(),
             )]),
             body: body.into(),
-            costs,
-            request_id: continuation.request_id,
-        },
+            costs: rate_limit_costs(&continuation.costs),
+        }),
     })
 }

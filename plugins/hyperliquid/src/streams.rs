@@ -11,25 +11,36 @@ use crate::config::Config;
 const PING_INTERVAL_MS: u64 = 20_000;
 const IDLE_TIMEOUT_MS: u64 = 45_000;
 
-/// One connection for market data, one for the account: `orderUpdates` and
-/// `userEvents` do not name the user, so they get a socket of their own.
-pub fn connections(config: &Config) -> Vec<ConnectionSpec> {
-    [
-        ("market", ConnectionKind::MARKET),
-        ("user", ConnectionKind::USER),
-    ]
-    .into_iter()
-    .map(|(id, kind)| ConnectionSpec {
+/// The market-data connection's id.
+pub const MARKET: &str = "market";
+/// The account connection's id (it also carries `post` requests).
+pub const USER: &str = "user";
+
+/// The connection a stream travels on: one for market data, one for the
+/// account (`orderUpdates` and `userEvents` do not name the user, so they
+/// get a socket of their own).
+pub fn route(stream: &Stream) -> &'static str {
+    match stream.kind {
+        StreamKind::ORDERS | StreamKind::FILLS | StreamKind::ACCOUNT => USER,
+        _ => MARKET,
+    }
+}
+
+/// The connection with this id.
+pub fn connection(config: &Config, id: &'static str) -> ConnectionSpec {
+    ConnectionSpec {
         id: id.into(),
-        kind,
+        kind: if id == USER {
+            ConnectionKind::USER
+        } else {
+            ConnectionKind::MARKET
+        },
         url: config.ws_url.as_str().into(),
         ping_frame: ROption::RSome(r#"{"method":"ping"}"#.into()),
         ping_interval_ms: PING_INTERVAL_MS,
         idle_timeout_ms: IDLE_TIMEOUT_MS,
         max_lifetime_ms: ROption::RNone,
-        needs_authentication: false,
-    })
-    .collect()
+    }
 }
 
 fn subscription(config: &Config, stream: &Stream) -> Result<serde_json::Value, PluginError> {

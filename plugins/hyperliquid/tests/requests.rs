@@ -1,15 +1,15 @@
-//! Requests through the plugin, end to end against the official SDK's
-//! vectors: `prepare` must ask the signer for exactly the SDK's action, and
-//! `finish` with the SDK's signature must give exactly the SDK's `/exchange`
-//! body. Replies are classified without ever calling the unfamiliar
+//! Jobs through the plugin session, end to end against the official SDK's
+//! vectors: `begin` must ask the signer for exactly the SDK's action, and
+//! `on_signed` with the SDK's signature must give exactly the SDK's
+//! `/exchange` body. Replies are classified without ever calling the unfamiliar
 //! "rejected".
 
 use abi_stable::std_types::{ROption, RString, RVec};
 use hyperliquid_plugin::Hyperliquid;
 use plugin_api::{
-    Dec, Event, Exchange, Market, MarketKind, ModifyRequest, Operation, OrderKind, OrderRef,
-    OrderRequest, OutcomeKind, PriceRule, RejectReason, RequestContext, Response, Side,
-    TimeInForce, TradingRule, Transport,
+    Answer, Dec, Event, Exchange, Market, MarketKind, ModifyRequest, Operation, OrderKind,
+    OrderRef, OrderRequest, OutcomeKind, Output, PluginError, PriceRule, RejectReason,
+    RequestContext, Response, Side, Stream, StreamKind, TimeInForce, TradingRule,
 };
 use serde_json::Value;
 
@@ -122,18 +122,30 @@ fn context(v: &Value) -> RequestContext {
         now_ms: v["nonce"].as_u64().unwrap(),
         nonce: v["nonce"].as_u64().unwrap(),
         expires_after_ms: v["expires_after"].as_u64().into(),
-        request_id: 7,
-        via_socket: ROption::RNone,
+        prefer_socket: false,
     }
 }
 
-/// prepare → the signer's payload carries the SDK's action, byte for byte in
-/// key order; finish with the SDK's signature → the SDK's body.
+/// The one output of a call.
+fn one(outputs: Result<Vec<plugin_api::Output_NE>, PluginError>) -> Output {
+    let mut outputs = outputs.unwrap();
+    assert_eq!(outputs.len(), 1, "{outputs:?}");
+    outputs.remove(0).into_enum().unwrap()
+}
+
+/// begin → the signer's payload carries the SDK's action, byte for byte in
+/// key order; on_signed with the SDK's signature → the SDK's body.
 fn check(name: &str, operation: Operation) {
     let v = vector(name);
-    let plugin = plugin();
-    let prepared = plugin.prepare(&operation, &context(&v)).unwrap();
-    let sign = prepared.sign.as_ref().unwrap();
+    let mut plugin = plugin();
+    let Output::Sign {
+        job: 7,
+        request: sign,
+        ..
+    } = one(plugin.begin(7, &operation, &context(&v)))
+    else {
+        panic!("{name}: not a signing request");
+    };
     assert_eq!(sign.scheme.as_str(), "hyperliquid-l1");
     let payload: Value = serde_json::from_str(&sign.payload).unwrap();
     assert_eq!(
@@ -148,12 +160,10 @@ fn check(name: &str, operation: Operation) {
 
     let hex65 = v["signature_hex65"].as_str().unwrap();
     let signature = hex::decode(&hex65[2..]).unwrap();
-    let request = plugin.finish(&prepared, &signature).unwrap();
-    assert_eq!(request.transport, Transport::HTTP);
-    assert_eq!(
-        request.target.as_str(),
-        "https://api.hyperliquid.xyz/exchange"
-    );
+    let Output::Http { job: 7, request } = one(plugin.on_signed(7, &signature, 0)) else {
+        panic!("{name}: not an HTTP request");
+    };
+    assert_eq!(request.url.as_str(), "https://api.hyperliquid.xyz/exchange");
     let mut expected = v["exchange_request_body"].clone();
     expected["signature"] = v["signature_padded"].clone();
     assert_eq!(
@@ -267,7 +277,8 @@ fn invalid_numbers_are_refused_not_rounded() {
     let mut bad = order(&vector("order_limit_gtc_btc_mainnet")["inputs"]["orders"][0]);
     bad.price = Dec::parse("65432.5").unwrap(); // 6 significant figures
     let error = plugin()
-        .prepare(
+        .begin(
+            1,
             &Operation::PlaceOrders(RVec::from(vec![bad.clone()])),
             &context(&vector("order_limit_gtc_btc_mainnet")),
         )
@@ -277,7 +288,8 @@ fn invalid_numbers_are_refused_not_rounded() {
     bad.size = Dec::parse("0.0000001").unwrap(); // finer than szDecimals 5
     assert!(
         plugin()
-            .prepare(
+            .begin(
+                2,
                 &Operation::PlaceOrders(RVec::from(vec![bad])),
                 &context(&vector("order_limit_gtc_btc_mainnet"))
             )
@@ -286,49 +298,122 @@ fn invalid_numbers_are_refused_not_rounded() {
 }
 
 #[test]
-fn socket_posts_and_info_queries() {
+fn actions_are_posted_on_the_account_socket_while_it_is_up() {
     let v = vector("order_limit_gtc_btc_mainnet");
-    let plugin = plugin();
+    let mut plugin = plugin();
     let mut context = context(&v);
-    context.via_socket = ROption::RSome("user".into());
-    let prepared = plugin
-        .prepare(&orders_of("order_limit_gtc_btc_mainnet"), &context)
-        .unwrap();
+    context.prefer_socket = true;
     let signature = hex::decode(&v["signature_hex65"].as_str().unwrap()[2..]).unwrap();
-    let request = plugin.finish(&prepared, &signature).unwrap();
-    assert_eq!(request.transport, Transport::WEBSOCKET);
-    assert_eq!(request.target.as_str(), "user");
-    let frame: Value = serde_json::from_str(&request.body).unwrap();
+    let operation = orders_of("order_limit_gtc_btc_mainnet");
+
+    // The socket is not open yet: HTTP.
+    one(plugin.begin(1, &operation, &context));
+    assert!(matches!(
+        one(plugin.on_signed(1, &signature, 0)),
+        Output::Http { job: 1, .. }
+    ));
+
+    let orders = [Stream {
+        kind: StreamKind::ORDERS,
+        market: "".into(),
+    }];
+    let Output::Open(spec) = one(plugin.subscribe(&orders, true, 0)) else {
+        panic!("the account connection is not opened");
+    };
+    assert_eq!(spec.id.as_str(), "user");
+    let Output::Send {
+        connection,
+        text,
+        job,
+    } = one(plugin.on_connection("user", true, "", 0))
+    else {
+        panic!("no subscription once up");
+    };
+    assert_eq!((connection.as_str(), job.into_option()), ("user", None));
+    assert!(text.contains("orderUpdates"), "{text}");
+
+    one(plugin.begin(9, &operation, &context));
+    let Output::Send {
+        connection,
+        text,
+        job,
+    } = one(plugin.on_signed(9, &signature, 0))
+    else {
+        panic!("not posted");
+    };
+    assert_eq!((connection.as_str(), job.into_option()), ("user", Some(9)));
+    let frame: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(frame["method"], "post");
-    assert_eq!(frame["id"], 7);
+    assert_eq!(frame["id"], 9);
     assert_eq!(frame["request"]["type"], "action");
     assert_eq!(frame["request"]["payload"]["nonce"], v["nonce"]);
 
-    let info = plugin
-        .prepare(&Operation::FetchOpenOrders, &context)
-        .unwrap();
-    assert!(info.sign.is_none());
-    let request = plugin.finish(&info, &[]).unwrap();
-    let frame: Value = serde_json::from_str(&request.body).unwrap();
-    assert_eq!(frame["request"]["type"], "info");
-    assert_eq!(frame["request"]["payload"]["type"], "openOrders");
+    // The answer comes back on the socket and finishes the job.
+    let answer = r#"{"channel":"post","data":{"id":9,"response":{"type":"action","payload":{"status":"ok","response":{"type":"order","data":{"statuses":[{"resting":{"oid":77}}]}}}}}}"#;
+    let Output::Done { job: 9, reply } = one(plugin.on_frame("user", answer, 0)) else {
+        panic!("the post answer did not finish the job");
+    };
     assert_eq!(
-        frame["request"]["payload"]["user"],
-        "0x278dbc9d13eff5342acb01ba06a95f3d08e4d1fe"
+        reply.items[0]
+            .exchange_order_id
+            .as_ref()
+            .into_option()
+            .map(|s| s.as_str()),
+        Some("77")
     );
+
+    // An error payload is an HTTP-style error (520): the outcome is unknown.
+    one(plugin.begin(12, &operation, &context));
+    one(plugin.on_signed(12, &signature, 0));
+    let answer = r#"{"channel":"post","data":{"id":12,"response":{"type":"error","payload":"too many pending post requests"}}}"#;
+    let Output::Done { job: 12, reply } = one(plugin.on_frame("user", answer, 0)) else {
+        panic!("the post error did not finish the job");
+    };
+    assert_eq!(reply.outcome.kind, OutcomeKind::UNKNOWN, "{reply:?}");
+    assert!(reply.outcome.message.contains("520"), "{reply:?}");
+
+    // A post in flight when the socket drops may or may not have landed.
+    one(plugin.begin(10, &operation, &context));
+    one(plugin.on_signed(10, &signature, 0));
+    let Output::Done { job: 10, reply } = one(plugin.on_connection("user", false, "reset", 0))
+    else {
+        panic!("the lost post was not finished");
+    };
+    assert_eq!(reply.outcome.kind, OutcomeKind::UNKNOWN);
+
+    // Queries always go over HTTP.
+    let Output::Http { request, .. } = one(plugin.begin(11, &Operation::FetchOpenOrders, &context))
+    else {
+        panic!("a query is not an HTTP request");
+    };
+    let body: Value = serde_json::from_str(&request.body).unwrap();
+    assert_eq!(body["type"], "openOrders");
+    assert_eq!(body["user"], "0x278dbc9d13eff5342acb01ba06a95f3d08e4d1fe");
 }
 
 fn reply(operation: &Operation, status: u16, body: &str) -> plugin_api::Reply {
-    plugin()
-        .parse_reply(
-            operation,
-            &Response {
-                status,
-                body: body.into(),
-                headers: RVec::new(),
-            },
-        )
-        .unwrap()
+    try_reply(operation, status, body).unwrap()
+}
+
+/// A job for `operation` answered with `status` and `body`.
+fn try_reply(
+    operation: &Operation,
+    status: u16,
+    body: &str,
+) -> Result<plugin_api::Reply, PluginError> {
+    let mut plugin = plugin();
+    let context = context(&vector("order_limit_gtc_btc_mainnet"));
+    plugin.begin(3, operation, &context)?;
+    let response = Response {
+        status,
+        body: body.into(),
+        headers: RVec::new(),
+    };
+    let mut outputs = plugin.on_answer(3, &Answer::answered(response), 0)?;
+    match outputs.pop().as_ref().map(|output| output.as_enum()) {
+        Some(Ok(Output::Done { job: 3, reply })) => Ok(reply.clone()),
+        other => panic!("the job did not finish: {other:?}"),
+    }
 }
 
 #[test]
@@ -451,33 +536,19 @@ fn info_answers_carry_events() {
         reply(&Operation::FetchOpenOrders, 429, "").outcome.kind,
         OutcomeKind::NOT_PROCESSED
     );
-    assert!(
-        plugin()
-            .parse_reply(
-                &Operation::FetchOpenOrders,
-                &Response {
-                    status: 200,
-                    body: "{".into(),
-                    headers: RVec::new()
-                }
-            )
-            .is_err()
-    );
+    assert!(try_reply(&Operation::FetchOpenOrders, 200, "{").is_err());
 }
 
-/// The (bucket, units) a request costs.
+/// The (bucket, units) a request costs: paid before signing for actions,
+/// with the request for queries.
 fn costs(operation: &Operation) -> Vec<(String, u32)> {
     let v = vector("order_limit_gtc_btc_mainnet");
-    let plugin = plugin();
-    let prepared = plugin.prepare(operation, &context(&v)).unwrap();
-    let signature = match prepared.sign {
-        ROption::RSome(_) => hex::decode(&v["signature_hex65"].as_str().unwrap()[2..]).unwrap(),
-        ROption::RNone => Vec::new(),
+    let costs = match one(plugin().begin(1, operation, &context(&v))) {
+        Output::Sign { costs, .. } => costs,
+        Output::Http { request, .. } => request.costs,
+        other => panic!("neither signed nor sent: {other:?}"),
     };
-    plugin
-        .finish(&prepared, &signature)
-        .unwrap()
-        .costs
+    costs
         .iter()
         .map(|cost| (cost.0.to_string(), cost.1))
         .collect()

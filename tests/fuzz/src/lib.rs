@@ -15,7 +15,8 @@
 //! `cargo test`.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use abi_stable::std_types::{ROption, RVec};
 use connector_host::commands::{Command, parse_request};
@@ -33,8 +34,8 @@ use connector_signer::schemes::Venue;
 use hyperliquid_core::PrivateKey;
 use hyperliquid_plugin::Hyperliquid;
 use plugin_api::{
-    Dec, Event, Exchange, Market, ModifyRequest, Operation, OrderRef, PluginError, PriceRule,
-    RequestContext, Response, TradingRule,
+    Answer, AnswerKind, Dec, Event, Exchange, Market, ModifyRequest, Operation, OrderRef, Output,
+    Output_NE, PluginError, PriceRule, RequestContext, Response, TradingRule,
 };
 use rust_decimal::Decimal;
 
@@ -63,12 +64,39 @@ pub fn run(target: &str, data: &[u8]) -> bool {
 
 const ACCOUNT: &str = "0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE";
 
-fn plugin() -> &'static Hyperliquid {
-    static PLUGIN: OnceLock<Hyperliquid> = OnceLock::new();
-    PLUGIN.get_or_init(|| {
-        Hyperliquid::new(&format!(r#"{{"network":"mainnet","account":"{ACCOUNT}"}}"#))
-            .expect("the plugin takes its own config")
-    })
+/// The plugin session every harness drives (one at a time).
+fn plugin() -> MutexGuard<'static, Hyperliquid> {
+    static PLUGIN: OnceLock<Mutex<Hyperliquid>> = OnceLock::new();
+    PLUGIN
+        .get_or_init(|| {
+            Mutex::new(
+                Hyperliquid::new(&format!(r#"{{"network":"mainnet","account":"{ACCOUNT}"}}"#))
+                    .expect("the plugin takes its own config"),
+            )
+        })
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+const NOW_MS: u64 = 1_700_000_000_000;
+
+fn context() -> RequestContext {
+    RequestContext {
+        now_ms: NOW_MS,
+        nonce: NOW_MS,
+        expires_after_ms: ROption::RSome(NOW_MS + 2_000),
+        prefer_socket: false,
+    }
+}
+
+/// A job for `operation` answered with `response`: what the plugin makes
+/// of the answer.
+fn answer(operation: &Operation, response: Response) -> Result<Vec<Output_NE>, PluginError> {
+    static NEXT_JOB: AtomicU64 = AtomicU64::new(1);
+    let job = NEXT_JOB.fetch_add(1, Ordering::Relaxed);
+    let mut plugin = plugin();
+    plugin.begin(job, operation, &context())?;
+    plugin.on_answer(job, &Answer::answered(response), NOW_MS)
 }
 
 /// BTC-USD as the plugin describes it from a `meta` answer.
@@ -80,9 +108,11 @@ fn btc() -> &'static Market {
             body: r#"{"universe":[{"name":"BTC","szDecimals":5,"maxLeverage":40}]}"#.into(),
             headers: RVec::new(),
         };
-        let reply = plugin()
-            .parse_reply(&Operation::FetchMarkets { cursor: "".into() }, &meta)
-            .expect("meta");
+        let outputs = answer(&Operation::FetchMarkets { cursor: "".into() }, meta).expect("meta");
+        let reply = match outputs.first().map(|output| output.as_enum()) {
+            Some(Ok(Output::Done { reply, .. })) => reply.clone(),
+            other => panic!("the meta job did not finish: {other:?}"),
+        };
         match reply.events.first().map(|event| event.as_enum()) {
             Some(Ok(Event::Markets(markets))) => markets[0].clone(),
             other => panic!("no market in the meta answer: {other:?}"),
@@ -108,7 +138,7 @@ pub fn plugin_frame(data: &[u8]) {
     };
     let Some(frame) = text(rest) else { return };
     let connection = if which % 2 == 0 { "market" } else { "user" };
-    if let Err(error) = plugin().parse_frame(connection, frame, 1_700_000_000_000) {
+    if let Err(error) = plugin().on_frame(connection, frame, NOW_MS) {
         check_error(&error);
     }
 }
@@ -179,7 +209,7 @@ pub fn plugin_response(data: &[u8]) {
         body: body.into(),
         headers: RVec::new(),
     };
-    if let Err(error) = plugin().parse_reply(operation, &response) {
+    if let Err(error) = answer(operation, response) {
         check_error(&error);
     }
 }
@@ -327,19 +357,18 @@ fn order_path(market: &Market, order: &OrderCommand) {
     }
 }
 
-/// The plugin's encoding of a placement.
+/// The plugin's encoding of a placement (the job is then given up).
 fn encode(request: plugin_api::OrderRequest) {
-    let context = RequestContext {
-        now_ms: 1_700_000_000_000,
-        nonce: 1_700_000_000_000,
-        expires_after_ms: ROption::RSome(1_700_000_002_000),
-        request_id: 1,
-        via_socket: ROption::RNone,
-    };
-    if let Err(error) =
-        plugin().prepare(&Operation::PlaceOrders(RVec::from(vec![request])), &context)
-    {
-        check_error(&error);
+    let operation = Operation::PlaceOrders(RVec::from(vec![request]));
+    let mut plugin = plugin();
+    match plugin.begin(0, &operation, &context()) {
+        Ok(_) => {
+            let given_up = Answer::failed(AnswerKind::NOT_SENT, "fuzzing");
+            if let Err(error) = plugin.on_answer(0, &given_up, NOW_MS) {
+                check_error(&error);
+            }
+        }
+        Err(error) => check_error(&error),
     }
 }
 

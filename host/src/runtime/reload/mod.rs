@@ -121,6 +121,7 @@ impl ExchangeRuntime {
 
     /// Subscribes to the added markets and drops the removed ones.
     fn change_markets(&mut self, added: Vec<Market>, removed: &[String]) {
+        let before = self.market_data.streams();
         for symbol in removed {
             if let Some(market) = self.markets.remove(symbol) {
                 let _ = self.trading.remove_market(symbol);
@@ -132,8 +133,20 @@ impl ExchangeRuntime {
             self.market_data.add_market(&market);
             self.markets.insert(market.symbol.to_string(), market);
         }
-        for streams in &self.market_streams {
-            streams.send_replace(self.market_data.streams());
+        if self.own_market_data {
+            let after = self.market_data.streams();
+            let dropped: Vec<_> = before
+                .iter()
+                .filter(|s| !after.contains(s))
+                .cloned()
+                .collect();
+            let new: Vec<_> = after
+                .iter()
+                .filter(|s| !before.contains(s))
+                .cloned()
+                .collect();
+            self.session.subscribe(&dropped, false);
+            self.session.subscribe(&new, true);
         }
     }
 }

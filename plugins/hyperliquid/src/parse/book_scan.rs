@@ -134,12 +134,14 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::parse::frames::parse_general;
+    use crate::parse::frames::{Parsed, parse_general};
 
     /// What the general parser makes of `frame`: the book, or None for an
     /// error.
     fn general(frame: &str) -> Option<BookUpdate> {
-        let mut events = parse_general(frame, 0).ok()?;
+        let Parsed::Events(mut events) = parse_general(frame, 0).ok()? else {
+            panic!("not events");
+        };
         assert_eq!(events.len(), 1);
         match events.pop()?.into_enum() {
             Ok(Event::Book(book)) => Some(book),

@@ -1,6 +1,6 @@
 //! WebSocket frames: `{"channel": …, "data": …}` → events.
 
-use plugin_api::{Event, Event_NE, PluginError, SocketReply};
+use plugin_api::{Event, Event_NE, PluginError, Response};
 use std::fmt;
 
 use serde::Deserialize;
@@ -130,17 +130,43 @@ fn data<'a, T: Deserialize<'a>>(
         .map_err(|error| PluginError::malformed(format!("{channel} data: {error}")))
 }
 
+/// What a frame holds.
+#[derive(Debug)]
+pub enum Parsed {
+    /// Events (possibly none).
+    Events(Vec<Event_NE>),
+    /// The answer to a `post` request: its id, and the answer in the shape
+    /// of the matching HTTP response.
+    Post {
+        /// The request's id.
+        id: u64,
+        /// The answer.
+        response: Response,
+    },
+}
+
 /// Parses one text frame: an l2Book frame in Hyperliquid's exact compact
 /// shape by the book scanner, everything else by the general parser.
-pub fn parse(frame: &str, now_ms: u64) -> Result<Vec<Event_NE>, PluginError> {
+pub fn parse(frame: &str, now_ms: u64) -> Result<Parsed, PluginError> {
     match book_scan::l2book(frame) {
-        Some(book) => Ok(vec![Event_NE::new(Event::Book(book))]),
+        Some(book) => Ok(Parsed::Events(vec![Event_NE::new(Event::Book(book))])),
         None => parse_general(frame, now_ms),
     }
 }
 
 /// Parses one text frame of any channel and any valid JSON shape.
-pub(super) fn parse_general(frame: &str, now_ms: u64) -> Result<Vec<Event_NE>, PluginError> {
+pub(super) fn parse_general(frame: &str, now_ms: u64) -> Result<Parsed, PluginError> {
+    let mut post = None;
+    let events = general_events(frame, now_ms, &mut post)?;
+    Ok(post.unwrap_or(Parsed::Events(events)))
+}
+
+/// The events of a frame; a `post` answer goes to `post` instead.
+fn general_events(
+    frame: &str,
+    now_ms: u64,
+    post: &mut Option<Parsed>,
+) -> Result<Vec<Event_NE>, PluginError> {
     if !frame.starts_with('{') {
         // The greeting "Websocket connection established." and any other
         // plain text carry nothing.
@@ -183,8 +209,9 @@ pub(super) fn parse_general(frame: &str, now_ms: u64) -> Result<Vec<Event_NE>, P
             raw.map(|raw| raw.get()).unwrap_or_default().into(),
         ))]),
         "post" => {
-            let post: PostData<'_> = data(channel, raw)?;
-            Ok(vec![post_reply(&post)])
+            let answer: PostData<'_> = data(channel, raw)?;
+            *post = Some(post_reply(&answer));
+            Ok(Vec::new())
         }
         "error" => Ok(vec![Event_NE::new(Event::Notice {
             text: format!(
@@ -217,10 +244,10 @@ fn user_event(event: model::WireUserEvent<'_>, now_ms: u64) -> Result<Vec<Event_
     Ok(events)
 }
 
-/// A `post` answer becomes a socket reply in the shape of the matching
-/// HTTP response: `action` and `info` payloads are the HTTP body; an `error`
-/// payload is an HTTP-style error text.
-fn post_reply(post: &PostData<'_>) -> Event_NE {
+/// A `post` answer in the shape of the matching HTTP response: `action` and
+/// `info` payloads are the HTTP body; an `error` payload is an HTTP-style
+/// error text.
+fn post_reply(post: &PostData<'_>) -> Parsed {
     let (status, body) = match post.response.kind {
         "error" => {
             let text: String = serde_json::from_str(post.response.payload.get())
@@ -229,9 +256,12 @@ fn post_reply(post: &PostData<'_>) -> Event_NE {
         }
         _ => (200, post.response.payload.get().to_owned()),
     };
-    Event_NE::new(Event::Reply(SocketReply {
-        request_id: post.id,
-        status,
-        body: body.into(),
-    }))
+    Parsed::Post {
+        id: post.id,
+        response: Response {
+            status,
+            body: body.into(),
+            headers: Default::default(),
+        },
+    }
 }

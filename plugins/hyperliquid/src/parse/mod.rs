@@ -6,7 +6,7 @@ mod convert;
 mod frames;
 mod model;
 
-pub use frames::parse as parse_frame;
+pub use frames::{Parsed, parse as parse_frame};
 pub(crate) use model::{WireBook, WireClearinghouse, WireFill, WireOrder, WireOrderStatus};
 
 pub(crate) use convert::{account, book, fill, order};
