@@ -89,6 +89,8 @@ pub struct Session {
     next_job: AtomicU64,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     timer: Notify,
+    /// When the timer task next wakes the plugin (ms; `u64::MAX`: never).
+    armed: AtomicU64,
 }
 
 /// What a session needs besides its plugin.
@@ -127,6 +129,7 @@ impl Session {
             next_job: AtomicU64::new(1),
             tasks: Mutex::new(Vec::new()),
             timer: Notify::new(),
+            armed: AtomicU64::new(u64::MAX),
         });
         let timer = tokio::spawn(Arc::clone(&session).keep_time());
         lock(&session.tasks).push(timer);
@@ -406,14 +409,24 @@ impl Session {
             }
         }
         let connection = origin.unwrap_or("session");
-        let sinks = lock(&self.sinks);
-        for (events, sink) in [(market, &sinks.market), (user, &sinks.user)] {
+        let (market_sink, user_sink) = {
+            let sinks = lock(&self.sinks);
+            (sinks.market.clone(), sinks.user.clone())
+        };
+        for (events, sink) in [(market, market_sink), (user, user_sink)] {
             if let (false, Some(sink)) = (events.is_empty(), sink) {
                 sink.on_events(connection, events);
             }
         }
-        drop(sinks);
-        self.timer.notify_one();
+        // Wake the timer task only when the plugin wants waking sooner
+        // than it is armed for.
+        if self
+            .plugin
+            .next_wakeup()
+            .is_some_and(|at| at < self.armed.load(Ordering::Relaxed))
+        {
+            self.timer.notify_one();
+        }
     }
 
     /// Hands a job's step to the task that runs it; runs the session's own
@@ -550,6 +563,8 @@ impl Session {
         let mut shutdown = self.shutdown.clone();
         loop {
             let wakeup = self.plugin.next_wakeup();
+            self.armed
+                .store(wakeup.unwrap_or(u64::MAX), Ordering::Relaxed);
             let sleep = match wakeup {
                 Some(at) => Duration::from_millis(at.saturating_sub(now_ms())),
                 None => Duration::from_secs(3600),

@@ -1,7 +1,9 @@
-//! A venue whose modify amends the order in place, keeping its exchange id
-//! (Binance, Bybit), through the `testex` fixture plugin and a small venue
-//! served here. Hyperliquid, the other path, gives the modified order a new
-//! id; `orders_e2e` covers it.
+//! A venue unlike Hyperliquid, through the `testex` fixture plugin and a
+//! small venue served here: its modify amends the order in place, keeping
+//! its exchange id (Binance, Bybit; Hyperliquid gives the modified order a
+//! new id, which `orders_e2e` covers); and its signed requests carry their
+//! nonce, so that a retry must be prepared and signed anew (Binance and
+//! Bybit sign a timestamp and refuse a stale one).
 
 mod common;
 
@@ -10,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use common::orders::eventually;
@@ -33,6 +35,10 @@ struct Book {
     orders: HashMap<String, Value>,
     /// Status queries answered.
     queries: usize,
+    /// Placements still to refuse with 429 (not processed).
+    refuse_placements: usize,
+    /// Every placement's nonce and signature headers, in order.
+    placements: Vec<(String, String)>,
 }
 
 type Venue = Arc<Mutex<Book>>;
@@ -65,15 +71,31 @@ async fn serve(venue: Venue) -> String {
         )
         .route(
             "/order",
-            post(|State(venue): State<Venue>, Json(order): Json<Value>| async move {
+            post(|State(venue): State<Venue>, headers: HeaderMap, Json(order): Json<Value>| async move {
                 let mut book = lock(&venue);
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                book.placements
+                    .push((header("x-testex-nonce"), header("x-testex-signature")));
+                if book.refuse_placements > 0 {
+                    book.refuse_placements -= 1;
+                    return (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        Json(json!({"error": "too many requests"})),
+                    );
+                }
                 book.next_id += 1;
                 let id = book.next_id.to_string();
                 let mut order = order;
                 order["id"] = json!(id);
                 order["status"] = json!("open");
                 book.orders.insert(id, order.clone());
-                Json(order)
+                (StatusCode::OK, Json(order))
             }),
         )
         .route(
@@ -151,7 +173,9 @@ struct Host {
 }
 
 impl Host {
-    async fn start(api: String) -> Host {
+    /// With `signer`, the plugin signs its orders (account `signed`)
+    /// through the signer at that socket.
+    async fn start(api: String, signer: Option<std::path::PathBuf>) -> Host {
         let dir = tempfile::tempdir().expect("temp dir");
         let plugins_dir = dir.path().join("plugins");
         std::fs::create_dir_all(&plugins_dir).expect("plugins dir");
@@ -162,8 +186,13 @@ impl Host {
         let services = HostServices {
             publisher,
             ids: Arc::new(ClientIdGenerator::new("amend-in-place")),
-            // testex signs nothing: no signer runs.
-            signer: SignerClient::new(&dir.path().join("no-signer.sock"), Duration::from_secs(1)),
+            // Unsigned testex needs no signer: none runs at this path.
+            signer: SignerClient::new(
+                &signer
+                    .clone()
+                    .unwrap_or_else(|| dir.path().join("no-signer.sock")),
+                Duration::from_secs(1),
+            ),
             state_dir: dir.path().join("state"),
         };
         let config = ExchangeConfig {
@@ -174,7 +203,15 @@ impl Host {
                 symbol: "TEST-USD".into(),
                 limits: Default::default(),
             }],
-            ..local_exchange(api, "test-account".into())
+            ..local_exchange(
+                api,
+                if signer.is_some() {
+                    "signed"
+                } else {
+                    "test-account"
+                }
+                .into(),
+            )
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let runtime = ExchangeRuntime::start(&config, &plugins, &services, shutdown_rx)
@@ -211,7 +248,7 @@ fn d(text: &str) -> Decimal {
 /// A venue and a host with one order open on it (exchange id `1`).
 async fn one_open_order() -> (Venue, Host, ClientOrderId) {
     let venue = Venue::default();
-    let host = Host::start(serve(Arc::clone(&venue)).await).await;
+    let host = Host::start(serve(Arc::clone(&venue)).await, None).await;
     let id = host
         .trading
         .submit(&buy_order("TEST-USD", "10.0", "1.00", OrderType::Limit))
@@ -301,5 +338,86 @@ async fn a_modify_the_venue_refuses_leaves_the_order_as_the_venue_has_it() {
         *s == OrderState::Cancelled
     })
     .await;
+    host.stop().await;
+}
+
+/// A signer that signs anything: the signature is the request's nonce as
+/// eight big-endian bytes. Returns every request it answered.
+async fn scripted_signer(socket: std::path::PathBuf) -> Arc<Mutex<Vec<Value>>> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let listener = tokio::net::UnixListener::bind(&socket).expect("signer socket");
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let (reader, mut writer) = stream.into_split();
+                let mut lines = BufReader::new(reader).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let request: Value = serde_json::from_str(&line).expect("a JSON request");
+                    let nonce = request["nonce"].as_u64().expect("a nonce");
+                    let signature: String = nonce
+                        .to_be_bytes()
+                        .iter()
+                        .map(|byte| format!("{byte:02x}"))
+                        .collect();
+                    let answer = json!({"id": request["id"], "ok": true,
+                                        "signature": format!("0x{signature}"), "signer": "testex"});
+                    log.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(request);
+                    let line = format!("{answer}\n");
+                    if writer.write_all(line.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_placement_the_venue_did_not_process_is_signed_anew_before_it_goes_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("signer.sock");
+    let signed = scripted_signer(socket.clone()).await;
+    let venue = Venue::default();
+    lock(&venue).refuse_placements = 2;
+    let host = Host::start(serve(Arc::clone(&venue)).await, Some(socket)).await;
+    let id = host
+        .trading
+        .submit(&buy_order("TEST-USD", "10.0", "1.00", OrderType::Limit))
+        .expect("accepted");
+    host.until(id, "the order to open after two refusals", |s| {
+        *s == OrderState::Open
+    })
+    .await;
+
+    let placements = lock(&venue).placements.clone();
+    assert_eq!(placements.len(), 3, "{placements:?}");
+    let signed = signed
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    assert_eq!(signed.len(), 3, "one signature per attempt: {signed:?}");
+    for (attempt, (nonce, signature)) in placements.iter().enumerate() {
+        // Each attempt carries the nonce it was signed over...
+        assert_eq!(nonce, &signed[attempt]["nonce"].to_string());
+        let expected: String = nonce
+            .parse::<u64>()
+            .expect("a nonce")
+            .to_be_bytes()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        assert_eq!(signature, &expected);
+    }
+    // ...and no two attempts share one: a retry is never the same signed
+    // bytes again.
+    let mut nonces: Vec<&String> = placements.iter().map(|(nonce, _)| nonce).collect();
+    nonces.dedup();
+    assert_eq!(nonces.len(), 3, "{placements:?}");
     host.stop().await;
 }
