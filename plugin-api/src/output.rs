@@ -2,7 +2,7 @@
 //! a request it sent.
 
 use abi_stable::StableAbi;
-use abi_stable::std_types::{ROption, RString, RVec, Tuple2};
+use abi_stable::std_types::{RBox, ROption, RString, RVec, Tuple2};
 
 use crate::{ConnectionSpec, Event_NE, Reply, Request, Response, SignRequest};
 
@@ -18,7 +18,7 @@ pub const SESSION_JOB: u64 = 1 << 63;
 #[allow(clippy::large_enum_variant)]
 #[repr(u8)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
-#[sabi(kind(WithNonExhaustive(size = [u64; 96], traits(Debug, Clone, PartialEq))))]
+#[sabi(kind(WithNonExhaustive(size = [u64; 40], traits(Debug, Clone, PartialEq))))]
 #[non_exhaustive]
 pub enum Output {
     /// Open (and keep open) a WebSocket; the host reports it with
@@ -65,8 +65,9 @@ pub enum Output {
     Done {
         /// The job.
         job: u64,
-        /// The classified outcome and the data it carried.
-        reply: Reply,
+        /// The classified outcome and the data it carried (boxed: a reply
+        /// is large, and every output takes the largest variant's room).
+        reply: RBox<Reply>,
     },
 }
 

@@ -67,7 +67,7 @@ pub fn market(plugin: &PluginInstance) -> Market {
         .on_answer(1, &Answer::answered(response), 0)
         .expect("meta");
     let reply = match outputs.first().map(|output| output.as_enum()) {
-        Some(Ok(Output::Done { reply, .. })) => reply.clone(),
+        Some(Ok(Output::Done { reply, .. })) => (**reply).clone(),
         other => panic!("{other:?}"),
     };
     assert_eq!(reply.outcome.kind, OutcomeKind::ACCEPTED);

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
-use abi_stable::std_types::{RString, RVec, Tuple2};
+use abi_stable::std_types::{RBox, RString, RVec, Tuple2};
 use plugin_api::{
     Answer, AnswerKind, ConnectionKind, ConnectionSpec, Event, Event_NE, Operation_NE, Output,
     Output_NE, PluginError, PluginInstance, Reply, Request, RequestContext, SESSION_JOB,
@@ -58,7 +58,7 @@ enum Step {
         connection: RString,
         text: RString,
     },
-    Done(Box<Reply>),
+    Done(RBox<Reply>),
 }
 
 /// A connection the session opened.
@@ -305,7 +305,7 @@ impl Session {
                         match tokio::time::timeout(self.http.timeout(), steps.recv()).await {
                             Ok(Some(Step::Done(reply))) => {
                                 self.http.observe(&reply);
-                                return Delivery::Answered(reply);
+                                return Delivery::Answered(Box::new(RBox::into_inner(reply)));
                             }
                             Ok(Some(_)) => {
                                 self.give_up(job, AnswerKind::UNKNOWN, "unexpected step");
@@ -327,7 +327,7 @@ impl Session {
                         run_hook(&mut while_waiting);
                         run_hook(&mut on_send);
                         self.http.observe(&reply);
-                        return Delivery::Answered(reply);
+                        return Delivery::Answered(Box::new(RBox::into_inner(reply)));
                     }
                 }
             }
@@ -402,7 +402,7 @@ impl Session {
                         user.push(event);
                     }
                 }
-                Output::Done { job, reply } => self.step(job, Step::Done(Box::new(reply))),
+                Output::Done { job, reply } => self.step(job, Step::Done(reply)),
                 _ => {
                     warn!(exchange = %self.exchange, "an output this host does not know was ignored")
                 }
@@ -483,7 +483,7 @@ impl Session {
             }
             Step::Done(reply) => {
                 self.http.observe(&reply);
-                let events = reply
+                let events = RBox::into_inner(reply)
                     .events
                     .into_iter()
                     .map(|event| Output_NE::new(Output::Event(event)))

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use abi_stable::std_types::RBox;
+
 use plugin_api::{
     Answer, AnswerKind, Exchange, Manifest, Operation, Output, Output_NE, PluginError,
     RequestContext, Stream,
@@ -74,7 +76,10 @@ impl Hyperliquid {
         };
         self.posted.remove(&job);
         let reply = replies::parse_reply(&pending.operation, response)?;
-        Ok(vec![out(Output::Done { job, reply })])
+        Ok(vec![out(Output::Done {
+            job,
+            reply: RBox::new(reply),
+        })])
     }
 }
 
@@ -156,7 +161,9 @@ impl Exchange for Hyperliquid {
                 self.jobs.remove(&job)?;
                 Some(out(Output::Done {
                     job,
-                    reply: replies::unknown("the account socket closed before the answer"),
+                    reply: RBox::new(replies::unknown(
+                        "the account socket closed before the answer",
+                    )),
                 }))
             })
             .collect())

@@ -411,7 +411,7 @@ fn try_reply(
     };
     let mut outputs = plugin.on_answer(3, &Answer::answered(response), 0)?;
     match outputs.pop().as_ref().map(|output| output.as_enum()) {
-        Some(Ok(Output::Done { job: 3, reply })) => Ok(reply.clone()),
+        Some(Ok(Output::Done { job: 3, reply })) => Ok((**reply).clone()),
         other => panic!("the job did not finish: {other:?}"),
     }
 }

@@ -110,7 +110,7 @@ fn btc() -> &'static Market {
         };
         let outputs = answer(&Operation::FetchMarkets { cursor: "".into() }, meta).expect("meta");
         let reply = match outputs.first().map(|output| output.as_enum()) {
-            Some(Ok(Output::Done { reply, .. })) => reply.clone(),
+            Some(Ok(Output::Done { reply, .. })) => (**reply).clone(),
             other => panic!("the meta job did not finish: {other:?}"),
         };
         match reply.events.first().map(|event| event.as_enum()) {

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{EmptyList, NotionalText, check_notional, non_empty, positive_decimal};
+use super::{EmptyList, NotionalExceeded, check_notional, non_empty, positive_decimal};
 
 /// What a request does, as the policy names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -174,19 +174,8 @@ pub enum PolicyViolation {
         market: String,
     },
     /// An order's price × size is above `max_order_notional`.
-    #[error(
-        "order notional {price} × {size} = {notional} exceeds {max} (rule: max_order_notional)"
-    )]
-    Notional {
-        /// The order's limit price.
-        price: Decimal,
-        /// The order's size.
-        size: Decimal,
-        /// Their product, or "overflow".
-        notional: NotionalText,
-        /// The limit.
-        max: Decimal,
-    },
+    #[error(transparent)]
+    Notional(#[from] NotionalExceeded),
     /// An order without a price or size cannot be valued.
     #[error("an order on {market} without a {missing} cannot be valued (rule: max_order_notional)")]
     Unpriced {
@@ -271,14 +260,7 @@ impl Policy {
                 };
                 let price = order.price.ok_or_else(|| unpriced("price"))?;
                 let size = order.size.ok_or_else(|| unpriced("size"))?;
-                check_notional(price, size, max).map_err(|(price, size, notional)| {
-                    PolicyViolation::Notional {
-                        price,
-                        size,
-                        notional,
-                        max,
-                    }
-                })?;
+                check_notional(price, size, max)?;
             }
         }
         self.check_validity(facts, now_ms)

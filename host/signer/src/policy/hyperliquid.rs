@@ -9,7 +9,7 @@ use hyperliquid_core::{Action, ActionType, Network, OrderWire};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{EmptyList, NotionalText, check_notional, non_empty, positive_decimal};
+use super::{EmptyList, NotionalExceeded, check_notional, non_empty, positive_decimal};
 use crate::schemes::hyperliquid::{network_name, parse_network};
 
 /// The action types signed when no policy file narrows them: the trading
@@ -95,20 +95,9 @@ pub enum PolicyViolation {
         /// The asset id.
         asset: u32,
     },
-    /// One order's price × size is above `max_order_notional`.
-    #[error(
-        "order notional {price} × {size} = {notional} exceeds {max} (rule: max_order_notional)"
-    )]
-    Notional {
-        /// The order's limit price.
-        price: Decimal,
-        /// The order's size.
-        size: Decimal,
-        /// Their product, or "overflow".
-        notional: NotionalText,
-        /// The limit.
-        max: Decimal,
-    },
+    /// An order's price × size is above `max_order_notional`.
+    #[error(transparent)]
+    Notional(#[from] NotionalExceeded),
     /// The request's network is not in `networks`.
     #[error("network {} is not allowed (rule: networks)", network_name(*.0))]
     Network(Network),
@@ -249,14 +238,7 @@ impl Policy {
         }
         if let Some(max) = self.max_order_notional {
             for order in orders {
-                check_notional(order.price.value(), order.size.value(), max).map_err(
-                    |(price, size, notional)| PolicyViolation::Notional {
-                        price,
-                        size,
-                        notional,
-                        max,
-                    },
-                )?;
+                check_notional(order.price.value(), order.size.value(), max)?;
             }
         }
         Ok(())
@@ -360,7 +342,7 @@ mod tests {
         let modify = action(&format!(r#"{{"type":"modify","oid":1,"order":{wire}}}"#));
         assert!(matches!(
             policy.check_action(&modify),
-            Err(PolicyViolation::Notional { .. })
+            Err(PolicyViolation::Notional(_))
         ));
         let batch = action(&format!(
             r#"{{"type":"batchModify","modifies":[{{"oid":1,"order":{}}}]}}"#,

@@ -48,15 +48,30 @@ impl fmt::Display for NotionalText {
     }
 }
 
+/// One order's price × size above `max_order_notional`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("order notional {price} × {size} = {notional} exceeds {max} (rule: max_order_notional)")]
+pub struct NotionalExceeded {
+    /// The order's limit price.
+    pub price: Decimal,
+    /// The order's size.
+    pub size: Decimal,
+    /// Their product, or "overflow".
+    pub notional: NotionalText,
+    /// The limit.
+    pub max: Decimal,
+}
+
 /// The refusal for `price × size` above `max`, if it is.
-pub fn check_notional(
-    price: Decimal,
-    size: Decimal,
-    max: Decimal,
-) -> Result<(), (Decimal, Decimal, NotionalText)> {
+pub fn check_notional(price: Decimal, size: Decimal, max: Decimal) -> Result<(), NotionalExceeded> {
     let notional = price.checked_mul(size);
     if notional.is_none_or(|notional| notional > max) {
-        Err((price, size, NotionalText(notional)))
+        Err(NotionalExceeded {
+            price,
+            size,
+            notional: NotionalText(notional),
+            max,
+        })
     } else {
         Ok(())
     }

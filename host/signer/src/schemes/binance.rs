@@ -5,14 +5,13 @@
 //! are signed; withdrawals, transfers, sub-account and API-key requests are
 //! unknown here and refused.
 
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::Refusal;
 use super::form::{self, Pair};
 use crate::keyring::ApiKey;
-use crate::policy::api::{Facts, OrderFacts, Policy, PolicyViolation, RequestKind};
+use crate::policy::api::{Facts, OrderFacts, Policy, RequestKind};
 use crate::protocol::Signed;
 
 const VENUE: &str = "binance-usdm";
@@ -21,7 +20,7 @@ const VENUE: &str = "binance-usdm";
 const DEFAULT_RECV_WINDOW_MS: u64 = 5_000;
 
 /// The REST endpoints signed, by method and path.
-const REST_ENDPOINTS: &[(&str, &str, RequestKind)] = &[
+const REST_ENDPOINTS: &[super::Endpoint] = &[
     ("POST", "/fapi/v1/order", RequestKind::Order),
     ("PUT", "/fapi/v1/order", RequestKind::Modify),
     ("DELETE", "/fapi/v1/order", RequestKind::Cancel),
@@ -111,11 +110,7 @@ pub fn sign_rest(
 ) -> Result<Signed, Refusal> {
     let request: RestRequest = super::read_fields(fields)?;
     key.check_api_key(&request.api_key)?;
-    let kind = REST_ENDPOINTS
-        .iter()
-        .find(|(method, path, _)| *method == request.method && *path == request.path)
-        .map(|(_, _, kind)| *kind)
-        .ok_or_else(|| unknown(format!("{} {}", request.method, request.path)))?;
+    let kind = super::endpoint_kind(REST_ENDPOINTS, &request.method, &request.path, VENUE)?;
     let params: Vec<Pair> = request.query.iter().chain(&request.body).cloned().collect();
     let facts = facts(kind, &|name| form::value(&params, name).map(str::to_owned))?;
     policy.check(&facts, now_ms)?;
@@ -137,7 +132,7 @@ pub fn sign_socket(
         .iter()
         .find(|(method, _)| *method == request.method)
         .map(|(_, kind)| *kind)
-        .ok_or_else(|| unknown(format!("socket method {:?}", request.method)))?;
+        .ok_or_else(|| super::unknown(format!("socket method {:?}", request.method), VENUE))?;
     if kind == RequestKind::Login && !key.is_ed25519() {
         return Err(Refusal::BadRequest(
             "session.logon needs an Ed25519 key; this key is HMAC".to_owned(),
@@ -166,10 +161,6 @@ pub fn sign_socket(
     let facts = facts(kind, &|name| form::value(&pairs, name).map(str::to_owned))?;
     policy.check(&facts, now_ms)?;
     key.sign(form::encode(&pairs).as_bytes())
-}
-
-fn unknown(what: String) -> Refusal {
-    PolicyViolation::Unknown { what, venue: VENUE }.into()
 }
 
 /// What a request with these parameters would do.
@@ -214,16 +205,13 @@ fn order(field: &dyn Fn(&str) -> Option<String>) -> Result<OrderFacts, Refusal> 
         .or_else(|| field("stopPrice"));
     Ok(OrderFacts {
         market,
-        price: price.map(|text| decimal("price", &text)).transpose()?,
+        price: price
+            .map(|text| super::decimal("price", &text))
+            .transpose()?,
         size: field("quantity")
-            .map(|text| decimal("quantity", &text))
+            .map(|text| super::decimal("quantity", &text))
             .transpose()?,
     })
-}
-
-fn decimal(name: &str, text: &str) -> Result<Decimal, Refusal> {
-    text.parse()
-        .map_err(|_| Refusal::BadRequest(format!("`{name}` {text:?} is not a decimal number")))
 }
 
 #[cfg(test)]

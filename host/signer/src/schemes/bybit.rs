@@ -9,20 +9,19 @@
 //! signature of their own: the policy sees the `auth` only. Allow `login`
 //! only where that is acceptable.
 
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::Refusal;
 use super::form::{self, Pair};
 use crate::keyring::ApiKey;
-use crate::policy::api::{Facts, OrderFacts, Policy, PolicyViolation, RequestKind};
+use crate::policy::api::{Facts, OrderFacts, Policy, RequestKind};
 use crate::protocol::Signed;
 
 const VENUE: &str = "bybit";
 
 /// The REST endpoints signed, by method and path.
-const REST_ENDPOINTS: &[(&str, &str, RequestKind)] = &[
+const REST_ENDPOINTS: &[super::Endpoint] = &[
     ("POST", "/v5/order/create", RequestKind::Order),
     ("POST", "/v5/order/amend", RequestKind::Modify),
     ("POST", "/v5/order/cancel", RequestKind::Cancel),
@@ -85,11 +84,7 @@ pub fn sign_rest(
 ) -> Result<Signed, Refusal> {
     let request: RestRequest = super::read_fields(fields)?;
     key.check_api_key(&request.api_key)?;
-    let kind = REST_ENDPOINTS
-        .iter()
-        .find(|(method, path, _)| *method == request.method && *path == request.path)
-        .map(|(_, _, kind)| *kind)
-        .ok_or_else(|| unknown(format!("{} {}", request.method, request.path)))?;
+    let kind = super::endpoint_kind(REST_ENDPOINTS, &request.method, &request.path, VENUE)?;
     let (payload, mut facts) = match (request.method.as_str(), &request.body) {
         ("GET", None) => {
             let market = form::value(&request.query, "symbol").map(str::to_owned);
@@ -130,10 +125,6 @@ pub fn sign_auth(
     key.sign(format!("GET/realtime{}", request.expires).as_bytes())
 }
 
-fn unknown(what: String) -> Refusal {
-    PolicyViolation::Unknown { what, venue: VENUE }.into()
-}
-
 fn facts_of(kind: RequestKind, markets: Vec<String>, orders: Vec<OrderFacts>) -> Facts {
     Facts {
         kind,
@@ -169,17 +160,16 @@ fn body_facts(kind: RequestKind, body: &str) -> Result<Facts, Refusal> {
             let price = field("price").or_else(|| field("triggerPrice"));
             orders.push(OrderFacts {
                 market: market.to_owned(),
-                price: price.map(|text| decimal("price", text)).transpose()?,
-                size: field("qty").map(|text| decimal("qty", text)).transpose()?,
+                price: price
+                    .map(|text| super::decimal("price", text))
+                    .transpose()?,
+                size: field("qty")
+                    .map(|text| super::decimal("qty", text))
+                    .transpose()?,
             });
         }
     }
     Ok(facts_of(kind, markets, orders))
-}
-
-fn decimal(name: &str, text: &str) -> Result<Decimal, Refusal> {
-    text.parse()
-        .map_err(|_| Refusal::BadRequest(format!("`{name}` {text:?} is not a decimal number")))
 }
 
 #[cfg(test)]

@@ -151,6 +151,36 @@ fn read_fields<T: serde::de::DeserializeOwned>(fields: serde_json::Value) -> Res
         .map_err(|error| Refusal::BadRequest(format!("invalid request: {error}")))
 }
 
+/// One REST endpoint a venue module signs: method, path, and the kind of
+/// request it is.
+type Endpoint = (&'static str, &'static str, crate::policy::api::RequestKind);
+
+/// The kind of the request `method path`, or the refusal of an endpoint the
+/// venue module does not know.
+fn endpoint_kind(
+    endpoints: &[Endpoint],
+    method: &str,
+    path: &str,
+    venue: &'static str,
+) -> Result<crate::policy::api::RequestKind, Refusal> {
+    endpoints
+        .iter()
+        .find(|(known_method, known_path, _)| *known_method == method && *known_path == path)
+        .map(|(_, _, kind)| *kind)
+        .ok_or_else(|| unknown(format!("{method} {path}"), venue))
+}
+
+/// The refusal of a request a venue module does not know.
+fn unknown(what: String, venue: &'static str) -> Refusal {
+    crate::policy::api::PolicyViolation::Unknown { what, venue }.into()
+}
+
+/// A request field that must be a decimal number.
+fn decimal(name: &str, text: &str) -> Result<rust_decimal::Decimal, Refusal> {
+    text.parse()
+        .map_err(|_| Refusal::BadRequest(format!("`{name}` {text:?} is not a decimal number")))
+}
+
 /// A parameter that must be a non-negative integer (a time in ms).
 fn integer(name: &str, text: &str) -> Result<u64, Refusal> {
     text.parse().map_err(|_| {
