@@ -236,8 +236,11 @@ impl Inner {
 
     /// The refill: open orders, then every live order the exchange did not
     /// list, then fills since the last one seen. After a `gap`, orders
-    /// whose sending was under way are in doubt too.
+    /// whose sending was under way are in doubt too. Orders created after
+    /// the list was asked for are left alone: the list cannot hold them,
+    /// and this process is sending them.
     pub(super) async fn reconcile(self: &Arc<Self>, gap: Gap) {
+        let asked_at_ms = now_ms();
         let mut listed: HashSet<ClientOrderId> = HashSet::new();
         match self.querier.events(Operation::FetchOpenOrders).await {
             Ok(events) => {
@@ -263,7 +266,10 @@ impl Inner {
         let now = now_ms();
         for order in self.tracker.active_orders() {
             let id = order.client_order_id;
-            if listed.contains(&id) || order.exchange != self.exchange {
+            if listed.contains(&id)
+                || order.exchange != self.exchange
+                || order.creation_timestamp_ms >= asked_at_ms
+            {
                 continue;
             }
             let in_flight = order.state == OrderState::PendingCreate || order.submission_in_doubt();
