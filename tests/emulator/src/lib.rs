@@ -1,4 +1,10 @@
-//! A local Hyperliquid exchange emulator for tests, demos and benchmarks.
+//! Local exchange emulators for tests, demos and benchmarks: one
+//! venue-neutral exchange core (markets, price process, synthetic liquidity,
+//! matching, accounts, margin, fees, triggers, faults, admin API) with a
+//! front end per venue — Hyperliquid (`hl-emulator`) and Bybit v5 linear
+//! (`bybit-emulator`, module [`bybit`]).
+//!
+//! The Hyperliquid front end:
 //!
 //! It serves `POST /info`, `POST /exchange` and the WebSocket at `/ws` on one
 //! loopback port, like the real API, with real signature recovery (through
@@ -40,11 +46,15 @@
 //! | [`faults`] | fault settings and deterministic fault draws |
 //! | [`admin`] | the admin API |
 //! | [`server`] | HTTP server, start and shutdown |
+//! | [`signing`] | HMAC signatures and key accounts of the centralised venues |
+//! | [`bybit`] | the Bybit v5 front end |
 #![warn(missing_docs)]
+#![recursion_limit = "256"]
 
 pub mod accounts;
 pub mod admin;
 pub mod book;
+pub mod bybit;
 pub mod clock;
 pub mod config;
 pub mod engine;
@@ -56,6 +66,7 @@ pub mod market;
 pub mod nonces;
 pub mod orders;
 pub mod server;
+pub mod signing;
 pub mod trading;
 pub mod validation;
 pub mod ws;

@@ -1,6 +1,7 @@
 //! Integration tests of the emulator over loopback HTTP and WebSocket.
 
 mod auth;
+mod bybit;
 mod cli;
 mod faults;
 mod matching;

@@ -36,3 +36,41 @@ fn python_sdk_conformance() {
         "{stdout}\n{stderr}"
     );
 }
+
+/// Runs one conformance script against one emulator binary; the script
+/// prints `marker` when every check passed.
+fn run_conformance(script: &str, emulator: &str, marker: &str) {
+    let Ok(python) = std::env::var("CONNECTOR_TEST_PYTHON") else {
+        panic!(
+            "CONNECTOR_TEST_PYTHON is not set: run the tests with host/run-tests.sh, which \
+             creates target/test-venv with the clients (see docs/emulator.md)"
+        );
+    };
+    let output = Command::new(&python)
+        .arg(script)
+        .arg("--emulator")
+        .arg(emulator)
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {python}: {error}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(stdout.contains(marker), "{stdout}\n{stderr}");
+}
+
+/// Bybit's official pybit 5.17.0 against `bybit-emulator`.
+#[test]
+fn pybit_conformance() {
+    run_conformance(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/conformance/pybit_conformance.py"
+        ),
+        env!("CARGO_BIN_EXE_bybit-emulator"),
+        "pybit conformance: all checks passed",
+    );
+}
