@@ -46,6 +46,7 @@
 //! | [`faults`] | fault settings and deterministic fault draws |
 //! | [`admin`] | the admin API |
 //! | [`server`] | HTTP server, start and shutdown |
+//! | [`venue`] | venue orders over core orders, shared by the centralised venues |
 //! | [`signing`] | HMAC signatures and key accounts of the centralised venues |
 //! | [`bybit`] | the Bybit v5 front end |
 #![warn(missing_docs)]
@@ -69,6 +70,7 @@ pub mod server;
 pub mod signing;
 pub mod trading;
 pub mod validation;
+pub mod venue;
 pub mod ws;
 
 pub use config::{Config, ConfigError};

@@ -9,7 +9,6 @@
 //! |---|---|
 //! | [`params`] | request parameters and Bybit's error replies |
 //! | [`auth`] | `X-BAPI-*` headers, recv window, signatures |
-//! | [`ids`] | Bybit order ids and link ids over the core's order ids |
 //! | [`shapes`] | JSON of orders, executions, positions and wallets |
 //! | [`trade`] | create, amend, cancel, batches, cancel-all, settings |
 //! | [`queries`] | open and closed orders, executions, positions, wallet |
@@ -18,7 +17,6 @@
 //! | [`ws`] | public, private and trade WebSocket sessions |
 
 pub mod auth;
-pub mod ids;
 pub mod market;
 pub mod params;
 pub mod queries;
@@ -39,6 +37,7 @@ use crate::config::{Config, PerpConfig};
 use crate::engine::Engine;
 use crate::server::{EmulatorHandle, Shared, StartError, start_venue};
 use crate::signing::account_of_key;
+use crate::venue::VenueIds;
 
 /// Quote and settlement coin of every linear symbol.
 pub const QUOTE: &str = "USDT";
@@ -106,7 +105,7 @@ pub fn default_config() -> Config {
 pub struct Bybit {
     pub(crate) shared: Arc<Shared>,
     keys: HashMap<String, ApiKey>,
-    pub(crate) ids: Mutex<ids::Ids>,
+    pub(crate) ids: Mutex<VenueIds>,
     pub(crate) limits: rest::RateLimits,
     dcp: Mutex<HashMap<Address, Dcp>>,
     connections: std::sync::atomic::AtomicU64,
@@ -188,7 +187,7 @@ impl Bybit {
     }
 
     /// The engine and the id tables, locked in that order.
-    pub(crate) fn lock(&self) -> (MutexGuard<'_, Engine>, MutexGuard<'_, ids::Ids>) {
+    pub(crate) fn lock(&self) -> (MutexGuard<'_, Engine>, MutexGuard<'_, VenueIds>) {
         let engine = self.shared.engine();
         let ids = self
             .ids
@@ -227,7 +226,7 @@ pub async fn start(
         let bybit = Arc::new(Bybit {
             shared,
             keys,
-            ids: Mutex::new(ids::Ids::default()),
+            ids: Mutex::new(VenueIds::default()),
             limits: rest::RateLimits::new(rate),
             dcp: Mutex::new(HashMap::new()),
             connections: std::sync::atomic::AtomicU64::new(0),

@@ -4,10 +4,10 @@
 use hyperliquid_core::Address;
 use serde_json::{Value, json};
 
-use super::ids::Ids;
 use super::params::{Params, Reject};
 use super::{market_of_symbol, shapes};
 use crate::engine::Engine;
+use crate::venue::VenueIds;
 
 /// Default and largest page of order and execution lists.
 const PAGE: (usize, usize) = (20, 50);
@@ -32,7 +32,12 @@ fn list(items: Vec<Value>) -> Value {
 
 /// `GET /v5/order/realtime`: open orders (`openOnly=0`, default) or the
 /// recently closed ones (`openOnly=1`).
-pub fn realtime(engine: &Engine, ids: &Ids, user: Address, p: &Params) -> Result<Value, Reject> {
+pub fn realtime(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<Value, Reject> {
     p.linear()?;
     let symbol = symbol_filter(engine, p)?;
     let closed = p.integer("openOnly")?.unwrap_or(0) == 1;
@@ -49,13 +54,7 @@ pub fn realtime(engine: &Engine, ids: &Ids, user: Address, p: &Params) -> Result
             Some("Order") => o.trigger_price.is_none(),
             _ => true,
         })
-        .filter(|o| {
-            let open = o
-                .current()
-                .and_then(|oid| engine.orders.get(&oid))
-                .is_some_and(|r| r.status.is_open());
-            open != closed
-        })
+        .filter(|o| o.is_open(engine) != closed)
         .take(limit)
         .map(|o| shapes::order(engine, o))
         .collect();
@@ -63,7 +62,12 @@ pub fn realtime(engine: &Engine, ids: &Ids, user: Address, p: &Params) -> Result
 }
 
 /// `GET /v5/order/history`: every order, newest first.
-pub fn history(engine: &Engine, ids: &Ids, user: Address, p: &Params) -> Result<Value, Reject> {
+pub fn history(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<Value, Reject> {
     p.linear()?;
     let symbol = symbol_filter(engine, p)?;
     let (id, link) = (p.text("orderId"), p.text("orderLinkId"));
@@ -86,7 +90,12 @@ pub fn history(engine: &Engine, ids: &Ids, user: Address, p: &Params) -> Result<
 }
 
 /// `GET /v5/execution/list`: the account's fills, newest first.
-pub fn executions(engine: &Engine, ids: &Ids, user: Address, p: &Params) -> Result<Value, Reject> {
+pub fn executions(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<Value, Reject> {
     p.linear()?;
     let symbol = symbol_filter(engine, p)?;
     let (id, link) = (p.text("orderId"), p.text("orderLinkId"));

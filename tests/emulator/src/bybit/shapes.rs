@@ -5,10 +5,10 @@ use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::ids::{BybitOrder, Ids};
 use super::{QUOTE, symbol_of};
 use crate::engine::Engine;
-use crate::orders::Fill;
+use crate::orders::{Fill, OrderState};
+use crate::venue::{Progress, VenueIds, VenueOrder};
 
 /// A decimal as Bybit prints it.
 pub fn num(value: Decimal) -> String {
@@ -25,14 +25,55 @@ pub fn side(is_buy: bool) -> &'static str {
     if is_buy { "Buy" } else { "Sell" }
 }
 
+/// `orderId` of an order whose first core order is `oid`: UUID-shaped.
+pub fn order_id_of(oid: crate::book::Oid) -> String {
+    format!("00000000-0000-4000-8000-{oid:012}")
+}
+
+/// `orderStatus`, `cancelType` and `rejectReason` of an order.
+pub fn status(
+    order: &VenueOrder,
+    progress: &Progress,
+) -> (&'static str, &'static str, &'static str) {
+    let filled = progress.cum_qty > Decimal::ZERO;
+    match progress.state {
+        None => ("Rejected", "UNKNOWN", "EC_NoError"),
+        Some(_) if progress.is_open() && progress.waiting => {
+            ("Untriggered", "UNKNOWN", "EC_NoError")
+        }
+        Some(_) if progress.is_open() && filled => ("PartiallyFilled", "UNKNOWN", "EC_NoError"),
+        Some(_) if progress.is_open() => ("New", "UNKNOWN", "EC_NoError"),
+        Some(OrderState::Filled) => ("Filled", "UNKNOWN", "EC_NoError"),
+        Some(state) => {
+            let cancel_type = match state {
+                OrderState::ScheduledCancel => "CancelByDCP",
+                OrderState::ReduceOnlyCanceled => "CancelByReduceOnly",
+                OrderState::MarginCanceled => "CancelByCannotAffordOrderCost",
+                OrderState::SelfTradeCanceled => "CancelBySmp",
+                OrderState::Canceled if order.tif == "IOC" || order.tif == "FOK" => "UNKNOWN",
+                OrderState::Canceled => "CancelByUser",
+                _ => "UNKNOWN",
+            };
+            let reason = match state {
+                OrderState::BadAloPxRejected => "EC_PostOnlyWillTakeLiquidity",
+                OrderState::IocCancelRejected => "EC_NoImmediateQtyToFill",
+                _ => "EC_NoError",
+            };
+            let status = if progress.waiting {
+                "Deactivated"
+            } else {
+                "Cancelled"
+            };
+            (status, cancel_type, reason)
+        }
+    }
+}
+
 /// One order (`/v5/order/realtime`, `/v5/order/history`, topic `order`).
-pub fn order(engine: &Engine, order: &BybitOrder) -> Value {
+pub fn order(engine: &Engine, order: &VenueOrder) -> Value {
     let progress = order.progress(engine);
-    let avg = if progress.cum_qty.is_zero() {
-        Decimal::ZERO
-    } else {
-        (progress.cum_value / progress.cum_qty).round_dp(8)
-    };
+    let avg = progress.avg_price();
+    let (status, cancel_type, reject_reason) = status(order, &progress);
     let price = order.price;
     json!({
         "category": "linear",
@@ -45,10 +86,10 @@ pub fn order(engine: &Engine, order: &BybitOrder) -> Value {
         "side": side(order.is_buy),
         "isLeverage": "",
         "positionIdx": 0,
-        "orderStatus": progress.status,
+        "orderStatus": status,
         "createType": "CreateByUser",
-        "cancelType": progress.cancel_type,
-        "rejectReason": progress.reject_reason,
+        "cancelType": cancel_type,
+        "rejectReason": reject_reason,
         "avgPrice": num(avg),
         "leavesQty": num(progress.leaves),
         "leavesValue": num((progress.leaves * price).round_dp(8)),
@@ -92,7 +133,7 @@ pub fn exec_id(fill: &Fill) -> String {
 
 /// One execution (`/v5/execution/list`, topic `execution`); `None` when the
 /// fill is not of a Bybit order.
-pub fn execution(engine: &Engine, ids: &Ids, fill: &Fill, fee_rate: Decimal) -> Option<Value> {
+pub fn execution(engine: &Engine, ids: &VenueIds, fill: &Fill, fee_rate: Decimal) -> Option<Value> {
     let order = ids.of_oid(fill.oid)?;
     let mark = engine.markets[order.market].mark;
     let progress = order.progress(engine);

@@ -4,17 +4,23 @@
 //! Everything runs on the core; this module only translates.
 
 use hyperliquid_core::{
-    Address, LimitWire, Modify, OrderRef, OrderType, OrderWire, Tif, Tpsl, TriggerWire,
-    UpdateLeverageAction, WireDecimal, keccak256,
+    Address, LimitWire, OrderRef, OrderType, OrderWire, Tif, Tpsl, TriggerWire,
+    UpdateLeverageAction, WireDecimal,
 };
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use super::ids::{BybitOrder, Ids, order_id_of};
 use super::params::*;
+use super::shapes::order_id_of;
 use super::{market_of_symbol, shapes};
 use crate::book::Oid;
 use crate::engine::{ActionContext, Engine};
+use crate::venue::{VenueIds, VenueOrder, fok_fills, passive_price, place_core, replace_core};
+
+/// The processing context of one request.
+pub fn context(now: u64, post_only_window: bool, salt: &str) -> ActionContext {
+    crate::venue::context("bybit-emulator", now, post_only_window, salt)
+}
 use crate::orders::OrderState;
 
 /// Slippage of a market order's protective price around the mark.
@@ -23,15 +29,6 @@ const MARKET_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
 pub const MAX_BATCH: usize = 20;
 /// Longest `orderLinkId`.
 const MAX_LINK_ID: usize = 36;
-
-/// The processing context of one request.
-pub fn context(now: u64, post_only_window: bool, salt: &str) -> ActionContext {
-    ActionContext {
-        now,
-        hash: keccak256(format!("bybit-emulator:{salt}:{now}").as_bytes()),
-        post_only_window,
-    }
-}
 
 fn wire_decimal(value: Decimal, name: &str) -> Result<WireDecimal, Reject> {
     WireDecimal::from_decimal(value)
@@ -156,39 +153,6 @@ fn core_type(
     })
 }
 
-/// Whether a fill-or-kill order would fill completely now.
-fn fok_fills(engine: &Engine, market: usize, is_buy: bool, price: Decimal, qty: Decimal) -> bool {
-    let available: Decimal = engine.markets[market]
-        .book
-        .levels(!is_buy, usize::MAX)
-        .iter()
-        .take_while(|l| if is_buy { l.px <= price } else { l.px >= price })
-        .map(|l| l.sz)
-        .sum();
-    available >= qty
-}
-
-/// Places one core order; returns its oid (when the core recorded one) and
-/// the core's status body.
-fn place_core(
-    engine: &mut Engine,
-    user: Address,
-    wire: OrderWire,
-    ctx: &ActionContext,
-) -> (Option<Oid>, Value) {
-    let before = engine.accounts.get(&user).map_or(0, |a| a.orders.len());
-    let status = engine
-        .place_orders(user, std::slice::from_ref(&wire), ctx)
-        .pop()
-        .unwrap_or(Value::Null);
-    let oid = engine
-        .accounts
-        .get(&user)
-        .filter(|a| a.orders.len() > before)
-        .and_then(|a| a.orders.last().copied());
-    (oid, status)
-}
-
 /// Bybit's answer to a core refusal that leaves no order behind.
 fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value, direction: u8) -> Option<Reject> {
     let text = status.get("error").and_then(Value::as_str)?;
@@ -229,7 +193,7 @@ fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value, direction: u8) -> 
 /// `order.create` / `POST /v5/order/create`: `{orderId, orderLinkId}`.
 pub fn create(
     engine: &mut Engine,
-    ids: &mut Ids,
+    ids: &mut VenueIds,
     user: Address,
     p: &Params,
     ctx: &ActionContext,
@@ -272,13 +236,7 @@ pub fn create(
     {
         // It would not fill completely: sent to the core at a price that
         // cannot match, it is cancelled unfilled, as Bybit does.
-        let book = &engine.markets[new.market].book;
-        let tick = engine.markets[new.market].spec.tick_at(price);
-        wire_price = if new.is_buy {
-            book.best_ask().map_or(price, |ask| (ask - tick).min(price))
-        } else {
-            book.best_bid().map_or(price, |bid| (bid + tick).max(price))
-        };
+        wire_price = passive_price(engine, new.market, new.is_buy, price);
     }
     let wire = OrderWire {
         asset: engine.markets[new.market].spec.asset,
@@ -303,7 +261,7 @@ pub fn create(
         ));
     };
     let order_id = order_id_of(oid);
-    let order = BybitOrder {
+    let order = VenueOrder {
         order_id: order_id.clone(),
         link_id: new.link_id.clone(),
         user,
@@ -341,7 +299,7 @@ pub fn create(
 /// TP/SL on create.
 fn attach_exit(
     engine: &mut Engine,
-    ids: &mut Ids,
+    ids: &mut VenueIds,
     user: Address,
     entry: &NewOrder,
     px: Decimal,
@@ -371,7 +329,7 @@ fn attach_exit(
         return Ok(());
     };
     let rises = (px > engine.markets[entry.market].mark) as u8;
-    ids.insert(BybitOrder {
+    ids.insert(VenueOrder {
         order_id: order_id_of(oid),
         link_id: String::new(),
         user,
@@ -396,7 +354,12 @@ fn attach_exit(
 }
 
 /// The open order a cancel or amend names.
-fn target(engine: &Engine, ids: &Ids, user: Address, p: &Params) -> Result<BybitOrder, Reject> {
+fn target(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<VenueOrder, Reject> {
     p.linear()?;
     let symbol = p.required("symbol")?;
     let (id, link) = (p.text("orderId"), p.text("orderLinkId"));
@@ -407,11 +370,7 @@ fn target(engine: &Engine, ids: &Ids, user: Address, p: &Params) -> Result<Bybit
     }
     ids.find(user, id.as_deref(), link.as_deref())
         .filter(|o| o.symbol == symbol)
-        .filter(|o| {
-            o.current()
-                .and_then(|oid| engine.orders.get(&oid))
-                .is_some_and(|r| r.status.is_open())
-        })
+        .filter(|o| o.is_open(engine))
         .cloned()
         .ok_or_else(|| Reject::new(ORDER_NOT_FOUND, "order not exists or too late to cancel"))
 }
@@ -419,7 +378,7 @@ fn target(engine: &Engine, ids: &Ids, user: Address, p: &Params) -> Result<Bybit
 /// `order.cancel` / `POST /v5/order/cancel`.
 pub fn cancel(
     engine: &mut Engine,
-    ids: &mut Ids,
+    ids: &mut VenueIds,
     user: Address,
     p: &Params,
     now: u64,
@@ -444,7 +403,7 @@ pub fn cancel(
 /// changed, same `orderId`.
 pub fn amend(
     engine: &mut Engine,
-    ids: &mut Ids,
+    ids: &mut VenueIds,
     user: Address,
     p: &Params,
     ctx: &ActionContext,
@@ -494,23 +453,7 @@ pub fn amend(
         order_type: core_type(order.order_type, order.tif, order.is_buy, trigger)?,
         cloid: None,
     };
-    let before = engine.accounts.get(&user).map_or(0, |a| a.orders.len());
-    let status = engine
-        .modify_orders(
-            user,
-            &[Modify {
-                oid: OrderRef::Oid(oid),
-                order: wire,
-            }],
-            ctx,
-        )
-        .pop()
-        .unwrap_or(Value::Null);
-    let new_oid = engine
-        .accounts
-        .get(&user)
-        .filter(|a| a.orders.len() > before)
-        .and_then(|a| a.orders.last().copied());
+    let (new_oid, status) = replace_core(engine, user, oid, wire, ctx);
     if let Some(new_oid) = new_oid {
         ids.add_oid(&order.order_id, new_oid);
         if let Some(o) = ids.get_mut(&order.order_id) {
@@ -530,7 +473,7 @@ pub fn amend(
 /// linear symbol), filtered by `orderFilter`.
 pub fn cancel_all(
     engine: &mut Engine,
-    ids: &mut Ids,
+    ids: &mut VenueIds,
     user: Address,
     p: &Params,
     now: u64,
@@ -545,7 +488,7 @@ pub fn cancel_all(
         )));
     }
     let filter = p.text("orderFilter");
-    let victims: Vec<BybitOrder> = ids
+    let victims: Vec<VenueOrder> = ids
         .of_user(user)
         .filter(|o| symbol.as_ref().is_none_or(|s| &o.symbol == s))
         .filter(|o| match filter.as_deref() {
@@ -553,11 +496,7 @@ pub fn cancel_all(
             Some("Order") => o.trigger_price.is_none(),
             _ => true,
         })
-        .filter(|o| {
-            o.current()
-                .and_then(|oid| engine.orders.get(&oid))
-                .is_some_and(|r| r.status.is_open())
-        })
+        .filter(|o| o.is_open(engine))
         .cloned()
         .collect();
     let targets: Vec<(u32, OrderRef)> = victims
@@ -592,7 +531,7 @@ pub enum BatchKind {
 /// its own code.
 pub fn batch(
     engine: &mut Engine,
-    ids: &mut Ids,
+    ids: &mut VenueIds,
     user: Address,
     p: &Params,
     kind: BatchKind,
