@@ -146,7 +146,10 @@ def websocket_checks(session, address):
     orders = []
     private = pybit.unified_trading.WebSocket(testnet=False, channel_type="private", api_key=KEY, api_secret=SECRET)
     private.order_stream(lambda message: orders.extend(message["data"]))
-    time.sleep(0.5)
+    check(wait_until(lambda: getattr(private, "auth", False)), "private WebSocket authenticates")
+    # The subscription is acknowledged right after auth; leave it time to land
+    # before the order it must report.
+    time.sleep(1.0)
 
     answers = threading.Event()
     replies = []

@@ -1,8 +1,9 @@
 //! Local exchange emulators for tests, demos and benchmarks: one
 //! venue-neutral exchange core (markets, price process, synthetic liquidity,
 //! matching, accounts, margin, fees, triggers, faults, admin API) with a
-//! front end per venue — Hyperliquid (`hl-emulator`) and Bybit v5 linear
-//! (`bybit-emulator`, module [`bybit`]).
+//! front end per venue — Hyperliquid (`hl-emulator`), Bybit v5 linear
+//! (`bybit-emulator`, module [`bybit`]) and Binance USDⓈ-M
+//! (`binance-emulator`, module [`binance`]).
 //!
 //! The Hyperliquid front end:
 //!
@@ -49,11 +50,13 @@
 //! | [`venue`] | venue orders over core orders, shared by the centralised venues |
 //! | [`signing`] | HMAC signatures and key accounts of the centralised venues |
 //! | [`bybit`] | the Bybit v5 front end |
+//! | [`binance`] | the Binance USDⓈ-M front end |
 #![warn(missing_docs)]
 #![recursion_limit = "256"]
 
 pub mod accounts;
 pub mod admin;
+pub mod binance;
 pub mod book;
 pub mod bybit;
 pub mod clock;

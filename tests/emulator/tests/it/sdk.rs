@@ -74,3 +74,17 @@ fn pybit_conformance() {
         "pybit conformance: all checks passed",
     );
 }
+
+/// Binance's official USDⓈ-M SDK 18.1.0 (HMAC and Ed25519, REST and the
+/// WebSocket API) against `binance-emulator`.
+#[test]
+fn binance_sdk_conformance() {
+    run_conformance(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/conformance/binance_sdk_conformance.py"
+        ),
+        env!("CARGO_BIN_EXE_binance-emulator"),
+        "Binance SDK conformance: all checks passed",
+    );
+}
