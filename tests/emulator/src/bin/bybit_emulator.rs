@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use hl_emulator::bybit::{self, ApiKey, BybitOptions};
+use hl_emulator::bybit::{self, ApiKey, BybitFaults, BybitOptions};
 use hl_emulator::{Config, FaultSettings, StopSignals};
 use rust_decimal::Decimal;
 
@@ -39,6 +39,8 @@ struct Args {
     rate_limit: u32,
     #[command(flatten)]
     faults: FaultSettings,
+    #[command(flatten)]
+    bybit_faults: BybitFaults,
 }
 
 fn parse_fund(text: &str) -> Result<(ApiKey, Decimal), String> {
@@ -94,9 +96,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(error) = args.bybit_faults.validate() {
+        eprintln!("bybit-emulator: {error}");
+        return ExitCode::from(2);
+    }
     let options = BybitOptions {
         keys: args.fund,
         rate_limit_per_sec: args.rate_limit,
+        faults: args.bybit_faults,
     };
     let emulator = match bybit::start(config, options).await {
         Ok(emulator) => emulator,

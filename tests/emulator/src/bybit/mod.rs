@@ -9,6 +9,7 @@
 //! |---|---|
 //! | [`params`] | request parameters and Bybit's error replies |
 //! | [`auth`] | `X-BAPI-*` headers, recv window, signatures |
+//! | [`faults`] | Bybit's own faults: skipped update ids, `u=1` resets |
 //! | [`shapes`] | JSON of orders, executions, positions and wallets |
 //! | [`trade`] | create, amend, cancel, batches, cancel-all, settings |
 //! | [`queries`] | open and closed orders, executions, positions, wallet |
@@ -17,6 +18,7 @@
 //! | [`ws`] | public, private and trade WebSocket sessions |
 
 pub mod auth;
+pub mod faults;
 pub mod market;
 pub mod params;
 pub mod queries;
@@ -38,6 +40,7 @@ use crate::engine::Engine;
 use crate::server::{EmulatorHandle, Shared, StartError, start_venue};
 use crate::signing::account_of_key;
 use crate::venue::VenueIds;
+pub use faults::BybitFaults;
 
 /// Quote and settlement coin of every linear symbol.
 pub const QUOTE: &str = "USDT";
@@ -60,6 +63,8 @@ pub struct BybitOptions {
     /// default is 10 for order entry; the emulator's default is far higher so
     /// that benchmarks measure the client, not the limit).
     pub rate_limit_per_sec: u32,
+    /// Bybit's own faults at start.
+    pub faults: BybitFaults,
 }
 
 impl Default for BybitOptions {
@@ -67,6 +72,7 @@ impl Default for BybitOptions {
         Self {
             keys: Vec::new(),
             rate_limit_per_sec: 100_000,
+            faults: BybitFaults::default(),
         }
     }
 }
@@ -107,6 +113,7 @@ pub struct Bybit {
     keys: HashMap<String, ApiKey>,
     pub(crate) ids: Mutex<VenueIds>,
     pub(crate) limits: rest::RateLimits,
+    pub(crate) faults: faults::FaultState,
     dcp: Mutex<HashMap<Address, Dcp>>,
     connections: std::sync::atomic::AtomicU64,
 }
@@ -222,12 +229,15 @@ pub async fn start(
         keys.insert(key.key.clone(), key.clone());
     }
     let rate = options.rate_limit_per_sec;
+    let seed = config.seed;
+    let venue_faults = options.faults;
     start_venue(config, "bybit-emulator", move |shared| {
         let bybit = Arc::new(Bybit {
             shared,
             keys,
             ids: Mutex::new(VenueIds::default()),
             limits: rest::RateLimits::new(rate),
+            faults: faults::FaultState::new(seed, venue_faults),
             dcp: Mutex::new(HashMap::new()),
             connections: std::sync::atomic::AtomicU64::new(0),
         });
@@ -235,6 +245,10 @@ pub async fn start(
             .route("/v5/public/linear", get(ws::public_handler))
             .route("/v5/private", get(ws::private_handler))
             .route("/v5/trade", get(ws::trade_handler))
+            .route(
+                "/admin/bybit/faults",
+                get(faults::get_faults).post(faults::set_faults),
+            )
             .fallback(rest::handler)
             .with_state(bybit)
     })

@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
+use super::faults::BookFate;
 use super::params::{Params, Reject};
 use super::{Bybit, auth, market, market_of_symbol, shapes, symbol_of, trade};
 use crate::clock;
@@ -444,7 +445,18 @@ fn forward(bybit: &Arc<Bybit>, state: &mut Session, topic: &Topic, text: &str, o
                 return;
             };
             for (name, sub) in state.books.iter_mut().filter(|(_, s)| s.market == market) {
-                if let Some(frame) = book_frame(&engine, name, sub, false, now) {
+                let frame = match bybit.faults.book_update() {
+                    BookFate::Normal => book_frame(&engine, name, sub, false, now),
+                    BookFate::SkipId => {
+                        sub.update_id += 1;
+                        book_frame(&engine, name, sub, false, now)
+                    }
+                    BookFate::Reset => {
+                        sub.update_id = 0;
+                        book_frame(&engine, name, sub, true, now)
+                    }
+                };
+                if let Some(frame) = frame {
                     out.send(frame);
                 }
             }

@@ -49,6 +49,7 @@ async fn start(config: Config, rate_limit_per_sec: u32) -> EmulatorHandle {
     let options = BybitOptions {
         keys,
         rate_limit_per_sec,
+        ..BybitOptions::default()
     };
     bybit::start(config, options)
         .await
@@ -443,5 +444,52 @@ async fn book_stream_is_a_snapshot_then_chained_deltas() {
             break;
         }
     }
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn book_faults_skip_an_update_id_and_reset_with_u_1() {
+    let mut config = bybit::default_config();
+    config.block_ms = 20;
+    let emulator = start(config, 100_000).await;
+    let http = Http::new(emulator.base_url());
+    let settings = http
+        .admin(
+            "/admin/bybit/faults",
+            json!({ "skip_update_id_rate": 0.3, "book_reset_rate": 0.2 }),
+        )
+        .await;
+    assert_eq!(settings["book_reset_rate"], 0.2);
+    let url = format!("ws://{}/v5/public/linear", emulator.addr());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let subscribe = json!({ "op": "subscribe", "args": ["orderbook.50.BTCUSDT"] });
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("send");
+    let (mut skipped, mut resets, mut last_u) = (false, false, 0);
+    for _ in 0..200 {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            panic!("stream ended")
+        };
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        if frame["topic"] != "orderbook.50.BTCUSDT" {
+            continue;
+        }
+        let u = frame["data"]["u"].as_u64().unwrap_or(0);
+        if frame["type"] == "snapshot" && u == 1 && last_u > 0 {
+            resets = true;
+        }
+        if frame["type"] == "delta" && u > last_u + 1 {
+            skipped = true;
+        }
+        last_u = u;
+        if skipped && resets {
+            break;
+        }
+    }
+    assert!(skipped && resets, "skipped {skipped}, reset {resets}");
     emulator.shutdown().await;
 }
