@@ -88,3 +88,33 @@ fn binance_sdk_conformance() {
         "Binance SDK conformance: all checks passed",
     );
 }
+
+/// ccxt 4.5.90 `bybit` and `binanceusdm` against both venue emulators.
+#[test]
+fn ccxt_conformance() {
+    let Ok(python) = std::env::var("CONNECTOR_TEST_PYTHON") else {
+        panic!("CONNECTOR_TEST_PYTHON is not set: run the tests with host/run-tests.sh");
+    };
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/conformance/ccxt_conformance.py"
+    );
+    let output = Command::new(&python)
+        .arg(script)
+        .arg("--bybit")
+        .arg(env!("CARGO_BIN_EXE_bybit-emulator"))
+        .arg("--binance")
+        .arg(env!("CARGO_BIN_EXE_binance-emulator"))
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {python}: {error}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "ccxt conformance failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("ccxt conformance: all checks passed"),
+        "{stdout}\n{stderr}"
+    );
+}
