@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Conformance of bybit-emulator and binance-emulator with ccxt 4.5.90
-(`bybit`, `binanceusdm`), configured as a user would for linear perpetuals
-with the REST base URLs pointed at the emulator.
+"""Conformance of bybit-emulator, binance-emulator and hl-emulator with ccxt
+4.5.90 (`bybit`, `binanceusdm`, `hyperliquid`), configured as a user would
+for linear perpetuals with the REST base URLs pointed at the emulator
+(`hyperliquid` with its default options: its `load_markets` asks `/info` for
+`perpDexs` and `spotMetaAndAssetCtxs` too).
 
 For each: load markets, order book, balance, create a resting limit order,
 fetch open orders, cancel, a market order, fills, positions.
 
-Usage: python ccxt_conformance.py --bybit PATH --binance PATH
+Usage: python ccxt_conformance.py --bybit PATH --binance PATH --hyperliquid PATH
 Exit status 0 and "ccxt conformance: all checks passed" on success.
 """
 
@@ -14,6 +16,8 @@ import argparse
 import subprocess
 
 import ccxt
+import eth_account
+from eth_utils import keccak
 
 KEY, SECRET = "ccxt-key", "ccxt-secret"
 FAILURES = []
@@ -26,8 +30,11 @@ def check(condition, what, detail=None):
         FAILURES.append(what)
 
 
-def start(path):
-    args = [path, "--listen", "127.0.0.1:0", "--seed", "3", "--fund", f"{KEY}:{SECRET}:100000"]
+WALLET = eth_account.Account.from_key(keccak(text="ccxt-conformance-hyperliquid"))
+
+
+def start(path, fund=f"{KEY}:{SECRET}:100000"):
+    args = [path, "--listen", "127.0.0.1:0", "--seed", "3", "--fund", fund]
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline().strip()
     if not line.startswith("listening on 127.0.0.1:"):
@@ -36,22 +43,23 @@ def start(path):
     return process, "http://" + line.split()[-1]
 
 
-def common(exchange, name, symbol):
+def common(exchange, name, symbol, quote="USDT"):
     markets = exchange.load_markets()
     check(symbol in markets and markets[symbol]["swap"], f"{name}: load_markets has {symbol}", list(markets)[:5])
     book = exchange.fetch_order_book(symbol)
     bid, ask = book["bids"][0][0], book["asks"][0][0]
     check(bid < ask, f"{name}: order book", (bid, ask))
     balance = exchange.fetch_balance()
-    check(balance["USDT"]["total"] == 100000, f"{name}: balance", balance.get("USDT"))
-    order = exchange.create_order(symbol, "limit", "buy", 0.002, round(bid * 0.95, 1))
+    check(balance[quote]["total"] == 100000, f"{name}: balance", balance.get(quote))
+    limit_price = round(bid * 0.95, 1) if quote == "USDT" else round(bid * 0.95)
+    order = exchange.create_order(symbol, "limit", "buy", 0.002, limit_price)
     check(bool(order["id"]), f"{name}: create limit order", order)
     open_orders = exchange.fetch_open_orders(symbol)
     check(any(o["id"] == order["id"] for o in open_orders), f"{name}: fetch_open_orders", open_orders)
     exchange.cancel_order(order["id"], symbol)
     open_orders = exchange.fetch_open_orders(symbol)
     check(not any(o["id"] == order["id"] for o in open_orders), f"{name}: cancel_order", open_orders)
-    exchange.create_order(symbol, "market", "buy", 0.002)
+    exchange.create_order(symbol, "market", "buy", 0.002, ask)
     trades = exchange.fetch_my_trades(symbol)
     check(sum(t["amount"] for t in trades) >= 0.002, f"{name}: fetch_my_trades", trades[-1:])
     positions = exchange.fetch_positions([symbol])
@@ -84,13 +92,23 @@ def binanceusdm(base):
     common(exchange, "binanceusdm", "BTC/USDT:USDT")
 
 
+def hyperliquid(base):
+    exchange = ccxt.hyperliquid({"walletAddress": WALLET.address, "privateKey": "0x" + WALLET.key.hex()})
+    exchange.urls["api"]["public"] = base
+    exchange.urls["api"]["private"] = base
+    common(exchange, "hyperliquid", "BTC/USDC:USDC", quote="USDC")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bybit", required=True)
     parser.add_argument("--binance", required=True)
+    parser.add_argument("--hyperliquid", required=True)
     args = parser.parse_args()
-    for path, run in ((args.bybit, bybit), (args.binance, binanceusdm)):
-        process, base = start(path)
+    runs = ((args.bybit, bybit, None), (args.binance, binanceusdm, None),
+            (args.hyperliquid, hyperliquid, f"{WALLET.address}:100000"))
+    for path, run, fund in runs:
+        process, base = start(path, fund) if fund else start(path)
         try:
             run(base)
         except Exception as error:  # report and go on to the next venue

@@ -89,7 +89,7 @@ fn binance_sdk_conformance() {
     );
 }
 
-/// ccxt 4.5.90 `bybit` and `binanceusdm` against both venue emulators.
+/// ccxt 4.5.90 `bybit`, `binanceusdm` and `hyperliquid` against the three emulators.
 #[test]
 fn ccxt_conformance() {
     let Ok(python) = std::env::var("CONNECTOR_TEST_PYTHON") else {
@@ -105,6 +105,8 @@ fn ccxt_conformance() {
         .arg(env!("CARGO_BIN_EXE_bybit-emulator"))
         .arg("--binance")
         .arg(env!("CARGO_BIN_EXE_binance-emulator"))
+        .arg("--hyperliquid")
+        .arg(env!("CARGO_BIN_EXE_hl-emulator"))
         .output()
         .unwrap_or_else(|error| panic!("cannot run {python}: {error}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
