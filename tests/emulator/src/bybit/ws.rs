@@ -549,6 +549,20 @@ fn forward(bybit: &Arc<Bybit>, state: &mut Session, topic: &Topic, text: &str, o
                 if state.private.contains("execution") && !fills.is_empty() {
                     out.send(private_frame("execution", fills, now));
                 }
+                // Fills change an order's progress (PartiallyFilled, Filled)
+                // even when the core publishes no status change for it.
+                let mut touched: Vec<&crate::venue::VenueOrder> = Vec::new();
+                for f in frame["data"]["fills"].as_array().into_iter().flatten() {
+                    if let Some(order) = f["oid"].as_u64().and_then(|oid| ids.of_oid(oid))
+                        && !touched.iter().any(|o| o.order_id == order.order_id)
+                    {
+                        touched.push(order);
+                    }
+                }
+                if state.private.contains("order") && !touched.is_empty() {
+                    let orders = touched.iter().map(|o| shapes::order(&engine, o)).collect();
+                    out.send(private_frame("order", orders, now));
+                }
                 if state.private.contains("wallet") && !markets.is_empty() {
                     out.send(private_frame(
                         "wallet",

@@ -66,6 +66,7 @@ struct Client {
 
 /// One reply: body and the rate-limit headers.
 struct Reply {
+    status: u16,
     body: Value,
     limit: Option<(String, String)>,
 }
@@ -101,11 +102,7 @@ impl Client {
             .body(Full::new(Bytes::from(body)))
             .expect("request");
         let response = self.http.request(request).await.expect("HTTP response");
-        assert_eq!(
-            response.status(),
-            200,
-            "Bybit answers business errors with 200"
-        );
+        let status = response.status().as_u16();
         let header = |name: &str| {
             response
                 .headers()
@@ -121,17 +118,22 @@ impl Client {
             .expect("body")
             .to_bytes();
         Reply {
-            body: serde_json::from_slice(&bytes).expect("JSON body"),
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             limit,
         }
     }
 
     async fn get(&self, path: &str, query: &str) -> Value {
-        self.send("GET", path, query, now()).await.body
+        let reply = self.send("GET", path, query, now()).await;
+        assert_eq!(reply.status, 200, "Bybit answers business errors with 200");
+        reply.body
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
-        self.send("POST", path, &body.to_string(), now()).await.body
+        let reply = self.send("POST", path, &body.to_string(), now()).await;
+        assert_eq!(reply.status, 200, "Bybit answers business errors with 200");
+        reply.body
     }
 }
 
@@ -491,5 +493,133 @@ async fn book_faults_skip_an_update_id_and_reset_with_u_1() {
         }
     }
     assert!(skipped && resets, "skipped {skipped}, reset {resets}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn private_stream_reports_new_partial_filled_and_cancelled() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    let url = format!("ws://{}/v5/private", emulator.addr());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let expires = now() + 10_000;
+    let signature = hmac_sha256_hex("secret-a", format!("GET/realtime{expires}").as_bytes());
+    let auth = json!({ "op": "auth", "args": ["key-a", expires, signature] });
+    ws.send(Message::Text(auth.to_string().into()))
+        .await
+        .expect("send");
+    let subscribe = json!({ "op": "subscribe", "req_id": "s", "args": ["order", "execution"] });
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("send");
+    let mut acks = 0;
+    while acks < 2 {
+        let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            panic!("no ack")
+        };
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(frame["success"], true, "{frame}");
+        acks += 1;
+    }
+    let maker = ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.010", "100000", "GTC"),
+        )
+        .await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.004", "100000", "IOC"),
+        )
+        .await);
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.006", "100000", "IOC"),
+        )
+        .await);
+    let other = ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.010", "100100", "GTC"),
+        )
+        .await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    ok(&a
+        .post(
+            "/v5/order/cancel",
+            json!({ "category": "linear", "symbol": "BTCUSDT", "orderId": other }),
+        )
+        .await);
+    let mut statuses = Vec::new();
+    let mut executions = 0;
+    while statuses.len() < 6 || executions < 2 {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            panic!("stream ended: {statuses:?}")
+        };
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        for item in frame["data"].as_array().into_iter().flatten() {
+            match frame["topic"].as_str() {
+                Some("order") => statuses.push((
+                    item["orderId"] == maker.as_str(),
+                    item["orderStatus"].as_str().unwrap_or("").to_owned(),
+                )),
+                Some("execution") => executions += 1,
+                _ => {}
+            }
+        }
+    }
+    let mut statuses: Vec<(bool, &str)> = statuses.iter().map(|(m, s)| (*m, s.as_str())).collect();
+    // The final fill is reported twice (the status change and the fill), as
+    // Bybit may; the sequence is what counts.
+    statuses.dedup();
+    assert_eq!(
+        statuses,
+        [
+            (true, "New"),
+            (true, "PartiallyFilled"),
+            (true, "Filled"),
+            (false, "New"),
+            (false, "Cancelled")
+        ]
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn core_faults_apply_to_the_bybit_front_end() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/faults", json!({ "http_5xx_next": 1 }))
+        .await;
+    let (status, _) = http.request("GET", "/v5/market/time", String::new()).await;
+    assert!(status >= 500, "{status}");
+    let (status, _) = http.request("GET", "/v5/market/time", String::new()).await;
+    assert_eq!(status, 200);
+    http.admin(
+        "/admin/faults",
+        json!({ "exchange_5xx_next": 1, "http_5xx_after_apply": true }),
+    )
+    .await;
+    let body = limit_order("Buy", "0.001", "90000", "GTC").to_string();
+    let reply = client.send("POST", "/v5/order/create", &body, now()).await;
+    assert!(reply.status >= 500, "{}", reply.status);
+    let open = client.get("/v5/order/realtime", "category=linear").await;
+    assert_eq!(
+        ok(&open)["list"].as_array().map(Vec::len),
+        Some(1),
+        "applied anyway: {open}"
+    );
     emulator.shutdown().await;
 }
