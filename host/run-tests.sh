@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The README's test command: every test of the workspace. Tests that drive
 # Python clients (the pyzmq subscriber example, the official Hyperliquid SDK
-# against the emulator) use a virtual environment created here once.
+# and the venues' own clients against the emulators) use a virtual environment created here once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/test-venv
-requirements=(pyzmq==27.3.0 hyperliquid-python-sdk==0.24.0)
-if ! "$venv/bin/python" -c "import zmq, hyperliquid" 2>/dev/null; then
+requirements=(pyzmq==27.3.0 hyperliquid-python-sdk==0.24.0 pybit==5.17.0
+    binance-sdk-derivatives-trading-usds-futures==18.1.0 ccxt==4.5.90)
+if ! "$venv/bin/python" -c "import zmq, hyperliquid, pybit, ccxt, binance_sdk_derivatives_trading_usds_futures" 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
 fi

@@ -140,6 +140,14 @@ pub struct PerpConfig {
     /// Funding rate shown in the asset context (per hour).
     #[serde(default = "default_funding")]
     pub funding: Decimal,
+    /// A fixed price step (venues with a tick filter, such as Bybit and
+    /// Binance); without it prices follow Hyperliquid's five significant
+    /// figures.
+    #[serde(default)]
+    pub tick_size: Option<Decimal>,
+    /// Smallest order value in USDC/USDT (default 10).
+    #[serde(default)]
+    pub min_notional: Option<Decimal>,
 }
 
 /// One spot token.
@@ -197,6 +205,8 @@ fn perp(name: &str, sz_decimals: u32, max_leverage: u32, price: i64) -> PerpConf
         max_leverage,
         price: Decimal::from(price),
         funding: default_funding(),
+        tick_size: None,
+        min_notional: None,
     }
 }
 

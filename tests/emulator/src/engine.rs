@@ -15,7 +15,7 @@ use crate::accounts::{Account, MarginSummary};
 use crate::book::{Oid, Owner, Resting, Taker};
 use crate::config::{Config, FeeConfig, LimitsConfig, LiquidityConfig, SpotTokenConfig};
 use crate::feed::{Feed, Pending, Topic};
-use crate::market::{Market, MarketSpec, SPOT_ASSET_OFFSET};
+use crate::market::{MIN_NOTIONAL, Market, MarketSpec, SPOT_ASSET_OFFSET};
 use crate::nonces::NonceSet;
 use crate::orders::{OrderRecord, OrderState};
 
@@ -120,6 +120,8 @@ impl Engine {
                     max_leverage: perp.max_leverage,
                     funding: perp.funding,
                     tokens: None,
+                    tick: perp.tick_size,
+                    min_notional: perp.min_notional.unwrap_or(MIN_NOTIONAL),
                 },
                 perp.price,
             ));
@@ -139,6 +141,8 @@ impl Engine {
                     max_leverage: 1,
                     funding: Decimal::ZERO,
                     tokens: Some((pair.base, pair.quote)),
+                    tick: None,
+                    min_notional: MIN_NOTIONAL,
                 },
                 pair.price,
             ));
@@ -403,6 +407,16 @@ impl Engine {
         let stats = &mut self.markets[market];
         stats.day_ntl_vlm += px * sz;
         stats.day_base_vlm += sz;
+        stats.tape.push_back(crate::market::PublicTrade {
+            tid,
+            px,
+            sz,
+            taker_buys,
+            time: now,
+        });
+        if stats.tape.len() > crate::market::TAPE_LEN {
+            stats.tape.pop_front();
+        }
         let address = |owner: Owner| match owner {
             Owner::User(user) => user,
             Owner::Synthetic => self.synthetic,

@@ -50,6 +50,8 @@ pub fn answer(engine: &Engine, request: &Value, now: u64) -> Result<Value, InfoE
         "metaAndAssetCtxs" => json!([meta(engine), asset_ctxs(engine, MarketKind::Perp)]),
         "spotMetaAndAssetCtxs" => json!([spot_meta(engine), asset_ctxs(engine, MarketKind::Spot)]),
         "allMids" => Value::Object(all_mids(engine)),
+        // Only the default perp dex (`null`), no builder-deployed dexes.
+        "perpDexs" => json!([null]),
         "l2Book" => {
             let coin = field(request, "coin")?.as_str().ok_or(InfoError)?;
             engine

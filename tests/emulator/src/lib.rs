@@ -1,4 +1,11 @@
-//! A local Hyperliquid exchange emulator for tests, demos and benchmarks.
+//! Local exchange emulators for tests, demos and benchmarks: one
+//! venue-neutral exchange core (markets, price process, synthetic liquidity,
+//! matching, accounts, margin, fees, triggers, faults, admin API) with a
+//! front end per venue — Hyperliquid (`hl-emulator`), Bybit v5 linear
+//! (`bybit-emulator`, module [`bybit`]) and Binance USDⓈ-M
+//! (`binance-emulator`, module [`binance`]).
+//!
+//! The Hyperliquid front end:
 //!
 //! It serves `POST /info`, `POST /exchange` and the WebSocket at `/ws` on one
 //! loopback port, like the real API, with real signature recovery (through
@@ -40,11 +47,18 @@
 //! | [`faults`] | fault settings and deterministic fault draws |
 //! | [`admin`] | the admin API |
 //! | [`server`] | HTTP server, start and shutdown |
+//! | [`venue`] | venue orders over core orders, shared by the centralised venues |
+//! | [`signing`] | HMAC signatures and key accounts of the centralised venues |
+//! | [`bybit`] | the Bybit v5 front end |
+//! | [`binance`] | the Binance USDⓈ-M front end |
 #![warn(missing_docs)]
+#![recursion_limit = "256"]
 
 pub mod accounts;
 pub mod admin;
+pub mod binance;
 pub mod book;
+pub mod bybit;
 pub mod clock;
 pub mod config;
 pub mod engine;
@@ -56,8 +70,10 @@ pub mod market;
 pub mod nonces;
 pub mod orders;
 pub mod server;
+pub mod signing;
 pub mod trading;
 pub mod validation;
+pub mod venue;
 pub mod ws;
 
 pub use config::{Config, ConfigError};

@@ -37,6 +37,10 @@ pub struct MarketSpec {
     pub funding: Decimal,
     /// Base and quote token indices (spot).
     pub tokens: Option<(u32, u32)>,
+    /// Fixed price step, when the venue has one (else five significant figures).
+    pub tick: Option<Decimal>,
+    /// Smallest order value in quote units.
+    pub min_notional: Decimal,
 }
 
 impl MarketSpec {
@@ -53,6 +57,9 @@ impl MarketSpec {
     /// The price step at `price`: the fifth significant figure, never below the
     /// market's decimal budget, never above 1 (integers are always valid).
     pub fn tick_at(&self, price: Decimal) -> Decimal {
+        if let Some(tick) = self.tick {
+            return tick;
+        }
         let min_tick = Decimal::new(1, max_price_decimals(self.sz_decimals, self.kind));
         if price <= Decimal::ZERO {
             return min_tick;
@@ -98,7 +105,27 @@ pub struct Market {
     pub day_ntl_vlm: Decimal,
     /// Base size traded since start.
     pub day_base_vlm: Decimal,
+    /// The latest public trades, oldest first (at most [`TAPE_LEN`]).
+    pub tape: std::collections::VecDeque<PublicTrade>,
     process: PriceProcess,
+}
+
+/// Public trades a market keeps for venues' recent-trades queries.
+pub const TAPE_LEN: usize = 1_000;
+
+/// One public trade, as every venue reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicTrade {
+    /// Trade id.
+    pub tid: u64,
+    /// Price.
+    pub px: Decimal,
+    /// Size.
+    pub sz: Decimal,
+    /// True when the taker bought.
+    pub taker_buys: bool,
+    /// Time (ms).
+    pub time: u64,
 }
 
 /// Geometric random walk of the reference price.
@@ -134,6 +161,7 @@ impl Market {
             prev_day_px: mark,
             day_ntl_vlm: Decimal::ZERO,
             day_base_vlm: Decimal::ZERO,
+            tape: std::collections::VecDeque::new(),
             process: PriceProcess {
                 reference: mark.to_f64().unwrap_or(1.0),
                 rng: ChaCha8Rng::seed_from_u64(seed),
@@ -301,6 +329,8 @@ mod tests {
             max_leverage: 10,
             funding: Decimal::ZERO,
             tokens: None,
+            tick: None,
+            min_notional: crate::market::MIN_NOTIONAL,
         }
     }
 

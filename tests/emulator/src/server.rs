@@ -33,8 +33,8 @@ pub(crate) struct Shared {
     pub(crate) network: Network,
     pub(crate) ws_idle_timeout: Duration,
     pub(crate) shutdown: watch::Receiver<bool>,
-    /// When each `/exchange` body arrived, for whoever measures it.
-    arrivals: broadcast::Sender<Instant>,
+    /// When each order-entry request arrived, for whoever measures it.
+    pub(crate) arrivals: broadcast::Sender<Instant>,
 }
 
 impl Shared {
@@ -107,56 +107,68 @@ impl Emulator {
     /// Binds `config.listen`, starts serving and the block loop, and returns
     /// at once. Must be called inside a Tokio runtime.
     pub async fn start(config: Config) -> Result<EmulatorHandle, StartError> {
-        config.validate()?;
-        let feed = Feed::default();
-        let engine = Engine::new(&config, feed.clone())
-            .map_err(|error| ConfigError::Invalid(error.to_string()))?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        start_venue(config, "hl-emulator", |shared| {
+            Router::new()
+                .route("/info", post(info_handler))
+                .route("/exchange", post(exchange_handler))
+                .route("/ws", get(ws_handler))
+                .with_state(shared)
+        })
+        .await
+    }
+}
+
+/// Starts the exchange core with one venue's front end: `routes` builds the
+/// venue's routes on the shared state; the admin API is added to them.
+pub(crate) async fn start_venue(
+    config: Config,
+    name: &str,
+    routes: impl FnOnce(Arc<Shared>) -> Router,
+) -> Result<EmulatorHandle, StartError> {
+    config.validate()?;
+    let feed = Feed::default();
+    let engine = Engine::new(&config, feed.clone())
+        .map_err(|error| ConfigError::Invalid(error.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
             addr: config.listen,
             source,
         })?;
-        let (stop, shutdown) = watch::channel(false);
-        let shared = Arc::new(Shared {
-            engine: Mutex::new(engine),
-            faults: Faults::new(config.seed, &config.faults),
-            feed,
-            network: config.network,
-            ws_idle_timeout: Duration::from_secs(config.limits.ws_idle_timeout_secs),
-            shutdown: shutdown.clone(),
-            arrivals: broadcast::channel(1024).0,
-        });
-        let app = Router::new()
-            .route("/info", post(info_handler))
-            .route("/exchange", post(exchange_handler))
-            .route("/ws", get(ws_handler))
-            .merge(admin::routes())
-            .with_state(shared.clone());
-        let server = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(wait_for_shutdown(shutdown))
-                .await;
-            if let Err(error) = served {
-                tracing::error!(%error, "server stopped");
-            }
-        });
-        let blocks = tokio::spawn(block_loop(
-            shared.clone(),
-            Duration::from_millis(config.block_ms),
-        ));
-        tracing::info!(%addr, seed = config.seed, network = ?config.network, "hl-emulator listening");
-        Ok(EmulatorHandle {
-            addr,
-            shared,
-            stop,
-            tasks: vec![server, blocks],
-        })
-    }
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let (stop, shutdown) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        engine: Mutex::new(engine),
+        faults: Faults::new(config.seed, &config.faults),
+        feed,
+        network: config.network,
+        ws_idle_timeout: Duration::from_secs(config.limits.ws_idle_timeout_secs),
+        shutdown: shutdown.clone(),
+        arrivals: broadcast::channel(1024).0,
+    });
+    let app = routes(shared.clone()).merge(admin::routes().with_state(shared.clone()));
+    let server = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(wait_for_shutdown(shutdown))
+            .await;
+        if let Err(error) = served {
+            tracing::error!(%error, "server stopped");
+        }
+    });
+    let blocks = tokio::spawn(block_loop(
+        shared.clone(),
+        Duration::from_millis(config.block_ms),
+    ));
+    tracing::info!(%addr, seed = config.seed, network = ?config.network, "{name} listening");
+    Ok(EmulatorHandle {
+        addr,
+        shared,
+        stop,
+        tasks: vec![server, blocks],
+    })
 }
 
 /// A running emulator. Dropping it stops it (without waiting).
@@ -289,11 +301,11 @@ async fn block_loop(shared: Arc<Shared>, period: Duration) {
     }
 }
 
-fn text_response(status: StatusCode, text: &str) -> Response {
+pub(crate) fn text_response(status: StatusCode, text: &str) -> Response {
     (status, text.to_owned()).into_response()
 }
 
-fn fault_response(fault: HttpFault) -> Response {
+pub(crate) fn fault_response(fault: HttpFault) -> Response {
     let status = match fault {
         HttpFault::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
         HttpFault::ServerError { status, .. } => {
@@ -303,7 +315,7 @@ fn fault_response(fault: HttpFault) -> Response {
     text_response(status, status.canonical_reason().unwrap_or("error"))
 }
 
-fn json_response(value: &Value) -> Response {
+pub(crate) fn json_response(value: &Value) -> Response {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         value.to_string(),

@@ -6,7 +6,7 @@ use hyperliquid_core::{MarketKind, check_price};
 use rust_decimal::Decimal;
 
 use crate::book::Book;
-use crate::market::{MIN_NOTIONAL, MarketSpec};
+use crate::market::MarketSpec;
 use crate::orders::{OrderState, Trigger};
 
 /// Text of the post-only window fault.
@@ -52,7 +52,11 @@ pub fn check_numbers(
         if price.is_zero() {
             return reject(OrderState::Rejected, "Order has invalid price.");
         }
-        if check_price(price, spec.sz_decimals, spec.kind).is_err() {
+        let off_grid = match spec.tick {
+            Some(tick) => !(price % tick).is_zero(),
+            None => check_price(price, spec.sz_decimals, spec.kind).is_err(),
+        };
+        if off_grid {
             return reject(
                 OrderState::TickRejected,
                 "Price must be divisible by tick size.",
@@ -69,7 +73,7 @@ pub fn check_min_notional(
     sz: Decimal,
     quote_name: &str,
 ) -> Result<(), Rejection> {
-    if px * sz >= MIN_NOTIONAL {
+    if px * sz >= spec.min_notional {
         return Ok(());
     }
     let text = match spec.kind {
@@ -139,6 +143,8 @@ mod tests {
             max_leverage: 40,
             funding: Decimal::ZERO,
             tokens: None,
+            tick: None,
+            min_notional: crate::market::MIN_NOTIONAL,
         }
     }
 

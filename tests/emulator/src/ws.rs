@@ -26,17 +26,24 @@ const REORDER_HOLD: Duration = Duration::from_millis(100);
 
 /// A frame queued for the writer, with the time it was produced.
 #[derive(Debug)]
-struct Outgoing {
+pub(crate) struct Outgoing {
     at: Instant,
     text: String,
 }
 
-/// The session's handle on its writer.
+/// The session's handle on its writer (every front end's sessions use it).
 #[derive(Debug, Clone)]
-struct Out(mpsc::UnboundedSender<Outgoing>);
+pub(crate) struct Out(mpsc::UnboundedSender<Outgoing>);
 
 impl Out {
-    fn send(&self, text: String) {
+    /// A writer handle and the queue [`write_frames`] drains.
+    pub(crate) fn channel() -> (Out, mpsc::UnboundedReceiver<Outgoing>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (Out(sender), receiver)
+    }
+
+    /// Queues one text frame.
+    pub(crate) fn send(&self, text: String) {
         // Fails only once the writer is gone, when the session ends anyway.
         let _ = self.0.send(Outgoing {
             at: Instant::now(),
@@ -97,7 +104,7 @@ pub(crate) async fn session(socket: WebSocket, shared: Arc<Shared>) {
 
 /// Writes queued frames through the fault filter. Returning ends the session
 /// (a `Drop` fault cuts the connection without a close frame).
-async fn write_frames(
+pub(crate) async fn write_frames(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::UnboundedReceiver<Outgoing>,
     shared: Arc<Shared>,

@@ -1,6 +1,8 @@
 //! Integration tests of the emulator over loopback HTTP and WebSocket.
 
 mod auth;
+mod binance;
+mod bybit;
 mod cli;
 mod faults;
 mod matching;

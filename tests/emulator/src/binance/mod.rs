@@ -1,0 +1,207 @@
+//! The Binance USDⓈ-M futures front end on the exchange core: REST under
+//! `/fapi/v1|v2|v3/…` with Binance's signing (HMAC hex or Ed25519 base64),
+//! market streams (`/ws/…`, `/stream`, `/public/…`, `/market/…`), user data
+//! streams by listen key (`/private/ws?listenKey=…`, `/ws/<listenKey>`) and
+//! the WebSocket API at `/ws-fapi/v1`, all on one port.
+//!
+//! | Module | What |
+//! |---|---|
+//! | [`errors`] | `{code, msg}` errors and their HTTP statuses |
+//! | [`params`] | query and form parameters |
+//! | [`auth`] | keys, signatures, recv window |
+//! | [`faults`] | Binance's own faults: `-1007`, `pu` breaks, listen-key expiry, bans |
+//! | [`shapes`] | JSON of orders, trades, positions, balances |
+//! | [`trade`] | order entry, queries, settings |
+//! | [`market`] | public market data and the diff-depth journal |
+//! | [`rest`] | the HTTP dispatcher |
+//! | [`streams`] | market and user data streams |
+//! | [`wsapi`] | the WebSocket API |
+
+pub mod auth;
+pub mod errors;
+pub mod faults;
+pub mod market;
+pub mod params;
+pub mod rest;
+pub mod shapes;
+pub mod streams;
+pub mod trade;
+pub mod wsapi;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::routing::{get, post};
+use hyperliquid_core::Address;
+use rust_decimal::Decimal;
+
+use crate::config::{Config, PerpConfig};
+use crate::engine::Engine;
+use crate::server::{EmulatorHandle, Shared, StartError, start_venue};
+use crate::signing::account_of_key;
+use crate::venue::VenueIds;
+pub use auth::{ApiKey, KeyKind};
+pub use faults::BinanceFaults;
+
+/// Quote and margin asset of every symbol.
+pub const QUOTE: &str = "USDT";
+
+/// Binance-only settings.
+#[derive(Debug, Clone, Default)]
+pub struct BinanceOptions {
+    /// Funded keys with their USDT.
+    pub keys: Vec<(ApiKey, Decimal)>,
+    /// Binance's own faults at start.
+    pub faults: BinanceFaults,
+}
+
+/// Binance's USDⓈ-M perpetuals with the venue's tick, step and minimum
+/// notional: BTCUSDT (0.1, 0.001, 100), ETHUSDT (0.01, 0.001, 20),
+/// SOLUSDT (0.01, 0.01, 5).
+pub fn default_perps() -> Vec<PerpConfig> {
+    let perp = |name: &str, sz_decimals, price: i64, tick: Decimal, min: i64| PerpConfig {
+        name: name.to_owned(),
+        sz_decimals,
+        max_leverage: 125,
+        price: Decimal::from(price),
+        funding: Decimal::new(1, 4),
+        tick_size: Some(tick),
+        min_notional: Some(Decimal::from(min)),
+    };
+    vec![
+        perp("BTC", 3, 100_000, Decimal::new(1, 1), 100),
+        perp("ETH", 3, 3_500, Decimal::new(1, 2), 20),
+        perp("SOL", 2, 150, Decimal::new(1, 2), 5),
+    ]
+}
+
+/// The default Binance configuration: [`default_perps`], no spot.
+pub fn default_config() -> Config {
+    Config {
+        perps: default_perps(),
+        spot_tokens: Vec::new(),
+        spot_pairs: Vec::new(),
+        ..Config::default()
+    }
+}
+
+/// A user data stream key.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenKey {
+    /// The account.
+    pub user: Address,
+    /// Expiry (ms).
+    pub expires: u64,
+}
+
+/// State of the Binance front end, shared by its connections.
+#[derive(Debug)]
+pub struct Binance {
+    pub(crate) shared: Arc<Shared>,
+    keys: HashMap<String, ApiKey>,
+    pub(crate) ids: Mutex<VenueIds>,
+    pub(crate) listen_keys: Mutex<HashMap<String, ListenKey>>,
+    pub(crate) journal: Mutex<market::Journal>,
+    pub(crate) faults: faults::FaultState,
+    /// Per account and symbol: the countdown-cancel deadline (ms).
+    pub(crate) countdowns: Mutex<HashMap<(Address, usize), u64>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Binance {
+    /// The key record of `key`, if funded.
+    pub(crate) fn key(&self, key: &str) -> Option<&ApiKey> {
+        self.keys.get(key)
+    }
+
+    /// The core account of an API key.
+    pub(crate) fn account(key: &str) -> Address {
+        account_of_key("binance", key)
+    }
+
+    /// The engine and the id tables, locked in that order.
+    pub(crate) fn lock(&self) -> (MutexGuard<'_, Engine>, MutexGuard<'_, VenueIds>) {
+        let engine = self.shared.engine();
+        (engine, lock(&self.ids))
+    }
+
+    /// The listen keys.
+    pub(crate) fn listen_keys(&self) -> MutexGuard<'_, HashMap<String, ListenKey>> {
+        lock(&self.listen_keys)
+    }
+
+    /// The diff-depth journal.
+    pub(crate) fn journal(&self) -> MutexGuard<'_, market::Journal> {
+        lock(&self.journal)
+    }
+
+    /// The countdown-cancel deadlines.
+    pub(crate) fn countdowns(&self) -> MutexGuard<'_, HashMap<(Address, usize), u64>> {
+        lock(&self.countdowns)
+    }
+}
+
+/// The market index of a symbol (`BTCUSDT`, any case).
+pub(crate) fn market_of_symbol(engine: &Engine, symbol: &str) -> Option<usize> {
+    let upper = symbol.to_ascii_uppercase();
+    let coin = upper.strip_suffix(QUOTE)?;
+    engine
+        .market_of_coin(coin)
+        .filter(|m| engine.markets[*m].spec.tokens.is_none())
+}
+
+/// The symbol of a market.
+pub(crate) fn symbol_of(engine: &Engine, market: usize) -> String {
+    format!("{}{QUOTE}", engine.markets[market].spec.coin)
+}
+
+/// Starts a Binance emulator: the core from `config`, the keys of `options`
+/// funded, Binance's routes and the admin API on `config.listen`.
+pub async fn start(
+    mut config: Config,
+    options: BinanceOptions,
+) -> Result<EmulatorHandle, StartError> {
+    let mut keys = HashMap::new();
+    for (key, usdt) in &options.keys {
+        config.fund(Binance::account(&key.key), *usdt);
+        keys.insert(key.key.clone(), key.clone());
+    }
+    let seed = config.seed;
+    start_venue(config, "binance-emulator", move |shared| {
+        let binance = Arc::new(Binance {
+            shared,
+            keys,
+            ids: Mutex::new(VenueIds::default()),
+            listen_keys: Mutex::new(HashMap::new()),
+            journal: Mutex::new(market::Journal::default()),
+            faults: faults::FaultState::new(seed, options.faults),
+            countdowns: Mutex::new(HashMap::new()),
+        });
+        tokio::spawn(trade::countdown_loop(binance.clone()));
+        Router::new()
+            .route("/ws-fapi/v1", get(wsapi::handler))
+            .route("/ws", get(streams::handler))
+            .route("/ws/{*rest}", get(streams::handler))
+            .route("/stream", get(streams::handler))
+            .route("/public/{*rest}", get(streams::handler))
+            .route("/market/{*rest}", get(streams::handler))
+            .route("/private/{*rest}", get(streams::handler))
+            .route(
+                "/admin/binance/faults",
+                get(faults::get_faults).post(faults::set_faults),
+            )
+            .route(
+                "/admin/binance/expire-listen-keys",
+                post(faults::expire_listen_keys),
+            )
+            .fallback(rest::handler)
+            .with_state(binance)
+    })
+    .await
+}

@@ -1,0 +1,279 @@
+//! The REST dispatcher: request weight and bans, the core's faults,
+//! `X-MBX-APIKEY` and signatures, the recv window, and Binance's answers
+//! (JSON bodies; errors as HTTP 4xx with `{"code","msg"}`), with
+//! `X-MBX-USED-WEIGHT-1M` and `X-MBX-ORDER-COUNT-*` headers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use hyperliquid_core::Address;
+use serde_json::{Value, json};
+
+use super::errors::ApiError;
+use super::faults::Admission;
+use super::params::Params;
+use super::{Binance, ListenKey, auth, market, shapes, trade};
+use crate::clock;
+use crate::faults::HttpFault;
+use crate::server::{fault_response, text_response};
+
+/// Orders accepted since start (for the order-count headers).
+static ORDERS: AtomicU64 = AtomicU64::new(0);
+
+/// An error as Binance sends it.
+pub fn error_response(error: &ApiError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json!({ "code": error.code, "msg": error.msg }).to_string(),
+    )
+        .into_response();
+    if matches!(error.status, 418 | 429) {
+        response
+            .headers_mut()
+            .insert("Retry-After", HeaderValue::from_static("60"));
+    }
+    response
+}
+
+fn header(response: &mut Response, name: &'static str, value: u64) {
+    if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
+        response.headers_mut().insert(name, value);
+    }
+}
+
+/// Whether a request enters, changes or cancels orders.
+fn is_order_entry(method: &Method, path: &str) -> bool {
+    *method != Method::GET
+        && matches!(
+            path,
+            "/fapi/v1/order"
+                | "/fapi/v1/batchOrders"
+                | "/fapi/v1/algoOrder"
+                | "/fapi/v1/allOpenOrders"
+        )
+}
+
+/// Every REST request.
+pub async fn handler(
+    State(binance): State<Arc<Binance>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    if !path.starts_with("/fapi/") {
+        return text_response(StatusCode::NOT_FOUND, "Not Found");
+    }
+    let now = clock::now_ms();
+    let weight = match path.as_str() {
+        "/fapi/v1/depth" | "/fapi/v1/exchangeInfo" => 5,
+        _ => 1,
+    };
+    let used = match binance.faults.admit(weight, now) {
+        Admission::Served(used) => used,
+        Admission::Limited(limit) => return error_response(&ApiError::too_many(limit, false)),
+        Admission::Banned(_) => return error_response(&ApiError::too_many(0, true)),
+    };
+    let entry = is_order_entry(&method, &path);
+    let shared = &binance.shared;
+    if entry && shared.arrivals.receiver_count() > 0 {
+        let _ = shared.arrivals.send(Instant::now());
+    }
+    let fault = if entry {
+        shared.faults.exchange_request()
+    } else {
+        shared.faults.http_request()
+    };
+    match fault {
+        Some(HttpFault::ServerError {
+            after_apply: true, ..
+        })
+        | None => {}
+        Some(early) => return fault_response(early),
+    }
+    let query = uri.query().unwrap_or("");
+    let body_text = String::from_utf8_lossy(&body);
+    let outcome = serve(&binance, &method, &path, &headers, query, &body_text, now);
+    if let Some(late) = fault {
+        return fault_response(late);
+    }
+    if entry {
+        let delivery = shared.faults.action_delivery();
+        if !shared.wait_for_delivery(delivery).await {
+            return text_response(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+        }
+    }
+    let mut response = match outcome {
+        Ok(value) => crate::server::json_response(&value),
+        Err(error) => error_response(&error),
+    };
+    header(&mut response, "X-MBX-USED-WEIGHT-1M", u64::from(used));
+    if entry {
+        let orders = ORDERS.fetch_add(1, Ordering::Relaxed) + 1;
+        header(&mut response, "X-MBX-ORDER-COUNT-10S", orders);
+        header(&mut response, "X-MBX-ORDER-COUNT-1M", orders);
+    }
+    response
+}
+
+fn api_key_header(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-mbx-apikey")
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| !k.is_empty())
+}
+
+/// Checks key, signature and timestamp of a signed request; returns the account.
+pub fn authenticate(
+    binance: &Binance,
+    headers: &HeaderMap,
+    query: &str,
+    body: &str,
+    params: &Params,
+    now: u64,
+) -> Result<Address, ApiError> {
+    let key = api_key_header(headers)
+        .and_then(|k| binance.key(k))
+        .ok_or_else(ApiError::api_key)?;
+    let (text, signature) = auth::rest_signed_text(query, body)?;
+    if !key.verifies(text.as_bytes(), &signature) {
+        return Err(ApiError::signature());
+    }
+    auth::check_timestamp(params, now)?;
+    Ok(Binance::account(&key.key))
+}
+
+fn serve(
+    binance: &Binance,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    query: &str,
+    body: &str,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let params = Params::from_query_and_body(query, body)?;
+    let get = *method == Method::GET;
+    // Public endpoints.
+    if get {
+        let engine = binance.shared.engine();
+        match path {
+            "/fapi/v1/ping" => return Ok(json!({})),
+            "/fapi/v1/time" => return Ok(market::time(now)),
+            "/fapi/v1/exchangeInfo" => return Ok(market::exchange_info(&engine, now)),
+            "/fapi/v1/depth" => {
+                return market::depth(&engine, &mut binance.journal(), &params, now);
+            }
+            "/fapi/v1/trades" => return market::trades(&engine, &params),
+            "/fapi/v1/ticker/bookTicker" => return market::book_ticker(&engine, &params, now),
+            "/fapi/v1/premiumIndex" => return market::premium_index(&engine, &params, now),
+            _ => {}
+        }
+    }
+    if path == "/fapi/v1/listenKey" {
+        let key = api_key_header(headers)
+            .and_then(|k| binance.key(k))
+            .ok_or_else(ApiError::api_key)?;
+        return listen_key(binance, method, Binance::account(&key.key), now);
+    }
+    let user = authenticate(binance, headers, query, body, &params, now)?;
+    let post_only = binance.shared.faults.post_only_window();
+    let ctx = trade::context(now, post_only, path);
+    let (mut engine, mut ids) = binance.lock();
+    let (engine, ids) = (&mut *engine, &mut *ids);
+    match (method.as_str(), path) {
+        ("POST", "/fapi/v1/order") => {
+            let placed = trade::new_order(engine, ids, user, &params, &ctx)?;
+            if binance.faults.unknown_outcome() {
+                return Err(ApiError::unknown_outcome());
+            }
+            Ok(placed)
+        }
+        ("GET", "/fapi/v1/order") => trade::query_order(engine, ids, user, &params),
+        ("PUT", "/fapi/v1/order") => trade::modify_order(engine, ids, user, &params, &ctx),
+        ("DELETE", "/fapi/v1/order") => trade::cancel_order(engine, ids, user, &params, now),
+        ("GET", "/fapi/v1/openOrder") => trade::query_open_order(engine, ids, user, &params),
+        ("GET", "/fapi/v1/openOrders") => trade::open_orders(engine, ids, user, &params),
+        ("GET", "/fapi/v1/allOrders") => trade::all_orders(engine, ids, user, &params),
+        ("DELETE", "/fapi/v1/allOpenOrders") => trade::cancel_all(engine, ids, user, &params, now),
+        ("POST", "/fapi/v1/batchOrders") => trade::batch_orders(engine, ids, user, &params, &ctx),
+        ("POST", "/fapi/v1/countdownCancelAll") => {
+            trade::countdown(binance, engine, user, &params, now)
+        }
+        ("GET", "/fapi/v1/userTrades") => trade::user_trades(engine, ids, user, &params),
+        ("GET", "/fapi/v2/positionRisk") => trade::position_risk(engine, user, &params, false),
+        ("GET", "/fapi/v3/positionRisk") => trade::position_risk(engine, user, &params, true),
+        ("GET", "/fapi/v2/balance" | "/fapi/v3/balance") => Ok(shapes::balance(engine, user, now)),
+        ("GET", "/fapi/v2/account" | "/fapi/v3/account") => Ok(shapes::account(engine, user, now)),
+        ("POST", "/fapi/v1/leverage") => trade::leverage(engine, user, &params),
+        ("POST", "/fapi/v1/marginType") => trade::margin_type(engine, user, &params),
+        ("GET", "/fapi/v1/leverageBracket") => market::leverage_bracket(engine, &params),
+        ("GET", "/fapi/v1/positionSide/dual") => Ok(json!({ "dualSidePosition": false })),
+        ("GET", "/fapi/v1/multiAssetsMargin") => Ok(json!({ "multiAssetsMargin": false })),
+        ("POST", "/fapi/v1/algoOrder") => trade::new_algo_order(engine, ids, user, &params, &ctx),
+        ("DELETE", "/fapi/v1/algoOrder") => {
+            trade::cancel_algo_order(engine, ids, user, &params, now)
+        }
+        ("GET", "/fapi/v1/algoOrder") => trade::query_algo_order(engine, ids, user, &params),
+        ("GET", "/fapi/v1/openAlgoOrders") => Ok(trade::open_algo_orders(engine, ids, user)),
+        _ => {
+            Err(ApiError::new(-1000, format!("Unknown endpoint {method} {path}")).with_status(404))
+        }
+    }
+}
+
+/// `POST|PUT|DELETE /fapi/v1/listenKey`: one key per account; POST returns
+/// the live one (extended) or a new one.
+fn listen_key(
+    binance: &Binance,
+    method: &Method,
+    user: Address,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let ttl = binance.faults.listen_key_ttl_ms();
+    let mut keys = binance.listen_keys();
+    let current = keys
+        .iter()
+        .find(|(_, k)| k.user == user && k.expires > now)
+        .map(|(key, _)| key.clone());
+    match (method.as_str(), current) {
+        ("POST", Some(key)) | ("PUT", Some(key)) => {
+            if let Some(entry) = keys.get_mut(&key) {
+                entry.expires = now + ttl;
+            }
+            Ok(json!({ "listenKey": key }))
+        }
+        ("POST", None) => {
+            let key = hex::encode(
+                hyperliquid_core::keccak256(
+                    format!("listen key {user} {now} {}", keys.len()).as_bytes(),
+                )
+                .0,
+            );
+            keys.insert(
+                key.clone(),
+                ListenKey {
+                    user,
+                    expires: now + ttl,
+                },
+            );
+            Ok(json!({ "listenKey": key }))
+        }
+        ("PUT", None) => Err(ApiError::listen_key()),
+        ("DELETE", key) => {
+            if let Some(key) = key {
+                keys.remove(&key);
+            }
+            Ok(json!({}))
+        }
+        _ => Err(ApiError::new(-1000, "Unsupported method").with_status(405)),
+    }
+}

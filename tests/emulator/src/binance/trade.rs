@@ -1,0 +1,766 @@
+//! Order entry, order queries and account settings, shared by REST and the
+//! WebSocket API. Everything runs on the core; this module translates.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyperliquid_core::{
+    Address, LimitWire, OrderRef, OrderType, OrderWire, Tif, Tpsl, TriggerWire,
+    UpdateLeverageAction, WireDecimal,
+};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use super::errors::ApiError;
+use super::params::Params;
+use super::{Binance, market_of_symbol, shapes};
+use crate::book::Oid;
+use crate::engine::{ActionContext, Engine};
+use crate::orders::OrderState;
+use crate::venue::{VenueIds, VenueOrder, fok_fills, passive_price, place_core, replace_core};
+
+/// Slippage of a market order's protective price around the mark.
+const MARKET_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
+/// Most orders in one `batchOrders` request.
+pub const MAX_BATCH: usize = 5;
+
+/// The processing context of one request.
+pub fn context(now: u64, post_only_window: bool, salt: &str) -> ActionContext {
+    crate::venue::context("binance-emulator", now, post_only_window, salt)
+}
+
+fn wire_decimal(value: Decimal, name: &str) -> Result<WireDecimal, ApiError> {
+    WireDecimal::from_decimal(value).map_err(|_| ApiError::mandatory(name))
+}
+
+fn symbol_param(engine: &Engine, p: &Params) -> Result<(usize, String), ApiError> {
+    let symbol = p.required("symbol")?.to_ascii_uppercase();
+    let market = market_of_symbol(engine, &symbol).ok_or_else(ApiError::symbol)?;
+    Ok((market, symbol))
+}
+
+fn side_param(p: &Params) -> Result<bool, ApiError> {
+    match p.required("side")? {
+        "BUY" => Ok(true),
+        "SELL" => Ok(false),
+        _ => Err(ApiError::new(-1117, "Invalid side.")),
+    }
+}
+
+fn client_id(p: &Params, key: &str) -> Result<Option<String>, ApiError> {
+    let Some(id) = p.text(key) else {
+        return Ok(None);
+    };
+    let valid = id.len() <= 36
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".:/_-".contains(c));
+    if !valid {
+        return Err(ApiError::new(-4015, "Client order id is not valid."));
+    }
+    Ok(Some(id.to_owned()))
+}
+
+/// Binance's answer to a core refusal (`None`: the order stands, perhaps expired).
+fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value) -> Option<ApiError> {
+    let text = status.get("error").and_then(Value::as_str)?;
+    let state = oid
+        .and_then(|oid| engine.orders.get(&oid))
+        .map(|r| r.status);
+    let min = oid
+        .and_then(|oid| engine.orders.get(&oid))
+        .and_then(|r| engine.market_of_coin(&r.coin))
+        .map_or(Decimal::ZERO, |m| engine.markets[m].spec.min_notional);
+    Some(match state {
+        Some(OrderState::IocCancelRejected) => return None,
+        Some(OrderState::BadAloPxRejected) => ApiError::new(
+            -5022,
+            "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will not be recorded in the order history",
+        ),
+        Some(OrderState::PerpMarginRejected) => ApiError::new(-2019, "Margin is insufficient."),
+        Some(OrderState::MinTradeNtlRejected) => ApiError::new(
+            -4164,
+            format!(
+                "Order's notional must be no smaller than {} (unless you choose reduce only).",
+                min.normalize()
+            ),
+        ),
+        Some(OrderState::ReduceOnlyRejected) => {
+            ApiError::new(-2022, "ReduceOnly Order is rejected.")
+        }
+        Some(OrderState::TickRejected) => ApiError::new(-4014, "Price not increased by tick size."),
+        Some(OrderState::BadTriggerPxRejected) => {
+            ApiError::new(-2021, "Order would immediately trigger.")
+        }
+        Some(_) => ApiError::new(
+            -1111,
+            "Precision is over the maximum defined for this asset.",
+        ),
+        None => ApiError::new(-2010, text.to_owned()),
+    })
+}
+
+/// `POST /fapi/v1/order`, `order.place`: LIMIT and MARKET (conditional types
+/// belong to the algo service: `-4120`).
+pub fn new_order(
+    engine: &mut Engine,
+    ids: &mut VenueIds,
+    user: Address,
+    p: &Params,
+    ctx: &ActionContext,
+) -> Result<Value, ApiError> {
+    let (market, symbol) = symbol_param(engine, p)?;
+    let is_buy = side_param(p)?;
+    let order_type = match p.required("type")? {
+        "LIMIT" => "LIMIT",
+        "MARKET" => "MARKET",
+        "STOP" | "STOP_MARKET" | "TAKE_PROFIT" | "TAKE_PROFIT_MARKET" | "TRAILING_STOP_MARKET" => {
+            return Err(ApiError::new(
+                -4120,
+                "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
+            ));
+        }
+        _ => return Err(ApiError::new(-1116, "Invalid orderType.")),
+    };
+    let qty = p
+        .decimal("quantity")?
+        .ok_or_else(|| ApiError::mandatory("quantity"))?;
+    if qty <= Decimal::ZERO {
+        return Err(ApiError::new(-4003, "Quantity less than or equal to zero."));
+    }
+    let tif = match (order_type, p.text("timeInForce")) {
+        ("MARKET", _) => "GTC",
+        (_, None) => return Err(ApiError::mandatory("timeInForce")),
+        (_, Some("GTC" | "GTD")) => "GTC",
+        (_, Some("IOC")) => "IOC",
+        (_, Some("FOK")) => "FOK",
+        (_, Some("GTX")) => "GTX",
+        _ => return Err(ApiError::new(-1115, "Invalid timeInForce.")),
+    };
+    let link = client_id(p, "newClientOrderId")?;
+    if let Some(link) = &link
+        && ids.by_link(user, link).is_some_and(|o| o.is_open(engine))
+    {
+        return Err(ApiError::new(-4116, "ClientOrderId is duplicated."));
+    }
+    let price = match order_type {
+        "LIMIT" => p
+            .decimal("price")?
+            .filter(|px| *px > Decimal::ZERO)
+            .ok_or_else(|| ApiError::mandatory("price"))?,
+        _ => engine.slippage_price(market, is_buy, MARKET_SLIPPAGE),
+    };
+    let mut wire_price = price;
+    if tif == "FOK" && !fok_fills(engine, market, is_buy, price, qty) {
+        wire_price = passive_price(engine, market, is_buy, price);
+    }
+    let wire = OrderWire {
+        asset: engine.markets[market].spec.asset,
+        is_buy,
+        price: wire_decimal(wire_price, "price")?,
+        size: wire_decimal(qty, "quantity")?,
+        reduce_only: p.flag("reduceOnly")?,
+        order_type: OrderType::Limit(LimitWire {
+            tif: match (order_type, tif) {
+                ("MARKET", _) | (_, "IOC" | "FOK") => Tif::Ioc,
+                (_, "GTX") => Tif::Alo,
+                _ => Tif::Gtc,
+            },
+        }),
+        cloid: None,
+    };
+    let reduce_only = wire.reduce_only;
+    let (oid, status) = place_core(engine, user, wire, ctx);
+    if let Some(error) = refusal(engine, oid, &status) {
+        return Err(error);
+    }
+    let oid = oid.ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
+    let order = VenueOrder {
+        order_id: oid.to_string(),
+        link_id: link.unwrap_or_else(|| format!("emu_{oid}")),
+        user,
+        market,
+        symbol,
+        is_buy,
+        order_type,
+        tif: if order_type == "MARKET" { "GTC" } else { tif },
+        qty,
+        price: if order_type == "MARKET" {
+            Decimal::ZERO
+        } else {
+            price
+        },
+        trigger_price: None,
+        trigger_direction: 0,
+        take_profit: None,
+        stop_loss: None,
+        stop_order_type: "",
+        reduce_only,
+        oids: vec![oid],
+        created: ctx.now,
+        updated: ctx.now,
+    };
+    let answer = shapes::order(engine, &order);
+    ids.insert(order);
+    Ok(answer)
+}
+
+/// The order a request names by `orderId` or `origClientOrderId`.
+fn named<'a>(
+    engine: &Engine,
+    ids: &'a VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<&'a VenueOrder, ApiError> {
+    let (market, _) = symbol_param(engine, p)?;
+    let found = match (p.integer("orderId")?, p.text("origClientOrderId")) {
+        (Some(id), _) => ids.get(&id.to_string()),
+        (None, Some(link)) => ids.by_link(user, link),
+        (None, None) => return Err(ApiError::mandatory("orderId")),
+    };
+    found
+        .filter(|o| o.user == user && o.market == market && o.trigger_price.is_none())
+        .ok_or_else(ApiError::no_such_order)
+}
+
+/// `GET /fapi/v1/order`, `order.status`.
+pub fn query_order(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    named(engine, ids, user, p).map(|o| shapes::order(engine, o))
+}
+
+/// `GET /fapi/v1/openOrder`.
+pub fn query_open_order(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    let order = named(engine, ids, user, p)?;
+    if !order.is_open(engine) {
+        return Err(ApiError::new(-2013, "Order does not exist."));
+    }
+    Ok(shapes::order(engine, order))
+}
+
+/// `DELETE /fapi/v1/order`, `order.cancel`.
+pub fn cancel_order(
+    engine: &mut Engine,
+    ids: &mut VenueIds,
+    user: Address,
+    p: &Params,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let order = named(engine, ids, user, p)
+        .map_err(|_| ApiError::unknown_order())?
+        .clone();
+    let oid = order.current().unwrap_or_default();
+    let asset = engine.markets[order.market].spec.asset;
+    let status = engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], now);
+    if status.first() != Some(&json!("success")) {
+        return Err(ApiError::unknown_order());
+    }
+    if let Some(o) = ids.get_mut(&order.order_id) {
+        o.updated = now;
+    }
+    Ok(shapes::order(engine, &order))
+}
+
+/// `PUT /fapi/v1/order`, `order.modify`: new quantity and price, same
+/// `orderId`; cancelled when the new quantity is not above what filled.
+pub fn modify_order(
+    engine: &mut Engine,
+    ids: &mut VenueIds,
+    user: Address,
+    p: &Params,
+    ctx: &ActionContext,
+) -> Result<Value, ApiError> {
+    let order = named(engine, ids, user, p)?.clone();
+    let is_buy = side_param(p)?;
+    let qty = p
+        .decimal("quantity")?
+        .ok_or_else(|| ApiError::mandatory("quantity"))?;
+    let price = p
+        .decimal("price")?
+        .ok_or_else(|| ApiError::mandatory("price"))?;
+    if order.order_type != "LIMIT" || is_buy != order.is_buy {
+        return Err(ApiError::new(
+            -4028,
+            "Order can only be modified for LIMIT orders of the same side.",
+        ));
+    }
+    if !order.is_open(engine) {
+        return Err(ApiError::new(-2013, "Order does not exist."));
+    }
+    let progress = order.progress(engine);
+    let oid = order.current().unwrap_or_default();
+    if qty <= progress.cum_qty {
+        let asset = engine.markets[order.market].spec.asset;
+        engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], ctx.now);
+        return Ok(shapes::order(engine, &order));
+    }
+    if qty == order.qty && price == order.price {
+        return Err(ApiError::new(-5027, "No need to modify the order."));
+    }
+    let wire = OrderWire {
+        asset: engine.markets[order.market].spec.asset,
+        is_buy,
+        price: wire_decimal(price, "price")?,
+        size: wire_decimal(qty - progress.cum_qty, "quantity")?,
+        reduce_only: order.reduce_only,
+        order_type: OrderType::Limit(LimitWire {
+            tif: match order.tif {
+                "GTX" => Tif::Alo,
+                _ => Tif::Gtc,
+            },
+        }),
+        cloid: None,
+    };
+    let (new_oid, status) = replace_core(engine, user, oid, wire, ctx);
+    if let Some(new_oid) = new_oid {
+        ids.add_oid(&order.order_id, new_oid);
+        if let Some(o) = ids.get_mut(&order.order_id) {
+            o.qty = qty;
+            o.price = price;
+            o.updated = ctx.now;
+        }
+    }
+    if let Some(error) = refusal(engine, new_oid, &status) {
+        return Err(error);
+    }
+    let order = ids
+        .get(&order.order_id)
+        .ok_or_else(ApiError::no_such_order)?;
+    Ok(shapes::order(engine, order))
+}
+
+/// `GET /fapi/v1/openOrders`.
+pub fn open_orders(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    let market = match p.text("symbol") {
+        Some(_) => Some(symbol_param(engine, p)?.0),
+        None => None,
+    };
+    Ok(Value::Array(
+        ids.of_user(user)
+            .filter(|o| o.trigger_price.is_none() && market.is_none_or(|m| o.market == m))
+            .filter(|o| o.is_open(engine))
+            .map(|o| shapes::order(engine, o))
+            .collect(),
+    ))
+}
+
+/// `GET /fapi/v1/allOrders` (oldest first, at most `limit`, default 500).
+pub fn all_orders(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    let (market, _) = symbol_param(engine, p)?;
+    let limit = p.integer("limit")?.unwrap_or(500).clamp(1, 1000) as usize;
+    let from = p.integer("orderId")?.unwrap_or(0);
+    let mut list: Vec<Value> = ids
+        .of_user(user)
+        .filter(|o| o.trigger_price.is_none() && o.market == market && o.first() >= from)
+        .take(limit)
+        .map(|o| shapes::order(engine, o))
+        .collect();
+    list.reverse();
+    Ok(Value::Array(list))
+}
+
+/// `DELETE /fapi/v1/allOpenOrders`.
+pub fn cancel_all(
+    engine: &mut Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let (market, _) = symbol_param(engine, p)?;
+    cancel_market(engine, ids, user, market, now);
+    Ok(json!({ "code": 200, "msg": "The operation of cancel all open order is done." }))
+}
+
+fn cancel_market(engine: &mut Engine, ids: &VenueIds, user: Address, market: usize, now: u64) {
+    let asset = engine.markets[market].spec.asset;
+    let targets: Vec<(u32, OrderRef)> = ids
+        .of_user(user)
+        .filter(|o| o.market == market && o.is_open(engine))
+        .filter_map(|o| o.current())
+        .map(|oid| (asset, OrderRef::Oid(oid)))
+        .collect();
+    engine.cancel_orders(user, &targets, now);
+}
+
+/// `POST /fapi/v1/countdownCancelAll`: cancels the symbol's open orders
+/// unless called again within `countdownTime` ms (0 switches it off).
+pub fn countdown(
+    binance: &Binance,
+    engine: &Engine,
+    user: Address,
+    p: &Params,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let (market, symbol) = symbol_param(engine, p)?;
+    let time = p
+        .integer("countdownTime")?
+        .ok_or_else(|| ApiError::mandatory("countdownTime"))?;
+    let mut countdowns = binance.countdowns();
+    if time == 0 {
+        countdowns.remove(&(user, market));
+    } else {
+        countdowns.insert((user, market), now + time);
+    }
+    Ok(json!({ "symbol": symbol, "countdownTime": time.to_string() }))
+}
+
+/// Fires due countdown cancels every 10 ms until shutdown.
+pub async fn countdown_loop(binance: Arc<Binance>) {
+    let mut shutdown = binance.shared.shutdown.clone();
+    let mut interval = tokio::time::interval(Duration::from_millis(10));
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        let now = crate::clock::now_ms();
+        let due: Vec<(Address, usize)> = {
+            let mut countdowns = binance.countdowns();
+            let due: Vec<_> = countdowns
+                .iter()
+                .filter(|(_, d)| **d <= now)
+                .map(|(k, _)| *k)
+                .collect();
+            for key in &due {
+                countdowns.remove(key);
+            }
+            due
+        };
+        if due.is_empty() {
+            continue;
+        }
+        let (mut engine, ids) = binance.lock();
+        for (user, market) in due {
+            cancel_market(&mut engine, &ids, user, market, now);
+        }
+    }
+}
+
+/// `GET /fapi/v1/userTrades` (oldest first, at most `limit`, default 500).
+pub fn user_trades(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    let (market, _) = symbol_param(engine, p)?;
+    let limit = p.integer("limit")?.unwrap_or(500).clamp(1, 1000) as usize;
+    let order_filter = p.integer("orderId")?;
+    let Some(account) = engine.accounts.get(&user) else {
+        return Ok(json!([]));
+    };
+    let mut list: Vec<Value> = account
+        .fills
+        .iter()
+        .rev()
+        .filter_map(|fill| ids.of_oid(fill.oid).map(|o| (o, fill)))
+        .filter(|(o, _)| o.market == market && order_filter.is_none_or(|id| o.first() == id))
+        .take(limit)
+        .map(|(o, fill)| shapes::trade(engine, o, fill))
+        .collect();
+    list.reverse();
+    Ok(Value::Array(list))
+}
+
+/// `GET /fapi/v2|v3/positionRisk`.
+pub fn position_risk(
+    engine: &Engine,
+    user: Address,
+    p: &Params,
+    v3: bool,
+) -> Result<Value, ApiError> {
+    let markets: Vec<usize> = match p.text("symbol") {
+        Some(_) => vec![symbol_param(engine, p)?.0],
+        None => (0..engine.markets.len())
+            .filter(|m| engine.markets[*m].spec.tokens.is_none())
+            .collect(),
+    };
+    Ok(Value::Array(
+        markets
+            .into_iter()
+            .map(|m| shapes::position(engine, user, m))
+            .filter(|p| !v3 || p["positionAmt"] != "0")
+            .collect(),
+    ))
+}
+
+/// `POST /fapi/v1/leverage`.
+pub fn leverage(engine: &mut Engine, user: Address, p: &Params) -> Result<Value, ApiError> {
+    let (market, symbol) = symbol_param(engine, p)?;
+    let value = p
+        .integer("leverage")?
+        .ok_or_else(|| ApiError::mandatory("leverage"))?;
+    let spec = &engine.markets[market].spec;
+    let asset = spec.asset;
+    let is_cross = engine
+        .accounts
+        .get(&user)
+        .is_none_or(|a| a.leverage_of(asset, spec.max_leverage).is_cross);
+    let leverage =
+        u32::try_from(value).map_err(|_| ApiError::new(-4028, "Leverage is not valid"))?;
+    engine
+        .update_leverage(
+            user,
+            &UpdateLeverageAction {
+                asset,
+                is_cross,
+                leverage,
+            },
+        )
+        .map_err(|_| ApiError::new(-4028, format!("Leverage {value} is not valid")))?;
+    Ok(json!({ "leverage": value, "maxNotionalValue": "1000000", "symbol": symbol }))
+}
+
+/// `POST /fapi/v1/marginType` (`ISOLATED` or `CROSSED`).
+pub fn margin_type(engine: &mut Engine, user: Address, p: &Params) -> Result<Value, ApiError> {
+    let (market, _) = symbol_param(engine, p)?;
+    let is_cross = match p.required("marginType")? {
+        "CROSSED" => true,
+        "ISOLATED" => false,
+        _ => return Err(ApiError::mandatory("marginType")),
+    };
+    let spec = &engine.markets[market].spec;
+    let asset = spec.asset;
+    let current = engine
+        .accounts
+        .get(&user)
+        .map(|a| a.leverage_of(asset, spec.max_leverage))
+        .ok_or_else(ApiError::api_key)?;
+    if current.is_cross == is_cross {
+        return Err(ApiError::new(-4046, "No need to change margin type."));
+    }
+    engine
+        .update_leverage(
+            user,
+            &UpdateLeverageAction {
+                asset,
+                is_cross,
+                leverage: current.value,
+            },
+        )
+        .map_err(|_| {
+            ApiError::new(
+                -4048,
+                "Margin type cannot be changed if there exists position.",
+            )
+        })?;
+    Ok(json!({ "code": 200, "msg": "success" }))
+}
+
+/// `POST /fapi/v1/batchOrders`: up to five orders, one answer each.
+pub fn batch_orders(
+    engine: &mut Engine,
+    ids: &mut VenueIds,
+    user: Address,
+    p: &Params,
+    ctx: &ActionContext,
+) -> Result<Value, ApiError> {
+    let list: Vec<Value> = serde_json::from_str(p.required("batchOrders")?)
+        .map_err(|_| ApiError::mandatory("batchOrders"))?;
+    if list.is_empty() || list.len() > MAX_BATCH {
+        return Err(ApiError::new(
+            -1130,
+            "Data sent for parameter 'batchOrders' is not valid.",
+        ));
+    }
+    Ok(Value::Array(
+        list.iter()
+            .map(
+                |item| match new_order(engine, ids, user, &Params::from_object(item), ctx) {
+                    Ok(order) => order,
+                    Err(e) => json!({ "code": e.code, "msg": e.msg }),
+                },
+            )
+            .collect(),
+    ))
+}
+
+/// Algo order JSON (REST and `ALGO_UPDATE`).
+pub fn algo_json(engine: &Engine, order: &VenueOrder) -> Value {
+    let progress = order.progress(engine);
+    let status = match shapes::status(&progress) {
+        _ if progress.waiting && progress.is_open() => "NEW",
+        _ if progress.waiting => "CANCELED",
+        "FILLED" | "EXPIRED" => "FINISHED",
+        "CANCELED" => "CANCELED",
+        _ => "TRIGGERED",
+    };
+    json!({
+        "algoId": order.first(),
+        "clientAlgoId": order.link_id,
+        "algoType": "CONDITIONAL",
+        "orderType": order.order_type,
+        "symbol": order.symbol,
+        "side": shapes::side(order.is_buy),
+        "positionSide": "BOTH",
+        "timeInForce": order.tif,
+        "quantity": shapes::num(order.qty),
+        "algoStatus": status,
+        "triggerPrice": order.trigger_price.map(shapes::num),
+        "price": shapes::num(order.price),
+        "selfTradePreventionMode": "EXPIRE_MAKER",
+        "workingType": "CONTRACT_PRICE",
+        "priceMatch": "NONE",
+        "closePosition": false,
+        "priceProtect": false,
+        "reduceOnly": order.reduce_only,
+        "createTime": order.created,
+        "updateTime": progress.updated,
+        "triggerTime": 0,
+        "goodTillDate": 0,
+    })
+}
+
+/// `POST /fapi/v1/algoOrder` (`algoType=CONDITIONAL`): STOP, STOP_MARKET,
+/// TAKE_PROFIT, TAKE_PROFIT_MARKET with `triggerPrice`.
+pub fn new_algo_order(
+    engine: &mut Engine,
+    ids: &mut VenueIds,
+    user: Address,
+    p: &Params,
+    ctx: &ActionContext,
+) -> Result<Value, ApiError> {
+    if p.required("algoType")? != "CONDITIONAL" {
+        return Err(ApiError::new(-1116, "Invalid algoType."));
+    }
+    let (market, symbol) = symbol_param(engine, p)?;
+    let is_buy = side_param(p)?;
+    let (order_type, is_market, tpsl) = match p.required("type")? {
+        "STOP" => ("STOP", false, Tpsl::Sl),
+        "STOP_MARKET" => ("STOP_MARKET", true, Tpsl::Sl),
+        "TAKE_PROFIT" => ("TAKE_PROFIT", false, Tpsl::Tp),
+        "TAKE_PROFIT_MARKET" => ("TAKE_PROFIT_MARKET", true, Tpsl::Tp),
+        _ => return Err(ApiError::new(-1116, "Invalid orderType.")),
+    };
+    let trigger = p
+        .decimal("triggerPrice")?
+        .ok_or_else(|| ApiError::mandatory("triggerPrice"))?;
+    let qty = p
+        .decimal("quantity")?
+        .ok_or_else(|| ApiError::mandatory("quantity"))?;
+    let price = match is_market {
+        true => trigger,
+        false => p
+            .decimal("price")?
+            .ok_or_else(|| ApiError::mandatory("price"))?,
+    };
+    let link = client_id(p, "clientAlgoId")?;
+    let wire = OrderWire {
+        asset: engine.markets[market].spec.asset,
+        is_buy,
+        price: wire_decimal(price, "price")?,
+        size: wire_decimal(qty, "quantity")?,
+        reduce_only: p.flag("reduceOnly")?,
+        order_type: OrderType::Trigger(TriggerWire {
+            is_market,
+            trigger_px: wire_decimal(trigger, "triggerPrice")?,
+            tpsl,
+        }),
+        cloid: None,
+    };
+    let reduce_only = wire.reduce_only;
+    let (oid, status) = place_core(engine, user, wire, ctx);
+    if let Some(error) = refusal(engine, oid, &status) {
+        return Err(error);
+    }
+    let oid = oid.ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
+    let order = VenueOrder {
+        order_id: oid.to_string(),
+        link_id: link.unwrap_or_else(|| format!("emu_algo_{oid}")),
+        user,
+        market,
+        symbol,
+        is_buy,
+        order_type,
+        tif: "GTC",
+        qty,
+        price: if is_market { Decimal::ZERO } else { price },
+        trigger_price: Some(trigger),
+        trigger_direction: 0,
+        take_profit: None,
+        stop_loss: None,
+        stop_order_type: "",
+        reduce_only,
+        oids: vec![oid],
+        created: ctx.now,
+        updated: ctx.now,
+    };
+    let answer = algo_json(engine, &order);
+    ids.insert(order);
+    Ok(answer)
+}
+
+fn named_algo<'a>(
+    ids: &'a VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<&'a VenueOrder, ApiError> {
+    let found = match (p.integer("algoId")?, p.text("clientAlgoId")) {
+        (Some(id), _) => ids.get(&id.to_string()),
+        (None, Some(link)) => ids.by_link(user, link),
+        (None, None) => return Err(ApiError::mandatory("algoId")),
+    };
+    found
+        .filter(|o| o.user == user && o.trigger_price.is_some())
+        .ok_or_else(|| ApiError::new(-2011, "Unknown order sent."))
+}
+
+/// `DELETE /fapi/v1/algoOrder`.
+pub fn cancel_algo_order(
+    engine: &mut Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let order = named_algo(ids, user, p)?;
+    let oid = order.current().unwrap_or_default();
+    let asset = engine.markets[order.market].spec.asset;
+    let status = engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], now);
+    if status.first() != Some(&json!("success")) {
+        return Err(ApiError::new(-2011, "Unknown order sent."));
+    }
+    Ok(
+        json!({ "algoId": order.first(), "clientAlgoId": order.link_id, "code": "200", "msg": "success" }),
+    )
+}
+
+/// `GET /fapi/v1/openAlgoOrders`.
+pub fn open_algo_orders(engine: &Engine, ids: &VenueIds, user: Address) -> Value {
+    Value::Array(
+        ids.of_user(user)
+            .filter(|o| o.trigger_price.is_some() && o.is_open(engine))
+            .map(|o| algo_json(engine, o))
+            .collect(),
+    )
+}
+
+/// `GET /fapi/v1/algoOrder`.
+pub fn query_algo_order(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: Address,
+    p: &Params,
+) -> Result<Value, ApiError> {
+    named_algo(ids, user, p).map(|o| algo_json(engine, o))
+}

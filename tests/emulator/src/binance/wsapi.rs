@@ -1,0 +1,177 @@
+//! The WebSocket API at `/ws-fapi/v1`: `{id, method, params}` requests,
+//! `{id, status, result | error, rateLimits}` replies. Methods:
+//! `session.logon` (Ed25519 keys), `session.status`, `session.logout`,
+//! `order.place`, `order.modify`, `order.cancel`, `order.status`,
+//! `account.balance`, `v2/account.balance`. Signed requests carry `apiKey`,
+//! `timestamp` and `signature` over the params sorted by name, or only
+//! `timestamp` after a logon.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::StreamExt;
+use hyperliquid_core::Address;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::errors::ApiError;
+use super::params::Params;
+use super::{Binance, KeyKind, auth, shapes, trade};
+use crate::clock;
+use crate::ws::{Out, write_frames};
+
+/// `GET /ws-fapi/v1`.
+pub async fn handler(upgrade: WebSocketUpgrade, State(binance): State<Arc<Binance>>) -> Response {
+    upgrade.on_upgrade(move |socket| session(socket, binance))
+}
+
+fn rate_limits() -> Value {
+    json!([{ "rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400, "count": 1 }])
+}
+
+async fn session(socket: WebSocket, binance: Arc<Binance>) {
+    let shared = binance.shared.clone();
+    let (sink, mut stream) = socket.split();
+    let (out, queue) = Out::channel();
+    let mut writer = tokio::spawn(write_frames(sink, queue, shared.clone()));
+    let mut drops = shared.faults.drop_signal();
+    drops.borrow_and_update();
+    let mut shutdown = shared.shutdown.clone();
+    let mut logged_on: Option<(String, Address)> = None;
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = Instant::now();
+                    request(&binance, &mut logged_on, text.as_str(), &out);
+                }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
+                Some(Ok(_)) => last_heard = Instant::now(),
+            },
+            _ = drops.changed() => break,
+            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = tokio::time::sleep_until(last_heard + shared.ws_idle_timeout.max(std::time::Duration::from_secs(600))) => break,
+            _ = &mut writer => break,
+        }
+    }
+    writer.abort();
+}
+
+/// The account a signed request acts for.
+fn authenticate(
+    binance: &Binance,
+    logged_on: &Option<(String, Address)>,
+    params: &Params,
+    now: u64,
+) -> Result<Address, ApiError> {
+    auth::check_timestamp(params, now)?;
+    match (params.text("signature"), logged_on) {
+        (None, Some((_, user))) => Ok(*user),
+        (None, None) => Err(ApiError::mandatory("signature")),
+        (Some(signature), _) => {
+            let key = params
+                .text("apiKey")
+                .and_then(|k| binance.key(k))
+                .ok_or_else(ApiError::api_key)?;
+            if !key.verifies(auth::ws_signed_text(params).as_bytes(), signature) {
+                return Err(ApiError::signature());
+            }
+            Ok(Binance::account(&key.key))
+        }
+    }
+}
+
+fn request(
+    binance: &Arc<Binance>,
+    logged_on: &mut Option<(String, Address)>,
+    text: &str,
+    out: &Out,
+) {
+    let Ok(frame) = serde_json::from_str::<Value>(text) else {
+        let error = json!({ "id": null, "status": 400, "error": { "code": -1100, "msg": "Malformed request." }, "rateLimits": rate_limits() });
+        return out.send(error.to_string());
+    };
+    let id = frame.get("id").cloned().unwrap_or(Value::Null);
+    let method = frame["method"].as_str().unwrap_or("").to_owned();
+    let params = Params::from_object(&frame["params"]);
+    let now = clock::now_ms();
+    let outcome = answer(binance, logged_on, &method, &params, now);
+    let reply = match outcome {
+        Ok(result) => json!({ "id": id, "status": 200, "result": result, "rateLimits": rate_limits() }),
+        Err(e) => json!({ "id": id, "status": e.status, "error": { "code": e.code, "msg": e.msg }, "rateLimits": rate_limits() }),
+    }
+    .to_string();
+    let delivery = if method.starts_with("order.") && method != "order.status" {
+        binance.shared.faults.action_delivery()
+    } else {
+        crate::faults::Delivery::Now
+    };
+    let (shared, out) = (binance.shared.clone(), out.clone());
+    tokio::spawn(async move {
+        if shared.wait_for_delivery(delivery).await {
+            out.send(reply);
+        }
+    });
+}
+
+fn answer(
+    binance: &Binance,
+    logged_on: &mut Option<(String, Address)>,
+    method: &str,
+    params: &Params,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let status = |logged_on: &Option<(String, Address)>| {
+        json!({
+            "apiKey": logged_on.as_ref().map(|(k, _)| k.clone()),
+            "authorizedSince": logged_on.as_ref().map(|_| now),
+            "connectedSince": now, "returnRateLimits": true, "serverTime": now,
+        })
+    };
+    match method {
+        "session.logon" => {
+            let key = params
+                .text("apiKey")
+                .and_then(|k| binance.key(k))
+                .ok_or_else(ApiError::api_key)?;
+            if !matches!(key.kind, KeyKind::Ed25519(_)) {
+                return Err(ApiError::new(
+                    -4056,
+                    "HMAC_SHA256 API key is not supported.",
+                ));
+            }
+            let user = authenticate(binance, &None, params, now)?;
+            *logged_on = Some((key.key.clone(), user));
+            Ok(status(logged_on))
+        }
+        "session.status" => Ok(status(logged_on)),
+        "session.logout" => {
+            *logged_on = None;
+            Ok(status(logged_on))
+        }
+        "order.place" | "order.modify" | "order.cancel" | "order.status" | "account.balance"
+        | "v2/account.balance" => {
+            let user = authenticate(binance, logged_on, params, now)?;
+            let ctx = trade::context(now, binance.shared.faults.post_only_window(), method);
+            let (mut engine, mut ids) = binance.lock();
+            let (engine, ids) = (&mut *engine, &mut *ids);
+            match method {
+                "order.place" => {
+                    let placed = trade::new_order(engine, ids, user, params, &ctx)?;
+                    if binance.faults.unknown_outcome() {
+                        return Err(ApiError::unknown_outcome());
+                    }
+                    Ok(placed)
+                }
+                "order.modify" => trade::modify_order(engine, ids, user, params, &ctx),
+                "order.cancel" => trade::cancel_order(engine, ids, user, params, now),
+                "order.status" => trade::query_order(engine, ids, user, params),
+                _ => Ok(shapes::balance(engine, user, now)),
+            }
+        }
+        _ => Err(ApiError::new(-1100, format!("Unknown method {method}"))),
+    }
+}

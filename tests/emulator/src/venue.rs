@@ -1,0 +1,303 @@
+//! What the centralised venues' front ends share about orders: one venue
+//! order over one or more core orders (an amend keeps the venue's order id,
+//! while the core carries it out as cancel-and-replace with a new core order
+//! id), client order ids, progress summed over the core orders, and placing
+//! or replacing one core order.
+
+use std::collections::HashMap;
+
+use hyperliquid_core::Address;
+use rust_decimal::Decimal;
+
+use crate::book::Oid;
+use crate::engine::{ActionContext, Engine};
+use crate::orders::{OrderRecord, OrderState};
+
+/// What a venue order is besides its core records.
+#[derive(Debug, Clone)]
+pub struct VenueOrder {
+    /// The venue's order id (its text).
+    pub order_id: String,
+    /// Client order id ("" when none).
+    pub link_id: String,
+    /// Owner.
+    pub user: Address,
+    /// Market index.
+    pub market: usize,
+    /// Symbol (`BTCUSDT`).
+    pub symbol: String,
+    /// Buy side.
+    pub is_buy: bool,
+    /// Order type, in the venue's words.
+    pub order_type: &'static str,
+    /// Time in force, in the venue's words.
+    pub tif: &'static str,
+    /// Total quantity (including what filled before an amend).
+    pub qty: Decimal,
+    /// Limit price (0 for market orders).
+    pub price: Decimal,
+    /// Conditional trigger price.
+    pub trigger_price: Option<Decimal>,
+    /// 1 rise, 2 fall, 0 none.
+    pub trigger_direction: u8,
+    /// Take-profit price set on create.
+    pub take_profit: Option<Decimal>,
+    /// Stop-loss price set on create.
+    pub stop_loss: Option<Decimal>,
+    /// `""`, or what exit an order attached on create is (`TakeProfit`, `StopLoss`).
+    pub stop_order_type: &'static str,
+    /// Reduce only.
+    pub reduce_only: bool,
+    /// The core orders, oldest first (one more per amend).
+    pub oids: Vec<Oid>,
+    /// Creation time (ms).
+    pub created: u64,
+    /// Last change made through the API (ms).
+    pub updated: u64,
+}
+
+/// Derived live facts of a venue order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// Final or open state of the current core order (`None`: no record).
+    pub state: Option<OrderState>,
+    /// A conditional order still waiting for its trigger.
+    pub waiting: bool,
+    /// Executed quantity over every core order.
+    pub cum_qty: Decimal,
+    /// Executed value.
+    pub cum_value: Decimal,
+    /// Fees paid.
+    pub cum_fee: Decimal,
+    /// Open quantity.
+    pub leaves: Decimal,
+    /// Time of the last status change (ms).
+    pub updated: u64,
+}
+
+impl Progress {
+    /// Whether the order can still trade or trigger.
+    pub fn is_open(&self) -> bool {
+        self.state.is_some_and(OrderState::is_open)
+    }
+
+    /// Average execution price (0 before any fill).
+    pub fn avg_price(&self) -> Decimal {
+        if self.cum_qty.is_zero() {
+            Decimal::ZERO
+        } else {
+            (self.cum_value / self.cum_qty).round_dp(8)
+        }
+    }
+}
+
+impl VenueOrder {
+    /// The current core order.
+    pub fn current(&self) -> Option<Oid> {
+        self.oids.last().copied()
+    }
+
+    /// The first core order id (numeric venue order ids are this).
+    pub fn first(&self) -> Oid {
+        self.oids.first().copied().unwrap_or_default()
+    }
+
+    /// State and executed amounts, from the core's records.
+    pub fn progress(&self, engine: &Engine) -> Progress {
+        let records: Vec<&OrderRecord> = self
+            .oids
+            .iter()
+            .filter_map(|oid| engine.orders.get(oid))
+            .collect();
+        let last = records.last();
+        Progress {
+            state: last.map(|r| r.status),
+            waiting: last.and_then(|r| r.trigger).is_some_and(|t| !t.fired),
+            cum_qty: records.iter().map(|r| r.filled).sum(),
+            cum_value: records.iter().map(|r| r.filled_notional).sum(),
+            cum_fee: records.iter().map(|r| r.fees).sum(),
+            leaves: last
+                .filter(|r| r.status.is_open())
+                .map_or(Decimal::ZERO, |r| r.sz),
+            updated: last.map_or(self.updated, |r| r.status_timestamp.max(self.updated)),
+        }
+    }
+
+    /// Whether the current core order is open.
+    pub fn is_open(&self, engine: &Engine) -> bool {
+        self.current()
+            .and_then(|oid| engine.orders.get(&oid))
+            .is_some_and(|r| r.status.is_open())
+    }
+}
+
+/// Every venue order and the maps into it.
+#[derive(Debug, Default)]
+pub struct VenueIds {
+    orders: HashMap<String, VenueOrder>,
+    by_oid: HashMap<Oid, String>,
+    by_link: HashMap<(Address, String), String>,
+    per_user: HashMap<Address, Vec<String>>,
+}
+
+impl VenueIds {
+    /// Whether `user` used `link_id` before.
+    pub fn link_used(&self, user: Address, link_id: &str) -> bool {
+        self.by_link.contains_key(&(user, link_id.to_owned()))
+    }
+
+    /// The order `user` last gave the client id `link_id`.
+    pub fn by_link(&self, user: Address, link_id: &str) -> Option<&VenueOrder> {
+        self.orders
+            .get(self.by_link.get(&(user, link_id.to_owned()))?)
+    }
+
+    /// Registers a new order.
+    pub fn insert(&mut self, order: VenueOrder) {
+        for oid in &order.oids {
+            self.by_oid.insert(*oid, order.order_id.clone());
+        }
+        if !order.link_id.is_empty() {
+            self.by_link
+                .insert((order.user, order.link_id.clone()), order.order_id.clone());
+        }
+        self.per_user
+            .entry(order.user)
+            .or_default()
+            .push(order.order_id.clone());
+        self.orders.insert(order.order_id.clone(), order);
+    }
+
+    /// Adds the core order an amend made.
+    pub fn add_oid(&mut self, order_id: &str, oid: Oid) {
+        if let Some(order) = self.orders.get_mut(order_id) {
+            order.oids.push(oid);
+            self.by_oid.insert(oid, order_id.to_owned());
+        }
+    }
+
+    /// An order by id.
+    pub fn get(&self, order_id: &str) -> Option<&VenueOrder> {
+        self.orders.get(order_id)
+    }
+
+    /// An order by id, to change.
+    pub fn get_mut(&mut self, order_id: &str) -> Option<&mut VenueOrder> {
+        self.orders.get_mut(order_id)
+    }
+
+    /// The order of a core order id.
+    pub fn of_oid(&self, oid: Oid) -> Option<&VenueOrder> {
+        self.orders.get(self.by_oid.get(&oid)?)
+    }
+
+    /// An order of `user` by `orderId` (preferred) or `orderLinkId`.
+    pub fn find(
+        &self,
+        user: Address,
+        order_id: Option<&str>,
+        link_id: Option<&str>,
+    ) -> Option<&VenueOrder> {
+        let id = match (order_id, link_id) {
+            (Some(id), _) => id.to_owned(),
+            (None, Some(link)) => self.by_link.get(&(user, link.to_owned()))?.clone(),
+            (None, None) => return None,
+        };
+        self.orders.get(&id).filter(|o| o.user == user)
+    }
+
+    /// Every order of `user`, newest first.
+    pub fn of_user(&self, user: Address) -> impl Iterator<Item = &VenueOrder> {
+        self.per_user
+            .get(&user)
+            .into_iter()
+            .flat_map(|ids| ids.iter().rev())
+            .filter_map(|id| self.orders.get(id))
+    }
+}
+
+/// Places one core order; returns its oid (when the core recorded one) and
+/// the core's status body.
+pub fn place_core(
+    engine: &mut Engine,
+    user: Address,
+    wire: hyperliquid_core::OrderWire,
+    ctx: &ActionContext,
+) -> (Option<Oid>, serde_json::Value) {
+    let before = engine.accounts.get(&user).map_or(0, |a| a.orders.len());
+    let status = engine
+        .place_orders(user, std::slice::from_ref(&wire), ctx)
+        .pop()
+        .unwrap_or_default();
+    (new_oid(engine, user, before), status)
+}
+
+/// Replaces core order `oid` with `wire` (the core's modify); returns the
+/// new oid (when the core recorded one) and the core's status body.
+pub fn replace_core(
+    engine: &mut Engine,
+    user: Address,
+    oid: Oid,
+    wire: hyperliquid_core::OrderWire,
+    ctx: &ActionContext,
+) -> (Option<Oid>, serde_json::Value) {
+    let before = engine.accounts.get(&user).map_or(0, |a| a.orders.len());
+    let modify = hyperliquid_core::Modify {
+        oid: hyperliquid_core::OrderRef::Oid(oid),
+        order: wire,
+    };
+    let status = engine
+        .modify_orders(user, std::slice::from_ref(&modify), ctx)
+        .pop()
+        .unwrap_or_default();
+    (new_oid(engine, user, before), status)
+}
+
+fn new_oid(engine: &Engine, user: Address, before: usize) -> Option<Oid> {
+    engine
+        .accounts
+        .get(&user)
+        .filter(|a| a.orders.len() > before)
+        .and_then(|a| a.orders.last().copied())
+}
+
+/// Whether a fill-or-kill order would fill completely now.
+pub fn fok_fills(
+    engine: &Engine,
+    market: usize,
+    is_buy: bool,
+    price: Decimal,
+    qty: Decimal,
+) -> bool {
+    let available: Decimal = engine.markets[market]
+        .book
+        .levels(!is_buy, usize::MAX)
+        .iter()
+        .take_while(|l| if is_buy { l.px <= price } else { l.px >= price })
+        .map(|l| l.sz)
+        .sum();
+    available >= qty
+}
+
+/// A price at which an order cannot match now (one tick inside the
+/// opposite best, never more aggressive than `price`): a fill-or-kill order
+/// that would not fill completely goes to the core at this price and is
+/// cancelled unfilled.
+pub fn passive_price(engine: &Engine, market: usize, is_buy: bool, price: Decimal) -> Decimal {
+    let book = &engine.markets[market].book;
+    let tick = engine.markets[market].spec.tick_at(price);
+    if is_buy {
+        book.best_ask().map_or(price, |ask| (ask - tick).min(price))
+    } else {
+        book.best_bid().map_or(price, |bid| (bid + tick).max(price))
+    }
+}
+
+/// The processing context of one venue request.
+pub fn context(venue: &str, now: u64, post_only_window: bool, salt: &str) -> ActionContext {
+    ActionContext {
+        now,
+        hash: hyperliquid_core::keccak256(format!("{venue}:{salt}:{now}").as_bytes()),
+        post_only_window,
+    }
+}

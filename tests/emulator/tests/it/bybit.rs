@@ -1,0 +1,625 @@
+//! The Bybit v5 front end over loopback: authentication and its errors,
+//! rate-limit headers, matching through the front end, post-only and
+//! conditional orders, and the public book stream (a snapshot, then deltas
+//! whose update ids chain).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use hl_emulator::bybit::{self, ApiKey, BybitOptions};
+use hl_emulator::signing::hmac_sha256_hex;
+use hl_emulator::{Config, EmulatorHandle};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::support::{Http, d};
+
+const KEY_A: (&str, &str) = ("key-a", "secret-a");
+const KEY_B: (&str, &str) = ("key-b", "secret-b");
+
+fn quiet() -> Config {
+    let mut config = bybit::default_config();
+    config.liquidity.levels = 0;
+    config.liquidity.taker_rate_per_sec = 0.0;
+    config.liquidity.volatility_bps_per_sec = 0.0;
+    config.block_ms = 20;
+    config
+}
+
+async fn start(config: Config, rate_limit_per_sec: u32) -> EmulatorHandle {
+    let keys = [KEY_A, KEY_B]
+        .iter()
+        .map(|(key, secret)| {
+            (
+                ApiKey {
+                    key: (*key).to_owned(),
+                    secret: (*secret).to_owned(),
+                },
+                Decimal::from(100_000),
+            )
+        })
+        .collect();
+    let options = BybitOptions {
+        keys,
+        rate_limit_per_sec,
+        ..BybitOptions::default()
+    };
+    bybit::start(config, options)
+        .await
+        .expect("bybit emulator starts")
+}
+
+/// A signing Bybit REST client.
+struct Client {
+    http: HyperClient<HttpConnector, Full<Bytes>>,
+    base: String,
+    key: String,
+    secret: String,
+}
+
+/// One reply: body and the rate-limit headers.
+struct Reply {
+    status: u16,
+    body: Value,
+    limit: Option<(String, String)>,
+}
+
+impl Client {
+    fn new(emulator: &EmulatorHandle, (key, secret): (&str, &str)) -> Client {
+        Client {
+            http: HyperClient::builder(TokioExecutor::new()).build_http(),
+            base: emulator.base_url(),
+            key: key.to_owned(),
+            secret: secret.to_owned(),
+        }
+    }
+
+    async fn send(&self, method: &str, path: &str, payload: &str, timestamp: u64) -> Reply {
+        let sign = hmac_sha256_hex(
+            &self.secret,
+            format!("{timestamp}{}5000{payload}", self.key).as_bytes(),
+        );
+        let (uri, body) = if method == "GET" {
+            (format!("{}{path}?{payload}", self.base), String::new())
+        } else {
+            (format!("{}{path}", self.base), payload.to_owned())
+        };
+        let request = hyper::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .header("X-BAPI-API-KEY", &self.key)
+            .header("X-BAPI-TIMESTAMP", timestamp.to_string())
+            .header("X-BAPI-RECV-WINDOW", "5000")
+            .header("X-BAPI-SIGN", sign)
+            .body(Full::new(Bytes::from(body)))
+            .expect("request");
+        let response = self.http.request(request).await.expect("HTTP response");
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let limit = header("X-Bapi-Limit").zip(header("X-Bapi-Limit-Status"));
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        Reply {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            limit,
+        }
+    }
+
+    async fn get(&self, path: &str, query: &str) -> Value {
+        let reply = self.send("GET", path, query, now()).await;
+        assert_eq!(reply.status, 200, "Bybit answers business errors with 200");
+        reply.body
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let reply = self.send("POST", path, &body.to_string(), now()).await;
+        assert_eq!(reply.status, 200, "Bybit answers business errors with 200");
+        reply.body
+    }
+}
+
+fn now() -> u64 {
+    hl_emulator::clock::now_ms()
+}
+
+fn ok(reply: &Value) -> &Value {
+    assert_eq!(reply["retCode"], 0, "{reply}");
+    &reply["result"]
+}
+
+fn limit_order(side: &str, qty: &str, price: &str, tif: &str) -> Value {
+    json!({ "category": "linear", "symbol": "BTCUSDT", "side": side, "orderType": "Limit",
+            "qty": qty, "price": price, "timeInForce": tif })
+}
+
+async fn order(client: &Client, order_id: &str) -> Value {
+    let reply = client
+        .get(
+            "/v5/order/history",
+            &format!("category=linear&orderId={order_id}"),
+        )
+        .await;
+    ok(&reply)["list"][0].clone()
+}
+
+#[tokio::test]
+async fn authentication_errors_are_bybits_own() {
+    let emulator = start(quiet(), 100_000).await;
+    let good = Client::new(&emulator, KEY_A);
+    let wallet = "accountType=UNIFIED";
+    let reply = good
+        .send("GET", "/v5/account/wallet-balance", wallet, now())
+        .await;
+    assert_eq!(
+        ok(&reply.body)["list"][0]["coin"][0]["walletBalance"],
+        "100000"
+    );
+    assert!(
+        reply.limit.is_some(),
+        "X-Bapi-Limit headers on private calls"
+    );
+
+    let unknown = Client::new(&emulator, ("nobody", "secret-a"));
+    assert_eq!(
+        unknown.get("/v5/account/wallet-balance", wallet).await["retCode"],
+        10003
+    );
+    let wrong = Client::new(&emulator, ("key-a", "not-the-secret"));
+    assert_eq!(
+        wrong.get("/v5/account/wallet-balance", wallet).await["retCode"],
+        10004
+    );
+    let stale = good
+        .send("GET", "/v5/account/wallet-balance", wallet, now() - 60_000)
+        .await;
+    assert_eq!(stale.body["retCode"], 10002);
+    let future = good
+        .send("GET", "/v5/account/wallet-balance", wallet, now() + 60_000)
+        .await;
+    assert_eq!(future.body["retCode"], 10002);
+
+    // The signature covers the body byte for byte: the same JSON with other
+    // spacing is another text.
+    let body = r#"{"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "90000"}"#;
+    let placed = good.send("POST", "/v5/order/create", body, now()).await;
+    assert_eq!(placed.body["retCode"], 0, "{}", placed.body);
+
+    let missing = good
+        .post(
+            "/v5/order/create",
+            json!({ "category": "linear", "symbol": "BTCUSDT" }),
+        )
+        .await;
+    assert_eq!(missing["retCode"], 10001);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_gives_10006_with_headers() {
+    let emulator = start(quiet(), 2).await;
+    let client = Client::new(&emulator, KEY_A);
+    let mut codes = Vec::new();
+    let mut statuses = Vec::new();
+    // All in one second unless the second turns over between them; then the
+    // window restarts, so look for the refusal among a few tries.
+    for _ in 0..6 {
+        let reply = client
+            .send("GET", "/v5/order/realtime", "category=linear", now())
+            .await;
+        codes.push(reply.body["retCode"].as_i64().unwrap_or(-1));
+        statuses.push(reply.limit.expect("limit headers"));
+    }
+    assert!(codes.contains(&10006), "{codes:?}");
+    assert!(statuses.iter().all(|(limit, _)| limit == "2"));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn orders_match_through_the_front_end() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    let mut maker = limit_order("Sell", "0.010", "100000.5", "GTC");
+    maker["orderLinkId"] = json!("maker-1");
+    let maker_id = ok(&a.post("/v5/order/create", maker).await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    let off_tick = b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.004", "100000.55", "GTC"),
+        )
+        .await;
+    assert_eq!(off_tick["retCode"], 10001, "{off_tick}");
+    let off_lot = b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.0045", "100000.5", "GTC"),
+        )
+        .await;
+    assert_eq!(off_lot["retCode"], 10001, "{off_lot}");
+    let taker = b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.004", "100001", "IOC"),
+        )
+        .await;
+    let taker_id = ok(&taker)["orderId"].as_str().expect("orderId").to_owned();
+
+    let maker = order(&a, &maker_id).await;
+    assert_eq!(maker["orderStatus"], "PartiallyFilled");
+    assert_eq!(maker["cumExecQty"], "0.004");
+    assert_eq!(maker["leavesQty"], "0.006");
+    let taker = order(&b, &taker_id).await;
+    assert_eq!(taker["orderStatus"], "Filled");
+    assert_eq!(d(taker["avgPrice"].as_str().unwrap_or("0")), d("100000.5"));
+
+    let fills = b
+        .get("/v5/execution/list", "category=linear&symbol=BTCUSDT")
+        .await;
+    let fill = &ok(&fills)["list"][0];
+    assert_eq!(
+        (fill["isMaker"].clone(), fill["execQty"].clone()),
+        (json!(false), json!("0.004"))
+    );
+    let position = b
+        .get("/v5/position/list", "category=linear&symbol=BTCUSDT")
+        .await;
+    let position = &ok(&position)["list"][0];
+    assert_eq!(
+        (position["side"].clone(), position["size"].clone()),
+        (json!("Buy"), json!("0.004"))
+    );
+    let position = a
+        .get("/v5/position/list", "category=linear&symbol=BTCUSDT")
+        .await;
+    assert_eq!(ok(&position)["list"][0]["side"], "Sell");
+
+    // Amend in place: same orderId, new price, the fill history kept.
+    let amended = a
+        .post(
+            "/v5/order/amend",
+            json!({ "category": "linear", "symbol": "BTCUSDT", "orderLinkId": "maker-1", "price": "100002" }),
+        )
+        .await;
+    assert_eq!(ok(&amended)["orderId"], maker_id);
+    let maker = order(&a, &maker_id).await;
+    assert_eq!(
+        (maker["price"].clone(), maker["cumExecQty"].clone()),
+        (json!("100002"), json!("0.004"))
+    );
+
+    // Post-only that would take: accepted, then cancelled with Bybit's reason.
+    let post_only = b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.001", "100002", "PostOnly"),
+        )
+        .await;
+    let post_only = order(&b, ok(&post_only)["orderId"].as_str().unwrap_or("")).await;
+    assert_eq!(post_only["orderStatus"], "Cancelled");
+    assert_eq!(post_only["rejectReason"], "EC_PostOnlyWillTakeLiquidity");
+
+    let all = a
+        .post(
+            "/v5/order/cancel-all",
+            json!({ "category": "linear", "symbol": "BTCUSDT" }),
+        )
+        .await;
+    assert_eq!(ok(&all)["list"][0]["orderId"], maker_id);
+    let unknown = a
+        .post(
+            "/v5/order/cancel",
+            json!({ "category": "linear", "symbol": "BTCUSDT", "orderId": maker_id }),
+        )
+        .await;
+    assert_eq!(unknown["retCode"], 110001);
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn conditional_orders_wait_for_the_trigger() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.010", "101000", "GTC"),
+        )
+        .await);
+    let mut stop = limit_order("Buy", "0.002", "101000", "GTC");
+    stop["orderType"] = json!("Market");
+    stop["triggerPrice"] = json!("100500");
+    stop["triggerDirection"] = json!(1);
+    let stop_id = ok(&b.post("/v5/order/create", stop.clone()).await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    assert_eq!(order(&b, &stop_id).await["orderStatus"], "Untriggered");
+    stop["triggerDirection"] = json!(2);
+    let wrong_side = b.post("/v5/order/create", stop).await;
+    assert_eq!(wrong_side["retCode"], 110093, "{wrong_side}");
+
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/price", json!({ "coin": "BTC", "px": "100600" }))
+        .await;
+    let filled = order(&b, &stop_id).await;
+    assert_eq!(filled["orderStatus"], "Filled", "{filled}");
+    assert_eq!(filled["cumExecQty"], "0.002");
+    emulator.shutdown().await;
+}
+
+type Side = BTreeMap<Decimal, Decimal>;
+
+fn apply(side: &mut Side, levels: &Value) {
+    for level in levels.as_array().into_iter().flatten() {
+        let px = d(level[0].as_str().unwrap_or("0"));
+        let sz = d(level[1].as_str().unwrap_or("0"));
+        if sz.is_zero() {
+            assert!(
+                side.remove(&px).is_some(),
+                "a delta deletes an absent level {px}"
+            );
+        } else {
+            side.insert(px, sz);
+        }
+    }
+}
+
+#[tokio::test]
+async fn book_stream_is_a_snapshot_then_chained_deltas() {
+    let mut config = bybit::default_config();
+    config.block_ms = 20;
+    let emulator = start(config, 100_000).await;
+    let url = format!("ws://{}/v5/public/linear", emulator.addr());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let subscribe = json!({ "req_id": "r1", "op": "subscribe", "args": ["orderbook.50.BTCUSDT"] });
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("send");
+    let mut frames = Vec::new();
+    while frames.len() < 25 {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            panic!("stream ended after {} frames", frames.len());
+        };
+        frames.push(serde_json::from_str::<Value>(&text).expect("JSON frame"));
+    }
+    assert_eq!(frames[0]["op"], "subscribe");
+    assert_eq!(frames[0]["success"], true);
+    assert_eq!(frames[0]["req_id"], "r1");
+    let book: Vec<&Value> = frames[1..].iter().collect();
+    assert_eq!(book[0]["type"], "snapshot");
+    let (mut bids, mut asks) = (Side::new(), Side::new());
+    let mut last_u = 0;
+    for frame in book {
+        assert_eq!(frame["topic"], "orderbook.50.BTCUSDT");
+        let data = &frame["data"];
+        let u = data["u"].as_u64().expect("u");
+        if frame["type"] == "snapshot" {
+            bids.clear();
+            asks.clear();
+        } else {
+            assert_eq!(frame["type"], "delta");
+            assert_eq!(u, last_u + 1, "update ids chain");
+        }
+        last_u = u;
+        apply(&mut bids, &data["b"]);
+        apply(&mut asks, &data["a"]);
+        let (best_bid, best_ask) = (bids.keys().next_back(), asks.keys().next());
+        assert!(best_bid < best_ask || best_ask.is_none(), "book crossed");
+        assert!(bids.len() <= 50 && asks.len() <= 50);
+    }
+    let ping = json!({ "req_id": "p", "op": "ping" });
+    ws.send(Message::Text(ping.to_string().into()))
+        .await
+        .expect("send");
+    loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            panic!("no pong")
+        };
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        if frame["op"] == "ping" {
+            assert_eq!(frame["ret_msg"], "pong");
+            break;
+        }
+    }
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn book_faults_skip_an_update_id_and_reset_with_u_1() {
+    let mut config = bybit::default_config();
+    config.block_ms = 20;
+    let emulator = start(config, 100_000).await;
+    let http = Http::new(emulator.base_url());
+    let settings = http
+        .admin(
+            "/admin/bybit/faults",
+            json!({ "skip_update_id_rate": 0.3, "book_reset_rate": 0.2 }),
+        )
+        .await;
+    assert_eq!(settings["book_reset_rate"], 0.2);
+    let url = format!("ws://{}/v5/public/linear", emulator.addr());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let subscribe = json!({ "op": "subscribe", "args": ["orderbook.50.BTCUSDT"] });
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("send");
+    let (mut skipped, mut resets, mut last_u) = (false, false, 0);
+    for _ in 0..200 {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            panic!("stream ended")
+        };
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        if frame["topic"] != "orderbook.50.BTCUSDT" {
+            continue;
+        }
+        let u = frame["data"]["u"].as_u64().unwrap_or(0);
+        if frame["type"] == "snapshot" && u == 1 && last_u > 0 {
+            resets = true;
+        }
+        if frame["type"] == "delta" && u > last_u + 1 {
+            skipped = true;
+        }
+        last_u = u;
+        if skipped && resets {
+            break;
+        }
+    }
+    assert!(skipped && resets, "skipped {skipped}, reset {resets}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn private_stream_reports_new_partial_filled_and_cancelled() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    let url = format!("ws://{}/v5/private", emulator.addr());
+    let (mut ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connect");
+    let expires = now() + 10_000;
+    let signature = hmac_sha256_hex("secret-a", format!("GET/realtime{expires}").as_bytes());
+    let auth = json!({ "op": "auth", "args": ["key-a", expires, signature] });
+    ws.send(Message::Text(auth.to_string().into()))
+        .await
+        .expect("send");
+    let subscribe = json!({ "op": "subscribe", "req_id": "s", "args": ["order", "execution"] });
+    ws.send(Message::Text(subscribe.to_string().into()))
+        .await
+        .expect("send");
+    let mut acks = 0;
+    while acks < 2 {
+        let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            panic!("no ack")
+        };
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(frame["success"], true, "{frame}");
+        acks += 1;
+    }
+    let maker = ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.010", "100000", "GTC"),
+        )
+        .await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.004", "100000", "IOC"),
+        )
+        .await);
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.006", "100000", "IOC"),
+        )
+        .await);
+    let other = ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.010", "100100", "GTC"),
+        )
+        .await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    ok(&a
+        .post(
+            "/v5/order/cancel",
+            json!({ "category": "linear", "symbol": "BTCUSDT", "orderId": other }),
+        )
+        .await);
+    let mut statuses = Vec::new();
+    let mut executions = 0;
+    while statuses.len() < 6 || executions < 2 {
+        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
+        let Ok(Some(Ok(Message::Text(text)))) = next else {
+            panic!("stream ended: {statuses:?}")
+        };
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        for item in frame["data"].as_array().into_iter().flatten() {
+            match frame["topic"].as_str() {
+                Some("order") => statuses.push((
+                    item["orderId"] == maker.as_str(),
+                    item["orderStatus"].as_str().unwrap_or("").to_owned(),
+                )),
+                Some("execution") => executions += 1,
+                _ => {}
+            }
+        }
+    }
+    let mut statuses: Vec<(bool, &str)> = statuses.iter().map(|(m, s)| (*m, s.as_str())).collect();
+    // The final fill is reported twice (the status change and the fill), as
+    // Bybit may; the sequence is what counts.
+    statuses.dedup();
+    assert_eq!(
+        statuses,
+        [
+            (true, "New"),
+            (true, "PartiallyFilled"),
+            (true, "Filled"),
+            (false, "New"),
+            (false, "Cancelled")
+        ]
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn core_faults_apply_to_the_bybit_front_end() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/faults", json!({ "http_5xx_next": 1 }))
+        .await;
+    let (status, _) = http.request("GET", "/v5/market/time", String::new()).await;
+    assert!(status >= 500, "{status}");
+    let (status, _) = http.request("GET", "/v5/market/time", String::new()).await;
+    assert_eq!(status, 200);
+    http.admin(
+        "/admin/faults",
+        json!({ "exchange_5xx_next": 1, "http_5xx_after_apply": true }),
+    )
+    .await;
+    let body = limit_order("Buy", "0.001", "90000", "GTC").to_string();
+    let reply = client.send("POST", "/v5/order/create", &body, now()).await;
+    assert!(reply.status >= 500, "{}", reply.status);
+    let open = client.get("/v5/order/realtime", "category=linear").await;
+    assert_eq!(
+        ok(&open)["list"].as_array().map(Vec::len),
+        Some(1),
+        "applied anyway: {open}"
+    );
+    emulator.shutdown().await;
+}
