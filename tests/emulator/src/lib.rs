@@ -59,6 +59,7 @@ pub mod admin;
 pub mod binance;
 pub mod book;
 pub mod bybit;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;

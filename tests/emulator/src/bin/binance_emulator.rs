@@ -3,14 +3,11 @@
 //! Prints `listening on ADDR` as its first stdout line, then serves until
 //! SIGINT or SIGTERM.
 
-use std::io::Write;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use hl_emulator::binance::{self, ApiKey, BinanceFaults, BinanceOptions, KeyKind};
-use hl_emulator::{Config, FaultSettings, StopSignals};
+use hl_emulator::cli::{self, CommonArgs};
 use rust_decimal::Decimal;
 
 /// Local Binance USDⓈ-M emulator: REST /fapi/…, market and user data
@@ -18,19 +15,8 @@ use rust_decimal::Decimal;
 #[derive(Debug, Parser)]
 #[command(name = "binance-emulator", version)]
 struct Args {
-    /// Address to listen on (loopback only); port 0 picks a free port.
-    #[arg(long, default_value = "127.0.0.1:0")]
-    listen: SocketAddr,
-    /// TOML configuration file (markets, liquidity, fees, faults), as hl-emulator's;
-    /// perps without `tick_size` follow Hyperliquid's price rule.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Seed of every random decision (overrides the file).
-    #[arg(long)]
-    seed: Option<u64>,
-    /// Block length in milliseconds (overrides the file).
-    #[arg(long)]
-    block_ms: Option<u64>,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Fund an HMAC API key at start-up: API_KEY:API_SECRET:USDT (repeatable).
     #[arg(long, value_parser = parse_fund)]
     fund: Vec<(ApiKey, Decimal)>,
@@ -38,26 +24,15 @@ struct Args {
     #[arg(long, value_parser = parse_fund_ed25519)]
     fund_ed25519: Vec<(ApiKey, Decimal)>,
     #[command(flatten)]
-    faults: FaultSettings,
-    #[command(flatten)]
     binance_faults: BinanceFaults,
 }
 
 fn parse_fund(text: &str) -> Result<(ApiKey, Decimal), String> {
-    let mut parts = text.splitn(3, ':');
-    let (Some(key), Some(secret), Some(amount)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("{text:?} is not API_KEY:API_SECRET:USDT"));
-    };
-    if key.is_empty() || secret.is_empty() {
-        return Err(format!("{text:?} has an empty key or secret"));
-    }
-    let amount = amount
-        .parse::<Decimal>()
-        .map_err(|e| format!("amount {amount:?}: {e}"))?;
+    let (key, secret, amount) = cli::parse_api_fund(text)?;
     Ok((
         ApiKey {
-            key: key.to_owned(),
-            kind: KeyKind::Hmac(secret.to_owned()),
+            key,
+            kind: KeyKind::Hmac(secret),
         },
         amount,
     ))
@@ -72,45 +47,20 @@ fn parse_fund_ed25519(text: &str) -> Result<(ApiKey, Decimal), String> {
         .ok_or_else(|| format!("{text:?} is not API_KEY:PUBLIC_KEY_PEM_FILE:USDT"))?;
     let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let public = binance::auth::ed25519_public_key(&pem)?;
-    let amount = amount
-        .parse::<Decimal>()
-        .map_err(|e| format!("amount {amount:?}: {e}"))?;
     Ok((
         ApiKey {
             key: key.to_owned(),
             kind: KeyKind::Ed25519(public),
         },
-        amount,
+        cli::parse_amount(amount)?,
     ))
-}
-
-fn config_from(args: &Args) -> Result<Config, String> {
-    let mut config = match &args.config {
-        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
-        None => binance::default_config(),
-    };
-    config.listen = args.listen;
-    if let Some(seed) = args.seed {
-        config.seed = seed;
-    }
-    if let Some(block_ms) = args.block_ms {
-        config.block_ms = block_ms;
-    }
-    config.faults.merge(&args.faults);
-    Ok(config)
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    cli::init_logging();
     let args = Args::parse();
-    let config = match config_from(&args) {
+    let config = match args.common.config(binance::default_config) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("binance-emulator: {error}");
@@ -125,27 +75,5 @@ async fn main() -> ExitCode {
         keys: args.fund.into_iter().chain(args.fund_ed25519).collect(),
         faults: args.binance_faults,
     };
-    let emulator = match binance::start(config, options).await {
-        Ok(emulator) => emulator,
-        Err(error) => {
-            eprintln!("binance-emulator: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let signals = match StopSignals::install() {
-        Ok(signals) => signals,
-        Err(error) => {
-            eprintln!("binance-emulator: cannot catch SIGINT and SIGTERM: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut stdout = std::io::stdout();
-    if writeln!(stdout, "listening on {}", emulator.addr())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
-        eprintln!("binance-emulator: cannot write to stdout");
-    }
-    emulator.run_until_signal(signals).await;
-    ExitCode::SUCCESS
+    cli::serve("binance-emulator", binance::start(config, options).await).await
 }
