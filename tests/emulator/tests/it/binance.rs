@@ -25,12 +25,7 @@ const KEY_A: (&str, &str) = ("bn-a", "secret-a");
 const KEY_B: (&str, &str) = ("bn-b", "secret-b");
 
 fn quiet() -> Config {
-    let mut config = binance::default_config();
-    config.liquidity.levels = 0;
-    config.liquidity.taker_rate_per_sec = 0.0;
-    config.liquidity.volatility_bps_per_sec = 0.0;
-    config.block_ms = 20;
-    config
+    crate::support::quiet(binance::default_config())
 }
 
 async fn start(config: Config, faults: BinanceFaults) -> EmulatorHandle {

@@ -25,12 +25,7 @@ const KEY_A: (&str, &str) = ("key-a", "secret-a");
 const KEY_B: (&str, &str) = ("key-b", "secret-b");
 
 fn quiet() -> Config {
-    let mut config = bybit::default_config();
-    config.liquidity.levels = 0;
-    config.liquidity.taker_rate_per_sec = 0.0;
-    config.liquidity.volatility_bps_per_sec = 0.0;
-    config.block_ms = 20;
-    config
+    crate::support::quiet(bybit::default_config())
 }
 
 async fn start(config: Config, rate_limit_per_sec: u32) -> EmulatorHandle {

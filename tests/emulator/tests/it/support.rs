@@ -29,7 +29,12 @@ pub const PURR: u32 = 10_000;
 /// A config with frozen prices, no synthetic liquidity and no synthetic
 /// takers: books hold only the test's orders.
 pub fn quiet_config() -> Config {
-    let mut config = Config::default();
+    quiet(Config::default())
+}
+
+/// `config` with frozen prices, no synthetic liquidity and no synthetic
+/// takers.
+pub fn quiet(mut config: Config) -> Config {
     config.liquidity.levels = 0;
     config.liquidity.taker_rate_per_sec = 0.0;
     config.liquidity.volatility_bps_per_sec = 0.0;
