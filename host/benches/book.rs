@@ -2,7 +2,7 @@
 //! state, no allocation), and Hyperliquid-style full snapshots of 20 levels
 //! a side as the plugin delivers them.
 
-use abi_stable::std_types::{ROption, RVec};
+use abi_stable::std_types::RVec;
 use connector_host::book::{BookLevel, OrderBook};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plugin_api::{BookUpdate, Dec, Level};
@@ -38,15 +38,8 @@ fn deltas(c: &mut Criterion) {
         b.iter(|| {
             seq += 1;
             let i = (seq % LEVELS as u64) as i64;
-            book.apply_delta(
-                [level(650_000 - i, (seq % 500) as i64 + 1)],
-                [],
-                seq,
-                seq,
-                None,
-                seq,
-            )
-            .unwrap();
+            book.apply_delta([level(650_000 - i, (seq % 500) as i64 + 1)], [], seq, seq)
+                .unwrap();
         });
     });
     group.finish();
@@ -67,9 +60,7 @@ fn snapshots(c: &mut Criterion) {
         is_snapshot: true,
         bids: side(650_000, -1),
         asks: side(650_001, 1),
-        first_seq: 0,
-        last_seq: 0,
-        prev_seq: ROption::RNone,
+        seq: 0,
         time_ms: 1,
     };
     let mut group = c.benchmark_group("book");

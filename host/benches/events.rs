@@ -17,7 +17,7 @@ use abi_stable::std_types::{ROption, RVec};
 use connector_host::publisher::Publisher;
 use connector_host::runtime::{ConnectionSink, MarketData, MarketSink};
 use plugin_api::{
-    BookSync, BookUpdate, Dec, Event, Event_NE, Level, Market, MarketKind, PriceRule, TradingRule,
+    BookUpdate, Dec, Event, Event_NE, Level, Market, MarketKind, PriceRule, TradingRule,
 };
 
 const SAMPLES: usize = 10_000;
@@ -123,7 +123,7 @@ fn memory_of_200_books(endpoint: &str) {
             max_leverage: 20,
         })
         .collect();
-    let data = MarketData::new("hl", BookSync::FULL_SNAPSHOTS, &markets, publisher, None);
+    let data = MarketData::new("hl", &markets, publisher);
     let sink = MarketSink(Arc::clone(&data));
     let side = |start: i64, step: i64| -> RVec<Level> {
         (0..20)
@@ -143,9 +143,7 @@ fn memory_of_200_books(endpoint: &str) {
                     is_snapshot: true,
                     bids: side(1_000_000, -1),
                     asks: side(1_000_001, 1),
-                    first_seq: 0,
-                    last_seq: 0,
-                    prev_seq: ROption::RNone,
+                    seq: 0,
                     time_ms: round + 1,
                 }))
             })

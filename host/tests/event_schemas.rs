@@ -15,8 +15,8 @@ use connector_host::plugins::PluginSet;
 use connector_host::publisher::{OrderEventPublisher, Publisher, StatusPublisher};
 use connector_host::runtime::{Account, ConnectionSink, MarketData, MarketSink};
 use plugin_api::{
-    Balance, Bbo, BookSync, BookUpdate, Dec, Event, Event_NE, Funding, Level, Market, MarketKind,
-    Position, Positions, PriceRule, Side, Trade, TradingRule,
+    Balance, Bbo, BookUpdate, Dec, Event, Event_NE, Funding, Level, Market, MarketKind, Position,
+    Positions, PriceRule, Side, Trade, TradingRule,
 };
 use serde_json::Value;
 
@@ -129,13 +129,7 @@ fn produce_every_topic(publisher: &Publisher) {
         },
     );
 
-    let data = MarketData::new(
-        "hl-local",
-        BookSync::FULL_SNAPSHOTS,
-        &[market()],
-        publisher.clone(),
-        None,
-    );
+    let data = MarketData::new("hl-local", &[market()], publisher.clone());
     let sink = MarketSink(Arc::clone(&data));
     sink.on_up("market");
     let events = vec![
@@ -144,9 +138,7 @@ fn produce_every_topic(publisher: &Publisher) {
             is_snapshot: true,
             bids: RVec::from(vec![level("65000", "1.5"), level("64999", "0.1")]),
             asks: RVec::from(vec![level("65001", "0.2")]),
-            first_seq: 0,
-            last_seq: 0,
-            prev_seq: ROption::RNone,
+            seq: 0,
             time_ms: 1_700_000_000_000,
         }),
         Event::Trade(Trade {

@@ -7,239 +7,15 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use common::buy_order;
 use common::orders::eventually;
-use common::{buy_order, cdylib, copy_as, local_exchange};
-use connector_host::config::{ExchangeConfig, MarketConfig};
-use connector_host::order::{ClientIdGenerator, ClientOrderId, OrderState, OrderType};
-use connector_host::plugins::PluginSet;
-use connector_host::publisher::Publisher;
-use connector_host::runtime::{ExchangeRuntime, HostServices};
-use connector_host::signer::SignerClient;
-use connector_host::trading::Trading;
+use common::testex::{Host, Venue, lock, serve};
+use connector_host::order::{ClientOrderId, OrderState, OrderType};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio::sync::watch;
-
-/// The venue's orders, by exchange id.
-#[derive(Default)]
-struct Book {
-    next_id: u64,
-    orders: HashMap<String, Value>,
-    /// Status queries answered.
-    queries: usize,
-    /// Placements still to refuse with 429 (not processed).
-    refuse_placements: usize,
-    /// Every placement's nonce and signature headers, in order.
-    placements: Vec<(String, String)>,
-}
-
-type Venue = Arc<Mutex<Book>>;
-
-fn lock(venue: &Venue) -> std::sync::MutexGuard<'_, Book> {
-    venue.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn found(order: Option<&Value>) -> (StatusCode, Json<Value>) {
-    match order {
-        Some(order) => (StatusCode::OK, Json(order.clone())),
-        None => (
-            StatusCode::NOT_FOUND,
-            Json(json!({"error": "no such order"})),
-        ),
-    }
-}
-
-fn is_open(order: &Value) -> bool {
-    order["status"] == "open"
-}
-
-/// Serves the `testex` protocol (see the plugin's `wire` module) on
-/// loopback; returns its base URL.
-async fn serve(venue: Venue) -> String {
-    let app = Router::new()
-        .route(
-            "/markets",
-            get(|| async { Json(json!([{"symbol": "TEST", "tick": "0.1", "step": "0.01"}])) }),
-        )
-        .route(
-            "/order",
-            post(|State(venue): State<Venue>, headers: HeaderMap, Json(order): Json<Value>| async move {
-                let mut book = lock(&venue);
-                let header = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                book.placements
-                    .push((header("x-testex-nonce"), header("x-testex-signature")));
-                if book.refuse_placements > 0 {
-                    book.refuse_placements -= 1;
-                    return (
-                        StatusCode::TOO_MANY_REQUESTS,
-                        Json(json!({"error": "too many requests"})),
-                    );
-                }
-                book.next_id += 1;
-                let id = book.next_id.to_string();
-                let mut order = order;
-                order["id"] = json!(id);
-                order["status"] = json!("open");
-                book.orders.insert(id, order.clone());
-                (StatusCode::OK, Json(order))
-            }),
-        )
-        .route(
-            "/amend",
-            post(|State(venue): State<Venue>, Json(change): Json<Value>| async move {
-                if change["size"].as_str().and_then(|s| s.parse::<f64>().ok()) > Some(100.0) {
-                    return (
-                        StatusCode::BAD_REQUEST,
-                        Json(json!({"error": "size above 100"})),
-                    );
-                }
-                let mut book = lock(&venue);
-                let order = change["id"]
-                    .as_str()
-                    .and_then(|id| book.orders.get_mut(id))
-                    .filter(|order| is_open(order));
-                found(order.map(|order| {
-                    order["price"] = change["price"].clone();
-                    order["size"] = change["size"].clone();
-                    &*order
-                }))
-            }),
-        )
-        .route(
-            "/cancel",
-            post(|State(venue): State<Venue>, Json(target): Json<Value>| async move {
-                let mut book = lock(&venue);
-                let order = book
-                    .orders
-                    .values_mut()
-                    .find(|order| order["cid"] == target["cid"] && is_open(order));
-                found(order.map(|order| {
-                    order["status"] = json!("cancelled");
-                    &*order
-                }))
-            }),
-        )
-        .route(
-            "/orders",
-            get(|State(venue): State<Venue>| async move {
-                let book = lock(&venue);
-                Json(Value::from_iter(
-                    book.orders.values().filter(|o| is_open(o)).cloned(),
-                ))
-            }),
-        )
-        .route(
-            "/order",
-            get(
-                |State(venue): State<Venue>, Query(query): Query<HashMap<String, String>>| async move {
-                    let mut book = lock(&venue);
-                    book.queries += 1;
-                    let cid = query.get("cid").map(String::as_str);
-                    found(book.orders.values().find(|o| o["cid"].as_str() == cid))
-                },
-            ),
-        )
-        .route("/fills", get(|| async { Json(json!([])) }))
-        .route("/account", get(|| async { Json(json!({})) }))
-        .with_state(venue);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{address}")
-}
-
-/// The host's order path for the venue at `api`, refilling every second.
-struct Host {
-    trading: Trading,
-    runtime: Option<ExchangeRuntime>,
-    shutdown: watch::Sender<bool>,
-    _dir: tempfile::TempDir,
-}
-
-impl Host {
-    /// With `signer`, the plugin signs its orders (account `signed`)
-    /// through the signer at that socket.
-    async fn start(api: String, signer: Option<std::path::PathBuf>) -> Host {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let plugins_dir = dir.path().join("plugins");
-        std::fs::create_dir_all(&plugins_dir).expect("plugins dir");
-        copy_as(&cdylib("test-plugin"), &plugins_dir, "testex.so");
-        let plugins = PluginSet::load_dir(&plugins_dir).expect("plugins");
-        let endpoint = format!("ipc://{}/events.sock", dir.path().display());
-        let (publisher, _thread) = Publisher::start(&endpoint, 1_024).expect("publisher");
-        let services = HostServices {
-            publisher,
-            ids: Arc::new(ClientIdGenerator::new("amend-in-place")),
-            // Unsigned testex needs no signer: none runs at this path.
-            signer: SignerClient::new(
-                &signer
-                    .clone()
-                    .unwrap_or_else(|| dir.path().join("no-signer.sock")),
-                Duration::from_secs(1),
-            ),
-            state_dir: dir.path().join("state"),
-        };
-        let config = ExchangeConfig {
-            name: "tx".into(),
-            plugin: "testex".into(),
-            reconcile_interval_ms: 1_000,
-            markets: vec![MarketConfig {
-                symbol: "TEST-USD".into(),
-                limits: Default::default(),
-            }],
-            ..local_exchange(
-                api,
-                if signer.is_some() {
-                    "signed"
-                } else {
-                    "test-account"
-                }
-                .into(),
-            )
-        };
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let runtime = ExchangeRuntime::start(&config, &plugins, &services, shutdown_rx)
-            .await
-            .expect("start")
-            .expect("started");
-        Host {
-            trading: runtime.trading.clone(),
-            runtime: Some(runtime),
-            shutdown,
-            _dir: dir,
-        }
-    }
-
-    async fn until(&self, id: ClientOrderId, what: &str, check: impl Fn(&OrderState) -> bool) {
-        eventually(what, Duration::from_secs(10), || {
-            self.trading.get(id).is_some_and(|o| check(&o.state))
-        })
-        .await;
-    }
-
-    async fn stop(mut self) {
-        let _ = self.shutdown.send(true);
-        if let Some(runtime) = self.runtime.take() {
-            runtime.join().await;
-        }
-    }
-}
 
 fn d(text: &str) -> Decimal {
     text.parse().expect("a decimal")
@@ -248,7 +24,7 @@ fn d(text: &str) -> Decimal {
 /// A venue and a host with one order open on it (exchange id `1`).
 async fn one_open_order() -> (Venue, Host, ClientOrderId) {
     let venue = Venue::default();
-    let host = Host::start(serve(Arc::clone(&venue)).await, None).await;
+    let host = Host::start(serve(venue.clone()).await, None, &[]).await;
     let id = host
         .trading
         .submit(&buy_order("TEST-USD", "10.0", "1.00", OrderType::Limit))
@@ -385,7 +161,7 @@ async fn a_placement_the_venue_did_not_process_is_signed_anew_before_it_goes_aga
     let signed = scripted_signer(socket.clone()).await;
     let venue = Venue::default();
     lock(&venue).refuse_placements = 2;
-    let host = Host::start(serve(Arc::clone(&venue)).await, Some(socket)).await;
+    let host = Host::start(serve(venue.clone()).await, Some(socket), &[]).await;
     let id = host
         .trading
         .submit(&buy_order("TEST-USD", "10.0", "1.00", OrderType::Limit))

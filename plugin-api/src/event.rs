@@ -17,14 +17,12 @@ pub struct Level {
     pub orders: u32,
 }
 
-/// A full book or a change to one.
+/// A full book or a change to one, for the host to apply as it is.
 ///
-/// Sequence fields let the host check continuity for every venue:
-/// a snapshot sets the book's sequence to `last_seq`; a delta must bridge it
-/// (`first_seq <= seq + 1 <= last_seq + 1`) and then chain, either through
-/// `prev_seq` (Binance `pu`) or by `first_seq == seq + 1` (Bybit `u`).
-/// Venues without sequence numbers (Hyperliquid) send snapshots with
-/// `last_seq == 0`.
+/// The plugin keeps the venue's sequence rules (see
+/// [`book_sync`](crate::book_sync)): it sends a delta only when it
+/// continues the book, and a [`Event::BookStale`] when the book can no
+/// longer be trusted; the next snapshot makes it trusted again.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug, PartialEq)]
 pub struct BookUpdate {
@@ -32,16 +30,12 @@ pub struct BookUpdate {
     pub market: RString,
     /// True for a full snapshot, false for a delta.
     pub is_snapshot: bool,
-    /// Bids, best first.
+    /// Bids, best first; in a delta, a size of zero deletes the level.
     pub bids: RVec<Level>,
     /// Asks, best first.
     pub asks: RVec<Level>,
-    /// First update id covered (deltas).
-    pub first_seq: u64,
-    /// Last update id covered.
-    pub last_seq: u64,
-    /// The previous message's `last_seq`, where the venue says it.
-    pub prev_seq: ROption<u64>,
+    /// The venue's update id after this update; zero when it has none.
+    pub seq: u64,
     /// Exchange time, ms.
     pub time_ms: u64,
 }
@@ -268,6 +262,14 @@ pub enum Event {
     /// order-count and limit-status headers). The host sets its bucket to
     /// it.
     RateLimit(RateLimitState),
+    /// A book can no longer be trusted (a sequence gap, its stream lost);
+    /// the plugin repairs it, and its next snapshot makes it trusted again.
+    BookStale {
+        /// The venue symbol.
+        market: RString,
+        /// Why, in words.
+        reason: RString,
+    },
 }
 
 /// One rate-limit bucket as the venue counts it.

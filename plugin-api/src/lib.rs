@@ -52,6 +52,7 @@
 // ours to move.
 #![allow(non_local_definitions)]
 
+pub mod book_sync;
 mod code;
 mod connection;
 mod dec;
@@ -80,7 +81,7 @@ pub use event::{
 };
 pub use export::{Exchange, guard, root_module};
 pub use loader::{LoadError, LoadedPlugin, PluginInstance, operation};
-pub use manifest::{BookSync, ClientIdFormat, DeadManSwitch, Manifest, RateLimitBucket};
+pub use manifest::{ClientIdFormat, DeadManSwitch, Manifest, RateLimitBucket};
 pub use market::{Market, MarketKind, PriceRule, TradingRule};
 pub use operation::{Operation, Operation_NE, Request, RequestContext, Response, SignRequest};
 pub use order::{ModifyRequest, OrderKind, OrderRef, OrderRequest, Side, TimeInForce};

@@ -7,20 +7,6 @@ use abi_stable::std_types::{RString, RVec};
 use crate::{OrderKind, TimeInForce};
 
 crate::abi_code! {
-    /// How the venue's books are kept in sync.
-    BookSync {
-        /// Every message is a full snapshot (Hyperliquid l2Book).
-        FULL_SNAPSHOTS = 1 => "full_snapshots",
-        /// The socket sends a snapshot, then sequenced deltas; on a gap,
-        /// resubscribe (Bybit).
-        SOCKET_SNAPSHOT_THEN_DELTAS = 2 => "socket_snapshot_then_deltas",
-        /// Sequenced deltas on the socket, snapshots by REST
-        /// (`Operation::FetchBook`); on a gap, fetch again (Binance).
-        REST_SNAPSHOT_PLUS_DELTAS = 3 => "rest_snapshot_plus_deltas",
-    }
-}
-
-crate::abi_code! {
     /// How the host must write a 128-bit client order id for this venue.
     ClientIdFormat {
         /// `0x` and 32 lower-case hex digits (Hyperliquid cloid).
@@ -71,8 +57,6 @@ pub struct Manifest {
     pub order_kinds: RVec<OrderKind>,
     /// The times in force it supports.
     pub time_in_force: RVec<TimeInForce>,
-    /// How books are synchronised.
-    pub book_sync: BookSync,
     /// How client order ids are written.
     pub client_id_format: ClientIdFormat,
     /// The signing schemes its requests ask for.

@@ -38,8 +38,6 @@ pub enum Operation {
         /// Which page.
         cursor: RString,
     },
-    /// A snapshot of one order book.
-    FetchBook(Market),
     /// Every open order of the account.
     FetchOpenOrders,
     /// One order's state, by client order id.

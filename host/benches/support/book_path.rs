@@ -11,7 +11,7 @@ use connector_host::runtime::{
 };
 use connector_host::signer::SignerClient;
 use plugin_api::{
-    Answer, BookSync, Event, LoadedPlugin, Market, Operation, OutcomeKind, Output, PluginInstance,
+    Answer, Event, LoadedPlugin, Market, Operation, OutcomeKind, Output, PluginInstance,
     RequestContext, Response,
 };
 
@@ -116,10 +116,8 @@ impl MarketPath {
         );
         session.set_market_sink(Arc::new(MarketSink(MarketData::new(
             "hl",
-            BookSync::FULL_SNAPSHOTS,
             &[btc],
             publisher,
-            None,
         ))));
         MarketPath {
             session,

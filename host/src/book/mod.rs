@@ -3,8 +3,9 @@
 //! One [`OrderBook`] per market, fed by [`plugin_api::BookUpdate`]s. Levels
 //! live in two sorted `Vec`s (bids descending, asks ascending) that keep
 //! their capacity: in the steady state an update allocates nothing.
-//! Sequence numbers are checked on every delta; a gap marks the book stale
-//! and is returned as an error, never swallowed.
+//! The book applies what its plugin sends as it comes: the plugin keeps the
+//! venue's sequence rules, sends a delta only when it continues the book,
+//! and says when the book is stale ([`plugin_api::book_sync`]).
 
 use plugin_api::{BookUpdate, Level};
 use rust_decimal::Decimal;
@@ -37,44 +38,18 @@ pub enum BookStatus {
     AwaitingSnapshot,
     /// In sync with the exchange.
     Synced,
-    /// Not in sync (a sequence gap, a lost connection); waiting for a
-    /// snapshot.
+    /// Not in sync (its plugin saw a sequence gap or lost the stream);
+    /// waiting for a snapshot.
     Stale(String),
 }
 
-/// A sequence gap or an update that cannot be applied.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BookError {
-    /// A delta arrived before any snapshot.
-    #[error("delta {first}..={last} before any snapshot")]
-    NoSnapshot {
-        /// Its first sequence number.
-        first: u64,
-        /// Its last sequence number.
-        last: u64,
-    },
-    /// A delta does not continue the book's sequence.
-    #[error("sequence gap: book at {book_seq}, delta covers {first}..={last} (previous {prev:?})")]
-    Gap {
-        /// The book's sequence.
-        book_seq: u64,
-        /// The delta's first sequence number.
-        first: u64,
-        /// Its last sequence number.
-        last: u64,
-        /// Its previous-sequence field, if any.
-        prev: Option<u64>,
-    },
-}
-
-/// What an update did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// The book changed.
-    Updated,
-    /// The update was older than the book (a duplicate or a reordered
-    /// message) and was ignored.
-    Outdated,
+/// A delta that cannot be applied: its book has no snapshot to apply it to
+/// (a plugin that broke its contract, or one a stale book still receives).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("delta {seq} for a book that is not in sync")]
+pub struct NotInSync {
+    /// The delta's update id.
+    pub seq: u64,
 }
 
 /// An L2 order book.
@@ -84,7 +59,6 @@ pub struct OrderBook {
     asks: Vec<BookLevel>,
     seq: u64,
     time_ms: u64,
-    bridged: bool,
     status: BookStatus,
 }
 
@@ -125,93 +99,47 @@ impl OrderBook {
             asks: Vec::with_capacity(64),
             seq: 0,
             time_ms: 0,
-            bridged: false,
             status: BookStatus::AwaitingSnapshot,
         }
     }
 
     /// Applies a plugin's snapshot or delta.
-    pub fn apply(&mut self, update: &BookUpdate) -> Result<Applied, BookError> {
+    pub fn apply(&mut self, update: &BookUpdate) -> Result<(), NotInSync> {
         let bids = update.bids.iter().map(BookLevel::from);
         let asks = update.asks.iter().map(BookLevel::from);
         if update.is_snapshot {
-            Ok(self.apply_snapshot(bids, asks, update.last_seq, update.time_ms))
+            self.apply_snapshot(bids, asks, update.seq, update.time_ms);
+            Ok(())
         } else {
-            self.apply_delta(
-                bids,
-                asks,
-                update.first_seq,
-                update.last_seq,
-                update.prev_seq.into_option(),
-                update.time_ms,
-            )
+            self.apply_delta(bids, asks, update.seq, update.time_ms)
         }
     }
 
-    /// Replaces the book. A snapshot older than the book (by sequence, or
-    /// by time for venues without sequences) is ignored.
+    /// Replaces the book and makes it trusted.
     pub fn apply_snapshot(
         &mut self,
         bids: impl IntoIterator<Item = BookLevel>,
         asks: impl IntoIterator<Item = BookLevel>,
         seq: u64,
         time_ms: u64,
-    ) -> Applied {
-        if self.status == BookStatus::Synced {
-            let older = if seq != 0 || self.seq != 0 {
-                seq < self.seq
-            } else {
-                time_ms < self.time_ms
-            };
-            if older {
-                return Applied::Outdated;
-            }
-        }
+    ) {
         fill_side(&mut self.bids, bids, BookSide::Bids);
         fill_side(&mut self.asks, asks, BookSide::Asks);
         self.seq = seq;
         self.time_ms = time_ms;
-        self.bridged = false;
         self.status = BookStatus::Synced;
-        Applied::Updated
     }
 
-    /// Applies a delta after checking that it continues the sequence.
+    /// Sets, adds or (size zero) removes levels of a book in sync.
     pub fn apply_delta(
         &mut self,
         bids: impl IntoIterator<Item = BookLevel>,
         asks: impl IntoIterator<Item = BookLevel>,
-        first_seq: u64,
-        last_seq: u64,
-        prev_seq: Option<u64>,
+        seq: u64,
         time_ms: u64,
-    ) -> Result<Applied, BookError> {
+    ) -> Result<(), NotInSync> {
         if self.status != BookStatus::Synced {
-            return Err(BookError::NoSnapshot {
-                first: first_seq,
-                last: last_seq,
-            });
-        }
-        if last_seq <= self.seq {
-            return Ok(Applied::Outdated);
-        }
-        let continues = if !self.bridged {
-            first_seq <= self.seq + 1
-        } else {
-            match prev_seq {
-                Some(prev) => prev == self.seq,
-                None => first_seq == self.seq + 1,
-            }
-        };
-        if !continues {
-            let error = BookError::Gap {
-                book_seq: self.seq,
-                first: first_seq,
-                last: last_seq,
-                prev: prev_seq,
-            };
-            self.status = BookStatus::Stale(error.to_string());
-            return Err(error);
+            return Err(NotInSync { seq });
         }
         for level in bids {
             upsert(&mut self.bids, level, BookSide::Bids);
@@ -219,10 +147,9 @@ impl OrderBook {
         for level in asks {
             upsert(&mut self.asks, level, BookSide::Asks);
         }
-        self.seq = last_seq;
+        self.seq = seq;
         self.time_ms = self.time_ms.max(time_ms);
-        self.bridged = true;
-        Ok(Applied::Updated)
+        Ok(())
     }
 
     /// Marks the book stale (for example while its connection is down).
@@ -235,7 +162,8 @@ impl OrderBook {
         &self.status
     }
 
-    /// The sequence number of the last update applied.
+    /// The venue's update id after the last update applied (zero when it
+    /// has none).
     pub fn seq(&self) -> u64 {
         self.seq
     }

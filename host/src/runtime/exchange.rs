@@ -345,13 +345,7 @@ impl ExchangeRuntime {
         let markets = resolve_markets(config, &listed)?;
         let mut ordered: Vec<Market> = markets.values().cloned().collect();
         ordered.sort_by(|a, b| a.symbol.cmp(&b.symbol));
-        let market_data = MarketData::new(
-            &name,
-            manifest.book_sync,
-            &ordered,
-            publisher.clone(),
-            Some(querier.clone()),
-        );
+        let market_data = MarketData::new(&name, &ordered, publisher.clone());
         let account = Account::new(
             &name,
             ordered

@@ -1,19 +1,19 @@
 //! The market-data side of one exchange: books per market, kept from the
 //! plugin's events, published on `market.<exchange>.*`, and marked stale —
-//! with the staleness published — whenever they cannot be trusted.
+//! with the staleness published — whenever the plugin says they cannot be
+//! trusted.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 
 use abi_stable::std_types::RVec;
-use plugin_api::{BookSync, Event, Event_NE, Market, Operation, PluginError, Side, Stream};
+use plugin_api::{Event, Event_NE, Market, PluginError, Side, Stream};
 use rust_decimal::Decimal;
-use tracing::{debug, warn};
+use tracing::warn;
 
 use super::clock::now_ns;
 use super::connection::{ConnectionSink, log_dropped_frame};
-use super::query::Querier;
-use crate::book::{Applied, BookLevel, BookStatus, OrderBook};
+use crate::book::{BookLevel, BookStatus, OrderBook};
 use crate::publisher::encode;
 use crate::publisher::market::{BboData, FundingData, TradeData};
 use crate::publisher::{Family, JsonDecimal, Publisher, StatusPublisher};
@@ -35,7 +35,6 @@ pub struct Top {
 /// The books of one exchange and their publisher.
 pub struct MarketData {
     exchange: String,
-    sync: BookSync,
     /// Configured markets by venue symbol (markets come and go with
     /// configuration reloads).
     markets: RwLock<HashMap<String, Market>>,
@@ -43,21 +42,13 @@ pub struct MarketData {
     publisher: Publisher,
     market: Family,
     status: StatusPublisher,
-    querier: Option<Querier>,
 }
 
 impl MarketData {
     /// Books for `markets`, all awaiting their first snapshot.
-    pub fn new(
-        exchange: &str,
-        sync: BookSync,
-        markets: &[Market],
-        publisher: Publisher,
-        querier: Option<Querier>,
-    ) -> Arc<MarketData> {
+    pub fn new(exchange: &str, markets: &[Market], publisher: Publisher) -> Arc<MarketData> {
         Arc::new(MarketData {
             exchange: exchange.to_owned(),
-            sync,
             markets: RwLock::new(
                 markets
                     .iter()
@@ -73,7 +64,6 @@ impl MarketData {
             market: publisher.family(&format!("market.{exchange}")),
             status: StatusPublisher::new(publisher.clone()),
             publisher,
-            querier,
         })
     }
 
@@ -148,7 +138,7 @@ impl MarketData {
         self.markets().get(venue).map(|m| m.symbol.to_string())
     }
 
-    fn on_book(self: &Arc<Self>, update: &plugin_api::BookUpdate) {
+    fn on_book(&self, update: &plugin_api::BookUpdate) {
         let Some(symbol) = self.symbol(&update.market) else {
             return;
         };
@@ -158,69 +148,54 @@ impl MarketData {
             return;
         };
         let was_synced = book.status() == &BookStatus::Synced;
-        match book.apply(update) {
-            Ok(Applied::Updated) => {
-                self.publisher.publish_with(
-                    &self.market,
-                    format!("market.{}.book.{symbol}", self.exchange),
-                    "book",
-                    now_ns(),
-                    |out| {
-                        encode::book(out, &self.exchange, symbol, book, BOOK_DEPTH);
-                        Ok(())
-                    },
-                );
-                if !was_synced {
-                    drop(books);
-                    self.status.book(&self.exchange, symbol, true, None);
-                }
-            }
-            Ok(Applied::Outdated) => debug!(symbol, "outdated book message ignored"),
-            Err(error) => {
-                let reason = error.to_string();
-                drop(books);
-                warn!(exchange = %self.exchange, symbol, %reason, "book out of sync");
-                if was_synced {
-                    self.status
-                        .book(&self.exchange, symbol, false, Some(&reason));
-                }
-                self.resync(update.market.as_str());
-            }
+        if let Err(error) = book.apply(update) {
+            drop(books);
+            warn!(exchange = %self.exchange, symbol, "plugin: {error}; ignored");
+            return;
+        }
+        self.publisher.publish_with(
+            &self.market,
+            format!("market.{}.book.{symbol}", self.exchange),
+            "book",
+            now_ns(),
+            |out| {
+                encode::book(out, &self.exchange, symbol, book, BOOK_DEPTH);
+                Ok(())
+            },
+        );
+        if !was_synced {
+            drop(books);
+            self.status.book(&self.exchange, symbol, true, None);
         }
     }
 
-    /// Gets a stale book back in sync as the venue's sync mode says.
-    fn resync(self: &Arc<Self>, venue: &str) {
-        if self.sync != BookSync::REST_SNAPSHOT_PLUS_DELTAS {
-            // Full snapshots (Hyperliquid) or socket snapshots: the next
-            // snapshot the stream sends restores the book.
-            return;
-        }
-        let (Some(querier), Some(market)) =
-            (self.querier.clone(), self.markets().get(venue).cloned())
-        else {
+    /// Marks one book stale as its plugin says, publishing the change.
+    fn on_stale(&self, venue: &str, reason: &str) {
+        let Some(symbol) = self.symbol(venue) else {
             return;
         };
-        let this = Arc::clone(self);
-        tokio::spawn(async move {
-            match querier.events(Operation::FetchBook(market)).await {
-                Ok(events) => {
-                    for event in events {
-                        if let Event::Book(update) = event {
-                            this.on_book(&update);
-                        }
-                    }
-                }
-                Err(error) => warn!(exchange = %this.exchange, "book snapshot failed: {error}"),
-            }
-        });
+        let was_synced = {
+            let mut books = self.books();
+            let Some(book) = books.get_mut(venue) else {
+                return;
+            };
+            let was_synced = book.status() == &BookStatus::Synced;
+            book.mark_stale(reason);
+            was_synced
+        };
+        if was_synced {
+            warn!(exchange = %self.exchange, symbol, %reason, "book out of sync");
+            self.status
+                .book(&self.exchange, &symbol, false, Some(reason));
+        }
     }
 
-    fn on_event(self: &Arc<Self>, event: &Event) {
+    fn on_event(&self, event: &Event) {
         let exchange = self.exchange.as_str();
         let exchange_ns = |ms: u64| ms.saturating_mul(1_000_000);
         match event {
             Event::Book(update) => self.on_book(update),
+            Event::BookStale { market, reason } => self.on_stale(market, reason),
             Event::Trade(trade) => {
                 let Some(symbol) = self.symbol(&trade.market) else {
                     return;
@@ -301,11 +276,7 @@ impl MarketData {
     /// Applies a book as another host published it (`data` of a
     /// `market.<exchange>.book.<symbol>` event): a full snapshot of its top
     /// levels.
-    pub fn apply_relayed_book(
-        self: &Arc<Self>,
-        symbol: &str,
-        data: &serde_json::Value,
-    ) -> Result<(), String> {
+    pub fn apply_relayed_book(&self, symbol: &str, data: &serde_json::Value) -> Result<(), String> {
         let venue = self
             .markets()
             .values()
@@ -332,16 +303,15 @@ impl MarketData {
             is_snapshot: true,
             bids: side("bids")?,
             asks: side("asks")?,
-            first_seq: 0,
-            last_seq: data["seq"].as_u64().unwrap_or(0),
-            prev_seq: abi_stable::std_types::ROption::RNone,
+            seq: data["seq"].as_u64().unwrap_or(0),
             time_ms: data["exchange_time"].as_u64().unwrap_or(0) / 1_000_000,
         };
         self.on_book(&update);
         Ok(())
     }
 
-    /// Marks every book stale, publishing it (the market connection is down).
+    /// Marks every book stale, publishing it (the host the books are
+    /// relayed from fell silent).
     pub fn mark_all_stale(&self, reason: &str) {
         let mut stale = Vec::new();
         for (venue, book) in self.books().iter_mut() {
@@ -382,11 +352,10 @@ impl ConnectionSink for MarketSink {
     }
 
     fn on_down(&self, connection: &str, reason: &str) {
+        // The plugin says which books the connection carried.
         self.0
             .status
             .connection(&self.0.exchange, connection, false, Some(reason));
-        self.0
-            .mark_all_stale(&format!("connection {connection} down: {reason}"));
     }
 }
 

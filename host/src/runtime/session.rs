@@ -626,12 +626,16 @@ fn report(exchange: &str, connection: &str, error: &PluginError) {
     warn!(exchange, connection, "plugin: {error}");
 }
 
-/// Book, trade, best-bid-and-offer and funding events go to the market
-/// sink; everything else to the account's.
+/// Book, staleness, trade, best-bid-and-offer and funding events go to the
+/// market sink; everything else to the account's.
 fn is_market_event(event: &Event_NE) -> bool {
     matches!(
         event.as_enum(),
-        Ok(Event::Book(_) | Event::Trade(_) | Event::Bbo(_) | Event::Funding(_))
+        Ok(Event::Book(_)
+            | Event::BookStale { .. }
+            | Event::Trade(_)
+            | Event::Bbo(_)
+            | Event::Funding(_))
     )
 }
 

@@ -4,6 +4,7 @@
 
 pub mod host_process;
 pub mod orders;
+pub mod testex;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

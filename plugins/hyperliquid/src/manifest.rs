@@ -2,7 +2,7 @@
 
 use abi_stable::std_types::RVec;
 use plugin_api::{
-    BookSync, ClientIdFormat, DeadManSwitch, Manifest, OrderKind, RateLimitBucket, TimeInForce,
+    ClientIdFormat, DeadManSwitch, Manifest, OrderKind, RateLimitBucket, TimeInForce,
 };
 
 /// The id of the IP weight bucket (1200 per minute, shared by `/info` and
@@ -48,7 +48,6 @@ pub fn manifest() -> Manifest {
             TimeInForce::IOC,
             TimeInForce::POST_ONLY,
         ]),
-        book_sync: BookSync::FULL_SNAPSHOTS,
         client_id_format: ClientIdFormat::HEX128_PREFIXED,
         signing_schemes: RVec::from(vec!["hyperliquid-l1".into()]),
         rate_limits: RVec::from(vec![

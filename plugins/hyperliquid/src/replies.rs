@@ -13,7 +13,7 @@ use plugin_api::{
 use serde::Deserialize;
 
 use crate::manifest::{ADDRESS, ADDRESS_CANCEL, cancel_cap};
-use crate::parse::{self, WireBook, WireClearinghouse, WireFill, WireOrder, WireOrderStatus};
+use crate::parse::{self, WireClearinghouse, WireFill, WireOrder, WireOrderStatus};
 
 /// Hyperliquid's minimum order value, in USDC (perps) or quote units (spot).
 const MIN_NOTIONAL: Dec = Dec::new(10, 0);
@@ -271,18 +271,6 @@ fn info_reply(operation: &Operation, body: &str) -> Result<Reply, PluginError> {
     let ok = |events: Vec<Event_NE>| Ok(reply(accepted("ok"), Vec::new(), events));
     match operation {
         Operation::FetchMarkets { cursor } => markets(body, cursor),
-        Operation::FetchBook(_) => {
-            let book: Option<WireBook<'_>> =
-                serde_json::from_str(body).map_err(|e| malformed("l2Book", e))?;
-            match book {
-                Some(book) => ok(vec![parse::book(&book)?]),
-                None => Ok(reply(
-                    Outcome::new(OutcomeKind::NOT_FOUND, "no such coin"),
-                    Vec::new(),
-                    Vec::new(),
-                )),
-            }
-        }
         Operation::FetchOpenOrders => {
             let orders: Vec<WireOrder<'_>> =
                 serde_json::from_str(body).map_err(|e| malformed("openOrders", e))?;

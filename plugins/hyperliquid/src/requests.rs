@@ -316,10 +316,6 @@ pub fn prepare(
             "spot" => info(json!({"type": "spotMeta"}), 20)?,
             other => return Err(PluginError::invalid(format!("market page `{other}`"))),
         },
-        Operation::FetchBook(market) => info(
-            json!({"type": "l2Book", "coin": market.venue_symbol.as_str()}),
-            2,
-        )?,
         Operation::FetchOpenOrders => info(json!({"type": "openOrders", "user": user}), 20)?,
         Operation::FetchOrder(target) => {
             let id = match exchange_oid(target) {

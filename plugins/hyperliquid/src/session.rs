@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use abi_stable::std_types::RBox;
 
 use plugin_api::{
-    Answer, AnswerKind, Exchange, Manifest, Operation, Output, Output_NE, PluginError,
-    RequestContext, Stream,
+    Answer, AnswerKind, Event, Event_NE, Exchange, Manifest, Operation, Output, Output_NE,
+    PluginError, RequestContext, Stream, StreamKind,
 };
 
 use crate::config::Config;
@@ -136,7 +136,7 @@ impl Exchange for Hyperliquid {
         &mut self,
         connection: &str,
         up: bool,
-        _reason: &str,
+        reason: &str,
         _now_ms: u64,
     ) -> Result<Vec<Output_NE>, PluginError> {
         let Some((&id, state)) = self.up.iter_mut().find(|(id, _)| **id == connection) else {
@@ -145,12 +145,23 @@ impl Exchange for Hyperliquid {
             )));
         };
         *state = up;
+        let wanted = self.wanted.get(id).cloned().unwrap_or_default();
         if up {
-            let wanted = self.wanted.get(id).cloned().unwrap_or_default();
             return self.frames(id, &wanted, true);
         }
         if id != streams::USER {
-            return Ok(Vec::new());
+            // Every message is a full snapshot: the first after the
+            // reconnect makes each book trusted again.
+            return Ok(wanted
+                .iter()
+                .filter(|stream| stream.kind == StreamKind::BOOK)
+                .map(|stream| {
+                    out(Output::Event(Event_NE::new(Event::BookStale {
+                        market: stream.market.clone(),
+                        reason: format!("connection {id} down: {reason}").into(),
+                    })))
+                })
+                .collect());
         }
         // Posts in flight on the lost socket may or may not have been
         // applied.

@@ -183,7 +183,6 @@ fn operations() -> Vec<Operation> {
             cross: true,
         },
         Operation::FetchMarkets { cursor: "".into() },
-        Operation::FetchBook(btc().clone()),
         Operation::FetchOpenOrders,
         Operation::FetchOrder(order_ref()),
         Operation::FetchFills {

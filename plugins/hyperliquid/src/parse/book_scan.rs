@@ -13,7 +13,7 @@
 //! what it means: whatever it accepts, the general parser reads the same
 //! (a property test holds it to that).
 
-use abi_stable::std_types::{ROption, RVec};
+use abi_stable::std_types::RVec;
 use plugin_api::{BookUpdate, Dec, Level};
 
 /// Reads `frame` if it is an l2Book frame in the exact compact shape.
@@ -38,9 +38,7 @@ pub fn l2book(frame: &str) -> Option<BookUpdate> {
         is_snapshot: true,
         bids,
         asks,
-        first_seq: 0,
-        last_seq: 0,
-        prev_seq: ROption::RNone,
+        seq: 0,
         time_ms,
     })
 }

@@ -51,9 +51,7 @@ pub fn book(wire: &WireBook<'_>) -> Result<Event_NE, PluginError> {
         is_snapshot: true,
         bids: levels(&wire.levels[0])?,
         asks: levels(&wire.levels[1])?,
-        first_seq: 0,
-        last_seq: 0,
-        prev_seq: ROption::RNone,
+        seq: 0,
         time_ms: wire.time,
     })))
 }

@@ -7,6 +7,6 @@ mod frames;
 mod model;
 
 pub use frames::{Parsed, parse as parse_frame};
-pub(crate) use model::{WireBook, WireClearinghouse, WireFill, WireOrder, WireOrderStatus};
+pub(crate) use model::{WireClearinghouse, WireFill, WireOrder, WireOrderStatus};
 
-pub(crate) use convert::{account, book, fill, order};
+pub(crate) use convert::{account, fill, order};
