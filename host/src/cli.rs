@@ -288,16 +288,56 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn check_config(file: &Path) -> ExitCode {
-    match config::load(file) {
-        Ok(config) => {
-            println!("{}: valid — {}", file.display(), config.summary());
-            ExitCode::SUCCESS
-        }
+    let config = match config::load(file) {
+        Ok(config) => config,
         Err(errors) => {
             eprint!("{errors}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
+        }
+    };
+    let dir = &config.host.plugins_dir;
+    let plugins = match PluginSet::load_dir(dir) {
+        Ok(plugins) => plugins,
+        Err(error) => {
+            let problem = (
+                config::KeyPath::key("host").join("plugins_dir"),
+                error.to_string(),
+            );
+            eprint!("{}", config::locate(file, vec![problem]));
+            return ExitCode::from(2);
+        }
+    };
+    let mut problems = plugins.check_settings(&config);
+    for (index, exchange) in config.exchanges.iter().enumerate() {
+        if !plugins.loaded.contains_key(&exchange.plugin) {
+            let provided: Vec<&str> = plugins
+                .sorted()
+                .iter()
+                .map(|p| p.manifest.exchange.as_str())
+                .collect();
+            problems.push((
+                config::KeyPath::key("exchanges")
+                    .index(index)
+                    .join("plugin"),
+                format!(
+                    "no plugin in {} provides `{}` (found: {})",
+                    dir.display(),
+                    exchange.plugin,
+                    if provided.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        provided.join(", ")
+                    }
+                ),
+            ));
         }
     }
+    if !problems.is_empty() {
+        eprint!("{}", config::locate(file, problems));
+        return ExitCode::from(2);
+    }
+    println!("{}: valid — {}", file.display(), config.summary());
+    ExitCode::SUCCESS
 }
 
 fn list_plugins(dir: Option<&Path>, config: &Path) -> ExitCode {
@@ -485,6 +525,10 @@ fn run_host(format: LogFormat, path: &Path) -> ExitCode {
     };
     match runtime.block_on(crate::runtime::run(path, config, set_log_level)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(crate::runtime::HostError::Settings(errors)) => {
+            eprint!("{errors}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             tracing::error!("{error}");
             ExitCode::from(1)

@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use plugin_api::{LoadError, LoadedPlugin};
+use plugin_api::{LoadError, LoadedPlugin, PluginErrorKind};
 use tracing::{debug, info, warn};
+
+use crate::config::{Config, KeyPath};
 
 /// The plugins found in a folder.
 #[derive(Debug, Default)]
@@ -92,6 +94,35 @@ impl PluginSet {
             );
         }
         self.refused.push(error);
+    }
+
+    /// Each exchange's `settings` as its plugin judges them: a session is
+    /// created for every exchange whose plugin is loaded (sessions do no
+    /// I/O), and each refusal is returned at the key it names
+    /// (`exchanges[i].settings.<key>`), for [`crate::config::locate`].
+    pub fn check_settings(&self, config: &Config) -> Vec<(KeyPath, String)> {
+        let mut problems = Vec::new();
+        for (index, exchange) in config.exchanges.iter().enumerate() {
+            let Some(plugin) = self.loaded.get(&exchange.plugin) else {
+                continue;
+            };
+            let Err(error) = plugin.instantiate(&exchange.plugin_settings()) else {
+                continue;
+            };
+            let mut path = KeyPath::key("exchanges").index(index).join("settings");
+            if error.kind == PluginErrorKind::CONFIG {
+                for part in error.key.split('.').filter(|part| !part.is_empty()) {
+                    path = path.join(part);
+                }
+                problems.push((path, error.message.to_string()));
+            } else {
+                problems.push((
+                    path,
+                    format!("the {} plugin refused them: {error}", exchange.plugin),
+                ));
+            }
+        }
+        problems
     }
 
     /// Loaded plugins sorted by exchange name.

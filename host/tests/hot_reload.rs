@@ -161,8 +161,9 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         "{refused}"
     );
 
-    // Invalid edits (a float where a decimal string belongs; a typo) are
-    // refused with key and line, and the limits in force stay.
+    // Invalid edits (a float where a decimal string belongs; a typo; a
+    // setting its plugin refuses) are refused with key and line, and the
+    // limits in force stay.
     for (bad, key) in [
         (
             tighter.replace("max_order_size = \"0.001\"", "max_order_size = 0.5"),
@@ -171,6 +172,11 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         (
             tighter.replace("order_expiry_ms", "order_expiry_msec"),
             "order_expiry_msec",
+        ),
+        // The plugin judges its own settings; its refusal has a line too.
+        (
+            tighter.replace("network = \"local\"", "network = \"moon\""),
+            "exchanges[0].settings.network: `moon` is not mainnet, testnet or local",
         ),
     ] {
         editor_save(&files.config_file, &bad);

@@ -151,3 +151,108 @@ fn every_plugin_the_workspace_builds_loads() {
     assert!(set.refused.is_empty(), "{lines:#?}");
     assert!(set.loaded.contains_key("hyperliquid"));
 }
+
+/// A config for the plugins in `dir/plugins` with one exchange per
+/// `(name, plugin, settings)`.
+fn config_with(dir: &Path, exchanges: &[(&str, &str, &str)]) -> std::path::PathBuf {
+    let mut text = format!(
+        "[host]\nid = \"settings-test\"\nplugins_dir = \"plugins\"\nstate_dir = \"state\"\n\n\
+         [zmq]\npublish = \"ipc://{0}/events.sock\"\ncommands = \"ipc://{0}/commands.sock\"\n\n\
+         [signer]\nsocket = \"signer.sock\"\n",
+        dir.display()
+    );
+    for (name, plugin, settings) in exchanges {
+        text.push_str(&format!(
+            "\n[[exchanges]]\nname = \"{name}\"\nplugin = \"{plugin}\"\n\n\
+             [exchanges.settings]\n{settings}\n\n[[exchanges.markets]]\nsymbol = \"BTC-USD\"\n"
+        ));
+    }
+    let file = dir.join("host.toml");
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// Runs `connector-host <args…> FILE`.
+fn host_with(args: &[&str], config: &Path) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(args)
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn each_plugin_judges_its_settings_and_the_error_names_the_key_and_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    copy_as(&cdylib("hyperliquid-plugin"), &plugins, "hyperliquid.so");
+    let account = "account = \"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE\"";
+    let config = config_with(
+        dir.path(),
+        &[
+            (
+                "hl",
+                "hyperliquid",
+                &format!("network = \"local\"\n{account}"),
+            ),
+            ("other", "bybit", ""),
+        ],
+    );
+    let (code, _, stderr) = host_with(&["check-config"], &config);
+    assert_eq!(code, Some(2), "{stderr}");
+    // Line 17 is `[exchanges.settings]`: the key it lacks has no line of
+    // its own.
+    assert!(
+        stderr.contains(
+            "line 17: exchanges[0].settings.api_url: is required when network = \"local\""
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("exchanges[1].plugin: no plugin in")
+            && stderr.contains("provides `bybit` (found: hyperliquid)"),
+        "{stderr}"
+    );
+
+    let config = config_with(
+        dir.path(),
+        &[(
+            "hl",
+            "hyperliquid",
+            &format!("network = \"local\"\napi_url = \"127.0.0.1:1\"\n{account}"),
+        )],
+    );
+    let (code, _, stderr) = host_with(&["check-config"], &config);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "line 19: exchanges[0].settings.api_url: `127.0.0.1:1` is not an http(s) URL"
+        ),
+        "{stderr}"
+    );
+    // `run` refuses the same file the same way, before starting anything.
+    let (code, _, stderr) = host_with(&["run", "--config"], &config);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("line 19: exchanges[0].settings.api_url"),
+        "{stderr}"
+    );
+
+    let config = config_with(
+        dir.path(),
+        &[(
+            "hl",
+            "hyperliquid",
+            &format!("network = \"local\"\napi_url = \"http://127.0.0.1:1\"\n{account}"),
+        )],
+    );
+    let (code, stdout, stderr) = host_with(&["check-config"], &config);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("valid"), "{stdout}");
+}

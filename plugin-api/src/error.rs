@@ -32,6 +32,11 @@ pub struct PluginError {
     pub kind: PluginErrorKind,
     /// A precise, human-readable message.
     pub message: RString,
+    /// For a configuration error: the setting at fault, as a dotted path
+    /// inside the exchange's `settings` table (empty when it is the table
+    /// as a whole, or for other errors). The host turns it into the key's
+    /// path and line in the configuration file.
+    pub key: RString,
 }
 
 impl PluginError {
@@ -40,6 +45,7 @@ impl PluginError {
         PluginError {
             kind,
             message: message.into(),
+            key: RString::new(),
         }
     }
 
@@ -62,11 +68,24 @@ impl PluginError {
     pub fn config(message: impl fmt::Display) -> PluginError {
         PluginError::new(PluginErrorKind::CONFIG, message.to_string())
     }
+
+    /// An invalid setting: `key` is its dotted path inside the exchange's
+    /// `settings` table.
+    pub fn setting(key: &str, message: impl fmt::Display) -> PluginError {
+        PluginError {
+            key: key.into(),
+            ..PluginError::config(message)
+        }
+    }
 }
 
 impl fmt::Display for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.kind, self.message)
+        } else {
+            write!(f, "{}: settings.{}: {}", self.kind, self.key, self.message)
+        }
     }
 }
 

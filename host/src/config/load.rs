@@ -11,7 +11,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::errors::{ConfigError, ConfigErrors, KeyPath, line_of};
-use super::schema::{Config, ExchangeConfig, HostConfig, Limits, Network, SignerConfig, ZmqConfig};
+use super::schema::{Config, ExchangeConfig, HostConfig, Limits, SignerConfig, ZmqConfig};
 
 /// Reads, parses and validates a configuration file. Relative paths in it
 /// become relative to the file's folder.
@@ -41,6 +41,29 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         *file = base.join(&*file);
     }
     Ok(config)
+}
+
+/// Problems found in a valid file by someone else (a plugin judging its
+/// settings), each with its line in the file as it is now.
+pub fn locate(path: &Path, problems: Vec<(KeyPath, String)>) -> ConfigErrors {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let document = DeTable::parse(&text).ok();
+    let mut errors: Vec<ConfigError> = problems
+        .into_iter()
+        .map(|(path, message)| ConfigError {
+            line: document
+                .as_ref()
+                .and_then(|document| path.locate(document))
+                .map(|span| line_of(&text, span.start)),
+            path,
+            message,
+        })
+        .collect();
+    errors.sort_by_key(|error| error.line.unwrap_or(usize::MAX));
+    ConfigErrors {
+        file: Some(path.display().to_string()),
+        errors,
+    }
 }
 
 /// Parses and validates configuration text.
@@ -275,20 +298,6 @@ impl<'a> Reader<'a> {
         }
         if exchange.plugin.trim().is_empty() {
             self.error(path.join("plugin"), "must name a plugin's exchange");
-        }
-        if exchange.account.trim().is_empty() {
-            self.error(path.join("account"), "must be the account address");
-        }
-        match (&exchange.api_url, exchange.network) {
-            (None, Network::Local) => {
-                self.error(path.join("api_url"), "is required when network = \"local\"")
-            }
-            (Some(url), _) if !url.starts_with("http://") && !url.starts_with("https://") => self
-                .error(
-                    path.join("api_url"),
-                    format!("`{url}` is not an http(s) URL"),
-                ),
-            _ => {}
         }
         if let Some(source) = &exchange.market_data
             && !["tcp://", "ipc://"]

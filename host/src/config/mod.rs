@@ -6,10 +6,10 @@ mod load;
 mod schema;
 
 pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
-pub use load::{load, parse};
+pub use load::{load, locate, parse};
 pub use schema::{
     Config, DeadManSwitchConfig, ExchangeConfig, HostConfig, Limits, MarketConfig,
-    MarketDataSource, Network, OrderTransport, RateLimitConfig, SignerConfig, ZmqConfig,
+    MarketDataSource, OrderTransport, RateLimitConfig, SignerConfig, ZmqConfig,
 };
 
 impl Config {
@@ -20,10 +20,9 @@ impl Config {
             .iter()
             .map(|exchange| {
                 format!(
-                    "{} ({} {}, {} market{})",
+                    "{} ({}, {} market{})",
                     exchange.name,
                     exchange.plugin,
-                    exchange.network.as_str(),
                     exchange.markets.len(),
                     if exchange.markets.len() == 1 { "" } else { "s" }
                 )

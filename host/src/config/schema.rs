@@ -156,26 +156,12 @@ fn default_signer_timeout() -> u64 {
     2_000
 }
 
-/// Which deployment of an exchange to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Network {
-    /// Real money.
-    Mainnet,
-    /// The exchange's test deployment.
-    Testnet,
-    /// A local emulator (`api_url` required).
-    Local,
-}
-
-impl Network {
-    /// The name used in the file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Network::Mainnet => "mainnet",
-            Network::Testnet => "testnet",
-            Network::Local => "local",
-        }
+impl ExchangeConfig {
+    /// The JSON a plugin is created with: the `settings` table.
+    pub fn plugin_settings(&self) -> String {
+        // A table of TOML values always has a JSON form (its keys are
+        // strings).
+        serde_json::to_string(&self.settings).unwrap_or_default()
     }
 }
 
@@ -186,16 +172,11 @@ pub struct ExchangeConfig {
     pub name: String,
     /// The plugin's exchange name (from its manifest), e.g. `hyperliquid`.
     pub plugin: String,
-    /// Mainnet, testnet or local.
-    pub network: Network,
-    /// Overrides the plugin's base URL (required for `local`).
+    /// The plugin's own settings (`[exchanges.settings]`: which deployment,
+    /// which account, …), handed to it as they are and validated by it;
+    /// see the plugin's documentation for its keys.
     #[serde(default)]
-    pub api_url: Option<String>,
-    /// The account address (the master account, not an API wallet).
-    pub account: String,
-    /// Trade for this vault or sub-account.
-    #[serde(default)]
-    pub vault: Option<String>,
+    pub settings: toml::Table,
     /// The signer's key to sign with, by name; default: the signer's only
     /// key for the plugin's signing scheme.
     #[serde(default)]

@@ -27,9 +27,7 @@ socket = "signer.sock"
 [[exchanges]]
 name = "hl"
 plugin = "hyperliquid"
-network = "local"
-api_url = "http://127.0.0.1:1"
-account = "0xabc"
+settings = { network = "local", api_url = "http://127.0.0.1:1", account = "0xabc" }
 
 [[exchanges.markets]]
 symbol = "BTC-USD"
@@ -78,7 +76,7 @@ fn decimals_are_exact_and_floats_are_refused() {
         "{errors:?}"
     );
     assert!(errors[0].contains("not as TOML floats"), "{errors:?}");
-    assert!(errors[0].starts_with("line 17:"), "{errors:?}");
+    assert!(errors[0].starts_with("line 15:"), "{errors:?}");
 }
 
 #[test]
@@ -92,21 +90,43 @@ fn every_unknown_key_is_reported_with_its_line() {
         errors,
         [
             "line 4: host.log_levle: unknown key",
-            "line 19: exchanges[0].markets[0].max_size: unknown key",
-            "line 21: extra: unknown key (the sections are host, zmq, signer, exchanges)",
+            "line 17: exchanges[0].markets[0].max_size: unknown key",
+            "line 19: extra: unknown key (the sections are host, zmq, signer, exchanges)",
         ]
     );
 }
 
 #[test]
 fn type_errors_name_key_and_line() {
-    let errors = errors_of(&MINIMAL.replace("network = \"local\"", "network = \"moon\""));
+    let errors = errors_of(&MINIMAL.replace(
+        "plugin = \"hyperliquid\"",
+        "plugin = \"hyperliquid\"\nrequest_timeout_ms = \"fast\"",
+    ));
     assert_eq!(errors.len(), 1);
     assert!(
-        errors[0].starts_with("line 12: exchanges[0].network:"),
+        errors[0].starts_with("line 12: exchanges[0].request_timeout_ms:"),
         "{errors:?}"
     );
-    assert!(errors[0].contains("moon"), "{errors:?}");
+    assert!(errors[0].contains("fast"), "{errors:?}");
+}
+
+#[test]
+fn settings_are_the_plugins_to_judge_and_reach_it_as_json() {
+    let config = parse(MINIMAL).unwrap();
+    let settings: serde_json::Value =
+        serde_json::from_str(&config.exchanges[0].plugin_settings()).unwrap();
+    assert_eq!(
+        settings,
+        serde_json::json!({"network": "local", "api_url": "http://127.0.0.1:1", "account": "0xabc"})
+    );
+    // Whatever the plugin reads is no concern of the host's schema.
+    let odd = MINIMAL.replace("account = \"0xabc\"", "account = 7, anything = [1, 2]");
+    assert!(parse(&odd).is_ok());
+    let bare = MINIMAL.replace(
+        "settings = { network = \"local\", api_url = \"http://127.0.0.1:1\", account = \"0xabc\" }\n",
+        "",
+    );
+    assert_eq!(parse(&bare).unwrap().exchanges[0].plugin_settings(), "{}");
 }
 
 #[test]
@@ -128,7 +148,7 @@ fn missing_sections_are_errors() {
 #[test]
 fn cross_key_rules_are_all_reported() {
     let text = format!(
-        "{MINIMAL}\n[[exchanges]]\nname = \"hl\"\nplugin = \"hyperliquid\"\nnetwork = \"local\"\naccount = \"0x1\"\n\
+        "{MINIMAL}\n[[exchanges]]\nname = \"hl\"\nplugin = \"hyperliquid\"\n\
          limits = {{ max_position = \"-1\", max_open_orders = 0 }}\nmarkets = [{{ symbol = \"ETH\" }}, {{ symbol = \"ETH\" }}]\n"
     )
     .replace("id = \"h1\"", "id = \"h 1\"");
@@ -137,11 +157,10 @@ fn cross_key_rules_are_all_reported() {
         errors,
         [
             "line 3: host.id: must be a non-empty name without spaces",
-            "line 19: exchanges[1].api_url: is required when network = \"local\"",
-            "line 20: exchanges[1].name: `hl` names another exchange too",
-            "line 24: exchanges[1].limits.max_position: must be positive",
-            "line 24: exchanges[1].limits.max_open_orders: must be at least 1",
-            "line 25: exchanges[1].markets[1].symbol: `ETH` is listed twice",
+            "line 18: exchanges[1].name: `hl` names another exchange too",
+            "line 20: exchanges[1].limits.max_position: must be positive",
+            "line 20: exchanges[1].limits.max_open_orders: must be at least 1",
+            "line 21: exchanges[1].markets[1].symbol: `ETH` is listed twice",
         ]
     );
 }
@@ -178,20 +197,16 @@ fn a_spawned_signer_takes_one_key_file_or_one_keyring() {
         Some(crate::signer::SpawnKeys::Keyring(path)) if path == std::path::Path::new("keys.toml")
     ));
     let config = parse(&MINIMAL.replace(
-        "account = \"0xabc\"",
-        "account = \"0xabc\"\nsigner_key = \"hl-agent\"",
+        "plugin = \"hyperliquid\"",
+        "plugin = \"hyperliquid\"\nsigner_key = \"hl-agent\"",
     ))
     .unwrap();
     assert_eq!(config.exchanges[0].signer_key.as_deref(), Some("hl-agent"));
 }
 
 #[test]
-fn endpoints_and_urls_are_checked() {
-    let text = format!("{MINIMAL}\n[zmq]\npublish = \"http://x\"\ncommands = \"http://x\"\n")
-        .replace(
-            "api_url = \"http://127.0.0.1:1\"",
-            "api_url = \"127.0.0.1:1\"",
-        );
+fn endpoints_are_checked() {
+    let text = format!("{MINIMAL}\n[zmq]\npublish = \"http://x\"\ncommands = \"http://x\"\n");
     let errors = errors_of(&text);
     assert!(
         errors
@@ -203,19 +218,14 @@ fn endpoints_and_urls_are_checked() {
             .iter()
             .any(|e| e.contains("zmq.commands: must differ from zmq.publish"))
     );
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.contains("exchanges[0].api_url: `127.0.0.1:1` is not an http(s) URL"))
-    );
 }
 
 #[test]
 fn market_slippage_is_a_percentage_between_0_and_100() {
     let with = |value: &str| {
         MINIMAL.replace(
-            "account = \"0xabc\"",
-            &format!("account = \"0xabc\"\nmarket_slippage_percent = {value}"),
+            "plugin = \"hyperliquid\"",
+            &format!("plugin = \"hyperliquid\"\nmarket_slippage_percent = {value}"),
         )
     };
     let config = parse(&with("\"2.5\"")).unwrap();

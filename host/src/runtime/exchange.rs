@@ -8,7 +8,6 @@ use std::time::Duration;
 use std::path::PathBuf;
 
 use plugin_api::{DeadManSwitch, Manifest, Market, RateLimitBucket, Stream, StreamKind};
-use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
@@ -180,17 +179,6 @@ pub fn rate_limits(
         .collect())
 }
 
-/// The JSON the host hands a plugin for one exchange entry.
-pub fn plugin_config(exchange: &ExchangeConfig) -> String {
-    json!({
-        "network": exchange.network.as_str(),
-        "api_url": exchange.api_url,
-        "account": exchange.account,
-        "vault": exchange.vault,
-    })
-    .to_string()
-}
-
 /// Picks the configured markets out of the exchange's list, by host symbol
 /// or venue symbol.
 fn resolve_markets(
@@ -295,7 +283,7 @@ impl ExchangeRuntime {
             error,
         };
         let plugin = loaded
-            .instantiate(&plugin_config(config))
+            .instantiate(&config.plugin_settings())
             .map_err(plugin_error)?;
         let manifest = plugin.manifest().map_err(plugin_error)?;
         check_dead_man_switch(&name, &manifest, config)?;

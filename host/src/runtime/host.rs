@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::exchange::{HostServices, StartError};
 use super::reload::{self, Reloader, Running, SetLogLevel, Trigger};
 use crate::commands::{CommandServer, CommandStats, Dispatcher, SocketLimits};
-use crate::config::Config;
+use crate::config::{self, Config, ConfigErrors};
 use crate::order::ClientIdGenerator;
 use crate::plugins::{FolderError, PluginSet};
 use crate::publisher::{Publisher, PublisherError, StatusPublisher};
@@ -64,6 +64,9 @@ pub enum HostError {
     /// Signals could not be watched.
     #[error("cannot watch signals: {0}")]
     Signals(std::io::Error),
+    /// A plugin refused its exchange's settings.
+    #[error("{0}")]
+    Settings(ConfigErrors),
 }
 
 /// Runs the host until SIGINT or SIGTERM; reloads its configuration when
@@ -95,6 +98,10 @@ pub async fn run(
     // that they do not miss what the restart reconciles.
     tokio::time::sleep(SUBSCRIBERS_REJOIN).await;
     let plugins = PluginSet::load_dir(&config.host.plugins_dir)?;
+    let problems = plugins.check_settings(&config);
+    if !problems.is_empty() {
+        return Err(HostError::Settings(config::locate(config_file, problems)));
+    }
     let status = StatusPublisher::new(publisher.clone());
     status.config_loaded(config_file, &config.summary());
     status.plugins(&plugins);

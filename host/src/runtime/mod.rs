@@ -20,7 +20,7 @@ pub use connection::{
     ConnectionControl, ConnectionDriver, ConnectionEvents, ConnectionSink, Outbound,
     log_dropped_frame,
 };
-pub use exchange::{ExchangeRuntime, HostServices, StartError, plugin_config};
+pub use exchange::{ExchangeRuntime, HostServices, StartError};
 pub use host::{HostError, run};
 pub use http::{HttpExecutor, TransportError};
 pub use market_data::{BOOK_DEPTH, MarketData, MarketSink, Top, levels_from_json};

@@ -88,13 +88,15 @@ spawn_key_file = "host.key"
 [[exchanges]]
 name = "hl"
 plugin = "hyperliquid"
-network = "local"
-api_url = "{api}"
-account = "{account}"
 request_timeout_ms = 1000
 order_expiry_ms = 2000
 stream_timeout_ms = 2000
 {exchange_keys}
+
+[exchanges.settings]
+network = "local"
+api_url = "{api}"
+account = "{account}"
 
 [[exchanges.markets]]
 symbol = "BTC-USD"

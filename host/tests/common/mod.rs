@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use connector_host::config::{ExchangeConfig, Limits, MarketConfig, Network};
+use connector_host::config::{ExchangeConfig, Limits, MarketConfig};
 use connector_host::order::{OrderType, TimeInForce, TradeType};
 use connector_host::trading::OrderCommand;
 
@@ -97,10 +97,11 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
     ExchangeConfig {
         name: "hl".into(),
         plugin: "hyperliquid".into(),
-        network: Network::Local,
-        api_url: Some(api_url),
-        account,
-        vault: None,
+        settings: toml::Table::from_iter([
+            ("network".to_owned(), "local".into()),
+            ("api_url".to_owned(), api_url.into()),
+            ("account".to_owned(), account.into()),
+        ]),
         signer_key: None,
         stream_timeout_ms: None,
         request_timeout_ms: 10_000,

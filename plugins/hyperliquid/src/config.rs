@@ -1,27 +1,16 @@
-//! The plugin's configuration, as the host passes it (JSON).
+//! The plugin's settings: the exchange's `settings` table, as the host
+//! passes it (JSON); every error names its key.
 
 use hyperliquid_core::{Address, Network};
 use plugin_api::PluginError;
-use serde::Deserialize;
+use serde_json::Value;
 
 /// Hyperliquid's REST base URLs.
 const MAINNET_URL: &str = "https://api.hyperliquid.xyz";
 const TESTNET_URL: &str = "https://api.hyperliquid-testnet.xyz";
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    network: String,
-    #[serde(default)]
-    api_url: Option<String>,
-    account: String,
-    #[serde(default)]
-    vault: Option<String>,
-    /// Which chain a `local` deployment signs for (default mainnet, as the
-    /// emulator expects).
-    #[serde(default)]
-    signing_network: Option<String>,
-}
+/// The settings this plugin reads.
+const KEYS: [&str; 5] = ["network", "api_url", "account", "vault", "signing_network"];
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -38,63 +27,94 @@ pub struct Config {
     pub vault: Option<Address>,
 }
 
+/// The settings table, read key by key so that each error names its key.
+struct Settings(serde_json::Map<String, Value>);
+
+impl Settings {
+    fn text(&self, key: &str) -> Result<Option<&str>, PluginError> {
+        match self.0.get(key) {
+            None => Ok(None),
+            Some(Value::String(text)) => Ok(Some(text)),
+            Some(other) => Err(PluginError::setting(
+                key,
+                format!("must be a string, not {other}"),
+            )),
+        }
+    }
+
+    fn required(&self, key: &str, what: &str) -> Result<&str, PluginError> {
+        self.text(key)?
+            .ok_or_else(|| PluginError::setting(key, format!("is required ({what})")))
+    }
+
+    fn address(&self, key: &str, text: &str) -> Result<Address, PluginError> {
+        text.parse::<Address>()
+            .map_err(|error| PluginError::setting(key, format!("`{text}`: {error}")))
+    }
+}
+
 fn network(name: &str, key: &str) -> Result<Network, PluginError> {
     match name {
         "mainnet" => Ok(Network::Mainnet),
         "testnet" => Ok(Network::Testnet),
-        other => Err(PluginError::config(format!(
-            "{key} `{other}` is not mainnet or testnet"
-        ))),
+        other => Err(PluginError::setting(
+            key,
+            format!("`{other}` is not mainnet or testnet"),
+        )),
     }
 }
 
 impl Config {
-    /// Parses and checks the host's JSON.
+    /// Parses and checks the exchange's `settings` table (as JSON).
     pub fn parse(json: &str) -> Result<Config, PluginError> {
-        let raw: RawConfig = serde_json::from_str(json)
-            .map_err(|error| PluginError::config(format!("hyperliquid config: {error}")))?;
-        let account = raw
-            .account
-            .parse::<Address>()
-            .map_err(|error| PluginError::config(format!("account `{}`: {error}", raw.account)))?;
-        let vault = raw
-            .vault
-            .as_deref()
-            .map(|text| {
-                text.parse::<Address>()
-                    .map_err(|error| PluginError::config(format!("vault `{text}`: {error}")))
-            })
-            .transpose()?;
-        let (default_url, network) = match raw.network.as_str() {
-            "mainnet" => (Some(MAINNET_URL), Network::Mainnet),
-            "testnet" => (Some(TESTNET_URL), Network::Testnet),
-            "local" => (
-                None,
-                network(
-                    raw.signing_network.as_deref().unwrap_or("mainnet"),
-                    "signing_network",
-                )?,
-            ),
-            other => {
-                return Err(PluginError::config(format!(
-                    "network `{other}` is not mainnet, testnet or local"
-                )));
-            }
+        let settings = match serde_json::from_str(json) {
+            Ok(Value::Object(map)) => Settings(map),
+            _ => return Err(PluginError::config("settings must be a table")),
         };
-        let rest_url = raw
-            .api_url
-            .as_deref()
+        if let Some(unknown) = settings.0.keys().find(|key| !KEYS.contains(&key.as_str())) {
+            return Err(PluginError::setting(
+                unknown,
+                format!("unknown setting (hyperliquid reads {})", KEYS.join(", ")),
+            ));
+        }
+        let account = settings.required("account", "the master account's address")?;
+        let account = settings.address("account", account)?;
+        let vault = settings
+            .text("vault")?
+            .map(|text| settings.address("vault", text))
+            .transpose()?;
+        let (default_url, network) =
+            match settings.required("network", "mainnet, testnet or local")? {
+                "mainnet" => (Some(MAINNET_URL), Network::Mainnet),
+                "testnet" => (Some(TESTNET_URL), Network::Testnet),
+                "local" => (
+                    None,
+                    network(
+                        settings.text("signing_network")?.unwrap_or("mainnet"),
+                        "signing_network",
+                    )?,
+                ),
+                other => {
+                    return Err(PluginError::setting(
+                        "network",
+                        format!("`{other}` is not mainnet, testnet or local"),
+                    ));
+                }
+            };
+        let rest_url = settings
+            .text("api_url")?
             .or(default_url)
-            .ok_or_else(|| PluginError::config("network `local` needs api_url"))?
+            .ok_or_else(|| PluginError::setting("api_url", "is required when network = \"local\""))?
             .trim_end_matches('/')
             .to_owned();
         let ws_url = match rest_url.split_once("://") {
             Some(("https", rest)) => format!("wss://{rest}/ws"),
             Some(("http", rest)) => format!("ws://{rest}/ws"),
             _ => {
-                return Err(PluginError::config(format!(
-                    "api_url `{rest_url}` is not an http(s) URL"
-                )));
+                return Err(PluginError::setting(
+                    "api_url",
+                    format!("`{rest_url}` is not an http(s) URL"),
+                ));
             }
         };
         Ok(Config {
@@ -129,27 +149,43 @@ mod tests {
     }
 
     #[test]
-    fn bad_configs_say_what_is_wrong() {
-        for (json, needle) in [
+    fn bad_settings_name_their_key() {
+        for (json, key, needle) in [
             (
                 r#"{"network":"local","account":"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE"}"#,
-                "needs api_url",
+                "api_url",
+                "required when network",
+            ),
+            (
+                r#"{"network":"local","api_url":"127.0.0.1:1","account":"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE"}"#,
+                "api_url",
+                "not an http(s) URL",
             ),
             (
                 r#"{"network":"moon","account":"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE"}"#,
+                "network",
                 "moon",
             ),
             (
                 r#"{"network":"mainnet","account":"0x12"}"#,
-                "account `0x12`",
+                "account",
+                "`0x12`",
+            ),
+            (r#"{"network":"mainnet"}"#, "account", "is required"),
+            (
+                r#"{"network":"mainnet","account":"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE","vault":7}"#,
+                "vault",
+                "must be a string",
             ),
             (
-                r#"{"network":"mainnet","account":"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE","x":1}"#,
-                "unknown field",
+                r#"{"network":"mainnet","account":"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE","acount":1}"#,
+                "acount",
+                "unknown setting",
             ),
-            ("[]", "hyperliquid config"),
+            ("[]", "", "must be a table"),
         ] {
             let error = Config::parse(json).unwrap_err();
+            assert_eq!(error.key, key, "{json}: {error}");
             assert!(error.message.contains(needle), "{json}: {error}");
         }
     }

@@ -56,10 +56,7 @@ fn exchange_diff(diff: &mut ConfigDiff, old: &ExchangeConfig, new: &ExchangeConf
     );
     for (field, changed) in [
         ("plugin", old.plugin != new.plugin),
-        ("network", old.network != new.network),
-        ("api_url", old.api_url != new.api_url),
-        ("account", old.account != new.account),
-        ("vault", old.vault != new.vault),
+        ("settings", old.settings != new.settings),
         ("signer_key", old.signer_key != new.signer_key),
         (
             "stream_timeout_ms",

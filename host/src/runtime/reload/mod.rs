@@ -274,7 +274,13 @@ impl Reloader {
     }
 
     async fn reload(&mut self) {
-        let new = match config::load(&self.config_file) {
+        let checked = config::load(&self.config_file).and_then(|new| {
+            match self.plugins.check_settings(&new) {
+                problems if problems.is_empty() => Ok(new),
+                problems => Err(config::locate(&self.config_file, problems)),
+            }
+        });
+        let new = match checked {
             Ok(new) => new,
             Err(errors) => {
                 let errors: Vec<String> = errors.errors.iter().map(ToString::to_string).collect();

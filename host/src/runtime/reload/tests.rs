@@ -60,5 +60,5 @@ fn endpoints_and_accounts_need_a_restart_markets_and_exchanges_are_live() {
         .replace("symbol = \"BTC-USD\"", "symbol = \"ETH-USD\"");
     let diff = super::diff(&parse(&base()), &parse(&new));
     assert_eq!(diff.live, ["exchanges.hl.markets"]);
-    assert_eq!(diff.restart, ["exchanges.hl.account"]);
+    assert_eq!(diff.restart, ["exchanges.hl.settings"]);
 }
