@@ -7,16 +7,6 @@ use abi_stable::std_types::{RString, RVec};
 use crate::{OrderKind, TimeInForce};
 
 crate::abi_code! {
-    /// How the host must write a 128-bit client order id for this venue.
-    ClientIdFormat {
-        /// `0x` and 32 lower-case hex digits (Hyperliquid cloid).
-        HEX128_PREFIXED = 1 => "hex128_prefixed",
-        /// 32 lower-case hex digits (fits Binance and Bybit's 36 chars).
-        HEX128 = 2 => "hex128",
-    }
-}
-
-crate::abi_code! {
     /// The venue's dead man's switch.
     DeadManSwitch {
         /// None.
@@ -57,8 +47,11 @@ pub struct Manifest {
     pub order_kinds: RVec<OrderKind>,
     /// The times in force it supports.
     pub time_in_force: RVec<TimeInForce>,
-    /// How client order ids are written.
-    pub client_id_format: ClientIdFormat,
+    /// How many signed actions may be under way at once, counted from the
+    /// oldest unfinished one to the newest (a venue that refuses an action
+    /// whose nonce falls too far behind others needs a bound: Hyperliquid
+    /// keeps the 100 highest nonces); zero for no bound.
+    pub action_window: u32,
     /// The signing schemes its requests ask for.
     pub signing_schemes: RVec<RString>,
     /// Client-side rate limits.

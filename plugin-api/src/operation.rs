@@ -20,9 +20,12 @@ pub enum Operation {
     CancelOrders(RVec<OrderRef>),
     /// Modify one or more orders.
     ModifyOrders(RVec<ModifyRequest>),
-    /// Arm the venue's dead man's switch to cancel every order at the given
-    /// time (ms), or disarm it with `None`.
-    ScheduleCancelAll(ROption<u64>),
+    /// Arm the venue's dead man's switch: every open order is cancelled at
+    /// the given time (ms) unless it is armed again before; `None` disarms
+    /// it. The plugin maps it to its venue's switch (see
+    /// [`DeadManSwitch`](crate::DeadManSwitch)), with as many requests as
+    /// that takes.
+    ArmDeadManSwitch(ROption<u64>),
     /// Set a market's leverage.
     SetLeverage {
         /// The market.
@@ -64,10 +67,12 @@ pub struct RequestContext {
     /// A nonce from the host's per-signer source: never repeated, also across
     /// restarts. Venues that sign with a timestamp use `now_ms` instead.
     pub nonce: u64,
-    /// The request must not take effect after this time (ms), where the
-    /// venue supports it (Hyperliquid `expiresAfter`, a Binance receive
-    /// window).
-    pub expires_after_ms: ROption<u64>,
+    /// The latest time (ms) the venue may act on the request, for actions
+    /// (none for reads). The plugin writes it as its venue bounds an
+    /// action's validity (Hyperliquid `expiresAfter`; a receive window on
+    /// Binance and Bybit); the host settles an unknown outcome only after
+    /// it has passed.
+    pub valid_until_ms: ROption<u64>,
     /// Send it over the session's order-entry socket while that is up,
     /// rather than HTTP (the host's `order_transport = "websocket"`).
     pub prefer_socket: bool,

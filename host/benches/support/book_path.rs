@@ -53,7 +53,7 @@ pub fn market(plugin: &PluginInstance) -> Market {
     let context = RequestContext {
         now_ms: 0,
         nonce: 0,
-        expires_after_ms: Default::default(),
+        valid_until_ms: Default::default(),
         prefer_socket: false,
     };
     let operation = plugin_api::operation(Operation::FetchMarkets { cursor: "".into() });

@@ -189,8 +189,9 @@ pub struct ExchangeConfig {
     /// How long one HTTP request to the exchange may take, ms.
     #[serde(default = "default_request_timeout")]
     pub request_timeout_ms: u64,
-    /// Every signed action expires this long after signing (its
-    /// `expiresAfter`), ms: it bounds how long an order's outcome can stay
+    /// Every signed action is valid at the venue this long after signing
+    /// (ms; the plugin writes the deadline as its venue does, e.g.
+    /// Hyperliquid's `expiresAfter`): it bounds how long an order's outcome can stay
     /// unknown.
     #[serde(default = "default_order_expiry")]
     pub order_expiry_ms: u64,

@@ -26,7 +26,7 @@ socket = "signer.sock"
 
 [[exchanges]]
 name = "hl"
-plugin = "hyperliquid"
+plugin = "testex"
 settings = { network = "local", api_url = "http://127.0.0.1:1", account = "0xabc" }
 
 [[exchanges.markets]]
@@ -99,8 +99,8 @@ fn every_unknown_key_is_reported_with_its_line() {
 #[test]
 fn type_errors_name_key_and_line() {
     let errors = errors_of(&MINIMAL.replace(
-        "plugin = \"hyperliquid\"",
-        "plugin = \"hyperliquid\"\nrequest_timeout_ms = \"fast\"",
+        "plugin = \"testex\"",
+        "plugin = \"testex\"\nrequest_timeout_ms = \"fast\"",
     ));
     assert_eq!(errors.len(), 1);
     assert!(
@@ -148,7 +148,7 @@ fn missing_sections_are_errors() {
 #[test]
 fn cross_key_rules_are_all_reported() {
     let text = format!(
-        "{MINIMAL}\n[[exchanges]]\nname = \"hl\"\nplugin = \"hyperliquid\"\n\
+        "{MINIMAL}\n[[exchanges]]\nname = \"hl\"\nplugin = \"testex\"\n\
          limits = {{ max_position = \"-1\", max_open_orders = 0 }}\nmarkets = [{{ symbol = \"ETH\" }}, {{ symbol = \"ETH\" }}]\n"
     )
     .replace("id = \"h1\"", "id = \"h 1\"");
@@ -197,8 +197,8 @@ fn a_spawned_signer_takes_one_key_file_or_one_keyring() {
         Some(crate::signer::SpawnKeys::Keyring(path)) if path == std::path::Path::new("keys.toml")
     ));
     let config = parse(&MINIMAL.replace(
-        "plugin = \"hyperliquid\"",
-        "plugin = \"hyperliquid\"\nsigner_key = \"hl-agent\"",
+        "plugin = \"testex\"",
+        "plugin = \"testex\"\nsigner_key = \"hl-agent\"",
     ))
     .unwrap();
     assert_eq!(config.exchanges[0].signer_key.as_deref(), Some("hl-agent"));
@@ -224,8 +224,8 @@ fn endpoints_are_checked() {
 fn market_slippage_is_a_percentage_between_0_and_100() {
     let with = |value: &str| {
         MINIMAL.replace(
-            "plugin = \"hyperliquid\"",
-            &format!("plugin = \"hyperliquid\"\nmarket_slippage_percent = {value}"),
+            "plugin = \"testex\"",
+            &format!("plugin = \"testex\"\nmarket_slippage_percent = {value}"),
         )
     };
     let config = parse(&with("\"2.5\"")).unwrap();

@@ -4,8 +4,9 @@
 //! Layout (big-endian): 4 bytes of instance prefix (a hash of the configured
 //! host id, stable across restarts) ‖ 8 bytes of a strictly increasing
 //! microsecond counter ‖ 4 bytes of per-process salt (so that two runs never
-//! collide even if the clock steps back). Written as Hyperliquid's `cloid`:
-//! `0x` + 32 lower-case hex digits.
+//! collide even if the clock steps back). The host writes it `0x` + 32
+//! lower-case hex digits, in events, commands and to its plugins; each
+//! plugin writes it in its venue's form and reads it back.
 
 use std::fmt;
 use std::str::FromStr;
@@ -27,11 +28,6 @@ impl ClientOrderId {
     /// The instance prefix (the top 32 bits).
     pub fn prefix(self) -> u32 {
         (self.0 >> 96) as u32
-    }
-
-    /// Written without the `0x` (Binance and Bybit style).
-    pub fn to_plain_hex(self) -> String {
-        format!("{:032x}", self.0)
     }
 }
 
@@ -154,7 +150,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_hyperliquid_cloids() {
+    fn ids_are_written_as_0x_and_32_hex_digits() {
         let id = ClientIdGenerator::with_salt("desk-1", 7).next();
         let text = id.to_string();
         assert_eq!(text.len(), 34);
@@ -165,7 +161,11 @@ mod tests {
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         );
         assert_eq!(text.parse::<ClientOrderId>().unwrap(), id);
-        assert_eq!(id.to_plain_hex().parse::<ClientOrderId>().unwrap(), id);
+        assert_eq!(
+            text[2..].parse::<ClientOrderId>().unwrap(),
+            id,
+            "0x optional"
+        );
     }
 
     #[test]

@@ -107,6 +107,6 @@ pub struct UnknownOutcome {
     /// When it became unknown, ms.
     pub since_ms: u64,
     /// After this time (ms) the submission can no longer take effect
-    /// (its `expiresAfter`), so a query settles it.
+    /// (its validity deadline), so a query settles it.
     pub resolve_after_ms: u64,
 }

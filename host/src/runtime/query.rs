@@ -51,7 +51,7 @@ impl Querier {
             Ok(RequestContext {
                 now_ms: now_ms(),
                 nonce: 0,
-                expires_after_ms: ROption::RNone,
+                valid_until_ms: ROption::RNone,
                 prefer_socket: false,
             })
         };

@@ -1,5 +1,6 @@
-//! The exchange's dead man's switch (Hyperliquid `scheduleCancel`): the
-//! host keeps it armed a little ahead while it is healthy and strategies
+//! The exchange's dead man's switch (`Operation::ArmDeadManSwitch`, which
+//! each plugin maps to its venue's switch): the host keeps it armed a
+//! little ahead while it is healthy and strategies
 //! send heartbeats (if the configuration asks for them). If the host
 //! freezes or dies, or the heartbeats stop, the refreshes stop and the
 //! exchange cancels every order at the deadline.
@@ -60,8 +61,8 @@ impl Trading {
 
     /// Arms the switch to fire at `at_ms` (or disarms it with `None`);
     /// the venue's refusal, if any.
-    async fn schedule_cancel(&self, at_ms: Option<u64>) -> Result<(), String> {
-        let operation = plugin_api::operation(Operation::ScheduleCancelAll(ROption::from(at_ms)));
+    async fn arm(&self, at_ms: Option<u64>) -> Result<(), String> {
+        let operation = plugin_api::operation(Operation::ArmDeadManSwitch(ROption::from(at_ms)));
         match self.inner.deliver(&operation, || {}, || {}).await.0 {
             Delivery::Answered(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => Ok(()),
             Delivery::Answered(reply) => {
@@ -119,7 +120,7 @@ impl Trading {
                 lapsing = true;
             } else if healthy {
                 let deadline = now + lead;
-                match self.schedule_cancel(Some(deadline)).await {
+                match self.arm(Some(deadline)).await {
                     Ok(()) => {
                         if armed_until.is_none() || lapsing {
                             info!(%exchange, deadline, "dead man's switch armed");
@@ -157,7 +158,7 @@ impl Trading {
             }
         }
         if armed_until.is_some_and(|deadline| deadline > now_ms()) {
-            match self.schedule_cancel(None).await {
+            match self.arm(None).await {
                 Ok(()) => {
                     info!(%exchange, "dead man's switch disarmed");
                     status.dead_man_switch(

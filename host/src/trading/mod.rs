@@ -7,7 +7,7 @@
 //!   then publishes it as `created`, signs and sends it — starting on the
 //!   caller's thread (`eager`), so that no thread wake-up comes before the
 //!   request reaches the signer.
-//! * Every action carries a short `expiresAfter`; an outcome that is not
+//! * Every action carries a short validity deadline; an outcome that is not
 //!   known is settled by a status query once that deadline has passed.
 //!   Only the exchange's word, or its absence after the deadline, fails an
 //!   order that was sent.
@@ -46,7 +46,7 @@ pub use crate::runtime::Delivery;
 pub use command::{CommandError, OrderCommand};
 pub use modify::{Amendment, Begun};
 pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
-pub use prepare::{MarketPricing, encode_client_id, prepare_order};
+pub use prepare::{MarketPricing, prepare_order};
 pub use risk::{Exposure, Refusal, RiskLimits};
 pub use user_stream::UserSink;
 use window::ActionWindow;
@@ -90,7 +90,7 @@ pub struct TradingParts {
     pub account: Arc<Account>,
     /// Host status events.
     pub status: StatusPublisher,
-    /// How long after signing an action expires (`expiresAfter`), ms.
+    /// How long after signing an action stays valid at the venue, ms.
     pub expiry_ms: u64,
     /// Default slippage of market orders, percent (None: the plugin's).
     pub market_slippage_percent: Option<Decimal>,
@@ -130,13 +130,15 @@ pub(crate) struct Inner {
     last_fill_ms: AtomicU64,
     halted: Mutex<Option<String>>,
     accepting: AtomicBool,
-    /// Exchange ids replaced by a modify (Hyperliquid's modify is
-    /// cancel-then-place under the same client id): the venue's report
-    /// that such an id was cancelled is the replace, not the order's end.
+    /// Exchange ids replaced by a modify (on venues whose modify is
+    /// cancel-then-place under the same client id, the order gets a new
+    /// id): the venue's report that such an id was cancelled is the
+    /// replace, not the order's end.
     replaced: Mutex<HashMap<ClientOrderId, Vec<String>>>,
-    /// Signed actions under way, at most [`ACTION_WINDOW`] apart: a burst
-    /// queues here instead of opening a connection each, and no action can
-    /// be overtaken by enough others to make its nonce too low.
+    /// Signed actions under way, at most the plugin's `action_window`
+    /// apart: a burst queues here instead of opening a connection each,
+    /// and no action can be overtaken by enough others for the venue to
+    /// refuse its nonce.
     window: ActionWindow,
     /// A refill is scheduled (see `request_reconcile`).
     reconcile_scheduled: AtomicBool,
@@ -145,12 +147,6 @@ pub(crate) struct Inner {
     /// When `cancel_all` last asked for the exchange's open orders, ms.
     last_listing_ms: AtomicU64,
 }
-
-/// How far apart (in order of admission) the oldest and newest action
-/// under way may be. Admitted actions take their nonces in any order, so
-/// up to `2 × (ACTION_WINDOW − 1)` = 78 later nonces can reach the venue
-/// before one: below the 100 Hyperliquid keeps.
-pub const ACTION_WINDOW: usize = 40;
 
 /// A new order that is tracked and journaled but not yet published or sent.
 /// [`launch`](PendingOrder::launch) it; dropping it launches it too, so
@@ -299,6 +295,7 @@ impl Trading {
             .map(|order| order.last_update_timestamp_ms)
             .max()
             .unwrap_or(0);
+        let window = ActionWindow::new(parts.manifest.action_window);
         Trading {
             inner: Arc::new(Inner {
                 venues: RwLock::new(
@@ -327,7 +324,7 @@ impl Trading {
                 halted: Mutex::new(None),
                 accepting: AtomicBool::new(true),
                 replaced: Mutex::new(HashMap::new()),
-                window: ActionWindow::new(ACTION_WINDOW),
+                window,
                 reconcile_scheduled: AtomicBool::new(false),
                 modifies: modify::Modifies::default(),
                 last_listing_ms: AtomicU64::new(0),

@@ -16,7 +16,7 @@ use crate::order::{
 use crate::runtime::Delivery;
 use crate::runtime::clock::now_ms;
 
-/// After an action's `expiresAfter`, wait this much longer (clock skew)
+/// After an action's validity deadline, wait this much longer (clock skew)
 /// before concluding from a status query.
 pub const RESOLVE_MARGIN_MS: u64 = 2_000;
 
@@ -90,9 +90,9 @@ impl Inner {
         self: &std::sync::Arc<Self>,
         id: ClientOrderId,
         reason: String,
-        expires_after_ms: u64,
+        valid_until_ms: u64,
     ) {
-        let resolve_after_ms = expires_after_ms + RESOLVE_MARGIN_MS;
+        let resolve_after_ms = valid_until_ms + RESOLVE_MARGIN_MS;
         info!(exchange = %self.exchange, order = %id, %reason, "outcome unknown; resolving by query after the deadline");
         let marked = self.tracker.mark_outcome_unknown(
             id,
@@ -112,7 +112,7 @@ impl Inner {
         self: &std::sync::Arc<Self>,
         id: ClientOrderId,
         delivery: Delivery,
-        expires_after_ms: u64,
+        valid_until_ms: u64,
     ) {
         let reply = match delivery {
             Delivery::Refused(error) => {
@@ -122,23 +122,23 @@ impl Inner {
             Delivery::NotDelivered(reason) => {
                 return self.fail(id, FailureCause::NotDelivered(reason));
             }
-            Delivery::Unknown(reason) => return self.unknown(id, reason, expires_after_ms),
+            Delivery::Unknown(reason) => return self.unknown(id, reason, valid_until_ms),
             Delivery::Answered(reply) => reply,
         };
         match reply.outcome.kind {
             OutcomeKind::ACCEPTED => match reply.items.first() {
-                Some(item) => self.apply_placed_item(id, item, expires_after_ms),
+                Some(item) => self.apply_placed_item(id, item, valid_until_ms),
                 None => self.unknown(
                     id,
                     "accepted without an order status".into(),
-                    expires_after_ms,
+                    valid_until_ms,
                 ),
             },
             OutcomeKind::REJECTED | OutcomeKind::NOT_PROCESSED => self.fail(
                 id,
                 FailureCause::Rejected(reply.outcome.message.to_string()),
             ),
-            _ => self.unknown(id, reply.outcome.message.to_string(), expires_after_ms),
+            _ => self.unknown(id, reply.outcome.message.to_string(), valid_until_ms),
         }
     }
 
@@ -146,7 +146,7 @@ impl Inner {
         self: &std::sync::Arc<Self>,
         id: ClientOrderId,
         item: &Outcome,
-        expires_after_ms: u64,
+        valid_until_ms: u64,
     ) {
         let exchange_id = item
             .exchange_order_id
@@ -174,7 +174,7 @@ impl Inner {
             OutcomeKind::REJECTED => {
                 self.fail(id, FailureCause::Rejected(item.message.to_string()))
             }
-            _ => self.unknown(id, item.message.to_string(), expires_after_ms),
+            _ => self.unknown(id, item.message.to_string(), valid_until_ms),
         }
     }
 
@@ -184,7 +184,7 @@ impl Inner {
         self: &std::sync::Arc<Self>,
         ids: &[ClientOrderId],
         delivery: Delivery,
-        expires_after_ms: u64,
+        valid_until_ms: u64,
     ) {
         match delivery {
             Delivery::Answered(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => {
@@ -201,7 +201,7 @@ impl Inner {
             }
             Delivery::Unknown(_) => {
                 for id in ids {
-                    self.spawn_resolve_cancel(*id, expires_after_ms + RESOLVE_MARGIN_MS);
+                    self.spawn_resolve_cancel(*id, valid_until_ms + RESOLVE_MARGIN_MS);
                 }
             }
             _ => {
@@ -220,7 +220,7 @@ impl Inner {
         (price, amount): (rust_decimal::Decimal, rust_decimal::Decimal),
         replaced: Option<&str>,
         delivery: Delivery,
-        expires_after_ms: u64,
+        valid_until_ms: u64,
     ) -> Settling {
         let reply = match delivery {
             Delivery::Answered(reply) if reply.outcome.kind == OutcomeKind::ACCEPTED => reply,
@@ -229,7 +229,7 @@ impl Inner {
                 return Settling::QueryAt(now_ms());
             }
             // The venue's status query settles which order is live.
-            Delivery::Unknown(_) => return Settling::QueryAt(expires_after_ms + RESOLVE_MARGIN_MS),
+            Delivery::Unknown(_) => return Settling::QueryAt(valid_until_ms + RESOLVE_MARGIN_MS),
             Delivery::Refused(error) => {
                 warn!(exchange = %self.exchange, order = %id, "modify not built: {error}");
                 if let Some(oid) = replaced {

@@ -4,20 +4,11 @@
 
 use abi_stable::std_types::ROption;
 use plugin_api::rules::{Rounding, RuleViolation};
-use plugin_api::{ClientIdFormat, Dec, Manifest, Market, OrderKind, OrderRequest, Side};
+use plugin_api::{Dec, Manifest, Market, OrderKind, OrderRequest, Side};
 use rust_decimal::Decimal;
 
 use super::command::{CommandError, OrderCommand};
 use crate::order::{ClientOrderId, NewOrder, OrderType, PositionAction, TimeInForce, TradeType};
-
-/// The venue's spelling of a client order id.
-pub fn encode_client_id(id: ClientOrderId, format: plugin_api::ClientIdFormat) -> String {
-    if format == ClientIdFormat::HEX128 {
-        id.to_plain_hex()
-    } else {
-        id.to_string()
-    }
-}
 
 fn dec(value: Decimal, what: &str) -> Result<Dec, CommandError> {
     Dec::from_decimal(value).map_err(|e| CommandError::InvalidOrder(format!("{what}: {e}")))
@@ -143,7 +134,7 @@ pub fn prepare_order(
         creation_timestamp_ms: now_ms,
     };
     let request = OrderRequest {
-        client_id: encode_client_id(id, manifest.client_id_format).into(),
+        client_id: id.to_string().into(),
         market: market.clone(),
         side: if is_buy { Side::BUY } else { Side::SELL },
         kind,

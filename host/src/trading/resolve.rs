@@ -14,7 +14,6 @@ use tracing::{info, warn};
 
 use super::Inner;
 use super::outcomes::RESOLVE_MARGIN_MS;
-use super::prepare::encode_client_id;
 use crate::order::{ClientOrderId, FailureCause, OrderState, UnknownOutcome};
 use crate::runtime::clock::now_ms;
 
@@ -54,7 +53,7 @@ impl Inner {
         let order = self.tracker.get(id)?;
         let market = self.market(&order.trading_pair)?;
         Some(OrderRef {
-            client_id: encode_client_id(id, self.manifest.client_id_format).into(),
+            client_id: id.to_string().into(),
             exchange_order_id: order.exchange_order_id.map(Into::into).into(),
             market,
         })
@@ -354,7 +353,7 @@ impl Inner {
         let this = Arc::clone(self);
         self.runtime.spawn(async move {
             let target = OrderRef {
-                client_id: encode_client_id(id, this.manifest.client_id_format).into(),
+                client_id: id.to_string().into(),
                 exchange_order_id: ROption::RSome(fill.exchange_order_id.clone()),
                 market,
             };

@@ -28,7 +28,7 @@ impl Inner {
     /// (for the window, for rate-limit capacity, or for the signer; before
     /// the request leaves at the latest), so that its work delays nothing;
     /// `on_send` runs once, as the request leaves the host — both before
-    /// the answer is read. Returns what became of it and the `expiresAfter`
+    /// the answer is read. Returns what became of it and the validity deadline
     /// of its last attempt (an unknown outcome is settled only after that).
     pub(super) async fn deliver(
         &self,
@@ -48,12 +48,12 @@ impl Inner {
                     .nonces
                     .next(now)
                     .map_err(|error| format!("nonce: {error}"))?;
-                let expires_after_ms = now + self.expiry_ms;
-                expires.store(expires_after_ms, Ordering::Relaxed);
+                let valid_until_ms = now + self.expiry_ms;
+                expires.store(valid_until_ms, Ordering::Relaxed);
                 Ok(RequestContext {
                     now_ms: now,
                     nonce,
-                    expires_after_ms: ROption::RSome(expires_after_ms),
+                    valid_until_ms: ROption::RSome(valid_until_ms),
                     prefer_socket: self.prefer_socket,
                 })
             };

@@ -1,13 +1,14 @@
 //! The window of signed actions under way.
 //!
-//! Hyperliquid keeps the 100 highest nonces of each signer and refuses an
-//! action whose nonce is below all of them ("nonce too low"). Actions are
-//! sent concurrently, so one that stalls can be overtaken; if 100 later
+//! Some venues keep only a signer's highest nonces and refuse an action
+//! whose nonce is below all of them (Hyperliquid keeps 100). Actions are
+//! sent concurrently, so one that stalls can be overtaken; if enough later
 //! ones arrive first, it is refused. The window lets action `i` start only
 //! once every action before `i - size` has finished, so while one is under
 //! way only `size - 1` later and `size - 1` earlier ones can be (and take
-//! a higher nonce): with `2 × (size − 1)` below the venue's 100, no action
-//! is refused for its nonce, however a burst is scheduled.
+//! a higher nonce): with `2 × (size − 1)` below what the venue keeps, no
+//! action is refused for its nonce, however a burst is scheduled. The
+//! plugin's manifest gives the size (`action_window`).
 
 use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
@@ -41,10 +42,10 @@ pub struct Ticket<'a> {
 }
 
 impl ActionWindow {
-    /// A window of `size` actions (at least one).
-    pub fn new(size: usize) -> ActionWindow {
+    /// A window of `size` actions; zero for no bound.
+    pub fn new(size: u32) -> ActionWindow {
         ActionWindow {
-            size: size.max(1) as u64,
+            size: if size == 0 { u64::MAX } else { u64::from(size) },
             state: Mutex::new(WindowState::default()),
             advanced: Notify::new(),
         }
@@ -65,7 +66,7 @@ impl ActionWindow {
             let advanced = self.advanced.notified();
             tokio::pin!(advanced);
             advanced.as_mut().enable();
-            if number < self.state().finished_below + self.size {
+            if number < self.state().finished_below.saturating_add(self.size) {
                 return Ticket {
                     window: self,
                     number,

@@ -1,9 +1,7 @@
 //! What the plugin can do.
 
 use abi_stable::std_types::RVec;
-use plugin_api::{
-    ClientIdFormat, DeadManSwitch, Manifest, OrderKind, RateLimitBucket, TimeInForce,
-};
+use plugin_api::{DeadManSwitch, Manifest, OrderKind, RateLimitBucket, TimeInForce};
 
 /// The id of the IP weight bucket (1200 per minute, shared by `/info` and
 /// `/exchange`).
@@ -48,7 +46,11 @@ pub fn manifest() -> Manifest {
             TimeInForce::IOC,
             TimeInForce::POST_ONLY,
         ]),
-        client_id_format: ClientIdFormat::HEX128_PREFIXED,
+        // Hyperliquid keeps the 100 highest nonces of a signer and refuses
+        // an action below them. Actions under way take their nonces in any
+        // order, so one can be overtaken by up to 2 × (40 − 1) = 78 later
+        // ones: fewer than 100.
+        action_window: 40,
         signing_schemes: RVec::from(vec!["hyperliquid-l1".into()]),
         rate_limits: RVec::from(vec![
             RateLimitBucket {

@@ -338,7 +338,7 @@ pub fn parse_reply(operation: &Operation, response: &Response) -> Result<Reply, 
         // Modifies are sent as batchModify, answered like orders.
         Operation::ModifyOrders(modifies) => Some(ExpectedResponse::Orders(modifies.len())),
         Operation::CancelOrders(targets) => Some(ExpectedResponse::Cancels(targets.len())),
-        Operation::ScheduleCancelAll(_) | Operation::SetLeverage { .. } => {
+        Operation::ArmDeadManSwitch(_) | Operation::SetLeverage { .. } => {
             Some(ExpectedResponse::Default)
         }
         _ => None,

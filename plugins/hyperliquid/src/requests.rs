@@ -293,7 +293,7 @@ pub fn prepare(
         Operation::PlaceOrders(orders) => signed(order_action(orders)?, orders.len())?,
         Operation::CancelOrders(targets) => signed(cancel_action(targets)?, targets.len())?,
         Operation::ModifyOrders(modifies) => signed(modify_action(modifies)?, modifies.len())?,
-        Operation::ScheduleCancelAll(at) => signed(
+        Operation::ArmDeadManSwitch(at) => signed(
             Action::ScheduleCancel(ScheduleCancelAction {
                 time: at.into_option(),
             }),
@@ -341,7 +341,7 @@ pub fn prepare(
         body,
         signed: is_signed,
         nonce: context.nonce,
-        expires_after: context.expires_after_ms.into_option(),
+        expires_after: context.valid_until_ms.into_option(),
         costs,
     };
     let sign = if is_signed {

@@ -121,7 +121,7 @@ fn context(v: &Value) -> RequestContext {
     RequestContext {
         now_ms: v["nonce"].as_u64().unwrap(),
         nonce: v["nonce"].as_u64().unwrap(),
-        expires_after_ms: v["expires_after"].as_u64().into(),
+        valid_until_ms: v["expires_after"].as_u64().into(),
         prefer_socket: false,
     }
 }
@@ -264,11 +264,11 @@ fn cancels_modifies_and_schedule_cancel_match_the_sdk() {
     check("batch_modify_two", Operation::ModifyOrders(modifies));
     check(
         "schedule_cancel_with_time",
-        Operation::ScheduleCancelAll(ROption::RSome(1_700_000_030_019)),
+        Operation::ArmDeadManSwitch(ROption::RSome(1_700_000_030_019)),
     );
     check(
         "schedule_cancel_unset",
-        Operation::ScheduleCancelAll(ROption::RNone),
+        Operation::ArmDeadManSwitch(ROption::RNone),
     );
 }
 

@@ -84,7 +84,7 @@ fn context() -> RequestContext {
     RequestContext {
         now_ms: NOW_MS,
         nonce: NOW_MS,
-        expires_after_ms: ROption::RSome(NOW_MS + 2_000),
+        valid_until_ms: ROption::RSome(NOW_MS + 2_000),
         prefer_socket: false,
     }
 }
@@ -176,7 +176,7 @@ fn operations() -> Vec<Operation> {
             target: order_ref(),
             order: order_request(),
         }])),
-        Operation::ScheduleCancelAll(ROption::RSome(1_700_000_010_000)),
+        Operation::ArmDeadManSwitch(ROption::RSome(1_700_000_010_000)),
         Operation::SetLeverage {
             market: btc().clone(),
             leverage: 10,
