@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::buy_order;
 use common::orders::eventually;
-use common::testex::{Host, Venue, lock, serve};
+use common::testex::{Host, Venue, lock, scripted_signer, serve};
 use connector_host::order::{ClientOrderId, OrderState, OrderType};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -117,43 +117,6 @@ async fn a_modify_the_venue_refuses_leaves_the_order_as_the_venue_has_it() {
     host.stop().await;
 }
 
-/// A signer that signs anything: the signature is the request's nonce as
-/// eight big-endian bytes. Returns every request it answered.
-async fn scripted_signer(socket: std::path::PathBuf) -> Arc<Mutex<Vec<Value>>> {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let listener = tokio::net::UnixListener::bind(&socket).expect("signer socket");
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
-            tokio::spawn(async move {
-                let (reader, mut writer) = stream.into_split();
-                let mut lines = BufReader::new(reader).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let request: Value = serde_json::from_str(&line).expect("a JSON request");
-                    let nonce = request["nonce"].as_u64().expect("a nonce");
-                    let signature: String = nonce
-                        .to_be_bytes()
-                        .iter()
-                        .map(|byte| format!("{byte:02x}"))
-                        .collect();
-                    let answer = json!({"id": request["id"], "ok": true,
-                                        "signature": format!("0x{signature}"), "signer": "testex"});
-                    log.lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(request);
-                    let line = format!("{answer}\n");
-                    if writer.write_all(line.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    seen
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_placement_the_venue_did_not_process_is_signed_anew_before_it_goes_again() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -173,10 +136,15 @@ async fn a_placement_the_venue_did_not_process_is_signed_anew_before_it_goes_aga
 
     let placements = lock(&venue).placements.clone();
     assert_eq!(placements.len(), 3, "{placements:?}");
-    let signed = signed
+    // The order requests' signatures (the account socket's authentication
+    // is signed too, under its own scheme).
+    let signed: Vec<Value> = signed
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .clone();
+        .iter()
+        .filter(|request| request["scheme"] == "testex")
+        .cloned()
+        .collect();
     assert_eq!(signed.len(), 3, "one signature per attempt: {signed:?}");
     for (attempt, (nonce, signature)) in placements.iter().enumerate() {
         // Each attempt carries the nonce it was signed over...

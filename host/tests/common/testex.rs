@@ -3,14 +3,14 @@
 //! modules for the protocol): orders over REST, books over a WebSocket at
 //! `/ws` whose messages the test writes itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use connector_host::book::OrderBook;
@@ -46,24 +46,43 @@ pub struct Book {
     pub depth: HashMap<String, Value>,
     /// `GET /depth` requests answered, per market.
     pub depth_fetches: HashMap<String, usize>,
-    /// Every frame the market socket received, in order.
+    /// Every frame the market and account sockets received, in order.
     pub received: Vec<Value>,
-    /// Market sockets open now.
-    pub sockets: usize,
+    /// How long a user-stream token is valid without a keep-alive, ms.
+    pub token_valid_ms: u64,
+    /// Tokens made, in order.
+    pub tokens: Vec<String>,
+    /// Tokens the venue still knows.
+    pub live_tokens: HashSet<String>,
+    /// The token of every keep-alive, in order.
+    pub keepalives: Vec<String>,
+    /// The token of every account socket opened, in order.
+    pub user_sockets: Vec<String>,
+    /// Hold back the answer to `auth` frames.
+    pub hold_auth: bool,
+    /// Open-order listings answered (the host's refills).
+    pub listings: usize,
 }
 
-/// The venue: its state, and the frames to send on every market socket.
+/// The venue: its state, and the frames to send on its sockets (`None`
+/// closes them).
 #[derive(Clone)]
 pub struct Venue {
     state: Arc<Mutex<Book>>,
-    frames: broadcast::Sender<Option<String>>,
+    market: broadcast::Sender<Option<String>>,
+    user: broadcast::Sender<Option<String>>,
 }
 
 impl Default for Venue {
     fn default() -> Venue {
+        let state = Book {
+            token_valid_ms: 60_000,
+            ..Book::default()
+        };
         Venue {
-            state: Arc::default(),
-            frames: broadcast::channel(1_024).0,
+            state: Arc::new(Mutex::new(state)),
+            market: broadcast::channel(1_024).0,
+            user: broadcast::channel(1_024).0,
         }
     }
 }
@@ -71,12 +90,17 @@ impl Default for Venue {
 impl Venue {
     /// Sends a message on every open market socket.
     pub fn send(&self, message: Value) {
-        let _ = self.frames.send(Some(message.to_string()));
+        let _ = self.market.send(Some(message.to_string()));
+    }
+
+    /// Sends a message on every open account socket.
+    pub fn send_user(&self, message: Value) {
+        let _ = self.user.send(Some(message.to_string()));
     }
 
     /// Closes every open market socket.
     pub fn drop_sockets(&self) {
-        let _ = self.frames.send(None);
+        let _ = self.market.send(None);
     }
 }
 
@@ -126,7 +150,29 @@ pub async fn serve(venue: Venue) -> String {
                 },
             ),
         )
-        .route("/ws", get(market_socket))
+        .route("/ws", get(socket))
+        .route(
+            "/token",
+            post(|State(venue): State<Venue>| async move {
+                let mut state = lock(&venue);
+                let token = format!("t{}", state.tokens.len() + 1);
+                state.tokens.push(token.clone());
+                state.live_tokens.insert(token.clone());
+                Json(json!({"token": token, "valid_ms": state.token_valid_ms}))
+            })
+            .put(
+                |State(venue): State<Venue>, Query(query): Query<HashMap<String, String>>| async move {
+                    let mut state = lock(&venue);
+                    let token = query.get("token").cloned().unwrap_or_default();
+                    state.keepalives.push(token.clone());
+                    if state.live_tokens.contains(&token) {
+                        (StatusCode::OK, Json(json!({})))
+                    } else {
+                        (StatusCode::NOT_FOUND, Json(json!({"error": "unknown token"})))
+                    }
+                },
+            ),
+        )
         .route(
             "/order",
             post(|State(venue): State<Venue>, headers: HeaderMap, Json(order): Json<Value>| async move {
@@ -194,7 +240,8 @@ pub async fn serve(venue: Venue) -> String {
         .route(
             "/orders",
             get(|State(venue): State<Venue>| async move {
-                let book = lock(&venue);
+                let mut book = lock(&venue);
+                book.listings += 1;
                 Json(Value::from_iter(
                     book.orders.values().filter(|o| is_open(o)).cloned(),
                 ))
@@ -222,21 +269,50 @@ pub async fn serve(venue: Venue) -> String {
     format!("http://{address}")
 }
 
-async fn market_socket(State(venue): State<Venue>, upgrade: WebSocketUpgrade) -> Response {
-    upgrade.on_upgrade(move |socket| serve_socket(venue, socket))
+/// `/ws`: the market socket, or with `?token=` the account socket (a
+/// token the venue does not know is refused).
+async fn socket(
+    State(venue): State<Venue>,
+    Query(query): Query<HashMap<String, String>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let token = query.get("token").cloned();
+    if let Some(token) = &token {
+        let mut state = lock(&venue);
+        if !state.live_tokens.contains(token) {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
+        state.user_sockets.push(token.clone());
+    }
+    upgrade.on_upgrade(move |socket| serve_socket(venue, socket, token.is_some()))
 }
 
 /// Records what the socket receives and sends what the test writes, until
-/// either side closes it.
-async fn serve_socket(venue: Venue, mut socket: WebSocket) {
-    let mut frames = venue.frames.subscribe();
-    lock(&venue).sockets += 1;
+/// either side closes it; an account socket answers `auth` unless told to
+/// hold back.
+async fn serve_socket(venue: Venue, mut socket: WebSocket, account: bool) {
+    let mut frames = if account {
+        venue.user.subscribe()
+    } else {
+        venue.market.subscribe()
+    };
     loop {
         tokio::select! {
             received = socket.recv() => match received {
                 Some(Ok(Message::Text(text))) => {
-                    if let Ok(message) = serde_json::from_str(text.as_str()) {
-                        lock(&venue).received.push(message);
+                    let Ok(message) = serde_json::from_str::<Value>(text.as_str()) else {
+                        continue;
+                    };
+                    let answer = {
+                        let mut state = lock(&venue);
+                        state.received.push(message.clone());
+                        (message["op"] == "auth" && !state.hold_auth)
+                            .then(|| json!({"op": "auth", "success": true}).to_string())
+                    };
+                    if let Some(answer) = answer
+                        && socket.send(Message::Text(answer.into())).await.is_err()
+                    {
+                        break;
                     }
                 }
                 Some(Ok(_)) => {}
@@ -252,7 +328,6 @@ async fn serve_socket(venue: Venue, mut socket: WebSocket) {
             },
         }
     }
-    lock(&venue).sockets -= 1;
 }
 
 /// A host trading on the venue at `api`, refilling every second.
@@ -343,4 +418,41 @@ impl Host {
             runtime.join().await;
         }
     }
+}
+
+/// A signer that signs anything: the signature is the request's nonce as
+/// eight big-endian bytes. Returns every request it answered.
+pub async fn scripted_signer(socket: std::path::PathBuf) -> Arc<Mutex<Vec<Value>>> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let listener = tokio::net::UnixListener::bind(&socket).expect("signer socket");
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let (reader, mut writer) = stream.into_split();
+                let mut lines = BufReader::new(reader).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let request: Value = serde_json::from_str(&line).expect("a JSON request");
+                    let nonce = request["nonce"].as_u64().expect("a nonce");
+                    let signature: String = nonce
+                        .to_be_bytes()
+                        .iter()
+                        .map(|byte| format!("{byte:02x}"))
+                        .collect();
+                    let answer = json!({"id": request["id"], "ok": true,
+                                        "signature": format!("0x{signature}"), "signer": "testex"});
+                    log.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(request);
+                    let line = format!("{answer}\n");
+                    if writer.write_all(line.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    seen
 }
