@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use measure::percentile;
 
 use abi_stable::std_types::{ROption, RVec};
+use connector_host::book::{MarketData, MarketSink};
 use connector_host::publisher::Publisher;
-use connector_host::runtime::{ConnectionSink, MarketData, MarketSink};
+use connector_host::runtime::ConnectionSink;
 use plugin_api::{
     BookUpdate, Dec, Event, Event_NE, Level, Market, MarketKind, PriceRule, TradingRule,
 };

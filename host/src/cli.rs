@@ -8,9 +8,9 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::app::reload::SetLogLevel;
 use crate::config::{self, Config};
 use crate::plugins::PluginSet;
-use crate::runtime::reload::SetLogLevel;
 
 /// A plugin-based exchange connector host.
 #[derive(Debug, Parser)]
@@ -523,9 +523,9 @@ fn run_host(format: LogFormat, path: &Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(crate::runtime::run(path, config, set_log_level)) {
+    match runtime.block_on(crate::app::run(path, config, set_log_level)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(crate::runtime::HostError::Settings(errors)) => {
+        Err(crate::app::HostError::Settings(errors)) => {
             eprint!("{errors}");
             ExitCode::from(2)
         }

@@ -5,14 +5,18 @@
 //! The modules are the host's parts:
 //! * [`order`] — the order model, its state machine and the thread-safe
 //!   tracker.
-//! * [`book`] — L2 order books with sequence checking.
+//! * [`app`] — the composition root: start-up, the running host, hot
+//!   reload.
+//! * [`book`] — L2 order books as their plugin keeps them in sync, and
+//!   their publishing.
+//! * [`account`] — balances and positions.
 //! * [`journal`] — every order change, durably, for crash recovery.
 //! * [`commands`] — the command socket strategies send orders to.
 //! * [`config`] — the TOML configuration and its validation.
 //! * [`plugins`] — loading the plugins folder.
 //! * [`publisher`] — events out on ZeroMQ.
-//! * [`runtime`] — the live I/O drivers: WebSocket connections, HTTP,
-//!   rate limits.
+//! * [`runtime`] — the I/O drivers: each plugin's session, WebSocket
+//!   connections, HTTP, rate limits.
 //! * [`trading`] — the order path: commands, signing, sending, outcomes,
 //!   the user stream, reconciliation.
 //! * [`signer`] — the signer client and the nonce source.
@@ -20,6 +24,8 @@
 
 #![warn(missing_docs)]
 
+pub mod account;
+pub mod app;
 pub mod book;
 pub mod cli;
 pub mod commands;

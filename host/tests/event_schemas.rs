@@ -7,13 +7,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use abi_stable::std_types::{ROption, RVec};
+use connector_host::account::Account;
+use connector_host::book::{MarketData, MarketSink};
 use connector_host::order::{
     ClientIdGenerator, ClientOrderTracker, FailureCause, NewOrder, OrderState, OrderType,
     OrderUpdate, TimeInForce, TradeType, TradeUpdate, UnknownOutcome,
 };
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::{OrderEventPublisher, Publisher, StatusPublisher};
-use connector_host::runtime::{Account, ConnectionSink, MarketData, MarketSink};
+use connector_host::runtime::ConnectionSink;
 use plugin_api::{
     Balance, Bbo, BookUpdate, Dec, Event, Event_NE, Funding, Level, Market, MarketKind, Position,
     Positions, PriceRule, Side, Trade, TradingRule,

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use connector_host::app::{ExchangeRuntime, HostServices};
 use connector_host::config::{ExchangeConfig, MarketDataSource};
 use connector_host::order::ClientIdGenerator;
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::Publisher;
-use connector_host::runtime::{ExchangeRuntime, HostServices};
 use connector_host::signer::SignerClient;
 use hl_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle, FaultSettings};
 use rust_decimal::Decimal;

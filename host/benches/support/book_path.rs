@@ -5,10 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use connector_host::book::{MarketData, MarketSink};
 use connector_host::publisher::Publisher;
-use connector_host::runtime::{
-    ConnectionEvents, HttpExecutor, MarketData, MarketSink, RateLimiter, Session, SessionParts,
-};
+use connector_host::runtime::{ConnectionEvents, HttpExecutor, RateLimiter, Session, SessionParts};
 use connector_host::signer::SignerClient;
 use plugin_api::{
     Answer, Event, LoadedPlugin, Market, Operation, OutcomeKind, Output, PluginInstance,

@@ -7,6 +7,10 @@
 //! venue's sequence rules, sends a delta only when it continues the book,
 //! and says when the book is stale ([`plugin_api::book_sync`]).
 
+mod market_data;
+
+pub use market_data::{BOOK_DEPTH, MarketData, MarketSink, Top, levels_from_json};
+
 use plugin_api::{BookUpdate, Level};
 use rust_decimal::Decimal;
 

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::protocol::{Command, NewOrderFields, Reply, Request};
+use crate::app::reload::Trigger;
 use crate::order::TradeType;
 use crate::publisher::order_json;
-use crate::runtime::reload::Trigger;
 use crate::trading::{Begun, CommandError, PendingOrder, Trading};
 
 /// What a command came to: its result, the order path's refusal, or the

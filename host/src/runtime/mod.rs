@@ -1,29 +1,22 @@
-//! The live runtime: the I/O drivers around the sans-IO plugins.
+//! The I/O drivers around the sans-IO plugins: each exchange's session,
+//! WebSocket connections, HTTP, rate limits, queries and relayed market
+//! data. What starts and wires them is [`crate::app`].
 
-mod account;
 mod backoff;
 pub mod clock;
 mod connection;
-mod exchange;
-mod host;
 mod http;
-mod market_data;
 mod query;
-mod ratelimit;
-mod relay;
-pub mod reload;
+pub(crate) mod ratelimit;
+pub(crate) mod relay;
 mod session;
 
-pub use account::{ACCOUNT_REFRESH, Account};
 pub use backoff::Backoff;
 pub use connection::{
     ConnectionControl, ConnectionDriver, ConnectionEvents, ConnectionSink, Outbound,
     log_dropped_frame,
 };
-pub use exchange::{ExchangeRuntime, HostServices, StartError};
-pub use host::{HostError, run};
 pub use http::{HttpExecutor, TransportError};
-pub use market_data::{BOOK_DEPTH, MarketData, MarketSink, Top, levels_from_json};
 pub use query::{Querier, QueryError};
 pub use ratelimit::RateLimiter;
-pub use session::{Delivery, Session, SessionParts, on_first_wait, run_hook};
+pub use session::{Delivery, Session, SessionParts, on_first_wait, run_hook, seed};

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use super::market_data::MarketData;
+use crate::book::MarketData;
 
 /// How often the relay looks at the shutdown signal while waiting.
 const POLL: Duration = Duration::from_millis(200);

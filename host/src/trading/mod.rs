@@ -51,6 +51,8 @@ pub use risk::{Exposure, Refusal, RiskLimits};
 pub use user_stream::UserSink;
 use window::ActionWindow;
 
+use crate::account::Account;
+use crate::book::MarketData;
 use crate::config::Limits;
 use crate::order::{
     ClientIdGenerator, ClientOrderId, ClientOrderTracker, InFlightOrder, NewOrder, OrderState,
@@ -58,7 +60,7 @@ use crate::order::{
 };
 use crate::publisher::StatusPublisher;
 use crate::runtime::clock::now_ms;
-use crate::runtime::{Account, MarketData, Querier, Session};
+use crate::runtime::{Querier, Session};
 use crate::signer::{NonceSource, SignerClient};
 
 /// How long a cancel or modify waits for its order to be placed first.

@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use connector_host::app::{ExchangeRuntime, HostServices};
 use connector_host::config::ExchangeConfig;
 use connector_host::order::{ClientIdGenerator, ClientOrderId, InFlightOrder, OrderState};
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::{Publisher, PublisherThread};
-use connector_host::runtime::{ExchangeRuntime, HostServices};
 use connector_host::signer::SignerClient;
 use connector_host::trading::Trading;
 use hl_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle};

@@ -12,21 +12,19 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
-use super::account::Account;
-use super::backoff::Backoff;
-use super::clock::now_ms;
-use super::http::HttpExecutor;
-use super::market_data::{MarketData, MarketSink};
-use super::query::Querier;
-use super::ratelimit::{self, RateLimiter};
-use super::relay;
-use super::session::{Session, SessionParts, seed};
+use crate::account::Account;
+use crate::book::{MarketData, MarketSink};
 use crate::config::{ExchangeConfig, Limits, OrderTransport, RateLimitConfig};
 use crate::journal::Journal;
 use crate::order::{ClientIdGenerator, ClientOrderTracker};
 use crate::plugins::PluginSet;
 use crate::publisher::OrderEventPublisher;
 use crate::publisher::{Publisher, StatusPublisher};
+use crate::runtime::clock::now_ms;
+use crate::runtime::{
+    Backoff, HttpExecutor, Querier, RateLimiter, Session, SessionParts, TransportError, ratelimit,
+    relay, seed,
+};
 use crate::signer::{NonceSource, SignerClient};
 use crate::trading::{Trading, TradingParts};
 
@@ -100,7 +98,7 @@ pub enum StartError {
         /// The configured name.
         exchange: String,
         /// What failed.
-        error: super::http::TransportError,
+        error: TransportError,
     },
 }
 
@@ -358,9 +356,7 @@ impl ExchangeRuntime {
             )
             .map_err(|error| StartError::Transport {
                 exchange: name.clone(),
-                error: super::http::TransportError::NotSent(format!(
-                    "market relay thread: {error}"
-                )),
+                error: TransportError::NotSent(format!("market relay thread: {error}")),
             })?;
             relays.push(relay);
         }

@@ -13,9 +13,9 @@ use serde::Serialize;
 use tokio::sync::{Notify, watch};
 use tracing::warn;
 
-use super::clock::now_ns;
-use super::query::Querier;
 use crate::publisher::{Family, JsonDecimal, Publisher};
+use crate::runtime::Querier;
+use crate::runtime::clock::now_ns;
 
 /// How often the account is refreshed when nothing else asks for it.
 pub const ACCOUNT_REFRESH: Duration = Duration::from_secs(5);

@@ -11,12 +11,12 @@ use plugin_api::{Event, Event_NE, Market, PluginError, Side, Stream};
 use rust_decimal::Decimal;
 use tracing::warn;
 
-use super::clock::now_ns;
-use super::connection::{ConnectionSink, log_dropped_frame};
-use crate::book::{BookLevel, BookStatus, OrderBook};
+use super::{BookLevel, BookStatus, OrderBook};
 use crate::publisher::encode;
 use crate::publisher::market::{BboData, FundingData, TradeData};
 use crate::publisher::{Family, JsonDecimal, Publisher, StatusPublisher};
+use crate::runtime::clock::now_ns;
+use crate::runtime::{ConnectionSink, log_dropped_frame};
 
 /// Levels per side in published book messages.
 pub const BOOK_DEPTH: usize = 20;
