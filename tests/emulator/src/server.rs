@@ -203,7 +203,7 @@ impl EmulatorHandle {
         usdc: rust_decimal::Decimal,
         spot: &std::collections::BTreeMap<String, rust_decimal::Decimal>,
     ) -> Result<(), crate::engine::AdminError> {
-        self.shared.engine().fund(user, usdc, spot)
+        self.shared.engine().fund(user.into(), usdc, spot)
     }
 
     /// The moment each later `/exchange` request has fully arrived (before
@@ -231,7 +231,7 @@ impl EmulatorHandle {
     /// Ground truth of one account (orders with status, fills, balances); same
     /// as `GET /admin/state?user=…`.
     pub fn account_state(&self, user: hyperliquid_core::Address) -> Option<Value> {
-        self.shared.engine().account_state(user)
+        self.shared.engine().account_state(user.into())
     }
 
     /// Ground truth of every account and book; same as `GET /admin/state`.

@@ -2,15 +2,16 @@
 //! order over one or more core orders (an amend keeps the venue's order id,
 //! while the core carries it out as cancel-and-replace with a new core order
 //! id), client order ids, progress summed over the core orders, and placing
-//! or replacing one core order.
+//! or amending one core order.
 
 use std::collections::HashMap;
 
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 
+use crate::account::AccountId;
 use crate::book::Oid;
 use crate::engine::{ActionContext, Engine};
+use crate::entry::{OrderEntry, Placement};
 use crate::orders::{OrderRecord, OrderState};
 
 /// What a venue order is besides its core records.
@@ -21,7 +22,7 @@ pub struct VenueOrder {
     /// Client order id ("" when none).
     pub link_id: String,
     /// Owner.
-    pub user: Address,
+    pub user: AccountId,
     /// Market index.
     pub market: usize,
     /// Symbol (`BTCUSDT`).
@@ -136,18 +137,18 @@ impl VenueOrder {
 pub struct VenueIds {
     orders: HashMap<String, VenueOrder>,
     by_oid: HashMap<Oid, String>,
-    by_link: HashMap<(Address, String), String>,
-    per_user: HashMap<Address, Vec<String>>,
+    by_link: HashMap<(AccountId, String), String>,
+    per_user: HashMap<AccountId, Vec<String>>,
 }
 
 impl VenueIds {
     /// Whether `user` used `link_id` before.
-    pub fn link_used(&self, user: Address, link_id: &str) -> bool {
+    pub fn link_used(&self, user: AccountId, link_id: &str) -> bool {
         self.by_link.contains_key(&(user, link_id.to_owned()))
     }
 
     /// The order `user` last gave the client id `link_id`.
-    pub fn by_link(&self, user: Address, link_id: &str) -> Option<&VenueOrder> {
+    pub fn by_link(&self, user: AccountId, link_id: &str) -> Option<&VenueOrder> {
         self.orders
             .get(self.by_link.get(&(user, link_id.to_owned()))?)
     }
@@ -194,7 +195,7 @@ impl VenueIds {
     /// An order of `user` by `orderId` (preferred) or `orderLinkId`.
     pub fn find(
         &self,
-        user: Address,
+        user: AccountId,
         order_id: Option<&str>,
         link_id: Option<&str>,
     ) -> Option<&VenueOrder> {
@@ -207,7 +208,7 @@ impl VenueIds {
     }
 
     /// Every order of `user`, newest first.
-    pub fn of_user(&self, user: Address) -> impl Iterator<Item = &VenueOrder> {
+    pub fn of_user(&self, user: AccountId) -> impl Iterator<Item = &VenueOrder> {
         self.per_user
             .get(&user)
             .into_iter()
@@ -216,49 +217,17 @@ impl VenueIds {
     }
 }
 
-/// Places one core order; returns its oid (when the core recorded one) and
-/// the core's status body.
+/// Places one core order.
 pub fn place_core(
     engine: &mut Engine,
-    user: Address,
-    wire: hyperliquid_core::OrderWire,
+    user: AccountId,
+    entry: OrderEntry,
     ctx: &ActionContext,
-) -> (Option<Oid>, serde_json::Value) {
-    let before = engine.accounts.get(&user).map_or(0, |a| a.orders.len());
-    let status = engine
-        .place_orders(user, std::slice::from_ref(&wire), ctx)
-        .pop()
-        .unwrap_or_default();
-    (new_oid(engine, user, before), status)
-}
-
-/// Replaces core order `oid` with `wire` (the core's modify); returns the
-/// new oid (when the core recorded one) and the core's status body.
-pub fn replace_core(
-    engine: &mut Engine,
-    user: Address,
-    oid: Oid,
-    wire: hyperliquid_core::OrderWire,
-    ctx: &ActionContext,
-) -> (Option<Oid>, serde_json::Value) {
-    let before = engine.accounts.get(&user).map_or(0, |a| a.orders.len());
-    let modify = hyperliquid_core::Modify {
-        oid: hyperliquid_core::OrderRef::Oid(oid),
-        order: wire,
-    };
-    let status = engine
-        .modify_orders(user, std::slice::from_ref(&modify), ctx)
-        .pop()
-        .unwrap_or_default();
-    (new_oid(engine, user, before), status)
-}
-
-fn new_oid(engine: &Engine, user: Address, before: usize) -> Option<Oid> {
+) -> Placement {
     engine
-        .accounts
-        .get(&user)
-        .filter(|a| a.orders.len() > before)
-        .and_then(|a| a.orders.last().copied())
+        .place_orders(user, std::slice::from_ref(&entry), ctx)
+        .pop()
+        .unwrap_or_else(|| Placement::unrecorded("order refused"))
 }
 
 /// Whether a fill-or-kill order would fill completely now.

@@ -33,13 +33,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::routing::{get, post};
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 
+use crate::account::AccountId;
 use crate::config::{Config, PerpConfig};
 use crate::engine::Engine;
 use crate::server::{EmulatorHandle, Shared, StartError, start_venue};
-use crate::signing::account_of_key;
+use crate::signing::KeyAccounts;
 use crate::venue::VenueIds;
 pub use auth::{ApiKey, KeyKind};
 pub use faults::BinanceFaults;
@@ -90,7 +90,7 @@ pub fn default_config() -> Config {
 #[derive(Debug, Clone, Copy)]
 pub struct ListenKey {
     /// The account.
-    pub user: Address,
+    pub user: AccountId,
     /// Expiry (ms).
     pub expires: u64,
 }
@@ -99,13 +99,13 @@ pub struct ListenKey {
 #[derive(Debug)]
 pub struct Binance {
     pub(crate) shared: Arc<Shared>,
-    keys: HashMap<String, ApiKey>,
+    keys: KeyAccounts<ApiKey>,
     pub(crate) ids: Mutex<VenueIds>,
     pub(crate) listen_keys: Mutex<HashMap<String, ListenKey>>,
     pub(crate) journal: Mutex<market::Journal>,
     pub(crate) faults: faults::FaultState,
     /// Per account and symbol: the countdown-cancel deadline (ms).
-    pub(crate) countdowns: Mutex<HashMap<(Address, usize), u64>>,
+    pub(crate) countdowns: Mutex<HashMap<(AccountId, usize), u64>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -120,9 +120,10 @@ impl Binance {
         self.keys.get(key)
     }
 
-    /// The core account of an API key.
-    pub(crate) fn account(key: &str) -> Address {
-        account_of_key("binance", key)
+    /// The core account of a funded API key (an account no one funded
+    /// for any other key).
+    pub(crate) fn account(&self, key: &str) -> AccountId {
+        self.keys.account(key).unwrap_or_default()
     }
 
     /// The engine and the id tables, locked in that order.
@@ -142,7 +143,7 @@ impl Binance {
     }
 
     /// The countdown-cancel deadlines.
-    pub(crate) fn countdowns(&self) -> MutexGuard<'_, HashMap<(Address, usize), u64>> {
+    pub(crate) fn countdowns(&self) -> MutexGuard<'_, HashMap<(AccountId, usize), u64>> {
         lock(&self.countdowns)
     }
 }
@@ -167,11 +168,13 @@ pub async fn start(
     mut config: Config,
     options: BinanceOptions,
 ) -> Result<EmulatorHandle, StartError> {
-    let mut keys = HashMap::new();
-    for (key, usdt) in &options.keys {
-        config.fund(Binance::account(&key.key), *usdt);
-        keys.insert(key.key.clone(), key.clone());
-    }
+    let keys = KeyAccounts::fund(
+        &mut config,
+        options
+            .keys
+            .iter()
+            .map(|(key, usdt)| (key.key.clone(), key.clone(), *usdt)),
+    );
     let seed = config.seed;
     start_venue(config, "binance-emulator", move |shared| {
         let binance = Arc::new(Binance {

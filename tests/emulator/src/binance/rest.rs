@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use crate::account::AccountId;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use hyperliquid_core::Address;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
@@ -139,7 +139,7 @@ pub fn authenticate(
     body: &str,
     params: &Params,
     now: u64,
-) -> Result<Address, ApiError> {
+) -> Result<AccountId, ApiError> {
     let key = api_key_header(headers)
         .and_then(|k| binance.key(k))
         .ok_or_else(ApiError::api_key)?;
@@ -148,7 +148,7 @@ pub fn authenticate(
         return Err(ApiError::signature());
     }
     auth::check_timestamp(params, now)?;
-    Ok(Binance::account(&key.key))
+    Ok(binance.account(&key.key))
 }
 
 fn serve(
@@ -182,7 +182,7 @@ fn serve(
         let key = api_key_header(headers)
             .and_then(|k| binance.key(k))
             .ok_or_else(ApiError::api_key)?;
-        return listen_key(binance, method, Binance::account(&key.key), now);
+        return listen_key(binance, method, binance.account(&key.key), now);
     }
     let user = authenticate(binance, headers, query, body, &params, now)?;
     let post_only = binance.shared.faults.post_only_window();
@@ -235,7 +235,7 @@ fn serve(
 fn listen_key(
     binance: &Binance,
     method: &Method,
-    user: Address,
+    user: AccountId,
     now: u64,
 ) -> Result<Value, ApiError> {
     let ttl = binance.faults.listen_key_ttl_ms();

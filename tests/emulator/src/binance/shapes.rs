@@ -2,7 +2,7 @@
 //! REST and WebSocket API answer them (quantities and prices as strings,
 //! ids and times as integers).
 
-use hyperliquid_core::Address;
+use crate::account::AccountId;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -92,7 +92,7 @@ pub fn trade(engine: &Engine, order: &VenueOrder, fill: &Fill) -> Value {
 }
 
 /// One position (`positionRisk` v2 and v3 fields together).
-pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
+pub fn position(engine: &Engine, user: AccountId, market: usize) -> Value {
     let m = &engine.markets[market];
     let asset = m.spec.asset;
     let account = engine.accounts.get(&user);
@@ -132,7 +132,7 @@ pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
 }
 
 /// Balance figures of an account: (wallet, unrealised, margin balance, available).
-fn figures(engine: &Engine, user: Address) -> (Decimal, Decimal, Decimal, Decimal, Decimal) {
+fn figures(engine: &Engine, user: AccountId) -> (Decimal, Decimal, Decimal, Decimal, Decimal) {
     let Some(account) = engine.accounts.get(&user) else {
         return Default::default();
     };
@@ -150,7 +150,7 @@ fn figures(engine: &Engine, user: Address) -> (Decimal, Decimal, Decimal, Decima
 }
 
 /// `/fapi/v2|v3/balance`: one USDT entry.
-pub fn balance(engine: &Engine, user: Address, now: u64) -> Value {
+pub fn balance(engine: &Engine, user: AccountId, now: u64) -> Value {
     let (wallet, upnl, _, available, _) = figures(engine, user);
     json!([{
         "accountAlias": "emulator",
@@ -166,7 +166,7 @@ pub fn balance(engine: &Engine, user: Address, now: u64) -> Value {
 }
 
 /// `/fapi/v2|v3/account`.
-pub fn account(engine: &Engine, user: Address, now: u64) -> Value {
+pub fn account(engine: &Engine, user: AccountId, now: u64) -> Value {
     let (wallet, upnl, equity, available, initial) = figures(engine, user);
     let text = |v: Decimal| num(v.round_dp(8));
     let positions: Vec<Value> = (0..engine.markets.len())

@@ -4,20 +4,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyperliquid_core::{
-    Address, LimitWire, OrderRef, OrderType, OrderWire, Tif, Tpsl, TriggerWire,
-    UpdateLeverageAction, WireDecimal,
-};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::params::Params;
 use super::{Binance, market_of_symbol, shapes};
-use crate::book::Oid;
+use crate::account::AccountId;
+use crate::accounts::Leverage;
 use crate::engine::{ActionContext, Engine};
+use crate::entry::{
+    EntryKind, OrderEntry, OrderTarget, Placement, TimeInForce, TriggerKind, TriggerSpec,
+};
 use crate::orders::OrderState;
-use crate::venue::{VenueIds, VenueOrder, fok_fills, passive_price, place_core, replace_core};
+use crate::venue::{VenueIds, VenueOrder, fok_fills, passive_price, place_core};
 
 /// Slippage of a market order's protective price around the mark.
 const MARKET_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
@@ -27,10 +27,6 @@ pub const MAX_BATCH: usize = 5;
 /// The processing context of one request.
 pub fn context(now: u64, post_only_window: bool, salt: &str) -> ActionContext {
     crate::venue::context("binance-emulator", now, post_only_window, salt)
-}
-
-fn wire_decimal(value: Decimal, name: &str) -> Result<WireDecimal, ApiError> {
-    WireDecimal::from_decimal(value).map_err(|_| ApiError::mandatory(name))
 }
 
 fn symbol_param(engine: &Engine, p: &Params) -> Result<(usize, String), ApiError> {
@@ -62,15 +58,11 @@ fn client_id(p: &Params, key: &str) -> Result<Option<String>, ApiError> {
 }
 
 /// Binance's answer to a core refusal (`None`: the order stands, perhaps expired).
-fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value) -> Option<ApiError> {
-    let text = status.get("error").and_then(Value::as_str)?;
-    let state = oid
-        .and_then(|oid| engine.orders.get(&oid))
-        .map(|r| r.status);
-    let min = oid
-        .and_then(|oid| engine.orders.get(&oid))
-        .and_then(|r| engine.market_of_coin(&r.coin))
-        .map_or(Decimal::ZERO, |m| engine.markets[m].spec.min_notional);
+fn refusal(engine: &Engine, market: usize, placement: &Placement) -> Option<ApiError> {
+    let Placement::Refused { state, message, .. } = placement else {
+        return None;
+    };
+    let min = engine.markets[market].spec.min_notional;
     Some(match state {
         Some(OrderState::IocCancelRejected) => return None,
         Some(OrderState::BadAloPxRejected) => ApiError::new(
@@ -96,7 +88,7 @@ fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value) -> Option<ApiError
             -1111,
             "Precision is over the maximum defined for this asset.",
         ),
-        None => ApiError::new(-2010, text.to_owned()),
+        None => ApiError::new(-2010, message.clone()),
     })
 }
 
@@ -105,7 +97,7 @@ fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value) -> Option<ApiError
 pub fn new_order(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
@@ -154,27 +146,27 @@ pub fn new_order(
     if tif == "FOK" && !fok_fills(engine, market, is_buy, price, qty) {
         wire_price = passive_price(engine, market, is_buy, price);
     }
-    let wire = OrderWire {
-        asset: engine.markets[market].spec.asset,
+    let entry = OrderEntry {
+        market,
         is_buy,
-        price: wire_decimal(wire_price, "price")?,
-        size: wire_decimal(qty, "quantity")?,
+        price: wire_price,
+        size: qty,
         reduce_only: p.flag("reduceOnly")?,
-        order_type: OrderType::Limit(LimitWire {
-            tif: match (order_type, tif) {
-                ("MARKET", _) | (_, "IOC" | "FOK") => Tif::Ioc,
-                (_, "GTX") => Tif::Alo,
-                _ => Tif::Gtc,
-            },
+        kind: EntryKind::Limit(match (order_type, tif) {
+            ("MARKET", _) | (_, "IOC" | "FOK") => TimeInForce::ImmediateOrCancel,
+            (_, "GTX") => TimeInForce::PostOnly,
+            _ => TimeInForce::GoodTillCancel,
         }),
-        cloid: None,
+        client_id: None,
     };
-    let reduce_only = wire.reduce_only;
-    let (oid, status) = place_core(engine, user, wire, ctx);
-    if let Some(error) = refusal(engine, oid, &status) {
+    let reduce_only = entry.reduce_only;
+    let placement = place_core(engine, user, entry, ctx);
+    if let Some(error) = refusal(engine, market, &placement) {
         return Err(error);
     }
-    let oid = oid.ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
+    let oid = placement
+        .oid()
+        .ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
     let order = VenueOrder {
         order_id: oid.to_string(),
         link_id: link.unwrap_or_else(|| format!("emu_{oid}")),
@@ -209,7 +201,7 @@ pub fn new_order(
 fn named<'a>(
     engine: &Engine,
     ids: &'a VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<&'a VenueOrder, ApiError> {
     let (market, _) = symbol_param(engine, p)?;
@@ -227,7 +219,7 @@ fn named<'a>(
 pub fn query_order(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     named(engine, ids, user, p).map(|o| shapes::order(engine, o))
@@ -237,7 +229,7 @@ pub fn query_order(
 pub fn query_open_order(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     let order = named(engine, ids, user, p)?;
@@ -251,7 +243,7 @@ pub fn query_open_order(
 pub fn cancel_order(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, ApiError> {
@@ -259,9 +251,8 @@ pub fn cancel_order(
         .map_err(|_| ApiError::unknown_order())?
         .clone();
     let oid = order.current().unwrap_or_default();
-    let asset = engine.markets[order.market].spec.asset;
-    let status = engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], now);
-    if status.first() != Some(&json!("success")) {
+    let cancelled = engine.cancel_orders(user, &[(order.market, OrderTarget::Oid(oid))], now);
+    if cancelled.first() != Some(&true) {
         return Err(ApiError::unknown_order());
     }
     if let Some(o) = ids.get_mut(&order.order_id) {
@@ -275,7 +266,7 @@ pub fn cancel_order(
 pub fn modify_order(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
@@ -299,29 +290,36 @@ pub fn modify_order(
     let progress = order.progress(engine);
     let oid = order.current().unwrap_or_default();
     if qty <= progress.cum_qty {
-        let asset = engine.markets[order.market].spec.asset;
-        engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], ctx.now);
+        engine.cancel_orders(user, &[(order.market, OrderTarget::Oid(oid))], ctx.now);
         return Ok(shapes::order(engine, &order));
     }
     if qty == order.qty && price == order.price {
         return Err(ApiError::new(-5027, "No need to modify the order."));
     }
-    let wire = OrderWire {
-        asset: engine.markets[order.market].spec.asset,
+    let entry = OrderEntry {
+        market: order.market,
         is_buy,
-        price: wire_decimal(price, "price")?,
-        size: wire_decimal(qty - progress.cum_qty, "quantity")?,
+        price,
+        size: qty - progress.cum_qty,
         reduce_only: order.reduce_only,
-        order_type: OrderType::Limit(LimitWire {
-            tif: match order.tif {
-                "GTX" => Tif::Alo,
-                _ => Tif::Gtc,
-            },
+        kind: EntryKind::Limit(match order.tif {
+            "GTX" => TimeInForce::PostOnly,
+            _ => TimeInForce::GoodTillCancel,
         }),
-        cloid: None,
+        client_id: None,
     };
-    let (new_oid, status) = replace_core(engine, user, oid, wire, ctx);
-    if let Some(new_oid) = new_oid {
+    let placement = engine
+        .amend_order(user, oid, &entry, ctx)
+        .ok_or_else(|| ApiError::new(-2013, "Order does not exist."))?;
+    if let Placement::Refused {
+        state: Some(OrderState::BadAloPxRejected),
+        ..
+    } = placement
+    {
+        // A GTX order whose new price would take is cancelled by the amend.
+        engine.cancel_orders(user, &[(order.market, OrderTarget::Oid(oid))], ctx.now);
+    }
+    if let Some(new_oid) = placement.oid() {
         ids.add_oid(&order.order_id, new_oid);
         if let Some(o) = ids.get_mut(&order.order_id) {
             o.qty = qty;
@@ -329,7 +327,7 @@ pub fn modify_order(
             o.updated = ctx.now;
         }
     }
-    if let Some(error) = refusal(engine, new_oid, &status) {
+    if let Some(error) = refusal(engine, order.market, &placement) {
         return Err(error);
     }
     let order = ids
@@ -342,7 +340,7 @@ pub fn modify_order(
 pub fn open_orders(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     let market = match p.text("symbol") {
@@ -362,7 +360,7 @@ pub fn open_orders(
 pub fn all_orders(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     let (market, _) = symbol_param(engine, p)?;
@@ -382,7 +380,7 @@ pub fn all_orders(
 pub fn cancel_all(
     engine: &mut Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, ApiError> {
@@ -391,13 +389,12 @@ pub fn cancel_all(
     Ok(json!({ "code": 200, "msg": "The operation of cancel all open order is done." }))
 }
 
-fn cancel_market(engine: &mut Engine, ids: &VenueIds, user: Address, market: usize, now: u64) {
-    let asset = engine.markets[market].spec.asset;
-    let targets: Vec<(u32, OrderRef)> = ids
+fn cancel_market(engine: &mut Engine, ids: &VenueIds, user: AccountId, market: usize, now: u64) {
+    let targets: Vec<(usize, OrderTarget)> = ids
         .of_user(user)
         .filter(|o| o.market == market && o.is_open(engine))
         .filter_map(|o| o.current())
-        .map(|oid| (asset, OrderRef::Oid(oid)))
+        .map(|oid| (market, OrderTarget::Oid(oid)))
         .collect();
     engine.cancel_orders(user, &targets, now);
 }
@@ -407,7 +404,7 @@ fn cancel_market(engine: &mut Engine, ids: &VenueIds, user: Address, market: usi
 pub fn countdown(
     binance: &Binance,
     engine: &Engine,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, ApiError> {
@@ -434,7 +431,7 @@ pub async fn countdown_loop(binance: Arc<Binance>) {
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
         let now = crate::clock::now_ms();
-        let due: Vec<(Address, usize)> = {
+        let due: Vec<(AccountId, usize)> = {
             let mut countdowns = binance.countdowns();
             let due: Vec<_> = countdowns
                 .iter()
@@ -460,7 +457,7 @@ pub async fn countdown_loop(binance: Arc<Binance>) {
 pub fn user_trades(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     let (market, _) = symbol_param(engine, p)?;
@@ -485,7 +482,7 @@ pub fn user_trades(
 /// `GET /fapi/v2|v3/positionRisk`.
 pub fn position_risk(
     engine: &Engine,
-    user: Address,
+    user: AccountId,
     p: &Params,
     v3: bool,
 ) -> Result<Value, ApiError> {
@@ -505,7 +502,7 @@ pub fn position_risk(
 }
 
 /// `POST /fapi/v1/leverage`.
-pub fn leverage(engine: &mut Engine, user: Address, p: &Params) -> Result<Value, ApiError> {
+pub fn leverage(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, ApiError> {
     let (market, symbol) = symbol_param(engine, p)?;
     let value = p
         .integer("leverage")?
@@ -521,10 +518,10 @@ pub fn leverage(engine: &mut Engine, user: Address, p: &Params) -> Result<Value,
     engine
         .update_leverage(
             user,
-            &UpdateLeverageAction {
-                asset,
+            asset,
+            Leverage {
                 is_cross,
-                leverage,
+                value: leverage,
             },
         )
         .map_err(|_| ApiError::new(-4028, format!("Leverage {value} is not valid")))?;
@@ -532,7 +529,7 @@ pub fn leverage(engine: &mut Engine, user: Address, p: &Params) -> Result<Value,
 }
 
 /// `POST /fapi/v1/marginType` (`ISOLATED` or `CROSSED`).
-pub fn margin_type(engine: &mut Engine, user: Address, p: &Params) -> Result<Value, ApiError> {
+pub fn margin_type(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, ApiError> {
     let (market, _) = symbol_param(engine, p)?;
     let is_cross = match p.required("marginType")? {
         "CROSSED" => true,
@@ -552,10 +549,10 @@ pub fn margin_type(engine: &mut Engine, user: Address, p: &Params) -> Result<Val
     engine
         .update_leverage(
             user,
-            &UpdateLeverageAction {
-                asset,
+            asset,
+            Leverage {
                 is_cross,
-                leverage: current.value,
+                value: current.value,
             },
         )
         .map_err(|_| {
@@ -571,7 +568,7 @@ pub fn margin_type(engine: &mut Engine, user: Address, p: &Params) -> Result<Val
 pub fn batch_orders(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
@@ -636,7 +633,7 @@ pub fn algo_json(engine: &Engine, order: &VenueOrder) -> Value {
 pub fn new_algo_order(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
@@ -645,11 +642,11 @@ pub fn new_algo_order(
     }
     let (market, symbol) = symbol_param(engine, p)?;
     let is_buy = side_param(p)?;
-    let (order_type, is_market, tpsl) = match p.required("type")? {
-        "STOP" => ("STOP", false, Tpsl::Sl),
-        "STOP_MARKET" => ("STOP_MARKET", true, Tpsl::Sl),
-        "TAKE_PROFIT" => ("TAKE_PROFIT", false, Tpsl::Tp),
-        "TAKE_PROFIT_MARKET" => ("TAKE_PROFIT_MARKET", true, Tpsl::Tp),
+    let (order_type, is_market, kind) = match p.required("type")? {
+        "STOP" => ("STOP", false, TriggerKind::StopLoss),
+        "STOP_MARKET" => ("STOP_MARKET", true, TriggerKind::StopLoss),
+        "TAKE_PROFIT" => ("TAKE_PROFIT", false, TriggerKind::TakeProfit),
+        "TAKE_PROFIT_MARKET" => ("TAKE_PROFIT_MARKET", true, TriggerKind::TakeProfit),
         _ => return Err(ApiError::new(-1116, "Invalid orderType.")),
     };
     let trigger = p
@@ -665,25 +662,27 @@ pub fn new_algo_order(
             .ok_or_else(|| ApiError::mandatory("price"))?,
     };
     let link = client_id(p, "clientAlgoId")?;
-    let wire = OrderWire {
-        asset: engine.markets[market].spec.asset,
+    let entry = OrderEntry {
+        market,
         is_buy,
-        price: wire_decimal(price, "price")?,
-        size: wire_decimal(qty, "quantity")?,
+        price,
+        size: qty,
         reduce_only: p.flag("reduceOnly")?,
-        order_type: OrderType::Trigger(TriggerWire {
+        kind: EntryKind::Trigger(TriggerSpec {
+            price: trigger,
             is_market,
-            trigger_px: wire_decimal(trigger, "triggerPrice")?,
-            tpsl,
+            kind,
         }),
-        cloid: None,
+        client_id: None,
     };
-    let reduce_only = wire.reduce_only;
-    let (oid, status) = place_core(engine, user, wire, ctx);
-    if let Some(error) = refusal(engine, oid, &status) {
+    let reduce_only = entry.reduce_only;
+    let placement = place_core(engine, user, entry, ctx);
+    if let Some(error) = refusal(engine, market, &placement) {
         return Err(error);
     }
-    let oid = oid.ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
+    let oid = placement
+        .oid()
+        .ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
     let order = VenueOrder {
         order_id: oid.to_string(),
         link_id: link.unwrap_or_else(|| format!("emu_algo_{oid}")),
@@ -712,7 +711,7 @@ pub fn new_algo_order(
 
 fn named_algo<'a>(
     ids: &'a VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<&'a VenueOrder, ApiError> {
     let found = match (p.integer("algoId")?, p.text("clientAlgoId")) {
@@ -729,15 +728,14 @@ fn named_algo<'a>(
 pub fn cancel_algo_order(
     engine: &mut Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, ApiError> {
     let order = named_algo(ids, user, p)?;
     let oid = order.current().unwrap_or_default();
-    let asset = engine.markets[order.market].spec.asset;
-    let status = engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], now);
-    if status.first() != Some(&json!("success")) {
+    let cancelled = engine.cancel_orders(user, &[(order.market, OrderTarget::Oid(oid))], now);
+    if cancelled.first() != Some(&true) {
         return Err(ApiError::new(-2011, "Unknown order sent."));
     }
     Ok(
@@ -746,7 +744,7 @@ pub fn cancel_algo_order(
 }
 
 /// `GET /fapi/v1/openAlgoOrders`.
-pub fn open_algo_orders(engine: &Engine, ids: &VenueIds, user: Address) -> Value {
+pub fn open_algo_orders(engine: &Engine, ids: &VenueIds, user: AccountId) -> Value {
     Value::Array(
         ids.of_user(user)
             .filter(|o| o.trigger_price.is_some() && o.is_open(engine))
@@ -759,7 +757,7 @@ pub fn open_algo_orders(engine: &Engine, ids: &VenueIds, user: Address) -> Value
 pub fn query_algo_order(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     named_algo(ids, user, p).map(|o| algo_json(engine, o))

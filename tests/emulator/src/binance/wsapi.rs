@@ -9,18 +9,20 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use std::time::Duration;
+
+use crate::account::AccountId;
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use futures_util::StreamExt;
-use hyperliquid_core::Address;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use super::errors::ApiError;
 use super::params::Params;
+use super::streams::STREAM_IDLE_TIMEOUT;
 use super::{Binance, KeyKind, auth, shapes, trade};
 use crate::clock;
-use crate::ws::{Out, write_frames};
+use crate::session::Handler;
+use crate::ws::Out;
 
 /// `GET /ws-fapi/v1`.
 pub async fn handler(upgrade: WebSocketUpgrade, State(binance): State<Arc<Binance>>) -> Response {
@@ -31,42 +33,38 @@ fn rate_limits() -> Value {
     json!([{ "rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400, "count": 1 }])
 }
 
+/// One WebSocket API connection: the key it logged on with, if any.
+struct Session {
+    binance: Arc<Binance>,
+    logged_on: Option<(String, AccountId)>,
+}
+
 async fn session(socket: WebSocket, binance: Arc<Binance>) {
-    let shared = binance.shared.clone();
-    let (sink, mut stream) = socket.split();
-    let (out, queue) = Out::channel();
-    let mut writer = tokio::spawn(write_frames(sink, queue, shared.clone()));
-    let mut drops = shared.faults.drop_signal();
-    drops.borrow_and_update();
-    let mut shutdown = shared.shutdown.clone();
-    let mut logged_on: Option<(String, Address)> = None;
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    last_heard = Instant::now();
-                    request(&binance, &mut logged_on, text.as_str(), &out);
-                }
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                Some(Ok(_)) => last_heard = Instant::now(),
-            },
-            _ = drops.changed() => break,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            _ = tokio::time::sleep_until(last_heard + shared.ws_idle_timeout.max(std::time::Duration::from_secs(600))) => break,
-            _ = &mut writer => break,
-        }
+    let state = Session {
+        binance: binance.clone(),
+        logged_on: None,
+    };
+    crate::session::serve(socket, binance.shared.clone(), state).await;
+}
+
+impl Handler for Session {
+    fn request(&mut self, text: &str, out: &Out) {
+        let binance = self.binance.clone();
+        request(&binance, &mut self.logged_on, text, out);
     }
-    writer.abort();
+
+    fn idle_timeout(&self, configured: Duration) -> Duration {
+        configured.max(STREAM_IDLE_TIMEOUT)
+    }
 }
 
 /// The account a signed request acts for.
 fn authenticate(
     binance: &Binance,
-    logged_on: &Option<(String, Address)>,
+    logged_on: &Option<(String, AccountId)>,
     params: &Params,
     now: u64,
-) -> Result<Address, ApiError> {
+) -> Result<AccountId, ApiError> {
     auth::check_timestamp(params, now)?;
     match (params.text("signature"), logged_on) {
         (None, Some((_, user))) => Ok(*user),
@@ -79,14 +77,14 @@ fn authenticate(
             if !key.verifies(auth::ws_signed_text(params).as_bytes(), signature) {
                 return Err(ApiError::signature());
             }
-            Ok(Binance::account(&key.key))
+            Ok(binance.account(&key.key))
         }
     }
 }
 
 fn request(
     binance: &Arc<Binance>,
-    logged_on: &mut Option<(String, Address)>,
+    logged_on: &mut Option<(String, AccountId)>,
     text: &str,
     out: &Out,
 ) {
@@ -119,12 +117,12 @@ fn request(
 
 fn answer(
     binance: &Binance,
-    logged_on: &mut Option<(String, Address)>,
+    logged_on: &mut Option<(String, AccountId)>,
     method: &str,
     params: &Params,
     now: u64,
 ) -> Result<Value, ApiError> {
-    let status = |logged_on: &Option<(String, Address)>| {
+    let status = |logged_on: &Option<(String, AccountId)>| {
         json!({
             "apiKey": logged_on.as_ref().map(|(k, _)| k.clone()),
             "authorizedSince": logged_on.as_ref().map(|_| now),

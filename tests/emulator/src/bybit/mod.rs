@@ -32,13 +32,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::routing::get;
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 
+use crate::account::AccountId;
 use crate::config::{Config, PerpConfig};
 use crate::engine::Engine;
 use crate::server::{EmulatorHandle, Shared, StartError, start_venue};
-use crate::signing::account_of_key;
+use crate::signing::KeyAccounts;
 use crate::venue::VenueIds;
 pub use faults::BybitFaults;
 
@@ -110,11 +110,11 @@ pub fn default_config() -> Config {
 #[derive(Debug)]
 pub struct Bybit {
     pub(crate) shared: Arc<Shared>,
-    keys: HashMap<String, ApiKey>,
+    keys: KeyAccounts<ApiKey>,
     pub(crate) ids: Mutex<VenueIds>,
     pub(crate) limits: rest::RateLimits,
     pub(crate) faults: faults::FaultState,
-    dcp: Mutex<HashMap<Address, Dcp>>,
+    dcp: Mutex<HashMap<AccountId, Dcp>>,
     connections: std::sync::atomic::AtomicU64,
 }
 
@@ -133,9 +133,10 @@ impl Bybit {
         self.keys.get(key)
     }
 
-    /// The core account of an API key.
-    pub(crate) fn account(key: &str) -> Address {
-        account_of_key("bybit", key)
+    /// The core account of a funded API key (an account no one funded
+    /// for any other key).
+    pub(crate) fn account(&self, key: &str) -> AccountId {
+        self.keys.account(key).unwrap_or_default()
     }
 
     /// A fresh connection number.
@@ -145,19 +146,19 @@ impl Bybit {
             + 1
     }
 
-    fn dcp_table(&self) -> MutexGuard<'_, HashMap<Address, Dcp>> {
+    fn dcp_table(&self) -> MutexGuard<'_, HashMap<AccountId, Dcp>> {
         self.dcp
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Arms DCP for `user` with a window of `secs`.
-    pub(crate) fn set_dcp_window(&self, user: Address, secs: u64) {
+    pub(crate) fn set_dcp_window(&self, user: AccountId, secs: u64) {
         self.dcp_table().entry(user).or_default().window = secs;
     }
 
     /// The DCP window of `user`, when armed.
-    pub(crate) fn dcp_window(&self, user: Address) -> Option<u64> {
+    pub(crate) fn dcp_window(&self, user: AccountId) -> Option<u64> {
         self.dcp_table()
             .get(&user)
             .map(|d| d.window)
@@ -165,7 +166,7 @@ impl Bybit {
     }
 
     /// A private session of `user` subscribed to `dcp`: the countdown stops.
-    pub(crate) fn dcp_connected(&self, user: Address) {
+    pub(crate) fn dcp_connected(&self, user: AccountId) {
         let armed = {
             let mut table = self.dcp_table();
             let dcp = table.entry(user).or_default();
@@ -179,7 +180,7 @@ impl Bybit {
 
     /// A `dcp` subscriber of `user` went away: when it was the last one, the
     /// core's scheduled cancel fires after the window.
-    pub(crate) fn dcp_disconnected(&self, user: Address, now: u64) {
+    pub(crate) fn dcp_disconnected(&self, user: AccountId, now: u64) {
         let window = {
             let mut table = self.dcp_table();
             let dcp = table.entry(user).or_default();
@@ -223,11 +224,13 @@ pub async fn start(
     mut config: Config,
     options: BybitOptions,
 ) -> Result<EmulatorHandle, StartError> {
-    let mut keys = HashMap::new();
-    for (key, usdt) in &options.keys {
-        config.fund(Bybit::account(&key.key), *usdt);
-        keys.insert(key.key.clone(), key.clone());
-    }
+    let keys = KeyAccounts::fund(
+        &mut config,
+        options
+            .keys
+            .iter()
+            .map(|(key, usdt)| (key.key.clone(), key.clone(), *usdt)),
+    );
     let rate = options.rate_limit_per_sec;
     let seed = config.seed;
     let venue_faults = options.faults;

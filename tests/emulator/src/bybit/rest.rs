@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use super::params::{Params, RATE_LIMIT, Reject};
 use super::trade::BatchKind;
 use super::{Bybit, auth, market, queries, trade};
+use crate::account::AccountId;
 use crate::clock;
 use crate::faults::HttpFault;
 use crate::server::{fault_response, text_response};
@@ -189,7 +190,7 @@ pub async fn handler(
                         body_params(&body)
                     };
                     params.and_then(|p| {
-                        private(&bybit, &method, &path, Bybit::account(&key.key), &p, now)
+                        private(&bybit, &method, &path, bybit.account(&key.key), &p, now)
                     })
                 };
                 (envelope(outcome, now), Some(limit))
@@ -227,7 +228,7 @@ fn private(
     bybit: &Bybit,
     method: &Method,
     path: &str,
-    user: hyperliquid_core::Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<(Value, Value), Reject> {
@@ -280,7 +281,7 @@ fn private(
 }
 
 /// `POST /v5/order/disconnected-cancel-all`: arms DCP with `timeWindow` seconds (3–300).
-fn set_dcp(bybit: &Bybit, user: hyperliquid_core::Address, p: &Params) -> Result<Value, Reject> {
+fn set_dcp(bybit: &Bybit, user: AccountId, p: &Params) -> Result<Value, Reject> {
     let window = p
         .integer("timeWindow")?
         .filter(|w| (3..=300).contains(w))
@@ -289,7 +290,7 @@ fn set_dcp(bybit: &Bybit, user: hyperliquid_core::Address, p: &Params) -> Result
     Ok(json!({}))
 }
 
-fn dcp_info(bybit: &Bybit, user: hyperliquid_core::Address) -> Value {
+fn dcp_info(bybit: &Bybit, user: AccountId) -> Value {
     let list: Vec<Value> = bybit
         .dcp_window(user)
         .map(

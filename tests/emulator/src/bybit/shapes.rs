@@ -1,7 +1,7 @@
 //! JSON of orders, executions, positions and wallets as Bybit's REST and
 //! private topics report them (numbers as strings).
 
-use hyperliquid_core::Address;
+use crate::account::AccountId;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -172,7 +172,7 @@ pub fn execution(engine: &Engine, ids: &VenueIds, fill: &Fill, fee_rate: Decimal
 }
 
 /// One position (`/v5/position/list`, topic `position`), flat ones included.
-pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
+pub fn position(engine: &Engine, user: AccountId, market: usize) -> Value {
     let m = &engine.markets[market];
     let asset = m.spec.asset;
     let account = engine.accounts.get(&user);
@@ -225,7 +225,7 @@ pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
 }
 
 /// The unified wallet of one account (`/v5/account/wallet-balance`, topic `wallet`).
-pub fn wallet(engine: &Engine, user: Address) -> Value {
+pub fn wallet(engine: &Engine, user: AccountId) -> Value {
     let Some(account) = engine.accounts.get(&user) else {
         return json!({ "accountType": "UNIFIED", "coin": [] });
     };
