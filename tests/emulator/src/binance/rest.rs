@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use crate::account::AccountId;
 use axum::body::Bytes;
@@ -19,8 +18,7 @@ use super::faults::Admission;
 use super::params::Params;
 use super::{Binance, ListenKey, auth, market, shapes, trade};
 use crate::clock;
-use crate::faults::HttpFault;
-use crate::server::{fault_response, text_response};
+use crate::server::text_response;
 
 /// Orders accepted since start (for the order-count headers).
 static ORDERS: AtomicU64 = AtomicU64::new(0);
@@ -83,34 +81,20 @@ pub async fn handler(
         Admission::Banned(_) => return error_response(&ApiError::too_many(0, true)),
     };
     let entry = is_order_entry(&method, &path);
-    let shared = &binance.shared;
-    if entry && shared.arrivals.receiver_count() > 0 {
-        let _ = shared.arrivals.send(Instant::now());
-    }
-    let fault = if entry {
-        shared.faults.exchange_request()
-    } else {
-        shared.faults.http_request()
-    };
-    match fault {
-        Some(HttpFault::ServerError {
-            after_apply: true, ..
-        })
-        | None => {}
-        Some(early) => return fault_response(early),
-    }
     let query = uri.query().unwrap_or("");
     let body_text = String::from_utf8_lossy(&body);
-    let outcome = serve(&binance, &method, &path, &headers, query, &body_text, now);
-    if let Some(late) = fault {
-        return fault_response(late);
-    }
-    if entry {
-        let delivery = shared.faults.action_delivery();
-        if !shared.wait_for_delivery(delivery).await {
-            return text_response(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
-        }
-    }
+    let served = binance
+        .shared
+        .serve_http(entry, || {
+            Ok(serve(
+                &binance, &method, &path, &headers, query, &body_text, now,
+            ))
+        })
+        .await;
+    let outcome = match served {
+        Ok(outcome) => outcome,
+        Err(response) => return *response,
+    };
     let mut response = match outcome {
         Ok(value) => crate::server::json_response(&value),
         Err(error) => error_response(&error),

@@ -6,20 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use hl_emulator::binance::{self, ApiKey, BinanceFaults, BinanceOptions, KeyKind};
 use hl_emulator::signing::hmac_sha256_hex;
 use hl_emulator::{Config, EmulatorHandle};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{Http, d};
+use crate::support::{Http, Ws, d};
 
 const KEY_A: (&str, &str) = ("bn-a", "secret-a");
 const KEY_B: (&str, &str) = ("bn-b", "secret-b");
@@ -48,8 +41,7 @@ async fn start(config: Config, faults: BinanceFaults) -> EmulatorHandle {
 }
 
 struct Client {
-    http: HyperClient<HttpConnector, Full<Bytes>>,
-    base: String,
+    http: Http,
     key: String,
     secret: String,
 }
@@ -57,8 +49,7 @@ struct Client {
 impl Client {
     fn new(emulator: &EmulatorHandle, (key, secret): (&str, &str)) -> Client {
         Client {
-            http: HyperClient::builder(TokioExecutor::new()).build_http(),
-            base: emulator.base_url(),
+            http: Http::new(emulator.base_url()),
             key: key.to_owned(),
             secret: secret.to_owned(),
         }
@@ -77,24 +68,12 @@ impl Client {
         } else {
             params.to_owned()
         };
-        let request = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}?{query}", self.base))
-            .header("X-MBX-APIKEY", &self.key)
-            .body(Full::new(Bytes::new()))
-            .expect("request");
-        let response = self.http.request(request).await.expect("HTTP response");
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let headers = [("X-MBX-APIKEY", self.key.clone())];
+        let (status, _, text) = self
+            .http
+            .send(method, &format!("{path}?{query}"), &headers, String::new())
+            .await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     async fn ok(&self, method: &str, path: &str, params: &str) -> Value {
@@ -104,28 +83,8 @@ impl Client {
     }
 }
 
-async fn connect(
-    url: String,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect")
-        .0
-}
-
-async fn next_json<S>(ws: &mut S) -> Value
-where
-    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
-        match next {
-            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).expect("JSON"),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("stream ended: {other:?}"),
-        }
-    }
-}
+/// How long a stream may stay silent in these tests.
+const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn signing_errors_are_binances_own() {
@@ -172,7 +131,7 @@ async fn user_stream_reports_an_orders_life() {
         .as_str()
         .expect("listenKey")
         .to_owned();
-    let mut ws = connect(format!(
+    let mut ws = Ws::open(&format!(
         "ws://{}/private/ws?listenKey={key}",
         emulator.addr()
     ))
@@ -213,7 +172,7 @@ async fn user_stream_reports_an_orders_life() {
     .await;
     let mut seen = Vec::new();
     while seen.len() < 5 {
-        let event = next_json(&mut ws).await;
+        let event = ws.next_json(WAIT).await.expect("stream ended");
         if event["e"] == "ORDER_TRADE_UPDATE" {
             let o = &event["o"];
             seen.push((
@@ -241,7 +200,7 @@ async fn user_stream_reports_an_orders_life() {
     http.admin("/admin/binance/expire-listen-keys", json!({}))
         .await;
     loop {
-        let event = next_json(&mut ws).await;
+        let event = ws.next_json(WAIT).await.expect("stream ended");
         if event["e"] == "listenKeyExpired" {
             assert_eq!(event["listenKey"], key.as_str());
             break;
@@ -280,14 +239,14 @@ async fn diff_depth_bridges_a_rest_snapshot() {
     config.block_ms = 20;
     let emulator = start(config, BinanceFaults::default()).await;
     let client = Client::new(&emulator, KEY_A);
-    let mut ws = connect(format!(
+    let mut ws = Ws::open(&format!(
         "ws://{}/public/stream?streams=btcusdt@depth@100ms",
         emulator.addr()
     ))
     .await;
     let mut buffered = Vec::new();
     for _ in 0..5 {
-        buffered.push(next_json(&mut ws).await);
+        buffered.push(ws.next_json(WAIT).await.expect("stream ended"));
     }
     let snapshot = client
         .call("GET", "/fapi/v1/depth", "symbol=BTCUSDT&limit=1000", false)
@@ -301,7 +260,7 @@ async fn diff_depth_bridges_a_rest_snapshot() {
     let mut applied = 0;
     while applied < 30 {
         let frame = if buffered.is_empty() {
-            next_json(&mut ws).await
+            ws.next_json(WAIT).await.expect("stream ended")
         } else {
             buffered.remove(0)
         };
@@ -378,15 +337,13 @@ async fn pu_breaks_on_demand() {
         ..BinanceFaults::default()
     };
     let emulator = start(config, faults).await;
-    let mut ws = connect(format!("ws://{}/ws/btcusdt@depth", emulator.addr())).await;
+    let mut ws = Ws::open(&format!("ws://{}/ws/btcusdt@depth", emulator.addr())).await;
     let subscribe = json!({ "method": "SUBSCRIBE", "params": ["ethusdt@depth"], "id": "s1" });
-    ws.send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(subscribe).await;
     let mut last = None;
     let mut breaks = 0;
     for _ in 0..40 {
-        let event = next_json(&mut ws).await;
+        let event = ws.next_json(WAIT).await.expect("stream ended");
         if event["s"] != "BTCUSDT" {
             continue;
         }

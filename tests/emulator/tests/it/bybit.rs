@@ -6,20 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use hl_emulator::bybit::{self, ApiKey, BybitOptions};
 use hl_emulator::signing::hmac_sha256_hex;
 use hl_emulator::{Config, EmulatorHandle};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{Http, d};
+use crate::support::{Http, Ws, d};
 
 const KEY_A: (&str, &str) = ("key-a", "secret-a");
 const KEY_B: (&str, &str) = ("key-b", "secret-b");
@@ -53,8 +46,7 @@ async fn start(config: Config, rate_limit_per_sec: u32) -> EmulatorHandle {
 
 /// A signing Bybit REST client.
 struct Client {
-    http: HyperClient<HttpConnector, Full<Bytes>>,
-    base: String,
+    http: Http,
     key: String,
     secret: String,
 }
@@ -69,8 +61,7 @@ struct Reply {
 impl Client {
     fn new(emulator: &EmulatorHandle, (key, secret): (&str, &str)) -> Client {
         Client {
-            http: HyperClient::builder(TokioExecutor::new()).build_http(),
-            base: emulator.base_url(),
+            http: Http::new(emulator.base_url()),
             key: key.to_owned(),
             secret: secret.to_owned(),
         }
@@ -81,40 +72,28 @@ impl Client {
             &self.secret,
             format!("{timestamp}{}5000{payload}", self.key).as_bytes(),
         );
-        let (uri, body) = if method == "GET" {
-            (format!("{}{path}?{payload}", self.base), String::new())
+        let (path, body) = if method == "GET" {
+            (format!("{path}?{payload}"), String::new())
         } else {
-            (format!("{}{path}", self.base), payload.to_owned())
+            (path.to_owned(), payload.to_owned())
         };
-        let request = hyper::Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .header("X-BAPI-API-KEY", &self.key)
-            .header("X-BAPI-TIMESTAMP", timestamp.to_string())
-            .header("X-BAPI-RECV-WINDOW", "5000")
-            .header("X-BAPI-SIGN", sign)
-            .body(Full::new(Bytes::from(body)))
-            .expect("request");
-        let response = self.http.request(request).await.expect("HTTP response");
-        let status = response.status().as_u16();
+        let headers = [
+            ("X-BAPI-API-KEY", self.key.clone()),
+            ("X-BAPI-TIMESTAMP", timestamp.to_string()),
+            ("X-BAPI-RECV-WINDOW", "5000".to_owned()),
+            ("X-BAPI-SIGN", sign),
+        ];
+        let (status, headers, text) = self.http.send(method, &path, &headers, body).await;
         let header = |name: &str| {
-            response
-                .headers()
+            headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
         let limit = header("X-Bapi-Limit").zip(header("X-Bapi-Limit-Status"));
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
         Reply {
             status,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
             limit,
         }
     }
@@ -386,20 +365,15 @@ async fn book_stream_is_a_snapshot_then_chained_deltas() {
     config.block_ms = 20;
     let emulator = start(config, 100_000).await;
     let url = format!("ws://{}/v5/public/linear", emulator.addr());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
+    let mut ws = Ws::open(&url).await;
     let subscribe = json!({ "req_id": "r1", "op": "subscribe", "args": ["orderbook.50.BTCUSDT"] });
-    ws.send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(subscribe).await;
     let mut frames = Vec::new();
     while frames.len() < 25 {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(10)).await else {
             panic!("stream ended after {} frames", frames.len());
         };
-        frames.push(serde_json::from_str::<Value>(&text).expect("JSON frame"));
+        frames.push(frame);
     }
     assert_eq!(frames[0]["op"], "subscribe");
     assert_eq!(frames[0]["success"], true);
@@ -427,15 +401,11 @@ async fn book_stream_is_a_snapshot_then_chained_deltas() {
         assert!(bids.len() <= 50 && asks.len() <= 50);
     }
     let ping = json!({ "req_id": "p", "op": "ping" });
-    ws.send(Message::Text(ping.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(ping).await;
     loop {
-        let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(5)).await else {
             panic!("no pong")
         };
-        let frame: Value = serde_json::from_str(&text).expect("JSON");
         if frame["op"] == "ping" {
             assert_eq!(frame["ret_msg"], "pong");
             break;
@@ -458,20 +428,14 @@ async fn book_faults_skip_an_update_id_and_reset_with_u_1() {
         .await;
     assert_eq!(settings["book_reset_rate"], 0.2);
     let url = format!("ws://{}/v5/public/linear", emulator.addr());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
+    let mut ws = Ws::open(&url).await;
     let subscribe = json!({ "op": "subscribe", "args": ["orderbook.50.BTCUSDT"] });
-    ws.send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(subscribe).await;
     let (mut skipped, mut resets, mut last_u) = (false, false, 0);
     for _ in 0..200 {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(10)).await else {
             panic!("stream ended")
         };
-        let frame: Value = serde_json::from_str(&text).expect("JSON");
         if frame["topic"] != "orderbook.50.BTCUSDT" {
             continue;
         }
@@ -496,26 +460,18 @@ async fn private_stream_reports_new_partial_filled_and_cancelled() {
     let emulator = start(quiet(), 100_000).await;
     let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
     let url = format!("ws://{}/v5/private", emulator.addr());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
+    let mut ws = Ws::open(&url).await;
     let expires = now() + 10_000;
     let signature = hmac_sha256_hex("secret-a", format!("GET/realtime{expires}").as_bytes());
     let auth = json!({ "op": "auth", "args": ["key-a", expires, signature] });
-    ws.send(Message::Text(auth.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(auth).await;
     let subscribe = json!({ "op": "subscribe", "req_id": "s", "args": ["order", "execution"] });
-    ws.send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(subscribe).await;
     let mut acks = 0;
     while acks < 2 {
-        let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(5)).await else {
             panic!("no ack")
         };
-        let frame: Value = serde_json::from_str(&text).expect("JSON");
         assert_eq!(frame["success"], true, "{frame}");
         acks += 1;
     }
@@ -558,11 +514,9 @@ async fn private_stream_reports_new_partial_filled_and_cancelled() {
     let mut statuses = Vec::new();
     let mut executions = 0;
     while statuses.len() < 6 || executions < 2 {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(10)).await else {
             panic!("stream ended: {statuses:?}")
         };
-        let frame: Value = serde_json::from_str(&text).expect("JSON");
         for item in frame["data"].as_array().into_iter().flatten() {
             match frame["topic"].as_str() {
                 Some("order") => statuses.push((
