@@ -12,7 +12,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::account::AccountId;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Query, State};
@@ -23,6 +22,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::account::AccountId;
 use crate::clock;
 use crate::faults::FaultSettings;
 use crate::server::Shared;

@@ -7,10 +7,10 @@ use std::path::Path;
 
 use hyperliquid_core::Network;
 
-use crate::account::AccountId;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::account::AccountId;
 use crate::faults::FaultSettings;
 
 /// Why a configuration was refused.

@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use rust_decimal::Decimal;
 
 use crate::account::AccountId;
+use crate::accounts::Leverage;
 use crate::book::Oid;
 use crate::engine::{ActionContext, Engine};
-use crate::entry::{OrderEntry, Placement};
+use crate::entry::{EntryKind, OrderEntry, Placement};
 use crate::orders::{OrderRecord, OrderState};
 
 /// What a venue order is besides its core records.
@@ -93,6 +94,43 @@ impl Progress {
 }
 
 impl VenueOrder {
+    /// The venue order `order_id` of `user` over the core order `oid` that
+    /// `entry` placed at `now`: side, quantity, price, trigger price and
+    /// reduce-only from the entry; no client id, type, time in force or exits.
+    pub fn new(
+        order_id: String,
+        oid: Oid,
+        user: AccountId,
+        symbol: String,
+        entry: &OrderEntry,
+        now: u64,
+    ) -> Self {
+        VenueOrder {
+            order_id,
+            link_id: String::new(),
+            user,
+            market: entry.market,
+            symbol,
+            is_buy: entry.is_buy,
+            order_type: "",
+            tif: "",
+            qty: entry.size,
+            price: entry.price,
+            trigger_price: match entry.kind {
+                EntryKind::Trigger(trigger) => Some(trigger.price),
+                EntryKind::Limit(_) => None,
+            },
+            trigger_direction: 0,
+            take_profit: None,
+            stop_loss: None,
+            stop_order_type: "",
+            reduce_only: entry.reduce_only,
+            oids: vec![oid],
+            created: now,
+            updated: now,
+        }
+    }
+
     /// The current core order.
     pub fn current(&self) -> Option<Oid> {
         self.oids.last().copied()
@@ -221,11 +259,11 @@ impl VenueIds {
 pub fn place_core(
     engine: &mut Engine,
     user: AccountId,
-    entry: OrderEntry,
+    entry: &OrderEntry,
     ctx: &ActionContext,
 ) -> Placement {
     engine
-        .place_orders(user, std::slice::from_ref(&entry), ctx)
+        .place_orders(user, std::slice::from_ref(entry), ctx)
         .pop()
         .unwrap_or_else(|| Placement::unrecorded("order refused"))
 }
@@ -269,4 +307,86 @@ pub fn context(venue: &str, now: u64, post_only_window: bool, salt: &str) -> Act
         hash: hyperliquid_core::keccak256(format!("{venue}:{salt}:{now}").as_bytes()),
         post_only_window,
     }
+}
+
+/// Quote and settlement asset of every linear symbol.
+pub const QUOTE: &str = "USDT";
+
+/// The market of a linear symbol (`BTCUSDT`): a perp whose coin is the
+/// symbol without [`QUOTE`].
+pub fn market_of_symbol(engine: &Engine, symbol: &str) -> Option<usize> {
+    let coin = symbol.strip_suffix(QUOTE)?;
+    engine
+        .market_of_coin(coin)
+        .filter(|m| engine.markets[*m].spec.tokens.is_none())
+}
+
+/// The linear symbol of a market.
+pub fn symbol_of(engine: &Engine, market: usize) -> String {
+    format!("{}{QUOTE}", engine.markets[market].spec.coin)
+}
+
+/// What both venues show of one account's position in one market.
+#[derive(Debug, Clone, Copy)]
+pub struct PositionView {
+    /// Signed size.
+    pub size: Decimal,
+    /// Average entry price (0 when flat).
+    pub entry: Decimal,
+    /// The market's mark.
+    pub mark: Decimal,
+    /// The account's leverage setting (`None`: no such account).
+    pub leverage: Option<Leverage>,
+    /// The market's maximum leverage.
+    pub max_leverage: u32,
+}
+
+impl PositionView {
+    /// The position of `user` in `market`.
+    pub fn of(engine: &Engine, user: AccountId, market: usize) -> Self {
+        let m = &engine.markets[market];
+        let asset = m.spec.asset;
+        let account = engine.accounts.get(&user);
+        let (size, entry) = account
+            .and_then(|a| a.positions.get(&asset))
+            .map_or((Decimal::ZERO, Decimal::ZERO), |p| (p.szi, p.entry_px));
+        Self {
+            size,
+            entry,
+            mark: m.mark,
+            leverage: account.map(|a| a.leverage_of(asset, m.spec.max_leverage)),
+            max_leverage: m.spec.max_leverage,
+        }
+    }
+
+    /// Whether the margin is cross (also when there is no account).
+    pub fn is_cross(&self) -> bool {
+        self.leverage.is_none_or(|l| l.is_cross)
+    }
+
+    /// Unrealised profit at the mark.
+    pub fn unrealised(&self) -> Decimal {
+        ((self.mark - self.entry) * self.size).round_dp(8)
+    }
+
+    /// Maintenance margin of a position worth `value`.
+    pub fn maintenance(&self, value: Decimal) -> Decimal {
+        (value.abs() / Decimal::from(2 * self.max_leverage)).round_dp(8)
+    }
+}
+
+/// The leverage setting of `user` in `market` (`None`: no such account).
+pub fn leverage_in(engine: &Engine, user: AccountId, market: usize) -> Option<Leverage> {
+    PositionView::of(engine, user, market).leverage
+}
+
+/// Sets the leverage and margin mode of `user` in `market`.
+pub fn set_leverage(
+    engine: &mut Engine,
+    user: AccountId,
+    market: usize,
+    setting: Leverage,
+) -> Result<(), String> {
+    let asset = engine.markets[market].spec.asset;
+    engine.update_leverage(user, asset, setting)
 }

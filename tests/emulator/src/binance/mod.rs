@@ -44,8 +44,8 @@ use crate::venue::VenueIds;
 pub use auth::{ApiKey, KeyKind};
 pub use faults::BinanceFaults;
 
-/// Quote and margin asset of every symbol.
-pub const QUOTE: &str = "USDT";
+pub use crate::venue::QUOTE;
+pub(crate) use crate::venue::symbol_of;
 
 /// Binance-only settings.
 #[derive(Debug, Clone, Default)]
@@ -150,16 +150,7 @@ impl Binance {
 
 /// The market index of a symbol (`BTCUSDT`, any case).
 pub(crate) fn market_of_symbol(engine: &Engine, symbol: &str) -> Option<usize> {
-    let upper = symbol.to_ascii_uppercase();
-    let coin = upper.strip_suffix(QUOTE)?;
-    engine
-        .market_of_coin(coin)
-        .filter(|m| engine.markets[*m].spec.tokens.is_none())
-}
-
-/// The symbol of a market.
-pub(crate) fn symbol_of(engine: &Engine, market: usize) -> String {
-    format!("{}{QUOTE}", engine.markets[market].spec.coin)
+    crate::venue::market_of_symbol(engine, &symbol.to_ascii_uppercase())
 }
 
 /// Starts a Binance emulator: the core from `config`, the keys of `options`

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::account::AccountId;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -17,6 +16,7 @@ use super::errors::ApiError;
 use super::faults::Admission;
 use super::params::Params;
 use super::{Binance, ListenKey, auth, market, shapes, trade};
+use crate::account::AccountId;
 use crate::clock;
 use crate::server::text_response;
 

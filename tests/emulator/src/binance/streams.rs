@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::account::AccountId;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::Uri;
@@ -24,6 +23,7 @@ use serde_json::{Value, json};
 use super::market::{DepthEvent, book_ticker_of, premium_of};
 use super::shapes::{num, side};
 use super::{Binance, QUOTE, market_of_symbol, shapes, symbol_of, trade};
+use crate::account::AccountId;
 use crate::clock;
 use crate::engine::Engine;
 use crate::feed::{Event, FeedMessage};

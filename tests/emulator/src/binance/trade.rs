@@ -12,12 +12,15 @@ use super::params::Params;
 use super::{Binance, market_of_symbol, shapes};
 use crate::account::AccountId;
 use crate::accounts::Leverage;
+use crate::book::Oid;
 use crate::engine::{ActionContext, Engine};
 use crate::entry::{
     EntryKind, OrderEntry, OrderTarget, Placement, TimeInForce, TriggerKind, TriggerSpec,
 };
 use crate::orders::OrderState;
-use crate::venue::{VenueIds, VenueOrder, fok_fills, passive_price, place_core};
+use crate::venue::{
+    VenueIds, VenueOrder, fok_fills, leverage_in, passive_price, place_core, set_leverage,
+};
 
 /// Slippage of a market order's protective price around the mark.
 const MARKET_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
@@ -92,6 +95,23 @@ fn refusal(engine: &Engine, market: usize, placement: &Placement) -> Option<ApiE
     })
 }
 
+/// Places `entry` on the core: the new order's id, or Binance's refusal.
+fn placed(
+    engine: &mut Engine,
+    user: AccountId,
+    market: usize,
+    entry: &OrderEntry,
+    ctx: &ActionContext,
+) -> Result<Oid, ApiError> {
+    let placement = place_core(engine, user, entry, ctx);
+    if let Some(error) = refusal(engine, market, &placement) {
+        return Err(error);
+    }
+    placement
+        .oid()
+        .ok_or_else(|| ApiError::new(-2010, "New order rejected."))
+}
+
 /// `POST /fapi/v1/order`, `order.place`: LIMIT and MARKET (conditional types
 /// belong to the algo service: `-4120`).
 pub fn new_order(
@@ -159,38 +179,17 @@ pub fn new_order(
         }),
         client_id: None,
     };
-    let reduce_only = entry.reduce_only;
-    let placement = place_core(engine, user, entry, ctx);
-    if let Some(error) = refusal(engine, market, &placement) {
-        return Err(error);
-    }
-    let oid = placement
-        .oid()
-        .ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
+    let oid = placed(engine, user, market, &entry, ctx)?;
     let order = VenueOrder {
-        order_id: oid.to_string(),
         link_id: link.unwrap_or_else(|| format!("emu_{oid}")),
-        user,
-        market,
-        symbol,
-        is_buy,
         order_type,
         tif: if order_type == "MARKET" { "GTC" } else { tif },
-        qty,
         price: if order_type == "MARKET" {
             Decimal::ZERO
         } else {
             price
         },
-        trigger_price: None,
-        trigger_direction: 0,
-        take_profit: None,
-        stop_loss: None,
-        stop_order_type: "",
-        reduce_only,
-        oids: vec![oid],
-        created: ctx.now,
-        updated: ctx.now,
+        ..VenueOrder::new(oid.to_string(), oid, user, symbol, &entry, ctx.now)
     };
     let answer = shapes::order(engine, &order);
     ids.insert(order);
@@ -507,23 +506,14 @@ pub fn leverage(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Valu
     let value = p
         .integer("leverage")?
         .ok_or_else(|| ApiError::mandatory("leverage"))?;
-    let spec = &engine.markets[market].spec;
-    let asset = spec.asset;
-    let is_cross = engine
-        .accounts
-        .get(&user)
-        .is_none_or(|a| a.leverage_of(asset, spec.max_leverage).is_cross);
+    let is_cross = leverage_in(engine, user, market).is_none_or(|l| l.is_cross);
     let leverage =
         u32::try_from(value).map_err(|_| ApiError::new(-4028, "Leverage is not valid"))?;
-    engine
-        .update_leverage(
-            user,
-            asset,
-            Leverage {
-                is_cross,
-                value: leverage,
-            },
-        )
+    let setting = Leverage {
+        is_cross,
+        value: leverage,
+    };
+    set_leverage(engine, user, market, setting)
         .map_err(|_| ApiError::new(-4028, format!("Leverage {value} is not valid")))?;
     Ok(json!({ "leverage": value, "maxNotionalValue": "1000000", "symbol": symbol }))
 }
@@ -536,31 +526,20 @@ pub fn margin_type(engine: &mut Engine, user: AccountId, p: &Params) -> Result<V
         "ISOLATED" => false,
         _ => return Err(ApiError::mandatory("marginType")),
     };
-    let spec = &engine.markets[market].spec;
-    let asset = spec.asset;
-    let current = engine
-        .accounts
-        .get(&user)
-        .map(|a| a.leverage_of(asset, spec.max_leverage))
-        .ok_or_else(ApiError::api_key)?;
+    let current = leverage_in(engine, user, market).ok_or_else(ApiError::api_key)?;
     if current.is_cross == is_cross {
         return Err(ApiError::new(-4046, "No need to change margin type."));
     }
-    engine
-        .update_leverage(
-            user,
-            asset,
-            Leverage {
-                is_cross,
-                value: current.value,
-            },
+    let setting = Leverage {
+        is_cross,
+        value: current.value,
+    };
+    set_leverage(engine, user, market, setting).map_err(|_| {
+        ApiError::new(
+            -4048,
+            "Margin type cannot be changed if there exists position.",
         )
-        .map_err(|_| {
-            ApiError::new(
-                -4048,
-                "Margin type cannot be changed if there exists position.",
-            )
-        })?;
+    })?;
     Ok(json!({ "code": 200, "msg": "success" }))
 }
 
@@ -675,34 +654,13 @@ pub fn new_algo_order(
         }),
         client_id: None,
     };
-    let reduce_only = entry.reduce_only;
-    let placement = place_core(engine, user, entry, ctx);
-    if let Some(error) = refusal(engine, market, &placement) {
-        return Err(error);
-    }
-    let oid = placement
-        .oid()
-        .ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
+    let oid = placed(engine, user, market, &entry, ctx)?;
     let order = VenueOrder {
-        order_id: oid.to_string(),
         link_id: link.unwrap_or_else(|| format!("emu_algo_{oid}")),
-        user,
-        market,
-        symbol,
-        is_buy,
         order_type,
         tif: "GTC",
-        qty,
         price: if is_market { Decimal::ZERO } else { price },
-        trigger_price: Some(trigger),
-        trigger_direction: 0,
-        take_profit: None,
-        stop_loss: None,
-        stop_order_type: "",
-        reduce_only,
-        oids: vec![oid],
-        created: ctx.now,
-        updated: ctx.now,
+        ..VenueOrder::new(oid.to_string(), oid, user, symbol, &entry, ctx.now)
     };
     let answer = algo_json(engine, &order);
     ids.insert(order);

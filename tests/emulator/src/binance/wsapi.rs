@@ -11,7 +11,6 @@ use std::sync::Arc;
 use axum::extract::State;
 use std::time::Duration;
 
-use crate::account::AccountId;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -20,6 +19,7 @@ use super::errors::ApiError;
 use super::params::Params;
 use super::streams::STREAM_IDLE_TIMEOUT;
 use super::{Binance, KeyKind, auth, shapes, trade};
+use crate::account::AccountId;
 use crate::clock;
 use crate::session::Handler;
 use crate::ws::Out;

@@ -42,8 +42,8 @@ use crate::signing::KeyAccounts;
 use crate::venue::VenueIds;
 pub use faults::BybitFaults;
 
-/// Quote and settlement coin of every linear symbol.
-pub const QUOTE: &str = "USDT";
+pub use crate::venue::QUOTE;
+pub(crate) use crate::venue::{market_of_symbol, symbol_of};
 
 /// An HMAC API key and the account it trades for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,19 +203,6 @@ impl Bybit {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         (engine, ids)
     }
-}
-
-/// The market index of a linear symbol (`BTCUSDT`).
-pub(crate) fn market_of_symbol(engine: &Engine, symbol: &str) -> Option<usize> {
-    let coin = symbol.strip_suffix(QUOTE)?;
-    engine
-        .market_of_coin(coin)
-        .filter(|m| engine.markets[*m].spec.tokens.is_none())
-}
-
-/// The linear symbol of a market.
-pub(crate) fn symbol_of(engine: &Engine, market: usize) -> String {
-    format!("{}{QUOTE}", engine.markets[market].spec.coin)
 }
 
 /// Starts a Bybit emulator: the core from `config`, the keys of `options`

@@ -1,11 +1,11 @@
 //! Private queries: open and recent orders, order history, executions,
 //! positions and the wallet.
 
-use crate::account::AccountId;
 use serde_json::{Value, json};
 
 use super::params::{Params, Reject};
 use super::{market_of_symbol, shapes};
+use crate::account::AccountId;
 use crate::engine::Engine;
 use crate::venue::VenueIds;
 

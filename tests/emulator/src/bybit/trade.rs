@@ -16,7 +16,7 @@ use crate::entry::{
     EntryKind, OrderEntry, OrderTarget, Placement, TimeInForce, TriggerKind, TriggerSpec,
 };
 use crate::orders::OrderState;
-use crate::venue::{VenueIds, VenueOrder, fok_fills, passive_price, place_core};
+use crate::venue::{self, VenueIds, VenueOrder, fok_fills, leverage_in, passive_price, place_core};
 
 /// The processing context of one request.
 pub fn context(now: u64, post_only_window: bool, salt: &str) -> ActionContext {
@@ -240,7 +240,7 @@ pub fn create(
         kind: entry_kind(new.order_type, new.tif, new.is_buy, new.trigger),
         client_id: None,
     };
-    let placement = place_core(engine, user, entry, ctx);
+    let placement = place_core(engine, user, &entry, ctx);
     if let Some(reject) = refusal(&placement, new.trigger.map_or(0, |t| t.1), false) {
         return Err(reject);
     }
@@ -249,29 +249,25 @@ pub fn create(
     };
     let order_id = order_id_of(oid);
     let order = VenueOrder {
-        order_id: order_id.clone(),
         link_id: new.link_id.clone(),
-        user,
-        market: new.market,
-        symbol: new.symbol.clone(),
-        is_buy: new.is_buy,
         order_type: new.order_type,
         tif: new.tif,
-        qty: new.qty,
         price: if new.order_type == "Market" {
             Decimal::ZERO
         } else {
             price
         },
-        trigger_price: new.trigger.map(|t| t.0),
         trigger_direction: new.trigger.map_or(0, |t| t.1),
         take_profit: new.take_profit,
         stop_loss: new.stop_loss,
-        stop_order_type: "",
-        reduce_only: new.reduce_only,
-        oids: vec![oid],
-        created: ctx.now,
-        updated: ctx.now,
+        ..VenueOrder::new(
+            order_id.clone(),
+            oid,
+            user,
+            new.symbol.clone(),
+            &entry,
+            ctx.now,
+        )
     };
     ids.insert(order);
     for (level, kind) in [(new.take_profit, "TakeProfit"), (new.stop_loss, "StopLoss")] {
@@ -310,7 +306,7 @@ fn attach_exit(
         }),
         client_id: None,
     };
-    let placement = place_core(engine, user, exit, ctx);
+    let placement = place_core(engine, user, &exit, ctx);
     let Some(oid) = placement
         .oid()
         .filter(|oid| engine.orders.get(oid).is_some_and(|r| r.status.is_open()))
@@ -319,25 +315,19 @@ fn attach_exit(
     };
     let rises = (px > engine.markets[entry.market].mark) as u8;
     ids.insert(VenueOrder {
-        order_id: order_id_of(oid),
-        link_id: String::new(),
-        user,
-        market: entry.market,
-        symbol: entry.symbol.clone(),
-        is_buy: !entry.is_buy,
         order_type: "Market",
         tif: "IOC",
-        qty: entry.qty,
         price: Decimal::ZERO,
-        trigger_price: Some(px),
         trigger_direction: 2 - rises,
-        take_profit: None,
-        stop_loss: None,
         stop_order_type: kind,
-        reduce_only: true,
-        oids: vec![oid],
-        created: ctx.now,
-        updated: ctx.now,
+        ..VenueOrder::new(
+            order_id_of(oid),
+            oid,
+            user,
+            entry.symbol.clone(),
+            &exit,
+            ctx.now,
+        )
     });
     Ok(())
 }
@@ -568,12 +558,17 @@ pub fn batch(
     Ok((json!({ "list": list }), json!({ "list": info })))
 }
 
-/// `POST /v5/position/set-leverage` (one-way mode: buy and sell leverage equal).
-pub fn set_leverage(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, Reject> {
+/// The market of a request's `symbol` (linear only).
+fn symbol_market(engine: &Engine, p: &Params) -> Result<usize, Reject> {
     p.linear()?;
     let symbol = p.required("symbol")?;
-    let market = market_of_symbol(engine, &symbol)
-        .ok_or_else(|| Reject::params(format!("params error: symbol invalid: {symbol}")))?;
+    market_of_symbol(engine, &symbol)
+        .ok_or_else(|| Reject::params(format!("params error: symbol invalid: {symbol}")))
+}
+
+/// `POST /v5/position/set-leverage` (one-way mode: buy and sell leverage equal).
+pub fn set_leverage(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, Reject> {
+    let market = symbol_market(engine, p)?;
     let buy = p
         .decimal("buyLeverage")?
         .ok_or_else(|| Reject::params("params error: buyLeverage is required"))?;
@@ -589,57 +584,35 @@ pub fn set_leverage(engine: &mut Engine, user: AccountId, p: &Params) -> Result<
     let Some(value) = value else {
         return Err(Reject::params("leverage invalid"));
     };
-    let spec = &engine.markets[market].spec;
-    let asset = spec.asset;
-    let current = engine
-        .accounts
-        .get(&user)
-        .map(|a| a.leverage_of(asset, spec.max_leverage));
+    let current = leverage_in(engine, user, market);
     if current.is_some_and(|c| c.value == value) {
         return Err(Reject::new(LEVERAGE_NOT_MODIFIED, "leverage not modified"));
     }
     let is_cross = current.is_none_or(|c| c.is_cross);
-    engine
-        .update_leverage(user, asset, Leverage { is_cross, value })
+    venue::set_leverage(engine, user, market, Leverage { is_cross, value })
         .map_err(Reject::params)?;
     Ok(json!({}))
 }
 
 /// `POST /v5/position/switch-isolated`: `tradeMode` 0 cross, 1 isolated.
 pub fn switch_isolated(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, Reject> {
-    p.linear()?;
-    let symbol = p.required("symbol")?;
-    let market = market_of_symbol(engine, &symbol)
-        .ok_or_else(|| Reject::params(format!("params error: symbol invalid: {symbol}")))?;
+    let market = symbol_market(engine, p)?;
     let is_cross = match p.integer("tradeMode")? {
         Some(0) => true,
         Some(1) => false,
         _ => return Err(Reject::params("params error: tradeMode invalid")),
     };
-    let leverage = p
+    let value = p
         .decimal("buyLeverage")?
         .and_then(|l| u32::try_from(l.trunc().mantissa()).ok())
         .unwrap_or(10);
-    let asset = engine.markets[market].spec.asset;
-    if engine.accounts.get(&user).is_some_and(|a| {
-        a.leverage_of(asset, engine.markets[market].spec.max_leverage)
-            .is_cross
-            == is_cross
-    }) {
+    if leverage_in(engine, user, market).is_some_and(|c| c.is_cross == is_cross) {
         return Err(Reject::new(
             110026,
             "Cross/isolated margin mode is not modified",
         ));
     }
-    engine
-        .update_leverage(
-            user,
-            asset,
-            Leverage {
-                is_cross,
-                value: leverage,
-            },
-        )
+    venue::set_leverage(engine, user, market, Leverage { is_cross, value })
         .map_err(Reject::params)?;
     Ok(json!({}))
 }
@@ -653,28 +626,18 @@ pub fn set_margin_mode(engine: &mut Engine, user: AccountId, p: &Params) -> Resu
         _ => return Err(Reject::params("params error: setMarginMode invalid")),
     };
     for market in 0..engine.markets.len() {
-        let spec = &engine.markets[market].spec;
-        if spec.tokens.is_some() {
+        if engine.markets[market].spec.tokens.is_some() {
             continue;
         }
-        let asset = spec.asset;
-        let Some(current) = engine
-            .accounts
-            .get(&user)
-            .map(|a| a.leverage_of(asset, spec.max_leverage))
-        else {
+        let Some(current) = leverage_in(engine, user, market) else {
             return Err(Reject::new(super::params::API_KEY, "API key is invalid."));
         };
         if current.is_cross != is_cross {
-            engine
-                .update_leverage(
-                    user,
-                    asset,
-                    Leverage {
-                        is_cross,
-                        value: current.value,
-                    },
-                )
+            let setting = Leverage {
+                is_cross,
+                value: current.value,
+            };
+            venue::set_leverage(engine, user, market, setting)
                 .map_err(|text| Reject::new(3400045, text))?;
         }
     }

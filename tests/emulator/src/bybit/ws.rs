@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use crate::account::AccountId;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
@@ -19,6 +18,7 @@ use serde_json::{Value, json};
 use super::faults::BookFate;
 use super::params::{Params, Reject};
 use super::{Bybit, auth, market, market_of_symbol, shapes, symbol_of, trade};
+use crate::account::AccountId;
 use crate::clock;
 use crate::feed::{Event, FeedMessage};
 use crate::orders::Fill;
