@@ -83,6 +83,8 @@ pub struct Engine {
     pub(crate) nonces: HashMap<AccountId, NonceSet>,
     pub(crate) orders: HashMap<Oid, OrderRecord>,
     pub(crate) triggers: BTreeSet<Oid>,
+    /// Resting orders with an expiry, by expiry time.
+    pub(crate) expiries: BTreeSet<(u64, Oid)>,
     pub(crate) pending: Pending,
     pub(crate) feed: Feed,
     pub(crate) synthetic: AccountId,
@@ -184,6 +186,7 @@ impl Engine {
             nonces: HashMap::new(),
             orders: HashMap::new(),
             triggers: BTreeSet::new(),
+            expiries: BTreeSet::new(),
             pending: Pending::default(),
             feed,
             synthetic: AccountId(synthetic),
@@ -327,6 +330,7 @@ impl Engine {
     }
 
     fn after_block(&mut self, now: u64) {
+        self.expire_orders(now);
         self.fire_triggers(now);
         self.fire_scheduled_cancels(now);
         self.enforce_margin(now);
@@ -678,6 +682,16 @@ impl Engine {
             .collect();
         for oid in invalid {
             self.finish(oid, OrderState::ReduceOnlyCanceled, now);
+        }
+    }
+
+    /// Expires the resting orders whose expiry time passed.
+    fn expire_orders(&mut self, now: u64) {
+        while let Some(&(expiry, oid)) = self.expiries.first()
+            && expiry <= now
+        {
+            self.expiries.pop_first();
+            self.finish(oid, OrderState::Expired, now);
         }
     }
 

@@ -82,6 +82,9 @@ pub struct OrderEntry {
     pub kind: EntryKind,
     /// The client's id, if any.
     pub client_id: Option<ClientId>,
+    /// When a resting order expires (ms; state `Expired` at the first block
+    /// after it), if ever.
+    pub good_till: Option<u64>,
 }
 
 /// The order a cancel or replacement names.

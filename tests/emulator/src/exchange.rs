@@ -250,6 +250,7 @@ pub fn entry_of(engine: &Engine, wire: &OrderWire) -> Result<OrderEntry, String>
         reduce_only: wire.reduce_only,
         kind,
         client_id: wire.cloid.map(|c| ClientId(c.0)),
+        good_till: None,
     })
 }
 

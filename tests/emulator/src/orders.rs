@@ -48,6 +48,8 @@ pub enum OrderState {
     BadTriggerPxRejected,
     /// Not enough spot balance.
     InsufficientSpotBalanceRejected,
+    /// Rested until its expiry time (good till date).
+    Expired,
 }
 
 impl OrderState {
@@ -133,6 +135,8 @@ pub struct OrderRecord {
     pub spot_hold: Option<(u32, Decimal)>,
     /// Trade ids of its fills.
     pub tids: Vec<u64>,
+    /// Expiry time of a resting order (ms).
+    pub good_till: Option<u64>,
 }
 
 fn text(value: Decimal) -> String {

@@ -110,6 +110,7 @@ impl Engine {
             margin_reserved: Decimal::ZERO,
             spot_hold: None,
             tids: Vec::new(),
+            good_till: entry.good_till,
         };
         self.orders.insert(oid, record);
         if let Some(account) = self.accounts.get_mut(&user) {
@@ -264,12 +265,13 @@ impl Engine {
         let Some(market) = self.market_of_asset(order.asset) else {
             return Placement::unrecorded(NOT_OPEN);
         };
-        let (user, is_buy, limit_px, size, asset) = (
+        let (user, is_buy, limit_px, size, asset, good_till) = (
             order.user,
             order.is_buy,
             order.limit_px,
             order.sz,
             order.asset,
+            order.good_till,
         );
         if let Some(account) = self.accounts.get_mut(&user) {
             account.open_orders.insert(oid);
@@ -336,6 +338,9 @@ impl Engine {
             sz: remaining,
         });
         self.reserve(oid);
+        if let Some(expiry) = good_till {
+            self.expiries.insert((expiry, oid));
+        }
         self.publish_order(oid);
         Placement::Resting { oid }
     }

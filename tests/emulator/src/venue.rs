@@ -50,6 +50,8 @@ pub struct VenueOrder {
     pub stop_order_type: &'static str,
     /// Reduce only.
     pub reduce_only: bool,
+    /// Expiry of a good-till-date order (ms).
+    pub good_till: Option<u64>,
     /// The core orders, oldest first (one more per amend).
     pub oids: Vec<Oid>,
     /// Creation time (ms).
@@ -95,8 +97,8 @@ impl Progress {
 
 impl VenueOrder {
     /// The venue order `order_id` of `user` over the core order `oid` that
-    /// `entry` placed at `now`: side, quantity, price, trigger price and
-    /// reduce-only from the entry; no client id, type, time in force or exits.
+    /// `entry` placed at `now`: side, quantity, price, trigger price,
+    /// reduce-only and expiry from the entry; no client id, type, time in force or exits.
     pub fn new(
         order_id: String,
         oid: Oid,
@@ -125,6 +127,7 @@ impl VenueOrder {
             stop_loss: None,
             stop_order_type: "",
             reduce_only: entry.reduce_only,
+            good_till: entry.good_till,
             oids: vec![oid],
             created: now,
             updated: now,

@@ -9,6 +9,7 @@
 //! | [`errors`] | `{code, msg}` errors and their HTTP statuses |
 //! | [`params`] | query and form parameters |
 //! | [`auth`] | keys, signatures, recv window |
+//! | [`limits`] | order counts per account, `rateLimits` |
 //! | [`faults`] | Binance's own faults: `-1007`, `pu` breaks, listen-key expiry, bans |
 //! | [`shapes`] | JSON of orders, trades, positions, balances |
 //! | [`trade`] | order entry, queries, settings |
@@ -20,6 +21,7 @@
 pub mod auth;
 pub mod errors;
 pub mod faults;
+pub mod limits;
 pub mod market;
 pub mod params;
 pub mod rest;
@@ -104,6 +106,8 @@ pub struct Binance {
     pub(crate) listen_keys: Mutex<HashMap<String, ListenKey>>,
     pub(crate) journal: Mutex<market::Journal>,
     pub(crate) faults: faults::FaultState,
+    /// Orders per account over 10 s and 1 min.
+    pub(crate) orders: limits::OrderCounters,
     /// Per account and symbol: the countdown-cancel deadline (ms).
     pub(crate) countdowns: Mutex<HashMap<(AccountId, usize), u64>>,
 }
@@ -175,6 +179,7 @@ pub async fn start(
             listen_keys: Mutex::new(HashMap::new()),
             journal: Mutex::new(market::Journal::default()),
             faults: faults::FaultState::new(seed, options.faults),
+            orders: limits::OrderCounters::default(),
             countdowns: Mutex::new(HashMap::new()),
         });
         tokio::spawn(trade::countdown_loop(binance.clone()));

@@ -4,7 +4,6 @@
 //! `X-MBX-USED-WEIGHT-1M` and `X-MBX-ORDER-COUNT-*` headers.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,14 +13,12 @@ use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::faults::Admission;
+use super::limits::OrderCount;
 use super::params::Params;
 use super::{Binance, ListenKey, auth, market, shapes, trade};
 use crate::account::AccountId;
 use crate::clock;
 use crate::server::text_response;
-
-/// Orders accepted since start (for the order-count headers).
-static ORDERS: AtomicU64 = AtomicU64::new(0);
 
 /// An error as Binance sends it.
 pub fn error_response(error: &ApiError) -> Response {
@@ -91,8 +88,8 @@ pub async fn handler(
             ))
         })
         .await;
-    let outcome = match served {
-        Ok(outcome) => outcome,
+    let (outcome, orders) = match served {
+        Ok(served) => served,
         Err(response) => return *response,
     };
     let mut response = match outcome {
@@ -100,10 +97,17 @@ pub async fn handler(
         Err(error) => error_response(&error),
     };
     header(&mut response, "X-MBX-USED-WEIGHT-1M", u64::from(used));
-    if entry {
-        let orders = ORDERS.fetch_add(1, Ordering::Relaxed) + 1;
-        header(&mut response, "X-MBX-ORDER-COUNT-10S", orders);
-        header(&mut response, "X-MBX-ORDER-COUNT-1M", orders);
+    if let Some(orders) = orders {
+        header(
+            &mut response,
+            "X-MBX-ORDER-COUNT-10S",
+            u64::from(orders.ten_seconds),
+        );
+        header(
+            &mut response,
+            "X-MBX-ORDER-COUNT-1M",
+            u64::from(orders.minute),
+        );
     }
     response
 }
@@ -135,6 +139,8 @@ pub fn authenticate(
     Ok(binance.account(&key.key))
 }
 
+/// Answers one request; an authenticated order-entry request also counts
+/// against the account's order limits (the counts come back with it).
 fn serve(
     binance: &Binance,
     method: &Method,
@@ -143,70 +149,114 @@ fn serve(
     query: &str,
     body: &str,
     now: u64,
-) -> Result<Value, ApiError> {
-    let params = Params::from_query_and_body(query, body)?;
-    let get = *method == Method::GET;
-    // Public endpoints.
-    if get {
-        let engine = binance.shared.engine();
-        match path {
-            "/fapi/v1/ping" => return Ok(json!({})),
-            "/fapi/v1/time" => return Ok(market::time(now)),
-            "/fapi/v1/exchangeInfo" => return Ok(market::exchange_info(&engine, now)),
-            "/fapi/v1/depth" => {
-                return market::depth(&engine, &mut binance.journal(), &params, now);
-            }
-            "/fapi/v1/trades" => return market::trades(&engine, &params),
-            "/fapi/v1/ticker/bookTicker" => return market::book_ticker(&engine, &params, now),
-            "/fapi/v1/premiumIndex" => return market::premium_index(&engine, &params, now),
-            _ => {}
-        }
+) -> (Result<Value, ApiError>, Option<OrderCount>) {
+    let params = match Params::from_query_and_body(query, body) {
+        Ok(params) => params,
+        Err(error) => return (Err(error), None),
+    };
+    if let Some(answer) = public(binance, method, path, headers, &params, now) {
+        return (answer, None);
     }
-    if path == "/fapi/v1/listenKey" {
+    let user = match authenticate(binance, headers, query, body, &params, now) {
+        Ok(user) => user,
+        Err(error) => return (Err(error), None),
+    };
+    let orders = is_order_entry(method, path).then(|| binance.orders.count(user, now));
+    (private(binance, method, path, user, &params, now), orders)
+}
+
+/// Public endpoints and the listen key (API key only); `None` for the
+/// signed ones.
+fn public(
+    binance: &Binance,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    params: &Params,
+    now: u64,
+) -> Option<Result<Value, ApiError>> {
+    if *method == Method::GET {
+        let engine = binance.shared.engine();
+        let answer = match path {
+            "/fapi/v1/ping" => Ok(json!({})),
+            "/fapi/v1/time" => Ok(market::time(now)),
+            "/fapi/v1/exchangeInfo" => Ok(market::exchange_info(&engine, now)),
+            "/fapi/v1/depth" => market::depth(&engine, &mut binance.journal(), params, now),
+            "/fapi/v1/trades" => market::trades(&engine, params),
+            "/fapi/v1/ticker/bookTicker" => market::book_ticker(&engine, params, now),
+            "/fapi/v1/premiumIndex" => market::premium_index(&engine, params, now),
+            _ => return listen_key_request(binance, method, path, headers, now),
+        };
+        return Some(answer);
+    }
+    listen_key_request(binance, method, path, headers, now)
+}
+
+/// `/fapi/v1/listenKey` (API key only); `None` for any other path.
+fn listen_key_request(
+    binance: &Binance,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    now: u64,
+) -> Option<Result<Value, ApiError>> {
+    (path == "/fapi/v1/listenKey").then(|| {
         let key = api_key_header(headers)
             .and_then(|k| binance.key(k))
             .ok_or_else(ApiError::api_key)?;
-        return listen_key(binance, method, binance.account(&key.key), now);
-    }
-    let user = authenticate(binance, headers, query, body, &params, now)?;
+        listen_key(binance, method.as_str(), binance.account(&key.key), now)
+    })
+}
+
+/// The signed endpoints.
+fn private(
+    binance: &Binance,
+    method: &Method,
+    path: &str,
+    user: AccountId,
+    params: &Params,
+    now: u64,
+) -> Result<Value, ApiError> {
     let post_only = binance.shared.faults.post_only_window();
     let ctx = trade::context(now, post_only, path);
     let (mut engine, mut ids) = binance.lock();
     let (engine, ids) = (&mut *engine, &mut *ids);
     match (method.as_str(), path) {
         ("POST", "/fapi/v1/order") => {
-            let placed = trade::new_order(engine, ids, user, &params, &ctx)?;
+            let placed = trade::new_order(engine, ids, user, params, &ctx)?;
             if binance.faults.unknown_outcome() {
                 return Err(ApiError::unknown_outcome());
             }
             Ok(placed)
         }
-        ("GET", "/fapi/v1/order") => trade::query_order(engine, ids, user, &params),
-        ("PUT", "/fapi/v1/order") => trade::modify_order(engine, ids, user, &params, &ctx),
-        ("DELETE", "/fapi/v1/order") => trade::cancel_order(engine, ids, user, &params, now),
-        ("GET", "/fapi/v1/openOrder") => trade::query_open_order(engine, ids, user, &params),
-        ("GET", "/fapi/v1/openOrders") => trade::open_orders(engine, ids, user, &params),
-        ("GET", "/fapi/v1/allOrders") => trade::all_orders(engine, ids, user, &params),
-        ("DELETE", "/fapi/v1/allOpenOrders") => trade::cancel_all(engine, ids, user, &params, now),
-        ("POST", "/fapi/v1/batchOrders") => trade::batch_orders(engine, ids, user, &params, &ctx),
+        ("GET", "/fapi/v1/order") => trade::query_order(engine, ids, user, params),
+        ("PUT", "/fapi/v1/order") => trade::modify_order(engine, ids, user, params, &ctx),
+        ("DELETE", "/fapi/v1/order") => trade::cancel_order(engine, ids, user, params, now),
+        ("GET", "/fapi/v1/openOrder") => trade::query_open_order(engine, ids, user, params),
+        ("GET", "/fapi/v1/openOrders") => trade::open_orders(engine, ids, user, params),
+        ("GET", "/fapi/v1/allOrders") => trade::all_orders(engine, ids, user, params),
+        ("DELETE", "/fapi/v1/allOpenOrders") => trade::cancel_all(engine, ids, user, params, now),
+        ("POST", "/fapi/v1/batchOrders") => trade::batch_orders(engine, ids, user, params, &ctx),
+        ("PUT", "/fapi/v1/batchOrders") => trade::batch_modify(engine, ids, user, params, &ctx),
+        ("DELETE", "/fapi/v1/batchOrders") => trade::batch_cancel(engine, ids, user, params, now),
         ("POST", "/fapi/v1/countdownCancelAll") => {
-            trade::countdown(binance, engine, user, &params, now)
+            trade::countdown(binance, engine, user, params, now)
         }
-        ("GET", "/fapi/v1/userTrades") => trade::user_trades(engine, ids, user, &params),
-        ("GET", "/fapi/v2/positionRisk") => trade::position_risk(engine, user, &params, false),
-        ("GET", "/fapi/v3/positionRisk") => trade::position_risk(engine, user, &params, true),
+        ("GET", "/fapi/v1/userTrades") => trade::user_trades(engine, ids, user, params),
+        ("GET", "/fapi/v2/positionRisk") => trade::position_risk(engine, user, params, false),
+        ("GET", "/fapi/v3/positionRisk") => trade::position_risk(engine, user, params, true),
         ("GET", "/fapi/v2/balance" | "/fapi/v3/balance") => Ok(shapes::balance(engine, user, now)),
         ("GET", "/fapi/v2/account" | "/fapi/v3/account") => Ok(shapes::account(engine, user, now)),
-        ("POST", "/fapi/v1/leverage") => trade::leverage(engine, user, &params),
-        ("POST", "/fapi/v1/marginType") => trade::margin_type(engine, user, &params),
-        ("GET", "/fapi/v1/leverageBracket") => market::leverage_bracket(engine, &params),
+        ("POST", "/fapi/v1/leverage") => trade::leverage(engine, user, params),
+        ("POST", "/fapi/v1/marginType") => trade::margin_type(engine, user, params),
+        ("GET", "/fapi/v1/leverageBracket") => market::leverage_bracket(engine, params),
         ("GET", "/fapi/v1/positionSide/dual") => Ok(json!({ "dualSidePosition": false })),
         ("GET", "/fapi/v1/multiAssetsMargin") => Ok(json!({ "multiAssetsMargin": false })),
-        ("POST", "/fapi/v1/algoOrder") => trade::new_algo_order(engine, ids, user, &params, &ctx),
+        ("POST", "/fapi/v1/algoOrder") => trade::new_algo_order(engine, ids, user, params, &ctx),
         ("DELETE", "/fapi/v1/algoOrder") => {
-            trade::cancel_algo_order(engine, ids, user, &params, now)
+            trade::cancel_algo_order(engine, ids, user, params, now)
         }
-        ("GET", "/fapi/v1/algoOrder") => trade::query_algo_order(engine, ids, user, &params),
+        ("GET", "/fapi/v1/algoOrder") => trade::query_algo_order(engine, ids, user, params),
         ("GET", "/fapi/v1/openAlgoOrders") => Ok(trade::open_algo_orders(engine, ids, user)),
         _ => {
             Err(ApiError::new(-1000, format!("Unknown endpoint {method} {path}")).with_status(404))
@@ -216,9 +266,9 @@ fn serve(
 
 /// `POST|PUT|DELETE /fapi/v1/listenKey`: one key per account; POST returns
 /// the live one (extended) or a new one.
-fn listen_key(
+pub(crate) fn listen_key(
     binance: &Binance,
-    method: &Method,
+    method: &str,
     user: AccountId,
     now: u64,
 ) -> Result<Value, ApiError> {
@@ -228,7 +278,7 @@ fn listen_key(
         .iter()
         .find(|(_, k)| k.user == user && k.expires > now)
         .map(|(key, _)| key.clone());
-    match (method.as_str(), current) {
+    match (method, current) {
         ("POST", Some(key)) | ("PUT", Some(key)) => {
             if let Some(entry) = keys.get_mut(&key) {
                 entry.expires = now + ttl;

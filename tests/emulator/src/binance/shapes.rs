@@ -64,7 +64,7 @@ pub fn order(engine: &Engine, order: &VenueOrder) -> Value {
         "origType": order.order_type,
         "priceMatch": "NONE",
         "selfTradePreventionMode": "EXPIRE_MAKER",
-        "goodTillDate": 0,
+        "goodTillDate": order.good_till.unwrap_or(0),
         "time": order.created,
         "updateTime": progress.updated,
     })

@@ -380,7 +380,7 @@ fn order_event(
             "b": "0", "a": "0", "m": fill.is_some_and(|f| !f.crossed), "R": order.reduce_only,
             "wt": "CONTRACT_PRICE", "ot": order.order_type, "ps": "BOTH", "cp": false,
             "rp": fill.map_or_else(|| "0".to_owned(), |f| num(f.closed_pnl)),
-            "pP": false, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE", "gtd": 0,
+            "pP": false, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE", "gtd": order.good_till.unwrap_or(0),
         }
     })
 }

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
+use super::market::{PERCENT_PRICE_DOWN, PERCENT_PRICE_UP};
 use super::params::Params;
 use super::{Binance, market_of_symbol, shapes};
 use crate::account::AccountId;
@@ -112,6 +113,54 @@ fn placed(
         .ok_or_else(|| ApiError::new(-2010, "New order rejected."))
 }
 
+/// Earliest expiry a good-till-date order may have, after now (ms).
+const MIN_GOOD_TILL_MS: u64 = 600_000;
+
+/// The `goodTillDate` of a GTD order: more than ten minutes ahead, kept to
+/// the second as Binance keeps it.
+fn good_till_date(p: &Params, now: u64) -> Result<u64, ApiError> {
+    let date = p
+        .integer("goodTillDate")?
+        .ok_or_else(|| ApiError::mandatory("goodTillDate"))?;
+    if date <= now + MIN_GOOD_TILL_MS {
+        return Err(ApiError::new(
+            -1130,
+            "Data sent for parameter 'goodTillDate' is not valid.",
+        ));
+    }
+    Ok(date - date % 1000)
+}
+
+/// The PERCENT_PRICE filter: a limit buy at most `multiplierUp` × mark, a
+/// limit sell at least `multiplierDown` × mark.
+fn check_percent_price(
+    engine: &Engine,
+    market: usize,
+    is_buy: bool,
+    price: Decimal,
+) -> Result<(), ApiError> {
+    let m = &engine.markets[market];
+    let tick = m.spec.tick_at(m.mark);
+    if is_buy {
+        let cap = (m.mark * PERCENT_PRICE_UP / tick).floor() * tick;
+        if price > cap {
+            return Err(ApiError::new(
+                -4016,
+                format!("Limit price can't be higher than {}.", cap.normalize()),
+            ));
+        }
+    } else {
+        let floor = (m.mark * PERCENT_PRICE_DOWN / tick).ceil() * tick;
+        if price < floor {
+            return Err(ApiError::new(
+                -4024,
+                format!("Limit price can't be lower than {}.", floor.normalize()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `POST /fapi/v1/order`, `order.place`: LIMIT and MARKET (conditional types
 /// belong to the algo service: `-4120`).
 pub fn new_order(
@@ -143,7 +192,8 @@ pub fn new_order(
     let tif = match (order_type, p.text("timeInForce")) {
         ("MARKET", _) => "GTC",
         (_, None) => return Err(ApiError::mandatory("timeInForce")),
-        (_, Some("GTC" | "GTD")) => "GTC",
+        (_, Some("GTC")) => "GTC",
+        (_, Some("GTD")) => "GTD",
         (_, Some("IOC")) => "IOC",
         (_, Some("FOK")) => "FOK",
         (_, Some("GTX")) => "GTX",
@@ -162,6 +212,13 @@ pub fn new_order(
             .ok_or_else(|| ApiError::mandatory("price"))?,
         _ => engine.slippage_price(market, is_buy, MARKET_SLIPPAGE),
     };
+    if order_type == "LIMIT" {
+        check_percent_price(engine, market, is_buy, price)?;
+    }
+    let good_till = match tif {
+        "GTD" => Some(good_till_date(p, ctx.now)?),
+        _ => None,
+    };
     let mut wire_price = price;
     if tif == "FOK" && !fok_fills(engine, market, is_buy, price, qty) {
         wire_price = passive_price(engine, market, is_buy, price);
@@ -178,6 +235,7 @@ pub fn new_order(
             _ => TimeInForce::GoodTillCancel,
         }),
         client_id: None,
+        good_till,
     };
     let oid = placed(engine, user, market, &entry, ctx)?;
     let order = VenueOrder {
@@ -295,6 +353,7 @@ pub fn modify_order(
     if qty == order.qty && price == order.price {
         return Err(ApiError::new(-5027, "No need to modify the order."));
     }
+    check_percent_price(engine, order.market, is_buy, price)?;
     let entry = OrderEntry {
         market: order.market,
         is_buy,
@@ -306,6 +365,7 @@ pub fn modify_order(
             _ => TimeInForce::GoodTillCancel,
         }),
         client_id: None,
+        good_till: order.good_till,
     };
     let placement = engine
         .amend_order(user, oid, &entry, ctx)
@@ -543,7 +603,45 @@ pub fn margin_type(engine: &mut Engine, user: AccountId, p: &Params) -> Result<V
     Ok(json!({ "code": 200, "msg": "success" }))
 }
 
-/// `POST /fapi/v1/batchOrders`: up to five orders, one answer each.
+/// Most orders in one `DELETE /fapi/v1/batchOrders`.
+pub const MAX_BATCH_CANCEL: usize = 10;
+
+/// The JSON list a batch parameter holds: 1 to `max` items, else `-1130`.
+fn batch_list<T: serde::de::DeserializeOwned>(
+    p: &Params,
+    name: &str,
+    max: usize,
+) -> Result<Vec<T>, ApiError> {
+    let invalid = || {
+        ApiError::new(
+            -1130,
+            format!("Data sent for parameter '{name}' is not valid."),
+        )
+    };
+    let list: Vec<T> = serde_json::from_str(p.required(name)?).map_err(|_| invalid())?;
+    if list.is_empty() || list.len() > max {
+        return Err(invalid());
+    }
+    Ok(list)
+}
+
+/// One answer per batch item: the order, or `{code, msg}`.
+fn batch_answers(
+    items: &[Params],
+    mut each: impl FnMut(&Params) -> Result<Value, ApiError>,
+) -> Value {
+    Value::Array(
+        items
+            .iter()
+            .map(|item| match each(item) {
+                Ok(order) => order,
+                Err(e) => json!({ "code": e.code, "msg": e.msg }),
+            })
+            .collect(),
+    )
+}
+
+/// `POST /fapi/v1/batchOrders`: up to five new orders, one answer each.
 pub fn batch_orders(
     engine: &mut Engine,
     ids: &mut VenueIds,
@@ -551,24 +649,61 @@ pub fn batch_orders(
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
-    let list: Vec<Value> = serde_json::from_str(p.required("batchOrders")?)
-        .map_err(|_| ApiError::mandatory("batchOrders"))?;
-    if list.is_empty() || list.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            -1130,
-            "Data sent for parameter 'batchOrders' is not valid.",
-        ));
-    }
-    Ok(Value::Array(
-        list.iter()
-            .map(
-                |item| match new_order(engine, ids, user, &Params::from_object(item), ctx) {
-                    Ok(order) => order,
-                    Err(e) => json!({ "code": e.code, "msg": e.msg }),
-                },
-            )
-            .collect(),
-    ))
+    let items: Vec<Value> = batch_list(p, "batchOrders", MAX_BATCH)?;
+    let items: Vec<Params> = items.iter().map(Params::from_object).collect();
+    Ok(batch_answers(&items, |item| {
+        new_order(engine, ids, user, item, ctx)
+    }))
+}
+
+/// `PUT /fapi/v1/batchOrders`: up to five modifications (each as `PUT
+/// /fapi/v1/order` takes them), one answer each.
+pub fn batch_modify(
+    engine: &mut Engine,
+    ids: &mut VenueIds,
+    user: AccountId,
+    p: &Params,
+    ctx: &ActionContext,
+) -> Result<Value, ApiError> {
+    let items: Vec<Value> = batch_list(p, "batchOrders", MAX_BATCH)?;
+    let items: Vec<Params> = items.iter().map(Params::from_object).collect();
+    Ok(batch_answers(&items, |item| {
+        modify_order(engine, ids, user, item, ctx)
+    }))
+}
+
+/// `DELETE /fapi/v1/batchOrders`: up to ten orders of one symbol, named by
+/// `orderIdList` or `origClientOrderIdList`, one answer each.
+pub fn batch_cancel(
+    engine: &mut Engine,
+    ids: &mut VenueIds,
+    user: AccountId,
+    p: &Params,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let symbol = symbol_param(engine, p)?.1;
+    let item = |key: &str, value: String| {
+        Params(vec![
+            ("symbol".to_owned(), symbol.clone()),
+            (key.to_owned(), value),
+        ])
+    };
+    let items: Vec<Params> = if p.text("orderIdList").is_some() {
+        batch_list::<u64>(p, "orderIdList", MAX_BATCH_CANCEL)?
+            .into_iter()
+            .map(|id| item("orderId", id.to_string()))
+            .collect()
+    } else if p.text("origClientOrderIdList").is_some() {
+        batch_list::<String>(p, "origClientOrderIdList", MAX_BATCH_CANCEL)?
+            .into_iter()
+            .map(|id| item("origClientOrderId", id))
+            .collect()
+    } else {
+        return Err(ApiError::mandatory("orderIdList"));
+    };
+    Ok(batch_answers(&items, |item| {
+        cancel_order(engine, ids, user, item, now)
+    }))
 }
 
 /// Algo order JSON (REST and `ALGO_UPDATE`).
@@ -653,6 +788,7 @@ pub fn new_algo_order(
             kind,
         }),
         client_id: None,
+        good_till: None,
     };
     let oid = placed(engine, user, market, &entry, ctx)?;
     let order = VenueOrder {

@@ -48,6 +48,17 @@ impl RateLimits {
         }
     }
 
+    /// What a request not yet counted has: the whole allowance of the
+    /// second of `now`.
+    pub fn allowance(&self, now: u64) -> LimitStatus {
+        LimitStatus {
+            limit: self.per_sec,
+            remaining: self.per_sec,
+            reset: (now / 1000 + 1) * 1000,
+            exceeded: false,
+        }
+    }
+
     /// Counts one request of `key` on `path` at `now`.
     pub fn count(&self, key: &str, path: &str, now: u64) -> LimitStatus {
         let second = now / 1000;

@@ -239,6 +239,7 @@ pub fn create(
         reduce_only: new.reduce_only,
         kind: entry_kind(new.order_type, new.tif, new.is_buy, new.trigger),
         client_id: None,
+        good_till: None,
     };
     let placement = place_core(engine, user, &entry, ctx);
     if let Some(reject) = refusal(&placement, new.trigger.map_or(0, |t| t.1), false) {
@@ -305,6 +306,7 @@ fn attach_exit(
             },
         }),
         client_id: None,
+        good_till: None,
     };
     let placement = place_core(engine, user, &exit, ctx);
     let Some(oid) = placement
@@ -430,6 +432,7 @@ pub fn amend(
         reduce_only: order.reduce_only,
         kind: entry_kind(order.order_type, order.tif, order.is_buy, trigger),
         client_id: None,
+        good_till: None,
     };
     let placement = engine
         .amend_order(user, oid, &entry, ctx)

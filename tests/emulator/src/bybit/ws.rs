@@ -16,7 +16,8 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::faults::BookFate;
-use super::params::{Params, Reject};
+use super::params::{Params, RATE_LIMIT, Reject};
+use super::rest::LimitStatus;
 use super::{Bybit, auth, market, market_of_symbol, shapes, symbol_of, trade};
 use crate::account::AccountId;
 use crate::clock;
@@ -67,6 +68,8 @@ struct Session {
     bybit: Arc<Bybit>,
     path: Path,
     conn_id: String,
+    /// The API key and account of an authenticated session.
+    key: Option<String>,
     user: Option<AccountId>,
     books: BTreeMap<String, BookSub>,
     trades: HashSet<usize>,
@@ -82,6 +85,7 @@ async fn session(socket: WebSocket, bybit: Arc<Bybit>, path: Path) {
         bybit: bybit.clone(),
         path,
         conn_id: format!("emu-{}", bybit.next_conn_id()),
+        key: None,
         user: None,
         books: BTreeMap::new(),
         trades: HashSet::new(),
@@ -166,13 +170,15 @@ fn authenticate(bybit: &Arc<Bybit>, state: &mut Session, frame: &Value, now: u64
         Err(Reject::new(20001, "Repeat auth"))
     } else {
         match expires {
-            Some(expires) => auth::authenticate_ws(bybit, key, expires, signature, now)
-                .map(|k| bybit.account(&k.key)),
+            Some(expires) => {
+                auth::authenticate_ws(bybit, key, expires, signature, now).map(|k| k.key.clone())
+            }
             None => Err(Reject::params("Params Error")),
         }
     };
-    if let Ok(user) = outcome {
-        state.user = Some(user);
+    if let Ok(key) = &outcome {
+        state.user = Some(bybit.account(key));
+        state.key = Some(key.clone());
     }
     let req_id = frame.get("req_id").cloned().unwrap_or(Value::Null);
     let reply = match (state.path, &outcome) {
@@ -545,6 +551,19 @@ fn send_positions(
     }
 }
 
+/// The `header` of a `/v5/trade` reply: the request's count against its
+/// limit (a full allowance before authentication).
+fn limit_header(bybit: &Bybit, limit: Option<LimitStatus>, now: u64) -> Value {
+    let limit = limit.unwrap_or_else(|| bybit.limits.allowance(now));
+    json!({
+        "X-Bapi-Limit": limit.limit.to_string(),
+        "X-Bapi-Limit-Status": limit.remaining.to_string(),
+        "X-Bapi-Limit-Reset-Timestamp": limit.reset.to_string(),
+        "Traceid": format!("{now:032x}"),
+        "Timenow": now.to_string(),
+    })
+}
+
 /// One `/v5/trade` request: `{reqId, header, op, args: [params]}`.
 fn trade_request(
     bybit: &Arc<Bybit>,
@@ -566,10 +585,19 @@ fn trade_request(
         .and_then(|a| a.first())
         .cloned()
         .map(Params::from_value);
+    // Order entry over the socket shares the account's per-endpoint limit
+    // with REST (`order.create` counts as `/v5/order/create`).
+    let limit = state.key.as_ref().map(|key| {
+        let path = format!("/v5/order/{}", op.trim_start_matches("order."));
+        bybit.limits.count(key, &path, now)
+    });
     let outcome: Result<Value, Reject> = (|| {
         let user = state
             .user
             .ok_or_else(|| Reject::new(10_003, "Request not authorized"))?;
+        if limit.is_some_and(|l| l.exceeded) {
+            return Err(Reject::new(RATE_LIMIT, "Too many visits!"));
+        }
         let timestamp = timestamp
             .ok_or_else(|| Reject::params("params error: X-BAPI-TIMESTAMP is required"))?;
         auth::check_timestamp(timestamp, recv_window, now)?;
@@ -591,8 +619,7 @@ fn trade_request(
     };
     let reply = json!({
         "reqId": req_id, "retCode": code, "retMsg": msg, "op": op, "data": data, "retExtInfo": {},
-        "header": { "X-Bapi-Limit": "10", "X-Bapi-Limit-Status": "9", "X-Bapi-Limit-Reset-Timestamp": (now + 1000).to_string(),
-            "Traceid": format!("{:032x}", now), "Timenow": now.to_string() },
+        "header": limit_header(bybit, limit, now),
         "connId": state.conn_id,
     })
     .to_string();
