@@ -607,3 +607,154 @@ impl Engine {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::feed::Feed;
+
+    fn engine() -> (Engine, AccountId, AccountId) {
+        let mut config = Config::default();
+        config.liquidity.levels = 0;
+        config.liquidity.taker_rate_per_sec = 0.0;
+        config.liquidity.volatility_bps_per_sec = 0.0;
+        let (maker, taker) = (AccountId::numbered(1), AccountId::numbered(2));
+        config.fund(maker, Decimal::from(100_000));
+        config.fund(taker, Decimal::from(100_000));
+        let engine = Engine::new(&config, Feed::default()).expect("engine");
+        (engine, maker, taker)
+    }
+
+    fn ctx(now: u64) -> ActionContext {
+        ActionContext {
+            now,
+            hash: B256([0; 32]),
+            post_only_window: false,
+        }
+    }
+
+    /// A BTC limit order (market 0).
+    fn limit(is_buy: bool, price: i64, size: &str, tif: TimeInForce) -> OrderEntry {
+        OrderEntry {
+            market: 0,
+            is_buy,
+            price: Decimal::from(price),
+            size: size.parse().expect("size"),
+            reduce_only: false,
+            kind: EntryKind::Limit(tif),
+            client_id: None,
+            good_till: None,
+        }
+    }
+
+    fn place(engine: &mut Engine, user: AccountId, entry: OrderEntry, now: u64) -> Oid {
+        match engine.place_orders(user, &[entry], &ctx(now)).pop() {
+            Some(Placement::Resting { oid }) => oid,
+            other => panic!("not resting: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refused_amend_leaves_the_order_as_it_was() {
+        let (mut engine, maker, taker) = engine();
+        place(
+            &mut engine,
+            maker,
+            limit(false, 100_000, "0.01", TimeInForce::GoodTillCancel),
+            1,
+        );
+        let bid = place(
+            &mut engine,
+            taker,
+            limit(true, 99_000, "0.01", TimeInForce::PostOnly),
+            2,
+        );
+        let margin = engine.accounts[&taker].order_margin;
+
+        // Post only at the ask would take: refused, the bid untouched.
+        let crossing = limit(true, 100_000, "0.01", TimeInForce::PostOnly);
+        let refused = engine.amend_order(taker, bid, &crossing, &ctx(3));
+        assert!(matches!(
+            refused,
+            Some(Placement::Refused {
+                oid: None,
+                state: Some(OrderState::BadAloPxRejected),
+                ..
+            })
+        ));
+        // More than the margin allows: refused too.
+        let huge = limit(true, 99_000, "100", TimeInForce::PostOnly);
+        let refused = engine.amend_order(taker, bid, &huge, &ctx(4));
+        assert!(matches!(
+            refused,
+            Some(Placement::Refused {
+                state: Some(OrderState::PerpMarginRejected),
+                ..
+            })
+        ));
+        let record = &engine.orders[&bid];
+        assert_eq!(record.status, OrderState::Open);
+        assert_eq!(
+            (record.limit_px, record.sz),
+            (Decimal::from(99_000), "0.01".parse().expect("sz"))
+        );
+        assert!(engine.markets[0].book.contains(bid));
+        assert_eq!(engine.accounts[&taker].order_margin, margin);
+        assert_eq!(engine.accounts[&taker].orders.len(), 1, "nothing recorded");
+
+        // An amend the core accepts replaces the order (a new core order).
+        let better = limit(true, 99_500, "0.02", TimeInForce::PostOnly);
+        let Some(Placement::Resting { oid }) = engine.amend_order(taker, bid, &better, &ctx(5))
+        else {
+            panic!("amend refused");
+        };
+        assert_eq!(engine.orders[&bid].status, OrderState::Canceled);
+        assert_eq!(engine.orders[&oid].limit_px, Decimal::from(99_500));
+        assert!(engine.amend_order(taker, bid, &better, &ctx(6)).is_none());
+    }
+
+    #[test]
+    fn an_amend_counts_the_old_orders_margin_as_free() {
+        let (mut engine, maker, _) = engine();
+        // 100 000 USDC at 20x: 15 BTC at 99 000 holds 74 250 of margin.
+        let bid = place(
+            &mut engine,
+            maker,
+            limit(true, 99_000, "15", TimeInForce::GoodTillCancel),
+            1,
+        );
+        // 16 BTC needs 79 200: more than what is left beside the old order,
+        // less than what is left without it.
+        let bigger = limit(true, 99_000, "16", TimeInForce::GoodTillCancel);
+        assert!(matches!(
+            engine.amend_order(maker, bid, &bigger, &ctx(2)),
+            Some(Placement::Resting { .. })
+        ));
+        let placed = engine.place_orders(maker, &[bigger], &ctx(3));
+        assert!(matches!(
+            placed[0],
+            Placement::Refused {
+                state: Some(OrderState::PerpMarginRejected),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_good_till_date_order_expires_at_its_time() {
+        let (mut engine, maker, _) = engine();
+        let entry = OrderEntry {
+            good_till: Some(1_000),
+            ..limit(true, 99_000, "0.01", TimeInForce::GoodTillCancel)
+        };
+        let oid = place(&mut engine, maker, entry, 0);
+        engine.tick(999);
+        assert_eq!(engine.orders[&oid].status, OrderState::Open);
+        engine.tick(1_000);
+        assert_eq!(engine.orders[&oid].status, OrderState::Expired);
+        assert!(!engine.markets[0].book.contains(oid));
+        assert!(engine.accounts[&maker].open_orders.is_empty());
+        assert_eq!(engine.accounts[&maker].order_margin, Decimal::ZERO);
+    }
+}

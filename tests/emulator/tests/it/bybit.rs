@@ -572,3 +572,141 @@ async fn core_faults_apply_to_the_bybit_front_end() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_refused_amend_leaves_the_order_unchanged() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.010", "100000", "GTC"),
+        )
+        .await);
+    let bid = ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.001", "99990", "PostOnly"),
+        )
+        .await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    let amend = |fields: Value| {
+        let mut body = json!({ "category": "linear", "symbol": "BTCUSDT", "orderId": bid });
+        if let (Some(body), Some(fields)) = (body.as_object_mut(), fields.as_object()) {
+            body.extend(fields.clone());
+        }
+        body
+    };
+
+    // At the ask the PostOnly order would take: refused, left as it was.
+    let crossing = b
+        .post("/v5/order/amend", amend(json!({ "price": "100000" })))
+        .await;
+    assert_eq!(crossing["retCode"], 10001, "{crossing}");
+    // More than the wallet carries: refused, left as it was.
+    let huge = b
+        .post("/v5/order/amend", amend(json!({ "qty": "100" })))
+        .await;
+    assert_eq!(huge["retCode"], 110007, "{huge}");
+    let order_now = order(&b, &bid).await;
+    assert_eq!(
+        (
+            order_now["orderStatus"].clone(),
+            order_now["price"].clone(),
+            order_now["qty"].clone()
+        ),
+        (json!("New"), json!("99990"), json!("0.001"))
+    );
+    let open = b.get("/v5/order/realtime", "category=linear").await;
+    assert_eq!(ok(&open)["list"][0]["orderId"], bid.as_str());
+
+    // An amend the core takes still works on the same order.
+    let moved = b
+        .post("/v5/order/amend", amend(json!({ "price": "99995" })))
+        .await;
+    assert_eq!(ok(&moved)["orderId"], bid.as_str());
+    assert_eq!(order(&b, &bid).await["price"], "99995");
+    emulator.shutdown().await;
+}
+
+/// One `/v5/trade` `order.create` of a far bid; the reply.
+async fn trade_create(ws: &mut Ws, n: usize) -> Value {
+    let create = json!({
+        "reqId": format!("c{n}"),
+        "header": { "X-BAPI-TIMESTAMP": now().to_string() },
+        "op": "order.create",
+        "args": [limit_order("Buy", "0.001", "90000", "GTC")],
+    });
+    ws.send(create).await;
+    ws.until(Duration::from_secs(5), |f| f["reqId"] == format!("c{n}"))
+        .await
+        .expect("order.create reply")
+}
+
+#[tokio::test]
+async fn trade_socket_headers_count_against_the_rest_limit() {
+    let emulator = start(quiet(), 3).await;
+    let client = Client::new(&emulator, KEY_A);
+    let mut ws = Ws::open(&format!("ws://{}/v5/trade", emulator.addr())).await;
+    let expires = now() + 10_000;
+    let signature = hmac_sha256_hex("secret-a", format!("GET/realtime{expires}").as_bytes());
+    ws.send(json!({ "op": "auth", "args": ["key-a", expires, signature] }))
+        .await;
+    let auth = ws
+        .until(Duration::from_secs(5), |f| f["op"] == "auth")
+        .await
+        .expect("auth reply");
+    assert_eq!(auth["retCode"], 0, "{auth}");
+
+    // Within one second (retried when the second turns over between the
+    // requests): REST takes one of the three, the socket the rest, then 10006.
+    let mut checked = false;
+    for attempt in 0..5 {
+        let rest = client
+            .send(
+                "POST",
+                "/v5/order/create",
+                &limit_order("Buy", "0.001", "90000", "GTC").to_string(),
+                now(),
+            )
+            .await;
+        let mut replies = Vec::new();
+        for n in 0..3 {
+            replies.push(trade_create(&mut ws, attempt * 3 + n).await);
+        }
+        let reset = |f: &Value| f["header"]["X-Bapi-Limit-Reset-Timestamp"].clone();
+        let rest_reset = rest.body["time"].as_u64().map(|t| (t / 1000 + 1) * 1000);
+        let same_second = replies
+            .iter()
+            .all(|r| reset(r) == json!(rest_reset.unwrap_or(0).to_string()));
+        if !same_second {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            continue;
+        }
+        assert_eq!(rest.limit, Some(("3".to_owned(), "2".to_owned())));
+        let seen: Vec<(Value, Value, Value)> = replies
+            .iter()
+            .map(|r| {
+                (
+                    r["retCode"].clone(),
+                    r["header"]["X-Bapi-Limit"].clone(),
+                    r["header"]["X-Bapi-Limit-Status"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (json!(0), json!("3"), json!("1")),
+                (json!(0), json!("3"), json!("0")),
+                (json!(10006), json!("3"), json!("0")),
+            ]
+        );
+        checked = true;
+        break;
+    }
+    assert!(checked, "never four requests within one second");
+    emulator.shutdown().await;
+}
