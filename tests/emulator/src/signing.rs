@@ -48,14 +48,17 @@ pub struct KeyAccounts<K> {
 }
 
 impl<K> KeyAccounts<K> {
-    /// Numbers each `(key, record, amount)`, funds its account in `config`
-    /// with `amount` and keeps the record.
-    pub fn fund(config: &mut Config, keys: impl IntoIterator<Item = (String, K, Decimal)>) -> Self {
+    /// Numbers each `(record, amount)`, funds its account in `config` with
+    /// `amount` and keeps the record under its key (`key_of`).
+    pub fn fund(config: &mut Config, keys: &[(K, Decimal)], key_of: fn(&K) -> &str) -> Self
+    where
+        K: Clone,
+    {
         let mut table = HashMap::new();
-        for (n, (key, record, amount)) in (1u64..).zip(keys) {
+        for (n, (record, amount)) in (1u64..).zip(keys) {
             let account = AccountId::numbered(n);
-            config.fund(account, amount);
-            table.insert(key, (record, account));
+            config.fund(account, *amount);
+            table.insert(key_of(record).to_owned(), (record.clone(), account));
         }
         Self { keys: table }
     }

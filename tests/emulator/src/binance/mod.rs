@@ -163,13 +163,7 @@ pub async fn start(
     mut config: Config,
     options: BinanceOptions,
 ) -> Result<EmulatorHandle, StartError> {
-    let keys = KeyAccounts::fund(
-        &mut config,
-        options
-            .keys
-            .iter()
-            .map(|(key, usdt)| (key.key.clone(), key.clone(), *usdt)),
-    );
+    let keys = KeyAccounts::fund(&mut config, &options.keys, |k| &k.key);
     let seed = config.seed;
     start_venue(config, "binance-emulator", move |shared| {
         let binance = Arc::new(Binance {

@@ -236,8 +236,12 @@ fn private(
         ("GET", "/fapi/v1/openOrders") => trade::open_orders(engine, ids, user, params),
         ("GET", "/fapi/v1/allOrders") => trade::all_orders(engine, ids, user, params),
         ("DELETE", "/fapi/v1/allOpenOrders") => trade::cancel_all(engine, ids, user, params, now),
-        ("POST", "/fapi/v1/batchOrders") => trade::batch_orders(engine, ids, user, params, &ctx),
-        ("PUT", "/fapi/v1/batchOrders") => trade::batch_modify(engine, ids, user, params, &ctx),
+        ("POST", "/fapi/v1/batchOrders") => {
+            trade::batch_orders(engine, ids, user, params, &ctx, trade::new_order)
+        }
+        ("PUT", "/fapi/v1/batchOrders") => {
+            trade::batch_orders(engine, ids, user, params, &ctx, trade::modify_order)
+        }
         ("DELETE", "/fapi/v1/batchOrders") => trade::batch_cancel(engine, ids, user, params, now),
         ("POST", "/fapi/v1/countdownCancelAll") => {
             trade::countdown(binance, engine, user, params, now)

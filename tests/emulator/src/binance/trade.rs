@@ -641,34 +641,24 @@ fn batch_answers(
     )
 }
 
-/// `POST /fapi/v1/batchOrders`: up to five new orders, one answer each.
+/// One order operation as REST and the WebSocket API run it.
+pub type OrderOperation =
+    fn(&mut Engine, &mut VenueIds, AccountId, &Params, &ActionContext) -> Result<Value, ApiError>;
+
+/// `POST|PUT /fapi/v1/batchOrders`: up to five new orders ([`new_order`])
+/// or modifications ([`modify_order`]), one answer each.
 pub fn batch_orders(
     engine: &mut Engine,
     ids: &mut VenueIds,
     user: AccountId,
     p: &Params,
     ctx: &ActionContext,
+    each: OrderOperation,
 ) -> Result<Value, ApiError> {
     let items: Vec<Value> = batch_list(p, "batchOrders", MAX_BATCH)?;
     let items: Vec<Params> = items.iter().map(Params::from_object).collect();
     Ok(batch_answers(&items, |item| {
-        new_order(engine, ids, user, item, ctx)
-    }))
-}
-
-/// `PUT /fapi/v1/batchOrders`: up to five modifications (each as `PUT
-/// /fapi/v1/order` takes them), one answer each.
-pub fn batch_modify(
-    engine: &mut Engine,
-    ids: &mut VenueIds,
-    user: AccountId,
-    p: &Params,
-    ctx: &ActionContext,
-) -> Result<Value, ApiError> {
-    let items: Vec<Value> = batch_list(p, "batchOrders", MAX_BATCH)?;
-    let items: Vec<Params> = items.iter().map(Params::from_object).collect();
-    Ok(batch_answers(&items, |item| {
-        modify_order(engine, ids, user, item, ctx)
+        each(engine, ids, user, item, ctx)
     }))
 }
 

@@ -211,13 +211,7 @@ pub async fn start(
     mut config: Config,
     options: BybitOptions,
 ) -> Result<EmulatorHandle, StartError> {
-    let keys = KeyAccounts::fund(
-        &mut config,
-        options
-            .keys
-            .iter()
-            .map(|(key, usdt)| (key.key.clone(), key.clone(), *usdt)),
-    );
+    let keys = KeyAccounts::fund(&mut config, &options.keys, |k| &k.key);
     let rate = options.rate_limit_per_sec;
     let seed = config.seed;
     let venue_faults = options.faults;
