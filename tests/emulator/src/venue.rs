@@ -11,6 +11,7 @@ use rust_decimal::Decimal;
 use crate::account::AccountId;
 use crate::accounts::Leverage;
 use crate::book::Oid;
+use crate::config::{Config, PerpConfig};
 use crate::engine::{ActionContext, Engine};
 use crate::entry::{EntryKind, OrderEntry, Placement};
 use crate::orders::{OrderRecord, OrderState};
@@ -392,4 +393,35 @@ pub fn set_leverage(
 ) -> Result<(), String> {
     let asset = engine.markets[market].spec.asset;
     engine.update_leverage(user, asset, setting)
+}
+
+/// One linear perpetual of a centralised venue: `sz_decimals` lot
+/// decimals, a fixed `tick`, a minimum notional, a 0.01 % funding rate.
+pub fn linear_perp(
+    name: &str,
+    sz_decimals: u32,
+    max_leverage: u32,
+    price: i64,
+    tick: Decimal,
+    min_notional: i64,
+) -> PerpConfig {
+    PerpConfig {
+        name: name.to_owned(),
+        sz_decimals,
+        max_leverage,
+        price: Decimal::from(price),
+        funding: Decimal::new(1, 4),
+        tick_size: Some(tick),
+        min_notional: Some(Decimal::from(min_notional)),
+    }
+}
+
+/// A configuration of `perps` only (no spot), the rest default.
+pub fn perps_only(perps: Vec<PerpConfig>) -> Config {
+    Config {
+        perps,
+        spot_tokens: Vec::new(),
+        spot_pairs: Vec::new(),
+        ..Config::default()
+    }
 }

@@ -88,22 +88,14 @@ mod tests {
     fn counts_restart_with_each_window_and_per_account() {
         let counters = OrderCounters::default();
         let (a, b) = (AccountId::numbered(1), AccountId::numbered(2));
-        assert_eq!(counters.count(a, 1_000).ten_seconds, 1);
-        assert_eq!(
-            counters.count(a, 9_999),
-            OrderCount {
-                ten_seconds: 2,
-                minute: 2
-            }
-        );
-        assert_eq!(counters.count(b, 9_999).minute, 1);
-        assert_eq!(
-            counters.count(a, 10_000),
-            OrderCount {
-                ten_seconds: 1,
-                minute: 3
-            }
-        );
+        let counts: Vec<(u32, u32)> = [(a, 1_000), (a, 9_999), (b, 9_999), (a, 10_000)]
+            .into_iter()
+            .map(|(user, now)| {
+                let count = counters.count(user, now);
+                (count.ten_seconds, count.minute)
+            })
+            .collect();
+        assert_eq!(counts, [(1, 1), (2, 2), (1, 1), (1, 3)]);
         assert_eq!(counters.count(a, 60_000).minute, 1);
     }
 }

@@ -43,6 +43,7 @@ use crate::engine::Engine;
 use crate::server::{EmulatorHandle, Shared, StartError, start_venue};
 use crate::signing::KeyAccounts;
 use crate::venue::VenueIds;
+use crate::venue::{linear_perp, perps_only};
 pub use auth::{ApiKey, KeyKind};
 pub use faults::BinanceFaults;
 
@@ -62,30 +63,16 @@ pub struct BinanceOptions {
 /// notional: BTCUSDT (0.1, 0.001, 100), ETHUSDT (0.01, 0.001, 20),
 /// SOLUSDT (0.01, 0.01, 5).
 pub fn default_perps() -> Vec<PerpConfig> {
-    let perp = |name: &str, sz_decimals, price: i64, tick: Decimal, min: i64| PerpConfig {
-        name: name.to_owned(),
-        sz_decimals,
-        max_leverage: 125,
-        price: Decimal::from(price),
-        funding: Decimal::new(1, 4),
-        tick_size: Some(tick),
-        min_notional: Some(Decimal::from(min)),
-    };
     vec![
-        perp("BTC", 3, 100_000, Decimal::new(1, 1), 100),
-        perp("ETH", 3, 3_500, Decimal::new(1, 2), 20),
-        perp("SOL", 2, 150, Decimal::new(1, 2), 5),
+        linear_perp("BTC", 3, 125, 100_000, Decimal::new(1, 1), 100),
+        linear_perp("ETH", 3, 125, 3_500, Decimal::new(1, 2), 20),
+        linear_perp("SOL", 2, 125, 150, Decimal::new(1, 2), 5),
     ]
 }
 
 /// The default Binance configuration: [`default_perps`], no spot.
 pub fn default_config() -> Config {
-    Config {
-        perps: default_perps(),
-        spot_tokens: Vec::new(),
-        spot_pairs: Vec::new(),
-        ..Config::default()
-    }
+    perps_only(default_perps())
 }
 
 /// A user data stream key.

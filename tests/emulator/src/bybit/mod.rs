@@ -40,6 +40,7 @@ use crate::engine::Engine;
 use crate::server::{EmulatorHandle, Shared, StartError, start_venue};
 use crate::signing::KeyAccounts;
 use crate::venue::VenueIds;
+use crate::venue::{linear_perp, perps_only};
 pub use faults::BybitFaults;
 
 pub use crate::venue::QUOTE;
@@ -80,30 +81,16 @@ impl Default for BybitOptions {
 /// Bybit's linear perpetuals with the venue's tick, lot and minimum value:
 /// BTCUSDT (0.1, 0.001, 5), ETHUSDT (0.01, 0.01, 5), SOLUSDT (0.01, 0.1, 5).
 pub fn default_perps() -> Vec<PerpConfig> {
-    let perp = |name: &str, sz_decimals, max_leverage, price: i64, tick: Decimal| PerpConfig {
-        name: name.to_owned(),
-        sz_decimals,
-        max_leverage,
-        price: Decimal::from(price),
-        funding: Decimal::new(1, 4),
-        tick_size: Some(tick),
-        min_notional: Some(Decimal::from(5)),
-    };
     vec![
-        perp("BTC", 3, 100, 100_000, Decimal::new(1, 1)),
-        perp("ETH", 2, 100, 3_500, Decimal::new(1, 2)),
-        perp("SOL", 1, 100, 150, Decimal::new(1, 2)),
+        linear_perp("BTC", 3, 100, 100_000, Decimal::new(1, 1), 5),
+        linear_perp("ETH", 2, 100, 3_500, Decimal::new(1, 2), 5),
+        linear_perp("SOL", 1, 100, 150, Decimal::new(1, 2), 5),
     ]
 }
 
 /// The default Bybit configuration: [`default_perps`], no spot.
 pub fn default_config() -> Config {
-    Config {
-        perps: default_perps(),
-        spot_tokens: Vec::new(),
-        spot_pairs: Vec::new(),
-        ..Config::default()
-    }
+    perps_only(default_perps())
 }
 
 /// State of the Bybit front end, shared by its connections.

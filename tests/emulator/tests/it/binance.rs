@@ -92,6 +92,11 @@ impl Client {
         )
     }
 
+    /// A signed `POST /fapi/v1/order`.
+    async fn place(&self, params: &str) -> (u16, Value) {
+        self.call("POST", "/fapi/v1/order", params, true).await
+    }
+
     async fn ok(&self, method: &str, path: &str, params: &str) -> Value {
         let (status, body) = self.call(method, path, params, true).await;
         assert_eq!(status, 200, "{method} {path}: {body}");
@@ -474,14 +479,7 @@ async fn percent_price_and_refused_modifies_leave_orders_as_they_were() {
     let emulator = start(quiet(), BinanceFaults::default()).await;
     let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
     // Mark 100 000, PERCENT_PRICE 1.05 / 0.95.
-    let (status, high) = a
-        .call(
-            "POST",
-            "/fapi/v1/order",
-            &limit("BUY", "0.002", "105000.1", ""),
-            true,
-        )
-        .await;
+    let (status, high) = a.place(&limit("BUY", "0.002", "105000.1", "")).await;
     assert_eq!(
         (status, high["code"].clone(), high["msg"].clone()),
         (
@@ -490,14 +488,7 @@ async fn percent_price_and_refused_modifies_leave_orders_as_they_were() {
             json!("Limit price can't be higher than 105000.")
         )
     );
-    let (_, low) = a
-        .call(
-            "POST",
-            "/fapi/v1/order",
-            &limit("SELL", "0.002", "94999.9", ""),
-            true,
-        )
-        .await;
+    let (_, low) = a.place(&limit("SELL", "0.002", "94999.9", "")).await;
     assert_eq!(
         (low["code"].clone(), low["msg"].clone()),
         (
@@ -587,17 +578,10 @@ async fn gtd_orders_carry_their_date() {
         )
     };
     let soon = hl_emulator::clock::now_ms() + 60_000;
-    let (status, body) = client
-        .call("POST", "/fapi/v1/order", &gtd(soon), true)
-        .await;
+    let (status, body) = client.place(&gtd(soon)).await;
     assert_eq!((status, body["code"].clone()), (400, json!(-1130)));
     let (_, body) = client
-        .call(
-            "POST",
-            "/fapi/v1/order",
-            &limit("BUY", "0.002", "90000", "").replace("GTC", "GTD"),
-            true,
-        )
+        .place(&limit("BUY", "0.002", "90000", "").replace("GTC", "GTD"))
         .await;
     assert_eq!(body["code"], -1102, "goodTillDate is mandatory for GTD");
     let later = hl_emulator::clock::now_ms() + 3_600_123;
@@ -708,33 +692,24 @@ async fn ws_api_user_data_stream_and_rate_limits_from_counters() {
 
     // REST order entry counts on the same per-account counters; another
     // account has its own.
-    let (_, headers, _) = client
-        .send(
-            "POST",
-            "/fapi/v1/order",
-            &limit("BUY", "0.002", "90000", ""),
-            true,
+    let counts = async |client: &Client| {
+        let order = limit("BUY", "0.002", "90000", "");
+        let (_, headers, _) = client.send("POST", "/fapi/v1/order", &order, true).await;
+        let count = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        (
+            count("X-MBX-ORDER-COUNT-10S"),
+            count("X-MBX-ORDER-COUNT-1M"),
         )
-        .await;
-    let count = |headers: &hyper::HeaderMap, name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
     };
-    let rest_count = count(&headers, "X-MBX-ORDER-COUNT-10S").expect("order count");
+    let rest_count = counts(&client).await.0.expect("order count");
     assert!(rest_count == second + 1 || rest_count == 1, "{rest_count}");
     let other = Client::new(&emulator, KEY_B);
-    let (_, headers, _) = other
-        .send(
-            "POST",
-            "/fapi/v1/order",
-            &limit("BUY", "0.002", "90000", ""),
-            true,
-        )
-        .await;
-    assert_eq!(count(&headers, "X-MBX-ORDER-COUNT-10S"), Some(1));
-    assert_eq!(count(&headers, "X-MBX-ORDER-COUNT-1M"), Some(1));
+    assert_eq!(counts(&other).await, (Some(1), Some(1)));
 
     let stopped = call(
         &mut ws,
