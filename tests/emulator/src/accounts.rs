@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
-use hyperliquid_core::Cloid;
 use rust_decimal::Decimal;
 
 use crate::book::Oid;
+use crate::entry::ClientId;
 use crate::orders::Fill;
 
 /// Leverage used for a perp when the user never set one (capped at the market's maximum).
@@ -63,7 +63,7 @@ pub struct Account {
     /// Every order ever placed, oldest first.
     pub orders: Vec<Oid>,
     /// Latest order per client order id.
-    pub cloids: HashMap<Cloid, Oid>,
+    pub cloids: HashMap<ClientId, Oid>,
     /// Fills, oldest first, bounded.
     pub fills: VecDeque<Fill>,
     /// Traded notional.

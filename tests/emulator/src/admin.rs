@@ -18,11 +18,11 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::account::AccountId;
 use crate::clock;
 use crate::faults::FaultSettings;
 use crate::server::Shared;
@@ -31,7 +31,7 @@ use crate::server::Shared;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FundRequest {
-    user: Address,
+    user: AccountId,
     #[serde(default)]
     usdc: Decimal,
     #[serde(default)]
@@ -49,7 +49,7 @@ struct PriceRequest {
 /// `GET /admin/state` query.
 #[derive(Debug, Deserialize)]
 struct StateQuery {
-    user: Option<Address>,
+    user: Option<AccountId>,
 }
 
 /// The admin routes.

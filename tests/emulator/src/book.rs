@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use hyperliquid_core::Address;
+use crate::account::AccountId;
 use rust_decimal::Decimal;
 
 /// Exchange order id.
@@ -14,7 +14,7 @@ pub enum Owner {
     /// The emulator's synthetic market maker.
     Synthetic,
     /// A user account (master address).
-    User(Address),
+    User(AccountId),
 }
 
 /// An order resting in the book.
@@ -249,7 +249,7 @@ mod tests {
     use super::*;
 
     fn user(n: u8) -> Owner {
-        Owner::User(Address([n; 20]))
+        Owner::User(AccountId([n; 20]))
     }
 
     fn rest(book: &mut Book, oid: Oid, owner: Owner, is_buy: bool, px: i64, sz: i64) {

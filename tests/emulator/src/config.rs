@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use hyperliquid_core::{Address, Network};
+use hyperliquid_core::Network;
+
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::account::AccountId;
 use crate::faults::FaultSettings;
 
 /// Why a configuration was refused.
@@ -185,7 +187,7 @@ pub struct SpotPairConfig {
 #[serde(deny_unknown_fields)]
 pub struct AccountConfig {
     /// The account (master) address.
-    pub address: Address,
+    pub address: AccountId,
     /// Perp collateral in USDC.
     #[serde(default)]
     pub usdc: Decimal,
@@ -317,7 +319,8 @@ impl Config {
     }
 
     /// Adds `usdc` of perp collateral to `address` (creating the entry).
-    pub fn fund(&mut self, address: Address, usdc: Decimal) {
+    pub fn fund(&mut self, address: impl Into<AccountId>, usdc: Decimal) {
+        let address = address.into();
         match self.accounts.iter_mut().find(|a| a.address == address) {
             Some(account) => account.usdc += usdc,
             None => self.accounts.push(AccountConfig {

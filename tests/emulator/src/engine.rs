@@ -7,14 +7,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use hyperliquid_core::{Address, B256, MarketKind, keccak256};
+use hyperliquid_core::{B256, MarketKind, keccak256};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
+use crate::account::AccountId;
 use crate::accounts::{Account, MarginSummary};
 use crate::book::{Oid, Owner, Resting, Taker};
 use crate::config::{Config, FeeConfig, LimitsConfig, LiquidityConfig, SpotTokenConfig};
-use crate::feed::{Feed, Pending, Topic};
+use crate::feed::{Event, Feed, Pending, Print};
 use crate::market::{MIN_NOTIONAL, Market, MarketSpec, SPOT_ASSET_OFFSET};
 use crate::nonces::NonceSet;
 use crate::orders::{OrderRecord, OrderState};
@@ -30,7 +31,7 @@ const SWEEP_SIZE: Decimal = Decimal::from_parts(0, 1, 0, false, 0);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agent {
     /// The account it trades for.
-    pub master: Address,
+    pub master: AccountId,
     /// Its name (`None` for the unnamed agent).
     pub name: Option<String>,
 }
@@ -49,7 +50,7 @@ pub struct ActionContext {
 /// One side of an execution, as booked to a user.
 #[derive(Debug, Clone, Copy)]
 struct FillSide {
-    user: Address,
+    user: AccountId,
     oid: Oid,
     is_buy: bool,
     /// True for the taker.
@@ -58,7 +59,7 @@ struct FillSide {
 
 /// What both sides of an execution share.
 #[derive(Debug, Clone, Copy)]
-struct Print {
+struct TradeFacts {
     market: usize,
     px: Decimal,
     sz: Decimal,
@@ -77,14 +78,16 @@ pub struct Engine {
     pub(crate) asset_index: HashMap<u32, usize>,
     pub(crate) coin_index: HashMap<String, usize>,
     pub(crate) tokens: Vec<SpotTokenConfig>,
-    pub(crate) accounts: HashMap<Address, Account>,
-    pub(crate) agents: HashMap<Address, Agent>,
-    pub(crate) nonces: HashMap<Address, NonceSet>,
+    pub(crate) accounts: HashMap<AccountId, Account>,
+    pub(crate) agents: HashMap<AccountId, Agent>,
+    pub(crate) nonces: HashMap<AccountId, NonceSet>,
     pub(crate) orders: HashMap<Oid, OrderRecord>,
     pub(crate) triggers: BTreeSet<Oid>,
+    /// Resting orders with an expiry, by expiry time.
+    pub(crate) expiries: BTreeSet<(u64, Oid)>,
     pub(crate) pending: Pending,
     pub(crate) feed: Feed,
-    pub(crate) synthetic: Address,
+    pub(crate) synthetic: AccountId,
     next_oid: Oid,
     next_tid: u64,
     block_secs: f64,
@@ -183,9 +186,10 @@ impl Engine {
             nonces: HashMap::new(),
             orders: HashMap::new(),
             triggers: BTreeSet::new(),
+            expiries: BTreeSet::new(),
             pending: Pending::default(),
             feed,
-            synthetic: Address(synthetic),
+            synthetic: AccountId(synthetic),
             next_oid: 1_000_000,
             next_tid: 1_000_000_000,
             block_secs: config.block_ms as f64 / 1000.0,
@@ -232,7 +236,7 @@ impl Engine {
 
     /// The account a signer acts for: itself when funded, or the master of an
     /// approved agent.
-    pub fn account_for_signer(&self, signer: Address) -> Option<Address> {
+    pub fn account_for_signer(&self, signer: AccountId) -> Option<AccountId> {
         if self.accounts.contains_key(&signer) {
             return Some(signer);
         }
@@ -243,12 +247,12 @@ impl Engine {
     }
 
     /// Whether `address` is a funded account.
-    pub fn is_user(&self, address: Address) -> bool {
+    pub fn is_user(&self, address: AccountId) -> bool {
         self.accounts.contains_key(&address)
     }
 
     /// Checks and records a signer's nonce (the exchange's text on refusal).
-    pub fn use_nonce(&mut self, signer: Address, nonce: u64, now: u64) -> Result<(), String> {
+    pub fn use_nonce(&mut self, signer: AccountId, nonce: u64, now: u64) -> Result<(), String> {
         let set = self.nonces.entry(signer).or_default();
         set.check(nonce, now)?;
         set.record(nonce);
@@ -267,7 +271,7 @@ impl Engine {
     /// Credits an account (creating it): perp USDC and spot balances by token name.
     pub fn fund(
         &mut self,
-        user: Address,
+        user: AccountId,
         usdc: Decimal,
         spot: &BTreeMap<String, Decimal>,
     ) -> Result<(), AdminError> {
@@ -326,6 +330,7 @@ impl Engine {
     }
 
     fn after_block(&mut self, now: u64) {
+        self.expire_orders(now);
         self.fire_triggers(now);
         self.fire_scheduled_cancels(now);
         self.enforce_margin(now);
@@ -427,22 +432,21 @@ impl Engine {
             (address(execution.maker), address(taker_owner))
         };
         if self.feed.active() {
-            let coin = self.markets[market].spec.coin.clone();
             self.pending.trade(
-                &coin,
-                json!({
-                    "coin": coin,
-                    "side": if taker_buys { "B" } else { "A" },
-                    "px": px.normalize().to_string(),
-                    "sz": sz.normalize().to_string(),
-                    "time": now,
-                    "hash": hash.to_string(),
-                    "tid": tid,
-                    "users": [buyer, seller],
-                }),
+                market,
+                Print {
+                    tid,
+                    px,
+                    sz,
+                    taker_buys,
+                    time: now,
+                    hash,
+                    buyer,
+                    seller,
+                },
             );
         }
-        let print = Print {
+        let print = TradeFacts {
             market,
             px,
             sz,
@@ -472,14 +476,14 @@ impl Engine {
     }
 
     /// Applies one side of a trade to a user's account and order.
-    fn record_fill(&mut self, side: FillSide, print: &Print) {
+    fn record_fill(&mut self, side: FillSide, print: &TradeFacts) {
         let FillSide {
             user,
             oid,
             is_buy,
             crossed,
         } = side;
-        let Print {
+        let TradeFacts {
             market,
             px,
             sz,
@@ -551,7 +555,7 @@ impl Engine {
             twap_id: None,
         };
         if self.feed.active() {
-            self.pending.fill(user, fill.to_json());
+            self.pending.fill(user, fill.clone());
         }
         account.fills.push_back(fill);
         while account.fills.len() > self.limits.fills_kept {
@@ -655,14 +659,13 @@ impl Engine {
             return;
         }
         if let Some(order) = self.orders.get(&oid) {
-            let (user, update) = (order.user, order.update_json());
-            self.pending.order_update(user, update);
+            self.pending.order_update(order.clone());
         }
     }
 
     /// Cancels a user's resting reduce-only orders that would now increase
     /// the position.
-    fn cancel_invalid_reduce_only(&mut self, user: Address, asset: u32, now: u64) {
+    fn cancel_invalid_reduce_only(&mut self, user: AccountId, asset: u32, now: u64) {
         let (Some(account), Some(market)) = (self.accounts.get(&user), self.market_of_asset(asset))
         else {
             return;
@@ -679,6 +682,16 @@ impl Engine {
             .collect();
         for oid in invalid {
             self.finish(oid, OrderState::ReduceOnlyCanceled, now);
+        }
+    }
+
+    /// Expires the resting orders whose expiry time passed.
+    fn expire_orders(&mut self, now: u64) {
+        while let Some(&(expiry, oid)) = self.expiries.first()
+            && expiry <= now
+        {
+            self.expiries.pop_first();
+            self.finish(oid, OrderState::Expired, now);
         }
     }
 
@@ -706,7 +719,7 @@ impl Engine {
 
     /// Cancels every open order of accounts whose scheduled cancel is due.
     fn fire_scheduled_cancels(&mut self, now: u64) {
-        let due: Vec<Address> = self
+        let due: Vec<AccountId> = self
             .accounts
             .iter()
             .filter(|(_, a)| a.scheduled_cancel.deadline.is_some_and(|d| d <= now))
@@ -732,7 +745,7 @@ impl Engine {
     /// Cancels the open non-reduce-only perp orders of accounts whose margin no
     /// longer covers them.
     fn enforce_margin(&mut self, now: u64) {
-        let short: Vec<Address> = self
+        let short: Vec<AccountId> = self
             .accounts
             .iter()
             .filter(|(_, a)| a.order_margin > Decimal::ZERO)
@@ -761,14 +774,17 @@ impl Engine {
     }
 
     /// Cancels orders the user did not ask to cancel, reporting them as `nonUserCancel`.
-    fn cancel_for_user(&mut self, user: Address, oids: &[Oid], status: OrderState, now: u64) {
+    fn cancel_for_user(&mut self, user: AccountId, oids: &[Oid], status: OrderState, now: u64) {
         for &oid in oids {
-            let coin = self.orders.get(&oid).map(|o| o.coin.clone());
+            let market = self
+                .orders
+                .get(&oid)
+                .and_then(|o| self.market_of_asset(o.asset));
             if self.finish(oid, status, now)
-                && let Some(coin) = coin
+                && let Some(market) = market
                 && self.feed.active()
             {
-                self.pending.non_user_cancel(user, &coin, oid);
+                self.pending.non_user_cancel(user, market, oid);
             }
         }
     }
@@ -789,30 +805,13 @@ impl Engine {
                 continue;
             }
             self.published_books.insert(market, (version, now));
-            let coin = self.markets[market].spec.coin.clone();
-            self.feed.publish(
-                Topic::L2Book(coin.clone()),
-                "l2Book",
-                &crate::info::l2_book(self, market, now),
-            );
-            self.feed.publish(
-                Topic::Bbo(coin.clone()),
-                "bbo",
-                &crate::info::bbo(self, market, now),
-            );
-            let (channel, ctx) = crate::info::active_asset_ctx(self, market);
-            self.feed
-                .publish(Topic::ActiveAssetCtx(coin), channel, &ctx);
+            self.feed.publish(Event::Market { market, time: now });
         }
-        self.feed.publish(
-            Topic::AllMids,
-            "allMids",
-            &json!({ "mids": crate::info::all_mids(self) }),
-        );
+        self.feed.publish(Event::Block { time: now });
     }
 
     /// Ground truth of one account: balances, positions, every order and fill.
-    pub fn account_state(&self, user: Address) -> Option<Value> {
+    pub fn account_state(&self, user: AccountId) -> Option<Value> {
         let account = self.accounts.get(&user)?;
         let summary = self.margin_summary(account);
         let orders: Vec<Value> = account
@@ -864,7 +863,7 @@ impl Engine {
 
     /// Ground truth of the whole exchange: every account and every book (top 20 levels).
     pub fn state(&self, now: u64) -> Value {
-        let mut users: Vec<&Address> = self.accounts.keys().collect();
+        let mut users: Vec<&AccountId> = self.accounts.keys().collect();
         users.sort();
         let books: Vec<Value> = (0..self.markets.len())
             .map(|market| {

@@ -6,12 +6,18 @@
 //! [`prepare`] parses and recovers the signer, [`apply`] does the rest.
 
 use hyperliquid_core::{
-    Action, Address, B256, ExchangeRequest, Grouping, Network, OrderRef, l1_hashes,
-    recover_address, signing_digest,
+    Action, Address, B256, Cloid, ExchangeRequest, Grouping, Network, OrderRef, OrderType,
+    OrderWire, Tif, Tpsl, l1_hashes, recover_address, signing_digest,
 };
 use serde_json::{Value, json};
 
+use crate::account::AccountId;
+use crate::accounts::Leverage;
 use crate::engine::{ActionContext, Engine};
+use crate::entry::{
+    ClientId, EntryKind, OrderEntry, OrderTarget, Placement, TimeInForce, TriggerKind, TriggerSpec,
+};
+use crate::validation::NOT_OPEN;
 
 /// Plain-text answer (HTTP 422) to a body that is not a valid request.
 pub const DESERIALIZE_ERROR: &str = "Failed to deserialize the JSON body into the target type";
@@ -89,7 +95,7 @@ pub fn apply(engine: &mut Engine, prepared: Prepared, now: u64, post_only_window
         hash,
     } = prepared;
     let signer = match signer {
-        Ok(signer) => signer,
+        Ok(signer) => AccountId::from(signer),
         Err(text) => return err(text),
     };
     let user = match &request.action {
@@ -130,16 +136,14 @@ pub fn apply(engine: &mut Engine, prepared: Prepared, now: u64, post_only_window
             "Grouping {:?} is not supported by the emulator; use \"na\".",
             action.grouping
         )),
-        Action::Order(action) => {
-            ok_statuses("order", engine.place_orders(user, &action.orders, &ctx))
-        }
+        Action::Order(action) => ok_statuses("order", place(engine, user, &action.orders, &ctx)),
         Action::Cancel(action) => {
             let targets: Vec<_> = action
                 .cancels
                 .iter()
                 .map(|c| (c.asset, OrderRef::Oid(c.oid)))
                 .collect();
-            ok_statuses("cancel", engine.cancel_orders(user, &targets, now))
+            ok_statuses("cancel", cancel(engine, user, &targets, now))
         }
         Action::CancelByCloid(action) => {
             let targets: Vec<_> = action
@@ -147,10 +151,10 @@ pub fn apply(engine: &mut Engine, prepared: Prepared, now: u64, post_only_window
                 .iter()
                 .map(|c| (c.asset, OrderRef::Cloid(c.cloid)))
                 .collect();
-            ok_statuses("cancel", engine.cancel_orders(user, &targets, now))
+            ok_statuses("cancel", cancel(engine, user, &targets, now))
         }
         Action::Modify(modify) => {
-            let statuses = engine.modify_orders(user, std::slice::from_ref(modify), &ctx);
+            let statuses = replace(engine, user, std::slice::from_ref(modify), &ctx);
             match statuses
                 .first()
                 .and_then(|s| s.get("error"))
@@ -161,19 +165,28 @@ pub fn apply(engine: &mut Engine, prepared: Prepared, now: u64, post_only_window
             }
         }
         Action::BatchModify(action) => {
-            ok_statuses("order", engine.modify_orders(user, &action.modifies, &ctx))
+            ok_statuses("order", replace(engine, user, &action.modifies, &ctx))
         }
         Action::ScheduleCancel(action) => {
             default_or_err(engine.schedule_cancel(user, action.time, now))
         }
-        Action::UpdateLeverage(action) => default_or_err(engine.update_leverage(user, action)),
-        Action::UpdateIsolatedMargin(action) => {
-            default_or_err(engine.update_isolated_margin(user, action))
-        }
+        Action::UpdateLeverage(action) => default_or_err(engine.update_leverage(
+            user,
+            action.asset,
+            Leverage {
+                is_cross: action.is_cross,
+                value: action.leverage,
+            },
+        )),
+        Action::UpdateIsolatedMargin(action) => default_or_err(engine.update_isolated_margin(
+            user,
+            action.asset,
+            rust_decimal::Decimal::new(action.ntli, 6),
+        )),
         Action::Noop => ok_default(),
         Action::ApproveAgent(action) => default_or_err(engine.approve_agent(
             user,
-            action.agent_address,
+            action.agent_address.into(),
             action.agent_name.clone(),
         )),
     }
@@ -190,7 +203,7 @@ fn default_or_err(result: Result<(), String>) -> Value {
 /// counts per item), or refuses it when the limit is spent.
 fn spend_requests(
     engine: &mut Engine,
-    user: Address,
+    user: AccountId,
     action: &Action,
     now: u64,
 ) -> Result<(), String> {
@@ -206,4 +219,153 @@ fn spend_requests(
         Some(account) => account.spend_requests(items.max(1) as u64, is_cancel, buffer, now),
         None => Ok(()),
     }
+}
+
+/// The core's entry for a Hyperliquid order (`Asset N does not exist.` when
+/// no market has its asset id).
+pub fn entry_of(engine: &Engine, wire: &OrderWire) -> Result<OrderEntry, String> {
+    let market = engine
+        .market_of_asset(wire.asset)
+        .ok_or_else(|| format!("Asset {} does not exist.", wire.asset))?;
+    let kind = match &wire.order_type {
+        OrderType::Limit(limit) => EntryKind::Limit(match limit.tif {
+            Tif::Gtc => TimeInForce::GoodTillCancel,
+            Tif::Ioc => TimeInForce::ImmediateOrCancel,
+            Tif::Alo => TimeInForce::PostOnly,
+        }),
+        OrderType::Trigger(trigger) => EntryKind::Trigger(TriggerSpec {
+            price: trigger.trigger_px.value(),
+            is_market: trigger.is_market,
+            kind: match trigger.tpsl {
+                Tpsl::Tp => TriggerKind::TakeProfit,
+                Tpsl::Sl => TriggerKind::StopLoss,
+            },
+        }),
+    };
+    Ok(OrderEntry {
+        market,
+        is_buy: wire.is_buy,
+        price: wire.price.value(),
+        size: wire.size.value(),
+        reduce_only: wire.reduce_only,
+        kind,
+        client_id: wire.cloid.map(|c| ClientId(c.0)),
+        good_till: None,
+    })
+}
+
+/// `{"error": text}`.
+fn error_status(text: impl Into<String>) -> Value {
+    json!({ "error": text.into() })
+}
+
+/// The order status of a placement: `resting`, `filled` or `error`, with the
+/// order's `cloid` when it has one.
+pub fn status_of(placement: &Placement, cloid: Option<Cloid>) -> Value {
+    let (kind, mut inner) = match placement {
+        Placement::Resting { oid } => ("resting", json!({ "oid": oid })),
+        Placement::Filled { oid, total, avg_px } => (
+            "filled",
+            json!({
+                "totalSz": total.normalize().to_string(),
+                "avgPx": avg_px.normalize().to_string(),
+                "oid": oid,
+            }),
+        ),
+        Placement::Refused { message, .. } => return error_status(message.clone()),
+    };
+    if let (Some(cloid), Some(object)) = (cloid, inner.as_object_mut()) {
+        object.insert("cloid".to_owned(), json!(cloid));
+    }
+    json!({ kind: inner })
+}
+
+/// Places the orders of one `order` action; one status per order.
+fn place(
+    engine: &mut Engine,
+    user: AccountId,
+    wires: &[OrderWire],
+    ctx: &ActionContext,
+) -> Vec<Value> {
+    let mut statuses = vec![Value::Null; wires.len()];
+    let mut entries = Vec::new();
+    let mut slots = Vec::new();
+    for (i, wire) in wires.iter().enumerate() {
+        match entry_of(engine, wire) {
+            Ok(entry) => {
+                entries.push(entry);
+                slots.push(i);
+            }
+            Err(text) => statuses[i] = error_status(text),
+        }
+    }
+    let placements = engine.place_orders(user, &entries, ctx);
+    for (slot, placement) in slots.into_iter().zip(placements) {
+        statuses[slot] = status_of(&placement, wires[slot].cloid);
+    }
+    statuses
+}
+
+fn target_of(target: &OrderRef) -> OrderTarget {
+    match target {
+        OrderRef::Oid(oid) => OrderTarget::Oid(*oid),
+        OrderRef::Cloid(cloid) => OrderTarget::Client(ClientId(cloid.0)),
+    }
+}
+
+/// Cancels by oid or cloid; `"success"` or an error status per cancel.
+fn cancel(
+    engine: &mut Engine,
+    user: AccountId,
+    targets: &[(u32, OrderRef)],
+    now: u64,
+) -> Vec<Value> {
+    let resolved: Vec<(usize, OrderTarget)> = targets
+        .iter()
+        .map(|(asset, target)| {
+            // An unknown asset names no market: nothing matches it.
+            let market = engine.market_of_asset(*asset).unwrap_or(usize::MAX);
+            (market, target_of(target))
+        })
+        .collect();
+    engine
+        .cancel_orders(user, &resolved, now)
+        .into_iter()
+        .zip(targets)
+        .map(|(cancelled, (asset, _))| match cancelled {
+            true => json!("success"),
+            false => error_status(format!("{NOT_OPEN} asset={asset}")),
+        })
+        .collect()
+}
+
+/// Modifies (cancel, then place with a new oid); one order status per
+/// modification.
+fn replace(
+    engine: &mut Engine,
+    user: AccountId,
+    modifies: &[hyperliquid_core::Modify],
+    ctx: &ActionContext,
+) -> Vec<Value> {
+    let not_open = |asset: u32| {
+        error_status(format!(
+            "Cannot modify canceled or filled order. asset={asset}"
+        ))
+    };
+    let mut statuses: Vec<Value> = modifies.iter().map(|m| not_open(m.order.asset)).collect();
+    let mut replacements = Vec::new();
+    let mut slots = Vec::new();
+    for (i, modify) in modifies.iter().enumerate() {
+        if let Ok(entry) = entry_of(engine, &modify.order) {
+            replacements.push((target_of(&modify.oid), entry));
+            slots.push(i);
+        }
+    }
+    let placements = engine.replace_orders(user, &replacements, ctx);
+    for (slot, placement) in slots.into_iter().zip(placements) {
+        if let Some(placement) = placement {
+            statuses[slot] = status_of(&placement, modifies[slot].order.cloid);
+        }
+    }
+    statuses
 }

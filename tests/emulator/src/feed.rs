@@ -1,52 +1,95 @@
-//! Market-data and user-event fan-out to WebSocket sessions.
-//!
-//! Every message is serialized once, as the full `{"channel","data"}` frame,
-//! and tagged with the subscription topic it belongs to; sessions forward the
-//! topics they subscribed to.
+//! The core's venue-neutral event model and its fan-out to WebSocket
+//! sessions: order updates, fills, cancels the user did not ask for, public
+//! trades and market refreshes ([`Event`]). Each front end's sessions
+//! translate the events they subscribed to into the venue's frames.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use hyperliquid_core::Address;
-use serde_json::{Value, json};
+use hyperliquid_core::B256;
+use rust_decimal::Decimal;
 use tokio::sync::broadcast;
 
-/// A subscription target.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Topic {
-    /// `l2Book` of a coin.
-    L2Book(String),
-    /// `trades` of a coin.
-    Trades(String),
-    /// `bbo` of a coin.
-    Bbo(String),
-    /// `allMids`.
-    AllMids,
-    /// `activeAssetCtx` of a coin.
-    ActiveAssetCtx(String),
-    /// `orderUpdates` of a user.
-    OrderUpdates(Address),
-    /// `userFills` of a user.
-    UserFills(Address),
-    /// `userEvents` (channel `user`) of a user.
-    UserEvents(Address),
+use crate::account::AccountId;
+use crate::book::Oid;
+use crate::orders::{Fill, OrderRecord};
+
+/// One public trade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Print {
+    /// Trade id (shared by both sides' fills).
+    pub tid: u64,
+    /// Price.
+    pub px: Decimal,
+    /// Size.
+    pub sz: Decimal,
+    /// Whether the taker bought.
+    pub taker_buys: bool,
+    /// Time (ms).
+    pub time: u64,
+    /// Transaction hash of the action or block.
+    pub hash: B256,
+    /// Buyer.
+    pub buyer: AccountId,
+    /// Seller.
+    pub seller: AccountId,
 }
 
-/// One outgoing frame and its topic.
+/// Something that happened in the core.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Orders of one account changed status (their records at that moment).
+    OrderUpdates {
+        /// The owner.
+        account: AccountId,
+        /// The records, in the order of the changes.
+        orders: Vec<OrderRecord>,
+    },
+    /// Fills of one account.
+    Fills {
+        /// The owner.
+        account: AccountId,
+        /// The fills, oldest first.
+        fills: Vec<Fill>,
+    },
+    /// Orders the core cancelled without the owner asking (scheduled cancel,
+    /// margin): market index and order id.
+    NonUserCancels {
+        /// The owner.
+        account: AccountId,
+        /// Market and order id of each.
+        cancels: Vec<(usize, Oid)>,
+    },
+    /// Public trades of a market.
+    Trades {
+        /// Market index.
+        market: usize,
+        /// The trades, oldest first.
+        trades: Vec<Print>,
+    },
+    /// A market's book, best bid and offer and context were refreshed
+    /// (published when the book changed, and at least every second).
+    Market {
+        /// Market index.
+        market: usize,
+        /// Time (ms).
+        time: u64,
+    },
+    /// A block ended (every market's mid may have moved).
+    Block {
+        /// Time (ms).
+        time: u64,
+    },
+}
+
+/// One published event.
 #[derive(Debug)]
 pub struct FeedMessage {
     /// Publication sequence number (1, 2, …).
     pub sequence: u64,
-    /// Which subscription receives it.
-    pub topic: Topic,
-    /// The full JSON frame.
-    pub text: String,
-}
-
-/// `{"channel": channel, "data": data}` as text.
-pub fn frame(channel: &str, data: &Value) -> String {
-    json!({ "channel": channel, "data": data }).to_string()
+    /// What happened.
+    pub event: Event,
 }
 
 /// The broadcast hub.
@@ -56,7 +99,7 @@ pub struct Feed {
     published: Arc<AtomicU64>,
 }
 
-/// Frames a lagging session may fall behind before it is disconnected.
+/// Events a lagging session may fall behind before it is disconnected.
 const FEED_CAPACITY: usize = 16_384;
 
 impl Default for Feed {
@@ -69,112 +112,100 @@ impl Default for Feed {
 }
 
 impl Feed {
-    /// A receiver of every frame published from now on.
+    /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<FeedMessage>> {
         self.sender.subscribe()
     }
 
-    /// Whether any session listens (lets producers skip building frames).
+    /// Whether any session listens (lets producers skip building events).
     pub fn active(&self) -> bool {
         self.sender.receiver_count() > 0
     }
 
-    /// Sequence number of the last published frame. Read under the engine
-    /// lock (where every frame is published) it splits frames into those
+    /// Sequence number of the last published event. Read under the engine
+    /// lock (where every event is published) it splits events into those
     /// already reflected in the engine's state and later ones.
     pub fn last_sequence(&self) -> u64 {
         self.published.load(Ordering::SeqCst)
     }
 
-    /// Publishes one frame.
-    pub fn publish(&self, topic: Topic, channel: &str, data: &Value) {
+    /// Publishes one event.
+    pub fn publish(&self, event: Event) {
         if self.active() {
             let sequence = self.published.fetch_add(1, Ordering::SeqCst) + 1;
             // Sending fails only when nobody listens, which is fine.
-            let _ = self.sender.send(Arc::new(FeedMessage {
-                sequence,
-                topic,
-                text: frame(channel, data),
-            }));
+            let _ = self.sender.send(Arc::new(FeedMessage { sequence, event }));
         }
     }
 }
 
 #[derive(Debug, Default)]
-struct UserBatch {
-    fills: Vec<Value>,
-    order_updates: Vec<Value>,
-    non_user_cancels: Vec<Value>,
+struct AccountBatch {
+    fills: Vec<Fill>,
+    order_updates: Vec<OrderRecord>,
+    non_user_cancels: Vec<(usize, Oid)>,
 }
 
 /// Events gathered while one action or block is processed, published together
 /// as the exchange does per block.
 #[derive(Debug, Default)]
 pub struct Pending {
-    users: BTreeMap<Address, UserBatch>,
-    trades: BTreeMap<String, Vec<Value>>,
+    accounts: BTreeMap<AccountId, AccountBatch>,
+    trades: BTreeMap<usize, Vec<Print>>,
 }
 
 impl Pending {
-    /// A fill of `user`.
-    pub fn fill(&mut self, user: Address, fill: Value) {
-        self.users.entry(user).or_default().fills.push(fill);
+    /// A fill of `account`.
+    pub fn fill(&mut self, account: AccountId, fill: Fill) {
+        self.accounts.entry(account).or_default().fills.push(fill);
     }
 
-    /// An order status change of `user`.
-    pub fn order_update(&mut self, user: Address, update: Value) {
-        self.users
-            .entry(user)
+    /// An order status change (the record as it now stands).
+    pub fn order_update(&mut self, order: OrderRecord) {
+        self.accounts
+            .entry(order.user)
             .or_default()
             .order_updates
-            .push(update);
+            .push(order);
     }
 
-    /// A cancel the user did not ask for (scheduled cancel, margin).
-    pub fn non_user_cancel(&mut self, user: Address, coin: &str, oid: u64) {
-        self.users
-            .entry(user)
+    /// A cancel the owner did not ask for (scheduled cancel, margin).
+    pub fn non_user_cancel(&mut self, account: AccountId, market: usize, oid: Oid) {
+        self.accounts
+            .entry(account)
             .or_default()
             .non_user_cancels
-            .push(json!({ "coin": coin, "oid": oid }));
+            .push((market, oid));
     }
 
     /// A public trade.
-    pub fn trade(&mut self, coin: &str, trade: Value) {
-        self.trades.entry(coin.to_owned()).or_default().push(trade);
+    pub fn trade(&mut self, market: usize, print: Print) {
+        self.trades.entry(market).or_default().push(print);
     }
 
     /// Publishes and clears everything gathered.
     pub fn flush(&mut self, feed: &Feed) {
-        for (coin, trades) in std::mem::take(&mut self.trades) {
-            feed.publish(Topic::Trades(coin), "trades", &Value::Array(trades));
+        for (market, trades) in std::mem::take(&mut self.trades) {
+            feed.publish(Event::Trades { market, trades });
         }
-        for (user, batch) in std::mem::take(&mut self.users) {
+        for (account, batch) in std::mem::take(&mut self.accounts) {
             if !batch.order_updates.is_empty() {
-                feed.publish(
-                    Topic::OrderUpdates(user),
-                    "orderUpdates",
-                    &Value::Array(batch.order_updates),
-                );
+                feed.publish(Event::OrderUpdates {
+                    account,
+                    orders: batch.order_updates,
+                });
             }
             if !batch.fills.is_empty() {
-                feed.publish(
-                    Topic::UserFills(user),
-                    "userFills",
-                    &json!({ "user": user, "fills": batch.fills }),
-                );
-                feed.publish(
-                    Topic::UserEvents(user),
-                    "user",
-                    &json!({ "fills": batch.fills }),
-                );
+                feed.publish(Event::Fills {
+                    account,
+                    fills: batch.fills,
+                });
             }
             if !batch.non_user_cancels.is_empty() {
-                feed.publish(
-                    Topic::UserEvents(user),
-                    "user",
-                    &json!({ "nonUserCancel": batch.non_user_cancels }),
-                );
+                feed.publish(Event::NonUserCancels {
+                    account,
+                    cancels: batch.non_user_cancels,
+                });
             }
         }
     }

@@ -3,7 +3,10 @@
 
 use std::str::FromStr;
 
-use hyperliquid_core::{Address, Cloid, MarketKind};
+use hyperliquid_core::{Cloid, MarketKind};
+
+use crate::account::AccountId;
+use crate::entry::ClientId;
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
 
@@ -34,10 +37,10 @@ fn field<'a>(request: &'a Value, key: &str) -> Result<&'a Value, InfoError> {
     request.get(key).ok_or(InfoError)
 }
 
-fn user_field(request: &Value) -> Result<Address, InfoError> {
+fn user_field(request: &Value) -> Result<AccountId, InfoError> {
     field(request, "user")?
         .as_str()
-        .and_then(|text| Address::from_str(text).ok())
+        .and_then(|text| AccountId::from_str(text).ok())
         .ok_or(InfoError)
 }
 
@@ -292,7 +295,7 @@ pub fn bbo(engine: &Engine, market: usize, now: u64) -> Value {
     json!({ "coin": m.spec.coin, "time": now, "bbo": [best(true), best(false)] })
 }
 
-fn open_orders(engine: &Engine, user: Address, shape: fn(&OrderRecord) -> Value) -> Vec<Value> {
+fn open_orders(engine: &Engine, user: AccountId, shape: fn(&OrderRecord) -> Value) -> Vec<Value> {
     engine.accounts.get(&user).map_or_else(Vec::new, |account| {
         account
             .open_orders
@@ -304,7 +307,7 @@ fn open_orders(engine: &Engine, user: Address, shape: fn(&OrderRecord) -> Value)
     })
 }
 
-fn order_status(engine: &Engine, user: Address, target: &Value) -> Result<Value, InfoError> {
+fn order_status(engine: &Engine, user: AccountId, target: &Value) -> Result<Value, InfoError> {
     let oid: Option<Oid> = match target {
         Value::Number(n) => Some(n.as_u64().ok_or(InfoError)?),
         Value::String(text) => {
@@ -312,7 +315,7 @@ fn order_status(engine: &Engine, user: Address, target: &Value) -> Result<Value,
             engine
                 .accounts
                 .get(&user)
-                .and_then(|a| a.cloids.get(&cloid).copied())
+                .and_then(|a| a.cloids.get(&ClientId(cloid.0)).copied())
         }
         _ => return Err(InfoError),
     };
@@ -335,7 +338,7 @@ fn order_status(engine: &Engine, user: Address, target: &Value) -> Result<Value,
 }
 
 /// `clearinghouseState`: margin summaries and open positions (closed ones are omitted).
-pub fn clearinghouse_state(engine: &Engine, user: Address, now: u64) -> Value {
+pub fn clearinghouse_state(engine: &Engine, user: AccountId, now: u64) -> Value {
     let default = crate::accounts::Account::default();
     let account = engine.accounts.get(&user).unwrap_or(&default);
     let summary = engine.margin_summary(account);
@@ -404,7 +407,7 @@ pub fn clearinghouse_state(engine: &Engine, user: Address, now: u64) -> Value {
 }
 
 /// `spotClearinghouseState`: balances with holds.
-pub fn spot_clearinghouse_state(engine: &Engine, user: Address) -> Value {
+pub fn spot_clearinghouse_state(engine: &Engine, user: AccountId) -> Value {
     let balances: Vec<Value> = engine.accounts.get(&user).map_or_else(Vec::new, |account| {
         account
             .spot

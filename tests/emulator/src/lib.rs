@@ -17,9 +17,10 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), hl_emulator::StartError> {
-//! use hl_emulator::{Config, Emulator};
+//! use hl_emulator::{AccountId, Config, Emulator};
 //! let mut config = Config::default();
-//! config.fund("0x278dbc9d13eff5342acb01ba06a95f3d08e4d1fe".parse().unwrap(), 100_000.into());
+//! let account: AccountId = "0x278dbc9d13eff5342acb01ba06a95f3d08e4d1fe".parse().unwrap();
+//! config.fund(account, 100_000.into());
 //! let emulator = Emulator::start(config).await?;
 //! let base_url = emulator.base_url(); // http://127.0.0.1:PORT
 //! # let _ = base_url;
@@ -34,6 +35,8 @@
 //! | [`config`] | TOML configuration and defaults |
 //! | [`market`] | market specs, price process, tick sizes, synthetic liquidity draws |
 //! | [`book`] | price-time priority book, matching, self-trade prevention |
+//! | [`account`] | the core's account id |
+//! | [`entry`] | the core's order entry: entries, targets, placements |
 //! | [`accounts`] | balances, positions, leverage, margin, fills bookkeeping |
 //! | [`orders`] | order records, statuses, fills and their JSON shapes |
 //! | [`validation`] | order checks and the exchange's error texts |
@@ -42,8 +45,9 @@
 //! | [`trading`] | order, cancel, modify, trigger, schedule, leverage, agents |
 //! | [`exchange`] | `/exchange`: parsing, recovery, auth, expiry, nonces, dispatch |
 //! | [`info`] | `/info` answers and market-data payloads |
-//! | [`feed`] | fan-out of channel messages to sessions |
-//! | [`ws`] | WebSocket sessions, subscriptions, post |
+//! | [`feed`] | the core's events and their fan-out to sessions |
+//! | [`session`] | the WebSocket session loop every front end shares |
+//! | [`ws`] | Hyperliquid WebSocket sessions, subscriptions, post; the faulty writer |
 //! | [`faults`] | fault settings and deterministic fault draws |
 //! | [`admin`] | the admin API |
 //! | [`server`] | HTTP server, start and shutdown |
@@ -54,6 +58,7 @@
 #![warn(missing_docs)]
 #![recursion_limit = "256"]
 
+pub mod account;
 pub mod accounts;
 pub mod admin;
 pub mod binance;
@@ -63,6 +68,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod engine;
+pub mod entry;
 pub mod exchange;
 pub mod faults;
 pub mod feed;
@@ -71,12 +77,14 @@ pub mod market;
 pub mod nonces;
 pub mod orders;
 pub mod server;
+pub mod session;
 pub mod signing;
 pub mod trading;
 pub mod validation;
 pub mod venue;
 pub mod ws;
 
+pub use account::AccountId;
 pub use config::{Config, ConfigError};
 pub use faults::FaultSettings;
 pub use server::{Emulator, EmulatorHandle, StartError, StopSignals};

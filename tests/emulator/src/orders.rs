@@ -1,12 +1,14 @@
 //! Order records, their statuses, fills, and the JSON shapes `/info` and the
 //! WebSocket use for them.
 
-use hyperliquid_core::{Address, B256, Cloid, Tif, Tpsl};
+use hyperliquid_core::B256;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::account::AccountId;
 use crate::book::Oid;
+use crate::entry::{ClientId, TimeInForce, TriggerKind};
 
 /// Order status strings of `orderStatus` and `orderUpdates`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,6 +48,8 @@ pub enum OrderState {
     BadTriggerPxRejected,
     /// Not enough spot balance.
     InsufficientSpotBalanceRejected,
+    /// Rested until its expiry time (good till date).
+    Expired,
 }
 
 impl OrderState {
@@ -63,7 +67,7 @@ pub struct Trigger {
     /// Execute as market once triggered.
     pub is_market: bool,
     /// Take profit or stop loss.
-    pub tpsl: Tpsl,
+    pub kind: TriggerKind,
     /// Whether it has fired.
     pub fired: bool,
 }
@@ -71,7 +75,7 @@ pub struct Trigger {
 impl Trigger {
     /// Whether the trigger fires when the mark rises to its price (else when it falls).
     pub fn fires_above(&self, is_buy: bool) -> bool {
-        (self.tpsl == Tpsl::Tp) != is_buy
+        (self.kind == TriggerKind::TakeProfit) != is_buy
     }
 
     /// Whether `mark` reaches the trigger price of an order on side `is_buy`.
@@ -90,7 +94,7 @@ pub struct OrderRecord {
     /// Exchange order id.
     pub oid: Oid,
     /// Owner (master address).
-    pub user: Address,
+    pub user: AccountId,
     /// Asset id.
     pub asset: u32,
     /// Coin.
@@ -110,11 +114,11 @@ pub struct OrderRecord {
     /// Fees paid, in the fee tokens of the fills.
     pub fees: Decimal,
     /// Client order id.
-    pub cloid: Option<Cloid>,
+    pub cloid: Option<ClientId>,
     /// Reduce only.
     pub reduce_only: bool,
     /// Time in force of a limit order (trigger orders execute as Gtc or market).
-    pub tif: Option<Tif>,
+    pub tif: Option<TimeInForce>,
     /// Trigger, for TP/SL orders.
     pub trigger: Option<Trigger>,
     /// Placement time (ms).
@@ -131,10 +135,21 @@ pub struct OrderRecord {
     pub spot_hold: Option<(u32, Decimal)>,
     /// Trade ids of its fills.
     pub tids: Vec<u64>,
+    /// Expiry time of a resting order (ms).
+    pub good_till: Option<u64>,
 }
 
 fn text(value: Decimal) -> String {
     value.normalize().to_string()
+}
+
+/// Hyperliquid's name of a time in force.
+pub fn tif_name(tif: TimeInForce) -> &'static str {
+    match tif {
+        TimeInForce::GoodTillCancel => "Gtc",
+        TimeInForce::ImmediateOrCancel => "Ioc",
+        TimeInForce::PostOnly => "Alo",
+    }
 }
 
 fn side(is_buy: bool) -> &'static str {
@@ -175,11 +190,11 @@ impl OrderRecord {
                 } else {
                     "below"
                 };
-                let order_type = match (trigger.tpsl, trigger.is_market) {
-                    (Tpsl::Tp, true) => "Take Profit Market",
-                    (Tpsl::Tp, false) => "Take Profit Limit",
-                    (Tpsl::Sl, true) => "Stop Market",
-                    (Tpsl::Sl, false) => "Stop Limit",
+                let order_type = match (trigger.kind, trigger.is_market) {
+                    (TriggerKind::TakeProfit, true) => "Take Profit Market",
+                    (TriggerKind::TakeProfit, false) => "Take Profit Limit",
+                    (TriggerKind::StopLoss, true) => "Stop Market",
+                    (TriggerKind::StopLoss, false) => "Stop Limit",
                 };
                 (
                     !trigger.fired,
@@ -204,7 +219,7 @@ impl OrderRecord {
             "isPositionTpsl": false,
             "reduceOnly": self.reduce_only,
             "orderType": order_type,
-            "tif": self.tif.map(|tif| format!("{tif:?}")),
+            "tif": self.tif.map(tif_name),
             "cloid": self.cloid,
         })
     }
@@ -233,7 +248,7 @@ impl OrderRecord {
             "avgPx": self.avg_px().map(text),
             "fees": text(self.fees),
             "reduceOnly": self.reduce_only,
-            "tif": self.tif.map(|tif| format!("{tif:?}")),
+            "tif": self.tif.map(tif_name),
             "triggerPx": self.trigger.map(|t| text(t.px)),
             "status": self.status,
             "error": self.error,
@@ -281,7 +296,7 @@ pub struct Fill {
     pub tid: u64,
     /// The order's client order id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cloid: Option<Cloid>,
+    pub cloid: Option<ClientId>,
     /// Token the fee is paid in.
     #[serde(rename = "feeToken")]
     pub fee_token: String,

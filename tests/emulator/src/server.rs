@@ -60,6 +60,45 @@ impl Shared {
         info::answer(&self.engine(), request, now)
     }
 
+    /// Runs one HTTP request of any front end under the core's HTTP faults:
+    /// order entry (`entry`) is announced to whoever measures arrivals and
+    /// draws the order-entry faults, other requests the plain HTTP ones. A
+    /// fault answers instead of `apply`, before it runs or (5xx after apply)
+    /// after; order entry then waits as the delivery fault says. `apply`'s
+    /// own `Err` answers at once.
+    pub(crate) async fn serve_http<T>(
+        &self,
+        entry: bool,
+        apply: impl FnOnce() -> Result<T, Box<Response>>,
+    ) -> Result<T, Box<Response>> {
+        if entry && self.arrivals.receiver_count() > 0 {
+            let _ = self.arrivals.send(Instant::now());
+        }
+        let fault = if entry {
+            self.faults.exchange_request()
+        } else {
+            self.faults.http_request()
+        };
+        match fault {
+            Some(HttpFault::ServerError {
+                after_apply: true, ..
+            })
+            | None => {}
+            Some(early) => return Err(Box::new(fault_response(early))),
+        }
+        let outcome = apply()?;
+        if let Some(late) = fault {
+            return Err(Box::new(fault_response(late)));
+        }
+        if entry && !self.wait_for_delivery(self.faults.action_delivery()).await {
+            return Err(Box::new(text_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting down",
+            )));
+        }
+        Ok(outcome)
+    }
+
     /// Waits as a delivery fault says; false when the answer must never be sent.
     pub(crate) async fn wait_for_delivery(&self, delivery: Delivery) -> bool {
         match delivery {
@@ -203,7 +242,7 @@ impl EmulatorHandle {
         usdc: rust_decimal::Decimal,
         spot: &std::collections::BTreeMap<String, rust_decimal::Decimal>,
     ) -> Result<(), crate::engine::AdminError> {
-        self.shared.engine().fund(user, usdc, spot)
+        self.shared.engine().fund(user.into(), usdc, spot)
     }
 
     /// The moment each later `/exchange` request has fully arrived (before
@@ -231,7 +270,7 @@ impl EmulatorHandle {
     /// Ground truth of one account (orders with status, fills, balances); same
     /// as `GET /admin/state?user=…`.
     pub fn account_state(&self, user: hyperliquid_core::Address) -> Option<Value> {
-        self.shared.engine().account_state(user)
+        self.shared.engine().account_state(user.into())
     }
 
     /// Ground truth of every account and book; same as `GET /admin/state`.
@@ -337,30 +376,16 @@ async fn info_handler(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
 }
 
 async fn exchange_handler(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    if shared.arrivals.receiver_count() > 0 {
-        let _ = shared.arrivals.send(Instant::now());
-    }
-    let fault = shared.faults.exchange_request();
-    match fault {
-        Some(HttpFault::ServerError {
-            after_apply: true, ..
+    let answer = shared
+        .serve_http(true, || {
+            exchange::parse(&body)
+                .map(|request| shared.run_action(request))
+                .map_err(|text| Box::new(text_response(StatusCode::UNPROCESSABLE_ENTITY, text)))
         })
-        | None => {}
-        Some(early) => return fault_response(early),
-    }
-    let request = match exchange::parse(&body) {
-        Ok(request) => request,
-        Err(text) => return text_response(StatusCode::UNPROCESSABLE_ENTITY, text),
-    };
-    let answer = shared.run_action(request);
-    if let Some(late) = fault {
-        return fault_response(late);
-    }
-    let delivery = shared.faults.action_delivery();
-    if shared.wait_for_delivery(delivery).await {
-        json_response(&answer)
-    } else {
-        text_response(StatusCode::SERVICE_UNAVAILABLE, "shutting down")
+        .await;
+    match answer {
+        Ok(answer) => json_response(&answer),
+        Err(response) => *response,
     }
 }
 

@@ -1,10 +1,15 @@
-//! Request signatures the centralised venues share: HMAC-SHA256 over a
-//! venue-specific text, compared in constant time, and account ids derived
-//! from API keys.
+//! What the centralised venues share about keys: HMAC-SHA256 over a
+//! venue-specific text, compared in constant time, and the table of funded
+//! API keys, each its own numbered core account.
+
+use std::collections::HashMap;
 
 use hmac::{Hmac, KeyInit, Mac};
-use hyperliquid_core::{Address, keccak256};
+use rust_decimal::Decimal;
 use sha2::Sha256;
+
+use crate::account::AccountId;
+use crate::config::Config;
 
 /// Lowercase hex HMAC-SHA256 of `message` under `secret`.
 pub fn hmac_sha256_hex(secret: &str, message: &[u8]) -> String {
@@ -35,13 +40,38 @@ pub fn verify_hmac_hex(secret: &str, message: &[u8], signature: &str) -> bool {
     mac.verify_slice(&given).is_ok()
 }
 
-/// The core's account id of an API key on a venue: keys are accounts there,
-/// and the core keys accounts by a 20-byte id.
-pub fn account_of_key(venue: &str, api_key: &str) -> Address {
-    let digest = keccak256(format!("{venue} api key {api_key}").as_bytes());
-    let mut id = [0u8; 20];
-    id.copy_from_slice(&digest.0[12..]);
-    Address(id)
+/// The funded API keys of a venue; each key is one core account, numbered
+/// in the order the keys were given.
+#[derive(Debug)]
+pub struct KeyAccounts<K> {
+    keys: HashMap<String, (K, AccountId)>,
+}
+
+impl<K> KeyAccounts<K> {
+    /// Numbers each `(record, amount)`, funds its account in `config` with
+    /// `amount` and keeps the record under its key (`key_of`).
+    pub fn fund(config: &mut Config, keys: &[(K, Decimal)], key_of: fn(&K) -> &str) -> Self
+    where
+        K: Clone,
+    {
+        let mut table = HashMap::new();
+        for (n, (record, amount)) in (1u64..).zip(keys) {
+            let account = AccountId::numbered(n);
+            config.fund(account, *amount);
+            table.insert(key_of(record).to_owned(), (record.clone(), account));
+        }
+        Self { keys: table }
+    }
+
+    /// The record of a funded key.
+    pub fn get(&self, key: &str) -> Option<&K> {
+        self.keys.get(key).map(|(record, _)| record)
+    }
+
+    /// The account of a funded key.
+    pub fn account(&self, key: &str) -> Option<AccountId> {
+        self.keys.get(key).map(|(_, account)| *account)
+    }
 }
 
 #[cfg(test)]

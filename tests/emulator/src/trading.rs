@@ -1,92 +1,106 @@
-//! Trading actions on the engine: place (with every check), execute, rest,
-//! cancel, modify, trigger, scheduled cancel, leverage, isolated margin and
-//! agent approval. Each returns the exchange's statuses or error text.
+//! Trading on the engine, in the core's own terms ([`crate::entry`]): place
+//! (with every check), execute, rest, cancel, replace (the cancel-then-place
+//! modify), amend (the new order checked before the old one goes), trigger,
+//! scheduled cancel, leverage, isolated margin and agent approval.
 
-use hyperliquid_core::{
-    Address, Cloid, MarketKind, Modify, OrderRef, OrderType, OrderWire, Tif,
-    UpdateIsolatedMarginAction, UpdateLeverageAction, keccak256,
-};
 use rust_decimal::Decimal;
-use serde_json::{Value, json};
 
+use crate::account::AccountId;
 use crate::accounts::Leverage;
 use crate::book::{Oid, Owner, Resting, Taker};
 use crate::engine::{ActionContext, Agent, DAY_MS, Engine};
+use crate::entry::{EntryKind, OrderEntry, OrderTarget, Placement, TimeInForce};
 use crate::orders::{OrderRecord, OrderState, Trigger};
 use crate::validation::{
     NOT_OPEN, POST_ONLY_WINDOW, Rejection, check_min_notional, check_numbers, check_post_only,
     check_trigger,
 };
+use hyperliquid_core::{B256, MarketKind, keccak256};
 
 /// Slippage of a market trigger order once it fires.
 const TRIGGER_SLIPPAGE: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
 /// Shortest delay of a scheduled cancel.
 const MIN_SCHEDULE_DELAY_MS: u64 = 5_000;
 
-/// `{"error": text}`.
-fn error_status(text: impl Into<String>) -> Value {
-    json!({ "error": text.into() })
-}
-
-/// `{kind: inner}`, with `cloid` added to `inner` when the order has one.
-fn status_body(kind: &str, mut inner: Value, cloid: Option<Cloid>) -> Value {
-    if let (Some(cloid), Some(object)) = (cloid, inner.as_object_mut()) {
-        object.insert("cloid".to_owned(), json!(cloid));
-    }
-    json!({ kind: inner })
-}
-
 impl Engine {
-    /// Places the orders of one `order` action; one status per order.
+    /// Places orders; one placement per order, events published after all.
     pub fn place_orders(
         &mut self,
-        user: Address,
-        orders: &[OrderWire],
+        user: AccountId,
+        entries: &[OrderEntry],
         ctx: &ActionContext,
-    ) -> Vec<Value> {
-        let statuses = orders
+    ) -> Vec<Placement> {
+        let placements = entries
             .iter()
-            .map(|wire| self.place(user, wire, ctx))
+            .map(|entry| self.place(user, entry, ctx, Decimal::ZERO))
             .collect();
         self.pending.flush(&self.feed);
-        statuses
+        placements
     }
 
-    /// Places one order: record, checks, then execution or trigger wait.
-    fn place(&mut self, user: Address, wire: &OrderWire, ctx: &ActionContext) -> Value {
-        let Some(market) = self.market_of_asset(wire.asset) else {
-            return error_status(format!("Asset {} does not exist.", wire.asset));
+    /// Places one order: record, checks (with `released` margin counted as
+    /// free: what an amended order gives back), then execution or trigger wait.
+    fn place(
+        &mut self,
+        user: AccountId,
+        entry: &OrderEntry,
+        ctx: &ActionContext,
+        released: Decimal,
+    ) -> Placement {
+        let oid = match self.record(user, entry, ctx) {
+            Ok(oid) => oid,
+            Err(refusal) => return refusal,
         };
-        let (tif, trigger) = match &wire.order_type {
-            OrderType::Limit(limit) => (Some(limit.tif), None),
-            OrderType::Trigger(t) => (
+        if let Err(rejection) = self.admit(oid, entry.market, released) {
+            return self.reject(oid, rejection, ctx.now);
+        }
+        self.start(oid, ctx)
+    }
+
+    /// Records a new order (status open, not yet checked).
+    fn record(
+        &mut self,
+        user: AccountId,
+        entry: &OrderEntry,
+        ctx: &ActionContext,
+    ) -> Result<Oid, Placement> {
+        let Some(market) = self.markets.get(entry.market) else {
+            return Err(Placement::unrecorded(format!(
+                "Market {} does not exist.",
+                entry.market
+            )));
+        };
+        let (tif, trigger) = match entry.kind {
+            EntryKind::Limit(tif) => (Some(tif), None),
+            EntryKind::Trigger(spec) => (
                 None,
                 Some(Trigger {
-                    px: t.trigger_px.value(),
-                    is_market: t.is_market,
-                    tpsl: t.tpsl,
+                    px: spec.price,
+                    is_market: spec.is_market,
+                    kind: spec.kind,
                     fired: false,
                 }),
             ),
         };
-        if ctx.post_only_window && tif != Some(Tif::Alo) {
-            return error_status(POST_ONLY_WINDOW);
+        if ctx.post_only_window && tif != Some(TimeInForce::PostOnly) {
+            return Err(Placement::unrecorded(POST_ONLY_WINDOW));
         }
+        let (asset, coin) = (market.spec.asset, market.spec.coin.clone());
         let oid = self.allocate_oid();
         let record = OrderRecord {
             oid,
             user,
-            asset: wire.asset,
-            coin: self.markets[market].spec.coin.clone(),
-            is_buy: wire.is_buy,
-            limit_px: wire.price.value(),
-            orig_sz: wire.size.value(),
-            sz: wire.size.value(),
+            asset,
+            coin,
+            is_buy: entry.is_buy,
+            limit_px: entry.price,
+            orig_sz: entry.size,
+            sz: entry.size,
             filled: Decimal::ZERO,
             filled_notional: Decimal::ZERO,
             fees: Decimal::ZERO,
-            cloid: wire.cloid,
-            reduce_only: wire.reduce_only,
+            cloid: entry.client_id,
+            reduce_only: entry.reduce_only,
             tif,
             trigger,
             timestamp: ctx.now,
@@ -96,42 +110,73 @@ impl Engine {
             margin_reserved: Decimal::ZERO,
             spot_hold: None,
             tids: Vec::new(),
+            good_till: entry.good_till,
         };
         self.orders.insert(oid, record);
         if let Some(account) = self.accounts.get_mut(&user) {
             account.orders.push(oid);
-            if let Some(cloid) = wire.cloid {
+            if let Some(cloid) = entry.client_id {
                 account.cloids.insert(cloid, oid);
             }
         }
-        if let Err(rejection) = self.admit(oid, market) {
-            return self.reject(oid, rejection, ctx.now);
+        Ok(oid)
+    }
+
+    /// Forgets an order recorded but never announced (a refused amend).
+    fn unrecord(&mut self, oid: Oid) {
+        let Some(order) = self.orders.remove(&oid) else {
+            return;
+        };
+        if let Some(account) = self.accounts.get_mut(&order.user) {
+            account.orders.retain(|o| *o != oid);
+            if let Some(cloid) = order.cloid
+                && account.cloids.get(&cloid) == Some(&oid)
+            {
+                account.cloids.remove(&cloid);
+            }
         }
-        if trigger.is_some() {
+    }
+
+    /// Starts an admitted order: waits for its trigger or executes.
+    fn start(&mut self, oid: Oid, ctx: &ActionContext) -> Placement {
+        let Some(order) = self.orders.get(&oid) else {
+            return Placement::unrecorded(NOT_OPEN);
+        };
+        let (user, tif, waits) = (order.user, order.tif, order.trigger.is_some());
+        if waits {
             self.triggers.insert(oid);
             if let Some(account) = self.accounts.get_mut(&user) {
                 account.open_orders.insert(oid);
             }
             self.publish_order(oid);
-            return status_body("resting", json!({ "oid": oid }), wire.cloid);
+            return Placement::Resting { oid };
         }
-        self.execute(oid, tif.unwrap_or(Tif::Gtc), ctx.now, ctx.hash)
+        self.execute(
+            oid,
+            tif.unwrap_or(TimeInForce::GoodTillCancel),
+            ctx.now,
+            ctx.hash,
+        )
     }
 
-    /// Records a refusal and returns its status body.
-    fn reject(&mut self, oid: Oid, rejection: Rejection, now: u64) -> Value {
+    /// Records a refusal and returns its placement.
+    fn reject(&mut self, oid: Oid, rejection: Rejection, now: u64) -> Placement {
         if let Some(order) = self.orders.get_mut(&oid) {
             order.status = rejection.status;
             order.status_timestamp = now;
             order.error = Some(rejection.message.clone());
         }
         self.publish_order(oid);
-        error_status(rejection.message)
+        Placement::Refused {
+            oid: Some(oid),
+            state: Some(rejection.status),
+            message: rejection.message,
+        }
     }
 
     /// Every acceptance check of a new order, in the exchange's order; clamps
-    /// reduce-only sizes to the position.
-    fn admit(&mut self, oid: Oid, market: usize) -> Result<(), Rejection> {
+    /// reduce-only sizes to the position. `released` is margin counted as free.
+    fn admit(&mut self, oid: Oid, market: usize, released: Decimal) -> Result<(), Rejection> {
         let Some(order) = self.orders.get(&oid) else {
             return Ok(());
         };
@@ -161,7 +206,7 @@ impl Engine {
         if let Some(trigger) = &order.trigger {
             return check_trigger(spec, trigger, order.is_buy, self.markets[market].mark);
         }
-        if order.tif == Some(Tif::Alo) {
+        if order.tif == Some(TimeInForce::PostOnly) {
             check_post_only(
                 spec,
                 &self.markets[market].book,
@@ -181,7 +226,8 @@ impl Engine {
                 let needed = (size - reducing) * order.limit_px / Decimal::from(leverage.value);
                 let summary = self.margin_summary(account);
                 let available =
-                    summary.account_value - summary.total_margin_used - account.order_margin;
+                    summary.account_value - summary.total_margin_used - account.order_margin
+                        + released;
                 if needed > available {
                     return reject(
                         OrderState::PerpMarginRejected,
@@ -210,22 +256,22 @@ impl Engine {
         Ok(())
     }
 
-    /// Matches an accepted order, then rests its remainder (Gtc, Alo) or
-    /// cancels it (Ioc). Returns the status body.
-    fn execute(&mut self, oid: Oid, tif: Tif, now: u64, hash: hyperliquid_core::B256) -> Value {
+    /// Matches an accepted order, then rests its remainder (good till cancel,
+    /// post only) or cancels it (immediate or cancel).
+    fn execute(&mut self, oid: Oid, tif: TimeInForce, now: u64, hash: B256) -> Placement {
         let Some(order) = self.orders.get(&oid) else {
-            return error_status(NOT_OPEN);
+            return Placement::unrecorded(NOT_OPEN);
         };
         let Some(market) = self.market_of_asset(order.asset) else {
-            return error_status(NOT_OPEN);
+            return Placement::unrecorded(NOT_OPEN);
         };
-        let (user, is_buy, limit_px, size, cloid, asset) = (
+        let (user, is_buy, limit_px, size, asset, good_till) = (
             order.user,
             order.is_buy,
             order.limit_px,
             order.sz,
-            order.cloid,
             order.asset,
+            order.good_till,
         );
         if let Some(account) = self.accounts.get_mut(&user) {
             account.open_orders.insert(oid);
@@ -246,20 +292,20 @@ impl Engine {
         let filled = outcome.filled();
         let remaining = size - filled;
         let Some(order) = self.orders.get_mut(&oid) else {
-            return error_status(NOT_OPEN);
+            return Placement::unrecorded(NOT_OPEN);
         };
         order.sz = remaining;
-        let filled_body = |order: &OrderRecord| {
-            let avg = order.avg_px().unwrap_or_default().round_dp(8).normalize();
-            let inner = json!({ "totalSz": filled.normalize().to_string(), "avgPx": avg.to_string(), "oid": oid });
-            status_body("filled", inner, cloid)
+        let filled_placement = |order: &OrderRecord| Placement::Filled {
+            oid,
+            total: filled,
+            avg_px: order.avg_px().unwrap_or_default().round_dp(8),
         };
         if remaining.is_zero() {
-            let body = filled_body(order);
+            let placement = filled_placement(order);
             self.finish(oid, OrderState::Filled, now);
-            return body;
+            return placement;
         }
-        if tif == Tif::Ioc {
+        if tif == TimeInForce::ImmediateOrCancel {
             if filled.is_zero() {
                 self.finish(oid, OrderState::IocCancelRejected, now);
                 let rejection = Rejection::new(
@@ -270,15 +316,19 @@ impl Engine {
                 if let Some(order) = self.orders.get_mut(&oid) {
                     order.error = Some(rejection.message.clone());
                 }
-                return error_status(rejection.message);
+                return Placement::Refused {
+                    oid: Some(oid),
+                    state: Some(OrderState::IocCancelRejected),
+                    message: rejection.message,
+                };
             }
-            let body = filled_body(order);
+            let placement = filled_placement(order);
             self.finish(oid, OrderState::Canceled, now);
-            return body;
+            return placement;
         }
         if !order.status.is_open() {
             // A reduce-only order cancelled while it traded.
-            return filled_body(order);
+            return filled_placement(order);
         }
         self.markets[market].book.insert(Resting {
             oid,
@@ -288,71 +338,110 @@ impl Engine {
             sz: remaining,
         });
         self.reserve(oid);
+        if let Some(expiry) = good_till {
+            self.expiries.insert((expiry, oid));
+        }
         self.publish_order(oid);
-        status_body("resting", json!({ "oid": oid }), cloid)
+        Placement::Resting { oid }
     }
 
-    /// Resolves an oid or cloid to an open order of `user` on `asset`.
-    fn open_order_of(&self, user: Address, asset: u32, target: &OrderRef) -> Option<Oid> {
+    /// Resolves a target to an open order of `user` on `market`.
+    pub fn open_order_of(
+        &self,
+        user: AccountId,
+        market: usize,
+        target: OrderTarget,
+    ) -> Option<Oid> {
         let oid = match target {
-            OrderRef::Oid(oid) => *oid,
-            OrderRef::Cloid(cloid) => *self.accounts.get(&user)?.cloids.get(cloid)?,
+            OrderTarget::Oid(oid) => oid,
+            OrderTarget::Client(cloid) => *self.accounts.get(&user)?.cloids.get(&cloid)?,
         };
+        let asset = self.markets.get(market)?.spec.asset;
         self.orders
             .get(&oid)
             .filter(|o| o.user == user && o.asset == asset && o.status.is_open())
             .map(|o| o.oid)
     }
 
-    /// Cancels orders by oid or cloid; one status per cancel.
+    /// Cancels orders (market index and target); true for each one cancelled.
     pub fn cancel_orders(
         &mut self,
-        user: Address,
-        targets: &[(u32, OrderRef)],
+        user: AccountId,
+        targets: &[(usize, OrderTarget)],
         now: u64,
-    ) -> Vec<Value> {
-        let statuses = targets
+    ) -> Vec<bool> {
+        let cancelled = targets
             .iter()
-            .map(
-                |(asset, target)| match self.open_order_of(user, *asset, target) {
-                    Some(oid) if self.finish(oid, OrderState::Canceled, now) => json!("success"),
-                    _ => error_status(format!("{NOT_OPEN} asset={asset}")),
-                },
-            )
+            .map(|(market, target)| {
+                self.open_order_of(user, *market, *target)
+                    .is_some_and(|oid| self.finish(oid, OrderState::Canceled, now))
+            })
             .collect();
         self.pending.flush(&self.feed);
-        statuses
+        cancelled
     }
 
-    /// Replaces orders (cancel, then place the new order with a new oid); one
-    /// status per modification, shaped like order statuses.
-    pub fn modify_orders(
+    /// Replaces orders: the target is cancelled, then the new order placed
+    /// with a new oid (whatever becomes of it). `None` where the target is
+    /// not open.
+    pub fn replace_orders(
         &mut self,
-        user: Address,
-        modifies: &[Modify],
+        user: AccountId,
+        replacements: &[(OrderTarget, OrderEntry)],
         ctx: &ActionContext,
-    ) -> Vec<Value> {
-        let statuses = modifies
+    ) -> Vec<Option<Placement>> {
+        let placements = replacements
             .iter()
-            .map(
-                |modify| match self.open_order_of(user, modify.order.asset, &modify.oid) {
-                    None => error_status(format!(
-                        "Cannot modify canceled or filled order. asset={}",
-                        modify.order.asset
-                    )),
-                    Some(oid) => {
-                        self.finish(oid, OrderState::Canceled, ctx.now);
-                        self.place(user, &modify.order, ctx)
-                    }
-                },
-            )
+            .map(|(target, entry)| {
+                let oid = self.open_order_of(user, entry.market, *target)?;
+                self.finish(oid, OrderState::Canceled, ctx.now);
+                Some(self.place(user, entry, ctx, Decimal::ZERO))
+            })
             .collect();
         self.pending.flush(&self.feed);
-        statuses
+        placements
     }
 
-    /// Fires one trigger order: it becomes a market (Ioc, 10 % slippage) or
-    /// limit (Gtc) order.
+    /// Amends an open order: the new order is checked first (with the old
+    /// one's margin counted as free); when refused, the old order stands
+    /// untouched and nothing is recorded. Otherwise the old order is
+    /// cancelled and the new one goes on as a placement. `None` when the
+    /// target is not open.
+    pub fn amend_order(
+        &mut self,
+        user: AccountId,
+        target: Oid,
+        entry: &OrderEntry,
+        ctx: &ActionContext,
+    ) -> Option<Placement> {
+        let old = self.open_order_of(user, entry.market, OrderTarget::Oid(target))?;
+        let released = self
+            .orders
+            .get(&old)
+            .map_or(Decimal::ZERO, |o| o.margin_reserved);
+        let placement = match self.record(user, entry, ctx) {
+            Err(refusal) => refusal,
+            Ok(oid) => match self.admit(oid, entry.market, released) {
+                Err(rejection) => {
+                    self.unrecord(oid);
+                    Placement::Refused {
+                        oid: None,
+                        state: Some(rejection.status),
+                        message: rejection.message,
+                    }
+                }
+                Ok(()) => {
+                    self.finish(old, OrderState::Canceled, ctx.now);
+                    self.start(oid, ctx)
+                }
+            },
+        };
+        self.pending.flush(&self.feed);
+        Some(placement)
+    }
+
+    /// Fires one trigger order: it becomes a market (immediate or cancel,
+    /// 10 % slippage) or limit (good till cancel) order.
     pub(crate) fn trigger_order(&mut self, oid: Oid, now: u64) {
         self.triggers.remove(&oid);
         let Some(order) = self.orders.get_mut(&oid) else {
@@ -389,9 +478,9 @@ impl Engine {
             if let Some(order) = self.orders.get_mut(&oid) {
                 order.limit_px = px;
             }
-            Tif::Ioc
+            TimeInForce::ImmediateOrCancel
         } else {
-            Tif::Gtc
+            TimeInForce::GoodTillCancel
         };
         let hash = keccak256(format!("hl-emulator:trigger:{oid}:{now}").as_bytes());
         self.execute(oid, tif, now, hash);
@@ -400,7 +489,7 @@ impl Engine {
     /// Sets (`Some`) or clears (`None`) the dead man's switch.
     pub fn schedule_cancel(
         &mut self,
-        user: Address,
+        user: AccountId,
         time: Option<u64>,
         now: u64,
     ) -> Result<(), String> {
@@ -434,68 +523,59 @@ impl Engine {
         Ok(())
     }
 
-    /// Changes the leverage (and margin mode) of a perp.
+    /// Changes the leverage (and margin mode) of the perp with asset id `asset`.
     pub fn update_leverage(
         &mut self,
-        user: Address,
-        action: &UpdateLeverageAction,
+        user: AccountId,
+        asset: u32,
+        setting: Leverage,
     ) -> Result<(), String> {
         let market = self
-            .market_of_asset(action.asset)
+            .market_of_asset(asset)
             .filter(|m| self.markets[*m].spec.kind == MarketKind::Perp)
-            .ok_or_else(|| format!("Asset {} does not exist.", action.asset))?;
+            .ok_or_else(|| format!("Asset {} does not exist.", asset))?;
         let max = self.markets[market].spec.max_leverage;
-        if action.leverage == 0 || action.leverage > max {
+        if setting.value == 0 || setting.value > max {
             return Err(format!(
                 "Invalid leverage value. Maximum leverage is {max}."
             ));
         }
         let account = self.accounts.get_mut(&user).ok_or("User does not exist.")?;
-        let current = account.leverage_of(action.asset, max);
-        if !account.position_size(action.asset).is_zero() && current.is_cross != action.is_cross {
+        let current = account.leverage_of(asset, max);
+        if !account.position_size(asset).is_zero() && current.is_cross != setting.is_cross {
             return Err("Cannot switch leverage type with open position.".to_owned());
         }
-        account.leverage.insert(
-            action.asset,
-            Leverage {
-                is_cross: action.is_cross,
-                value: action.leverage,
-            },
-        );
+        account.leverage.insert(asset, setting);
         let open: Vec<Oid> = account.open_orders.iter().copied().collect();
         for oid in open {
-            if self
-                .orders
-                .get(&oid)
-                .is_some_and(|o| o.asset == action.asset)
-            {
+            if self.orders.get(&oid).is_some_and(|o| o.asset == asset) {
                 self.reserve(oid);
             }
         }
         Ok(())
     }
 
-    /// Adds margin to (positive `ntli`, micro-USDC) or removes it from an
-    /// isolated position.
+    /// Adds margin to (positive `amount`, USDC) or removes it from an
+    /// isolated position of the perp with asset id `asset`.
     pub fn update_isolated_margin(
         &mut self,
-        user: Address,
-        action: &UpdateIsolatedMarginAction,
+        user: AccountId,
+        asset: u32,
+        amount: Decimal,
     ) -> Result<(), String> {
         let market = self
-            .market_of_asset(action.asset)
+            .market_of_asset(asset)
             .filter(|m| self.markets[*m].spec.kind == MarketKind::Perp)
-            .ok_or_else(|| format!("Asset {} does not exist.", action.asset))?;
+            .ok_or_else(|| format!("Asset {} does not exist.", asset))?;
         let (mark, max) = (
             self.markets[market].mark,
             self.markets[market].spec.max_leverage,
         );
         let account = self.accounts.get_mut(&user).ok_or("User does not exist.")?;
-        let leverage = account.leverage_of(action.asset, max);
-        let amount = Decimal::new(action.ntli, 6);
+        let leverage = account.leverage_of(asset, max);
         let Some(position) = account
             .positions
-            .get_mut(&action.asset)
+            .get_mut(&asset)
             .filter(|_| !leverage.is_cross)
         else {
             return Err("Cannot update margin: no isolated position.".to_owned());
@@ -513,8 +593,8 @@ impl Engine {
     /// previous unnamed one; a name replaces the agent of the same name.
     pub fn approve_agent(
         &mut self,
-        master: Address,
-        agent: Address,
+        master: AccountId,
+        agent: AccountId,
         name: Option<String>,
     ) -> Result<(), String> {
         if self.accounts.contains_key(&agent) {
@@ -525,5 +605,156 @@ impl Engine {
             .retain(|_, existing| !(existing.master == master && existing.name == name));
         self.agents.insert(agent, Agent { master, name });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::feed::Feed;
+
+    fn engine() -> (Engine, AccountId, AccountId) {
+        let mut config = Config::default();
+        config.liquidity.levels = 0;
+        config.liquidity.taker_rate_per_sec = 0.0;
+        config.liquidity.volatility_bps_per_sec = 0.0;
+        let (maker, taker) = (AccountId::numbered(1), AccountId::numbered(2));
+        config.fund(maker, Decimal::from(100_000));
+        config.fund(taker, Decimal::from(100_000));
+        let engine = Engine::new(&config, Feed::default()).expect("engine");
+        (engine, maker, taker)
+    }
+
+    fn ctx(now: u64) -> ActionContext {
+        ActionContext {
+            now,
+            hash: B256([0; 32]),
+            post_only_window: false,
+        }
+    }
+
+    /// A BTC limit order (market 0).
+    fn limit(is_buy: bool, price: i64, size: &str, tif: TimeInForce) -> OrderEntry {
+        OrderEntry {
+            market: 0,
+            is_buy,
+            price: Decimal::from(price),
+            size: size.parse().expect("size"),
+            reduce_only: false,
+            kind: EntryKind::Limit(tif),
+            client_id: None,
+            good_till: None,
+        }
+    }
+
+    fn place(engine: &mut Engine, user: AccountId, entry: OrderEntry, now: u64) -> Oid {
+        match engine.place_orders(user, &[entry], &ctx(now)).pop() {
+            Some(Placement::Resting { oid }) => oid,
+            other => panic!("not resting: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_refused_amend_leaves_the_order_as_it_was() {
+        let (mut engine, maker, taker) = engine();
+        place(
+            &mut engine,
+            maker,
+            limit(false, 100_000, "0.01", TimeInForce::GoodTillCancel),
+            1,
+        );
+        let bid = place(
+            &mut engine,
+            taker,
+            limit(true, 99_000, "0.01", TimeInForce::PostOnly),
+            2,
+        );
+        let margin = engine.accounts[&taker].order_margin;
+
+        // Post only at the ask would take: refused, the bid untouched.
+        let crossing = limit(true, 100_000, "0.01", TimeInForce::PostOnly);
+        let refused = engine.amend_order(taker, bid, &crossing, &ctx(3));
+        assert!(matches!(
+            refused,
+            Some(Placement::Refused {
+                oid: None,
+                state: Some(OrderState::BadAloPxRejected),
+                ..
+            })
+        ));
+        // More than the margin allows: refused too.
+        let huge = limit(true, 99_000, "100", TimeInForce::PostOnly);
+        let refused = engine.amend_order(taker, bid, &huge, &ctx(4));
+        assert!(matches!(
+            refused,
+            Some(Placement::Refused {
+                state: Some(OrderState::PerpMarginRejected),
+                ..
+            })
+        ));
+        let record = &engine.orders[&bid];
+        assert_eq!(record.status, OrderState::Open);
+        assert_eq!(
+            (record.limit_px, record.sz),
+            (Decimal::from(99_000), "0.01".parse().expect("sz"))
+        );
+        assert!(engine.markets[0].book.contains(bid));
+        assert_eq!(engine.accounts[&taker].order_margin, margin);
+        assert_eq!(engine.accounts[&taker].orders.len(), 1, "nothing recorded");
+
+        // An amend the core accepts replaces the order (a new core order).
+        let better = limit(true, 99_500, "0.02", TimeInForce::PostOnly);
+        let Some(Placement::Resting { oid }) = engine.amend_order(taker, bid, &better, &ctx(5))
+        else {
+            panic!("amend refused");
+        };
+        assert_eq!(engine.orders[&bid].status, OrderState::Canceled);
+        assert_eq!(engine.orders[&oid].limit_px, Decimal::from(99_500));
+        assert!(engine.amend_order(taker, bid, &better, &ctx(6)).is_none());
+    }
+
+    #[test]
+    fn an_amend_counts_the_old_orders_margin_as_free() {
+        let (mut engine, maker, _) = engine();
+        // 100 000 USDC at 20x: 15 BTC at 99 000 holds 74 250 of margin.
+        let bid = place(
+            &mut engine,
+            maker,
+            limit(true, 99_000, "15", TimeInForce::GoodTillCancel),
+            1,
+        );
+        // 16 BTC needs 79 200: more than what is left beside the old order,
+        // less than what is left without it.
+        let bigger = limit(true, 99_000, "16", TimeInForce::GoodTillCancel);
+        assert!(matches!(
+            engine.amend_order(maker, bid, &bigger, &ctx(2)),
+            Some(Placement::Resting { .. })
+        ));
+        let placed = engine.place_orders(maker, &[bigger], &ctx(3));
+        assert!(matches!(
+            placed[0],
+            Placement::Refused {
+                state: Some(OrderState::PerpMarginRejected),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn a_good_till_date_order_expires_at_its_time() {
+        let (mut engine, maker, _) = engine();
+        let entry = OrderEntry {
+            good_till: Some(1_000),
+            ..limit(true, 99_000, "0.01", TimeInForce::GoodTillCancel)
+        };
+        let oid = place(&mut engine, maker, entry, 0);
+        engine.tick(999);
+        assert_eq!(engine.orders[&oid].status, OrderState::Open);
+        engine.tick(1_000);
+        assert_eq!(engine.orders[&oid].status, OrderState::Expired);
+        assert!(!engine.markets[0].book.contains(oid));
+        assert!(engine.accounts[&maker].open_orders.is_empty());
+        assert_eq!(engine.accounts[&maker].order_margin, Decimal::ZERO);
     }
 }

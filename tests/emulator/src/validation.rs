@@ -132,7 +132,7 @@ pub fn check_trigger(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyperliquid_core::Tpsl;
+    use crate::entry::TriggerKind;
 
     fn btc() -> MarketSpec {
         MarketSpec {
@@ -177,7 +177,7 @@ mod tests {
         let trigger = Trigger {
             px: d("60000"),
             is_market: true,
-            tpsl: Tpsl::Sl,
+            kind: TriggerKind::StopLoss,
             fired: false,
         };
         // A stop-loss sell fires when the mark falls to 60000: fine at 65000, not at 59000.

@@ -2,15 +2,18 @@
 //! order over one or more core orders (an amend keeps the venue's order id,
 //! while the core carries it out as cancel-and-replace with a new core order
 //! id), client order ids, progress summed over the core orders, and placing
-//! or replacing one core order.
+//! or amending one core order.
 
 use std::collections::HashMap;
 
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 
+use crate::account::AccountId;
+use crate::accounts::Leverage;
 use crate::book::Oid;
+use crate::config::{Config, PerpConfig};
 use crate::engine::{ActionContext, Engine};
+use crate::entry::{EntryKind, OrderEntry, Placement};
 use crate::orders::{OrderRecord, OrderState};
 
 /// What a venue order is besides its core records.
@@ -21,7 +24,7 @@ pub struct VenueOrder {
     /// Client order id ("" when none).
     pub link_id: String,
     /// Owner.
-    pub user: Address,
+    pub user: AccountId,
     /// Market index.
     pub market: usize,
     /// Symbol (`BTCUSDT`).
@@ -48,6 +51,8 @@ pub struct VenueOrder {
     pub stop_order_type: &'static str,
     /// Reduce only.
     pub reduce_only: bool,
+    /// Expiry of a good-till-date order (ms).
+    pub good_till: Option<u64>,
     /// The core orders, oldest first (one more per amend).
     pub oids: Vec<Oid>,
     /// Creation time (ms).
@@ -92,6 +97,44 @@ impl Progress {
 }
 
 impl VenueOrder {
+    /// The venue order `order_id` of `user` over the core order `oid` that
+    /// `entry` placed at `now`: side, quantity, price, trigger price,
+    /// reduce-only and expiry from the entry; no client id, type, time in force or exits.
+    pub fn new(
+        order_id: String,
+        oid: Oid,
+        user: AccountId,
+        symbol: String,
+        entry: &OrderEntry,
+        now: u64,
+    ) -> Self {
+        VenueOrder {
+            order_id,
+            link_id: String::new(),
+            user,
+            market: entry.market,
+            symbol,
+            is_buy: entry.is_buy,
+            order_type: "",
+            tif: "",
+            qty: entry.size,
+            price: entry.price,
+            trigger_price: match entry.kind {
+                EntryKind::Trigger(trigger) => Some(trigger.price),
+                EntryKind::Limit(_) => None,
+            },
+            trigger_direction: 0,
+            take_profit: None,
+            stop_loss: None,
+            stop_order_type: "",
+            reduce_only: entry.reduce_only,
+            good_till: entry.good_till,
+            oids: vec![oid],
+            created: now,
+            updated: now,
+        }
+    }
+
     /// The current core order.
     pub fn current(&self) -> Option<Oid> {
         self.oids.last().copied()
@@ -136,18 +179,18 @@ impl VenueOrder {
 pub struct VenueIds {
     orders: HashMap<String, VenueOrder>,
     by_oid: HashMap<Oid, String>,
-    by_link: HashMap<(Address, String), String>,
-    per_user: HashMap<Address, Vec<String>>,
+    by_link: HashMap<(AccountId, String), String>,
+    per_user: HashMap<AccountId, Vec<String>>,
 }
 
 impl VenueIds {
     /// Whether `user` used `link_id` before.
-    pub fn link_used(&self, user: Address, link_id: &str) -> bool {
+    pub fn link_used(&self, user: AccountId, link_id: &str) -> bool {
         self.by_link.contains_key(&(user, link_id.to_owned()))
     }
 
     /// The order `user` last gave the client id `link_id`.
-    pub fn by_link(&self, user: Address, link_id: &str) -> Option<&VenueOrder> {
+    pub fn by_link(&self, user: AccountId, link_id: &str) -> Option<&VenueOrder> {
         self.orders
             .get(self.by_link.get(&(user, link_id.to_owned()))?)
     }
@@ -194,7 +237,7 @@ impl VenueIds {
     /// An order of `user` by `orderId` (preferred) or `orderLinkId`.
     pub fn find(
         &self,
-        user: Address,
+        user: AccountId,
         order_id: Option<&str>,
         link_id: Option<&str>,
     ) -> Option<&VenueOrder> {
@@ -207,7 +250,7 @@ impl VenueIds {
     }
 
     /// Every order of `user`, newest first.
-    pub fn of_user(&self, user: Address) -> impl Iterator<Item = &VenueOrder> {
+    pub fn of_user(&self, user: AccountId) -> impl Iterator<Item = &VenueOrder> {
         self.per_user
             .get(&user)
             .into_iter()
@@ -216,49 +259,17 @@ impl VenueIds {
     }
 }
 
-/// Places one core order; returns its oid (when the core recorded one) and
-/// the core's status body.
+/// Places one core order.
 pub fn place_core(
     engine: &mut Engine,
-    user: Address,
-    wire: hyperliquid_core::OrderWire,
+    user: AccountId,
+    entry: &OrderEntry,
     ctx: &ActionContext,
-) -> (Option<Oid>, serde_json::Value) {
-    let before = engine.accounts.get(&user).map_or(0, |a| a.orders.len());
-    let status = engine
-        .place_orders(user, std::slice::from_ref(&wire), ctx)
-        .pop()
-        .unwrap_or_default();
-    (new_oid(engine, user, before), status)
-}
-
-/// Replaces core order `oid` with `wire` (the core's modify); returns the
-/// new oid (when the core recorded one) and the core's status body.
-pub fn replace_core(
-    engine: &mut Engine,
-    user: Address,
-    oid: Oid,
-    wire: hyperliquid_core::OrderWire,
-    ctx: &ActionContext,
-) -> (Option<Oid>, serde_json::Value) {
-    let before = engine.accounts.get(&user).map_or(0, |a| a.orders.len());
-    let modify = hyperliquid_core::Modify {
-        oid: hyperliquid_core::OrderRef::Oid(oid),
-        order: wire,
-    };
-    let status = engine
-        .modify_orders(user, std::slice::from_ref(&modify), ctx)
-        .pop()
-        .unwrap_or_default();
-    (new_oid(engine, user, before), status)
-}
-
-fn new_oid(engine: &Engine, user: Address, before: usize) -> Option<Oid> {
+) -> Placement {
     engine
-        .accounts
-        .get(&user)
-        .filter(|a| a.orders.len() > before)
-        .and_then(|a| a.orders.last().copied())
+        .place_orders(user, std::slice::from_ref(entry), ctx)
+        .pop()
+        .unwrap_or_else(|| Placement::unrecorded("order refused"))
 }
 
 /// Whether a fill-or-kill order would fill completely now.
@@ -299,5 +310,118 @@ pub fn context(venue: &str, now: u64, post_only_window: bool, salt: &str) -> Act
         now,
         hash: hyperliquid_core::keccak256(format!("{venue}:{salt}:{now}").as_bytes()),
         post_only_window,
+    }
+}
+
+/// Quote and settlement asset of every linear symbol.
+pub const QUOTE: &str = "USDT";
+
+/// The market of a linear symbol (`BTCUSDT`): a perp whose coin is the
+/// symbol without [`QUOTE`].
+pub fn market_of_symbol(engine: &Engine, symbol: &str) -> Option<usize> {
+    let coin = symbol.strip_suffix(QUOTE)?;
+    engine
+        .market_of_coin(coin)
+        .filter(|m| engine.markets[*m].spec.tokens.is_none())
+}
+
+/// The linear symbol of a market.
+pub fn symbol_of(engine: &Engine, market: usize) -> String {
+    format!("{}{QUOTE}", engine.markets[market].spec.coin)
+}
+
+/// What both venues show of one account's position in one market.
+#[derive(Debug, Clone, Copy)]
+pub struct PositionView {
+    /// Signed size.
+    pub size: Decimal,
+    /// Average entry price (0 when flat).
+    pub entry: Decimal,
+    /// The market's mark.
+    pub mark: Decimal,
+    /// The account's leverage setting (`None`: no such account).
+    pub leverage: Option<Leverage>,
+    /// The market's maximum leverage.
+    pub max_leverage: u32,
+}
+
+impl PositionView {
+    /// The position of `user` in `market`.
+    pub fn of(engine: &Engine, user: AccountId, market: usize) -> Self {
+        let m = &engine.markets[market];
+        let asset = m.spec.asset;
+        let account = engine.accounts.get(&user);
+        let (size, entry) = account
+            .and_then(|a| a.positions.get(&asset))
+            .map_or((Decimal::ZERO, Decimal::ZERO), |p| (p.szi, p.entry_px));
+        Self {
+            size,
+            entry,
+            mark: m.mark,
+            leverage: account.map(|a| a.leverage_of(asset, m.spec.max_leverage)),
+            max_leverage: m.spec.max_leverage,
+        }
+    }
+
+    /// Whether the margin is cross (also when there is no account).
+    pub fn is_cross(&self) -> bool {
+        self.leverage.is_none_or(|l| l.is_cross)
+    }
+
+    /// Unrealised profit at the mark.
+    pub fn unrealised(&self) -> Decimal {
+        ((self.mark - self.entry) * self.size).round_dp(8)
+    }
+
+    /// Maintenance margin of a position worth `value`.
+    pub fn maintenance(&self, value: Decimal) -> Decimal {
+        (value.abs() / Decimal::from(2 * self.max_leverage)).round_dp(8)
+    }
+}
+
+/// The leverage setting of `user` in `market` (`None`: no such account).
+pub fn leverage_in(engine: &Engine, user: AccountId, market: usize) -> Option<Leverage> {
+    PositionView::of(engine, user, market).leverage
+}
+
+/// Sets the leverage and margin mode of `user` in `market`.
+pub fn set_leverage(
+    engine: &mut Engine,
+    user: AccountId,
+    market: usize,
+    setting: Leverage,
+) -> Result<(), String> {
+    let asset = engine.markets[market].spec.asset;
+    engine.update_leverage(user, asset, setting)
+}
+
+/// One linear perpetual of a centralised venue: `sz_decimals` lot
+/// decimals, a fixed `tick`, a minimum notional, a 0.01 % funding rate.
+pub fn linear_perp(
+    name: &str,
+    sz_decimals: u32,
+    max_leverage: u32,
+    price: i64,
+    tick: Decimal,
+    min_notional: i64,
+) -> PerpConfig {
+    PerpConfig {
+        name: name.to_owned(),
+        sz_decimals,
+        max_leverage,
+        price: Decimal::from(price),
+        funding: Decimal::new(1, 4),
+        tick_size: Some(tick),
+        min_notional: Some(Decimal::from(min_notional)),
+    }
+}
+
+/// A configuration of `perps` only (no spot), the rest default.
+pub fn perps_only(perps: Vec<PerpConfig>) -> Config {
+    Config {
+        perps,
+        spot_tokens: Vec::new(),
+        spot_pairs: Vec::new(),
+        ..Config::default()
     }
 }

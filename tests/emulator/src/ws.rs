@@ -7,17 +7,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
+use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
 use hyperliquid_core::{Address, ExchangeRequest};
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::exchange::DESERIALIZE_ERROR;
 use crate::faults::WsFate;
-use crate::feed::{Topic, frame};
+use crate::feed::{Event, FeedMessage, Print};
+use crate::info;
+use crate::orders::{Fill, OrderRecord};
 use crate::server::Shared;
+use crate::session::Handler;
+
+/// `{"channel": channel, "data": data}` as text.
+pub fn frame(channel: &str, data: &Value) -> String {
+    json!({ "channel": channel, "data": data }).to_string()
+}
 
 /// First frame of every connection (plain text, not JSON).
 pub const GREETING: &str = "Websocket connection established.";
@@ -56,50 +64,141 @@ impl Out {
     }
 }
 
+/// A Hyperliquid subscription target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Topic {
+    /// `l2Book` of a coin.
+    L2Book(String),
+    /// `trades` of a coin.
+    Trades(String),
+    /// `bbo` of a coin.
+    Bbo(String),
+    /// `allMids`.
+    AllMids,
+    /// `activeAssetCtx` of a coin.
+    ActiveAssetCtx(String),
+    /// `orderUpdates` of a user.
+    OrderUpdates(Address),
+    /// `userFills` of a user.
+    UserFills(Address),
+    /// `userEvents` (channel `user`) of a user.
+    UserEvents(Address),
+}
+
+/// One Hyperliquid connection.
+struct Session {
+    shared: Arc<Shared>,
+    /// Topic → sequence of the last event already reflected when it was subscribed.
+    topics: HashMap<Topic, u64>,
+}
+
 /// Serves one connection until it closes, idles out, is dropped by a fault,
 /// or the emulator stops.
 pub(crate) async fn session(socket: WebSocket, shared: Arc<Shared>) {
-    let (sink, mut stream) = socket.split();
-    let (sender, receiver) = mpsc::unbounded_channel();
-    let out = Out(sender);
-    let mut writer = tokio::spawn(write_frames(sink, receiver, shared.clone()));
-    out.send(GREETING.to_owned());
-    let mut feed = shared.feed.subscribe();
-    let mut drops = shared.faults.drop_signal();
-    drops.borrow_and_update();
-    let mut shutdown = shared.shutdown.clone();
-    // Topic → sequence of the last frame already reflected when it was subscribed.
-    let mut topics = HashMap::new();
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    last_heard = Instant::now();
-                    handle_request(&shared, text.as_str(), &mut topics, &out);
+    let handler = Session {
+        shared: shared.clone(),
+        topics: HashMap::new(),
+    };
+    crate::session::serve(socket, shared, handler).await;
+}
+
+impl Handler for Session {
+    fn open(&mut self, out: &Out) {
+        out.send(GREETING.to_owned());
+    }
+
+    fn request(&mut self, text: &str, out: &Out) {
+        handle_request(&self.shared, text, &mut self.topics, out);
+    }
+
+    fn event(&mut self, message: &FeedMessage, out: &Out) {
+        let wanted = |topic: &Topic| {
+            self.topics
+                .get(topic)
+                .is_some_and(|cut| message.sequence > *cut)
+        };
+        match &message.event {
+            Event::OrderUpdates { account, orders } => {
+                if wanted(&Topic::OrderUpdates((*account).into())) {
+                    let updates = orders.iter().map(OrderRecord::update_json).collect();
+                    out.send(frame("orderUpdates", &Value::Array(updates)));
                 }
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                Some(Ok(_)) => last_heard = Instant::now(),
-            },
-            message = feed.recv() => match message {
-                Ok(message) => {
-                    if topics.get(&message.topic).is_some_and(|cut| message.sequence > *cut) {
-                        out.send(message.text.clone());
-                    }
+            }
+            Event::Fills { account, fills } => {
+                let user = Address::from(*account);
+                let fills: Vec<Value> = fills.iter().map(Fill::to_json).collect();
+                if wanted(&Topic::UserFills(user)) {
+                    out.send(frame("userFills", &json!({ "user": user, "fills": fills })));
                 }
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "dropping a WebSocket that fell behind");
-                    break;
+                if wanted(&Topic::UserEvents(user)) {
+                    out.send(frame("user", &json!({ "fills": fills })));
                 }
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
-            _ = drops.changed() => break,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            _ = tokio::time::sleep_until(last_heard + shared.ws_idle_timeout) => break,
-            _ = &mut writer => break,
+            }
+            Event::NonUserCancels { account, cancels } => {
+                if wanted(&Topic::UserEvents((*account).into())) {
+                    let engine = self.shared.engine();
+                    let cancels: Vec<Value> = cancels
+                        .iter()
+                        .filter_map(|(market, oid)| {
+                            let coin = &engine.markets.get(*market)?.spec.coin;
+                            Some(json!({ "coin": coin, "oid": oid }))
+                        })
+                        .collect();
+                    out.send(frame("user", &json!({ "nonUserCancel": cancels })));
+                }
+            }
+            Event::Trades { market, trades } => {
+                let engine = self.shared.engine();
+                let Some(coin) = engine.markets.get(*market).map(|m| m.spec.coin.clone()) else {
+                    return;
+                };
+                drop(engine);
+                if wanted(&Topic::Trades(coin.clone())) {
+                    let trades: Vec<Value> = trades.iter().map(|t| trade_json(&coin, t)).collect();
+                    out.send(frame("trades", &Value::Array(trades)));
+                }
+            }
+            Event::Market { market, time } => {
+                let engine = self.shared.engine();
+                let Some(coin) = engine.markets.get(*market).map(|m| m.spec.coin.clone()) else {
+                    return;
+                };
+                if wanted(&Topic::L2Book(coin.clone())) {
+                    out.send(frame("l2Book", &info::l2_book(&engine, *market, *time)));
+                }
+                if wanted(&Topic::Bbo(coin.clone())) {
+                    out.send(frame("bbo", &info::bbo(&engine, *market, *time)));
+                }
+                if wanted(&Topic::ActiveAssetCtx(coin)) {
+                    let (channel, ctx) = info::active_asset_ctx(&engine, *market);
+                    out.send(frame(channel, &ctx));
+                }
+            }
+            Event::Block { .. } => {
+                if wanted(&Topic::AllMids) {
+                    let engine = self.shared.engine();
+                    out.send(frame(
+                        "allMids",
+                        &json!({ "mids": info::all_mids(&engine) }),
+                    ));
+                }
+            }
         }
     }
-    writer.abort();
+}
+
+/// One element of a `trades` message.
+fn trade_json(coin: &str, print: &Print) -> Value {
+    json!({
+        "coin": coin,
+        "side": if print.taker_buys { "B" } else { "A" },
+        "px": print.px.normalize().to_string(),
+        "sz": print.sz.normalize().to_string(),
+        "time": print.time,
+        "hash": print.hash.to_string(),
+        "tid": print.tid,
+        "users": [Address::from(print.buyer), Address::from(print.seller)],
+    })
 }
 
 /// Writes queued frames through the fault filter. Returning ends the session
@@ -254,14 +353,18 @@ fn send_snapshot(shared: &Shared, topic: &Topic, out: &Out) -> u64 {
     let market = |coin: &str| engine.market_of_coin(coin);
     let message = match topic {
         Topic::UserFills(user) => {
-            let fills: Vec<Value> = engine.accounts.get(user).map_or_else(Vec::new, |a| {
-                a.fills
-                    .iter()
-                    .rev()
-                    .take(crate::info::MAX_FILLS)
-                    .map(crate::orders::Fill::to_json)
-                    .collect()
-            });
+            let fills: Vec<Value> =
+                engine
+                    .accounts
+                    .get(&(*user).into())
+                    .map_or_else(Vec::new, |a| {
+                        a.fills
+                            .iter()
+                            .rev()
+                            .take(crate::info::MAX_FILLS)
+                            .map(crate::orders::Fill::to_json)
+                            .collect()
+                    });
             Some(frame(
                 "userFills",
                 &json!({ "user": user, "isSnapshot": true, "fills": fills }),

@@ -148,9 +148,27 @@ impl FaultState {
         self.draw(|s| s.pu_break_rate)
     }
 
+    /// The request-weight limit per minute (the venue's 2400 when unset).
+    pub fn weight_limit(&self) -> u32 {
+        self.inner()
+            .settings
+            .weight_limit_per_min
+            .unwrap_or(super::limits::WEIGHT_PER_MINUTE)
+    }
+
     /// Listen-key lifetime (ms).
     pub fn listen_key_ttl_ms(&self) -> u64 {
         self.inner().settings.listen_key_ttl_secs.unwrap_or(3_600) * 1_000
+    }
+
+    /// The request weight used in the minute of `now`.
+    pub fn weight_used(&self, now: u64) -> u32 {
+        let inner = self.inner();
+        if inner.minute == now / 60_000 {
+            inner.weight
+        } else {
+            0
+        }
     }
 
     /// Counts a request of `weight` at `now`.

@@ -14,6 +14,11 @@ use super::shapes::num;
 use super::{QUOTE, market_of_symbol, symbol_of};
 use crate::engine::Engine;
 
+/// PERCENT_PRICE `multiplierUp`: a limit buy may be at most this × mark.
+pub const PERCENT_PRICE_UP: Decimal = Decimal::from_parts(105, 0, 0, false, 2);
+/// PERCENT_PRICE `multiplierDown`: a limit sell must be at least this × mark.
+pub const PERCENT_PRICE_DOWN: Decimal = Decimal::from_parts(95, 0, 0, false, 2);
+
 /// Levels a journal keeps per side.
 const JOURNAL_DEPTH: usize = 1_000;
 /// Diff events a journal keeps for late readers.
@@ -187,7 +192,7 @@ pub fn exchange_info(engine: &Engine, now: u64) -> Value {
                     { "filterType": "MAX_NUM_ORDERS", "limit": 200 },
                     { "filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10 },
                     { "filterType": "MIN_NOTIONAL", "notional": num(spec.min_notional) },
-                    { "filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500", "multiplierDecimal": "4" },
+                    { "filterType": "PERCENT_PRICE", "multiplierUp": format!("{PERCENT_PRICE_UP:.4}"), "multiplierDown": format!("{PERCENT_PRICE_DOWN:.4}"), "multiplierDecimal": "4" },
                 ],
                 "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"],
                 "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],

@@ -9,6 +9,7 @@
 //! | [`errors`] | `{code, msg}` errors and their HTTP statuses |
 //! | [`params`] | query and form parameters |
 //! | [`auth`] | keys, signatures, recv window |
+//! | [`limits`] | order counts per account, `rateLimits` |
 //! | [`faults`] | Binance's own faults: `-1007`, `pu` breaks, listen-key expiry, bans |
 //! | [`shapes`] | JSON of orders, trades, positions, balances |
 //! | [`trade`] | order entry, queries, settings |
@@ -20,6 +21,7 @@
 pub mod auth;
 pub mod errors;
 pub mod faults;
+pub mod limits;
 pub mod market;
 pub mod params;
 pub mod rest;
@@ -33,19 +35,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::routing::{get, post};
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 
+use crate::account::AccountId;
 use crate::config::{Config, PerpConfig};
 use crate::engine::Engine;
 use crate::server::{EmulatorHandle, Shared, StartError, start_venue};
-use crate::signing::account_of_key;
+use crate::signing::KeyAccounts;
 use crate::venue::VenueIds;
+use crate::venue::{linear_perp, perps_only};
 pub use auth::{ApiKey, KeyKind};
 pub use faults::BinanceFaults;
 
-/// Quote and margin asset of every symbol.
-pub const QUOTE: &str = "USDT";
+pub use crate::venue::QUOTE;
+pub(crate) use crate::venue::symbol_of;
 
 /// Binance-only settings.
 #[derive(Debug, Clone, Default)]
@@ -60,37 +63,23 @@ pub struct BinanceOptions {
 /// notional: BTCUSDT (0.1, 0.001, 100), ETHUSDT (0.01, 0.001, 20),
 /// SOLUSDT (0.01, 0.01, 5).
 pub fn default_perps() -> Vec<PerpConfig> {
-    let perp = |name: &str, sz_decimals, price: i64, tick: Decimal, min: i64| PerpConfig {
-        name: name.to_owned(),
-        sz_decimals,
-        max_leverage: 125,
-        price: Decimal::from(price),
-        funding: Decimal::new(1, 4),
-        tick_size: Some(tick),
-        min_notional: Some(Decimal::from(min)),
-    };
     vec![
-        perp("BTC", 3, 100_000, Decimal::new(1, 1), 100),
-        perp("ETH", 3, 3_500, Decimal::new(1, 2), 20),
-        perp("SOL", 2, 150, Decimal::new(1, 2), 5),
+        linear_perp("BTC", 3, 125, 100_000, Decimal::new(1, 1), 100),
+        linear_perp("ETH", 3, 125, 3_500, Decimal::new(1, 2), 20),
+        linear_perp("SOL", 2, 125, 150, Decimal::new(1, 2), 5),
     ]
 }
 
 /// The default Binance configuration: [`default_perps`], no spot.
 pub fn default_config() -> Config {
-    Config {
-        perps: default_perps(),
-        spot_tokens: Vec::new(),
-        spot_pairs: Vec::new(),
-        ..Config::default()
-    }
+    perps_only(default_perps())
 }
 
 /// A user data stream key.
 #[derive(Debug, Clone, Copy)]
 pub struct ListenKey {
     /// The account.
-    pub user: Address,
+    pub user: AccountId,
     /// Expiry (ms).
     pub expires: u64,
 }
@@ -99,13 +88,15 @@ pub struct ListenKey {
 #[derive(Debug)]
 pub struct Binance {
     pub(crate) shared: Arc<Shared>,
-    keys: HashMap<String, ApiKey>,
+    keys: KeyAccounts<ApiKey>,
     pub(crate) ids: Mutex<VenueIds>,
     pub(crate) listen_keys: Mutex<HashMap<String, ListenKey>>,
     pub(crate) journal: Mutex<market::Journal>,
     pub(crate) faults: faults::FaultState,
+    /// Orders per account over 10 s and 1 min.
+    pub(crate) orders: limits::OrderCounters,
     /// Per account and symbol: the countdown-cancel deadline (ms).
-    pub(crate) countdowns: Mutex<HashMap<(Address, usize), u64>>,
+    pub(crate) countdowns: Mutex<HashMap<(AccountId, usize), u64>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -120,9 +111,10 @@ impl Binance {
         self.keys.get(key)
     }
 
-    /// The core account of an API key.
-    pub(crate) fn account(key: &str) -> Address {
-        account_of_key("binance", key)
+    /// The core account of a funded API key (an account no one funded
+    /// for any other key).
+    pub(crate) fn account(&self, key: &str) -> AccountId {
+        self.keys.account(key).unwrap_or_default()
     }
 
     /// The engine and the id tables, locked in that order.
@@ -142,23 +134,14 @@ impl Binance {
     }
 
     /// The countdown-cancel deadlines.
-    pub(crate) fn countdowns(&self) -> MutexGuard<'_, HashMap<(Address, usize), u64>> {
+    pub(crate) fn countdowns(&self) -> MutexGuard<'_, HashMap<(AccountId, usize), u64>> {
         lock(&self.countdowns)
     }
 }
 
 /// The market index of a symbol (`BTCUSDT`, any case).
 pub(crate) fn market_of_symbol(engine: &Engine, symbol: &str) -> Option<usize> {
-    let upper = symbol.to_ascii_uppercase();
-    let coin = upper.strip_suffix(QUOTE)?;
-    engine
-        .market_of_coin(coin)
-        .filter(|m| engine.markets[*m].spec.tokens.is_none())
-}
-
-/// The symbol of a market.
-pub(crate) fn symbol_of(engine: &Engine, market: usize) -> String {
-    format!("{}{QUOTE}", engine.markets[market].spec.coin)
+    crate::venue::market_of_symbol(engine, &symbol.to_ascii_uppercase())
 }
 
 /// Starts a Binance emulator: the core from `config`, the keys of `options`
@@ -167,11 +150,7 @@ pub async fn start(
     mut config: Config,
     options: BinanceOptions,
 ) -> Result<EmulatorHandle, StartError> {
-    let mut keys = HashMap::new();
-    for (key, usdt) in &options.keys {
-        config.fund(Binance::account(&key.key), *usdt);
-        keys.insert(key.key.clone(), key.clone());
-    }
+    let keys = KeyAccounts::fund(&mut config, &options.keys, |k| &k.key);
     let seed = config.seed;
     start_venue(config, "binance-emulator", move |shared| {
         let binance = Arc::new(Binance {
@@ -181,6 +160,7 @@ pub async fn start(
             listen_keys: Mutex::new(HashMap::new()),
             journal: Mutex::new(market::Journal::default()),
             faults: faults::FaultState::new(seed, options.faults),
+            orders: limits::OrderCounters::default(),
             countdowns: Mutex::new(HashMap::new()),
         });
         tokio::spawn(trade::countdown_loop(binance.clone()));

@@ -4,26 +4,21 @@
 //! `X-MBX-USED-WEIGHT-1M` and `X-MBX-ORDER-COUNT-*` headers.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use hyperliquid_core::Address;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
 use super::faults::Admission;
+use super::limits::OrderCount;
 use super::params::Params;
 use super::{Binance, ListenKey, auth, market, shapes, trade};
+use crate::account::AccountId;
 use crate::clock;
-use crate::faults::HttpFault;
-use crate::server::{fault_response, text_response};
-
-/// Orders accepted since start (for the order-count headers).
-static ORDERS: AtomicU64 = AtomicU64::new(0);
+use crate::server::text_response;
 
 /// An error as Binance sends it.
 pub fn error_response(error: &ApiError) -> Response {
@@ -83,43 +78,36 @@ pub async fn handler(
         Admission::Banned(_) => return error_response(&ApiError::too_many(0, true)),
     };
     let entry = is_order_entry(&method, &path);
-    let shared = &binance.shared;
-    if entry && shared.arrivals.receiver_count() > 0 {
-        let _ = shared.arrivals.send(Instant::now());
-    }
-    let fault = if entry {
-        shared.faults.exchange_request()
-    } else {
-        shared.faults.http_request()
-    };
-    match fault {
-        Some(HttpFault::ServerError {
-            after_apply: true, ..
-        })
-        | None => {}
-        Some(early) => return fault_response(early),
-    }
     let query = uri.query().unwrap_or("");
     let body_text = String::from_utf8_lossy(&body);
-    let outcome = serve(&binance, &method, &path, &headers, query, &body_text, now);
-    if let Some(late) = fault {
-        return fault_response(late);
-    }
-    if entry {
-        let delivery = shared.faults.action_delivery();
-        if !shared.wait_for_delivery(delivery).await {
-            return text_response(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
-        }
-    }
+    let served = binance
+        .shared
+        .serve_http(entry, || {
+            Ok(serve(
+                &binance, &method, &path, &headers, query, &body_text, now,
+            ))
+        })
+        .await;
+    let (outcome, orders) = match served {
+        Ok(served) => served,
+        Err(response) => return *response,
+    };
     let mut response = match outcome {
         Ok(value) => crate::server::json_response(&value),
         Err(error) => error_response(&error),
     };
     header(&mut response, "X-MBX-USED-WEIGHT-1M", u64::from(used));
-    if entry {
-        let orders = ORDERS.fetch_add(1, Ordering::Relaxed) + 1;
-        header(&mut response, "X-MBX-ORDER-COUNT-10S", orders);
-        header(&mut response, "X-MBX-ORDER-COUNT-1M", orders);
+    if let Some(orders) = orders {
+        header(
+            &mut response,
+            "X-MBX-ORDER-COUNT-10S",
+            u64::from(orders.ten_seconds),
+        );
+        header(
+            &mut response,
+            "X-MBX-ORDER-COUNT-1M",
+            u64::from(orders.minute),
+        );
     }
     response
 }
@@ -139,7 +127,7 @@ pub fn authenticate(
     body: &str,
     params: &Params,
     now: u64,
-) -> Result<Address, ApiError> {
+) -> Result<AccountId, ApiError> {
     let key = api_key_header(headers)
         .and_then(|k| binance.key(k))
         .ok_or_else(ApiError::api_key)?;
@@ -148,9 +136,11 @@ pub fn authenticate(
         return Err(ApiError::signature());
     }
     auth::check_timestamp(params, now)?;
-    Ok(Binance::account(&key.key))
+    Ok(binance.account(&key.key))
 }
 
+/// Answers one request; an authenticated order-entry request also counts
+/// against the account's order limits (the counts come back with it).
 fn serve(
     binance: &Binance,
     method: &Method,
@@ -159,70 +149,118 @@ fn serve(
     query: &str,
     body: &str,
     now: u64,
-) -> Result<Value, ApiError> {
-    let params = Params::from_query_and_body(query, body)?;
-    let get = *method == Method::GET;
-    // Public endpoints.
-    if get {
-        let engine = binance.shared.engine();
-        match path {
-            "/fapi/v1/ping" => return Ok(json!({})),
-            "/fapi/v1/time" => return Ok(market::time(now)),
-            "/fapi/v1/exchangeInfo" => return Ok(market::exchange_info(&engine, now)),
-            "/fapi/v1/depth" => {
-                return market::depth(&engine, &mut binance.journal(), &params, now);
-            }
-            "/fapi/v1/trades" => return market::trades(&engine, &params),
-            "/fapi/v1/ticker/bookTicker" => return market::book_ticker(&engine, &params, now),
-            "/fapi/v1/premiumIndex" => return market::premium_index(&engine, &params, now),
-            _ => {}
-        }
+) -> (Result<Value, ApiError>, Option<OrderCount>) {
+    let params = match Params::from_query_and_body(query, body) {
+        Ok(params) => params,
+        Err(error) => return (Err(error), None),
+    };
+    if let Some(answer) = public(binance, method, path, headers, &params, now) {
+        return (answer, None);
     }
-    if path == "/fapi/v1/listenKey" {
+    let user = match authenticate(binance, headers, query, body, &params, now) {
+        Ok(user) => user,
+        Err(error) => return (Err(error), None),
+    };
+    let orders = is_order_entry(method, path).then(|| binance.orders.count(user, now));
+    (private(binance, method, path, user, &params, now), orders)
+}
+
+/// Public endpoints and the listen key (API key only); `None` for the
+/// signed ones.
+fn public(
+    binance: &Binance,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    params: &Params,
+    now: u64,
+) -> Option<Result<Value, ApiError>> {
+    if *method == Method::GET {
+        let engine = binance.shared.engine();
+        let answer = match path {
+            "/fapi/v1/ping" => Ok(json!({})),
+            "/fapi/v1/time" => Ok(market::time(now)),
+            "/fapi/v1/exchangeInfo" => Ok(market::exchange_info(&engine, now)),
+            "/fapi/v1/depth" => market::depth(&engine, &mut binance.journal(), params, now),
+            "/fapi/v1/trades" => market::trades(&engine, params),
+            "/fapi/v1/ticker/bookTicker" => market::book_ticker(&engine, params, now),
+            "/fapi/v1/premiumIndex" => market::premium_index(&engine, params, now),
+            _ => return listen_key_request(binance, method, path, headers, now),
+        };
+        return Some(answer);
+    }
+    listen_key_request(binance, method, path, headers, now)
+}
+
+/// `/fapi/v1/listenKey` (API key only); `None` for any other path.
+fn listen_key_request(
+    binance: &Binance,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    now: u64,
+) -> Option<Result<Value, ApiError>> {
+    (path == "/fapi/v1/listenKey").then(|| {
         let key = api_key_header(headers)
             .and_then(|k| binance.key(k))
             .ok_or_else(ApiError::api_key)?;
-        return listen_key(binance, method, Binance::account(&key.key), now);
-    }
-    let user = authenticate(binance, headers, query, body, &params, now)?;
+        listen_key(binance, method.as_str(), binance.account(&key.key), now)
+    })
+}
+
+/// The signed endpoints.
+fn private(
+    binance: &Binance,
+    method: &Method,
+    path: &str,
+    user: AccountId,
+    params: &Params,
+    now: u64,
+) -> Result<Value, ApiError> {
     let post_only = binance.shared.faults.post_only_window();
     let ctx = trade::context(now, post_only, path);
     let (mut engine, mut ids) = binance.lock();
     let (engine, ids) = (&mut *engine, &mut *ids);
     match (method.as_str(), path) {
         ("POST", "/fapi/v1/order") => {
-            let placed = trade::new_order(engine, ids, user, &params, &ctx)?;
+            let placed = trade::new_order(engine, ids, user, params, &ctx)?;
             if binance.faults.unknown_outcome() {
                 return Err(ApiError::unknown_outcome());
             }
             Ok(placed)
         }
-        ("GET", "/fapi/v1/order") => trade::query_order(engine, ids, user, &params),
-        ("PUT", "/fapi/v1/order") => trade::modify_order(engine, ids, user, &params, &ctx),
-        ("DELETE", "/fapi/v1/order") => trade::cancel_order(engine, ids, user, &params, now),
-        ("GET", "/fapi/v1/openOrder") => trade::query_open_order(engine, ids, user, &params),
-        ("GET", "/fapi/v1/openOrders") => trade::open_orders(engine, ids, user, &params),
-        ("GET", "/fapi/v1/allOrders") => trade::all_orders(engine, ids, user, &params),
-        ("DELETE", "/fapi/v1/allOpenOrders") => trade::cancel_all(engine, ids, user, &params, now),
-        ("POST", "/fapi/v1/batchOrders") => trade::batch_orders(engine, ids, user, &params, &ctx),
-        ("POST", "/fapi/v1/countdownCancelAll") => {
-            trade::countdown(binance, engine, user, &params, now)
+        ("GET", "/fapi/v1/order") => trade::query_order(engine, ids, user, params),
+        ("PUT", "/fapi/v1/order") => trade::modify_order(engine, ids, user, params, &ctx),
+        ("DELETE", "/fapi/v1/order") => trade::cancel_order(engine, ids, user, params, now),
+        ("GET", "/fapi/v1/openOrder") => trade::query_open_order(engine, ids, user, params),
+        ("GET", "/fapi/v1/openOrders") => trade::open_orders(engine, ids, user, params),
+        ("GET", "/fapi/v1/allOrders") => trade::all_orders(engine, ids, user, params),
+        ("DELETE", "/fapi/v1/allOpenOrders") => trade::cancel_all(engine, ids, user, params, now),
+        ("POST", "/fapi/v1/batchOrders") => {
+            trade::batch_orders(engine, ids, user, params, &ctx, trade::new_order)
         }
-        ("GET", "/fapi/v1/userTrades") => trade::user_trades(engine, ids, user, &params),
-        ("GET", "/fapi/v2/positionRisk") => trade::position_risk(engine, user, &params, false),
-        ("GET", "/fapi/v3/positionRisk") => trade::position_risk(engine, user, &params, true),
+        ("PUT", "/fapi/v1/batchOrders") => {
+            trade::batch_orders(engine, ids, user, params, &ctx, trade::modify_order)
+        }
+        ("DELETE", "/fapi/v1/batchOrders") => trade::batch_cancel(engine, ids, user, params, now),
+        ("POST", "/fapi/v1/countdownCancelAll") => {
+            trade::countdown(binance, engine, user, params, now)
+        }
+        ("GET", "/fapi/v1/userTrades") => trade::user_trades(engine, ids, user, params),
+        ("GET", "/fapi/v2/positionRisk") => trade::position_risk(engine, user, params, false),
+        ("GET", "/fapi/v3/positionRisk") => trade::position_risk(engine, user, params, true),
         ("GET", "/fapi/v2/balance" | "/fapi/v3/balance") => Ok(shapes::balance(engine, user, now)),
         ("GET", "/fapi/v2/account" | "/fapi/v3/account") => Ok(shapes::account(engine, user, now)),
-        ("POST", "/fapi/v1/leverage") => trade::leverage(engine, user, &params),
-        ("POST", "/fapi/v1/marginType") => trade::margin_type(engine, user, &params),
-        ("GET", "/fapi/v1/leverageBracket") => market::leverage_bracket(engine, &params),
+        ("POST", "/fapi/v1/leverage") => trade::leverage(engine, user, params),
+        ("POST", "/fapi/v1/marginType") => trade::margin_type(engine, user, params),
+        ("GET", "/fapi/v1/leverageBracket") => market::leverage_bracket(engine, params),
         ("GET", "/fapi/v1/positionSide/dual") => Ok(json!({ "dualSidePosition": false })),
         ("GET", "/fapi/v1/multiAssetsMargin") => Ok(json!({ "multiAssetsMargin": false })),
-        ("POST", "/fapi/v1/algoOrder") => trade::new_algo_order(engine, ids, user, &params, &ctx),
+        ("POST", "/fapi/v1/algoOrder") => trade::new_algo_order(engine, ids, user, params, &ctx),
         ("DELETE", "/fapi/v1/algoOrder") => {
-            trade::cancel_algo_order(engine, ids, user, &params, now)
+            trade::cancel_algo_order(engine, ids, user, params, now)
         }
-        ("GET", "/fapi/v1/algoOrder") => trade::query_algo_order(engine, ids, user, &params),
+        ("GET", "/fapi/v1/algoOrder") => trade::query_algo_order(engine, ids, user, params),
         ("GET", "/fapi/v1/openAlgoOrders") => Ok(trade::open_algo_orders(engine, ids, user)),
         _ => {
             Err(ApiError::new(-1000, format!("Unknown endpoint {method} {path}")).with_status(404))
@@ -232,10 +270,10 @@ fn serve(
 
 /// `POST|PUT|DELETE /fapi/v1/listenKey`: one key per account; POST returns
 /// the live one (extended) or a new one.
-fn listen_key(
+pub(crate) fn listen_key(
     binance: &Binance,
-    method: &Method,
-    user: Address,
+    method: &str,
+    user: AccountId,
     now: u64,
 ) -> Result<Value, ApiError> {
     let ttl = binance.faults.listen_key_ttl_ms();
@@ -244,7 +282,7 @@ fn listen_key(
         .iter()
         .find(|(_, k)| k.user == user && k.expires > now)
         .map(|(key, _)| key.clone());
-    match (method.as_str(), current) {
+    match (method, current) {
         ("POST", Some(key)) | ("PUT", Some(key)) => {
             if let Some(entry) = keys.get_mut(&key) {
                 entry.expires = now + ttl;

@@ -2,13 +2,14 @@
 //! REST and WebSocket API answer them (quantities and prices as strings,
 //! ids and times as integers).
 
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::{QUOTE, symbol_of};
+use crate::account::AccountId;
 use crate::engine::Engine;
 use crate::orders::{Fill, OrderState};
+use crate::venue::PositionView;
 use crate::venue::{Progress, VenueOrder};
 
 /// A decimal as text.
@@ -63,7 +64,7 @@ pub fn order(engine: &Engine, order: &VenueOrder) -> Value {
         "origType": order.order_type,
         "priceMatch": "NONE",
         "selfTradePreventionMode": "EXPIRE_MAKER",
-        "goodTillDate": 0,
+        "goodTillDate": order.good_till.unwrap_or(0),
         "time": order.created,
         "updateTime": progress.updated,
     })
@@ -92,16 +93,11 @@ pub fn trade(engine: &Engine, order: &VenueOrder, fill: &Fill) -> Value {
 }
 
 /// One position (`positionRisk` v2 and v3 fields together).
-pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
-    let m = &engine.markets[market];
-    let asset = m.spec.asset;
-    let account = engine.accounts.get(&user);
-    let (size, entry) = account
-        .and_then(|a| a.positions.get(&asset))
-        .map_or((Decimal::ZERO, Decimal::ZERO), |p| (p.szi, p.entry_px));
-    let leverage = account.map(|a| a.leverage_of(asset, m.spec.max_leverage));
-    let notional = size * m.mark;
-    let lev = leverage.map_or(20, |l| l.value);
+pub fn position(engine: &Engine, user: AccountId, market: usize) -> Value {
+    let view = PositionView::of(engine, user, market);
+    let (size, entry, mark) = (view.size, view.entry, view.mark);
+    let notional = size * mark;
+    let lev = view.leverage.map_or(20, |l| l.value);
     let initial = notional.abs() / Decimal::from(lev.max(1));
     json!({
         "symbol": symbol_of(engine, market),
@@ -109,19 +105,19 @@ pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
         "positionAmt": num(size),
         "entryPrice": num(entry.round_dp(8)),
         "breakEvenPrice": num(entry.round_dp(8)),
-        "markPrice": num(m.mark),
-        "unRealizedProfit": num(((m.mark - entry) * size).round_dp(8)),
+        "markPrice": num(mark),
+        "unRealizedProfit": num(view.unrealised()),
         "liquidationPrice": "0",
         "leverage": lev.to_string(),
         "maxNotionalValue": "1000000",
-        "marginType": if leverage.is_none_or(|l| l.is_cross) { "cross" } else { "isolated" },
+        "marginType": if view.is_cross() { "cross" } else { "isolated" },
         "isolatedMargin": "0",
         "isAutoAddMargin": "false",
         "notional": num(notional.round_dp(8)),
         "marginAsset": QUOTE,
         "isolatedWallet": "0",
         "initialMargin": num(initial.round_dp(8)),
-        "maintMargin": num((notional.abs() / Decimal::from(2 * m.spec.max_leverage)).round_dp(8)),
+        "maintMargin": num(view.maintenance(notional)),
         "positionInitialMargin": num(initial.round_dp(8)),
         "openOrderInitialMargin": "0",
         "adl": 0,
@@ -132,7 +128,7 @@ pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
 }
 
 /// Balance figures of an account: (wallet, unrealised, margin balance, available).
-fn figures(engine: &Engine, user: Address) -> (Decimal, Decimal, Decimal, Decimal, Decimal) {
+fn figures(engine: &Engine, user: AccountId) -> (Decimal, Decimal, Decimal, Decimal, Decimal) {
     let Some(account) = engine.accounts.get(&user) else {
         return Default::default();
     };
@@ -150,7 +146,7 @@ fn figures(engine: &Engine, user: Address) -> (Decimal, Decimal, Decimal, Decima
 }
 
 /// `/fapi/v2|v3/balance`: one USDT entry.
-pub fn balance(engine: &Engine, user: Address, now: u64) -> Value {
+pub fn balance(engine: &Engine, user: AccountId, now: u64) -> Value {
     let (wallet, upnl, _, available, _) = figures(engine, user);
     json!([{
         "accountAlias": "emulator",
@@ -166,7 +162,7 @@ pub fn balance(engine: &Engine, user: Address, now: u64) -> Value {
 }
 
 /// `/fapi/v2|v3/account`.
-pub fn account(engine: &Engine, user: Address, now: u64) -> Value {
+pub fn account(engine: &Engine, user: AccountId, now: u64) -> Value {
     let (wallet, upnl, equity, available, initial) = figures(engine, user);
     let text = |v: Decimal| num(v.round_dp(8));
     let positions: Vec<Value> = (0..engine.markets.len())

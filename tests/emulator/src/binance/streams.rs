@@ -13,25 +13,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::Uri;
 use axum::response::Response;
-use futures_util::StreamExt;
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
-use tokio::time::Instant;
 
 use super::market::{DepthEvent, book_ticker_of, premium_of};
 use super::shapes::{num, side};
 use super::{Binance, QUOTE, market_of_symbol, shapes, symbol_of, trade};
+use crate::account::AccountId;
 use crate::clock;
 use crate::engine::Engine;
-use crate::feed::Topic;
-use crate::orders::OrderState;
-use crate::ws::{Out, write_frames};
+use crate::feed::{Event, FeedMessage};
+use crate::orders::{Fill, OrderRecord, OrderState};
+use crate::session::Handler;
+use crate::ws::Out;
 
 /// What one stream name carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,11 +38,16 @@ enum Stream {
     BookTicker(usize),
     AggTrade(usize),
     MarkPrice(usize),
-    User(String, Address),
+    User(String, AccountId),
 }
+
+/// Streams stay open this long without a client frame at least (Binance
+/// only asks for pongs to its pings).
+pub(crate) const STREAM_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Per-connection state.
 struct Session {
+    binance: Arc<Binance>,
     combined: bool,
     /// Stream name → what it is.
     streams: BTreeMap<String, Stream>,
@@ -132,54 +135,45 @@ async fn session(
     path: String,
     query: HashMap<String, String>,
 ) {
-    let shared = binance.shared.clone();
-    let (sink, mut stream) = socket.split();
-    let (out, queue) = Out::channel();
-    let mut writer = tokio::spawn(write_frames(sink, queue, shared.clone()));
-    let mut feed = shared.feed.subscribe();
-    let mut drops = shared.faults.drop_signal();
-    drops.borrow_and_update();
-    let mut shutdown = shared.shutdown.clone();
     let mut state = Session {
+        binance: binance.clone(),
         combined: path.ends_with("stream"),
         streams: BTreeMap::new(),
         depth_cursor: HashMap::new(),
     };
     {
-        let engine = shared.engine();
+        let engine = binance.shared.engine();
         let now = clock::now_ms();
         for name in initial_names(&path, &query) {
             state.add(&binance, &engine, &name, now);
         }
     }
-    let mut expiry_check = tokio::time::interval(Duration::from_millis(200));
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    last_heard = Instant::now();
-                    request(&binance, &mut state, text.as_str(), &out);
-                }
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                Some(Ok(_)) => last_heard = Instant::now(),
-            },
-            message = feed.recv() => match message {
-                Ok(message) => forward(&binance, &mut state, &message.topic, &message.text, &out),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "dropping a WebSocket that fell behind");
-                    break;
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
-            _ = expiry_check.tick() => expire(&binance, &mut state, &out),
-            _ = drops.changed() => break,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            _ = tokio::time::sleep_until(last_heard + shared.ws_idle_timeout.max(Duration::from_secs(600))) => break,
-            _ = &mut writer => break,
-        }
+    crate::session::serve(socket, binance.shared.clone(), state).await;
+}
+
+impl Handler for Session {
+    fn request(&mut self, text: &str, out: &Out) {
+        let binance = self.binance.clone();
+        request(&binance, self, text, out);
     }
-    writer.abort();
+
+    fn event(&mut self, message: &FeedMessage, out: &Out) {
+        let binance = self.binance.clone();
+        forward(&binance, self, &message.event, out);
+    }
+
+    fn tick_period(&self) -> Option<Duration> {
+        Some(Duration::from_millis(200))
+    }
+
+    fn tick(&mut self, out: &Out) {
+        let binance = self.binance.clone();
+        expire(&binance, self, out);
+    }
+
+    fn idle_timeout(&self, configured: Duration) -> Duration {
+        configured.max(STREAM_IDLE_TIMEOUT)
+    }
 }
 
 /// `SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`.
@@ -265,108 +259,90 @@ fn depth_event(engine: &Engine, market: usize, event: &DepthEvent) -> Value {
     })
 }
 
-/// Translates one core feed message for this session.
-fn forward(binance: &Binance, state: &mut Session, topic: &Topic, text: &str, out: &Out) {
+/// Translates one core event for this session.
+fn forward(binance: &Binance, state: &mut Session, event: &Event, out: &Out) {
     if state.streams.is_empty() {
         return;
     }
     let now = clock::now_ms();
-    match topic {
-        Topic::L2Book(coin) => {
+    match event {
+        Event::Market { market, .. } => {
+            let market = *market;
             let engine = binance.shared.engine();
-            let Some(market) = engine.market_of_coin(coin) else {
-                return;
-            };
             let names: Vec<String> = state
                 .streams
                 .iter()
                 .filter(|(_, s)| **s == Stream::Depth(market))
                 .map(|(n, _)| n.clone())
                 .collect();
-            if names.is_empty() {
-                return;
-            }
-            let events = {
-                let mut journal = binance.journal();
-                journal.advance(&engine, market, now);
-                let cursor = state.depth_cursor.get(&market).copied().unwrap_or(0);
-                journal.since(market, cursor)
-            };
-            for event in events {
-                state.depth_cursor.insert(market, event.last);
-                if binance.faults.pu_break() {
-                    continue;
+            if !names.is_empty() {
+                let events = {
+                    let mut journal = binance.journal();
+                    journal.advance(&engine, market, now);
+                    let cursor = state.depth_cursor.get(&market).copied().unwrap_or(0);
+                    journal.since(market, cursor)
+                };
+                for event in events {
+                    state.depth_cursor.insert(market, event.last);
+                    if binance.faults.pu_break() {
+                        continue;
+                    }
+                    let data = depth_event(&engine, market, &event);
+                    for name in &names {
+                        out.send(state.wrap(name, data.clone()));
+                    }
                 }
-                let data = depth_event(&engine, market, &event);
-                for name in &names {
-                    out.send(state.wrap(name, data.clone()));
-                }
             }
-        }
-        Topic::Bbo(coin) | Topic::ActiveAssetCtx(coin) => {
-            let engine = binance.shared.engine();
-            let Some(market) = engine.market_of_coin(coin) else {
-                return;
-            };
-            let wanted = if matches!(topic, Topic::Bbo(_)) {
-                Stream::BookTicker(market)
-            } else {
-                Stream::MarkPrice(market)
-            };
-            for (name, _) in state.streams.iter().filter(|(_, s)| **s == wanted) {
-                let data = match wanted {
-                    Stream::BookTicker(_) => {
+            for (name, stream) in &state.streams {
+                let data = match stream {
+                    Stream::BookTicker(m) if *m == market => {
                         let mut t = book_ticker_of(&engine, market, now);
                         json!({ "e": "bookTicker", "u": t["lastUpdateId"].take(), "E": now, "T": now, "s": t["symbol"].take(),
                                 "b": t["bidPrice"].take(), "B": t["bidQty"].take(), "a": t["askPrice"].take(), "A": t["askQty"].take() })
                     }
-                    _ => {
+                    Stream::MarkPrice(m) if *m == market => {
                         let mut p = premium_of(&engine, market, now);
                         json!({ "e": "markPriceUpdate", "E": now, "s": p["symbol"].take(), "p": p["markPrice"].take(),
                                 "i": p["indexPrice"].take(), "P": p["estimatedSettlePrice"].take(),
                                 "r": p["lastFundingRate"].take(), "T": p["nextFundingTime"].take() })
                     }
+                    _ => continue,
                 };
                 out.send(state.wrap(name, data));
             }
         }
-        Topic::Trades(coin) => {
-            let engine = binance.shared.engine();
-            let Some(market) = engine.market_of_coin(coin) else {
-                return;
-            };
-            let Ok(frame) = serde_json::from_str::<Value>(text) else {
-                return;
-            };
+        Event::Trades { market, trades } => {
+            let symbol = symbol_of(&binance.shared.engine(), *market);
             for (name, _) in state
                 .streams
                 .iter()
-                .filter(|(_, s)| **s == Stream::AggTrade(market))
+                .filter(|(_, s)| **s == Stream::AggTrade(*market))
             {
-                for t in frame["data"].as_array().into_iter().flatten() {
+                for t in trades {
                     let data = json!({
-                        "e": "aggTrade", "E": now, "s": symbol_of(&engine, market), "a": t["tid"],
-                        "p": t["px"], "q": t["sz"], "f": t["tid"], "l": t["tid"], "T": t["time"],
-                        "m": t["side"] == "A",
+                        "e": "aggTrade", "E": now, "s": symbol, "a": t.tid,
+                        "p": num(t.px), "q": num(t.sz), "f": t.tid, "l": t.tid, "T": t.time,
+                        "m": !t.taker_buys,
                     });
                     out.send(state.wrap(name, data));
                 }
             }
         }
-        Topic::OrderUpdates(user) | Topic::UserFills(user) => {
+        Event::OrderUpdates { account, .. } | Event::Fills { account, .. } => {
             let names: Vec<String> = state
                 .streams
                 .iter()
-                .filter(|(_, s)| matches!(s, Stream::User(_, u) if u == user))
+                .filter(|(_, s)| matches!(s, Stream::User(_, u) if u == account))
                 .map(|(n, _)| n.clone())
                 .collect();
             if names.is_empty() {
                 return;
             }
-            let Ok(frame) = serde_json::from_str::<Value>(text) else {
-                return;
+            let events = match event {
+                Event::OrderUpdates { orders, .. } => order_events(binance, orders, now),
+                Event::Fills { fills, .. } => trade_events(binance, *account, fills, now),
+                _ => Vec::new(),
             };
-            let events = user_events(binance, *user, topic, &frame, now);
             for name in &names {
                 for event in &events {
                     out.send(state.wrap(name, event.clone()));
@@ -377,127 +353,115 @@ fn forward(binance: &Binance, state: &mut Session, topic: &Topic, text: &str, ou
     }
 }
 
-/// `ORDER_TRADE_UPDATE` (`x` NEW, AMENDMENT, CANCELED, EXPIRED, TRADE),
-/// `ALGO_UPDATE` and, after trades, `ACCOUNT_UPDATE`.
-fn user_events(
-    binance: &Binance,
-    user: Address,
-    topic: &Topic,
-    frame: &Value,
+/// `ORDER_TRADE_UPDATE` of one order (`fill` for `x` TRADE).
+fn order_event(
+    engine: &Engine,
+    order: &crate::venue::VenueOrder,
+    x: &str,
+    fill: Option<&Fill>,
     now: u64,
-) -> Vec<Value> {
+) -> Value {
+    let progress = order.progress(engine);
+    let status = match (x, shapes::status(&progress)) {
+        ("TRADE", "NEW") => "PARTIALLY_FILLED",
+        (_, status) => status,
+    };
+    json!({
+        "e": "ORDER_TRADE_UPDATE", "E": now, "T": now,
+        "o": {
+            "s": order.symbol, "c": order.link_id, "S": side(order.is_buy), "o": order.order_type,
+            "f": order.tif, "q": num(order.qty), "p": num(order.price), "ap": num(progress.avg_price()),
+            "sp": "0", "x": x, "X": status, "i": order.first(),
+            "l": fill.map_or_else(|| "0".to_owned(), |f| num(f.sz)),
+            "z": num(progress.cum_qty),
+            "L": fill.map_or_else(|| "0".to_owned(), |f| num(f.px)),
+            "N": QUOTE, "n": fill.map_or_else(|| "0".to_owned(), |f| num(f.fee)),
+            "T": fill.map_or(progress.updated, |f| f.time), "t": fill.map_or(0, |f| f.tid),
+            "b": "0", "a": "0", "m": fill.is_some_and(|f| !f.crossed), "R": order.reduce_only,
+            "wt": "CONTRACT_PRICE", "ot": order.order_type, "ps": "BOTH", "cp": false,
+            "rp": fill.map_or_else(|| "0".to_owned(), |f| num(f.closed_pnl)),
+            "pP": false, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE", "gtd": order.good_till.unwrap_or(0),
+        }
+    })
+}
+
+/// `ORDER_TRADE_UPDATE` (`x` NEW, AMENDMENT, CANCELED, EXPIRED) and
+/// `ALGO_UPDATE` for status changes of core orders.
+fn order_events(binance: &Binance, records: &[OrderRecord], now: u64) -> Vec<Value> {
     let (engine, ids) = binance.lock();
     let mut events = Vec::new();
-    let order_event = |order: &crate::venue::VenueOrder,
-                       x: &str,
-                       fill: Option<&crate::orders::Fill>| {
-        let progress = order.progress(&engine);
-        let status = match (x, shapes::status(&progress)) {
-            ("TRADE", "NEW") => "PARTIALLY_FILLED",
-            (_, status) => status,
+    for record in records {
+        let oid = record.oid;
+        let Some(order) = ids.of_oid(oid) else {
+            continue;
         };
-        json!({
-            "e": "ORDER_TRADE_UPDATE", "E": now, "T": now,
-            "o": {
-                "s": order.symbol, "c": order.link_id, "S": side(order.is_buy), "o": order.order_type,
-                "f": order.tif, "q": num(order.qty), "p": num(order.price), "ap": num(progress.avg_price()),
-                "sp": "0", "x": x, "X": status, "i": order.first(),
-                "l": fill.map_or_else(|| "0".to_owned(), |f| num(f.sz)),
-                "z": num(progress.cum_qty),
-                "L": fill.map_or_else(|| "0".to_owned(), |f| num(f.px)),
-                "N": QUOTE, "n": fill.map_or_else(|| "0".to_owned(), |f| num(f.fee)),
-                "T": fill.map_or(progress.updated, |f| f.time), "t": fill.map_or(0, |f| f.tid),
-                "b": "0", "a": "0", "m": fill.is_some_and(|f| !f.crossed), "R": order.reduce_only,
-                "wt": "CONTRACT_PRICE", "ot": order.order_type, "ps": "BOTH", "cp": false,
-                "rp": fill.map_or_else(|| "0".to_owned(), |f| num(f.closed_pnl)),
-                "pP": false, "si": 0, "ss": 0, "V": "EXPIRE_MAKER", "pm": "NONE", "gtd": 0,
-            }
-        })
-    };
-    if matches!(topic, Topic::OrderUpdates(_)) {
-        for update in frame["data"].as_array().into_iter().flatten() {
-            let Some(oid) = update["order"]["oid"].as_u64() else {
-                continue;
-            };
-            let Some(order) = ids.of_oid(oid) else {
-                continue;
-            };
-            if order.trigger_price.is_some() && order.oids.len() == 1 {
-                let mut algo = trade::algo_json(&engine, order);
-                events.push(json!({ "e": "ALGO_UPDATE", "T": now, "E": now, "o": {
-                    "caid": algo["clientAlgoId"].take(), "aid": algo["algoId"].take(), "at": "CONDITIONAL",
-                    "o": algo["orderType"].take(), "s": algo["symbol"].take(), "S": algo["side"].take(),
-                    "ps": "BOTH", "f": algo["timeInForce"].take(), "q": algo["quantity"].take(),
-                    "X": algo["algoStatus"].take(), "tp": algo["triggerPrice"].take(), "p": algo["price"].take(),
-                    "wt": "CONTRACT_PRICE", "pm": "NONE", "cp": false, "pP": false, "R": order.reduce_only,
-                    "tt": 0, "gtd": 0,
-                }}));
-                continue;
-            }
-            let current = order.current() == Some(oid);
-            let state = engine.orders.get(&oid).map(|r| r.status);
-            let x = match state {
-                Some(s) if s.is_open() && current => {
-                    if order.oids.len() > 1 {
-                        "AMENDMENT"
-                    } else if order.progress(&engine).cum_qty.is_zero() {
-                        "NEW"
-                    } else {
-                        continue;
-                    }
-                }
-                Some(OrderState::Filled) | Some(OrderState::Open | OrderState::Triggered) => {
+        if order.trigger_price.is_some() && order.oids.len() == 1 {
+            let mut algo = trade::algo_json(&engine, order);
+            events.push(json!({ "e": "ALGO_UPDATE", "T": now, "E": now, "o": {
+                "caid": algo["clientAlgoId"].take(), "aid": algo["algoId"].take(), "at": "CONDITIONAL",
+                "o": algo["orderType"].take(), "s": algo["symbol"].take(), "S": algo["side"].take(),
+                "ps": "BOTH", "f": algo["timeInForce"].take(), "q": algo["quantity"].take(),
+                "X": algo["algoStatus"].take(), "tp": algo["triggerPrice"].take(), "p": algo["price"].take(),
+                "wt": "CONTRACT_PRICE", "pm": "NONE", "cp": false, "pP": false, "R": order.reduce_only,
+                "tt": 0, "gtd": 0,
+            }}));
+            continue;
+        }
+        let current = order.current() == Some(oid);
+        let state = engine.orders.get(&oid).map(|r| r.status);
+        let x = match state {
+            Some(s) if s.is_open() && current => {
+                if order.oids.len() > 1 {
+                    "AMENDMENT"
+                } else if order.progress(&engine).cum_qty.is_zero() {
+                    "NEW"
+                } else {
                     continue;
                 }
-                Some(OrderState::Canceled) if !current => continue,
-                Some(
-                    OrderState::Canceled | OrderState::MarginCanceled | OrderState::ScheduledCancel,
-                ) => "CANCELED",
-                _ => "EXPIRED",
-            };
-            events.push(order_event(order, x, None));
-        }
-    } else {
-        let Some(account) = engine.accounts.get(&user) else {
-            return events;
-        };
-        let mut markets = Vec::new();
-        for f in frame["data"]["fills"].as_array().into_iter().flatten() {
-            let (Some(oid), Some(tid)) = (f["oid"].as_u64(), f["tid"].as_u64()) else {
-                continue;
-            };
-            let Some(order) = ids.of_oid(oid) else {
-                continue;
-            };
-            let Some(fill) = account
-                .fills
-                .iter()
-                .rev()
-                .find(|x| x.oid == oid && x.tid == tid)
-            else {
-                continue;
-            };
-            events.push(order_event(order, "TRADE", Some(fill)));
-            if !markets.contains(&order.market) {
-                markets.push(order.market);
             }
+            Some(OrderState::Filled) | Some(OrderState::Open | OrderState::Triggered) => {
+                continue;
+            }
+            Some(OrderState::Canceled) if !current => continue,
+            Some(
+                OrderState::Canceled | OrderState::MarginCanceled | OrderState::ScheduledCancel,
+            ) => "CANCELED",
+            _ => "EXPIRED",
+        };
+        events.push(order_event(&engine, order, x, None, now));
+    }
+    events
+}
+
+/// `ORDER_TRADE_UPDATE` (`x` TRADE) per fill, then `ACCOUNT_UPDATE`.
+fn trade_events(binance: &Binance, user: AccountId, fills: &[Fill], now: u64) -> Vec<Value> {
+    let (engine, ids) = binance.lock();
+    let mut events = Vec::new();
+    let mut markets = Vec::new();
+    for fill in fills {
+        let Some(order) = ids.of_oid(fill.oid) else {
+            continue;
+        };
+        events.push(order_event(&engine, order, "TRADE", Some(fill), now));
+        if !markets.contains(&order.market) {
+            markets.push(order.market);
         }
-        if !markets.is_empty() {
-            let balance = shapes::balance(&engine, user, now);
-            let positions: Vec<Value> = markets
-                .iter()
-                .map(|m| {
-                    let p = shapes::position(&engine, user, *m);
-                    json!({ "s": p["symbol"], "pa": p["positionAmt"], "ep": p["entryPrice"], "bep": p["breakEvenPrice"],
-                            "cr": "0", "up": p["unRealizedProfit"], "mt": p["marginType"], "iw": "0", "ps": "BOTH" })
-                })
-                .collect();
-            events.push(json!({ "e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {
-                "m": "ORDER",
-                "B": [{ "a": QUOTE, "wb": balance[0]["balance"], "cw": balance[0]["crossWalletBalance"], "bc": "0" }],
-                "P": positions,
-            }}));
-        }
+    }
+    if !markets.is_empty() {
+        let balance = shapes::balance(&engine, user, now);
+        let positions: Vec<Value> = markets
+            .iter()
+            .map(|m| {
+                let p = shapes::position(&engine, user, *m);
+                json!({ "s": p["symbol"], "pa": p["positionAmt"], "ep": p["entryPrice"], "bep": p["breakEvenPrice"],
+                        "cr": "0", "up": p["unRealizedProfit"], "mt": p["marginType"], "iw": "0", "ps": "BOTH" })
+            })
+            .collect();
+        events.push(json!({ "e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {
+            "m": "ORDER",
+            "B": [{ "a": QUOTE, "wb": balance[0]["balance"], "cw": balance[0]["crossWalletBalance"], "bc": "0" }],
+            "P": positions,
+        }}));
     }
     events
 }

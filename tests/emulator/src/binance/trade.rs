@@ -4,20 +4,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyperliquid_core::{
-    Address, LimitWire, OrderRef, OrderType, OrderWire, Tif, Tpsl, TriggerWire,
-    UpdateLeverageAction, WireDecimal,
-};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
+use super::market::{PERCENT_PRICE_DOWN, PERCENT_PRICE_UP};
 use super::params::Params;
 use super::{Binance, market_of_symbol, shapes};
+use crate::account::AccountId;
+use crate::accounts::Leverage;
 use crate::book::Oid;
 use crate::engine::{ActionContext, Engine};
+use crate::entry::{
+    EntryKind, OrderEntry, OrderTarget, Placement, TimeInForce, TriggerKind, TriggerSpec,
+};
 use crate::orders::OrderState;
-use crate::venue::{VenueIds, VenueOrder, fok_fills, passive_price, place_core, replace_core};
+use crate::venue::{
+    VenueIds, VenueOrder, fok_fills, leverage_in, passive_price, place_core, set_leverage,
+};
 
 /// Slippage of a market order's protective price around the mark.
 const MARKET_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
@@ -27,10 +31,6 @@ pub const MAX_BATCH: usize = 5;
 /// The processing context of one request.
 pub fn context(now: u64, post_only_window: bool, salt: &str) -> ActionContext {
     crate::venue::context("binance-emulator", now, post_only_window, salt)
-}
-
-fn wire_decimal(value: Decimal, name: &str) -> Result<WireDecimal, ApiError> {
-    WireDecimal::from_decimal(value).map_err(|_| ApiError::mandatory(name))
 }
 
 fn symbol_param(engine: &Engine, p: &Params) -> Result<(usize, String), ApiError> {
@@ -62,15 +62,11 @@ fn client_id(p: &Params, key: &str) -> Result<Option<String>, ApiError> {
 }
 
 /// Binance's answer to a core refusal (`None`: the order stands, perhaps expired).
-fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value) -> Option<ApiError> {
-    let text = status.get("error").and_then(Value::as_str)?;
-    let state = oid
-        .and_then(|oid| engine.orders.get(&oid))
-        .map(|r| r.status);
-    let min = oid
-        .and_then(|oid| engine.orders.get(&oid))
-        .and_then(|r| engine.market_of_coin(&r.coin))
-        .map_or(Decimal::ZERO, |m| engine.markets[m].spec.min_notional);
+fn refusal(engine: &Engine, market: usize, placement: &Placement) -> Option<ApiError> {
+    let Placement::Refused { state, message, .. } = placement else {
+        return None;
+    };
+    let min = engine.markets[market].spec.min_notional;
     Some(match state {
         Some(OrderState::IocCancelRejected) => return None,
         Some(OrderState::BadAloPxRejected) => ApiError::new(
@@ -96,8 +92,73 @@ fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value) -> Option<ApiError
             -1111,
             "Precision is over the maximum defined for this asset.",
         ),
-        None => ApiError::new(-2010, text.to_owned()),
+        None => ApiError::new(-2010, message.clone()),
     })
+}
+
+/// Places `entry` on the core: the new order's id, or Binance's refusal.
+fn placed(
+    engine: &mut Engine,
+    user: AccountId,
+    market: usize,
+    entry: &OrderEntry,
+    ctx: &ActionContext,
+) -> Result<Oid, ApiError> {
+    let placement = place_core(engine, user, entry, ctx);
+    if let Some(error) = refusal(engine, market, &placement) {
+        return Err(error);
+    }
+    placement
+        .oid()
+        .ok_or_else(|| ApiError::new(-2010, "New order rejected."))
+}
+
+/// Earliest expiry a good-till-date order may have, after now (ms).
+const MIN_GOOD_TILL_MS: u64 = 600_000;
+
+/// The `goodTillDate` of a GTD order: more than ten minutes ahead, kept to
+/// the second as Binance keeps it.
+fn good_till_date(p: &Params, now: u64) -> Result<u64, ApiError> {
+    let date = p
+        .integer("goodTillDate")?
+        .ok_or_else(|| ApiError::mandatory("goodTillDate"))?;
+    if date <= now + MIN_GOOD_TILL_MS {
+        return Err(ApiError::new(
+            -1130,
+            "Data sent for parameter 'goodTillDate' is not valid.",
+        ));
+    }
+    Ok(date - date % 1000)
+}
+
+/// The PERCENT_PRICE filter: a limit buy at most `multiplierUp` × mark, a
+/// limit sell at least `multiplierDown` × mark.
+fn check_percent_price(
+    engine: &Engine,
+    market: usize,
+    is_buy: bool,
+    price: Decimal,
+) -> Result<(), ApiError> {
+    let m = &engine.markets[market];
+    let tick = m.spec.tick_at(m.mark);
+    if is_buy {
+        let cap = (m.mark * PERCENT_PRICE_UP / tick).floor() * tick;
+        if price > cap {
+            return Err(ApiError::new(
+                -4016,
+                format!("Limit price can't be higher than {}.", cap.normalize()),
+            ));
+        }
+    } else {
+        let floor = (m.mark * PERCENT_PRICE_DOWN / tick).ceil() * tick;
+        if price < floor {
+            return Err(ApiError::new(
+                -4024,
+                format!("Limit price can't be lower than {}.", floor.normalize()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `POST /fapi/v1/order`, `order.place`: LIMIT and MARKET (conditional types
@@ -105,7 +166,7 @@ fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value) -> Option<ApiError
 pub fn new_order(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
@@ -131,7 +192,8 @@ pub fn new_order(
     let tif = match (order_type, p.text("timeInForce")) {
         ("MARKET", _) => "GTC",
         (_, None) => return Err(ApiError::mandatory("timeInForce")),
-        (_, Some("GTC" | "GTD")) => "GTC",
+        (_, Some("GTC")) => "GTC",
+        (_, Some("GTD")) => "GTD",
         (_, Some("IOC")) => "IOC",
         (_, Some("FOK")) => "FOK",
         (_, Some("GTX")) => "GTX",
@@ -150,55 +212,42 @@ pub fn new_order(
             .ok_or_else(|| ApiError::mandatory("price"))?,
         _ => engine.slippage_price(market, is_buy, MARKET_SLIPPAGE),
     };
+    if order_type == "LIMIT" {
+        check_percent_price(engine, market, is_buy, price)?;
+    }
+    let good_till = match tif {
+        "GTD" => Some(good_till_date(p, ctx.now)?),
+        _ => None,
+    };
     let mut wire_price = price;
     if tif == "FOK" && !fok_fills(engine, market, is_buy, price, qty) {
         wire_price = passive_price(engine, market, is_buy, price);
     }
-    let wire = OrderWire {
-        asset: engine.markets[market].spec.asset,
-        is_buy,
-        price: wire_decimal(wire_price, "price")?,
-        size: wire_decimal(qty, "quantity")?,
-        reduce_only: p.flag("reduceOnly")?,
-        order_type: OrderType::Limit(LimitWire {
-            tif: match (order_type, tif) {
-                ("MARKET", _) | (_, "IOC" | "FOK") => Tif::Ioc,
-                (_, "GTX") => Tif::Alo,
-                _ => Tif::Gtc,
-            },
-        }),
-        cloid: None,
-    };
-    let reduce_only = wire.reduce_only;
-    let (oid, status) = place_core(engine, user, wire, ctx);
-    if let Some(error) = refusal(engine, oid, &status) {
-        return Err(error);
-    }
-    let oid = oid.ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
-    let order = VenueOrder {
-        order_id: oid.to_string(),
-        link_id: link.unwrap_or_else(|| format!("emu_{oid}")),
-        user,
+    let entry = OrderEntry {
         market,
-        symbol,
         is_buy,
+        price: wire_price,
+        size: qty,
+        reduce_only: p.flag("reduceOnly")?,
+        kind: EntryKind::Limit(match (order_type, tif) {
+            ("MARKET", _) | (_, "IOC" | "FOK") => TimeInForce::ImmediateOrCancel,
+            (_, "GTX") => TimeInForce::PostOnly,
+            _ => TimeInForce::GoodTillCancel,
+        }),
+        client_id: None,
+        good_till,
+    };
+    let oid = placed(engine, user, market, &entry, ctx)?;
+    let order = VenueOrder {
+        link_id: link.unwrap_or_else(|| format!("emu_{oid}")),
         order_type,
         tif: if order_type == "MARKET" { "GTC" } else { tif },
-        qty,
         price: if order_type == "MARKET" {
             Decimal::ZERO
         } else {
             price
         },
-        trigger_price: None,
-        trigger_direction: 0,
-        take_profit: None,
-        stop_loss: None,
-        stop_order_type: "",
-        reduce_only,
-        oids: vec![oid],
-        created: ctx.now,
-        updated: ctx.now,
+        ..VenueOrder::new(oid.to_string(), oid, user, symbol, &entry, ctx.now)
     };
     let answer = shapes::order(engine, &order);
     ids.insert(order);
@@ -209,7 +258,7 @@ pub fn new_order(
 fn named<'a>(
     engine: &Engine,
     ids: &'a VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<&'a VenueOrder, ApiError> {
     let (market, _) = symbol_param(engine, p)?;
@@ -227,7 +276,7 @@ fn named<'a>(
 pub fn query_order(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     named(engine, ids, user, p).map(|o| shapes::order(engine, o))
@@ -237,7 +286,7 @@ pub fn query_order(
 pub fn query_open_order(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     let order = named(engine, ids, user, p)?;
@@ -251,7 +300,7 @@ pub fn query_open_order(
 pub fn cancel_order(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, ApiError> {
@@ -259,9 +308,8 @@ pub fn cancel_order(
         .map_err(|_| ApiError::unknown_order())?
         .clone();
     let oid = order.current().unwrap_or_default();
-    let asset = engine.markets[order.market].spec.asset;
-    let status = engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], now);
-    if status.first() != Some(&json!("success")) {
+    let cancelled = engine.cancel_orders(user, &[(order.market, OrderTarget::Oid(oid))], now);
+    if cancelled.first() != Some(&true) {
         return Err(ApiError::unknown_order());
     }
     if let Some(o) = ids.get_mut(&order.order_id) {
@@ -275,7 +323,7 @@ pub fn cancel_order(
 pub fn modify_order(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
@@ -299,29 +347,38 @@ pub fn modify_order(
     let progress = order.progress(engine);
     let oid = order.current().unwrap_or_default();
     if qty <= progress.cum_qty {
-        let asset = engine.markets[order.market].spec.asset;
-        engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], ctx.now);
+        engine.cancel_orders(user, &[(order.market, OrderTarget::Oid(oid))], ctx.now);
         return Ok(shapes::order(engine, &order));
     }
     if qty == order.qty && price == order.price {
         return Err(ApiError::new(-5027, "No need to modify the order."));
     }
-    let wire = OrderWire {
-        asset: engine.markets[order.market].spec.asset,
+    check_percent_price(engine, order.market, is_buy, price)?;
+    let entry = OrderEntry {
+        market: order.market,
         is_buy,
-        price: wire_decimal(price, "price")?,
-        size: wire_decimal(qty - progress.cum_qty, "quantity")?,
+        price,
+        size: qty - progress.cum_qty,
         reduce_only: order.reduce_only,
-        order_type: OrderType::Limit(LimitWire {
-            tif: match order.tif {
-                "GTX" => Tif::Alo,
-                _ => Tif::Gtc,
-            },
+        kind: EntryKind::Limit(match order.tif {
+            "GTX" => TimeInForce::PostOnly,
+            _ => TimeInForce::GoodTillCancel,
         }),
-        cloid: None,
+        client_id: None,
+        good_till: order.good_till,
     };
-    let (new_oid, status) = replace_core(engine, user, oid, wire, ctx);
-    if let Some(new_oid) = new_oid {
+    let placement = engine
+        .amend_order(user, oid, &entry, ctx)
+        .ok_or_else(|| ApiError::new(-2013, "Order does not exist."))?;
+    if let Placement::Refused {
+        state: Some(OrderState::BadAloPxRejected),
+        ..
+    } = placement
+    {
+        // A GTX order whose new price would take is cancelled by the amend.
+        engine.cancel_orders(user, &[(order.market, OrderTarget::Oid(oid))], ctx.now);
+    }
+    if let Some(new_oid) = placement.oid() {
         ids.add_oid(&order.order_id, new_oid);
         if let Some(o) = ids.get_mut(&order.order_id) {
             o.qty = qty;
@@ -329,7 +386,7 @@ pub fn modify_order(
             o.updated = ctx.now;
         }
     }
-    if let Some(error) = refusal(engine, new_oid, &status) {
+    if let Some(error) = refusal(engine, order.market, &placement) {
         return Err(error);
     }
     let order = ids
@@ -342,7 +399,7 @@ pub fn modify_order(
 pub fn open_orders(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     let market = match p.text("symbol") {
@@ -362,7 +419,7 @@ pub fn open_orders(
 pub fn all_orders(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     let (market, _) = symbol_param(engine, p)?;
@@ -382,7 +439,7 @@ pub fn all_orders(
 pub fn cancel_all(
     engine: &mut Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, ApiError> {
@@ -391,13 +448,12 @@ pub fn cancel_all(
     Ok(json!({ "code": 200, "msg": "The operation of cancel all open order is done." }))
 }
 
-fn cancel_market(engine: &mut Engine, ids: &VenueIds, user: Address, market: usize, now: u64) {
-    let asset = engine.markets[market].spec.asset;
-    let targets: Vec<(u32, OrderRef)> = ids
+fn cancel_market(engine: &mut Engine, ids: &VenueIds, user: AccountId, market: usize, now: u64) {
+    let targets: Vec<(usize, OrderTarget)> = ids
         .of_user(user)
         .filter(|o| o.market == market && o.is_open(engine))
         .filter_map(|o| o.current())
-        .map(|oid| (asset, OrderRef::Oid(oid)))
+        .map(|oid| (market, OrderTarget::Oid(oid)))
         .collect();
     engine.cancel_orders(user, &targets, now);
 }
@@ -407,7 +463,7 @@ fn cancel_market(engine: &mut Engine, ids: &VenueIds, user: Address, market: usi
 pub fn countdown(
     binance: &Binance,
     engine: &Engine,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, ApiError> {
@@ -434,7 +490,7 @@ pub async fn countdown_loop(binance: Arc<Binance>) {
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
         let now = crate::clock::now_ms();
-        let due: Vec<(Address, usize)> = {
+        let due: Vec<(AccountId, usize)> = {
             let mut countdowns = binance.countdowns();
             let due: Vec<_> = countdowns
                 .iter()
@@ -460,7 +516,7 @@ pub async fn countdown_loop(binance: Arc<Binance>) {
 pub fn user_trades(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     let (market, _) = symbol_param(engine, p)?;
@@ -485,7 +541,7 @@ pub fn user_trades(
 /// `GET /fapi/v2|v3/positionRisk`.
 pub fn position_risk(
     engine: &Engine,
-    user: Address,
+    user: AccountId,
     p: &Params,
     v3: bool,
 ) -> Result<Value, ApiError> {
@@ -505,94 +561,139 @@ pub fn position_risk(
 }
 
 /// `POST /fapi/v1/leverage`.
-pub fn leverage(engine: &mut Engine, user: Address, p: &Params) -> Result<Value, ApiError> {
+pub fn leverage(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, ApiError> {
     let (market, symbol) = symbol_param(engine, p)?;
     let value = p
         .integer("leverage")?
         .ok_or_else(|| ApiError::mandatory("leverage"))?;
-    let spec = &engine.markets[market].spec;
-    let asset = spec.asset;
-    let is_cross = engine
-        .accounts
-        .get(&user)
-        .is_none_or(|a| a.leverage_of(asset, spec.max_leverage).is_cross);
+    let is_cross = leverage_in(engine, user, market).is_none_or(|l| l.is_cross);
     let leverage =
         u32::try_from(value).map_err(|_| ApiError::new(-4028, "Leverage is not valid"))?;
-    engine
-        .update_leverage(
-            user,
-            &UpdateLeverageAction {
-                asset,
-                is_cross,
-                leverage,
-            },
-        )
+    let setting = Leverage {
+        is_cross,
+        value: leverage,
+    };
+    set_leverage(engine, user, market, setting)
         .map_err(|_| ApiError::new(-4028, format!("Leverage {value} is not valid")))?;
     Ok(json!({ "leverage": value, "maxNotionalValue": "1000000", "symbol": symbol }))
 }
 
 /// `POST /fapi/v1/marginType` (`ISOLATED` or `CROSSED`).
-pub fn margin_type(engine: &mut Engine, user: Address, p: &Params) -> Result<Value, ApiError> {
+pub fn margin_type(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, ApiError> {
     let (market, _) = symbol_param(engine, p)?;
     let is_cross = match p.required("marginType")? {
         "CROSSED" => true,
         "ISOLATED" => false,
         _ => return Err(ApiError::mandatory("marginType")),
     };
-    let spec = &engine.markets[market].spec;
-    let asset = spec.asset;
-    let current = engine
-        .accounts
-        .get(&user)
-        .map(|a| a.leverage_of(asset, spec.max_leverage))
-        .ok_or_else(ApiError::api_key)?;
+    let current = leverage_in(engine, user, market).ok_or_else(ApiError::api_key)?;
     if current.is_cross == is_cross {
         return Err(ApiError::new(-4046, "No need to change margin type."));
     }
-    engine
-        .update_leverage(
-            user,
-            &UpdateLeverageAction {
-                asset,
-                is_cross,
-                leverage: current.value,
-            },
+    let setting = Leverage {
+        is_cross,
+        value: current.value,
+    };
+    set_leverage(engine, user, market, setting).map_err(|_| {
+        ApiError::new(
+            -4048,
+            "Margin type cannot be changed if there exists position.",
         )
-        .map_err(|_| {
-            ApiError::new(
-                -4048,
-                "Margin type cannot be changed if there exists position.",
-            )
-        })?;
+    })?;
     Ok(json!({ "code": 200, "msg": "success" }))
 }
 
-/// `POST /fapi/v1/batchOrders`: up to five orders, one answer each.
+/// Most orders in one `DELETE /fapi/v1/batchOrders`.
+pub const MAX_BATCH_CANCEL: usize = 10;
+
+/// The JSON list a batch parameter holds: 1 to `max` items, else `-1130`.
+fn batch_list<T: serde::de::DeserializeOwned>(
+    p: &Params,
+    name: &str,
+    max: usize,
+) -> Result<Vec<T>, ApiError> {
+    let invalid = || {
+        ApiError::new(
+            -1130,
+            format!("Data sent for parameter '{name}' is not valid."),
+        )
+    };
+    let list: Vec<T> = serde_json::from_str(p.required(name)?).map_err(|_| invalid())?;
+    if list.is_empty() || list.len() > max {
+        return Err(invalid());
+    }
+    Ok(list)
+}
+
+/// One answer per batch item: the order, or `{code, msg}`.
+fn batch_answers(
+    items: &[Params],
+    mut each: impl FnMut(&Params) -> Result<Value, ApiError>,
+) -> Value {
+    Value::Array(
+        items
+            .iter()
+            .map(|item| match each(item) {
+                Ok(order) => order,
+                Err(e) => json!({ "code": e.code, "msg": e.msg }),
+            })
+            .collect(),
+    )
+}
+
+/// One order operation as REST and the WebSocket API run it.
+pub type OrderOperation =
+    fn(&mut Engine, &mut VenueIds, AccountId, &Params, &ActionContext) -> Result<Value, ApiError>;
+
+/// `POST|PUT /fapi/v1/batchOrders`: up to five new orders ([`new_order`])
+/// or modifications ([`modify_order`]), one answer each.
 pub fn batch_orders(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
+    each: OrderOperation,
 ) -> Result<Value, ApiError> {
-    let list: Vec<Value> = serde_json::from_str(p.required("batchOrders")?)
-        .map_err(|_| ApiError::mandatory("batchOrders"))?;
-    if list.is_empty() || list.len() > MAX_BATCH {
-        return Err(ApiError::new(
-            -1130,
-            "Data sent for parameter 'batchOrders' is not valid.",
-        ));
-    }
-    Ok(Value::Array(
-        list.iter()
-            .map(
-                |item| match new_order(engine, ids, user, &Params::from_object(item), ctx) {
-                    Ok(order) => order,
-                    Err(e) => json!({ "code": e.code, "msg": e.msg }),
-                },
-            )
-            .collect(),
-    ))
+    let items: Vec<Value> = batch_list(p, "batchOrders", MAX_BATCH)?;
+    let items: Vec<Params> = items.iter().map(Params::from_object).collect();
+    Ok(batch_answers(&items, |item| {
+        each(engine, ids, user, item, ctx)
+    }))
+}
+
+/// `DELETE /fapi/v1/batchOrders`: up to ten orders of one symbol, named by
+/// `orderIdList` or `origClientOrderIdList`, one answer each.
+pub fn batch_cancel(
+    engine: &mut Engine,
+    ids: &mut VenueIds,
+    user: AccountId,
+    p: &Params,
+    now: u64,
+) -> Result<Value, ApiError> {
+    let symbol = symbol_param(engine, p)?.1;
+    let item = |key: &str, value: String| {
+        Params(vec![
+            ("symbol".to_owned(), symbol.clone()),
+            (key.to_owned(), value),
+        ])
+    };
+    let items: Vec<Params> = if p.text("orderIdList").is_some() {
+        batch_list::<u64>(p, "orderIdList", MAX_BATCH_CANCEL)?
+            .into_iter()
+            .map(|id| item("orderId", id.to_string()))
+            .collect()
+    } else if p.text("origClientOrderIdList").is_some() {
+        batch_list::<String>(p, "origClientOrderIdList", MAX_BATCH_CANCEL)?
+            .into_iter()
+            .map(|id| item("origClientOrderId", id))
+            .collect()
+    } else {
+        return Err(ApiError::mandatory("orderIdList"));
+    };
+    Ok(batch_answers(&items, |item| {
+        cancel_order(engine, ids, user, item, now)
+    }))
 }
 
 /// Algo order JSON (REST and `ALGO_UPDATE`).
@@ -636,7 +737,7 @@ pub fn algo_json(engine: &Engine, order: &VenueOrder) -> Value {
 pub fn new_algo_order(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
@@ -645,11 +746,11 @@ pub fn new_algo_order(
     }
     let (market, symbol) = symbol_param(engine, p)?;
     let is_buy = side_param(p)?;
-    let (order_type, is_market, tpsl) = match p.required("type")? {
-        "STOP" => ("STOP", false, Tpsl::Sl),
-        "STOP_MARKET" => ("STOP_MARKET", true, Tpsl::Sl),
-        "TAKE_PROFIT" => ("TAKE_PROFIT", false, Tpsl::Tp),
-        "TAKE_PROFIT_MARKET" => ("TAKE_PROFIT_MARKET", true, Tpsl::Tp),
+    let (order_type, is_market, kind) = match p.required("type")? {
+        "STOP" => ("STOP", false, TriggerKind::StopLoss),
+        "STOP_MARKET" => ("STOP_MARKET", true, TriggerKind::StopLoss),
+        "TAKE_PROFIT" => ("TAKE_PROFIT", false, TriggerKind::TakeProfit),
+        "TAKE_PROFIT_MARKET" => ("TAKE_PROFIT_MARKET", true, TriggerKind::TakeProfit),
         _ => return Err(ApiError::new(-1116, "Invalid orderType.")),
     };
     let trigger = p
@@ -665,45 +766,27 @@ pub fn new_algo_order(
             .ok_or_else(|| ApiError::mandatory("price"))?,
     };
     let link = client_id(p, "clientAlgoId")?;
-    let wire = OrderWire {
-        asset: engine.markets[market].spec.asset,
-        is_buy,
-        price: wire_decimal(price, "price")?,
-        size: wire_decimal(qty, "quantity")?,
-        reduce_only: p.flag("reduceOnly")?,
-        order_type: OrderType::Trigger(TriggerWire {
-            is_market,
-            trigger_px: wire_decimal(trigger, "triggerPrice")?,
-            tpsl,
-        }),
-        cloid: None,
-    };
-    let reduce_only = wire.reduce_only;
-    let (oid, status) = place_core(engine, user, wire, ctx);
-    if let Some(error) = refusal(engine, oid, &status) {
-        return Err(error);
-    }
-    let oid = oid.ok_or_else(|| ApiError::new(-2010, "New order rejected."))?;
-    let order = VenueOrder {
-        order_id: oid.to_string(),
-        link_id: link.unwrap_or_else(|| format!("emu_algo_{oid}")),
-        user,
+    let entry = OrderEntry {
         market,
-        symbol,
         is_buy,
+        price,
+        size: qty,
+        reduce_only: p.flag("reduceOnly")?,
+        kind: EntryKind::Trigger(TriggerSpec {
+            price: trigger,
+            is_market,
+            kind,
+        }),
+        client_id: None,
+        good_till: None,
+    };
+    let oid = placed(engine, user, market, &entry, ctx)?;
+    let order = VenueOrder {
+        link_id: link.unwrap_or_else(|| format!("emu_algo_{oid}")),
         order_type,
         tif: "GTC",
-        qty,
         price: if is_market { Decimal::ZERO } else { price },
-        trigger_price: Some(trigger),
-        trigger_direction: 0,
-        take_profit: None,
-        stop_loss: None,
-        stop_order_type: "",
-        reduce_only,
-        oids: vec![oid],
-        created: ctx.now,
-        updated: ctx.now,
+        ..VenueOrder::new(oid.to_string(), oid, user, symbol, &entry, ctx.now)
     };
     let answer = algo_json(engine, &order);
     ids.insert(order);
@@ -712,7 +795,7 @@ pub fn new_algo_order(
 
 fn named_algo<'a>(
     ids: &'a VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<&'a VenueOrder, ApiError> {
     let found = match (p.integer("algoId")?, p.text("clientAlgoId")) {
@@ -729,15 +812,14 @@ fn named_algo<'a>(
 pub fn cancel_algo_order(
     engine: &mut Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, ApiError> {
     let order = named_algo(ids, user, p)?;
     let oid = order.current().unwrap_or_default();
-    let asset = engine.markets[order.market].spec.asset;
-    let status = engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], now);
-    if status.first() != Some(&json!("success")) {
+    let cancelled = engine.cancel_orders(user, &[(order.market, OrderTarget::Oid(oid))], now);
+    if cancelled.first() != Some(&true) {
         return Err(ApiError::new(-2011, "Unknown order sent."));
     }
     Ok(
@@ -746,7 +828,7 @@ pub fn cancel_algo_order(
 }
 
 /// `GET /fapi/v1/openAlgoOrders`.
-pub fn open_algo_orders(engine: &Engine, ids: &VenueIds, user: Address) -> Value {
+pub fn open_algo_orders(engine: &Engine, ids: &VenueIds, user: AccountId) -> Value {
     Value::Array(
         ids.of_user(user)
             .filter(|o| o.trigger_price.is_some() && o.is_open(engine))
@@ -759,7 +841,7 @@ pub fn open_algo_orders(engine: &Engine, ids: &VenueIds, user: Address) -> Value
 pub fn query_algo_order(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, ApiError> {
     named_algo(ids, user, p).map(|o| algo_json(engine, o))

@@ -32,18 +32,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
 use axum::routing::get;
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 
+use crate::account::AccountId;
 use crate::config::{Config, PerpConfig};
 use crate::engine::Engine;
 use crate::server::{EmulatorHandle, Shared, StartError, start_venue};
-use crate::signing::account_of_key;
+use crate::signing::KeyAccounts;
 use crate::venue::VenueIds;
+use crate::venue::{linear_perp, perps_only};
 pub use faults::BybitFaults;
 
-/// Quote and settlement coin of every linear symbol.
-pub const QUOTE: &str = "USDT";
+pub use crate::venue::QUOTE;
+pub(crate) use crate::venue::{market_of_symbol, symbol_of};
 
 /// An HMAC API key and the account it trades for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,41 +81,27 @@ impl Default for BybitOptions {
 /// Bybit's linear perpetuals with the venue's tick, lot and minimum value:
 /// BTCUSDT (0.1, 0.001, 5), ETHUSDT (0.01, 0.01, 5), SOLUSDT (0.01, 0.1, 5).
 pub fn default_perps() -> Vec<PerpConfig> {
-    let perp = |name: &str, sz_decimals, max_leverage, price: i64, tick: Decimal| PerpConfig {
-        name: name.to_owned(),
-        sz_decimals,
-        max_leverage,
-        price: Decimal::from(price),
-        funding: Decimal::new(1, 4),
-        tick_size: Some(tick),
-        min_notional: Some(Decimal::from(5)),
-    };
     vec![
-        perp("BTC", 3, 100, 100_000, Decimal::new(1, 1)),
-        perp("ETH", 2, 100, 3_500, Decimal::new(1, 2)),
-        perp("SOL", 1, 100, 150, Decimal::new(1, 2)),
+        linear_perp("BTC", 3, 100, 100_000, Decimal::new(1, 1), 5),
+        linear_perp("ETH", 2, 100, 3_500, Decimal::new(1, 2), 5),
+        linear_perp("SOL", 1, 100, 150, Decimal::new(1, 2), 5),
     ]
 }
 
 /// The default Bybit configuration: [`default_perps`], no spot.
 pub fn default_config() -> Config {
-    Config {
-        perps: default_perps(),
-        spot_tokens: Vec::new(),
-        spot_pairs: Vec::new(),
-        ..Config::default()
-    }
+    perps_only(default_perps())
 }
 
 /// State of the Bybit front end, shared by its connections.
 #[derive(Debug)]
 pub struct Bybit {
     pub(crate) shared: Arc<Shared>,
-    keys: HashMap<String, ApiKey>,
+    keys: KeyAccounts<ApiKey>,
     pub(crate) ids: Mutex<VenueIds>,
     pub(crate) limits: rest::RateLimits,
     pub(crate) faults: faults::FaultState,
-    dcp: Mutex<HashMap<Address, Dcp>>,
+    dcp: Mutex<HashMap<AccountId, Dcp>>,
     connections: std::sync::atomic::AtomicU64,
 }
 
@@ -133,9 +120,10 @@ impl Bybit {
         self.keys.get(key)
     }
 
-    /// The core account of an API key.
-    pub(crate) fn account(key: &str) -> Address {
-        account_of_key("bybit", key)
+    /// The core account of a funded API key (an account no one funded
+    /// for any other key).
+    pub(crate) fn account(&self, key: &str) -> AccountId {
+        self.keys.account(key).unwrap_or_default()
     }
 
     /// A fresh connection number.
@@ -145,19 +133,19 @@ impl Bybit {
             + 1
     }
 
-    fn dcp_table(&self) -> MutexGuard<'_, HashMap<Address, Dcp>> {
+    fn dcp_table(&self) -> MutexGuard<'_, HashMap<AccountId, Dcp>> {
         self.dcp
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Arms DCP for `user` with a window of `secs`.
-    pub(crate) fn set_dcp_window(&self, user: Address, secs: u64) {
+    pub(crate) fn set_dcp_window(&self, user: AccountId, secs: u64) {
         self.dcp_table().entry(user).or_default().window = secs;
     }
 
     /// The DCP window of `user`, when armed.
-    pub(crate) fn dcp_window(&self, user: Address) -> Option<u64> {
+    pub(crate) fn dcp_window(&self, user: AccountId) -> Option<u64> {
         self.dcp_table()
             .get(&user)
             .map(|d| d.window)
@@ -165,7 +153,7 @@ impl Bybit {
     }
 
     /// A private session of `user` subscribed to `dcp`: the countdown stops.
-    pub(crate) fn dcp_connected(&self, user: Address) {
+    pub(crate) fn dcp_connected(&self, user: AccountId) {
         let armed = {
             let mut table = self.dcp_table();
             let dcp = table.entry(user).or_default();
@@ -179,7 +167,7 @@ impl Bybit {
 
     /// A `dcp` subscriber of `user` went away: when it was the last one, the
     /// core's scheduled cancel fires after the window.
-    pub(crate) fn dcp_disconnected(&self, user: Address, now: u64) {
+    pub(crate) fn dcp_disconnected(&self, user: AccountId, now: u64) {
         let window = {
             let mut table = self.dcp_table();
             let dcp = table.entry(user).or_default();
@@ -204,30 +192,13 @@ impl Bybit {
     }
 }
 
-/// The market index of a linear symbol (`BTCUSDT`).
-pub(crate) fn market_of_symbol(engine: &Engine, symbol: &str) -> Option<usize> {
-    let coin = symbol.strip_suffix(QUOTE)?;
-    engine
-        .market_of_coin(coin)
-        .filter(|m| engine.markets[*m].spec.tokens.is_none())
-}
-
-/// The linear symbol of a market.
-pub(crate) fn symbol_of(engine: &Engine, market: usize) -> String {
-    format!("{}{QUOTE}", engine.markets[market].spec.coin)
-}
-
 /// Starts a Bybit emulator: the core from `config`, the keys of `options`
 /// funded, Bybit's routes and the admin API on `config.listen`.
 pub async fn start(
     mut config: Config,
     options: BybitOptions,
 ) -> Result<EmulatorHandle, StartError> {
-    let mut keys = HashMap::new();
-    for (key, usdt) in &options.keys {
-        config.fund(Bybit::account(&key.key), *usdt);
-        keys.insert(key.key.clone(), key.clone());
-    }
+    let keys = KeyAccounts::fund(&mut config, &options.keys, |k| &k.key);
     let rate = options.rate_limit_per_sec;
     let seed = config.seed;
     let venue_faults = options.faults;

@@ -1,11 +1,11 @@
 //! Private queries: open and recent orders, order history, executions,
 //! positions and the wallet.
 
-use hyperliquid_core::Address;
 use serde_json::{Value, json};
 
 use super::params::{Params, Reject};
 use super::{market_of_symbol, shapes};
+use crate::account::AccountId;
 use crate::engine::Engine;
 use crate::venue::VenueIds;
 
@@ -35,7 +35,7 @@ fn list(items: Vec<Value>) -> Value {
 pub fn realtime(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, Reject> {
     p.linear()?;
@@ -65,7 +65,7 @@ pub fn realtime(
 pub fn history(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, Reject> {
     p.linear()?;
@@ -93,7 +93,7 @@ pub fn history(
 pub fn executions(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<Value, Reject> {
     p.linear()?;
@@ -128,7 +128,7 @@ pub fn executions(
 
 /// `GET /v5/position/list`: the symbol's position (flat included), or every
 /// open position with `settleCoin=USDT`.
-pub fn positions(engine: &Engine, user: Address, p: &Params) -> Result<Value, Reject> {
+pub fn positions(engine: &Engine, user: AccountId, p: &Params) -> Result<Value, Reject> {
     p.linear()?;
     let items: Vec<Value> = match p.text("symbol") {
         Some(symbol) => {
@@ -157,7 +157,7 @@ pub fn positions(engine: &Engine, user: Address, p: &Params) -> Result<Value, Re
 }
 
 /// `GET /v5/account/wallet-balance` (`accountType=UNIFIED`).
-pub fn wallet(engine: &Engine, user: Address, p: &Params) -> Result<Value, Reject> {
+pub fn wallet(engine: &Engine, user: AccountId, p: &Params) -> Result<Value, Reject> {
     match p.text("accountType").as_deref() {
         Some("UNIFIED") | Some("CONTRACT") => {}
         _ => return Err(Reject::params("accountType only support UNIFIED")),

@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -16,9 +15,9 @@ use serde_json::{Value, json};
 use super::params::{Params, RATE_LIMIT, Reject};
 use super::trade::BatchKind;
 use super::{Bybit, auth, market, queries, trade};
+use crate::account::AccountId;
 use crate::clock;
-use crate::faults::HttpFault;
-use crate::server::{fault_response, text_response};
+use crate::server::text_response;
 
 /// Per key and endpoint request counts in the current second.
 #[derive(Debug)]
@@ -46,6 +45,17 @@ impl RateLimits {
         Self {
             per_sec,
             windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// What a request not yet counted has: the whole allowance of the
+    /// second of `now`.
+    pub fn allowance(&self, now: u64) -> LimitStatus {
+        LimitStatus {
+            limit: self.per_sec,
+            remaining: self.per_sec,
+            reset: (now / 1000 + 1) * 1000,
+            exceeded: false,
         }
     }
 
@@ -146,66 +156,60 @@ pub async fn handler(
         return text_response(StatusCode::NOT_FOUND, "Not Found");
     }
     let entry = is_order_entry(&method, &path);
-    let shared = &bybit.shared;
-    if entry && shared.arrivals.receiver_count() > 0 {
-        let _ = shared.arrivals.send(Instant::now());
-    }
-    let fault = if entry {
-        shared.faults.exchange_request()
-    } else {
-        shared.faults.http_request()
-    };
-    match fault {
-        Some(HttpFault::ServerError {
-            after_apply: true, ..
-        })
-        | None => {}
-        Some(early) => return fault_response(early),
-    }
     let now = clock::now_ms();
-    let (answer, limit) = if path.starts_with("/v5/market/") {
+    let served = bybit
+        .shared
+        .serve_http(entry, || {
+            Ok(serve(&bybit, &method, &uri, &headers, &body, now))
+        })
+        .await;
+    match served {
+        Ok((answer, limit)) => reply(&answer, limit),
+        Err(response) => *response,
+    }
+}
+
+/// Authenticates and answers one `/v5/` request: the envelope, and the
+/// rate-limit count of a private one.
+fn serve(
+    bybit: &Bybit,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: u64,
+) -> (Value, Option<LimitStatus>) {
+    let path = uri.path();
+    if path.starts_with("/v5/market/") {
         let outcome = if method == Method::GET {
-            query_params(&uri).and_then(|p| public(&bybit, &path, &p, now))
+            query_params(uri).and_then(|p| public(bybit, path, &p, now))
         } else {
             Err(Reject::params("params error: GET only"))
         };
-        (envelope(outcome.map(|r| (r, json!({}))), now), None)
+        return (envelope(outcome.map(|r| (r, json!({}))), now), None);
+    }
+    let payload: &[u8] = if method == Method::GET {
+        uri.query().unwrap_or("").as_bytes()
     } else {
-        let payload: &[u8] = if method == Method::GET {
-            uri.query().unwrap_or("").as_bytes()
-        } else {
-            &body
-        };
-        match auth::authenticate(&bybit, &headers, payload, now) {
-            Err(reject) => (envelope(Err(reject), now), None),
-            Ok(key) => {
-                let limit = bybit.limits.count(&key.key, &path, now);
-                let outcome = if limit.exceeded {
-                    Err(Reject::new(RATE_LIMIT, "Too many visits!"))
-                } else {
-                    let params = if method == Method::GET {
-                        query_params(&uri)
-                    } else {
-                        body_params(&body)
-                    };
-                    params.and_then(|p| {
-                        private(&bybit, &method, &path, Bybit::account(&key.key), &p, now)
-                    })
-                };
-                (envelope(outcome, now), Some(limit))
-            }
-        }
+        body
     };
-    if let Some(late) = fault {
-        return fault_response(late);
-    }
-    if entry {
-        let delivery = shared.faults.action_delivery();
-        if !shared.wait_for_delivery(delivery).await {
-            return text_response(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    match auth::authenticate(bybit, headers, payload, now) {
+        Err(reject) => (envelope(Err(reject), now), None),
+        Ok(key) => {
+            let limit = bybit.limits.count(&key.key, path, now);
+            let outcome = if limit.exceeded {
+                Err(Reject::new(RATE_LIMIT, "Too many visits!"))
+            } else {
+                let params = if method == Method::GET {
+                    query_params(uri)
+                } else {
+                    body_params(body)
+                };
+                params.and_then(|p| private(bybit, method, path, bybit.account(&key.key), &p, now))
+            };
+            (envelope(outcome, now), Some(limit))
         }
     }
-    reply(&answer, limit)
 }
 
 /// Public endpoints.
@@ -227,7 +231,7 @@ fn private(
     bybit: &Bybit,
     method: &Method,
     path: &str,
-    user: hyperliquid_core::Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<(Value, Value), Reject> {
@@ -280,7 +284,7 @@ fn private(
 }
 
 /// `POST /v5/order/disconnected-cancel-all`: arms DCP with `timeWindow` seconds (3–300).
-fn set_dcp(bybit: &Bybit, user: hyperliquid_core::Address, p: &Params) -> Result<Value, Reject> {
+fn set_dcp(bybit: &Bybit, user: AccountId, p: &Params) -> Result<Value, Reject> {
     let window = p
         .integer("timeWindow")?
         .filter(|w| (3..=300).contains(w))
@@ -289,7 +293,7 @@ fn set_dcp(bybit: &Bybit, user: hyperliquid_core::Address, p: &Params) -> Result
     Ok(json!({}))
 }
 
-fn dcp_info(bybit: &Bybit, user: hyperliquid_core::Address) -> Value {
+fn dcp_info(bybit: &Bybit, user: AccountId) -> Value {
     let list: Vec<Value> = bybit
         .dcp_window(user)
         .map(

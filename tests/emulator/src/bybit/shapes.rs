@@ -1,13 +1,14 @@
 //! JSON of orders, executions, positions and wallets as Bybit's REST and
 //! private topics report them (numbers as strings).
 
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::{QUOTE, symbol_of};
+use crate::account::AccountId;
 use crate::engine::Engine;
 use crate::orders::{Fill, OrderState};
+use crate::venue::PositionView;
 use crate::venue::{Progress, VenueIds, VenueOrder};
 
 /// A decimal as Bybit prints it.
@@ -172,15 +173,11 @@ pub fn execution(engine: &Engine, ids: &VenueIds, fill: &Fill, fee_rate: Decimal
 }
 
 /// One position (`/v5/position/list`, topic `position`), flat ones included.
-pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
-    let m = &engine.markets[market];
-    let asset = m.spec.asset;
-    let account = engine.accounts.get(&user);
-    let (size, entry) = account
-        .and_then(|a| a.positions.get(&asset))
-        .map_or((Decimal::ZERO, Decimal::ZERO), |p| (p.szi, p.entry_px));
-    let leverage = account.map_or(10, |a| a.leverage_of(asset, m.spec.max_leverage).value);
-    let is_cross = account.is_none_or(|a| a.leverage_of(asset, m.spec.max_leverage).is_cross);
+pub fn position(engine: &Engine, user: AccountId, market: usize) -> Value {
+    let view = PositionView::of(engine, user, market);
+    let (size, entry) = (view.size, view.entry);
+    let leverage = view.leverage.map_or(10, |l| l.value);
+    let is_cross = view.is_cross();
     let value = size.abs() * entry;
     let im = value / Decimal::from(leverage.max(1));
     let side = if size.is_zero() {
@@ -203,19 +200,19 @@ pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
         "adlRankIndicator": if size.is_zero() { 0 } else { 2 },
         "leverage": leverage.to_string(),
         "positionBalance": num(im.round_dp(8)),
-        "markPrice": num(m.mark),
+        "markPrice": num(view.mark),
         "liqPrice": "",
         "bustPrice": "",
-        "positionMM": num((value / Decimal::from(2 * m.spec.max_leverage)).round_dp(8)),
+        "positionMM": num(view.maintenance(value)),
         "positionIM": num(im.round_dp(8)),
         "tpslMode": "Full",
         "takeProfit": "0",
         "stopLoss": "0",
         "trailingStop": "0",
-        "unrealisedPnl": num(((m.mark - entry) * size).round_dp(8)),
+        "unrealisedPnl": num(view.unrealised()),
         "curRealisedPnl": "0",
         "cumRealisedPnl": "0",
-        "seq": m.book.version(),
+        "seq": engine.markets[market].book.version(),
         "isReduceOnly": false,
         "mmrSysUpdatedTime": "",
         "leverageSysUpdatedTime": "",
@@ -225,7 +222,7 @@ pub fn position(engine: &Engine, user: Address, market: usize) -> Value {
 }
 
 /// The unified wallet of one account (`/v5/account/wallet-balance`, topic `wallet`).
-pub fn wallet(engine: &Engine, user: Address) -> Value {
+pub fn wallet(engine: &Engine, user: AccountId) -> Value {
     let Some(account) = engine.accounts.get(&user) else {
         return json!({ "accountType": "UNIFIED", "coin": [] });
     };

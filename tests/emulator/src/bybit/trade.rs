@@ -3,25 +3,25 @@
 //! place, cancel, cancel-all, the batch forms, leverage, margin mode and DCP.
 //! Everything runs on the core; this module only translates.
 
-use hyperliquid_core::{
-    Address, LimitWire, OrderRef, OrderType, OrderWire, Tif, Tpsl, TriggerWire,
-    UpdateLeverageAction, WireDecimal,
-};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::params::*;
 use super::shapes::order_id_of;
 use super::{market_of_symbol, shapes};
-use crate::book::Oid;
+use crate::account::AccountId;
+use crate::accounts::Leverage;
 use crate::engine::{ActionContext, Engine};
-use crate::venue::{VenueIds, VenueOrder, fok_fills, passive_price, place_core, replace_core};
+use crate::entry::{
+    EntryKind, OrderEntry, OrderTarget, Placement, TimeInForce, TriggerKind, TriggerSpec,
+};
+use crate::orders::OrderState;
+use crate::venue::{self, VenueIds, VenueOrder, fok_fills, leverage_in, passive_price, place_core};
 
 /// The processing context of one request.
 pub fn context(now: u64, post_only_window: bool, salt: &str) -> ActionContext {
     crate::venue::context("bybit-emulator", now, post_only_window, salt)
 }
-use crate::orders::OrderState;
 
 /// Slippage of a market order's protective price around the mark.
 const MARKET_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
@@ -29,11 +29,6 @@ const MARKET_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
 pub const MAX_BATCH: usize = 20;
 /// Longest `orderLinkId`.
 const MAX_LINK_ID: usize = 36;
-
-fn wire_decimal(value: Decimal, name: &str) -> Result<WireDecimal, Reject> {
-    WireDecimal::from_decimal(value)
-        .map_err(|_| Reject::params(format!("params error: {name} invalid")))
-}
 
 /// A parsed create request.
 struct NewOrder {
@@ -126,41 +121,39 @@ fn parse_new(engine: &Engine, p: &Params) -> Result<NewOrder, Reject> {
     })
 }
 
-/// The core order type of a Bybit order: conditional orders become core
-/// triggers whose take-profit/stop-loss flag encodes the direction.
-fn core_type(
+/// The core's kind of a Bybit order: conditional orders become core
+/// triggers whose kind encodes the direction.
+fn entry_kind(
     order_type: &str,
     tif: &str,
     is_buy: bool,
     trigger: Option<(Decimal, u8)>,
-) -> Result<OrderType, Reject> {
-    Ok(match trigger {
-        Some((px, direction)) => {
-            let rises = direction == 1;
-            OrderType::Trigger(TriggerWire {
-                is_market: order_type == "Market",
-                trigger_px: wire_decimal(px, "triggerPrice")?,
-                tpsl: if rises != is_buy { Tpsl::Tp } else { Tpsl::Sl },
-            })
-        }
-        None => OrderType::Limit(LimitWire {
-            tif: match tif {
-                "PostOnly" => Tif::Alo,
-                "IOC" | "FOK" => Tif::Ioc,
-                _ => Tif::Gtc,
-            },
+) -> EntryKind {
+    match trigger {
+        Some((price, direction)) => EntryKind::Trigger(TriggerSpec {
+            price,
+            is_market: order_type == "Market",
+            kind: TriggerKind::firing(direction == 1, is_buy),
         }),
-    })
+        None => EntryKind::Limit(match tif {
+            "PostOnly" => TimeInForce::PostOnly,
+            "IOC" | "FOK" => TimeInForce::ImmediateOrCancel,
+            _ => TimeInForce::GoodTillCancel,
+        }),
+    }
 }
 
-/// Bybit's answer to a core refusal that leaves no order behind.
-fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value, direction: u8) -> Option<Reject> {
-    let text = status.get("error").and_then(Value::as_str)?;
-    let state = oid
-        .and_then(|oid| engine.orders.get(&oid))
-        .map(|r| r.status);
+/// Bybit's answer to a core refusal. A new PostOnly order that would take
+/// and an IOC that cannot fill are accepted and reported on the order
+/// (`None`); an amend has no such order to report on, so it is refused.
+fn refusal(placement: &Placement, direction: u8, amending: bool) -> Option<Reject> {
+    let Placement::Refused { state, message, .. } = placement else {
+        return None;
+    };
     let reject = match state {
-        // Bybit accepts these and reports them on the order.
+        Some(OrderState::BadAloPxRejected) if amending => Reject::params(
+            "PostOnly order would take liquidity after the amend; the order remains unchanged",
+        ),
         Some(OrderState::BadAloPxRejected | OrderState::IocCancelRejected) => return None,
         Some(OrderState::PerpMarginRejected) => {
             Reject::new(INSUFFICIENT_BALANCE, "ab not enough for new order")
@@ -184,8 +177,8 @@ fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value, direction: u8) -> 
         Some(OrderState::TickRejected) => {
             Reject::params("The price does not conform to the tick size")
         }
-        Some(_) => Reject::params(format!("Qty invalid: {text}")),
-        None => Reject::params(text.to_owned()),
+        Some(_) => Reject::params(format!("Qty invalid: {message}")),
+        None => Reject::params(message.clone()),
     };
     Some(reject)
 }
@@ -194,7 +187,7 @@ fn refusal(engine: &Engine, oid: Option<Oid>, status: &Value, direction: u8) -> 
 pub fn create(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, Reject> {
@@ -238,53 +231,44 @@ pub fn create(
         // cannot match, it is cancelled unfilled, as Bybit does.
         wire_price = passive_price(engine, new.market, new.is_buy, price);
     }
-    let wire = OrderWire {
-        asset: engine.markets[new.market].spec.asset,
+    let entry = OrderEntry {
+        market: new.market,
         is_buy: new.is_buy,
-        price: wire_decimal(wire_price, "price")?,
-        size: wire_decimal(new.qty, "qty")?,
+        price: wire_price,
+        size: new.qty,
         reduce_only: new.reduce_only,
-        order_type: core_type(new.order_type, new.tif, new.is_buy, new.trigger)?,
-        cloid: None,
+        kind: entry_kind(new.order_type, new.tif, new.is_buy, new.trigger),
+        client_id: None,
+        good_till: None,
     };
-    let (oid, status) = place_core(engine, user, wire, ctx);
-    if let Some(reject) = refusal(engine, oid, &status, new.trigger.map_or(0, |t| t.1)) {
+    let placement = place_core(engine, user, &entry, ctx);
+    if let Some(reject) = refusal(&placement, new.trigger.map_or(0, |t| t.1), false) {
         return Err(reject);
     }
-    let Some(oid) = oid else {
-        return Err(Reject::params(
-            status
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("order refused")
-                .to_owned(),
-        ));
+    let Some(oid) = placement.oid() else {
+        return Err(Reject::params("order refused"));
     };
     let order_id = order_id_of(oid);
     let order = VenueOrder {
-        order_id: order_id.clone(),
         link_id: new.link_id.clone(),
-        user,
-        market: new.market,
-        symbol: new.symbol.clone(),
-        is_buy: new.is_buy,
         order_type: new.order_type,
         tif: new.tif,
-        qty: new.qty,
         price: if new.order_type == "Market" {
             Decimal::ZERO
         } else {
             price
         },
-        trigger_price: new.trigger.map(|t| t.0),
         trigger_direction: new.trigger.map_or(0, |t| t.1),
         take_profit: new.take_profit,
         stop_loss: new.stop_loss,
-        stop_order_type: "",
-        reduce_only: new.reduce_only,
-        oids: vec![oid],
-        created: ctx.now,
-        updated: ctx.now,
+        ..VenueOrder::new(
+            order_id.clone(),
+            oid,
+            user,
+            new.symbol.clone(),
+            &entry,
+            ctx.now,
+        )
     };
     ids.insert(order);
     for (level, kind) in [(new.take_profit, "TakeProfit"), (new.stop_loss, "StopLoss")] {
@@ -300,55 +284,52 @@ pub fn create(
 fn attach_exit(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     entry: &NewOrder,
     px: Decimal,
     kind: &'static str,
     ctx: &ActionContext,
 ) -> Result<(), Reject> {
-    let wire = OrderWire {
-        asset: engine.markets[entry.market].spec.asset,
+    let exit = OrderEntry {
+        market: entry.market,
         is_buy: !entry.is_buy,
-        price: wire_decimal(px, "price")?,
-        size: wire_decimal(entry.qty, "qty")?,
+        price: px,
+        size: entry.qty,
         reduce_only: true,
-        order_type: OrderType::Trigger(TriggerWire {
+        kind: EntryKind::Trigger(TriggerSpec {
+            price: px,
             is_market: true,
-            trigger_px: wire_decimal(px, "price")?,
-            tpsl: if kind == "TakeProfit" {
-                Tpsl::Tp
+            kind: if kind == "TakeProfit" {
+                TriggerKind::TakeProfit
             } else {
-                Tpsl::Sl
+                TriggerKind::StopLoss
             },
         }),
-        cloid: None,
+        client_id: None,
+        good_till: None,
     };
-    let (oid, _) = place_core(engine, user, wire, ctx);
-    let Some(oid) = oid.filter(|oid| engine.orders.get(oid).is_some_and(|r| r.status.is_open()))
+    let placement = place_core(engine, user, &exit, ctx);
+    let Some(oid) = placement
+        .oid()
+        .filter(|oid| engine.orders.get(oid).is_some_and(|r| r.status.is_open()))
     else {
         return Ok(());
     };
     let rises = (px > engine.markets[entry.market].mark) as u8;
     ids.insert(VenueOrder {
-        order_id: order_id_of(oid),
-        link_id: String::new(),
-        user,
-        market: entry.market,
-        symbol: entry.symbol.clone(),
-        is_buy: !entry.is_buy,
         order_type: "Market",
         tif: "IOC",
-        qty: entry.qty,
         price: Decimal::ZERO,
-        trigger_price: Some(px),
         trigger_direction: 2 - rises,
-        take_profit: None,
-        stop_loss: None,
         stop_order_type: kind,
-        reduce_only: true,
-        oids: vec![oid],
-        created: ctx.now,
-        updated: ctx.now,
+        ..VenueOrder::new(
+            order_id_of(oid),
+            oid,
+            user,
+            entry.symbol.clone(),
+            &exit,
+            ctx.now,
+        )
     });
     Ok(())
 }
@@ -357,7 +338,7 @@ fn attach_exit(
 fn target(
     engine: &Engine,
     ids: &VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
 ) -> Result<VenueOrder, Reject> {
     p.linear()?;
@@ -379,15 +360,14 @@ fn target(
 pub fn cancel(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, Reject> {
     let order = target(engine, ids, user, p)?;
     let oid = order.current().unwrap_or_default();
-    let asset = engine.markets[order.market].spec.asset;
-    let status = engine.cancel_orders(user, &[(asset, OrderRef::Oid(oid))], now);
-    if status.first() != Some(&json!("success")) {
+    let cancelled = engine.cancel_orders(user, &[(order.market, OrderTarget::Oid(oid))], now);
+    if cancelled.first() != Some(&true) {
         return Err(Reject::new(
             ORDER_NOT_FOUND,
             "order not exists or too late to cancel",
@@ -404,7 +384,7 @@ pub fn cancel(
 pub fn amend(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, Reject> {
@@ -444,17 +424,20 @@ pub fn amend(
     } else {
         None
     };
-    let wire = OrderWire {
-        asset: engine.markets[order.market].spec.asset,
+    let entry = OrderEntry {
+        market: order.market,
         is_buy: order.is_buy,
-        price: wire_decimal(wire_price, "price")?,
-        size: wire_decimal(leaves, "qty")?,
+        price: wire_price,
+        size: leaves,
         reduce_only: order.reduce_only,
-        order_type: core_type(order.order_type, order.tif, order.is_buy, trigger)?,
-        cloid: None,
+        kind: entry_kind(order.order_type, order.tif, order.is_buy, trigger),
+        client_id: None,
+        good_till: None,
     };
-    let (new_oid, status) = replace_core(engine, user, oid, wire, ctx);
-    if let Some(new_oid) = new_oid {
+    let placement = engine
+        .amend_order(user, oid, &entry, ctx)
+        .ok_or_else(|| Reject::new(ORDER_NOT_FOUND, "order not exists or too late to replace"))?;
+    if let Some(new_oid) = placement.oid() {
         ids.add_oid(&order.order_id, new_oid);
         if let Some(o) = ids.get_mut(&order.order_id) {
             o.qty = qty;
@@ -463,7 +446,7 @@ pub fn amend(
             o.updated = ctx.now;
         }
     }
-    if let Some(reject) = refusal(engine, new_oid, &status, order.trigger_direction) {
+    if let Some(reject) = refusal(&placement, order.trigger_direction, true) {
         return Err(reject);
     }
     Ok(json!({ "orderId": order.order_id, "orderLinkId": order.link_id }))
@@ -474,7 +457,7 @@ pub fn amend(
 pub fn cancel_all(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     now: u64,
 ) -> Result<Value, Reject> {
@@ -499,14 +482,9 @@ pub fn cancel_all(
         .filter(|o| o.is_open(engine))
         .cloned()
         .collect();
-    let targets: Vec<(u32, OrderRef)> = victims
+    let targets: Vec<(usize, OrderTarget)> = victims
         .iter()
-        .map(|o| {
-            (
-                engine.markets[o.market].spec.asset,
-                OrderRef::Oid(o.current().unwrap_or_default()),
-            )
-        })
+        .map(|o| (o.market, OrderTarget::Oid(o.current().unwrap_or_default())))
         .collect();
     engine.cancel_orders(user, &targets, now);
     let list: Vec<Value> = victims
@@ -532,7 +510,7 @@ pub enum BatchKind {
 pub fn batch(
     engine: &mut Engine,
     ids: &mut VenueIds,
-    user: Address,
+    user: AccountId,
     p: &Params,
     kind: BatchKind,
     ctx: &ActionContext,
@@ -583,12 +561,17 @@ pub fn batch(
     Ok((json!({ "list": list }), json!({ "list": info })))
 }
 
-/// `POST /v5/position/set-leverage` (one-way mode: buy and sell leverage equal).
-pub fn set_leverage(engine: &mut Engine, user: Address, p: &Params) -> Result<Value, Reject> {
+/// The market of a request's `symbol` (linear only).
+fn symbol_market(engine: &Engine, p: &Params) -> Result<usize, Reject> {
     p.linear()?;
     let symbol = p.required("symbol")?;
-    let market = market_of_symbol(engine, &symbol)
-        .ok_or_else(|| Reject::params(format!("params error: symbol invalid: {symbol}")))?;
+    market_of_symbol(engine, &symbol)
+        .ok_or_else(|| Reject::params(format!("params error: symbol invalid: {symbol}")))
+}
+
+/// `POST /v5/position/set-leverage` (one-way mode: buy and sell leverage equal).
+pub fn set_leverage(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, Reject> {
+    let market = symbol_market(engine, p)?;
     let buy = p
         .decimal("buyLeverage")?
         .ok_or_else(|| Reject::params("params error: buyLeverage is required"))?;
@@ -604,99 +587,60 @@ pub fn set_leverage(engine: &mut Engine, user: Address, p: &Params) -> Result<Va
     let Some(value) = value else {
         return Err(Reject::params("leverage invalid"));
     };
-    let spec = &engine.markets[market].spec;
-    let asset = spec.asset;
-    let current = engine
-        .accounts
-        .get(&user)
-        .map(|a| a.leverage_of(asset, spec.max_leverage));
+    let current = leverage_in(engine, user, market);
     if current.is_some_and(|c| c.value == value) {
         return Err(Reject::new(LEVERAGE_NOT_MODIFIED, "leverage not modified"));
     }
     let is_cross = current.is_none_or(|c| c.is_cross);
-    engine
-        .update_leverage(
-            user,
-            &UpdateLeverageAction {
-                asset,
-                is_cross,
-                leverage: value,
-            },
-        )
+    venue::set_leverage(engine, user, market, Leverage { is_cross, value })
         .map_err(Reject::params)?;
     Ok(json!({}))
 }
 
 /// `POST /v5/position/switch-isolated`: `tradeMode` 0 cross, 1 isolated.
-pub fn switch_isolated(engine: &mut Engine, user: Address, p: &Params) -> Result<Value, Reject> {
-    p.linear()?;
-    let symbol = p.required("symbol")?;
-    let market = market_of_symbol(engine, &symbol)
-        .ok_or_else(|| Reject::params(format!("params error: symbol invalid: {symbol}")))?;
+pub fn switch_isolated(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, Reject> {
+    let market = symbol_market(engine, p)?;
     let is_cross = match p.integer("tradeMode")? {
         Some(0) => true,
         Some(1) => false,
         _ => return Err(Reject::params("params error: tradeMode invalid")),
     };
-    let leverage = p
+    let value = p
         .decimal("buyLeverage")?
         .and_then(|l| u32::try_from(l.trunc().mantissa()).ok())
         .unwrap_or(10);
-    let asset = engine.markets[market].spec.asset;
-    if engine.accounts.get(&user).is_some_and(|a| {
-        a.leverage_of(asset, engine.markets[market].spec.max_leverage)
-            .is_cross
-            == is_cross
-    }) {
+    if leverage_in(engine, user, market).is_some_and(|c| c.is_cross == is_cross) {
         return Err(Reject::new(
             110026,
             "Cross/isolated margin mode is not modified",
         ));
     }
-    engine
-        .update_leverage(
-            user,
-            &UpdateLeverageAction {
-                asset,
-                is_cross,
-                leverage,
-            },
-        )
+    venue::set_leverage(engine, user, market, Leverage { is_cross, value })
         .map_err(Reject::params)?;
     Ok(json!({}))
 }
 
 /// `POST /v5/account/set-margin-mode`: `REGULAR_MARGIN` (cross) or
 /// `ISOLATED_MARGIN` for every linear symbol.
-pub fn set_margin_mode(engine: &mut Engine, user: Address, p: &Params) -> Result<Value, Reject> {
+pub fn set_margin_mode(engine: &mut Engine, user: AccountId, p: &Params) -> Result<Value, Reject> {
     let is_cross = match p.required("setMarginMode")?.as_str() {
         "REGULAR_MARGIN" => true,
         "ISOLATED_MARGIN" => false,
         _ => return Err(Reject::params("params error: setMarginMode invalid")),
     };
     for market in 0..engine.markets.len() {
-        let spec = &engine.markets[market].spec;
-        if spec.tokens.is_some() {
+        if engine.markets[market].spec.tokens.is_some() {
             continue;
         }
-        let asset = spec.asset;
-        let Some(current) = engine
-            .accounts
-            .get(&user)
-            .map(|a| a.leverage_of(asset, spec.max_leverage))
-        else {
+        let Some(current) = leverage_in(engine, user, market) else {
             return Err(Reject::new(super::params::API_KEY, "API key is invalid."));
         };
         if current.is_cross != is_cross {
-            engine
-                .update_leverage(
-                    user,
-                    &UpdateLeverageAction {
-                        asset,
-                        is_cross,
-                        leverage: current.value,
-                    },
-                )
+            let setting = Leverage {
+                is_cross,
+                value: current.value,
+            };
+            venue::set_leverage(engine, user, market, setting)
                 .map_err(|text| Reject::new(3400045, text))?;
         }
     }

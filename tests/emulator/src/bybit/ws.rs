@@ -10,21 +10,22 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
-use futures_util::StreamExt;
-use hyperliquid_core::Address;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
-use tokio::time::Instant;
 
 use super::faults::BookFate;
-use super::params::{Params, Reject};
+use super::params::{Params, RATE_LIMIT, Reject};
+use super::rest::LimitStatus;
 use super::{Bybit, auth, market, market_of_symbol, shapes, symbol_of, trade};
+use crate::account::AccountId;
 use crate::clock;
-use crate::feed::Topic;
-use crate::ws::{Out, write_frames};
+use crate::feed::{Event, FeedMessage};
+use crate::orders::Fill;
+use crate::session::Handler;
+use crate::venue::VenueOrder;
+use crate::ws::Out;
 
 /// Which path a session serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +64,13 @@ struct BookSub {
 }
 
 /// Per-connection state.
-#[derive(Debug)]
 struct Session {
+    bybit: Arc<Bybit>,
     path: Path,
     conn_id: String,
-    user: Option<Address>,
+    /// The API key and account of an authenticated session.
+    key: Option<String>,
+    user: Option<AccountId>,
     books: BTreeMap<String, BookSub>,
     trades: HashSet<usize>,
     tickers: HashSet<usize>,
@@ -78,17 +81,11 @@ struct Session {
 /// Serves one connection until it closes, idles out, is dropped by a fault,
 /// or the emulator stops.
 async fn session(socket: WebSocket, bybit: Arc<Bybit>, path: Path) {
-    let shared = bybit.shared.clone();
-    let (sink, mut stream) = socket.split();
-    let (out, queue) = Out::channel();
-    let mut writer = tokio::spawn(write_frames(sink, queue, shared.clone()));
-    let mut feed = shared.feed.subscribe();
-    let mut drops = shared.faults.drop_signal();
-    drops.borrow_and_update();
-    let mut shutdown = shared.shutdown.clone();
-    let mut state = Session {
+    let state = Session {
+        bybit: bybit.clone(),
         path,
         conn_id: format!("emu-{}", bybit.next_conn_id()),
+        key: None,
         user: None,
         books: BTreeMap::new(),
         trades: HashSet::new(),
@@ -96,34 +93,24 @@ async fn session(socket: WebSocket, bybit: Arc<Bybit>, path: Path) {
         private: HashSet::new(),
         dcp: false,
     };
-    let mut last_heard = Instant::now();
-    loop {
-        tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => {
-                    last_heard = Instant::now();
-                    request(&bybit, &mut state, text.as_str(), &out);
-                }
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
-                Some(Ok(_)) => last_heard = Instant::now(),
-            },
-            message = feed.recv() => match message {
-                Ok(message) => forward(&bybit, &mut state, &message.topic, &message.text, &out),
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "dropping a WebSocket that fell behind");
-                    break;
-                }
-                Err(broadcast::error::RecvError::Closed) => break,
-            },
-            _ = drops.changed() => break,
-            _ = shutdown.wait_for(|stop| *stop) => break,
-            _ = tokio::time::sleep_until(last_heard + shared.ws_idle_timeout) => break,
-            _ = &mut writer => break,
-        }
+    crate::session::serve(socket, bybit.shared.clone(), state).await;
+}
+
+impl Handler for Session {
+    fn request(&mut self, text: &str, out: &Out) {
+        let bybit = self.bybit.clone();
+        request(&bybit, self, text, out);
     }
-    writer.abort();
-    if let (true, Some(user)) = (state.dcp, state.user) {
-        bybit.dcp_disconnected(user, clock::now_ms());
+
+    fn event(&mut self, message: &FeedMessage, out: &Out) {
+        let bybit = self.bybit.clone();
+        forward(&bybit, self, &message.event, out);
+    }
+
+    fn close(&mut self) {
+        if let (true, Some(user)) = (self.dcp, self.user) {
+            self.bybit.dcp_disconnected(user, clock::now_ms());
+        }
     }
 }
 
@@ -183,13 +170,15 @@ fn authenticate(bybit: &Arc<Bybit>, state: &mut Session, frame: &Value, now: u64
         Err(Reject::new(20001, "Repeat auth"))
     } else {
         match expires {
-            Some(expires) => auth::authenticate_ws(bybit, key, expires, signature, now)
-                .map(|k| Bybit::account(&k.key)),
+            Some(expires) => {
+                auth::authenticate_ws(bybit, key, expires, signature, now).map(|k| k.key.clone())
+            }
             None => Err(Reject::params("Params Error")),
         }
     };
-    if let Ok(user) = outcome {
-        state.user = Some(user);
+    if let Ok(key) = &outcome {
+        state.user = Some(bybit.account(key));
+        state.key = Some(key.clone());
     }
     let req_id = frame.get("req_id").cloned().unwrap_or(Value::Null);
     let reply = match (state.path, &outcome) {
@@ -305,7 +294,7 @@ fn subscribe(
     }
 }
 
-fn drop_guard_connected(bybit: &Bybit, user: Address) {
+fn drop_guard_connected(bybit: &Bybit, user: AccountId) {
     bybit.dcp_connected(user);
 }
 
@@ -435,15 +424,13 @@ fn private_frame(topic: &str, data: Vec<Value>, now: u64) -> String {
         .to_string()
 }
 
-/// Translates one core feed message for this session.
-fn forward(bybit: &Arc<Bybit>, state: &mut Session, topic: &Topic, text: &str, out: &Out) {
+/// Translates one core event for this session.
+fn forward(bybit: &Arc<Bybit>, state: &mut Session, event: &Event, out: &Out) {
     let now = clock::now_ms();
-    match topic {
-        Topic::L2Book(coin) if !state.books.is_empty() || !state.tickers.is_empty() => {
+    match event {
+        Event::Market { market, .. } if !state.books.is_empty() || !state.tickers.is_empty() => {
             let engine = bybit.shared.engine();
-            let Some(market) = engine.market_of_coin(coin) else {
-                return;
-            };
+            let market = *market;
             for (name, sub) in state.books.iter_mut().filter(|(_, s)| s.market == market) {
                 let frame = match bybit.faults.book_update() {
                     BookFate::Normal => book_frame(&engine, name, sub, false, now),
@@ -464,123 +451,117 @@ fn forward(bybit: &Arc<Bybit>, state: &mut Session, topic: &Topic, text: &str, o
                 out.send(ticker_frame(&engine, market, "delta", now));
             }
         }
-        Topic::Trades(coin) if !state.trades.is_empty() => {
-            let engine = bybit.shared.engine();
-            let Some(market) = engine
-                .market_of_coin(coin)
-                .filter(|m| state.trades.contains(m))
-            else {
-                return;
-            };
-            let Ok(frame) = serde_json::from_str::<Value>(text) else {
-                return;
-            };
-            let symbol = symbol_of(&engine, market);
-            let data: Vec<Value> = frame["data"]
-                .as_array()
-                .map(|trades| {
-                    trades
-                        .iter()
-                        .map(|t| {
-                            json!({
-                                "T": t["time"], "s": symbol,
-                                "S": if t["side"] == "B" { "Buy" } else { "Sell" },
-                                "v": t["sz"], "p": t["px"], "L": "ZeroPlusTick",
-                                "i": format!("00000000-0000-4000-8000-{:012}", t["tid"].as_u64().unwrap_or(0)),
-                                "BT": false, "RPI": false, "seq": t["tid"],
-                            })
-                        })
-                        .collect()
+        Event::Trades { market, trades } if state.trades.contains(market) => {
+            let symbol = symbol_of(&bybit.shared.engine(), *market);
+            let data: Vec<Value> = trades
+                .iter()
+                .map(|t| {
+                    json!({
+                        "T": t.time, "s": symbol,
+                        "S": shapes::side(t.taker_buys),
+                        "v": shapes::num(t.sz), "p": shapes::num(t.px), "L": "ZeroPlusTick",
+                        "i": format!("00000000-0000-4000-8000-{:012}", t.tid),
+                        "BT": false, "RPI": false, "seq": t.tid,
+                    })
                 })
-                .unwrap_or_default();
+                .collect();
             out.send(json!({ "topic": format!("publicTrade.{symbol}"), "type": "snapshot", "ts": now, "data": data }).to_string());
         }
-        Topic::OrderUpdates(user) | Topic::UserFills(user)
+        Event::OrderUpdates { account, orders }
             if state.path == Path::Private
-                && state.user == Some(*user)
+                && state.user == Some(*account)
                 && !state.private.is_empty() =>
         {
-            let Ok(frame) = serde_json::from_str::<Value>(text) else {
-                return;
-            };
             let (engine, ids) = bybit.lock();
             let mut markets = HashSet::new();
-            if matches!(topic, Topic::OrderUpdates(_)) {
-                let orders: Vec<Value> = frame["data"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|u| u["order"]["oid"].as_u64())
-                    .filter_map(|oid| ids.of_oid(oid))
-                    .map(|o| {
-                        markets.insert(o.market);
-                        shapes::order(&engine, o)
-                    })
-                    .collect();
-                if state.private.contains("order") && !orders.is_empty() {
-                    out.send(private_frame("order", orders, now));
-                }
-            } else {
-                let fills: Vec<Value> = frame["data"]["fills"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|f| {
-                        let oid = f["oid"].as_u64()?;
-                        let tid = f["tid"].as_u64()?;
-                        let account = engine.accounts.get(user)?;
-                        let fill = account
-                            .fills
-                            .iter()
-                            .rev()
-                            .find(|x| x.oid == oid && x.tid == tid)?;
-                        let rate = if fill.crossed {
-                            engine.fees.taker
-                        } else {
-                            engine.fees.maker
-                        };
-                        let execution = shapes::execution(&engine, &ids, fill, rate)?;
-                        if let Some(o) = ids.of_oid(oid) {
-                            markets.insert(o.market);
-                        }
-                        Some(execution)
-                    })
-                    .collect();
-                if state.private.contains("execution") && !fills.is_empty() {
-                    out.send(private_frame("execution", fills, now));
-                }
-                // Fills change an order's progress (PartiallyFilled, Filled)
-                // even when the core publishes no status change for it.
-                let mut touched: Vec<&crate::venue::VenueOrder> = Vec::new();
-                for f in frame["data"]["fills"].as_array().into_iter().flatten() {
-                    if let Some(order) = f["oid"].as_u64().and_then(|oid| ids.of_oid(oid))
-                        && !touched.iter().any(|o| o.order_id == order.order_id)
-                    {
+            let orders: Vec<Value> = orders
+                .iter()
+                .filter_map(|record| ids.of_oid(record.oid))
+                .map(|o| {
+                    markets.insert(o.market);
+                    shapes::order(&engine, o)
+                })
+                .collect();
+            if state.private.contains("order") && !orders.is_empty() {
+                out.send(private_frame("order", orders, now));
+            }
+            send_positions(state, &engine, *account, &markets, now, out);
+        }
+        Event::Fills { account, fills }
+            if state.path == Path::Private
+                && state.user == Some(*account)
+                && !state.private.is_empty() =>
+        {
+            let (engine, ids) = bybit.lock();
+            let mut markets = HashSet::new();
+            // Fills change an order's progress (PartiallyFilled, Filled)
+            // even when the core publishes no status change for it.
+            let mut touched: Vec<&VenueOrder> = Vec::new();
+            let executions: Vec<Value> = fills
+                .iter()
+                .filter_map(|fill: &Fill| {
+                    let order = ids.of_oid(fill.oid)?;
+                    markets.insert(order.market);
+                    if !touched.iter().any(|o| o.order_id == order.order_id) {
                         touched.push(order);
                     }
-                }
-                if state.private.contains("order") && !touched.is_empty() {
-                    let orders = touched.iter().map(|o| shapes::order(&engine, o)).collect();
-                    out.send(private_frame("order", orders, now));
-                }
-                if state.private.contains("wallet") && !markets.is_empty() {
-                    out.send(private_frame(
-                        "wallet",
-                        vec![shapes::wallet(&engine, *user)],
-                        now,
-                    ));
-                }
+                    let rate = if fill.crossed {
+                        engine.fees.taker
+                    } else {
+                        engine.fees.maker
+                    };
+                    shapes::execution(&engine, &ids, fill, rate)
+                })
+                .collect();
+            if state.private.contains("execution") && !executions.is_empty() {
+                out.send(private_frame("execution", executions, now));
             }
-            if state.private.contains("position") && !markets.is_empty() {
-                let positions = markets
-                    .iter()
-                    .map(|m| shapes::position(&engine, *user, *m))
-                    .collect();
-                out.send(private_frame("position", positions, now));
+            if state.private.contains("order") && !touched.is_empty() {
+                let orders = touched.iter().map(|o| shapes::order(&engine, o)).collect();
+                out.send(private_frame("order", orders, now));
             }
+            if state.private.contains("wallet") && !markets.is_empty() {
+                out.send(private_frame(
+                    "wallet",
+                    vec![shapes::wallet(&engine, *account)],
+                    now,
+                ));
+            }
+            send_positions(state, &engine, *account, &markets, now, out);
         }
         _ => {}
     }
+}
+
+/// The `position` topic for the markets an event touched.
+fn send_positions(
+    state: &Session,
+    engine: &crate::engine::Engine,
+    user: AccountId,
+    markets: &HashSet<usize>,
+    now: u64,
+    out: &Out,
+) {
+    if state.private.contains("position") && !markets.is_empty() {
+        let positions = markets
+            .iter()
+            .map(|m| shapes::position(engine, user, *m))
+            .collect();
+        out.send(private_frame("position", positions, now));
+    }
+}
+
+/// The `header` of a `/v5/trade` reply: the request's count against its
+/// limit (a full allowance before authentication).
+fn limit_header(bybit: &Bybit, limit: Option<LimitStatus>, now: u64) -> Value {
+    let limit = limit.unwrap_or_else(|| bybit.limits.allowance(now));
+    json!({
+        "X-Bapi-Limit": limit.limit.to_string(),
+        "X-Bapi-Limit-Status": limit.remaining.to_string(),
+        "X-Bapi-Limit-Reset-Timestamp": limit.reset.to_string(),
+        "Traceid": format!("{now:032x}"),
+        "Timenow": now.to_string(),
+    })
 }
 
 /// One `/v5/trade` request: `{reqId, header, op, args: [params]}`.
@@ -604,10 +585,19 @@ fn trade_request(
         .and_then(|a| a.first())
         .cloned()
         .map(Params::from_value);
+    // Order entry over the socket shares the account's per-endpoint limit
+    // with REST (`order.create` counts as `/v5/order/create`).
+    let limit = state.key.as_ref().map(|key| {
+        let path = format!("/v5/order/{}", op.trim_start_matches("order."));
+        bybit.limits.count(key, &path, now)
+    });
     let outcome: Result<Value, Reject> = (|| {
         let user = state
             .user
             .ok_or_else(|| Reject::new(10_003, "Request not authorized"))?;
+        if limit.is_some_and(|l| l.exceeded) {
+            return Err(Reject::new(RATE_LIMIT, "Too many visits!"));
+        }
         let timestamp = timestamp
             .ok_or_else(|| Reject::params("params error: X-BAPI-TIMESTAMP is required"))?;
         auth::check_timestamp(timestamp, recv_window, now)?;
@@ -629,8 +619,7 @@ fn trade_request(
     };
     let reply = json!({
         "reqId": req_id, "retCode": code, "retMsg": msg, "op": op, "data": data, "retExtInfo": {},
-        "header": { "X-Bapi-Limit": "10", "X-Bapi-Limit-Status": "9", "X-Bapi-Limit-Reset-Timestamp": (now + 1000).to_string(),
-            "Traceid": format!("{:032x}", now), "Timenow": now.to_string() },
+        "header": limit_header(bybit, limit, now),
         "connId": state.conn_id,
     })
     .to_string();

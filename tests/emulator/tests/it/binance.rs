@@ -6,20 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use hl_emulator::binance::{self, ApiKey, BinanceFaults, BinanceOptions, KeyKind};
 use hl_emulator::signing::hmac_sha256_hex;
 use hl_emulator::{Config, EmulatorHandle};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{Http, d};
+use crate::support::{Http, Ws, d};
 
 const KEY_A: (&str, &str) = ("bn-a", "secret-a");
 const KEY_B: (&str, &str) = ("bn-b", "secret-b");
@@ -48,8 +41,7 @@ async fn start(config: Config, faults: BinanceFaults) -> EmulatorHandle {
 }
 
 struct Client {
-    http: HyperClient<HttpConnector, Full<Bytes>>,
-    base: String,
+    http: Http,
     key: String,
     secret: String,
 }
@@ -57,8 +49,7 @@ struct Client {
 impl Client {
     fn new(emulator: &EmulatorHandle, (key, secret): (&str, &str)) -> Client {
         Client {
-            http: HyperClient::builder(TokioExecutor::new()).build_http(),
-            base: emulator.base_url(),
+            http: Http::new(emulator.base_url()),
             key: key.to_owned(),
             secret: secret.to_owned(),
         }
@@ -66,6 +57,18 @@ impl Client {
 
     /// A request with `params` in the query string, signed unless `signed` is false.
     async fn call(&self, method: &str, path: &str, params: &str, signed: bool) -> (u16, Value) {
+        let (status, _, body) = self.send(method, path, params, signed).await;
+        (status, body)
+    }
+
+    /// [`Client::call`] with the response headers.
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        params: &str,
+        signed: bool,
+    ) -> (u16, hyper::HeaderMap, Value) {
         let query = if signed {
             let stamped = format!(
                 "{params}{}timestamp={}",
@@ -77,24 +80,21 @@ impl Client {
         } else {
             params.to_owned()
         };
-        let request = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}?{query}", self.base))
-            .header("X-MBX-APIKEY", &self.key)
-            .body(Full::new(Bytes::new()))
-            .expect("request");
-        let response = self.http.request(request).await.expect("HTTP response");
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
+        let headers = [("X-MBX-APIKEY", self.key.clone())];
+        let (status, headers, text) = self
+            .http
+            .send(method, &format!("{path}?{query}"), &headers, String::new())
+            .await;
         (
             status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
         )
+    }
+
+    /// A signed `POST /fapi/v1/order`.
+    async fn place(&self, params: &str) -> (u16, Value) {
+        self.call("POST", "/fapi/v1/order", params, true).await
     }
 
     async fn ok(&self, method: &str, path: &str, params: &str) -> Value {
@@ -104,28 +104,8 @@ impl Client {
     }
 }
 
-async fn connect(
-    url: String,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect")
-        .0
-}
-
-async fn next_json<S>(ws: &mut S) -> Value
-where
-    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
-{
-    loop {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
-        match next {
-            Ok(Some(Ok(Message::Text(text)))) => return serde_json::from_str(&text).expect("JSON"),
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("stream ended: {other:?}"),
-        }
-    }
-}
+/// How long a stream may stay silent in these tests.
+const WAIT: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn signing_errors_are_binances_own() {
@@ -172,7 +152,7 @@ async fn user_stream_reports_an_orders_life() {
         .as_str()
         .expect("listenKey")
         .to_owned();
-    let mut ws = connect(format!(
+    let mut ws = Ws::open(&format!(
         "ws://{}/private/ws?listenKey={key}",
         emulator.addr()
     ))
@@ -213,7 +193,7 @@ async fn user_stream_reports_an_orders_life() {
     .await;
     let mut seen = Vec::new();
     while seen.len() < 5 {
-        let event = next_json(&mut ws).await;
+        let event = ws.next_json(WAIT).await.expect("stream ended");
         if event["e"] == "ORDER_TRADE_UPDATE" {
             let o = &event["o"];
             seen.push((
@@ -241,7 +221,7 @@ async fn user_stream_reports_an_orders_life() {
     http.admin("/admin/binance/expire-listen-keys", json!({}))
         .await;
     loop {
-        let event = next_json(&mut ws).await;
+        let event = ws.next_json(WAIT).await.expect("stream ended");
         if event["e"] == "listenKeyExpired" {
             assert_eq!(event["listenKey"], key.as_str());
             break;
@@ -280,14 +260,14 @@ async fn diff_depth_bridges_a_rest_snapshot() {
     config.block_ms = 20;
     let emulator = start(config, BinanceFaults::default()).await;
     let client = Client::new(&emulator, KEY_A);
-    let mut ws = connect(format!(
+    let mut ws = Ws::open(&format!(
         "ws://{}/public/stream?streams=btcusdt@depth@100ms",
         emulator.addr()
     ))
     .await;
     let mut buffered = Vec::new();
     for _ in 0..5 {
-        buffered.push(next_json(&mut ws).await);
+        buffered.push(ws.next_json(WAIT).await.expect("stream ended"));
     }
     let snapshot = client
         .call("GET", "/fapi/v1/depth", "symbol=BTCUSDT&limit=1000", false)
@@ -301,7 +281,7 @@ async fn diff_depth_bridges_a_rest_snapshot() {
     let mut applied = 0;
     while applied < 30 {
         let frame = if buffered.is_empty() {
-            next_json(&mut ws).await
+            ws.next_json(WAIT).await.expect("stream ended")
         } else {
             buffered.remove(0)
         };
@@ -378,15 +358,13 @@ async fn pu_breaks_on_demand() {
         ..BinanceFaults::default()
     };
     let emulator = start(config, faults).await;
-    let mut ws = connect(format!("ws://{}/ws/btcusdt@depth", emulator.addr())).await;
+    let mut ws = Ws::open(&format!("ws://{}/ws/btcusdt@depth", emulator.addr())).await;
     let subscribe = json!({ "method": "SUBSCRIBE", "params": ["ethusdt@depth"], "id": "s1" });
-    ws.send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(subscribe).await;
     let mut last = None;
     let mut breaks = 0;
     for _ in 0..40 {
-        let event = next_json(&mut ws).await;
+        let event = ws.next_json(WAIT).await.expect("stream ended");
         if event["s"] != "BTCUSDT" {
             continue;
         }
@@ -398,5 +376,351 @@ async fn pu_breaks_on_demand() {
         last = event["u"].as_u64();
     }
     assert!(breaks > 0, "no pu break at rate 0.5");
+    emulator.shutdown().await;
+}
+
+/// A limit order's parameters.
+fn limit(side: &str, quantity: &str, price: &str, extra: &str) -> String {
+    format!(
+        "symbol=BTCUSDT&side={side}&type=LIMIT&timeInForce=GTC&quantity={quantity}&price={price}{extra}"
+    )
+}
+
+#[tokio::test]
+async fn batch_modify_and_batch_cancel() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let mut ids = Vec::new();
+    for (n, price) in ["90000", "90100", "90200"].iter().enumerate() {
+        let placed = client
+            .ok(
+                "POST",
+                "/fapi/v1/order",
+                &limit("BUY", "0.002", price, &format!("&newClientOrderId=b{n}")),
+            )
+            .await;
+        ids.push(placed["orderId"].as_u64().expect("orderId"));
+    }
+    let modifies = json!([
+        { "symbol": "BTCUSDT", "side": "BUY", "orderId": ids[0], "quantity": "0.003", "price": "90050" },
+        { "symbol": "BTCUSDT", "side": "BUY", "orderId": 1, "quantity": "0.003", "price": "90050" },
+        { "symbol": "BTCUSDT", "side": "BUY", "origClientOrderId": "b1", "quantity": "0.002", "price": "90150" },
+    ]);
+    let encoded = format!("batchOrders={}", urlencode(&modifies.to_string()));
+    let answers = client.ok("PUT", "/fapi/v1/batchOrders", &encoded).await;
+    assert_eq!(
+        (
+            answers[0]["orderId"].clone(),
+            answers[0]["price"].clone(),
+            answers[0]["origQty"].clone()
+        ),
+        (json!(ids[0]), json!("90050"), json!("0.003"))
+    );
+    assert_eq!(answers[1]["code"], -2013, "{answers}");
+    assert_eq!(answers[2]["price"], "90150");
+
+    let list = format!("[{},{},1]", ids[0], ids[1]);
+    let cancels = client
+        .ok(
+            "DELETE",
+            "/fapi/v1/batchOrders",
+            &format!("symbol=BTCUSDT&orderIdList={}", urlencode(&list)),
+        )
+        .await;
+    assert_eq!(
+        (cancels[0]["status"].clone(), cancels[1]["status"].clone()),
+        (json!("CANCELED"), json!("CANCELED"))
+    );
+    assert_eq!(cancels[2]["code"], -2011);
+    let by_client = client
+        .ok(
+            "DELETE",
+            "/fapi/v1/batchOrders",
+            &format!(
+                "symbol=BTCUSDT&origClientOrderIdList={}",
+                urlencode("[\"b2\"]")
+            ),
+        )
+        .await;
+    assert_eq!(by_client[0]["orderId"], ids[2]);
+    let open = client
+        .ok("GET", "/fapi/v1/openOrders", "symbol=BTCUSDT")
+        .await;
+    assert_eq!(open, json!([]));
+    let (status, body) = client
+        .call(
+            "DELETE",
+            "/fapi/v1/batchOrders",
+            &format!(
+                "symbol=BTCUSDT&orderIdList={}",
+                urlencode(&format!("[{}]", ["1"; 11].join(",")))
+            ),
+            true,
+        )
+        .await;
+    assert_eq!((status, body["code"].clone()), (400, json!(-1130)));
+    emulator.shutdown().await;
+}
+
+/// Percent-encodes a query value.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn percent_price_and_refused_modifies_leave_orders_as_they_were() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    // Mark 100 000, PERCENT_PRICE 1.05 / 0.95.
+    let (status, high) = a.place(&limit("BUY", "0.002", "105000.1", "")).await;
+    assert_eq!(
+        (status, high["code"].clone(), high["msg"].clone()),
+        (
+            400,
+            json!(-4016),
+            json!("Limit price can't be higher than 105000.")
+        )
+    );
+    let (_, low) = a.place(&limit("SELL", "0.002", "94999.9", "")).await;
+    assert_eq!(
+        (low["code"].clone(), low["msg"].clone()),
+        (
+            json!(-4024),
+            json!("Limit price can't be lower than 95000.")
+        )
+    );
+    let bid = a
+        .ok(
+            "POST",
+            "/fapi/v1/order",
+            &limit("BUY", "0.002", "90000", ""),
+        )
+        .await["orderId"]
+        .as_u64()
+        .expect("orderId");
+    let modify = |quantity: &str, price: &str| {
+        format!("symbol=BTCUSDT&side=BUY&orderId={bid}&quantity={quantity}&price={price}")
+    };
+    let (_, beyond) = a
+        .call("PUT", "/fapi/v1/order", &modify("0.002", "106000"), true)
+        .await;
+    assert_eq!(beyond["code"], -4016);
+    let (_, margin) = a
+        .call("PUT", "/fapi/v1/order", &modify("100", "90000"), true)
+        .await;
+    assert_eq!(margin["code"], -2019);
+    let now = a
+        .ok(
+            "GET",
+            "/fapi/v1/order",
+            &format!("symbol=BTCUSDT&orderId={bid}"),
+        )
+        .await;
+    assert_eq!(
+        (
+            now["status"].clone(),
+            now["price"].clone(),
+            now["origQty"].clone()
+        ),
+        (json!("NEW"), json!("90000"), json!("0.002"))
+    );
+
+    // A GTX order whose new price would take is cancelled by the modify.
+    b.ok(
+        "POST",
+        "/fapi/v1/order",
+        &limit("SELL", "0.002", "100000", ""),
+    )
+    .await;
+    let gtx = a
+        .ok(
+            "POST",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTX&quantity=0.002&price=99000",
+        )
+        .await["orderId"]
+        .as_u64()
+        .expect("orderId");
+    let (_, crossing) = a
+        .call(
+            "PUT",
+            "/fapi/v1/order",
+            &format!("symbol=BTCUSDT&side=BUY&orderId={gtx}&quantity=0.002&price=100000"),
+            true,
+        )
+        .await;
+    assert_eq!(crossing["code"], -5022);
+    let after = a
+        .ok(
+            "GET",
+            "/fapi/v1/order",
+            &format!("symbol=BTCUSDT&orderId={gtx}"),
+        )
+        .await;
+    assert_eq!(after["status"], "CANCELED");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn gtd_orders_carry_their_date() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let gtd = |date: u64| {
+        format!(
+            "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTD&quantity=0.002&price=90000&goodTillDate={date}"
+        )
+    };
+    let soon = hl_emulator::clock::now_ms() + 60_000;
+    let (status, body) = client.place(&gtd(soon)).await;
+    assert_eq!((status, body["code"].clone()), (400, json!(-1130)));
+    let (_, body) = client
+        .place(&limit("BUY", "0.002", "90000", "").replace("GTC", "GTD"))
+        .await;
+    assert_eq!(body["code"], -1102, "goodTillDate is mandatory for GTD");
+    let later = hl_emulator::clock::now_ms() + 3_600_123;
+    let placed = client.ok("POST", "/fapi/v1/order", &gtd(later)).await;
+    assert_eq!(
+        (
+            placed["status"].clone(),
+            placed["timeInForce"].clone(),
+            placed["goodTillDate"].clone()
+        ),
+        (json!("NEW"), json!("GTD"), json!(later - later % 1000))
+    );
+    emulator.shutdown().await;
+}
+
+/// A WebSocket API request signed with `secret` (params sorted by name).
+fn ws_signed(id: &str, method: &str, params: &[(&str, &str)], secret: &str) -> Value {
+    let timestamp = hl_emulator::clock::now_ms().to_string();
+    let mut pairs: Vec<(&str, &str)> = params.to_vec();
+    pairs.push(("timestamp", &timestamp));
+    pairs.sort();
+    let text = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut object: serde_json::Map<String, Value> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), json!(v)))
+        .collect();
+    object.insert(
+        "signature".to_owned(),
+        json!(hmac_sha256_hex(secret, text.as_bytes())),
+    );
+    json!({ "id": id, "method": method, "params": object })
+}
+
+/// The `count` of a `rateLimits` entry.
+fn limit_count(reply: &Value, kind: &str, interval: &str) -> Option<u64> {
+    reply["rateLimits"]
+        .as_array()?
+        .iter()
+        .find(|l| l["rateLimitType"] == kind && l["interval"] == interval)?["count"]
+        .as_u64()
+}
+
+#[tokio::test]
+async fn ws_api_user_data_stream_and_rate_limits_from_counters() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let mut ws = Ws::open(&format!("ws://{}/ws-fapi/v1", emulator.addr())).await;
+    let call = async |ws: &mut Ws, request: Value| {
+        let id = request["id"].clone();
+        ws.send(request).await;
+        ws.until(WAIT, |f| f["id"] == id).await.expect("reply")
+    };
+    let started = call(
+        &mut ws,
+        json!({ "id": "u1", "method": "userDataStream.start", "params": { "apiKey": "bn-a" } }),
+    )
+    .await;
+    let key = started["result"]["listenKey"]
+        .as_str()
+        .expect("listenKey")
+        .to_owned();
+    let first_weight = limit_count(&started, "REQUEST_WEIGHT", "MINUTE").expect("weight");
+    let pinged = call(
+        &mut ws,
+        json!({ "id": "u2", "method": "userDataStream.ping", "params": { "apiKey": "bn-a" } }),
+    )
+    .await;
+    assert_eq!(pinged["result"]["listenKey"], key.as_str());
+    let second_weight = limit_count(&pinged, "REQUEST_WEIGHT", "MINUTE").expect("weight");
+    // One more request of weight 1, unless the minute turned over.
+    assert!(second_weight == first_weight + 1 || second_weight == 1);
+    assert_eq!(limit_count(&pinged, "ORDERS", "SECOND"), None);
+    let unknown = call(
+        &mut ws,
+        json!({ "id": "u3", "method": "userDataStream.start", "params": { "apiKey": "nobody" } }),
+    )
+    .await;
+    assert_eq!(unknown["error"]["code"], -2015);
+
+    let order = [
+        ("apiKey", "bn-a"),
+        ("symbol", "BTCUSDT"),
+        ("side", "BUY"),
+        ("type", "LIMIT"),
+        ("timeInForce", "GTC"),
+        ("quantity", "0.002"),
+        ("price", "90000"),
+    ];
+    let one = call(&mut ws, ws_signed("o1", "order.place", &order, "secret-a")).await;
+    assert_eq!(one["status"], 200, "{one}");
+    let two = call(&mut ws, ws_signed("o2", "order.place", &order, "secret-a")).await;
+    let (first, second) = (
+        limit_count(&one, "ORDERS", "SECOND").expect("ORDERS 10s"),
+        limit_count(&two, "ORDERS", "SECOND").expect("ORDERS 10s"),
+    );
+    assert!(
+        first == 1 && (second == 2 || second == 1),
+        "{first} {second}"
+    );
+    assert_eq!(
+        limit_count(&two, "ORDERS", "MINUTE").map(|c| c >= second),
+        Some(true)
+    );
+
+    // REST order entry counts on the same per-account counters; another
+    // account has its own.
+    let counts = async |client: &Client| {
+        let order = limit("BUY", "0.002", "90000", "");
+        let (_, headers, _) = client.send("POST", "/fapi/v1/order", &order, true).await;
+        let count = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        (
+            count("X-MBX-ORDER-COUNT-10S"),
+            count("X-MBX-ORDER-COUNT-1M"),
+        )
+    };
+    let rest_count = counts(&client).await.0.expect("order count");
+    assert!(rest_count == second + 1 || rest_count == 1, "{rest_count}");
+    let other = Client::new(&emulator, KEY_B);
+    assert_eq!(counts(&other).await, (Some(1), Some(1)));
+
+    let stopped = call(
+        &mut ws,
+        json!({ "id": "u4", "method": "userDataStream.stop", "params": { "apiKey": "bn-a" } }),
+    )
+    .await;
+    assert_eq!(stopped["result"], json!({}));
+    assert_eq!(
+        client.call("PUT", "/fapi/v1/listenKey", "", false).await.1["code"],
+        -1125,
+        "the stopped key is gone"
+    );
     emulator.shutdown().await;
 }

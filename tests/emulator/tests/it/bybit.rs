@@ -6,20 +6,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use hl_emulator::bybit::{self, ApiKey, BybitOptions};
 use hl_emulator::signing::hmac_sha256_hex;
 use hl_emulator::{Config, EmulatorHandle};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{Http, d};
+use crate::support::{Http, Ws, d};
 
 const KEY_A: (&str, &str) = ("key-a", "secret-a");
 const KEY_B: (&str, &str) = ("key-b", "secret-b");
@@ -53,8 +46,7 @@ async fn start(config: Config, rate_limit_per_sec: u32) -> EmulatorHandle {
 
 /// A signing Bybit REST client.
 struct Client {
-    http: HyperClient<HttpConnector, Full<Bytes>>,
-    base: String,
+    http: Http,
     key: String,
     secret: String,
 }
@@ -69,8 +61,7 @@ struct Reply {
 impl Client {
     fn new(emulator: &EmulatorHandle, (key, secret): (&str, &str)) -> Client {
         Client {
-            http: HyperClient::builder(TokioExecutor::new()).build_http(),
-            base: emulator.base_url(),
+            http: Http::new(emulator.base_url()),
             key: key.to_owned(),
             secret: secret.to_owned(),
         }
@@ -81,40 +72,28 @@ impl Client {
             &self.secret,
             format!("{timestamp}{}5000{payload}", self.key).as_bytes(),
         );
-        let (uri, body) = if method == "GET" {
-            (format!("{}{path}?{payload}", self.base), String::new())
+        let (path, body) = if method == "GET" {
+            (format!("{path}?{payload}"), String::new())
         } else {
-            (format!("{}{path}", self.base), payload.to_owned())
+            (path.to_owned(), payload.to_owned())
         };
-        let request = hyper::Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("content-type", "application/json")
-            .header("X-BAPI-API-KEY", &self.key)
-            .header("X-BAPI-TIMESTAMP", timestamp.to_string())
-            .header("X-BAPI-RECV-WINDOW", "5000")
-            .header("X-BAPI-SIGN", sign)
-            .body(Full::new(Bytes::from(body)))
-            .expect("request");
-        let response = self.http.request(request).await.expect("HTTP response");
-        let status = response.status().as_u16();
+        let headers = [
+            ("X-BAPI-API-KEY", self.key.clone()),
+            ("X-BAPI-TIMESTAMP", timestamp.to_string()),
+            ("X-BAPI-RECV-WINDOW", "5000".to_owned()),
+            ("X-BAPI-SIGN", sign),
+        ];
+        let (status, headers, text) = self.http.send(method, &path, &headers, body).await;
         let header = |name: &str| {
-            response
-                .headers()
+            headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
         let limit = header("X-Bapi-Limit").zip(header("X-Bapi-Limit-Status"));
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
         Reply {
             status,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
             limit,
         }
     }
@@ -386,20 +365,15 @@ async fn book_stream_is_a_snapshot_then_chained_deltas() {
     config.block_ms = 20;
     let emulator = start(config, 100_000).await;
     let url = format!("ws://{}/v5/public/linear", emulator.addr());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
+    let mut ws = Ws::open(&url).await;
     let subscribe = json!({ "req_id": "r1", "op": "subscribe", "args": ["orderbook.50.BTCUSDT"] });
-    ws.send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(subscribe).await;
     let mut frames = Vec::new();
     while frames.len() < 25 {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(10)).await else {
             panic!("stream ended after {} frames", frames.len());
         };
-        frames.push(serde_json::from_str::<Value>(&text).expect("JSON frame"));
+        frames.push(frame);
     }
     assert_eq!(frames[0]["op"], "subscribe");
     assert_eq!(frames[0]["success"], true);
@@ -427,15 +401,11 @@ async fn book_stream_is_a_snapshot_then_chained_deltas() {
         assert!(bids.len() <= 50 && asks.len() <= 50);
     }
     let ping = json!({ "req_id": "p", "op": "ping" });
-    ws.send(Message::Text(ping.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(ping).await;
     loop {
-        let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(5)).await else {
             panic!("no pong")
         };
-        let frame: Value = serde_json::from_str(&text).expect("JSON");
         if frame["op"] == "ping" {
             assert_eq!(frame["ret_msg"], "pong");
             break;
@@ -458,20 +428,14 @@ async fn book_faults_skip_an_update_id_and_reset_with_u_1() {
         .await;
     assert_eq!(settings["book_reset_rate"], 0.2);
     let url = format!("ws://{}/v5/public/linear", emulator.addr());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
+    let mut ws = Ws::open(&url).await;
     let subscribe = json!({ "op": "subscribe", "args": ["orderbook.50.BTCUSDT"] });
-    ws.send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(subscribe).await;
     let (mut skipped, mut resets, mut last_u) = (false, false, 0);
     for _ in 0..200 {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(10)).await else {
             panic!("stream ended")
         };
-        let frame: Value = serde_json::from_str(&text).expect("JSON");
         if frame["topic"] != "orderbook.50.BTCUSDT" {
             continue;
         }
@@ -496,26 +460,18 @@ async fn private_stream_reports_new_partial_filled_and_cancelled() {
     let emulator = start(quiet(), 100_000).await;
     let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
     let url = format!("ws://{}/v5/private", emulator.addr());
-    let (mut ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connect");
+    let mut ws = Ws::open(&url).await;
     let expires = now() + 10_000;
     let signature = hmac_sha256_hex("secret-a", format!("GET/realtime{expires}").as_bytes());
     let auth = json!({ "op": "auth", "args": ["key-a", expires, signature] });
-    ws.send(Message::Text(auth.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(auth).await;
     let subscribe = json!({ "op": "subscribe", "req_id": "s", "args": ["order", "execution"] });
-    ws.send(Message::Text(subscribe.to_string().into()))
-        .await
-        .expect("send");
+    ws.send(subscribe).await;
     let mut acks = 0;
     while acks < 2 {
-        let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(5)).await else {
             panic!("no ack")
         };
-        let frame: Value = serde_json::from_str(&text).expect("JSON");
         assert_eq!(frame["success"], true, "{frame}");
         acks += 1;
     }
@@ -558,11 +514,9 @@ async fn private_stream_reports_new_partial_filled_and_cancelled() {
     let mut statuses = Vec::new();
     let mut executions = 0;
     while statuses.len() < 6 || executions < 2 {
-        let next = tokio::time::timeout(Duration::from_secs(10), ws.next()).await;
-        let Ok(Some(Ok(Message::Text(text)))) = next else {
+        let Some(frame) = ws.next_json(Duration::from_secs(10)).await else {
             panic!("stream ended: {statuses:?}")
         };
-        let frame: Value = serde_json::from_str(&text).expect("JSON");
         for item in frame["data"].as_array().into_iter().flatten() {
             match frame["topic"].as_str() {
                 Some("order") => statuses.push((
@@ -616,5 +570,143 @@ async fn core_faults_apply_to_the_bybit_front_end() {
         Some(1),
         "applied anyway: {open}"
     );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_refused_amend_leaves_the_order_unchanged() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.010", "100000", "GTC"),
+        )
+        .await);
+    let bid = ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.001", "99990", "PostOnly"),
+        )
+        .await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    let amend = |fields: Value| {
+        let mut body = json!({ "category": "linear", "symbol": "BTCUSDT", "orderId": bid });
+        if let (Some(body), Some(fields)) = (body.as_object_mut(), fields.as_object()) {
+            body.extend(fields.clone());
+        }
+        body
+    };
+
+    // At the ask the PostOnly order would take: refused, left as it was.
+    let crossing = b
+        .post("/v5/order/amend", amend(json!({ "price": "100000" })))
+        .await;
+    assert_eq!(crossing["retCode"], 10001, "{crossing}");
+    // More than the wallet carries: refused, left as it was.
+    let huge = b
+        .post("/v5/order/amend", amend(json!({ "qty": "100" })))
+        .await;
+    assert_eq!(huge["retCode"], 110007, "{huge}");
+    let order_now = order(&b, &bid).await;
+    assert_eq!(
+        (
+            order_now["orderStatus"].clone(),
+            order_now["price"].clone(),
+            order_now["qty"].clone()
+        ),
+        (json!("New"), json!("99990"), json!("0.001"))
+    );
+    let open = b.get("/v5/order/realtime", "category=linear").await;
+    assert_eq!(ok(&open)["list"][0]["orderId"], bid.as_str());
+
+    // An amend the core takes still works on the same order.
+    let moved = b
+        .post("/v5/order/amend", amend(json!({ "price": "99995" })))
+        .await;
+    assert_eq!(ok(&moved)["orderId"], bid.as_str());
+    assert_eq!(order(&b, &bid).await["price"], "99995");
+    emulator.shutdown().await;
+}
+
+/// One `/v5/trade` `order.create` of a far bid; the reply.
+async fn trade_create(ws: &mut Ws, n: usize) -> Value {
+    let create = json!({
+        "reqId": format!("c{n}"),
+        "header": { "X-BAPI-TIMESTAMP": now().to_string() },
+        "op": "order.create",
+        "args": [limit_order("Buy", "0.001", "90000", "GTC")],
+    });
+    ws.send(create).await;
+    ws.until(Duration::from_secs(5), |f| f["reqId"] == format!("c{n}"))
+        .await
+        .expect("order.create reply")
+}
+
+#[tokio::test]
+async fn trade_socket_headers_count_against_the_rest_limit() {
+    let emulator = start(quiet(), 3).await;
+    let client = Client::new(&emulator, KEY_A);
+    let mut ws = Ws::open(&format!("ws://{}/v5/trade", emulator.addr())).await;
+    let expires = now() + 10_000;
+    let signature = hmac_sha256_hex("secret-a", format!("GET/realtime{expires}").as_bytes());
+    ws.send(json!({ "op": "auth", "args": ["key-a", expires, signature] }))
+        .await;
+    let auth = ws
+        .until(Duration::from_secs(5), |f| f["op"] == "auth")
+        .await
+        .expect("auth reply");
+    assert_eq!(auth["retCode"], 0, "{auth}");
+
+    // Within one second (retried when the second turns over between the
+    // requests): REST takes one of the three, the socket the rest, then 10006.
+    let mut checked = false;
+    for attempt in 0..5 {
+        let rest = client
+            .send(
+                "POST",
+                "/v5/order/create",
+                &limit_order("Buy", "0.001", "90000", "GTC").to_string(),
+                now(),
+            )
+            .await;
+        let mut replies = Vec::new();
+        for n in 0..3 {
+            replies.push(trade_create(&mut ws, attempt * 3 + n).await);
+        }
+        let reset = |f: &Value| f["header"]["X-Bapi-Limit-Reset-Timestamp"].clone();
+        let rest_reset = rest.body["time"].as_u64().map(|t| (t / 1000 + 1) * 1000);
+        let same_second = replies
+            .iter()
+            .all(|r| reset(r) == json!(rest_reset.unwrap_or(0).to_string()));
+        if !same_second {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            continue;
+        }
+        assert_eq!(rest.limit, Some(("3".to_owned(), "2".to_owned())));
+        let seen: Vec<(Value, Value, Value)> = replies
+            .iter()
+            .map(|r| {
+                (
+                    r["retCode"].clone(),
+                    r["header"]["X-Bapi-Limit"].clone(),
+                    r["header"]["X-Bapi-Limit-Status"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (json!(0), json!("3"), json!("1")),
+                (json!(0), json!("3"), json!("0")),
+                (json!(10006), json!("3"), json!("0")),
+            ]
+        );
+        checked = true;
+        break;
+    }
+    assert!(checked, "never four requests within one second");
     emulator.shutdown().await;
 }

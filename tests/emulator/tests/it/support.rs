@@ -98,22 +98,42 @@ impl Http {
         }
     }
 
-    pub async fn request(&self, method: &str, path: &str, body: String) -> (u16, String) {
-        let request = hyper::Request::builder()
+    /// Sends `body` (JSON content type) with extra `headers` to `path` (with
+    /// any query); answers the status, the response headers and the body text.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: String,
+    ) -> (u16, hyper::HeaderMap, String) {
+        let mut request = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .expect("request");
+            .header("content-type", "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let request = request.body(Full::new(Bytes::from(body))).expect("request");
         let response = self.client.request(request).await.expect("HTTP response");
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let bytes = response
             .into_body()
             .collect()
             .await
             .expect("body")
             .to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    pub async fn request(&self, method: &str, path: &str, body: String) -> (u16, String) {
+        let (status, _, text) = self.send(method, path, &[], body).await;
+        (status, text)
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, String) {
@@ -263,11 +283,17 @@ pub struct Ws {
 }
 
 impl Ws {
-    pub async fn connect(url: &str) -> Ws {
+    /// A connection to any front end's WebSocket path.
+    pub async fn open(url: &str) -> Ws {
         let (stream, _) = tokio_tungstenite::connect_async(url)
             .await
             .expect("ws connect");
-        let mut ws = Ws { stream };
+        Ws { stream }
+    }
+
+    /// A Hyperliquid connection, its greeting read.
+    pub async fn connect(url: &str) -> Ws {
+        let mut ws = Ws::open(url).await;
         assert_eq!(
             ws.next_text(Duration::from_secs(5)).await.as_deref(),
             Some("Websocket connection established.")
@@ -303,6 +329,12 @@ impl Ws {
                 Ok(Some(Ok(_))) => continue,
             }
         }
+    }
+
+    /// The next text frame as JSON, `None` on timeout or close.
+    pub async fn next_json(&mut self, wait: Duration) -> Option<Value> {
+        let text = self.next_text(wait).await?;
+        Some(serde_json::from_str(&text).expect("JSON frame"))
     }
 
     /// Whether the server closed the connection within `wait` (frames are discarded).
