@@ -85,12 +85,12 @@ fn disagreements(env: &OrderEnv, id: ClientOrderId) -> Vec<String> {
         )),
     }
     if host.state.is_live()
-        && (truth["limitPx"].as_str().map(d) != Some(host.price)
-            || truth["origSz"].as_str().map(d) != Some(host.amount))
+        && (truth["limitPx"].as_str().map(d) != Some(host.spec.price)
+            || truth["origSz"].as_str().map(d) != Some(host.spec.amount))
     {
         differences.push(format!(
             "{id}: {} × {} in the host, {} × {} on the exchange",
-            host.price, host.amount, truth["limitPx"], truth["origSz"]
+            host.spec.price, host.spec.amount, truth["limitPx"], truth["origSz"]
         ));
     }
     let open = open_records(env, id);
@@ -153,7 +153,7 @@ async fn back_to_back_modifies_leave_one_live_order_as_the_last_one_asked() {
             || {
                 env.trading
                     .get(id)
-                    .is_some_and(|o| o.price == d(price) && o.amount == d(amount))
+                    .is_some_and(|o| o.spec.price == d(price) && o.spec.amount == d(amount))
             },
         )
         .await;

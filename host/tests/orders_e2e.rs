@@ -351,7 +351,7 @@ async fn a_modify_changes_price_and_size_on_the_exchange() {
     eventually("the modify to be applied", Duration::from_secs(5), || {
         env.trading
             .get(id)
-            .is_some_and(|o| o.price == d("95500") && o.amount == d("0.002"))
+            .is_some_and(|o| o.spec.price == d("95500") && o.spec.amount == d("0.002"))
     })
     .await;
     let truth = env.exchange_order(id).expect("on the exchange");
@@ -826,13 +826,13 @@ async fn each_risk_limit_holds_for_the_order_a_modify_would_make() {
         );
         let before = env.order(id);
         let (price, amount) = (
-            passed.0.map_or(before.price, d),
-            passed.1.map_or(before.amount, d),
+            passed.0.map_or(before.spec.price, d),
+            passed.1.map_or(before.spec.amount, d),
         );
         eventually("the modify to be applied", Duration::from_secs(5), || {
             env.trading
                 .get(id)
-                .is_some_and(|o| o.price == price && o.amount == amount)
+                .is_some_and(|o| o.spec.price == price && o.spec.amount == amount)
                 && env.exchange_order(id).is_some_and(|truth| {
                     truth["status"] == "open" && truth["origSz"].as_str().map(d) == Some(amount)
                 })

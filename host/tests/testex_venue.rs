@@ -46,7 +46,7 @@ async fn an_order_amended_in_place_keeps_its_id_and_its_later_cancel_counts() {
     eventually("the amendment", Duration::from_secs(10), || {
         host.trading
             .get(id)
-            .is_some_and(|o| o.price == d("10.5") && o.amount == d("2"))
+            .is_some_and(|o| o.spec.price == d("10.5") && o.spec.amount == d("2"))
     })
     .await;
     let order = host.trading.get(id).expect("tracked");
@@ -80,7 +80,11 @@ async fn a_modify_the_venue_refuses_leaves_the_order_as_the_venue_has_it() {
     })
     .await;
     let order = host.trading.get(id).expect("tracked");
-    assert_eq!(order.price, d("10.0"), "the refused price was never taken");
+    assert_eq!(
+        order.spec.price,
+        d("10.0"),
+        "the refused price was never taken"
+    );
 
     // A modify the venue refuses for its numbers leaves the order open,
     // with its old price and size, under its id.
@@ -105,7 +109,7 @@ async fn a_modify_the_venue_refuses_leaves_the_order_as_the_venue_has_it() {
     .await;
     let order = host.trading.get(second).expect("tracked");
     assert_eq!(order.state, OrderState::Open);
-    assert_eq!((order.price, order.amount), (d("9.0"), d("1")));
+    assert_eq!((order.spec.price, order.spec.amount), (d("9.0"), d("1")));
     assert_eq!(order.exchange_order_id.as_deref(), Some("2"));
     assert_eq!(lock(&venue).orders["2"]["price"], "9");
     // Its cancel still counts.

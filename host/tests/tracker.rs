@@ -244,7 +244,10 @@ fn a_modify_amends_price_size_and_exchange_id_unless_the_order_is_closed() {
         .amend(id, dec("64000"), dec("2"), Some("88".into()), 4)
         .unwrap();
     let order = tracker.get(id).unwrap();
-    assert_eq!((order.price, order.amount), (dec("64000"), dec("2")));
+    assert_eq!(
+        (order.spec.price, order.spec.amount),
+        (dec("64000"), dec("2"))
+    );
     assert_eq!(tracker.find_by_exchange_id("88"), Some(id));
     assert_eq!(
         tracker.find_by_exchange_id("77"),
@@ -256,7 +259,7 @@ fn a_modify_amends_price_size_and_exchange_id_unless_the_order_is_closed() {
         .unwrap();
     tracker.amend(id, dec("1"), dec("1"), None, 6).unwrap();
     assert_eq!(
-        tracker.get(id).unwrap().price,
+        tracker.get(id).unwrap().spec.price,
         dec("64000"),
         "a modify that lost the race"
     );
@@ -315,7 +318,7 @@ fn an_exchange_word_means_one_state_whichever_source_says_it() {
     tracker.mark_submitted(id, 2).unwrap();
     let sent = tracker.get(id).unwrap();
     let mut ioc = sent.clone();
-    ioc.time_in_force = TimeInForce::Ioc;
+    ioc.spec.time_in_force = TimeInForce::Ioc;
     tracker
         .process_order_update(&update(id, OrderState::Open, 3))
         .unwrap();
@@ -455,7 +458,7 @@ impl OrderListener for Recorder {
             OrderEvent::StateChanged { order, previous } => format!("{previous}->{}", order.state),
             OrderEvent::Filled { trade, .. } => format!("fill {}", trade.trade_id),
             OrderEvent::OutcomeUnknown(_) => "unknown".to_owned(),
-            OrderEvent::Amended(order) => format!("amended {}", order.price),
+            OrderEvent::Amended(order) => format!("amended {}", order.spec.price),
         };
         self.0.lock().unwrap().push(line);
     }
@@ -601,7 +604,12 @@ fn many_threads_many_orders_stay_consistent() {
     assert_eq!(tracker.len(), ids.len());
     let mut states: HashMap<OrderState, usize> = HashMap::new();
     for order in tracker.all_orders() {
-        assert_eq!(order.filled_amount, dec("0.5"), "{}", order.client_order_id);
+        assert_eq!(
+            order.filled_amount,
+            dec("0.5"),
+            "{}",
+            order.spec.client_order_id
+        );
         assert_eq!(order.fill_count(), 2);
         *states.entry(order.state).or_default() += 1;
     }

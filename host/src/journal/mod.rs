@@ -171,7 +171,7 @@ impl Journal {
                 }
             });
         if let Err(error) = written {
-            error!(order = %order.client_order_id, "journal write failed, change not recorded: {error}");
+            error!(order = %order.spec.client_order_id, "journal write failed, change not recorded: {error}");
             return;
         }
         self.shared.unsynced.store(true, Ordering::SeqCst);
@@ -231,10 +231,10 @@ pub fn read(path: &Path) -> std::io::Result<Recovered> {
         }
         match serde_json::from_str::<InFlightOrder>(&line) {
             Ok(order) => {
-                if !last.contains_key(&order.client_order_id) {
-                    order_of_first_sight.push(order.client_order_id);
+                if !last.contains_key(&order.spec.client_order_id) {
+                    order_of_first_sight.push(order.spec.client_order_id);
                 }
-                last.insert(order.client_order_id, order);
+                last.insert(order.spec.client_order_id, order);
             }
             Err(error) => {
                 unreadable_lines += 1;

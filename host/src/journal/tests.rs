@@ -77,7 +77,7 @@ fn a_journal_gives_back_every_order_as_it_last_was() {
     assert_eq!(recovered.unreadable_lines, 1);
     assert_eq!(recovered.orders.len(), 2);
     let open = &recovered.orders[0];
-    assert_eq!(open.client_order_id, open_id);
+    assert_eq!(open.spec.client_order_id, open_id);
     assert_eq!(open.state, OrderState::PendingCancel);
     assert_eq!(open.filled_amount, Decimal::new(1, 1));
     assert!(open.has_trade("a"));
@@ -114,7 +114,7 @@ fn old_closed_orders_are_compacted_away() {
     assert_eq!(soon.orders.len(), 2);
     let (_, later) = Journal::open(&path, 1_000 + RETENTION_MS + 1).unwrap();
     assert_eq!(later.orders.len(), 1, "the live order stays however old");
-    assert_eq!(later.orders[0].client_order_id, live);
+    assert_eq!(later.orders[0].spec.client_order_id, live);
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn a_change_is_in_the_file_once_the_listeners_have_been_told() {
     // in the file.
     let found = read(&path).unwrap();
     assert_eq!(found.orders.len(), 1);
-    assert_eq!(found.orders[0].client_order_id, id);
+    assert_eq!(found.orders[0].spec.client_order_id, id);
     assert_eq!(found.orders[0].state, OrderState::PendingCreate);
 
     journal.close();

@@ -5,32 +5,15 @@ use std::collections::{BTreeMap, HashSet};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    ClientOrderId, NewOrder, OrderState, OrderType, PositionAction, TimeInForce, TradeType,
-    TradeUpdate, UnknownOutcome,
-};
+use super::{NewOrder, OrderState, TradeUpdate, UnknownOutcome};
 
 /// One order, from the moment it is tracked to its final state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InFlightOrder {
-    /// The client order id.
-    pub client_order_id: ClientOrderId,
-    /// The configured exchange connection.
-    pub exchange: String,
-    /// The host's market symbol.
-    pub trading_pair: String,
-    /// How it is priced.
-    pub order_type: OrderType,
-    /// Buy or sell.
-    pub trade_type: TradeType,
-    /// Open or close, if said.
-    pub position_action: Option<PositionAction>,
-    /// Time in force.
-    pub time_in_force: TimeInForce,
-    /// Limit price.
-    pub price: Decimal,
-    /// Size.
-    pub amount: Decimal,
+    /// The order as it was asked for, validated and quantized (price and
+    /// amount change with each modify).
+    #[serde(flatten)]
+    pub spec: NewOrder,
     /// The exchange's id, once known.
     pub exchange_order_id: Option<String>,
     /// Current state.
@@ -43,8 +26,6 @@ pub struct InFlightOrder {
     pub fees: BTreeMap<String, Decimal>,
     /// The asset of the first fee paid.
     pub fee_asset: Option<String>,
-    /// Creation time, ms.
-    pub creation_timestamp_ms: u64,
     /// Time of the last change, ms.
     pub last_update_timestamp_ms: u64,
     /// Set while the outcome of its submission is unknown.
@@ -78,28 +59,19 @@ impl InFlightOrder {
     /// A freshly tracked order in `PENDING_CREATE`.
     pub fn new(order: NewOrder) -> InFlightOrder {
         InFlightOrder {
-            client_order_id: order.client_order_id,
-            exchange: order.exchange,
-            trading_pair: order.trading_pair,
-            order_type: order.order_type,
-            trade_type: order.trade_type,
-            position_action: order.position_action,
-            time_in_force: order.time_in_force,
-            price: order.price,
-            amount: order.amount,
             exchange_order_id: None,
             state: OrderState::PendingCreate,
             filled_amount: Decimal::ZERO,
             filled_notional: Decimal::ZERO,
             fees: BTreeMap::new(),
             fee_asset: None,
-            creation_timestamp_ms: order.creation_timestamp_ms,
             last_update_timestamp_ms: order.creation_timestamp_ms,
             outcome_unknown: None,
             reason: None,
             anomalies: 0,
             trade_ids: HashSet::new(),
             unannounced: false,
+            spec: order,
         }
     }
 
@@ -119,7 +91,8 @@ impl InFlightOrder {
 
     /// Size still to fill.
     pub fn remaining_amount(&self) -> Decimal {
-        self.amount
+        self.spec
+            .amount
             .saturating_sub(self.filled_amount)
             .max(Decimal::ZERO)
     }

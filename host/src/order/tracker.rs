@@ -223,7 +223,7 @@ impl ClientOrderTracker {
     /// Tracks an order found on the exchange (or in the journal) as is.
     /// Used by recovery; the order keeps the state it has.
     pub fn adopt(&self, order: InFlightOrder) -> Result<ClientOrderId, TrackerError> {
-        let id = order.client_order_id;
+        let id = order.spec.client_order_id;
         let mut shard = self.shard(id);
         if shard.contains_key(&id) {
             return Err(TrackerError::DuplicateOrder(id));
@@ -415,7 +415,7 @@ impl ClientOrderTracker {
         self.with_order(trade.client_order_id, |order, emit| {
             if trade.fill_amount <= Decimal::ZERO || trade.fill_price <= Decimal::ZERO {
                 return Err(TrackerError::InvalidFill {
-                    id: order.client_order_id,
+                    id: order.spec.client_order_id,
                     trade_id: trade.trade_id.clone(),
                     amount: trade.fill_amount,
                     price: trade.fill_price,
@@ -426,7 +426,7 @@ impl ClientOrderTracker {
                 Some(false) => return Ok(FillResult::Duplicate),
                 None => {
                     return Err(TrackerError::InvalidFill {
-                        id: order.client_order_id,
+                        id: order.spec.client_order_id,
                         trade_id: trade.trade_id.clone(),
                         amount: trade.fill_amount,
                         price: trade.fill_price,
@@ -434,19 +434,19 @@ impl ClientOrderTracker {
                 }
             }
             order.outcome_unknown = None;
-            if order.state == OrderState::Failed || order.filled_amount > order.amount {
+            if order.state == OrderState::Failed || order.filled_amount > order.spec.amount {
                 order.anomalies += 1;
                 warn!(
-                    order = %order.client_order_id,
+                    order = %order.spec.client_order_id,
                     state = %order.state,
                     filled = %order.filled_amount,
-                    amount = %order.amount,
+                    amount = %order.spec.amount,
                     trade_id = %trade.trade_id,
                     "fill beyond the order's size or on a failed order; counted"
                 );
             }
             if !order.state.is_terminal() {
-                let next = if order.filled_amount >= order.amount {
+                let next = if order.filled_amount >= order.spec.amount {
                     OrderState::Filled
                 } else if order.state == OrderState::PendingCancel {
                     OrderState::PendingCancel
@@ -480,8 +480,8 @@ impl ClientOrderTracker {
             if order.state.is_terminal() {
                 return Ok(());
             }
-            order.price = price;
-            order.amount = amount.max(order.filled_amount);
+            order.spec.price = price;
+            order.spec.amount = amount.max(order.filled_amount);
             if exchange_order_id.is_some() {
                 order.exchange_order_id = exchange_order_id;
             }
@@ -576,7 +576,7 @@ fn set_state(
     }
     state::check(order.state, next, !order.filled_amount.is_zero()).map_err(|error| {
         TrackerError::Transition {
-            id: order.client_order_id,
+            id: order.spec.client_order_id,
             error,
         }
     })?;

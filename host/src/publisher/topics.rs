@@ -40,14 +40,14 @@ impl OrderEventKind {
 pub fn order_event_kind(event: &OrderEvent<'_>) -> Option<OrderEventKind> {
     match event {
         OrderEvent::Created(_) => Some(OrderEventKind::Created),
-        OrderEvent::Filled { order, .. } => Some(if order.filled_amount >= order.amount {
+        OrderEvent::Filled { order, .. } => Some(if order.filled_amount >= order.spec.amount {
             OrderEventKind::Filled
         } else {
             OrderEventKind::PartialFill
         }),
         OrderEvent::StateChanged { order, .. } => match order.state {
             OrderState::PartiallyFilled => None,
-            OrderState::Filled if order.filled_amount >= order.amount => None,
+            OrderState::Filled if order.filled_amount >= order.spec.amount => None,
             OrderState::Cancelled | OrderState::Expired => Some(OrderEventKind::Cancelled),
             OrderState::Failed => Some(OrderEventKind::Failed),
             _ => Some(OrderEventKind::Update),

@@ -102,8 +102,8 @@ impl Inner {
             let Some(order) = self.tracker.get(id) else {
                 continue;
             };
-            if pair.is_some_and(|pair| order.trading_pair != pair)
-                || order.creation_timestamp_ms > asked_at_ms
+            if pair.is_some_and(|pair| order.spec.trading_pair != pair)
+                || order.spec.creation_timestamp_ms > asked_at_ms
             {
                 continue;
             }

@@ -46,6 +46,99 @@ impl Triggers {
     }
 }
 
+/// What to do about the switch at one refresh tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// Arm it (or refresh it) to fire at this time.
+    Arm(u64),
+    /// It fired the venue's daily maximum: leave it alone until tomorrow.
+    /// `announce` the first time.
+    Exhausted { announce: bool },
+    /// Heartbeats stopped: let it fire at `deadline`. `announce` the
+    /// first time.
+    Lapse { deadline: u64, announce: bool },
+    /// Nothing to do (unarmed, and heartbeats stale).
+    Wait,
+}
+
+/// The switch as the host keeps it, decided from the time alone: no
+/// requests, no clock, so that every rule is tested without a venue.
+#[derive(Debug)]
+struct Switch {
+    /// How far ahead it is armed, ms.
+    lead_ms: u64,
+    /// The venue's daily maximum of triggers (0: none).
+    max_per_day: u32,
+    /// The deadline the venue holds, if armed.
+    armed_until: Option<u64>,
+    /// Left to fire (stale heartbeats, or the daily maximum reached).
+    lapsing: bool,
+    triggers: Triggers,
+}
+
+impl Switch {
+    fn new(lead_ms: u64, max_per_day: u32) -> Switch {
+        Switch {
+            lead_ms,
+            max_per_day,
+            armed_until: None,
+            lapsing: false,
+            triggers: Triggers::default(),
+        }
+    }
+
+    /// The deadline that passed unrefreshed (the venue has cancelled
+    /// every order then), counted against its day.
+    fn fired(&mut self, now: u64) -> Option<u64> {
+        let deadline = self.armed_until.filter(|deadline| now >= *deadline)?;
+        self.triggers.fired(deadline);
+        self.armed_until = None;
+        Some(deadline)
+    }
+
+    /// What to do at `now`, given whether strategies' heartbeats are fresh.
+    fn step(&mut self, now: u64, healthy: bool) -> Step {
+        let today = self.triggers.today(now);
+        if healthy && self.max_per_day > 0 && today >= self.max_per_day {
+            let announce = self.armed_until.is_some() || !self.lapsing;
+            self.lapsing = true;
+            Step::Exhausted { announce }
+        } else if healthy {
+            Step::Arm(now + self.lead_ms)
+        } else if let Some(deadline) = self.armed_until {
+            let announce = !self.lapsing;
+            self.lapsing = true;
+            Step::Lapse { deadline, announce }
+        } else {
+            Step::Wait
+        }
+    }
+
+    /// The venue armed it for `deadline`: true when that is news (it was
+    /// not armed, or was left to lapse).
+    fn armed(&mut self, deadline: u64) -> bool {
+        let news = self.armed_until.is_none() || self.lapsing;
+        self.armed_until = Some(deadline);
+        self.lapsing = false;
+        news
+    }
+
+    /// Triggers counted today.
+    fn today(&mut self, now: u64) -> u32 {
+        self.triggers.today(now)
+    }
+
+    /// Two triggers or fewer left today.
+    fn close_to_limit(&mut self, now: u64) -> bool {
+        self.max_per_day > 0 && self.today(now) + 2 >= self.max_per_day
+    }
+
+    /// Still armed at `now`: it is to be disarmed at shutdown.
+    fn armed_at(&self, now: u64) -> bool {
+        self.armed_until.is_some_and(|deadline| deadline > now)
+    }
+}
+
 impl Trading {
     /// A strategy's heartbeat: the switch may be refreshed for
     /// `heartbeat_timeout_ms` more.
@@ -89,53 +182,36 @@ impl Trading {
         self.heartbeat();
         let exchange = self.inner.exchange.clone();
         let status = self.inner.status.clone();
-        let max_per_day = self.inner.manifest.dead_man_max_per_day;
         let lead = config
             .cancel_after_ms
             .max(self.inner.manifest.dead_man_min_lead_ms + LEAD_MARGIN_MS);
         let refresh = Duration::from_millis((lead / 3).max(1));
-        let mut armed_until: Option<u64> = None;
-        let mut lapsing = false;
-        let mut triggers = Triggers::default();
+        let mut switch = Switch::new(lead, self.inner.manifest.dead_man_max_per_day);
         // Until shutdown, which stops the taking of orders first.
         while self.inner.accepting.load(Ordering::SeqCst) {
             let now = now_ms();
-            if let Some(deadline) = armed_until
-                && now >= deadline
-            {
-                // Not refreshed in time: the venue has cancelled every order.
-                triggers.fired(deadline);
-                let today = triggers.today(now);
+            if let Some(deadline) = switch.fired(now) {
+                let today = switch.today(now);
                 warn!(%exchange, deadline, today, "dead man's switch fired: the exchange cancelled every order");
                 status.dead_man_switch(&exchange, "fired", Some(deadline), today, None);
-                armed_until = None;
             }
-            let healthy = self.heartbeats_fresh(&config, now);
-            let today = triggers.today(now);
-            if healthy && max_per_day > 0 && today >= max_per_day {
-                if armed_until.is_some() || !lapsing {
-                    warn!(%exchange, today, max_per_day, "dead man's switch fired too often today; the exchange will not arm it again");
-                    status.dead_man_switch(&exchange, "exhausted", None, today, None);
-                }
-                lapsing = true;
-            } else if healthy {
-                let deadline = now + lead;
-                match self.arm(Some(deadline)).await {
+            let today = switch.today(now);
+            match switch.step(now, self.heartbeats_fresh(&config, now)) {
+                Step::Arm(deadline) => match self.arm(Some(deadline)).await {
                     Ok(()) => {
-                        if armed_until.is_none() || lapsing {
+                        if switch.armed(deadline) {
                             info!(%exchange, deadline, "dead man's switch armed");
                             status.dead_man_switch(&exchange, "armed", Some(deadline), today, None);
                         } else {
                             debug!(%exchange, deadline, "dead man's switch refreshed");
                         }
-                        if max_per_day > 0 && today + 2 >= max_per_day {
-                            warn!(%exchange, today, max_per_day, "dead man's switch close to the exchange's daily limit of triggers");
+                        if switch.close_to_limit(now) {
+                            warn!(%exchange, today, "dead man's switch close to the exchange's daily limit of triggers");
                         }
-                        armed_until = Some(deadline);
-                        lapsing = false;
                     }
                     Err(reason) => {
                         warn!(%exchange, %reason, "dead man's switch not refreshed");
+                        let armed_until = switch.armed_until;
                         status.dead_man_switch(
                             &exchange,
                             "failed",
@@ -144,33 +220,127 @@ impl Trading {
                             Some(&reason),
                         );
                     }
+                },
+                Step::Exhausted { announce: true } => {
+                    warn!(%exchange, today, "dead man's switch fired too often today; the exchange will not arm it again");
+                    status.dead_man_switch(&exchange, "exhausted", None, today, None);
                 }
-            } else if let Some(deadline) = armed_until
-                && !lapsing
-            {
-                warn!(%exchange, deadline, "no heartbeat: the dead man's switch will fire");
-                status.dead_man_switch(&exchange, "lapsing", Some(deadline), today, None);
-                lapsing = true;
+                Step::Lapse {
+                    deadline,
+                    announce: true,
+                } => {
+                    warn!(%exchange, deadline, "no heartbeat: the dead man's switch will fire");
+                    status.dead_man_switch(&exchange, "lapsing", Some(deadline), today, None);
+                }
+                Step::Exhausted { announce: false } | Step::Lapse { .. } | Step::Wait => {}
             }
             tokio::select! {
                 _ = tokio::time::sleep(refresh) => {}
                 _ = shutdown.changed() => break,
             }
         }
-        if armed_until.is_some_and(|deadline| deadline > now_ms()) {
+        if switch.armed_at(now_ms()) {
             match self.arm(None).await {
                 Ok(()) => {
                     info!(%exchange, "dead man's switch disarmed");
-                    status.dead_man_switch(
-                        &exchange,
-                        "disarmed",
-                        None,
-                        triggers.today(now_ms()),
-                        None,
-                    );
+                    let today = switch.today(now_ms());
+                    status.dead_man_switch(&exchange, "disarmed", None, today, None);
                 }
                 Err(reason) => warn!(%exchange, %reason, "dead man's switch not disarmed"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LEAD: u64 = 15_000;
+
+    #[test]
+    fn healthy_arms_ahead_and_refreshes_quietly() {
+        let mut switch = Switch::new(LEAD, 0);
+        assert_eq!(switch.step(1_000, true), Step::Arm(16_000));
+        assert!(switch.armed(16_000), "first arming is news");
+        assert_eq!(switch.step(6_000, true), Step::Arm(21_000));
+        assert!(!switch.armed(21_000), "a refresh is not");
+        assert_eq!(switch.fired(20_000), None);
+        assert!(switch.armed_at(20_000));
+    }
+
+    #[test]
+    fn stale_heartbeats_lapse_once_then_the_deadline_fires() {
+        let mut switch = Switch::new(LEAD, 0);
+        switch.step(0, true);
+        switch.armed(LEAD);
+        assert_eq!(
+            switch.step(5_000, false),
+            Step::Lapse {
+                deadline: LEAD,
+                announce: true
+            }
+        );
+        assert_eq!(
+            switch.step(10_000, false),
+            Step::Lapse {
+                deadline: LEAD,
+                announce: false
+            }
+        );
+        assert_eq!(switch.fired(LEAD), Some(LEAD));
+        assert_eq!(switch.today(LEAD), 1);
+        assert_eq!(switch.step(LEAD + 5_000, false), Step::Wait);
+        assert!(!switch.armed_at(LEAD + 5_000), "nothing to disarm");
+        // Heartbeats back: armed again, and that is news.
+        assert_eq!(switch.step(LEAD + 6_000, true), Step::Arm(2 * LEAD + 6_000));
+        assert!(switch.armed(2 * LEAD + 6_000));
+    }
+
+    #[test]
+    fn the_daily_maximum_stops_arming_until_the_next_utc_day() {
+        let mut switch = Switch::new(LEAD, 2);
+        let mut now = 1_000;
+        for fired in 1..=2 {
+            let Step::Arm(deadline) = switch.step(now, true) else {
+                panic!("arms while under the maximum");
+            };
+            switch.armed(deadline);
+            now = deadline;
+            assert_eq!(switch.fired(now), Some(deadline));
+            assert_eq!(switch.today(now), fired);
+        }
+        assert_eq!(switch.step(now, true), Step::Exhausted { announce: true });
+        assert_eq!(
+            switch.step(now + 5_000, true),
+            Step::Exhausted { announce: false }
+        );
+        let tomorrow = DAY_MS + 1;
+        assert_eq!(switch.today(tomorrow), 0);
+        assert_eq!(switch.step(tomorrow, true), Step::Arm(tomorrow + LEAD));
+        assert!(
+            switch.armed(tomorrow + LEAD),
+            "armed again after exhaustion: news"
+        );
+    }
+
+    #[test]
+    fn close_to_the_limit_warns_with_two_triggers_left() {
+        let mut switch = Switch::new(LEAD, 3);
+        assert!(!switch.close_to_limit(0));
+        switch.armed(LEAD);
+        switch.fired(LEAD);
+        assert!(switch.close_to_limit(LEAD));
+        let mut unlimited = Switch::new(LEAD, 0);
+        assert!(!unlimited.close_to_limit(0));
+    }
+
+    #[test]
+    fn a_trigger_counts_on_the_day_of_its_deadline() {
+        let mut switch = Switch::new(LEAD, 0);
+        let deadline = DAY_MS - 1;
+        switch.armed(deadline);
+        assert_eq!(switch.fired(DAY_MS + 10), Some(deadline));
+        assert_eq!(switch.today(DAY_MS + 10), 0, "it fired yesterday");
     }
 }

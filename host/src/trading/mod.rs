@@ -417,14 +417,14 @@ impl Trading {
         // open-order or position limit is set.
         self.inner.tracker.visit(|order| {
             if order.state.is_terminal()
-                || order.exchange != self.inner.exchange
-                || order.trading_pair != pair
+                || order.spec.exchange != self.inner.exchange
+                || order.spec.trading_pair != pair
             {
                 return;
             }
             exposure.open_orders += 1;
             let remaining = order.remaining_amount();
-            match order.trade_type {
+            match order.spec.trade_type {
                 TradeType::Buy => exposure.open_buys = exposure.open_buys.saturating_add(remaining),
                 TradeType::Sell => {
                     exposure.open_sells = exposure.open_sells.saturating_add(remaining)
@@ -440,10 +440,10 @@ impl Trading {
     /// checks' "position + open orders + this order" counts only the new
     /// size's unfilled part.
     fn exposure_without(&self, order: &InFlightOrder) -> Exposure {
-        let mut exposure = self.exposure(&order.trading_pair);
+        let mut exposure = self.exposure(&order.spec.trading_pair);
         exposure.open_orders = exposure.open_orders.saturating_sub(1);
         let counted = order.remaining_amount().saturating_add(order.filled_amount);
-        match order.trade_type {
+        match order.spec.trade_type {
             TradeType::Buy => exposure.open_buys = exposure.open_buys.saturating_sub(counted),
             TradeType::Sell => exposure.open_sells = exposure.open_sells.saturating_sub(counted),
         }
@@ -620,7 +620,8 @@ impl Trading {
     }
 
     fn cancel_all_listing(&self, pair: Option<&str>, always_list: bool) -> Vec<ClientOrderId> {
-        let ids = self.cancel_where(|order| pair.is_none_or(|pair| order.trading_pair == pair));
+        let ids =
+            self.cancel_where(|order| pair.is_none_or(|pair| order.spec.trading_pair == pair));
         let asked_at_ms = now_ms();
         if always_list || self.inner.listing_due(asked_at_ms) {
             let inner = Arc::clone(&self.inner);
@@ -648,8 +649,8 @@ impl Trading {
             .tracker
             .active_orders()
             .into_iter()
-            .filter(|order| order.exchange == self.inner.exchange && chosen(order))
-            .map(|order| order.client_order_id)
+            .filter(|order| order.spec.exchange == self.inner.exchange && chosen(order))
+            .map(|order| order.spec.client_order_id)
             .collect();
         for id in &ids {
             self.inner.modifies.drop_held(*id);
@@ -677,12 +678,12 @@ impl Trading {
             return Err(CommandError::CancelPending(id));
         }
         modify::check_unfilled(&order)?;
-        let market = self.market(&order.trading_pair)?;
+        let market = self.market(&order.spec.trading_pair)?;
         let (changed, _) = self.inner.prepare(
             &market,
             &amendment.applied_to(&order),
             id,
-            Some(order.price),
+            Some(order.spec.price),
         )?;
         let mid = self
             .inner
@@ -714,9 +715,9 @@ impl Trading {
             .tracker
             .active_orders()
             .into_iter()
-            .filter(|order| pair.is_none_or(|pair| order.trading_pair == pair))
+            .filter(|order| pair.is_none_or(|pair| order.spec.trading_pair == pair))
             .collect();
-        orders.sort_by_key(|order| order.creation_timestamp_ms);
+        orders.sort_by_key(|order| order.spec.creation_timestamp_ms);
         orders
     }
 

@@ -37,15 +37,15 @@ impl Amendment {
     /// validation and quantization.
     pub fn applied_to(&self, order: &InFlightOrder) -> OrderCommand {
         OrderCommand {
-            trading_pair: order.trading_pair.clone(),
-            trade_type: order.trade_type,
-            order_type: order.order_type,
-            time_in_force: order.time_in_force,
-            price: Some(self.price.unwrap_or(order.price)),
-            amount: self.amount.unwrap_or(order.amount),
-            position_action: order.position_action,
+            trading_pair: order.spec.trading_pair.clone(),
+            trade_type: order.spec.trade_type,
+            order_type: order.spec.order_type,
+            time_in_force: order.spec.time_in_force,
+            price: Some(self.price.unwrap_or(order.spec.price)),
+            amount: self.amount.unwrap_or(order.spec.amount),
+            position_action: order.spec.position_action,
             reduce_only: false,
-            client_order_id: Some(order.client_order_id),
+            client_order_id: Some(order.spec.client_order_id),
             max_slippage_percent: None,
         }
     }
@@ -165,11 +165,12 @@ impl Inner {
             warn!(exchange = %self.exchange, order = %id, "held modify dropped: {error}");
             return;
         }
-        let Some(market) = self.market(&order.trading_pair) else {
+        let Some(market) = self.market(&order.spec.trading_pair) else {
             return;
         };
         let command = amendment.applied_to(&order);
-        let (new_order, request) = match self.prepare(&market, &command, id, Some(order.price)) {
+        let (new_order, request) = match self.prepare(&market, &command, id, Some(order.spec.price))
+        {
             Ok(prepared) => prepared,
             Err(error) => {
                 warn!(exchange = %self.exchange, order = %id, "modify not sent: {error}");
@@ -241,7 +242,7 @@ pub(super) fn check_unfilled(order: &InFlightOrder) -> Result<(), CommandError> 
     }
     Err(CommandError::InvalidOrder(format!(
         "order {} has filled {} of {}: a partly filled order cannot be modified yet; cancel it and place the rest",
-        order.client_order_id, order.filled_amount, order.amount
+        order.spec.client_order_id, order.filled_amount, order.spec.amount
     )))
 }
 

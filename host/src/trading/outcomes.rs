@@ -160,7 +160,7 @@ impl Inner {
                 };
                 let state = match item.filled_size.into_option() {
                     // Filled whole: acknowledged; its fills complete it.
-                    Some(filled) if filled.to_decimal() >= order.amount => {
+                    Some(filled) if filled.to_decimal() >= order.spec.amount => {
                         self.update(id, OrderState::Open, exchange_id, None);
                         return self.exchange_says_filled(id);
                     }
@@ -346,10 +346,10 @@ impl Inner {
         // (a market order's limit is the plugin's protective price, not a
         // change).
         if !order.state.is_terminal()
-            && order.order_type != OrderType::Market
+            && order.spec.order_type != OrderType::Market
             && !price.is_zero()
             && !size.is_zero()
-            && (price != order.price || size != order.amount)
+            && (price != order.spec.price || size != order.spec.amount)
         {
             let _ = self.tracker.amend(
                 id,
@@ -439,7 +439,7 @@ impl Inner {
         if order.state.is_terminal() {
             return;
         }
-        if order.filled_amount >= order.amount {
+        if order.filled_amount >= order.spec.amount {
             return self.update(id, OrderState::Filled, None, None);
         }
         let this = std::sync::Arc::clone(self);
@@ -447,7 +447,7 @@ impl Inner {
             tokio::time::sleep(std::time::Duration::from_millis(FILLS_EXPECTED_WITHIN_MS)).await;
             let waiting = this.tracker.get(id).is_some_and(|o| !o.state.is_terminal());
             if waiting {
-                this.refill_fills(order.creation_timestamp_ms).await;
+                this.refill_fills(order.spec.creation_timestamp_ms).await;
                 this.update(id, OrderState::Filled, None, None);
             }
         });
@@ -487,5 +487,5 @@ impl Inner {
 
 /// IOC and market orders never rest: what does not fill at once expires.
 fn is_immediate(order: &InFlightOrder) -> bool {
-    order.order_type == OrderType::Market || order.time_in_force != TimeInForce::Gtc
+    order.spec.order_type == OrderType::Market || order.spec.time_in_force != TimeInForce::Gtc
 }

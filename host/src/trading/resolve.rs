@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use super::Inner;
 use super::outcomes::RESOLVE_MARGIN_MS;
-use crate::order::{ClientOrderId, FailureCause, OrderState, UnknownOutcome};
+use crate::order::{ClientOrderId, FailureCause, InFlightOrder, OrderState, UnknownOutcome};
 use crate::runtime::clock::now_ms;
 
 /// Between failed status queries.
@@ -48,10 +48,80 @@ pub(super) enum Report {
 /// A requested refill waits this long, so that a burst of requests makes one.
 const RECONCILE_COALESCE: Duration = Duration::from_millis(250);
 
+/// What the exchange's "never heard of it" means for an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NotFound {
+    /// Nothing: the order was acknowledged, so the exchange is wrong or
+    /// late (logged, never failed on that word alone).
+    Live,
+    /// Its submission may still take effect: ask again at this time.
+    AskAgainAt(u64),
+    /// Its submission can no longer take effect: it failed (at this time).
+    Failed(u64),
+}
+
+fn not_found_verdict(order: &InFlightOrder, now: u64) -> NotFound {
+    if !order.submission_in_doubt() {
+        return NotFound::Live;
+    }
+    match &order.outcome_unknown {
+        Some(unknown) if unknown.resolve_after_ms >= now => {
+            NotFound::AskAgainAt(unknown.resolve_after_ms + 1)
+        }
+        _ => NotFound::Failed(now),
+    }
+}
+
+/// What a refill does with a live order that the exchange's list of open
+/// orders did not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unlisted {
+    /// Leave it: created after the list was asked for, or still being sent
+    /// by this process, whose answer settles it.
+    Leave,
+    /// Acknowledged, yet not listed: ask for its status now.
+    QueryNow,
+    /// Its sending was under way across a gap: its outcome is unknown
+    /// until this deadline, then asked for.
+    InDoubtUntil(u64),
+}
+
+fn unlisted(order: &InFlightOrder, gap: Gap, asked_at_ms: u64, expiry_ms: u64) -> Unlisted {
+    if order.spec.creation_timestamp_ms >= asked_at_ms {
+        return Unlisted::Leave;
+    }
+    let in_flight = order.state == OrderState::PendingCreate || order.submission_in_doubt();
+    if !in_flight {
+        return Unlisted::QueryNow;
+    }
+    if gap == Gap::None {
+        return Unlisted::Leave;
+    }
+    // Sent, or perhaps sent just before a crash (the journal is written
+    // behind), or cancelled while its sending was in doubt.
+    Unlisted::InDoubtUntil(
+        order
+            .outcome_unknown
+            .as_ref()
+            .map(|u| u.resolve_after_ms)
+            .unwrap_or(order.last_update_timestamp_ms + expiry_ms + RESOLVE_MARGIN_MS),
+    )
+}
+
+/// From when a refill asks for fills: a little before the last one seen,
+/// or a day back when none was.
+fn fills_since(last_fill_ms: u64, now: u64) -> u64 {
+    if last_fill_ms == 0 {
+        now.saturating_sub(FILL_LOOKBACK_MS)
+    } else {
+        last_fill_ms.saturating_sub(FILL_OVERLAP_MS)
+    }
+}
+
 impl Inner {
     pub(super) fn order_ref(&self, id: ClientOrderId) -> Option<OrderRef> {
         let order = self.tracker.get(id)?;
-        let market = self.market(&order.trading_pair)?;
+        let market = self.market(&order.spec.trading_pair)?;
         Some(OrderRef {
             client_id: id.to_string().into(),
             exchange_order_id: order.exchange_order_id.map(Into::into).into(),
@@ -141,23 +211,22 @@ impl Inner {
         let Some(order) = self.tracker.get(id) else {
             return;
         };
-        if !order.submission_in_doubt() {
-            warn!(exchange = %self.exchange, order = %id, state = %order.state, "exchange does not know a live order");
-            return;
-        }
-        if let Some(unknown) = &order.outcome_unknown
-            && unknown.resolve_after_ms >= now_ms()
-        {
-            return self.spawn_resolve(id, unknown.resolve_after_ms + 1);
-        }
-        match self
-            .tracker
-            .fail(id, FailureCause::NotFoundAfterDeadline, now_ms())
-        {
-            Ok(()) => {
-                info!(exchange = %self.exchange, order = %id, "not found after its deadline: failed")
+        match not_found_verdict(&order, now_ms()) {
+            NotFound::Live => {
+                warn!(exchange = %self.exchange, order = %id, state = %order.state, "exchange does not know a live order");
             }
-            Err(error) => warn!(exchange = %self.exchange, "{error}"),
+            NotFound::AskAgainAt(at_ms) => self.spawn_resolve(id, at_ms),
+            NotFound::Failed(now) => {
+                match self
+                    .tracker
+                    .fail(id, FailureCause::NotFoundAfterDeadline, now)
+                {
+                    Ok(()) => {
+                        info!(exchange = %self.exchange, order = %id, "not found after its deadline: failed")
+                    }
+                    Err(error) => warn!(exchange = %self.exchange, "{error}"),
+                }
+            }
         }
     }
 
@@ -264,52 +333,32 @@ impl Inner {
         }
         let now = now_ms();
         for order in self.tracker.active_orders() {
-            let id = order.client_order_id;
-            if listed.contains(&id)
-                || order.exchange != self.exchange
-                || order.creation_timestamp_ms >= asked_at_ms
-            {
+            let id = order.spec.client_order_id;
+            if listed.contains(&id) || order.spec.exchange != self.exchange {
                 continue;
             }
-            let in_flight = order.state == OrderState::PendingCreate || order.submission_in_doubt();
-            if !in_flight {
-                self.spawn_resolve(id, now);
-                continue;
+            match unlisted(&order, gap, asked_at_ms, self.expiry_ms) {
+                Unlisted::Leave => {}
+                Unlisted::QueryNow => self.spawn_resolve(id, now),
+                Unlisted::InDoubtUntil(deadline) => {
+                    if order.state == OrderState::PendingCreate {
+                        let _ = self.tracker.mark_submitted(id, now);
+                    }
+                    if order.outcome_unknown.is_none() {
+                        let _ = self.tracker.mark_outcome_unknown(
+                            id,
+                            UnknownOutcome {
+                                reason: "in flight when the host stopped or lost its stream".into(),
+                                since_ms: now,
+                                resolve_after_ms: deadline,
+                            },
+                        );
+                    }
+                    self.spawn_resolve(id, deadline);
+                }
             }
-            if gap == Gap::None {
-                // This process is sending it: its answer, or the lack of
-                // one, settles it.
-                continue;
-            }
-            // Sent, or perhaps sent just before a crash (the journal is
-            // written behind), or cancelled while its sending was in doubt:
-            // the outcome is unknown until its deadline.
-            let deadline = order
-                .outcome_unknown
-                .as_ref()
-                .map(|u| u.resolve_after_ms)
-                .unwrap_or(order.last_update_timestamp_ms + self.expiry_ms + RESOLVE_MARGIN_MS);
-            if order.state == OrderState::PendingCreate {
-                let _ = self.tracker.mark_submitted(id, now);
-            }
-            if order.outcome_unknown.is_none() {
-                let _ = self.tracker.mark_outcome_unknown(
-                    id,
-                    UnknownOutcome {
-                        reason: "in flight when the host stopped or lost its stream".into(),
-                        since_ms: now,
-                        resolve_after_ms: deadline,
-                    },
-                );
-            }
-            self.spawn_resolve(id, deadline);
         }
-        let last = self.last_fill_ms.load(Ordering::Relaxed);
-        let since_ms = if last == 0 {
-            now.saturating_sub(FILL_LOOKBACK_MS)
-        } else {
-            last.saturating_sub(FILL_OVERLAP_MS)
-        };
+        let since_ms = fills_since(self.last_fill_ms.load(Ordering::Relaxed), now);
         self.refill_fills(since_ms).await;
         info!(exchange = %self.exchange, "orders and fills reconciled with the exchange");
     }
@@ -369,5 +418,100 @@ impl Inner {
                 Err(error) => warn!(exchange = %this.exchange, order = %id, "cannot adopt the order of a fill: {error}"),
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::order::{NewOrder, OrderType, TimeInForce, TradeType};
+
+    const EXPIRY: u64 = 5_000;
+
+    fn order(state: OrderState, created_ms: u64) -> InFlightOrder {
+        let mut order = InFlightOrder::new(NewOrder {
+            client_order_id: ClientOrderId(7),
+            exchange: "ex".into(),
+            trading_pair: "BTC-USD".into(),
+            order_type: OrderType::Limit,
+            trade_type: TradeType::Buy,
+            position_action: None,
+            time_in_force: TimeInForce::Gtc,
+            price: Decimal::from(100),
+            amount: Decimal::ONE,
+            creation_timestamp_ms: created_ms,
+        });
+        order.state = state;
+        order
+    }
+
+    fn unknown_until(mut order: InFlightOrder, resolve_after_ms: u64) -> InFlightOrder {
+        order.outcome_unknown = Some(UnknownOutcome {
+            reason: "test".into(),
+            since_ms: 0,
+            resolve_after_ms,
+        });
+        order
+    }
+
+    #[test]
+    fn an_acknowledged_order_the_exchange_does_not_know_is_not_failed() {
+        assert_eq!(
+            not_found_verdict(&order(OrderState::Open, 0), 10),
+            NotFound::Live
+        );
+    }
+
+    #[test]
+    fn not_found_fails_a_submission_in_doubt_only_after_its_deadline() {
+        let sent = unknown_until(order(OrderState::PendingSubmit, 0), 5_000);
+        assert_eq!(not_found_verdict(&sent, 4_000), NotFound::AskAgainAt(5_001));
+        assert_eq!(not_found_verdict(&sent, 5_000), NotFound::AskAgainAt(5_001));
+        assert_eq!(not_found_verdict(&sent, 5_001), NotFound::Failed(5_001));
+        let never_marked = order(OrderState::PendingSubmit, 0);
+        assert_eq!(not_found_verdict(&never_marked, 3), NotFound::Failed(3));
+    }
+
+    #[test]
+    fn a_refill_leaves_orders_created_after_it_asked() {
+        let open = order(OrderState::Open, 1_000);
+        assert_eq!(
+            unlisted(&open, Gap::Reconnected, 1_000, EXPIRY),
+            Unlisted::Leave
+        );
+        assert_eq!(
+            unlisted(&open, Gap::Reconnected, 1_001, EXPIRY),
+            Unlisted::QueryNow
+        );
+    }
+
+    #[test]
+    fn an_order_being_sent_is_left_to_its_sender_unless_there_was_a_gap() {
+        let mut sending = order(OrderState::PendingSubmit, 0);
+        sending.last_update_timestamp_ms = 100;
+        assert_eq!(
+            unlisted(&sending, Gap::None, 1_000, EXPIRY),
+            Unlisted::Leave
+        );
+        assert_eq!(
+            unlisted(&sending, Gap::Reconnected, 1_000, EXPIRY),
+            Unlisted::InDoubtUntil(100 + EXPIRY + RESOLVE_MARGIN_MS)
+        );
+        let known_deadline = unknown_until(sending, 42_000);
+        assert_eq!(
+            unlisted(&known_deadline, Gap::Reconnected, 1_000, EXPIRY),
+            Unlisted::InDoubtUntil(42_000),
+            "a deadline already set is kept"
+        );
+    }
+
+    #[test]
+    fn fills_are_refetched_with_an_overlap_or_a_day_back() {
+        let now = 10 * FILL_LOOKBACK_MS;
+        assert_eq!(fills_since(0, now), now - FILL_LOOKBACK_MS);
+        assert_eq!(fills_since(now - 5, now), now - 5 - FILL_OVERLAP_MS);
+        assert_eq!(fills_since(0, 1_000), 0);
     }
 }

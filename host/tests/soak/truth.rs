@@ -115,7 +115,7 @@ pub fn journal(path: &Path) -> Journal {
         .expect("the journal")
         .orders
         .into_iter()
-        .map(|order| (order.client_order_id.to_string(), order))
+        .map(|order| (order.spec.client_order_id.to_string(), order))
         .collect()
 }
 
