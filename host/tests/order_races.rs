@@ -196,7 +196,10 @@ async fn a_cancel_crossing_a_modify_leaves_nothing_open() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_partly_filled_order_is_not_modified() {
+async fn a_partly_filled_order_is_modified_for_what_is_left() {
+    // Hyperliquid's modify places a new order for the size it names: the
+    // plugin's manifest says so (`modify_size = remaining`), and the host
+    // sends what is left of the order's total.
     let env = OrderEnv::start(quiet()).await;
     let id = env.resting_buy("95000", "0.003").await;
     env.counterparty
@@ -204,15 +207,81 @@ async fn a_partly_filled_order_is_not_modified() {
         .await;
     env.until_state(id, OrderState::PartiallyFilled, Duration::from_secs(5))
         .await;
+    // At or below what has filled: refused, nothing sent.
     let error = env
         .trading
-        .modify(id, Some(d("95100")), None)
+        .modify(id, None, Some(d("0.001")))
         .expect_err("refused");
     assert_eq!(error.code(), "invalid_order");
-    assert!(error.to_string().contains("partly filled"), "{error}");
-    // The exchange still rests only the unfilled 0.002.
-    let truth = env.exchange_order(id).expect("on the exchange");
-    assert_eq!(truth["remainingSz"], "0.002", "{truth}");
+    assert!(error.to_string().contains("new total"), "{error}");
+
+    env.trading
+        .modify(id, Some(d("95100")), None)
+        .expect("a price modify");
+    let on_exchange = |price: &'static str, rest: &'static str| {
+        let env = &env;
+        move || {
+            env.exchange_order(id).is_some_and(|truth| {
+                truth["limitPx"] == price
+                    && truth["remainingSz"] == rest
+                    && truth["status"] == "open"
+            })
+        }
+    };
+    eventually(
+        "the exchange rests the unfilled 0.002 at 95100",
+        Duration::from_secs(5),
+        on_exchange("95100", "0.002"),
+    )
+    .await;
+    eventually(
+        "the host's record of the modify",
+        Duration::from_secs(5),
+        || {
+            env.trading
+                .get(id)
+                .is_some_and(|order| order.spec.price == d("95100"))
+        },
+    )
+    .await;
+    let order = env.trading.get(id).expect("tracked");
+    assert_eq!(order.spec.amount, d("0.003"), "the total, fills included");
+    assert_eq!(order.filled_amount, d("0.001"));
+    assert_eq!(order.venue_size_base, d("0.001"));
+    assert_eq!(order.state, OrderState::PartiallyFilled);
+
+    // A larger total rests the new total less the fills.
+    env.trading
+        .modify(id, None, Some(d("0.005")))
+        .expect("a size modify");
+    eventually(
+        "the exchange rests 0.004",
+        Duration::from_secs(5),
+        on_exchange("95100", "0.004"),
+    )
+    .await;
+    eventually("the host's total of 0.005", Duration::from_secs(5), || {
+        env.trading
+            .get(id)
+            .is_some_and(|order| order.spec.amount == d("0.005"))
+    })
+    .await;
+
+    // The reconciliation reads the exchange's size of the replacement
+    // (0.004) from the fills before it: the host's total stands.
+    env.trading.reconcile().await;
+    let order = env.trading.get(id).expect("tracked");
+    assert_eq!(order.spec.amount, d("0.005"), "{order:?}");
+
+    // Filling what rests fills the order.
+    env.counterparty
+        .order(0, false, "95100", "0.004", hyperliquid_core::Tif::Ioc)
+        .await;
+    let order = env
+        .until_state(id, OrderState::Filled, Duration::from_secs(5))
+        .await;
+    assert_eq!(order.filled_amount, d("0.005"));
+    assert_eq!(open_records(&env, id), 0);
     env.stop().await;
 }
 
@@ -421,10 +490,11 @@ async fn run_sequence(env: &OrderEnv, fault: u8, steps: &[Step]) -> Result<(), T
                 env.trading.cancel_all(None);
             }
             Step::Sweep { buy } => {
-                // Large enough to fill every crossed order whole: a modify of
-                // a partly filled order is refused for now (see
-                // `trading::modify::check_unfilled`), and one racing the
-                // fill could still rest the filled part again.
+                // Large enough to fill every crossed order whole: a modify
+                // racing a partial fill on a venue whose modify places what
+                // is left anew (Hyperliquid) rests the part that filled in
+                // between again — the venue's race, which no client can
+                // close (a partly filled modify is tested on its own).
                 let price = if *buy { "100500" } else { "99500" };
                 let _ = env
                     .counterparty

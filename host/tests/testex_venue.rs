@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::buy_order;
 use common::orders::eventually;
 use common::testex::{Host, Venue, lock, scripted_signer, serve};
-use connector_host::order::{ClientOrderId, OrderState, OrderType};
+use connector_host::order::{ClientOrderId, OrderState, OrderType, TradeUpdate};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -62,6 +62,51 @@ async fn an_order_amended_in_place_keeps_its_id_and_its_later_cancel_counts() {
         *s == OrderState::Cancelled
     })
     .await;
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partly_filled_order_is_amended_to_its_new_total() {
+    // testex amends in place (`modify_size = total`): the size sent is the
+    // order's new total, fills included, and the venue's sizes are totals.
+    let (venue, host, id) = one_open_order().await;
+    host.trading
+        .tracker()
+        .process_trade_update(&TradeUpdate {
+            trade_id: "t1".into(),
+            client_order_id: id,
+            exchange_order_id: Some("1".into()),
+            fill_price: d("10.0"),
+            fill_amount: d("0.40"),
+            fee: Decimal::ZERO,
+            fee_asset: "USD".into(),
+            timestamp_ms: 1,
+        })
+        .expect("a fill");
+    let error = host
+        .trading
+        .modify(id, None, Some(d("0.40")))
+        .expect_err("not above the fills");
+    assert_eq!(error.code(), "invalid_order");
+
+    host.trading
+        .modify(id, Some(d("10.5")), Some(d("1.50")))
+        .expect("modify accepted");
+    eventually("the amendment", Duration::from_secs(10), || {
+        host.trading
+            .get(id)
+            .is_some_and(|o| o.spec.price == d("10.5"))
+    })
+    .await;
+    let size = lock(&venue).orders["1"]["size"].clone();
+    assert_eq!(size.as_str().map(d), Some(d("1.50")), "the total: {size}");
+    // The refills read the venue's total as the order's.
+    host.trading.reconcile().await;
+    let order = host.trading.get(id).expect("tracked");
+    assert_eq!(order.spec.amount, d("1.50"));
+    assert_eq!(order.filled_amount, d("0.40"));
+    assert_eq!(order.venue_size_base, Decimal::ZERO);
+    assert_eq!(order.state, OrderState::PartiallyFilled);
     host.stop().await;
 }
 

@@ -241,7 +241,14 @@ fn a_modify_amends_price_size_and_exchange_id_unless_the_order_is_closed() {
         .process_order_update(&update(id, OrderState::Open, 3))
         .unwrap();
     tracker
-        .amend(id, dec("64000"), dec("2"), Some("88".into()), 4)
+        .amend(
+            id,
+            dec("64000"),
+            dec("2"),
+            Decimal::ZERO,
+            Some("88".into()),
+            4,
+        )
         .unwrap();
     let order = tracker.get(id).unwrap();
     assert_eq!(
@@ -257,7 +264,9 @@ fn a_modify_amends_price_size_and_exchange_id_unless_the_order_is_closed() {
     tracker
         .process_order_update(&update(id, OrderState::Cancelled, 5))
         .unwrap();
-    tracker.amend(id, dec("1"), dec("1"), None, 6).unwrap();
+    tracker
+        .amend(id, dec("1"), dec("1"), Decimal::ZERO, None, 6)
+        .unwrap();
     assert_eq!(
         tracker.get(id).unwrap().spec.price,
         dec("64000"),

@@ -81,7 +81,7 @@ pub use event::{
 };
 pub use export::{Exchange, guard, root_module};
 pub use loader::{LoadError, LoadedPlugin, PluginInstance, operation};
-pub use manifest::{DeadManSwitch, Manifest, RateLimitBucket};
+pub use manifest::{DeadManSwitch, Manifest, ModifySize, RateLimitBucket};
 pub use market::{Market, MarketKind, PriceRule, TradingRule};
 pub use operation::{Operation, Operation_NE, Request, RequestContext, Response, SignRequest};
 pub use order::{ModifyRequest, OrderKind, OrderRef, OrderRequest, Side, TimeInForce};

@@ -22,6 +22,19 @@ crate::abi_code! {
     }
 }
 
+crate::abi_code! {
+    /// What size a modify of a partly filled order names.
+    ModifySize {
+        /// The order's new total, fills included: the venue amends the
+        /// order in place (Bybit, Binance).
+        TOTAL = 0 => "total",
+        /// What is to rest from now on: the venue places the modified
+        /// order anew for that size, and its reports of the new order count
+        /// its size from zero (Hyperliquid).
+        REMAINING = 1 => "remaining",
+    }
+}
+
 /// One client-side rate-limit bucket: at most `capacity` units per
 /// `window_ms`.
 #[repr(C)]
@@ -64,4 +77,7 @@ pub struct Manifest {
     pub dead_man_min_lead_ms: u64,
     /// How often the dead man's switch may fire per day; zero for no limit.
     pub dead_man_max_per_day: u32,
+    /// What size a modify names (the host sends the total or what is left
+    /// of it, and reads the venue's sizes of the order accordingly).
+    pub modify_size: ModifySize,
 }

@@ -20,6 +20,12 @@ pub struct InFlightOrder {
     pub state: OrderState,
     /// Executed size so far.
     pub filled_amount: Decimal,
+    /// What had executed when the exchange's current order of it was
+    /// placed: on a venue whose modify places what is left anew
+    /// ([`plugin_api::ModifySize::REMAINING`]), the exchange's sizes of the
+    /// order count from here. Zero everywhere else.
+    #[serde(default)]
+    pub venue_size_base: Decimal,
     /// Σ price × size of the executions (exact).
     pub filled_notional: Decimal,
     /// Fees by asset (exact sums).
@@ -62,6 +68,7 @@ impl InFlightOrder {
             exchange_order_id: None,
             state: OrderState::PendingCreate,
             filled_amount: Decimal::ZERO,
+            venue_size_base: Decimal::ZERO,
             filled_notional: Decimal::ZERO,
             fees: BTreeMap::new(),
             fee_asset: None,

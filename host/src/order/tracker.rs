@@ -462,7 +462,9 @@ impl ClientOrderTracker {
         })
     }
 
-    /// Applies a modify the exchange accepted: new price and size, and the
+    /// Applies a modify the exchange accepted: new price and size (the
+    /// total, fills included), the filled amount the exchange's sizes now
+    /// count from (see [`InFlightOrder::venue_size_base`]), and the
     /// exchange's id of the replacement (a modify may change it). Ignored
     /// for an order already in a final state (the modify lost a race).
     pub fn amend(
@@ -470,6 +472,7 @@ impl ClientOrderTracker {
         id: ClientOrderId,
         price: rust_decimal::Decimal,
         amount: rust_decimal::Decimal,
+        venue_size_base: rust_decimal::Decimal,
         exchange_order_id: Option<String>,
         now_ms: u64,
     ) -> Result<(), TrackerError> {
@@ -482,6 +485,7 @@ impl ClientOrderTracker {
             }
             order.spec.price = price;
             order.spec.amount = amount.max(order.filled_amount);
+            order.venue_size_base = venue_size_base;
             if exchange_order_id.is_some() {
                 order.exchange_order_id = exchange_order_id;
             }

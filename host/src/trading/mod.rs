@@ -677,7 +677,6 @@ impl Trading {
         if order.state == OrderState::PendingCancel {
             return Err(CommandError::CancelPending(id));
         }
-        modify::check_unfilled(&order)?;
         let market = self.market(&order.spec.trading_pair)?;
         let (changed, _) = self.inner.prepare(
             &market,
@@ -685,6 +684,7 @@ impl Trading {
             id,
             Some(order.spec.price),
         )?;
+        modify::check_above_filled(&order, changed.amount)?;
         let mid = self
             .inner
             .market_data

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use abi_stable::std_types::RVec;
-use plugin_api::{ModifyRequest, Operation};
+use plugin_api::{Dec, ModifyRequest, ModifySize, Operation};
 use rust_decimal::Decimal;
 use tracing::{debug, warn};
 
@@ -63,19 +63,29 @@ pub enum Begun {
 /// The orders with a modify under way, and the modify each holds.
 #[derive(Debug, Default)]
 pub struct Modifies {
-    under_way: Mutex<HashMap<ClientOrderId, Option<Amendment>>>,
+    under_way: Mutex<HashMap<ClientOrderId, UnderWayModify>>,
+}
+
+/// One order's modify under way.
+#[derive(Debug, Default)]
+struct UnderWayModify {
+    /// The modify to send once this one settles.
+    held: Option<Amendment>,
+    /// Once sent: the filled amount the venue's sizes of the order it
+    /// places count from.
+    venue_size_base: Option<Decimal>,
 }
 
 impl Modifies {
     /// Starts `amendment` of `id`, or holds it behind the one under way.
     pub fn begin(&self, id: ClientOrderId, amendment: Amendment) -> Begun {
         match self.lock().entry(id) {
-            Entry::Occupied(mut held) => {
-                held.insert(Some(amendment));
+            Entry::Occupied(mut under_way) => {
+                under_way.get_mut().held = Some(amendment);
                 Begun::Held
             }
             Entry::Vacant(slot) => {
-                slot.insert(None);
+                slot.insert(UnderWayModify::default());
                 Begun::Now
             }
         }
@@ -85,7 +95,10 @@ impl Modifies {
     /// (the order stays under way), or `None` (it no longer is).
     pub fn settle(&self, id: ClientOrderId) -> Option<Amendment> {
         let mut under_way = self.lock();
-        let next = under_way.get_mut(&id).and_then(Option::take);
+        let next = under_way.get_mut(&id).and_then(|modify| {
+            modify.venue_size_base = None;
+            modify.held.take()
+        });
         if next.is_none() {
             under_way.remove(&id);
         }
@@ -94,12 +107,28 @@ impl Modifies {
 
     /// Drops the modify `id` holds, if any (its cancel was asked for).
     pub fn drop_held(&self, id: ClientOrderId) {
-        if let Some(held) = self.lock().get_mut(&id) {
-            *held = None;
+        if let Some(modify) = self.lock().get_mut(&id) {
+            modify.held = None;
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientOrderId, Option<Amendment>>> {
+    /// The modify of `id` under way is sent, and the venue's sizes of the
+    /// order it places count from `base`.
+    fn sent(&self, id: ClientOrderId, base: Decimal) {
+        if let Some(modify) = self.lock().get_mut(&id) {
+            modify.venue_size_base = Some(base);
+        }
+    }
+
+    /// The filled amount the venue's sizes count from in reports of the
+    /// order a modify under way of `id` places, once it is sent.
+    pub(super) fn venue_size_base(&self, id: ClientOrderId) -> Option<Decimal> {
+        self.lock()
+            .get(&id)
+            .and_then(|modify| modify.venue_size_base)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientOrderId, UnderWayModify>> {
         self.under_way
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -161,22 +190,34 @@ impl Inner {
             debug!(exchange = %self.exchange, order = %id, state = %order.state, "held modify dropped: the order is no longer live");
             return;
         }
-        if let Err(error) = check_unfilled(&order) {
-            warn!(exchange = %self.exchange, order = %id, "held modify dropped: {error}");
-            return;
-        }
         let Some(market) = self.market(&order.spec.trading_pair) else {
             return;
         };
         let command = amendment.applied_to(&order);
-        let (new_order, request) = match self.prepare(&market, &command, id, Some(order.spec.price))
-        {
-            Ok(prepared) => prepared,
+        let (new_order, mut request) =
+            match self.prepare(&market, &command, id, Some(order.spec.price)) {
+                Ok(prepared) => prepared,
+                Err(error) => {
+                    warn!(exchange = %self.exchange, order = %id, "modify not sent: {error}");
+                    return;
+                }
+            };
+        if let Err(error) = check_above_filled(&order, new_order.amount) {
+            warn!(exchange = %self.exchange, order = %id, "held modify dropped: {error}");
+            return;
+        }
+        let base = match self.manifest.modify_size {
+            ModifySize::REMAINING => order.filled_amount,
+            _ => order.venue_size_base,
+        };
+        match Dec::from_decimal(new_order.amount - base) {
+            Ok(size) => request.size = size,
             Err(error) => {
-                warn!(exchange = %self.exchange, order = %id, "modify not sent: {error}");
+                warn!(exchange = %self.exchange, order = %id, "modify not sent: its size: {error}");
                 return;
             }
-        };
+        }
+        self.modifies.sent(id, base);
         let Some(target) = self.order_ref(id) else {
             return;
         };
@@ -192,7 +233,7 @@ impl Inner {
         let (delivery, expires) = self.deliver(&operation, || {}, || {}).await;
         let settling = self.apply_modify(
             id,
-            (new_order.price, new_order.amount),
+            (new_order.price, new_order.amount, base),
             replaced.as_deref(),
             delivery,
             expires,
@@ -230,18 +271,17 @@ impl Inner {
     }
 }
 
-/// A modify of an order that has fills is refused, on every venue, until
-/// the plugin ABI says how the venue sizes a modify: a cancel-and-replace
-/// venue (Hyperliquid) takes the replacement's size as what is to rest from
-/// now on, an amend-in-place venue (Bybit, Binance) the order's new total,
-/// and the host sends one number. Sending the total to Hyperliquid would
-/// rest the filled part again — more than the strategy asked for.
-pub(super) fn check_unfilled(order: &InFlightOrder) -> Result<(), CommandError> {
-    if order.filled_amount.is_zero() {
+/// A modify may not size an order at or below what has filled of it: the
+/// new amount is the order's total, fills included.
+pub(super) fn check_above_filled(
+    order: &InFlightOrder,
+    new_amount: Decimal,
+) -> Result<(), CommandError> {
+    if new_amount > order.filled_amount {
         return Ok(());
     }
     Err(CommandError::InvalidOrder(format!(
-        "order {} has filled {} of {}: a partly filled order cannot be modified yet; cancel it and place the rest",
+        "order {} has filled {} of {}: a modify's `amount` is the order's new total and must be more than that",
         order.spec.client_order_id, order.filled_amount, order.spec.amount
     )))
 }

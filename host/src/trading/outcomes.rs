@@ -217,7 +217,11 @@ impl Inner {
     pub(super) fn apply_modify(
         &self,
         id: ClientOrderId,
-        (price, amount): (rust_decimal::Decimal, rust_decimal::Decimal),
+        (price, amount, base): (
+            rust_decimal::Decimal,
+            rust_decimal::Decimal,
+            rust_decimal::Decimal,
+        ),
         replaced: Option<&str>,
         delivery: Delivery,
         valid_until_ms: u64,
@@ -259,7 +263,10 @@ impl Inner {
                     // names the live order.
                     self.forget_replaced(id, oid);
                 }
-                if let Err(error) = self.tracker.amend(id, price, amount, exchange_id, now_ms()) {
+                if let Err(error) =
+                    self.tracker
+                        .amend(id, price, amount, base, exchange_id, now_ms())
+                {
                     warn!(exchange = %self.exchange, "{error}");
                 }
                 Settling::Done
@@ -341,20 +348,31 @@ impl Inner {
             debug!(exchange = %self.exchange, order = %id, oid = %update.exchange_order_id, "report about a replaced exchange id");
             return;
         }
-        let (price, size) = (update.price.to_decimal(), update.size.to_decimal());
+        // The venue's size counts from the fills before the exchange's order
+        // was placed (a modify under way may just have placed a new one).
+        let base = match order.exchange_order_id.as_deref() {
+            Some(current) if current == update.exchange_order_id.as_str() => order.venue_size_base,
+            _ => self
+                .modifies
+                .venue_size_base(id)
+                .unwrap_or(order.venue_size_base),
+        };
+        let (price, venue_size) = (update.price.to_decimal(), update.size.to_decimal());
+        let size = venue_size.checked_add(base).unwrap_or(venue_size);
         // A changed price or size is a modify seen from the exchange's side
         // (a market order's limit is the plugin's protective price, not a
         // change).
         if !order.state.is_terminal()
             && order.spec.order_type != OrderType::Market
             && !price.is_zero()
-            && !size.is_zero()
+            && !venue_size.is_zero()
             && (price != order.spec.price || size != order.spec.amount)
         {
             let _ = self.tracker.amend(
                 id,
                 price,
                 size,
+                base,
                 Some(update.exchange_order_id.to_string()),
                 now_ms(),
             );

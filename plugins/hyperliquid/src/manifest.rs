@@ -1,7 +1,7 @@
 //! What the plugin can do.
 
 use abi_stable::std_types::RVec;
-use plugin_api::{DeadManSwitch, Manifest, OrderKind, RateLimitBucket, TimeInForce};
+use plugin_api::{DeadManSwitch, Manifest, ModifySize, OrderKind, RateLimitBucket, TimeInForce};
 
 /// The id of the IP weight bucket (1200 per minute, shared by `/info` and
 /// `/exchange`).
@@ -74,5 +74,7 @@ pub fn manifest() -> Manifest {
         max_batch: 40,
         dead_man_min_lead_ms: 5_000,
         dead_man_max_per_day: 10,
+        // A modify is a new order (a new oid) for the size given.
+        modify_size: ModifySize::REMAINING,
     }
 }
