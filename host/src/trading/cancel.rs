@@ -4,7 +4,7 @@
 //! left behind.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use abi_stable::std_types::RVec;
 use plugin_api::{Event, Operation};
@@ -17,18 +17,26 @@ use crate::runtime::clock::now_ms;
 /// `cancel_all` asks for the exchange's open orders at most this often, ms.
 pub const LISTING_INTERVAL_MS: u64 = 10_000;
 
-impl Inner {
+/// When `cancel_all` last asked for the exchange's open orders.
+#[derive(Debug, Default)]
+pub(super) struct ListingPace {
+    last_ms: AtomicU64,
+}
+
+impl ListingPace {
     /// Whether `cancel_all` may ask for the exchange's open orders at
     /// `now_ms` (and, if so, it is counted as asked).
-    pub(super) fn listing_due(&self, now_ms: u64) -> bool {
-        let last = self.last_listing_ms.load(Ordering::Relaxed);
+    pub(super) fn due(&self, now_ms: u64) -> bool {
+        let last = self.last_ms.load(Ordering::Relaxed);
         now_ms.saturating_sub(last) >= LISTING_INTERVAL_MS
             && self
-                .last_listing_ms
+                .last_ms
                 .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
     }
+}
 
+impl Inner {
     /// Cancels `ids`, as many to a request as the venue takes.
     pub(super) fn spawn_cancels(self: &Arc<Self>, ids: &[ClientOrderId]) {
         let batch = self.manifest.max_batch.max(1) as usize;

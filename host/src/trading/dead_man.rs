@@ -5,7 +5,7 @@
 //! freezes or dies, or the heartbeats stop, the refreshes stop and the
 //! exchange cancels every order at the deadline.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use abi_stable::std_types::ROption;
@@ -43,6 +43,24 @@ impl Triggers {
     fn fired(&mut self, at_ms: u64) {
         self.today(at_ms);
         self.count += 1;
+    }
+}
+
+/// The last strategy heartbeat.
+#[derive(Debug, Default)]
+pub(super) struct Heartbeat {
+    last_ms: AtomicU64,
+}
+
+impl Heartbeat {
+    /// A heartbeat at `now`.
+    fn beat(&self, now: u64) {
+        self.last_ms.fetch_max(now, Ordering::SeqCst);
+    }
+
+    /// Whether the last one came at most `timeout` ms before `now`.
+    fn fresh(&self, now: u64, timeout: u64) -> bool {
+        now.saturating_sub(self.last_ms.load(Ordering::SeqCst)) <= timeout
     }
 }
 
@@ -143,13 +161,13 @@ impl Trading {
     /// A strategy's heartbeat: the switch may be refreshed for
     /// `heartbeat_timeout_ms` more.
     pub fn heartbeat(&self) {
-        self.inner.heartbeat_ms.store(now_ms(), Ordering::SeqCst);
+        self.inner.heartbeat.beat(now_ms());
     }
 
     fn heartbeats_fresh(&self, config: &DeadManSwitchConfig, now: u64) -> bool {
-        config.heartbeat_timeout_ms.is_none_or(|timeout| {
-            now.saturating_sub(self.inner.heartbeat_ms.load(Ordering::SeqCst)) <= timeout
-        })
+        config
+            .heartbeat_timeout_ms
+            .is_none_or(|timeout| self.inner.heartbeat.fresh(now, timeout))
     }
 
     /// Arms the switch to fire at `at_ms` (or disarms it with `None`);
@@ -188,7 +206,7 @@ impl Trading {
         let refresh = Duration::from_millis((lead / 3).max(1));
         let mut switch = Switch::new(lead, self.inner.manifest.dead_man_max_per_day);
         // Until shutdown, which stops the taking of orders first.
-        while self.inner.accepting.load(Ordering::SeqCst) {
+        while self.inner.gate.is_accepting() {
             let now = now_ms();
             if let Some(deadline) = switch.fired(now) {
                 let today = switch.today(now);

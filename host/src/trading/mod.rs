@@ -21,6 +21,7 @@ mod cancel;
 mod command;
 mod dead_man;
 mod eager;
+mod gate;
 mod modify;
 mod outcomes;
 mod prepare;
@@ -32,8 +33,8 @@ mod user_stream;
 mod window;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use abi_stable::std_types::RVec;
@@ -122,32 +123,27 @@ pub(crate) struct Inner {
     expiry_ms: u64,
     market_slippage_percent: Option<Decimal>,
     risk: RiskLimits,
-    /// Why the kill switch is engaged, while it is.
-    killed: Mutex<Option<String>>,
-    /// The last strategy heartbeat, ms.
-    heartbeat_ms: AtomicU64,
+    /// Open, stopped, or held shut by the kill switch.
+    gate: gate::Gate,
+    /// Strategies' heartbeats (the dead man's switch is kept armed while
+    /// they come).
+    heartbeat: dead_man::Heartbeat,
     /// Send over the order-entry socket while it is up.
     prefer_socket: bool,
     runtime: Handle,
-    last_fill_ms: AtomicU64,
-    halted: Mutex<Option<String>>,
-    accepting: AtomicBool,
-    /// Exchange ids replaced by a modify (on venues whose modify is
-    /// cancel-then-place under the same client id, the order gets a new
-    /// id): the venue's report that such an id was cancelled is the
-    /// replace, not the order's end.
-    replaced: Mutex<HashMap<ClientOrderId, Vec<String>>>,
+    /// Exchange ids replaced by a modify (see [`modify::Replaced`]).
+    replaced: modify::Replaced,
     /// Signed actions under way, at most the plugin's `action_window`
     /// apart: a burst queues here instead of opening a connection each,
     /// and no action can be overtaken by enough others for the venue to
     /// refuse its nonce.
     window: ActionWindow,
-    /// A refill is scheduled (see `request_reconcile`).
-    reconcile_scheduled: AtomicBool,
+    /// When refills run and what they ask for (see [`resolve::Refills`]).
+    refills: resolve::Refills,
     /// Modifies under way, one per order (see [`modify`]).
     modifies: modify::Modifies,
-    /// When `cancel_all` last asked for the exchange's open orders, ms.
-    last_listing_ms: AtomicU64,
+    /// How often `cancel_all` asks for the exchange's open orders.
+    listing: cancel::ListingPace,
 }
 
 /// A new order that is tracked and journaled but not yet published or sent.
@@ -322,17 +318,14 @@ impl Trading {
                 expiry_ms: parts.expiry_ms,
                 market_slippage_percent: parts.market_slippage_percent,
                 runtime: Handle::current(),
-                last_fill_ms: AtomicU64::new(last_fill_ms),
-                halted: Mutex::new(None),
-                accepting: AtomicBool::new(true),
-                replaced: Mutex::new(HashMap::new()),
+                refills: resolve::Refills::new(last_fill_ms),
+                gate: gate::Gate::default(),
+                replaced: modify::Replaced::default(),
                 window,
-                reconcile_scheduled: AtomicBool::new(false),
                 modifies: modify::Modifies::default(),
-                last_listing_ms: AtomicU64::new(0),
+                listing: cancel::ListingPace::default(),
                 risk: RiskLimits::new(parts.limits),
-                killed: Mutex::new(None),
-                heartbeat_ms: AtomicU64::new(0),
+                heartbeat: dead_man::Heartbeat::default(),
                 prefer_socket: parts.prefer_socket,
             }),
         }
@@ -361,12 +354,7 @@ impl Trading {
 
     /// Stops taking new orders (shutdown, kill switch).
     pub fn stop_accepting(&self, reason: &str) {
-        self.inner.accepting.store(false, Ordering::SeqCst);
-        *self
-            .inner
-            .halted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
+        self.inner.gate.stop(reason);
     }
 
     /// Cancels every live order of this exchange and refuses new ones
@@ -374,11 +362,7 @@ impl Trading {
     /// published on `host.status.kill_switch`. Returns the orders whose
     /// cancel was requested.
     pub fn engage_kill_switch(&self, reason: &str) -> Vec<ClientOrderId> {
-        *self
-            .inner
-            .killed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
+        self.inner.gate.engage_kill_switch(reason);
         warn!(exchange = %self.inner.exchange, reason, "kill switch engaged");
         self.inner
             .status
@@ -388,13 +372,7 @@ impl Trading {
 
     /// Takes new orders again after a kill switch.
     pub fn release_kill_switch(&self) {
-        let was = self
-            .inner
-            .killed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if was.is_some() {
+        if self.inner.gate.release() {
             info!(exchange = %self.inner.exchange, "kill switch released");
             self.inner
                 .status
@@ -451,28 +429,7 @@ impl Trading {
     }
 
     fn check_accepting(&self) -> Result<(), CommandError> {
-        if let Some(reason) = self
-            .inner
-            .killed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
-            return Err(CommandError::NotAccepting(format!(
-                "kill switch engaged: {reason}"
-            )));
-        }
-        if self.inner.accepting.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let reason = self
-            .inner
-            .halted
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .unwrap_or_default();
-        Err(CommandError::NotAccepting(reason))
+        self.inner.gate.check()
     }
 
     fn market(&self, pair: &str) -> Result<Market, CommandError> {
@@ -623,7 +580,7 @@ impl Trading {
         let ids =
             self.cancel_where(|order| pair.is_none_or(|pair| order.spec.trading_pair == pair));
         let asked_at_ms = now_ms();
-        if always_list || self.inner.listing_due(asked_at_ms) {
+        if always_list || self.inner.listing.due(asked_at_ms) {
             let inner = Arc::clone(&self.inner);
             let pair = pair.map(str::to_owned);
             self.inner.runtime.spawn(async move {

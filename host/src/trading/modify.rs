@@ -135,6 +135,43 @@ impl Modifies {
     }
 }
 
+/// Exchange ids replaced by a modify: on a venue whose modify places the
+/// order anew under the same client id, the order gets a new exchange id,
+/// and the venue's report that the old one was cancelled is the replace,
+/// not the order's end.
+#[derive(Debug, Default)]
+pub(super) struct Replaced {
+    by_order: Mutex<HashMap<ClientOrderId, Vec<String>>>,
+}
+
+impl Replaced {
+    /// A modify in flight replaces `oid` of order `id`. The entries of
+    /// orders no longer `live` are dropped on the way.
+    pub(super) fn mark(&self, id: ClientOrderId, oid: &str, live: impl Fn(ClientOrderId) -> bool) {
+        let mut by_order = self.lock();
+        by_order.retain(|order, _| live(*order));
+        by_order.entry(id).or_default().push(oid.to_owned());
+    }
+
+    /// Undoes [`mark`](Replaced::mark): the modify did not replace `oid`.
+    pub(super) fn forget(&self, id: ClientOrderId, oid: &str) {
+        if let Some(oids) = self.lock().get_mut(&id) {
+            oids.retain(|old| old != oid);
+        }
+    }
+
+    /// Whether `oid` is an exchange id of order `id` that a modify replaced.
+    pub(super) fn contains(&self, id: ClientOrderId, oid: &str) -> bool {
+        self.lock()
+            .get(&id)
+            .is_some_and(|oids| oids.iter().any(|old| old == oid))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientOrderId, Vec<String>>> {
+        self.by_order.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 /// Ends an order's modifies if their task ends before they settle.
 struct UnderWay<'a> {
     modifies: &'a Modifies,
@@ -223,7 +260,11 @@ impl Inner {
         };
         let replaced = order.exchange_order_id.clone();
         if let Some(oid) = &replaced {
-            self.mark_replaced(id, oid);
+            self.replaced.mark(id, oid, |order| {
+                self.tracker
+                    .get(order)
+                    .is_some_and(|order| !order.state.is_terminal())
+            });
         }
         let operation =
             plugin_api::operation(Operation::ModifyOrders(RVec::from(vec![ModifyRequest {
@@ -255,14 +296,14 @@ impl Inner {
                     if let Some(oid) = replaced
                         && update.exchange_order_id.as_str() == oid
                     {
-                        self.forget_replaced(id, oid);
+                        self.replaced.forget(id, oid);
                     }
                     self.apply_venue_order(update);
                 }
             }
             Report::NotFound => {
                 if let Some(oid) = replaced {
-                    self.forget_replaced(id, oid);
+                    self.replaced.forget(id, oid);
                 }
                 self.not_found(id);
             }
@@ -354,6 +395,22 @@ mod tests {
         let modifies = Modifies::default();
         assert_eq!(modifies.begin(ClientOrderId(1), amendment(1)), Begun::Now);
         assert_eq!(modifies.begin(ClientOrderId(2), amendment(1)), Begun::Now);
+    }
+
+    #[test]
+    fn a_replaced_id_is_known_until_forgotten_and_dead_orders_are_dropped() {
+        let replaced = Replaced::default();
+        let (a, b) = (ClientOrderId(1), ClientOrderId(2));
+        replaced.mark(a, "10", |_| true);
+        replaced.mark(a, "11", |_| true);
+        assert!(replaced.contains(a, "10") && replaced.contains(a, "11"));
+        assert!(!replaced.contains(b, "10"), "per order");
+        replaced.forget(a, "11");
+        assert!(!replaced.contains(a, "11"));
+        // Marking for b drops a, no longer live.
+        replaced.mark(b, "20", |order| order == b);
+        assert!(!replaced.contains(a, "10"));
+        assert!(replaced.contains(b, "20"));
     }
 
     #[test]

@@ -2,8 +2,6 @@
 //! venue's order status to the host's state serves every source: the reply
 //! to a request, the user stream, a status query, a refill.
 
-use std::sync::PoisonError;
-
 use plugin_api::{Fill, Outcome, OutcomeKind, VenueOrderStatus};
 use tracing::{debug, info, warn};
 
@@ -237,14 +235,14 @@ impl Inner {
             Delivery::Refused(error) => {
                 warn!(exchange = %self.exchange, order = %id, "modify not built: {error}");
                 if let Some(oid) = replaced {
-                    self.forget_replaced(id, oid);
+                    self.replaced.forget(id, oid);
                 }
                 return Settling::Done;
             }
             Delivery::NotSent(reason) | Delivery::NotDelivered(reason) => {
                 warn!(exchange = %self.exchange, order = %id, "modify not sent: {reason}");
                 if let Some(oid) = replaced {
-                    self.forget_replaced(id, oid);
+                    self.replaced.forget(id, oid);
                 }
                 return Settling::Done;
             }
@@ -261,7 +259,7 @@ impl Inner {
                 {
                     // Amended in place (Binance, Bybit): the id still
                     // names the live order.
-                    self.forget_replaced(id, oid);
+                    self.replaced.forget(id, oid);
                 }
                 if let Err(error) =
                     self.tracker
@@ -276,34 +274,6 @@ impl Inner {
                 Settling::QueryAt(now_ms())
             }
         }
-    }
-
-    /// Records that a modify in flight replaces `oid` of order `id`.
-    pub(super) fn mark_replaced(&self, id: ClientOrderId, oid: &str) {
-        let mut replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
-        replaced.retain(|order, _| {
-            self.tracker
-                .get(*order)
-                .is_some_and(|order| !order.state.is_terminal())
-        });
-        replaced.entry(id).or_default().push(oid.to_owned());
-    }
-
-    /// Undoes `mark_replaced` after the modify failed.
-    pub(super) fn forget_replaced(&self, id: ClientOrderId, oid: &str) {
-        let mut replaced = self.replaced.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(oids) = replaced.get_mut(&id) {
-            oids.retain(|old| old != oid);
-        }
-    }
-
-    /// Whether `oid` is an exchange id of order `id` that a modify replaced.
-    pub(super) fn is_replaced(&self, id: ClientOrderId, oid: &str) -> bool {
-        self.replaced
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&id)
-            .is_some_and(|oids| oids.iter().any(|old| old == oid))
     }
 
     /// The tracked order an exchange report is about.
@@ -341,7 +311,7 @@ impl Inner {
             return;
         };
         if update.status != VenueOrderStatus::FILLED
-            && self.is_replaced(id, &update.exchange_order_id)
+            && self.replaced.contains(id, &update.exchange_order_id)
         {
             // The replaced order's cancel (or a stale "open") says nothing
             // about the order. Its fill does: the modify then fails.
@@ -489,8 +459,7 @@ impl Inner {
         };
         match self.tracker.process_trade_update(&trade) {
             Ok(crate::order::FillResult::Counted) => {
-                self.last_fill_ms
-                    .fetch_max(fill.time_ms, std::sync::atomic::Ordering::Relaxed);
+                self.refills.saw_fill(fill.time_ms);
                 self.account.refresh_soon();
                 true
             }

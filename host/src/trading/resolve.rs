@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use abi_stable::std_types::ROption;
@@ -106,6 +106,45 @@ fn unlisted(order: &InFlightOrder, gap: Gap, asked_at_ms: u64, expiry_ms: u64) -
             .map(|u| u.resolve_after_ms)
             .unwrap_or(order.last_update_timestamp_ms + expiry_ms + RESOLVE_MARGIN_MS),
     )
+}
+
+/// When refills run, and from when they ask for fills.
+#[derive(Debug)]
+pub(super) struct Refills {
+    /// A refill is scheduled (see `request_reconcile`).
+    scheduled: AtomicBool,
+    /// The time of the last fill counted, ms (0: none).
+    last_fill_ms: AtomicU64,
+}
+
+impl Refills {
+    /// Refills after the fills of the journal, the last at `last_fill_ms`.
+    pub(super) fn new(last_fill_ms: u64) -> Refills {
+        Refills {
+            scheduled: AtomicBool::new(false),
+            last_fill_ms: AtomicU64::new(last_fill_ms),
+        }
+    }
+
+    /// Schedules one: false if one is scheduled already.
+    fn schedule(&self) -> bool {
+        !self.scheduled.swap(true, Ordering::AcqRel)
+    }
+
+    /// The scheduled one starts: the next request schedules another.
+    fn started(&self) {
+        self.scheduled.store(false, Ordering::Release);
+    }
+
+    /// A fill at `time_ms` was counted.
+    pub(super) fn saw_fill(&self, time_ms: u64) {
+        self.last_fill_ms.fetch_max(time_ms, Ordering::Relaxed);
+    }
+
+    /// From when a refill at `now` asks for fills.
+    fn fills_since(&self, now: u64) -> u64 {
+        fills_since(self.last_fill_ms.load(Ordering::Relaxed), now)
+    }
 }
 
 /// From when a refill asks for fills: a little before the last one seen,
@@ -268,7 +307,7 @@ impl Inner {
             };
             if !live
                 || !order.state.is_terminal()
-                || self.is_replaced(id, &update.exchange_order_id)
+                || self.replaced.contains(id, &update.exchange_order_id)
             {
                 continue;
             }
@@ -291,13 +330,13 @@ impl Inner {
     /// that could not be read may have carried an order update or a fill,
     /// and the exchange will not send it again.
     pub(super) fn request_reconcile(self: &Arc<Self>) {
-        if self.reconcile_scheduled.swap(true, Ordering::AcqRel) {
+        if !self.refills.schedule() {
             return;
         }
         let inner = Arc::clone(self);
         self.runtime.spawn(async move {
             tokio::time::sleep(RECONCILE_COALESCE).await;
-            inner.reconcile_scheduled.store(false, Ordering::Release);
+            inner.refills.started();
             inner.reconcile(Gap::None).await;
         });
     }
@@ -321,7 +360,7 @@ impl Inner {
                         };
                         listed.insert(id);
                         let closed = self.tracker.get(id).is_some_and(|o| o.state.is_terminal());
-                        if closed && !self.is_replaced(id, &update.exchange_order_id) {
+                        if closed && !self.replaced.contains(id, &update.exchange_order_id) {
                             let this = Arc::clone(self);
                             self.runtime
                                 .spawn(async move { this.confirm_live(id).await });
@@ -358,7 +397,7 @@ impl Inner {
                 }
             }
         }
-        let since_ms = fills_since(self.last_fill_ms.load(Ordering::Relaxed), now);
+        let since_ms = self.refills.fills_since(now);
         self.refill_fills(since_ms).await;
         info!(exchange = %self.exchange, "orders and fills reconciled with the exchange");
     }
@@ -505,6 +544,26 @@ mod tests {
             Unlisted::InDoubtUntil(42_000),
             "a deadline already set is kept"
         );
+    }
+
+    #[test]
+    fn a_burst_of_refill_requests_schedules_one() {
+        let refills = Refills::new(0);
+        assert!(refills.schedule());
+        assert!(!refills.schedule());
+        refills.started();
+        assert!(
+            refills.schedule(),
+            "requests after the start schedule the next"
+        );
+    }
+
+    #[test]
+    fn the_fills_window_follows_the_latest_fill_counted() {
+        let refills = Refills::new(500_000);
+        refills.saw_fill(400_000);
+        refills.saw_fill(900_000);
+        assert_eq!(refills.fills_since(1_000_000), 900_000 - FILL_OVERLAP_MS);
     }
 
     #[test]
