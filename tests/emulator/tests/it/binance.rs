@@ -724,3 +724,105 @@ async fn ws_api_user_data_stream_and_rate_limits_from_counters() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn core_faults_apply_to_the_binance_front_end() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/faults", json!({ "http_5xx_next": 1 }))
+        .await;
+    assert!(client.call("GET", "/fapi/v1/time", "", false).await.0 >= 500);
+    assert_eq!(client.call("GET", "/fapi/v1/time", "", false).await.0, 200);
+
+    http.admin(
+        "/admin/faults",
+        json!({ "exchange_5xx_next": 1, "http_5xx_after_apply": true }),
+    )
+    .await;
+    let (status, _) = client
+        .place(&limit(
+            "BUY",
+            "0.002",
+            "90000",
+            "&newClientOrderId=after-5xx",
+        ))
+        .await;
+    assert!(status >= 500, "{status}");
+    let found = client
+        .ok(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=after-5xx",
+        )
+        .await;
+    assert_eq!(found["status"], "NEW", "applied despite the 5xx");
+
+    http.admin(
+        "/admin/faults",
+        json!({ "http_5xx_after_apply": false, "http_429_next": 1 }),
+    )
+    .await;
+    let (status, _) = client
+        .place(&limit("BUY", "0.002", "90000", "&newClientOrderId=refused"))
+        .await;
+    assert_eq!(status, 429);
+    let (status, body) = client
+        .call(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=refused",
+            true,
+        )
+        .await;
+    assert_eq!((status, body["code"].clone()), (400, json!(-2013)));
+
+    // Applied but never answered: the client gives up, the order is there.
+    http.admin("/admin/faults", json!({ "exchange_hang_next": 1 }))
+        .await;
+    let hung = tokio::time::timeout(
+        Duration::from_millis(800),
+        client.place(&limit("BUY", "0.002", "90000", "&newClientOrderId=hung")),
+    )
+    .await;
+    assert!(hung.is_err(), "never answered");
+    let found = client
+        .ok(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=hung",
+        )
+        .await;
+    assert_eq!(found["status"], "NEW");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn core_websocket_faults_cut_and_garble_binance_streams() {
+    let mut config = binance::default_config();
+    config.block_ms = 20;
+    let emulator = start(config, BinanceFaults::default()).await;
+    let http = Http::new(emulator.base_url());
+    let url = format!("ws://{}/public/ws/btcusdt@depth@100ms", emulator.addr());
+    let mut ws = Ws::open(&url).await;
+    assert!(ws.next_json(WAIT).await.is_some(), "the stream runs");
+    http.admin("/admin/faults", json!({ "ws_malformed_probability": 1.0 }))
+        .await;
+    // Frames queued before the switch may still parse; then every one is cut short.
+    let mut garbled = false;
+    for _ in 0..20 {
+        let text = ws.next_text(WAIT).await.expect("a frame");
+        if serde_json::from_str::<Value>(&text).is_err() {
+            garbled = true;
+            break;
+        }
+    }
+    assert!(garbled, "no garbled frame");
+    http.admin(
+        "/admin/faults",
+        json!({ "reset": true, "ws_drop_now": true }),
+    )
+    .await;
+    assert!(ws.closed_within(WAIT).await, "dropped");
+    emulator.shutdown().await;
+}

@@ -710,3 +710,41 @@ async fn trade_socket_headers_count_against_the_rest_limit() {
     assert!(checked, "never four requests within one second");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_unanswered_create_is_applied_and_sockets_fail_on_demand() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/faults", json!({ "exchange_hang_next": 1 }))
+        .await;
+    let mut body = limit_order("Buy", "0.001", "90000", "GTC");
+    body["orderLinkId"] = json!("hung-1");
+    let hung = tokio::time::timeout(
+        Duration::from_millis(800),
+        client.send("POST", "/v5/order/create", &body.to_string(), now()),
+    )
+    .await;
+    assert!(hung.is_err(), "never answered");
+    let open = client
+        .get("/v5/order/realtime", "category=linear&orderLinkId=hung-1")
+        .await;
+    assert_eq!(ok(&open)["list"][0]["orderStatus"], "New", "{open}");
+
+    // A garbled pong, then a pong that cuts the connection.
+    let url = format!("ws://{}/v5/public/linear", emulator.addr());
+    let mut ws = Ws::open(&url).await;
+    http.admin("/admin/faults", json!({ "ws_malformed_probability": 1.0 }))
+        .await;
+    ws.send(json!({ "op": "ping" })).await;
+    let text = ws.next_text(Duration::from_secs(5)).await.expect("a frame");
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    http.admin(
+        "/admin/faults",
+        json!({ "reset": true, "ws_drop_probability": 1.0 }),
+    )
+    .await;
+    ws.send(json!({ "op": "ping" })).await;
+    assert!(ws.closed_within(Duration::from_secs(5)).await, "dropped");
+    emulator.shutdown().await;
+}
