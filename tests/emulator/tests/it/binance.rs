@@ -826,3 +826,54 @@ async fn core_websocket_faults_cut_and_garble_binance_streams() {
     assert!(ws.closed_within(WAIT).await, "dropped");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_503_unknown_error_leaves_the_order_placed() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    let settings = http
+        .admin("/admin/binance/faults", json!({ "unknown_503_rate": 1.0 }))
+        .await;
+    assert_eq!(settings["unknown_503_rate"], 1.0);
+    let (status, body) = client
+        .place(&limit(
+            "BUY",
+            "0.002",
+            "90000",
+            "&newClientOrderId=lost-503",
+        ))
+        .await;
+    assert_eq!(
+        (status, body["msg"].clone(), body["path"].clone()),
+        (
+            503,
+            json!("Unknown error, please check your request or try again later."),
+            json!("/fapi/v1/order")
+        )
+    );
+    assert!(
+        body["timestamp"].is_u64() && body.get("code").is_none(),
+        "{body}"
+    );
+    http.admin("/admin/binance/faults", json!({ "unknown_503_rate": 0.0 }))
+        .await;
+    let placed = client
+        .ok(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=lost-503",
+        )
+        .await;
+    assert_eq!(
+        (placed["status"].clone(), placed["origQty"].clone()),
+        (json!("NEW"), json!("0.002")),
+        "the order was placed anyway"
+    );
+    // A refused order draws no 503: the refusal is answered as it is.
+    http.admin("/admin/binance/faults", json!({ "unknown_503_rate": 1.0 }))
+        .await;
+    let (status, body) = client.place(&limit("BUY", "0.002", "105000.1", "")).await;
+    assert_eq!((status, body["code"].clone()), (400, json!(-4016)));
+    emulator.shutdown().await;
+}
