@@ -877,3 +877,113 @@ async fn a_503_unknown_error_leaves_the_order_placed() {
     assert_eq!((status, body["code"].clone()), (400, json!(-4016)));
     emulator.shutdown().await;
 }
+
+/// A user data stream of `client`'s account, open.
+async fn user_stream(emulator: &EmulatorHandle, client: &Client) -> Ws {
+    let key = client.call("POST", "/fapi/v1/listenKey", "", false).await.1["listenKey"]
+        .as_str()
+        .expect("listenKey")
+        .to_owned();
+    let ws = Ws::open(&format!("ws://{}/ws/{key}", emulator.addr())).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    ws
+}
+
+/// The `X` of the next `ALGO_UPDATE` for `algo_id`.
+async fn next_algo_status(ws: &mut Ws, algo_id: &Value) -> Value {
+    let event = ws
+        .until(WAIT, |e| {
+            e["e"] == "ALGO_UPDATE" && e["o"]["aid"] == *algo_id
+        })
+        .await
+        .expect("ALGO_UPDATE");
+    event["o"]["X"].clone()
+}
+
+#[tokio::test]
+async fn algo_orders_trigger_on_the_mark_and_cancel() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    let mut ws = user_stream(&emulator, &a).await;
+    b.ok(
+        "POST",
+        "/fapi/v1/order",
+        &limit("SELL", "0.010", "101000", ""),
+    )
+    .await;
+    let stop = "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&type=STOP_MARKET&quantity=0.002&triggerPrice=100500";
+    let placed = a
+        .ok(
+            "POST",
+            "/fapi/v1/algoOrder",
+            &format!("{stop}&clientAlgoId=stop-1"),
+        )
+        .await;
+    assert_eq!(
+        (
+            placed["algoStatus"].clone(),
+            placed["clientAlgoId"].clone(),
+            placed["triggerPrice"].clone()
+        ),
+        (json!("NEW"), json!("stop-1"), json!("100500"))
+    );
+    let algo_id = placed["algoId"].clone();
+    assert_eq!(next_algo_status(&mut ws, &algo_id).await, "NEW");
+    let open = a.ok("GET", "/fapi/v1/openAlgoOrders", "").await;
+    assert_eq!(open[0]["algoId"], algo_id, "{open}");
+
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/price", json!({ "coin": "BTC", "px": "100600" }))
+        .await;
+    let status = next_algo_status(&mut ws, &algo_id).await;
+    assert!(status == "TRIGGERED" || status == "FINISHED", "{status}");
+    let trade = ws
+        .until(WAIT, |e| {
+            e["e"] == "ORDER_TRADE_UPDATE" && e["o"]["x"] == "TRADE"
+        })
+        .await
+        .expect("the triggered order trades");
+    assert_eq!(
+        (
+            trade["o"]["S"].clone(),
+            trade["o"]["l"].clone(),
+            trade["o"]["L"].clone()
+        ),
+        (json!("BUY"), json!("0.002"), json!("101000"))
+    );
+    let done = a
+        .ok("GET", "/fapi/v1/algoOrder", "clientAlgoId=stop-1")
+        .await;
+    assert_eq!(done["algoStatus"], "FINISHED", "{done}");
+    assert_eq!(a.ok("GET", "/fapi/v1/openAlgoOrders", "").await, json!([]));
+
+    // A take-profit below the mark waits; cancelled, it leaves no open algo order.
+    let take = a
+        .ok(
+            "POST",
+            "/fapi/v1/algoOrder",
+            "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=TAKE_PROFIT&quantity=0.002&price=101500&triggerPrice=101400&reduceOnly=true",
+        )
+        .await;
+    let take_id = take["algoId"].clone();
+    assert_eq!(next_algo_status(&mut ws, &take_id).await, "NEW");
+    let cancelled = a
+        .ok("DELETE", "/fapi/v1/algoOrder", &format!("algoId={take_id}"))
+        .await;
+    assert_eq!(
+        (cancelled["algoId"].clone(), cancelled["code"].clone()),
+        (take_id.clone(), json!("200"))
+    );
+    assert_eq!(next_algo_status(&mut ws, &take_id).await, "CANCELED");
+    assert_eq!(a.ok("GET", "/fapi/v1/openAlgoOrders", "").await, json!([]));
+    let (status, again) = a
+        .call(
+            "DELETE",
+            "/fapi/v1/algoOrder",
+            &format!("algoId={take_id}"),
+            true,
+        )
+        .await;
+    assert_eq!((status, again["code"].clone()), (400, json!(-2011)));
+    emulator.shutdown().await;
+}
