@@ -748,3 +748,87 @@ async fn an_unanswered_create_is_applied_and_sockets_fail_on_demand() {
     assert!(ws.closed_within(Duration::from_secs(5)).await, "dropped");
     emulator.shutdown().await;
 }
+
+/// The per-item `(orderId present, code)` of a batch reply.
+fn batch_items(reply: &Value) -> Vec<(bool, i64)> {
+    let ids = ok(reply)["list"].as_array().cloned().unwrap_or_default();
+    let codes = reply["retExtInfo"]["list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ids.len(), codes.len(), "{reply}");
+    ids.iter()
+        .zip(&codes)
+        .map(|(item, code)| {
+            (
+                item["orderId"].as_str().is_some_and(|id| !id.is_empty()),
+                code["code"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn batches_answer_per_item() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let item = |price: &str, link: &str| {
+        let mut order = limit_order("Buy", "0.001", price, "GTC");
+        order["orderLinkId"] = json!(link);
+        order
+    };
+    let created = client
+        .post(
+            "/v5/order/create-batch",
+            json!({ "category": "linear", "request": [
+                item("90000", "batch-1"), item("90000.05", "batch-off-tick"), item("90100", "batch-2")
+            ] }),
+        )
+        .await;
+    assert_eq!(
+        batch_items(&created),
+        [(true, 0), (false, 10001), (true, 0)]
+    );
+    assert_eq!(ok(&created)["list"][2]["orderLinkId"], "batch-2");
+
+    let amended = client
+        .post(
+            "/v5/order/amend-batch",
+            json!({ "category": "linear", "request": [
+                { "symbol": "BTCUSDT", "orderLinkId": "batch-1", "price": "90050" },
+                { "symbol": "BTCUSDT", "orderLinkId": "never-placed", "price": "90050" },
+            ] }),
+        )
+        .await;
+    assert_eq!(batch_items(&amended), [(true, 0), (false, 110001)]);
+    let open = client
+        .get("/v5/order/realtime", "category=linear&orderLinkId=batch-1")
+        .await;
+    assert_eq!(ok(&open)["list"][0]["price"], "90050");
+
+    let cancelled = client
+        .post(
+            "/v5/order/cancel-batch",
+            json!({ "category": "linear", "request": [
+                { "symbol": "BTCUSDT", "orderLinkId": "batch-2" },
+                { "symbol": "BTCUSDT", "orderLinkId": "batch-1" },
+                { "symbol": "BTCUSDT", "orderLinkId": "batch-2" },
+            ] }),
+        )
+        .await;
+    assert_eq!(
+        batch_items(&cancelled),
+        [(true, 0), (true, 0), (false, 110001)]
+    );
+    let open = client.get("/v5/order/realtime", "category=linear").await;
+    assert_eq!(ok(&open)["list"], json!([]));
+    let too_many: Vec<Value> = (0..21).map(|n| item("90000", &format!("m{n}"))).collect();
+    let refused = client
+        .post(
+            "/v5/order/create-batch",
+            json!({ "category": "linear", "request": too_many }),
+        )
+        .await;
+    assert_eq!(refused["retCode"], 10001, "{refused}");
+    emulator.shutdown().await;
+}
