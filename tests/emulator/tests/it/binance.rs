@@ -987,3 +987,63 @@ async fn algo_orders_trigger_on_the_mark_and_cancel() {
     assert_eq!((status, again["code"].clone()), (400, json!(-2011)));
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn countdown_cancel_all_fires_per_symbol_unless_switched_off() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let mut ws = user_stream(&emulator, &client).await;
+    let btc = client
+        .ok(
+            "POST",
+            "/fapi/v1/order",
+            &limit("BUY", "0.002", "90000", ""),
+        )
+        .await["orderId"]
+        .clone();
+    let eth = client
+        .ok(
+            "POST",
+            "/fapi/v1/order",
+            "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price=3000",
+        )
+        .await["orderId"]
+        .clone();
+    let arm = |ms: u64| format!("symbol=BTCUSDT&countdownTime={ms}");
+    let armed = client
+        .ok("POST", "/fapi/v1/countdownCancelAll", &arm(300))
+        .await;
+    assert_eq!(
+        armed,
+        json!({ "symbol": "BTCUSDT", "countdownTime": "300" })
+    );
+    client
+        .ok("POST", "/fapi/v1/countdownCancelAll", &arm(0))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = async |id: &Value, symbol: &str| {
+        client
+            .ok(
+                "GET",
+                "/fapi/v1/order",
+                &format!("symbol={symbol}&orderId={id}"),
+            )
+            .await["status"]
+            .clone()
+    };
+    assert_eq!(status(&btc, "BTCUSDT").await, "NEW", "switched off");
+
+    client
+        .ok("POST", "/fapi/v1/countdownCancelAll", &arm(200))
+        .await;
+    let event = ws
+        .until(WAIT, |e| {
+            e["e"] == "ORDER_TRADE_UPDATE" && e["o"]["X"] == "CANCELED"
+        })
+        .await
+        .expect("the countdown cancels");
+    assert_eq!(event["o"]["i"], btc);
+    assert_eq!(status(&btc, "BTCUSDT").await, "CANCELED");
+    assert_eq!(status(&eth, "ETHUSDT").await, "NEW", "another symbol");
+    emulator.shutdown().await;
+}

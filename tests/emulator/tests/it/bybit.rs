@@ -832,3 +832,85 @@ async fn batches_answer_per_item() {
     assert_eq!(refused["retCode"], 10001, "{refused}");
     emulator.shutdown().await;
 }
+
+/// A `/v5/private` socket authenticated with `KEY_A`, subscribed to `topics`.
+async fn private_socket(emulator: &EmulatorHandle, topics: Value) -> Ws {
+    let mut ws = Ws::open(&format!("ws://{}/v5/private", emulator.addr())).await;
+    let expires = now() + 10_000;
+    let signature = hmac_sha256_hex(KEY_A.1, format!("GET/realtime{expires}").as_bytes());
+    ws.send(json!({ "op": "auth", "args": [KEY_A.0, expires, signature] }))
+        .await;
+    ws.send(json!({ "op": "subscribe", "req_id": "sub", "args": topics }))
+        .await;
+    let ack = ws
+        .until(Duration::from_secs(5), |f| f["op"] == "subscribe")
+        .await
+        .expect("subscription ack");
+    assert_eq!(ack["success"], true, "{ack}");
+    ws
+}
+
+#[tokio::test]
+async fn dcp_cancels_every_order_once_the_last_dcp_socket_is_gone() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let armed = client
+        .post(
+            "/v5/order/disconnected-cancel-all",
+            json!({ "product": "DERIVATIVES", "timeWindow": 3 }),
+        )
+        .await;
+    ok(&armed);
+    let info = client.get("/v5/account/dcp-info", "").await;
+    assert_eq!(
+        ok(&info)["dcpInfos"][0],
+        json!({ "product": "DERIVATIVES", "dcpStatus": "ON", "timeWindow": "3" })
+    );
+    let too_short = client
+        .post(
+            "/v5/order/disconnected-cancel-all",
+            json!({ "product": "DERIVATIVES", "timeWindow": 2 }),
+        )
+        .await;
+    assert_eq!(too_short["retCode"], 10001);
+
+    // Subscribed after arming (the documented order).
+    let ws = tokio::time::timeout(
+        Duration::from_secs(5),
+        private_socket(&emulator, json!(["dcp"])),
+    )
+    .await
+    .expect("the dcp subscription is answered");
+    let id = ok(&client
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.001", "90000", "GTC"),
+        )
+        .await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    drop(ws);
+    let gone = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        order(&client, &id).await["orderStatus"],
+        "New",
+        "within the window"
+    );
+    let cancelled = loop {
+        let now_order = order(&client, &id).await;
+        if now_order["orderStatus"] != "New" || gone.elapsed() > Duration::from_secs(6) {
+            break now_order;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (
+            cancelled["orderStatus"].clone(),
+            cancelled["cancelType"].clone()
+        ),
+        (json!("Cancelled"), json!("CancelByDCP"))
+    );
+    emulator.shutdown().await;
+}
