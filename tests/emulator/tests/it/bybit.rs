@@ -914,3 +914,122 @@ async fn dcp_cancels_every_order_once_the_last_dcp_socket_is_gone() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn take_profit_and_stop_loss_on_create_become_exit_orders() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.002", "100000", "GTC"),
+        )
+        .await);
+    let mut wrong = limit_order("Buy", "0.002", "100000", "IOC");
+    wrong["takeProfit"] = json!("99000");
+    let wrong = a.post("/v5/order/create", wrong).await;
+    assert_eq!(
+        wrong["retCode"], 10001,
+        "a buy's take-profit below: {wrong}"
+    );
+
+    let mut entry = limit_order("Buy", "0.002", "100000", "IOC");
+    entry["takeProfit"] = json!("101000");
+    entry["stopLoss"] = json!("99000");
+    let id = ok(&a.post("/v5/order/create", entry).await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    let filled = order(&a, &id).await;
+    assert_eq!(
+        (
+            filled["orderStatus"].clone(),
+            filled["takeProfit"].clone(),
+            filled["stopLoss"].clone()
+        ),
+        (json!("Filled"), json!("101000"), json!("99000"))
+    );
+    let open = a.get("/v5/order/realtime", "category=linear").await;
+    let mut exits: Vec<(Value, Value, Value, Value, Value)> = ok(&open)["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            (
+                o["stopOrderType"].clone(),
+                o["side"].clone(),
+                o["triggerPrice"].clone(),
+                o["reduceOnly"].clone(),
+                o["orderStatus"].clone(),
+            )
+        })
+        .collect();
+    exits.sort_by_key(|e| e.0.to_string());
+    let exit = |kind: &str, px: &str| {
+        (
+            json!(kind),
+            json!("Sell"),
+            json!(px),
+            json!(true),
+            json!("Untriggered"),
+        )
+    };
+    assert_eq!(
+        exits,
+        [exit("StopLoss", "99000"), exit("TakeProfit", "101000")],
+        "{open}"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn trade_socket_amends_in_place() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let mut ws = Ws::open(&format!("ws://{}/v5/trade", emulator.addr())).await;
+    let expires = now() + 10_000;
+    let signature = hmac_sha256_hex(KEY_A.1, format!("GET/realtime{expires}").as_bytes());
+    ws.send(json!({ "op": "auth", "args": [KEY_A.0, expires, signature] }))
+        .await;
+    let created = trade_create(&mut ws, 0).await;
+    let id = created["data"]["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    let amend = |n: &str, fields: Value| {
+        let mut args = json!({ "category": "linear", "symbol": "BTCUSDT", "orderId": id });
+        if let (Some(args), Some(fields)) = (args.as_object_mut(), fields.as_object()) {
+            args.extend(fields.clone());
+        }
+        json!({ "reqId": n, "header": { "X-BAPI-TIMESTAMP": now().to_string() },
+                "op": "order.amend", "args": [args] })
+    };
+    ws.send(amend("a1", json!({ "price": "90500", "qty": "0.002" })))
+        .await;
+    let reply = ws
+        .until(Duration::from_secs(5), |f| f["reqId"] == "a1")
+        .await
+        .expect("order.amend reply");
+    assert_eq!(
+        (
+            reply["retCode"].clone(),
+            reply["op"].clone(),
+            reply["data"]["orderId"].clone()
+        ),
+        (json!(0), json!("order.amend"), json!(id)),
+        "{reply}"
+    );
+    let amended = order(&client, &id).await;
+    assert_eq!(
+        (amended["price"].clone(), amended["qty"].clone()),
+        (json!("90500"), json!("0.002"))
+    );
+    ws.send(amend("a2", json!({ "price": "90500.05" }))).await;
+    let off_tick = ws
+        .until(Duration::from_secs(5), |f| f["reqId"] == "a2")
+        .await
+        .expect("order.amend reply");
+    assert_eq!(off_tick["retCode"], 10001, "{off_tick}");
+    assert_eq!(order(&client, &id).await["price"], "90500");
+    emulator.shutdown().await;
+}
