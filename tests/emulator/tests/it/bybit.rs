@@ -1033,3 +1033,102 @@ async fn trade_socket_amends_in_place() {
     assert_eq!(order(&client, &id).await["price"], "90500");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_smoke_of_market_data_settings_and_closed_orders() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    // Settings first: Bybit refuses margin-mode switches with a position open.
+    let position = async |client: &Client| {
+        let list = client
+            .get("/v5/position/list", "category=linear&symbol=BTCUSDT")
+            .await;
+        ok(&list)["list"][0].clone()
+    };
+    let leverage = json!({ "category": "linear", "symbol": "BTCUSDT", "buyLeverage": "7", "sellLeverage": "7" });
+    ok(&a.post("/v5/position/set-leverage", leverage.clone()).await);
+    assert_eq!(position(&a).await["leverage"], "7");
+    let again = a.post("/v5/position/set-leverage", leverage).await;
+    assert_eq!(again["retCode"], 110043, "{again}");
+    let isolated = json!({ "category": "linear", "symbol": "BTCUSDT", "tradeMode": 1,
+                           "buyLeverage": "5", "sellLeverage": "5" });
+    ok(&b
+        .post("/v5/position/switch-isolated", isolated.clone())
+        .await);
+    assert_eq!(position(&b).await["tradeMode"], 1);
+    let again = b.post("/v5/position/switch-isolated", isolated).await;
+    assert_eq!(again["retCode"], 110026, "{again}");
+    let mode = b
+        .post(
+            "/v5/account/set-margin-mode",
+            json!({ "setMarginMode": "REGULAR_MARGIN" }),
+        )
+        .await;
+    assert_eq!(ok(&mode)["reasons"], json!([]));
+    assert_eq!(position(&b).await["tradeMode"], 0);
+
+    let maker = ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.002", "100000", "GTC"),
+        )
+        .await)["orderId"]
+        .clone();
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.002", "100000", "IOC"),
+        )
+        .await);
+
+    let symbol = "category=linear&symbol=BTCUSDT";
+    let tickers = a.get("/v5/market/tickers", symbol).await;
+    let ticker = &ok(&tickers)["list"][0];
+    assert_eq!(
+        (
+            ticker["symbol"].clone(),
+            ticker["lastPrice"].clone(),
+            ticker["markPrice"].clone(),
+            ticker["fundingRate"].is_string()
+        ),
+        (json!("BTCUSDT"), json!("100000"), json!("100000"), true),
+        "{ticker}"
+    );
+    let trades = a
+        .get("/v5/market/recent-trade", &format!("{symbol}&limit=1"))
+        .await;
+    let trade = &ok(&trades)["list"][0];
+    assert_eq!(
+        (
+            trade["price"].clone(),
+            trade["size"].clone(),
+            trade["side"].clone()
+        ),
+        (json!("100000"), json!("0.002"), json!("Buy"))
+    );
+    let funding = a
+        .get("/v5/market/funding/history", &format!("{symbol}&limit=2"))
+        .await;
+    let times: Vec<u64> = ok(&funding)["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["fundingRateTimestamp"].as_str()?.parse().ok())
+        .collect();
+    assert!(
+        times.len() == 2 && times[0] > times[1] && times[0] <= now(),
+        "{funding}"
+    );
+
+    let closed = a
+        .get("/v5/order/realtime", "category=linear&openOnly=1")
+        .await;
+    let closed = &ok(&closed)["list"][0];
+    assert_eq!(
+        (closed["orderId"].clone(), closed["orderStatus"].clone()),
+        (maker, json!("Filled"))
+    );
+    let open = a.get("/v5/order/realtime", "category=linear").await;
+    assert_eq!(ok(&open)["list"], json!([]));
+    emulator.shutdown().await;
+}
