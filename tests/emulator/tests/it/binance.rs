@@ -1047,3 +1047,107 @@ async fn countdown_cancel_all_fires_per_symbol_unless_switched_off() {
     assert_eq!(status(&eth, "ETHUSDT").await, "NEW", "another symbol");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn rest_smoke_of_market_data_settings_batches_and_listen_key() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    // Settings first: a margin type cannot change with a position open.
+    let leverage = a
+        .ok("POST", "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=7")
+        .await;
+    assert_eq!(
+        (leverage["leverage"].clone(), leverage["symbol"].clone()),
+        (json!(7), json!("BTCUSDT"))
+    );
+    let isolated = "symbol=BTCUSDT&marginType=ISOLATED";
+    assert_eq!(
+        a.ok("POST", "/fapi/v1/marginType", isolated).await["code"],
+        200
+    );
+    let (status, again) = a.call("POST", "/fapi/v1/marginType", isolated, true).await;
+    assert_eq!((status, again["code"].clone()), (400, json!(-4046)));
+
+    let batch = json!([
+        { "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+          "quantity": "0.002", "price": "100000" },
+        { "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+          "quantity": "0.002", "price": "100000.05" },
+        { "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+          "quantity": "0.002", "price": "100100" },
+    ]);
+    let placed = b
+        .ok(
+            "POST",
+            "/fapi/v1/batchOrders",
+            &format!("batchOrders={}", urlencode(&batch.to_string())),
+        )
+        .await;
+    assert_eq!(
+        (
+            placed[0]["status"].clone(),
+            placed[1]["code"].clone(),
+            placed[2]["price"].clone()
+        ),
+        (json!("NEW"), json!(-4014), json!("100100")),
+        "{placed}"
+    );
+    a.ok(
+        "POST",
+        "/fapi/v1/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.002",
+    )
+    .await;
+
+    let public = async |path: &str| a.call("GET", path, "symbol=BTCUSDT", false).await.1;
+    let trade = &public("/fapi/v1/trades").await[0];
+    assert_eq!(
+        (
+            trade["price"].clone(),
+            trade["qty"].clone(),
+            trade["isBuyerMaker"].clone()
+        ),
+        (json!("100000"), json!("0.002"), json!(false))
+    );
+    let ticker = public("/fapi/v1/ticker/bookTicker").await;
+    assert_eq!(
+        (ticker["askPrice"].clone(), ticker["askQty"].clone()),
+        (json!("100100"), json!("0.002")),
+        "{ticker}"
+    );
+    let premium = public("/fapi/v1/premiumIndex").await;
+    assert_eq!(premium["markPrice"], "100000", "{premium}");
+    assert!(premium["lastFundingRate"].is_string() && premium["nextFundingTime"].is_u64());
+
+    let risk = a.ok("GET", "/fapi/v2/positionRisk", "symbol=BTCUSDT").await;
+    let risk = &risk[0];
+    assert_eq!(
+        (
+            risk["positionAmt"].clone(),
+            risk["leverage"].clone(),
+            risk["marginType"].clone()
+        ),
+        (json!("0.002"), json!("7"), json!("isolated")),
+        "{risk}"
+    );
+    let cancelled = b
+        .ok("DELETE", "/fapi/v1/allOpenOrders", "symbol=BTCUSDT")
+        .await;
+    assert_eq!(cancelled["code"], 200);
+    assert_eq!(
+        b.ok("GET", "/fapi/v1/openOrders", "symbol=BTCUSDT").await,
+        json!([])
+    );
+
+    assert!(a.call("POST", "/fapi/v1/listenKey", "", false).await.1["listenKey"].is_string());
+    assert_eq!(
+        a.call("DELETE", "/fapi/v1/listenKey", "", false).await,
+        (200, json!({}))
+    );
+    assert_eq!(
+        a.call("PUT", "/fapi/v1/listenKey", "", false).await.1["code"],
+        -1125,
+        "closed"
+    );
+    emulator.shutdown().await;
+}
