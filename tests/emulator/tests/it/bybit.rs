@@ -833,12 +833,12 @@ async fn batches_answer_per_item() {
     emulator.shutdown().await;
 }
 
-/// A `/v5/private` socket authenticated with `KEY_A`, subscribed to `topics`.
-async fn private_socket(emulator: &EmulatorHandle, topics: Value) -> Ws {
+/// A `/v5/private` socket authenticated with `key`, subscribed to `topics`.
+async fn private_socket(emulator: &EmulatorHandle, key: (&str, &str), topics: Value) -> Ws {
     let mut ws = Ws::open(&format!("ws://{}/v5/private", emulator.addr())).await;
     let expires = now() + 10_000;
-    let signature = hmac_sha256_hex(KEY_A.1, format!("GET/realtime{expires}").as_bytes());
-    ws.send(json!({ "op": "auth", "args": [KEY_A.0, expires, signature] }))
+    let signature = hmac_sha256_hex(key.1, format!("GET/realtime{expires}").as_bytes());
+    ws.send(json!({ "op": "auth", "args": [key.0, expires, signature] }))
         .await;
     ws.send(json!({ "op": "subscribe", "req_id": "sub", "args": topics }))
         .await;
@@ -877,7 +877,7 @@ async fn dcp_cancels_every_order_once_the_last_dcp_socket_is_gone() {
     // Subscribed after arming (the documented order).
     let ws = tokio::time::timeout(
         Duration::from_secs(5),
-        private_socket(&emulator, json!(["dcp"])),
+        private_socket(&emulator, KEY_A, json!(["dcp"])),
     )
     .await
     .expect("the dcp subscription is answered");
@@ -1130,5 +1130,82 @@ async fn rest_smoke_of_market_data_settings_and_closed_orders() {
     );
     let open = a.get("/v5/order/realtime", "category=linear").await;
     assert_eq!(ok(&open)["list"], json!([]));
+    emulator.shutdown().await;
+}
+
+/// The first frame of `topic` matching `accept`, skipping others.
+async fn topic_frame(ws: &mut Ws, topic: &str, accept: impl Fn(&Value) -> bool) -> Value {
+    ws.until(Duration::from_secs(5), |f| f["topic"] == topic && accept(f))
+        .await
+        .unwrap_or_else(|| panic!("no {topic} frame"))
+}
+
+#[tokio::test]
+async fn public_and_private_topics_report_a_trade() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.003", "100000", "GTC"),
+        )
+        .await);
+    let mut public = Ws::open(&format!("ws://{}/v5/public/linear", emulator.addr())).await;
+    let topics = [
+        "publicTrade.BTCUSDT",
+        "tickers.BTCUSDT",
+        "orderbook.1.BTCUSDT",
+        "orderbook.200.BTCUSDT",
+    ];
+    public
+        .send(json!({ "op": "subscribe", "args": topics }))
+        .await;
+    let deep = topic_frame(&mut public, "orderbook.200.BTCUSDT", |_| true).await;
+    assert_eq!(
+        (deep["type"].clone(), deep["data"]["a"].clone()),
+        (json!("snapshot"), json!([["100000", "0.003"]]))
+    );
+    assert!(deep["data"]["seq"].is_u64(), "{deep}");
+    let ticker = topic_frame(&mut public, "tickers.BTCUSDT", |_| true).await;
+    assert_eq!(ticker["data"]["markPrice"], "100000", "{ticker}");
+
+    let mut private = private_socket(&emulator, KEY_B, json!(["position", "wallet"])).await;
+
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.001", "100000", "IOC"),
+        )
+        .await);
+    let trade = topic_frame(&mut public, "publicTrade.BTCUSDT", |_| true).await;
+    let trade = &trade["data"][0];
+    assert_eq!(
+        (trade["p"].clone(), trade["v"].clone(), trade["S"].clone()),
+        (json!("100000"), json!("0.001"), json!("Buy"))
+    );
+    let top = topic_frame(&mut public, "orderbook.1.BTCUSDT", |f| {
+        f["data"]["a"] == json!([["100000", "0.002"]])
+    })
+    .await;
+    assert_eq!(top["type"], "snapshot", "depth 1 is snapshots only");
+    let delta = topic_frame(&mut public, "orderbook.200.BTCUSDT", |f| {
+        f["type"] == "delta"
+    })
+    .await;
+    assert_eq!(delta["data"]["a"], json!([["100000", "0.002"]]));
+    assert!(delta["data"]["seq"].as_u64() > deep["data"]["seq"].as_u64());
+
+    let position = topic_frame(&mut private, "position", |_| true).await;
+    let position = &position["data"][0];
+    assert_eq!(
+        (
+            position["symbol"].clone(),
+            position["side"].clone(),
+            position["size"].clone()
+        ),
+        (json!("BTCUSDT"), json!("Buy"), json!("0.001"))
+    );
+    let wallet = topic_frame(&mut private, "wallet", |_| true).await;
+    assert_eq!(wallet["data"][0]["coin"][0]["coin"], "USDT", "{wallet}");
     emulator.shutdown().await;
 }
