@@ -1151,3 +1151,74 @@ async fn rest_smoke_of_market_data_settings_batches_and_listen_key() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn market_streams_and_account_update_report_a_trade() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    let mut market = Ws::open(&format!(
+        "ws://{}/market/ws/btcusdt@bookTicker/btcusdt@aggTrade/btcusdt@markPrice@1s",
+        emulator.addr()
+    ))
+    .await;
+    let mut user = user_stream(&emulator, &b).await;
+    a.ok(
+        "POST",
+        "/fapi/v1/order",
+        &limit("SELL", "0.003", "100000", ""),
+    )
+    .await;
+    let ticker = market
+        .until(WAIT, |e| e["e"] == "bookTicker" && e["a"] == "100000")
+        .await
+        .expect("bookTicker");
+    assert_eq!(
+        (ticker["s"].clone(), ticker["A"].clone()),
+        (json!("BTCUSDT"), json!("0.003"))
+    );
+    b.ok(
+        "POST",
+        "/fapi/v1/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.001",
+    )
+    .await;
+    let trade = market
+        .until(WAIT, |e| e["e"] == "aggTrade")
+        .await
+        .expect("aggTrade");
+    assert_eq!(
+        (trade["p"].clone(), trade["q"].clone(), trade["m"].clone()),
+        (json!("100000"), json!("0.001"), json!(false))
+    );
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/price", json!({ "coin": "BTC", "px": "100050" }))
+        .await;
+    let mark = market
+        .until(WAIT, |e| e["e"] == "markPriceUpdate" && e["p"] == "100050")
+        .await;
+    assert!(mark.is_some(), "markPriceUpdate with the new mark");
+
+    let account = user
+        .until(WAIT, |e| e["e"] == "ACCOUNT_UPDATE")
+        .await
+        .expect("ACCOUNT_UPDATE after the fill");
+    let position = &account["a"]["P"][0];
+    assert_eq!(
+        (
+            account["a"]["m"].clone(),
+            account["a"]["B"][0]["a"].clone(),
+            position["s"].clone(),
+            position["pa"].clone(),
+            position["ep"].clone()
+        ),
+        (
+            json!("ORDER"),
+            json!("USDT"),
+            json!("BTCUSDT"),
+            json!("0.001"),
+            json!("100000")
+        ),
+        "{account}"
+    );
+    emulator.shutdown().await;
+}
