@@ -89,7 +89,13 @@ pub async fn handler(
     };
     let used = match binance.faults.admit(weight, now) {
         Admission::Served(used) => used,
-        Admission::Limited(limit) => return error_response(&ApiError::too_many(limit, false)),
+        Admission::Limited(limit) => {
+            // Every answer carries the weight used, a refusal too.
+            let mut response = error_response(&ApiError::too_many(limit, false));
+            let used = binance.faults.weight_used(now);
+            header(&mut response, "X-MBX-USED-WEIGHT-1M", u64::from(used));
+            return response;
+        }
         Admission::Banned(_) => return error_response(&ApiError::too_many(0, true)),
     };
     let entry = is_order_entry(&method, &path);

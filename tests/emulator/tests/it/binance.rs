@@ -1222,3 +1222,72 @@ async fn market_streams_and_account_update_report_a_trade() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn weight_limit_answers_1003_with_retry_after_and_the_weight_used() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    http.admin(
+        "/admin/binance/faults",
+        json!({ "weight_limit_per_min": 3 }),
+    )
+    .await;
+    let header = |headers: &hyper::HeaderMap, name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    // The minute may turn over between requests; then the count restarts.
+    let mut checked = false;
+    for _ in 0..3 {
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            answers.push(client.send("GET", "/fapi/v1/time", "", false).await);
+        }
+        let used: Vec<Option<u64>> = answers
+            .iter()
+            .map(|(_, h, _)| header(h, "X-MBX-USED-WEIGHT-1M"))
+            .collect();
+        if used[0] != Some(1) {
+            continue;
+        }
+        assert_eq!(used, [Some(1), Some(2), Some(3), Some(4)]);
+        let (status, headers, body) = &answers[3];
+        assert_eq!(
+            (*status, body["code"].clone()),
+            (429, json!(-1003)),
+            "{body}"
+        );
+        assert_eq!(header(headers, "Retry-After"), Some(60));
+        checked = true;
+        break;
+    }
+    assert!(checked, "never four requests within one minute");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn ws_api_logon_refuses_an_hmac_key() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let mut ws = Ws::open(&format!("ws://{}/ws-fapi/v1", emulator.addr())).await;
+    ws.send(ws_signed(
+        "l1",
+        "session.logon",
+        &[("apiKey", KEY_A.0)],
+        KEY_A.1,
+    ))
+    .await;
+    let reply = ws.until(WAIT, |f| f["id"] == "l1").await.expect("reply");
+    assert_eq!(
+        (reply["status"].clone(), reply["error"]["code"].clone()),
+        (json!(400), json!(-4056)),
+        "{reply}"
+    );
+    ws.send(json!({ "id": "s1", "method": "session.status", "params": {} }))
+        .await;
+    let status = ws.until(WAIT, |f| f["id"] == "s1").await.expect("reply");
+    assert_eq!(status["result"]["apiKey"], Value::Null, "not logged on");
+    emulator.shutdown().await;
+}
