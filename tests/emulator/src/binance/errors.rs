@@ -82,6 +82,18 @@ impl ApiError {
         .with_status(408)
     }
 
+    /// HTTP 503 "Unknown error, …": the request reached the engine but no
+    /// answer came back, so the execution status is unknown. Binance's
+    /// gateway sends it as `{"timestamp","path","msg"}` without a code (see
+    /// [`super::rest::error_response_at`]); `code` is 0.
+    pub fn unknown_error() -> Self {
+        Self::new(
+            0,
+            "Unknown error, please check your request or try again later.",
+        )
+        .with_status(503)
+    }
+
     /// `-1003` with HTTP 429, or 418 once banned.
     pub fn too_many(limit: u32, banned: bool) -> Self {
         let error = Self::new(

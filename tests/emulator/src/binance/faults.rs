@@ -1,5 +1,6 @@
 //! Binance's own faults, on top of the core's: an order placed but answered
-//! `-1007` (HTTP 408, outcome unknown), diff-depth events whose `pu` breaks,
+//! `-1007` (HTTP 408, outcome unknown) or HTTP 503 "Unknown error, please
+//! check your request or try again later." (the same), diff-depth events whose `pu` breaks,
 //! listen keys that expire, and an IP ban (HTTP 418) after repeated 429s
 //! when a request-weight limit is set. Draws come from a generator seeded
 //! with the emulator's seed; the admin API changes settings while running:
@@ -26,6 +27,12 @@ pub struct BinanceFaults {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[arg(long)]
     pub unknown_outcome_rate: Option<f64>,
+    /// Share (0–1) of new REST orders that are placed but answered HTTP 503
+    /// "Unknown error, please check your request or try again later."
+    /// (Binance: the execution status is unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[arg(long)]
+    pub unknown_503_rate: Option<f64>,
     /// Share (0–1) of diff-depth events a session skips, breaking `pu`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[arg(long)]
@@ -56,6 +63,7 @@ impl BinanceFaults {
         }
         take!(
             unknown_outcome_rate,
+            unknown_503_rate,
             pu_break_rate,
             listen_key_ttl_secs,
             weight_limit_per_min,
@@ -68,6 +76,7 @@ impl BinanceFaults {
     pub fn validate(&self) -> Result<(), String> {
         for (name, rate) in [
             ("unknown_outcome_rate", self.unknown_outcome_rate),
+            ("unknown_503_rate", self.unknown_503_rate),
             ("pu_break_rate", self.pu_break_rate),
         ] {
             if rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
@@ -141,6 +150,12 @@ impl FaultState {
     /// Whether this new order is answered `-1007` (it is placed anyway).
     pub fn unknown_outcome(&self) -> bool {
         self.draw(|s| s.unknown_outcome_rate)
+    }
+
+    /// Whether this new REST order is answered 503 "Unknown error" (it is
+    /// placed anyway).
+    pub fn unknown_503(&self) -> bool {
+        self.draw(|s| s.unknown_503_rate)
     }
 
     /// Whether a session skips this diff-depth event.

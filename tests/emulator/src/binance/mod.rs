@@ -10,7 +10,7 @@
 //! | [`params`] | query and form parameters |
 //! | [`auth`] | keys, signatures, recv window |
 //! | [`limits`] | order counts per account, `rateLimits` |
-//! | [`faults`] | Binance's own faults: `-1007`, `pu` breaks, listen-key expiry, bans |
+//! | [`faults`] | Binance's own faults: `-1007`, 503 "Unknown error", `pu` breaks, listen-key expiry, bans |
 //! | [`shapes`] | JSON of orders, trades, positions, balances |
 //! | [`trade`] | order entry, queries, settings |
 //! | [`market`] | public market data and the diff-depth journal |

@@ -37,6 +37,21 @@ pub fn error_response(error: &ApiError) -> Response {
     response
 }
 
+/// An error as Binance sends it for a request to `path` at `now`: a 503
+/// comes from the gateway as `{"timestamp","path","msg"}`, others as
+/// [`error_response`].
+pub fn error_response_at(error: &ApiError, path: &str, now: u64) -> Response {
+    if error.status != 503 {
+        return error_response(error);
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        json!({ "timestamp": now, "path": path, "msg": error.msg }).to_string(),
+    )
+        .into_response()
+}
+
 fn header(response: &mut Response, name: &'static str, value: u64) {
     if let Ok(value) = HeaderValue::from_str(&value.to_string()) {
         response.headers_mut().insert(name, value);
@@ -74,7 +89,13 @@ pub async fn handler(
     };
     let used = match binance.faults.admit(weight, now) {
         Admission::Served(used) => used,
-        Admission::Limited(limit) => return error_response(&ApiError::too_many(limit, false)),
+        Admission::Limited(limit) => {
+            // Every answer carries the weight used, a refusal too.
+            let mut response = error_response(&ApiError::too_many(limit, false));
+            let used = binance.faults.weight_used(now);
+            header(&mut response, "X-MBX-USED-WEIGHT-1M", u64::from(used));
+            return response;
+        }
         Admission::Banned(_) => return error_response(&ApiError::too_many(0, true)),
     };
     let entry = is_order_entry(&method, &path);
@@ -94,7 +115,7 @@ pub async fn handler(
     };
     let mut response = match outcome {
         Ok(value) => crate::server::json_response(&value),
-        Err(error) => error_response(&error),
+        Err(error) => error_response_at(&error, &path, now),
     };
     header(&mut response, "X-MBX-USED-WEIGHT-1M", u64::from(used));
     if let Some(orders) = orders {
@@ -224,6 +245,9 @@ fn private(
     match (method.as_str(), path) {
         ("POST", "/fapi/v1/order") => {
             let placed = trade::new_order(engine, ids, user, params, &ctx)?;
+            if binance.faults.unknown_503() {
+                return Err(ApiError::unknown_error());
+            }
             if binance.faults.unknown_outcome() {
                 return Err(ApiError::unknown_outcome());
             }

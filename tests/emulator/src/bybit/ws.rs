@@ -241,6 +241,7 @@ fn subscribe(
         return out.send(ack(false, "Request not authorized"));
     }
     out.send(ack(true, ""));
+    let mut dcp_change = None;
     for topic in parsed {
         match (state.path, public_topic(&engine, &topic)) {
             (Path::Public, Some(PublicTopic::Book(market, depth))) => {
@@ -280,22 +281,20 @@ fn subscribe(
                 } else {
                     state.private.remove(&topic);
                 }
-                if let (true, Some(user)) = (dcp, state.user) {
-                    if on && !state.dcp {
-                        state.dcp = true;
-                        drop_guard_connected(bybit, user);
-                    } else if !on && state.dcp {
-                        state.dcp = false;
-                        bybit.dcp_disconnected(user, now);
-                    }
+                if dcp && state.user.is_some() && on != state.dcp {
+                    state.dcp = on;
+                    dcp_change = Some(on);
                 }
             }
         }
     }
-}
-
-fn drop_guard_connected(bybit: &Bybit, user: AccountId) {
-    bybit.dcp_connected(user);
+    // The DCP bookkeeping locks the engine itself: release it first.
+    drop(engine);
+    match (dcp_change, state.user) {
+        (Some(true), Some(user)) => bybit.dcp_connected(user),
+        (Some(false), Some(user)) => bybit.dcp_disconnected(user, now),
+        _ => {}
+    }
 }
 
 /// A public topic: `orderbook.{1,50,200}.{symbol}`, `publicTrade.{symbol}`,

@@ -724,3 +724,570 @@ async fn ws_api_user_data_stream_and_rate_limits_from_counters() {
     );
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn core_faults_apply_to_the_binance_front_end() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/faults", json!({ "http_5xx_next": 1 }))
+        .await;
+    assert!(client.call("GET", "/fapi/v1/time", "", false).await.0 >= 500);
+    assert_eq!(client.call("GET", "/fapi/v1/time", "", false).await.0, 200);
+
+    http.admin(
+        "/admin/faults",
+        json!({ "exchange_5xx_next": 1, "http_5xx_after_apply": true }),
+    )
+    .await;
+    let (status, _) = client
+        .place(&limit(
+            "BUY",
+            "0.002",
+            "90000",
+            "&newClientOrderId=after-5xx",
+        ))
+        .await;
+    assert!(status >= 500, "{status}");
+    let found = client
+        .ok(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=after-5xx",
+        )
+        .await;
+    assert_eq!(found["status"], "NEW", "applied despite the 5xx");
+
+    http.admin(
+        "/admin/faults",
+        json!({ "http_5xx_after_apply": false, "http_429_next": 1 }),
+    )
+    .await;
+    let (status, _) = client
+        .place(&limit("BUY", "0.002", "90000", "&newClientOrderId=refused"))
+        .await;
+    assert_eq!(status, 429);
+    let (status, body) = client
+        .call(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=refused",
+            true,
+        )
+        .await;
+    assert_eq!((status, body["code"].clone()), (400, json!(-2013)));
+
+    // Applied but never answered: the client gives up, the order is there.
+    http.admin("/admin/faults", json!({ "exchange_hang_next": 1 }))
+        .await;
+    let hung = tokio::time::timeout(
+        Duration::from_millis(800),
+        client.place(&limit("BUY", "0.002", "90000", "&newClientOrderId=hung")),
+    )
+    .await;
+    assert!(hung.is_err(), "never answered");
+    let found = client
+        .ok(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=hung",
+        )
+        .await;
+    assert_eq!(found["status"], "NEW");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn core_websocket_faults_cut_and_garble_binance_streams() {
+    let mut config = binance::default_config();
+    config.block_ms = 20;
+    let emulator = start(config, BinanceFaults::default()).await;
+    let http = Http::new(emulator.base_url());
+    let url = format!("ws://{}/public/ws/btcusdt@depth@100ms", emulator.addr());
+    let mut ws = Ws::open(&url).await;
+    assert!(ws.next_json(WAIT).await.is_some(), "the stream runs");
+    http.admin("/admin/faults", json!({ "ws_malformed_probability": 1.0 }))
+        .await;
+    // Frames queued before the switch may still parse; then every one is cut short.
+    let mut garbled = false;
+    for _ in 0..20 {
+        let text = ws.next_text(WAIT).await.expect("a frame");
+        if serde_json::from_str::<Value>(&text).is_err() {
+            garbled = true;
+            break;
+        }
+    }
+    assert!(garbled, "no garbled frame");
+    http.admin(
+        "/admin/faults",
+        json!({ "reset": true, "ws_drop_now": true }),
+    )
+    .await;
+    assert!(ws.closed_within(WAIT).await, "dropped");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_503_unknown_error_leaves_the_order_placed() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    let settings = http
+        .admin("/admin/binance/faults", json!({ "unknown_503_rate": 1.0 }))
+        .await;
+    assert_eq!(settings["unknown_503_rate"], 1.0);
+    let (status, body) = client
+        .place(&limit(
+            "BUY",
+            "0.002",
+            "90000",
+            "&newClientOrderId=lost-503",
+        ))
+        .await;
+    assert_eq!(
+        (status, body["msg"].clone(), body["path"].clone()),
+        (
+            503,
+            json!("Unknown error, please check your request or try again later."),
+            json!("/fapi/v1/order")
+        )
+    );
+    assert!(
+        body["timestamp"].is_u64() && body.get("code").is_none(),
+        "{body}"
+    );
+    http.admin("/admin/binance/faults", json!({ "unknown_503_rate": 0.0 }))
+        .await;
+    let placed = client
+        .ok(
+            "GET",
+            "/fapi/v1/order",
+            "symbol=BTCUSDT&origClientOrderId=lost-503",
+        )
+        .await;
+    assert_eq!(
+        (placed["status"].clone(), placed["origQty"].clone()),
+        (json!("NEW"), json!("0.002")),
+        "the order was placed anyway"
+    );
+    // A refused order draws no 503: the refusal is answered as it is.
+    http.admin("/admin/binance/faults", json!({ "unknown_503_rate": 1.0 }))
+        .await;
+    let (status, body) = client.place(&limit("BUY", "0.002", "105000.1", "")).await;
+    assert_eq!((status, body["code"].clone()), (400, json!(-4016)));
+    emulator.shutdown().await;
+}
+
+/// A user data stream of `client`'s account, open.
+async fn user_stream(emulator: &EmulatorHandle, client: &Client) -> Ws {
+    let key = client.call("POST", "/fapi/v1/listenKey", "", false).await.1["listenKey"]
+        .as_str()
+        .expect("listenKey")
+        .to_owned();
+    let ws = Ws::open(&format!("ws://{}/ws/{key}", emulator.addr())).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    ws
+}
+
+/// The `X` of the next `ALGO_UPDATE` for `algo_id`.
+async fn next_algo_status(ws: &mut Ws, algo_id: &Value) -> Value {
+    let event = ws
+        .until(WAIT, |e| {
+            e["e"] == "ALGO_UPDATE" && e["o"]["aid"] == *algo_id
+        })
+        .await
+        .expect("ALGO_UPDATE");
+    event["o"]["X"].clone()
+}
+
+#[tokio::test]
+async fn algo_orders_trigger_on_the_mark_and_cancel() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    let mut ws = user_stream(&emulator, &a).await;
+    b.ok(
+        "POST",
+        "/fapi/v1/order",
+        &limit("SELL", "0.010", "101000", ""),
+    )
+    .await;
+    let stop = "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&type=STOP_MARKET&quantity=0.002&triggerPrice=100500";
+    let placed = a
+        .ok(
+            "POST",
+            "/fapi/v1/algoOrder",
+            &format!("{stop}&clientAlgoId=stop-1"),
+        )
+        .await;
+    assert_eq!(
+        (
+            placed["algoStatus"].clone(),
+            placed["clientAlgoId"].clone(),
+            placed["triggerPrice"].clone()
+        ),
+        (json!("NEW"), json!("stop-1"), json!("100500"))
+    );
+    let algo_id = placed["algoId"].clone();
+    assert_eq!(next_algo_status(&mut ws, &algo_id).await, "NEW");
+    let open = a.ok("GET", "/fapi/v1/openAlgoOrders", "").await;
+    assert_eq!(open[0]["algoId"], algo_id, "{open}");
+
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/price", json!({ "coin": "BTC", "px": "100600" }))
+        .await;
+    let status = next_algo_status(&mut ws, &algo_id).await;
+    assert!(status == "TRIGGERED" || status == "FINISHED", "{status}");
+    let trade = ws
+        .until(WAIT, |e| {
+            e["e"] == "ORDER_TRADE_UPDATE" && e["o"]["x"] == "TRADE"
+        })
+        .await
+        .expect("the triggered order trades");
+    assert_eq!(
+        (
+            trade["o"]["S"].clone(),
+            trade["o"]["l"].clone(),
+            trade["o"]["L"].clone()
+        ),
+        (json!("BUY"), json!("0.002"), json!("101000"))
+    );
+    let done = a
+        .ok("GET", "/fapi/v1/algoOrder", "clientAlgoId=stop-1")
+        .await;
+    assert_eq!(done["algoStatus"], "FINISHED", "{done}");
+    assert_eq!(a.ok("GET", "/fapi/v1/openAlgoOrders", "").await, json!([]));
+
+    // A take-profit below the mark waits; cancelled, it leaves no open algo order.
+    let take = a
+        .ok(
+            "POST",
+            "/fapi/v1/algoOrder",
+            "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=TAKE_PROFIT&quantity=0.002&price=101500&triggerPrice=101400&reduceOnly=true",
+        )
+        .await;
+    let take_id = take["algoId"].clone();
+    assert_eq!(next_algo_status(&mut ws, &take_id).await, "NEW");
+    let cancelled = a
+        .ok("DELETE", "/fapi/v1/algoOrder", &format!("algoId={take_id}"))
+        .await;
+    assert_eq!(
+        (cancelled["algoId"].clone(), cancelled["code"].clone()),
+        (take_id.clone(), json!("200"))
+    );
+    assert_eq!(next_algo_status(&mut ws, &take_id).await, "CANCELED");
+    assert_eq!(a.ok("GET", "/fapi/v1/openAlgoOrders", "").await, json!([]));
+    let (status, again) = a
+        .call(
+            "DELETE",
+            "/fapi/v1/algoOrder",
+            &format!("algoId={take_id}"),
+            true,
+        )
+        .await;
+    assert_eq!((status, again["code"].clone()), (400, json!(-2011)));
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn countdown_cancel_all_fires_per_symbol_unless_switched_off() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let mut ws = user_stream(&emulator, &client).await;
+    let btc = client
+        .ok(
+            "POST",
+            "/fapi/v1/order",
+            &limit("BUY", "0.002", "90000", ""),
+        )
+        .await["orderId"]
+        .clone();
+    let eth = client
+        .ok(
+            "POST",
+            "/fapi/v1/order",
+            "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010&price=3000",
+        )
+        .await["orderId"]
+        .clone();
+    let arm = |ms: u64| format!("symbol=BTCUSDT&countdownTime={ms}");
+    let armed = client
+        .ok("POST", "/fapi/v1/countdownCancelAll", &arm(300))
+        .await;
+    assert_eq!(
+        armed,
+        json!({ "symbol": "BTCUSDT", "countdownTime": "300" })
+    );
+    client
+        .ok("POST", "/fapi/v1/countdownCancelAll", &arm(0))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let status = async |id: &Value, symbol: &str| {
+        client
+            .ok(
+                "GET",
+                "/fapi/v1/order",
+                &format!("symbol={symbol}&orderId={id}"),
+            )
+            .await["status"]
+            .clone()
+    };
+    assert_eq!(status(&btc, "BTCUSDT").await, "NEW", "switched off");
+
+    client
+        .ok("POST", "/fapi/v1/countdownCancelAll", &arm(200))
+        .await;
+    let event = ws
+        .until(WAIT, |e| {
+            e["e"] == "ORDER_TRADE_UPDATE" && e["o"]["X"] == "CANCELED"
+        })
+        .await
+        .expect("the countdown cancels");
+    assert_eq!(event["o"]["i"], btc);
+    assert_eq!(status(&btc, "BTCUSDT").await, "CANCELED");
+    assert_eq!(status(&eth, "ETHUSDT").await, "NEW", "another symbol");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rest_smoke_of_market_data_settings_batches_and_listen_key() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    // Settings first: a margin type cannot change with a position open.
+    let leverage = a
+        .ok("POST", "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=7")
+        .await;
+    assert_eq!(
+        (leverage["leverage"].clone(), leverage["symbol"].clone()),
+        (json!(7), json!("BTCUSDT"))
+    );
+    let isolated = "symbol=BTCUSDT&marginType=ISOLATED";
+    assert_eq!(
+        a.ok("POST", "/fapi/v1/marginType", isolated).await["code"],
+        200
+    );
+    let (status, again) = a.call("POST", "/fapi/v1/marginType", isolated, true).await;
+    assert_eq!((status, again["code"].clone()), (400, json!(-4046)));
+
+    let batch = json!([
+        { "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+          "quantity": "0.002", "price": "100000" },
+        { "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+          "quantity": "0.002", "price": "100000.05" },
+        { "symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "GTC",
+          "quantity": "0.002", "price": "100100" },
+    ]);
+    let placed = b
+        .ok(
+            "POST",
+            "/fapi/v1/batchOrders",
+            &format!("batchOrders={}", urlencode(&batch.to_string())),
+        )
+        .await;
+    assert_eq!(
+        (
+            placed[0]["status"].clone(),
+            placed[1]["code"].clone(),
+            placed[2]["price"].clone()
+        ),
+        (json!("NEW"), json!(-4014), json!("100100")),
+        "{placed}"
+    );
+    a.ok(
+        "POST",
+        "/fapi/v1/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.002",
+    )
+    .await;
+
+    let public = async |path: &str| a.call("GET", path, "symbol=BTCUSDT", false).await.1;
+    let trade = &public("/fapi/v1/trades").await[0];
+    assert_eq!(
+        (
+            trade["price"].clone(),
+            trade["qty"].clone(),
+            trade["isBuyerMaker"].clone()
+        ),
+        (json!("100000"), json!("0.002"), json!(false))
+    );
+    let ticker = public("/fapi/v1/ticker/bookTicker").await;
+    assert_eq!(
+        (ticker["askPrice"].clone(), ticker["askQty"].clone()),
+        (json!("100100"), json!("0.002")),
+        "{ticker}"
+    );
+    let premium = public("/fapi/v1/premiumIndex").await;
+    assert_eq!(premium["markPrice"], "100000", "{premium}");
+    assert!(premium["lastFundingRate"].is_string() && premium["nextFundingTime"].is_u64());
+
+    let risk = a.ok("GET", "/fapi/v2/positionRisk", "symbol=BTCUSDT").await;
+    let risk = &risk[0];
+    assert_eq!(
+        (
+            risk["positionAmt"].clone(),
+            risk["leverage"].clone(),
+            risk["marginType"].clone()
+        ),
+        (json!("0.002"), json!("7"), json!("isolated")),
+        "{risk}"
+    );
+    let cancelled = b
+        .ok("DELETE", "/fapi/v1/allOpenOrders", "symbol=BTCUSDT")
+        .await;
+    assert_eq!(cancelled["code"], 200);
+    assert_eq!(
+        b.ok("GET", "/fapi/v1/openOrders", "symbol=BTCUSDT").await,
+        json!([])
+    );
+
+    assert!(a.call("POST", "/fapi/v1/listenKey", "", false).await.1["listenKey"].is_string());
+    assert_eq!(
+        a.call("DELETE", "/fapi/v1/listenKey", "", false).await,
+        (200, json!({}))
+    );
+    assert_eq!(
+        a.call("PUT", "/fapi/v1/listenKey", "", false).await.1["code"],
+        -1125,
+        "closed"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn market_streams_and_account_update_report_a_trade() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    let mut market = Ws::open(&format!(
+        "ws://{}/market/ws/btcusdt@bookTicker/btcusdt@aggTrade/btcusdt@markPrice@1s",
+        emulator.addr()
+    ))
+    .await;
+    let mut user = user_stream(&emulator, &b).await;
+    a.ok(
+        "POST",
+        "/fapi/v1/order",
+        &limit("SELL", "0.003", "100000", ""),
+    )
+    .await;
+    let ticker = market
+        .until(WAIT, |e| e["e"] == "bookTicker" && e["a"] == "100000")
+        .await
+        .expect("bookTicker");
+    assert_eq!(
+        (ticker["s"].clone(), ticker["A"].clone()),
+        (json!("BTCUSDT"), json!("0.003"))
+    );
+    b.ok(
+        "POST",
+        "/fapi/v1/order",
+        "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.001",
+    )
+    .await;
+    let trade = market
+        .until(WAIT, |e| e["e"] == "aggTrade")
+        .await
+        .expect("aggTrade");
+    assert_eq!(
+        (trade["p"].clone(), trade["q"].clone(), trade["m"].clone()),
+        (json!("100000"), json!("0.001"), json!(false))
+    );
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/price", json!({ "coin": "BTC", "px": "100050" }))
+        .await;
+    let mark = market
+        .until(WAIT, |e| e["e"] == "markPriceUpdate" && e["p"] == "100050")
+        .await;
+    assert!(mark.is_some(), "markPriceUpdate with the new mark");
+
+    let account = user
+        .until(WAIT, |e| e["e"] == "ACCOUNT_UPDATE")
+        .await
+        .expect("ACCOUNT_UPDATE after the fill");
+    let position = &account["a"]["P"][0];
+    assert_eq!(
+        (
+            account["a"]["m"].clone(),
+            account["a"]["B"][0]["a"].clone(),
+            position["s"].clone(),
+            position["pa"].clone(),
+            position["ep"].clone()
+        ),
+        (
+            json!("ORDER"),
+            json!("USDT"),
+            json!("BTCUSDT"),
+            json!("0.001"),
+            json!("100000")
+        ),
+        "{account}"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn weight_limit_answers_1003_with_retry_after_and_the_weight_used() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    http.admin(
+        "/admin/binance/faults",
+        json!({ "weight_limit_per_min": 3 }),
+    )
+    .await;
+    let header = |headers: &hyper::HeaderMap, name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    // The minute may turn over between requests; then the count restarts.
+    let mut checked = false;
+    for _ in 0..3 {
+        let mut answers = Vec::new();
+        for _ in 0..4 {
+            answers.push(client.send("GET", "/fapi/v1/time", "", false).await);
+        }
+        let used: Vec<Option<u64>> = answers
+            .iter()
+            .map(|(_, h, _)| header(h, "X-MBX-USED-WEIGHT-1M"))
+            .collect();
+        if used[0] != Some(1) {
+            continue;
+        }
+        assert_eq!(used, [Some(1), Some(2), Some(3), Some(4)]);
+        let (status, headers, body) = &answers[3];
+        assert_eq!(
+            (*status, body["code"].clone()),
+            (429, json!(-1003)),
+            "{body}"
+        );
+        assert_eq!(header(headers, "Retry-After"), Some(60));
+        checked = true;
+        break;
+    }
+    assert!(checked, "never four requests within one minute");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn ws_api_logon_refuses_an_hmac_key() {
+    let emulator = start(quiet(), BinanceFaults::default()).await;
+    let mut ws = Ws::open(&format!("ws://{}/ws-fapi/v1", emulator.addr())).await;
+    ws.send(ws_signed(
+        "l1",
+        "session.logon",
+        &[("apiKey", KEY_A.0)],
+        KEY_A.1,
+    ))
+    .await;
+    let reply = ws.until(WAIT, |f| f["id"] == "l1").await.expect("reply");
+    assert_eq!(
+        (reply["status"].clone(), reply["error"]["code"].clone()),
+        (json!(400), json!(-4056)),
+        "{reply}"
+    );
+    ws.send(json!({ "id": "s1", "method": "session.status", "params": {} }))
+        .await;
+    let status = ws.until(WAIT, |f| f["id"] == "s1").await.expect("reply");
+    assert_eq!(status["result"]["apiKey"], Value::Null, "not logged on");
+    emulator.shutdown().await;
+}

@@ -710,3 +710,502 @@ async fn trade_socket_headers_count_against_the_rest_limit() {
     assert!(checked, "never four requests within one second");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_unanswered_create_is_applied_and_sockets_fail_on_demand() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let http = Http::new(emulator.base_url());
+    http.admin("/admin/faults", json!({ "exchange_hang_next": 1 }))
+        .await;
+    let mut body = limit_order("Buy", "0.001", "90000", "GTC");
+    body["orderLinkId"] = json!("hung-1");
+    let hung = tokio::time::timeout(
+        Duration::from_millis(800),
+        client.send("POST", "/v5/order/create", &body.to_string(), now()),
+    )
+    .await;
+    assert!(hung.is_err(), "never answered");
+    let open = client
+        .get("/v5/order/realtime", "category=linear&orderLinkId=hung-1")
+        .await;
+    assert_eq!(ok(&open)["list"][0]["orderStatus"], "New", "{open}");
+
+    // A garbled pong, then a pong that cuts the connection.
+    let url = format!("ws://{}/v5/public/linear", emulator.addr());
+    let mut ws = Ws::open(&url).await;
+    http.admin("/admin/faults", json!({ "ws_malformed_probability": 1.0 }))
+        .await;
+    ws.send(json!({ "op": "ping" })).await;
+    let text = ws.next_text(Duration::from_secs(5)).await.expect("a frame");
+    assert!(serde_json::from_str::<Value>(&text).is_err(), "{text}");
+    http.admin(
+        "/admin/faults",
+        json!({ "reset": true, "ws_drop_probability": 1.0 }),
+    )
+    .await;
+    ws.send(json!({ "op": "ping" })).await;
+    assert!(ws.closed_within(Duration::from_secs(5)).await, "dropped");
+    emulator.shutdown().await;
+}
+
+/// The per-item `(orderId present, code)` of a batch reply.
+fn batch_items(reply: &Value) -> Vec<(bool, i64)> {
+    let ids = ok(reply)["list"].as_array().cloned().unwrap_or_default();
+    let codes = reply["retExtInfo"]["list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ids.len(), codes.len(), "{reply}");
+    ids.iter()
+        .zip(&codes)
+        .map(|(item, code)| {
+            (
+                item["orderId"].as_str().is_some_and(|id| !id.is_empty()),
+                code["code"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn batches_answer_per_item() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let item = |price: &str, link: &str| {
+        let mut order = limit_order("Buy", "0.001", price, "GTC");
+        order["orderLinkId"] = json!(link);
+        order
+    };
+    let created = client
+        .post(
+            "/v5/order/create-batch",
+            json!({ "category": "linear", "request": [
+                item("90000", "batch-1"), item("90000.05", "batch-off-tick"), item("90100", "batch-2")
+            ] }),
+        )
+        .await;
+    assert_eq!(
+        batch_items(&created),
+        [(true, 0), (false, 10001), (true, 0)]
+    );
+    assert_eq!(ok(&created)["list"][2]["orderLinkId"], "batch-2");
+
+    let amended = client
+        .post(
+            "/v5/order/amend-batch",
+            json!({ "category": "linear", "request": [
+                { "symbol": "BTCUSDT", "orderLinkId": "batch-1", "price": "90050" },
+                { "symbol": "BTCUSDT", "orderLinkId": "never-placed", "price": "90050" },
+            ] }),
+        )
+        .await;
+    assert_eq!(batch_items(&amended), [(true, 0), (false, 110001)]);
+    let open = client
+        .get("/v5/order/realtime", "category=linear&orderLinkId=batch-1")
+        .await;
+    assert_eq!(ok(&open)["list"][0]["price"], "90050");
+
+    let cancelled = client
+        .post(
+            "/v5/order/cancel-batch",
+            json!({ "category": "linear", "request": [
+                { "symbol": "BTCUSDT", "orderLinkId": "batch-2" },
+                { "symbol": "BTCUSDT", "orderLinkId": "batch-1" },
+                { "symbol": "BTCUSDT", "orderLinkId": "batch-2" },
+            ] }),
+        )
+        .await;
+    assert_eq!(
+        batch_items(&cancelled),
+        [(true, 0), (true, 0), (false, 110001)]
+    );
+    let open = client.get("/v5/order/realtime", "category=linear").await;
+    assert_eq!(ok(&open)["list"], json!([]));
+    let too_many: Vec<Value> = (0..21).map(|n| item("90000", &format!("m{n}"))).collect();
+    let refused = client
+        .post(
+            "/v5/order/create-batch",
+            json!({ "category": "linear", "request": too_many }),
+        )
+        .await;
+    assert_eq!(refused["retCode"], 10001, "{refused}");
+    emulator.shutdown().await;
+}
+
+/// A `/v5/private` socket authenticated with `key`, subscribed to `topics`.
+async fn private_socket(emulator: &EmulatorHandle, key: (&str, &str), topics: Value) -> Ws {
+    let mut ws = Ws::open(&format!("ws://{}/v5/private", emulator.addr())).await;
+    let expires = now() + 10_000;
+    let signature = hmac_sha256_hex(key.1, format!("GET/realtime{expires}").as_bytes());
+    ws.send(json!({ "op": "auth", "args": [key.0, expires, signature] }))
+        .await;
+    ws.send(json!({ "op": "subscribe", "req_id": "sub", "args": topics }))
+        .await;
+    let ack = ws
+        .until(Duration::from_secs(5), |f| f["op"] == "subscribe")
+        .await
+        .expect("subscription ack");
+    assert_eq!(ack["success"], true, "{ack}");
+    ws
+}
+
+#[tokio::test]
+async fn dcp_cancels_every_order_once_the_last_dcp_socket_is_gone() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let armed = client
+        .post(
+            "/v5/order/disconnected-cancel-all",
+            json!({ "product": "DERIVATIVES", "timeWindow": 3 }),
+        )
+        .await;
+    ok(&armed);
+    let info = client.get("/v5/account/dcp-info", "").await;
+    assert_eq!(
+        ok(&info)["dcpInfos"][0],
+        json!({ "product": "DERIVATIVES", "dcpStatus": "ON", "timeWindow": "3" })
+    );
+    let too_short = client
+        .post(
+            "/v5/order/disconnected-cancel-all",
+            json!({ "product": "DERIVATIVES", "timeWindow": 2 }),
+        )
+        .await;
+    assert_eq!(too_short["retCode"], 10001);
+
+    // Subscribed after arming (the documented order).
+    let ws = tokio::time::timeout(
+        Duration::from_secs(5),
+        private_socket(&emulator, KEY_A, json!(["dcp"])),
+    )
+    .await
+    .expect("the dcp subscription is answered");
+    let id = ok(&client
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.001", "90000", "GTC"),
+        )
+        .await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    drop(ws);
+    let gone = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        order(&client, &id).await["orderStatus"],
+        "New",
+        "within the window"
+    );
+    let cancelled = loop {
+        let now_order = order(&client, &id).await;
+        if now_order["orderStatus"] != "New" || gone.elapsed() > Duration::from_secs(6) {
+            break now_order;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (
+            cancelled["orderStatus"].clone(),
+            cancelled["cancelType"].clone()
+        ),
+        (json!("Cancelled"), json!("CancelByDCP"))
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn take_profit_and_stop_loss_on_create_become_exit_orders() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.002", "100000", "GTC"),
+        )
+        .await);
+    let mut wrong = limit_order("Buy", "0.002", "100000", "IOC");
+    wrong["takeProfit"] = json!("99000");
+    let wrong = a.post("/v5/order/create", wrong).await;
+    assert_eq!(
+        wrong["retCode"], 10001,
+        "a buy's take-profit below: {wrong}"
+    );
+
+    let mut entry = limit_order("Buy", "0.002", "100000", "IOC");
+    entry["takeProfit"] = json!("101000");
+    entry["stopLoss"] = json!("99000");
+    let id = ok(&a.post("/v5/order/create", entry).await)["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    let filled = order(&a, &id).await;
+    assert_eq!(
+        (
+            filled["orderStatus"].clone(),
+            filled["takeProfit"].clone(),
+            filled["stopLoss"].clone()
+        ),
+        (json!("Filled"), json!("101000"), json!("99000"))
+    );
+    let open = a.get("/v5/order/realtime", "category=linear").await;
+    let mut exits: Vec<(Value, Value, Value, Value, Value)> = ok(&open)["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            (
+                o["stopOrderType"].clone(),
+                o["side"].clone(),
+                o["triggerPrice"].clone(),
+                o["reduceOnly"].clone(),
+                o["orderStatus"].clone(),
+            )
+        })
+        .collect();
+    exits.sort_by_key(|e| e.0.to_string());
+    let exit = |kind: &str, px: &str| {
+        (
+            json!(kind),
+            json!("Sell"),
+            json!(px),
+            json!(true),
+            json!("Untriggered"),
+        )
+    };
+    assert_eq!(
+        exits,
+        [exit("StopLoss", "99000"), exit("TakeProfit", "101000")],
+        "{open}"
+    );
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn trade_socket_amends_in_place() {
+    let emulator = start(quiet(), 100_000).await;
+    let client = Client::new(&emulator, KEY_A);
+    let mut ws = Ws::open(&format!("ws://{}/v5/trade", emulator.addr())).await;
+    let expires = now() + 10_000;
+    let signature = hmac_sha256_hex(KEY_A.1, format!("GET/realtime{expires}").as_bytes());
+    ws.send(json!({ "op": "auth", "args": [KEY_A.0, expires, signature] }))
+        .await;
+    let created = trade_create(&mut ws, 0).await;
+    let id = created["data"]["orderId"]
+        .as_str()
+        .expect("orderId")
+        .to_owned();
+    let amend = |n: &str, fields: Value| {
+        let mut args = json!({ "category": "linear", "symbol": "BTCUSDT", "orderId": id });
+        if let (Some(args), Some(fields)) = (args.as_object_mut(), fields.as_object()) {
+            args.extend(fields.clone());
+        }
+        json!({ "reqId": n, "header": { "X-BAPI-TIMESTAMP": now().to_string() },
+                "op": "order.amend", "args": [args] })
+    };
+    ws.send(amend("a1", json!({ "price": "90500", "qty": "0.002" })))
+        .await;
+    let reply = ws
+        .until(Duration::from_secs(5), |f| f["reqId"] == "a1")
+        .await
+        .expect("order.amend reply");
+    assert_eq!(
+        (
+            reply["retCode"].clone(),
+            reply["op"].clone(),
+            reply["data"]["orderId"].clone()
+        ),
+        (json!(0), json!("order.amend"), json!(id)),
+        "{reply}"
+    );
+    let amended = order(&client, &id).await;
+    assert_eq!(
+        (amended["price"].clone(), amended["qty"].clone()),
+        (json!("90500"), json!("0.002"))
+    );
+    ws.send(amend("a2", json!({ "price": "90500.05" }))).await;
+    let off_tick = ws
+        .until(Duration::from_secs(5), |f| f["reqId"] == "a2")
+        .await
+        .expect("order.amend reply");
+    assert_eq!(off_tick["retCode"], 10001, "{off_tick}");
+    assert_eq!(order(&client, &id).await["price"], "90500");
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rest_smoke_of_market_data_settings_and_closed_orders() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    // Settings first: Bybit refuses margin-mode switches with a position open.
+    let position = async |client: &Client| {
+        let list = client
+            .get("/v5/position/list", "category=linear&symbol=BTCUSDT")
+            .await;
+        ok(&list)["list"][0].clone()
+    };
+    let leverage = json!({ "category": "linear", "symbol": "BTCUSDT", "buyLeverage": "7", "sellLeverage": "7" });
+    ok(&a.post("/v5/position/set-leverage", leverage.clone()).await);
+    assert_eq!(position(&a).await["leverage"], "7");
+    let again = a.post("/v5/position/set-leverage", leverage).await;
+    assert_eq!(again["retCode"], 110043, "{again}");
+    let isolated = json!({ "category": "linear", "symbol": "BTCUSDT", "tradeMode": 1,
+                           "buyLeverage": "5", "sellLeverage": "5" });
+    ok(&b
+        .post("/v5/position/switch-isolated", isolated.clone())
+        .await);
+    assert_eq!(position(&b).await["tradeMode"], 1);
+    let again = b.post("/v5/position/switch-isolated", isolated).await;
+    assert_eq!(again["retCode"], 110026, "{again}");
+    let mode = b
+        .post(
+            "/v5/account/set-margin-mode",
+            json!({ "setMarginMode": "REGULAR_MARGIN" }),
+        )
+        .await;
+    assert_eq!(ok(&mode)["reasons"], json!([]));
+    assert_eq!(position(&b).await["tradeMode"], 0);
+
+    let maker = ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.002", "100000", "GTC"),
+        )
+        .await)["orderId"]
+        .clone();
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.002", "100000", "IOC"),
+        )
+        .await);
+
+    let symbol = "category=linear&symbol=BTCUSDT";
+    let tickers = a.get("/v5/market/tickers", symbol).await;
+    let ticker = &ok(&tickers)["list"][0];
+    assert_eq!(
+        (
+            ticker["symbol"].clone(),
+            ticker["lastPrice"].clone(),
+            ticker["markPrice"].clone(),
+            ticker["fundingRate"].is_string()
+        ),
+        (json!("BTCUSDT"), json!("100000"), json!("100000"), true),
+        "{ticker}"
+    );
+    let trades = a
+        .get("/v5/market/recent-trade", &format!("{symbol}&limit=1"))
+        .await;
+    let trade = &ok(&trades)["list"][0];
+    assert_eq!(
+        (
+            trade["price"].clone(),
+            trade["size"].clone(),
+            trade["side"].clone()
+        ),
+        (json!("100000"), json!("0.002"), json!("Buy"))
+    );
+    let funding = a
+        .get("/v5/market/funding/history", &format!("{symbol}&limit=2"))
+        .await;
+    let times: Vec<u64> = ok(&funding)["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["fundingRateTimestamp"].as_str()?.parse().ok())
+        .collect();
+    assert!(
+        times.len() == 2 && times[0] > times[1] && times[0] <= now(),
+        "{funding}"
+    );
+
+    let closed = a
+        .get("/v5/order/realtime", "category=linear&openOnly=1")
+        .await;
+    let closed = &ok(&closed)["list"][0];
+    assert_eq!(
+        (closed["orderId"].clone(), closed["orderStatus"].clone()),
+        (maker, json!("Filled"))
+    );
+    let open = a.get("/v5/order/realtime", "category=linear").await;
+    assert_eq!(ok(&open)["list"], json!([]));
+    emulator.shutdown().await;
+}
+
+/// The first frame of `topic` matching `accept`, skipping others.
+async fn topic_frame(ws: &mut Ws, topic: &str, accept: impl Fn(&Value) -> bool) -> Value {
+    ws.until(Duration::from_secs(5), |f| f["topic"] == topic && accept(f))
+        .await
+        .unwrap_or_else(|| panic!("no {topic} frame"))
+}
+
+#[tokio::test]
+async fn public_and_private_topics_report_a_trade() {
+    let emulator = start(quiet(), 100_000).await;
+    let (a, b) = (Client::new(&emulator, KEY_A), Client::new(&emulator, KEY_B));
+    ok(&a
+        .post(
+            "/v5/order/create",
+            limit_order("Sell", "0.003", "100000", "GTC"),
+        )
+        .await);
+    let mut public = Ws::open(&format!("ws://{}/v5/public/linear", emulator.addr())).await;
+    let topics = [
+        "publicTrade.BTCUSDT",
+        "tickers.BTCUSDT",
+        "orderbook.1.BTCUSDT",
+        "orderbook.200.BTCUSDT",
+    ];
+    public
+        .send(json!({ "op": "subscribe", "args": topics }))
+        .await;
+    let deep = topic_frame(&mut public, "orderbook.200.BTCUSDT", |_| true).await;
+    assert_eq!(
+        (deep["type"].clone(), deep["data"]["a"].clone()),
+        (json!("snapshot"), json!([["100000", "0.003"]]))
+    );
+    assert!(deep["data"]["seq"].is_u64(), "{deep}");
+    let ticker = topic_frame(&mut public, "tickers.BTCUSDT", |_| true).await;
+    assert_eq!(ticker["data"]["markPrice"], "100000", "{ticker}");
+
+    let mut private = private_socket(&emulator, KEY_B, json!(["position", "wallet"])).await;
+
+    ok(&b
+        .post(
+            "/v5/order/create",
+            limit_order("Buy", "0.001", "100000", "IOC"),
+        )
+        .await);
+    let trade = topic_frame(&mut public, "publicTrade.BTCUSDT", |_| true).await;
+    let trade = &trade["data"][0];
+    assert_eq!(
+        (trade["p"].clone(), trade["v"].clone(), trade["S"].clone()),
+        (json!("100000"), json!("0.001"), json!("Buy"))
+    );
+    let top = topic_frame(&mut public, "orderbook.1.BTCUSDT", |f| {
+        f["data"]["a"] == json!([["100000", "0.002"]])
+    })
+    .await;
+    assert_eq!(top["type"], "snapshot", "depth 1 is snapshots only");
+    let delta = topic_frame(&mut public, "orderbook.200.BTCUSDT", |f| {
+        f["type"] == "delta"
+    })
+    .await;
+    assert_eq!(delta["data"]["a"], json!([["100000", "0.002"]]));
+    assert!(delta["data"]["seq"].as_u64() > deep["data"]["seq"].as_u64());
+
+    let position = topic_frame(&mut private, "position", |_| true).await;
+    let position = &position["data"][0];
+    assert_eq!(
+        (
+            position["symbol"].clone(),
+            position["side"].clone(),
+            position["size"].clone()
+        ),
+        (json!("BTCUSDT"), json!("Buy"), json!("0.001"))
+    );
+    let wallet = topic_frame(&mut private, "wallet", |_| true).await;
+    assert_eq!(wallet["data"][0]["coin"][0]["coin"], "USDT", "{wallet}");
+    emulator.shutdown().await;
+}
