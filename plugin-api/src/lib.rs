@@ -67,6 +67,7 @@ mod order;
 mod outcome;
 mod output;
 mod plugin;
+pub mod query;
 pub mod rules;
 
 #[doc(hidden)]
