@@ -103,11 +103,12 @@ pub fn sign_rest(
     facts.valid_from_ms = Some(request.timestamp);
     facts.valid_until_ms = Some(request.timestamp.saturating_add(request.recv_window));
     policy.check(&facts, now_ms)?;
-    let message = format!(
-        "{}{}{}{payload}",
-        request.timestamp, request.api_key, request.recv_window
-    );
-    key.sign(message.as_bytes())
+    key.sign(&bybit_core::auth::rest_signing_text(
+        request.timestamp,
+        &request.api_key,
+        request.recv_window,
+        payload.as_bytes(),
+    ))
 }
 
 /// Reads, checks and signs a `bybit-ws-auth` request.
@@ -122,7 +123,7 @@ pub fn sign_auth(
     let mut facts = facts_of(RequestKind::Login, Vec::new(), Vec::new());
     facts.valid_until_ms = Some(request.expires);
     policy.check(&facts, now_ms)?;
-    key.sign(format!("GET/realtime{}", request.expires).as_bytes())
+    key.sign(bybit_core::auth::ws_auth_text(request.expires).as_bytes())
 }
 
 fn facts_of(kind: RequestKind, markets: Vec<String>, orders: Vec<OrderFacts>) -> Facts {

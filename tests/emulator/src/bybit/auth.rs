@@ -10,10 +10,8 @@ use super::params::{API_KEY, PARAMS, Reject, SIGN, TIMESTAMP};
 use super::{ApiKey, Bybit};
 use crate::signing::verify_hmac_hex;
 
-/// The recv window when the header is absent (ms).
-pub const DEFAULT_RECV_WINDOW: u64 = 5_000;
-/// How far ahead of the server a timestamp may be (ms).
-pub const FUTURE_TOLERANCE_MS: u64 = 1_000;
+pub use bybit_core::auth::DEFAULT_RECV_WINDOW_MS as DEFAULT_RECV_WINDOW;
+use bybit_core::auth::timestamp_fresh;
 
 /// The checked signing headers of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +60,7 @@ pub fn read_headers(headers: &HeaderMap) -> Result<Signed, Reject> {
 
 /// Bybit's timestamp rule: `server - recv_window <= timestamp < server + 1000`.
 pub fn check_timestamp(timestamp: u64, recv_window: u64, now: u64) -> Result<(), Reject> {
-    if timestamp + recv_window >= now && timestamp < now + FUTURE_TOLERANCE_MS {
+    if timestamp_fresh(timestamp, recv_window, now) {
         return Ok(());
     }
     Err(Reject::new(
@@ -76,9 +74,7 @@ pub fn check_timestamp(timestamp: u64, recv_window: u64, now: u64) -> Result<(),
 
 /// The text a REST request signs.
 pub fn signing_text(signed: &Signed, payload: &[u8]) -> Vec<u8> {
-    let mut text = format!("{}{}{}", signed.timestamp, signed.key, signed.recv_window).into_bytes();
-    text.extend_from_slice(payload);
-    text
+    bybit_core::auth::rest_signing_text(signed.timestamp, &signed.key, signed.recv_window, payload)
 }
 
 /// Authenticates a REST request: a funded key, a fresh timestamp and the
@@ -121,7 +117,7 @@ pub fn authenticate_ws<'a>(
             "Params Error: expires is in the past",
         ));
     }
-    let text = format!("GET/realtime{expires}");
+    let text = bybit_core::auth::ws_auth_text(expires);
     if !verify_hmac_hex(&record.secret, text.as_bytes(), signature) {
         return Err(Reject::new(SIGN, "Invalid sign"));
     }

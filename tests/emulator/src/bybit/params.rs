@@ -28,32 +28,11 @@ impl Reject {
     }
 }
 
-/// Parameter error.
-pub const PARAMS: i64 = 10001;
-/// Timestamp outside the recv window.
-pub const TIMESTAMP: i64 = 10002;
-/// Unknown API key.
-pub const API_KEY: i64 = 10003;
-/// Wrong signature.
-pub const SIGN: i64 = 10004;
-/// Rate limit.
-pub const RATE_LIMIT: i64 = 10006;
-/// Order not found (cancel, amend).
-pub const ORDER_NOT_FOUND: i64 = 110001;
-/// Not enough available balance.
-pub const INSUFFICIENT_BALANCE: i64 = 110007;
-/// Reduce-only rule not satisfied.
-pub const REDUCE_ONLY: i64 = 110017;
-/// Leverage unchanged.
-pub const LEVERAGE_NOT_MODIFIED: i64 = 110043;
-/// Duplicate `orderLinkId`.
-pub const DUPLICATE_LINK_ID: i64 = 110072;
-/// Trigger price on the wrong side for a rising trigger.
-pub const TRIGGER_RISING: i64 = 110092;
-/// Trigger price on the wrong side for a falling trigger.
-pub const TRIGGER_FALLING: i64 = 110093;
-/// Order value below the minimum.
-pub const MIN_NOTIONAL: i64 = 110094;
+pub use bybit_core::codes::{
+    API_KEY, DUPLICATE_LINK_ID, INSUFFICIENT_BALANCE, LEVERAGE_NOT_MODIFIED, MIN_NOTIONAL,
+    ORDER_NOT_FOUND, PARAMS, RATE_LIMIT, REDUCE_ONLY, SIGN, TIMESTAMP, TRIGGER_FALLING,
+    TRIGGER_RISING,
+};
 
 /// Request parameters by name.
 #[derive(Debug, Clone, Default)]
