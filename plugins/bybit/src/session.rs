@@ -1,0 +1,241 @@
+//! The session: the two sockets, and each job between its phases (a call
+//! waiting for its signature, then for its answer; the calls still to
+//! make and the events read so far).
+
+use std::collections::{HashMap, VecDeque};
+
+use abi_stable::std_types::RBox;
+use plugin_api::{
+    Answer, AnswerKind, Event_NE, Exchange, Manifest, Operation, Outcome, Output, Output_NE,
+    PluginError, RejectReason, Reply, RequestContext, Stream,
+};
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::manifest;
+use crate::private::{self, Private};
+use crate::public::{self, Public};
+use crate::replies::{self, Read};
+use crate::rest::{self, Call};
+
+/// The longest receive window Bybit takes, ms.
+const MAX_RECV_WINDOW_MS: u64 = 60_000;
+
+/// One configured Bybit account.
+pub struct Bybit {
+    config: Config,
+    public: Public,
+    private: Private,
+    jobs: HashMap<u64, Job>,
+}
+
+/// A job between its phases.
+struct Job {
+    operation: Operation,
+    /// Calls still to make.
+    pending: VecDeque<Call>,
+    /// The call under way, and the timestamp and window it is signed with.
+    current: Option<(Call, u64, u64)>,
+    /// Events read from earlier answers.
+    events: Vec<Event_NE>,
+    /// Until when the venue may act on it (actions).
+    valid_until_ms: Option<u64>,
+}
+
+fn out(output: Output) -> Output_NE {
+    Output_NE::new(output)
+}
+
+fn done(job: u64, reply: Reply) -> Output_NE {
+    out(Output::Done {
+        job,
+        reply: RBox::new(reply),
+    })
+}
+
+impl Bybit {
+    /// Makes the job's next call (signed, or sent as it is), or finishes
+    /// it with what was read when none is left.
+    fn next_call(&mut self, id: u64, next: Option<Call>, now_ms: u64) -> Vec<Output_NE> {
+        let Some(job) = self.jobs.get_mut(&id) else {
+            return Vec::new();
+        };
+        let Some(call) = next.or_else(|| job.pending.pop_front()) else {
+            let events = std::mem::take(&mut job.events);
+            self.jobs.remove(&id);
+            let mut reply = replies::only(Outcome::new(plugin_api::OutcomeKind::ACCEPTED, "ok"));
+            reply.events.extend(events);
+            return vec![done(id, reply)];
+        };
+        if !call.signed {
+            let request = call.request(&self.config, None);
+            job.current = Some((call, 0, 0));
+            return vec![out(Output::Http { job: id, request })];
+        }
+        let recv_window = job
+            .valid_until_ms
+            .map_or(self.config.recv_window_ms, |until| {
+                until.saturating_sub(now_ms).clamp(1, MAX_RECV_WINDOW_MS)
+            });
+        let request = call.sign_request(&self.config, now_ms, recv_window);
+        let costs = call.sign_costs();
+        job.current = Some((call, now_ms, recv_window));
+        vec![out(Output::Sign {
+            job: id,
+            request,
+            costs,
+        })]
+    }
+}
+
+impl Exchange for Bybit {
+    fn manifest() -> Manifest {
+        manifest::manifest()
+    }
+
+    fn new(config: &str) -> Result<Self, PluginError> {
+        let config = Config::parse(config)?;
+        Ok(Bybit {
+            public: Public::new(&config.stream_url),
+            private: Private::new(&config.stream_url, &config.api_key),
+            config,
+            jobs: HashMap::new(),
+        })
+    }
+
+    fn subscribe(
+        &mut self,
+        streams: &[Stream],
+        subscribe: bool,
+        _now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        let mut outputs = self.public.subscribe(streams, subscribe);
+        outputs.extend(self.private.subscribe(streams, subscribe));
+        Ok(outputs)
+    }
+
+    fn on_connection(
+        &mut self,
+        connection: &str,
+        up: bool,
+        reason: &str,
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        match connection {
+            public::CONNECTION => Ok(self.public.on_connection(up, reason)),
+            private::CONNECTION => Ok(self.private.on_connection(up, now_ms)),
+            other => Err(PluginError::invalid(format!(
+                "bybit opens no connection `{other}`"
+            ))),
+        }
+    }
+
+    fn on_frame(
+        &mut self,
+        connection: &str,
+        frame: &str,
+        _now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        let message: Value = serde_json::from_str(frame)
+            .map_err(|error| PluginError::malformed(format!("bybit frame: {error}")))?;
+        match connection {
+            public::CONNECTION => self.public.on_frame(&message),
+            private::CONNECTION => self.private.on_frame(&message),
+            other => Err(PluginError::invalid(format!(
+                "bybit opens no connection `{other}`"
+            ))),
+        }
+    }
+
+    fn begin(
+        &mut self,
+        job: u64,
+        operation: &Operation,
+        context: &RequestContext,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        let calls = match rest::calls(operation) {
+            Ok(calls) => calls,
+            // Nothing was sent: the request is refused as it stands.
+            Err(error) => {
+                let outcome =
+                    Outcome::rejected(RejectReason::INVALID_REQUEST, error.message.as_str());
+                return Ok(vec![done(job, replies::only(outcome))]);
+            }
+        };
+        self.jobs.insert(
+            job,
+            Job {
+                operation: operation.clone(),
+                pending: calls.into(),
+                current: None,
+                events: Vec::new(),
+                valid_until_ms: context.valid_until_ms.into_option(),
+            },
+        );
+        Ok(self.next_call(job, None, context.now_ms))
+    }
+
+    fn on_signed(
+        &mut self,
+        job: u64,
+        signature: &[u8],
+        _now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        if self.private.owns(job) {
+            return Ok(self.private.on_signed(job, signature));
+        }
+        let (call, timestamp, recv_window) = self
+            .jobs
+            .get(&job)
+            .and_then(|job| job.current.as_ref())
+            .ok_or_else(|| PluginError::invalid(format!("job {job} waits for no signature")))?;
+        let request = call.request(&self.config, Some((*timestamp, *recv_window, signature)));
+        Ok(vec![out(Output::Http { job, request })])
+    }
+
+    fn on_answer(
+        &mut self,
+        job: u64,
+        answer: &Answer,
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        if self.private.owns(job) {
+            return Ok(self.private.auth_failed(answer.reason.as_str()));
+        }
+        let response = match (answer.kind, answer.response.as_ref().into_option()) {
+            (AnswerKind::ANSWERED, Some(response)) => response,
+            // Not sent, or no answer: the host settles the job itself.
+            _ => {
+                self.jobs.remove(&job);
+                return Ok(Vec::new());
+            }
+        };
+        let Some(pending) = self.jobs.get_mut(&job) else {
+            return Err(PluginError::invalid(format!("no job {job} under way")));
+        };
+        let Some((call, _, _)) = pending.current.take() else {
+            return Err(PluginError::invalid(format!("job {job} sent nothing")));
+        };
+        match replies::read(&pending.operation, &call, response)? {
+            Read::Finished(mut reply) => {
+                let mut events = std::mem::take(&mut pending.events);
+                events.extend(reply.events);
+                reply.events = events.into();
+                self.jobs.remove(&job);
+                Ok(vec![done(job, *reply)])
+            }
+            Read::More { events, next } => {
+                pending.events.extend(events);
+                Ok(self.next_call(job, next, now_ms))
+            }
+        }
+    }
+
+    fn on_timer(&mut self, _now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
+        Ok(Vec::new())
+    }
+
+    fn next_wakeup(&self) -> Option<u64> {
+        None
+    }
+}
