@@ -50,8 +50,6 @@ pub enum Refusal {
     InsufficientBalance,
     /// A reduce-only order would increase the position.
     ReduceOnly,
-    /// The `orderLinkId` was used before.
-    DuplicateLinkId,
     /// Below the minimum order value.
     MinNotional,
 }
@@ -82,7 +80,9 @@ pub fn meaning(code: i64) -> Meaning {
         API_KEY | SIGN | PERMISSION => Meaning::Refused(Refusal::Authentication),
         INSUFFICIENT_BALANCE => Meaning::Refused(Refusal::InsufficientBalance),
         REDUCE_ONLY => Meaning::Refused(Refusal::ReduceOnly),
-        DUPLICATE_LINK_ID => Meaning::Refused(Refusal::DuplicateLinkId),
+        // An order with this `orderLinkId` exists: an earlier attempt of
+        // the same order landed. What became of it is learnt by a query.
+        DUPLICATE_LINK_ID => Meaning::Unknown,
         MIN_NOTIONAL => Meaning::Refused(Refusal::MinNotional),
         RATE_LIMIT | RESTARTING => Meaning::NotProcessed,
         ORDER_NOT_FOUND => Meaning::NotFound,
@@ -98,10 +98,7 @@ mod tests {
     fn only_documented_refusals_prove_nothing_happened() {
         assert_eq!(meaning(OK), Meaning::Done);
         assert_eq!(meaning(SIGN), Meaning::Refused(Refusal::Authentication));
-        assert_eq!(
-            meaning(DUPLICATE_LINK_ID),
-            Meaning::Refused(Refusal::DuplicateLinkId)
-        );
+        assert_eq!(meaning(DUPLICATE_LINK_ID), Meaning::Unknown);
         assert_eq!(meaning(RATE_LIMIT), Meaning::NotProcessed);
         assert_eq!(meaning(ORDER_NOT_FOUND), Meaning::NotFound);
         assert_eq!(meaning(SERVER_TIMEOUT), Meaning::Unknown);

@@ -49,7 +49,6 @@ fn reason(refusal: Refusal) -> RejectReason {
         Refusal::Authentication => RejectReason::AUTHENTICATION,
         Refusal::InsufficientBalance => RejectReason::INSUFFICIENT_MARGIN,
         Refusal::ReduceOnly => RejectReason::REDUCE_ONLY,
-        Refusal::DuplicateLinkId => RejectReason::DUPLICATE_CLIENT_ID,
         Refusal::MinNotional => RejectReason::MIN_NOTIONAL,
     }
 }
