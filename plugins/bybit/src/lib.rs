@@ -33,4 +33,5 @@ mod session;
 
 pub use session::Bybit;
 
+#[cfg(feature = "export")]
 plugin_api::export_plugin!(Bybit);

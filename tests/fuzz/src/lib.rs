@@ -5,6 +5,8 @@
 //! |---|---|---|
 //! | [`plugin_frame`] | WebSocket frames (market and user connections) | the exchange |
 //! | [`plugin_response`] | `/info` and `/exchange` answers, for every operation | the exchange |
+//! | [`bybit_frame`] | Bybit public and private socket frames | the exchange |
+//! | [`bybit_response`] | Bybit REST answers, for every operation | the exchange |
 //! | [`command`] | a command, then the order it asks for (or a modify leaves), quantized, risk-checked and encoded | a strategy |
 //! | [`signer_request`] | one request line to the signer | the host, or anything on its socket |
 //! | [`config`] | the host's TOML configuration | the user |
@@ -19,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use abi_stable::std_types::{ROption, RVec};
+use bybit_plugin::Bybit;
 use connector_host::commands::{Command, parse_request};
 use connector_host::config::Limits;
 use connector_host::order::{
@@ -41,9 +44,11 @@ use rust_decimal::Decimal;
 
 /// The names of the harnesses, as `run.sh`, the libFuzzer targets and the
 /// corpus folders spell them.
-pub const TARGETS: [&str; 5] = [
+pub const TARGETS: [&str; 7] = [
     "plugin_frame",
     "plugin_response",
+    "bybit_frame",
+    "bybit_response",
     "command",
     "signer_request",
     "config",
@@ -54,6 +59,8 @@ pub fn run(target: &str, data: &[u8]) -> bool {
     match target {
         "plugin_frame" => plugin_frame(data),
         "plugin_response" => plugin_response(data),
+        "bybit_frame" => bybit_frame(data),
+        "bybit_response" => bybit_response(data),
         "command" => command(data),
         "signer_request" => signer_request(data),
         "config" => config(data),
@@ -89,34 +96,80 @@ fn context() -> RequestContext {
     }
 }
 
-/// A job for `operation` answered with `response`: what the plugin makes
-/// of the answer.
-fn answer(operation: &Operation, response: Response) -> Result<Vec<Output_NE>, PluginError> {
-    static NEXT_JOB: AtomicU64 = AtomicU64::new(1);
-    let job = NEXT_JOB.fetch_add(1, Ordering::Relaxed);
-    let mut plugin = plugin();
-    plugin.begin(job, operation, &context())?;
-    plugin.on_answer(job, &Answer::answered(response), NOW_MS)
+/// The Bybit session the Bybit harnesses drive.
+fn bybit() -> MutexGuard<'static, Bybit> {
+    static PLUGIN: OnceLock<Mutex<Bybit>> = OnceLock::new();
+    PLUGIN
+        .get_or_init(|| {
+            Mutex::new(
+                Bybit::new(r#"{"api_url":"https://api.bybit.com","api_key":"fuzz"}"#)
+                    .expect("the plugin takes its own config"),
+            )
+        })
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
 }
 
-/// BTC-USD as the plugin describes it from a `meta` answer.
+/// A job of `session` for `operation` answered with `response`: what the
+/// session makes of the answer.
+fn answer_with(
+    session: &mut impl Exchange,
+    operation: &Operation,
+    response: Response,
+) -> Result<Vec<Output_NE>, PluginError> {
+    static NEXT_JOB: AtomicU64 = AtomicU64::new(1);
+    let job = NEXT_JOB.fetch_add(1, Ordering::Relaxed);
+    session.begin(job, operation, &context())?;
+    session.on_answer(job, &Answer::answered(response), NOW_MS)
+}
+
+/// The first market of a markets answer, read by `session`.
+fn market_from(session: &mut impl Exchange, body: &str) -> Market {
+    let response = Response {
+        status: 200,
+        body: body.into(),
+        headers: RVec::new(),
+    };
+    let outputs = answer_with(
+        session,
+        &Operation::FetchMarkets { cursor: "".into() },
+        response,
+    )
+    .expect("the markets answer");
+    let reply = match outputs.first().map(|output| output.as_enum()) {
+        Some(Ok(Output::Done { reply, .. })) => (**reply).clone(),
+        other => panic!("the markets job did not finish: {other:?}"),
+    };
+    match reply.events.first().map(|event| event.as_enum()) {
+        Some(Ok(Event::Markets(markets))) => markets[0].clone(),
+        other => panic!("no market in the markets answer: {other:?}"),
+    }
+}
+
+/// BTC-USD as the Hyperliquid plugin describes it from a `meta` answer.
 fn btc() -> &'static Market {
     static MARKET: OnceLock<Market> = OnceLock::new();
     MARKET.get_or_init(|| {
-        let meta = Response {
-            status: 200,
-            body: r#"{"universe":[{"name":"BTC","szDecimals":5,"maxLeverage":40}]}"#.into(),
-            headers: RVec::new(),
-        };
-        let outputs = answer(&Operation::FetchMarkets { cursor: "".into() }, meta).expect("meta");
-        let reply = match outputs.first().map(|output| output.as_enum()) {
-            Some(Ok(Output::Done { reply, .. })) => (**reply).clone(),
-            other => panic!("the meta job did not finish: {other:?}"),
-        };
-        match reply.events.first().map(|event| event.as_enum()) {
-            Some(Ok(Event::Markets(markets))) => markets[0].clone(),
-            other => panic!("no market in the meta answer: {other:?}"),
-        }
+        market_from(
+            &mut *plugin(),
+            r#"{"universe":[{"name":"BTC","szDecimals":5,"maxLeverage":40}]}"#,
+        )
+    })
+}
+
+/// BTCUSDT as the Bybit plugin describes it from an `instruments-info`
+/// answer.
+fn bybit_btc() -> &'static Market {
+    static MARKET: OnceLock<Market> = OnceLock::new();
+    MARKET.get_or_init(|| {
+        market_from(
+            &mut *bybit(),
+            r#"{"retCode":0,"retMsg":"OK","result":{"category":"linear","list":[{"symbol":"BTCUSDT",
+            "contractType":"LinearPerpetual","status":"Trading","baseCoin":"BTC","quoteCoin":"USDT",
+            "leverageFilter":{"maxLeverage":"100.00"},"priceFilter":{"minPrice":"0.10","maxPrice":"199999.80","tickSize":"0.10"},
+            "lotSizeFilter":{"maxOrderQty":"100.000","minOrderQty":"0.001","qtyStep":"0.001","minNotionalValue":"5"}}],
+            "nextPageCursor":""},"retExtInfo":{},"time":1700000000000}"#,
+        )
     })
 }
 
@@ -131,30 +184,40 @@ fn text(data: &[u8]) -> Option<&str> {
     std::str::from_utf8(data).ok()
 }
 
-/// A frame on the market or the user connection (first byte picks).
-pub fn plugin_frame(data: &[u8]) {
+/// A frame for `session` on one of `connections` (the first byte picks).
+fn frame_into(session: &mut impl Exchange, connections: [&str; 2], data: &[u8]) {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
     let Some(frame) = text(rest) else { return };
-    let connection = if which % 2 == 0 { "market" } else { "user" };
-    if let Err(error) = plugin().on_frame(connection, frame, NOW_MS) {
+    let connection = connections[usize::from(which % 2)];
+    if let Err(error) = session.on_frame(connection, frame, NOW_MS) {
         check_error(&error);
     }
 }
 
-fn order_ref() -> OrderRef {
+/// A Hyperliquid frame on the market or the user connection.
+pub fn plugin_frame(data: &[u8]) {
+    frame_into(&mut *plugin(), ["market", "user"], data);
+}
+
+/// A Bybit frame on the public or the private socket.
+pub fn bybit_frame(data: &[u8]) {
+    frame_into(&mut *bybit(), ["public", "private"], data);
+}
+
+fn order_ref(market: &Market) -> OrderRef {
     OrderRef {
         client_id: "0x00000000000000000000000000000001".into(),
         exchange_order_id: ROption::RSome("77".into()),
-        market: btc().clone(),
+        market: market.clone(),
     }
 }
 
-fn order_request() -> plugin_api::OrderRequest {
+fn order_request(market: &Market) -> plugin_api::OrderRequest {
     plugin_api::OrderRequest {
         client_id: "0x00000000000000000000000000000001".into(),
-        market: btc().clone(),
+        market: market.clone(),
         side: plugin_api::Side::BUY,
         kind: plugin_api::OrderKind::LIMIT,
         time_in_force: plugin_api::TimeInForce::GTC,
@@ -166,51 +229,66 @@ fn order_request() -> plugin_api::OrderRequest {
     }
 }
 
-/// Every operation whose answer the plugin reads.
-fn operations() -> Vec<Operation> {
+/// Every operation whose answer a plugin reads, on `market`.
+fn operations(market: &Market) -> Vec<Operation> {
     vec![
-        Operation::PlaceOrders(RVec::from(vec![order_request()])),
-        Operation::PlaceOrders(RVec::from(vec![order_request(), order_request()])),
-        Operation::CancelOrders(RVec::from(vec![order_ref()])),
+        Operation::PlaceOrders(RVec::from(vec![order_request(market)])),
+        Operation::PlaceOrders(RVec::from(vec![
+            order_request(market),
+            order_request(market),
+        ])),
+        Operation::CancelOrders(RVec::from(vec![order_ref(market)])),
         Operation::ModifyOrders(RVec::from(vec![ModifyRequest {
-            target: order_ref(),
-            order: order_request(),
+            target: order_ref(market),
+            order: order_request(market),
         }])),
         Operation::ArmDeadManSwitch(ROption::RSome(1_700_000_010_000)),
         Operation::SetLeverage {
-            market: btc().clone(),
+            market: market.clone(),
             leverage: 10,
             cross: true,
         },
         Operation::FetchMarkets { cursor: "".into() },
         Operation::FetchOpenOrders,
-        Operation::FetchOrder(order_ref()),
+        Operation::FetchOrder(order_ref(market)),
         Operation::FetchFills {
             since_ms: 1_700_000_000_000,
         },
         Operation::FetchAccount,
         Operation::FetchRateLimits,
+        Operation::CancelOrders(RVec::from(vec![order_ref(market), order_ref(market)])),
     ]
 }
 
-/// An answer to one of the operations (first byte picks it, second byte
-/// the HTTP status), the rest the body.
-pub fn plugin_response(data: &[u8]) {
+/// An answer for `session` to one of `operations` (the first byte picks
+/// it, the second the HTTP status), the rest the body.
+fn response_into(session: &mut impl Exchange, operations: &[Operation], data: &[u8]) {
     const STATUSES: [u16; 8] = [200, 200, 200, 200, 400, 422, 429, 500];
     let [which, status, body @ ..] = data else {
         return;
     };
     let Some(body) = text(body) else { return };
-    let operations = operations();
     let operation = &operations[usize::from(*which) % operations.len()];
     let response = Response {
         status: STATUSES[usize::from(*status) % STATUSES.len()],
         body: body.into(),
         headers: RVec::new(),
     };
-    if let Err(error) = answer(operation, response) {
+    if let Err(error) = answer_with(session, operation, response) {
         check_error(&error);
     }
+}
+
+/// A Hyperliquid `/info` or `/exchange` answer.
+pub fn plugin_response(data: &[u8]) {
+    let operations = operations(btc());
+    response_into(&mut *plugin(), &operations, data);
+}
+
+/// A Bybit REST answer.
+pub fn bybit_response(data: &[u8]) {
+    let operations = operations(bybit_btc());
+    response_into(&mut *bybit(), &operations, data);
 }
 
 /// A market with the finest tick and lot a venue could have (1e-8): the
