@@ -5,75 +5,41 @@
 //! are signed; withdrawals, transfers, sub-account and API-key requests are
 //! unknown here and refused.
 
+use binance_core::endpoints::{self, Purpose};
+use binance_core::signing::{self, DEFAULT_RECV_WINDOW_MS};
+use binance_core::{Lookup, Params};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::Refusal;
-use super::form::{self, Pair};
+use super::form::Pair;
 use crate::keyring::ApiKey;
 use crate::policy::api::{Facts, OrderFacts, Policy, RequestKind};
 use crate::protocol::Signed;
 
 const VENUE: &str = "binance-usdm";
 
-/// Binance's default `recvWindow`, ms, when a request has none.
-const DEFAULT_RECV_WINDOW_MS: u64 = 5_000;
+/// The policy's kind of a request that does `purpose`.
+fn kind_of(purpose: Purpose) -> RequestKind {
+    match purpose {
+        Purpose::Order => RequestKind::Order,
+        Purpose::Modify => RequestKind::Modify,
+        Purpose::Cancel => RequestKind::Cancel,
+        Purpose::CancelAll => RequestKind::CancelAll,
+        Purpose::DeadManSwitch => RequestKind::DeadManSwitch,
+        Purpose::Leverage => RequestKind::Leverage,
+        Purpose::Read => RequestKind::Read,
+    }
+}
 
-/// The REST endpoints signed, by method and path.
-const REST_ENDPOINTS: &[super::Endpoint] = &[
-    ("POST", "/fapi/v1/order", RequestKind::Order),
-    ("PUT", "/fapi/v1/order", RequestKind::Modify),
-    ("DELETE", "/fapi/v1/order", RequestKind::Cancel),
-    ("GET", "/fapi/v1/order", RequestKind::Read),
-    ("POST", "/fapi/v1/batchOrders", RequestKind::Order),
-    ("PUT", "/fapi/v1/batchOrders", RequestKind::Modify),
-    ("DELETE", "/fapi/v1/batchOrders", RequestKind::Cancel),
-    ("DELETE", "/fapi/v1/allOpenOrders", RequestKind::CancelAll),
-    (
-        "POST",
-        "/fapi/v1/countdownCancelAll",
-        RequestKind::DeadManSwitch,
-    ),
-    ("POST", "/fapi/v1/algoOrder", RequestKind::Order),
-    ("DELETE", "/fapi/v1/algoOrder", RequestKind::Cancel),
-    ("GET", "/fapi/v1/algoOrder", RequestKind::Read),
-    ("DELETE", "/fapi/v1/algoOpenOrders", RequestKind::CancelAll),
-    ("GET", "/fapi/v1/openAlgoOrders", RequestKind::Read),
-    ("GET", "/fapi/v1/openOrder", RequestKind::Read),
-    ("GET", "/fapi/v1/openOrders", RequestKind::Read),
-    ("GET", "/fapi/v1/allOrders", RequestKind::Read),
-    ("GET", "/fapi/v1/userTrades", RequestKind::Read),
-    ("GET", "/fapi/v1/income", RequestKind::Read),
-    ("GET", "/fapi/v1/commissionRate", RequestKind::Read),
-    ("GET", "/fapi/v1/leverageBracket", RequestKind::Read),
-    ("GET", "/fapi/v1/positionSide/dual", RequestKind::Read),
-    ("GET", "/fapi/v1/rateLimit/order", RequestKind::Read),
-    ("GET", "/fapi/v2/balance", RequestKind::Read),
-    ("GET", "/fapi/v3/balance", RequestKind::Read),
-    ("GET", "/fapi/v2/account", RequestKind::Read),
-    ("GET", "/fapi/v3/account", RequestKind::Read),
-    ("GET", "/fapi/v2/positionRisk", RequestKind::Read),
-    ("GET", "/fapi/v3/positionRisk", RequestKind::Read),
-    ("POST", "/fapi/v1/leverage", RequestKind::Leverage),
-    ("POST", "/fapi/v1/marginType", RequestKind::Leverage),
-];
-
-/// The WebSocket API methods signed.
-const SOCKET_METHODS: &[(&str, RequestKind)] = &[
-    ("session.logon", RequestKind::Login),
-    ("order.place", RequestKind::Order),
-    ("order.modify", RequestKind::Modify),
-    ("order.cancel", RequestKind::Cancel),
-    ("order.status", RequestKind::Read),
-    ("algoOrder.place", RequestKind::Order),
-    ("algoOrder.cancel", RequestKind::Cancel),
-    ("account.status", RequestKind::Read),
-    ("account.balance", RequestKind::Read),
-    ("account.position", RequestKind::Read),
-    ("v2/account.status", RequestKind::Read),
-    ("v2/account.balance", RequestKind::Read),
-    ("v2/account.position", RequestKind::Read),
-];
+/// The pairs as Binance parameters, in order.
+fn params(pairs: &[Pair]) -> Params {
+    Params::from_pairs(
+        pairs
+            .iter()
+            .map(|Pair(key, value)| (key.as_str(), value.as_str())),
+    )
+}
 
 /// `binance-rest` fields: the request as the plugin will send it. The signed
 /// text is the encoded `query` followed directly by the encoded `body`
@@ -110,13 +76,14 @@ pub fn sign_rest(
 ) -> Result<Signed, Refusal> {
     let request: RestRequest = super::read_fields(fields)?;
     key.check_api_key(&request.api_key)?;
-    let kind = super::endpoint_kind(REST_ENDPOINTS, &request.method, &request.path, VENUE)?;
-    let params: Vec<Pair> = request.query.iter().chain(&request.body).cloned().collect();
-    let facts = facts(kind, &|name| form::value(&params, name).map(str::to_owned))?;
+    let kind = endpoints::signed_purpose(&request.method, &request.path)
+        .map(kind_of)
+        .ok_or_else(|| super::unknown(format!("{} {}", request.method, request.path), VENUE))?;
+    let (query, body) = (params(&request.query), params(&request.body));
+    let all = params(&[request.query, request.body].concat());
+    let facts = facts(kind, &|name| all.param(name).map(str::to_owned))?;
     policy.check(&facts, now_ms)?;
-    let mut message = form::encode(&request.query);
-    message.push_str(&form::encode(&request.body));
-    key.sign(message.as_bytes())
+    key.sign(signing::rest_payload(&query, &body).as_bytes())
 }
 
 /// Reads, checks and signs a `binance-ws-api` request.
@@ -128,17 +95,18 @@ pub fn sign_socket(
 ) -> Result<Signed, Refusal> {
     let request: SocketRequest = super::read_fields(fields)?;
     key.check_api_key(&request.api_key)?;
-    let kind = SOCKET_METHODS
+    let kind = endpoints::SIGNED_SOCKET_METHODS
         .iter()
         .find(|(method, _)| *method == request.method)
-        .map(|(_, kind)| *kind)
+        .map(|(_, purpose)| purpose.map_or(RequestKind::Login, kind_of))
         .ok_or_else(|| super::unknown(format!("socket method {:?}", request.method), VENUE))?;
     if kind == RequestKind::Login && !key.is_ed25519() {
         return Err(Refusal::BadRequest(
             "session.logon needs an Ed25519 key; this key is HMAC".to_owned(),
         ));
     }
-    let mut pairs = vec![Pair("apiKey".to_owned(), request.api_key.clone())];
+    let mut pairs = Params::new();
+    pairs.push("apiKey", request.api_key.as_str());
     for (name, value) in &request.params {
         if name == "apiKey" || name == "signature" {
             return Err(Refusal::BadRequest(format!(
@@ -155,12 +123,11 @@ pub fn sign_socket(
                 )));
             }
         };
-        pairs.push(Pair(name.clone(), text));
+        pairs.push(name.as_str(), text);
     }
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    let facts = facts(kind, &|name| form::value(&pairs, name).map(str::to_owned))?;
+    let facts = facts(kind, &|name| pairs.param(name).map(str::to_owned))?;
     policy.check(&facts, now_ms)?;
-    key.sign(form::encode(&pairs).as_bytes())
+    key.sign(signing::socket_payload(&pairs).as_bytes())
 }
 
 /// What a request with these parameters would do.

@@ -2,19 +2,16 @@
 //! and `signature` over the query string followed by the body exactly as
 //! received (without the `signature` pair) — HMAC-SHA256 in hex for HMAC
 //! keys, Ed25519 in base64 for Ed25519 keys. The WebSocket API signs its
-//! params sorted by name.
+//! params sorted by name. What is signed and the timing rule are
+//! `binance-core`'s ([`binance_core::signing`]), shared with the plugin
+//! and the signer.
 
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
 use super::errors::ApiError;
-use super::params::{Params, escape};
+use super::params::Params;
 use crate::signing::verify_hmac_hex;
-
-/// The recv window when none is given (ms).
-pub const DEFAULT_RECV_WINDOW: u64 = 5_000;
-/// The largest recv window (ms).
-pub const MAX_RECV_WINDOW: u64 = 60_000;
 
 /// How a key signs.
 #[derive(Debug, Clone)]
@@ -59,64 +56,21 @@ pub fn ed25519_public_key(pem: &str) -> Result<VerifyingKey, String> {
         .map_err(|e| format!("not an Ed25519 public key: {e}"))
 }
 
-/// Removes the `signature=…` pair from raw `a=1&b=2` text; returns the rest
-/// and the signature (still percent-encoded).
-fn split_signature(raw: &str) -> (String, Option<String>) {
-    let mut signature = None;
-    let rest: Vec<&str> = raw
-        .split('&')
-        .filter(|part| match part.strip_prefix("signature=") {
-            Some(value) => {
-                signature = Some(value.to_owned());
-                false
-            }
-            None => true,
-        })
-        .collect();
-    (rest.join("&"), signature)
-}
-
 /// The signed text of a REST request and its signature, decoded.
 pub fn rest_signed_text(query: &str, body: &str) -> Result<(String, String), ApiError> {
-    let (query, in_query) = split_signature(query);
-    let (body, in_body) = split_signature(body);
-    let signature = in_query
-        .or(in_body)
-        .ok_or_else(|| ApiError::mandatory("signature"))?;
-    let decoded = super::params::decode(&format!("s={signature}"))?
-        .pop()
-        .map(|(_, v)| v)
-        .unwrap_or_default();
-    Ok((format!("{query}{body}"), decoded))
+    Ok(binance_core::signing::received_payload(query, body)?)
 }
 
 /// Binance's timestamp rule: `timestamp < server + 1000` and
 /// `server - timestamp <= recvWindow` (at most 60 000).
 pub fn check_timestamp(params: &Params, now: u64) -> Result<(), ApiError> {
-    let timestamp = params
-        .integer("timestamp")?
-        .ok_or_else(|| ApiError::mandatory("timestamp"))?;
-    let window = params.integer("recvWindow")?.unwrap_or(DEFAULT_RECV_WINDOW);
-    if window > MAX_RECV_WINDOW {
-        return Err(ApiError::new(-1131, "recvWindow must be less than 60000"));
-    }
-    if timestamp >= now + 1_000 || now.saturating_sub(timestamp) > window {
-        return Err(ApiError::timestamp());
-    }
-    Ok(())
+    Ok(binance_core::signing::check_timestamp(params, now)?)
 }
 
 /// The text a WebSocket API request signs: every param but `signature`,
-/// sorted by name, values `quote_plus`-encoded.
+/// sorted by name, encoded.
 pub fn ws_signed_text(params: &Params) -> String {
-    let mut pairs: Vec<&(String, String)> =
-        params.0.iter().filter(|(k, _)| k != "signature").collect();
-    pairs.sort_by(|a, b| a.0.cmp(&b.0));
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", escape(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    binance_core::signing::socket_payload(&params.to_core())
 }
 
 #[cfg(test)]

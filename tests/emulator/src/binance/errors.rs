@@ -1,4 +1,8 @@
-//! Binance's error replies: an HTTP status and `{"code", "msg"}`.
+//! Binance's error replies: an HTTP status and `{"code", "msg"}`. The codes
+//! and their words are `binance-core`'s ([`VenueError`]); this adds the
+//! HTTP status each is sent with.
+
+use binance_core::{VenueError, codes};
 
 /// A refusal as Binance answers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,14 +15,20 @@ pub struct ApiError {
     pub msg: String,
 }
 
+impl From<VenueError> for ApiError {
+    fn from(error: VenueError) -> Self {
+        Self {
+            status: 400,
+            code: error.code,
+            msg: error.msg,
+        }
+    }
+}
+
 impl ApiError {
     /// An HTTP 400 error.
     pub fn new(code: i64, msg: impl Into<String>) -> Self {
-        Self {
-            status: 400,
-            code,
-            msg: msg.into(),
-        }
+        VenueError::new(code, msg).into()
     }
 
     /// The same error with another HTTP status.
@@ -29,57 +39,47 @@ impl ApiError {
 
     /// `-1102`: a mandatory parameter is missing or malformed.
     pub fn mandatory(name: &str) -> Self {
-        Self::new(
-            -1102,
-            format!("Mandatory parameter '{name}' was not sent, was empty/null, or malformed."),
-        )
+        VenueError::mandatory(name).into()
     }
 
     /// `-1121`: unknown symbol.
     pub fn symbol() -> Self {
-        Self::new(-1121, "Invalid symbol.")
+        VenueError::symbol().into()
     }
 
     /// `-2013`: order does not exist (query).
     pub fn no_such_order() -> Self {
-        Self::new(-2013, "Order does not exist.")
+        VenueError::no_such_order().into()
     }
 
     /// `-2011`: unknown order (cancel).
     pub fn unknown_order() -> Self {
-        Self::new(-2011, "Unknown order sent.")
+        VenueError::unknown_order().into()
     }
 
     /// `-1022`: signature not valid.
     pub fn signature() -> Self {
-        Self::new(-1022, "Signature for this request is not valid.")
+        VenueError::signature().into()
     }
 
     /// `-2015`: key unknown.
     pub fn api_key() -> Self {
-        Self::new(-2015, "Invalid API-key, IP, or permissions for action.").with_status(401)
+        Self::from(VenueError::api_key()).with_status(401)
     }
 
     /// `-1021`: timestamp outside the recv window.
     pub fn timestamp() -> Self {
-        Self::new(
-            -1021,
-            "Timestamp for this request is outside of the recvWindow.",
-        )
+        VenueError::timestamp().into()
     }
 
     /// `-1125`: unknown listen key.
     pub fn listen_key() -> Self {
-        Self::new(-1125, "This listenKey does not exist.")
+        VenueError::listen_key().into()
     }
 
     /// `-1007`: the outcome is unknown (HTTP 408).
     pub fn unknown_outcome() -> Self {
-        Self::new(
-            -1007,
-            "Timeout waiting for response from backend server. Send status unknown; execution status unknown.",
-        )
-        .with_status(408)
+        Self::from(VenueError::timeout()).with_status(408)
     }
 
     /// HTTP 503 "Unknown error, …": the request reached the engine but no
@@ -87,17 +87,13 @@ impl ApiError {
     /// gateway sends it as `{"timestamp","path","msg"}` without a code (see
     /// [`super::rest::error_response_at`]); `code` is 0.
     pub fn unknown_error() -> Self {
-        Self::new(
-            0,
-            "Unknown error, please check your request or try again later.",
-        )
-        .with_status(503)
+        Self::new(0, binance_core::errors::UNKNOWN_ERROR_TEXT).with_status(503)
     }
 
     /// `-1003` with HTTP 429, or 418 once banned.
     pub fn too_many(limit: u32, banned: bool) -> Self {
         let error = Self::new(
-            -1003,
+            codes::TOO_MANY_REQUESTS,
             format!(
                 "Too many requests; current limit is {limit} requests per minute. Please use the websocket for live updates to avoid polling the API."
             ),

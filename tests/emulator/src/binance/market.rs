@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use binance_core::{Filter, Lookup};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -154,6 +155,44 @@ pub fn markets(engine: &Engine) -> Vec<usize> {
         .collect()
 }
 
+/// A symbol's filters: its tick and lot (a market order may be 120 000
+/// lots, a limit order a million), its minimum notional and the
+/// PERCENT_PRICE band.
+fn filters(tick: Decimal, lot: Decimal, min_notional: Decimal) -> Vec<Filter> {
+    let (tick, lot) = (tick.normalize(), lot.normalize());
+    let four_places = |mut multiplier: Decimal| {
+        multiplier.rescale(4);
+        multiplier
+    };
+    vec![
+        Filter::Price {
+            min_price: tick,
+            max_price: (Decimal::from(4_529_764) * tick.max(Decimal::ONE)).normalize(),
+            tick_size: tick,
+        },
+        Filter::LotSize {
+            min_qty: lot,
+            max_qty: (lot * Decimal::from(1_000_000)).normalize(),
+            step_size: lot,
+        },
+        Filter::MarketLotSize {
+            min_qty: lot,
+            max_qty: (lot * Decimal::from(120_000)).normalize(),
+            step_size: lot,
+        },
+        Filter::MaxNumOrders { limit: 200 },
+        Filter::MaxNumAlgoOrders { limit: 10 },
+        Filter::MinNotional {
+            notional: min_notional.normalize(),
+        },
+        Filter::PercentPrice {
+            multiplier_up: four_places(PERCENT_PRICE_UP),
+            multiplier_down: four_places(PERCENT_PRICE_DOWN),
+            multiplier_decimal: "4".into(),
+        },
+    ]
+}
+
 /// `GET /fapi/v1/exchangeInfo`.
 pub fn exchange_info(engine: &Engine, now: u64) -> Value {
     let symbols: Vec<Value> = markets(engine)
@@ -185,15 +224,7 @@ pub fn exchange_info(engine: &Engine, now: u64) -> Value {
                 "liquidationFee": "0.012500",
                 "marketTakeBound": "0.05",
                 "maxMoveOrderLimit": 10000,
-                "filters": [
-                    { "filterType": "PRICE_FILTER", "minPrice": num(tick), "maxPrice": num(Decimal::from(4_529_764) * tick.max(Decimal::ONE)), "tickSize": num(tick) },
-                    { "filterType": "LOT_SIZE", "minQty": num(lot), "maxQty": num(lot * Decimal::from(1_000_000)), "stepSize": num(lot) },
-                    { "filterType": "MARKET_LOT_SIZE", "minQty": num(lot), "maxQty": num(lot * Decimal::from(120_000)), "stepSize": num(lot) },
-                    { "filterType": "MAX_NUM_ORDERS", "limit": 200 },
-                    { "filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10 },
-                    { "filterType": "MIN_NOTIONAL", "notional": num(spec.min_notional) },
-                    { "filterType": "PERCENT_PRICE", "multiplierUp": format!("{PERCENT_PRICE_UP:.4}"), "multiplierDown": format!("{PERCENT_PRICE_DOWN:.4}"), "multiplierDecimal": "4" },
-                ],
+                "filters": filters(tick, lot, spec.min_notional),
                 "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"],
                 "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
             })

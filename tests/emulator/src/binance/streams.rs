@@ -17,6 +17,7 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::Uri;
 use axum::response::Response;
+use binance_core::MarketStream;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -72,17 +73,14 @@ fn parse_stream(binance: &Binance, engine: &Engine, name: &str, now: u64) -> Opt
     if let Some(key) = binance.listen_keys().get(name).filter(|k| k.expires > now) {
         return Some(Stream::User(name.to_owned(), key.user));
     }
-    let (symbol, rest) = name.split_once('@')?;
-    let market = market_of_symbol(engine, symbol)?;
-    match rest {
-        "depth" | "depth@100ms" | "depth@250ms" | "depth@500ms" | "depth@0ms" => {
-            Some(Stream::Depth(market))
-        }
-        "bookTicker" => Some(Stream::BookTicker(market)),
-        "aggTrade" => Some(Stream::AggTrade(market)),
-        "markPrice" | "markPrice@1s" => Some(Stream::MarkPrice(market)),
-        _ => None,
-    }
+    let (symbol, stream) = MarketStream::parse(name)?;
+    let market = market_of_symbol(engine, &symbol)?;
+    Some(match stream {
+        MarketStream::Depth(_) => Stream::Depth(market),
+        MarketStream::BookTicker => Stream::BookTicker(market),
+        MarketStream::AggTrade => Stream::AggTrade(market),
+        MarketStream::MarkPrice { .. } => Stream::MarkPrice(market),
+    })
 }
 
 fn initial_names(path: &str, query: &HashMap<String, String>) -> Vec<String> {

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use binance_core::{ClientOrderId, Lookup, NewOrder, OrderType, Side};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -40,25 +41,11 @@ fn symbol_param(engine: &Engine, p: &Params) -> Result<(usize, String), ApiError
 }
 
 fn side_param(p: &Params) -> Result<bool, ApiError> {
-    match p.required("side")? {
-        "BUY" => Ok(true),
-        "SELL" => Ok(false),
-        _ => Err(ApiError::new(-1117, "Invalid side.")),
-    }
+    Ok(Side::decode(p, "side")? == Side::Buy)
 }
 
 fn client_id(p: &Params, key: &str) -> Result<Option<String>, ApiError> {
-    let Some(id) = p.text(key) else {
-        return Ok(None);
-    };
-    let valid = id.len() <= 36
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".:/_-".contains(c));
-    if !valid {
-        return Err(ApiError::new(-4015, "Client order id is not valid."));
-    }
-    Ok(Some(id.to_owned()))
+    Ok(ClientOrderId::decode(p, key)?.map(|id| id.as_str().to_owned()))
 }
 
 /// Binance's answer to a core refusal (`None`: the order stands, perhaps expired).
@@ -69,10 +56,7 @@ fn refusal(engine: &Engine, market: usize, placement: &Placement) -> Option<ApiE
     let min = engine.markets[market].spec.min_notional;
     Some(match state {
         Some(OrderState::IocCancelRejected) => return None,
-        Some(OrderState::BadAloPxRejected) => ApiError::new(
-            -5022,
-            "Due to the order could not be executed as maker, the Post Only order will be rejected. The order will not be recorded in the order history",
-        ),
+        Some(OrderState::BadAloPxRejected) => binance_core::VenueError::gtx_would_take().into(),
         Some(OrderState::PerpMarginRejected) => ApiError::new(-2019, "Margin is insufficient."),
         Some(OrderState::MinTradeNtlRejected) => ApiError::new(
             -4164,
@@ -118,10 +102,7 @@ const MIN_GOOD_TILL_MS: u64 = 600_000;
 
 /// The `goodTillDate` of a GTD order: more than ten minutes ahead, kept to
 /// the second as Binance keeps it.
-fn good_till_date(p: &Params, now: u64) -> Result<u64, ApiError> {
-    let date = p
-        .integer("goodTillDate")?
-        .ok_or_else(|| ApiError::mandatory("goodTillDate"))?;
+fn good_till_date(date: u64, now: u64) -> Result<u64, ApiError> {
     if date <= now + MIN_GOOD_TILL_MS {
         return Err(ApiError::new(
             -1130,
@@ -170,55 +151,30 @@ pub fn new_order(
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
-    let (market, symbol) = symbol_param(engine, p)?;
-    let is_buy = side_param(p)?;
-    let order_type = match p.required("type")? {
-        "LIMIT" => "LIMIT",
-        "MARKET" => "MARKET",
-        "STOP" | "STOP_MARKET" | "TAKE_PROFIT" | "TAKE_PROFIT_MARKET" | "TRAILING_STOP_MARKET" => {
-            return Err(ApiError::new(
-                -4120,
-                "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
-            ));
-        }
-        _ => return Err(ApiError::new(-1116, "Invalid orderType.")),
-    };
-    let qty = p
-        .decimal("quantity")?
-        .ok_or_else(|| ApiError::mandatory("quantity"))?;
-    if qty <= Decimal::ZERO {
-        return Err(ApiError::new(-4003, "Quantity less than or equal to zero."));
-    }
-    let tif = match (order_type, p.text("timeInForce")) {
-        ("MARKET", _) => "GTC",
-        (_, None) => return Err(ApiError::mandatory("timeInForce")),
-        (_, Some("GTC")) => "GTC",
-        (_, Some("GTD")) => "GTD",
-        (_, Some("IOC")) => "IOC",
-        (_, Some("FOK")) => "FOK",
-        (_, Some("GTX")) => "GTX",
-        _ => return Err(ApiError::new(-1115, "Invalid timeInForce.")),
-    };
-    let link = client_id(p, "newClientOrderId")?;
+    let order = NewOrder::decode(p)?;
+    let market = market_of_symbol(engine, &order.symbol).ok_or_else(ApiError::symbol)?;
+    let symbol = order.symbol.clone();
+    let is_buy = order.side == Side::Buy;
+    let order_type = order.order_type.as_str();
+    let qty = order.quantity;
+    let tif = order.time_in_force.map_or("GTC", |tif| tif.as_str());
+    let link = order.client_order_id.map(|id| id.as_str().to_owned());
     if let Some(link) = &link
         && ids.by_link(user, link).is_some_and(|o| o.is_open(engine))
     {
-        return Err(ApiError::new(-4116, "ClientOrderId is duplicated."));
+        return Err(binance_core::VenueError::duplicated_client_id().into());
     }
-    let price = match order_type {
-        "LIMIT" => p
-            .decimal("price")?
-            .filter(|px| *px > Decimal::ZERO)
-            .ok_or_else(|| ApiError::mandatory("price"))?,
-        _ => engine.slippage_price(market, is_buy, MARKET_SLIPPAGE),
+    let price = match order.price {
+        Some(price) => price,
+        None => engine.slippage_price(market, is_buy, MARKET_SLIPPAGE),
     };
-    if order_type == "LIMIT" {
+    if order.order_type == OrderType::Limit {
         check_percent_price(engine, market, is_buy, price)?;
     }
-    let good_till = match tif {
-        "GTD" => Some(good_till_date(p, ctx.now)?),
-        _ => None,
-    };
+    let good_till = order
+        .good_till_date
+        .map(|date| good_till_date(date, ctx.now))
+        .transpose()?;
     let mut wire_price = price;
     if tif == "FOK" && !fok_fills(engine, market, is_buy, price, qty) {
         wire_price = passive_price(engine, market, is_buy, price);
@@ -228,7 +184,7 @@ pub fn new_order(
         is_buy,
         price: wire_price,
         size: qty,
-        reduce_only: p.flag("reduceOnly")?,
+        reduce_only: order.reduce_only,
         kind: EntryKind::Limit(match (order_type, tif) {
             ("MARKET", _) | (_, "IOC" | "FOK") => TimeInForce::ImmediateOrCancel,
             (_, "GTX") => TimeInForce::PostOnly,
@@ -262,10 +218,9 @@ fn named<'a>(
     p: &Params,
 ) -> Result<&'a VenueOrder, ApiError> {
     let (market, _) = symbol_param(engine, p)?;
-    let found = match (p.integer("orderId")?, p.text("origClientOrderId")) {
-        (Some(id), _) => ids.get(&id.to_string()),
-        (None, Some(link)) => ids.by_link(user, link),
-        (None, None) => return Err(ApiError::mandatory("orderId")),
+    let found = match binance_core::OrderTarget::decode(p)? {
+        binance_core::OrderTarget::OrderId(id) => ids.get(&id.to_string()),
+        binance_core::OrderTarget::Client(link) => ids.by_link(user, link.as_str()),
     };
     found
         .filter(|o| o.user == user && o.market == market && o.trigger_price.is_none())

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::Response;
+use binance_core::Lookup;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;

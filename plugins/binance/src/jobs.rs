@@ -1,0 +1,455 @@
+//! The host's jobs: each operation becomes one or more REST calls (one
+//! per order, market or part of the account), signed one after the other
+//! with a fresh timestamp, and one reply that sums them up.
+
+use std::collections::VecDeque;
+
+use abi_stable::std_types::{RBox, ROption, RVec};
+use binance_core::endpoints::{
+    BALANCE_V2, COUNTDOWN_CANCEL_ALL, EXCHANGE_INFO, LEVERAGE, OPEN_ORDERS, ORDER,
+    POSITION_RISK_V2, USER_TRADES,
+};
+use binance_core::signing::recv_window_until;
+use binance_core::{
+    ClientOrderId, ModifyOrder, NewOrder, OrderTarget, OrderType, ResponseType, TimeInForce,
+};
+use plugin_api::{
+    Dec, Event, Event_NE, Operation, OrderKind, OrderRef, OrderRequest, Outcome, OutcomeKind,
+    Output, PluginError, RejectReason, Reply, RequestContext, Response, Side,
+    TimeInForce as HostTif,
+};
+
+use crate::config::Config;
+use crate::events;
+use crate::rest::{self, Auth, Call};
+use crate::wire;
+
+/// `userTrades` looks back at most this far, ms (7 days, less a minute
+/// for the way there).
+const TRADES_LOOKBACK_MS: u64 = 7 * 24 * 60 * 60 * 1000 - 60_000;
+
+/// What a call's answer is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    /// A new order: one item.
+    Place {
+        /// Post-only: expired unfilled means it would have taken.
+        post_only: bool,
+    },
+    /// A cancel or a modify: one item, and the order as it now stands.
+    Amend,
+    /// One market's countdown.
+    Countdown,
+    /// One order.
+    Order,
+    /// Open orders.
+    OpenOrders,
+    /// One market's trades.
+    Trades,
+    /// Balances.
+    Balance,
+    /// Positions.
+    Positions,
+    /// Markets.
+    Markets,
+    /// A setting changed.
+    Setting,
+}
+
+/// One call of a job and how its answer is read.
+#[derive(Debug, Clone)]
+struct Step {
+    call: Call,
+    read: Read,
+}
+
+/// A job under way.
+pub(crate) struct Job {
+    steps: VecDeque<Step>,
+    /// The call signed or sent, with its stamped query while it waits for
+    /// its signature.
+    current: Option<(Step, String)>,
+    /// One outcome per order (placing, cancelling, modifying).
+    per_item: bool,
+    valid_until_ms: Option<u64>,
+    items: Vec<Outcome>,
+    events: Vec<Event>,
+    /// A read that failed ends the job with its outcome.
+    failure: Option<Outcome>,
+}
+
+fn decimal(value: Dec) -> rust_decimal::Decimal {
+    value.to_decimal()
+}
+
+fn side(side: Side) -> Result<binance_core::Side, PluginError> {
+    match side {
+        Side::BUY => Ok(binance_core::Side::Buy),
+        Side::SELL => Ok(binance_core::Side::Sell),
+        other => Err(PluginError::invalid(format!("unknown side {other}"))),
+    }
+}
+
+fn client_id(host_id: &str) -> Result<ClientOrderId, PluginError> {
+    ClientOrderId::from_host(host_id).map_err(|_| {
+        PluginError::invalid(format!(
+            "client order id `{host_id}` is not one Binance takes (1 to 36 of A-Z a-z 0-9 . : / _ -)"
+        ))
+    })
+}
+
+/// The order parameters of a host order.
+fn new_order(order: &OrderRequest) -> Result<NewOrder, PluginError> {
+    let limit = |tif| (OrderType::Limit, Some(tif), Some(decimal(order.price)));
+    let (order_type, time_in_force, price) = match (order.kind, order.time_in_force) {
+        (OrderKind::MARKET, _) => (OrderType::Market, None, None),
+        (OrderKind::LIMIT_MAKER, _) | (OrderKind::LIMIT, HostTif::POST_ONLY) => {
+            limit(TimeInForce::Gtx)
+        }
+        (OrderKind::LIMIT, HostTif::GTC) => limit(TimeInForce::Gtc),
+        (OrderKind::LIMIT, HostTif::IOC) => limit(TimeInForce::Ioc),
+        (OrderKind::LIMIT, HostTif::FOK) => limit(TimeInForce::Fok),
+        (kind, tif) => {
+            return Err(PluginError::unsupported(format!(
+                "binance-usdm does not place {kind} orders with time in force {tif}"
+            )));
+        }
+    };
+    Ok(NewOrder {
+        symbol: order.market.venue_symbol.to_string(),
+        side: side(order.side)?,
+        order_type,
+        time_in_force,
+        quantity: decimal(order.size),
+        price,
+        reduce_only: order.reduce_only,
+        client_order_id: Some(client_id(&order.client_id)?),
+        good_till_date: None,
+        response_type: Some(ResponseType::Result),
+    })
+}
+
+/// Binance's id of an order when the host knows it, else its client id.
+fn target(order: &OrderRef) -> Result<OrderTarget, PluginError> {
+    match order
+        .exchange_order_id
+        .as_ref()
+        .into_option()
+        .and_then(|id| id.parse().ok())
+    {
+        Some(id) => Ok(OrderTarget::OrderId(id)),
+        None => Ok(OrderTarget::Client(client_id(&order.client_id)?)),
+    }
+}
+
+fn signed(method: &'static str, path: &'static str, weight: u32) -> Call {
+    Call::new(method, path, weight, Auth::Signed)
+}
+
+fn step(call: Call, read: Read) -> Step {
+    Step { call, read }
+}
+
+/// The calls of an operation; `markets` are the symbols the session
+/// trades, for the requests Binance wants one market at a time.
+fn plan(
+    operation: &Operation,
+    context: &RequestContext,
+    markets: &[String],
+) -> Result<Vec<Step>, PluginError> {
+    let mut steps = Vec::new();
+    match operation {
+        Operation::PlaceOrders(orders) => {
+            for order in orders.iter() {
+                let new = new_order(order)?;
+                let mut call = signed("POST", ORDER, 1);
+                call.counts_orders = true;
+                new.encode(&mut call.params);
+                let post_only = new.time_in_force == Some(TimeInForce::Gtx);
+                steps.push(step(call, Read::Place { post_only }));
+            }
+        }
+        Operation::CancelOrders(orders) => {
+            for order in orders.iter() {
+                let mut call = signed("DELETE", ORDER, 1);
+                call.params
+                    .push("symbol", order.market.venue_symbol.as_str());
+                target(order)?.encode(&mut call.params);
+                steps.push(step(call, Read::Amend));
+            }
+        }
+        Operation::ModifyOrders(modifies) => {
+            for modify in modifies.iter() {
+                let mut call = signed("PUT", ORDER, 1);
+                call.counts_orders = true;
+                ModifyOrder {
+                    symbol: modify.target.market.venue_symbol.to_string(),
+                    side: side(modify.order.side)?,
+                    target: target(&modify.target)?,
+                    quantity: decimal(modify.order.size),
+                    price: decimal(modify.order.price),
+                }
+                .encode(&mut call.params);
+                steps.push(step(call, Read::Amend));
+            }
+        }
+        Operation::ArmDeadManSwitch(at) => {
+            let countdown = at
+                .as_ref()
+                .into_option()
+                .map_or(0, |at| at.saturating_sub(context.now_ms).max(1));
+            for market in markets {
+                let mut call = signed("POST", COUNTDOWN_CANCEL_ALL, 10);
+                call.params
+                    .push("symbol", market.as_str())
+                    .push("countdownTime", countdown.to_string());
+                steps.push(step(call, Read::Countdown));
+            }
+        }
+        Operation::SetLeverage {
+            market,
+            leverage,
+            cross,
+        } => {
+            if !cross {
+                return Err(PluginError::unsupported(
+                    "binance-usdm sets leverage in cross margin only",
+                ));
+            }
+            let mut call = signed("POST", LEVERAGE, 1);
+            call.params
+                .push("symbol", market.venue_symbol.as_str())
+                .push("leverage", leverage.to_string());
+            steps.push(step(call, Read::Setting));
+        }
+        Operation::FetchMarkets { .. } => {
+            steps.push(step(
+                Call::new("GET", EXCHANGE_INFO, 1, Auth::Public),
+                Read::Markets,
+            ));
+        }
+        Operation::FetchOpenOrders => {
+            steps.push(step(signed("GET", OPEN_ORDERS, 40), Read::OpenOrders));
+        }
+        Operation::FetchOrder(order) => {
+            let mut call = signed("GET", ORDER, 1);
+            call.params
+                .push("symbol", order.market.venue_symbol.as_str());
+            target(order)?.encode(&mut call.params);
+            steps.push(step(call, Read::Order));
+        }
+        Operation::FetchFills { since_ms } => {
+            let start = (*since_ms).max(context.now_ms.saturating_sub(TRADES_LOOKBACK_MS));
+            for market in markets {
+                let mut call = signed("GET", USER_TRADES, 5);
+                call.params
+                    .push("symbol", market.as_str())
+                    .push("startTime", start.to_string())
+                    .push("limit", "1000");
+                steps.push(step(call, Read::Trades));
+            }
+        }
+        Operation::FetchAccount => {
+            steps.push(step(signed("GET", BALANCE_V2, 5), Read::Balance));
+            steps.push(step(signed("GET", POSITION_RISK_V2, 5), Read::Positions));
+        }
+        other => {
+            return Err(PluginError::unsupported(format!(
+                "binance-usdm does not do {other:?}"
+            )));
+        }
+    }
+    Ok(steps)
+}
+
+impl Job {
+    /// A job for `operation`.
+    pub(crate) fn new(
+        operation: &Operation,
+        context: &RequestContext,
+        markets: &[String],
+    ) -> Result<Job, PluginError> {
+        let per_item = matches!(
+            operation,
+            Operation::PlaceOrders(_) | Operation::CancelOrders(_) | Operation::ModifyOrders(_)
+        );
+        Ok(Job {
+            steps: plan(operation, context, markets)?.into(),
+            current: None,
+            per_item,
+            valid_until_ms: context.valid_until_ms.into_option(),
+            items: Vec::new(),
+            events: Vec::new(),
+            failure: None,
+        })
+    }
+
+    /// The next call's output (a signature to ask for, or a request), or
+    /// `Done` once every call is answered or a read failed.
+    pub(crate) fn next(&mut self, job: u64, config: &Config, now_ms: u64) -> Output {
+        let step = match self.failure {
+            Some(_) => None,
+            None => self.steps.pop_front(),
+        };
+        let Some(step) = step else {
+            return Output::Done {
+                job,
+                reply: RBox::new(self.reply()),
+            };
+        };
+        if step.call.auth != Auth::Signed {
+            let request = step.call.request(config);
+            self.current = Some((step, String::new()));
+            return Output::Http { job, request };
+        }
+        let recv_window = self.valid_until_ms.map_or(config.recv_window_ms, |until| {
+            recv_window_until(now_ms, until)
+        });
+        let (request, query) = step.call.stamp(config, now_ms, recv_window);
+        let costs = step.call.costs();
+        self.current = Some((step, query));
+        Output::Sign {
+            job,
+            request,
+            costs,
+        }
+    }
+
+    /// The signed request of the call waiting for `signature`.
+    pub(crate) fn signed(
+        &mut self,
+        job: u64,
+        config: &Config,
+        signature: &[u8],
+    ) -> Result<Output, PluginError> {
+        let (step, query) = self
+            .current
+            .as_ref()
+            .filter(|(step, _)| step.call.auth == Auth::Signed)
+            .ok_or_else(|| PluginError::invalid(format!("job {job} waits for no signature")))?;
+        Ok(Output::Http {
+            job,
+            request: step.call.signed(config, query, signature),
+        })
+    }
+
+    /// Reads the venue's answer to the current call.
+    pub(crate) fn answered(&mut self, response: &Response) -> Result<(), PluginError> {
+        let (step, _) = self
+            .current
+            .take()
+            .ok_or_else(|| PluginError::invalid("an answer for no call under way"))?;
+        self.events.extend(rest::rate_limits(response));
+        if let Some(outcome) = rest::failure(response) {
+            if self.per_item {
+                self.items.push(outcome);
+            } else {
+                self.failure = Some(outcome);
+            }
+            return Ok(());
+        }
+        match step.read {
+            Read::Place { post_only } => {
+                let order: wire::Order = rest::body(response, "new order")?;
+                self.items.push(placed(&order, post_only)?);
+            }
+            Read::Amend => {
+                let order: wire::Order = rest::body(response, "order")?;
+                self.items.push(rest::with_order_id(
+                    rest::accepted(&order.status),
+                    order.order_id,
+                ));
+                self.events
+                    .push(Event::Order(events::order(&order, false)?));
+            }
+            Read::Order => {
+                let order: wire::Order = rest::body(response, "order")?;
+                self.events.push(Event::Order(events::order(&order, true)?));
+            }
+            Read::OpenOrders => {
+                let orders: Vec<wire::Order> = rest::body(response, "open orders")?;
+                for order in &orders {
+                    self.events.push(Event::Order(events::order(order, true)?));
+                }
+            }
+            Read::Trades => {
+                let trades: Vec<wire::Trade> = rest::body(response, "trades")?;
+                for trade in &trades {
+                    self.events.push(Event::Fill(events::trade_fill(trade)?));
+                }
+            }
+            Read::Balance => {
+                let balances: Vec<wire::Balance> = rest::body(response, "balances")?;
+                self.events.extend(events::balances(&balances)?);
+            }
+            Read::Positions => {
+                let positions: Vec<wire::Position> = rest::body(response, "positions")?;
+                self.events.push(events::positions(&positions, 0)?);
+            }
+            Read::Markets => {
+                let info: wire::ExchangeInfo = rest::body(response, "exchangeInfo")?;
+                self.events
+                    .push(Event::Markets(RVec::from(events::markets(&info)?)));
+            }
+            Read::Countdown | Read::Setting => {}
+        }
+        Ok(())
+    }
+
+    /// The markets an answer showed the account trading in (open orders).
+    pub(crate) fn markets_seen(&self) -> impl Iterator<Item = &str> {
+        self.events.iter().filter_map(|event| match event {
+            Event::Order(order) => Some(order.market.as_str()),
+            _ => None,
+        })
+    }
+
+    fn reply(&mut self) -> Reply {
+        let items = std::mem::take(&mut self.items);
+        let outcome = match (&self.failure, self.per_item) {
+            (Some(failure), _) => failure.clone(),
+            (None, true) => items
+                .iter()
+                .find(|item| item.kind != OutcomeKind::ACCEPTED)
+                .or(items.first())
+                .cloned()
+                .unwrap_or_else(|| rest::accepted("nothing to do")),
+            (None, false) => rest::accepted(""),
+        };
+        Reply {
+            outcome,
+            items: RVec::from(items),
+            events: std::mem::take(&mut self.events)
+                .into_iter()
+                .map(Event_NE::new)
+                .collect(),
+            next: ROption::RNone,
+        }
+    }
+}
+
+/// A new order's answer: resting or (partly) filled; expired without a
+/// fill, it never traded (an IOC or FOK order with nothing to match, a
+/// post-only order that would have taken).
+fn placed(order: &wire::Order, post_only: bool) -> Result<Outcome, PluginError> {
+    let filled = events::dec(&order.executed_qty, "executedQty")?;
+    if order.status == "EXPIRED" && filled.is_zero() {
+        let reason = if post_only {
+            RejectReason::POST_ONLY_WOULD_CROSS
+        } else {
+            RejectReason::NO_LIQUIDITY
+        };
+        return Ok(Outcome::rejected(reason, "expired without a fill"));
+    }
+    let average = order
+        .avg_price
+        .as_deref()
+        .map(|text| events::dec(text, "avgPrice"))
+        .transpose()?
+        .filter(|price| !price.is_zero());
+    Ok(Outcome {
+        filled_size: Some(filled).filter(|size| !size.is_zero()).into(),
+        average_price: average.into(),
+        ..rest::with_order_id(rest::accepted(&order.status), order.order_id)
+    })
+}

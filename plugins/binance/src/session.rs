@@ -1,0 +1,201 @@
+//! The session: routes the host's calls to the market data, the account
+//! stream and the jobs, and knows which markets the account trades (for
+//! the requests Binance wants one symbol at a time).
+
+use std::collections::{BTreeSet, HashMap};
+
+use plugin_api::{
+    Answer, AnswerKind, Exchange, Manifest, Operation, Output, Output_NE, PluginError,
+    RequestContext, Stream,
+};
+
+use crate::config::Config;
+use crate::jobs::Job;
+use crate::market::MarketData;
+use crate::user::UserStream;
+
+/// One configured Binance USDⓈ-M account.
+pub struct Binance {
+    config: Config,
+    market: MarketData,
+    user: UserStream,
+    jobs: HashMap<u64, Job>,
+    /// Symbols of the markets the host streams or trades: the dead man's
+    /// switch is armed, and fills are fetched, for each.
+    markets: BTreeSet<String>,
+}
+
+fn out(output: Output) -> Output_NE {
+    Output_NE::new(output)
+}
+
+impl Binance {
+    /// The symbols the account trades.
+    pub fn markets(&self) -> impl Iterator<Item = &str> {
+        self.markets.iter().map(String::as_str)
+    }
+
+    fn learn_markets(&mut self, operation: &Operation) {
+        let symbols: Vec<String> = match operation {
+            Operation::PlaceOrders(orders) => orders
+                .iter()
+                .map(|order| order.market.venue_symbol.to_string())
+                .collect(),
+            Operation::ModifyOrders(modifies) => modifies
+                .iter()
+                .map(|modify| modify.target.market.venue_symbol.to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.markets.extend(symbols);
+    }
+
+    /// The job's next output; a finished job is forgotten.
+    fn advance(&mut self, job: u64, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
+        let Some(pending) = self.jobs.get_mut(&job) else {
+            return Err(PluginError::invalid(format!("no job {job} under way")));
+        };
+        let output = pending.next(job, &self.config, now_ms);
+        if matches!(output, Output::Done { .. }) {
+            self.jobs.remove(&job);
+        }
+        Ok(vec![out(output)])
+    }
+}
+
+impl Exchange for Binance {
+    fn manifest() -> Manifest {
+        crate::manifest::manifest()
+    }
+
+    fn new(config: &str) -> Result<Self, PluginError> {
+        Ok(Binance {
+            config: Config::parse(config)?,
+            market: MarketData::default(),
+            user: UserStream::default(),
+            jobs: HashMap::new(),
+            markets: BTreeSet::new(),
+        })
+    }
+
+    fn subscribe(
+        &mut self,
+        streams: &[Stream],
+        subscribe: bool,
+        _now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        if subscribe {
+            self.markets.extend(
+                streams
+                    .iter()
+                    .filter(|stream| !stream.market.is_empty())
+                    .map(|stream| stream.market.to_ascii_uppercase()),
+            );
+        }
+        let mut outputs = self.market.subscribe(&self.config, streams, subscribe);
+        outputs.extend(self.user.subscribe(&self.config, streams, subscribe));
+        Ok(outputs)
+    }
+
+    fn on_connection(
+        &mut self,
+        connection: &str,
+        up: bool,
+        reason: &str,
+        _now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        if self.market.owns_connection(connection) {
+            Ok(self.market.on_connection(connection, up, reason))
+        } else if UserStream::owns_connection(connection) {
+            // The key is in the URL: nothing to send.
+            Ok(Vec::new())
+        } else {
+            Err(PluginError::invalid(format!(
+                "no connection `{connection}` was opened"
+            )))
+        }
+    }
+
+    fn on_frame(
+        &mut self,
+        connection: &str,
+        frame: &str,
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        if UserStream::owns_connection(connection) {
+            self.user.on_frame(&self.config, connection, frame)
+        } else {
+            self.market.on_frame(&self.config, frame, now_ms)
+        }
+    }
+
+    fn begin(
+        &mut self,
+        job: u64,
+        operation: &Operation,
+        context: &RequestContext,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        self.learn_markets(operation);
+        let markets: Vec<String> = self.markets.iter().cloned().collect();
+        self.jobs
+            .insert(job, Job::new(operation, context, &markets)?);
+        self.advance(job, context.now_ms)
+    }
+
+    fn on_signed(
+        &mut self,
+        job: u64,
+        signature: &[u8],
+        _now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        let Some(pending) = self.jobs.get_mut(&job) else {
+            return Err(PluginError::invalid(format!("no job {job} under way")));
+        };
+        Ok(vec![out(pending.signed(job, &self.config, signature)?)])
+    }
+
+    fn on_answer(
+        &mut self,
+        job: u64,
+        answer: &Answer,
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        if self.market.owns(job) {
+            return self.market.on_answer(&self.config, job, answer, now_ms);
+        }
+        if self.user.owns(job) {
+            return self.user.on_answer(&self.config, job, answer, now_ms);
+        }
+        let response = match (answer.kind, answer.response.as_ref().into_option()) {
+            (AnswerKind::ANSWERED, Some(response)) => response,
+            _ => {
+                // Not sent, or given up on: the job is over.
+                self.jobs.remove(&job);
+                return Ok(Vec::new());
+            }
+        };
+        let Some(pending) = self.jobs.get_mut(&job) else {
+            return Err(PluginError::invalid(format!("no job {job} under way")));
+        };
+        if let Err(error) = pending.answered(response) {
+            self.jobs.remove(&job);
+            return Err(error);
+        }
+        let seen: Vec<String> = pending.markets_seen().map(str::to_owned).collect();
+        self.markets.extend(seen);
+        self.advance(job, now_ms)
+    }
+
+    fn on_timer(&mut self, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
+        let mut outputs = self.market.on_timer(&self.config, now_ms);
+        outputs.extend(self.user.on_timer(&self.config, now_ms));
+        Ok(outputs)
+    }
+
+    fn next_wakeup(&self) -> Option<u64> {
+        [self.market.next_wakeup(), self.user.next_wakeup()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
