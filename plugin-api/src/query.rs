@@ -12,14 +12,15 @@ pub fn encode<K: AsRef<str>, V: AsRef<str>>(pairs: impl IntoIterator<Item = (K, 
         if index > 0 {
             out.push('&');
         }
-        push_encoded(&mut out, key.as_ref());
+        push_component(&mut out, key.as_ref());
         out.push('=');
-        push_encoded(&mut out, value.as_ref());
+        push_component(&mut out, value.as_ref());
     }
     out
 }
 
-fn push_encoded(out: &mut String, text: &str) {
+/// Appends one key or value, percent-encoded.
+pub fn push_component(out: &mut String, text: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -48,16 +48,7 @@ impl Params {
 
     /// The pairs, encoded: the text sent and signed.
     pub fn encode(&self) -> String {
-        let mut out = String::new();
-        for (index, (key, value)) in self.0.iter().enumerate() {
-            if index > 0 {
-                out.push('&');
-            }
-            push_encoded(&mut out, key);
-            out.push('=');
-            push_encoded(&mut out, value);
-        }
-        out
+        plugin_api::query::encode(self.0.iter().map(|(key, value)| (key, value)))
     }
 
     /// Parameters from encoded text (`a=1&b=x%3Ay`); `-1100` for a bad
@@ -128,19 +119,9 @@ impl Lookup for Params {
     }
 }
 
-/// Appends `text` percent-encoded.
-pub fn push_encoded(out: &mut String, text: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-    }
-}
+/// Appends `text` percent-encoded (`plugin_api::query`, the encoding every
+/// venue that signs its query text is sent).
+pub use plugin_api::query::push_component as push_encoded;
 
 /// `text` percent-encoded.
 pub fn encoded(text: &str) -> String {
