@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The README's first command. Builds everything, starts the bundled
-# Hyperliquid emulator, then connector-host with configs/local.toml (which
-# starts the signer with the demo key), and a subscriber; places a few
-# orders through the command socket and shows their events; stops it all.
+# Hyperliquid and Bybit emulators, then connector-host with
+# configs/local.toml (which starts the signer with the demo keys), and a
+# subscriber; places a few orders on each venue through the command socket
+# and shows their events; stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bin=target/release
-cargo build --release -p connector-host -p connector-signer -p hl-emulator -p hyperliquid-plugin
+cargo build --release -p connector-host -p connector-signer -p hl-emulator -p hyperliquid-plugin -p bybit-plugin
 mkdir -p target/plugins
-cp "$bin/libhyperliquid_plugin.so" target/plugins/
-chmod 600 configs/local-demo.key        # git does not keep file modes
+cp "$bin/libhyperliquid_plugin.so" "$bin/libbybit_plugin.so" target/plugins/
+chmod 600 configs/local-demo.key configs/local-demo-bybit.secret   # git does not keep file modes
+bybit_key=local-demo-bybit
+bybit_secret=$(cat configs/local-demo-bybit.secret)
 rm -rf target/state/local-1              # a fresh emulator, a fresh journal
 account=$("$bin/connector-signer" address --key-file configs/local-demo.key)
 
@@ -21,8 +24,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== starting the emulator on 127.0.0.1:8099 (account $account funded)"
+echo "== starting the Hyperliquid emulator on 127.0.0.1:8099 (account $account funded)"
 "$bin/hl-emulator" --listen 127.0.0.1:8099 --seed 7 --fund "$account:100000" >target/emulator.log 2>&1 &
+pids+=($!)
+echo "== starting the Bybit emulator on 127.0.0.1:8098 (key $bybit_key funded)"
+"$bin/bybit-emulator" --listen 127.0.0.1:8098 --seed 7 --fund "$bybit_key:$bybit_secret:100000" >target/bybit-emulator.log 2>&1 &
 pids+=($!)
 echo "== starting connector-host (it starts the signer)"
 "$bin/connector-host" run --config configs/local.toml >target/host.log 2>&1 &
@@ -41,29 +47,38 @@ pids+=($!)
 pids+=($!)
 sleep 1
 
-order() { "$bin/connector-host" order "$@"; }
 id_of() { sed -n 's/.*"client_order_id": "\(0x[0-9a-f]*\)".*/\1/p' | head -1; }
+ids=()
 
-echo "== a limit buy below the market (rests), a market buy (fills), then cancel the resting one"
-resting=$(order buy --pair BTC-USD --price 97000 --amount 0.001 | id_of)
-echo "   limit buy   $resting"
-filled=$(order buy --pair BTC-USD --type market --amount 0.002 | id_of)
-echo "   market buy  $filled"
-sleep 1
-order cancel --id "$resting" >/dev/null
-echo "   cancel      $resting"
-closing=$(order sell --pair BTC-USD --type market --amount 0.002 --reduce-only | id_of)
-echo "   market sell $closing (reduce-only: closes the position)"
+# On one exchange and pair: a limit buy below the market (rests), a market
+# buy (fills), the cancel of the resting one, a reduce-only market sell.
+trade() {
+    local exchange=$1 pair=$2 below=$3
+    order() { "$bin/connector-host" order --exchange "$exchange" "$@"; }
+    echo "== $exchange $pair: a limit buy below the market (rests), a market buy (fills), then cancel the resting one"
+    resting=$(order buy --pair "$pair" --price "$below" --amount 0.001 | id_of)
+    echo "   limit buy   $resting"
+    filled=$(order buy --pair "$pair" --type market --amount 0.002 | id_of)
+    echo "   market buy  $filled"
+    sleep 1
+    order cancel --id "$resting" >/dev/null
+    echo "   cancel      $resting"
+    closing=$(order sell --pair "$pair" --type market --amount 0.002 --reduce-only | id_of)
+    echo "   market sell $closing (reduce-only: closes the position)"
+    ids+=("$exchange:$resting" "$exchange:$filled" "$exchange:$closing")
+}
+trade hl-local BTC-USD 97000
+trade bybit-local BTC-USDT 97000
 sleep 2
 
 echo "== what a subscriber received:"
 sed -E 's/"timestamp":[0-9]+,//; s/(.{220}).*/\1…/' target/events.log
 echo "== orders as the host sees them now:"
-for id in "$resting" "$filled" "$closing"; do
-    order get --id "$id" | sed -n 's/.*"\(client_order_id\|order_state\|filled_amount\|average_executed_price\)": \(.*\),*/   \1 \2/p' | tr -d ',' | paste -sd' '
+for entry in "${ids[@]}"; do
+    "$bin/connector-host" order --exchange "${entry%%:*}" get --id "${entry#*:}" | sed -n 's/.*"\(client_order_id\|order_state\|filled_amount\|average_executed_price\)": \(.*\),*/   \1 \2/p' | tr -d ',' | paste -sd' '
 done
 
 echo "== stopping (SIGTERM: commands stop, the journal is flushed)"
 kill -TERM "$host"
 wait "$host" || true
-echo "done; logs in target/host.log, target/emulator.log, target/events.log"
+echo "done; logs in target/host.log, target/emulator.log, target/bybit-emulator.log, target/events.log"
