@@ -81,6 +81,7 @@ struct Env {
 
 impl Env {
     async fn start() -> Env {
+        common::capture_logs();
         let key = ApiKey {
             key: API_KEY.into(),
             secret: SECRET.into(),

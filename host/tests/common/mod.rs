@@ -125,6 +125,17 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
     }
 }
 
+/// Sends the host's logs to the test's output (shown when a test fails),
+/// at `RUST_LOG`'s level or `warn`.
+pub fn capture_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
 /// Runs `future` on a two-worker runtime, as the bench binaries do (the
 /// machine has two cores).
 pub fn block_on<F: std::future::Future>(future: F) -> F::Output {

@@ -257,14 +257,7 @@ impl OrderEnv {
         emulator: EmulatorConfig,
         adjust: impl FnOnce(ExchangeConfig) -> ExchangeConfig,
     ) -> OrderEnv {
-        // Logs go to the test's output (shown when a test fails).
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env()
-                    .unwrap_or_else(|_| "warn".into()),
-            )
-            .with_test_writer()
-            .try_init();
+        super::capture_logs();
         let host_key = key("host under test");
         let account = host_key.address();
         let mut emulator = emulator;
