@@ -47,23 +47,23 @@ pids+=($!)
 pids+=($!)
 sleep 1
 
+order() { local exchange=$1; shift; "$bin/connector-host" order --exchange "$exchange" "$@"; }
 id_of() { sed -n 's/.*"client_order_id": "\(0x[0-9a-f]*\)".*/\1/p' | head -1; }
 ids=()
 
 # On one exchange and pair: a limit buy below the market (rests), a market
 # buy (fills), the cancel of the resting one, a reduce-only market sell.
 trade() {
-    local exchange=$1 pair=$2 below=$3
-    order() { "$bin/connector-host" order --exchange "$exchange" "$@"; }
+    local exchange=$1 pair=$2 below=$3 resting filled closing
     echo "== $exchange $pair: a limit buy below the market (rests), a market buy (fills), then cancel the resting one"
-    resting=$(order buy --pair "$pair" --price "$below" --amount 0.001 | id_of)
+    resting=$(order "$exchange" buy --pair "$pair" --price "$below" --amount 0.001 | id_of)
     echo "   limit buy   $resting"
-    filled=$(order buy --pair "$pair" --type market --amount 0.002 | id_of)
+    filled=$(order "$exchange" buy --pair "$pair" --type market --amount 0.002 | id_of)
     echo "   market buy  $filled"
     sleep 1
-    order cancel --id "$resting" >/dev/null
+    order "$exchange" cancel --id "$resting" >/dev/null
     echo "   cancel      $resting"
-    closing=$(order sell --pair "$pair" --type market --amount 0.002 --reduce-only | id_of)
+    closing=$(order "$exchange" sell --pair "$pair" --type market --amount 0.002 --reduce-only | id_of)
     echo "   market sell $closing (reduce-only: closes the position)"
     ids+=("$exchange:$resting" "$exchange:$filled" "$exchange:$closing")
 }
@@ -75,7 +75,7 @@ echo "== what a subscriber received:"
 sed -E 's/"timestamp":[0-9]+,//; s/(.{220}).*/\1…/' target/events.log
 echo "== orders as the host sees them now:"
 for entry in "${ids[@]}"; do
-    "$bin/connector-host" order --exchange "${entry%%:*}" get --id "${entry#*:}" | sed -n 's/.*"\(client_order_id\|order_state\|filled_amount\|average_executed_price\)": \(.*\),*/   \1 \2/p' | tr -d ',' | paste -sd' '
+    order "${entry%%:*}" get --id "${entry#*:}" | sed -n 's/.*"\(client_order_id\|order_state\|filled_amount\|average_executed_price\)": \(.*\),*/   \1 \2/p' | tr -d ',' | paste -sd' '
 done
 
 echo "== stopping (SIGTERM: commands stop, the journal is flushed)"
