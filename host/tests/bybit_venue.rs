@@ -22,8 +22,8 @@ use connector_host::plugins::PluginSet;
 use connector_host::publisher::Publisher;
 use connector_host::signer::SignerClient;
 use connector_host::trading::Trading;
-use hl_emulator::EmulatorHandle;
 use hl_emulator::bybit::{self, ApiKey, BybitOptions};
+use hl_emulator::{EmulatorHandle, FaultSettings};
 use rust_decimal::Decimal;
 use tokio::sync::watch;
 
@@ -115,6 +115,8 @@ impl Env {
                 ("api_key".to_owned(), API_KEY.into()),
             ]),
             reconcile_interval_ms: 2_000,
+            request_timeout_ms: 1_000,
+            order_expiry_ms: 2_000,
             markets: vec![MarketConfig {
                 symbol: "BTC-USDT".into(),
                 limits: Default::default(),
@@ -257,6 +259,38 @@ async fn a_market_order_fills_once_and_the_position_follows() {
     eventually("the position", Duration::from_secs(10), || {
         env.trading.account().position("BTCUSDT") == d("0.010")
             || env.trading.account().position("BTC-USDT") == d("0.010")
+    })
+    .await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_whose_answer_is_lost_is_found_by_a_signed_query() {
+    let env = Env::start().await;
+    let (bid, _) = env.top().await;
+    // The venue applies the next order but never answers, and its sockets
+    // say nothing for a while: only a read (signed, on Bybit) can find the
+    // order — by client id once the request's window has passed, or among
+    // the open orders at the next reconciliation.
+    env.emulator
+        .set_faults(&FaultSettings {
+            exchange_hang_next: Some(1),
+            ws_silence_secs: Some(3),
+            ..FaultSettings::default()
+        })
+        .expect("faults");
+    let price = (bid * d("0.97")).round_dp(1);
+    let id = env
+        .trading
+        .submit(&buy_order(
+            "BTC-USDT",
+            &price.to_string(),
+            "0.010",
+            OrderType::Limit,
+        ))
+        .expect("accepted");
+    env.until(id, "the order found open", |o| {
+        o.state == OrderState::Open && o.exchange_order_id.is_some()
     })
     .await;
     env.stop().await;

@@ -310,7 +310,7 @@ impl ExchangeRuntime {
                 stream_timeout_ms: config.stream_timeout_ms,
             },
         );
-        let querier = Querier::new(Arc::clone(&session));
+        let querier = Querier::new(Arc::clone(&session), signer.clone());
 
         let mut backoff = Backoff::new(
             Duration::from_millis(250),

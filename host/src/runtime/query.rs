@@ -1,5 +1,7 @@
-//! Unsigned requests through the plugin session (`/info`-style queries):
-//! one job each, following pagination.
+//! Reads through the plugin session (markets, open orders, an order, fills,
+//! the account): one job each, following pagination. A venue that signs its
+//! reads (Binance, Bybit) has them signed with the exchange's key, as its
+//! actions are; they carry no validity bound.
 
 use std::sync::Arc;
 
@@ -10,6 +12,11 @@ use plugin_api::{
 
 use super::clock::now_ms;
 use super::session::{Delivery, Session};
+use crate::signer::SignerClient;
+
+/// The most pages one read follows (a plugin that always names a next page
+/// would otherwise keep its caller forever).
+const MAX_PAGES: usize = 10_000;
 
 /// Why a query gave no answer.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -33,16 +40,18 @@ pub enum QueryError {
     },
 }
 
-/// Runs unsigned operations for one exchange.
+/// Runs reads for one exchange.
 #[derive(Clone)]
 pub struct Querier {
     session: Arc<Session>,
+    signer: SignerClient,
 }
 
 impl Querier {
-    /// A querier over a session.
-    pub fn new(session: Arc<Session>) -> Querier {
-        Querier { session }
+    /// A querier over a session, signing with `signer` where the venue
+    /// signs reads.
+    pub fn new(session: Arc<Session>, signer: SignerClient) -> Querier {
+        Querier { session, signer }
     }
 
     /// One request and its classified reply (whatever the outcome).
@@ -57,7 +66,7 @@ impl Querier {
         };
         match self
             .session
-            .run_job(operation, context, None, || {}, || {})
+            .run_job(operation, context, &self.signer, || {}, || {})
             .await
         {
             Delivery::Answered(reply) => Ok(*reply),
@@ -74,7 +83,14 @@ impl Querier {
     pub async fn events(&self, operation: Operation) -> Result<Vec<Event>, QueryError> {
         let mut next = Some(Operation_NE::new(operation));
         let mut events = Vec::new();
+        let mut pages = 0;
         while let Some(operation) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                return Err(QueryError::Plugin(PluginError::invalid(format!(
+                    "more than {MAX_PAGES} pages: the plugin keeps asking for the next"
+                ))));
+            }
             let reply = self.reply(&operation).await?;
             if reply.outcome.kind != OutcomeKind::ACCEPTED {
                 return Err(QueryError::Refused {

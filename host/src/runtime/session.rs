@@ -180,18 +180,20 @@ impl Session {
     /// `context`, signs and sends what the plugin asks for, until the plugin
     /// finishes it or the transport proves something.
     ///
-    /// Rate-limit capacity is paid before signing; if that had to wait, the
-    /// job is begun once more with a fresh context, so that a wait never
-    /// leaves a signed action stale. `while_waiting` runs once, at the first
+    /// Rate-limit capacity is paid before signing; if that had to wait
+    /// before anything of the job left, the job is begun once more with a
+    /// fresh context, so that a wait never leaves a signed action stale. A
+    /// later call of a job (the next page, the second half of a read) is
+    /// signed after its wait: beginning again would repeat what left. `while_waiting` runs once, at the first
     /// wait (or before the request leaves at the latest), so that its work
     /// delays nothing; `on_send` runs once, as the request leaves — both
-    /// before the answer is applied. Without a signer, a job that needs a
-    /// signature is not sent.
+    /// before the answer is applied. Whatever the plugin asks to have signed
+    /// (an action, or a read on a venue that signs reads) `signer` signs.
     pub async fn run_job(
         &self,
         operation: &Operation_NE,
         context: impl Fn() -> Result<RequestContext, String>,
-        signer: Option<&SignerClient>,
+        signer: &SignerClient,
         while_waiting: impl FnOnce(),
         on_send: impl FnOnce(),
     ) -> Delivery {
@@ -213,6 +215,8 @@ impl Session {
                 Err(error) => return Delivery::Refused(error),
             }
             let mut paid = false;
+            // Whether a call of this job has left.
+            let mut left = false;
             loop {
                 let Ok(Some(step)) =
                     tokio::time::timeout(self.http.timeout() * 2, steps.recv()).await
@@ -226,16 +230,13 @@ impl Session {
                 };
                 match step {
                     Step::Sign { request, costs } => {
-                        let Some(signer) = signer else {
-                            self.give_up(job, AnswerKind::NOT_SENT, "no signer for this job");
-                            return Delivery::NotSent(
-                                "plugin: a query that needs a signature is not a query".to_owned(),
-                            );
-                        };
                         if !std::mem::take(&mut prepaid) {
                             let waited =
                                 on_first_wait(self.http.acquire(&costs), &mut while_waiting).await;
-                            if !waited.is_zero() {
+                            // Once a call of the job has left, beginning
+                            // again would repeat it: a later call is signed
+                            // after its wait.
+                            if !waited.is_zero() && !left {
                                 self.give_up(
                                     job,
                                     AnswerKind::NOT_SENT,
@@ -281,6 +282,7 @@ impl Session {
                                 return Delivery::Unknown(reason);
                             }
                         };
+                        left = true;
                         match self
                             .plugin
                             .on_answer(job, &Answer::answered(response), now_ms())

@@ -63,7 +63,7 @@ impl Inner {
                 .run_job(
                     operation,
                     context,
-                    Some(&self.signer),
+                    &self.signer,
                     move || run_hook(&mut waiting),
                     move || run_hook(&mut sending),
                 )

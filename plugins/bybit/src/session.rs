@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use abi_stable::std_types::RBox;
 use plugin_api::{
     Answer, AnswerKind, Event_NE, Exchange, Manifest, Operation, Outcome, Output, Output_NE,
-    PluginError, RejectReason, Reply, RequestContext, Stream,
+    PluginError, PluginErrorKind, RejectReason, Reply, RequestContext, Stream,
 };
 use serde_json::Value;
 
@@ -155,6 +155,7 @@ impl Exchange for Bybit {
     ) -> Result<Vec<Output_NE>, PluginError> {
         let calls = match rest::calls(operation) {
             Ok(calls) => calls,
+            Err(error) if error.kind == PluginErrorKind::UNSUPPORTED => return Err(error),
             // Nothing was sent: the request is refused as it stands.
             Err(error) => {
                 let outcome =
