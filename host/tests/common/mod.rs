@@ -5,6 +5,7 @@
 pub mod host_process;
 pub mod orders;
 pub mod testex;
+pub mod venue;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
