@@ -1,18 +1,39 @@
 //! Binance USDⓈ-M through the host: the `binance-usdm` plugin against the
-//! in-process Binance emulator, its requests signed by the real signer
-//! with an HMAC key from a keyring (the scenarios are in `common::venue`,
-//! shared with Bybit).
+//! in-process Binance emulator, its requests signed by the real signer with
+//! an Ed25519 or an HMAC key from a keyring, each checked by the emulator
+//! (the scenarios are in `common::venue`, shared with Bybit).
 
 mod common;
 
-use common::venue::{self, API_KEY, SECRET, Venue, VenueEnv};
+use common::venue::{self, API_KEY, SECRET, Secret, Venue, VenueEnv};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use hl_emulator::binance::{self, ApiKey, BinanceOptions, KeyKind};
 use rust_decimal::Decimal;
 
-async fn start() -> VenueEnv {
+/// The kinds of API key Binance takes.
+enum Key {
+    Hmac,
+    Ed25519,
+}
+
+async fn start(key: Key) -> VenueEnv {
+    let (kind, secret) = match key {
+        Key::Hmac => (KeyKind::Hmac(SECRET.into()), Secret::hmac()),
+        Key::Ed25519 => {
+            let private = SigningKey::from_bytes(&[7; 32]);
+            let pem = private.to_pkcs8_pem(LineEnding::LF).expect("PKCS#8 PEM");
+            let secret = Secret {
+                algorithm: "ed25519",
+                file: pem.to_string(),
+            };
+            (KeyKind::Ed25519(private.verifying_key()), secret)
+        }
+    };
     let key = ApiKey {
         key: API_KEY.into(),
-        kind: KeyKind::Hmac(SECRET.into()),
+        kind,
     };
     let options = BinanceOptions {
         keys: vec![(key, Decimal::from(100_000))],
@@ -35,21 +56,25 @@ async fn start() -> VenueEnv {
         settings,
         market: "BTC-USDT",
         book: "BTCUSDT",
+        secret,
     };
     VenueEnv::start(emulator, venue).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_limit_order_rests_is_amended_in_place_and_cancelled() {
-    venue::a_limit_order_rests_is_amended_in_place_and_cancelled(start().await).await;
+    let env = start(Key::Ed25519).await;
+    venue::a_limit_order_rests_is_amended_in_place_and_cancelled(env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_market_order_fills_once_and_the_position_follows() {
-    venue::a_market_order_fills_once_and_the_position_follows(start().await).await;
+    let env = start(Key::Hmac).await;
+    venue::a_market_order_fills_once_and_the_position_follows(env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_whose_answer_is_lost_is_found_by_a_signed_read() {
-    venue::an_order_whose_answer_is_lost_is_found_by_a_signed_read(start().await).await;
+    let env = start(Key::Ed25519).await;
+    venue::an_order_whose_answer_is_lost_is_found_by_a_signed_read(env).await;
 }

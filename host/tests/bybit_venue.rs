@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::venue::{self, API_KEY, SECRET, Venue, VenueEnv};
+use common::venue::{self, API_KEY, SECRET, Secret, Venue, VenueEnv};
 use hl_emulator::bybit::{self, ApiKey, BybitOptions};
 use rust_decimal::Decimal;
 
@@ -28,6 +28,7 @@ async fn start() -> VenueEnv {
         settings,
         market: "BTC-USDT",
         book: "BTCUSDT",
+        secret: Secret::hmac(),
     };
     VenueEnv::start(emulator, venue).await
 }

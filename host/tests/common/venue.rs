@@ -28,7 +28,8 @@ use super::{binary, buy_order, capture_logs, cdylib, copy_as, local_exchange};
 
 /// The host's API key on the venue (public).
 pub const API_KEY: &str = "host-key";
-/// Its HMAC secret, known to the emulator and the signer only.
+/// Its HMAC secret (where the key is HMAC), known to the emulator and the
+/// signer only.
 pub const SECRET: &str = "host-secret";
 
 /// Which venue, and how the host reaches it.
@@ -45,18 +46,39 @@ pub struct Venue {
     pub market: &'static str,
     /// Its book's name in the host (the venue's symbol, `BTCUSDT`).
     pub book: &'static str,
+    /// The key's secret as the signer's keyring holds it.
+    pub secret: Secret,
 }
 
-/// The signer with the one HMAC key, from a keyring in `dir`.
-fn start_signer(dir: &Path, venue: &str) -> (KillOnDrop, PathBuf) {
-    let secret = dir.join("venue.secret");
-    std::fs::write(&secret, format!("{SECRET}\n")).expect("secret");
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+/// A key's secret in the signer's keyring: its algorithm and its file.
+pub struct Secret {
+    /// The keyring's `algorithm` (`hmac-sha256`, `ed25519`).
+    pub algorithm: &'static str,
+    /// The key file's text.
+    pub file: String,
+}
+
+impl Secret {
+    /// The HMAC-SHA256 secret [`SECRET`].
+    pub fn hmac() -> Secret {
+        Secret {
+            algorithm: "hmac-sha256",
+            file: format!("{SECRET}\n"),
+        }
+    }
+}
+
+/// The signer with the one key, [`API_KEY`], from a keyring in `dir`.
+fn start_signer(dir: &Path, venue: &str, secret: &Secret) -> (KillOnDrop, PathBuf) {
+    let file = dir.join("venue.secret");
+    std::fs::write(&file, &secret.file).expect("secret");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     let keyring = dir.join("keyring.toml");
     std::fs::write(
         &keyring,
         format!(
-            "[[key]]\nname = \"venue\"\nvenue = \"{venue}\"\nalgorithm = \"hmac-sha256\"\napi_key = \"{API_KEY}\"\nfile = \"venue.secret\"\n"
+            "[[key]]\nname = \"venue\"\nvenue = \"{venue}\"\nalgorithm = \"{}\"\napi_key = \"{API_KEY}\"\nfile = \"venue.secret\"\n",
+            secret.algorithm
         ),
     )
     .expect("keyring");
@@ -101,7 +123,7 @@ impl VenueEnv {
     pub async fn start(emulator: EmulatorHandle, venue: Venue) -> VenueEnv {
         capture_logs();
         let dir = tempfile::tempdir().expect("temp dir");
-        let (signer, socket) = start_signer(dir.path(), venue.keyring_venue);
+        let (signer, socket) = start_signer(dir.path(), venue.keyring_venue, &venue.secret);
         let plugins_dir = dir.path().join("plugins");
         std::fs::create_dir_all(&plugins_dir).expect("plugins dir");
         copy_as(

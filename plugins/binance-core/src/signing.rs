@@ -11,6 +11,8 @@
 //!   `server − timestamp <= recvWindow` (5 000 ms by default, at most
 //!   60 000).
 
+use base64::Engine as _;
+
 use crate::errors::{VenueError, codes};
 use crate::form::{Lookup, Params};
 
@@ -43,6 +45,19 @@ pub fn socket_payload(params: &Params) -> String {
         .collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
     Params::from_pairs(pairs.into_iter().cloned()).encode()
+}
+
+/// Binance's text of a signature from the signer: lower-case hex for
+/// HMAC-SHA256 (32 bytes), base64 for Ed25519 (64 bytes). The key's
+/// algorithm is the signer's keyring's business; the length tells which.
+pub fn signature_text(signature: &[u8]) -> Result<String, String> {
+    match signature.len() {
+        32 => Ok(hex::encode(signature)),
+        64 => Ok(base64::engine::general_purpose::STANDARD.encode(signature)),
+        other => Err(format!(
+            "a {other}-byte signature is neither HMAC-SHA256 (32) nor Ed25519 (64)"
+        )),
+    }
 }
 
 /// Appends `&signature=…` (or `signature=…` to empty text), the signature
@@ -121,6 +136,15 @@ mod tests {
     /// Binance's documented REST example (general info, "SIGNED endpoint
     /// examples").
     const ORDER: &str = "symbol=BTCUSDT&side=BUY&type=LIMIT&quantity=1&price=9000&timeInForce=GTC&recvWindow=5000&timestamp=1591702613943";
+
+    #[test]
+    fn a_signature_is_written_as_its_algorithm_wants() {
+        assert_eq!(signature_text(&[0xab; 32]).unwrap(), "ab".repeat(32));
+        let ed25519 = signature_text(&[0xff; 64]).unwrap();
+        assert_eq!(ed25519.len(), 88);
+        assert!(ed25519.starts_with("/////") && ed25519.ends_with("/w=="));
+        assert!(signature_text(&[0; 65]).unwrap_err().contains("65-byte"));
+    }
 
     #[test]
     fn rest_text_is_query_then_body() {

@@ -329,7 +329,7 @@ impl Job {
             .ok_or_else(|| PluginError::invalid(format!("job {job} waits for no signature")))?;
         Ok(Output::Http {
             job,
-            request: step.call.signed(config, query, signature),
+            request: step.call.signed(config, query, signature)?,
         })
     }
 

@@ -116,18 +116,25 @@ impl Call {
         (request, params.encode())
     }
 
-    /// The signed request: the stamped query, then `signature` (lower-case
-    /// hex of the signer's bytes). Its costs were paid with the signature.
-    pub(crate) fn signed(&self, config: &Config, query: &str, signature: &[u8]) -> Request {
+    /// The signed request: the stamped query, then `signature` (hex for an
+    /// HMAC key, base64 for an Ed25519 key). Its costs were paid with the
+    /// signature.
+    pub(crate) fn signed(
+        &self,
+        config: &Config,
+        query: &str,
+        signature: &[u8],
+    ) -> Result<Request, PluginError> {
+        let text = signing::signature_text(signature).map_err(PluginError::invalid)?;
         let mut query = query.to_owned();
-        signing::append_signature(&mut query, &hex::encode(signature));
-        Request {
+        signing::append_signature(&mut query, &text);
+        Ok(Request {
             method: self.method.into(),
             url: self.url(config, &query),
             headers: self.headers(config),
             body: RString::new(),
             costs: RVec::new(),
-        }
+        })
     }
 }
 

@@ -15,6 +15,8 @@ use super::support::{
 };
 
 const CLIENT_ID: &str = "0x0123456789abcdef0123456789abcdef";
+/// What an HMAC-SHA256 key's signature looks like to the plugin: 32 bytes.
+const HMAC: [u8; 32] = [0xab; 32];
 
 fn context(now_ms: u64, valid_until_ms: Option<u64>) -> RequestContext {
     RequestContext {
@@ -76,7 +78,7 @@ fn begin_and_sign(
             .unwrap(),
     );
     let payload = sign_payload(&signing);
-    let sent = plain(session.on_signed(job, &[0xab, 0xcd], 1_001).unwrap());
+    let sent = plain(session.on_signed(job, &HMAC, 1_001).unwrap());
     let Some(Output::Http { request, .. }) = sent.first() else {
         panic!("{sent:?}")
     };
@@ -122,10 +124,13 @@ fn what_is_signed_is_what_is_sent_and_the_window_ends_at_the_deadline() {
     );
     assert_eq!(
         url,
-        format!("http://127.0.0.1:9/fapi/v1/order?{text}&signature=abcd")
+        format!(
+            "http://127.0.0.1:9/fapi/v1/order?{text}&signature={}",
+            "ab".repeat(32)
+        )
     );
     // A signature for a job not waiting for one is refused.
-    assert!(session.on_signed(99, &[1], 1).is_err());
+    assert!(session.on_signed(99, &HMAC, 1).is_err());
 }
 
 #[test]
@@ -373,7 +378,7 @@ fn run(
         match outputs.first() {
             Some(Output::Sign { .. }) => {
                 payloads.push(sign_payload(&outputs));
-                session.on_signed(3, &[1], 1_000).unwrap();
+                session.on_signed(3, &HMAC, 1_000).unwrap();
             }
             Some(Output::Http { request, .. }) => {
                 payloads.push(Value::String(request.url.to_string()))
@@ -527,9 +532,9 @@ fn a_request_that_never_left_ends_its_job() {
     session
         .begin(5, &Operation::FetchOpenOrders, &context(1, None))
         .unwrap();
-    session.on_signed(5, &[1], 1).unwrap();
+    session.on_signed(5, &HMAC, 1).unwrap();
     assert!(session.on_answer(5, &not_sent(), 2).unwrap().is_empty());
-    assert!(session.on_signed(5, &[1], 3).is_err(), "forgotten");
+    assert!(session.on_signed(5, &HMAC, 3).is_err(), "forgotten");
     let open = format!("[{NEW}]");
     let (_, reply) = run(&mut session, &Operation::FetchOpenOrders, &[(200, &open)]);
     assert!(
