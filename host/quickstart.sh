@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's first command. Builds everything, starts the bundled
-# Hyperliquid and Bybit emulators, then connector-host with
+# Hyperliquid, Bybit and Binance USDⓈ-M emulators, then connector-host with
 # configs/local.toml (which starts the signer with the demo keys), and a
 # subscriber; places a few orders on each venue through the command socket
 # and shows their events; stops it all.
@@ -8,12 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bin=target/release
-cargo build --release -p connector-host -p connector-signer -p hl-emulator -p hyperliquid-plugin -p bybit-plugin
+cargo build --release -p connector-host -p connector-signer -p hl-emulator -p hyperliquid-plugin -p bybit-plugin -p binance-plugin
 mkdir -p target/plugins
-cp "$bin/libhyperliquid_plugin.so" "$bin/libbybit_plugin.so" target/plugins/
-chmod 600 configs/local-demo.key configs/local-demo-bybit.secret   # git does not keep file modes
+cp "$bin/libhyperliquid_plugin.so" "$bin/libbybit_plugin.so" "$bin/libbinance_plugin.so" target/plugins/
+chmod 600 configs/local-demo.key configs/local-demo-bybit.secret configs/local-demo-binance.pem   # git does not keep file modes
 bybit_key=local-demo-bybit
 bybit_secret=$(cat configs/local-demo-bybit.secret)
+binance_key=local-demo-binance
 rm -rf target/state/local-1              # a fresh emulator, a fresh journal
 account=$("$bin/connector-signer" address --key-file configs/local-demo.key)
 
@@ -30,6 +31,9 @@ pids+=($!)
 echo "== starting the Bybit emulator on 127.0.0.1:8098 (key $bybit_key funded)"
 "$bin/bybit-emulator" --listen 127.0.0.1:8098 --seed 7 --fund "$bybit_key:$bybit_secret:100000" >target/bybit-emulator.log 2>&1 &
 pids+=($!)
+echo "== starting the Binance USDⓈ-M emulator on 127.0.0.1:8097 (Ed25519 key $binance_key funded)"
+"$bin/binance-emulator" --listen 127.0.0.1:8097 --seed 7 --fund-ed25519 "$binance_key:configs/local-demo-binance.pub.pem:100000" >target/binance-emulator.log 2>&1 &
+pids+=($!)
 echo "== starting connector-host (it starts the signer)"
 "$bin/connector-host" run --config configs/local.toml >target/host.log 2>&1 &
 host=$!
@@ -41,7 +45,8 @@ done
 "$bin/connector-host" order status >/dev/null || { echo "the host did not start; see target/host.log"; exit 1; }
 
 echo "== subscribing to orders.* and account.* (connector-host tail)"
-"$bin/connector-host" tail --topic orders. >target/events.log 2>&1 &
+: >target/events.log                     # two subscribers, each appending
+"$bin/connector-host" tail --topic orders. >>target/events.log 2>&1 &
 pids+=($!)
 "$bin/connector-host" tail --topic account. >>target/events.log 2>&1 &
 pids+=($!)
@@ -49,26 +54,37 @@ sleep 1
 
 order() { local exchange=$1; shift; "$bin/connector-host" order --exchange "$exchange" "$@"; }
 id_of() { sed -n 's/.*"client_order_id": "\(0x[0-9a-f]*\)".*/\1/p' | head -1; }
+# An order command whose refusal is shown and ends the run.
+must() {
+    local reply
+    reply=$(order "$@") || { echo "   refused: $reply" >&2; return 1; }
+    echo "$reply"
+}
 ids=()
 
-# On one exchange and pair: a limit buy below the market (rests), a market
-# buy (fills), the cancel of the resting one, a reduce-only market sell.
+# On one exchange and pair: a limit buy below the market (rests), amended
+# in place to a lower price, a market buy (fills), the cancel of the
+# resting one, a reduce-only market sell (closes the position).
 trade() {
-    local exchange=$1 pair=$2 below=$3 resting filled closing
-    echo "== $exchange $pair: a limit buy below the market (rests), a market buy (fills), then cancel the resting one"
-    resting=$(order "$exchange" buy --pair "$pair" --price "$below" --amount 0.001 | id_of)
-    echo "   limit buy   $resting"
-    filled=$(order "$exchange" buy --pair "$pair" --type market --amount 0.002 | id_of)
+    local exchange=$1 pair=$2 below=$3 lower=$4 resting filled closing
+    echo "== $exchange $pair: a limit buy below the market (rests, then modified), a market buy (fills), the limit cancelled, a market sell"
+    resting=$(must "$exchange" buy --pair "$pair" --price "$below" --amount 0.002 | id_of)
+    echo "   limit buy   $resting at $below"
+    sleep 0.5
+    must "$exchange" modify --id "$resting" --price "$lower" >/dev/null
+    echo "   modify      $resting to $lower"
+    filled=$(must "$exchange" buy --pair "$pair" --type market --amount 0.002 | id_of)
     echo "   market buy  $filled"
     sleep 1
-    order "$exchange" cancel --id "$resting" >/dev/null
+    must "$exchange" cancel --id "$resting" >/dev/null
     echo "   cancel      $resting"
-    closing=$(order "$exchange" sell --pair "$pair" --type market --amount 0.002 --reduce-only | id_of)
+    closing=$(must "$exchange" sell --pair "$pair" --type market --amount 0.002 --reduce-only | id_of)
     echo "   market sell $closing (reduce-only: closes the position)"
     ids+=("$exchange:$resting" "$exchange:$filled" "$exchange:$closing")
 }
-trade hl-local BTC-USD 97000
-trade bybit-local BTC-USDT 97000
+trade hl-local BTC-USD 97000 96500
+trade bybit-local BTC-USDT 97000 96500
+trade binance-local BTC-USDT 97000 96500
 sleep 2
 
 echo "== what a subscriber received:"
@@ -81,4 +97,4 @@ done
 echo "== stopping (SIGTERM: commands stop, the journal is flushed)"
 kill -TERM "$host"
 wait "$host" || true
-echo "done; logs in target/host.log, target/emulator.log, target/bybit-emulator.log, target/events.log"
+echo "done; logs in target/host.log, target/emulator.log, target/bybit-emulator.log, target/binance-emulator.log, target/events.log"
