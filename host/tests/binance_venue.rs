@@ -6,6 +6,7 @@
 mod common;
 
 use common::venue::{self, API_KEY, SECRET, Secret, Venue, VenueEnv};
+use connector_host::config::ExchangeConfig;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
@@ -18,7 +19,7 @@ enum Key {
     Ed25519,
 }
 
-async fn start(key: Key) -> VenueEnv {
+async fn start(key: Key, adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
     let (kind, secret) = match key {
         Key::Hmac => (KeyKind::Hmac(SECRET.into()), Secret::hmac()),
         Key::Ed25519 => {
@@ -58,23 +59,35 @@ async fn start(key: Key) -> VenueEnv {
         book: "BTCUSDT",
         secret,
     };
-    VenueEnv::start(emulator, venue).await
+    VenueEnv::start(emulator, venue, adjust).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_limit_order_rests_is_amended_in_place_and_cancelled() {
-    let env = start(Key::Ed25519).await;
+    let env = start(Key::Ed25519, |_| {}).await;
     venue::a_limit_order_rests_is_amended_in_place_and_cancelled(env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_market_order_fills_once_and_the_position_follows() {
-    let env = start(Key::Hmac).await;
+    let env = start(Key::Hmac, |_| {}).await;
     venue::a_market_order_fills_once_and_the_position_follows(env).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_whose_answer_is_lost_is_found_by_a_signed_read() {
-    let env = start(Key::Ed25519).await;
+    let env = start(Key::Ed25519, |_| {}).await;
     venue::an_order_whose_answer_is_lost_is_found_by_a_signed_read(env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kill_switch_cancels_on_the_venue_and_refuses_new_orders() {
+    let env = start(Key::Hmac, |_| {}).await;
+    venue::the_kill_switch_cancels_on_the_venue_and_refuses_new_orders(env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_dead_mans_switch_has_the_venue_cancel() {
+    let env = start(Key::Hmac, venue::lapsing_switch).await;
+    venue::a_lapsed_dead_mans_switch_has_the_venue_cancel(env).await;
 }

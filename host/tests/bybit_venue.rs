@@ -5,10 +5,11 @@
 mod common;
 
 use common::venue::{self, API_KEY, SECRET, Secret, Venue, VenueEnv};
+use connector_host::config::ExchangeConfig;
 use hl_emulator::bybit::{self, ApiKey, BybitOptions};
 use rust_decimal::Decimal;
 
-async fn start() -> VenueEnv {
+async fn start(adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
     let key = ApiKey {
         key: API_KEY.into(),
         secret: SECRET.into(),
@@ -30,20 +31,25 @@ async fn start() -> VenueEnv {
         book: "BTCUSDT",
         secret: Secret::hmac(),
     };
-    VenueEnv::start(emulator, venue).await
+    VenueEnv::start(emulator, venue, adjust).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_limit_order_rests_is_amended_in_place_and_cancelled() {
-    venue::a_limit_order_rests_is_amended_in_place_and_cancelled(start().await).await;
+    venue::a_limit_order_rests_is_amended_in_place_and_cancelled(start(|_| {}).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_market_order_fills_once_and_the_position_follows() {
-    venue::a_market_order_fills_once_and_the_position_follows(start().await).await;
+    venue::a_market_order_fills_once_and_the_position_follows(start(|_| {}).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_whose_answer_is_lost_is_found_by_a_signed_read() {
-    venue::an_order_whose_answer_is_lost_is_found_by_a_signed_read(start().await).await;
+    venue::an_order_whose_answer_is_lost_is_found_by_a_signed_read(start(|_| {}).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kill_switch_cancels_on_the_venue_and_refuses_new_orders() {
+    venue::the_kill_switch_cancels_on_the_venue_and_refuses_new_orders(start(|_| {}).await).await;
 }

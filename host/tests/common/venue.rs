@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use connector_host::app::{ExchangeRuntime, HostServices};
 use connector_host::book::BookLevel;
-use connector_host::config::MarketConfig;
+use connector_host::config::{DeadManSwitchConfig, ExchangeConfig, MarketConfig};
 use connector_host::order::{
     ClientIdGenerator, ClientOrderId, InFlightOrder, OrderState, OrderType,
 };
@@ -119,8 +119,13 @@ pub struct VenueEnv {
 
 impl VenueEnv {
     /// Starts the signer and a host (exchange `venue`) on `emulator`, whose
-    /// account for [`API_KEY`] is funded.
-    pub async fn start(emulator: EmulatorHandle, venue: Venue) -> VenueEnv {
+    /// account for [`API_KEY`] is funded; `adjust` changes the exchange's
+    /// config (a scenario's needs).
+    pub async fn start(
+        emulator: EmulatorHandle,
+        venue: Venue,
+        adjust: impl FnOnce(&mut ExchangeConfig),
+    ) -> VenueEnv {
         capture_logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let (signer, socket) = start_signer(dir.path(), venue.keyring_venue, &venue.secret);
@@ -142,7 +147,7 @@ impl VenueEnv {
         };
         let mut settings = venue.settings;
         settings.insert("api_key".to_owned(), API_KEY.into());
-        let config = connector_host::config::ExchangeConfig {
+        let mut config = ExchangeConfig {
             name: "venue".into(),
             plugin: venue.plugin.into(),
             settings,
@@ -155,6 +160,7 @@ impl VenueEnv {
             }],
             ..local_exchange(String::new(), String::new())
         };
+        adjust(&mut config);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let runtime = ExchangeRuntime::start(&config, &plugins, &services, shutdown_rx)
             .await
@@ -313,6 +319,89 @@ pub async fn an_order_whose_answer_is_lost_is_found_by_a_signed_read(env: VenueE
     let id = env.trading.submit(&order).expect("accepted");
     env.until(id, "the order found open", |o| {
         o.state == OrderState::Open && o.exchange_order_id.is_some()
+    })
+    .await;
+    env.stop().await;
+}
+
+/// Places a limit buy 3 % below the bid and waits until it rests.
+async fn rest_one(env: &VenueEnv) -> ClientOrderId {
+    let (bid, _) = env.top().await;
+    let price = (bid * d("0.97")).round_dp(1);
+    let order = buy_order(env.market, &price.to_string(), "0.010", OrderType::Limit);
+    let id = env.trading.submit(&order).expect("accepted");
+    env.until(id, "the order to rest", |o| o.state == OrderState::Open)
+        .await;
+    id
+}
+
+/// The venue's open orders, as its truth shows.
+fn open_on_venue(env: &VenueEnv) -> usize {
+    env.truth()["orders"].as_array().map_or(0, |orders| {
+        orders.iter().filter(|o| o["status"] == "open").count()
+    })
+}
+
+/// The kill switch cancels every order on the venue and refuses new ones
+/// until released.
+pub async fn the_kill_switch_cancels_on_the_venue_and_refuses_new_orders(env: VenueEnv) {
+    let first = rest_one(&env).await;
+    let second = rest_one(&env).await;
+    let cancelled = env.trading.engage_kill_switch("drill");
+    assert_eq!(cancelled.len(), 2, "{cancelled:?}");
+    for id in [first, second] {
+        env.until(id, "the order cancelled", |o| {
+            o.state == OrderState::Cancelled
+        })
+        .await;
+    }
+    assert_eq!(open_on_venue(&env), 0, "{}", env.truth());
+    let (bid, _) = env.top().await;
+    let price = (bid * d("0.97")).round_dp(1).to_string();
+    let refused = env
+        .trading
+        .submit(&buy_order(env.market, &price, "0.010", OrderType::Limit));
+    assert!(refused.is_err(), "{refused:?}");
+    env.trading.release_kill_switch();
+    let again = rest_one(&env).await;
+    assert_eq!(open_on_venue(&env), 1);
+    env.trading.cancel(again).expect("cancel accepted");
+    env.until(again, "the order cancelled", |o| {
+        o.state == OrderState::Cancelled
+    })
+    .await;
+    env.stop().await;
+}
+
+/// A dead man's switch the venue fires 5 s after the host last refreshed
+/// it; strategies must beat every second.
+pub fn lapsing_switch(config: &mut ExchangeConfig) {
+    config.dead_man_switch = Some(DeadManSwitchConfig {
+        cancel_after_ms: 5_000,
+        heartbeat_timeout_ms: Some(1_000),
+    });
+}
+
+/// With [`lapsing_switch`]: while strategies beat, the switch is refreshed
+/// and the order rests; when they stop, the host stops refreshing and the
+/// venue itself cancels the order, which the host learns from the venue.
+pub async fn a_lapsed_dead_mans_switch_has_the_venue_cancel(env: VenueEnv) {
+    env.trading.heartbeat();
+    let id = rest_one(&env).await;
+    for _ in 0..8 {
+        env.trading.heartbeat();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert_eq!(env.order(id).state, OrderState::Open);
+    assert_eq!(open_on_venue(&env), 1);
+    eventually(
+        "the venue to cancel the order",
+        Duration::from_secs(15),
+        || open_on_venue(&env) == 0,
+    )
+    .await;
+    env.until(id, "the host to see it cancelled", |o| {
+        o.state == OrderState::Cancelled
     })
     .await;
     env.stop().await;
