@@ -10,7 +10,7 @@ use connector_host::config::ExchangeConfig;
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use hl_emulator::binance::{self, ApiKey, BinanceOptions, KeyKind};
+use hl_emulator::binance::{self, ApiKey, BinanceFaults, BinanceOptions, KeyKind};
 use rust_decimal::Decimal;
 
 /// The kinds of API key Binance takes.
@@ -20,6 +20,14 @@ enum Key {
 }
 
 async fn start(key: Key, adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
+    start_with(key, BinanceFaults::default(), adjust).await
+}
+
+async fn start_with(
+    key: Key,
+    faults: BinanceFaults,
+    adjust: impl FnOnce(&mut ExchangeConfig),
+) -> VenueEnv {
     let (kind, secret) = match key {
         Key::Hmac => (KeyKind::Hmac(SECRET.into()), Secret::hmac()),
         Key::Ed25519 => {
@@ -38,7 +46,7 @@ async fn start(key: Key, adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
     };
     let options = BinanceOptions {
         keys: vec![(key, Decimal::from(100_000))],
-        ..BinanceOptions::default()
+        faults,
     };
     let emulator = binance::start(binance::default_config(), options)
         .await
@@ -90,4 +98,30 @@ async fn the_kill_switch_cancels_on_the_venue_and_refuses_new_orders() {
 async fn a_lapsed_dead_mans_switch_has_the_venue_cancel() {
     let env = start(Key::Hmac, venue::lapsing_switch).await;
     venue::a_lapsed_dead_mans_switch_has_the_venue_cancel(env).await;
+}
+
+/// Binance refuses a timestamp 1 s or more ahead of its clock: against a
+/// venue 3 s behind this machine, the plugin stamps with the venue's time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_clock_behind_this_machines_is_followed() {
+    let faults = BinanceFaults {
+        clock_offset_ms: Some(-3_000),
+        ..BinanceFaults::default()
+    };
+    let env = start_with(Key::Hmac, faults, |_| {}).await;
+    venue::a_market_order_fills_once_and_the_position_follows(env).await;
+}
+
+/// … and older than the receive window: against a venue 20 s ahead (an
+/// order's window is the host's deadline, 2 s here), likewise. (Further
+/// off, the signer refuses: its policy takes no stamp a minute off its own
+/// clock.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_clock_ahead_of_this_machines_is_followed() {
+    let faults = BinanceFaults {
+        clock_offset_ms: Some(20_000),
+        ..BinanceFaults::default()
+    };
+    let env = start_with(Key::Ed25519, faults, |_| {}).await;
+    venue::a_limit_order_rests_is_amended_in_place_and_cancelled(env).await;
 }

@@ -285,8 +285,10 @@ impl Job {
     }
 
     /// The next call's output (a signature to ask for, or a request), or
-    /// `Done` once every call is answered or a read failed.
-    pub(crate) fn next(&mut self, job: u64, config: &Config, now_ms: u64) -> Output {
+    /// `Done` once every call is answered or a read failed. A signed call
+    /// is stamped with `venue_ms`, Binance's time at this machine's
+    /// `now_ms`; its receive window ends at the host's deadline.
+    pub(crate) fn next(&mut self, job: u64, config: &Config, now_ms: u64, venue_ms: u64) -> Output {
         let step = match self.failure {
             Some(_) => None,
             None => self.steps.pop_front(),
@@ -305,7 +307,7 @@ impl Job {
         let recv_window = self.valid_until_ms.map_or(config.recv_window_ms, |until| {
             recv_window_until(now_ms, until)
         });
-        let (request, query) = step.call.stamp(config, now_ms, recv_window);
+        let (request, query) = step.call.stamp(config, venue_ms, recv_window);
         let costs = step.call.costs();
         self.current = Some((step, query));
         Output::Sign {

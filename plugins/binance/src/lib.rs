@@ -12,6 +12,8 @@
 //! * `manifest` — what it supports: order kinds, rate-limit buckets,
 //!   the dead man's switch, the signing scheme.
 //! * `session` — routes the host's calls, knows the traded markets.
+//! * `clock` — Binance's clock: the offset signed requests are stamped
+//!   with.
 //! * `jobs` — operations to signed REST calls and their replies.
 //! * `rest` — calls, their costs and signatures, what an answer proves,
 //!   rate-limit headers.
@@ -21,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+mod clock;
 pub mod config;
 mod events;
 mod jobs;

@@ -4,11 +4,13 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use binance_core::Meaning;
 use plugin_api::{
     Answer, AnswerKind, Exchange, Manifest, Operation, Output, Output_NE, PluginError,
-    RequestContext, Stream,
+    RequestContext, Response, Stream,
 };
 
+use crate::clock::ServerClock;
 use crate::config::Config;
 use crate::jobs::Job;
 use crate::market::MarketData;
@@ -20,6 +22,7 @@ pub struct Binance {
     market: MarketData,
     user: UserStream,
     jobs: HashMap<u64, Job>,
+    clock: ServerClock,
     /// Symbols of the markets the host streams or trades: the dead man's
     /// switch is armed, and fills are fetched, for each.
     markets: BTreeSet<String>,
@@ -27,6 +30,15 @@ pub struct Binance {
 
 fn out(output: Output) -> Output_NE {
     Output_NE::new(output)
+}
+
+/// Whether Binance refused a request for its timestamp (`-1021`): the
+/// clock offset is to be measured again.
+fn stamped_outside_the_window(response: &Response) -> bool {
+    matches!(
+        binance_core::classify(response.status, &response.body).meaning,
+        Meaning::NotProcessed { resign: true }
+    )
 }
 
 impl Binance {
@@ -55,7 +67,7 @@ impl Binance {
         let Some(pending) = self.jobs.get_mut(&job) else {
             return Err(PluginError::invalid(format!("no job {job} under way")));
         };
-        let output = pending.next(job, &self.config, now_ms);
+        let output = pending.next(job, &self.config, now_ms, self.clock.venue_time(now_ms));
         if matches!(output, Output::Done { .. }) {
             self.jobs.remove(&job);
         }
@@ -74,6 +86,7 @@ impl Exchange for Binance {
             market: MarketData::default(),
             user: UserStream::default(),
             jobs: HashMap::new(),
+            clock: ServerClock::default(),
             markets: BTreeSet::new(),
         })
     }
@@ -166,6 +179,10 @@ impl Exchange for Binance {
         if self.user.owns(job) {
             return self.user.on_answer(&self.config, job, answer, now_ms);
         }
+        if self.clock.owns(job) {
+            self.clock.on_answer(answer, now_ms);
+            return Ok(Vec::new());
+        }
         let response = match (answer.kind, answer.response.as_ref().into_option()) {
             (AnswerKind::ANSWERED, Some(response)) => response,
             _ => {
@@ -177,6 +194,9 @@ impl Exchange for Binance {
         let Some(pending) = self.jobs.get_mut(&job) else {
             return Err(PluginError::invalid(format!("no job {job} under way")));
         };
+        if stamped_outside_the_window(response) {
+            self.clock.resync_soon(now_ms);
+        }
         if let Err(error) = pending.answered(response) {
             self.jobs.remove(&job);
             return Err(error);
@@ -189,13 +209,18 @@ impl Exchange for Binance {
     fn on_timer(&mut self, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
         let mut outputs = self.market.on_timer(&self.config, now_ms);
         outputs.extend(self.user.on_timer(&self.config, now_ms));
+        outputs.extend(self.clock.on_timer(&self.config, now_ms));
         Ok(outputs)
     }
 
     fn next_wakeup(&self) -> Option<u64> {
-        [self.market.next_wakeup(), self.user.next_wakeup()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.market.next_wakeup(),
+            self.user.next_wakeup(),
+            self.clock.next_wakeup(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }

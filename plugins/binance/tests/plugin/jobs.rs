@@ -3,7 +3,7 @@
 //! classified — never a rejection without Binance's word for it.
 
 use abi_stable::std_types::{ROption, RVec};
-use binance_core::Params;
+use binance_core::{Lookup, Params};
 use plugin_api::{
     Event, Exchange, ModifyRequest, Operation, OrderKind, OrderRef, OrderRequest, OutcomeKind,
     Output, RejectReason, Reply, RequestContext, Side, StreamKind, TimeInForce,
@@ -131,6 +131,36 @@ fn what_is_signed_is_what_is_sent_and_the_window_ends_at_the_deadline() {
     );
     // A signature for a job not waiting for one is refused.
     assert!(session.on_signed(99, &HMAC, 1).is_err());
+}
+
+#[test]
+fn a_refused_timestamp_has_the_clock_measured_again_and_later_stamps_follow_it() {
+    let mut session = session();
+    begin_and_sign(&mut session, 7, &place(OrderKind::LIMIT, TimeInForce::GTC));
+    let refused = r#"{"code":-1021,"msg":"Timestamp for this request was 1000ms ahead of the server's time."}"#;
+    session
+        .on_answer(7, &answer(400, refused, &[]), 1_100)
+        .unwrap();
+    assert_eq!(session.next_wakeup(), Some(1_100), "measured at once");
+    let job = match &plain(session.on_timer(1_100).unwrap())[..] {
+        [Output::Http { job, request }] if request.url.ends_with("/fapi/v1/time") => *job,
+        other => panic!("{other:?}"),
+    };
+    // Binance is 2 s behind: sent at 1 100, answered at 1 120.
+    let time = answer(200, r#"{"serverTime":0}"#, &[]);
+    let late = session.on_answer(job, &time, 1_120).unwrap();
+    assert!(late.is_empty());
+    let signing = plain(
+        session
+            .begin(
+                8,
+                &place(OrderKind::LIMIT, TimeInForce::GTC),
+                &context(5_000, None),
+            )
+            .unwrap(),
+    );
+    let params = query(&sign_payload(&signing));
+    assert_eq!(params.param("timestamp"), Some("3890"), "5 000 − 1 110");
 }
 
 #[test]

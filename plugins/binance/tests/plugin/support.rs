@@ -10,12 +10,25 @@ use plugin_api::{
 /// The API key the tests configure.
 pub const API_KEY: &str = "key-1";
 
-/// A session against a venue at 127.0.0.1:9.
+/// A session against a venue at 127.0.0.1:9, its clock measured (at 0:
+/// no offset) as a new session's first timer does.
 pub fn session() -> Binance {
-    Binance::new(&format!(
+    let mut session = Binance::new(&format!(
         r#"{{"api_key":"{API_KEY}","api_url":"http://127.0.0.1:9","ws_url":"ws://127.0.0.1:9","listen_key_keepalive_ms":60000}}"#
     ))
-    .unwrap()
+    .unwrap();
+    assert_eq!(
+        session.next_wakeup(),
+        Some(0),
+        "the clock is measured at once"
+    );
+    let job = match &plain(session.on_timer(0).unwrap())[..] {
+        [Output::Http { job, request }] if request.url.ends_with("/fapi/v1/time") => *job,
+        other => panic!("not a time request: {other:?}"),
+    };
+    let answered = session.on_answer(job, &answer(200, r#"{"serverTime":0}"#, &[]), 0);
+    assert!(answered.unwrap().is_empty());
+    session
 }
 
 /// The outputs as plain enums.

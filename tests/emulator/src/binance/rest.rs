@@ -17,7 +17,6 @@ use super::limits::OrderCount;
 use super::params::Params;
 use super::{Binance, ListenKey, auth, market, shapes, trade};
 use crate::account::AccountId;
-use crate::clock;
 use crate::server::text_response;
 
 /// An error as Binance sends it.
@@ -82,7 +81,7 @@ pub async fn handler(
     if !path.starts_with("/fapi/") {
         return text_response(StatusCode::NOT_FOUND, "Not Found");
     }
-    let now = clock::now_ms();
+    let now = binance.faults.now_ms();
     let weight = match path.as_str() {
         "/fapi/v1/depth" | "/fapi/v1/exchangeInfo" => 5,
         _ => 1,

@@ -23,7 +23,6 @@ use super::params::Params;
 use super::streams::STREAM_IDLE_TIMEOUT;
 use super::{Binance, KeyKind, auth, shapes, trade};
 use crate::account::AccountId;
-use crate::clock;
 use crate::session::Handler;
 use crate::ws::Out;
 
@@ -87,7 +86,7 @@ fn request(
     text: &str,
     out: &Out,
 ) {
-    let now = clock::now_ms();
+    let now = binance.faults.now_ms();
     let Ok(frame) = serde_json::from_str::<Value>(text) else {
         let outcome = admit(binance, 1, now).and(Err(ApiError::new(-1100, "Malformed request.")));
         return out.send(reply(binance, Value::Null, outcome, None, now));
