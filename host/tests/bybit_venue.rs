@@ -53,3 +53,8 @@ async fn an_order_whose_answer_is_lost_is_found_by_a_signed_read() {
 async fn the_kill_switch_cancels_on_the_venue_and_refuses_new_orders() {
     venue::the_kill_switch_cancels_on_the_venue_and_refuses_new_orders(start(|_| {}).await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_dead_mans_switch_has_the_venue_cancel() {
+    venue::a_lapsed_dead_mans_switch_has_the_venue_cancel(start(venue::lapsing_switch).await).await;
+}

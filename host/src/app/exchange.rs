@@ -220,6 +220,7 @@ fn check_dead_man_switch(
     if ![
         DeadManSwitch::SCHEDULED_TIME,
         DeadManSwitch::COUNTDOWN_PER_MARKET,
+        DeadManSwitch::CONNECTION_BASED,
     ]
     .contains(&manifest.dead_man_switch)
     {

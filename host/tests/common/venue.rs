@@ -373,11 +373,12 @@ pub async fn the_kill_switch_cancels_on_the_venue_and_refuses_new_orders(env: Ve
     env.stop().await;
 }
 
-/// A dead man's switch the venue fires 5 s after the host last refreshed
-/// it; strategies must beat every second.
+/// A dead man's switch the venue fires 10 s after the host last refreshed
+/// it (Bybit's DCP takes no less than 9 s); strategies must beat every
+/// second.
 pub fn lapsing_switch(config: &mut ExchangeConfig) {
     config.dead_man_switch = Some(DeadManSwitchConfig {
-        cancel_after_ms: 5_000,
+        cancel_after_ms: 10_000,
         heartbeat_timeout_ms: Some(1_000),
     });
 }
@@ -396,7 +397,7 @@ pub async fn a_lapsed_dead_mans_switch_has_the_venue_cancel(env: VenueEnv) {
     assert_eq!(open_on_venue(&env), 1);
     eventually(
         "the venue to cancel the order",
-        Duration::from_secs(15),
+        Duration::from_secs(20),
         || open_on_venue(&env) == 0,
     )
     .await;

@@ -17,12 +17,14 @@
 //!   any snapshot), trades, best bid and offer, funding.
 //! * `private` — the private socket: `auth`, then orders, executions,
 //!   positions and the wallet.
+//! * `dcp` — disconnection protection as the host's dead man's switch.
 //! * `records` — Bybit's order, execution, position and wallet records as
 //!   events (the same shape over REST and the socket).
 
 #![warn(missing_docs)]
 
 pub mod config;
+mod dcp;
 mod manifest;
 mod private;
 mod public;

@@ -54,11 +54,11 @@ pub fn manifest() -> Manifest {
             bucket(CANCEL, 10, 1_000),
             bucket(QUERY, 50, 1_000),
         ]),
-        // DCP needs the account enabled by Bybit and a `dcp` subscriber;
-        // not offered yet.
-        dead_man_switch: DeadManSwitch::NONE,
+        // DCP: for accounts Bybit enabled it for (others get the venue's
+        // refusal when the host arms it).
+        dead_man_switch: DeadManSwitch::CONNECTION_BASED,
         max_batch: bybit_core::order::MAX_BATCH as u32,
-        dead_man_min_lead_ms: 0,
+        dead_man_min_lead_ms: crate::dcp::MIN_LEAD_MS,
         dead_man_max_per_day: 0,
         modify_size: ModifySize::TOTAL,
     }

@@ -24,6 +24,9 @@ const AUTH_VALIDITY_MS: u64 = 10_000;
 /// The topics subscribed after `auth`.
 const TOPICS: [&str; 4] = ["order", "execution", "position", "wallet"];
 
+/// The topic whose subscribers keep disconnection protection from firing.
+const DCP_TOPIC: &str = "dcp";
+
 /// The private socket and its authentication.
 pub struct Private {
     url: String,
@@ -31,6 +34,10 @@ pub struct Private {
     opened: bool,
     /// The `auth` job under way: its id and expiry.
     auth: Option<(u64, u64)>,
+    /// Whether `auth` succeeded on the connection that is up.
+    authed: bool,
+    /// Whether `dcp` is subscribed (or is to be, once authenticated).
+    dcp: bool,
     next_job: u64,
 }
 
@@ -58,6 +65,8 @@ impl Private {
             api_key: api_key.to_owned(),
             opened: false,
             auth: None,
+            authed: false,
+            dcp: false,
             next_job: 0,
         }
     }
@@ -87,6 +96,7 @@ impl Private {
 
     /// Up: have the `auth` signed. Down: a later `auth` starts over.
     pub fn on_connection(&mut self, up: bool, now_ms: u64) -> Vec<Output_NE> {
+        self.authed = false;
         if !up {
             self.auth = None;
             return Vec::new();
@@ -128,13 +138,28 @@ impl Private {
         })]
     }
 
+    /// Subscribes `dcp` (or lets it go): at once when authenticated, else
+    /// after the next `auth`.
+    pub fn set_dcp(&mut self, on: bool) -> Vec<Output_NE> {
+        if std::mem::replace(&mut self.dcp, on) == on || !self.authed {
+            return Vec::new();
+        }
+        let op = if on { "subscribe" } else { "unsubscribe" };
+        vec![send(json!({"op": op, "args": [DCP_TOPIC]}).to_string())]
+    }
+
     /// One frame.
     pub fn on_frame(&mut self, message: &Value) -> Result<Vec<Output_NE>, PluginError> {
         let Some(topic) = message.get("topic").and_then(Value::as_str) else {
             if message.get("op").and_then(Value::as_str) == Some("auth") {
                 return Ok(
                     if message.get("success").and_then(Value::as_bool) == Some(true) {
-                        vec![send(json!({"op": "subscribe", "args": TOPICS}).to_string())]
+                        self.authed = true;
+                        let mut topics = TOPICS.to_vec();
+                        if self.dcp {
+                            topics.push(DCP_TOPIC);
+                        }
+                        vec![send(json!({"op": "subscribe", "args": topics}).to_string())]
                     } else {
                         let said = message
                             .get("ret_msg")

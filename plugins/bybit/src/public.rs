@@ -319,6 +319,7 @@ pub fn control(message: &Value) -> Option<Event> {
     Some(match (op, success) {
         ("ping" | "pong", _) => Event::Pong,
         ("subscribe", Some(true)) => Event::Subscribed(said.into()),
+        ("unsubscribe", Some(true)) => return None,
         _ => Event::Notice {
             text: format!("bybit: {message}").into(),
             fatal: false,

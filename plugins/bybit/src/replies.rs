@@ -288,6 +288,7 @@ fn data(operation: &Operation, call: &Call, envelope: &Envelope) -> Result<Read,
                 next: None,
             }
         }
+        Operation::ArmDeadManSwitch(_) => finished(Vec::new()),
         Operation::FetchAccount => {
             let positions = records::positions(list(result)?, true, envelope.time)?;
             finished(vec![Event_NE::new(positions)])

@@ -70,7 +70,7 @@ impl Call {
         }
     }
 
-    fn post(
+    pub fn post(
         path: &'static str,
         body: &impl Serialize,
         bucket: &'static str,

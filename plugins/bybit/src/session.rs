@@ -6,12 +6,13 @@ use std::collections::{HashMap, VecDeque};
 
 use abi_stable::std_types::RBox;
 use plugin_api::{
-    Answer, AnswerKind, Event_NE, Exchange, Manifest, Operation, Outcome, Output, Output_NE,
-    PluginError, PluginErrorKind, RejectReason, Reply, RequestContext, Stream,
+    Answer, AnswerKind, Event_NE, Exchange, Manifest, Operation, Outcome, OutcomeKind, Output,
+    Output_NE, PluginError, PluginErrorKind, RejectReason, Reply, RequestContext, Stream,
 };
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::dcp::Dcp;
 use crate::manifest;
 use crate::private::{self, Private};
 use crate::public::{self, Public};
@@ -26,6 +27,7 @@ pub struct Bybit {
     config: Config,
     public: Public,
     private: Private,
+    dcp: Dcp,
     jobs: HashMap<u64, Job>,
 }
 
@@ -99,6 +101,7 @@ impl Exchange for Bybit {
             public: Public::new(&config.stream_url),
             private: Private::new(&config.stream_url, &config.api_key),
             config,
+            dcp: Dcp::default(),
             jobs: HashMap::new(),
         })
     }
@@ -153,7 +156,15 @@ impl Exchange for Bybit {
         operation: &Operation,
         context: &RequestContext,
     ) -> Result<Vec<Output_NE>, PluginError> {
-        let calls = match rest::calls(operation) {
+        let calls = match operation {
+            Operation::ArmDeadManSwitch(deadline) => self
+                .dcp
+                .arm(job, deadline.into_option(), context.now_ms)
+                .map(|call| vec![call])
+                .map_err(PluginError::invalid),
+            operation => rest::calls(operation),
+        };
+        let calls = match calls {
             Ok(calls) => calls,
             Err(error) if error.kind == PluginErrorKind::UNSUPPORTED => return Err(error),
             // Nothing was sent: the request is refused as it stands.
@@ -208,6 +219,7 @@ impl Exchange for Bybit {
             // Not sent, or no answer: the host settles the job itself.
             _ => {
                 self.jobs.remove(&job);
+                self.dcp.armed(job, false);
                 return Ok(Vec::new());
             }
         };
@@ -223,7 +235,15 @@ impl Exchange for Bybit {
                 events.extend(reply.events);
                 reply.events = events.into();
                 self.jobs.remove(&job);
-                Ok(vec![done(job, *reply)])
+                let mut outputs = Vec::new();
+                if self.dcp.arms(job) {
+                    let accepted = reply.outcome.kind == OutcomeKind::ACCEPTED;
+                    if self.dcp.armed(job, accepted) {
+                        outputs.extend(self.private.set_dcp(true));
+                    }
+                }
+                outputs.push(done(job, *reply));
+                Ok(outputs)
             }
             Read::More { events, next } => {
                 pending.events.extend(events);
@@ -232,11 +252,15 @@ impl Exchange for Bybit {
         }
     }
 
-    fn on_timer(&mut self, _now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
+    fn on_timer(&mut self, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
+        // No refresh of the dead man's switch came in time: let it fire.
+        if self.dcp.on_timer(now_ms) {
+            return Ok(self.private.set_dcp(false));
+        }
         Ok(Vec::new())
     }
 
     fn next_wakeup(&self) -> Option<u64> {
-        None
+        self.dcp.next_wakeup()
     }
 }
