@@ -16,7 +16,8 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(plugin_frame plugin_response bybit_frame bybit_response command signer_request config)
+    targets=(plugin_frame plugin_response bybit_frame bybit_response binance_frame binance_response
+        command signer_request config)
 fi
 
 export RUSTC_BOOTSTRAP=1

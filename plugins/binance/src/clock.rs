@@ -22,6 +22,9 @@ pub const RESYNC_MS: u64 = 10 * 60 * 1000;
 /// After a measurement that failed, try again this much later, ms.
 const RETRY_MS: u64 = 5_000;
 
+/// The largest offset believed, ms.
+const MAX_OFFSET_MS: u64 = 24 * 60 * 60 * 1000;
+
 /// A measurement whose way there and back took longer says little: it is
 /// not used, ms.
 const MAX_ROUND_TRIP_MS: u64 = 5_000;
@@ -98,13 +101,16 @@ impl ServerClock {
             _ => None,
         };
         let round_trip = now_ms.saturating_sub(sent_ms);
-        match measured {
-            Some(time) if round_trip <= MAX_ROUND_TRIP_MS => {
-                let middle = sent_ms + round_trip / 2;
-                self.offset_ms = time.server_time as i64 - middle as i64;
-                self.due_ms = Some(now_ms + RESYNC_MS);
+        let middle = sent_ms.saturating_add(round_trip / 2);
+        let offset = measured
+            .filter(|_| round_trip <= MAX_ROUND_TRIP_MS)
+            .and_then(|time| offset(time.server_time, middle));
+        match offset {
+            Some(offset) => {
+                self.offset_ms = offset;
+                self.due_ms = Some(now_ms.saturating_add(RESYNC_MS));
             }
-            _ => self.due_ms = Some(now_ms + RETRY_MS),
+            None => self.due_ms = Some(now_ms.saturating_add(RETRY_MS)),
         }
     }
 
@@ -112,6 +118,13 @@ impl ServerClock {
     pub fn next_wakeup(&self) -> Option<u64> {
         self.due_ms
     }
+}
+
+/// Binance's time less this machine's, unless more than a day apart (an
+/// answer that says so is not Binance's clock).
+fn offset(server_ms: u64, local_ms: u64) -> Option<i64> {
+    let offset = i64::try_from(server_ms).ok()? - i64::try_from(local_ms).ok()?;
+    (offset.unsigned_abs() <= MAX_OFFSET_MS).then_some(offset)
 }
 
 #[cfg(test)]
@@ -184,5 +197,12 @@ mod tests {
         clock.on_answer(&Answer::failed(AnswerKind::UNKNOWN, "timeout"), now + 10);
         assert_eq!(clock.venue_time(0), 9_500);
         assert_eq!(clock.next_wakeup(), Some(now + 10 + RETRY_MS));
+        // An absurd server time is no measurement.
+        for absurd in [u64::MAX, 1 << 63, 20_000 + 2 * MAX_OFFSET_MS] {
+            clock.resync_soon(20_000);
+            clock.on_timer(&config(), 20_000);
+            clock.on_answer(&time(absurd), 20_000);
+            assert_eq!(clock.venue_time(0), 9_500, "{absurd}");
+        }
     }
 }

@@ -36,4 +36,5 @@ mod wire;
 
 pub use session::Binance;
 
+#[cfg(feature = "export")]
 plugin_api::export_plugin!(Binance);

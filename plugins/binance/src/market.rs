@@ -13,7 +13,7 @@ use binance_core::{DepthSpeed, MarketStream, Route};
 use plugin_api::book_sync::{BridgedBook, DiffIds, Repair, SyncStep};
 use plugin_api::{
     Answer, AnswerKind, BookUpdate, ConnectionKind, ConnectionSpec, Event, Event_NE, Output,
-    Output_NE, PluginError, SESSION_JOB, Stream, StreamKind,
+    Output_NE, PluginError, Response, SESSION_JOB, Stream, StreamKind,
 };
 use serde_json::{Value, json};
 
@@ -299,25 +299,20 @@ impl MarketData {
             }
             _ => None,
         };
-        let snapshot = match response {
-            Some(response) => {
-                let depth: wire::Depth = rest::body(response, "depth")?;
-                Some(BookUpdate {
-                    market: symbol.as_str().into(),
-                    is_snapshot: true,
-                    bids: events::levels(&depth.bids)?,
-                    asks: events::levels(&depth.asks)?,
-                    seq: depth.last_update_id,
-                    time_ms: depth.time,
-                })
-            }
-            None => None,
-        };
+        let snapshot = response.map(|response| snapshot_of(&symbol, response));
         let Some(book) = self.books.get_mut(&symbol) else {
             return Ok(outputs);
         };
         let step = match snapshot {
-            Some(snapshot) => book.snapshot(snapshot, now_ms),
+            Some(Ok(snapshot)) => book.snapshot(snapshot, now_ms),
+            // An unreadable snapshot is a failed one: tried again later.
+            Some(Err(error)) => {
+                outputs.push(event(Event::Notice {
+                    text: format!("binance depth snapshot of {symbol}: {error}").into(),
+                    fatal: false,
+                }));
+                book.snapshot_failed(now_ms)
+            }
             None => book.snapshot_failed(now_ms),
         };
         outputs.extend(self.act(&symbol, step, Some(config)));
@@ -388,4 +383,17 @@ pub fn answer_event(id: &Value, message: &Value) -> Output_NE {
         return event(Event::Pong);
     }
     event(Event::Subscribed(RString::from(format!("request {id}"))))
+}
+
+/// A depth snapshot answer as a book snapshot.
+fn snapshot_of(symbol: &str, response: &Response) -> Result<BookUpdate, PluginError> {
+    let depth: wire::Depth = rest::body(response, "depth")?;
+    Ok(BookUpdate {
+        market: symbol.into(),
+        is_snapshot: true,
+        bids: events::levels(&depth.bids)?,
+        asks: events::levels(&depth.asks)?,
+        seq: depth.last_update_id,
+        time_ms: depth.time,
+    })
 }

@@ -7,6 +7,8 @@
 //! | [`plugin_response`] | `/info` and `/exchange` answers, for every operation | the exchange |
 //! | [`bybit_frame`] | Bybit public and private socket frames | the exchange |
 //! | [`bybit_response`] | Bybit REST answers, for every operation | the exchange |
+//! | [`binance_frame`] | Binance USDⓈ-M stream frames (`/public`, `/market`, the listen key's account stream) | the exchange |
+//! | [`binance_response`] | Binance USDⓈ-M REST answers (status, headers, body), for every operation and the session's own requests (book snapshot, listen key, server time) | the exchange |
 //! | [`command`] | a command, then the order it asks for (or a modify leaves), quantized, risk-checked and encoded | a strategy |
 //! | [`signer_request`] | one request line to the signer | the host, or anything on its socket |
 //! | [`config`] | the host's TOML configuration | the user |
@@ -20,7 +22,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
-use abi_stable::std_types::{ROption, RVec};
+use abi_stable::std_types::{ROption, RVec, Tuple2};
+use binance_plugin::Binance;
 use bybit_plugin::Bybit;
 use connector_host::commands::{Command, parse_request};
 use connector_host::config::Limits;
@@ -34,21 +37,25 @@ use connector_signer::handler::Signer;
 use connector_signer::keyring::{ApiKey, ApiSecret, Key, Keyring, Material};
 use connector_signer::policy::{KeyPolicy, api, hyperliquid};
 use connector_signer::schemes::Venue;
+use ed25519_dalek::SigningKey;
 use hyperliquid_core::PrivateKey;
 use hyperliquid_plugin::Hyperliquid;
 use plugin_api::{
     Answer, AnswerKind, Dec, Event, Exchange, Market, ModifyRequest, Operation, OrderRef, Output,
-    Output_NE, PluginError, PriceRule, RequestContext, Response, TradingRule,
+    Output_NE, PluginError, PriceRule, RequestContext, Response, SESSION_JOB, Stream, StreamKind,
+    TradingRule,
 };
 use rust_decimal::Decimal;
 
 /// The names of the harnesses, as `run.sh`, the libFuzzer targets and the
 /// corpus folders spell them.
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 9] = [
     "plugin_frame",
     "plugin_response",
     "bybit_frame",
     "bybit_response",
+    "binance_frame",
+    "binance_response",
     "command",
     "signer_request",
     "config",
@@ -61,6 +68,8 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "plugin_response" => plugin_response(data),
         "bybit_frame" => bybit_frame(data),
         "bybit_response" => bybit_response(data),
+        "binance_frame" => binance_frame(data),
+        "binance_response" => binance_response(data),
         "command" => command(data),
         "signer_request" => signer_request(data),
         "config" => config(data),
@@ -110,30 +119,110 @@ fn bybit() -> MutexGuard<'static, Bybit> {
         .unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A job of `session` for `operation` answered with `response`: what the
-/// session makes of the answer.
-fn answer_with(
-    session: &mut impl Exchange,
-    operation: &Operation,
-    response: Response,
+/// An answer with `status`, read from `text` as HTTP gives it: `Name:
+/// value` header lines, a blank line (`\r\n\r\n`), then the body; text
+/// without a blank line is all body.
+fn response(status: u16, text: &str) -> Response {
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or(("", text));
+    let headers = head
+        .split("\r\n")
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| Tuple2(name.into(), value.trim().into()))
+        .collect();
+    Response {
+        status,
+        body: body.into(),
+        headers,
+    }
+}
+
+/// The jobs among `outputs` that wait for an answer: a request to sign or
+/// to send.
+fn requests(outputs: &[Output_NE]) -> impl Iterator<Item = u64> + '_ {
+    outputs.iter().filter_map(|output| match output.as_enum() {
+        Ok(Output::Sign { job, .. } | Output::Http { job, .. }) => Some(*job),
+        _ => None,
+    })
+}
+
+/// A job whose answers a harness feeds.
+enum Job<S> {
+    /// One the host begins for an operation.
+    Host(Box<Operation>),
+    /// One the session begins itself (a book snapshot, a listen key): its
+    /// request to this path among the outputs of this call.
+    Own(
+        fn(&mut S) -> Result<Vec<Output_NE>, PluginError>,
+        &'static str,
+    ),
+}
+
+/// The operations as jobs the host begins.
+fn host_jobs<S>(operations: Vec<Operation>) -> Vec<Job<S>> {
+    operations
+        .into_iter()
+        .map(|operation| Job::Host(Box::new(operation)))
+        .collect()
+}
+
+/// How many calls of one job are answered; a job still asking after that
+/// is given up (unsent), as the host gives up a read after its page limit.
+const MAX_CALLS: usize = 4;
+
+/// Starts `job` on `session` and answers its calls in turn with
+/// `responses` (the last one again for any further call) until it asks
+/// for no more: what the session makes of the last answer.
+fn run_job<S: Exchange>(
+    session: &mut S,
+    job: &Job<S>,
+    responses: &[Response],
 ) -> Result<Vec<Output_NE>, PluginError> {
-    static NEXT_JOB: AtomicU64 = AtomicU64::new(1);
-    let job = NEXT_JOB.fetch_add(1, Ordering::Relaxed);
-    session.begin(job, operation, &context())?;
-    session.on_answer(job, &Answer::answered(response), NOW_MS)
+    let (id, mut outputs) = match job {
+        Job::Host(operation) => {
+            static NEXT_JOB: AtomicU64 = AtomicU64::new(1);
+            let id = NEXT_JOB.fetch_add(1, Ordering::Relaxed);
+            (id, session.begin(id, operation, &context())?)
+        }
+        Job::Own(cause, path) => {
+            let outputs = cause(session)?;
+            let id = outputs
+                .iter()
+                .find_map(|output| match output.as_enum() {
+                    Ok(Output::Http { job, request })
+                        if job & SESSION_JOB != 0
+                            && request.url.split('?').next().unwrap_or("").ends_with(path) =>
+                    {
+                        Some(*job)
+                    }
+                    _ => None,
+                })
+                .unwrap_or_else(|| panic!("the session asks for no {path} of its own"));
+            (id, outputs)
+        }
+    };
+    let Some(last) = responses.last() else {
+        return Ok(outputs);
+    };
+    for call in 0..=MAX_CALLS {
+        if !requests(&outputs).any(|job| job == id) {
+            return Ok(outputs);
+        }
+        let answer = if call < MAX_CALLS {
+            Answer::answered(responses.get(call).unwrap_or(last).clone())
+        } else {
+            Answer::failed(AnswerKind::NOT_SENT, "fuzzing: too many calls")
+        };
+        outputs = session.on_answer(id, &answer, NOW_MS)?;
+    }
+    Ok(outputs)
 }
 
 /// The first market of a markets answer, read by `session`.
 fn market_from(session: &mut impl Exchange, body: &str) -> Market {
-    let response = Response {
-        status: 200,
-        body: body.into(),
-        headers: RVec::new(),
-    };
-    let outputs = answer_with(
+    let outputs = run_job(
         session,
-        &Operation::FetchMarkets { cursor: "".into() },
-        response,
+        &Job::Host(Box::new(Operation::FetchMarkets { cursor: "".into() })),
+        &[response(200, body)],
     )
     .expect("the markets answer");
     let reply = match outputs.first().map(|output| output.as_enum()) {
@@ -173,6 +262,102 @@ fn bybit_btc() -> &'static Market {
     })
 }
 
+/// A Binance USDⓈ-M session as the host leaves it once it streams
+/// BTCUSDT (book, best bid and offer, trades, mark price), ETHUSDT trades
+/// and the account: both market connections up, the listen key made (its
+/// stream is `user-1`), the BTCUSDT book bridged from its snapshot and in
+/// sync at [`BINANCE_BOOK_ID`]. A new one for each input, unlike the
+/// other venues' shared sessions: what it keeps (its place in the `pu`
+/// chain, a snapshot fetch or key request under way, the markets it
+/// trades) comes from the host's calls, and would drift with every input
+/// (a book broken by one frame would stay broken, as no snapshot answers
+/// it here); and an input that fails replays on its own.
+fn binance() -> Binance {
+    let mut session =
+        Binance::new(r#"{"api_key":"fuzz"}"#).expect("the plugin takes its own config");
+    let stream = |kind, market: &str| Stream {
+        kind,
+        market: market.into(),
+    };
+    let streams = [
+        stream(StreamKind::BOOK, "BTCUSDT"),
+        stream(StreamKind::BBO, "BTCUSDT"),
+        stream(StreamKind::TRADES, "BTCUSDT"),
+        stream(StreamKind::FUNDING, "BTCUSDT"),
+        stream(StreamKind::TRADES, "ETHUSDT"),
+        stream(StreamKind::ORDERS, ""),
+        stream(StreamKind::FILLS, ""),
+        stream(StreamKind::ACCOUNT, ""),
+    ];
+    let opened = session
+        .subscribe(&streams, true, NOW_MS)
+        .expect("the streams are subscribed");
+    let listen_key = requests(&opened).next().expect("a listen key is asked for");
+    for connection in ["public", "market"] {
+        session
+            .on_connection(connection, true, "", NOW_MS)
+            .expect("a market connection comes up");
+    }
+    session
+        .on_answer(
+            listen_key,
+            &Answer::answered(response(
+                200,
+                &format!(r#"{{"listenKey":"{BINANCE_LISTEN_KEY}"}}"#),
+            )),
+            NOW_MS,
+        )
+        .expect("the listen key is made");
+    session
+        .on_connection("user-1", true, "", NOW_MS)
+        .expect("the account connection comes up");
+    let first = binance_diff(BINANCE_BOOK_ID - 5, BINANCE_BOOK_ID, BINANCE_BOOK_ID - 6);
+    let buffered = session
+        .on_frame("public", &first, NOW_MS)
+        .expect("the first diff is buffered");
+    let fetch = requests(&buffered)
+        .next()
+        .expect("the book's snapshot is fetched");
+    let snapshot = format!(
+        r#"{{"lastUpdateId":{},"E":1700000000000,"T":1700000000000,"bids":[["36500.10","1.250"],["36500.00","0.400"]],"asks":[["36500.20","0.830"],["36500.50","2.000"]]}}"#,
+        BINANCE_BOOK_ID - 2
+    );
+    session
+        .on_answer(fetch, &Answer::answered(response(200, &snapshot)), NOW_MS)
+        .expect("the snapshot bridges the book");
+    session
+}
+
+/// The listen key of [`binance`]'s account stream.
+const BINANCE_LISTEN_KEY: &str = "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf19v8a65a1";
+
+/// The update id the BTCUSDT book of [`binance`] is in sync at: a diff
+/// whose `pu` is this one continues it.
+const BINANCE_BOOK_ID: u64 = 7_000_000_010;
+
+/// A BTCUSDT `depthUpdate` of ids `first..=last` that follows `prev`.
+fn binance_diff(first: u64, last: u64, prev: u64) -> String {
+    format!(
+        r#"{{"e":"depthUpdate","E":1700000000000,"T":1700000000000,"s":"BTCUSDT","U":{first},"u":{last},"pu":{prev},"b":[["36500.00","0.900"]],"a":[["36500.20","0"]]}}"#
+    )
+}
+
+/// BTCUSDT as the Binance plugin describes it from an `exchangeInfo`
+/// answer.
+fn binance_btc() -> &'static Market {
+    static MARKET: OnceLock<Market> = OnceLock::new();
+    MARKET.get_or_init(|| {
+        market_from(
+            &mut binance(),
+            r#"{"timezone":"UTC","serverTime":1700000000000,"rateLimits":[],"exchangeFilters":[],"symbols":[
+            {"symbol":"BTCUSDT","pair":"BTCUSDT","contractType":"PERPETUAL","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT","marginAsset":"USDT","pricePrecision":2,"quantityPrecision":3,
+            "filters":[{"filterType":"PRICE_FILTER","maxPrice":"4529764","minPrice":"556.80","tickSize":"0.10"},{"filterType":"LOT_SIZE","maxQty":"1000","minQty":"0.001","stepSize":"0.001"},
+            {"filterType":"MARKET_LOT_SIZE","maxQty":"120","minQty":"0.001","stepSize":"0.001"},{"filterType":"MIN_NOTIONAL","notional":"100"},
+            {"filterType":"PERCENT_PRICE","multiplierUp":"1.0500","multiplierDown":"0.9500","multiplierDecimal":"4"}]}]}"#,
+        )
+    })
+}
+
 /// A plugin error must say what was wrong.
 fn check_error(error: &PluginError) {
     assert!(!error.message.is_empty(), "an error without a message");
@@ -185,12 +370,12 @@ fn text(data: &[u8]) -> Option<&str> {
 }
 
 /// A frame for `session` on one of `connections` (the first byte picks).
-fn frame_into(session: &mut impl Exchange, connections: [&str; 2], data: &[u8]) {
+fn frame_into(session: &mut impl Exchange, connections: &[&str], data: &[u8]) {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
     let Some(frame) = text(rest) else { return };
-    let connection = connections[usize::from(which % 2)];
+    let connection = connections[usize::from(which) % connections.len()];
     if let Err(error) = session.on_frame(connection, frame, NOW_MS) {
         check_error(&error);
     }
@@ -198,12 +383,19 @@ fn frame_into(session: &mut impl Exchange, connections: [&str; 2], data: &[u8]) 
 
 /// A Hyperliquid frame on the market or the user connection.
 pub fn plugin_frame(data: &[u8]) {
-    frame_into(&mut *plugin(), ["market", "user"], data);
+    frame_into(&mut *plugin(), &["market", "user"], data);
 }
 
 /// A Bybit frame on the public or the private socket.
 pub fn bybit_frame(data: &[u8]) {
-    frame_into(&mut *bybit(), ["public", "private"], data);
+    frame_into(&mut *bybit(), &["public", "private"], data);
+}
+
+/// A Binance frame on the `/public` (books, best bid and offer) or the
+/// `/market` stream (trades, mark prices), or on the listen key's account
+/// stream. The plugin trades over REST: it opens no trading socket.
+pub fn binance_frame(data: &[u8]) {
+    frame_into(&mut binance(), &["public", "market", "user-1"], data);
 }
 
 fn order_ref(market: &Market) -> OrderRef {
@@ -260,35 +452,80 @@ fn operations(market: &Market) -> Vec<Operation> {
     ]
 }
 
-/// An answer for `session` to one of `operations` (the first byte picks
-/// it, the second the HTTP status), the rest the body.
-fn response_into(session: &mut impl Exchange, operations: &[Operation], data: &[u8]) {
-    const STATUSES: [u16; 8] = [200, 200, 200, 200, 400, 422, 429, 500];
-    let [which, status, body @ ..] = data else {
+/// The answers for `session` to one of `jobs` (the first byte picks it,
+/// the second the HTTP status), the rest their text: one answer per call
+/// of the job, separated by U+001E (the last one answers any further
+/// call), each read by [`response`].
+fn response_into<S: Exchange>(session: &mut S, jobs: &[Job<S>], data: &[u8]) {
+    const STATUSES: [u16; 16] = [
+        200, 200, 200, 200, 400, 422, 429, 500, 200, 401, 403, 404, 408, 418, 502, 503,
+    ];
+    let [which, status, answers @ ..] = data else {
         return;
     };
-    let Some(body) = text(body) else { return };
-    let operation = &operations[usize::from(*which) % operations.len()];
-    let response = Response {
-        status: STATUSES[usize::from(*status) % STATUSES.len()],
-        body: body.into(),
-        headers: RVec::new(),
-    };
-    if let Err(error) = answer_with(session, operation, response) {
+    let Some(answers) = text(answers) else { return };
+    let status = STATUSES[usize::from(*status) % STATUSES.len()];
+    let responses: Vec<Response> = answers
+        .split('\u{1e}')
+        .map(|answer| response(status, answer))
+        .collect();
+    let job = &jobs[usize::from(*which) % jobs.len()];
+    if let Err(error) = run_job(session, job, &responses) {
         check_error(&error);
     }
 }
 
 /// A Hyperliquid `/info` or `/exchange` answer.
 pub fn plugin_response(data: &[u8]) {
-    let operations = operations(btc());
-    response_into(&mut *plugin(), &operations, data);
+    let jobs = host_jobs(operations(btc()));
+    response_into(&mut *plugin(), &jobs, data);
 }
 
 /// A Bybit REST answer.
 pub fn bybit_response(data: &[u8]) {
-    let operations = operations(bybit_btc());
-    response_into(&mut *bybit(), &operations, data);
+    let jobs = host_jobs(operations(bybit_btc()));
+    response_into(&mut *bybit(), &jobs, data);
+}
+
+/// A Binance REST answer: to each operation, then (after them, in this
+/// order) to the session's own requests: the book snapshot fetched again
+/// after a gap in the `pu` chain (the diff that broke it buffered), a new
+/// listen key after `listenKeyExpired`, the key's keep-alive when the
+/// timer finds it due, and Binance's time, measured when the timer first
+/// runs.
+pub fn binance_response(data: &[u8]) {
+    let mut jobs = host_jobs(operations(binance_btc()));
+    jobs.extend([
+        Job::Own(
+            |session: &mut Binance| {
+                let gap = binance_diff(
+                    BINANCE_BOOK_ID + 20,
+                    BINANCE_BOOK_ID + 30,
+                    BINANCE_BOOK_ID + 15,
+                );
+                session.on_frame("public", &gap, NOW_MS)
+            },
+            "/fapi/v1/depth",
+        ),
+        Job::Own(
+            |session: &mut Binance| {
+                let expired = format!(
+                    r#"{{"e":"listenKeyExpired","E":1700000000000,"listenKey":"{BINANCE_LISTEN_KEY}"}}"#
+                );
+                session.on_frame("user-1", &expired, NOW_MS)
+            },
+            "/fapi/v1/listenKey",
+        ),
+        Job::Own(
+            |session: &mut Binance| session.on_timer(NOW_MS + 60 * 60 * 1000),
+            "/fapi/v1/listenKey",
+        ),
+        Job::Own(
+            |session: &mut Binance| session.on_timer(NOW_MS),
+            "/fapi/v1/time",
+        ),
+    ]);
+    response_into(&mut binance(), &jobs, data);
 }
 
 /// A market with the finest tick and lot a venue could have (1e-8): the
@@ -449,8 +686,9 @@ fn encode(request: plugin_api::OrderRequest) {
     }
 }
 
-/// One request line to a signer with a key of each venue, each with a
-/// restrictive policy, at a fixed time (so that seeds stay valid).
+/// One request line to a signer with a key of each venue (Binance's twice:
+/// an HMAC-SHA256 secret and an Ed25519 key), each with a restrictive
+/// policy, at a fixed time (so that seeds stay valid).
 pub fn signer_request(data: &[u8]) {
     static SIGNER: OnceLock<Signer> = OnceLock::new();
     let signer = SIGNER.get_or_init(|| {
@@ -465,12 +703,14 @@ pub fn signer_request(data: &[u8]) {
                     .expect("a valid table");
             KeyPolicy::Api(api::Policy::from_table(table).expect("a valid policy"))
         };
-        let api_key = |name: &str, venue| Key {
+        let api_key = |name: &str, venue, secret| Key {
             name: name.to_owned(),
             venue,
-            material: Material::Api(ApiKey::new(name, ApiSecret::hmac(b"fuzz-secret"))),
+            material: Material::Api(ApiKey::new(name, secret)),
             policy: api_policy(),
         };
+        let hmac = || ApiSecret::hmac(b"fuzz-secret");
+        let ed25519 = ApiSecret::Ed25519(Box::new(SigningKey::from_bytes(&[7; 32])));
         let keys = vec![
             Key {
                 name: "hl".to_owned(),
@@ -478,8 +718,9 @@ pub fn signer_request(data: &[u8]) {
                 material: Material::Secp256k1(key),
                 policy: KeyPolicy::Hyperliquid(policy),
             },
-            api_key("binance", Venue::BinanceUsdm),
-            api_key("bybit", Venue::Bybit),
+            api_key("binance", Venue::BinanceUsdm, hmac()),
+            api_key("binance-ed25519", Venue::BinanceUsdm, ed25519),
+            api_key("bybit", Venue::Bybit, hmac()),
         ];
         Signer::new(Keyring::new(keys).expect("unique names"))
     });

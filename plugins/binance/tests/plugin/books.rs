@@ -129,6 +129,23 @@ fn buffered_diffs_bridge_the_snapshot_and_a_gap_is_repaired_once() {
     assert!(wake > 16);
     let retry = plain(session.on_timer(wake).unwrap());
     assert_eq!(fetches(&retry).len(), 1, "{retry:?}");
+
+    // So is a snapshot answered 200 that does not read as one.
+    let (job, _) = fetches(&retry)[0].clone();
+    let garbled = plain(
+        session
+            .on_answer(job, &answer(200, "{\"lastUpdateId\":", &[]), wake + 1)
+            .unwrap(),
+    );
+    assert!(
+        events(&garbled)
+            .iter()
+            .any(|e| matches!(e, Event::Notice { text, .. } if text.contains("depth snapshot"))),
+        "{garbled:?}"
+    );
+    let wake = session.next_wakeup().expect("a retry is due");
+    let retry = plain(session.on_timer(wake).unwrap());
+    assert_eq!(fetches(&retry).len(), 1, "{retry:?}");
 }
 
 #[test]

@@ -1,0 +1,4 @@
+//! libFuzzer target for `connector_fuzz::binance_response`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| connector_fuzz::binance_response(data));
