@@ -26,6 +26,13 @@ pub const PUBLIC: &str = "public";
 /// The `/market` connection's id (trades, mark prices).
 pub const MARKET: &str = "market";
 
+/// A diff-depth event's type, as its frame spells it.
+const DEPTH_UPDATE: &str = r#""e":"depthUpdate""#;
+
+/// How a combined-stream frame (an event wrapped with its stream name)
+/// starts.
+const COMBINED: &str = r#"{"stream""#;
+
 /// This module's jobs have this bit set besides `SESSION_JOB`.
 const MARKET_JOB: u64 = 1 << 40;
 
@@ -224,6 +231,15 @@ impl MarketData {
         frame: &str,
         now_ms: u64,
     ) -> Result<Vec<Output_NE>, PluginError> {
+        // Diffs first, read straight into their shape (the bulk of the
+        // traffic); anything else, or a diff that does not read so, through
+        // the general path.
+        if frame.contains(DEPTH_UPDATE)
+            && !frame.starts_with(COMBINED)
+            && let Ok(diff) = serde_json::from_str::<wire::DepthUpdate>(frame)
+        {
+            return self.diff(config, diff, now_ms);
+        }
         let mut message: Value = serde_json::from_str(frame)
             .map_err(|error| PluginError::malformed(format!("market frame: {error}: {frame}")))?;
         if message.get("stream").is_some() {

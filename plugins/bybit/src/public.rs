@@ -12,6 +12,7 @@ use plugin_api::{
     Bbo, BookUpdate, ConnectionKind, ConnectionSpec, Dec, Event, Event_NE, Funding, Level, Output,
     Output_NE, PluginError, Side, Stream, StreamKind, Trade,
 };
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::records::{dec, millis, text};
@@ -69,21 +70,58 @@ fn levels(data: &Value, side: &str) -> Result<RVec<Level>, PluginError> {
     let Some(levels) = data.get(side).and_then(Value::as_array) else {
         return Ok(RVec::new());
     };
-    levels
+    let pairs = levels
         .iter()
         .map(|level| {
-            let price = level.get(0).and_then(Value::as_str);
-            let size = level.get(1).and_then(Value::as_str);
-            match (price, size) {
-                (Some(price), Some(size)) => Ok(Level {
-                    price: Dec::parse(price).map_err(PluginError::malformed)?,
-                    size: Dec::parse(size).map_err(PluginError::malformed)?,
-                    orders: 0,
-                }),
+            match (
+                level.get(0).and_then(Value::as_str),
+                level.get(1).and_then(Value::as_str),
+            ) {
+                (Some(price), Some(size)) => Ok((price, size)),
                 _ => Err(PluginError::malformed(format!("bybit book level {level}"))),
             }
         })
+        .collect::<Result<Vec<_>, _>>()?;
+    level_list(&pairs)
+}
+
+/// `(price, size)` texts as levels.
+fn level_list(pairs: &[(&str, &str)]) -> Result<RVec<Level>, PluginError> {
+    pairs
+        .iter()
+        .map(|(price, size)| {
+            Ok(Level {
+                price: Dec::parse(price).map_err(PluginError::malformed)?,
+                size: Dec::parse(size).map_err(PluginError::malformed)?,
+                orders: 0,
+            })
+        })
         .collect()
+}
+
+/// What an `orderbook.50` frame's topic starts with, quoted as in the
+/// frame.
+const BOOK_TOPIC: &str = "\"orderbook.50.";
+
+/// An `orderbook.50` frame, its text borrowed.
+#[derive(Deserialize)]
+struct BookFrame<'a> {
+    topic: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    ts: u64,
+    #[serde(borrow)]
+    data: BookData<'a>,
+}
+
+/// Its levels (price, size) and update id.
+#[derive(Deserialize)]
+struct BookData<'a> {
+    #[serde(borrow, default)]
+    b: Vec<(&'a str, &'a str)>,
+    #[serde(borrow, default)]
+    a: Vec<(&'a str, &'a str)>,
+    u: u64,
 }
 
 fn u64_field(value: &Value, field: &str) -> Result<u64, PluginError> {
@@ -183,13 +221,20 @@ impl Public {
             seq: u64_field(data, "u")?,
             time_ms: u64_field(message, "ts")?,
         };
+        Ok(self.apply(market, text(message, "type")? == "snapshot", update))
+    }
+
+    /// A snapshot or delta of `market`'s book, kept in sync; a gap has the
+    /// topic subscribed anew.
+    fn apply(&mut self, market: &str, snapshot: bool, update: BookUpdate) -> Vec<Output_NE> {
         let book = self
             .books
             .entry(market.to_owned())
             .or_insert_with(|| ResettingBook::new(market));
-        let SyncStep { events, repair } = match text(message, "type")? {
-            "snapshot" => book.snapshot(update),
-            _ => book.delta(update),
+        let SyncStep { events, repair } = if snapshot {
+            book.snapshot(update)
+        } else {
+            book.delta(update)
         };
         let mut outputs: Vec<Output_NE> = events
             .into_iter()
@@ -200,7 +245,30 @@ impl Public {
             outputs.extend(frames("unsubscribe", &topic));
             outputs.extend(frames("subscribe", &topic));
         }
-        Ok(outputs)
+        outputs
+    }
+
+    /// The hot path: an `orderbook.50` frame read straight into its typed
+    /// shape (borrowing its text); `None` for any other frame, or one that
+    /// does not read so, which the general path reads (and explains).
+    pub fn on_book_text(&mut self, frame: &str) -> Option<Result<Vec<Output_NE>, PluginError>> {
+        if !frame.contains(BOOK_TOPIC) {
+            return None;
+        }
+        let book: BookFrame = serde_json::from_str(frame).ok()?;
+        let market = book.topic.strip_prefix(&BOOK_TOPIC[1..])?;
+        let update = match (level_list(&book.data.b), level_list(&book.data.a)) {
+            (Ok(bids), Ok(asks)) => BookUpdate {
+                market: market.into(),
+                is_snapshot: false,
+                bids,
+                asks,
+                seq: book.data.u,
+                time_ms: book.ts,
+            },
+            (Err(error), _) | (_, Err(error)) => return Some(Err(error)),
+        };
+        Some(Ok(self.apply(market, book.kind == "snapshot", update)))
     }
 
     fn bbo(message: &Value, market: &str) -> Result<Event, PluginError> {

@@ -139,6 +139,14 @@ impl Exchange for Bybit {
         frame: &str,
         _now_ms: u64,
     ) -> Result<Vec<Output_NE>, PluginError> {
+        // Books first, read without a generic parse (the bulk of the
+        // traffic); anything else, or a book frame that does not read so,
+        // through the general path.
+        if connection == public::CONNECTION
+            && let Some(outputs) = self.public.on_book_text(frame)
+        {
+            return outputs;
+        }
         let message: Value = serde_json::from_str(frame)
             .map_err(|error| PluginError::malformed(format!("bybit frame: {error}")))?;
         match connection {
