@@ -2,7 +2,8 @@
 //! editors save, write-then-rename) is applied while orders are live and no
 //! connection drops; an invalid edit is refused with its line and the old
 //! limits hold; a change that needs a restart is named; a plugin copied
-//! into the folder is loaded.
+//! into the folder is loaded; Bybit and Binance exchanges are added to a
+//! running host and removed.
 
 mod common;
 
@@ -12,6 +13,8 @@ use std::time::Duration;
 use common::host_process::{HostFiles, funded_emulator};
 use common::orders::{EventLog, eventually, key};
 use common::{cdylib, copy_as};
+use hl_emulator::{binance, bybit};
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 /// Saves `text` over `file` as editors do: a new file, renamed over it.
@@ -399,4 +402,132 @@ async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
     })
     .await;
     emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_and_binance_are_dropped_into_a_running_host_and_removed() {
+    let seed = "venue hot reload host";
+    let emulator = funded_emulator(seed).await;
+    let funds = Decimal::from(100_000);
+    let bybit = bybit::start(
+        bybit::default_config(),
+        bybit::BybitOptions {
+            keys: vec![(
+                bybit::ApiKey {
+                    key: "by-key".into(),
+                    secret: "by-secret".into(),
+                },
+                funds,
+            )],
+            ..bybit::BybitOptions::default()
+        },
+    )
+    .await
+    .expect("bybit emulator");
+    let binance = binance::start(
+        binance::default_config(),
+        binance::BinanceOptions {
+            keys: vec![(
+                binance::ApiKey {
+                    key: "bn-key".into(),
+                    kind: binance::KeyKind::Hmac("bn-secret".into()),
+                },
+                funds,
+            )],
+            ..binance::BinanceOptions::default()
+        },
+    )
+    .await
+    .expect("binance emulator");
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    files.use_keyring(&[
+        ("by", "bybit", "by-key", "by-secret"),
+        ("bn", "binance-usdm", "bn-key", "bn-secret"),
+    ]);
+    let events = EventLog::start(&files.events);
+    let _host = files.start().await;
+    let original = std::fs::read_to_string(&files.config_file).expect("config");
+
+    // The plugins dropped into the folder, the exchanges added to the
+    // config: each starts and takes an order, signed with its key.
+    let plugins = files.dir.path().join("plugins");
+    copy_as(&cdylib("bybit-plugin"), &plugins, "bybit.so");
+    copy_as(&cdylib("binance-plugin"), &plugins, "binance-usdm.so");
+    let exchange = |name: &str, plugin: &str, settings: String| {
+        format!(
+            "\n[[exchanges]]\nname = \"{name}\"\nplugin = \"{plugin}\"\ncancel_on_shutdown = true\n\n[exchanges.settings]\n{settings}\n\n[[exchanges.markets]]\nsymbol = \"BTC-USDT\"\n"
+        )
+    };
+    let with_venues = format!(
+        "{original}{}{}",
+        exchange(
+            "by",
+            "bybit",
+            format!("api_url = \"{}\"\napi_key = \"by-key\"", bybit.base_url())
+        ),
+        exchange(
+            "bn",
+            "binance-usdm",
+            format!(
+                "api_url = \"{}\"\nws_url = \"ws://{}\"\napi_key = \"bn-key\"",
+                binance.base_url(),
+                binance.addr()
+            )
+        ),
+    );
+    editor_save(&files.config_file, &with_venues);
+    for (name, venue) in [("by", &bybit), ("bn", &binance)] {
+        let placed = eventually_ok(|| {
+            files.command(
+                json!({"cmd": "buy", "exchange": name, "trading_pair": "BTC-USDT",
+                "order_type": "LIMIT", "price": "97000", "amount": "0.002"}),
+            )
+        })
+        .await;
+        let id = order_id(&placed);
+        until_order_state(&files, name, &id, "OPEN").await;
+        let open = venue.state()["accounts"][0]["orders"]
+            .as_array()
+            .map_or(0, |orders| {
+                orders.iter().filter(|o| o["status"] == "open").count()
+            });
+        assert_eq!(open, 1, "{name}: {}", venue.state());
+    }
+
+    // Removed (with `cancel_on_shutdown`): each venue's order is cancelled
+    // first, then the exchange is gone; Hyperliquid's runs on.
+    editor_save(&files.config_file, &original);
+    eventually(
+        "both removed, their orders cancelled",
+        Duration::from_secs(15),
+        || {
+            [("by", &bybit), ("bn", &binance)]
+                .iter()
+                .all(|(name, venue)| {
+                    let open = venue.state()["accounts"][0]["orders"]
+                        .as_array()
+                        .map_or(1, |orders| {
+                            orders.iter().filter(|o| o["status"] == "open").count()
+                        });
+                    open == 0
+                        && files
+                            .command(json!({"cmd": "status", "exchange": name}))
+                            .is_some_and(|reply| reply["error"]["code"] == "unknown_exchange")
+                })
+        },
+    )
+    .await;
+    let hl = files
+        .command(json!({"cmd": "status", "exchange": "hl"}))
+        .expect("reply");
+    assert_eq!(hl["ok"], true, "{hl}");
+    assert!(
+        config_events(&events)
+            .iter()
+            .any(|data| data["state"] == "applied"),
+        "the edits were applied"
+    );
+    emulator.shutdown().await;
+    bybit.shutdown().await;
+    binance.shutdown().await;
 }

@@ -121,6 +121,30 @@ symbol = "BTC-USD"
         .await;
     }
 
+    /// Has the signer started with a keyring: the Hyperliquid key, and an
+    /// HMAC-SHA256 key per `(name, keyring venue, api key, secret)`.
+    pub fn use_keyring(&self, api_keys: &[(&str, &str, &str, &str)]) {
+        let mut keyring =
+            String::from("[[key]]\nname = \"hl\"\nvenue = \"hyperliquid\"\nfile = \"host.key\"\n");
+        for (name, venue, api_key, secret) in api_keys {
+            let file = self.dir.path().join(format!("{name}.secret"));
+            std::fs::write(&file, format!("{secret}\n")).expect("secret");
+            std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod");
+            keyring.push_str(&format!(
+                "\n[[key]]\nname = \"{name}\"\nvenue = \"{venue}\"\nalgorithm = \"hmac-sha256\"\napi_key = \"{api_key}\"\nfile = \"{name}.secret\"\n"
+            ));
+        }
+        std::fs::write(self.dir.path().join("keyring.toml"), keyring).expect("keyring");
+        let config = std::fs::read_to_string(&self.config_file).expect("config");
+        let config = config.replacen(
+            "spawn_key_file = \"host.key\"",
+            "spawn_keyring = \"keyring.toml\"",
+            1,
+        );
+        std::fs::write(&self.config_file, config).expect("config");
+    }
+
     /// Adds `keys` to the config's `[zmq]` table.
     pub fn add_zmq_keys(&self, keys: &str) {
         let config = std::fs::read_to_string(&self.config_file).expect("config");
