@@ -125,3 +125,9 @@ async fn a_venue_clock_ahead_of_this_machines_is_followed() {
     let env = start_with(Key::Ed25519, faults, |_| {}).await;
     venue::a_limit_order_rests_is_amended_in_place_and_cancelled(env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn risk_limits_refuse_before_the_venue_sees_the_order() {
+    let env = start(Key::Hmac, venue::tight_limits).await;
+    venue::risk_limits_refuse_before_the_venue_sees_the_order(env).await;
+}

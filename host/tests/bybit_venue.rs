@@ -58,3 +58,9 @@ async fn the_kill_switch_cancels_on_the_venue_and_refuses_new_orders() {
 async fn a_lapsed_dead_mans_switch_has_the_venue_cancel() {
     venue::a_lapsed_dead_mans_switch_has_the_venue_cancel(start(venue::lapsing_switch).await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn risk_limits_refuse_before_the_venue_sees_the_order() {
+    let env = start(venue::tight_limits).await;
+    venue::risk_limits_refuse_before_the_venue_sees_the_order(env).await;
+}

@@ -407,3 +407,42 @@ pub async fn a_lapsed_dead_mans_switch_has_the_venue_cancel(env: VenueEnv) {
     .await;
     env.stop().await;
 }
+
+/// Limits of 0.015 a order and 0.02 of position on the market.
+pub fn tight_limits(config: &mut ExchangeConfig) {
+    for market in &mut config.markets {
+        market.limits.max_order_size = Some(d("0.015"));
+        market.limits.max_position = Some(d("0.02"));
+    }
+}
+
+/// With [`tight_limits`]: an order over them is refused before the venue
+/// sees it, one within them rests, and open buys count toward the
+/// position limit.
+pub async fn risk_limits_refuse_before_the_venue_sees_the_order(env: VenueEnv) {
+    let (bid, _) = env.top().await;
+    let price = (bid * d("0.97")).round_dp(1).to_string();
+    let too_big = env
+        .trading
+        .submit(&buy_order(env.market, &price, "0.020", OrderType::Limit));
+    assert!(too_big.is_err(), "{too_big:?}");
+    assert!(
+        env.truth()["orders"]
+            .as_array()
+            .is_none_or(|orders| orders.is_empty()),
+        "{}",
+        env.truth()
+    );
+    let first = rest_one(&env).await;
+    let over_position =
+        env.trading
+            .submit(&buy_order(env.market, &price, "0.015", OrderType::Limit));
+    assert!(over_position.is_err(), "{over_position:?}");
+    assert_eq!(open_on_venue(&env), 1);
+    env.trading.cancel(first).expect("cancel accepted");
+    env.until(first, "the order cancelled", |o| {
+        o.state == OrderState::Cancelled
+    })
+    .await;
+    env.stop().await;
+}
