@@ -210,6 +210,30 @@ impl VenueEnv {
         (price(book.best_bid()), price(book.best_ask()))
     }
 
+    /// A limit buy of `amount` 3 % below the bid, submitted (or refused):
+    /// its result and price.
+    pub async fn buy_below(&self, amount: &str) -> (Result<ClientOrderId, String>, Decimal) {
+        let (bid, _) = self.top().await;
+        let price = (bid * d("0.97")).round_dp(1);
+        let order = buy_order(self.market, &price.to_string(), amount, OrderType::Limit);
+        let submitted = self.trading.submit(&order).map_err(|e| e.to_string());
+        (submitted, price)
+    }
+
+    /// Waits until the host has order `id` cancelled.
+    pub async fn until_cancelled(&self, id: ClientOrderId) {
+        self.until(id, "the order cancelled", |o| {
+            o.state == OrderState::Cancelled
+        })
+        .await;
+    }
+
+    /// Cancels order `id` and waits until it is.
+    pub async fn cancel(&self, id: ClientOrderId) {
+        self.trading.cancel(id).expect("cancel accepted");
+        self.until_cancelled(id).await;
+    }
+
     /// The emulator's ground truth of the host's account (the only one).
     pub fn truth(&self) -> serde_json::Value {
         self.emulator.state()["accounts"][0].clone()
@@ -232,10 +256,8 @@ fn d(text: &str) -> Decimal {
 /// A limit order rests, is amended in place (price and size, the same
 /// exchange id, as the venue's truth shows) and is cancelled.
 pub async fn a_limit_order_rests_is_amended_in_place_and_cancelled(env: VenueEnv) {
-    let (bid, _) = env.top().await;
-    let price = (bid * d("0.97")).round_dp(1);
-    let order = buy_order(env.market, &price.to_string(), "0.010", OrderType::Limit);
-    let id = env.trading.submit(&order).expect("accepted");
+    let (submitted, price) = env.buy_below("0.010").await;
+    let id = submitted.expect("accepted");
     env.until(id, "the order to rest", |o| {
         o.state == OrderState::Open && o.exchange_order_id.is_some()
     })
@@ -264,11 +286,7 @@ pub async fn a_limit_order_rests_is_amended_in_place_and_cancelled(env: VenueEnv
     assert_eq!(d(open[0]["limitPx"].as_str().expect("price")), new_price);
     assert_eq!(d(open[0]["origSz"].as_str().expect("size")), d("0.020"));
 
-    env.trading.cancel(id).expect("cancel accepted");
-    env.until(id, "the order cancelled", |o| {
-        o.state == OrderState::Cancelled
-    })
-    .await;
+    env.cancel(id).await;
     env.stop().await;
 }
 
@@ -306,7 +324,7 @@ pub async fn a_market_order_fills_once_and_the_position_follows(env: VenueEnv) {
 /// the order — by client id once the request's window has passed, or among
 /// the open orders at the next reconciliation.
 pub async fn an_order_whose_answer_is_lost_is_found_by_a_signed_read(env: VenueEnv) {
-    let (bid, _) = env.top().await;
+    env.top().await;
     env.emulator
         .set_faults(&FaultSettings {
             exchange_hang_next: Some(1),
@@ -314,9 +332,7 @@ pub async fn an_order_whose_answer_is_lost_is_found_by_a_signed_read(env: VenueE
             ..FaultSettings::default()
         })
         .expect("faults");
-    let price = (bid * d("0.97")).round_dp(1);
-    let order = buy_order(env.market, &price.to_string(), "0.010", OrderType::Limit);
-    let id = env.trading.submit(&order).expect("accepted");
+    let id = env.buy_below("0.010").await.0.expect("accepted");
     env.until(id, "the order found open", |o| {
         o.state == OrderState::Open && o.exchange_order_id.is_some()
     })
@@ -326,10 +342,7 @@ pub async fn an_order_whose_answer_is_lost_is_found_by_a_signed_read(env: VenueE
 
 /// Places a limit buy 3 % below the bid and waits until it rests.
 async fn rest_one(env: &VenueEnv) -> ClientOrderId {
-    let (bid, _) = env.top().await;
-    let price = (bid * d("0.97")).round_dp(1);
-    let order = buy_order(env.market, &price.to_string(), "0.010", OrderType::Limit);
-    let id = env.trading.submit(&order).expect("accepted");
+    let id = env.buy_below("0.010").await.0.expect("accepted");
     env.until(id, "the order to rest", |o| o.state == OrderState::Open)
         .await;
     id
@@ -350,26 +363,15 @@ pub async fn the_kill_switch_cancels_on_the_venue_and_refuses_new_orders(env: Ve
     let cancelled = env.trading.engage_kill_switch("drill");
     assert_eq!(cancelled.len(), 2, "{cancelled:?}");
     for id in [first, second] {
-        env.until(id, "the order cancelled", |o| {
-            o.state == OrderState::Cancelled
-        })
-        .await;
+        env.until_cancelled(id).await;
     }
     assert_eq!(open_on_venue(&env), 0, "{}", env.truth());
-    let (bid, _) = env.top().await;
-    let price = (bid * d("0.97")).round_dp(1).to_string();
-    let refused = env
-        .trading
-        .submit(&buy_order(env.market, &price, "0.010", OrderType::Limit));
+    let refused = env.buy_below("0.010").await.0;
     assert!(refused.is_err(), "{refused:?}");
     env.trading.release_kill_switch();
     let again = rest_one(&env).await;
     assert_eq!(open_on_venue(&env), 1);
-    env.trading.cancel(again).expect("cancel accepted");
-    env.until(again, "the order cancelled", |o| {
-        o.state == OrderState::Cancelled
-    })
-    .await;
+    env.cancel(again).await;
     env.stop().await;
 }
 
@@ -401,10 +403,7 @@ pub async fn a_lapsed_dead_mans_switch_has_the_venue_cancel(env: VenueEnv) {
         || open_on_venue(&env) == 0,
     )
     .await;
-    env.until(id, "the host to see it cancelled", |o| {
-        o.state == OrderState::Cancelled
-    })
-    .await;
+    env.until_cancelled(id).await;
     env.stop().await;
 }
 
@@ -420,11 +419,7 @@ pub fn tight_limits(config: &mut ExchangeConfig) {
 /// sees it, one within them rests, and open buys count toward the
 /// position limit.
 pub async fn risk_limits_refuse_before_the_venue_sees_the_order(env: VenueEnv) {
-    let (bid, _) = env.top().await;
-    let price = (bid * d("0.97")).round_dp(1).to_string();
-    let too_big = env
-        .trading
-        .submit(&buy_order(env.market, &price, "0.020", OrderType::Limit));
+    let too_big = env.buy_below("0.020").await.0;
     assert!(too_big.is_err(), "{too_big:?}");
     assert!(
         env.truth()["orders"]
@@ -434,15 +429,9 @@ pub async fn risk_limits_refuse_before_the_venue_sees_the_order(env: VenueEnv) {
         env.truth()
     );
     let first = rest_one(&env).await;
-    let over_position =
-        env.trading
-            .submit(&buy_order(env.market, &price, "0.015", OrderType::Limit));
+    let over_position = env.buy_below("0.015").await.0;
     assert!(over_position.is_err(), "{over_position:?}");
     assert_eq!(open_on_venue(&env), 1);
-    env.trading.cancel(first).expect("cancel accepted");
-    env.until(first, "the order cancelled", |o| {
-        o.state == OrderState::Cancelled
-    })
-    .await;
+    env.cancel(first).await;
     env.stop().await;
 }
