@@ -5,69 +5,12 @@
 
 mod common;
 
-use common::venue::{self, API_KEY, SECRET, Secret, Venue, VenueEnv};
+use common::venue::{self, BinanceKey as Key, VenueEnv};
 use connector_host::config::ExchangeConfig;
-use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
-use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
-use hl_emulator::binance::{self, ApiKey, BinanceFaults, BinanceOptions, KeyKind};
-use rust_decimal::Decimal;
-
-/// The kinds of API key Binance takes.
-enum Key {
-    Hmac,
-    Ed25519,
-}
+use hl_emulator::binance::BinanceFaults;
 
 async fn start(key: Key, adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
-    start_with(key, BinanceFaults::default(), adjust).await
-}
-
-async fn start_with(
-    key: Key,
-    faults: BinanceFaults,
-    adjust: impl FnOnce(&mut ExchangeConfig),
-) -> VenueEnv {
-    let (kind, secret) = match key {
-        Key::Hmac => (KeyKind::Hmac(SECRET.into()), Secret::hmac()),
-        Key::Ed25519 => {
-            let private = SigningKey::from_bytes(&[7; 32]);
-            let pem = private.to_pkcs8_pem(LineEnding::LF).expect("PKCS#8 PEM");
-            let secret = Secret {
-                algorithm: "ed25519",
-                file: pem.to_string(),
-            };
-            (KeyKind::Ed25519(private.verifying_key()), secret)
-        }
-    };
-    let key = ApiKey {
-        key: API_KEY.into(),
-        kind,
-    };
-    let options = BinanceOptions {
-        keys: vec![(key, Decimal::from(100_000))],
-        faults,
-    };
-    let emulator = binance::start(binance::default_config(), options)
-        .await
-        .expect("binance emulator");
-    let settings = toml::Table::from_iter([
-        ("api_url".to_owned(), emulator.base_url().into()),
-        (
-            "ws_url".to_owned(),
-            format!("ws://{}", emulator.addr()).into(),
-        ),
-    ]);
-    let venue = Venue {
-        package: "binance-plugin",
-        plugin: "binance-usdm",
-        keyring_venue: "binance-usdm",
-        settings,
-        market: "BTC-USDT",
-        book: "BTCUSDT",
-        secret,
-    };
-    VenueEnv::start(emulator, venue, adjust).await
+    venue::binance(key, BinanceFaults::default(), adjust).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +51,7 @@ async fn a_venue_clock_behind_this_machines_is_followed() {
         clock_offset_ms: Some(-3_000),
         ..BinanceFaults::default()
     };
-    let env = start_with(Key::Hmac, faults, |_| {}).await;
+    let env = venue::binance(Key::Hmac, faults, |_| {}).await;
     venue::a_market_order_fills_once_and_the_position_follows(env).await;
 }
 
@@ -122,7 +65,7 @@ async fn a_venue_clock_ahead_of_this_machines_is_followed() {
         clock_offset_ms: Some(20_000),
         ..BinanceFaults::default()
     };
-    let env = start_with(Key::Ed25519, faults, |_| {}).await;
+    let env = venue::binance(Key::Ed25519, faults, |_| {}).await;
     venue::a_limit_order_rests_is_amended_in_place_and_cancelled(env).await;
 }
 

@@ -4,63 +4,40 @@
 
 mod common;
 
-use common::venue::{self, API_KEY, SECRET, Secret, Venue, VenueEnv};
-use connector_host::config::ExchangeConfig;
-use hl_emulator::bybit::{self, ApiKey, BybitOptions};
-use rust_decimal::Decimal;
-
-async fn start(adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
-    let key = ApiKey {
-        key: API_KEY.into(),
-        secret: SECRET.into(),
-    };
-    let options = BybitOptions {
-        keys: vec![(key, Decimal::from(100_000))],
-        ..BybitOptions::default()
-    };
-    let emulator = bybit::start(bybit::default_config(), options)
-        .await
-        .expect("bybit emulator");
-    let settings = toml::Table::from_iter([("api_url".to_owned(), emulator.base_url().into())]);
-    let venue = Venue {
-        package: "bybit-plugin",
-        plugin: "bybit",
-        keyring_venue: "bybit",
-        settings,
-        market: "BTC-USDT",
-        book: "BTCUSDT",
-        secret: Secret::hmac(),
-    };
-    VenueEnv::start(emulator, venue, adjust).await
-}
+use common::venue;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_limit_order_rests_is_amended_in_place_and_cancelled() {
-    venue::a_limit_order_rests_is_amended_in_place_and_cancelled(start(|_| {}).await).await;
+    venue::a_limit_order_rests_is_amended_in_place_and_cancelled(venue::bybit(|_| {}).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_market_order_fills_once_and_the_position_follows() {
-    venue::a_market_order_fills_once_and_the_position_follows(start(|_| {}).await).await;
+    venue::a_market_order_fills_once_and_the_position_follows(venue::bybit(|_| {}).await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_whose_answer_is_lost_is_found_by_a_signed_read() {
-    venue::an_order_whose_answer_is_lost_is_found_by_a_signed_read(start(|_| {}).await).await;
+    venue::an_order_whose_answer_is_lost_is_found_by_a_signed_read(venue::bybit(|_| {}).await)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kill_switch_cancels_on_the_venue_and_refuses_new_orders() {
-    venue::the_kill_switch_cancels_on_the_venue_and_refuses_new_orders(start(|_| {}).await).await;
+    venue::the_kill_switch_cancels_on_the_venue_and_refuses_new_orders(venue::bybit(|_| {}).await)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lapsed_dead_mans_switch_has_the_venue_cancel() {
-    venue::a_lapsed_dead_mans_switch_has_the_venue_cancel(start(venue::lapsing_switch).await).await;
+    venue::a_lapsed_dead_mans_switch_has_the_venue_cancel(
+        venue::bybit(venue::lapsing_switch).await,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn risk_limits_refuse_before_the_venue_sees_the_order() {
-    let env = start(venue::tight_limits).await;
+    let env = venue::bybit(venue::tight_limits).await;
     venue::risk_limits_refuse_before_the_venue_sees_the_order(env).await;
 }

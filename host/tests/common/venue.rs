@@ -19,7 +19,10 @@ use connector_host::plugins::PluginSet;
 use connector_host::publisher::Publisher;
 use connector_host::signer::SignerClient;
 use connector_host::trading::Trading;
-use hl_emulator::{EmulatorHandle, FaultSettings};
+use ed25519_dalek::SigningKey;
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use hl_emulator::{EmulatorHandle, FaultSettings, binance, bybit};
 use rust_decimal::Decimal;
 use tokio::sync::watch;
 
@@ -109,6 +112,8 @@ pub struct VenueEnv {
     pub emulator: EmulatorHandle,
     /// The host's order path.
     pub trading: Trading,
+    /// The signer's socket.
+    pub signer_socket: PathBuf,
     market: &'static str,
     book: &'static str,
     runtime: Option<ExchangeRuntime>,
@@ -169,6 +174,7 @@ impl VenueEnv {
         VenueEnv {
             emulator,
             trading: runtime.trading.clone(),
+            signer_socket: socket,
             market: venue.market,
             book: venue.book,
             runtime: Some(runtime),
@@ -247,6 +253,89 @@ impl VenueEnv {
         }
         self.emulator.shutdown().await;
     }
+}
+
+/// Bybit's emulator with the host's HMAC key funded, and a host on it.
+pub async fn bybit(adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
+    let key = bybit::ApiKey {
+        key: API_KEY.into(),
+        secret: SECRET.into(),
+    };
+    let options = bybit::BybitOptions {
+        keys: vec![(key, Decimal::from(100_000))],
+        ..bybit::BybitOptions::default()
+    };
+    let emulator = bybit::start(bybit::default_config(), options)
+        .await
+        .expect("bybit emulator");
+    let settings = toml::Table::from_iter([("api_url".to_owned(), emulator.base_url().into())]);
+    let venue = Venue {
+        package: "bybit-plugin",
+        plugin: "bybit",
+        keyring_venue: "bybit",
+        settings,
+        market: "BTC-USDT",
+        book: "BTCUSDT",
+        secret: Secret::hmac(),
+    };
+    VenueEnv::start(emulator, venue, adjust).await
+}
+
+/// The kinds of API key Binance takes.
+pub enum BinanceKey {
+    /// HMAC-SHA256 with [`SECRET`].
+    Hmac,
+    /// Ed25519 (a fixed test key).
+    Ed25519,
+}
+
+/// Binance's emulator with the host's key funded and `faults` set, and a
+/// host on it.
+pub async fn binance(
+    key: BinanceKey,
+    faults: binance::BinanceFaults,
+    adjust: impl FnOnce(&mut ExchangeConfig),
+) -> VenueEnv {
+    let (kind, secret) = match key {
+        BinanceKey::Hmac => (binance::KeyKind::Hmac(SECRET.into()), Secret::hmac()),
+        BinanceKey::Ed25519 => {
+            let private = SigningKey::from_bytes(&[7; 32]);
+            let pem = private.to_pkcs8_pem(LineEnding::LF).expect("PKCS#8 PEM");
+            let secret = Secret {
+                algorithm: "ed25519",
+                file: pem.to_string(),
+            };
+            (binance::KeyKind::Ed25519(private.verifying_key()), secret)
+        }
+    };
+    let key = binance::ApiKey {
+        key: API_KEY.into(),
+        kind,
+    };
+    let options = binance::BinanceOptions {
+        keys: vec![(key, Decimal::from(100_000))],
+        faults,
+    };
+    let emulator = binance::start(binance::default_config(), options)
+        .await
+        .expect("binance emulator");
+    let settings = toml::Table::from_iter([
+        ("api_url".to_owned(), emulator.base_url().into()),
+        (
+            "ws_url".to_owned(),
+            format!("ws://{}", emulator.addr()).into(),
+        ),
+    ]);
+    let venue = Venue {
+        package: "binance-plugin",
+        plugin: "binance-usdm",
+        keyring_venue: "binance-usdm",
+        settings,
+        market: "BTC-USDT",
+        book: "BTCUSDT",
+        secret,
+    };
+    VenueEnv::start(emulator, venue, adjust).await
 }
 
 fn d(text: &str) -> Decimal {
