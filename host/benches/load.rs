@@ -9,7 +9,14 @@
 //! ```text
 //! cargo bench -p connector-host --bench load                      # 1,000/s for 60 s
 //! LOAD_SECONDS=600 cargo bench -p connector-host --bench load     # the 10-minute memory run
+//! LOAD_VENUES=all cargo bench -p connector-host --bench load      # spread over three venues
 //! ```
+//!
+//! With `LOAD_VENUES=all` one host trades Hyperliquid, Bybit and Binance
+//! USDⓈ-M, each against its emulator: of every 40 orders one goes to
+//! Binance (25/s at 1,000/s: under the 300 orders per 10 s Binance allows
+//! an account, which its emulator enforces), then Bybit and Hyperliquid in
+//! turn.
 //!
 //! The orders are IOC limits that cross the emulator's synthetic book
 //! (buys and sells in turn, so the position stays flat), so each one ends
@@ -21,12 +28,12 @@ mod common;
 #[path = "support/measure.rs"]
 mod measure;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::host_process::HostFiles;
+use common::host_process::{HostFiles, api_exchange};
 use common::orders::key;
-use hl_emulator::{Config as EmulatorConfig, Emulator};
+use hl_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle, binance, bybit};
 use measure::{cpu_time, memory_kib, percentile};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -67,6 +74,42 @@ fn emulator_config(account: hyperliquid_core::Address) -> EmulatorConfig {
     config
 }
 
+/// Where one order goes: the exchange, its pair, the order's size.
+#[derive(Clone, Copy)]
+struct Target {
+    exchange: &'static str,
+    pair: &'static str,
+    amount: &'static str,
+}
+
+const HYPERLIQUID: Target = Target {
+    exchange: "hl",
+    pair: "BTC-USD",
+    amount: "0.001",
+};
+const BYBIT: Target = Target {
+    exchange: "by",
+    pair: "BTC-USDT",
+    amount: "0.001",
+};
+/// Binance's minimum notional is 100 USDT.
+const BINANCE: Target = Target {
+    exchange: "bn",
+    pair: "BTC-USDT",
+    amount: "0.002",
+};
+
+/// The venue of order `i`: Hyperliquid only, or one in 40 to Binance and
+/// the rest to Bybit and Hyperliquid in turn.
+fn target(all: bool, i: usize) -> Target {
+    match (all, i % 40) {
+        (false, _) => HYPERLIQUID,
+        (true, 0) => BINANCE,
+        (true, slot) if slot % 2 == 1 => BYBIT,
+        (true, _) => HYPERLIQUID,
+    }
+}
+
 /// What the open-loop sender saw.
 struct Sent {
     latencies: Vec<Duration>,
@@ -79,7 +122,7 @@ struct Sent {
 
 /// Sends `rate` orders per second for `seconds` over a DEALER socket,
 /// reading replies in between; samples the host's memory once a second.
-fn drive(endpoint: &str, rate: u64, seconds: u64, host_pid: u32) -> Sent {
+fn drive(endpoint: &str, rate: u64, seconds: u64, all: bool, host_pid: u32) -> Sent {
     let context = zmq::Context::new();
     let socket = context.socket(zmq::DEALER).expect("dealer");
     socket.set_rcvhwm(0).expect("hwm");
@@ -95,6 +138,7 @@ fn drive(endpoint: &str, rate: u64, seconds: u64, host_pid: u32) -> Sent {
         worst_send_lag: Duration::ZERO,
         memory: Vec::new(),
     };
+    let mut sides: HashMap<&str, u64> = HashMap::new();
     let start = Instant::now();
     let mut next_sample = 0u64;
     let mut i = 0usize;
@@ -108,13 +152,18 @@ fn drive(endpoint: &str, rate: u64, seconds: u64, host_pid: u32) -> Sent {
             let due = interval * i as u32;
             if elapsed >= due {
                 sent.worst_send_lag = sent.worst_send_lag.max(elapsed - due);
-                let (side, price) = if i.is_multiple_of(2) {
+                let venue = target(all, i);
+                // Buys and sells in turn on each venue.
+                let turn = sides.entry(venue.exchange).or_insert(0);
+                let (side, price) = if turn.is_multiple_of(2) {
                     ("buy", "100500")
                 } else {
                     ("sell", "99500")
                 };
-                let command = json!({"id": i, "cmd": side, "trading_pair": "BTC-USD",
-                    "order_type": "LIMIT", "time_in_force": "IOC", "price": price, "amount": "0.001"});
+                *turn += 1;
+                let command = json!({"id": i, "cmd": side, "exchange": venue.exchange,
+                    "trading_pair": venue.pair, "order_type": "LIMIT", "time_in_force": "IOC",
+                    "price": price, "amount": venue.amount});
                 // A DEALER talking to a ROUTER: an empty delimiter, then the body.
                 socket
                     .send_multipart([&b""[..], command.to_string().as_bytes()], 0)
@@ -177,6 +226,7 @@ fn filled_reports(subscriber: &zmq::Socket) -> (HashSet<String>, usize) {
 
 async fn load() {
     let (rate, seconds) = plan();
+    let all = std::env::var("LOAD_VENUES").is_ok_and(|venues| venues == "all");
     let seed = "load bench host";
     let account = key(seed).address();
     let emulator = Emulator::start(emulator_config(account))
@@ -190,15 +240,22 @@ async fn load() {
          [exchanges.rate_limits.address]\ncapacity = 100000000\nwindow_ms = 1000\n\
          [exchanges.rate_limits.address_cancel]\ncapacity = 100000000\nwindow_ms = 1000\n",
     );
+    let venues = if all {
+        Some(add_venues(&files).await)
+    } else {
+        None
+    };
     let host = files.start().await;
     let pid = host.0.id();
     let context = zmq::Context::new();
     let subscriber = context.socket(zmq::SUB).expect("sub");
     subscriber.set_rcvhwm(0).expect("hwm");
     subscriber.connect(&files.events).expect("connect");
-    subscriber
-        .set_subscribe(b"orders.hl.filled")
-        .expect("subscribe");
+    for exchange in ["hl", "by", "bn"] {
+        subscriber
+            .set_subscribe(format!("orders.{exchange}.filled").as_bytes())
+            .expect("subscribe");
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     // CPU used during the run: the host, its signer, and this process
@@ -214,7 +271,7 @@ async fn load() {
         .collect();
     let cpu_before: Vec<Duration> = processes.iter().map(|(_, pid)| cpu_time(pid)).collect();
     let endpoint = files.commands.clone();
-    let sent = tokio::task::spawn_blocking(move || drive(&endpoint, rate, seconds, pid))
+    let sent = tokio::task::spawn_blocking(move || drive(&endpoint, rate, seconds, all, pid))
         .await
         .expect("driver");
     let cpu: Vec<(String, Duration)> = processes
@@ -241,13 +298,19 @@ async fn load() {
             break;
         }
     }
+    let filled_in = |orders: &Value| {
+        orders
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|order| order["status"] == "filled")
+            .count()
+    };
     let truth = emulator.account_state(account).expect("account");
-    let exchange_filled = truth["orders"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|order| order["status"] == "filled")
-        .count();
+    let mut exchange_filled = filled_in(&truth["orders"]);
+    for venue in venues.iter().flatten() {
+        exchange_filled += filled_in(&venue.state()["accounts"][0]["orders"]);
+    }
     let missing = sent
         .accepted
         .iter()
@@ -256,7 +319,8 @@ async fn load() {
 
     let mut latencies = sent.latencies.clone();
     latencies.sort_unstable();
-    println!("\n| {rate} orders/s for {seconds} s | value |\n|---|---|");
+    let spread = if all { ", three venues" } else { "" };
+    println!("\n| {rate} orders/s for {seconds} s{spread} | value |\n|---|---|");
     println!(
         "| commands sent / replies | {} / {} |",
         latencies.len(),
@@ -302,6 +366,83 @@ async fn load() {
     }
     drop(host);
     emulator.shutdown().await;
+    for venue in venues.into_iter().flatten() {
+        venue.shutdown().await;
+    }
+}
+
+/// Bybit's and Binance's emulators with the host's keys funded, their
+/// plugins in the host's folder, their exchanges (`by`, `bn`) in its config
+/// with the client-side buckets lifted, the keys in its signer's keyring.
+async fn add_venues(files: &HostFiles) -> [EmulatorHandle; 2] {
+    let funds = Decimal::from(100_000_000);
+    let bybit = bybit::start(
+        bybit::default_config(),
+        bybit::BybitOptions {
+            keys: vec![(
+                bybit::ApiKey {
+                    key: "by-key".into(),
+                    secret: "by-secret".into(),
+                },
+                funds,
+            )],
+            ..bybit::BybitOptions::default()
+        },
+    )
+    .await
+    .expect("bybit emulator");
+    let binance = binance::start(
+        binance::default_config(),
+        binance::BinanceOptions {
+            keys: vec![(
+                binance::ApiKey {
+                    key: "bn-key".into(),
+                    kind: binance::KeyKind::Hmac("bn-secret".into()),
+                },
+                funds,
+            )],
+            ..binance::BinanceOptions::default()
+        },
+    )
+    .await
+    .expect("binance emulator");
+    files.use_keyring(&[
+        ("by", "bybit", "by-key", "by-secret"),
+        ("bn", "binance-usdm", "bn-key", "bn-secret"),
+    ]);
+    files.add_plugin("bybit-plugin", "bybit.so");
+    files.add_plugin("binance-plugin", "binance-usdm.so");
+    let lifted = |buckets: &[&str]| {
+        let tables: Vec<String> = buckets
+            .iter()
+            .map(|bucket| {
+                format!("[exchanges.rate_limits.{bucket}]\ncapacity = 100000000\nwindow_ms = 1000")
+            })
+            .collect();
+        format!("closed_order_retention_ms = 120000\n{}", tables.join("\n"))
+    };
+    let config = std::fs::read_to_string(&files.config_file).expect("config");
+    let config = format!(
+        "{config}{}{}",
+        api_exchange(
+            "by",
+            "bybit",
+            &lifted(&["ip", "create", "amend", "cancel", "query"]),
+            &format!("api_url = \"{}\"\napi_key = \"by-key\"", bybit.base_url())
+        ),
+        api_exchange(
+            "bn",
+            "binance-usdm",
+            &lifted(&["request_weight", "orders_10s", "orders_1m"]),
+            &format!(
+                "api_url = \"{}\"\nws_url = \"ws://{}\"\napi_key = \"bn-key\"",
+                binance.base_url(),
+                binance.addr()
+            )
+        ),
+    );
+    std::fs::write(&files.config_file, config).expect("config");
+    [bybit, binance]
 }
 
 fn main() {

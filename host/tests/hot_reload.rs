@@ -10,7 +10,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::host_process::{HostFiles, funded_emulator};
+use common::host_process::{HostFiles, api_exchange, funded_emulator};
 use common::orders::{EventLog, eventually, key};
 use common::{cdylib, copy_as};
 use hl_emulator::{binance, bybit};
@@ -450,25 +450,22 @@ async fn bybit_and_binance_are_dropped_into_a_running_host_and_removed() {
 
     // The plugins dropped into the folder, the exchanges added to the
     // config: each starts and takes an order, signed with its key.
-    let plugins = files.dir.path().join("plugins");
-    copy_as(&cdylib("bybit-plugin"), &plugins, "bybit.so");
-    copy_as(&cdylib("binance-plugin"), &plugins, "binance-usdm.so");
-    let exchange = |name: &str, plugin: &str, settings: String| {
-        format!(
-            "\n[[exchanges]]\nname = \"{name}\"\nplugin = \"{plugin}\"\ncancel_on_shutdown = true\n\n[exchanges.settings]\n{settings}\n\n[[exchanges.markets]]\nsymbol = \"BTC-USDT\"\n"
-        )
-    };
+    files.add_plugin("bybit-plugin", "bybit.so");
+    files.add_plugin("binance-plugin", "binance-usdm.so");
+    let keys = "cancel_on_shutdown = true";
     let with_venues = format!(
         "{original}{}{}",
-        exchange(
+        api_exchange(
             "by",
             "bybit",
-            format!("api_url = \"{}\"\napi_key = \"by-key\"", bybit.base_url())
+            keys,
+            &format!("api_url = \"{}\"\napi_key = \"by-key\"", bybit.base_url())
         ),
-        exchange(
+        api_exchange(
             "bn",
             "binance-usdm",
-            format!(
+            keys,
+            &format!(
                 "api_url = \"{}\"\nws_url = \"ws://{}\"\napi_key = \"bn-key\"",
                 binance.base_url(),
                 binance.addr()

@@ -145,6 +145,12 @@ symbol = "BTC-USD"
         std::fs::write(&self.config_file, config).expect("config");
     }
 
+    /// Copies the plugin of workspace package `package` into the host's
+    /// plugins folder as `file`.
+    pub fn add_plugin(&self, package: &str, file: &str) {
+        copy_as(&cdylib(package), &self.dir.path().join("plugins"), file);
+    }
+
     /// Adds `keys` to the config's `[zmq]` table.
     pub fn add_zmq_keys(&self, keys: &str) {
         let config = std::fs::read_to_string(&self.config_file).expect("config");
@@ -202,4 +208,12 @@ symbol = "BTC-USD"
             .expect("client order id")
             .to_owned()
     }
+}
+
+/// An `[[exchanges]]` entry trading BTC-USDT with `plugin`: `keys` are the
+/// exchange's own TOML keys, `settings` the plugin's.
+pub fn api_exchange(name: &str, plugin: &str, keys: &str, settings: &str) -> String {
+    format!(
+        "\n[[exchanges]]\nname = \"{name}\"\nplugin = \"{plugin}\"\n{keys}\n\n[exchanges.settings]\n{settings}\n\n[[exchanges.markets]]\nsymbol = \"BTC-USDT\"\n"
+    )
 }
