@@ -31,9 +31,9 @@ mod measure;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use common::host_process::{HostFiles, api_exchange};
+use common::host_process::{ApiVenues, HostFiles};
 use common::orders::key;
-use hl_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle, binance, bybit};
+use hl_emulator::{Config as EmulatorConfig, Emulator};
 use measure::{cpu_time, memory_kib, percentile};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -240,11 +240,13 @@ async fn load() {
          [exchanges.rate_limits.address]\ncapacity = 100000000\nwindow_ms = 1000\n\
          [exchanges.rate_limits.address_cancel]\ncapacity = 100000000\nwindow_ms = 1000\n",
     );
-    let venues = if all {
-        Some(add_venues(&files).await)
-    } else {
-        None
+    let venues = match all {
+        true => Some(ApiVenues::start(&files, Decimal::from(100_000_000)).await),
+        false => None,
     };
+    if let Some(venues) = &venues {
+        add_venues(&files, venues);
+    }
     let host = files.start().await;
     let pid = host.0.id();
     let context = zmq::Context::new();
@@ -308,7 +310,7 @@ async fn load() {
     };
     let truth = emulator.account_state(account).expect("account");
     let mut exchange_filled = filled_in(&truth["orders"]);
-    for venue in venues.iter().flatten() {
+    for (_, venue) in venues.iter().flat_map(ApiVenues::named) {
         exchange_filled += filled_in(&venue.state()["accounts"][0]["orders"]);
     }
     let missing = sent
@@ -366,52 +368,16 @@ async fn load() {
     }
     drop(host);
     emulator.shutdown().await;
-    for venue in venues.into_iter().flatten() {
-        venue.shutdown().await;
+    if let Some(venues) = venues {
+        venues.shutdown().await;
     }
 }
 
 /// Bybit's and Binance's emulators with the host's keys funded, their
 /// plugins in the host's folder, their exchanges (`by`, `bn`) in its config
 /// with the client-side buckets lifted, the keys in its signer's keyring.
-async fn add_venues(files: &HostFiles) -> [EmulatorHandle; 2] {
-    let funds = Decimal::from(100_000_000);
-    let bybit = bybit::start(
-        bybit::default_config(),
-        bybit::BybitOptions {
-            keys: vec![(
-                bybit::ApiKey {
-                    key: "by-key".into(),
-                    secret: "by-secret".into(),
-                },
-                funds,
-            )],
-            ..bybit::BybitOptions::default()
-        },
-    )
-    .await
-    .expect("bybit emulator");
-    let binance = binance::start(
-        binance::default_config(),
-        binance::BinanceOptions {
-            keys: vec![(
-                binance::ApiKey {
-                    key: "bn-key".into(),
-                    kind: binance::KeyKind::Hmac("bn-secret".into()),
-                },
-                funds,
-            )],
-            ..binance::BinanceOptions::default()
-        },
-    )
-    .await
-    .expect("binance emulator");
-    files.use_keyring(&[
-        ("by", "bybit", "by-key", "by-secret"),
-        ("bn", "binance-usdm", "bn-key", "bn-secret"),
-    ]);
-    files.add_plugin("bybit-plugin", "bybit.so");
-    files.add_plugin("binance-plugin", "binance-usdm.so");
+fn add_venues(files: &HostFiles, venues: &ApiVenues) {
+    venues.add_plugins(files);
     let lifted = |buckets: &[&str]| {
         let tables: Vec<String> = buckets
             .iter()
@@ -422,27 +388,11 @@ async fn add_venues(files: &HostFiles) -> [EmulatorHandle; 2] {
         format!("closed_order_retention_ms = 120000\n{}", tables.join("\n"))
     };
     let config = std::fs::read_to_string(&files.config_file).expect("config");
-    let config = format!(
-        "{config}{}{}",
-        api_exchange(
-            "by",
-            "bybit",
-            &lifted(&["ip", "create", "amend", "cancel", "query"]),
-            &format!("api_url = \"{}\"\napi_key = \"by-key\"", bybit.base_url())
-        ),
-        api_exchange(
-            "bn",
-            "binance-usdm",
-            &lifted(&["request_weight", "orders_10s", "orders_1m"]),
-            &format!(
-                "api_url = \"{}\"\nws_url = \"ws://{}\"\napi_key = \"bn-key\"",
-                binance.base_url(),
-                binance.addr()
-            )
-        ),
+    let exchanges = venues.exchanges(
+        &lifted(&["ip", "create", "amend", "cancel", "query"]),
+        &lifted(&["request_weight", "orders_10s", "orders_1m"]),
     );
-    std::fs::write(&files.config_file, config).expect("config");
-    [bybit, binance]
+    std::fs::write(&files.config_file, config + &exchanges).expect("config");
 }
 
 fn main() {

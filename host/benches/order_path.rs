@@ -17,6 +17,8 @@
 //! 3. resident memory of a `connector-host` process with 200 books and
 //!    10,000 open orders.
 
+#[path = "support/command_path.rs"]
+mod command_path;
 #[path = "../tests/common/mod.rs"]
 mod common;
 #[path = "support/measure.rs"]
@@ -26,13 +28,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use command_path::Parts;
 use common::host_process::HostFiles;
 use common::orders::{OrderEnv, key, quiet};
 use connector_host::commands::{CommandServer, Dispatcher, SocketLimits, parse_request};
 use connector_host::config::{ExchangeConfig, RateLimitConfig};
 use connector_host::signer::SignerClient;
 use hl_emulator::{Config as EmulatorConfig, Emulator};
-use measure::{memory_kib, percentile};
+use measure::{memory_kib, percentile, report};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -40,18 +43,6 @@ use serde_json::{Value, json};
 const SAMPLES: usize = 2_000;
 /// Pause between paced requests.
 const PACE: Duration = Duration::from_millis(1);
-
-/// Sorts the samples and prints one table row; returns (p50, p99).
-fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort_unstable();
-    let (p50, p99) = (percentile(&samples, 0.5), percentile(&samples, 0.99));
-    println!(
-        "| {name} | {:.1} µs | {:.1} µs |",
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6
-    );
-    (p50, p99)
-}
 
 /// The host's exchange with the emulator's limits: it has no IP limit, so
 /// the client-side one would only slow the measurement down.
@@ -228,76 +219,39 @@ fn command_round_trips(env: &OrderEnv, dir: &std::path::Path) {
 ///    taken in turn (a path, a signature, a POST, the next path…) so that
 ///    all three meet the same machine.
 async fn command_to_exchange(env: &OrderEnv) {
-    const ROUNDS: usize = 500;
-    const GAP: Duration = Duration::from_millis(3);
-    println!("\n| path | p50 | p99 |\n|---|---|---|");
-    let dispatcher = Dispatcher::new([env.trading.clone()]);
-    let mut arrivals = env.emulator.exchange_arrivals();
     // The parts: the same signer, the same kind of action; a body the size
     // of a signed single order, to the same endpoint over a kept-alive
     // connection like the host's.
-    let signer = SignerClient::new(&env.signer_socket, Duration::from_secs(2));
-    let http = reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .build()
-        .expect("client");
     let body = format!(
         r#"{{"action":{{"type":"order","orders":[{{"a":0,"b":true,"p":"50000","s":"0.001","r":false,"t":{{"limit":{{"tif":"Gtc"}}}},"c":"0x{:032x}"}}],"grouping":"na"}},"nonce":1800000000000,"signature":{{"r":"0x{:064x}","s":"0x{:064x}","v":27}},"vaultAddress":null,"expiresAfter":1800000002000}}"#,
         1, 2, 3
     );
-    let url = format!("{}/exchange", env.emulator.base_url());
-
-    let (mut path, mut handled) = (Vec::new(), Vec::new());
-    let (mut signing, mut posting) = (Vec::new(), Vec::new());
-    for i in 0..ROUNDS {
-        let command = buy_command(i);
-        let start = Instant::now();
-        let request = parse_request(command.as_bytes()).expect("command");
-        // As the command socket does: the reply is ready, then the order
-        // is launched.
-        let (reply, pending) = dispatcher.handle_deferred(request);
-        handled.push(start.elapsed());
-        if let Some(order) = pending {
-            order.launch();
-        }
-        assert!(reply.ok, "{:?}", reply.error);
-        let arrived = arrivals.recv().await.expect("arrival");
-        path.push(arrived.duration_since(start));
-        // Let the answer be processed before the next measurement.
-        tokio::time::sleep(GAP).await;
-
-        let nonce = 1_800_000_000_000u64 + i as u64;
-        let payload = json!({
-            "action": {"type": "order", "orders": [{"a": 0, "b": true, "p": "50000", "s": "0.001",
-                       "r": false, "t": {"limit": {"tif": "Gtc"}},
-                       "c": format!("0x{:032x}", i + 1)}], "grouping": "na"},
-            "nonce": nonce, "vault_address": null, "expires_after": nonce + 2_000,
-            "network": "mainnet",
-        })
-        .to_string();
-        let start = Instant::now();
-        signer
-            .sign("hyperliquid-l1", &payload)
-            .await
-            .expect("signature");
-        signing.push(start.elapsed());
-        tokio::time::sleep(GAP).await;
-
-        let start = Instant::now();
-        let answer = tokio::spawn(http.post(&url).body(body.clone()).send());
-        let arrived = arrivals.recv().await.expect("arrival");
-        posting.push(arrived.duration_since(start));
-        answer.await.expect("task").expect("answer");
-        tokio::time::sleep(GAP).await;
-    }
-    report("command received → reply ready (in process)", handled);
-    let (path_p50, _) = report("command received → signed request at the emulator", path);
-    let (sign_p50, _) = report("part: one signer round trip", signing);
-    let (post_p50, _) = report("part: one loopback HTTP POST, send → arrival", posting);
-    println!(
-        "| **p50 ratio path / sum of parts** | **{:.2}** | |",
-        path_p50.as_secs_f64() / (sign_p50 + post_p50).as_secs_f64()
-    );
+    let parts = Parts {
+        scheme: "hyperliquid-l1",
+        payload: |i| {
+            let nonce = 1_800_000_000_000u64 + i as u64;
+            json!({
+                "action": {"type": "order", "orders": [{"a": 0, "b": true, "p": "50000", "s": "0.001",
+                           "r": false, "t": {"limit": {"tif": "Gtc"}},
+                           "c": format!("0x{:032x}", i + 1)}], "grouping": "na"},
+                "nonce": nonce, "vault_address": null, "expires_after": nonce + 2_000,
+                "network": "mainnet",
+            })
+            .to_string()
+        },
+        url: format!("{}/exchange", env.emulator.base_url()),
+        body,
+    };
+    command_path::command_to_exchange(
+        &env.trading,
+        env.emulator.exchange_arrivals(),
+        &env.signer_socket,
+        buy_command,
+        parts,
+        500,
+        Duration::from_millis(3),
+    )
+    .await;
 }
 
 /// 3. a host process with 200 books and 10,000 open orders.

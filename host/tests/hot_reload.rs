@@ -10,10 +10,9 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::host_process::{HostFiles, api_exchange, funded_emulator};
+use common::host_process::{ApiVenues, HostFiles, funded_emulator};
 use common::orders::{EventLog, eventually, key};
 use common::{cdylib, copy_as};
-use hl_emulator::{binance, bybit};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -408,72 +407,19 @@ async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
 async fn bybit_and_binance_are_dropped_into_a_running_host_and_removed() {
     let seed = "venue hot reload host";
     let emulator = funded_emulator(seed).await;
-    let funds = Decimal::from(100_000);
-    let bybit = bybit::start(
-        bybit::default_config(),
-        bybit::BybitOptions {
-            keys: vec![(
-                bybit::ApiKey {
-                    key: "by-key".into(),
-                    secret: "by-secret".into(),
-                },
-                funds,
-            )],
-            ..bybit::BybitOptions::default()
-        },
-    )
-    .await
-    .expect("bybit emulator");
-    let binance = binance::start(
-        binance::default_config(),
-        binance::BinanceOptions {
-            keys: vec![(
-                binance::ApiKey {
-                    key: "bn-key".into(),
-                    kind: binance::KeyKind::Hmac("bn-secret".into()),
-                },
-                funds,
-            )],
-            ..binance::BinanceOptions::default()
-        },
-    )
-    .await
-    .expect("binance emulator");
     let files = HostFiles::new(seed, &emulator.base_url(), "");
-    files.use_keyring(&[
-        ("by", "bybit", "by-key", "by-secret"),
-        ("bn", "binance-usdm", "bn-key", "bn-secret"),
-    ]);
+    let venues = ApiVenues::start(&files, Decimal::from(100_000)).await;
     let events = EventLog::start(&files.events);
     let _host = files.start().await;
     let original = std::fs::read_to_string(&files.config_file).expect("config");
 
     // The plugins dropped into the folder, the exchanges added to the
     // config: each starts and takes an order, signed with its key.
-    files.add_plugin("bybit-plugin", "bybit.so");
-    files.add_plugin("binance-plugin", "binance-usdm.so");
+    venues.add_plugins(&files);
     let keys = "cancel_on_shutdown = true";
-    let with_venues = format!(
-        "{original}{}{}",
-        api_exchange(
-            "by",
-            "bybit",
-            keys,
-            &format!("api_url = \"{}\"\napi_key = \"by-key\"", bybit.base_url())
-        ),
-        api_exchange(
-            "bn",
-            "binance-usdm",
-            keys,
-            &format!(
-                "api_url = \"{}\"\nws_url = \"ws://{}\"\napi_key = \"bn-key\"",
-                binance.base_url(),
-                binance.addr()
-            )
-        ),
-    );
+    let with_venues = format!("{original}{}", venues.exchanges(keys, keys));
     editor_save(&files.config_file, &with_venues);
-    for (name, venue) in [("by", &bybit), ("bn", &binance)] {
+    for (name, venue) in venues.named() {
         let placed = eventually_ok(|| {
             files.command(
                 json!({"cmd": "buy", "exchange": name, "trading_pair": "BTC-USDT",
@@ -498,19 +444,17 @@ async fn bybit_and_binance_are_dropped_into_a_running_host_and_removed() {
         "both removed, their orders cancelled",
         Duration::from_secs(15),
         || {
-            [("by", &bybit), ("bn", &binance)]
-                .iter()
-                .all(|(name, venue)| {
-                    let open = venue.state()["accounts"][0]["orders"]
-                        .as_array()
-                        .map_or(1, |orders| {
-                            orders.iter().filter(|o| o["status"] == "open").count()
-                        });
-                    open == 0
-                        && files
-                            .command(json!({"cmd": "status", "exchange": name}))
-                            .is_some_and(|reply| reply["error"]["code"] == "unknown_exchange")
-                })
+            venues.named().iter().all(|(name, venue)| {
+                let open = venue.state()["accounts"][0]["orders"]
+                    .as_array()
+                    .map_or(1, |orders| {
+                        orders.iter().filter(|o| o["status"] == "open").count()
+                    });
+                open == 0
+                    && files
+                        .command(json!({"cmd": "status", "exchange": name}))
+                        .is_some_and(|reply| reply["error"]["code"] == "unknown_exchange")
+            })
         },
     )
     .await;
@@ -525,6 +469,5 @@ async fn bybit_and_binance_are_dropped_into_a_running_host_and_removed() {
         "the edits were applied"
     );
     emulator.shutdown().await;
-    bybit.shutdown().await;
-    binance.shutdown().await;
+    venues.shutdown().await;
 }

@@ -1,5 +1,5 @@
-//! Reading measurements, for benches: percentiles of samples, and a
-//! process's memory and CPU time from `/proc`. Each bench uses a part.
+//! Reading measurements, for benches: percentiles of samples (and a table
+//! row of them), and a process's memory and CPU time from `/proc`. Each bench uses a part.
 #![allow(dead_code)]
 
 use std::time::Duration;
@@ -7,6 +7,19 @@ use std::time::Duration;
 /// The `p` quantile (0–1) of `sorted` samples (nearest rank below).
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p) as usize]
+}
+
+/// Sorts the samples and prints one table row (name, p50, p99); returns
+/// (p50, p99).
+pub fn report(name: &str, mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort_unstable();
+    let (p50, p99) = (percentile(&samples, 0.5), percentile(&samples, 0.99));
+    println!(
+        "| {name} | {:.1} µs | {:.1} µs |",
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6
+    );
+    (p50, p99)
 }
 
 /// Resident and peak resident memory of process `pid`, KiB (zeros once it

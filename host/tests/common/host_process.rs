@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hyperliquid_core::keccak256;
 use serde_json::{Value, json};
 
-use hl_emulator::{Emulator, EmulatorHandle};
+use hl_emulator::{Emulator, EmulatorHandle, binance, bybit};
 use rust_decimal::Decimal;
 
 use super::orders::{KillOnDrop, key, quiet};
@@ -216,4 +216,89 @@ pub fn api_exchange(name: &str, plugin: &str, keys: &str, settings: &str) -> Str
     format!(
         "\n[[exchanges]]\nname = \"{name}\"\nplugin = \"{plugin}\"\n{keys}\n\n[exchanges.settings]\n{settings}\n\n[[exchanges.markets]]\nsymbol = \"BTC-USDT\"\n"
     )
+}
+
+/// Bybit's and Binance's emulators beside a host process's Hyperliquid:
+/// the host's HMAC keys (`by-key`, `bn-key`) funded on each and held by its
+/// signer, for exchanges `by` and `bn`.
+pub struct ApiVenues {
+    /// Bybit's emulator.
+    pub bybit: EmulatorHandle,
+    /// Binance's emulator.
+    pub binance: EmulatorHandle,
+}
+
+impl ApiVenues {
+    /// Starts both emulators with `funds` USDT on the host's keys, and has
+    /// `files`' signer start with the keys.
+    pub async fn start(files: &HostFiles, funds: Decimal) -> ApiVenues {
+        let bybit = bybit::start(
+            bybit::default_config(),
+            bybit::BybitOptions {
+                keys: vec![(
+                    bybit::ApiKey {
+                        key: "by-key".into(),
+                        secret: "by-secret".into(),
+                    },
+                    funds,
+                )],
+                ..bybit::BybitOptions::default()
+            },
+        )
+        .await
+        .expect("bybit emulator");
+        let binance = binance::start(
+            binance::default_config(),
+            binance::BinanceOptions {
+                keys: vec![(
+                    binance::ApiKey {
+                        key: "bn-key".into(),
+                        kind: binance::KeyKind::Hmac("bn-secret".into()),
+                    },
+                    funds,
+                )],
+                ..binance::BinanceOptions::default()
+            },
+        )
+        .await
+        .expect("binance emulator");
+        files.use_keyring(&[
+            ("by", "bybit", "by-key", "by-secret"),
+            ("bn", "binance-usdm", "bn-key", "bn-secret"),
+        ]);
+        ApiVenues { bybit, binance }
+    }
+
+    /// Copies both plugins into the host's folder.
+    pub fn add_plugins(&self, files: &HostFiles) {
+        files.add_plugin("bybit-plugin", "bybit.so");
+        files.add_plugin("binance-plugin", "binance-usdm.so");
+    }
+
+    /// The config entries of exchanges `by` and `bn`, with their own TOML
+    /// keys `by_keys` and `bn_keys`.
+    pub fn exchanges(&self, by_keys: &str, bn_keys: &str) -> String {
+        let bybit = format!(
+            "api_url = \"{}\"\napi_key = \"by-key\"",
+            self.bybit.base_url()
+        );
+        let binance = format!(
+            "api_url = \"{}\"\nws_url = \"ws://{}\"\napi_key = \"bn-key\"",
+            self.binance.base_url(),
+            self.binance.addr()
+        );
+        api_exchange("by", "bybit", by_keys, &bybit)
+            + &api_exchange("bn", "binance-usdm", bn_keys, &binance)
+    }
+
+    /// Each emulator with its exchange's name.
+    pub fn named(&self) -> [(&'static str, &EmulatorHandle); 2] {
+        [("by", &self.bybit), ("bn", &self.binance)]
+    }
+
+    /// Stops both.
+    pub async fn shutdown(self) {
+        self.bybit.shutdown().await;
+        self.binance.shutdown().await;
+    }
 }
