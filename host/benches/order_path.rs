@@ -31,11 +31,10 @@ use std::time::{Duration, Instant};
 use command_path::Parts;
 use common::host_process::HostFiles;
 use common::orders::{OrderEnv, key, quiet};
-use connector_host::commands::{CommandServer, Dispatcher, SocketLimits, parse_request};
+use connector_host::commands::{CommandServer, Dispatcher, SocketLimits};
 use connector_host::config::{ExchangeConfig, RateLimitConfig};
-use connector_host::signer::SignerClient;
 use hl_emulator::{Config as EmulatorConfig, Emulator};
-use measure::{memory_kib, percentile, report};
+use measure::{memory_kib, report};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use command_path::Parts;
 use common::venue::{self, API_KEY, BinanceKey, VenueEnv};
 use connector_host::config::{ExchangeConfig, RateLimitConfig};
-use hl_emulator::binance::BinanceFaults;
+use hl_emulator::FaultSettings;
 use serde_json::json;
 
 /// Orders per venue. Paced (see [`GAP`]) well under Binance's 300 orders
@@ -90,7 +90,7 @@ fn main() {
 
         let env = venue::binance(
             BinanceKey::Hmac,
-            BinanceFaults::default(),
+            &FaultSettings::default(),
             unthrottled(&["request_weight", "orders_10s", "orders_1m"]),
         )
         .await;

@@ -7,10 +7,10 @@ mod common;
 
 use common::venue::{self, BinanceKey as Key, VenueEnv};
 use connector_host::config::ExchangeConfig;
-use hl_emulator::binance::BinanceFaults;
+use hl_emulator::FaultSettings;
 
 async fn start(key: Key, adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
-    venue::binance(key, BinanceFaults::default(), adjust).await
+    venue::binance(key, &FaultSettings::default(), adjust).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,11 +47,7 @@ async fn a_lapsed_dead_mans_switch_has_the_venue_cancel() {
 /// venue 3 s behind this machine, the plugin stamps with the venue's time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_venue_clock_behind_this_machines_is_followed() {
-    let faults = BinanceFaults {
-        clock_offset_ms: Some(-3_000),
-        ..BinanceFaults::default()
-    };
-    let env = venue::binance(Key::Hmac, faults, |_| {}).await;
+    let env = venue::binance(Key::Hmac, &venue::clock_offset(-3_000), |_| {}).await;
     venue::a_market_order_fills_once_and_the_position_follows(env).await;
 }
 
@@ -61,11 +57,7 @@ async fn a_venue_clock_behind_this_machines_is_followed() {
 /// clock.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_venue_clock_ahead_of_this_machines_is_followed() {
-    let faults = BinanceFaults {
-        clock_offset_ms: Some(20_000),
-        ..BinanceFaults::default()
-    };
-    let env = venue::binance(Key::Ed25519, faults, |_| {}).await;
+    let env = venue::binance(Key::Ed25519, &venue::clock_offset(20_000), |_| {}).await;
     venue::a_limit_order_rests_is_amended_in_place_and_cancelled(env).await;
 }
 

@@ -41,3 +41,20 @@ async fn risk_limits_refuse_before_the_venue_sees_the_order() {
     let env = venue::bybit(venue::tight_limits).await;
     venue::risk_limits_refuse_before_the_venue_sees_the_order(env).await;
 }
+
+/// Bybit refuses a timestamp 1 s or more ahead of its clock: against a
+/// venue 3 s behind this machine, the plugin stamps with the venue's time
+/// (the private socket's `auth` too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_clock_behind_this_machines_is_followed() {
+    let env = venue::bybit_with(&venue::clock_offset(-3_000), |_| {}).await;
+    venue::a_market_order_fills_once_and_the_position_follows(env).await;
+}
+
+/// … and one older than the receive window: against a venue 20 s ahead,
+/// likewise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venue_clock_ahead_of_this_machines_is_followed() {
+    let env = venue::bybit_with(&venue::clock_offset(20_000), |_| {}).await;
+    venue::a_limit_order_rests_is_amended_in_place_and_cancelled(env).await;
+}

@@ -69,6 +69,7 @@ mod output;
 mod plugin;
 pub mod query;
 pub mod rules;
+pub mod venue_clock;
 
 #[doc(hidden)]
 pub use abi_stable;

@@ -257,6 +257,15 @@ impl VenueEnv {
 
 /// Bybit's emulator with the host's HMAC key funded, and a host on it.
 pub async fn bybit(adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
+    bybit_with(&FaultSettings::default(), adjust).await
+}
+
+/// Bybit's emulator with the host's HMAC key funded and `faults` set, and
+/// a host on it.
+pub async fn bybit_with(
+    faults: &FaultSettings,
+    adjust: impl FnOnce(&mut ExchangeConfig),
+) -> VenueEnv {
     let key = bybit::ApiKey {
         key: API_KEY.into(),
         secret: SECRET.into(),
@@ -268,6 +277,7 @@ pub async fn bybit(adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
     let emulator = bybit::start(bybit::default_config(), options)
         .await
         .expect("bybit emulator");
+    emulator.set_faults(faults).expect("faults");
     let settings = toml::Table::from_iter([("api_url".to_owned(), emulator.base_url().into())]);
     let venue = Venue {
         package: "bybit-plugin",
@@ -293,7 +303,7 @@ pub enum BinanceKey {
 /// host on it.
 pub async fn binance(
     key: BinanceKey,
-    faults: binance::BinanceFaults,
+    faults: &FaultSettings,
     adjust: impl FnOnce(&mut ExchangeConfig),
 ) -> VenueEnv {
     let (kind, secret) = match key {
@@ -314,11 +324,12 @@ pub async fn binance(
     };
     let options = binance::BinanceOptions {
         keys: vec![(key, Decimal::from(100_000))],
-        faults,
+        ..binance::BinanceOptions::default()
     };
     let emulator = binance::start(binance::default_config(), options)
         .await
         .expect("binance emulator");
+    emulator.set_faults(faults).expect("faults");
     let settings = toml::Table::from_iter([
         ("api_url".to_owned(), emulator.base_url().into()),
         (
@@ -336,6 +347,14 @@ pub async fn binance(
         secret,
     };
     VenueEnv::start(emulator, venue, adjust).await
+}
+
+/// A venue whose clock runs `ms` ahead of this machine's (negative: behind).
+pub fn clock_offset(ms: i64) -> FaultSettings {
+    FaultSettings {
+        clock_offset_ms: Some(ms),
+        ..FaultSettings::default()
+    }
 }
 
 fn d(text: &str) -> Decimal {

@@ -5,12 +5,13 @@
 use std::collections::{BTreeSet, HashMap};
 
 use binance_core::Meaning;
+use plugin_api::venue_clock::VenueClock;
 use plugin_api::{
     Answer, AnswerKind, Exchange, Manifest, Operation, Output, Output_NE, PluginError,
     RequestContext, Response, Stream,
 };
 
-use crate::clock::ServerClock;
+use crate::clock;
 use crate::config::Config;
 use crate::jobs::Job;
 use crate::market::MarketData;
@@ -22,7 +23,7 @@ pub struct Binance {
     market: MarketData,
     user: UserStream,
     jobs: HashMap<u64, Job>,
-    clock: ServerClock,
+    clock: VenueClock,
     /// Symbols of the markets the host streams or trades: the dead man's
     /// switch is armed, and fills are fetched, for each.
     markets: BTreeSet<String>,
@@ -86,7 +87,7 @@ impl Exchange for Binance {
             market: MarketData::default(),
             user: UserStream::default(),
             jobs: HashMap::new(),
-            clock: ServerClock::default(),
+            clock: clock::clock(),
             markets: BTreeSet::new(),
         })
     }
@@ -180,7 +181,7 @@ impl Exchange for Binance {
             return self.user.on_answer(&self.config, job, answer, now_ms);
         }
         if self.clock.owns(job) {
-            self.clock.on_answer(answer, now_ms);
+            self.clock.on_answer(answer, now_ms, clock::server_time);
             return Ok(Vec::new());
         }
         let response = match (answer.kind, answer.response.as_ref().into_option()) {
@@ -209,7 +210,8 @@ impl Exchange for Binance {
     fn on_timer(&mut self, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
         let mut outputs = self.market.on_timer(&self.config, now_ms);
         outputs.extend(self.user.on_timer(&self.config, now_ms));
-        outputs.extend(self.clock.on_timer(&self.config, now_ms));
+        let config = &self.config;
+        outputs.extend(self.clock.on_timer(now_ms, || clock::time_request(config)));
         Ok(outputs)
     }
 

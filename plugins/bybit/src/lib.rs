@@ -18,11 +18,13 @@
 //! * `private` — the private socket: `auth`, then orders, executions,
 //!   positions and the wallet.
 //! * `dcp` — disconnection protection as the host's dead man's switch.
+//! * `clock` — Bybit's clock: the offset requests are stamped with.
 //! * `records` — Bybit's order, execution, position and wallet records as
 //!   events (the same shape over REST and the socket).
 
 #![warn(missing_docs)]
 
+mod clock;
 pub mod config;
 mod dcp;
 mod manifest;

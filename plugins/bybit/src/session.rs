@@ -5,12 +5,16 @@
 use std::collections::{HashMap, VecDeque};
 
 use abi_stable::std_types::RBox;
+use bybit_core::codes;
+use bybit_core::envelope::Envelope;
+use plugin_api::venue_clock::VenueClock;
 use plugin_api::{
     Answer, AnswerKind, Event_NE, Exchange, Manifest, Operation, Outcome, OutcomeKind, Output,
     Output_NE, PluginError, PluginErrorKind, RejectReason, Reply, RequestContext, Stream,
 };
 use serde_json::Value;
 
+use crate::clock;
 use crate::config::Config;
 use crate::dcp::Dcp;
 use crate::manifest;
@@ -28,6 +32,7 @@ pub struct Bybit {
     public: Public,
     private: Private,
     dcp: Dcp,
+    clock: VenueClock,
     jobs: HashMap<u64, Job>,
 }
 
@@ -46,6 +51,12 @@ struct Job {
 
 fn out(output: Output) -> Output_NE {
     Output_NE::new(output)
+}
+
+/// Whether Bybit refused a request for its timestamp (`10002`): the clock
+/// offset is to be measured again.
+fn stamped_outside_the_window(response: &plugin_api::Response) -> bool {
+    Envelope::parse(&response.body).is_ok_and(|envelope| envelope.ret_code == codes::TIMESTAMP)
 }
 
 fn done(job: u64, reply: Reply) -> Output_NE {
@@ -79,9 +90,10 @@ impl Bybit {
             .map_or(self.config.recv_window_ms, |until| {
                 until.saturating_sub(now_ms).clamp(1, MAX_RECV_WINDOW_MS)
             });
-        let request = call.sign_request(&self.config, now_ms, recv_window);
+        let timestamp = self.clock.venue_time(now_ms);
+        let request = call.sign_request(&self.config, timestamp, recv_window);
         let costs = call.sign_costs();
-        job.current = Some((call, now_ms, recv_window));
+        job.current = Some((call, timestamp, recv_window));
         vec![out(Output::Sign {
             job: id,
             request,
@@ -102,6 +114,7 @@ impl Exchange for Bybit {
             private: Private::new(&config.stream_url, &config.api_key),
             config,
             dcp: Dcp::default(),
+            clock: clock::clock(),
             jobs: HashMap::new(),
         })
     }
@@ -126,7 +139,10 @@ impl Exchange for Bybit {
     ) -> Result<Vec<Output_NE>, PluginError> {
         match connection {
             public::CONNECTION => Ok(self.public.on_connection(up, reason)),
-            private::CONNECTION => Ok(self.private.on_connection(up, now_ms)),
+            // `auth`'s expiry is on Bybit's clock.
+            private::CONNECTION => Ok(self
+                .private
+                .on_connection(up, self.clock.venue_time(now_ms))),
             other => Err(PluginError::invalid(format!(
                 "bybit opens no connection `{other}`"
             ))),
@@ -222,6 +238,10 @@ impl Exchange for Bybit {
         if self.private.owns(job) {
             return Ok(self.private.auth_failed(answer.reason.as_str()));
         }
+        if self.clock.owns(job) {
+            self.clock.on_answer(answer, now_ms, clock::server_time);
+            return Ok(Vec::new());
+        }
         let response = match (answer.kind, answer.response.as_ref().into_option()) {
             (AnswerKind::ANSWERED, Some(response)) => response,
             // Not sent, or no answer: the host settles the job itself.
@@ -237,6 +257,9 @@ impl Exchange for Bybit {
         let Some((call, _, _)) = pending.current.take() else {
             return Err(PluginError::invalid(format!("job {job} sent nothing")));
         };
+        if stamped_outside_the_window(response) {
+            self.clock.resync_soon(now_ms);
+        }
         match replies::read(&pending.operation, &call, response)? {
             Read::Finished(mut reply) => {
                 let mut events = std::mem::take(&mut pending.events);
@@ -261,14 +284,19 @@ impl Exchange for Bybit {
     }
 
     fn on_timer(&mut self, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
+        let config = &self.config;
+        let mut outputs = self.clock.on_timer(now_ms, || clock::time_request(config));
         // No refresh of the dead man's switch came in time: let it fire.
         if self.dcp.on_timer(now_ms) {
-            return Ok(self.private.set_dcp(false));
+            outputs.extend(self.private.set_dcp(false));
         }
-        Ok(Vec::new())
+        Ok(outputs)
     }
 
     fn next_wakeup(&self) -> Option<u64> {
-        self.dcp.next_wakeup()
+        [self.dcp.next_wakeup(), self.clock.next_wakeup()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }

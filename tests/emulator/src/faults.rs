@@ -86,6 +86,11 @@ pub struct FaultSettings {
     /// How late a late answer is, in milliseconds (default 5000).
     #[arg(long)]
     pub exchange_late_ms: Option<u64>,
+    /// The venue's clock runs this many ms ahead of this machine's
+    /// (negative: behind): request timestamps are checked, and times
+    /// reported, by it (Bybit and Binance front ends).
+    #[arg(long, allow_hyphen_values = true)]
+    pub clock_offset_ms: Option<i64>,
     /// For this many seconds from now only post-only (Alo) orders are
     /// accepted; others get "Only post-only orders allowed immediately after
     /// network upgrade". 0 ends the window.
@@ -122,7 +127,8 @@ impl FaultSettings {
             exchange_late_probability,
             exchange_late_next,
             exchange_late_ms,
-            post_only_secs
+            post_only_secs,
+            clock_offset_ms
         );
     }
 
@@ -359,6 +365,13 @@ impl Faults {
             reorder: draw(&mut state.rng, state.settings.ws_reorder_probability),
             malformed: draw(&mut state.rng, state.settings.ws_malformed_probability),
         }
+    }
+
+    /// The venue's time now, ms (this machine's, moved by
+    /// `clock_offset_ms`).
+    pub fn now_ms(&self) -> u64 {
+        let offset = self.lock().settings.clock_offset_ms.unwrap_or(0);
+        crate::clock::now_ms().saturating_add_signed(offset)
     }
 
     /// Delay applied to every outgoing WebSocket message.

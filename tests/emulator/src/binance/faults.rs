@@ -53,12 +53,6 @@ pub struct BinanceFaults {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[arg(long)]
     pub ban_secs: Option<u64>,
-    /// The venue's clock runs this many ms ahead of this machine's
-    /// (negative: behind); timestamps are checked, and times reported,
-    /// by it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[arg(long, allow_hyphen_values = true)]
-    pub clock_offset_ms: Option<i64>,
 }
 
 impl BinanceFaults {
@@ -74,8 +68,7 @@ impl BinanceFaults {
             listen_key_ttl_secs,
             weight_limit_per_min,
             ban_after_429s,
-            ban_secs,
-            clock_offset_ms
+            ban_secs
         );
     }
 
@@ -176,13 +169,6 @@ impl FaultState {
             .settings
             .weight_limit_per_min
             .unwrap_or(super::limits::WEIGHT_PER_MINUTE)
-    }
-
-    /// The venue's time now, ms (this machine's, moved by
-    /// `clock_offset_ms`).
-    pub fn now_ms(&self) -> u64 {
-        let offset = self.inner().settings.clock_offset_ms.unwrap_or(0);
-        crate::clock::now_ms().saturating_add_signed(offset)
     }
 
     /// Listen-key lifetime (ms).

@@ -81,7 +81,7 @@ pub async fn handler(
     if !path.starts_with("/fapi/") {
         return text_response(StatusCode::NOT_FOUND, "Not Found");
     }
-    let now = binance.faults.now_ms();
+    let now = binance.shared.faults.now_ms();
     let weight = match path.as_str() {
         "/fapi/v1/depth" | "/fapi/v1/exchangeInfo" => 5,
         _ => 1,

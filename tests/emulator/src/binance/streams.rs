@@ -140,7 +140,7 @@ async fn session(
     };
     {
         let engine = binance.shared.engine();
-        let now = binance.faults.now_ms();
+        let now = binance.shared.faults.now_ms();
         for name in initial_names(&path, &query) {
             state.add(&binance, &engine, &name, now);
         }
@@ -191,7 +191,7 @@ fn request(binance: &Binance, state: &mut Session, text: &str, out: &Out) {
     match frame["method"].as_str() {
         Some("SUBSCRIBE") => {
             let engine = binance.shared.engine();
-            let now = binance.faults.now_ms();
+            let now = binance.shared.faults.now_ms();
             let bad: Vec<&String> = names
                 .iter()
                 .filter(|n| !state.add(binance, &engine, n, now))
@@ -221,7 +221,7 @@ fn request(binance: &Binance, state: &mut Session, text: &str, out: &Out) {
 
 /// Sends `listenKeyExpired` for user streams whose key expired and stops them.
 fn expire(binance: &Binance, state: &mut Session, out: &Out) {
-    let now = binance.faults.now_ms();
+    let now = binance.shared.faults.now_ms();
     let expired: Vec<String> = {
         let keys = binance.listen_keys();
         state
@@ -261,7 +261,7 @@ fn forward(binance: &Binance, state: &mut Session, event: &Event, out: &Out) {
     if state.streams.is_empty() {
         return;
     }
-    let now = binance.faults.now_ms();
+    let now = binance.shared.faults.now_ms();
     match event {
         Event::Market { market, .. } => {
             let market = *market;

@@ -444,7 +444,7 @@ pub async fn countdown_loop(binance: Arc<Binance>) {
             _ = interval.tick() => {}
             _ = shutdown.wait_for(|stop| *stop) => return,
         }
-        let now = binance.faults.now_ms();
+        let now = binance.shared.faults.now_ms();
         let due: Vec<(AccountId, usize)> = {
             let mut countdowns = binance.countdowns();
             let due: Vec<_> = countdowns

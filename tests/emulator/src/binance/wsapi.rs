@@ -86,7 +86,7 @@ fn request(
     text: &str,
     out: &Out,
 ) {
-    let now = binance.faults.now_ms();
+    let now = binance.shared.faults.now_ms();
     let Ok(frame) = serde_json::from_str::<Value>(text) else {
         let outcome = admit(binance, 1, now).and(Err(ApiError::new(-1100, "Malformed request.")));
         return out.send(reply(binance, Value::Null, outcome, None, now));

@@ -156,7 +156,7 @@ pub async fn handler(
         return text_response(StatusCode::NOT_FOUND, "Not Found");
     }
     let entry = is_order_entry(&method, &path);
-    let now = clock::now_ms();
+    let now = bybit.shared.faults.now_ms();
     let served = bybit
         .shared
         .serve_http(entry, || {

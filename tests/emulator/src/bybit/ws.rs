@@ -132,7 +132,7 @@ fn request(bybit: &Arc<Bybit>, state: &mut Session, text: &str, out: &Out) {
     };
     let req_id = frame.get("req_id").cloned().unwrap_or(Value::Null);
     let op = frame.get("op").and_then(Value::as_str).unwrap_or("");
-    let now = clock::now_ms();
+    let now = bybit.shared.faults.now_ms();
     match op {
         "ping" => {
             let pong = match state.path {
@@ -292,7 +292,8 @@ fn subscribe(
     drop(engine);
     match (dcp_change, state.user) {
         (Some(true), Some(user)) => bybit.dcp_connected(user),
-        (Some(false), Some(user)) => bybit.dcp_disconnected(user, now),
+        // The core's scheduled cancel runs on this machine's clock.
+        (Some(false), Some(user)) => bybit.dcp_disconnected(user, clock::now_ms()),
         _ => {}
     }
 }
