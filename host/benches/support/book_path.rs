@@ -221,7 +221,7 @@ impl Default for Frames {
 
 impl Frames {
     /// Frames from `template`, counting from `start`: each `(number,
-    /// difference)` names a 13-character number (or placeholder) in it,
+    /// difference)` names a 13-character number (or marker text) in it,
     /// rewritten as the count plus the difference.
     pub fn new(template: String, start: u64, fields: &[(&str, i64)]) -> Frames {
         let fields = fields

@@ -306,12 +306,12 @@ impl ExchangeRuntime {
             SessionParts {
                 exchange: name.clone(),
                 http,
-                signer: signer.clone(),
+                signer,
                 shutdown: shutdown.clone(),
                 stream_timeout_ms: config.stream_timeout_ms,
             },
         );
-        let querier = Querier::new(Arc::clone(&session), signer.clone());
+        let querier = Querier::new(Arc::clone(&session));
 
         let mut backoff = Backoff::new(
             Duration::from_millis(250),
@@ -410,7 +410,6 @@ impl ExchangeRuntime {
             tracker,
             ids: Arc::clone(&services.ids),
             nonces,
-            signer,
             querier: querier.clone(),
             market_data: Arc::clone(&market_data),
             account: Arc::clone(&account),

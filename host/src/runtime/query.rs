@@ -1,7 +1,7 @@
 //! Reads through the plugin session (markets, open orders, an order, fills,
 //! the account): one job each, following pagination. A venue that signs its
-//! reads (Binance, Bybit) has them signed with the exchange's key, as its
-//! actions are; they carry no validity bound.
+//! reads has them signed by the session's signer, as its actions are; they
+//! carry no validity bound.
 
 use std::sync::Arc;
 
@@ -12,7 +12,6 @@ use plugin_api::{
 
 use super::clock::now_ms;
 use super::session::{Delivery, Session};
-use crate::signer::SignerClient;
 
 /// The most pages one read follows (a plugin that always names a next page
 /// would otherwise keep its caller forever).
@@ -44,14 +43,12 @@ pub enum QueryError {
 #[derive(Clone)]
 pub struct Querier {
     session: Arc<Session>,
-    signer: SignerClient,
 }
 
 impl Querier {
-    /// A querier over a session, signing with `signer` where the venue
-    /// signs reads.
-    pub fn new(session: Arc<Session>, signer: SignerClient) -> Querier {
-        Querier { session, signer }
+    /// A querier over a session.
+    pub fn new(session: Arc<Session>) -> Querier {
+        Querier { session }
     }
 
     /// One request and its classified reply (whatever the outcome).
@@ -64,11 +61,7 @@ impl Querier {
                 prefer_socket: false,
             })
         };
-        match self
-            .session
-            .run_job(operation, context, &self.signer, || {}, || {})
-            .await
-        {
+        match self.session.run_job(operation, context, || {}, || {}).await {
             Delivery::Answered(reply) => Ok(*reply),
             Delivery::Refused(error) => Err(QueryError::Plugin(error)),
             Delivery::NotSent(reason) | Delivery::NotDelivered(reason) => {

@@ -184,16 +184,16 @@ impl Session {
     /// before anything of the job left, the job is begun once more with a
     /// fresh context, so that a wait never leaves a signed action stale. A
     /// later call of a job (the next page, the second half of a read) is
-    /// signed after its wait: beginning again would repeat what left. `while_waiting` runs once, at the first
-    /// wait (or before the request leaves at the latest), so that its work
-    /// delays nothing; `on_send` runs once, as the request leaves — both
-    /// before the answer is applied. Whatever the plugin asks to have signed
-    /// (an action, or a read on a venue that signs reads) `signer` signs.
+    /// signed after its wait: beginning again would repeat what left.
+    /// `while_waiting` runs once, at the first wait (or before the request
+    /// leaves at the latest), so that its work delays nothing; `on_send`
+    /// runs once, as the request leaves — both before the answer is
+    /// applied. Whatever the plugin asks to have signed (an action, or a
+    /// read on a venue that signs reads) the session's signer signs.
     pub async fn run_job(
         &self,
         operation: &Operation_NE,
         context: impl Fn() -> Result<RequestContext, String>,
-        signer: &SignerClient,
         while_waiting: impl FnOnce(),
         on_send: impl FnOnce(),
     ) -> Delivery {
@@ -247,7 +247,7 @@ impl Session {
                             }
                         }
                         paid = true;
-                        let signing = signer.sign(&request.scheme, &request.payload);
+                        let signing = self.signer.sign(&request.scheme, &request.payload);
                         let signature = match on_first_wait(signing, &mut while_waiting).await {
                             Ok(signature) => signature,
                             Err(error) => {

@@ -62,7 +62,7 @@ use crate::order::{
 use crate::publisher::StatusPublisher;
 use crate::runtime::clock::now_ms;
 use crate::runtime::{Querier, Session};
-use crate::signer::{NonceSource, SignerClient};
+use crate::signer::NonceSource;
 
 /// How long a cancel or modify waits for its order to be placed first.
 const WAIT_FOR_PLACEMENT: Duration = Duration::from_secs(5);
@@ -83,8 +83,6 @@ pub struct TradingParts {
     pub ids: Arc<ClientIdGenerator>,
     /// Nonces of this exchange's signer.
     pub nonces: Arc<NonceSource>,
-    /// The signer.
-    pub signer: SignerClient,
     /// Queries.
     pub querier: Querier,
     /// Books (mid prices for market orders).
@@ -115,7 +113,6 @@ pub(crate) struct Inner {
     tracker: Arc<ClientOrderTracker>,
     ids: Arc<ClientIdGenerator>,
     nonces: Arc<NonceSource>,
-    signer: SignerClient,
     querier: Querier,
     market_data: Arc<MarketData>,
     account: Arc<Account>,
@@ -310,7 +307,6 @@ impl Trading {
                 tracker: parts.tracker,
                 ids: parts.ids,
                 nonces: parts.nonces,
-                signer: parts.signer,
                 querier: parts.querier,
                 market_data: parts.market_data,
                 account: parts.account,

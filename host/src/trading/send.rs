@@ -63,7 +63,6 @@ impl Inner {
                 .run_job(
                     operation,
                     context,
-                    &self.signer,
                     move || run_hook(&mut waiting),
                     move || run_hook(&mut sending),
                 )
