@@ -7,6 +7,7 @@ mod common;
 
 use common::venue::{self, BinanceKey as Key, VenueEnv};
 use connector_host::config::ExchangeConfig;
+use connector_host::order::{OrderState, OrderType};
 use hl_emulator::FaultSettings;
 
 async fn start(key: Key, adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
@@ -65,4 +66,37 @@ async fn a_venue_clock_ahead_of_this_machines_is_followed() {
 async fn risk_limits_refuse_before_the_venue_sees_the_order() {
     let env = start(Key::Hmac, venue::tight_limits).await;
     venue::risk_limits_refuse_before_the_venue_sees_the_order(env).await;
+}
+
+/// An order answered `-1007` (placed, its outcome unknown) that filled at
+/// once while the user stream said nothing: the host settles it by a query
+/// by client id, and counts its fill from the trade list, which names the
+/// order by the venue's id alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_in_doubt_that_filled_is_counted_from_the_trade_list() {
+    let env = start(Key::Hmac, |_| {}).await;
+    let (_, ask) = env.top().await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/admin/binance/faults", env.emulator.base_url()))
+        .json(&serde_json::json!({"unknown_outcome_rate": 1.0}))
+        .send()
+        .await
+        .expect("the emulator's admin API");
+    assert!(answer.status().is_success());
+    env.emulator
+        .set_faults(&FaultSettings {
+            ws_silence_secs: Some(3),
+            ..FaultSettings::default()
+        })
+        .expect("faults");
+    let order = common::buy_order("BTC-USDT", &ask.to_string(), "0.010", OrderType::Market);
+    let id = env.trading.submit(&order).expect("accepted");
+    env.until(id, "the order filled", |o| o.state == OrderState::Filled)
+        .await;
+    env.trading.reconcile().await;
+    assert_eq!(
+        env.order(id).filled_amount,
+        "0.010".parse().expect("amount")
+    );
+    env.stop().await;
 }

@@ -341,6 +341,23 @@ impl ClientOrderTracker {
         change(order, &|event| self.emit(event))
     }
 
+    /// The exchange names order `id` `exchange_order_id` (a status report
+    /// about it): its fills, which may carry no client id (Binance's trade
+    /// lists), are found by it from now on. The order takes the id if it
+    /// had none; its state does not change.
+    pub fn learn_exchange_id(&self, id: ClientOrderId, exchange_order_id: &str) {
+        if exchange_order_id.is_empty() {
+            return;
+        }
+        self.index(id, exchange_order_id);
+        let _ = self.with_order(id, |order, _| {
+            order
+                .exchange_order_id
+                .get_or_insert_with(|| exchange_order_id.to_owned());
+            Ok(())
+        });
+    }
+
     /// The order is about to be sent: `PENDING_CREATE → PENDING_SUBMIT`.
     pub fn mark_submitted(&self, id: ClientOrderId, now_ms: u64) -> Result<(), TrackerError> {
         self.with_order(id, |order, emit| {
