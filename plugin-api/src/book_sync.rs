@@ -296,11 +296,14 @@ impl BridgedBook {
     }
 
     /// The stream is gone (its connection dropped, or it was
-    /// unsubscribed): the book is stale until bridged again.
+    /// unsubscribed): the book is stale until bridged again. A fetch still
+    /// out belongs to the old stream: the owner forgets it, and the next
+    /// diff asks for a new one.
     pub fn lost(&mut self, reason: &str) -> SyncStep {
         let was_synced = self.state != Bridged::Awaiting;
         self.state = Bridged::Awaiting;
         self.buffer.clear();
+        self.fetching = false;
         self.retry_at = None;
         // A new outage: its first fetch goes at once.
         self.attempts = 0;

@@ -183,3 +183,20 @@ fn a_snapshot_nobody_fetched_is_ignored_and_the_buffer_is_bounded() {
     assert_eq!(book.snapshot(update(50, 1), 0), SyncStep::default());
     assert!(book.next_wakeup().is_some());
 }
+
+/// Found by the three-venue soak: the connection dropped while a snapshot
+/// fetch was out; the plugin forgot the fetch (its answer belongs to the
+/// old stream), and the book waited for it for ever.
+#[test]
+fn a_fetch_out_when_the_stream_is_lost_does_not_hold_up_the_next_one() {
+    let mut book = BridgedBook::new("BTCUSDT");
+    let first = book.diff(update(0, 1), ids(10, 20, 9), 0);
+    assert_eq!(first.repair, Some(Repair::FetchSnapshot));
+    book.lost("connection down");
+    let again = book.diff(update(0, 1), ids(30, 40, 29), 100);
+    assert_eq!(again.repair, Some(Repair::FetchSnapshot));
+    assert_eq!(
+        summary(&book.snapshot(update(35, 1), 100)),
+        ["snapshot 35", "delta 40"]
+    );
+}
