@@ -1,8 +1,10 @@
-//! Fault soak: a seeded random workload of orders, cancels and modifies
-//! against the emulator while it injects seeded random faults, with the
-//! host killed (SIGKILL) and restarted at random moments; at the end the
-//! host must agree with the exchange's ground truth on every order, every
-//! filled amount and fee, and the book.
+//! Fault soak: one host trading Hyperliquid, Bybit and Binance at once; a
+//! seeded random workload of orders, cancels and modifies on each venue's
+//! emulator while each injects seeded random faults (its core's, and its
+//! front end's own: book gaps, unknown outcomes), with the host killed
+//! (SIGKILL) and restarted at random moments; at the end the host must
+//! agree with each venue's ground truth on every order, every filled
+//! amount and fee, and the book.
 //!
 //! The default is CI-sized (four seeds, 20 s each). A long run:
 //!
@@ -19,6 +21,8 @@ mod common;
 mod faults;
 #[path = "soak/truth.rs"]
 mod truth;
+#[path = "soak/venues.rs"]
+mod venues;
 #[path = "soak/workload.rs"]
 mod workload;
 

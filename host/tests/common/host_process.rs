@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use hyperliquid_core::keccak256;
 use serde_json::{Value, json};
 
-use hl_emulator::{Emulator, EmulatorHandle, binance, bybit};
+use hl_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle, binance, bybit};
 use rust_decimal::Decimal;
 
 use super::orders::{KillOnDrop, key, quiet};
@@ -170,7 +170,10 @@ symbol = "BTC-USD"
             Command::new(env!("CARGO_BIN_EXE_connector-host"))
                 .args(["run", "--config"])
                 .arg(&self.config_file)
-                .env("RUST_LOG", "error")
+                .env(
+                    "RUST_LOG",
+                    std::env::var("TEST_HOST_LOG").unwrap_or("error".into()),
+                )
                 .spawn()
                 .expect("host"),
         );
@@ -232,8 +235,20 @@ impl ApiVenues {
     /// Starts both emulators with `funds` USDT on the host's keys, and has
     /// `files`' signer start with the keys.
     pub async fn start(files: &HostFiles, funds: Decimal) -> ApiVenues {
+        ApiVenues::start_with(files, funds, |_| {}).await
+    }
+
+    /// As [`ApiVenues::start`], with each emulator's default config changed
+    /// by `adjust`.
+    pub async fn start_with(
+        files: &HostFiles,
+        funds: Decimal,
+        adjust: impl Fn(&mut EmulatorConfig),
+    ) -> ApiVenues {
+        let mut config = bybit::default_config();
+        adjust(&mut config);
         let bybit = bybit::start(
-            bybit::default_config(),
+            config,
             bybit::BybitOptions {
                 keys: vec![(
                     bybit::ApiKey {
@@ -247,8 +262,10 @@ impl ApiVenues {
         )
         .await
         .expect("bybit emulator");
+        let mut config = binance::default_config();
+        adjust(&mut config);
         let binance = binance::start(
-            binance::default_config(),
+            config,
             binance::BinanceOptions {
                 keys: vec![(
                     binance::ApiKey {

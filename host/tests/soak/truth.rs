@@ -48,6 +48,18 @@ impl Commands {
     }
 }
 
+/// How exactly the host's state of an order must match the venue's truth.
+#[derive(Clone, Copy)]
+pub enum Strictness {
+    /// The very state (Hyperliquid: the venue's answers name it).
+    Exact,
+    /// The same stage of life: open (partly filled or not), filled, or
+    /// ended otherwise — which word an order that ended unfilled carries
+    /// (cancelled, expired, failed) follows each venue's answers and is
+    /// checked by the venue's own tests.
+    Lifecycle,
+}
+
 /// The host state the exchange's word for an order means: a cancelled IOC
 /// order's remainder expired; a rejected replacement (a modify) leaves the
 /// order cancelled, not failed, when it had been live.
@@ -64,20 +76,40 @@ fn expected_state(order: &ExchangeOrder) -> &'static str {
     }
 }
 
+/// Whether the host's `state` agrees with the venue's `order`.
+fn agrees(state: &str, order: &ExchangeOrder, strictness: Strictness) -> bool {
+    let expected = expected_state(order);
+    match strictness {
+        Strictness::Exact => state == expected,
+        Strictness::Lifecycle => match expected {
+            "OPEN" | "PARTIALLY_FILLED" | "FILLED" => state == expected,
+            _ if order.filled > Decimal::ZERO => matches!(state, "CANCELLED" | "EXPIRED"),
+            _ => matches!(state, "CANCELLED" | "EXPIRED" | "FAILED"),
+        },
+    }
+}
+
 /// One client order id on the exchange: a modify on Hyperliquid is a new
 /// exchange order with the same cloid, so amounts add up over its records
 /// and the state is the newest record's.
 #[derive(Default)]
-struct ExchangeOrder {
-    records: usize,
-    newest_oid: u64,
-    status: String,
-    tif: String,
-    filled: Decimal,
-    fees: Decimal,
+pub struct ExchangeOrder {
+    /// Core records (one more per modify).
+    pub records: usize,
+    /// The newest record's exchange id (Hyperliquid).
+    pub newest_oid: u64,
+    /// The newest record's status, in Hyperliquid's words.
+    pub status: String,
+    /// Its time in force (`Gtc`, `Ioc`, `Alo`).
+    pub tif: String,
+    /// Filled over every record.
+    pub filled: Decimal,
+    /// Fees over every record.
+    pub fees: Decimal,
 }
 
-fn exchange_orders(truth: &Value) -> BTreeMap<String, ExchangeOrder> {
+/// The orders of a Hyperliquid account's truth (`/admin/state`), by cloid.
+pub fn hyperliquid_orders(truth: &Value) -> BTreeMap<String, ExchangeOrder> {
     let mut orders: BTreeMap<String, ExchangeOrder> = BTreeMap::new();
     for record in truth["orders"].as_array().into_iter().flatten() {
         let Some(cloid) = record["cloid"].as_str() else {
@@ -119,9 +151,14 @@ pub fn journal(path: &Path) -> Journal {
         .collect()
 }
 
-fn host_view(commands: &mut Commands, journal: &Journal, cloid: &str) -> Result<HostView, String> {
+fn host_view(
+    commands: &mut Commands,
+    exchange: &str,
+    journal: &Journal,
+    cloid: &str,
+) -> Result<HostView, String> {
     let reply = commands
-        .ask(&json!({"cmd": "get_order", "client_order_id": cloid}))
+        .ask(&json!({"cmd": "get_order", "exchange": exchange, "client_order_id": cloid}))
         .ok_or("the host did not answer")?;
     if reply["ok"] == true {
         let order = &reply["result"];
@@ -141,57 +178,71 @@ fn host_view(commands: &mut Commands, journal: &Journal, cloid: &str) -> Result<
     })
 }
 
-/// Every disagreement between the host (`get_order`, or its `journal` for
-/// orders no longer in memory) and the exchange's ground truth (`truth`:
-/// the account's `/admin/state`) about the orders the exchange has and the
-/// orders the host accepted.
-pub fn order_violations(
-    commands: &mut Commands,
-    journal: &Journal,
-    truth: &Value,
-    accepted: &[String],
-) -> Vec<String> {
+/// The orders of one exchange of the host to check: its name, its journal,
+/// the orders the host accepted for it, and the venue's truth of them.
+pub struct Checked<'a> {
+    /// The exchange's name in the host.
+    pub exchange: &'a str,
+    /// Its journal.
+    pub journal: &'a Journal,
+    /// The client ids of the orders the host accepted.
+    pub accepted: &'a [String],
+    /// The venue's orders of the host, by client id.
+    pub on_exchange: &'a BTreeMap<String, ExchangeOrder>,
+    /// How exactly states must match.
+    pub strictness: Strictness,
+}
+
+/// Every disagreement between the host (`get_order`, or its journal for
+/// orders no longer in memory) and the venue's ground truth about the
+/// orders the venue has and the orders the host accepted.
+pub fn order_violations(commands: &mut Commands, checked: &Checked) -> Vec<String> {
     let mut violations = Vec::new();
-    let on_exchange = exchange_orders(truth);
-    for (cloid, order) in &on_exchange {
-        let host = match host_view(commands, journal, cloid) {
+    let exchange = checked.exchange;
+    for (cloid, order) in checked.on_exchange {
+        let host = match host_view(commands, exchange, checked.journal, cloid) {
             Ok(host) => host,
             Err(error) => {
                 violations.push(format!(
-                    "{cloid} ({} on the exchange): {error}",
+                    "{exchange} {cloid} ({} on the exchange): {error}",
                     order.status
                 ));
                 continue;
             }
         };
-        let expected = expected_state(order);
-        if host.state != expected {
+        if !agrees(&host.state, order, checked.strictness) {
             violations.push(format!(
-                "{cloid}: host {} / exchange {} (expected {expected})",
-                host.state, order.status
+                "{exchange} {cloid}: host {} / exchange {} (expected {})",
+                host.state,
+                order.status,
+                expected_state(order)
             ));
         }
         if host.filled != order.filled {
             violations.push(format!(
-                "{cloid}: host filled {} / exchange {}",
-                host.filled, order.filled
+                "{exchange} {cloid}: host filled {} ({}) / exchange {} ({}, tif {})",
+                host.filled, host.state, order.filled, order.status, order.tif
             ));
         }
         if host.fees != order.fees {
             violations.push(format!(
-                "{cloid}: host fees {} / exchange {}",
+                "{exchange} {cloid}: host fees {} / exchange {}",
                 host.fees, order.fees
             ));
         }
     }
-    for cloid in accepted.iter().filter(|id| !on_exchange.contains_key(*id)) {
-        match host_view(commands, journal, cloid) {
+    let never_there = checked
+        .accepted
+        .iter()
+        .filter(|id| !checked.on_exchange.contains_key(*id));
+    for cloid in never_there {
+        match host_view(commands, exchange, checked.journal, cloid) {
             Ok(host) if host.state != "FAILED" => violations.push(format!(
-                "{cloid}: never on the exchange, host says {}",
+                "{exchange} {cloid}: never on the exchange, host says {}",
                 host.state
             )),
             Ok(_) => {}
-            Err(error) => violations.push(format!("{cloid}: accepted, then {error}")),
+            Err(error) => violations.push(format!("{exchange} {cloid}: accepted, then {error}")),
         }
     }
     violations
@@ -219,9 +270,9 @@ fn exchange_levels(side: &Value, depth: usize) -> Levels {
 
 /// A disagreement between the host's last published book (`host`, its
 /// book event's `data`) and the exchange's (`/admin/state`'s `book`).
-pub fn book_violation(host: Option<&Value>, exchange: &Value) -> Option<String> {
+pub fn book_violation(name: &str, host: Option<&Value>, exchange: &Value) -> Option<String> {
     let Some(host) = host else {
-        return Some("the host published no book".to_owned());
+        return Some(format!("{name}: the host published no book"));
     };
     let (host_bids, host_asks) = (host_levels(&host["bids"]), host_levels(&host["asks"]));
     let depth = 20;
@@ -230,6 +281,12 @@ pub fn book_violation(host: Option<&Value>, exchange: &Value) -> Option<String> 
         exchange_levels(&exchange["levels"][1], depth),
     );
     (host_bids != bids || host_asks != asks).then(|| {
-        format!("book: host bids {host_bids:?} asks {host_asks:?} / exchange bids {bids:?} asks {asks:?}")
+        let age_ms = (hl_emulator::clock::now_ms() * 1_000_000)
+            .saturating_sub(host["exchange_time"].as_u64().unwrap_or_default())
+            / 1_000_000;
+        format!(
+            "{name} book (host's at seq {}, {age_ms} ms old): host bids {host_bids:?} asks {host_asks:?} / exchange bids {bids:?} asks {asks:?}",
+            host["seq"]
+        )
     })
 }

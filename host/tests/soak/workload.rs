@@ -1,6 +1,7 @@
-//! One seeded soak run: the host as a process against an in-process
-//! emulator, a random workload of commands and counterparty trades, random
-//! faults and SIGKILLs, then the check against ground truth.
+//! One seeded soak run: the host as a process trading three in-process
+//! emulators (Hyperliquid, Bybit, Binance), a random workload of commands
+//! and counterparty trades on each, random faults on each and SIGKILLs of
+//! the host, then the check of every venue against its ground truth.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -8,17 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hl_emulator::{Emulator, FaultSettings};
-use hyperliquid_core::Tif;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::common::host_process::HostFiles;
-use crate::common::orders::{Counterparty, EventLog, KillOnDrop, key, quiet};
-use crate::faults;
-use crate::truth::{self, Commands};
+use crate::common::orders::{EventLog, KillOnDrop};
+use crate::truth::{self, Checked, Commands};
+use crate::venues::{self, REFERENCE, SoakVenue};
 
 /// What a run did and what it found.
 #[derive(Default)]
@@ -34,8 +31,8 @@ pub struct Report {
     counterparty_orders: u64,
     faults: BTreeMap<String, u64>,
     kills: u64,
-    exchange_orders: usize,
-    exchange_fills: usize,
+    /// Per venue: its name, the host's orders and fills on it.
+    exchange: Vec<(&'static str, usize, usize)>,
     fill_events: usize,
     repeated_fill_events: usize,
     settle: Duration,
@@ -61,10 +58,13 @@ impl fmt::Display for Report {
             self.counterparty_orders, self.kills
         )?;
         writeln!(f, "  fault windows: {:?}", self.faults)?;
+        for (name, orders, fills) in &self.exchange {
+            writeln!(f, "  exchange {name}: {orders} orders, {fills} fills")?;
+        }
         writeln!(
             f,
-            "  exchange: {} orders, {} fills; published fill events {} ({} repeated after a restart)",
-            self.exchange_orders, self.exchange_fills, self.fill_events, self.repeated_fill_events
+            "  published fill events {} ({} repeated after a restart)",
+            self.fill_events, self.repeated_fill_events
         )?;
         write!(
             f,
@@ -79,20 +79,20 @@ impl fmt::Display for Report {
     }
 }
 
-/// The last book the host published for BTC-USD.
+/// The last book the host published for one exchange's market.
 struct BookWatch {
     last: Arc<Mutex<Option<Value>>>,
     stop: Arc<AtomicBool>,
 }
 
 impl BookWatch {
-    fn start(endpoint: &str) -> BookWatch {
+    fn start(endpoint: &str, exchange: &str) -> BookWatch {
         let last = Arc::new(Mutex::new(None));
         let stop = Arc::new(AtomicBool::new(false));
         let socket = zmq::Context::new().socket(zmq::SUB).expect("sub");
         socket.connect(endpoint).expect("connect");
         socket
-            .set_subscribe(b"market.hl.book.BTC-USD")
+            .set_subscribe(format!("market.{exchange}.book.").as_bytes())
             .expect("subscribe");
         socket.set_rcvtimeo(50).expect("timeout");
         let (sink, stopped) = (Arc::clone(&last), Arc::clone(&stop));
@@ -119,60 +119,54 @@ impl Drop for BookWatch {
     }
 }
 
-/// A random host order: mostly limits around the reference price 100 000
-/// (some crossing the counterparty's quotes), some post-only, a few market.
-fn host_order(rng: &mut ChaCha8Rng) -> Value {
+/// A random host order on `venue`: mostly limits around the reference
+/// price (some crossing the other side's quotes), some post-only, a few
+/// market.
+fn host_order(rng: &mut ChaCha8Rng, venue: &SoakVenue) -> Value {
     let buy = rng.random_bool(0.5);
     let offset: i64 = if buy {
         rng.random_range(-300..=120)
     } else {
         rng.random_range(-120..=300)
     };
-    let amount = format!("0.00{}", rng.random_range(1..=4));
     let mut order = json!({
         "cmd": if buy { "buy" } else { "sell" },
-        "trading_pair": "BTC-USD",
-        "amount": amount,
+        "exchange": venue.name,
+        "trading_pair": venue.pair,
+        "amount": amount(rng, venue),
     });
     match rng.random_range(0..100) {
         0..80 => {
             order["order_type"] = json!("LIMIT");
-            order["price"] = json!((100_000 + offset).to_string());
+            order["price"] = json!((REFERENCE + offset).to_string());
             if rng.random_bool(0.15) {
                 order["time_in_force"] = json!("IOC");
             }
         }
         80..95 => {
             order["order_type"] = json!("LIMIT_MAKER");
-            order["price"] = json!((100_000 + offset).to_string());
+            order["price"] = json!((REFERENCE + offset).to_string());
         }
         _ => order["order_type"] = json!("MARKET"),
     }
     order
 }
 
-/// A counterparty order: a resting quote away from the reference price, or
-/// an IOC sweeping into the host's quotes. Prices are multiples of 10 (five
-/// significant figures at 100 000).
-async fn counterparty_order(rng: &mut ChaCha8Rng, counterparty: &Counterparty) {
-    let buy = rng.random_bool(0.5);
-    let size = format!("0.00{}", rng.random_range(1..=6));
-    let (price, tif) = if rng.random_bool(0.6) {
-        let away = rng.random_range(5..=40) * 10;
-        (if buy { 100_000 - away } else { 100_000 + away }, Tif::Gtc)
-    } else {
-        (if buy { 100_400 } else { 99_600 }, Tif::Ioc)
-    };
-    // An answer lost to an injected fault is part of the soak.
-    let _ = counterparty
-        .try_order(0, buy, &price.to_string(), &size, tif)
-        .await;
+/// A random order size on `venue`.
+fn amount(rng: &mut ChaCha8Rng, venue: &SoakVenue) -> String {
+    let (least, most) = venue.lots;
+    format!("0.00{}", rng.random_range(least..=most))
 }
 
 /// Modifies of one order sent back to back: one most of the time, a burst
 /// of two to four (new prices and sizes) sometimes, now and then followed
 /// at once by its cancel.
-fn modify_burst(rng: &mut ChaCha8Rng, id: &str, report: &mut Report) -> Vec<Value> {
+fn modify_burst(
+    rng: &mut ChaCha8Rng,
+    venue: &SoakVenue,
+    id: &str,
+    report: &mut Report,
+) -> Vec<Value> {
     let count = if rng.random_bool(0.3) {
         rng.random_range(2..=4)
     } else {
@@ -181,20 +175,21 @@ fn modify_burst(rng: &mut ChaCha8Rng, id: &str, report: &mut Report) -> Vec<Valu
     let mut commands: Vec<Value> = (0..count)
         .map(|_| {
             report.modifies += 1;
-            let mut modify = json!({"cmd": "modify", "client_order_id": id});
+            let mut modify =
+                json!({"cmd": "modify", "exchange": venue.name, "client_order_id": id});
             if rng.random_bool(0.7) {
-                let price = 100_000 + rng.random_range(-300..=300);
+                let price = REFERENCE + rng.random_range(-300..=300);
                 modify["price"] = json!(price.to_string());
             }
             if modify.get("price").is_none() || rng.random_bool(0.3) {
-                modify["amount"] = json!(format!("0.00{}", rng.random_range(1..=4)));
+                modify["amount"] = json!(amount(rng, venue));
             }
             modify
         })
         .collect();
     if rng.random_bool(0.15) {
         report.cancels += 1;
-        commands.push(json!({"cmd": "cancel", "client_order_id": id}));
+        commands.push(json!({"cmd": "cancel", "exchange": venue.name, "client_order_id": id}));
     }
     commands
 }
@@ -207,26 +202,13 @@ fn any_of<'a>(rng: &mut ChaCha8Rng, ids: &'a [String]) -> Option<&'a String> {
 /// Runs one soak of `duration` for `seed`.
 pub async fn run(seed: u64, duration: Duration) -> Report {
     let host_label = format!("soak host {seed}");
-    let account = key(&host_label).address();
-    let mut config = quiet();
-    config.seed = seed;
-    config.fund(account, Decimal::from(10_000_000));
-    config.fund(
-        key("soak counterparty").address(),
-        Decimal::from(10_000_000),
-    );
-    let emulator = Emulator::start(config).await.expect("emulator");
-    let counterparty = Counterparty::new("soak counterparty", emulator.base_url());
-    // A refill every 5 s (default 30 s) so that a short soak settles soon
-    // after its last fault.
-    let files = HostFiles::new(
-        &host_label,
-        &emulator.base_url(),
-        "reconcile_interval_ms = 5000",
-    );
+    let (files, venues) = venues::start(seed, &host_label).await;
     let mut host: Option<KillOnDrop> = Some(files.start().await);
     let log = EventLog::start(&files.events);
-    let book = BookWatch::start(&files.events);
+    let books: Vec<BookWatch> = venues
+        .iter()
+        .map(|venue| BookWatch::start(&files.events, venue.name))
+        .collect();
     let mut commands = Commands::new(&files.commands);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut report = Report {
@@ -234,7 +216,7 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
         seconds: duration.as_secs(),
         ..Report::default()
     };
-    let mut accepted: Vec<String> = Vec::new();
+    let mut accepted: Vec<Vec<String>> = vec![Vec::new(); venues.len()];
     let mut down_until: Option<Instant> = None;
 
     let started = Instant::now();
@@ -245,28 +227,32 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
             down_until = None;
         }
         let up = host.is_some();
+        let index = rng.random_range(0..venues.len());
+        let venue = &venues[index];
         let batch = match rng.random_range(0..1000) {
-            0..400 => vec![host_order(&mut rng)],
-            400..550 => any_of(&mut rng, &accepted)
+            0..400 => vec![host_order(&mut rng, venue)],
+            400..550 => any_of(&mut rng, &accepted[index])
                 .map(|id| {
                     report.cancels += 1;
-                    json!({"cmd": "cancel", "client_order_id": id})
+                    json!({"cmd": "cancel", "exchange": venue.name, "client_order_id": id})
                 })
                 .into_iter()
                 .collect(),
-            550..650 => match any_of(&mut rng, &accepted).cloned() {
-                Some(id) => modify_burst(&mut rng, &id, &mut report),
+            550..650 => match any_of(&mut rng, &accepted[index]).cloned() {
+                Some(id) => modify_burst(&mut rng, venue, &id, &mut report),
                 None => Vec::new(),
             },
             650..970 => {
                 report.counterparty_orders += 1;
-                counterparty_order(&mut rng, &counterparty).await;
+                venue.counterparty_order(&mut rng).await;
                 Vec::new()
             }
             970..995 => {
-                let (settings, name) = faults::draw(&mut rng);
-                emulator.set_faults(&settings).expect("fault settings");
-                *report.faults.entry(name).or_default() += 1;
+                let name = venue.draw_faults(&mut rng).await;
+                *report
+                    .faults
+                    .entry(format!("{} {name}", venue.name))
+                    .or_default() += 1;
                 Vec::new()
             }
             _ => {
@@ -285,7 +271,7 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
             match commands.ask(&command) {
                 Some(reply) if reply["ok"] == true && is_order => {
                     report.accepted += 1;
-                    accepted.push(
+                    accepted[index].push(
                         reply["result"]["client_order_id"]
                             .as_str()
                             .expect("an id")
@@ -301,37 +287,52 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
     }
 
     // Calm: no more faults, the host up, then agreement within a minute.
-    emulator
-        .set_faults(&FaultSettings {
-            reset: true,
-            ..FaultSettings::default()
-        })
-        .expect("reset faults");
+    for venue in &venues {
+        venue.calm().await;
+    }
     if host.is_none() {
         host = Some(files.start().await);
     }
     let stopped = Instant::now();
     loop {
-        let truth = emulator.account_state(account).expect("the host's account");
-        let journal = truth::journal(&files.dir.path().join("state").join("hl.journal"));
-        let mut violations = truth::order_violations(&mut commands, &journal, &truth, &accepted);
-        let books = emulator.state();
-        violations.extend(truth::book_violation(
-            book.last().as_ref(),
-            &books["books"][0]["book"],
-        ));
+        let mut violations = Vec::new();
+        for ((venue, accepted), book) in venues.iter().zip(&accepted).zip(&books) {
+            let journal = files
+                .dir
+                .path()
+                .join("state")
+                .join(format!("{}.journal", venue.name));
+            let on_exchange = venue.orders();
+            let checked = Checked {
+                exchange: venue.name,
+                journal: &truth::journal(&journal),
+                accepted,
+                on_exchange: &on_exchange,
+                strictness: venue.strictness(),
+            };
+            violations.extend(truth::order_violations(&mut commands, &checked));
+            violations.extend(truth::book_violation(
+                venue.name,
+                book.last().as_ref(),
+                &venue.book(),
+            ));
+        }
         report.violations = violations;
-        report.exchange_orders = truth["orders"].as_array().map_or(0, Vec::len);
-        report.exchange_fills = truth["fills"].as_array().map_or(0, Vec::len);
         if report.violations.is_empty() || stopped.elapsed() > Duration::from_secs(60) {
             break;
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     report.settle = stopped.elapsed();
+    report.exchange = venues
+        .iter()
+        .map(|venue| (venue.name, venue.orders().len(), venue.fills()))
+        .collect();
     count_fill_events(&log, &mut report);
     drop(host);
-    emulator.shutdown().await;
+    for venue in venues {
+        venue.emulator.shutdown().await;
+    }
     report
 }
 

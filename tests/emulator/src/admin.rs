@@ -8,6 +8,7 @@
 //! | `POST /admin/fund` | `{"user","usdc"?,"spot"?:{token: amount}}` | the account's ground truth |
 //! | `POST /admin/price` | `{"coin","px"}` | `{"coin","mark"}` |
 //! | `GET /admin/state` | `?user=0x…` optional | one account, or every account and book |
+//! | `GET /admin/venue-orders` | — | Bybit's or Binance's orders by their own ids (empty on Hyperliquid) |
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -59,6 +60,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/admin/fund", post(fund))
         .route("/admin/price", post(set_price))
         .route("/admin/state", get(state))
+        .route("/admin/venue-orders", get(venue_orders))
 }
 
 fn bad_request(text: String) -> Response {
@@ -117,4 +119,9 @@ async fn state(State(shared): State<Arc<Shared>>, Query(query): Query<StateQuery
                 .into_response(),
         },
     }
+}
+
+async fn venue_orders(State(shared): State<Arc<Shared>>) -> Response {
+    let (engine, ids) = shared.venue();
+    Json(ids.truth(&engine)).into_response()
 }

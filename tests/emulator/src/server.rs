@@ -22,6 +22,7 @@ use crate::engine::Engine;
 use crate::exchange;
 use crate::faults::{Delivery, FaultSettings, Faults, HttpFault};
 use crate::feed::Feed;
+use crate::venue::VenueIds;
 use crate::{admin, clock, info, ws};
 
 /// State shared by every connection and the block loop.
@@ -35,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) shutdown: watch::Receiver<bool>,
     /// When each order-entry request arrived, for whoever measures it.
     pub(crate) arrivals: broadcast::Sender<Instant>,
+    /// The orders of an API-key front end (Bybit, Binance) over the core's.
+    venue_ids: Mutex<VenueIds>,
 }
 
 impl Shared {
@@ -43,6 +46,16 @@ impl Shared {
         self.engine
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The engine and the front end's order table, locked in that order.
+    pub(crate) fn venue(&self) -> (MutexGuard<'_, Engine>, MutexGuard<'_, VenueIds>) {
+        let engine = self.engine();
+        let ids = self
+            .venue_ids
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        (engine, ids)
     }
 
     /// Authenticates and applies one action; the signature is recovered
@@ -187,6 +200,7 @@ pub(crate) async fn start_venue(
         ws_idle_timeout: Duration::from_secs(config.limits.ws_idle_timeout_secs),
         shutdown: shutdown.clone(),
         arrivals: broadcast::channel(1024).0,
+        venue_ids: Mutex::new(VenueIds::default()),
     });
     let app = routes(shared.clone()).merge(admin::routes().with_state(shared.clone()));
     let server = tokio::spawn(async move {
@@ -265,6 +279,14 @@ impl EmulatorHandle {
         price: rust_decimal::Decimal,
     ) -> Result<(), crate::engine::AdminError> {
         self.shared.engine().set_price(coin, price, clock::now_ms())
+    }
+
+    /// Ground truth of an API-key front end's orders (Bybit, Binance): each
+    /// venue order with its client id and its core records summed up; same
+    /// as `GET /admin/venue-orders`. Empty on Hyperliquid.
+    pub fn venue_orders(&self) -> Value {
+        let (engine, ids) = self.shared.venue();
+        ids.truth(&engine)
     }
 
     /// Ground truth of one account (orders with status, fills, balances); same

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
+use serde_json::{Value, json};
 
 use crate::account::AccountId;
 use crate::accounts::Leverage;
@@ -14,7 +15,7 @@ use crate::book::Oid;
 use crate::config::{Config, PerpConfig};
 use crate::engine::{ActionContext, Engine};
 use crate::entry::{EntryKind, OrderEntry, Placement};
-use crate::orders::{OrderRecord, OrderState};
+use crate::orders::{OrderRecord, OrderState, tif_name};
 
 /// What a venue order is besides its core records.
 #[derive(Debug, Clone)]
@@ -247,6 +248,31 @@ impl VenueIds {
             (None, None) => return None,
         };
         self.orders.get(&id).filter(|o| o.user == user)
+    }
+
+    /// Ground truth of every order (oldest first): its ids and owner, the
+    /// status and time in force of its current core record (Hyperliquid's
+    /// words), how many core records it has (one more per amend), and what
+    /// filled and the fees over them.
+    pub fn truth(&self, engine: &Engine) -> Value {
+        let mut orders: Vec<&VenueOrder> = self.orders.values().collect();
+        orders.sort_by_key(|order| (order.created, order.first()));
+        let truth = orders.into_iter().map(|order| {
+            let current = order.current().and_then(|oid| engine.orders.get(&oid));
+            let progress = order.progress(engine);
+            json!({
+                "orderId": order.order_id,
+                "linkId": order.link_id,
+                "user": order.user,
+                "symbol": order.symbol,
+                "status": current.map(|record| record.status),
+                "tif": current.and_then(|record| record.tif).map(tif_name),
+                "records": order.oids.len(),
+                "filledSz": progress.cum_qty.normalize().to_string(),
+                "fees": progress.cum_fee.normalize().to_string(),
+            })
+        });
+        Value::Array(truth.collect())
     }
 
     /// Every order of `user`, newest first.

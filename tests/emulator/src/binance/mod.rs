@@ -89,7 +89,6 @@ pub struct ListenKey {
 pub struct Binance {
     pub(crate) shared: Arc<Shared>,
     keys: KeyAccounts<ApiKey>,
-    pub(crate) ids: Mutex<VenueIds>,
     pub(crate) listen_keys: Mutex<HashMap<String, ListenKey>>,
     pub(crate) journal: Mutex<market::Journal>,
     pub(crate) faults: faults::FaultState,
@@ -119,8 +118,7 @@ impl Binance {
 
     /// The engine and the id tables, locked in that order.
     pub(crate) fn lock(&self) -> (MutexGuard<'_, Engine>, MutexGuard<'_, VenueIds>) {
-        let engine = self.shared.engine();
-        (engine, lock(&self.ids))
+        self.shared.venue()
     }
 
     /// The listen keys.
@@ -156,7 +154,6 @@ pub async fn start(
         let binance = Arc::new(Binance {
             shared,
             keys,
-            ids: Mutex::new(VenueIds::default()),
             listen_keys: Mutex::new(HashMap::new()),
             journal: Mutex::new(market::Journal::default()),
             faults: faults::FaultState::new(seed, options.faults),

@@ -98,7 +98,6 @@ pub fn default_config() -> Config {
 pub struct Bybit {
     pub(crate) shared: Arc<Shared>,
     keys: KeyAccounts<ApiKey>,
-    pub(crate) ids: Mutex<VenueIds>,
     pub(crate) limits: rest::RateLimits,
     pub(crate) faults: faults::FaultState,
     dcp: Mutex<HashMap<AccountId, Dcp>>,
@@ -183,12 +182,7 @@ impl Bybit {
 
     /// The engine and the id tables, locked in that order.
     pub(crate) fn lock(&self) -> (MutexGuard<'_, Engine>, MutexGuard<'_, VenueIds>) {
-        let engine = self.shared.engine();
-        let ids = self
-            .ids
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        (engine, ids)
+        self.shared.venue()
     }
 }
 
@@ -206,7 +200,6 @@ pub async fn start(
         let bybit = Arc::new(Bybit {
             shared,
             keys,
-            ids: Mutex::new(VenueIds::default()),
             limits: rest::RateLimits::new(rate),
             faults: faults::FaultState::new(seed, venue_faults),
             dcp: Mutex::new(HashMap::new()),
