@@ -58,3 +58,23 @@ async fn a_venue_clock_ahead_of_this_machines_is_followed() {
     let env = venue::bybit_with(&venue::clock_offset(20_000), |_| {}).await;
     venue::a_limit_order_rests_is_amended_in_place_and_cancelled(env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_entry_goes_over_the_trading_socket() {
+    venue::order_entry_goes_over_the_trading_socket(venue::bybit(venue::over_the_socket).await)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_lost_with_the_trading_socket_is_settled_by_a_query() {
+    venue::a_request_lost_with_the_trading_socket_is_settled_by_a_query(
+        venue::bybit(venue::over_the_socket).await,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_over_the_trading_socket_wait_for_capacity() {
+    let env = venue::bybit_limited(2, venue::socket_orders_per_second("create", 2)).await;
+    venue::orders_over_the_trading_socket_wait_for_capacity(env, "create").await;
+}

@@ -30,6 +30,13 @@ pub enum Output {
     /// that job's request: if it cannot be written, the host reports it with
     /// [`on_answer`](crate::ExchangeSession::on_answer) (`NOT_SENT`); its answer comes
     /// back as a frame, and the session finishes the job.
+    ///
+    /// `costs` are taken from the rate-limit buckets before a job's frame
+    /// is written, as for an HTTP request: a frame that needs capacity
+    /// waits for it (a job that waited before anything of it left is begun
+    /// again, so that nothing time-stamped goes out stale). A frame
+    /// without a job is written at once; its costs still count against
+    /// the buckets. A frame a [`Sign`](Output::Sign) paid for carries none.
     Send {
         /// The connection.
         connection: RString,
@@ -37,6 +44,8 @@ pub enum Output {
         text: RString,
         /// The job it is the request of, if any.
         job: ROption<u64>,
+        /// Costs against the manifest's buckets: (bucket id, weight).
+        costs: RVec<Tuple2<RString, u32>>,
     },
     /// Ask the signer to sign; the host answers with
     /// [`on_signed`](crate::ExchangeSession::on_signed). `costs` are

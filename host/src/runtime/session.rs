@@ -57,8 +57,18 @@ enum Step {
     Send {
         connection: RString,
         text: RString,
+        costs: RVec<Tuple2<RString, u32>>,
     },
     Done(RBox<Reply>),
+}
+
+/// Whether a job may go on after paying for its next request.
+enum Paid {
+    /// Paid (or nothing to pay): go on.
+    GoOn,
+    /// Paid after a wait before anything of the job left: begin it again,
+    /// so that nothing time-stamped goes out stale.
+    BeginAgain,
 }
 
 /// A connection the session opened.
@@ -230,21 +240,14 @@ impl Session {
                 };
                 match step {
                     Step::Sign { request, costs } => {
-                        if !std::mem::take(&mut prepaid) {
-                            let waited =
-                                on_first_wait(self.http.acquire(&costs), &mut while_waiting).await;
-                            // Once a call of the job has left, beginning
-                            // again would repeat it: a later call is signed
-                            // after its wait.
-                            if !waited.is_zero() && !left {
-                                self.give_up(
-                                    job,
-                                    AnswerKind::NOT_SENT,
-                                    "begun again after a rate-limit wait",
-                                );
-                                prepaid = true;
-                                continue 'begin;
-                            }
+                        let paying = self.pay(&costs, &mut prepaid, left, &mut while_waiting);
+                        if let Paid::BeginAgain = paying.await {
+                            self.give_up(
+                                job,
+                                AnswerKind::NOT_SENT,
+                                "begun again after a rate-limit wait",
+                            );
+                            continue 'begin;
                         }
                         paid = true;
                         let signing = self.signer.sign(&request.scheme, &request.payload);
@@ -293,7 +296,20 @@ impl Session {
                             }
                         }
                     }
-                    Step::Send { connection, text } => {
+                    Step::Send {
+                        connection,
+                        text,
+                        costs,
+                    } => {
+                        let paying = self.pay(&costs, &mut prepaid, left, &mut while_waiting);
+                        if let Paid::BeginAgain = paying.await {
+                            self.give_up(
+                                job,
+                                AnswerKind::NOT_SENT,
+                                "begun again after a rate-limit wait",
+                            );
+                            continue 'begin;
+                        }
                         run_hook(&mut while_waiting);
                         let written =
                             on_first_wait(self.write(&connection, text.into()), &mut on_send).await;
@@ -334,6 +350,29 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// Pays `costs` for a job's next request, unless a wait before the
+    /// job was begun again paid already (`prepaid`). A wait before any of
+    /// the job has `left` asks for the job to be begun again (once a call
+    /// has left, beginning again would repeat it: a later call is built
+    /// after its wait).
+    async fn pay(
+        &self,
+        costs: &[Tuple2<RString, u32>],
+        prepaid: &mut bool,
+        left: bool,
+        while_waiting: &mut Option<impl FnOnce()>,
+    ) -> Paid {
+        if std::mem::take(prepaid) || costs.is_empty() {
+            return Paid::GoOn;
+        }
+        let waited = on_first_wait(self.http.acquire(costs), while_waiting).await;
+        if !waited.is_zero() && !left {
+            *prepaid = true;
+            return Paid::BeginAgain;
+        }
+        Paid::GoOn
     }
 
     /// Tells the plugin a job is over without an answer.
@@ -387,9 +426,20 @@ impl Session {
                     connection,
                     text,
                     job,
+                    costs,
                 } => match job.into_option() {
-                    Some(job) => self.step(job, Step::Send { connection, text }),
-                    None => self.send_now(&connection, text.into()),
+                    Some(job) => self.step(
+                        job,
+                        Step::Send {
+                            connection,
+                            text,
+                            costs,
+                        },
+                    ),
+                    None => {
+                        self.send_now(&connection, text.into());
+                        self.count(costs);
+                    }
                 },
                 Output::Sign {
                     job,
@@ -476,7 +526,12 @@ impl Session {
                 };
                 self.plugin.on_answer(job, &answer, now_ms())
             }
-            Step::Send { connection, text } => {
+            Step::Send {
+                connection,
+                text,
+                costs,
+            } => {
+                self.http.acquire(&costs).await;
                 let answer = match self.write(&connection, text.into()).await {
                     Ok(()) => return,
                     Err(reason) => Answer::failed(AnswerKind::NOT_SENT, reason),
@@ -497,6 +552,19 @@ impl Session {
         match outputs {
             Ok(outputs) => self.act(None, outputs),
             Err(error) => warn!(exchange = %self.exchange, job, "plugin: {error}"),
+        }
+    }
+
+    /// Counts the costs of a frame already written against the buckets
+    /// (later requests wait for them).
+    fn count(&self, costs: RVec<Tuple2<RString, u32>>) {
+        if costs.is_empty() {
+            return;
+        }
+        if let Some(session) = self.me.upgrade() {
+            tokio::spawn(async move {
+                session.http.acquire(&costs).await;
+            });
         }
     }
 

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use connector_host::app::{ExchangeRuntime, HostServices};
 use connector_host::book::BookLevel;
-use connector_host::config::{DeadManSwitchConfig, ExchangeConfig, MarketConfig};
+use connector_host::config::{
+    DeadManSwitchConfig, ExchangeConfig, MarketConfig, OrderTransport, RateLimitConfig,
+};
 use connector_host::order::{
     ClientIdGenerator, ClientOrderId, InFlightOrder, OrderState, OrderType,
 };
@@ -26,7 +28,7 @@ use hl_emulator::{EmulatorHandle, FaultSettings, binance, bybit};
 use rust_decimal::Decimal;
 use tokio::sync::watch;
 
-use super::orders::{KillOnDrop, eventually};
+use super::orders::{EventLog, KillOnDrop, eventually};
 use super::{binary, buy_order, capture_logs, cdylib, copy_as, local_exchange};
 
 /// The host's API key on the venue (public).
@@ -114,6 +116,8 @@ pub struct VenueEnv {
     pub trading: Trading,
     /// The signer's socket.
     pub signer_socket: PathBuf,
+    /// The host's event endpoint.
+    pub events: String,
     market: &'static str,
     book: &'static str,
     runtime: Option<ExchangeRuntime>,
@@ -175,6 +179,7 @@ impl VenueEnv {
             emulator,
             trading: runtime.trading.clone(),
             signer_socket: socket,
+            events: endpoint,
             market: venue.market,
             book: venue.book,
             runtime: Some(runtime),
@@ -266,13 +271,31 @@ pub async fn bybit_with(
     faults: &FaultSettings,
     adjust: impl FnOnce(&mut ExchangeConfig),
 ) -> VenueEnv {
+    bybit_venue(faults, bybit::BybitOptions::default(), adjust).await
+}
+
+/// Bybit's emulator with the host's HMAC key funded and taking
+/// `per_second` requests a second per endpoint, and a host on it.
+pub async fn bybit_limited(per_second: u32, adjust: impl FnOnce(&mut ExchangeConfig)) -> VenueEnv {
+    let options = bybit::BybitOptions {
+        rate_limit_per_sec: per_second,
+        ..bybit::BybitOptions::default()
+    };
+    bybit_venue(&FaultSettings::default(), options, adjust).await
+}
+
+async fn bybit_venue(
+    faults: &FaultSettings,
+    options: bybit::BybitOptions,
+    adjust: impl FnOnce(&mut ExchangeConfig),
+) -> VenueEnv {
     let key = bybit::ApiKey {
         key: API_KEY.into(),
         secret: SECRET.into(),
     };
     let options = bybit::BybitOptions {
         keys: vec![(key, Decimal::from(100_000))],
-        ..bybit::BybitOptions::default()
+        ..options
     };
     let emulator = bybit::start(bybit::default_config(), options)
         .await
@@ -541,5 +564,130 @@ pub async fn risk_limits_refuse_before_the_venue_sees_the_order(env: VenueEnv) {
     assert!(over_position.is_err(), "{over_position:?}");
     assert_eq!(open_on_venue(&env), 1);
     env.cancel(first).await;
+    env.stop().await;
+}
+
+/// Orders, amends and cancels go over the venue's trading socket.
+pub fn over_the_socket(config: &mut ExchangeConfig) {
+    config.order_transport = OrderTransport::Websocket;
+}
+
+/// With REST order entry broken (every order-entry request answered 5xx
+/// unapplied), places limit buys until one rests: the first opens the
+/// trading socket and fails over REST; once the socket is authenticated,
+/// orders take it.
+async fn rest_over_the_socket(env: &VenueEnv) -> ClientOrderId {
+    env.top().await;
+    env.emulator
+        .set_faults(&FaultSettings {
+            exchange_5xx_next: Some(1_000_000),
+            ..FaultSettings::default()
+        })
+        .expect("faults");
+    for _ in 0..10 {
+        let id = env.buy_below("0.010").await.0.expect("accepted");
+        env.until(id, "the order to rest or fail", |o| {
+            matches!(o.state, OrderState::Open | OrderState::Failed)
+        })
+        .await;
+        if env.order(id).state == OrderState::Open {
+            return id;
+        }
+    }
+    panic!("no order rested over the trading socket");
+}
+
+/// With order entry over REST broken, an order rests, is amended in place
+/// and is cancelled: every step went over the trading socket.
+pub async fn order_entry_goes_over_the_trading_socket(env: VenueEnv) {
+    let id = rest_over_the_socket(&env).await;
+    let order = env.order(id);
+    let new_price = order.spec.price - d("10");
+    env.trading
+        .modify(id, Some(new_price), Some(d("0.020")))
+        .expect("modify accepted");
+    env.until(id, "the amended order", |o| {
+        o.spec.price == new_price && o.spec.amount == d("0.020") && o.state == OrderState::Open
+    })
+    .await;
+    assert_eq!(env.order(id).exchange_order_id, order.exchange_order_id);
+    env.cancel(id).await;
+    assert_eq!(open_on_venue(&env), 0, "{}", env.truth());
+    env.stop().await;
+}
+
+/// Order entry over the trading socket, at most `per_second` orders a
+/// second (the venue's limit too), in the bucket `bucket`.
+pub fn socket_orders_per_second(
+    bucket: &'static str,
+    per_second: u32,
+) -> impl FnOnce(&mut ExchangeConfig) {
+    move |config| {
+        over_the_socket(config);
+        config.rate_limits.insert(
+            bucket.to_owned(),
+            RateLimitConfig {
+                capacity: per_second,
+                window_ms: 1_000,
+            },
+        );
+    }
+}
+
+/// Orders over the trading socket wait for rate-limit capacity as over
+/// REST (two a second): six sent at once all rest — none refused by the
+/// venue — the later ones after a wait the host published.
+pub async fn orders_over_the_trading_socket_wait_for_capacity(env: VenueEnv, bucket: &str) {
+    rest_over_the_socket(&env).await;
+    let log = EventLog::start(&env.events);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let ids: Vec<ClientOrderId> =
+        futures_util::future::join_all((0..6).map(|_| env.buy_below("0.010")))
+            .await
+            .into_iter()
+            .map(|(submitted, _)| submitted.expect("accepted"))
+            .collect();
+    for id in ids {
+        env.until(id, "the order to rest", |o| o.state == OrderState::Open)
+            .await;
+    }
+    let waited = log.all().iter().any(|(topic, body)| {
+        topic == "host.status.throttle"
+            && body["data"]["bucket"] == bucket
+            && body["data"]["waited_ms"].as_u64() > Some(0)
+    });
+    assert!(waited, "no wait for `{bucket}`: {:?}", log.all());
+    env.stop().await;
+}
+
+/// A request written on the trading socket, applied by the venue but not
+/// answered before the socket dropped, is in doubt — and a status query
+/// finds it.
+pub async fn a_request_lost_with_the_trading_socket_is_settled_by_a_query(env: VenueEnv) {
+    let first = rest_over_the_socket(&env).await;
+    env.emulator
+        .set_faults(&FaultSettings {
+            exchange_hang_next: Some(1),
+            ..FaultSettings::default()
+        })
+        .expect("faults");
+    let id = env.buy_below("0.010").await.0.expect("accepted");
+    eventually(
+        "the venue to have the order",
+        Duration::from_secs(10),
+        || open_on_venue(&env) == 2,
+    )
+    .await;
+    env.emulator
+        .set_faults(&FaultSettings {
+            ws_drop_now: true,
+            ..FaultSettings::default()
+        })
+        .expect("faults");
+    env.until(id, "the order found open", |o| {
+        o.state == OrderState::Open && o.exchange_order_id.is_some()
+    })
+    .await;
+    assert_eq!(env.order(first).state, OrderState::Open);
     env.stop().await;
 }

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use abi_stable::std_types::{ROption, RString};
+use abi_stable::std_types::{ROption, RString, RVec};
 use binance_core::endpoints::DEPTH;
 use binance_core::{DepthSpeed, MarketStream, Route};
 use plugin_api::book_sync::{BridgedBook, DiffIds, Repair, SyncStep};
@@ -120,6 +120,7 @@ impl MarketData {
                 .to_string()
                 .into(),
             job: ROption::RNone,
+            costs: RVec::new(),
         })
     }
 

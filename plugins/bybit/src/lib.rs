@@ -9,7 +9,7 @@
 //!
 //! * [`config`] — the settings the host configures it with.
 //! * `manifest` — what it supports.
-//! * `session` — the state machine: jobs between their phases, the two
+//! * `session` — the state machine: jobs between their phases, the
 //!   sockets.
 //! * `rest` — operations to REST calls, signed through the host's signer.
 //! * `replies` — answers to outcomes and events.
@@ -17,6 +17,9 @@
 //!   any snapshot), trades, best bid and offer, funding.
 //! * `private` — the private socket: `auth`, then orders, executions,
 //!   positions and the wallet.
+//! * `trade` — the trade socket (`order_transport = "websocket"`): single
+//!   orders, amends and cancels answered by request id.
+//! * `socket_auth` — the `auth` op the private and trade sockets share.
 //! * `dcp` — disconnection protection as the host's dead man's switch.
 //! * `clock` — Bybit's clock: the offset requests are stamped with.
 //! * `records` — Bybit's order, execution, position and wallet records as
@@ -34,6 +37,8 @@ mod records;
 mod replies;
 mod rest;
 mod session;
+mod socket_auth;
+mod trade;
 
 pub use session::Bybit;
 

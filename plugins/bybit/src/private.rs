@@ -6,20 +6,17 @@
 
 use abi_stable::std_types::RVec;
 use plugin_api::{
-    ConnectionKind, ConnectionSpec, Event, Event_NE, Output, Output_NE, PluginError, SESSION_JOB,
-    SignRequest, Stream, StreamKind,
+    ConnectionKind, ConnectionSpec, Event, Event_NE, Output, Output_NE, PluginError, Stream,
+    StreamKind,
 };
 use serde_json::{Value, json};
 
-use crate::manifest::AUTH_SCHEME;
 use crate::public::{PING_MS, control};
 use crate::records;
+use crate::socket_auth::SocketAuth;
 
 /// The private connection's id.
 pub const CONNECTION: &str = "private";
-
-/// How long an `auth` signature stays valid, ms.
-const AUTH_VALIDITY_MS: u64 = 10_000;
 
 /// The topics subscribed after `auth`.
 const TOPICS: [&str; 4] = ["order", "execution", "position", "wallet"];
@@ -30,15 +27,12 @@ const DCP_TOPIC: &str = "dcp";
 /// The private socket and its authentication.
 pub struct Private {
     url: String,
-    api_key: String,
     opened: bool,
-    /// The `auth` job under way: its id and expiry.
-    auth: Option<(u64, u64)>,
+    auth: SocketAuth,
     /// Whether `auth` succeeded on the connection that is up.
     authed: bool,
     /// Whether `dcp` is subscribed (or is to be, once authenticated).
     dcp: bool,
-    next_job: u64,
 }
 
 fn out(output: Output) -> Output_NE {
@@ -50,6 +44,7 @@ fn send(text: String) -> Output_NE {
         connection: CONNECTION.into(),
         text: text.into(),
         job: None.into(),
+        costs: RVec::new(),
     })
 }
 
@@ -62,18 +57,16 @@ impl Private {
     pub fn new(stream_url: &str, api_key: &str) -> Private {
         Private {
             url: format!("{stream_url}/v5/private"),
-            api_key: api_key.to_owned(),
             opened: false,
-            auth: None,
+            auth: SocketAuth::new(api_key, 0),
             authed: false,
             dcp: false,
-            next_job: 0,
         }
     }
 
     /// Whether `job` is this socket's (its `auth`).
     pub fn owns(&self, job: u64) -> bool {
-        self.auth.is_some_and(|(id, _)| id == job)
+        self.auth.owns(job)
     }
 
     /// The host wants the account streams: the socket opens once.
@@ -98,40 +91,25 @@ impl Private {
     pub fn on_connection(&mut self, up: bool, now_ms: u64) -> Vec<Output_NE> {
         self.authed = false;
         if !up {
-            self.auth = None;
+            self.auth.reset();
             return Vec::new();
         }
-        self.next_job += 1;
-        let job = SESSION_JOB | self.next_job;
-        let expires = now_ms + AUTH_VALIDITY_MS;
-        self.auth = Some((job, expires));
-        vec![out(Output::Sign {
-            job,
-            request: SignRequest {
-                scheme: AUTH_SCHEME.into(),
-                payload: json!({"api_key": self.api_key, "expires": expires})
-                    .to_string()
-                    .into(),
-            },
-            costs: RVec::new(),
-        })]
+        vec![self.auth.start(now_ms)]
     }
 
     /// The `auth` signature: send the op.
     pub fn on_signed(&mut self, job: u64, signature: &[u8]) -> Vec<Output_NE> {
-        match self.auth {
-            Some((id, expires)) if id == job => vec![send(
-                json!({"op": "auth", "args": [self.api_key, expires, hex::encode(signature)]})
-                    .to_string(),
-            )],
-            _ => Vec::new(),
-        }
+        self.auth
+            .frame(job, signature)
+            .map(send)
+            .into_iter()
+            .collect()
     }
 
     /// The `auth` could not be signed: the socket cannot serve the
     /// account; the host is told to drop and reconnect it.
     pub fn auth_failed(&mut self, reason: &str) -> Vec<Output_NE> {
-        self.auth = None;
+        self.auth.reset();
         vec![event(Event::Notice {
             text: format!("bybit private socket not authenticated: {reason}").into(),
             fatal: true,

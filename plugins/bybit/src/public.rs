@@ -56,6 +56,7 @@ fn send(text: String) -> Output_NE {
         connection: CONNECTION.into(),
         text: text.into(),
         job: None.into(),
+        costs: RVec::new(),
     })
 }
 

@@ -138,6 +138,27 @@ impl Call {
         }
     }
 
+    /// The trade socket's op for this call (`order.create`, …): single
+    /// orders, amends and cancels only.
+    pub fn socket_op(&self) -> Option<&'static str> {
+        match self.path {
+            "/v5/order/create" => Some("order.create"),
+            "/v5/order/amend" => Some("order.amend"),
+            "/v5/order/cancel" => Some("order.cancel"),
+            _ => None,
+        }
+    }
+
+    /// The costs of this call over the trade socket: its account bucket
+    /// (the socket shares it with REST); the IP's limit is HTTP's.
+    pub fn socket_costs(&self) -> RVec<Tuple2<RString, u32>> {
+        self.costs
+            .iter()
+            .filter(|(bucket, _)| *bucket != IP)
+            .map(|(bucket, weight)| Tuple2((*bucket).into(), *weight))
+            .collect()
+    }
+
     /// The costs a `Sign` pays for this call.
     pub fn sign_costs(&self) -> RVec<Tuple2<RString, u32>> {
         self.costs()

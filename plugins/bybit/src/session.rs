@@ -1,6 +1,6 @@
-//! The session: the two sockets, and each job between its phases (a call
-//! waiting for its signature, then for its answer; the calls still to
-//! make and the events read so far).
+//! The session: the sockets, and each job between its phases (a call
+//! waiting for its signature, or for its answer over REST or the trade
+//! socket; the calls still to make and the events read so far).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -22,6 +22,7 @@ use crate::private::{self, Private};
 use crate::public::{self, Public};
 use crate::replies::{self, Read};
 use crate::rest::{self, Call};
+use crate::trade::{self, Trade, TradeFrame};
 
 /// The longest receive window Bybit takes, ms.
 const MAX_RECV_WINDOW_MS: u64 = 60_000;
@@ -31,6 +32,7 @@ pub struct Bybit {
     config: Config,
     public: Public,
     private: Private,
+    trade: Trade,
     dcp: Dcp,
     clock: VenueClock,
     jobs: HashMap<u64, Job>,
@@ -47,6 +49,8 @@ struct Job {
     events: Vec<Event_NE>,
     /// Until when the venue may act on it (actions).
     valid_until_ms: Option<u64>,
+    /// The host prefers the trade socket to REST for it.
+    prefer_socket: bool,
 }
 
 fn out(output: Output) -> Output_NE {
@@ -91,14 +95,99 @@ impl Bybit {
                 until.saturating_sub(now_ms).clamp(1, MAX_RECV_WINDOW_MS)
             });
         let timestamp = self.clock.venue_time(now_ms);
+        let mut outputs = Vec::new();
+        if job.prefer_socket {
+            outputs.extend(self.trade.open());
+            if let Some(send) = self.trade.request(id, &call, timestamp, recv_window) {
+                job.current = Some((call, timestamp, recv_window));
+                outputs.push(send);
+                return outputs;
+            }
+        }
         let request = call.sign_request(&self.config, timestamp, recv_window);
         let costs = call.sign_costs();
         job.current = Some((call, timestamp, recv_window));
-        vec![out(Output::Sign {
+        outputs.push(out(Output::Sign {
             job: id,
             request,
             costs,
-        })]
+        }));
+        outputs
+    }
+
+    /// The venue's answer to the job's call under way (over REST or the
+    /// trade socket): the job goes on with its next call, or is done.
+    fn answered(
+        &mut self,
+        job: u64,
+        response: &plugin_api::Response,
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        let Some(pending) = self.jobs.get_mut(&job) else {
+            return Err(PluginError::invalid(format!("no job {job} under way")));
+        };
+        let Some((call, _, _)) = pending.current.take() else {
+            return Err(PluginError::invalid(format!("job {job} sent nothing")));
+        };
+        if stamped_outside_the_window(response) {
+            self.clock.resync_soon(now_ms);
+        }
+        match replies::read(&pending.operation, &call, response)? {
+            Read::Finished(mut reply) => {
+                let mut events = std::mem::take(&mut pending.events);
+                events.extend(reply.events);
+                reply.events = events.into();
+                self.jobs.remove(&job);
+                let mut outputs = Vec::new();
+                if self.dcp.arms(job) {
+                    let accepted = reply.outcome.kind == OutcomeKind::ACCEPTED;
+                    if self.dcp.armed(job, accepted) {
+                        outputs.extend(self.private.set_dcp(true));
+                    }
+                }
+                outputs.push(done(job, *reply));
+                Ok(outputs)
+            }
+            Read::More { events, next } => {
+                pending.events.extend(events);
+                Ok(self.next_call(job, next, now_ms))
+            }
+        }
+    }
+
+    /// The trade socket came up (its `auth` to sign) or went down: the
+    /// requests it had not answered end with an unknown outcome.
+    fn trade_connection(&mut self, up: bool, now_ms: u64) -> Vec<Output_NE> {
+        let (auth, lost) = self.trade.on_connection(up, self.clock.venue_time(now_ms));
+        let mut outputs: Vec<Output_NE> = auth.into_iter().collect();
+        for job in lost {
+            if self.jobs.remove(&job).is_some() {
+                self.dcp.armed(job, false);
+                let outcome = Outcome::new(
+                    OutcomeKind::UNKNOWN,
+                    "the trade socket closed before the answer",
+                );
+                outputs.push(done(job, replies::only(outcome)));
+            }
+        }
+        outputs
+    }
+
+    /// A frame of the trade socket.
+    fn trade_frame(&mut self, message: &Value, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
+        match self.trade.on_frame(message) {
+            TradeFrame::Answer { job, response } => self.answered(job, &response, now_ms),
+            TradeFrame::Auth(Err(said)) => Ok(vec![out(Output::Event(Event_NE::new(
+                plugin_api::Event::Notice {
+                    text: format!(
+                        "bybit trade socket not authenticated ({said}): orders go over REST"
+                    )
+                    .into(),
+                    fatal: false,
+                },
+            )))]),
+            TradeFrame::Auth(Ok(())) | TradeFrame::Nothing => Ok(Vec::new()),
+        }
     }
 }
 
@@ -112,6 +201,7 @@ impl Exchange for Bybit {
         Ok(Bybit {
             public: Public::new(&config.stream_url),
             private: Private::new(&config.stream_url, &config.api_key),
+            trade: Trade::new(&config.stream_url, &config.api_key),
             config,
             dcp: Dcp::default(),
             clock: clock::clock(),
@@ -143,6 +233,7 @@ impl Exchange for Bybit {
             private::CONNECTION => Ok(self
                 .private
                 .on_connection(up, self.clock.venue_time(now_ms))),
+            trade::CONNECTION => Ok(self.trade_connection(up, now_ms)),
             other => Err(PluginError::invalid(format!(
                 "bybit opens no connection `{other}`"
             ))),
@@ -153,7 +244,7 @@ impl Exchange for Bybit {
         &mut self,
         connection: &str,
         frame: &str,
-        _now_ms: u64,
+        now_ms: u64,
     ) -> Result<Vec<Output_NE>, PluginError> {
         // Books first, read without a generic parse (the bulk of the
         // traffic); anything else, or a book frame that does not read so,
@@ -168,6 +259,7 @@ impl Exchange for Bybit {
         match connection {
             public::CONNECTION => self.public.on_frame(&message),
             private::CONNECTION => self.private.on_frame(&message),
+            trade::CONNECTION => self.trade_frame(&message, now_ms),
             other => Err(PluginError::invalid(format!(
                 "bybit opens no connection `{other}`"
             ))),
@@ -206,6 +298,7 @@ impl Exchange for Bybit {
                 current: None,
                 events: Vec::new(),
                 valid_until_ms: context.valid_until_ms.into_option(),
+                prefer_socket: context.prefer_socket,
             },
         );
         Ok(self.next_call(job, None, context.now_ms))
@@ -219,6 +312,9 @@ impl Exchange for Bybit {
     ) -> Result<Vec<Output_NE>, PluginError> {
         if self.private.owns(job) {
             return Ok(self.private.on_signed(job, signature));
+        }
+        if self.trade.owns(job) {
+            return Ok(self.trade.on_signed(job, signature).into_iter().collect());
         }
         let (call, timestamp, recv_window) = self
             .jobs
@@ -238,6 +334,11 @@ impl Exchange for Bybit {
         if self.private.owns(job) {
             return Ok(self.private.auth_failed(answer.reason.as_str()));
         }
+        if self.trade.owns(job) {
+            // Orders go over REST until the next connection.
+            self.trade.auth_failed();
+            return Ok(Vec::new());
+        }
         if self.clock.owns(job) {
             self.clock.on_answer(answer, now_ms, clock::server_time);
             return Ok(Vec::new());
@@ -247,40 +348,12 @@ impl Exchange for Bybit {
             // Not sent, or no answer: the host settles the job itself.
             _ => {
                 self.jobs.remove(&job);
+                self.trade.forget(job);
                 self.dcp.armed(job, false);
                 return Ok(Vec::new());
             }
         };
-        let Some(pending) = self.jobs.get_mut(&job) else {
-            return Err(PluginError::invalid(format!("no job {job} under way")));
-        };
-        let Some((call, _, _)) = pending.current.take() else {
-            return Err(PluginError::invalid(format!("job {job} sent nothing")));
-        };
-        if stamped_outside_the_window(response) {
-            self.clock.resync_soon(now_ms);
-        }
-        match replies::read(&pending.operation, &call, response)? {
-            Read::Finished(mut reply) => {
-                let mut events = std::mem::take(&mut pending.events);
-                events.extend(reply.events);
-                reply.events = events.into();
-                self.jobs.remove(&job);
-                let mut outputs = Vec::new();
-                if self.dcp.arms(job) {
-                    let accepted = reply.outcome.kind == OutcomeKind::ACCEPTED;
-                    if self.dcp.armed(job, accepted) {
-                        outputs.extend(self.private.set_dcp(true));
-                    }
-                }
-                outputs.push(done(job, *reply));
-                Ok(outputs)
-            }
-            Read::More { events, next } => {
-                pending.events.extend(events);
-                Ok(self.next_call(job, next, now_ms))
-            }
-        }
+        self.answered(job, response, now_ms)
     }
 
     fn on_timer(&mut self, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use abi_stable::std_types::RBox;
+use abi_stable::std_types::{RBox, RVec};
 
 use plugin_api::{
     Answer, AnswerKind, Event, Event_NE, Exchange, Manifest, Operation, Output, Output_NE,
@@ -60,6 +60,7 @@ impl Hyperliquid {
                     connection: connection.into(),
                     text,
                     job: None.into(),
+                    costs: RVec::new(),
                 })
             })
             .collect())
@@ -252,6 +253,7 @@ impl Exchange for Hyperliquid {
                         connection: streams::USER.into(),
                         text: text.into(),
                         job: Some(job).into(),
+                        costs: RVec::new(),
                     })
                 }
             },

@@ -325,6 +325,7 @@ fn actions_are_posted_on_the_account_socket_while_it_is_up() {
         connection,
         text,
         job,
+        ..
     } = one(plugin.on_connection("user", true, "", 0))
     else {
         panic!("no subscription once up");
@@ -337,11 +338,13 @@ fn actions_are_posted_on_the_account_socket_while_it_is_up() {
         connection,
         text,
         job,
+        costs,
     } = one(plugin.on_signed(9, &signature, 0))
     else {
         panic!("not posted");
     };
     assert_eq!((connection.as_str(), job.into_option()), ("user", Some(9)));
+    assert!(costs.is_empty(), "the `Sign` paid for the post");
     let frame: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(frame["method"], "post");
     assert_eq!(frame["id"], 9);
