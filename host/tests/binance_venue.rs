@@ -100,3 +100,25 @@ async fn an_order_in_doubt_that_filled_is_counted_from_the_trade_list() {
     );
     env.stop().await;
 }
+
+/// Over the WebSocket API with an Ed25519 key: the connection logs on, and
+/// orders, modifies and cancels go unsigned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_entry_goes_over_the_websocket_api_after_a_logon() {
+    let env = start(Key::Ed25519, venue::over_the_socket).await;
+    venue::order_entry_goes_over_the_trading_socket(env).await;
+}
+
+/// With an HMAC key (Binance logs only Ed25519 keys on), each request is
+/// signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_entry_goes_over_the_websocket_api_signed_one_by_one() {
+    let env = start(Key::Hmac, venue::over_the_socket).await;
+    venue::order_entry_goes_over_the_trading_socket(env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_lost_with_the_websocket_api_is_settled_by_a_query() {
+    let env = start(Key::Ed25519, venue::over_the_socket).await;
+    venue::a_request_lost_with_the_trading_socket_is_settled_by_a_query(env).await;
+}

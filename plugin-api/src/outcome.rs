@@ -117,3 +117,15 @@ pub struct Reply {
     /// The next page to fetch, if the answer was paginated.
     pub next: ROption<Operation_NE>,
 }
+
+impl Reply {
+    /// A reply that is its outcome alone: no items, no data.
+    pub fn only(outcome: Outcome) -> Reply {
+        Reply {
+            outcome,
+            items: RVec::new(),
+            events: RVec::new(),
+            next: ROption::RNone,
+        }
+    }
+}

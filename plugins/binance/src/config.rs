@@ -11,6 +11,16 @@ const API_URL: &str = "https://fapi.binance.com";
 /// below it).
 const WS_URL: &str = "wss://fstream.binance.com";
 
+/// The WebSocket API of Binance's REST hosts (for others: the stream
+/// host's `/ws-fapi/v1`, as a local emulator serves it).
+const WS_API_URLS: [(&str, &str); 2] = [
+    (API_URL, "wss://ws-fapi.binance.com/ws-fapi/v1"),
+    (
+        "https://testnet.binancefuture.com",
+        "wss://testnet.binancefuture.com/ws-fapi/v1",
+    ),
+];
+
 /// The book snapshot depths `GET /fapi/v1/depth` takes.
 const DEPTH_LIMITS: [u64; 7] = [5, 10, 20, 50, 100, 500, 1000];
 
@@ -19,9 +29,10 @@ const DEPTH_LIMITS: [u64; 7] = [5, 10, 20, 50, 100, 500, 1000];
 const KEEPALIVE_MS: u64 = 30 * 60 * 1000;
 
 /// The settings this plugin reads.
-const KEYS: [&str; 6] = [
+const KEYS: [&str; 7] = [
     "api_url",
     "ws_url",
+    "ws_api_url",
     "api_key",
     "recv_window_ms",
     "depth_limit",
@@ -35,6 +46,9 @@ pub struct Config {
     pub api_url: String,
     /// Stream base URL (`wss://…`), without a trailing slash.
     pub ws_url: String,
+    /// The WebSocket API's URL (`wss://…/ws-fapi/v1`), for orders over
+    /// the socket.
+    pub ws_api_url: String,
     /// The API key (public: `X-MBX-APIKEY`; its secret stays in the
     /// signer).
     pub api_key: String,
@@ -123,9 +137,19 @@ impl Config {
                 format!("{depth_limit} is not one of 5, 10, 20, 50, 100, 500, 1000"),
             ));
         }
+        let api_url = settings.url("api_url", API_URL, ["https", "http"])?;
+        let ws_url = settings.url("ws_url", WS_URL, ["wss", "ws"])?;
+        let ws_api_default = WS_API_URLS
+            .iter()
+            .find(|(rest, _)| *rest == api_url)
+            .map_or_else(
+                || format!("{ws_url}/ws-fapi/v1"),
+                |(_, api)| (*api).to_owned(),
+            );
         Ok(Config {
-            api_url: settings.url("api_url", API_URL, ["https", "http"])?,
-            ws_url: settings.url("ws_url", WS_URL, ["wss", "ws"])?,
+            ws_api_url: settings.url("ws_api_url", &ws_api_default, ["wss", "ws"])?,
+            api_url,
+            ws_url,
             api_key: api_key.to_owned(),
             recv_window_ms: settings.number(
                 "recv_window_ms",
@@ -160,6 +184,8 @@ mod tests {
         .unwrap();
         assert_eq!(local.api_url, "http://127.0.0.1:9");
         assert_eq!(local.ws_url, "ws://127.0.0.1:9");
+        assert_eq!(local.ws_api_url, "ws://127.0.0.1:9/ws-fapi/v1");
+        assert_eq!(config.ws_api_url, "wss://ws-fapi.binance.com/ws-fapi/v1");
         assert_eq!(local.depth_limit, 100);
     }
 

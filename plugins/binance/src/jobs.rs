@@ -23,6 +23,7 @@ use crate::config::Config;
 use crate::events;
 use crate::rest::{self, Auth, Call};
 use crate::wire;
+use crate::wsapi::WsApi;
 
 /// `userTrades` looks back at most this far, ms (7 days, less a minute
 /// for the way there).
@@ -76,6 +77,8 @@ pub(crate) struct Job {
     events: Vec<Event>,
     /// A read that failed ends the job with its outcome.
     failure: Option<Outcome>,
+    /// The host prefers the WebSocket API to REST for its orders.
+    prefer_socket: bool,
 }
 
 fn decimal(value: Dec) -> rust_decimal::Decimal {
@@ -281,14 +284,27 @@ impl Job {
             items: Vec::new(),
             events: Vec::new(),
             failure: None,
+            prefer_socket: context.prefer_socket,
         })
     }
 
-    /// The next call's output (a signature to ask for, or a request), or
-    /// `Done` once every call is answered or a read failed. A signed call
-    /// is stamped with `venue_ms`, Binance's time at this machine's
-    /// `now_ms`; its receive window ends at the host's deadline.
-    pub(crate) fn next(&mut self, job: u64, config: &Config, now_ms: u64, venue_ms: u64) -> Output {
+    /// Whether the host prefers the WebSocket API for this job's orders.
+    pub(crate) fn prefers_socket(&self) -> bool {
+        self.prefer_socket
+    }
+
+    /// The next call's output (a signature to ask for, or a request — over
+    /// `socket` when it is given and takes the call), or `Done` once every
+    /// call is answered or a read failed. A signed call is stamped with
+    /// `venue_ms`, Binance's time at this machine's `now_ms`; its receive
+    /// window ends at the host's deadline.
+    pub(crate) fn next(
+        &mut self,
+        job: u64,
+        config: &Config,
+        (now_ms, venue_ms): (u64, u64),
+        socket: Option<&mut WsApi>,
+    ) -> Output {
         let step = match self.failure {
             Some(_) => None,
             None => self.steps.pop_front(),
@@ -307,6 +323,12 @@ impl Job {
         let recv_window = self.valid_until_ms.map_or(config.recv_window_ms, |until| {
             recv_window_until(now_ms, until)
         });
+        if let Some(output) =
+            socket.and_then(|socket| socket.request(config, job, &step.call, venue_ms, recv_window))
+        {
+            self.current = Some((step, String::new()));
+            return output;
+        }
         let (request, query) = step.call.stamp(config, venue_ms, recv_window);
         let costs = step.call.costs();
         self.current = Some((step, query));

@@ -10,7 +10,7 @@
 //!
 //! * [`config`] — the settings the host configures it with.
 //! * `manifest` — what it supports: order kinds, rate-limit buckets,
-//!   the dead man's switch, the signing scheme.
+//!   the dead man's switch, the signing schemes.
 //! * `session` — routes the host's calls, knows the traded markets.
 //! * `clock` — Binance's clock: the offset signed requests are stamped
 //!   with.
@@ -19,6 +19,9 @@
 //!   rate-limit headers.
 //! * `market` — `/public` and `/market` streams and the bridged books.
 //! * `user` — the listen key and the account stream.
+//! * `wsapi` — the WebSocket API (`order_transport = "websocket"`):
+//!   orders, modifies and cancels by request id, after a `session.logon`
+//!   or signed one by one.
 //! * `wire` and `events` — Binance's JSON and the host's events.
 
 #![warn(missing_docs)]
@@ -33,6 +36,7 @@ mod rest;
 mod session;
 mod user;
 mod wire;
+mod wsapi;
 
 pub use session::Binance;
 

@@ -9,6 +9,8 @@ pub const EXCHANGE: &str = "binance-usdm";
 
 /// The signing scheme of REST requests.
 pub const SCHEME: &str = "binance-rest";
+/// The signing scheme of WebSocket API requests (and `session.logon`).
+pub const SOCKET_SCHEME: &str = "binance-ws-api";
 
 /// The IP's request weight: 2400 per minute (`X-MBX-USED-WEIGHT-1M`).
 pub const REQUEST_WEIGHT: &str = "request_weight";
@@ -48,7 +50,7 @@ pub fn manifest() -> Manifest {
         // Timestamps, not nonces: requests under way never overtake one
         // another on Binance.
         action_window: 0,
-        signing_schemes: RVec::from(vec![SCHEME.into()]),
+        signing_schemes: RVec::from(vec![SCHEME.into(), SOCKET_SCHEME.into()]),
         rate_limits: BUCKETS
             .iter()
             .map(|(id, capacity, window_ms, _)| RateLimitBucket {

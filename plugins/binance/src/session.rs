@@ -4,11 +4,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use abi_stable::std_types::RBox;
 use binance_core::Meaning;
 use plugin_api::venue_clock::VenueClock;
 use plugin_api::{
-    Answer, AnswerKind, Exchange, Manifest, Operation, Output, Output_NE, PluginError,
-    RequestContext, Response, Stream,
+    Answer, AnswerKind, Event, Event_NE, Exchange, Manifest, Operation, Outcome, OutcomeKind,
+    Output, Output_NE, PluginError, Reply, RequestContext, Response, Stream,
 };
 
 use crate::clock;
@@ -16,12 +17,14 @@ use crate::config::Config;
 use crate::jobs::Job;
 use crate::market::MarketData;
 use crate::user::UserStream;
+use crate::wsapi::{self, ApiFrame, WsApi};
 
 /// One configured Binance USDⓈ-M account.
 pub struct Binance {
     config: Config,
     market: MarketData,
     user: UserStream,
+    socket: WsApi,
     jobs: HashMap<u64, Job>,
     clock: VenueClock,
     /// Symbols of the markets the host streams or trades: the dead man's
@@ -68,11 +71,90 @@ impl Binance {
         let Some(pending) = self.jobs.get_mut(&job) else {
             return Err(PluginError::invalid(format!("no job {job} under way")));
         };
-        let output = pending.next(job, &self.config, now_ms, self.clock.venue_time(now_ms));
+        let mut outputs = Vec::new();
+        let socket = if pending.prefers_socket() {
+            outputs.extend(self.socket.open(&self.config).map(out));
+            Some(&mut self.socket)
+        } else {
+            None
+        };
+        let times = (now_ms, self.clock.venue_time(now_ms));
+        let output = pending.next(job, &self.config, times, socket);
         if matches!(output, Output::Done { .. }) {
             self.jobs.remove(&job);
         }
-        Ok(vec![out(output)])
+        outputs.push(out(output));
+        Ok(outputs)
+    }
+
+    /// The venue's answer to the job's call under way (over REST or the
+    /// WebSocket API): the job goes on, or is done.
+    fn answered(
+        &mut self,
+        job: u64,
+        response: &Response,
+        now_ms: u64,
+    ) -> Result<Vec<Output_NE>, PluginError> {
+        let Some(pending) = self.jobs.get_mut(&job) else {
+            return Err(PluginError::invalid(format!("no job {job} under way")));
+        };
+        if stamped_outside_the_window(response) {
+            self.clock.resync_soon(now_ms);
+        }
+        if let Err(error) = pending.answered(response) {
+            self.jobs.remove(&job);
+            return Err(error);
+        }
+        let seen: Vec<String> = pending.markets_seen().map(str::to_owned).collect();
+        self.markets.extend(seen);
+        self.advance(job, now_ms)
+    }
+
+    /// The WebSocket API came up (its logon to sign) or went down: the
+    /// requests it had not answered end unknown, those not yet signed end
+    /// not sent.
+    fn socket_connection(&mut self, up: bool, now_ms: u64) -> Vec<Output_NE> {
+        let venue_ms = self.clock.venue_time(now_ms);
+        let (logon, lost) = self.socket.on_connection(&self.config, up, venue_ms);
+        let mut outputs: Vec<Output_NE> = logon.into_iter().map(out).collect();
+        let endings = [
+            (
+                lost.sent,
+                OutcomeKind::UNKNOWN,
+                "the WebSocket API closed before the answer",
+            ),
+            (
+                lost.unsent,
+                OutcomeKind::NOT_PROCESSED,
+                "the WebSocket API closed before the request left",
+            ),
+        ];
+        for (jobs, kind, why) in endings {
+            for job in jobs {
+                if self.jobs.remove(&job).is_some() {
+                    outputs.push(out(Output::Done {
+                        job,
+                        reply: RBox::new(Reply::only(Outcome::new(kind, why))),
+                    }));
+                }
+            }
+        }
+        outputs
+    }
+
+    /// A frame of the WebSocket API.
+    fn socket_frame(&mut self, frame: &str, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {
+        match self.socket.on_frame(frame)? {
+            ApiFrame::Answer { job, response } => self.answered(job, &response, now_ms),
+            ApiFrame::LogonRefused(said) => {
+                Ok(vec![out(Output::Event(Event_NE::new(Event::Notice {
+                    text: format!("binance session.logon refused ({said}): each request is signed")
+                        .into(),
+                    fatal: false,
+                })))])
+            }
+            ApiFrame::Nothing => Ok(Vec::new()),
+        }
     }
 }
 
@@ -86,6 +168,7 @@ impl Exchange for Binance {
             config: Config::parse(config)?,
             market: MarketData::default(),
             user: UserStream::default(),
+            socket: WsApi::default(),
             jobs: HashMap::new(),
             clock: clock::clock(),
             markets: BTreeSet::new(),
@@ -116,13 +199,15 @@ impl Exchange for Binance {
         connection: &str,
         up: bool,
         reason: &str,
-        _now_ms: u64,
+        now_ms: u64,
     ) -> Result<Vec<Output_NE>, PluginError> {
         if self.market.owns_connection(connection) {
             Ok(self.market.on_connection(connection, up, reason))
         } else if UserStream::owns_connection(connection) {
             // The key is in the URL: nothing to send.
             Ok(Vec::new())
+        } else if connection == wsapi::CONNECTION {
+            Ok(self.socket_connection(up, now_ms))
         } else {
             Err(PluginError::invalid(format!(
                 "no connection `{connection}` was opened"
@@ -138,6 +223,8 @@ impl Exchange for Binance {
     ) -> Result<Vec<Output_NE>, PluginError> {
         if UserStream::owns_connection(connection) {
             self.user.on_frame(&self.config, connection, frame)
+        } else if connection == wsapi::CONNECTION {
+            self.socket_frame(frame, now_ms)
         } else {
             self.market.on_frame(&self.config, frame, now_ms)
         }
@@ -162,6 +249,10 @@ impl Exchange for Binance {
         signature: &[u8],
         _now_ms: u64,
     ) -> Result<Vec<Output_NE>, PluginError> {
+        if self.socket.owns(job) || self.socket.signs(job) {
+            let output = self.socket.on_signed(&self.config, job, signature)?;
+            return Ok(output.into_iter().map(out).collect());
+        }
         let Some(pending) = self.jobs.get_mut(&job) else {
             return Err(PluginError::invalid(format!("no job {job} under way")));
         };
@@ -184,27 +275,21 @@ impl Exchange for Binance {
             self.clock.on_answer(answer, now_ms, clock::server_time);
             return Ok(Vec::new());
         }
+        if self.socket.owns(job) {
+            // The logon was not signed: each request will be.
+            self.socket.not_signed(job);
+            return Ok(Vec::new());
+        }
         let response = match (answer.kind, answer.response.as_ref().into_option()) {
             (AnswerKind::ANSWERED, Some(response)) => response,
             _ => {
                 // Not sent, or given up on: the job is over.
                 self.jobs.remove(&job);
+                self.socket.forget(job);
                 return Ok(Vec::new());
             }
         };
-        let Some(pending) = self.jobs.get_mut(&job) else {
-            return Err(PluginError::invalid(format!("no job {job} under way")));
-        };
-        if stamped_outside_the_window(response) {
-            self.clock.resync_soon(now_ms);
-        }
-        if let Err(error) = pending.answered(response) {
-            self.jobs.remove(&job);
-            return Err(error);
-        }
-        let seen: Vec<String> = pending.markets_seen().map(str::to_owned).collect();
-        self.markets.extend(seen);
-        self.advance(job, now_ms)
+        self.answered(job, response, now_ms)
     }
 
     fn on_timer(&mut self, now_ms: u64) -> Result<Vec<Output_NE>, PluginError> {

@@ -37,11 +37,6 @@ fn reply(outcome: Outcome, items: Vec<Outcome>, events: Vec<Event_NE>) -> Reply 
     }
 }
 
-/// A job finished with `outcome` and nothing else.
-pub fn only(outcome: Outcome) -> Reply {
-    reply(outcome, Vec::new(), Vec::new())
-}
-
 fn reason(refusal: Refusal) -> RejectReason {
     match refusal {
         Refusal::Parameters => RejectReason::INVALID_REQUEST,
@@ -268,7 +263,7 @@ fn data(operation: &Operation, call: &Call, envelope: &Envelope) -> Result<Read,
                     events: found,
                     next: None,
                 },
-                (true, _) => finish(only(Outcome::new(
+                (true, _) => finish(Reply::only(Outcome::new(
                     OutcomeKind::NOT_FOUND,
                     "no such orderLinkId among open, recent or past orders",
                 ))),
@@ -304,7 +299,10 @@ pub fn read(operation: &Operation, call: &Call, response: &Response) -> Result<R
     let envelope = match (response.status, Envelope::parse(response.body.as_str())) {
         (200, Ok(envelope)) => envelope,
         _ => {
-            return Ok(finish(with_events(only(unreadable(response)), limit)));
+            return Ok(finish(with_events(
+                Reply::only(unreadable(response)),
+                limit,
+            )));
         }
     };
     let read = match operation {
@@ -312,16 +310,16 @@ pub fn read(operation: &Operation, call: &Call, response: &Response) -> Result<R
         Operation::CancelOrders(items) => finish(action(&envelope, items.len())?),
         Operation::ModifyOrders(items) => finish(action(&envelope, items.len())?),
         Operation::SetLeverage { .. } if envelope.ret_code == codes::LEVERAGE_NOT_MODIFIED => {
-            finish(only(Outcome::new(
+            finish(Reply::only(Outcome::new(
                 OutcomeKind::ACCEPTED,
                 "leverage not modified",
             )))
         }
         Operation::SetLeverage { .. } => {
-            finish(only(outcome(envelope.ret_code, &envelope.ret_msg)))
+            finish(Reply::only(outcome(envelope.ret_code, &envelope.ret_msg)))
         }
         _ if envelope.ret_code != codes::OK => {
-            finish(only(outcome(envelope.ret_code, &envelope.ret_msg)))
+            finish(Reply::only(outcome(envelope.ret_code, &envelope.ret_msg)))
         }
         _ => data(operation, call, &envelope)?,
     };

@@ -80,7 +80,7 @@ impl Bybit {
         let Some(call) = next.or_else(|| job.pending.pop_front()) else {
             let events = std::mem::take(&mut job.events);
             self.jobs.remove(&id);
-            let mut reply = replies::only(Outcome::new(plugin_api::OutcomeKind::ACCEPTED, "ok"));
+            let mut reply = Reply::only(Outcome::new(plugin_api::OutcomeKind::ACCEPTED, "ok"));
             reply.events.extend(events);
             return vec![done(id, reply)];
         };
@@ -167,7 +167,7 @@ impl Bybit {
                     OutcomeKind::UNKNOWN,
                     "the trade socket closed before the answer",
                 );
-                outputs.push(done(job, replies::only(outcome)));
+                outputs.push(done(job, Reply::only(outcome)));
             }
         }
         outputs
@@ -287,7 +287,7 @@ impl Exchange for Bybit {
             Err(error) => {
                 let outcome =
                     Outcome::rejected(RejectReason::INVALID_REQUEST, error.message.as_str());
-                return Ok(vec![done(job, replies::only(outcome))]);
+                return Ok(vec![done(job, Reply::only(outcome))]);
             }
         };
         self.jobs.insert(

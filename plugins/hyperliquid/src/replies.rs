@@ -40,16 +40,6 @@ fn accepted(message: &str) -> Outcome {
     Outcome::new(OutcomeKind::ACCEPTED, message)
 }
 
-/// A reply that proves nothing: the request may or may not have taken
-/// effect.
-pub fn unknown(message: &str) -> Reply {
-    reply(
-        Outcome::new(OutcomeKind::UNKNOWN, message),
-        Vec::new(),
-        Vec::new(),
-    )
-}
-
 fn reply(outcome: Outcome, items: Vec<Outcome>, events: Vec<Event_NE>) -> Reply {
     Reply {
         outcome,

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use abi_stable::std_types::{RBox, RVec};
 
 use plugin_api::{
-    Answer, AnswerKind, Event, Event_NE, Exchange, Manifest, Operation, Output, Output_NE,
-    PluginError, RequestContext, Stream, StreamKind,
+    Answer, AnswerKind, Event, Event_NE, Exchange, Manifest, Operation, Outcome, OutcomeKind,
+    Output, Output_NE, PluginError, Reply, RequestContext, Stream, StreamKind,
 };
 
 use crate::config::Config;
@@ -173,9 +173,10 @@ impl Exchange for Hyperliquid {
                 self.jobs.remove(&job)?;
                 Some(out(Output::Done {
                     job,
-                    reply: RBox::new(replies::unknown(
+                    reply: RBox::new(Reply::only(Outcome::new(
+                        OutcomeKind::UNKNOWN,
                         "the account socket closed before the answer",
-                    )),
+                    ))),
                 }))
             })
             .collect())
