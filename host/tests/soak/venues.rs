@@ -47,6 +47,8 @@ pub struct SoakVenue {
     /// The smallest and largest order size, in thousandths of a BTC (the
     /// venue's minimum notional allowing).
     pub lots: (u32, u32),
+    /// How the host sends its orders (`http`, `websocket`).
+    pub transport: &'static str,
     /// The emulator.
     pub emulator: EmulatorHandle,
     kind: Kind,
@@ -229,9 +231,20 @@ pub async fn start(seed: u64, host_label: &str) -> (HostFiles, Vec<SoakVenue>) {
         .expect("emulator");
     let counterparty = Counterparty::new("soak counterparty", hyperliquid.base_url());
     // A refill every 5 s (default 30 s) so that a short soak settles soon
-    // after its last fault.
-    let refill = "reconcile_interval_ms = 5000";
-    let files = HostFiles::new(host_label, &hyperliquid.base_url(), refill);
+    // after its last fault; orders over REST or the venue's trading socket,
+    // by seed and venue (each transport on each venue in the CI seeds).
+    let transport = |venue: u64| {
+        if (seed + venue) % 2 == 0 {
+            "websocket"
+        } else {
+            "http"
+        }
+    };
+    let keys = |venue: u64| {
+        let transport = transport(venue);
+        format!("reconcile_interval_ms = 5000\norder_transport = \"{transport}\"")
+    };
+    let files = HostFiles::new(host_label, &hyperliquid.base_url(), &keys(0));
     // Steady prices (the workload quotes around a fixed reference) and
     // takers often enough, reaching far enough, to fill the host's quotes.
     let api = ApiVenues::start_with(&files, Decimal::from(10_000_000), |config| {
@@ -242,13 +255,15 @@ pub async fn start(seed: u64, host_label: &str) -> (HostFiles, Vec<SoakVenue>) {
     })
     .await;
     api.add_plugins(&files);
-    let settings = format!(
-        "{refill}\nrequest_timeout_ms = 1000\norder_expiry_ms = 2000\nstream_timeout_ms = 2000"
-    );
+    let settings = |venue| {
+        let timeouts =
+            "request_timeout_ms = 1000\norder_expiry_ms = 2000\nstream_timeout_ms = 2000";
+        format!("{}\n{timeouts}", keys(venue))
+    };
     let config = std::fs::read_to_string(&files.config_file).expect("config");
     std::fs::write(
         &files.config_file,
-        config + &api.exchanges(&settings, &settings),
+        config + &api.exchanges(&settings(1), &settings(2)),
     )
     .expect("config");
     let ApiVenues { bybit, binance } = api;
@@ -257,6 +272,7 @@ pub async fn start(seed: u64, host_label: &str) -> (HostFiles, Vec<SoakVenue>) {
             name: "hl",
             pair: "BTC-USD",
             lots: (1, 4),
+            transport: transport(0),
             emulator: hyperliquid,
             kind: Kind::Hyperliquid {
                 account,
@@ -267,6 +283,7 @@ pub async fn start(seed: u64, host_label: &str) -> (HostFiles, Vec<SoakVenue>) {
             name: "by",
             pair: "BTC-USDT",
             lots: (1, 5),
+            transport: transport(1),
             emulator: bybit,
             kind: Kind::ApiKey {
                 venue_faults: "/admin/bybit/faults",
@@ -278,6 +295,7 @@ pub async fn start(seed: u64, host_label: &str) -> (HostFiles, Vec<SoakVenue>) {
             pair: "BTC-USDT",
             // Binance's minimum notional is 100 USDT.
             lots: (2, 5),
+            transport: transport(2),
             emulator: binance,
             kind: Kind::ApiKey {
                 venue_faults: "/admin/binance/faults",

@@ -31,8 +31,8 @@ pub struct Report {
     counterparty_orders: u64,
     faults: BTreeMap<String, u64>,
     kills: u64,
-    /// Per venue: its name, the host's orders and fills on it.
-    exchange: Vec<(&'static str, usize, usize)>,
+    /// Per venue: its name, the host's transport, its orders and fills.
+    exchange: Vec<(&'static str, &'static str, usize, usize)>,
     fill_events: usize,
     repeated_fill_events: usize,
     settle: Duration,
@@ -58,8 +58,11 @@ impl fmt::Display for Report {
             self.counterparty_orders, self.kills
         )?;
         writeln!(f, "  fault windows: {:?}", self.faults)?;
-        for (name, orders, fills) in &self.exchange {
-            writeln!(f, "  exchange {name}: {orders} orders, {fills} fills")?;
+        for (name, transport, orders, fills) in &self.exchange {
+            writeln!(
+                f,
+                "  exchange {name} (orders over {transport}): {orders} orders, {fills} fills"
+            )?;
         }
         writeln!(
             f,
@@ -326,7 +329,10 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
     report.settle = stopped.elapsed();
     report.exchange = venues
         .iter()
-        .map(|venue| (venue.name, venue.orders().len(), venue.fills()))
+        .map(|venue| {
+            let (orders, fills) = (venue.orders().len(), venue.fills());
+            (venue.name, venue.transport, orders, fills)
+        })
         .collect();
     count_fill_events(&log, &mut report);
     drop(host);
