@@ -12,6 +12,8 @@
 //! SOAK_SECONDS=1800 SOAK_SEEDS=7 ./host/run-tests.sh -p connector-host --test soak -- --nocapture
 //! ```
 //!
+//! `TEST_HOST_LOG=info` shows the host process's log.
+//!
 //! Any violation fails the test with the seed that reproduces the run's
 //! decisions (which workload step, which fault, when to kill); the timing
 //! of a run on a loaded machine is not reproduced exactly.

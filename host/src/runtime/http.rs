@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use abi_stable::std_types::{RString, RVec, Tuple2};
 use plugin_api::{Event, Reply, Request, Response};
 
-use super::ratelimit::{self, RateLimiter};
+use super::ratelimit::{self, RateLimiter, VenueCounts};
 use crate::publisher::StatusPublisher;
 
 /// Waits shorter than this are not reported as throttling.
@@ -34,6 +34,7 @@ pub struct HttpExecutor {
     timeout: Duration,
     limiter: Arc<RateLimiter>,
     status: Option<(StatusPublisher, String)>,
+    counts: Arc<VenueCounts>,
 }
 
 impl HttpExecutor {
@@ -57,6 +58,7 @@ impl HttpExecutor {
             timeout,
             limiter,
             status: None,
+            counts: Arc::default(),
         })
     }
 
@@ -75,12 +77,17 @@ impl HttpExecutor {
 
     /// Sets the rate limiter's buckets to the venue's counts a reply
     /// carried (`Event::RateLimit`: Hyperliquid's `userRateLimit` answer;
-    /// other venues' limit headers on any answer), and publishes them.
+    /// other venues' limit headers on any answer), and publishes them — a
+    /// count told on every answer at most once a second per bucket, and at
+    /// once when the bucket runs low or recovers.
     pub fn observe(&self, reply: &Reply) {
         for event in reply.events.iter() {
             if let Ok(Event::RateLimit(state)) = event.as_enum() {
-                self.limiter.sync(state, Instant::now());
-                if let Some((status, exchange)) = &self.status {
+                let now = Instant::now();
+                self.limiter.sync(state, now);
+                if let Some((status, exchange)) = &self.status
+                    && self.counts.worth_reporting(state, now)
+                {
                     status.rate_limit(exchange, state);
                     ratelimit::log_venue_count(exchange, state);
                 }

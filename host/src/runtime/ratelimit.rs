@@ -26,6 +26,10 @@ const STARVED_SYNC: Duration = Duration::from_millis(200);
 /// Below this share of its capacity a venue-counted bucket is warned about.
 const LOW_SHARE: f64 = 0.1;
 
+/// The longest a bucket's count goes unreported while the venue keeps
+/// telling it (Bybit and Binance do on every answer).
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+
 #[derive(Debug)]
 struct Bucket {
     capacity: f64,
@@ -189,6 +193,36 @@ pub async fn keep_synced(
 }
 
 /// Logs a venue's count: a warning when nearly spent.
+/// Which of the venue's counts are worth reporting: a bucket's first, then
+/// one a second, and at once when it falls below a tenth of its capacity
+/// or climbs back.
+#[derive(Debug, Default)]
+pub struct VenueCounts(Mutex<HashMap<String, (Instant, bool)>>);
+
+impl VenueCounts {
+    /// Whether `state`, told at `now`, is to be reported.
+    pub fn worth_reporting(&self, state: &RateLimitState, now: Instant) -> bool {
+        let low = is_low(state);
+        let mut reported = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match reported.get(state.bucket.as_str()) {
+            Some((at, was_low))
+                if *was_low == low && now.saturating_duration_since(*at) < REPORT_EVERY =>
+            {
+                false
+            }
+            _ => {
+                reported.insert(state.bucket.to_string(), (now, low));
+                true
+            }
+        }
+    }
+}
+
+fn is_low(state: &RateLimitState) -> bool {
+    (state.remaining as f64) < state.capacity as f64 * LOW_SHARE
+}
+
+/// Logs the venue's count of a bucket; a warning when it is nearly spent.
 pub fn log_venue_count(exchange: &str, state: &RateLimitState) {
     debug!(
         %exchange,
@@ -197,7 +231,7 @@ pub fn log_venue_count(exchange: &str, state: &RateLimitState) {
         capacity = state.capacity,
         "rate limit as the venue counts it"
     );
-    if (state.remaining as f64) < state.capacity as f64 * LOW_SHARE {
+    if is_low(state) {
         warn!(
             "{exchange}: rate limit {} nearly spent ({} of {} left); requests will wait",
             state.bucket, state.remaining, state.capacity
@@ -308,6 +342,37 @@ mod tests {
             .expect("released by the sync")
             .unwrap();
         assert_eq!(waited.bucket.as_deref(), Some("address"));
+    }
+
+    #[test]
+    fn a_count_told_on_every_answer_is_reported_once_a_second_and_at_once_when_low() {
+        let counts = VenueCounts::default();
+        let state = |bucket: &str, remaining| RateLimitState {
+            bucket: bucket.into(),
+            remaining,
+            capacity: 100,
+        };
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        assert!(counts.worth_reporting(&state("create", 90), at(0)));
+        assert!(!counts.worth_reporting(&state("create", 80), at(10)));
+        assert!(
+            counts.worth_reporting(&state("query", 80), at(10)),
+            "per bucket"
+        );
+        assert!(
+            counts.worth_reporting(&state("create", 5), at(20)),
+            "nearly spent"
+        );
+        assert!(!counts.worth_reporting(&state("create", 4), at(30)));
+        assert!(
+            counts.worth_reporting(&state("create", 50), at(40)),
+            "recovered"
+        );
+        assert!(
+            counts.worth_reporting(&state("create", 50), at(1_040)),
+            "a second on"
+        );
     }
 
     #[test]
