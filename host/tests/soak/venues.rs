@@ -234,7 +234,7 @@ pub async fn start(seed: u64, host_label: &str) -> (HostFiles, Vec<SoakVenue>) {
     // after its last fault; orders over REST or the venue's trading socket,
     // by seed and venue (each transport on each venue in the CI seeds).
     let transport = |venue: u64| {
-        if (seed + venue) % 2 == 0 {
+        if (seed + venue).is_multiple_of(2) {
             "websocket"
         } else {
             "http"
