@@ -26,6 +26,11 @@ pub const PREFIX: &str = "user-";
 /// This module's jobs have this bit set besides `SESSION_JOB`.
 const USER_JOB: u64 = 1 << 41;
 
+/// How an order update names its event (the bulk of the account
+/// traffic), and how a combined stream's frame starts.
+const ORDER_TRADE_UPDATE: &str = r#""e":"ORDER_TRADE_UPDATE""#;
+const COMBINED: &str = r#"{"stream""#;
+
 /// After a key request that failed, try again this much later, ms.
 const RETRY_MS: u64 = 5_000;
 
@@ -118,6 +123,18 @@ impl UserStream {
     ) -> Result<Vec<Output_NE>, PluginError> {
         if connection != self.connection() {
             return Ok(Vec::new());
+        }
+        // Order updates first, read straight into their shape (the bulk of
+        // the account traffic); anything else, or an update that does not
+        // read so, through the general path.
+        if frame.contains(ORDER_TRADE_UPDATE)
+            && !frame.starts_with(COMBINED)
+            && let Ok(update) = serde_json::from_str::<wire::OrderTradeUpdate>(frame)
+        {
+            return Ok(events::order_event(&update.order)?
+                .into_iter()
+                .map(event)
+                .collect());
         }
         let mut message: Value = serde_json::from_str(frame)
             .map_err(|error| PluginError::malformed(format!("user frame: {error}: {frame}")))?;

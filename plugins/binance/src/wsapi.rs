@@ -28,7 +28,7 @@ use crate::rest::Call;
 pub const CONNECTION: &str = "api";
 
 /// The `session.logon` jobs have this bit set besides `SESSION_JOB`.
-const LOGON_JOB: u64 = 1 << 41;
+const LOGON_JOB: u64 = 1 << 43;
 
 /// Parameters Binance types as integers (JSON numbers); the others are
 /// strings.

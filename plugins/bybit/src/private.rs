@@ -9,10 +9,11 @@ use plugin_api::{
     ConnectionKind, ConnectionSpec, Event, Event_NE, Output, Output_NE, PluginError, Stream,
     StreamKind,
 };
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::public::{PING_MS, control};
-use crate::records;
+use crate::records::{self, ExecutionRecord, OrderRecord};
 use crate::socket_auth::SocketAuth;
 
 /// The private connection's id.
@@ -20,6 +21,16 @@ pub const CONNECTION: &str = "private";
 
 /// The topics subscribed after `auth`.
 const TOPICS: [&str; 4] = ["order", "execution", "position", "wallet"];
+
+/// How an `order` and an `execution` frame name their topic.
+const ORDER_TOPIC: &str = r#""topic":"order""#;
+const EXECUTION_TOPIC: &str = r#""topic":"execution""#;
+
+/// A topic frame's records.
+#[derive(Deserialize)]
+struct Topic<T> {
+    data: Vec<T>,
+}
 
 /// The topic whose subscribers keep disconnection protection from firing.
 const DCP_TOPIC: &str = "dcp";
@@ -126,6 +137,30 @@ impl Private {
         vec![send(json!({"op": op, "args": [DCP_TOPIC]}).to_string())]
     }
 
+    /// An `order` or `execution` frame read straight into its records (the
+    /// bulk of the account traffic); `None` for any other frame, or one
+    /// that does not read so, which goes the general way.
+    pub fn on_record_text(&self, frame: &str) -> Option<Result<Vec<Output_NE>, PluginError>> {
+        let events: Result<Vec<Option<Event>>, PluginError> = if frame.contains(ORDER_TOPIC) {
+            let frame: Topic<OrderRecord> = serde_json::from_str(frame).ok()?;
+            frame
+                .data
+                .iter()
+                .map(|record| records::order(record, false).map(Some))
+                .collect()
+        } else if frame.contains(EXECUTION_TOPIC) {
+            let frame: Topic<ExecutionRecord> = serde_json::from_str(frame).ok()?;
+            frame
+                .data
+                .iter()
+                .map(|record| records::fill(record, false))
+                .collect()
+        } else {
+            return None;
+        };
+        Some(events.map(|events| events.into_iter().flatten().map(event).collect()))
+    }
+
     /// One frame.
     pub fn on_frame(&mut self, message: &Value) -> Result<Vec<Output_NE>, PluginError> {
         let Some(topic) = message.get("topic").and_then(Value::as_str) else {
@@ -159,12 +194,15 @@ impl Private {
         let mut events = Vec::new();
         match topic.split('.').next().unwrap_or(topic) {
             "order" => {
-                for record in data {
+                let orders: Vec<OrderRecord> = records::read_list(&message["data"], "order")?;
+                for record in &orders {
                     events.push(records::order(record, false)?);
                 }
             }
             "execution" => {
-                for record in data {
+                let executions: Vec<ExecutionRecord> =
+                    records::read_list(&message["data"], "execution")?;
+                for record in &executions {
                     events.extend(records::fill(record, false)?);
                 }
             }
@@ -182,5 +220,31 @@ impl Private {
             }
         }
         Ok(events.into_iter().map(event).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The typed path gives what the general path gives, and leaves a frame
+    /// it cannot read to the general path.
+    #[test]
+    fn account_frames_read_the_same_either_way() {
+        let private = Private::new("ws://venue", "key");
+        let mut general_reader = Private::new("ws://venue", "key");
+        let order = r#"{"topic":"order","id":"1","creationTime":1700000000000,"data":[{"orderId":"o1","orderLinkId":"0x01","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","price":"100","qty":"0.01","leavesQty":"0","cumExecQty":"0.01","orderStatus":"Filled","rejectReason":"EC_NoError","cancelType":"UNKNOWN","updatedTime":"1700000000001"}]}"#;
+        let execution = r#"{"topic":"execution","id":"2","creationTime":1700000000000,"data":[{"execId":"e1","orderId":"o1","orderLinkId":"0x01","symbol":"BTCUSDT","side":"Buy","execPrice":"100","execQty":"0.01","execFee":"0.0006","feeCurrency":"USDT","isMaker":false,"execType":"Trade","execTime":"1700000000001"}]}"#;
+        for frame in [order, execution] {
+            let typed = private.on_record_text(frame).expect("typed").unwrap();
+            let general = general_reader
+                .on_frame(&serde_json::from_str(frame).unwrap())
+                .unwrap();
+            assert_eq!(typed, general, "{frame}");
+            assert_eq!(typed.len(), 1);
+        }
+        let broken = r#"{"topic":"order","data":[{"orderId":"o1"}]}"#;
+        assert!(private.on_record_text(broken).is_none());
+        assert!(private.on_record_text(r#"{"op":"pong"}"#).is_none());
     }
 }

@@ -1,6 +1,9 @@
 //! Bybit's order, execution, position and wallet records as events. REST
 //! lists and socket topics carry the same records, so one reader serves
-//! both (`snapshot` says which).
+//! both (`snapshot` says which). Order and execution records — one or more
+//! per order on the private socket — are read straight into their shape.
+
+use std::borrow::Cow;
 
 use abi_stable::std_types::ROption;
 use bybit_core::order::{BUY, OrderStatus};
@@ -8,6 +11,7 @@ use plugin_api::{
     Balance, Dec, Event, Fill, OrderUpdate, PluginError, Position, Positions, Side,
     VenueOrderStatus,
 };
+use serde::Deserialize;
 use serde_json::Value;
 
 /// A field's text; absent or not a string is an error naming it.
@@ -20,11 +24,7 @@ pub fn text<'a>(record: &'a Value, field: &str) -> Result<&'a str, PluginError> 
 
 /// A decimal field; an empty string (Bybit's "none") is zero.
 pub fn dec(record: &Value, field: &str) -> Result<Dec, PluginError> {
-    match text(record, field)? {
-        "" => Ok(Dec::ZERO),
-        value => Dec::parse(value)
-            .map_err(|error| PluginError::malformed(format!("bybit `{field}` {value:?}: {error}"))),
-    }
+    decimal(text(record, field)?, field)
 }
 
 /// A millisecond time field (Bybit writes them as strings).
@@ -37,21 +37,109 @@ pub fn millis(record: &Value, field: &str) -> Result<u64, PluginError> {
     .ok_or_else(|| PluginError::malformed(format!("bybit record without a time `{field}`")))
 }
 
-fn side(record: &Value) -> Result<Side, PluginError> {
-    Ok(if text(record, "side")? == BUY {
-        Side::BUY
-    } else {
-        Side::SELL
-    })
+/// A millisecond time, as Bybit writes it: text, or a number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Millis<'a> {
+    Text(#[serde(borrow)] Cow<'a, str>),
+    Number(u64),
 }
 
-fn client_id(record: &Value) -> ROption<abi_stable::std_types::RString> {
-    record
-        .get("orderLinkId")
-        .and_then(Value::as_str)
-        .filter(|id| !id.is_empty())
-        .map(Into::into)
-        .into()
+impl Millis<'_> {
+    fn value(&self, field: &str) -> Result<u64, PluginError> {
+        match self {
+            Millis::Text(text) => text.parse().ok(),
+            Millis::Number(number) => Some(*number),
+        }
+        .ok_or_else(|| PluginError::malformed(format!("bybit record without a time `{field}`")))
+    }
+}
+
+/// The fields of an order record the host reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRecord<'a> {
+    #[serde(borrow, default)]
+    order_link_id: Cow<'a, str>,
+    #[serde(borrow)]
+    order_id: Cow<'a, str>,
+    #[serde(borrow)]
+    symbol: Cow<'a, str>,
+    #[serde(borrow)]
+    order_status: Cow<'a, str>,
+    #[serde(borrow)]
+    side: Cow<'a, str>,
+    #[serde(borrow)]
+    price: Cow<'a, str>,
+    #[serde(borrow)]
+    qty: Cow<'a, str>,
+    #[serde(borrow)]
+    leaves_qty: Cow<'a, str>,
+    #[serde(borrow)]
+    cum_exec_qty: Cow<'a, str>,
+    #[serde(borrow, default)]
+    reject_reason: Cow<'a, str>,
+    #[serde(borrow, default)]
+    cancel_type: Cow<'a, str>,
+    #[serde(borrow)]
+    updated_time: Millis<'a>,
+}
+
+/// The fields of an execution record the host reads.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionRecord<'a> {
+    #[serde(borrow, default)]
+    exec_type: Cow<'a, str>,
+    #[serde(borrow)]
+    exec_id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    order_link_id: Cow<'a, str>,
+    #[serde(borrow)]
+    order_id: Cow<'a, str>,
+    #[serde(borrow)]
+    symbol: Cow<'a, str>,
+    #[serde(borrow)]
+    side: Cow<'a, str>,
+    #[serde(borrow)]
+    exec_price: Cow<'a, str>,
+    #[serde(borrow)]
+    exec_qty: Cow<'a, str>,
+    #[serde(borrow)]
+    exec_fee: Cow<'a, str>,
+    #[serde(borrow, default)]
+    fee_currency: Cow<'a, str>,
+    #[serde(default)]
+    is_maker: bool,
+    #[serde(borrow)]
+    exec_time: Millis<'a>,
+}
+
+/// Reads records of shape `T` from a JSON list (a REST `list`, a topic's
+/// `data`); `what` names them in an error.
+pub fn read_list<'a, T: Deserialize<'a>>(
+    list: &'a Value,
+    what: &str,
+) -> Result<Vec<T>, PluginError> {
+    Vec::<T>::deserialize(list)
+        .map_err(|error| PluginError::malformed(format!("bybit {what} record: {error}")))
+}
+
+/// A decimal as Bybit writes it; an empty string (Bybit's "none") is zero.
+fn decimal(value: &str, field: &str) -> Result<Dec, PluginError> {
+    match value {
+        "" => Ok(Dec::ZERO),
+        value => Dec::parse(value)
+            .map_err(|error| PluginError::malformed(format!("bybit `{field}` {value:?}: {error}"))),
+    }
+}
+
+fn side_of(side: &str) -> Side {
+    if side == BUY { Side::BUY } else { Side::SELL }
+}
+
+fn client_id(link: &str) -> ROption<abi_stable::std_types::RString> {
+    (!link.is_empty()).then(|| link.into()).into()
 }
 
 /// The normalized status: a `Rejected` order with fills ended cancelled.
@@ -76,61 +164,53 @@ fn status(word: &str, filled: Dec) -> VenueOrderStatus {
 }
 
 /// One order record.
-pub fn order(record: &Value, snapshot: bool) -> Result<Event, PluginError> {
-    let raw = text(record, "orderStatus")?;
-    let filled = dec(record, "cumExecQty")?;
-    let reason = [text(record, "rejectReason"), text(record, "cancelType")]
+pub fn order(record: &OrderRecord, snapshot: bool) -> Result<Event, PluginError> {
+    let raw = record.order_status.as_ref();
+    let filled = decimal(&record.cum_exec_qty, "cumExecQty")?;
+    let reason = [&record.reject_reason, &record.cancel_type]
         .into_iter()
-        .flatten()
+        .map(|word| word.as_ref())
         .find(|word| !word.is_empty() && *word != "EC_NoError" && *word != "UNKNOWN")
         .unwrap_or_default();
     Ok(Event::Order(OrderUpdate {
-        client_id: client_id(record),
-        exchange_order_id: text(record, "orderId")?.into(),
-        market: text(record, "symbol")?.into(),
+        client_id: client_id(&record.order_link_id),
+        exchange_order_id: record.order_id.as_ref().into(),
+        market: record.symbol.as_ref().into(),
         status: status(raw, filled),
         raw_status: raw.into(),
-        side: side(record)?,
-        price: dec(record, "price")?,
-        size: dec(record, "qty")?,
-        remaining: dec(record, "leavesQty")?,
+        side: side_of(&record.side),
+        price: decimal(&record.price, "price")?,
+        size: decimal(&record.qty, "qty")?,
+        remaining: decimal(&record.leaves_qty, "leavesQty")?,
         reason: reason.into(),
         snapshot,
-        time_ms: millis(record, "updatedTime")?,
+        time_ms: record.updated_time.value("updatedTime")?,
     }))
 }
 
 /// One execution record; `None` for executions that are not trades of an
 /// order (funding, delivery, settlement).
-pub fn fill(record: &Value, snapshot: bool) -> Result<Option<Event>, PluginError> {
-    if record
-        .get("execType")
-        .and_then(Value::as_str)
-        .is_some_and(|kind| kind != "Trade")
-    {
+pub fn fill(record: &ExecutionRecord, snapshot: bool) -> Result<Option<Event>, PluginError> {
+    if !record.exec_type.is_empty() && record.exec_type != "Trade" {
         return Ok(None);
     }
-    let fee_asset = record
-        .get("feeCurrency")
-        .and_then(Value::as_str)
-        .filter(|asset| !asset.is_empty())
-        .unwrap_or("USDT");
+    let fee_asset = match record.fee_currency.as_ref() {
+        "" => "USDT",
+        asset => asset,
+    };
     Ok(Some(Event::Fill(Fill {
-        trade_id: text(record, "execId")?.into(),
-        client_id: client_id(record),
-        exchange_order_id: text(record, "orderId")?.into(),
-        market: text(record, "symbol")?.into(),
-        side: side(record)?,
-        price: dec(record, "execPrice")?,
-        size: dec(record, "execQty")?,
-        fee: dec(record, "execFee")?,
+        trade_id: record.exec_id.as_ref().into(),
+        client_id: client_id(&record.order_link_id),
+        exchange_order_id: record.order_id.as_ref().into(),
+        market: record.symbol.as_ref().into(),
+        side: side_of(&record.side),
+        price: decimal(&record.exec_price, "execPrice")?,
+        size: decimal(&record.exec_qty, "execQty")?,
+        fee: decimal(&record.exec_fee, "execFee")?,
         fee_asset: fee_asset.into(),
-        is_maker: record
-            .get("isMaker")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
+        is_maker: record.is_maker,
         snapshot,
-        time_ms: millis(record, "execTime")?,
+        time_ms: record.exec_time.value("execTime")?,
     })))
 }
 
@@ -195,6 +275,16 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn order(record: &Value, snapshot: bool) -> Result<Event, PluginError> {
+        let record = OrderRecord::deserialize(record)
+            .map_err(|error| PluginError::malformed(error.to_string()))?;
+        super::order(&record, snapshot)
+    }
+
+    fn fill(record: &Value, snapshot: bool) -> Result<Option<Event>, PluginError> {
+        super::fill(&ExecutionRecord::deserialize(record).unwrap(), snapshot)
+    }
+
     #[test]
     fn reads_an_order_record_as_bybit_documents_it() {
         let record = json!({"category": "linear", "orderId": "5923240c-6901-4d48-b2a8-2b5c4a4a0b7f",
@@ -233,13 +323,14 @@ mod tests {
         let trade = json!({"execId": "e1", "orderId": "1", "orderLinkId": "0x01", "symbol": "BTCUSDT",
             "side": "Buy", "execPrice": "100.5", "execQty": "0.2", "execFee": "0.01", "feeCurrency": "USDT",
             "isMaker": true, "execType": "Trade", "execTime": "1700000000000"});
-        let Some(Event::Fill(fill)) = fill(&trade, false).unwrap() else {
+        let Some(Event::Fill(trade)) = fill(&trade, false).unwrap() else {
             panic!()
         };
-        assert_eq!(fill.price, Dec::new(1005, 1));
-        assert!(fill.is_maker);
-        let funding = json!({"execType": "Funding"});
-        assert!(super::fill(&funding, false).unwrap().is_none());
+        assert_eq!(trade.price, Dec::new(1005, 1));
+        assert!(trade.is_maker);
+        let funding = json!({"execType": "Funding", "execId": "f", "orderId": "", "symbol": "BTCUSDT",
+            "side": "Buy", "execPrice": "0", "execQty": "0", "execFee": "0.1", "execTime": 1700000000000u64});
+        assert!(fill(&funding, false).unwrap().is_none());
     }
 
     #[test]

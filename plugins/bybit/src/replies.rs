@@ -10,7 +10,7 @@ use plugin_api::{
 };
 use serde_json::Value;
 
-use crate::records::{self, dec, text};
+use crate::records::{self, ExecutionRecord, OrderRecord, dec, text};
 use crate::rest::{Call, PAGE};
 
 /// What one answer of a job came to.
@@ -187,9 +187,9 @@ fn market(record: &Value) -> Result<Option<Market>, PluginError> {
     }))
 }
 
-fn events(
-    list: &[Value],
-    read: impl Fn(&Value) -> Result<Option<Event>, PluginError>,
+fn events<T>(
+    list: &[T],
+    read: impl Fn(&T) -> Result<Option<Event>, PluginError>,
 ) -> Result<Vec<Event_NE>, PluginError> {
     let mut events = Vec::new();
     for record in list {
@@ -239,13 +239,16 @@ fn data(operation: &Operation, call: &Call, envelope: &Envelope) -> Result<Read,
             })
         }
         Operation::FetchOpenOrders | Operation::FetchFills { .. } => {
-            let records = list(result)?;
+            let count = list(result)?.len();
+            let list = &result["list"];
             let events = if matches!(operation, Operation::FetchOpenOrders) {
-                events(records, |record| records::order(record, true).map(Some))?
+                let orders: Vec<OrderRecord> = records::read_list(list, "order")?;
+                events(&orders, |record| records::order(record, true).map(Some))?
             } else {
-                events(records, |record| records::fill(record, true))?
+                let executions: Vec<ExecutionRecord> = records::read_list(list, "execution")?;
+                events(&executions, |record| records::fill(record, true))?
             };
-            match next_page(call, result, records.len()) {
+            match next_page(call, result, count) {
                 Some(next) => Read::More {
                     events,
                     next: Some(next),
@@ -254,9 +257,9 @@ fn data(operation: &Operation, call: &Call, envelope: &Envelope) -> Result<Read,
             }
         }
         Operation::FetchOrder(_) => {
-            let found = events(list(result)?, |record| {
-                records::order(record, true).map(Some)
-            })?;
+            list(result)?;
+            let orders: Vec<OrderRecord> = records::read_list(&result["list"], "order")?;
+            let found = events(&orders, |record| records::order(record, true).map(Some))?;
             match (found.is_empty(), call.path) {
                 (false, _) => finished(found),
                 (true, "/v5/order/realtime") => Read::More {

@@ -246,11 +246,16 @@ impl Exchange for Bybit {
         frame: &str,
         now_ms: u64,
     ) -> Result<Vec<Output_NE>, PluginError> {
-        // Books first, read without a generic parse (the bulk of the
-        // traffic); anything else, or a book frame that does not read so,
-        // through the general path.
+        // Books and account records first, read without a generic parse
+        // (the bulk of the traffic); anything else, or a frame that does
+        // not read so, through the general path.
         if connection == public::CONNECTION
             && let Some(outputs) = self.public.on_book_text(frame)
+        {
+            return outputs;
+        }
+        if connection == private::CONNECTION
+            && let Some(outputs) = self.private.on_record_text(frame)
         {
             return outputs;
         }
