@@ -240,13 +240,8 @@ impl Session {
                 };
                 match step {
                     Step::Sign { request, costs } => {
-                        let paying = self.pay(&costs, &mut prepaid, left, &mut while_waiting);
+                        let paying = self.pay(job, &costs, &mut prepaid, left, &mut while_waiting);
                         if let Paid::BeginAgain = paying.await {
-                            self.give_up(
-                                job,
-                                AnswerKind::NOT_SENT,
-                                "begun again after a rate-limit wait",
-                            );
                             continue 'begin;
                         }
                         paid = true;
@@ -301,13 +296,8 @@ impl Session {
                         text,
                         costs,
                     } => {
-                        let paying = self.pay(&costs, &mut prepaid, left, &mut while_waiting);
+                        let paying = self.pay(job, &costs, &mut prepaid, left, &mut while_waiting);
                         if let Paid::BeginAgain = paying.await {
-                            self.give_up(
-                                job,
-                                AnswerKind::NOT_SENT,
-                                "begun again after a rate-limit wait",
-                            );
                             continue 'begin;
                         }
                         run_hook(&mut while_waiting);
@@ -352,13 +342,14 @@ impl Session {
         }
     }
 
-    /// Pays `costs` for a job's next request, unless a wait before the
-    /// job was begun again paid already (`prepaid`). A wait before any of
-    /// the job has `left` asks for the job to be begun again (once a call
-    /// has left, beginning again would repeat it: a later call is built
-    /// after its wait).
+    /// Pays `costs` for the next request of `job`, unless a wait before
+    /// the job was begun again paid already (`prepaid`). After a wait
+    /// before any of the job has `left`, the plugin is told the job is
+    /// given up, to be begun again (once a call has left, beginning again
+    /// would repeat it: a later call is built after its wait).
     async fn pay(
         &self,
+        job: u64,
         costs: &[Tuple2<RString, u32>],
         prepaid: &mut bool,
         left: bool,
@@ -370,6 +361,11 @@ impl Session {
         let waited = on_first_wait(self.http.acquire(costs), while_waiting).await;
         if !waited.is_zero() && !left {
             *prepaid = true;
+            self.give_up(
+                job,
+                AnswerKind::NOT_SENT,
+                "begun again after a rate-limit wait",
+            );
             return Paid::BeginAgain;
         }
         Paid::GoOn
