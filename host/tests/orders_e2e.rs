@@ -211,6 +211,46 @@ async fn an_unknown_outcome_is_resolved_the_order_existed() {
     env.stop().await;
 }
 
+/// An IOC order whose answer was lost, cancelled while in doubt: the
+/// exchange's rejection (nothing to match) proves it failed, whatever id
+/// the rejection names — the order was never live. (Found by the
+/// three-venue soak: the host took the rejected order's id for an
+/// acknowledgement and called the order cancelled.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ioc_in_doubt_cancelled_and_found_rejected_failed() {
+    let env = OrderEnv::start(quiet()).await;
+    env.emulator
+        .set_faults(&FaultSettings {
+            exchange_hang_next: Some(1),
+            ws_silence_secs: Some(4),
+            ..FaultSettings::default()
+        })
+        .unwrap();
+    let id = env
+        .trading
+        .submit(&OrderCommand {
+            time_in_force: TimeInForce::Ioc,
+            ..buy("96000", "0.001", OrderType::Limit)
+        })
+        .unwrap();
+    eventually("the outcome to be unknown", Duration::from_secs(5), || {
+        env.trading
+            .get(id)
+            .is_some_and(|o| o.outcome_unknown.is_some())
+    })
+    .await;
+    env.trading.cancel(id).unwrap();
+    let failed = env
+        .until_state(id, OrderState::Failed, Duration::from_secs(15))
+        .await;
+    assert!(failed.filled_amount.is_zero());
+    assert_eq!(
+        env.exchange_order(id).expect("the exchange has it")["status"],
+        "iocCancelRejected"
+    );
+    env.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_outcome_is_resolved_the_order_never_existed() {
     let env = OrderEnv::start(quiet()).await;

@@ -341,21 +341,15 @@ impl ClientOrderTracker {
         change(order, &|event| self.emit(event))
     }
 
-    /// The exchange names order `id` `exchange_order_id` (a status report
-    /// about it): its fills, which may carry no client id (Binance's trade
-    /// lists), are found by it from now on. The order takes the id if it
-    /// had none; its state does not change.
-    pub fn learn_exchange_id(&self, id: ClientOrderId, exchange_order_id: &str) {
-        if exchange_order_id.is_empty() {
-            return;
+    /// A report about order `id` names it `exchange_order_id`: the order's
+    /// fills, which may carry no client id (Binance's trade lists), are
+    /// found by that id from now on. The order's own exchange id — the
+    /// venue's acknowledgement, which a rejection's id is not — and its
+    /// state do not change.
+    pub fn index_exchange_id(&self, id: ClientOrderId, exchange_order_id: &str) {
+        if !exchange_order_id.is_empty() {
+            self.index(id, exchange_order_id);
         }
-        self.index(id, exchange_order_id);
-        let _ = self.with_order(id, |order, _| {
-            order
-                .exchange_order_id
-                .get_or_insert_with(|| exchange_order_id.to_owned());
-            Ok(())
-        });
     }
 
     /// The order is about to be sent: `PENDING_CREATE → PENDING_SUBMIT`.

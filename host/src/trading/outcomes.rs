@@ -308,7 +308,7 @@ impl Inner {
             },
         };
         self.tracker
-            .learn_exchange_id(id, update.exchange_order_id.as_str());
+            .index_exchange_id(id, update.exchange_order_id.as_str());
         let Some(order) = self.tracker.get(id) else {
             return;
         };
