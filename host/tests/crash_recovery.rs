@@ -197,3 +197,45 @@ async fn a_cancel_journaled_but_never_sent_is_sent_again_after_a_restart() {
         .clone();
     assert_eq!(on_exchange["status"], "canceled");
 }
+
+/// A host restarted at once after a SIGKILL finds its predecessor's signer
+/// still holding the socket for a moment (a signer exits within 200 ms of
+/// its parent's death): the new signer is started once the socket is free,
+/// and not mistaken for the old one. (Found by the three-venue soak: a
+/// restart "succeeded" against the old signer, which then went away with
+/// the socket, and the new host never answered.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signer_is_started_once_its_predecessor_lets_go_of_the_socket() {
+    use connector_host::signer::{SignerProcess, SpawnKeys};
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let socket = dir.path().join("signer.sock");
+    let key_file = dir.path().join("host.key");
+    let secret = hyperliquid_core::keccak256(b"signer restart");
+    std::fs::write(&key_file, format!("{secret}\n")).expect("key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    // The predecessor: serving the socket, gone 300 ms later with its file.
+    let old = std::os::unix::net::UnixListener::bind(&socket).expect("bind");
+    let path = socket.clone();
+    let leaving = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        drop(old);
+        std::fs::remove_file(path).expect("remove");
+    });
+    let binary = common::binary("connector-signer", "connector-signer");
+    let keys = SpawnKeys::KeyFile {
+        key_file: &key_file,
+        policy: None,
+    };
+    let signer = SignerProcess::start(&binary, keys, &socket)
+        .await
+        .expect("started");
+    leaving.join().expect("the predecessor left");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        std::os::unix::net::UnixStream::connect(&socket).is_ok(),
+        "the new signer serves the socket"
+    );
+    signer.stop().await;
+}

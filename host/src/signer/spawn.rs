@@ -74,14 +74,20 @@ impl SpawnKeys<'_> {
 impl SignerProcess {
     /// Starts `connector-signer serve` and waits until it serves. A signer
     /// left by a host that was killed exits within a moment (it watches its
-    /// parent); until then the new one cannot take the socket, so starting
-    /// is retried for a while.
+    /// parent); until then the new one cannot take the socket — and the
+    /// old one would answer for it — so the socket is first waited for,
+    /// and starting is retried for a while.
     pub async fn start(
         binary: &Path,
         keys: SpawnKeys<'_>,
         socket: &Path,
     ) -> Result<SignerProcess, SpawnError> {
         let deadline = tokio::time::Instant::now() + READY_WITHIN;
+        while tokio::net::UnixStream::connect(socket).await.is_ok()
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         loop {
             match Self::start_once(binary, keys, socket).await {
                 Err(SpawnError::Exited(_)) if tokio::time::Instant::now() < deadline => {
