@@ -59,6 +59,7 @@ mod dec;
 mod error;
 mod event;
 mod export;
+mod levels;
 mod loader;
 mod manifest;
 mod market;
@@ -82,6 +83,7 @@ pub use event::{
     Positions, RateLimitState, Trade, VenueOrderStatus,
 };
 pub use export::{Exchange, guard, root_module};
+pub use levels::PriceSizeLevels;
 pub use loader::{LoadError, LoadedPlugin, PluginInstance, operation};
 pub use manifest::{DeadManSwitch, Manifest, ModifySize, RateLimitBucket};
 pub use market::{Market, MarketKind, PriceRule, TradingRule};

@@ -280,20 +280,6 @@ pub(crate) fn markets(info: &wire::ExchangeInfo) -> Result<Vec<Market>, PluginEr
     Ok(markets)
 }
 
-/// Book levels.
-pub(crate) fn levels(levels: &[wire::Level]) -> Result<RVec<Level>, PluginError> {
-    levels
-        .iter()
-        .map(|[price, size]| {
-            Ok(Level {
-                price: dec(price, "level price")?,
-                size: dec(size, "level size")?,
-                orders: 0,
-            })
-        })
-        .collect()
-}
-
 /// A `bookTicker` event.
 pub(crate) fn bbo(ticker: &wire::BookTicker) -> Result<Event, PluginError> {
     let level = |price: &str, size: &str| -> Result<ROption<Level>, PluginError> {

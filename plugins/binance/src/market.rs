@@ -276,8 +276,8 @@ impl MarketData {
         let update = BookUpdate {
             market: diff.symbol.as_str().into(),
             is_snapshot: false,
-            bids: events::levels(&diff.bids)?,
-            asks: events::levels(&diff.asks)?,
+            bids: diff.bids.0,
+            asks: diff.asks.0,
             seq: diff.last,
             time_ms: diff.time,
         };
@@ -408,8 +408,8 @@ fn snapshot_of(symbol: &str, response: &Response) -> Result<BookUpdate, PluginEr
     Ok(BookUpdate {
         market: symbol.into(),
         is_snapshot: true,
-        bids: events::levels(&depth.bids)?,
-        asks: events::levels(&depth.asks)?,
+        bids: depth.bids.0,
+        asks: depth.asks.0,
         seq: depth.last_update_id,
         time_ms: depth.time,
     })

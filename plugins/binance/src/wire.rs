@@ -3,6 +3,7 @@
 //! reads.
 
 use binance_core::Filter;
+use plugin_api::PriceSizeLevels;
 use serde::Deserialize;
 
 /// One order (`/fapi/v1/order` answers, `openOrders`).
@@ -83,9 +84,6 @@ pub(crate) struct Symbol {
     pub(crate) filters: Vec<Filter>,
 }
 
-/// A price level: `["price", "quantity"]`.
-pub(crate) type Level = [String; 2];
-
 /// `/fapi/v1/depth`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,8 +91,8 @@ pub(crate) struct Depth {
     pub(crate) last_update_id: u64,
     #[serde(rename = "T", default)]
     pub(crate) time: u64,
-    pub(crate) bids: Vec<Level>,
-    pub(crate) asks: Vec<Level>,
+    pub(crate) bids: PriceSizeLevels,
+    pub(crate) asks: PriceSizeLevels,
 }
 
 /// `POST /fapi/v1/listenKey`.
@@ -118,9 +116,9 @@ pub(crate) struct DepthUpdate {
     #[serde(rename = "pu")]
     pub(crate) prev: u64,
     #[serde(rename = "b")]
-    pub(crate) bids: Vec<Level>,
+    pub(crate) bids: PriceSizeLevels,
     #[serde(rename = "a")]
-    pub(crate) asks: Vec<Level>,
+    pub(crate) asks: PriceSizeLevels,
 }
 
 /// `bookTicker`.

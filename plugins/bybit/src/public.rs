@@ -10,7 +10,7 @@ use abi_stable::std_types::RVec;
 use plugin_api::book_sync::{Repair, ResettingBook, SyncStep};
 use plugin_api::{
     Bbo, BookUpdate, ConnectionKind, ConnectionSpec, Dec, Event, Event_NE, Funding, Level, Output,
-    Output_NE, PluginError, Side, Stream, StreamKind, Trade,
+    Output_NE, PluginError, PriceSizeLevels, Side, Stream, StreamKind, Trade,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -68,36 +68,12 @@ fn frames(op: &str, topics: &[String]) -> Vec<Output_NE> {
 }
 
 fn levels(data: &Value, side: &str) -> Result<RVec<Level>, PluginError> {
-    let Some(levels) = data.get(side).and_then(Value::as_array) else {
-        return Ok(RVec::new());
-    };
-    let pairs = levels
-        .iter()
-        .map(|level| {
-            match (
-                level.get(0).and_then(Value::as_str),
-                level.get(1).and_then(Value::as_str),
-            ) {
-                (Some(price), Some(size)) => Ok((price, size)),
-                _ => Err(PluginError::malformed(format!("bybit book level {level}"))),
-            }
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    level_list(&pairs)
-}
-
-/// `(price, size)` texts as levels.
-fn level_list(pairs: &[(&str, &str)]) -> Result<RVec<Level>, PluginError> {
-    pairs
-        .iter()
-        .map(|(price, size)| {
-            Ok(Level {
-                price: Dec::parse(price).map_err(PluginError::malformed)?,
-                size: Dec::parse(size).map_err(PluginError::malformed)?,
-                orders: 0,
-            })
-        })
-        .collect()
+    match data.get(side) {
+        None | Some(Value::Null) => Ok(RVec::new()),
+        Some(levels) => PriceSizeLevels::deserialize(levels)
+            .map(|levels| levels.0)
+            .map_err(|error| PluginError::malformed(format!("bybit book side `{side}`: {error}"))),
+    }
 }
 
 /// What an `orderbook.50` frame's topic starts with, quoted as in the
@@ -111,17 +87,16 @@ struct BookFrame<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     ts: u64,
-    #[serde(borrow)]
-    data: BookData<'a>,
+    data: BookData,
 }
 
 /// Its levels (price, size) and update id.
 #[derive(Deserialize)]
-struct BookData<'a> {
-    #[serde(borrow, default)]
-    b: Vec<(&'a str, &'a str)>,
-    #[serde(borrow, default)]
-    a: Vec<(&'a str, &'a str)>,
+struct BookData {
+    #[serde(default)]
+    b: PriceSizeLevels,
+    #[serde(default)]
+    a: PriceSizeLevels,
     u: u64,
 }
 
@@ -228,10 +203,13 @@ impl Public {
     /// A snapshot or delta of `market`'s book, kept in sync; a gap has the
     /// topic subscribed anew.
     fn apply(&mut self, market: &str, snapshot: bool, update: BookUpdate) -> Vec<Output_NE> {
-        let book = self
-            .books
-            .entry(market.to_owned())
-            .or_insert_with(|| ResettingBook::new(market));
+        if !self.books.contains_key(market) {
+            self.books
+                .insert(market.to_owned(), ResettingBook::new(market));
+        }
+        let Some(book) = self.books.get_mut(market) else {
+            return Vec::new();
+        };
         let SyncStep { events, repair } = if snapshot {
             book.snapshot(update)
         } else {
@@ -252,24 +230,21 @@ impl Public {
     /// The hot path: an `orderbook.50` frame read straight into its typed
     /// shape (borrowing its text); `None` for any other frame, or one that
     /// does not read so, which the general path reads (and explains).
-    pub fn on_book_text(&mut self, frame: &str) -> Option<Result<Vec<Output_NE>, PluginError>> {
+    pub fn on_book_text(&mut self, frame: &str) -> Option<Vec<Output_NE>> {
         if !frame.contains(BOOK_TOPIC) {
             return None;
         }
         let book: BookFrame = serde_json::from_str(frame).ok()?;
         let market = book.topic.strip_prefix(&BOOK_TOPIC[1..])?;
-        let update = match (level_list(&book.data.b), level_list(&book.data.a)) {
-            (Ok(bids), Ok(asks)) => BookUpdate {
-                market: market.into(),
-                is_snapshot: false,
-                bids,
-                asks,
-                seq: book.data.u,
-                time_ms: book.ts,
-            },
-            (Err(error), _) | (_, Err(error)) => return Some(Err(error)),
+        let update = BookUpdate {
+            market: market.into(),
+            is_snapshot: false,
+            bids: book.data.b.0,
+            asks: book.data.a.0,
+            seq: book.data.u,
+            time_ms: book.ts,
         };
-        Some(Ok(self.apply(market, book.kind == "snapshot", update)))
+        Some(self.apply(market, book.kind == "snapshot", update))
     }
 
     fn bbo(message: &Value, market: &str) -> Result<Event, PluginError> {

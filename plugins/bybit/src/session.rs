@@ -252,7 +252,7 @@ impl Exchange for Bybit {
         if connection == public::CONNECTION
             && let Some(outputs) = self.public.on_book_text(frame)
         {
-            return outputs;
+            return Ok(outputs);
         }
         if connection == private::CONNECTION
             && let Some(outputs) = self.private.on_record_text(frame)
