@@ -101,6 +101,45 @@ async fn an_order_in_doubt_that_filled_is_counted_from_the_trade_list() {
     env.stop().await;
 }
 
+/// An order placed and then answered HTTP 503 is in doubt, not refused: the
+/// host settles it by a query and never sends it again — once it has filled
+/// and closed (here while the user stream is silent), Binance would take the
+/// same client id for a second order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_answered_503_after_it_was_placed_is_not_placed_twice() {
+    let env = start(Key::Ed25519, |_| {}).await;
+    let (_, ask) = env.top().await;
+    env.emulator
+        .set_faults(&FaultSettings {
+            exchange_5xx_next: Some(1),
+            http_5xx_after_apply: Some(true),
+            // The user stream says nothing of the fill meanwhile.
+            ws_silence_secs: Some(3),
+            ..FaultSettings::default()
+        })
+        .expect("faults");
+    let order = common::buy_order("BTC-USDT", &ask.to_string(), "0.010", OrderType::Market);
+    let id = env.trading.submit(&order).expect("accepted");
+    env.until(id, "the order filled", |o| o.state == OrderState::Filled)
+        .await;
+    env.trading.reconcile().await;
+    let link = id.to_string().trim_start_matches("0x").to_owned();
+    let placed = env
+        .emulator
+        .venue_orders()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|order| order["linkId"] == link.as_str())
+        .count();
+    assert_eq!(placed, 1, "orders on the venue under {id}");
+    assert_eq!(
+        env.order(id).filled_amount,
+        "0.010".parse().expect("amount")
+    );
+    env.stop().await;
+}
+
 /// Over the WebSocket API with an Ed25519 key: the connection logs on, and
 /// orders, modifies and cancels go unsigned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

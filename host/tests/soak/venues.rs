@@ -172,6 +172,31 @@ impl SoakVenue {
         }
     }
 
+    /// The host's client ids that more than one of the venue's orders
+    /// carry: an order placed twice (a venue takes an id again once its
+    /// first order is closed). Hyperliquid refuses a used id for good.
+    pub fn client_ids_placed_twice(&self) -> Vec<String> {
+        let Kind::ApiKey { .. } = &self.kind else {
+            return Vec::new();
+        };
+        let mut seen = BTreeMap::<String, usize>::new();
+        for order in self
+            .emulator
+            .venue_orders()
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if let Some(link) = order["linkId"].as_str().filter(|id| !id.is_empty()) {
+                *seen.entry(host_id(link)).or_default() += 1;
+            }
+        }
+        seen.into_iter()
+            .filter(|(_, count)| *count > 1)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
     /// How many fills the host's account has on the venue.
     pub fn fills(&self) -> usize {
         let state = self.emulator.state();

@@ -314,6 +314,12 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
                 strictness: venue.strictness(),
             };
             violations.extend(truth::order_violations(&mut commands, &checked));
+            violations.extend(venue.client_ids_placed_twice().into_iter().map(|id| {
+                format!(
+                    "{} {id}: more than one order on the exchange under this client id",
+                    venue.name
+                )
+            }));
             violations.extend(truth::book_violation(
                 venue.name,
                 book.last().as_ref(),

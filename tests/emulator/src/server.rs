@@ -83,6 +83,7 @@ impl Shared {
         &self,
         entry: bool,
         apply: impl FnOnce() -> Result<T, Box<Response>>,
+        render: impl Fn(HttpFault) -> Response,
     ) -> Result<T, Box<Response>> {
         if entry && self.arrivals.receiver_count() > 0 {
             let _ = self.arrivals.send(Instant::now());
@@ -97,11 +98,11 @@ impl Shared {
                 after_apply: true, ..
             })
             | None => {}
-            Some(early) => return Err(Box::new(fault_response(early))),
+            Some(early) => return Err(Box::new(render(early))),
         }
         let outcome = apply()?;
         if let Some(late) = fault {
-            return Err(Box::new(fault_response(late)));
+            return Err(Box::new(render(late)));
         }
         if entry && !self.wait_for_delivery(self.faults.action_delivery()).await {
             return Err(Box::new(text_response(
@@ -399,11 +400,15 @@ async fn info_handler(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
 
 async fn exchange_handler(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     let answer = shared
-        .serve_http(true, || {
-            exchange::parse(&body)
-                .map(|request| shared.run_action(request))
-                .map_err(|text| Box::new(text_response(StatusCode::UNPROCESSABLE_ENTITY, text)))
-        })
+        .serve_http(
+            true,
+            || {
+                exchange::parse(&body)
+                    .map(|request| shared.run_action(request))
+                    .map_err(|text| Box::new(text_response(StatusCode::UNPROCESSABLE_ENTITY, text)))
+            },
+            fault_response,
+        )
         .await;
     match answer {
         Ok(answer) => json_response(&answer),

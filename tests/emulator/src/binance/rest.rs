@@ -17,6 +17,7 @@ use super::limits::OrderCount;
 use super::params::Params;
 use super::{Binance, ListenKey, auth, market, shapes, trade};
 use crate::account::AccountId;
+use crate::faults::HttpFault;
 use crate::server::text_response;
 
 /// An error as Binance sends it.
@@ -49,6 +50,19 @@ pub fn error_response_at(error: &ApiError, path: &str, now: u64) -> Response {
         json!({ "timestamp": now, "path": path, "msg": error.msg }).to_string(),
     )
         .into_response()
+}
+
+/// A core HTTP fault as Binance answers it: a 503 after the request was
+/// applied is the gateway's "Unknown error, …" (execution status unknown),
+/// never "Service Unavailable", which Binance documents as not processed.
+fn fault_response(fault: HttpFault, path: &str, now: u64) -> Response {
+    match fault {
+        HttpFault::ServerError {
+            status: 503,
+            after_apply: true,
+        } => error_response_at(&ApiError::unknown_error(), path, now),
+        _ => crate::server::fault_response(fault),
+    }
 }
 
 fn header(response: &mut Response, name: &'static str, value: u64) {
@@ -102,11 +116,15 @@ pub async fn handler(
     let body_text = String::from_utf8_lossy(&body);
     let served = binance
         .shared
-        .serve_http(entry, || {
-            Ok(serve(
-                &binance, &method, &path, &headers, query, &body_text, now,
-            ))
-        })
+        .serve_http(
+            entry,
+            || {
+                Ok(serve(
+                    &binance, &method, &path, &headers, query, &body_text, now,
+                ))
+            },
+            |fault| fault_response(fault, &path, now),
+        )
         .await;
     let (outcome, orders) = match served {
         Ok(served) => served,

@@ -159,9 +159,11 @@ pub async fn handler(
     let now = bybit.shared.faults.now_ms();
     let served = bybit
         .shared
-        .serve_http(entry, || {
-            Ok(serve(&bybit, &method, &uri, &headers, &body, now))
-        })
+        .serve_http(
+            entry,
+            || Ok(serve(&bybit, &method, &uri, &headers, &body, now)),
+            crate::server::fault_response,
+        )
         .await;
     match served {
         Ok((answer, limit)) => reply(&answer, limit),
