@@ -11,6 +11,8 @@
 //!   their publishing.
 //! * [`account`] — balances and positions.
 //! * [`journal`] — every order change, durably, for crash recovery.
+//! * [`private_files`] — state files and folders only the host's user may
+//!   read (0600 and 0700 whatever the umask).
 //! * [`commands`] — the command socket strategies send orders to.
 //! * [`config`] — the TOML configuration and its validation.
 //! * [`plugins`] — loading the plugins folder.
@@ -34,6 +36,7 @@ pub mod core_thread;
 pub mod journal;
 pub mod order;
 pub mod plugins;
+pub mod private_files;
 pub mod publisher;
 pub mod runtime;
 pub mod signer;

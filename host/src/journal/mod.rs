@@ -14,8 +14,8 @@
 //! ago than the retention are dropped), and appended to from then on.
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,6 +25,7 @@ use std::time::Duration;
 use tracing::{error, warn};
 
 use crate::order::{ClientOrderId, InFlightOrder, OrderEvent, OrderListener};
+use crate::private_files;
 
 /// Orders in a final state are kept this long (ms) for queries after a
 /// restart, then compacted away.
@@ -89,7 +90,7 @@ impl Journal {
             source,
         };
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io)?;
+            private_files::create_folder(parent).map_err(io)?;
         }
         let recovered = read(path).map_err(io)?;
         let kept: Vec<&InFlightOrder> = recovered
@@ -257,19 +258,13 @@ pub fn read(path: &Path) -> std::io::Result<Recovered> {
 
 /// Rewrites the journal with one record per kept order, atomically.
 fn compact(path: &Path, orders: &[&InFlightOrder]) -> std::io::Result<()> {
-    let temporary = path.with_extension("compacting");
-    let mut out = BufWriter::new(File::create(&temporary)?);
-    for order in orders {
-        serde_json::to_writer(&mut out, order)?;
-        out.write_all(b"\n")?;
-    }
-    let file = out.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    fs::rename(&temporary, path)?;
-    if let Some(parent) = path.parent() {
-        File::open(parent)?.sync_all()?;
-    }
-    Ok(())
+    private_files::replace_atomically(path, |out| {
+        for order in orders {
+            serde_json::to_writer(&mut *out, order)?;
+            out.write_all(b"\n")?;
+        }
+        Ok(())
+    })
 }
 
 /// The syncing thread: every [`SYNC_INTERVAL`], syncs what was written

@@ -16,10 +16,11 @@
 //! is on disk. Reading takes the higher valid slot.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
+
+use crate::private_files;
 
 /// How far ahead of the last nonce the persisted lease reaches, ms.
 const LEASE_MS: u64 = 10_000;
@@ -116,11 +117,13 @@ impl NonceSource {
             Err(error) => return Err(io(error)),
         };
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(io)?;
+            private_files::create_folder(parent).map_err(io)?;
         }
         // Both slots hold the lease, written atomically once (whatever the
         // file held before); from then on the open file is written in place.
-        write_atomically(path, &format!("{}{}", slot(lease), slot(lease))).map_err(io)?;
+        let both = format!("{}{}", slot(lease), slot(lease));
+        private_files::replace_atomically(path, |out| out.write_all(both.as_bytes()))
+            .map_err(io)?;
         let file = OpenOptions::new().write(true).open(path).map_err(io)?;
         Ok(NonceSource {
             state: Mutex::new(State {
@@ -171,20 +174,6 @@ impl NonceSource {
         state.last = nonce;
         Ok(nonce)
     }
-}
-
-/// Writes `text` atomically: a temporary file, fsync, rename, fsync of the
-/// folder.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let temporary = path.with_extension("tmp");
-    let mut file = File::create(&temporary)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    fs::rename(&temporary, path)?;
-    if let Some(parent) = path.parent() {
-        File::open(parent)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -104,7 +104,7 @@ impl SignerProcess {
         socket: &Path,
     ) -> Result<SignerProcess, SpawnError> {
         if let Some(folder) = socket.parent() {
-            std::fs::create_dir_all(folder).map_err(|source| SpawnError::Start {
+            crate::private_files::create_folder(folder).map_err(|source| SpawnError::Start {
                 binary: binary.to_owned(),
                 source,
             })?;
