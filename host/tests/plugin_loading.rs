@@ -142,6 +142,48 @@ fn the_plugins_command_prints_a_line_per_file() {
     );
 }
 
+/// Loading a plugin runs its code in the host: a file, or a folder, that
+/// another user could have changed is refused before it is opened, by the
+/// host and by `connector-host plugins` alike.
+#[test]
+fn a_plugin_another_user_could_have_changed_is_not_run() {
+    use std::fs::{Permissions, set_permissions};
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = copy_as(&cdylib("test-plugin"), dir.path(), "testex.so");
+    let refused = |expected: &str| {
+        let (output, stdout) = list_plugins(dir.path());
+        assert_eq!(output.status.code(), Some(1), "{stdout}");
+        assert!(stdout.starts_with("refused  "), "{stdout}");
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+        let set = PluginSet::load_dir(dir.path()).unwrap();
+        assert!(set.loaded.is_empty());
+        assert!(
+            matches!(&set.refused[..], [LoadError::Untrusted { path, .. }] if *path == file),
+            "{:?}",
+            set.refused
+        );
+    };
+
+    set_permissions(&file, Permissions::from_mode(0o666)).unwrap();
+    refused("the file");
+    set_permissions(&file, Permissions::from_mode(0o755)).unwrap();
+    set_permissions(dir.path(), Permissions::from_mode(0o777)).unwrap();
+    refused("its folder");
+    set_permissions(dir.path(), Permissions::from_mode(0o700)).unwrap();
+    let (output, stdout) = list_plugins(dir.path());
+    assert!(output.status.success(), "{stdout}");
+
+    // Only root can give the file to another user (the tests run as root in
+    // CI).
+    // SAFETY: `geteuid` has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        std::os::unix::fs::chown(&file, Some(65534), None).unwrap();
+        refused("belongs to uid 65534");
+    }
+}
+
 #[test]
 fn every_plugin_the_workspace_builds_loads() {
     let dir = tempfile::tempdir().unwrap();

@@ -57,6 +57,15 @@ pub enum LoadError {
         /// The plugin's error.
         error: String,
     },
+    /// The file, or the folder it is in, belongs to another user or is
+    /// writable by every user: its code is not run.
+    #[error("{path}: not loaded: {reason}")]
+    Untrusted {
+        /// The file.
+        path: PathBuf,
+        /// Who else could have changed it.
+        reason: String,
+    },
     /// Two files claim the same exchange name.
     #[error("{second}: exchange `{exchange}` is already provided by {first}; remove one of them")]
     DuplicateExchange {
@@ -76,7 +85,8 @@ impl LoadError {
             LoadError::NotAPlugin { path, .. }
             | LoadError::AbiVersion { path, .. }
             | LoadError::Layout { path, .. }
-            | LoadError::Manifest { path, .. } => path,
+            | LoadError::Manifest { path, .. }
+            | LoadError::Untrusted { path, .. } => path,
             LoadError::DuplicateExchange { second, .. } => second,
         }
     }
@@ -102,10 +112,17 @@ impl fmt::Debug for LoadedPlugin {
 }
 
 impl LoadedPlugin {
-    /// Opens `path`, checks its ABI version and layout, and reads its
-    /// manifest. The library stays mapped for the life of the process
-    /// (abi_stable never unloads).
+    /// Opens `path` — once it and its folder are found to be this user's
+    /// (or root's) and not writable by every user — checks its ABI version
+    /// and layout, and reads its manifest. The library stays mapped for the
+    /// life of the process (abi_stable never unloads).
     pub fn load(path: &Path) -> Result<LoadedPlugin, LoadError> {
+        if let Some(reason) = crate::trust::distrust(path) {
+            return Err(LoadError::Untrusted {
+                path: path.to_owned(),
+                reason,
+            });
+        }
         let header = lib_header_from_path(path).map_err(|error| classify(path, error))?;
         check_version(path, header.version_strings())?;
         let module = header
