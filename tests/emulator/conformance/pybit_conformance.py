@@ -145,10 +145,12 @@ def websocket_checks(session, address):
 
     orders = []
     private = pybit.unified_trading.WebSocket(testnet=False, channel_type="private", api_key=KEY, api_secret=SECRET)
-    private.order_stream(lambda message: orders.extend(message["data"]))
     check(wait_until(lambda: getattr(private, "auth", False)), "private WebSocket authenticates")
-    # The subscription is acknowledged right after auth; leave it time to land
-    # before the order it must report.
+    # Subscribed once authenticated: pybit sends a subscription as soon as
+    # the socket is open, which can reach the server before its auth and be
+    # refused (seen once in the full suite). Then leave the acknowledgement
+    # time to land before the order it must report.
+    private.order_stream(lambda message: orders.extend(message["data"]))
     time.sleep(1.0)
 
     answers = threading.Event()
