@@ -134,6 +134,54 @@ async fn an_order_answered_503_after_it_was_placed_is_not_placed_twice() {
     env.stop().await;
 }
 
+/// A ban (HTTP 418 with `Retry-After`) pauses every request of the
+/// exchange until it ends: a request sent meanwhile would be refused again
+/// and, on Binance, lengthen the ban. An order submitted during the ban
+/// waits for its end, then goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_pauses_every_request_until_it_ends() {
+    let env = start(Key::Ed25519, |_| {}).await;
+    let (bid, _) = env.top().await;
+    let admin = |path: &str| format!("{}/admin/binance/{path}", env.emulator.base_url());
+    let http = reqwest::Client::new();
+    let set = |faults: serde_json::Value| {
+        let request = http.post(admin("faults")).json(&faults).send();
+        async move {
+            let answer = request.await.expect("the emulator's admin API");
+            assert!(answer.status().is_success());
+        }
+    };
+    let bans = || async {
+        let answer = http.get(admin("bans")).send().await.expect("the admin API");
+        answer.json::<serde_json::Value>().await.expect("JSON")
+    };
+    // No weight left: the next request is over the limit and banned for
+    // 2 s.
+    set(serde_json::json!({"weight_limit_per_min": 0, "ban_after_429s": 0, "ban_secs": 2})).await;
+    let price = (bid - rust_decimal::Decimal::from(500)).to_string();
+    let first = common::buy_order("BTC-USDT", &price, "0.010", OrderType::Limit);
+    let first = env.trading.submit(&first).expect("accepted");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while bans().await["bans"] == 0 {
+        assert!(std::time::Instant::now() < deadline, "never banned");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The host reads the ban's answer within milliseconds; the second
+    // order comes well within the ban's 2 s.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    set(serde_json::json!({"weight_limit_per_min": 1_000_000})).await;
+    let second = common::buy_order("BTC-USDT", &price, "0.010", OrderType::Limit);
+    let second = env.trading.submit(&second).expect("accepted");
+    for id in [first, second] {
+        env.until(id, "the order open", |o| o.state == OrderState::Open)
+            .await;
+    }
+    let bans = bans().await;
+    assert_eq!(bans["bans"], 1, "{bans}");
+    assert_eq!(bans["requests_while_banned"], 0, "{bans}");
+    env.stop().await;
+}
+
 /// Over the WebSocket API with an Ed25519 key: the connection logs on, and
 /// orders, modifies and cancels go unsigned.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use abi_stable::std_types::{RString, RVec, Tuple2};
-use plugin_api::{Event, Reply, Request, Response};
+use abi_stable::std_types::{ROption, RString, RVec, Tuple2};
+use plugin_api::{Event, OutcomeKind, Reply, Request, Response};
 
 use super::ratelimit::{self, RateLimiter, VenueCounts};
 use crate::publisher::StatusPublisher;
@@ -79,8 +79,16 @@ impl HttpExecutor {
     /// carried (`Event::RateLimit`: Hyperliquid's `userRateLimit` answer;
     /// other venues' limit headers on any answer), and publishes them — a
     /// count told on every answer at most once a second per bucket, and at
-    /// once when the bucket runs low or recovers.
+    /// once when the bucket runs low or recovers. A refusal that says when
+    /// to come back (a 429's or a ban's `Retry-After`) pauses every request
+    /// of the exchange until then.
     pub fn observe(&self, reply: &Reply) {
+        if reply.outcome.kind == OutcomeKind::NOT_PROCESSED
+            && let ROption::RSome(wait) = reply.outcome.retry_after_ms
+        {
+            self.limiter
+                .pause_until(Instant::now() + Duration::from_millis(wait));
+        }
         for event in reply.events.iter() {
             if let Ok(Event::RateLimit(state)) = event.as_enum() {
                 let now = Instant::now();

@@ -46,10 +46,16 @@ impl Bucket {
     }
 }
 
+/// The name a wait for the venue's own pause is published under.
+pub const VENUE_PAUSE: &str = "venue_retry_after";
+
 /// The buckets of one exchange connection.
 #[derive(Debug, Default)]
 pub struct RateLimiter {
     buckets: HashMap<String, Mutex<Bucket>>,
+    /// No request leaves before this: the venue asked for a pause (a ban,
+    /// or a refusal's `Retry-After`).
+    paused_until: Mutex<Option<Instant>>,
     /// Told whenever a request has to wait.
     starved: Notify,
     /// Tells waiting requests that the venue's count was just applied.
@@ -59,7 +65,7 @@ pub struct RateLimiter {
 /// How long a request waited for capacity, and for which bucket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Waited {
-    /// Time spent waiting.
+    /// Time spent waiting; zero when the costs were paid at once.
     pub duration: Duration,
     /// The last bucket that made it wait.
     pub bucket: Option<String>,
@@ -85,9 +91,34 @@ impl RateLimiter {
                     )
                 })
                 .collect(),
+            paused_until: Mutex::new(None),
             starved: Notify::new(),
             synced: Notify::new(),
         }
+    }
+
+    /// Holds every request of the exchange until `until`, when the venue
+    /// asked for a pause: sending more meanwhile is refused again, and on
+    /// Binance lengthens a ban. A shorter pause never shortens a longer one.
+    pub fn pause_until(&self, until: Instant) {
+        let mut paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if paused.is_none_or(|current| current < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// How long the venue's pause still lasts.
+    fn pause_left(&self, now: Instant) -> Option<Duration> {
+        let paused = *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        paused
+            .map(|until| until.saturating_duration_since(now))
+            .filter(|left| !left.is_zero())
     }
 
     /// Gives the buckets named in `buckets` a new capacity and window (a
@@ -139,12 +170,17 @@ impl RateLimiter {
         }
     }
 
-    /// Waits until every cost (bucket, weight) can be paid, then pays them.
-    /// While it waits, the venue's count is asked for (see
+    /// Waits until the venue's pause is over and every cost (bucket,
+    /// weight) can be paid, then pays them. While it waits, the venue's
+    /// count is asked for (see
     /// [`keep_synced`]), and the wait ends early if that shows capacity.
     pub async fn acquire(&self, costs: &[Tuple2<RString, u32>]) -> Waited {
         let start = Instant::now();
         let mut waited_for = None;
+        while let Some(left) = self.pause_left(Instant::now()) {
+            waited_for = Some(VENUE_PAUSE.to_owned());
+            tokio::time::sleep(left).await;
+        }
         for Tuple2(bucket, weight) in costs {
             while let Err(wait) = self.try_take(bucket, *weight, Instant::now()) {
                 waited_for = Some(bucket.to_string());
@@ -159,7 +195,13 @@ impl RateLimiter {
             }
         }
         Waited {
-            duration: start.elapsed(),
+            // Paying without waiting is no wait: a job whose first call
+            // paid at once must not be begun again (see `Session::pay`).
+            duration: if waited_for.is_some() {
+                start.elapsed()
+            } else {
+                Duration::ZERO
+            },
             bucket: waited_for,
         }
     }
@@ -249,6 +291,22 @@ mod tests {
             capacity,
             window_ms,
         }])
+    }
+
+    #[tokio::test]
+    async fn a_venue_pause_holds_every_request_until_it_ends() {
+        let limiter = limiter(100, 1_000);
+        let start = Instant::now();
+        limiter.pause_until(start + Duration::from_millis(300));
+        // A shorter pause asked for later does not shorten it.
+        limiter.pause_until(start + Duration::from_millis(50));
+        let waited = limiter.acquire(&[Tuple2("ip".into(), 1)]).await;
+        assert!(Instant::now() >= start + Duration::from_millis(300));
+        assert_eq!(waited.bucket.as_deref(), Some(VENUE_PAUSE));
+        // Over, it holds nothing, and paying at once is no wait at all.
+        let waited = limiter.acquire(&[Tuple2("ip".into(), 1)]).await;
+        assert_eq!(waited.bucket, None);
+        assert_eq!(waited.duration, Duration::ZERO);
     }
 
     #[test]

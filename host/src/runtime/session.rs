@@ -355,7 +355,8 @@ impl Session {
         left: bool,
         while_waiting: &mut Option<impl FnOnce()>,
     ) -> Paid {
-        if std::mem::take(prepaid) || costs.is_empty() {
+        // Even a request without costs waits out the venue's pause.
+        if std::mem::take(prepaid) {
             return Paid::GoOn;
         }
         let waited = on_first_wait(self.http.acquire(costs), while_waiting).await;

@@ -4,7 +4,8 @@
 //! listen keys that expire, and an IP ban (HTTP 418) after repeated 429s
 //! when a request-weight limit is set. Draws come from a generator seeded
 //! with the emulator's seed; the admin API changes settings while running:
-//! `GET|POST /admin/binance/faults`, `POST /admin/binance/expire-listen-keys`.
+//! `GET|POST /admin/binance/faults`, `GET /admin/binance/bans`,
+//! `POST /admin/binance/expire-listen-keys`.
 
 use std::sync::{Arc, Mutex};
 
@@ -106,6 +107,9 @@ struct Inner {
     weight: u32,
     limited: u32,
     banned_until: u64,
+    /// Bans given, and requests that came while one lasted.
+    bans: u64,
+    while_banned: u64,
 }
 
 /// Live fault state.
@@ -122,6 +126,8 @@ impl FaultState {
             weight: 0,
             limited: 0,
             banned_until: 0,
+            bans: 0,
+            while_banned: 0,
         }))
     }
 
@@ -190,6 +196,7 @@ impl FaultState {
     pub fn admit(&self, weight: u32, now: u64) -> Admission {
         let mut inner = self.inner();
         if inner.banned_until > now {
+            inner.while_banned += 1;
             return Admission::Banned((inner.banned_until - now).div_ceil(1_000));
         }
         let minute = now / 60_000;
@@ -213,10 +220,25 @@ impl FaultState {
         {
             let secs = inner.settings.ban_secs.unwrap_or(120);
             inner.banned_until = now + secs * 1_000;
+            inner.bans += 1;
             return Admission::Banned(secs);
         }
         Admission::Limited(limit)
     }
+}
+
+/// `GET /admin/binance/bans`: the bans given so far, how many requests
+/// came while one lasted (a client should send none), and how long the
+/// current one still lasts.
+pub async fn get_bans(State(binance): State<Arc<Binance>>) -> Response {
+    let now = binance.shared.faults.now_ms();
+    let inner = binance.faults.inner();
+    Json(json!({
+        "bans": inner.bans,
+        "requests_while_banned": inner.while_banned,
+        "banned_for_ms": inner.banned_until.saturating_sub(now),
+    }))
+    .into_response()
 }
 
 /// `GET /admin/binance/faults`.

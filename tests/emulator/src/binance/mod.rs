@@ -173,6 +173,7 @@ pub async fn start(
                 "/admin/binance/faults",
                 get(faults::get_faults).post(faults::set_faults),
             )
+            .route("/admin/binance/bans", get(faults::get_bans))
             .route(
                 "/admin/binance/expire-listen-keys",
                 post(faults::expire_listen_keys),

@@ -23,18 +23,12 @@ use crate::server::text_response;
 /// An error as Binance sends it.
 pub fn error_response(error: &ApiError) -> Response {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut response = (
+    (
         status,
         [(axum::http::header::CONTENT_TYPE, "application/json")],
         json!({ "code": error.code, "msg": error.msg }).to_string(),
     )
-        .into_response();
-    if matches!(error.status, 418 | 429) {
-        response
-            .headers_mut()
-            .insert("Retry-After", HeaderValue::from_static("60"));
-    }
-    response
+        .into_response()
 }
 
 /// An error as Binance sends it for a request to `path` at `now`: a 503
@@ -103,13 +97,20 @@ pub async fn handler(
     let used = match binance.faults.admit(weight, now) {
         Admission::Served(used) => used,
         Admission::Limited(limit) => {
-            // Every answer carries the weight used, a refusal too.
+            // Every answer carries the weight used, a refusal too, and
+            // when to come back: the next minute.
             let mut response = error_response(&ApiError::too_many(limit, false));
             let used = binance.faults.weight_used(now);
             header(&mut response, "X-MBX-USED-WEIGHT-1M", u64::from(used));
+            let next_minute = (60_000 - now % 60_000).div_ceil(1_000);
+            header(&mut response, "Retry-After", next_minute);
             return response;
         }
-        Admission::Banned(_) => return error_response(&ApiError::too_many(0, true)),
+        Admission::Banned(secs) => {
+            let mut response = error_response(&ApiError::too_many(0, true));
+            header(&mut response, "Retry-After", secs);
+            return response;
+        }
     };
     let entry = is_order_entry(&method, &path);
     let query = uri.query().unwrap_or("");
