@@ -1,7 +1,7 @@
 //! Balances and positions: refreshed from the exchange, published on
 //! `account.<exchange>.balance` and `account.<exchange>.position` when they
 //! change. A position missing from a complete set is closed and published
-//! as size zero (Hyperliquid omits closed positions instead of sending 0).
+//! as size zero (a venue may omit closed positions instead of sending 0).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -80,8 +80,8 @@ fn a_delta_is_refused_by_a_book_without_a_snapshot_or_a_stale_one() {
 
 #[test]
 fn a_snapshot_replaces_the_book_whatever_its_update_id() {
-    // A venue reset (Bybit u = 1) is the plugin's to recognize; the book
-    // applies what it is given.
+    // A venue's reset (its update id starting again) is the plugin's to
+    // recognize; the book applies what it is given.
     let mut book = synced(5_000);
     book.apply_snapshot([level(900, 1)], [], 1, 2);
     assert_eq!(book.seq(), 1);

@@ -170,7 +170,8 @@ impl ExchangeConfig {
 pub struct ExchangeConfig {
     /// A label unique in this file, used in topics (`orders.<name>.…`).
     pub name: String,
-    /// The plugin's exchange name (from its manifest), e.g. `hyperliquid`.
+    /// The plugin's exchange name (from its manifest; `connector-host
+    /// plugins` lists them).
     pub plugin: String,
     /// The plugin's own settings (`[exchanges.settings]`: which deployment,
     /// which account, …), handed to it as they are and validated by it;
@@ -182,7 +183,7 @@ pub struct ExchangeConfig {
     #[serde(default)]
     pub signer_key: Option<String>,
     /// A WebSocket silent this long (ms) is dead and replaced; default: the
-    /// plugin's (Hyperliquid: 45 s). Pings go out at least three times per
+    /// plugin's manifest. Pings go out at least three times per
     /// timeout.
     #[serde(default)]
     pub stream_timeout_ms: Option<u64>,
@@ -190,9 +191,8 @@ pub struct ExchangeConfig {
     #[serde(default = "default_request_timeout")]
     pub request_timeout_ms: u64,
     /// Every signed action is valid at the venue this long after signing
-    /// (ms; the plugin writes the deadline as its venue does, e.g.
-    /// Hyperliquid's `expiresAfter`): it bounds how long an order's outcome can stay
-    /// unknown.
+    /// (ms; the plugin writes the deadline as its venue does): it bounds
+    /// how long an order's outcome can stay unknown.
     #[serde(default = "default_order_expiry")]
     pub order_expiry_ms: u64,
     /// Orders in a final state stay in memory (for `get_order`, late
@@ -207,7 +207,7 @@ pub struct ExchangeConfig {
     pub reconcile_interval_ms: u64,
     /// Market orders are sent as aggressive IOC limits at most this many
     /// percent away from the mid (a string or integer, e.g. `"2.5"`);
-    /// default: the plugin's (Hyperliquid: 5). A command may override it.
+    /// default: the plugin's manifest. A command may override it.
     #[serde(default, deserialize_with = "decimal")]
     pub market_slippage_percent: Option<Decimal>,
     /// How signed actions travel: `http` (default) or `websocket` (a
@@ -254,8 +254,8 @@ pub enum OrderTransport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct DeadManSwitchConfig {
     /// The exchange cancels every order this long after the host last
-    /// refreshed the switch, ms (at least the exchange's minimum lead;
-    /// Hyperliquid: 5 s). The host refreshes it three times as often.
+    /// refreshed the switch, ms (at least the minimum lead the plugin's
+    /// manifest names). The host refreshes it three times as often.
     pub cancel_after_ms: u64,
     /// If set, strategies must send `heartbeat` commands at least this
     /// often (ms); without them the host stops refreshing the switch.

@@ -342,7 +342,7 @@ impl ClientOrderTracker {
     }
 
     /// A report about order `id` names it `exchange_order_id`: the order's
-    /// fills, which may carry no client id (Binance's trade lists), are
+    /// fills, which may carry no client id (a venue's trade list), are
     /// found by that id from now on. The order's own exchange id — the
     /// venue's acknowledgement, which a rejection's id is not — and its
     /// state do not change.

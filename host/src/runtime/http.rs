@@ -76,8 +76,8 @@ impl HttpExecutor {
     }
 
     /// Sets the rate limiter's buckets to the venue's counts a reply
-    /// carried (`Event::RateLimit`: Hyperliquid's `userRateLimit` answer;
-    /// other venues' limit headers on any answer), and publishes them — a
+    /// carried (`Event::RateLimit`: the answer to a rate-limit query, or
+    /// limit headers on any answer), and publishes them — a
     /// count told on every answer at most once a second per bucket, and at
     /// once when the bucket runs low or recovers. A refusal that says when
     /// to come back (a 429's or a ban's `Retry-After`) pauses every request

@@ -1,7 +1,6 @@
 //! Client-side rate limits: token buckets from the plugin's manifest,
-//! kept in step with the venue's own count where it tells it (Hyperliquid's
-//! per-address budget grows with traded volume, which only the venue
-//! knows). Requests wait for capacity rather than fail; how long and for
+//! kept in step with the venue's own count where it tells it (a budget
+//! that grows with traded volume, say, which only the venue knows). Requests wait for capacity rather than fail; how long and for
 //! which bucket they waited is returned so that throttling can be
 //! published.
 
@@ -27,7 +26,7 @@ const STARVED_SYNC: Duration = Duration::from_millis(200);
 const LOW_SHARE: f64 = 0.1;
 
 /// The longest a bucket's count goes unreported while the venue keeps
-/// telling it (Bybit and Binance do on every answer).
+/// telling it (some venues do on every answer).
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
@@ -99,7 +98,8 @@ impl RateLimiter {
 
     /// Holds every request of the exchange until `until`, when the venue
     /// asked for a pause: sending more meanwhile is refused again, and on
-    /// Binance lengthens a ban. A shorter pause never shortens a longer one.
+    /// some venues lengthens a ban. A shorter pause never shortens a longer
+    /// one.
     pub fn pause_until(&self, until: Instant) {
         let mut paused = self
             .paused_until

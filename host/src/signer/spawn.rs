@@ -44,7 +44,8 @@ pub fn signer_binary() -> PathBuf {
 /// Where a spawned signer's keys come from.
 #[derive(Debug, Clone, Copy)]
 pub enum SpawnKeys<'a> {
-    /// One Hyperliquid key file, with an optional policy file.
+    /// One key file (the signer's single-key mode), with an optional
+    /// policy file.
     KeyFile {
         /// The key file.
         key_file: &'a Path,

@@ -564,8 +564,8 @@ impl Trading {
     /// cancels those too: an order the host lost track of is not left
     /// behind.
     ///
-    /// The exchange's list costs request weight (20 of Hyperliquid's 1,200
-    /// a minute), so `cancel_all` asks for it at most once every 10 s; the
+    /// The exchange's list costs request weight (a venue may charge 20 of
+    /// 1,200 a minute), so `cancel_all` asks for it at most once every 10 s; the
     /// kill switch always asks, and the periodic reconciliation finds such
     /// orders anyway.
     pub fn cancel_all(&self, pair: Option<&str>) -> Vec<ClientOrderId> {

@@ -25,10 +25,9 @@ const FILLS_EXPECTED_WITHIN_MS: u64 = 3_000;
 /// The host state an exchange report means for `order`. Two words depend
 /// on the order: a cancelled immediate order (IOC, market) is `EXPIRED`,
 /// as its placement answer says (its remainder was never meant to rest);
-/// and a rejection of an order that was already live is `CANCELLED` — on
-/// Hyperliquid a modify cancels the original before placing the
-/// replacement, so a rejected replacement leaves the order gone, not
-/// failed.
+/// and a rejection of an order that was already live is `CANCELLED` — where
+/// a modify cancels the original before placing the replacement, a
+/// rejected replacement leaves the order gone, not failed.
 pub fn venue_state(status: VenueOrderStatus, order: &InFlightOrder) -> Option<OrderState> {
     let has_fills = !order.filled_amount.is_zero();
     let live = if has_fills {
@@ -257,7 +256,7 @@ impl Inner {
                 if let Some(oid) = replaced
                     && exchange_id.as_deref() == Some(oid)
                 {
-                    // Amended in place (Binance, Bybit): the id still
+                    // Amended in place: the id still
                     // names the live order.
                     self.replaced.forget(id, oid);
                 }

@@ -1,7 +1,7 @@
 //! The window of signed actions under way.
 //!
 //! Some venues keep only a signer's highest nonces and refuse an action
-//! whose nonce is below all of them (Hyperliquid keeps 100). Actions are
+//! whose nonce is below all of them (a venue may keep 100). Actions are
 //! sent concurrently, so one that stalls can be overtaken; if enough later
 //! ones arrive first, it is refused. The window lets action `i` start only
 //! once every action before `i - size` has finished, so while one is under
