@@ -159,17 +159,26 @@ impl SoakVenue {
                 crate::truth::hyperliquid_orders(&truth)
             }
             Kind::ApiKey { .. } => self
-                .emulator
-                .venue_orders()
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|order| {
-                    let link = order["linkId"].as_str().filter(|id| !id.is_empty())?;
-                    Some((host_id(link), venue_order(order)))
-                })
+                .own_venue_orders()
+                .iter()
+                .map(|(id, order)| (id.clone(), venue_order(order)))
                 .collect(),
         }
+    }
+
+    /// The API-key venue's orders that carry a client id, each with the
+    /// host's form of it.
+    fn own_venue_orders(&self) -> Vec<(String, Value)> {
+        self.emulator
+            .venue_orders()
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|order| {
+                let link = order["linkId"].as_str().filter(|id| !id.is_empty())?;
+                Some((host_id(link), order.clone()))
+            })
+            .collect()
     }
 
     /// The host's client ids that more than one of the venue's orders
@@ -180,16 +189,8 @@ impl SoakVenue {
             return Vec::new();
         };
         let mut seen = BTreeMap::<String, usize>::new();
-        for order in self
-            .emulator
-            .venue_orders()
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
-            if let Some(link) = order["linkId"].as_str().filter(|id| !id.is_empty()) {
-                *seen.entry(host_id(link)).or_default() += 1;
-            }
+        for (id, _) in self.own_venue_orders() {
+            *seen.entry(id).or_default() += 1;
         }
         seen.into_iter()
             .filter(|(_, count)| *count > 1)
