@@ -3,10 +3,13 @@
 //! connection drops; an invalid edit is refused with its line and the old
 //! limits hold; a change that needs a restart is named; a plugin copied
 //! into the folder is loaded; Bybit and Binance exchanges are added to a
-//! running host and removed.
+//! running host and removed. A file still being written is never applied,
+//! and one another user could change is refused.
 
 mod common;
 
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -339,6 +342,65 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     assert_eq!(order["result"]["order_state"], "OPEN", "{order}");
     emulator.shutdown().await;
     second.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_is_taken_only_when_complete_and_only_if_no_one_else_can_change_it() {
+    let seed = "hot reload half-written";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    // The market's limits are the file's last line.
+    let limited = format!(
+        "{}limits = {{ max_order_size = \"0.01\" }}\n",
+        std::fs::read_to_string(&files.config_file).expect("config")
+    );
+    std::fs::write(&files.config_file, &limited).expect("config");
+    let events = EventLog::start(&files.events);
+    let _host = files.start().await;
+    assert_eq!(buy(&files, "0.05")["error"]["code"], "risk_limit");
+
+    // A writer empties the file and writes all but its last line, which
+    // is a valid config without the market's limits, and is not done yet.
+    let (written, rest) = limited.split_at(limited.find("limits = ").expect("limits line"));
+    assert!(connector_host::config::parse(written).is_ok());
+    let mut writer = std::fs::File::create(&files.config_file).expect("open in place");
+    writer.write_all(written.as_bytes()).expect("write");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(
+        config_events(&events)
+            .iter()
+            .all(|data| data["state"] == "loaded"),
+        "a half-written file was read: {:?}",
+        config_events(&events)
+    );
+    assert_eq!(buy(&files, "0.05")["error"]["code"], "risk_limit");
+
+    // It finishes (with a tighter limit) and closes the file: taken then.
+    writer
+        .write_all(rest.replace("0.01", "0.001").as_bytes())
+        .expect("write");
+    drop(writer);
+    until_status(&events, "config", &[("state", "applied")]).await;
+    assert_eq!(buy(&files, "0.005")["error"]["code"], "risk_limit");
+
+    // A file any user may write is refused, on reload and by check-config,
+    // and the limits in force stay.
+    std::fs::set_permissions(&files.config_file, std::fs::Permissions::from_mode(0o666))
+        .expect("chmod");
+    files.command(json!({"cmd": "reload"})).expect("reply");
+    until_refused(&events, "another user could change it").await;
+    assert_eq!(buy(&files, "0.005")["error"]["code"], "risk_limit");
+    let check = std::process::Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .arg("check-config")
+        .arg(&files.config_file)
+        .output()
+        .expect("check-config");
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        !check.status.success() && stderr.contains("writable by every user"),
+        "{stderr}"
+    );
+    emulator.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,7 +70,7 @@ mod output;
 mod plugin;
 pub mod query;
 pub mod rules;
-mod trust;
+pub mod trust;
 pub mod venue_clock;
 
 #[doc(hidden)]

@@ -1,7 +1,8 @@
-//! Whether a plugin file may be loaded at all: loading runs its code inside
-//! the host, so the file and the folder it is in must belong to the user
-//! running the host (or root) and be writable by no other user. Checked
-//! before the file is opened.
+//! Whether a file that decides what the process does may be used at all: a
+//! plugin (loading runs its code inside the host), the host's config file,
+//! the signer's key and policy files. The file and the folder it is in must
+//! belong to the user running the process (or root) and be writable by no
+//! other user. Checked before the file is opened.
 //!
 //! "No other user" is the permission bits' *others* class: a group-writable
 //! file is accepted, as a umask of 002 with a user-private group makes every
@@ -14,9 +15,9 @@ use std::path::Path;
 /// Write permission for the *others* class.
 const OTHERS_WRITE: u32 = 0o002;
 
-/// Why `path` (a plugin file, or the folder it is in) is not trusted; `None`
+/// Why `path` (the file, or the folder it is in) is not trusted; `None`
 /// when it is.
-pub(crate) fn distrust(path: &Path) -> Option<String> {
+pub fn distrust(path: &Path) -> Option<String> {
     let me = effective_uid();
     // `what` names the file or folder in the reason.
     let check = |what: &str, path: &Path| -> Option<String> {

@@ -14,17 +14,28 @@ use super::errors::{ConfigError, ConfigErrors, KeyPath, line_of};
 use super::schema::{Config, ExchangeConfig, HostConfig, Limits, SignerConfig, ZmqConfig};
 
 /// Reads, parses and validates a configuration file. Relative paths in it
-/// become relative to the file's folder.
+/// become relative to the file's folder. A file that another user could
+/// change (or that is in a folder another user could change) is refused
+/// before it is read: whoever may write it decides what the host trades.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let file = Some(path.display().to_string());
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigErrors {
+    let whole_file_error = |message: String| ConfigErrors {
         file: file.clone(),
         errors: vec![ConfigError {
             path: KeyPath::default(),
             line: None,
-            message: format!("cannot read the file: {error}"),
+            message,
         }],
-    })?;
+    };
+    if path.exists()
+        && let Some(reason) = plugin_api::trust::distrust(path)
+    {
+        return Err(whole_file_error(format!(
+            "refused, another user could change it: {reason}"
+        )));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| whole_file_error(format!("cannot read the file: {error}")))?;
     let mut config = parse(&text).map_err(|errors| ConfigErrors { file, ..errors })?;
     let base = path.parent().unwrap_or(Path::new("."));
     config.host.plugins_dir = base.join(&config.host.plugins_dir);

@@ -1,9 +1,17 @@
 //! Watching the config file's folder and the plugins folder.
+//!
+//! A file is taken only once it is complete: renamed into place (how
+//! editors and deploy tools save atomically) or closed by a writer that
+//! wrote it in place. A write still in progress — a file half copied, a
+//! truncated config whose writer has not finished — is never read: a
+//! half-written config could drop a market's limits, a half-copied plugin
+//! could be loaded.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use notify_debouncer_full::notify::RecursiveMode;
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+use notify_debouncer_full::notify::{Event, EventKind, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use tokio::sync::mpsc;
 use tracing::warn;
@@ -38,17 +46,13 @@ pub fn watch_files(
             }
         };
         let mut config_changed = false;
-        // Reading a file (as every reload does) is an event too; only
-        // changes count, or each reload would trigger the next.
-        for event in events.iter().filter(|event| !event.kind.is_access()) {
-            for path in &event.paths {
-                if path.file_name().map(ToOwned::to_owned) == config_name
-                    && path.parent() == Some(folder_in_closure.as_path())
-                {
-                    config_changed = true;
-                } else if path.parent() == Some(plugins.as_path()) {
-                    let _ = triggers.send(Trigger::PluginFile(path.clone()));
-                }
+        for path in events.iter().filter_map(|event| completed_file(event)) {
+            if path.file_name().map(ToOwned::to_owned) == config_name
+                && path.parent() == Some(folder_in_closure.as_path())
+            {
+                config_changed = true;
+            } else if path.parent() == Some(plugins.as_path()) {
+                let _ = triggers.send(Trigger::PluginFile(path.to_owned()));
             }
         }
         if config_changed {
@@ -62,9 +66,73 @@ pub fn watch_files(
     Ok(debouncer)
 }
 
+/// The file an event shows complete: the destination of a rename, or a
+/// file its writer closed. Other events — a write still going on, a read
+/// (as every reload is), a removal — complete nothing.
+fn completed_file(event: &Event) -> Option<&Path> {
+    match event.kind {
+        EventKind::Modify(ModifyKind::Name(
+            RenameMode::To | RenameMode::Both | RenameMode::Any,
+        ))
+        | EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+            event.paths.last().map(PathBuf::as_path)
+        }
+        _ => None,
+    }
+}
+
 fn config_file_folder(config_file: &Path) -> PathBuf {
     match config_file.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use notify_debouncer_full::notify::event::{CreateKind, DataChange, RemoveKind};
+
+    use super::*;
+
+    fn event(kind: EventKind, paths: &[&str]) -> Event {
+        paths
+            .iter()
+            .fold(Event::new(kind), |event, path| event.add_path(path.into()))
+    }
+
+    #[test]
+    fn a_file_renamed_into_place_or_closed_by_its_writer_is_complete() {
+        let renamed = event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            &["/c/host.toml.swp", "/c/host.toml"],
+        );
+        assert_eq!(completed_file(&renamed), Some(Path::new("/c/host.toml")));
+        let moved_in = event(
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            &["/c/host.toml"],
+        );
+        assert_eq!(completed_file(&moved_in), Some(Path::new("/c/host.toml")));
+        let closed = event(
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            &["/c/host.toml"],
+        );
+        assert_eq!(completed_file(&closed), Some(Path::new("/c/host.toml")));
+    }
+
+    #[test]
+    fn a_write_in_progress_a_read_or_a_removal_completes_nothing() {
+        for kind in [
+            EventKind::Create(CreateKind::File),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Remove(RemoveKind::File),
+        ] {
+            assert_eq!(
+                completed_file(&event(kind, &["/c/host.toml"])),
+                None,
+                "{kind:?}"
+            );
+        }
     }
 }
