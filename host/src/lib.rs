@@ -14,6 +14,8 @@
 //! * [`private_files`] — state files and folders only the host's user may
 //!   read (0600 and 0700 whatever the umask).
 //! * [`commands`] — the command socket strategies send orders to.
+//! * [`endpoint`] — where the ZeroMQ sockets may be bound, and binding
+//!   them for the host's user alone.
 //! * [`config`] — the TOML configuration and its validation.
 //! * [`plugins`] — loading the plugins folder.
 //! * [`publisher`] — events out on ZeroMQ.
@@ -33,6 +35,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod core_thread;
+pub mod endpoint;
 pub mod journal;
 pub mod order;
 pub mod plugins;

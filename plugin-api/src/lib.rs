@@ -70,6 +70,7 @@ mod output;
 mod plugin;
 pub mod query;
 pub mod rules;
+pub mod socket_path;
 pub mod trust;
 pub mod venue_clock;
 

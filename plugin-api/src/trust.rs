@@ -18,35 +18,43 @@ const OTHERS_WRITE: u32 = 0o002;
 /// Why `path` (the file, or the folder it is in) is not trusted; `None`
 /// when it is.
 pub fn distrust(path: &Path) -> Option<String> {
-    let me = effective_uid();
-    // `what` names the file or folder in the reason.
-    let check = |what: &str, path: &Path| -> Option<String> {
-        let metadata = match path.metadata() {
-            Ok(metadata) => metadata,
-            Err(error) => return Some(format!("cannot inspect {what}: {error}")),
-        };
-        let owner = metadata.uid();
-        if owner != me && owner != 0 {
-            return Some(format!(
-                "{what} belongs to uid {owner}, neither this user (uid {me}) nor root"
-            ));
-        }
-        let mode = metadata.mode();
-        // A sticky folder (`/tmp`) is refused too: anyone may add a file
-        // there that a folder scan would load.
-        if mode & OTHERS_WRITE != 0 {
-            return Some(format!(
-                "{what} is writable by every user (mode {:o}); `chmod o-w` it",
-                mode & 0o7777
-            ));
-        }
-        None
-    };
     let folder = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    check("the file", path).or_else(|| check(&format!("its folder {}", folder.display()), folder))
+    distrust_one("the file", path)
+        .or_else(|| distrust_one(&format!("its folder {}", folder.display()), folder))
+}
+
+/// Why `folder` itself (not the folders above it) is not trusted; `None`
+/// when it is.
+pub fn distrust_folder(folder: &Path) -> Option<String> {
+    distrust_one(&format!("the folder {}", folder.display()), folder)
+}
+
+/// Why `path` is not trusted; `what` names it in the reason.
+fn distrust_one(what: &str, path: &Path) -> Option<String> {
+    let me = effective_uid();
+    let metadata = match path.metadata() {
+        Ok(metadata) => metadata,
+        Err(error) => return Some(format!("cannot inspect {what}: {error}")),
+    };
+    let owner = metadata.uid();
+    if owner != me && owner != 0 {
+        return Some(format!(
+            "{what} belongs to uid {owner}, neither this user (uid {me}) nor root"
+        ));
+    }
+    let mode = metadata.mode();
+    // A sticky folder (`/tmp`) is refused too: anyone may add a file
+    // there that a folder scan would load.
+    if mode & OTHERS_WRITE != 0 {
+        return Some(format!(
+            "{what} is writable by every user (mode {:o}); `chmod o-w` it",
+            mode & 0o7777
+        ));
+    }
+    None
 }
 
 /// The user the process acts as: the owner of the files it creates.

@@ -4,12 +4,13 @@
 
 use std::future::Future;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
-use std::os::unix::net::{UnixListener as StdUnixListener, UnixStream as StdUnixStream};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixListener as StdUnixListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use plugin_api::socket_path::{ClaimError, claim};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
@@ -28,18 +29,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// Why the socket could not be served.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// Something other than a socket is at the path.
-    #[error("{path} exists and is not a socket; refusing to replace it")]
-    NotASocket {
-        /// The socket path.
-        path: PathBuf,
-    },
-    /// A live process accepts connections on the path.
-    #[error("another process is already serving on {path}")]
-    InUse {
-        /// The socket path.
-        path: PathBuf,
-    },
+    /// The path is taken: a live socket, or a file that is not a socket.
+    #[error(transparent)]
+    Taken(#[from] ClaimError),
     /// A file system or socket call failed.
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -92,22 +84,7 @@ impl SignerSocket {
             path: path.to_owned(),
             source,
         };
-        match std::fs::symlink_metadata(path) {
-            Ok(meta) if !meta.file_type().is_socket() => {
-                return Err(ServeError::NotASocket {
-                    path: path.to_owned(),
-                });
-            }
-            Ok(_) if StdUnixStream::connect(path).is_ok() => {
-                return Err(ServeError::InUse {
-                    path: path.to_owned(),
-                });
-            }
-            Ok(_) => std::fs::remove_file(path)
-                .map_err(|source| io_error("remove the stale socket", source))?,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(io_error("inspect", source)),
-        }
+        claim(path)?;
         let parent = match path.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),

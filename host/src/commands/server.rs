@@ -38,8 +38,8 @@ pub const MAX_COMMAND_BYTES: i64 = 1 << 20;
 pub struct CommandSocketError {
     /// The endpoint.
     pub endpoint: String,
-    /// ZeroMQ's error.
-    pub source: zmq::Error,
+    /// What went wrong.
+    pub source: crate::endpoint::BindError,
 }
 
 /// How much the command socket takes.
@@ -89,9 +89,9 @@ impl CommandServer {
         stats: Arc<CommandStats>,
         status: Option<StatusPublisher>,
     ) -> Result<CommandServer, CommandSocketError> {
-        let error = |source| CommandSocketError {
+        let error = |source: zmq::Error| CommandSocketError {
             endpoint: endpoint.to_owned(),
-            source,
+            source: source.into(),
         };
         let context = zmq::Context::new();
         let socket = context.socket(zmq::ROUTER).map_err(error)?;
@@ -100,7 +100,10 @@ impl CommandServer {
         socket
             .set_handshake_ivl(connections::HANDSHAKE_MS)
             .map_err(error)?;
-        socket.bind(endpoint).map_err(error)?;
+        crate::endpoint::bind(&socket, endpoint).map_err(|source| CommandSocketError {
+            endpoint: endpoint.to_owned(),
+            source,
+        })?;
         let bound = socket
             .get_last_endpoint()
             .map_err(error)?

@@ -245,14 +245,8 @@ impl<'a> Reader<'a> {
             ("publish", &config.zmq.publish),
             ("commands", &config.zmq.commands),
         ] {
-            if !["tcp://", "ipc://", "inproc://"]
-                .iter()
-                .any(|scheme| endpoint.starts_with(scheme))
-            {
-                self.error(
-                    zmq.join(key),
-                    format!("`{endpoint}` is not a ZeroMQ endpoint (tcp://, ipc:// or inproc://)"),
-                );
+            if let Some(reason) = crate::endpoint::refusal(endpoint) {
+                self.error(zmq.join(key), reason);
             }
         }
         if config.zmq.publish == config.zmq.commands {

@@ -53,8 +53,8 @@ struct Message {
 pub struct PublisherError {
     /// The endpoint.
     pub endpoint: String,
-    /// ZeroMQ's error.
-    pub source: zmq::Error,
+    /// What went wrong.
+    pub source: crate::endpoint::BindError,
 }
 
 /// Counters of a running publisher.
@@ -127,9 +127,9 @@ impl Publisher {
         capacity: usize,
         spin: Duration,
     ) -> Result<(Publisher, PublisherThread), PublisherError> {
-        let error = |source| PublisherError {
+        let error = |source: zmq::Error| PublisherError {
             endpoint: endpoint.to_owned(),
-            source,
+            source: source.into(),
         };
         let context = zmq::Context::new();
         let socket = context.socket(zmq::PUB).map_err(error)?;
@@ -138,7 +138,10 @@ impl Publisher {
             .set_sndhwm(capacity.try_into().unwrap_or(i32::MAX))
             .map_err(error)?;
         socket.set_linger(1_000).map_err(error)?;
-        socket.bind(endpoint).map_err(error)?;
+        crate::endpoint::bind(&socket, endpoint).map_err(|source| PublisherError {
+            endpoint: endpoint.to_owned(),
+            source,
+        })?;
         let (queue, receiver) = sync_channel(capacity.max(1));
         let stats = Arc::new(PublisherStats::default());
         let thread_stats = Arc::clone(&stats);

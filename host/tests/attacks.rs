@@ -1,0 +1,77 @@
+//! The attack suite: what a local user or a network peer could try against
+//! a running host, one test per hole, each of which passed before its fix.
+//! (Plugin files another user could change: `plugin_loading`; a config
+//! file others could change or one half written: `hot_reload`; state files
+//! under a permissive umask: `private_files`.)
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::host_process::{HostFiles, funded_emulator};
+use serde_json::json;
+
+/// Runs `connector-host` with `args` to its end (at most 20 s).
+fn host_command(args: &[&str], config: &std::path::Path) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(args)
+        .arg(config)
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("connector-host");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("`connector-host {args:?}` did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn an_endpoint_beyond_loopback_is_refused_by_check_config_and_run() {
+    // Never started: the config is refused before anything connects.
+    let files = HostFiles::new("open endpoint", "http://127.0.0.1:9", "");
+    let config = std::fs::read_to_string(&files.config_file).expect("config");
+    let open = config.replace(&files.commands, "tcp://0.0.0.0:5556");
+    std::fs::write(&files.config_file, open).expect("config");
+    for args in [&["check-config"][..], &["run", "--config"]] {
+        let output = host_command(args, &files.config_file);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success()
+                && stderr.contains("zmq.commands")
+                && stderr.contains("beyond loopback"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_host_on_the_same_socket_paths_is_refused_and_the_first_keeps_serving() {
+    let emulator = funded_emulator("squatted host").await;
+    let first = HostFiles::new("squatted host", &emulator.base_url(), "");
+    let _host = first.start().await;
+
+    let second = HostFiles::new("squatted host", &emulator.base_url(), "");
+    let config = std::fs::read_to_string(&second.config_file)
+        .expect("config")
+        .replace(&second.events, &first.events)
+        .replace(&second.commands, &first.commands);
+    std::fs::write(&second.config_file, config).expect("config");
+    let output = host_command(&["run", "--config"], &second.config_file);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("another process is already serving on"),
+        "{stderr}"
+    );
+
+    let status = first.command(json!({"cmd": "status"})).expect("reply");
+    assert_eq!(status["ok"], true, "{status}");
+    emulator.shutdown().await;
+}
