@@ -9,7 +9,7 @@ use std::sync::Arc;
 use connector_signer::handler::Signer;
 use connector_signer::keyring::Keyring;
 use connector_signer::policy::hyperliquid::Policy;
-use connector_signer::server::SignerSocket;
+use connector_signer::server::{Access, SignerSocket};
 use criterion::{Criterion, criterion_group, criterion_main};
 use hyperliquid_core::PrivateKey;
 
@@ -40,7 +40,7 @@ fn socket_round_trip(c: &mut Criterion) {
         .block_on(async { SignerSocket::bind(&path) })
         .expect("bind");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(socket.serve(signer(), async {
+    let server = runtime.spawn(socket.serve(signer(), Access::own_user(), async {
         let _ = stopped.await;
     }));
 

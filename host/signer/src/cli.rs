@@ -15,12 +15,13 @@ use hyperliquid_core::{
 use tracing_subscriber::EnvFilter;
 
 use crate::handler::Signer;
+use crate::hardening::protect_process;
 use crate::key::{KeyFileError, load_key};
 use crate::keyring::{Keyring, KeyringError};
 use crate::policy::hyperliquid::{Policy, PolicyError};
 use crate::protocol::{ErrorCode, MAX_LINE_BYTES, Response};
 use crate::schemes::hyperliquid::parse_network;
-use crate::server::{self, ServeError};
+use crate::server::{self, Access, ServeError};
 
 /// Holds trading keys and signs only what each key's policy allows.
 #[derive(Debug, Parser)]
@@ -74,6 +75,14 @@ pub enum Command {
         /// leave its signer behind).
         #[arg(long)]
         exit_with_parent: bool,
+        /// A uid whose connections are served (repeatable); the kernel
+        /// reports each peer's uid. Default: this process's own user only.
+        #[arg(long = "allow-uid", value_name = "UID")]
+        allowed_uids: Vec<u32>,
+        /// Connections open at once; more are closed as they come.
+        #[arg(long, value_name = "N", default_value_t = 64,
+              value_parser = clap::value_parser!(u16).range(1..))]
+        max_connections: u16,
     },
     /// Read one request from standard input and write its response to standard
     /// output (exit status 0 when signed, 1 when refused).
@@ -157,14 +166,28 @@ pub enum CliError {
     },
 }
 
-/// Runs a parsed command line.
+/// Runs a parsed command line. Every command reads keys, so the process is
+/// made non-dumpable first ([`crate::hardening`]).
 pub fn run(cli: Cli) -> ExitCode {
+    if let Err(error) = protect_process() {
+        eprintln!("connector-signer: cannot protect this process's memory: {error}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Serve {
             keys,
             socket,
             exit_with_parent,
-        } => serve(&keys, &socket, exit_with_parent),
+            allowed_uids,
+            max_connections,
+        } => {
+            let mut access = Access::own_user();
+            if !allowed_uids.is_empty() {
+                access.allowed_uids = allowed_uids;
+            }
+            access.max_connections = usize::from(max_connections);
+            serve(&keys, &socket, &access, exit_with_parent)
+        }
         Command::Sign { keys } => sign_stdin(&keys),
         Command::Keys { keys } => list_keys(&keys),
         Command::Address { key } => print_address(&key),
@@ -207,9 +230,22 @@ fn load_keyring(keys: &KeysArg) -> Result<Keyring, CliError> {
     Ok(Keyring::single(load_key(key_file)?, policy))
 }
 
-fn serve(keys: &KeysArg, socket: &Path, exit_with_parent: bool) -> Result<ExitCode, CliError> {
+fn serve(
+    keys: &KeysArg,
+    socket: &Path,
+    access: &Access,
+    exit_with_parent: bool,
+) -> Result<ExitCode, CliError> {
     init_logging("info");
     let signer = Arc::new(Signer::new(load_keyring(keys)?));
+    // Not fatal: a low `RLIMIT_MEMLOCK` should not stop trading, but it
+    // must be seen.
+    if let Err(error) = signer.keyring().lock_in_memory() {
+        tracing::warn!(
+            %error,
+            "cannot lock the keys in memory; they may be written to swap (raise RLIMIT_MEMLOCK,              `LimitMEMLOCK=` under systemd)"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -217,7 +253,7 @@ fn serve(keys: &KeysArg, socket: &Path, exit_with_parent: bool) -> Result<ExitCo
             context: "cannot start the runtime",
             source,
         })?;
-    runtime.block_on(server::run(socket, signer, exit_with_parent))?;
+    runtime.block_on(server::run(socket, signer, access, exit_with_parent))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -126,6 +126,7 @@ fn log_outcome(response: &Response) {
         Err(error) => match error.code {
             ErrorCode::BadRequest => tracing::info!(id, %error.message, "bad request"),
             ErrorCode::PolicyDenied => tracing::warn!(id, %error.message, "policy denied"),
+            ErrorCode::NotAllowed => tracing::warn!(id, %error.message, "not allowed"),
             ErrorCode::Internal => tracing::error!(id, %error.message, "internal error"),
         },
     }

@@ -2,7 +2,6 @@
 //! 64 hex digits on one line), an HMAC secret (the API secret on one line) or
 //! an Ed25519 private key (PKCS#8 PEM, as Binance's key generator writes it).
 
-use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -119,14 +118,15 @@ fn malformed(path: &Path, reason: String, expected: &'static str) -> KeyFileErro
 
 /// Reads a key file's text, zeroed on drop.
 ///
-/// Refuses a file whose mode lets group or others access it (`mode & 0o077 != 0`);
-/// the check is made on the opened file.
+/// Refuses a file another user could change ([`crate::files`]), and one whose
+/// mode lets group or others access it (`mode & 0o077 != 0`, checked on the
+/// opened file).
 fn read_secret(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
     let io = |source| KeyFileError::Io {
         path: path.to_owned(),
         source,
     };
-    let file = File::open(path).map_err(io)?;
+    let file = crate::files::open_trusted(path).map_err(io)?;
     let metadata = file.metadata().map_err(io)?;
     if !metadata.is_file() {
         return Err(KeyFileError::NotAFile {
@@ -234,8 +234,10 @@ pub(crate) mod tests {
         assert!(!error.to_string().contains(unprefixed), "{error}");
         let error = load_key(&dir.path().join("missing")).unwrap_err();
         assert!(matches!(error, KeyFileError::Io { .. }));
+        let folder = dir.path().join("folder");
+        fs::create_dir(&folder).unwrap();
         assert!(matches!(
-            load_key(dir.path()).unwrap_err(),
+            load_key(&folder).unwrap_err(),
             KeyFileError::NotAFile { .. }
         ));
     }

@@ -31,6 +31,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
+use crate::hardening::lock_in_memory;
 use crate::key::{KeyFileError, load_ed25519, load_hmac_secret, load_key};
 use crate::policy::{KeyPolicy, api, hyperliquid};
 use crate::protocol::Signed;
@@ -236,7 +237,7 @@ impl Keyring {
 
     /// Reads a keyring file and every key file it names.
     pub fn load(path: &Path) -> Result<Keyring, KeyringError> {
-        let text = std::fs::read_to_string(path).map_err(|source| KeyringError::Io {
+        let text = crate::files::read_trusted(path).map_err(|source| KeyringError::Io {
             path: path.to_owned(),
             source,
         })?;
@@ -255,6 +256,21 @@ impl Keyring {
             name: String::new(),
             reason,
         })
+    }
+
+    /// Locks the memory that holds every key's material, so that it is
+    /// never written to swap ([`crate::hardening`]).
+    pub fn lock_in_memory(&self) -> std::io::Result<()> {
+        lock_in_memory(self.keys.as_slice())?;
+        for key in &self.keys {
+            if let Material::Api(api) = &key.material {
+                match &api.secret {
+                    ApiSecret::Hmac(secret) => lock_in_memory(secret.as_slice())?,
+                    ApiSecret::Ed25519(secret) => lock_in_memory(&**secret)?,
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Every key.

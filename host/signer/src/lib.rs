@@ -7,6 +7,10 @@
 //!   with clients (the host's signer client). The only module without feature
 //!   `signer` (on by default), so a client can depend on this crate with
 //!   `default-features = false` and get the wire types alone.
+//! * [`files`] — reading the files its decisions rest on (keys, policies,
+//!   keyrings) only when no other user could have changed them.
+//! * [`hardening`] — no core dumps, no memory reads by other processes,
+//!   key pages locked in memory.
 //! * [`key`] — loading key files and checking their permissions.
 //! * [`keyring`] — the named keys, each of one venue with its policy.
 //! * [`schemes`] — what each scheme's fields mean and which bytes are signed
@@ -24,7 +28,11 @@
 #[cfg(feature = "signer")]
 pub mod cli;
 #[cfg(feature = "signer")]
+pub mod files;
+#[cfg(feature = "signer")]
 pub mod handler;
+#[cfg(feature = "signer")]
+pub mod hardening;
 #[cfg(feature = "signer")]
 pub mod key;
 #[cfg(feature = "signer")]

@@ -135,6 +135,9 @@ pub enum ErrorCode {
     PolicyDenied,
     /// The signer failed; the request may be retried.
     Internal,
+    /// The connecting user (its uid) may not use this signer; sent once,
+    /// with no id, before the connection is closed.
+    NotAllowed,
 }
 
 impl ErrorCode {
@@ -144,6 +147,7 @@ impl ErrorCode {
             ErrorCode::BadRequest => "bad_request",
             ErrorCode::PolicyDenied => "policy_denied",
             ErrorCode::Internal => "internal",
+            ErrorCode::NotAllowed => "not_allowed",
         }
     }
 }

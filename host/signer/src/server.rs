@@ -1,6 +1,14 @@
-//! The Unix socket: bound owner-only (mode 0600), newline-delimited JSON on
-//! many connections at once with many requests in flight on each, removed on
-//! shutdown.
+//! The Unix socket: bound owner-only (mode 0600) in a folder no other user
+//! may write, newline-delimited JSON on many connections at once with many
+//! requests in flight on each, removed on shutdown.
+//!
+//! Who may connect is checked twice: by the socket's permissions, and by the
+//! peer's uid as the kernel reports it (`SO_PEERCRED`) against the allowed
+//! uids, so that a socket an administrator opened to a group still serves
+//! only the host's user. Connections are capped, and a request line once
+//! begun must end within [`LINE_TIMEOUT`]. A connection idle between
+//! requests stays open: it is the host's, and closing it would race the
+//! host's next request and fail an order.
 
 use std::future::Future;
 use std::io;
@@ -25,6 +33,28 @@ use crate::protocol::{ErrorCode, MAX_LINE_BYTES, Response};
 const MAX_IN_FLIGHT: usize = 256;
 /// Pause after a failed `accept` (for instance out of file descriptors).
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// How long the rest of a request line may take once its first byte came.
+pub const LINE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Who may use the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// The uids whose connections are served.
+    pub allowed_uids: Vec<u32>,
+    /// Connections open at once; more are closed as they come.
+    pub max_connections: usize,
+}
+
+impl Access {
+    /// This process's own user only, and 64 connections.
+    pub fn own_user() -> Access {
+        Access {
+            // SAFETY: `geteuid` has no preconditions and cannot fail.
+            allowed_uids: vec![unsafe { libc::geteuid() }],
+            max_connections: 64,
+        }
+    }
+}
 
 /// Why the socket could not be served.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +62,9 @@ pub enum ServeError {
     /// The path is taken: a live socket, or a file that is not a socket.
     #[error(transparent)]
     Taken(#[from] ClaimError),
+    /// Another user could replace the socket.
+    #[error("refusing to serve there: {0}")]
+    UntrustedFolder(String),
     /// A file system or socket call failed.
     #[error("cannot {action} {path}: {source}")]
     Io {
@@ -89,6 +122,11 @@ impl SignerSocket {
             Some(parent) if !parent.as_os_str().is_empty() => parent,
             _ => Path::new("."),
         };
+        if let Some(reason) = plugin_api::trust::distrust_folder(parent) {
+            return Err(ServeError::UntrustedFolder(format!(
+                "{reason}: another user could replace the socket"
+            )));
+        }
         let staging = tempfile::Builder::new()
             .prefix(".sig")
             .rand_bytes(6)
@@ -121,14 +159,39 @@ impl SignerSocket {
 
     /// Serves connections until `shutdown` completes, then removes the socket
     /// file. Connections still open are dropped with the runtime.
-    pub async fn serve(self, signer: Arc<Signer>, shutdown: impl Future<Output = ()>) {
+    pub async fn serve(
+        self,
+        signer: Arc<Signer>,
+        access: Access,
+        shutdown: impl Future<Output = ()>,
+    ) {
         tokio::pin!(shutdown);
+        let open = Arc::new(Semaphore::new(access.max_connections));
         loop {
             tokio::select! {
                 () = &mut shutdown => break,
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, _)) => {
-                        tokio::spawn(serve_connection(stream, Arc::clone(&signer)));
+                        let Ok(slot) = Arc::clone(&open).try_acquire_owned() else {
+                            tracing::warn!(
+                                max = access.max_connections,
+                                "connection closed: too many open"
+                            );
+                            continue;
+                        };
+                        match admit(&stream, &access) {
+                            Ok(()) => {
+                                let signer = Arc::clone(&signer);
+                                tokio::spawn(async move {
+                                    serve_connection(stream, signer).await;
+                                    drop(slot);
+                                });
+                            }
+                            Err(reason) => {
+                                tracing::warn!("connection refused: {reason}");
+                                tokio::spawn(refuse(stream, reason));
+                            }
+                        }
                     }
                     Err(error) => {
                         tracing::warn!(%error, "accept failed");
@@ -139,6 +202,44 @@ impl SignerSocket {
         }
         tracing::info!(path = %self.path().display(), "shutting down; removing the socket");
     }
+}
+
+/// Whether the peer of `stream` may use the signer: its uid, as the kernel
+/// reports it, must be allowed.
+fn admit(stream: &UnixStream, access: &Access) -> Result<(), String> {
+    let peer = stream
+        .peer_cred()
+        .map_err(|error| format!("cannot learn who connected: {error}"))?;
+    if access.allowed_uids.contains(&peer.uid()) {
+        return Ok(());
+    }
+    Err(format!(
+        "uid {} (pid {}) may not use this signer; allowed uids: {:?}",
+        peer.uid(),
+        peer.pid()
+            .map_or_else(|| "?".to_owned(), |pid| pid.to_string()),
+        access.allowed_uids
+    ))
+}
+
+/// Tells a refused peer why, then closes the connection: its side first,
+/// and what the peer sent meanwhile is read and dropped (up to 64 KiB, for
+/// up to a second), since closing with it unread would reset the connection
+/// before the peer reads why.
+async fn refuse(mut stream: UnixStream, reason: String) {
+    let refusal = Response::failure(None, ErrorCode::NotAllowed, reason).to_json_line();
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(&refusal).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        for _ in 0..16 {
+            if stream.read(&mut sink).await? == 0 {
+                break;
+            }
+        }
+        Ok::<_, io::Error>(())
+    })
+    .await;
 }
 
 /// Completes when this process's parent ends (it is re-parented).
@@ -155,6 +256,7 @@ async fn parent_gone() {
 pub async fn run(
     path: &Path,
     signer: Arc<Signer>,
+    access: &Access,
     exit_with_parent: bool,
 ) -> Result<(), ServeError> {
     let signal_error = |source| ServeError::Io {
@@ -176,7 +278,12 @@ pub async fn run(
             "key"
         );
     }
-    tracing::info!(socket = %socket.path().display(), "serving");
+    tracing::info!(
+        socket = %socket.path().display(),
+        allowed_uids = ?access.allowed_uids,
+        max_connections = access.max_connections,
+        "serving"
+    );
     let shutdown = async move {
         tokio::select! {
             _ = terminate.recv() => {}
@@ -186,7 +293,7 @@ pub async fn run(
             }
         }
     };
-    socket.serve(signer, shutdown).await;
+    socket.serve(signer, access.clone(), shutdown).await;
     Ok(())
 }
 
@@ -205,8 +312,20 @@ async fn read_line<R: AsyncBufRead + Unpin>(
     line: &mut Vec<u8>,
 ) -> io::Result<LineRead> {
     line.clear();
+    // Waiting for the next request takes as long as it takes; once one has
+    // begun, the rest must follow in time.
+    if reader.fill_buf().await?.is_empty() {
+        return Ok(LineRead::Eof);
+    }
     let limit = MAX_LINE_BYTES as u64 + 1;
-    let read = reader.take(limit).read_until(b'\n', line).await?;
+    let read = tokio::time::timeout(LINE_TIMEOUT, reader.take(limit).read_until(b'\n', line))
+        .await
+        .map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("a request line unfinished after {LINE_TIMEOUT:?}"),
+            )
+        })??;
     if line.last() == Some(&b'\n') {
         line.pop();
         Ok(LineRead::Line)
@@ -261,7 +380,7 @@ async fn serve_connection(stream: UnixStream, signer: Arc<Signer>) {
             }
             Ok(LineRead::Eof) => break,
             Err(error) => {
-                tracing::debug!(%error, "read failed");
+                tracing::info!(%error, "read failed; closing the connection");
                 break;
             }
         }
@@ -273,5 +392,32 @@ async fn serve_connection(stream: UnixStream, signer: Arc<Signer>) {
 async fn write_response(writer: &Mutex<OwnedWriteHalf>, line: &[u8]) {
     if let Err(error) = writer.lock().await.write_all(line).await {
         tracing::debug!(%error, "write failed; response dropped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncWriteExt, BufReader};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn an_idle_connection_waits_but_a_begun_line_must_end_in_time() {
+        let (mut client, server) = tokio::io::duplex(1024);
+        let mut reader = BufReader::new(server);
+        let mut line = Vec::new();
+        let idle = tokio::time::timeout(
+            Duration::from_secs(3_600),
+            read_line(&mut reader, &mut line),
+        )
+        .await;
+        assert!(idle.is_err(), "an hour idle is not an error");
+
+        client.write_all(b"{\"id\":1").await.unwrap();
+        let error = read_line(&mut reader, &mut line)
+            .await
+            .err()
+            .expect("an unfinished line times out");
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
     }
 }

@@ -133,7 +133,7 @@ impl Default for Policy {
 impl Policy {
     /// Reads a policy file.
     pub fn load(path: &Path) -> Result<Self, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+        let text = crate::files::read_trusted(path).map_err(|source| PolicyError::Io {
             path: path.to_owned(),
             source,
         })?;

@@ -109,6 +109,11 @@ impl Server {
     /// Like [`Server::start`], in a directory the caller prepared; the socket is
     /// `dir/signer.sock`.
     pub fn start_in(dir: TempDir, policy: Option<&str>) -> Server {
+        Server::start_with(dir, policy, &[])
+    }
+
+    /// Like [`Server::start_in`], with more `serve` arguments.
+    pub fn start_with(dir: TempDir, policy: Option<&str>, arguments: &[&str]) -> Server {
         let key = write_file(dir.path(), "key", &format!("{KEY}\n"), 0o600);
         let socket = dir.path().join("signer.sock");
         let mut command = binary();
@@ -117,7 +122,8 @@ impl Server {
             .arg("--key-file")
             .arg(&key)
             .arg("--socket")
-            .arg(&socket);
+            .arg(&socket)
+            .args(arguments);
         if let Some(policy) = policy {
             command
                 .arg("--policy")
