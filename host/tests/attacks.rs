@@ -10,7 +10,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::host_process::{HostFiles, funded_emulator};
-use serde_json::json;
+use common::orders::{EventLog, eventually};
+use serde_json::{Value, json};
 
 /// Runs `connector-host` with `args` to its end (at most 20 s).
 fn host_command(args: &[&str], config: &std::path::Path) -> Output {
@@ -73,5 +74,74 @@ async fn a_second_host_on_the_same_socket_paths_is_refused_and_the_first_keeps_s
 
     let status = first.command(json!({"cmd": "status"})).expect("reply");
     assert_eq!(status["ok"], true, "{status}");
+    emulator.shutdown().await;
+}
+
+/// The `data` of the first `host.status.signer` event in `state`.
+fn signer_status(events: &EventLog, state: &str) -> Option<Value> {
+    events.all().into_iter().find_map(|(topic, body)| {
+        (topic == "host.status.signer" && body["data"]["state"] == state)
+            .then(|| body["data"].clone())
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_takes_the_signer_socket_gets_no_order_and_the_signer_exit_is_loud() {
+    let emulator = funded_emulator("squatted signer").await;
+    let files = HostFiles::new("squatted signer", &emulator.base_url(), "");
+    let events = EventLog::start(&files.events);
+    let _host = files.start().await;
+    files.limit_buy("BTC-USD", "90000", "0.001");
+    eventually("the signer up", Duration::from_secs(10), || {
+        signer_status(&events, "up").is_some()
+    })
+    .await;
+    let pid = signer_status(&events, "up").expect("up")["pid"]
+        .as_u64()
+        .expect("pid");
+
+    // The signer dies; another process of the same user takes its socket.
+    let killed = Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    eventually(
+        "the signer's exit published",
+        Duration::from_secs(10),
+        || signer_status(&events, "exited").is_some(),
+    )
+    .await;
+    let socket = files.dir.path().join("signer.sock");
+    let _ = std::fs::remove_file(&socket);
+    let squatter = std::os::unix::net::UnixListener::bind(&socket).expect("squat");
+    squatter.set_nonblocking(true).expect("nonblocking");
+
+    // An order now is not signed, and the squatter is sent nothing.
+    let id = files.limit_buy("BTC-USD", "90000", "0.001");
+    let mut failed = Value::Null;
+    eventually("the order failed", Duration::from_secs(10), || {
+        failed = files
+            .command(json!({"cmd": "get_order", "client_order_id": id}))
+            .unwrap_or_default();
+        failed["result"]["order_state"] == "FAILED"
+    })
+    .await;
+    assert!(
+        failed
+            .to_string()
+            .contains("not by the signer this host started"),
+        "{failed}"
+    );
+    let mut received = Vec::new();
+    while let Ok((mut stream, _)) = squatter.accept() {
+        stream.set_nonblocking(true).expect("nonblocking");
+        let _ = std::io::Read::read_to_end(&mut stream, &mut received);
+    }
+    assert!(
+        received.is_empty(),
+        "the squatter was sent {}",
+        String::from_utf8_lossy(&received)
+    );
     emulator.shutdown().await;
 }

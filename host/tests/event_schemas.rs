@@ -118,6 +118,8 @@ fn produce_every_topic(publisher: &Publisher) {
     commands.refused("risk_limit");
     status.commands(&commands);
     status.internal_error("commands", "buy", "attempt to divide by zero");
+    status.signer("up", Some(4242), None);
+    status.signer("exited", None, Some("it exited (signal: 9 (SIGKILL))"));
     status.kill_switch("hl-local", true, Some("drill"));
     status.kill_switch("hl-local", false, None);
     status.dead_man_switch("hl-local", "armed", Some(1_700_000_005_000), 0, None);

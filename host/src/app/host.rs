@@ -15,7 +15,7 @@ use crate::config::{self, Config, ConfigErrors};
 use crate::order::ClientIdGenerator;
 use crate::plugins::{FolderError, PluginSet};
 use crate::publisher::{Publisher, PublisherError, StatusPublisher};
-use crate::signer::{SignerClient, SignerProcess, SpawnError, signer_binary};
+use crate::signer::{SignerClient, SignerProcess, SpawnError, SupervisedSigner, signer_binary};
 use crate::trading::Trading;
 
 /// Pause between binding the publisher and publishing anything.
@@ -106,17 +106,19 @@ pub async fn run(
     status.config_loaded(config_file, &config.summary());
     status.plugins(&plugins);
     let signer_process = match config.signer.spawn_keys() {
-        Some(keys) => {
-            Some(SignerProcess::start(&signer_binary(), keys, &config.signer.socket).await?)
-        }
+        Some(keys) => Some(supervise_signer(
+            SignerProcess::start(&signer_binary(), keys, &config.signer.socket).await?,
+            &status,
+        )),
         None => None,
     };
     let services = HostServices {
         publisher: publisher.clone(),
         ids: Arc::new(ClientIdGenerator::new(&config.host.id)),
-        signer: SignerClient::new(
+        signer: SignerClient::pinned(
             &config.signer.socket,
             Duration::from_millis(config.signer.timeout_ms),
+            signer_process.as_ref().map(SupervisedSigner::pid),
         ),
         state_dir: config.host.state_dir.clone(),
     };
@@ -255,6 +257,25 @@ pub async fn run(
     publisher_thread.join();
     info!("host stopped");
     Ok(())
+}
+
+/// Watches the signer the host started: its exit is logged as an error and
+/// published (`host.status.signer`), and from then on no order can be
+/// signed — the client is pinned to its pid — until the host is restarted.
+fn supervise_signer(process: SignerProcess, status: &StatusPublisher) -> SupervisedSigner {
+    let on_exit = {
+        let status = status.clone();
+        move |reason: String| {
+            error!(
+                "the signer this host started is gone: {reason}; no order can be signed until \
+                 the host is restarted"
+            );
+            status.signer("exited", None, Some(&reason));
+        }
+    };
+    let supervised = process.supervise(on_exit);
+    status.signer("up", Some(supervised.pid()), None);
+    supervised
 }
 
 /// Cancels every open order and waits (a while) for the exchange to confirm.

@@ -129,6 +129,19 @@ pub struct PublisherCounters {
     pub dropped: u64,
 }
 
+/// `host.status.signer`: the signer the host started, up or gone.
+#[derive(Serialize)]
+pub struct SignerStatus<'a> {
+    /// `up` or `exited`.
+    pub state: &'a str,
+    /// Its process id, while up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// Why it is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'a str>,
+}
+
 /// `host.status.internal_error`: a bug stopped one piece of work (a
 /// command), and the host went on.
 #[derive(Serialize)]

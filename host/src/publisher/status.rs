@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering;
 
 use super::market::{
     BookStatusData, ConfigStatus, ConnectionStatus, DeadManSwitchStatus, InternalErrorStatus,
-    KillSwitchStatus, PluginStatus, PublisherCounters, RateLimitStatus, ThrottleStatus,
+    KillSwitchStatus, PluginStatus, PublisherCounters, RateLimitStatus, SignerStatus,
+    ThrottleStatus,
 };
 use super::{Family, Publisher};
 use crate::commands::CommandStats;
@@ -210,6 +211,12 @@ impl StatusPublisher {
     /// `host.status.commands`: the command socket's counters now.
     pub fn commands(&self, stats: &CommandStats) {
         self.publish("commands", &stats.snapshot());
+    }
+
+    /// `host.status.signer`: the signer the host started is `up` (with its
+    /// pid) or has `exited` (with the reason).
+    pub fn signer(&self, state: &str, pid: Option<u32>, reason: Option<&str>) {
+        self.publish("signer", &SignerStatus { state, pid, reason });
     }
 
     /// `host.status.internal_error`: a bug stopped `task` of `component`;

@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::oneshot;
-use tracing::warn;
+use tracing::{error, warn};
 
 /// Why a signature was not obtained.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +59,8 @@ struct Connection {
 
 struct Inner {
     socket: PathBuf,
+    /// The only process it may sign through, when the host started it.
+    pinned_pid: Option<u32>,
     timeout: Duration,
     next_id: AtomicU64,
     generation: AtomicU64,
@@ -79,9 +81,18 @@ impl SignerClient {
     /// A client for the signer at `socket`. Connects lazily, on the first
     /// request, so the host can start before the signer.
     pub fn new(socket: &Path, timeout: Duration) -> SignerClient {
+        SignerClient::pinned(socket, timeout, None)
+    }
+
+    /// A client that talks only to process `pid` (a signer the host
+    /// started): a connection served by any other process — one that took
+    /// the socket path once the signer was gone — is refused before a
+    /// request is written, as the kernel reports its peer (`SO_PEERCRED`).
+    pub fn pinned(socket: &Path, timeout: Duration, pid: Option<u32>) -> SignerClient {
         SignerClient {
             inner: Arc::new(Inner {
                 socket: socket.to_owned(),
+                pinned_pid: pid,
                 timeout,
                 next_id: AtomicU64::new(1),
                 generation: AtomicU64::new(0),
@@ -155,6 +166,7 @@ impl SignerClient {
             let stream = UnixStream::connect(&self.inner.socket)
                 .await
                 .map_err(|error| self.unavailable(error.to_string()))?;
+            self.check_peer(&stream)?;
             let (reader, writer) = stream.into_split();
             let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed) + 1;
             tokio::spawn(self.clone().read_responses(reader, generation));
@@ -168,6 +180,28 @@ impl SignerClient {
             return Err(self.unavailable(error.to_string()));
         }
         Ok(())
+    }
+
+    /// Refuses a connection served by another process than the pinned one.
+    fn check_peer(&self, stream: &UnixStream) -> Result<(), SignError> {
+        let Some(expected) = self.inner.pinned_pid else {
+            return Ok(());
+        };
+        let peer = stream
+            .peer_cred()
+            .map_err(|error| self.unavailable(format!("cannot learn who serves it: {error}")))?;
+        if peer.pid() == i32::try_from(expected).ok() {
+            return Ok(());
+        }
+        let reason = format!(
+            "it is served by pid {} (uid {}), not by the signer this host started (pid {expected}); \
+             nothing is sent to it",
+            peer.pid()
+                .map_or_else(|| "?".to_owned(), |pid| pid.to_string()),
+            peer.uid()
+        );
+        error!("signer socket {}: {reason}", self.inner.socket.display());
+        Err(self.unavailable(reason))
     }
 
     /// Routes each response line to its waiter until the connection ends,

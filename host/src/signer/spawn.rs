@@ -30,6 +30,31 @@ pub enum SpawnError {
 /// A signer child process; killed when dropped.
 pub struct SignerProcess {
     child: Child,
+    pid: u32,
+}
+
+/// A started signer watched for its exit: the host signs through it alone
+/// (its client is pinned to this pid), so its exit stops order placement
+/// until the host is restarted — it is never silently replaced.
+pub struct SupervisedSigner {
+    pid: u32,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    watcher: tokio::task::JoinHandle<()>,
+}
+
+impl SupervisedSigner {
+    /// The signer's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Stops the signer and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = self.watcher.await;
+    }
 }
 
 /// `connector-signer` next to this executable, or on the `PATH`.
@@ -122,13 +147,17 @@ impl SignerProcess {
             binary: binary.to_owned(),
             source,
         })?;
+        let pid = child.id().ok_or_else(|| SpawnError::Start {
+            binary: binary.to_owned(),
+            source: std::io::Error::other("it has no process id"),
+        })?;
         let deadline = tokio::time::Instant::now() + READY_WITHIN;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
                 return Err(SpawnError::Exited(status));
             }
             if tokio::net::UnixStream::connect(socket).await.is_ok() {
-                return Ok(SignerProcess { child });
+                return Ok(SignerProcess { child, pid });
             }
             if tokio::time::Instant::now() > deadline {
                 return Err(SpawnError::NotReady(socket.to_owned()));
@@ -140,5 +169,28 @@ impl SignerProcess {
     /// Stops the signer.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
+    }
+
+    /// Watches the signer from now on: `on_exit` is called with the reason
+    /// if it ends before [`SupervisedSigner::stop`].
+    pub fn supervise(mut self, on_exit: impl FnOnce(String) + Send + 'static) -> SupervisedSigner {
+        let pid = self.pid;
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let watcher = tokio::spawn(async move {
+            tokio::select! {
+                status = self.child.wait() => on_exit(match status {
+                    Ok(status) => format!("it exited ({status})"),
+                    Err(error) => format!("it cannot be waited for: {error}"),
+                }),
+                _ = stopped => {
+                    let _ = self.child.kill().await;
+                }
+            }
+        });
+        SupervisedSigner {
+            pid,
+            stop: Some(stop),
+            watcher,
+        }
     }
 }
