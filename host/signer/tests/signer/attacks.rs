@@ -60,7 +60,11 @@ fn the_signer_cannot_be_read_or_dumped_by_its_own_user_and_locks_its_key() {
         std::os::unix::fs::chown(path, Some(NOBODY), Some(NOBODY)).unwrap();
     }
     let socket = dir.path().join("signer.sock");
-    let child = binary()
+    // A copy nobody can run wherever the build is (a clone under a 0700
+    // home folder would not be).
+    let program = dir.path().join("connector-signer");
+    fs::copy(binary().get_program(), &program).unwrap();
+    let child = std::process::Command::new(&program)
         .args(["serve", "--key-file"])
         .arg(&key)
         .arg("--socket")
