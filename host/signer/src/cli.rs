@@ -80,7 +80,7 @@ pub enum Command {
         #[arg(long = "allow-uid", value_name = "UID")]
         allowed_uids: Vec<u32>,
         /// Connections open at once; more are closed as they come.
-        #[arg(long, value_name = "N", default_value_t = 64,
+        #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS,
               value_parser = clap::value_parser!(u16).range(1..))]
         max_connections: u16,
     },

@@ -36,6 +36,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 /// How long the rest of a request line may take once its first byte came.
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Connections open at once unless configured otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: u16 = 64;
+
 /// Who may use the socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Access {
@@ -46,12 +49,12 @@ pub struct Access {
 }
 
 impl Access {
-    /// This process's own user only, and 64 connections.
+    /// This process's own user only, and [`DEFAULT_MAX_CONNECTIONS`].
     pub fn own_user() -> Access {
         Access {
             // SAFETY: `geteuid` has no preconditions and cannot fail.
             allowed_uids: vec![unsafe { libc::geteuid() }],
-            max_connections: 64,
+            max_connections: usize::from(DEFAULT_MAX_CONNECTIONS),
         }
     }
 }
