@@ -181,7 +181,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         // The plugin judges its own settings; its refusal has a line too.
         (
             tighter.replace("network = \"local\"", "network = \"moon\""),
-            "exchanges[0].settings.network: `moon` is not mainnet, testnet or local",
+            "exchanges[hl].settings.network: `moon` is not mainnet, testnet or local",
         ),
     ] {
         editor_save(&files.config_file, &bad);
@@ -408,11 +408,26 @@ async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
     let seed = "plugin drop-in host";
     let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
-    // The host starts with an empty plugins folder: its exchange waits.
+    // The host starts with no exchange and an empty plugins folder (an
+    // exchange whose plugin is missing would stop the start, as `start_up`
+    // shows).
     let plugins = files.dir.path().join("plugins");
     std::fs::remove_file(plugins.join("hyperliquid.so")).expect("remove plugin");
+    let with_exchange = std::fs::read_to_string(&files.config_file).expect("config");
+    let (without, _) = with_exchange
+        .split_once("[[exchanges]]")
+        .expect("an exchange");
+    editor_save(&files.config_file, without);
     let events = EventLog::start(&files.events);
     let host = files.start().await;
+
+    // An exchange whose plugin is not loaded is refused…
+    editor_save(&files.config_file, &with_exchange);
+    until_refused(
+        &events,
+        "exchanges.hl: no loaded plugin provides `hyperliquid`",
+    )
+    .await;
     assert_eq!(
         files
             .command(json!({"cmd": "status", "exchange": "hl"}))
@@ -420,7 +435,10 @@ async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
         "unknown_exchange"
     );
 
+    // …and taken once the plugin is dropped into the folder.
     copy_as(&cdylib("hyperliquid-plugin"), &plugins, "hyperliquid.so");
+    until_status(&events, "plugin", &[("state", "loaded")]).await;
+    editor_save(&files.config_file, &with_exchange);
     eventually(
         "the exchange started with the new plugin",
         Duration::from_secs(15),

@@ -252,12 +252,12 @@ fn each_plugin_judges_its_settings_and_the_error_names_the_key_and_its_line() {
     // its own.
     assert!(
         stderr.contains(
-            "line 17: exchanges[0].settings.api_url: is required when network = \"local\""
+            "line 17: exchanges[hl].settings.api_url: is required when network = \"local\""
         ),
         "{stderr}"
     );
     assert!(
-        stderr.contains("exchanges[1].plugin: no plugin in")
+        stderr.contains("exchanges[other].plugin: no plugin in")
             && stderr.contains("provides `bybit` (found: hyperliquid)"),
         "{stderr}"
     );
@@ -274,7 +274,7 @@ fn each_plugin_judges_its_settings_and_the_error_names_the_key_and_its_line() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(
-            "line 19: exchanges[0].settings.api_url: `127.0.0.1:1` is not an http(s) URL"
+            "line 19: exchanges[hl].settings.api_url: `127.0.0.1:1` is not an http(s) URL"
         ),
         "{stderr}"
     );
@@ -282,7 +282,7 @@ fn each_plugin_judges_its_settings_and_the_error_names_the_key_and_its_line() {
     let (code, _, stderr) = host_with(&["run", "--config"], &config);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
-        stderr.contains("line 19: exchanges[0].settings.api_url"),
+        stderr.contains("line 19: exchanges[hl].settings.api_url"),
         "{stderr}"
     );
 

@@ -1,6 +1,6 @@
 //! The `connector-signer` command line.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,9 +19,10 @@ use crate::hardening::protect_process;
 use crate::key::{KeyFileError, load_key};
 use crate::keyring::{Keyring, KeyringError};
 use crate::policy::hyperliquid::{Policy, PolicyError};
-use crate::protocol::{ErrorCode, MAX_LINE_BYTES, Response};
+use crate::protocol::{EXIT_SOCKET_IN_USE, ErrorCode, MAX_LINE_BYTES, Response};
 use crate::schemes::hyperliquid::parse_network;
 use crate::server::{self, Access, ServeError};
+use plugin_api::socket_path::ClaimError;
 
 /// Holds trading keys and signs only what each key's policy allows.
 #[derive(Debug, Parser)]
@@ -201,7 +202,12 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     result.unwrap_or_else(|error| {
         eprintln!("connector-signer: {error}");
-        ExitCode::FAILURE
+        match error {
+            CliError::Serve(ServeError::Taken(ClaimError::InUse { .. })) => {
+                ExitCode::from(EXIT_SOCKET_IN_USE)
+            }
+            _ => ExitCode::FAILURE,
+        }
     })
 }
 
@@ -210,10 +216,15 @@ fn init_logging(default_filter: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // Fails only if a subscriber is already installed (tests); keep that one.
-    let _ = tracing_subscriber::fmt()
+    // No colour codes into a pipe (the host relays this) or the journal.
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .try_init();
+        .with_writer(io::stderr);
+    let _ = if io::stderr().is_terminal() {
+        builder.try_init()
+    } else {
+        builder.with_ansi(false).try_init()
+    };
 }
 
 fn load_keyring(keys: &KeysArg) -> Result<Keyring, CliError> {

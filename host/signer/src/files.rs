@@ -9,8 +9,11 @@ use std::io;
 use std::path::Path;
 
 /// Opens `path` for reading once it is trusted; an untrusted file is a
-/// `PermissionDenied` error saying why.
+/// `PermissionDenied` error saying why, a missing one `NotFound`.
 pub fn open_trusted(path: &Path) -> io::Result<File> {
+    if !path.exists() {
+        return Err(io::Error::new(io::ErrorKind::NotFound, "no such file"));
+    }
     if let Some(reason) = plugin_api::trust::distrust(path) {
         return Err(io::Error::new(
             io::ErrorKind::PermissionDenied,

@@ -19,6 +19,12 @@ use serde_json::Value;
 /// line gets a `bad_request` response and the connection is closed.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// The exit code of `connector-signer serve` when another process already
+/// serves on its socket (BSD's `EX_TEMPFAIL`): the one start-up failure a
+/// parent should retry, as a signer left by a killed host exits within a
+/// moment. Every other failure exits 1.
+pub const EXIT_SOCKET_IN_USE: u8 = 75;
+
 /// A request id: any JSON number or string, echoed back as is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]

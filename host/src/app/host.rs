@@ -9,11 +9,11 @@ use tracing::{error, info, warn};
 use std::sync::Arc;
 
 use super::exchange::{HostServices, StartError};
+use super::preflight;
 use super::reload::{self, Reloader, Running, SetLogLevel, Trigger};
-use crate::commands::{CommandServer, CommandStats, Dispatcher, SocketLimits};
-use crate::config::{self, Config, ConfigErrors};
+use crate::commands::{CommandServer, CommandSocketError, CommandStats, Dispatcher, SocketLimits};
+use crate::config::{Config, ConfigErrors};
 use crate::order::ClientIdGenerator;
-use crate::plugins::{FolderError, PluginSet};
 use crate::publisher::{Publisher, PublisherError, StatusPublisher};
 use crate::signer::{SignerClient, SignerProcess, SpawnError, SupervisedSigner, signer_binary};
 use crate::trading::Trading;
@@ -52,9 +52,9 @@ pub enum HostError {
     /// The event publisher could not bind.
     #[error(transparent)]
     Publisher(#[from] PublisherError),
-    /// The plugins folder could not be read.
+    /// The command socket could not be bound.
     #[error(transparent)]
-    Plugins(#[from] FolderError),
+    Commands(#[from] CommandSocketError),
     /// An exchange could not start.
     #[error(transparent)]
     Exchange(#[from] StartError),
@@ -64,14 +64,18 @@ pub enum HostError {
     /// Signals could not be watched.
     #[error("cannot watch signals: {0}")]
     Signals(std::io::Error),
-    /// A plugin refused its exchange's settings.
+    /// The configuration asks for what this machine lacks: a plugin, a
+    /// folder, a key file, settings a plugin accepts.
     #[error("{0}")]
     Settings(ConfigErrors),
 }
 
 /// Runs the host until SIGINT or SIGTERM; reloads its configuration when
 /// the file changes, on SIGHUP and on the `reload` command (see
-/// [`reload`]).
+/// [`reload`]). What the configuration needs is checked first
+/// ([`preflight`]); anything that stops the start (an exchange that
+/// refuses the account, an unknown market, a socket that cannot be bound)
+/// stops what did start and is returned, so the process exits non-zero.
 ///
 /// Shutdown order: stop taking commands, stop accepting orders, cancel open
 /// orders where the configuration asks, close the connections, then write
@@ -87,6 +91,7 @@ pub async fn run(
         .map_err(HostError::Signals)?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(HostError::Signals)?;
+    let plugins = preflight::check(config_file, &config).map_err(HostError::Settings)?;
     let (publisher, publisher_thread) = Publisher::start_spinning(
         &config.zmq.publish,
         config.zmq.queue_capacity,
@@ -97,11 +102,6 @@ pub async fn run(
     // every 100 ms); give them that time before anything is published, so
     // that they do not miss what the restart reconciles.
     tokio::time::sleep(SUBSCRIBERS_REJOIN).await;
-    let plugins = PluginSet::load_dir(&config.host.plugins_dir)?;
-    let problems = plugins.check_settings(&config);
-    if !problems.is_empty() {
-        return Err(HostError::Settings(config::locate(config_file, problems)));
-    }
     let status = StatusPublisher::new(publisher.clone());
     status.config_loaded(config_file, &config.summary());
     status.plugins(&plugins);
@@ -130,35 +130,26 @@ pub async fn run(
         shutdown_rx.clone(),
     ));
 
-    // An exchange whose plugin is not in the folder yet waits for it.
+    // Exchanges start one after the other; the first that cannot start
+    // stops the start, and the ones already started are stopped with the
+    // rest below.
+    let mut exchanges = Vec::new();
     let starting = async {
-        let mut exchanges = Vec::new();
-        let mut waiting = Vec::new();
         for exchange in &config.exchanges {
             match Running::start(exchange, &plugins, &services).await {
                 Ok(Some(running)) => exchanges.push(running),
                 Ok(None) => break,
-                Err(StartError::NoPlugin {
-                    exchange: name,
-                    plugin,
-                }) => {
-                    warn!(exchange = %name, %plugin, "no plugin provides it yet; it starts when one is dropped into the plugins folder");
-                    waiting.push(exchange.clone());
-                }
                 Err(error) => return Err(HostError::from(error)),
             }
         }
-        Ok::<_, HostError>((exchanges, waiting))
+        Ok(())
     };
-    let mut exchanges = (Vec::new(), Vec::new());
+    let mut failed: Option<HostError> = None;
     let mut interrupted = false;
     tokio::select! {
-        started = starting => match started {
-            Ok(started) => exchanges = started,
-            Err(error) => {
-                error!("{error}");
-                interrupted = true;
-            }
+        started = starting => if let Err(error) = started {
+            failed = Some(error);
+            interrupted = true;
         },
         _ = interrupt.recv() => { info!("interrupted while starting"); interrupted = true; }
         _ = terminate.recv() => { info!("terminated while starting"); interrupted = true; }
@@ -166,7 +157,7 @@ pub async fn run(
     // Reloads: the config and plugins folders, SIGHUP, the `reload`
     // command. The reloader owns the running exchanges from here on.
     let (triggers, trigger_queue) = mpsc::unbounded_channel();
-    let dispatcher = Dispatcher::new(exchanges.0.iter().map(|e| e.runtime.trading.clone()))
+    let dispatcher = Dispatcher::new(exchanges.iter().map(|e| e.runtime.trading.clone()))
         .reloading_with(triggers.clone());
     let reloader = Reloader::new(
         config_file,
@@ -211,7 +202,7 @@ pub async fn run(
                     }
                 }
             }
-            Err(error) => error!("{error}"),
+            Err(error) => failed = Some(HostError::from(error)),
         }
     }
     if let Some(commands) = commands {
@@ -255,8 +246,16 @@ pub async fn run(
     drop(services);
     drop(publisher);
     publisher_thread.join();
-    info!("host stopped");
-    Ok(())
+    match failed {
+        Some(error) => {
+            info!("host stopped: it could not start");
+            Err(error)
+        }
+        None => {
+            info!("host stopped");
+            Ok(())
+        }
+    }
 }
 
 /// Watches the signer the host started: its exit is logged as an error and

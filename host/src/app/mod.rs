@@ -5,6 +5,7 @@
 
 mod exchange;
 mod host;
+pub mod preflight;
 pub mod reload;
 
 pub use exchange::{ExchangeRuntime, HostServices, StartError};

@@ -13,6 +13,9 @@ pub enum KeyPathSegment {
     Key(String),
     /// An array index.
     Index(usize),
+    /// An array element by its name (an exchange's `name`, a market's
+    /// `symbol`): how errors are shown, once located.
+    Named(String),
 }
 
 /// A key path such as `exchanges[0].markets[1].limits.max_order_size`.
@@ -44,6 +47,37 @@ impl KeyPath {
         let mut path = self.clone();
         path.0.extend(other.0);
         path
+    }
+
+    /// This path with each array index replaced by the element's name (its
+    /// `name` or `symbol` key) where `document` gives one:
+    /// `exchanges[hl-local].markets[BTC-USD]` rather than
+    /// `exchanges[0].markets[1]`.
+    pub fn named(&self, document: &Spanned<DeTable<'_>>) -> KeyPath {
+        let mut named = Vec::with_capacity(self.0.len());
+        let mut value: Option<&DeValue<'_>> = None;
+        let mut table = Some(document.get_ref());
+        for segment in &self.0 {
+            let mut label = None;
+            let item = match (segment, table, value) {
+                (KeyPathSegment::Key(key), Some(table), _) => table
+                    .iter()
+                    .find(|(name, _)| name.get_ref().as_ref() == key.as_str())
+                    .map(|(_, item)| item.get_ref()),
+                (KeyPathSegment::Index(index), _, Some(DeValue::Array(items))) => {
+                    label = unique_name(items, *index);
+                    items.get(*index).map(Spanned::get_ref)
+                }
+                _ => None,
+            };
+            named.push(label.map_or_else(|| segment.clone(), KeyPathSegment::Named));
+            value = item;
+            table = match item {
+                Some(DeValue::Table(inner)) => Some(inner),
+                _ => None,
+            };
+        }
+        KeyPath(named)
     }
 
     /// Converts serde_path_to_error's path.
@@ -123,10 +157,47 @@ impl fmt::Display for KeyPath {
                 KeyPathSegment::Key(key) if position == 0 => f.write_str(key)?,
                 KeyPathSegment::Key(key) => write!(f, ".{key}")?,
                 KeyPathSegment::Index(index) => write!(f, "[{index}]")?,
+                KeyPathSegment::Named(name) => write!(f, "[{name}]")?,
             }
         }
         Ok(())
     }
+}
+
+/// The name element `index` of `items` goes by, if no other element shares
+/// it (an error about a duplicate must not point at both).
+fn unique_name(items: &[Spanned<DeValue<'_>>], index: usize) -> Option<String> {
+    let name_of = |item: &Spanned<DeValue<'_>>| match item.get_ref() {
+        DeValue::Table(element) => element_name(element),
+        _ => None,
+    };
+    let name = name_of(items.get(index)?)?;
+    let shared = items
+        .iter()
+        .enumerate()
+        .any(|(other, item)| other != index && name_of(item).as_ref() == Some(&name));
+    (!shared).then_some(name)
+}
+
+/// The name an array element goes by: its `name`, else its `symbol`, when
+/// it is a plain string that reads well inside brackets.
+fn element_name(element: &DeTable<'_>) -> Option<String> {
+    ["name", "symbol"].iter().find_map(|key| {
+        let (_, value) = element
+            .iter()
+            .find(|(name, _)| name.get_ref().as_ref() == *key)?;
+        match value.get_ref() {
+            DeValue::String(text)
+                if !text.is_empty()
+                    && text
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c)) =>
+            {
+                Some(text.to_string())
+            }
+            _ => None,
+        }
+    })
 }
 
 /// One problem in a configuration file.

@@ -10,8 +10,12 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
+use super::errors::KeyPathSegment;
 use super::errors::{ConfigError, ConfigErrors, KeyPath, line_of};
-use super::schema::{Config, ExchangeConfig, HostConfig, Limits, SignerConfig, ZmqConfig};
+use super::schema::{
+    Config, ExchangeConfig, HostConfig, Limits, SignerConfig, ZmqConfig, known_keys,
+};
+use super::suggest::closest;
 
 /// Reads, parses and validates a configuration file. Relative paths in it
 /// become relative to the file's folder. A file that another user could
@@ -61,13 +65,17 @@ pub fn locate(path: &Path, problems: Vec<(KeyPath, String)>) -> ConfigErrors {
     let document = DeTable::parse(&text).ok();
     let mut errors: Vec<ConfigError> = problems
         .into_iter()
-        .map(|(path, message)| ConfigError {
-            line: document
-                .as_ref()
-                .and_then(|document| path.locate(document))
-                .map(|span| line_of(&text, span.start)),
-            path,
-            message,
+        .map(|(path, message)| match &document {
+            Some(document) => ConfigError {
+                line: path.locate(document).map(|span| line_of(&text, span.start)),
+                path: path.named(document),
+                message,
+            },
+            None => ConfigError {
+                line: None,
+                path,
+                message,
+            },
         })
         .collect();
     errors.sort_by_key(|error| error.line.unwrap_or(usize::MAX));
@@ -104,6 +112,78 @@ pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
     }
 }
 
+/// The levels a log filter may name.
+const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// Why `filter` is not a log filter the user meant. A bare word that is
+/// not a level parses (as "everything from target `word`") but silences
+/// every other log, so it is refused too.
+fn log_filter_problem(filter: &str) -> Option<String> {
+    if let Err(error) = tracing_subscriber::EnvFilter::try_new(filter) {
+        return Some(format!("not a log filter: {error}"));
+    }
+    let bare_word = filter
+        .split(',')
+        .map(str::trim)
+        .filter(|directive| !directive.is_empty())
+        .find(|directive| {
+            !directive.contains(['=', '['])
+                && !LOG_LEVELS.contains(&directive.to_ascii_lowercase().as_str())
+        })?;
+    let hint = closest(&bare_word.to_ascii_lowercase(), &LOG_LEVELS)
+        .map(|level| format!("; did you mean `{level}`?"))
+        .unwrap_or_default();
+    Some(format!(
+        "`{bare_word}` is not a level ({}) nor `target=level`{hint}",
+        LOG_LEVELS.join(", ")
+    ))
+}
+
+/// A deserializer's message in the words of the file: "must be a whole
+/// number, not string \"5\"" rather than "invalid type: string \"5\",
+/// expected u64".
+fn plain_words(message: &str) -> String {
+    let message = message.trim_end();
+    if let Some(field) = message.strip_prefix("missing field ") {
+        return format!("{field} is required");
+    }
+    let described = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "));
+    if let Some((found, expected)) = described.and_then(|rest| rest.split_once(", expected ")) {
+        return format!("must be {}, not {found}", plain_type(expected));
+    }
+    message.to_owned()
+}
+
+/// A Rust type name as the file would say it.
+fn plain_type(expected: &str) -> &str {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number (0 or more)",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a sequence" => "an array",
+        "a map" => "a table",
+        other if other.starts_with("struct ") => "a table",
+        other => other,
+    }
+}
+
+/// "unknown key", with the known key it most likely meant, or the keys
+/// that table may hold.
+fn unknown_key(path: &KeyPath) -> String {
+    let Some((KeyPathSegment::Key(name), parent)) = path.0.split_last() else {
+        return "unknown key".to_owned();
+    };
+    let Some(known) = known_keys(&KeyPath(parent.to_vec())) else {
+        return "unknown key".to_owned();
+    };
+    match closest(name, known) {
+        Some(near) => format!("unknown key; did you mean `{near}`?"),
+        None => format!("unknown key (the keys here are {})", known.join(", ")),
+    }
+}
+
 struct Reader<'a> {
     text: &'a str,
     document: &'a Spanned<DeTable<'a>>,
@@ -116,7 +196,7 @@ impl<'a> Reader<'a> {
             .locate(self.document)
             .map(|span| line_of(self.text, span.start));
         self.errors.push(ConfigError {
-            path,
+            path: path.named(self.document),
             line,
             message: message.into(),
         });
@@ -145,7 +225,9 @@ impl<'a> Reader<'a> {
             unknown.push(KeyPath::from_ignored(&ignored));
         });
         for key in unknown {
-            self.error(path.extend(key), "unknown key");
+            let key = path.extend(key);
+            let message = unknown_key(&key);
+            self.error(key, message);
         }
         match result {
             Ok(parsed) => Some(parsed),
@@ -159,9 +241,9 @@ impl<'a> Reader<'a> {
                             .map(|s| line_of(self.text, s.start))
                     });
                 self.errors.push(ConfigError {
-                    path: at,
+                    path: at.named(self.document),
                     line,
-                    message: error.message().to_owned(),
+                    message: plain_words(error.message()),
                 });
                 None
             }
@@ -188,10 +270,9 @@ impl<'a> Reader<'a> {
             .filter(|name| !SECTIONS.contains(&name.as_str()))
             .collect();
         for name in unknown {
-            self.error(
-                KeyPath::key(&name),
-                format!("unknown key (the sections are {})", SECTIONS.join(", ")),
-            );
+            let key = KeyPath::key(&name);
+            let message = unknown_key(&key);
+            self.error(key, message);
         }
         let host: Option<HostConfig> = self.required("host");
         let zmq: Option<ZmqConfig> = match self.value("zmq") {
@@ -237,8 +318,8 @@ impl<'a> Reader<'a> {
         if config.host.id.trim().is_empty() || config.host.id.chars().any(char::is_whitespace) {
             self.error(host.join("id"), "must be a non-empty name without spaces");
         }
-        if let Err(error) = tracing_subscriber::EnvFilter::try_new(&config.host.log_level) {
-            self.error(host.join("log_level"), format!("not a log filter: {error}"));
+        if let Some(problem) = log_filter_problem(&config.host.log_level) {
+            self.error(host.join("log_level"), problem);
         }
         let zmq = KeyPath::key("zmq");
         for (key, endpoint) in [

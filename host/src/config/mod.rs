@@ -4,6 +4,7 @@
 mod errors;
 mod load;
 mod schema;
+mod suggest;
 
 pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
 pub use load::{load, locate, parse};
@@ -11,6 +12,7 @@ pub use schema::{
     Config, DeadManSwitchConfig, ExchangeConfig, HostConfig, Limits, MarketConfig,
     MarketDataSource, OrderTransport, RateLimitConfig, SignerConfig, ZmqConfig,
 };
+pub use suggest::closest;
 
 impl Config {
     /// A one-line description of a valid configuration.

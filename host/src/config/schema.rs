@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
+use super::errors::{KeyPath, KeyPathSegment};
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Config {
@@ -369,5 +371,73 @@ fn decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Decimal>
         Raw::Float(value) => Err(serde::de::Error::custom(format!(
             "write decimals as strings (\"{value}\"), not as TOML floats"
         ))),
+    }
+}
+
+/// The keys a table at `path` may hold (for "did you mean"), when the
+/// table is one of the schema's.
+pub fn known_keys(path: &KeyPath) -> Option<&'static [&'static str]> {
+    let names: Vec<Option<&str>> = path
+        .0
+        .iter()
+        .map(|segment| match segment {
+            KeyPathSegment::Key(key) => Some(key.as_str()),
+            KeyPathSegment::Index(_) | KeyPathSegment::Named(_) => None,
+        })
+        .collect();
+    let fields = match names.as_slice() {
+        [] => &["host", "zmq", "signer", "exchanges"][..],
+        [Some("host")] => field_names::<HostConfig>(),
+        [Some("zmq")] => field_names::<ZmqConfig>(),
+        [Some("signer")] => field_names::<SignerConfig>(),
+        [Some("exchanges"), None] => field_names::<ExchangeConfig>(),
+        [Some("exchanges"), None, Some("limits")]
+        | [
+            Some("exchanges"),
+            None,
+            Some("markets"),
+            None,
+            Some("limits"),
+        ] => field_names::<Limits>(),
+        [Some("exchanges"), None, Some("markets"), None] => field_names::<MarketConfig>(),
+        [Some("exchanges"), None, Some("dead_man_switch")] => field_names::<DeadManSwitchConfig>(),
+        [Some("exchanges"), None, Some("market_data")] => field_names::<MarketDataSource>(),
+        [Some("exchanges"), None, Some("rate_limits"), Some(_)] => field_names::<RateLimitConfig>(),
+        _ => return None,
+    };
+    Some(fields)
+}
+
+/// The field names a derived `Deserialize` struct asks for.
+fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(FieldNames(&mut fields));
+    fields
+}
+
+/// A deserializer that only notes the fields a struct asks for.
+struct FieldNames<'a>(&'a mut &'static [&'static str]);
+
+impl<'de> Deserializer<'de> for FieldNames<'_> {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("not a struct"))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = fields;
+        Err(serde::de::Error::custom("only the field names were asked"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
     }
 }

@@ -72,7 +72,7 @@ fn decimals_are_exact_and_floats_are_refused() {
     let errors = errors_of(&float);
     assert_eq!(errors.len(), 1);
     assert!(
-        errors[0].contains("exchanges[0].limits.max_order_size"),
+        errors[0].contains("exchanges[hl].limits.max_order_size"),
         "{errors:?}"
     );
     assert!(errors[0].contains("not as TOML floats"), "{errors:?}");
@@ -89,9 +89,10 @@ fn every_unknown_key_is_reported_with_its_line() {
     assert_eq!(
         errors,
         [
-            "line 4: host.log_levle: unknown key",
-            "line 17: exchanges[0].markets[0].max_size: unknown key",
-            "line 19: extra: unknown key (the sections are host, zmq, signer, exchanges)",
+            "line 4: host.log_levle: unknown key; did you mean `log_level`?",
+            "line 17: exchanges[hl].markets[BTC-USD].max_size: unknown key (the keys here are \
+             symbol, limits)",
+            "line 19: extra: unknown key (the keys here are host, zmq, signer, exchanges)",
         ]
     );
 }
@@ -104,7 +105,10 @@ fn type_errors_name_key_and_line() {
     ));
     assert_eq!(errors.len(), 1);
     assert!(
-        errors[0].starts_with("line 12: exchanges[0].request_timeout_ms:"),
+        errors[0].starts_with(
+            "line 12: exchanges[hl].request_timeout_ms: must be a whole number (0 or more), not \
+             string \"fast\""
+        ),
         "{errors:?}"
     );
     assert!(errors[0].contains("fast"), "{errors:?}");
@@ -157,6 +161,8 @@ fn cross_key_rules_are_all_reported() {
         errors,
         [
             "line 3: host.id: must be a non-empty name without spaces",
+            // Two exchanges named `hl`, two markets `ETH`: by index, as
+            // a name would point at both.
             "line 18: exchanges[1].name: `hl` names another exchange too",
             "line 20: exchanges[1].limits.max_position: must be positive",
             "line 20: exchanges[1].limits.max_open_orders: must be at least 1",
@@ -259,7 +265,7 @@ fn rate_limit_overrides_are_buckets_with_a_capacity_and_a_window() {
     assert!(
         errors
             .iter()
-            .any(|e| e.contains("exchanges[0].rate_limits.ip_weight.capacity: must be at least 1")),
+            .any(|e| e.contains("exchanges[hl].rate_limits.ip_weight.capacity: must be at least 1")),
         "{errors:?}"
     );
     let errors = errors_of(&with("capacity = 1"));
@@ -321,4 +327,34 @@ fn market_limits_fall_back_to_the_exchange() {
     let merged = market.or(&exchange);
     assert_eq!(merged.max_order_size, Some(2.into()));
     assert_eq!(merged.max_open_orders, Some(5));
+}
+
+#[test]
+fn a_log_level_that_would_silence_every_log_is_refused() {
+    let with = |level: &str| {
+        MINIMAL.replace(
+            "id = \"h1\"",
+            &format!("id = \"h1\"\nlog_level = \"{level}\""),
+        )
+    };
+    let errors = errors_of(&with("debgu"));
+    assert_eq!(
+        errors,
+        [
+            "line 4: host.log_level: `debgu` is not a level (trace, debug, info, warn, error, off) \
+          nor `target=level`; did you mean `debug`?"
+        ]
+    );
+    for good in ["warn", "INFO", "info,connector_host=debug", "off"] {
+        assert!(parse(&with(good)).is_ok(), "{good}");
+    }
+}
+
+#[test]
+fn a_missing_key_is_named_in_plain_words() {
+    let errors = errors_of(&MINIMAL.replace("symbol = \"BTC-USD\"", "limits = {}"));
+    assert_eq!(
+        errors,
+        ["line 14: exchanges[hl].markets[0]: `symbol` is required"]
+    );
 }

@@ -1,9 +1,14 @@
 //! Starting the signer as a child process, when the configuration asks.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
+use connector_signer::protocol::EXIT_SOCKET_IN_USE;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStderr, Command};
+use tokio::task::JoinHandle;
 
 /// How long the signer may take to create its socket.
 const READY_WITHIN: Duration = Duration::from_secs(10);
@@ -19,9 +24,18 @@ pub enum SpawnError {
         /// Why.
         source: std::io::Error,
     },
-    /// It exited before its socket appeared.
-    #[error("the signer exited before it was ready ({0})")]
-    Exited(std::process::ExitStatus),
+    /// It exited before its socket appeared; its last words say why.
+    #[error("the signer exited before it was ready ({status}): {said}")]
+    Exited {
+        /// How it exited.
+        status: std::process::ExitStatus,
+        /// The last line it wrote on standard error.
+        said: String,
+    },
+    /// Another process kept serving on the socket (a signer left by a
+    /// host that was killed) for as long as the host waited.
+    #[error("another process still serves on the signer's socket {0}")]
+    SocketInUse(PathBuf),
     /// Its socket did not appear in time.
     #[error("the signer's socket {0} did not appear within {READY_WITHIN:?}")]
     NotReady(PathBuf),
@@ -31,6 +45,7 @@ pub enum SpawnError {
 pub struct SignerProcess {
     child: Child,
     pid: u32,
+    last_words: Option<StderrRelay>,
 }
 
 /// A started signer watched for its exit: the host signs through it alone
@@ -64,6 +79,46 @@ pub fn signer_binary() -> PathBuf {
         .and_then(|exe| exe.parent().map(|dir| dir.join("connector-signer")))
         .filter(|path| path.is_file())
         .unwrap_or_else(|| PathBuf::from("connector-signer"))
+}
+
+/// How the signer begins the line that says why it stopped.
+const FATAL_PREFIX: &str = "connector-signer: ";
+
+/// The signer's standard error, copied line by line to the host's — except
+/// the line saying why it stopped, which is kept for the host's own error,
+/// so that it is written once, with the host's context.
+struct StderrRelay {
+    fatal: Arc<Mutex<String>>,
+    task: JoinHandle<()>,
+}
+
+impl StderrRelay {
+    /// Why the signer stopped, once its standard error is closed (or after
+    /// a moment, should something else hold it open).
+    async fn fatal_line(self) -> String {
+        let _ = tokio::time::timeout(Duration::from_millis(500), self.task).await;
+        let fatal = self.fatal.lock().unwrap_or_else(PoisonError::into_inner);
+        if fatal.is_empty() {
+            "it said nothing".to_owned()
+        } else {
+            fatal.clone()
+        }
+    }
+}
+
+fn relay_stderr(stderr: ChildStderr) -> StderrRelay {
+    let fatal = Arc::new(Mutex::new(String::new()));
+    let kept = Arc::clone(&fatal);
+    let task = tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            match line.strip_prefix(FATAL_PREFIX) {
+                Some(why) => *kept.lock().unwrap_or_else(PoisonError::into_inner) = why.to_owned(),
+                None => eprintln!("{line}"),
+            }
+        }
+    });
+    StderrRelay { fatal, task }
 }
 
 /// Where a spawned signer's keys come from.
@@ -102,7 +157,9 @@ impl SignerProcess {
     /// left by a host that was killed exits within a moment (it watches its
     /// parent); until then the new one cannot take the socket — and the
     /// old one would answer for it — so the socket is first waited for,
-    /// and starting is retried for a while.
+    /// and a start refused for that reason alone is retried for a while.
+    /// Any other failure (a key file it cannot read, a policy it refuses)
+    /// is returned at once with the signer's own message.
     pub async fn start(
         binary: &Path,
         keys: SpawnKeys<'_>,
@@ -116,7 +173,7 @@ impl SignerProcess {
         }
         loop {
             match Self::start_once(binary, keys, socket).await {
-                Err(SpawnError::Exited(_)) if tokio::time::Instant::now() < deadline => {
+                Err(SpawnError::SocketInUse(_)) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
                 result => return result,
@@ -141,6 +198,7 @@ impl SignerProcess {
             .arg("--exit-with-parent")
             .arg("--socket")
             .arg(socket)
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         keys.add_args(&mut command);
         let mut child = command.spawn().map_err(|source| SpawnError::Start {
@@ -151,13 +209,25 @@ impl SignerProcess {
             binary: binary.to_owned(),
             source: std::io::Error::other("it has no process id"),
         })?;
+        let mut last_words = child.stderr.take().map(relay_stderr);
         let deadline = tokio::time::Instant::now() + READY_WITHIN;
         loop {
             if let Ok(Some(status)) = child.try_wait() {
-                return Err(SpawnError::Exited(status));
+                if status.code() == Some(i32::from(EXIT_SOCKET_IN_USE)) {
+                    return Err(SpawnError::SocketInUse(socket.to_owned()));
+                }
+                let said = match last_words.take() {
+                    Some(relay) => relay.fatal_line().await,
+                    None => String::new(),
+                };
+                return Err(SpawnError::Exited { status, said });
             }
             if tokio::net::UnixStream::connect(socket).await.is_ok() {
-                return Ok(SignerProcess { child, pid });
+                return Ok(SignerProcess {
+                    child,
+                    pid,
+                    last_words,
+                });
             }
             if tokio::time::Instant::now() > deadline {
                 return Err(SpawnError::NotReady(socket.to_owned()));
@@ -178,10 +248,16 @@ impl SignerProcess {
         let (stop, stopped) = tokio::sync::oneshot::channel();
         let watcher = tokio::spawn(async move {
             tokio::select! {
-                status = self.child.wait() => on_exit(match status {
-                    Ok(status) => format!("it exited ({status})"),
-                    Err(error) => format!("it cannot be waited for: {error}"),
-                }),
+                status = self.child.wait() => {
+                    let said = match self.last_words.take() {
+                        Some(relay) => relay.fatal_line().await,
+                        None => String::new(),
+                    };
+                    on_exit(match status {
+                        Ok(status) => format!("it exited ({status}): {said}"),
+                        Err(error) => format!("it cannot be waited for: {error}"),
+                    });
+                }
                 _ = stopped => {
                     let _ = self.child.kill().await;
                 }

@@ -72,13 +72,18 @@ pub fn parse_amount(text: &str) -> Result<Decimal, String> {
 
 /// Logs to standard error: `RUST_LOG` if set, otherwise `info`.
 pub fn init_logging() {
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // No colour codes into a file or a pipe.
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        builder.init();
+    } else {
+        builder.with_ansi(false).init();
+    }
 }
 
 /// Prints `listening on ADDR` as the first stdout line and serves until

@@ -9,8 +9,8 @@
 //! removed (refused while they have live orders) — without dropping
 //! connections or forgetting orders; what cannot is named as needing a
 //! restart. Every outcome is published on `host.status.config`. New plugin
-//! files are loaded (`watcher`), and an exchange waiting for its plugin
-//! starts then.
+//! files are loaded (`watcher`); an exchange may name a plugin only once it
+//! is loaded (drop the plugin in, then add the exchange).
 
 mod diff;
 mod watcher;
@@ -21,7 +21,7 @@ use std::sync::{PoisonError, RwLockWriteGuard};
 
 use plugin_api::Market;
 use tokio::sync::{mpsc, watch};
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use super::exchange::{ExchangeRuntime, HostServices, StartError, rate_limits, risk_limits};
 use super::host::cancel_everything;
@@ -160,9 +160,6 @@ pub struct Reloader {
     /// The configuration in force (live keys updated by reloads).
     current: Config,
     exchanges: Vec<Running>,
-    /// Configured exchanges whose plugin is not loaded yet: each starts
-    /// when a plugin for it is dropped into the plugins folder.
-    waiting: Vec<ExchangeConfig>,
     /// The exchanges the command socket addresses.
     commands: Exchanges,
     services: HostServices,
@@ -176,7 +173,7 @@ impl Reloader {
     pub fn new(
         config_file: &Path,
         current: Config,
-        (exchanges, waiting): (Vec<Running>, Vec<ExchangeConfig>),
+        exchanges: Vec<Running>,
         commands: Exchanges,
         services: HostServices,
         plugins: PluginSet,
@@ -186,7 +183,6 @@ impl Reloader {
             config_file: config_file.to_owned(),
             current,
             exchanges,
-            waiting,
             commands,
             status: StatusPublisher::new(services.publisher.clone()),
             services,
@@ -203,19 +199,15 @@ impl Reloader {
     /// Handles one trigger.
     pub async fn handle(&mut self, trigger: &Trigger) {
         match trigger {
-            Trigger::PluginFile(path) => {
-                if self.plugin_file(path) {
-                    self.start_waiting().await;
-                }
-            }
+            Trigger::PluginFile(path) => self.plugin_file(path),
             Trigger::ConfigFile | Trigger::Asked => self.reload().await,
         }
     }
 
-    /// Loads a plugin file that appeared; true when it loaded.
-    fn plugin_file(&mut self, path: &Path) -> bool {
+    /// Loads a plugin file that appeared, and publishes the outcome.
+    fn plugin_file(&mut self, path: &Path) {
         if !path.is_file() || !is_plugin_candidate(path) {
-            return false;
+            return;
         }
         if let Some(loaded) = self.plugins.loaded.values().find(|p| p.path == path) {
             let reason = format!(
@@ -225,42 +217,14 @@ impl Reloader {
             );
             warn!("{reason}");
             self.status.plugin_refused(path, &reason);
-            return false;
+            return;
         }
         let refused_before = self.plugins.refused.len();
         self.plugins.load_file(path);
-        match self.plugins.refused.get(refused_before) {
-            Some(error) => {
-                self.status.plugin_refused(path, &error.to_string());
-                false
-            }
-            None => match self.plugins.loaded.values().find(|p| p.path == path) {
-                Some(plugin) => {
-                    self.status.plugin_loaded(plugin);
-                    true
-                }
-                None => false,
-            },
-        }
-    }
-
-    /// Starts the waiting exchanges whose plugin is now loaded.
-    async fn start_waiting(&mut self) {
-        let plugins = &self.plugins;
-        let ready: Vec<ExchangeConfig> = self
-            .waiting
-            .extract_if(.., |exchange| plugins.loaded.contains_key(&exchange.plugin))
-            .collect();
-        for exchange in ready {
-            match Running::start(&exchange, &self.plugins, &self.services).await {
-                Ok(Some(running)) => self.register(running),
-                Ok(None) => {}
-                Err(error) => {
-                    error!(exchange = %exchange.name, "{error}");
-                    self.status
-                        .config_refused(&self.config_file, &[error.to_string()]);
-                }
-            }
+        if let Some(error) = self.plugins.refused.get(refused_before) {
+            self.status.plugin_refused(path, &error.to_string());
+        } else if let Some(plugin) = self.plugins.loaded.values().find(|p| p.path == path) {
+            self.status.plugin_loaded(plugin);
         }
     }
 
@@ -356,19 +320,13 @@ impl Reloader {
             }
             removed.push(name.clone());
         }
-        // Exchanges not running: started if their plugin is loaded, else
-        // they wait for it.
+        // Exchanges not running yet (their plugin is loaded: checked above).
         let mut started = Vec::new();
-        let mut waiting = Vec::new();
         for exchange in new
             .exchanges
             .iter()
             .filter(|e| self.running(&e.name).is_none())
         {
-            if !self.plugins.loaded.contains_key(&exchange.plugin) {
-                waiting.push(exchange.clone());
-                continue;
-            }
             match Running::start(exchange, &self.plugins, &self.services).await {
                 Ok(Some(running)) => started.push(running),
                 Ok(None) => {}
@@ -402,14 +360,6 @@ impl Reloader {
                 info!(exchange = %name, "exchange removed");
             }
         }
-        for exchange in &waiting {
-            warn!(exchange = %exchange.name, plugin = %exchange.plugin, "no plugin provides it yet; it starts when one is dropped into the plugins folder");
-        }
-        self.current
-            .exchanges
-            .retain(|e| !waiting.iter().any(|w| w.name == e.name));
-        self.current.exchanges.extend(waiting.iter().cloned());
-        self.waiting = waiting;
         for running in started {
             let name = running.runtime.name.clone();
             self.register(running);

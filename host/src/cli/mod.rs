@@ -1,0 +1,197 @@
+//! The `connector-host` command line: one subcommand per module, and the
+//! configuration file every subcommand finds the same way (`--config`,
+//! then `CONNECTOR_HOST_CONFIG`, then `configs/local.toml`).
+
+mod check;
+mod logging;
+mod order;
+mod run;
+mod tail;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::{self, Config};
+
+pub use logging::init_logging;
+pub use order::{NewOrderArgs, OrderAction};
+
+/// The configuration file when neither `--config` nor the variable names one.
+pub const DEFAULT_CONFIG: &str = "configs/local.toml";
+
+/// The environment variable that names the configuration file.
+pub const CONFIG_VARIABLE: &str = "CONNECTOR_HOST_CONFIG";
+
+/// A plugin-based exchange connector host.
+#[derive(Debug, Parser)]
+#[command(name = "connector-host", version, about)]
+pub struct Cli {
+    /// The configuration file [default: configs/local.toml].
+    #[arg(
+        short = 'c',
+        long,
+        global = true,
+        env = CONFIG_VARIABLE,
+        value_name = "FILE"
+    )]
+    pub config: Option<PathBuf>,
+    /// Log format on standard error.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the host with the configuration file.
+    Run,
+    /// Check a configuration file and what it needs to start (plugins,
+    /// folders, key files): print every problem with its key and line, or
+    /// a one-line summary. Exits 2 when the host would not start.
+    CheckConfig {
+        /// The configuration file (instead of `--config`).
+        file: Option<PathBuf>,
+    },
+    /// Print events as they arrive, one line each: topic, then the body.
+    Tail {
+        /// Only topics starting with this (e.g. `orders.`, `market.hl-local.book`).
+        #[arg(long, default_value = "")]
+        topic: String,
+        /// The publisher to subscribe to (default: `zmq.publish` of the
+        /// configuration).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<u64>,
+    },
+    /// Send an order command to a running host and print its reply.
+    Order {
+        /// The host's command endpoint (default: `zmq.commands` of the
+        /// configuration).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// The exchange (needed when the host has several).
+        #[arg(long)]
+        exchange: Option<String>,
+        /// The command.
+        #[command(subcommand)]
+        action: OrderAction,
+    },
+    /// Ask a running host to read its configuration file again now (as
+    /// SIGHUP does); the outcome is published on `host.status.config`.
+    Reload {
+        /// The host's command endpoint (default: `zmq.commands` of the
+        /// configuration).
+        #[arg(long)]
+        endpoint: Option<String>,
+    },
+    /// List the plugins in a folder: one line per loaded plugin and per
+    /// refused file.
+    Plugins {
+        /// The folder (default: `host.plugins_dir` of the configuration).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let format = cli.log_format;
+    let outcome = match &cli.command {
+        Command::CheckConfig { file } => {
+            let named = file.as_ref().map(|file| (file.clone(), "the argument"));
+            config_file(&cli, named).map(|(path, config)| check::check(&path, &config))
+        }
+        Command::Plugins { dir: Some(dir) } => {
+            let _ = init_logging(format, "warn");
+            Ok(check::list_plugins(dir))
+        }
+        Command::Plugins { dir: None } => config_file(&cli, None).map(|(_, config)| {
+            let _ = init_logging(format, "warn");
+            check::list_plugins(&config.host.plugins_dir)
+        }),
+        Command::Run => {
+            config_file(&cli, None).map(|(path, config)| run::run_host(format, &path, config))
+        }
+        Command::Reload { endpoint } => endpoint_or(&cli, endpoint, |c| c.zmq.commands)
+            .map(|endpoint| order::send(&endpoint, None, &OrderAction::Reload)),
+        Command::Order {
+            endpoint,
+            exchange,
+            action,
+        } => endpoint_or(&cli, endpoint, |c| c.zmq.commands)
+            .map(|endpoint| order::send(&endpoint, exchange.as_deref(), action)),
+        Command::Tail {
+            topic,
+            endpoint,
+            count,
+        } => endpoint_or(&cli, endpoint, |c| c.zmq.publish)
+            .map(|endpoint| tail::tail(topic, &endpoint, *count)),
+    };
+    outcome.unwrap_or_else(|code| code)
+}
+
+/// `endpoint` if given, else the one `pick` takes from the configuration.
+fn endpoint_or(
+    cli: &Cli,
+    endpoint: &Option<String>,
+    pick: impl FnOnce(Config) -> String,
+) -> Result<String, ExitCode> {
+    match endpoint {
+        Some(endpoint) => Ok(endpoint.clone()),
+        None => config_file(cli, None).map(|(_, config)| pick(config)),
+    }
+}
+
+/// The configuration file — `named` (by a subcommand's own argument), else
+/// `--config` or the variable, else the default — loaded and validated.
+/// Every problem is printed; the error is the exit code.
+fn config_file(
+    cli: &Cli,
+    named: Option<(PathBuf, &'static str)>,
+) -> Result<(PathBuf, Config), ExitCode> {
+    let (path, source) = named.unwrap_or_else(|| match &cli.config {
+        Some(path) => {
+            let from_variable = std::env::var_os(CONFIG_VARIABLE)
+                .is_some_and(|variable| Path::new(&variable) == path.as_path());
+            let source = if from_variable {
+                CONFIG_VARIABLE
+            } else {
+                "--config"
+            };
+            (path.clone(), source)
+        }
+        None => (PathBuf::from(DEFAULT_CONFIG), "the default"),
+    });
+    if !path.exists() {
+        let looked = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+        eprintln!(
+            "no configuration file at {} (named by {source}); name one with --config FILE or \
+             {CONFIG_VARIABLE}",
+            looked.display()
+        );
+        return Err(ExitCode::from(2));
+    }
+    match config::load(&path) {
+        Ok(config) => Ok((path, config)),
+        Err(errors) => {
+            eprint!("{errors}");
+            Err(ExitCode::from(2))
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Start-up that fails loudly: each broken configuration gets one precise
+//! error naming its key (with a "did you mean" where a typo is likely), the
+//! same from `check-config` as from `run`, before anything is bound; a
+//! start that fails later (a market the exchange does not list, a signer
+//! that cannot start) exits non-zero with one message; every subcommand
+//! finds the configuration the same way and says where it looked.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::host_process::{HostFiles, funded_emulator};
+
+/// Runs `connector-host <args…>` in `cwd` with no configuration variable.
+fn host(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("CONNECTOR_HOST_CONFIG")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run connector-host")
+}
+
+/// Runs `connector-host run` on `config`, waiting at most `within` for it
+/// to exit by itself.
+fn run_until_exit(config: &Path, within: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run connector-host");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > within {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "the host did not exit by itself: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `files`' config with `from` replaced by `to` (which must be there).
+fn edited(files: &HostFiles, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(&files.config_file).expect("config");
+    assert!(text.contains(from), "`{from}` is not in the config");
+    text.replacen(from, to, 1)
+}
+
+#[test]
+fn every_broken_config_is_refused_alike_by_check_config_and_run_before_anything_is_bound() {
+    let files = HostFiles::new("start-up checks", "http://127.0.0.1:1", "");
+    let dir = files.dir.path();
+    std::fs::write(dir.join("not-a-folder"), "").expect("file");
+    let cases: [(&str, &str, &str); 10] = [
+        (
+            "plugins_dir =",
+            "plugin_dir =",
+            "host.plugin_dir: unknown key; did you mean `plugins_dir`?",
+        ),
+        (
+            "plugin = \"hyperliquid\"",
+            "plugin = \"hyperliqiud\"",
+            "exchanges[hl].plugin: no plugin in",
+        ),
+        (
+            "log_level = \"warn\"",
+            "log_level = \"wran\"",
+            "host.log_level: `wran` is not a level (trace, debug, info, warn, error, off) nor \
+             `target=level`; did you mean `warn`?",
+        ),
+        (
+            &format!("publish = \"{}\"", files.events),
+            "publish = \"tcp://127.0.0.1:99999\"",
+            "zmq.publish: port `99999` is not a number from 0 to 65535",
+        ),
+        (
+            "spawn_key_file = \"host.key\"",
+            "spawn_key_file = \"missing.key\"",
+            "signer.spawn_key_file:",
+        ),
+        (
+            "state_dir = \"state\"",
+            "state_dir = \"not-a-folder/state\"",
+            "host.state_dir:",
+        ),
+        (
+            "request_timeout_ms = 1000",
+            "request_timeout_ms = \"1s\"",
+            "exchanges[hl].request_timeout_ms: must be a whole number (0 or more), not string \
+             \"1s\"",
+        ),
+        (
+            "symbol = \"BTC-USD\"",
+            "symbl = \"BTC-USD\"",
+            "exchanges[hl].markets[0].symbl: unknown key; did you mean `symbol`?",
+        ),
+        (
+            "symbol = \"BTC-USD\"",
+            "symbol = \"BTC-USD\"\nlimits = { max_order_size = \"-1\" }",
+            "exchanges[hl].markets[BTC-USD].limits.max_order_size: must be positive",
+        ),
+        (
+            "[signer]",
+            "[signr]",
+            "signr: unknown key; did you mean `signer`?",
+        ),
+    ];
+    for (from, to, expected) in cases {
+        let file = dir.join("broken.toml");
+        std::fs::write(&file, edited(&files, from, to)).expect("write");
+        let check = host(&["check-config", "broken.toml"], dir);
+        assert_eq!(check.status.code(), Some(2), "{}", stderr(&check));
+        assert!(stderr(&check).contains(expected), "{}", stderr(&check));
+        let run = host(&["run", "-c", "broken.toml"], dir);
+        assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+        assert!(stderr(&run).contains(expected), "{}", stderr(&run));
+        assert!(
+            !dir.join("events.sock").exists(),
+            "`run` bound its publisher before refusing `{to}`"
+        );
+    }
+    // The near-miss plugin name comes with the right one, and with what the
+    // folder refused.
+    std::fs::write(dir.join("plugins/broken.so"), "not a library").expect("write");
+    let file = dir.join("broken.toml");
+    std::fs::write(
+        &file,
+        edited(
+            &files,
+            "plugin = \"hyperliquid\"",
+            "plugin = \"hyperliqiud\"",
+        ),
+    )
+    .expect("write");
+    let check = host(&["check-config", "broken.toml"], dir);
+    assert!(
+        stderr(&check).contains(
+            "provides `hyperliqiud` (found: hyperliquid); did you mean `hyperliquid`?; 1 file \
+             there was refused"
+        ),
+        "{}",
+        stderr(&check)
+    );
+}
+
+#[test]
+fn every_subcommand_finds_the_config_the_same_way_and_says_where_it_looked() {
+    let files = HostFiles::new("config lookup", "http://127.0.0.1:1", "");
+    let dir = files.dir.path();
+    let elsewhere = tempfile::tempdir().expect("dir");
+
+    let missing = host(&["check-config"], elsewhere.path());
+    assert_eq!(missing.status.code(), Some(2));
+    let looked = elsewhere.path().join("configs/local.toml");
+    assert!(
+        stderr(&missing).contains(&format!(
+            "no configuration file at {} (named by the default)",
+            looked.display()
+        )),
+        "{}",
+        stderr(&missing)
+    );
+    let missing = host(&["run", "-c", "nowhere.toml"], dir);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("nowhere.toml (named by --config)"),
+        "{}",
+        stderr(&missing)
+    );
+
+    let by_flag = host(&["-c", "host.toml", "check-config"], dir);
+    assert_eq!(by_flag.status.code(), Some(0), "{}", stderr(&by_flag));
+    let by_variable = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .arg("plugins")
+        .current_dir(elsewhere.path())
+        .env("CONNECTOR_HOST_CONFIG", &files.config_file)
+        .output()
+        .expect("run connector-host");
+    assert_eq!(
+        by_variable.status.code(),
+        Some(0),
+        "{}",
+        stderr(&by_variable)
+    );
+    assert!(
+        String::from_utf8_lossy(&by_variable.stdout).contains("loaded   hyperliquid"),
+        "{}",
+        String::from_utf8_lossy(&by_variable.stdout)
+    );
+    let missing = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(["tail", "--count", "1"])
+        .env("CONNECTOR_HOST_CONFIG", elsewhere.path().join("gone.toml"))
+        .output()
+        .expect("run connector-host");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("gone.toml (named by CONNECTOR_HOST_CONFIG)"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_market_the_exchange_does_not_list_stops_the_start_with_a_non_zero_exit() {
+    let seed = "unknown market start";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    std::fs::write(
+        &files.config_file,
+        edited(&files, "symbol = \"BTC-USD\"", "symbol = \"NOPE-USD\""),
+    )
+    .expect("write");
+    // Offline, the file is fine: only the exchange knows its markets.
+    let check = host(&["check-config", "host.toml"], files.dir.path());
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+
+    let config = files.config_file.clone();
+    let run = tokio::task::spawn_blocking(move || run_until_exit(&config, Duration::from_secs(30)))
+        .await
+        .expect("run");
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("exchange hl: market `NOPE-USD` is not listed"),
+        "{}",
+        stderr(&run)
+    );
+    emulator.shutdown().await;
+}
+
+#[test]
+fn a_signer_that_cannot_start_fails_the_start_once_with_its_reason() {
+    let files = HostFiles::new("signer cannot start", "http://127.0.0.1:1", "");
+    // Present and private, so the file checks pass; not a key, so the
+    // signer refuses it.
+    std::fs::write(files.dir.path().join("host.key"), "not a key\n").expect("write");
+    let run = run_until_exit(&files.config_file, Duration::from_secs(30));
+    let said = stderr(&run);
+    assert_eq!(run.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("the signer exited before it was ready (exit status: 1): key file"),
+        "{said}"
+    );
+    assert_eq!(said.matches("host.key").count(), 1, "{said}");
+}
