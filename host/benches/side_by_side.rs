@@ -144,6 +144,10 @@ async fn host_round_trips() -> (f64, f64) {
 async fn sdk(frame_file: &std::path::Path) -> Value {
     let python = std::env::var_os("CONNECTOR_TEST_PYTHON")
         .expect("CONNECTOR_TEST_PYTHON: a Python with hyperliquid-python-sdk 0.24.0");
+    // The bench runs in `host/`: a relative path is the workspace's.
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(python);
     let mut config = quiet();
     config.network = Network::Testnet;
     config.fund(key("side-by-side sdk").address(), Decimal::from(1_000_000));

@@ -3,7 +3,8 @@
 //! same from `check-config` as from `run`, before anything is bound; a
 //! start that fails later (a market the exchange does not list, a signer
 //! that cannot start) exits non-zero with one message; every subcommand
-//! finds the configuration the same way and says where it looked.
+//! finds the configuration the same way and says where it looked. Once
+//! running, a quiet host does not repeat itself in the log.
 
 mod common;
 
@@ -256,4 +257,70 @@ fn a_signer_that_cannot_start_fails_the_start_once_with_its_reason() {
         "{said}"
     );
     assert_eq!(said.matches("host.key").count(), 1, "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_host_logs_a_summary_and_its_reconciliation_only_when_it_finds_something() {
+    let seed = "quiet reconcile log";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "reconcile_interval_ms = 1000");
+    std::fs::write(
+        &files.config_file,
+        edited(
+            &files,
+            "log_level = \"warn\"",
+            "log_level = \"warn\"\nsummary_interval_s = 2",
+        ),
+    )
+    .expect("write");
+    let mut host = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(["run", "--config"])
+        .arg(&files.config_file)
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run connector-host");
+    let started = Instant::now();
+    while files
+        .command(serde_json::json!({"cmd": "status"}))
+        .is_none_or(|reply| reply["ok"] != true)
+    {
+        assert!(started.elapsed() < Duration::from_secs(20), "no start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Six passes of the periodic reconciliation, with nothing to find.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let stopped = Command::new("kill")
+        .args(["-TERM", &host.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(stopped.success());
+    let output = tokio::task::spawn_blocking(move || {
+        let _ = host.wait();
+        let mut said = String::new();
+        if let Some(mut stderr) = host.stderr.take() {
+            std::io::Read::read_to_string(&mut stderr, &mut said).expect("stderr");
+        }
+        said
+    })
+    .await
+    .expect("output");
+    let passes_logged = output
+        .matches("orders and fills reconciled with the exchange")
+        .count();
+    // The pass after the streams connect is logged; the quiet ones are not.
+    assert!(
+        (1..=2).contains(&passes_logged),
+        "{passes_logged} passes logged: {output}"
+    );
+    assert!(
+        !output.contains('\u{1b}'),
+        "colour codes in a pipe: {output}"
+    );
+    // What it says instead: a summary line every `summary_interval_s`.
+    let summaries = output
+        .matches("summary: hl 0 open/0 tracked; commands ")
+        .count();
+    assert!(summaries >= 2, "{summaries} summaries: {output}");
+    emulator.shutdown().await;
 }

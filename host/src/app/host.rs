@@ -6,12 +6,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use super::exchange::{HostServices, StartError};
 use super::preflight;
 use super::reload::{self, Reloader, Running, SetLogLevel, Trigger};
-use crate::commands::{CommandServer, CommandSocketError, CommandStats, Dispatcher, SocketLimits};
+use crate::commands::{
+    CommandServer, CommandSocketError, CommandStats, Dispatcher, Exchanges, SocketLimits,
+};
 use crate::config::{Config, ConfigErrors};
 use crate::order::ClientIdGenerator;
 use crate::publisher::{Publisher, PublisherError, StatusPublisher};
@@ -28,22 +30,61 @@ const CANCEL_ON_SHUTDOWN_WAIT: Duration = Duration::from_secs(10);
 const COUNTERS_EVERY: Duration = Duration::from_secs(10);
 
 /// Publishes the publisher's and the command socket's counters until
-/// shutdown.
+/// shutdown, and logs a one-line summary of the host every
+/// `summary_every` (never when zero).
 async fn publish_counters(
     status: StatusPublisher,
     commands: Arc<CommandStats>,
+    exchanges: Exchanges,
+    summary_every: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut every = tokio::time::interval(COUNTERS_EVERY);
+    let mut counters = tokio::time::interval(COUNTERS_EVERY);
+    let mut summaries = (!summary_every.is_zero()).then(|| {
+        tokio::time::interval_at(tokio::time::Instant::now() + summary_every, summary_every)
+    });
     loop {
         tokio::select! {
-            _ = every.tick() => {
+            _ = counters.tick() => {
                 status.counters();
                 status.commands(&commands);
+            }
+            _ = async { summaries.as_mut()?.tick().await; Some(()) }, if summaries.is_some() => {
+                log_summary(&status, &commands, &exchanges);
             }
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// One line: each exchange's open and tracked orders, commands taken and
+/// refused, events published and dropped.
+fn log_summary(status: &StatusPublisher, commands: &CommandStats, exchanges: &Exchanges) {
+    let exchanges: Vec<String> = exchanges
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .map(|trading| {
+            format!(
+                "{} {} open/{} tracked",
+                trading.exchange(),
+                trading.open_orders(None).len(),
+                trading.tracker().len()
+            )
+        })
+        .collect();
+    let commands = commands.snapshot();
+    let (sent, dropped) = status.publisher_counts();
+    info!(
+        "summary: {}; commands {} ({} refused); events {sent} sent, {dropped} dropped",
+        if exchanges.is_empty() {
+            "no exchange".to_owned()
+        } else {
+            exchanges.join(", ")
+        },
+        commands.received,
+        commands.refused.values().sum::<u64>(),
+    );
 }
 
 /// Why the host stopped with an error.
@@ -124,11 +165,6 @@ pub async fn run(
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let command_stats = Arc::new(CommandStats::default());
-    let counters = tokio::spawn(publish_counters(
-        status.clone(),
-        Arc::clone(&command_stats),
-        shutdown_rx.clone(),
-    ));
 
     // Exchanges start one after the other; the first that cannot start
     // stops the start, and the ones already started are stopped with the
@@ -159,6 +195,13 @@ pub async fn run(
     let (triggers, trigger_queue) = mpsc::unbounded_channel();
     let dispatcher = Dispatcher::new(exchanges.iter().map(|e| e.runtime.trading.clone()))
         .reloading_with(triggers.clone());
+    let counters = tokio::spawn(publish_counters(
+        status.clone(),
+        Arc::clone(&command_stats),
+        dispatcher.exchanges(),
+        Duration::from_secs(config.host.summary_interval_s),
+        shutdown_rx.clone(),
+    ));
     let reloader = Reloader::new(
         config_file,
         config.clone(),

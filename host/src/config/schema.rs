@@ -41,6 +41,14 @@ pub struct HostConfig {
     /// Log filter, in `RUST_LOG` syntax.
     #[serde(default = "default_log_level")]
     pub log_level: String,
+    /// Seconds between the one-line summaries in the log (orders per
+    /// exchange, commands, events); 0: none.
+    #[serde(default = "default_summary_interval")]
+    pub summary_interval_s: u64,
+}
+
+fn default_summary_interval() -> u64 {
+    300
 }
 
 fn default_state_dir() -> PathBuf {

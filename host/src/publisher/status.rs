@@ -125,14 +125,17 @@ impl StatusPublisher {
 
     /// `host.status.publisher`: the publisher's counters now.
     pub fn counters(&self) {
+        let (sent, dropped) = self.publisher_counts();
+        self.publish("publisher", &PublisherCounters { sent, dropped });
+    }
+
+    /// Events the publisher has sent and dropped since start.
+    pub fn publisher_counts(&self) -> (u64, u64) {
         let stats = self.publisher.stats();
-        self.publish(
-            "publisher",
-            &PublisherCounters {
-                sent: stats.sent.load(Ordering::Relaxed),
-                dropped: stats.dropped.load(Ordering::Relaxed),
-            },
-        );
+        (
+            stats.sent.load(Ordering::Relaxed),
+            stats.dropped.load(Ordering::Relaxed),
+        )
     }
 
     /// `host.status.connection`.

@@ -443,10 +443,10 @@ impl Inner {
     }
 
     /// Counts a fill of one of our orders.
-    pub(super) fn apply_fill(&self, fill: &Fill) -> bool {
+    pub(super) fn apply_fill(&self, fill: &Fill) -> FillApplied {
         let client_id = fill.client_id.as_ref().into_option().map(|s| s.as_str());
         let Some(id) = self.order_of(client_id, &fill.exchange_order_id) else {
-            return false;
+            return FillApplied::OrderUnknown;
         };
         let trade = TradeUpdate {
             trade_id: fill.trade_id.to_string(),
@@ -462,15 +462,26 @@ impl Inner {
             Ok(crate::order::FillResult::Counted) => {
                 self.refills.saw_fill(fill.time_ms);
                 self.account.refresh_soon();
-                true
+                FillApplied::Counted
             }
-            Ok(crate::order::FillResult::Duplicate) => true,
+            Ok(crate::order::FillResult::Duplicate) => FillApplied::AlreadyCounted,
             Err(error) => {
                 warn!(exchange = %self.exchange, "fill not applied: {error}");
-                true
+                FillApplied::AlreadyCounted
             }
         }
     }
+}
+
+/// What became of a fill the exchange reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FillApplied {
+    /// Counted now.
+    Counted,
+    /// Counted before (or refused by the tracker, which says why).
+    AlreadyCounted,
+    /// Its order is not tracked (yet).
+    OrderUnknown,
 }
 
 /// IOC and market orders never rest: what does not fill at once expires.

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use abi_stable::std_types::ROption;
 use plugin_api::{Event, Operation, OrderRef, OutcomeKind, VenueOrderStatus};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::Inner;
-use super::outcomes::RESOLVE_MARGIN_MS;
+use super::outcomes::{FillApplied, RESOLVE_MARGIN_MS};
 use crate::order::{ClientOrderId, FailureCause, InFlightOrder, OrderState, UnknownOutcome};
 use crate::runtime::clock::now_ms;
 
@@ -33,6 +33,27 @@ pub enum Gap {
     /// missed, and after a restart nothing follows the actions that were
     /// under way.
     Reconnected,
+}
+
+/// What one reconciliation found that the streams had not said.
+#[derive(Debug, Default)]
+struct Tally {
+    /// Listed orders whose state or filled amount the list changed (or
+    /// that the host learnt from it).
+    orders_corrected: usize,
+    /// Orders whose status is being asked for (unlisted, or listed open
+    /// after the host had closed them).
+    orders_in_question: usize,
+    /// Fills counted from the refill.
+    fills_recovered: usize,
+    /// A query failed: the pass is incomplete.
+    failed: bool,
+}
+
+impl Tally {
+    fn found_something(&self) -> bool {
+        self.orders_corrected + self.orders_in_question + self.fills_recovered > 0 || self.failed
+    }
 }
 
 /// What a status query found.
@@ -348,19 +369,29 @@ impl Inner {
     /// and this process is sending them.
     pub(super) async fn reconcile(self: &Arc<Self>, gap: Gap) {
         let asked_at_ms = now_ms();
+        let mut tally = Tally::default();
         let mut listed: HashSet<ClientOrderId> = HashSet::new();
         match self.querier.events(Operation::FetchOpenOrders).await {
             Ok(events) => {
                 for event in &events {
                     if let Event::Order(update) = event {
-                        self.apply_venue_order(update);
                         let client_id = update.client_id.as_ref().into_option().map(|s| s.as_str());
+                        let before = self
+                            .order_of(client_id, &update.exchange_order_id)
+                            .and_then(|id| self.tracker.get(id))
+                            .map(|order| (order.state, order.filled_amount));
+                        self.apply_venue_order(update);
                         let Some(id) = self.order_of(client_id, &update.exchange_order_id) else {
                             continue;
                         };
                         listed.insert(id);
-                        let closed = self.tracker.get(id).is_some_and(|o| o.state.is_terminal());
+                        let after = self.tracker.get(id);
+                        if before != after.as_ref().map(|o| (o.state, o.filled_amount)) {
+                            tally.orders_corrected += 1;
+                        }
+                        let closed = after.is_some_and(|o| o.state.is_terminal());
                         if closed && !self.replaced.contains(id, &update.exchange_order_id) {
+                            tally.orders_in_question += 1;
                             let this = Arc::clone(self);
                             self.runtime
                                 .spawn(async move { this.confirm_live(id).await });
@@ -368,7 +399,10 @@ impl Inner {
                     }
                 }
             }
-            Err(error) => warn!(exchange = %self.exchange, "open orders refill failed: {error}"),
+            Err(error) => {
+                tally.failed = true;
+                warn!(exchange = %self.exchange, "open orders refill failed: {error}");
+            }
         }
         let now = now_ms();
         for order in self.tracker.active_orders() {
@@ -378,8 +412,12 @@ impl Inner {
             }
             match unlisted(&order, gap, asked_at_ms, self.expiry_ms) {
                 Unlisted::Leave => {}
-                Unlisted::QueryNow => self.spawn_resolve(id, now),
+                Unlisted::QueryNow => {
+                    tally.orders_in_question += 1;
+                    self.spawn_resolve(id, now);
+                }
                 Unlisted::InDoubtUntil(deadline) => {
+                    tally.orders_in_question += 1;
                     if order.state == OrderState::PendingCreate {
                         let _ = self.tracker.mark_submitted(id, now);
                     }
@@ -398,34 +436,62 @@ impl Inner {
             }
         }
         let since_ms = self.refills.fills_since(now);
-        self.refill_fills(since_ms).await;
-        info!(exchange = %self.exchange, "orders and fills reconciled with the exchange");
+        match self.refill_fills(since_ms).await {
+            Some(fills) => tally.fills_recovered = fills,
+            None => tally.failed = true,
+        }
+        // The periodic pass is logged when it found something; a pass after
+        // a reconnect or a restart always.
+        if tally.found_something() || gap == Gap::Reconnected {
+            info!(
+                exchange = %self.exchange,
+                orders_corrected = tally.orders_corrected,
+                orders_in_question = tally.orders_in_question,
+                fills_recovered = tally.fills_recovered,
+                complete = !tally.failed,
+                "orders and fills reconciled with the exchange"
+            );
+        } else {
+            debug!(exchange = %self.exchange, "orders and fills reconciled: nothing to correct");
+        }
     }
 
     /// Counts every fill the exchange has since `since_ms` (duplicates are
-    /// ignored by trade id).
-    pub(super) async fn refill_fills(self: &Arc<Self>, since_ms: u64) {
+    /// ignored by trade id); how many were new, or `None` if the exchange
+    /// did not answer.
+    pub(super) async fn refill_fills(self: &Arc<Self>, since_ms: u64) -> Option<usize> {
         match self
             .querier
             .events(Operation::FetchFills { since_ms })
             .await
         {
             Ok(events) => {
+                let mut recovered = 0;
                 for event in &events {
-                    if let Event::Fill(fill) = event
-                        && !self.apply_fill(fill)
-                    {
-                        self.spawn_adopt_then_fill(fill.clone());
+                    let Event::Fill(fill) = event else { continue };
+                    match self.apply_fill(fill) {
+                        FillApplied::Counted => recovered += 1,
+                        FillApplied::AlreadyCounted => {}
+                        FillApplied::OrderUnknown => {
+                            if self.spawn_adopt_then_fill(fill.clone()) {
+                                recovered += 1;
+                            }
+                        }
                     }
                 }
+                Some(recovered)
             }
-            Err(error) => warn!(exchange = %self.exchange, "fills refill failed: {error}"),
+            Err(error) => {
+                warn!(exchange = %self.exchange, "fills refill failed: {error}");
+                None
+            }
         }
     }
 
     /// A fill for an own order the host does not track: learn the order
-    /// from the exchange, then count the fill.
-    pub(super) fn spawn_adopt_then_fill(self: &Arc<Self>, fill: plugin_api::Fill) {
+    /// from the exchange, then count the fill. False when the fill is not
+    /// of an own order (another client's on the same account).
+    pub(super) fn spawn_adopt_then_fill(self: &Arc<Self>, fill: plugin_api::Fill) -> bool {
         let Some(id) = fill
             .client_id
             .as_ref()
@@ -433,10 +499,10 @@ impl Inner {
             .and_then(|text| text.parse::<ClientOrderId>().ok())
             .filter(|id| self.ids.is_own(*id))
         else {
-            return;
+            return false;
         };
         let Some(market) = self.market_of_venue(&fill.market) else {
-            return;
+            return false;
         };
         let this = Arc::clone(self);
         self.runtime.spawn(async move {
@@ -457,6 +523,7 @@ impl Inner {
                 Err(error) => warn!(exchange = %this.exchange, order = %id, "cannot adopt the order of a fill: {error}"),
             }
         });
+        true
     }
 }
 

@@ -10,6 +10,7 @@ use plugin_api::{Event, Event_NE, PluginError};
 use tracing::warn;
 
 use super::Inner;
+use super::outcomes::FillApplied;
 use super::resolve::Gap;
 use crate::runtime::{ConnectionSink, log_dropped_frame};
 
@@ -21,7 +22,7 @@ impl ConnectionSink for UserSink {
         for event in events.iter() {
             match event.as_enum() {
                 Ok(Event::Order(update)) => self.0.apply_venue_order(update),
-                Ok(Event::Fill(fill)) if !self.0.apply_fill(fill) => {
+                Ok(Event::Fill(fill)) if self.0.apply_fill(fill) == FillApplied::OrderUnknown => {
                     self.0.spawn_adopt_then_fill(fill.clone());
                 }
                 Ok(account @ (Event::Balance(_) | Event::Positions(_))) => {

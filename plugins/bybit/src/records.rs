@@ -163,6 +163,37 @@ fn status(word: &str, filled: Dec) -> VenueOrderStatus {
     }
 }
 
+/// A reject reason or cancel type with its meaning, for people reading
+/// events and logs: `post-only order would cross the book
+/// (EC_PostOnlyWillTakeLiquidity)`. A word not listed here is given as it
+/// is.
+fn explained(word: &str) -> String {
+    let meaning = match word {
+        "EC_PostOnlyWillTakeLiquidity" => "post-only order would cross the book",
+        "EC_NoImmediateQtyToFill" => "immediate-or-cancel order found nothing to match",
+        "EC_NoEnoughQtyToFill" => "fill-or-kill order could not fill whole",
+        "EC_CancelForNoFullFill" => "fill-or-kill order could not fill whole",
+        "EC_OrigClOrdIDDoesNotExist" => "the order to cancel no longer exists",
+        "EC_TooLateToCancel" => "too late to cancel",
+        "EC_BySelfMatch" | "EC_StopBySelfMatch" => "stopped to prevent a self-trade",
+        "EC_InvalidPriceScale" | "EC_LimitOrderInvalidPrice" => "invalid price",
+        "EC_ReachRiskPriceLimit" | "EC_ReachMarketPriceLimit" => {
+            "price beyond the exchange's limit"
+        }
+        "EC_PerCancelRequest" | "CancelByUser" => "cancelled on request",
+        "CancelByReduceOnly" => "reduce-only order cancelled: the position shrank",
+        "CancelByPrepareLiq" | "CancelAllBeforeLiq" => "cancelled before a liquidation",
+        "CancelByPrepareAdl" | "CancelAllBeforeAdl" => "cancelled before an auto-deleveraging",
+        "CancelByAdmin" => "cancelled by the exchange",
+        "CancelBySettle" => "cancelled by a settlement",
+        "CancelByTpSlTsClear" => "cancelled: its position's TP/SL was cleared",
+        "CancelBySmp" => "cancelled to prevent a self-trade",
+        "CancelByDCP" => "cancelled by the disconnection protection (dead man's switch)",
+        other => return other.to_owned(),
+    };
+    format!("{meaning} ({word})")
+}
+
 /// One order record.
 pub fn order(record: &OrderRecord, snapshot: bool) -> Result<Event, PluginError> {
     let raw = record.order_status.as_ref();
@@ -171,6 +202,7 @@ pub fn order(record: &OrderRecord, snapshot: bool) -> Result<Event, PluginError>
         .into_iter()
         .map(|word| word.as_ref())
         .find(|word| !word.is_empty() && *word != "EC_NoError" && *word != "UNKNOWN")
+        .map(explained)
         .unwrap_or_default();
     Ok(Event::Order(OrderUpdate {
         client_id: client_id(&record.order_link_id),
@@ -297,7 +329,10 @@ mod tests {
         };
         assert_eq!(update.status, VenueOrderStatus::REJECTED);
         assert_eq!(update.side, Side::SELL);
-        assert_eq!(update.reason.as_str(), "EC_PostOnlyWillTakeLiquidity");
+        assert_eq!(
+            update.reason.as_str(),
+            "post-only order would cross the book (EC_PostOnlyWillTakeLiquidity)"
+        );
         assert_eq!(
             update
                 .client_id
@@ -313,7 +348,10 @@ mod tests {
             panic!()
         };
         assert_eq!(update.status, VenueOrderStatus::CANCELLED);
-        assert_eq!(update.reason.as_str(), "CancelByUser");
+        assert_eq!(
+            update.reason.as_str(),
+            "cancelled on request (CancelByUser)"
+        );
         assert!(update.client_id.is_none());
         assert!(order(&json!({"orderStatus": "New"}), false).is_err());
     }

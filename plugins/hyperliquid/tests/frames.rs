@@ -112,7 +112,10 @@ fn order_updates_with_trailing_zeros_and_growing_status_words() {
     let Event::Order(rejected) = &events[1] else {
         panic!()
     };
-    assert_eq!(rejected.reason.as_str(), "minTradeNtlRejected");
+    assert_eq!(
+        rejected.reason.as_str(),
+        "order value is below the exchange's minimum (minTradeNtlRejected)"
+    );
 }
 
 #[test]

@@ -107,6 +107,10 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
             old.host.plugins_dir != new.host.plugins_dir,
         ),
         ("host.state_dir", old.host.state_dir != new.host.state_dir),
+        (
+            "host.summary_interval_s",
+            old.host.summary_interval_s != new.host.summary_interval_s,
+        ),
         ("zmq", old.zmq != new.zmq),
         ("signer", old.signer != new.signer),
     ] {

@@ -105,6 +105,51 @@ pub fn status(word: &str, remaining: Dec, original: Dec) -> VenueOrderStatus {
     }
 }
 
+/// A final status word with its meaning, for people reading events and
+/// logs: `post-only order would cross the book (badAloPxRejected)`. A word
+/// not listed here is given as it is.
+pub fn explained(word: &str) -> String {
+    let meaning = match word {
+        "canceled" => "cancelled",
+        "rejected" => "rejected",
+        "marginCanceled" => "cancelled: not enough margin",
+        "vaultWithdrawalCanceled" => "cancelled by a vault withdrawal",
+        "openInterestCapCanceled" => "cancelled: the market is at its open interest cap",
+        "selfTradeCanceled" => "cancelled to prevent a self-trade",
+        "reduceOnlyCanceled" => "reduce-only order cancelled: the position closed or flipped",
+        "siblingFilledCanceled" => "cancelled: its TP/SL sibling filled",
+        "delistedCanceled" => "cancelled: the market was delisted",
+        "liquidatedCanceled" => "cancelled by a liquidation",
+        "outcomeSettledCanceled" => "cancelled: the outcome settled",
+        "scheduledCancel" => "cancelled by the scheduled cancel (dead man's switch)",
+        "internalCancel" => "cancelled by the exchange",
+        "tickRejected" => "price is not a multiple of the tick size",
+        "minTradeNtlRejected" => "order value is below the exchange's minimum",
+        "perpMarginRejected" => "not enough margin",
+        "reduceOnlyRejected" => "reduce-only order would increase the position",
+        "badAloPxRejected" => "post-only order would cross the book",
+        "iocCancelRejected" => "immediate-or-cancel order found nothing to match",
+        "badTriggerPxRejected" => "the trigger price is already reached",
+        "marketOrderNoLiquidityRejected" => "market order found no liquidity",
+        "positionIncreaseAtOpenInterestCapRejected" => {
+            "the market is at its open interest cap: no position increase"
+        }
+        "positionFlipAtOpenInterestCapRejected" => {
+            "the market is at its open interest cap: no position flip"
+        }
+        "tooAggressiveAtOpenInterestCapRejected" => {
+            "the market is at its open interest cap: price too aggressive"
+        }
+        "openInterestIncreaseRejected" => "open interest increase refused",
+        "insufficientSpotBalanceRejected" => "not enough spot balance",
+        "oracleRejected" => "price too far from the oracle price",
+        "perpMaxPositionRejected" => "the position would exceed its maximum size",
+        "tooManyOpenOrdersRejected" => "too many open orders",
+        other => return other.to_owned(),
+    };
+    format!("{meaning} ({word})")
+}
+
 pub fn order(wire: &WireOrderStatus<'_>, snapshot: bool) -> Result<Event_NE, PluginError> {
     let remaining = dec("sz", wire.order.sz)?;
     let size = dec("origSz", wire.order.orig_sz)?;
@@ -113,7 +158,7 @@ pub fn order(wire: &WireOrderStatus<'_>, snapshot: bool) -> Result<Event_NE, Plu
         status,
         VenueOrderStatus::CANCELLED | VenueOrderStatus::REJECTED
     ) {
-        RString::from(wire.status)
+        RString::from(explained(wire.status))
     } else {
         RString::new()
     };
