@@ -39,7 +39,12 @@ fn raise_descriptor_limit() {
 /// Runs the host with `config` (read from `path`) until it is stopped.
 pub fn run_host(format: LogFormat, path: &Path, config: Config) -> ExitCode {
     let set_log_level = init_logging(format, &config.host.log_level);
-    tracing::info!("{}", config.summary());
+    tracing::info!(
+        "connector-host {} (plugin ABI {}): {}",
+        env!("CARGO_PKG_VERSION"),
+        plugin_api::ABI_VERSION,
+        config.summary()
+    );
     raise_descriptor_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
