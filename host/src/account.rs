@@ -113,6 +113,44 @@ impl Account {
             .map_or(Decimal::ZERO, |(_, held)| held.size)
     }
 
+    /// The balances and positions held now, as the `snapshot` command
+    /// gives them, and the seq of the last `account.<exchange>` event they
+    /// include at least.
+    pub fn snapshot(&self) -> serde_json::Value {
+        let seq = self.family.last_seq();
+        let state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut balances: Vec<(&String, &(Decimal, Decimal))> = state.balances.iter().collect();
+        balances.sort();
+        let mut positions: Vec<(&str, &Held)> = state
+            .positions
+            .iter()
+            .map(|(venue, held)| {
+                let symbol = self
+                    .symbols
+                    .get(venue)
+                    .map_or(venue.as_str(), String::as_str);
+                (symbol, held)
+            })
+            .collect();
+        positions.sort_by(|a, b| a.0.cmp(b.0));
+        serde_json::json!({
+            "seq": seq,
+            "balances": balances.iter().map(|(asset, (total, available))| serde_json::json!({
+                "asset": asset,
+                "total": JsonDecimal::from(*total),
+                "available": JsonDecimal::from(*available),
+            })).collect::<Vec<_>>(),
+            "positions": positions.iter().map(|(symbol, held)| serde_json::json!({
+                "symbol": symbol,
+                "size": JsonDecimal::from(held.size),
+                "entry_price": JsonDecimal::from(held.entry_price),
+                "unrealized_pnl": JsonDecimal::from(held.unrealized_pnl),
+                "leverage": held.leverage,
+                "liquidation_price": held.liquidation_price.map(JsonDecimal::from),
+            })).collect::<Vec<_>>(),
+        })
+    }
+
     /// Asks for a refresh now (after a fill, for example).
     pub fn refresh_soon(&self) {
         self.refresh.notify_one();

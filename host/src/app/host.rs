@@ -133,10 +133,11 @@ pub async fn run(
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(HostError::Signals)?;
     let plugins = preflight::check(config_file, &config).map_err(HostError::Settings)?;
-    let (publisher, publisher_thread) = Publisher::start_spinning(
+    let (publisher, publisher_thread) = Publisher::start_keeping(
         &config.zmq.publish,
         config.zmq.queue_capacity,
         Duration::from_micros(config.zmq.publisher_spin_us),
+        Some(&config.host.state_dir),
     )?;
     info!(endpoint = %config.zmq.publish, "publishing events");
     // Subscribers of an earlier run reconnect on their own (ZeroMQ retries
@@ -194,7 +195,8 @@ pub async fn run(
     // command. The reloader owns the running exchanges from here on.
     let (triggers, trigger_queue) = mpsc::unbounded_channel();
     let dispatcher = Dispatcher::new(exchanges.iter().map(|e| e.runtime.trading.clone()))
-        .reloading_with(triggers.clone());
+        .reloading_with(triggers.clone())
+        .keeping_history(publisher.clone(), config.host.state_dir.clone());
     let counters = tokio::spawn(publish_counters(
         status.clone(),
         Arc::clone(&command_stats),

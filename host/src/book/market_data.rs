@@ -118,6 +118,29 @@ impl MarketData {
         streams
     }
 
+    /// Each book's state as the `snapshot` command gives it: host symbol,
+    /// `synced`, `awaiting_snapshot` or `stale`, and why when stale.
+    pub fn sync_states(&self) -> Vec<serde_json::Value> {
+        let markets = self.markets.read().unwrap_or_else(PoisonError::into_inner);
+        let books = self.books.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut states: Vec<serde_json::Value> = books
+            .iter()
+            .map(|(venue, book)| {
+                let symbol = markets
+                    .get(venue)
+                    .map_or(venue.as_str(), |market| market.symbol.as_str());
+                let (state, reason) = match book.status() {
+                    BookStatus::Synced => ("synced", None),
+                    BookStatus::AwaitingSnapshot => ("awaiting_snapshot", None),
+                    BookStatus::Stale(reason) => ("stale", Some(reason.as_str())),
+                };
+                serde_json::json!({"symbol": symbol, "state": state, "reason": reason})
+            })
+            .collect();
+        states.sort_by(|a, b| a["symbol"].as_str().cmp(&b["symbol"].as_str()));
+        states
+    }
+
     /// The top of a market's book by venue symbol, if the book is in sync.
     pub fn top(&self, venue_symbol: &str) -> Option<Top> {
         let books = self.books();

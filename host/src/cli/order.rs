@@ -76,6 +76,24 @@ pub enum OrderAction {
     },
     /// The host's state.
     Status,
+    /// Open orders, balances, positions and books' state, each with the
+    /// seq of its event family it includes.
+    Snapshot,
+    /// Kept order or account events after a position (a page of them).
+    Replay {
+        /// `orders.<exchange>` or `account.<exchange>`.
+        #[arg(long)]
+        family: String,
+        /// The run of the last event you have (with `--after-seq`).
+        #[arg(long, requires = "after_seq")]
+        after_run: Option<u64>,
+        /// The seq of the last event you have (with `--after-run`).
+        #[arg(long, requires = "after_run")]
+        after_seq: Option<u64>,
+        /// The most events in the reply.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// Cancel every open order and refuse new ones until released.
     KillSwitch {
         /// Why (published, and given to refused orders).
@@ -118,6 +136,18 @@ impl OrderAction {
             OrderAction::Get { id } => json!({"cmd": "get_order", "client_order_id": id}),
             OrderAction::List { pair } => json!({"cmd": "open_orders", "trading_pair": pair}),
             OrderAction::Status => json!({"cmd": "status"}),
+            OrderAction::Snapshot => json!({"cmd": "snapshot"}),
+            OrderAction::Replay {
+                family,
+                after_run,
+                after_seq,
+                limit,
+            } => json!({
+                "cmd": "replay",
+                "family": family,
+                "after": after_run.zip(*after_seq).map(|(run, seq)| json!({"run": run, "seq": seq})),
+                "limit": limit,
+            }),
             OrderAction::KillSwitch { reason } => json!({"cmd": "kill_switch", "reason": reason}),
             OrderAction::ReleaseKillSwitch => json!({"cmd": "release_kill_switch"}),
             OrderAction::Heartbeat => json!({"cmd": "heartbeat"}),

@@ -1,15 +1,16 @@
 //! Carrying out commands against the exchanges' order paths.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::protocol::{Command, NewOrderFields, Reply, Request};
+use super::protocol::{Command, NewOrderFields, ReplayFields, Reply, Request};
 use crate::app::reload::Trigger;
 use crate::order::TradeType;
-use crate::publisher::order_json;
+use crate::publisher::{Publisher, history, order_json};
 use crate::trading::{Begun, CommandError, PendingOrder, Trading};
 
 /// What a command came to: its result, the order path's refusal, or the
@@ -20,7 +21,18 @@ type Outcome = Result<Result<Value, CommandError>, (&'static str, String)>;
 pub struct Dispatcher {
     exchanges: Exchanges,
     reload: Option<UnboundedSender<Trigger>>,
+    history: Option<History>,
 }
+
+/// Where the kept events are, and the publisher whose families they are.
+struct History {
+    publisher: Publisher,
+    state_dir: PathBuf,
+}
+
+/// The most events one `replay` reply carries: a page is read on the
+/// command thread, so it is kept short (a few hundred kilobytes).
+pub const REPLAY_PAGE: usize = 1_000;
 
 /// The exchanges commands can address, shared with whoever adds and
 /// removes them while the host runs (configuration reloads).
@@ -41,7 +53,18 @@ impl Dispatcher {
                     .collect(),
             )),
             reload: None,
+            history: None,
         }
+    }
+
+    /// Lets `snapshot` and `replay` answer from `publisher`'s families and
+    /// the events kept in `state_dir`.
+    pub fn keeping_history(mut self, publisher: Publisher, state_dir: PathBuf) -> Dispatcher {
+        self.history = Some(History {
+            publisher,
+            state_dir,
+        });
+        self
     }
 
     /// The exchanges, to add and remove while the host runs.
@@ -205,6 +228,42 @@ impl Dispatcher {
             Command::Status(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
                 Ok(json!({"exchanges": exchanges.iter().map(status).collect::<Vec<_>>()}))
             }),
+            Command::Snapshot(fields) => {
+                let history = self.kept()?;
+                self.selected(fields.exchange.as_deref()).map(|exchanges| {
+                    let exchanges: Vec<Value> = exchanges
+                        .iter()
+                        .map(|trading| snapshot(trading, &history.publisher))
+                        .collect();
+                    Ok(json!({"run": history.publisher.run(), "exchanges": exchanges}))
+                })
+            }
+            Command::Replay(fields) => self.replay(fields),
+        }
+    }
+
+    fn kept(&self) -> Result<&History, (&'static str, String)> {
+        self.history
+            .as_ref()
+            .ok_or_else(|| ("unsupported", "this host keeps no events".to_owned()))
+    }
+
+    fn replay(&self, fields: ReplayFields) -> Outcome {
+        let history = self.kept()?;
+        let limit = fields.limit.unwrap_or(REPLAY_PAGE).clamp(1, REPLAY_PAGE);
+        match history::replay(&history.state_dir, &fields.family, fields.after, limit) {
+            Ok(page) => Ok(Ok(json!({
+                "family": fields.family,
+                "run": history.publisher.run(),
+                "events": page.events,
+                "next": page.next,
+                "complete": page.complete,
+                "missing": page.missing,
+            }))),
+            Err(error @ history::ReplayError::NotKept(_)) => {
+                Err(("bad_request", format!("`family`: {error}")))
+            }
+            Err(error) => Err(("internal", error.to_string())),
         }
     }
 
@@ -238,6 +297,21 @@ impl Dispatcher {
             Err(error) => (Ok(Err(error)), None),
         }
     }
+}
+
+/// One exchange's state now, each part with the seq of the last event of
+/// its family it includes at least (taken before the state is read).
+fn snapshot(trading: &Trading, publisher: &Publisher) -> Value {
+    let exchange = trading.exchange();
+    let orders_seq = publisher.family(&format!("orders.{exchange}")).last_seq();
+    let open: Vec<Value> = trading.open_orders(None).iter().map(order_json).collect();
+    json!({
+        "exchange": exchange,
+        "orders": {"seq": orders_seq, "open": open},
+        "account": trading.account().snapshot(),
+        "books": trading.market_data().sync_states(),
+        "kill_switch": trading.kill_switch_reason(),
+    })
 }
 
 fn status(trading: &Trading) -> Value {

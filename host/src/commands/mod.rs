@@ -1,6 +1,6 @@
 //! Commands from strategies: a ZeroMQ socket taking JSON commands (buy,
-//! sell, cancel, cancel_all, modify, get_order, open_orders, status) and
-//! answering each at once — buy and sell as soon as the order is tracked,
+//! sell, cancel, cancel_all, modify, get_order, open_orders, status,
+//! snapshot, replay, …) and answering each at once — buy and sell as soon as the order is tracked,
 //! never waiting for the exchange. The protocol is in
 //! `docs/command-protocol.md`.
 
@@ -11,7 +11,7 @@ mod server;
 mod stats;
 mod throttle;
 
-pub use dispatch::{Dispatcher, Exchanges};
+pub use dispatch::{Dispatcher, Exchanges, REPLAY_PAGE};
 pub use protocol::{
     Command, ErrorBody, ExactDecimal, KillSwitchFields, Reply, Request, parse_request,
 };

@@ -157,6 +157,31 @@ pub struct KillSwitchFields {
     pub reason: Option<String>,
 }
 
+/// Fields of `snapshot`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeFields {
+    /// The exchange (all exchanges when left out).
+    #[serde(default)]
+    pub exchange: Option<String>,
+}
+
+/// Fields of `replay`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayFields {
+    /// The family: `orders.<exchange>` or `account.<exchange>`.
+    pub family: String,
+    /// The last event the caller has (`run` and `seq` from its envelope);
+    /// from the oldest kept event when left out.
+    #[serde(default)]
+    pub after: Option<crate::publisher::history::Position>,
+    /// The most events in the reply (at most, and by default,
+    /// [`crate::commands::REPLAY_PAGE`]).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
 /// A command.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
@@ -185,6 +210,11 @@ pub enum Command {
     OpenOrders(PairFields),
     /// The host's state.
     Status(PairFields),
+    /// Open orders, balances, positions and books' state, with where each
+    /// stands in its event family.
+    Snapshot(ExchangeFields),
+    /// A page of kept order or account events after a position.
+    Replay(ReplayFields),
 }
 
 impl Command {
@@ -203,6 +233,8 @@ impl Command {
             Command::GetOrder(_) => "get_order",
             Command::OpenOrders(_) => "open_orders",
             Command::Status(_) => "status",
+            Command::Snapshot(_) => "snapshot",
+            Command::Replay(_) => "replay",
         }
     }
 }

@@ -1,20 +1,25 @@
 //! Events out: a ZeroMQ PUB socket on its own thread, fed by a bounded
 //! queue.
 //!
-//! Publishing never blocks the caller: when the queue is full the event is
-//! dropped and counted. Every event carries a sequence number per topic
-//! family (`orders.<exchange>`, `market.<exchange>`, …) taken when it is
-//! queued, so a subscriber sees any drop — ours or ZeroMQ's — as a gap.
-//! The body schemas are in `docs/events.md`.
+//! Publishing never blocks the caller: when the queue is full an event is
+//! dropped and counted — except an order or account event, which waits
+//! beside the queue until it has room ([`history`]: those are kept for
+//! replay and must never be lost). Every event carries the host's run and
+//! a sequence number per topic family (`orders.<exchange>`,
+//! `market.<exchange>`, …) taken when it is queued, so a subscriber sees
+//! any drop — ours or ZeroMQ's — as a gap. The body schemas are in
+//! `docs/events.md`.
 
 pub mod encode;
+pub mod history;
 mod json;
 pub mod market;
 mod orders;
 mod status;
 mod topics;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{
     Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
@@ -41,20 +46,60 @@ const CLOSE_CHECK: Duration = Duration::from_millis(20);
 /// unless configured otherwise (`zmq.publisher_spin_us`).
 pub const DEFAULT_SPIN: Duration = Duration::from_micros(50);
 
-/// One message on the wire: `[topic, body]`.
+/// One message on the wire: `[topic, body]`, and, for a kept family, the
+/// family and seq the history files it under.
 struct Message {
     topic: String,
     body: Vec<u8>,
+    kept: Option<(Arc<str>, u64)>,
+}
+
+/// Kept events that found the queue full, oldest first. While any wait
+/// here, every kept event joins them (so that a family's events still
+/// leave in seq order); the publishing thread sends them once its queue
+/// is empty.
+#[derive(Default)]
+struct Overflow {
+    waiting: Mutex<VecDeque<Message>>,
+    any: AtomicBool,
+}
+
+impl Overflow {
+    fn push(&self, message: Message) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        waiting.push_back(message);
+        self.any.store(true, Ordering::Release);
+    }
+
+    fn take(&self) -> VecDeque<Message> {
+        if !self.any.load(Ordering::Acquire) {
+            return VecDeque::new();
+        }
+        let mut waiting = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        self.any.store(false, Ordering::Release);
+        std::mem::take(&mut *waiting)
+    }
 }
 
 /// Why the publisher could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot publish on {endpoint}: {source}")]
-pub struct PublisherError {
-    /// The endpoint.
-    pub endpoint: String,
-    /// What went wrong.
-    pub source: crate::endpoint::BindError,
+pub enum PublisherError {
+    /// The socket could not be bound.
+    #[error("cannot publish on {endpoint}: {source}")]
+    Bind {
+        /// The endpoint.
+        endpoint: String,
+        /// What went wrong.
+        source: crate::endpoint::BindError,
+    },
+    /// The event history could not be opened.
+    #[error("cannot keep events for replay in {folder}: {source}")]
+    History {
+        /// The state folder.
+        folder: std::path::PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
 }
 
 /// Counters of a running publisher.
@@ -73,12 +118,18 @@ pub struct PublisherStats {
 pub struct Family {
     name: Arc<str>,
     next: Arc<Mutex<u64>>,
+    kept: bool,
 }
 
 impl Family {
     /// The family's name, e.g. `orders.hl-local`.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The seq of the family's last event (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        *self.next.lock().unwrap_or_else(PoisonError::into_inner) - 1
     }
 }
 
@@ -88,6 +139,8 @@ pub struct Publisher {
     queue: SyncSender<Message>,
     stats: Arc<PublisherStats>,
     families: Arc<Mutex<HashMap<String, Family>>>,
+    overflow: Arc<Overflow>,
+    run: u64,
 }
 
 /// Owns the publishing thread.
@@ -127,7 +180,31 @@ impl Publisher {
         capacity: usize,
         spin: Duration,
     ) -> Result<(Publisher, PublisherThread), PublisherError> {
-        let error = |source: zmq::Error| PublisherError {
+        Publisher::start_keeping(endpoint, capacity, spin, None)
+    }
+
+    /// As [`Publisher::start_spinning`], and keeps the order and account
+    /// events in `state_dir` for replay ([`history`]) as this host's next
+    /// run, when `state_dir` is given (run 0, nothing kept, otherwise).
+    pub fn start_keeping(
+        endpoint: &str,
+        capacity: usize,
+        spin: Duration,
+        state_dir: Option<&Path>,
+    ) -> Result<(Publisher, PublisherThread), PublisherError> {
+        let (run, recorder) = match state_dir {
+            Some(state_dir) => {
+                let history_error = |source| PublisherError::History {
+                    folder: state_dir.to_owned(),
+                    source,
+                };
+                let run = history::next_run(state_dir).map_err(history_error)?;
+                let recorder = history::Recorder::open(state_dir, run).map_err(history_error)?;
+                (run, Some(recorder))
+            }
+            None => (0, None),
+        };
+        let error = |source: zmq::Error| PublisherError::Bind {
             endpoint: endpoint.to_owned(),
             source: source.into(),
         };
@@ -138,17 +215,23 @@ impl Publisher {
             .set_sndhwm(capacity.try_into().unwrap_or(i32::MAX))
             .map_err(error)?;
         socket.set_linger(1_000).map_err(error)?;
-        crate::endpoint::bind(&socket, endpoint).map_err(|source| PublisherError {
+        crate::endpoint::bind(&socket, endpoint).map_err(|source| PublisherError::Bind {
             endpoint: endpoint.to_owned(),
             source,
         })?;
         let (queue, receiver) = sync_channel(capacity.max(1));
         let stats = Arc::new(PublisherStats::default());
-        let thread_stats = Arc::clone(&stats);
+        let overflow = Arc::new(Overflow::default());
         let closing = Arc::new(AtomicBool::new(false));
+        let sender = Sender {
+            socket,
+            recorder,
+            stats: Arc::clone(&stats),
+            overflow: Arc::clone(&overflow),
+        };
         let thread_closing = Arc::clone(&closing);
         let handle = crate::core_thread::spawn("zmq-publisher", move || {
-            run(socket, receiver, spin, &thread_stats, &thread_closing);
+            send_until_closed(sender, receiver, spin, &thread_closing);
             Ok(())
         })
         .map_err(|e| error(zmq::Error::from_raw(e.raw_os_error().unwrap_or(0))))?;
@@ -157,6 +240,8 @@ impl Publisher {
                 queue,
                 stats,
                 families: Arc::new(Mutex::new(HashMap::new())),
+                overflow,
+                run,
             },
             PublisherThread { handle, closing },
         ))
@@ -165,6 +250,11 @@ impl Publisher {
     /// The counters.
     pub fn stats(&self) -> &PublisherStats {
         &self.stats
+    }
+
+    /// This host's run number (0 when nothing is kept).
+    pub fn run(&self) -> u64 {
+        self.run
     }
 
     /// The sequence counter of a topic family (created on first use).
@@ -176,6 +266,7 @@ impl Publisher {
             .or_insert_with(|| Family {
                 name: name.into(),
                 next: Arc::new(Mutex::new(1)),
+                kept: history::is_recorded(name),
             })
             .clone()
     }
@@ -196,10 +287,11 @@ impl Publisher {
     }
 
     /// Queues one event whose `data` JSON is written by `write_data`, and
-    /// wraps it in the body every event has: the seed's `event_type`,
-    /// `timestamp` (ns) and `data`, then the family sequence number `seq`
-    /// (last, so that it is taken after the costly part). Returns false
-    /// (and counts it) when the queue was full and the event was dropped.
+    /// wraps it in the body every event has: `event_type`, `timestamp`
+    /// (ns), `data`, `run`, then the family sequence number `seq` (last, so
+    /// that it is taken after the costly part). Returns false (and counts
+    /// it) when the queue was full and the event was dropped (never an
+    /// event of a kept family: it waits beside the queue).
     pub fn publish_with(
         &self,
         family: &Family,
@@ -218,13 +310,25 @@ impl Publisher {
             error!(%topic, "event not serializable: {error}");
             return false;
         }
+        body.extend_from_slice(b",\"run\":");
+        encode::unsigned(&mut body, self.run);
         let mut next = family.next.lock().unwrap_or_else(PoisonError::into_inner);
         body.extend_from_slice(b",\"seq\":");
         encode::unsigned(&mut body, *next);
         body.push(b'}');
+        let kept = family.kept.then(|| (Arc::clone(&family.name), *next));
         *next += 1;
-        match self.queue.try_send(Message { topic, body }) {
+        let message = Message { topic, body, kept };
+        if message.kept.is_some() && self.overflow.any.load(Ordering::Acquire) {
+            self.overflow.push(message);
+            return true;
+        }
+        match self.queue.try_send(message) {
             Ok(()) => true,
+            Err(TrySendError::Full(message)) if message.kept.is_some() => {
+                self.overflow.push(message);
+                true
+            }
             Err(TrySendError::Full(message)) => {
                 drop(next);
                 let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -238,12 +342,51 @@ impl Publisher {
     }
 }
 
-/// The next queued message: polled for `spin`, then waited for. `None`
-/// when the thread should stop.
+/// The publishing thread's end: the socket, the history, and the kept
+/// events that found the queue full.
+struct Sender {
+    socket: zmq::Socket,
+    recorder: Option<history::Recorder>,
+    stats: Arc<PublisherStats>,
+    overflow: Arc<Overflow>,
+}
+
+impl Sender {
+    /// Sends one message, then keeps it if its family is kept.
+    fn send(&mut self, message: &Message) {
+        match self
+            .socket
+            .send_multipart([message.topic.as_bytes(), &message.body], 0)
+        {
+            Ok(()) => {
+                self.stats.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(error) => error!(topic = %message.topic, "publish failed: {error}"),
+        }
+        if let (Some(recorder), Some((family, seq))) = (&mut self.recorder, &message.kept) {
+            recorder.record(family, *seq, &message.topic, &message.body);
+        }
+    }
+
+    /// With the queue empty: sends the kept events that waited beside it,
+    /// and hands the history to the file system.
+    fn idle(&mut self) {
+        for message in self.overflow.take() {
+            self.send(&message);
+        }
+        if let Some(recorder) = &mut self.recorder {
+            recorder.flush();
+        }
+    }
+}
+
+/// The next queued message: polled for `spin`, then waited for (the
+/// sender's idle work done first). `None` when the thread should stop.
 fn next_message(
     queue: &Receiver<Message>,
     spin: Duration,
     closing: &AtomicBool,
+    sender: &mut Sender,
 ) -> Option<Message> {
     let polling_since = Instant::now();
     loop {
@@ -256,11 +399,12 @@ fn next_message(
             Err(TryRecvError::Empty) => break,
         }
     }
+    sender.idle();
     loop {
         match queue.recv_timeout(CLOSE_CHECK) {
             Ok(message) => return Some(message),
             Err(RecvTimeoutError::Timeout) if closing.load(Ordering::SeqCst) => return None,
-            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Timeout) => sender.idle(),
             Err(RecvTimeoutError::Disconnected) => return None,
         }
     }
@@ -270,27 +414,22 @@ fn next_message(
 /// while messages come in bursts (the last came within `spin` of the one
 /// before): a poll pays off when the next message is near, and under a
 /// steady trickle it would only keep a core busy.
-fn run(
-    socket: zmq::Socket,
+fn send_until_closed(
+    mut sender: Sender,
     queue: Receiver<Message>,
     spin: Duration,
-    stats: &PublisherStats,
     closing: &AtomicBool,
 ) {
     let mut previous: Option<Instant> = None;
     let mut poll_for = Duration::ZERO;
-    while let Some(message) = next_message(&queue, poll_for, closing) {
+    while let Some(message) = next_message(&queue, poll_for, closing, &mut sender) {
         let now = Instant::now();
         let in_burst = previous.is_some_and(|at| now.duration_since(at) < spin);
         poll_for = if in_burst { spin } else { Duration::ZERO };
         previous = Some(now);
-        match socket.send_multipart([message.topic.as_bytes(), &message.body], 0) {
-            Ok(()) => {
-                stats.sent.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(error) => error!(topic = %message.topic, "publish failed: {error}"),
-        }
+        sender.send(&message);
     }
+    sender.idle();
     // Give subscribers a moment to receive the last messages before the
     // socket closes (linger covers the rest).
     std::thread::sleep(Duration::from_millis(10));

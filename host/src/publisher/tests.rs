@@ -9,6 +9,8 @@ fn unstarted(capacity: usize) -> (Publisher, Receiver<Message>) {
             queue,
             stats: Arc::new(PublisherStats::default()),
             families: Arc::new(Mutex::new(HashMap::new())),
+            overflow: Arc::new(Overflow::default()),
+            run: 7,
         },
         receiver,
     )
@@ -17,9 +19,9 @@ fn unstarted(capacity: usize) -> (Publisher, Receiver<Message>) {
 #[test]
 fn a_full_queue_drops_and_counts_and_leaves_a_visible_gap() {
     let (publisher, receiver) = unstarted(2);
-    let family = publisher.family("orders.hl");
+    let family = publisher.family("market.hl");
     let sent: Vec<bool> = (0..5)
-        .map(|i| publisher.publish(&family, "orders.hl.update".into(), "update", i, &i))
+        .map(|i| publisher.publish(&family, "market.hl.trade".into(), "trade", i, &i))
         .collect();
     assert_eq!(sent, [true, true, false, false, false]);
     assert_eq!(publisher.stats().dropped.load(Ordering::Relaxed), 3);
@@ -31,9 +33,41 @@ fn a_full_queue_drops_and_counts_and_leaves_a_visible_gap() {
     );
     // The next event that gets through carries seq 6: subscribers see 3..5
     // missing.
-    assert!(publisher.publish(&family, "orders.hl.update".into(), "update", 9, &9));
+    assert!(publisher.publish(&family, "market.hl.trade".into(), "trade", 9, &9));
     let next: serde_json::Value = serde_json::from_slice(&receiver.recv().unwrap().body).unwrap();
     assert_eq!(next["seq"].as_u64(), Some(6));
+    assert_eq!(next["run"].as_u64(), Some(7));
+}
+
+#[test]
+fn an_order_event_that_finds_the_queue_full_waits_beside_it_in_seq_order() {
+    let (publisher, receiver) = unstarted(2);
+    let orders = publisher.family("orders.hl");
+    let market = publisher.family("market.hl");
+    for i in 0..5 {
+        assert!(publisher.publish(&orders, "orders.hl.update".into(), "update", i, &i));
+    }
+    assert_eq!(publisher.stats().dropped.load(Ordering::Relaxed), 0);
+    // The queue has room again, but a kept event still joins those that
+    // wait, so that its family stays in order; a market event takes the
+    // queue.
+    let seq = |message: &Message| {
+        serde_json::from_slice::<serde_json::Value>(&message.body).unwrap()["seq"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(seq(&receiver.recv().unwrap()), 1);
+    assert!(publisher.publish(&orders, "orders.hl.update".into(), "update", 5, &5));
+    assert!(publisher.publish(&market, "market.hl.trade".into(), "trade", 5, &5));
+    let queued: Vec<Message> = receiver.try_iter().collect();
+    assert_eq!(
+        queued.iter().map(|m| m.topic.as_str()).collect::<Vec<_>>(),
+        ["orders.hl.update", "market.hl.trade"]
+    );
+    assert_eq!(seq(&queued[0]), 2);
+    let waited: Vec<u64> = publisher.overflow.take().iter().map(seq).collect();
+    assert_eq!(waited, [3, 4, 5, 6]);
+    assert!(publisher.overflow.take().is_empty());
 }
 
 #[test]

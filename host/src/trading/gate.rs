@@ -43,6 +43,11 @@ impl Gate {
         *lock(&self.killed) = Some(reason.to_owned());
     }
 
+    /// Why the kill switch is engaged, while it is.
+    pub(super) fn kill_switch(&self) -> Option<String> {
+        lock(&self.killed).clone()
+    }
+
     /// Lifts the kill switch; true if it was engaged.
     pub(super) fn release(&self) -> bool {
         lock(&self.killed).take().is_some()

@@ -366,6 +366,11 @@ impl Trading {
         self.cancel_all_listing(None, true)
     }
 
+    /// Why the kill switch is engaged, while it is.
+    pub fn kill_switch_reason(&self) -> Option<String> {
+        self.inner.gate.kill_switch()
+    }
+
     /// Takes new orders again after a kill switch.
     pub fn release_kill_switch(&self) {
         if self.inner.gate.release() {
