@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=target/test-venv
+# setuptools: the client package (host/python) is installed with pip by a test.
 requirements=(pyzmq==27.3.0 hyperliquid-python-sdk==0.24.0 pybit==5.17.0
-    binance-sdk-derivatives-trading-usds-futures==18.1.0 ccxt==4.5.90)
-if ! "$venv/bin/python" -c "import zmq, hyperliquid, pybit, ccxt, binance_sdk_derivatives_trading_usds_futures" 2>/dev/null; then
+    binance-sdk-derivatives-trading-usds-futures==18.1.0 ccxt==4.5.90 setuptools==75.8.0)
+if ! "$venv/bin/python" -c "import zmq, hyperliquid, pybit, ccxt, binance_sdk_derivatives_trading_usds_futures, setuptools
+assert setuptools.__version__ == '75.8.0'" 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --disable-pip-version-check "${requirements[@]}"
 fi

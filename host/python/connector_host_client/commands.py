@@ -1,0 +1,203 @@
+"""The host's commands as typed requests: build one here, send it with
+``Client.call`` (or ``await AsyncClient.call``), get its typed result.
+Names and fields are the command protocol's (docs/command-protocol.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Generic, TypeVar
+
+from .events import Position, ReplayPage
+
+T = TypeVar("T")
+
+#: An order as the host reports it (the ``data`` of ``orders.*`` events).
+Order = dict[str, Any]
+
+Number = Decimal | str | int
+
+
+@dataclass(frozen=True)
+class Request(Generic[T]):
+    """A command and how to read its result."""
+
+    cmd: str
+    fields: dict[str, Any]
+    result: Callable[[Any], T]
+
+    def message(self, request_id: int) -> dict[str, Any]:
+        """The JSON request (fields left out when ``None``)."""
+        message = {"cmd": self.cmd, "id": request_id}
+        message.update({k: v for k, v in self.fields.items() if v is not None})
+        return message
+
+
+def _nothing(_: Any) -> None:
+    return None
+
+
+def _order(
+    cmd: str,
+    trading_pair: str,
+    amount: Number,
+    price: Number | None,
+    order_type: str,
+    time_in_force: str | None,
+    reduce_only: bool,
+    client_order_id: str | None,
+    max_slippage_percent: Number | None,
+    exchange: str | None,
+) -> Request[str]:
+    return Request(
+        cmd,
+        {
+            "trading_pair": trading_pair,
+            "amount": str(amount),
+            "price": None if price is None else str(price),
+            "order_type": order_type,
+            "time_in_force": time_in_force,
+            "reduce_only": reduce_only or None,
+            "client_order_id": client_order_id,
+            "max_slippage_percent": None
+            if max_slippage_percent is None
+            else str(max_slippage_percent),
+            "exchange": exchange,
+        },
+        lambda result: result["client_order_id"],
+    )
+
+
+def buy(
+    trading_pair: str,
+    amount: Number,
+    price: Number | None = None,
+    *,
+    order_type: str = "LIMIT",
+    time_in_force: str | None = None,
+    reduce_only: bool = False,
+    client_order_id: str | None = None,
+    max_slippage_percent: Number | None = None,
+    exchange: str | None = None,
+) -> Request[str]:
+    """A buy order; the result is its client order id (the order is
+    tracked: its life follows on ``orders.<exchange>.*``)."""
+    return _order("buy", trading_pair, amount, price, order_type, time_in_force,
+                  reduce_only, client_order_id, max_slippage_percent, exchange)
+
+
+def sell(
+    trading_pair: str,
+    amount: Number,
+    price: Number | None = None,
+    *,
+    order_type: str = "LIMIT",
+    time_in_force: str | None = None,
+    reduce_only: bool = False,
+    client_order_id: str | None = None,
+    max_slippage_percent: Number | None = None,
+    exchange: str | None = None,
+) -> Request[str]:
+    """A sell order; the result is its client order id."""
+    return _order("sell", trading_pair, amount, price, order_type, time_in_force,
+                  reduce_only, client_order_id, max_slippage_percent, exchange)
+
+
+def cancel(client_order_id: str, *, exchange: str | None = None) -> Request[None]:
+    """Asks the exchange to cancel an order."""
+    return Request("cancel", {"client_order_id": client_order_id, "exchange": exchange}, _nothing)
+
+
+def cancel_all(
+    trading_pair: str | None = None, *, exchange: str | None = None
+) -> Request[list[str]]:
+    """Cancels every live order (of one pair, of one exchange); the result
+    is the ids whose cancel was requested."""
+    return Request(
+        "cancel_all",
+        {"trading_pair": trading_pair, "exchange": exchange},
+        lambda result: result["cancel_requested"],
+    )
+
+
+def modify(
+    client_order_id: str,
+    *,
+    price: Number | None = None,
+    amount: Number | None = None,
+    exchange: str | None = None,
+) -> Request[str]:
+    """Changes an order's price or total amount; the result is
+    ``"requested"`` or ``"queued"`` (behind a modify under way)."""
+    return Request(
+        "modify",
+        {
+            "client_order_id": client_order_id,
+            "price": None if price is None else str(price),
+            "amount": None if amount is None else str(amount),
+            "exchange": exchange,
+        },
+        lambda result: result["modify"],
+    )
+
+
+def get_order(client_order_id: str, *, exchange: str | None = None) -> Request[Order]:
+    """One order as the host knows it."""
+    return Request(
+        "get_order", {"client_order_id": client_order_id, "exchange": exchange}, lambda r: r
+    )
+
+
+def open_orders(
+    trading_pair: str | None = None, *, exchange: str | None = None
+) -> Request[list[Order]]:
+    """Every live order (of one pair, of one exchange)."""
+    return Request(
+        "open_orders",
+        {"trading_pair": trading_pair, "exchange": exchange},
+        lambda result: result["orders"],
+    )
+
+
+def status(*, exchange: str | None = None) -> Request[dict[str, Any]]:
+    """The host's state per exchange."""
+    return Request("status", {"exchange": exchange}, lambda result: result)
+
+
+def kill_switch(reason: str | None = None, *, exchange: str | None = None) -> Request[list[str]]:
+    """Cancels every live order and refuses new ones until released; the
+    result is the ids whose cancel was requested."""
+    return Request(
+        "kill_switch",
+        {"reason": reason, "exchange": exchange},
+        lambda result: result["cancel_requested"],
+    )
+
+
+def release_kill_switch(*, exchange: str | None = None) -> Request[None]:
+    """Takes new orders again after a kill switch."""
+    return Request("release_kill_switch", {"exchange": exchange}, _nothing)
+
+
+def heartbeat(*, exchange: str | None = None) -> Request[None]:
+    """Tells the host a strategy is alive (for its dead man's switch)."""
+    return Request("heartbeat", {"exchange": exchange}, _nothing)
+
+
+def snapshot(*, exchange: str | None = None) -> Request[dict[str, Any]]:
+    """Open orders, balances, positions and books' state now, each with the
+    seq of its family it includes."""
+    return Request("snapshot", {"exchange": exchange}, lambda result: result)
+
+
+def replay(
+    family: str, after: Position | None = None, *, limit: int | None = None
+) -> Request[ReplayPage]:
+    """A page of the kept events of ``family`` (``orders.<exchange>`` or
+    ``account.<exchange>``) after ``after``. ``Subscriber`` does this for
+    you."""
+    return Request(
+        "replay",
+        {"family": family, "after": after.as_json() if after else None, "limit": limit},
+        ReplayPage.from_result,
+    )
