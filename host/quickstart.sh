@@ -4,14 +4,50 @@
 # configs/local.toml (which starts the signer with the demo keys), and a
 # subscriber; places a few orders on each venue through the command socket
 # and shows their events; stops it all.
+#
+#   host/quickstart.sh [--no-build] [--base-port N]
+#
+# --no-build uses the binaries already in target/release and the plugins in
+# target/plugins (as the Docker image lays them out). --base-port N moves
+# every port off the defaults: events N, commands N+1, the Hyperliquid,
+# Bybit and Binance emulators N+2, N+3, N+4 (the config is then written to
+# target/demo/local.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+build=yes
+base_port=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --no-build) build=no ;;
+        --base-port) base_port=${2:?--base-port needs a number}; shift ;;
+        *) echo "usage: $0 [--no-build] [--base-port N]" >&2; exit 2 ;;
+    esac
+    shift
+done
+
 bin=target/release
-cargo build --release -p connector-host -p connector-signer -p hl-emulator -p hyperliquid-plugin -p bybit-plugin -p binance-plugin
-mkdir -p target/plugins
-cp "$bin/libhyperliquid_plugin.so" "$bin/libbybit_plugin.so" "$bin/libbinance_plugin.so" target/plugins/
+if [ $build = yes ]; then
+    cargo build --release -p connector-host -p connector-signer -p hl-emulator -p hyperliquid-plugin -p bybit-plugin -p binance-plugin
+    mkdir -p target/plugins
+    cp "$bin/libhyperliquid_plugin.so" "$bin/libbybit_plugin.so" "$bin/libbinance_plugin.so" target/plugins/
+fi
 chmod 600 configs/local-demo.key configs/local-demo-bybit.secret configs/local-demo-binance.pem   # git does not keep file modes
+
+config=configs/local.toml
+events_port=5555 commands_port=5556 hl_port=8099 bybit_port=8098 binance_port=8097
+if [ -n "$base_port" ]; then
+    events_port=$base_port commands_port=$((base_port + 1)) hl_port=$((base_port + 2))
+    bybit_port=$((base_port + 3)) binance_port=$((base_port + 4))
+    mkdir -p target/demo
+    chmod 700 target/demo
+    config=target/demo/local.toml
+    sed -e "s/:5555\"/:$events_port\"/; s/:5556\"/:$commands_port\"/" \
+        -e "s/:8099\"/:$hl_port\"/; s/:8098\"/:$bybit_port\"/; s/:8097\"/:$binance_port\"/" \
+        -e 's|"\.\./target/|"../|' -e 's|"local-demo-keyring.toml"|"../../configs/local-demo-keyring.toml"|' \
+        configs/local.toml >"$config"
+fi
+export CONNECTOR_HOST_CONFIG=$config
 bybit_key=local-demo-bybit
 bybit_secret=$(cat configs/local-demo-bybit.secret)
 binance_key=local-demo-binance
@@ -25,17 +61,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== starting the Hyperliquid emulator on 127.0.0.1:8099 (account $account funded)"
-"$bin/hl-emulator" --listen 127.0.0.1:8099 --seed 7 --fund "$account:100000" >target/emulator.log 2>&1 &
+echo "== starting the Hyperliquid emulator on 127.0.0.1:$hl_port (account $account funded)"
+"$bin/hl-emulator" --listen 127.0.0.1:$hl_port --seed 7 --fund "$account:100000" >target/emulator.log 2>&1 &
 pids+=($!)
-echo "== starting the Bybit emulator on 127.0.0.1:8098 (key $bybit_key funded)"
-"$bin/bybit-emulator" --listen 127.0.0.1:8098 --seed 7 --fund "$bybit_key:$bybit_secret:100000" >target/bybit-emulator.log 2>&1 &
+echo "== starting the Bybit emulator on 127.0.0.1:$bybit_port (key $bybit_key funded)"
+"$bin/bybit-emulator" --listen 127.0.0.1:$bybit_port --seed 7 --fund "$bybit_key:$bybit_secret:100000" >target/bybit-emulator.log 2>&1 &
 pids+=($!)
-echo "== starting the Binance USDⓈ-M emulator on 127.0.0.1:8097 (Ed25519 key $binance_key funded)"
-"$bin/binance-emulator" --listen 127.0.0.1:8097 --seed 7 --fund-ed25519 "$binance_key:configs/local-demo-binance.pub.pem:100000" >target/binance-emulator.log 2>&1 &
+echo "== starting the Binance USDⓈ-M emulator on 127.0.0.1:$binance_port (Ed25519 key $binance_key funded)"
+"$bin/binance-emulator" --listen 127.0.0.1:$binance_port --seed 7 --fund-ed25519 "$binance_key:configs/local-demo-binance.pub.pem:100000" >target/binance-emulator.log 2>&1 &
 pids+=($!)
 echo "== starting connector-host (it starts the signer)"
-"$bin/connector-host" run --config configs/local.toml >target/host.log 2>&1 &
+"$bin/connector-host" run >target/host.log 2>&1 &
 host=$!
 pids+=($host)
 for _ in $(seq 100); do

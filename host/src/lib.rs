@@ -37,6 +37,7 @@ pub mod config;
 pub mod core_thread;
 pub mod endpoint;
 pub mod journal;
+pub mod metrics;
 pub mod order;
 pub mod plugins;
 pub mod private_files;

@@ -3,8 +3,9 @@
 //! same from `check-config` as from `run`, before anything is bound; a
 //! start that fails later (a market the exchange does not list, a signer
 //! that cannot start) exits non-zero with one message; every subcommand
-//! finds the configuration the same way and says where it looked. Once
-//! running, a quiet host does not repeat itself in the log.
+//! finds the configuration the same way and says where it looked; with
+//! `--online` the exchange says whether it lists the markets and serves the
+//! account. Once running, a quiet host does not repeat itself in the log.
 
 mod common;
 
@@ -322,5 +323,66 @@ async fn a_quiet_host_logs_a_summary_and_its_reconciliation_only_when_it_finds_s
         .matches("summary: hl 0 open/0 tracked; commands ")
         .count();
     assert!(summaries >= 2, "{summaries} summaries: {output}");
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_online_asks_the_exchange_for_its_markets_and_the_account() {
+    let seed = "online check";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let dir = files.dir.path().to_owned();
+    let online = move |file: &str| host(&["check-config", "--online", file], &dir);
+
+    let good = tokio::task::spawn_blocking({
+        let online = online.clone();
+        move || online("host.toml")
+    })
+    .await
+    .expect("check");
+    let said = String::from_utf8_lossy(&good.stdout).into_owned();
+    assert_eq!(good.status.code(), Some(0), "{said}{}", stderr(&good));
+    assert!(
+        said.contains("online: hl: the exchange lists")
+            && said.contains("the account holds 1000000 USDC"),
+        "{said}"
+    );
+
+    // A market the exchange does not list, by its nearest listed symbol; an
+    // account with nothing on this network.
+    let text = edited(
+        &files,
+        "symbol = \"BTC-USD\"",
+        "symbol = \"BTC-USD\"\n\n[[exchanges.markets]]\nsymbol = \"ETH-USDD\"",
+    );
+    let other = common::orders::key("someone else").address().to_string();
+    let own = common::orders::key(seed).address().to_string();
+    std::fs::write(files.dir.path().join("broken.toml"), text).expect("write");
+    std::fs::write(
+        files.dir.path().join("empty.toml"),
+        std::fs::read_to_string(&files.config_file)
+            .expect("config")
+            .replace(&own, &other),
+    )
+    .expect("write");
+    let (broken, empty) =
+        tokio::task::spawn_blocking(move || (online("broken.toml"), online("empty.toml")))
+            .await
+            .expect("check");
+    assert_eq!(broken.status.code(), Some(2), "{}", stderr(&broken));
+    assert!(
+        stderr(&broken).contains(
+            "exchanges[hl].markets[ETH-USDD].symbol: `ETH-USDD` is not listed by the exchange; did \
+             you mean `ETH-USD`?"
+        ),
+        "{}",
+        stderr(&broken)
+    );
+    assert_eq!(empty.status.code(), Some(0), "{}", stderr(&empty));
+    assert!(
+        String::from_utf8_lossy(&empty.stdout).contains("the account holds nothing"),
+        "{}",
+        String::from_utf8_lossy(&empty.stdout)
+    );
     emulator.shutdown().await;
 }

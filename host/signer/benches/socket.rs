@@ -37,7 +37,7 @@ fn socket_round_trip(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let socket = runtime
-        .block_on(async { SignerSocket::bind(&path) })
+        .block_on(async { SignerSocket::bind(&path, 0o600) })
         .expect("bind");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = runtime.spawn(socket.serve(signer(), Access::own_user(), async {

@@ -78,6 +78,8 @@ pub enum Command {
         exit_with_parent: bool,
         /// A uid whose connections are served (repeatable); the kernel
         /// reports each peer's uid. Default: this process's own user only.
+        /// Allowing another user makes the socket 0660, so that it can be
+        /// reached by the signer's group: put that user in the group.
         #[arg(long = "allow-uid", value_name = "UID")]
         allowed_uids: Vec<u32>,
         /// Connections open at once; more are closed as they come.

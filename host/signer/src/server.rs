@@ -49,6 +49,20 @@ pub struct Access {
 }
 
 impl Access {
+    /// The socket file's mode: 0600 while only this process's user is
+    /// served; 0660 when another uid is allowed (it must reach the socket:
+    /// run it in the signer's group — the uid check still decides who is
+    /// served).
+    pub fn socket_mode(&self) -> u32 {
+        // SAFETY: `geteuid` has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if self.allowed_uids.iter().all(|uid| *uid == me) {
+            0o600
+        } else {
+            0o660
+        }
+    }
+
     /// This process's own user only, and [`DEFAULT_MAX_CONNECTIONS`].
     pub fn own_user() -> Access {
         Access {
@@ -108,13 +122,14 @@ pub struct SignerSocket {
 }
 
 impl SignerSocket {
-    /// Binds `path` with mode 0600. Must be called inside a Tokio runtime.
+    /// Binds `path` with `mode` (0600, or 0660 for a group:
+    /// [`Access::socket_mode`]). Must be called inside a Tokio runtime.
     ///
     /// A stale socket at `path` is replaced; a live one (it accepts a connection)
     /// or anything that is not a socket is refused. The socket is bound inside a
-    /// fresh mode-0700 directory next to `path`, set to 0600, then renamed to
+    /// fresh mode-0700 directory next to `path`, set to `mode`, then renamed to
     /// `path`, so it is never reachable with wider permissions.
-    pub fn bind(path: &Path) -> Result<Self, ServeError> {
+    pub fn bind(path: &Path, mode: u32) -> Result<Self, ServeError> {
         let io_error = |action, source| ServeError::Io {
             action,
             path: path.to_owned(),
@@ -138,7 +153,7 @@ impl SignerSocket {
             .map_err(|source| io_error("create a private directory next to", source))?;
         let staged = staging.path().join("s");
         let listener = StdUnixListener::bind(&staged).map_err(|source| io_error("bind", source))?;
-        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))
+        std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(mode))
             .map_err(|source| io_error("set the mode of", source))?;
         std::fs::rename(&staged, path).map_err(|source| io_error("move the socket to", source))?;
         let meta = std::fs::symlink_metadata(path).map_err(|source| io_error("inspect", source))?;
@@ -271,7 +286,7 @@ pub async fn run(
     // always handled.
     let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
-    let socket = SignerSocket::bind(path)?;
+    let socket = SignerSocket::bind(path, access.socket_mode())?;
     for key in signer.keyring().keys() {
         tracing::info!(
             key = %key.name,

@@ -259,15 +259,27 @@ pub fn risk_limits(
         .collect()
 }
 
-impl ExchangeRuntime {
-    /// Starts an exchange: retries the market list until the exchange
-    /// answers (or shutdown), then opens its market connections.
-    pub async fn start(
+/// An exchange's plugin session with its rate limiter and HTTP executor,
+/// before any market is resolved or connection opened.
+pub(super) struct Opened {
+    /// The plugin's manifest.
+    pub manifest: Manifest,
+    /// The client-side rate limiter.
+    pub limiter: Arc<RateLimiter>,
+    /// The plugin session, driven by the host.
+    pub session: Arc<Session>,
+    /// Reads through the session.
+    pub querier: Querier,
+}
+
+impl Opened {
+    /// Creates the plugin session `config` names.
+    pub(super) fn open(
         config: &ExchangeConfig,
         plugins: &PluginSet,
         services: &HostServices,
         shutdown: watch::Receiver<bool>,
-    ) -> Result<Option<ExchangeRuntime>, StartError> {
+    ) -> Result<Opened, StartError> {
         let name = config.name.clone();
         let publisher = services.publisher.clone();
         let loaded = plugins
@@ -312,6 +324,32 @@ impl ExchangeRuntime {
             },
         );
         let querier = Querier::new(Arc::clone(&session));
+        Ok(Opened {
+            manifest,
+            limiter,
+            session,
+            querier,
+        })
+    }
+}
+
+impl ExchangeRuntime {
+    /// Starts an exchange: retries the market list until the exchange
+    /// answers (or shutdown), then opens its market connections.
+    pub async fn start(
+        config: &ExchangeConfig,
+        plugins: &PluginSet,
+        services: &HostServices,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Option<ExchangeRuntime>, StartError> {
+        let name = config.name.clone();
+        let publisher = services.publisher.clone();
+        let Opened {
+            manifest,
+            limiter,
+            session,
+            querier,
+        } = Opened::open(config, plugins, services, shutdown.clone())?;
 
         let mut backoff = Backoff::new(
             Duration::from_millis(250),

@@ -102,6 +102,14 @@ pub enum HostError {
     /// The signer could not be started.
     #[error(transparent)]
     Signer(#[from] SpawnError),
+    /// The metrics endpoint could not be bound.
+    #[error("cannot serve metrics on {listen}: {source}")]
+    Metrics {
+        /// The configured address.
+        listen: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Signals could not be watched.
     #[error("cannot watch signals: {0}")]
     Signals(std::io::Error),
@@ -204,6 +212,28 @@ pub async fn run(
         Duration::from_secs(config.host.summary_interval_s),
         shutdown_rx.clone(),
     ));
+    let metrics = match &config.metrics {
+        Some(metrics) if !interrupted => {
+            let sources = crate::metrics::server::Sources {
+                exchanges: dispatcher.exchanges(),
+                commands: Arc::clone(&command_stats),
+                publisher: publisher.clone(),
+            };
+            match crate::metrics::server::start(&metrics.listen, sources, shutdown_rx.clone()).await
+            {
+                Ok(server) => Some(server),
+                Err(error) => {
+                    failed = Some(HostError::Metrics {
+                        listen: metrics.listen.clone(),
+                        source: error,
+                    });
+                    interrupted = true;
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let reloader = Reloader::new(
         config_file,
         config.clone(),
@@ -285,6 +315,9 @@ pub async fn run(
         exchange.stop().await;
     }
     let _ = counters.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     if let Some(signer) = signer_process {
         signer.stop().await;
     }

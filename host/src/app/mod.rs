@@ -5,6 +5,7 @@
 
 mod exchange;
 mod host;
+pub mod online;
 pub mod preflight;
 pub mod reload;
 

@@ -4,22 +4,44 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::app::preflight;
-use crate::config::Config;
+use crate::app::{online, preflight};
+use crate::config::{self, Config};
 use crate::plugins::PluginSet;
 
-/// Checks `config` (read from `file`) and what it needs to start; prints
-/// every problem, or a one-line summary.
-pub fn check(file: &Path, config: &Config) -> ExitCode {
-    match preflight::check(file, config) {
-        Ok(_) => {
-            println!("{}: valid — {}", file.display(), config.summary());
-            ExitCode::SUCCESS
-        }
+/// Checks `config` (read from `file`) and what it needs to start — and,
+/// `online`, what the exchanges say of it; prints every problem, or a
+/// one-line summary.
+pub fn check(file: &Path, config: &Config, online: bool) -> ExitCode {
+    let plugins = match preflight::check(file, config) {
+        Ok(plugins) => plugins,
         Err(errors) => {
             eprint!("{errors}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
         }
+    };
+    println!("{}: valid — {}", file.display(), config.summary());
+    if !online {
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let report = runtime.block_on(online::check(config, &plugins));
+    for note in &report.notes {
+        println!("online: {note}");
+    }
+    if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprint!("{}", config::locate(file, report.problems));
+        ExitCode::from(2)
     }
 }
 

@@ -65,6 +65,10 @@ pub enum Command {
     CheckConfig {
         /// The configuration file (instead of `--config`).
         file: Option<PathBuf>,
+        /// Also ask each exchange whether it lists the markets and serves
+        /// the account (starts the signer the config names; trades nothing).
+        #[arg(long)]
+        online: bool,
     },
     /// Print events as they arrive, one line each: topic, then the body.
     Tail {
@@ -113,9 +117,14 @@ pub enum Command {
 pub fn run(cli: Cli) -> ExitCode {
     let format = cli.log_format;
     let outcome = match &cli.command {
-        Command::CheckConfig { file } => {
+        Command::CheckConfig { file, online } => {
             let named = file.as_ref().map(|file| (file.clone(), "the argument"));
-            config_file(&cli, named).map(|(path, config)| check::check(&path, &config))
+            config_file(&cli, named).map(|(path, config)| {
+                if *online {
+                    let _ = init_logging(format, "error");
+                }
+                check::check(&path, &config, *online)
+            })
         }
         Command::Plugins { dir: Some(dir) } => {
             let _ = init_logging(format, "warn");

@@ -210,9 +210,10 @@ impl Serving {
         let Some(body) = frames.pop() else {
             return Ok(());
         };
+        let received = Instant::now();
         self.stats.received();
         let client = frames.first().map(Vec::as_slice).unwrap_or_default();
-        let (reply, pending) = if self.throttle.admit(client, Instant::now()) {
+        let (reply, pending) = if self.throttle.admit(client, received) {
             self.carry_out(&body)
         } else {
             let message = format!(
@@ -228,6 +229,9 @@ impl Serving {
         if let Err(error) = self.socket.send_multipart(frames, 0) {
             warn!("reply not sent: {error}");
         }
+        crate::metrics::registry()
+            .command_latency
+            .observe(received.elapsed());
         // A new order is journaled before its reply; its event and sending
         // start once the reply is on its way, so that they do not compete
         // with it.

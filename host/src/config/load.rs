@@ -13,7 +13,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::errors::KeyPathSegment;
 use super::errors::{ConfigError, ConfigErrors, KeyPath, line_of};
 use super::schema::{
-    Config, ExchangeConfig, HostConfig, Limits, SignerConfig, ZmqConfig, known_keys,
+    Config, ExchangeConfig, HostConfig, Limits, MetricsConfig, SignerConfig, ZmqConfig, known_keys,
 };
 use super::suggest::closest;
 
@@ -261,7 +261,7 @@ impl<'a> Reader<'a> {
     }
 
     fn read_sections(&mut self) -> Option<Config> {
-        const SECTIONS: [&str; 4] = ["host", "zmq", "signer", "exchanges"];
+        const SECTIONS: [&str; 5] = ["host", "zmq", "signer", "exchanges", "metrics"];
         let unknown: Vec<String> = self
             .document
             .get_ref()
@@ -281,11 +281,16 @@ impl<'a> Reader<'a> {
         };
         let signer: Option<SignerConfig> = self.required("signer");
         let exchanges = self.exchanges();
+        let metrics: Option<Option<MetricsConfig>> = match self.value("metrics") {
+            Some(value) => self.section(KeyPath::key("metrics"), value).map(Some),
+            None => Some(None),
+        };
         Some(Config {
             host: host?,
             zmq: zmq?,
             signer: signer?,
             exchanges: exchanges?,
+            metrics: metrics?,
         })
     }
 
@@ -329,6 +334,11 @@ impl<'a> Reader<'a> {
             if let Some(reason) = crate::endpoint::refusal(endpoint) {
                 self.error(zmq.join(key), reason);
             }
+        }
+        if let Some(metrics) = &config.metrics
+            && let Some(reason) = crate::metrics::server::refusal(&metrics.listen)
+        {
+            self.error(KeyPath::key("metrics").join("listen"), reason);
         }
         if config.zmq.publish == config.zmq.commands {
             self.error(zmq.join("commands"), "must differ from zmq.publish");

@@ -10,7 +10,7 @@ pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
 pub use load::{load, locate, parse};
 pub use schema::{
     Config, DeadManSwitchConfig, ExchangeConfig, HostConfig, Limits, MarketConfig,
-    MarketDataSource, OrderTransport, RateLimitConfig, SignerConfig, ZmqConfig,
+    MarketDataSource, MetricsConfig, OrderTransport, RateLimitConfig, SignerConfig, ZmqConfig,
 };
 pub use suggest::closest;
 

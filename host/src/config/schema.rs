@@ -22,6 +22,21 @@ pub struct Config {
     /// The exchange connections.
     #[serde(default)]
     pub exchanges: Vec<ExchangeConfig>,
+    /// Prometheus metrics and a health check over HTTP (off when absent).
+    #[serde(default)]
+    pub metrics: Option<MetricsConfig>,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct MetricsConfig {
+    /// The loopback address and port of `/metrics` and `/healthz`.
+    #[serde(default = "default_metrics_listen")]
+    pub listen: String,
+}
+
+fn default_metrics_listen() -> String {
+    "127.0.0.1:9464".to_owned()
 }
 
 /// `[host]`.
@@ -394,7 +409,8 @@ pub fn known_keys(path: &KeyPath) -> Option<&'static [&'static str]> {
         })
         .collect();
     let fields = match names.as_slice() {
-        [] => &["host", "zmq", "signer", "exchanges"][..],
+        [] => &["host", "zmq", "signer", "exchanges", "metrics"][..],
+        [Some("metrics")] => field_names::<MetricsConfig>(),
         [Some("host")] => field_names::<HostConfig>(),
         [Some("zmq")] => field_names::<ZmqConfig>(),
         [Some("signer")] => field_names::<SignerConfig>(),

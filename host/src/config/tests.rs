@@ -92,7 +92,7 @@ fn every_unknown_key_is_reported_with_its_line() {
             "line 4: host.log_levle: unknown key; did you mean `log_level`?",
             "line 17: exchanges[hl].markets[BTC-USD].max_size: unknown key (the keys here are \
              symbol, limits)",
-            "line 19: extra: unknown key (the keys here are host, zmq, signer, exchanges)",
+            "line 19: extra: unknown key (the keys here are host, zmq, signer, exchanges, metrics)",
         ]
     );
 }

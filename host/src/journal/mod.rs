@@ -271,9 +271,13 @@ fn compact(path: &Path, orders: &[&InFlightOrder]) -> std::io::Result<()> {
 /// since the last sync; asleep after a quiet spell until a writer wakes it.
 fn sync_loop(file: &File, shared: &Shared) {
     let sync = || {
+        let started = std::time::Instant::now();
         if let Err(error) = file.sync_data() {
             error!("journal sync failed: {error}");
         }
+        crate::metrics::registry()
+            .journal_sync_latency
+            .observe(started.elapsed());
     };
     let mut quiet_intervals = 0;
     loop {

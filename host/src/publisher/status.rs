@@ -140,6 +140,7 @@ impl StatusPublisher {
 
     /// `host.status.connection`.
     pub fn connection(&self, exchange: &str, connection: &str, up: bool, reason: Option<&str>) {
+        crate::metrics::registry().connection(exchange, connection, up);
         self.publish(
             "connection",
             &ConnectionStatus {
@@ -153,6 +154,7 @@ impl StatusPublisher {
 
     /// `host.status.book`.
     pub fn book(&self, exchange: &str, symbol: &str, synced: bool, reason: Option<&str>) {
+        crate::metrics::registry().book(exchange, symbol, synced);
         self.publish(
             "book",
             &BookStatusData {
@@ -166,6 +168,12 @@ impl StatusPublisher {
 
     /// `host.status.rate_limit`: a rate-limit bucket as the venue counts it.
     pub fn rate_limit(&self, exchange: &str, state: &plugin_api::RateLimitState) {
+        crate::metrics::registry().rate_limit(
+            exchange,
+            &state.bucket,
+            state.remaining,
+            state.capacity,
+        );
         self.publish(
             "rate_limit",
             &RateLimitStatus {
@@ -179,6 +187,7 @@ impl StatusPublisher {
 
     /// `host.status.kill_switch`: engaged (with the reason) or released.
     pub fn kill_switch(&self, exchange: &str, engaged: bool, reason: Option<&str>) {
+        crate::metrics::registry().kill_switch(exchange, engaged);
         self.publish(
             "kill_switch",
             &KillSwitchStatus {
@@ -219,6 +228,7 @@ impl StatusPublisher {
     /// `host.status.signer`: the signer the host started is `up` (with its
     /// pid) or has `exited` (with the reason).
     pub fn signer(&self, state: &str, pid: Option<u32>, reason: Option<&str>) {
+        crate::metrics::registry().signer(state == "up");
         self.publish("signer", &SignerStatus { state, pid, reason });
     }
 
@@ -237,6 +247,7 @@ impl StatusPublisher {
 
     /// `host.status.throttle`.
     pub fn throttled(&self, exchange: &str, bucket: &str, waited_ms: u64) {
+        crate::metrics::registry().throttled(exchange, bucket, waited_ms);
         self.publish(
             "throttle",
             &ThrottleStatus {

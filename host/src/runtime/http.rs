@@ -137,6 +137,7 @@ impl HttpExecutor {
         for header in request.headers.iter() {
             builder = builder.header(header.0.as_str(), header.1.as_str());
         }
+        let sent = std::time::Instant::now();
         let answer = builder.send().await.map_err(|error| {
             if error.is_connect() || error.is_builder() {
                 TransportError::NotSent(error.to_string())
@@ -154,6 +155,9 @@ impl HttpExecutor {
             })
             .collect();
         let body = read_body(answer).await?;
+        crate::metrics::registry()
+            .request_latency
+            .observe(sent.elapsed());
         Ok(Response {
             status,
             body: body.into(),

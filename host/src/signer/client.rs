@@ -130,6 +130,7 @@ impl SignerClient {
         };
         let line = format!("{{\"id\":{id}{key},\"scheme\":{scheme}{separator}{fields}}}\n");
 
+        let asked = std::time::Instant::now();
         let (sender, receiver) = oneshot::channel();
         self.waiting().insert(id, sender);
         if let Err(error) = self.send(line.as_bytes()).await {
@@ -137,7 +138,12 @@ impl SignerClient {
             return Err(error);
         }
         match tokio::time::timeout(self.inner.timeout, receiver).await {
-            Ok(Ok(result)) => result,
+            Ok(Ok(result)) => {
+                crate::metrics::registry()
+                    .signer_latency
+                    .observe(asked.elapsed());
+                result
+            }
             Ok(Err(_)) => Err(self.unavailable("the connection closed")),
             Err(_) => {
                 self.waiting().remove(&id);

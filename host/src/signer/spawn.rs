@@ -236,6 +236,11 @@ impl SignerProcess {
         }
     }
 
+    /// The signer's process id.
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// Stops the signer.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;

@@ -153,7 +153,17 @@ fn an_allowed_uid_is_served() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_with(dir, None, &["--allow-uid", "65534"]);
     fs::set_permissions(server.dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-    fs::set_permissions(&server.socket, fs::Permissions::from_mode(0o666)).unwrap();
+    // Another uid allowed: the socket is open to the signer's group, not
+    // to everyone — nobody reaches it once it is in that group.
+    let mode = fs::metadata(&server.socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o660);
+    let socket = server.socket.clone();
+    let outside = as_nobody(move || UnixStream::connect(&socket).map(|_| ()));
+    assert_eq!(
+        outside.map_err(|error| error.kind()),
+        Err(std::io::ErrorKind::PermissionDenied)
+    );
+    std::os::unix::fs::chown(&server.socket, None, Some(NOBODY)).unwrap();
     let socket = server.socket.clone();
     let answer = as_nobody(move || {
         let mut stream = UnixStream::connect(&socket).expect("connect");

@@ -113,6 +113,7 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
         ),
         ("zmq", old.zmq != new.zmq),
         ("signer", old.signer != new.signer),
+        ("metrics", old.metrics != new.metrics),
     ] {
         diff.note(changed, key.into(), false);
     }

@@ -356,6 +356,7 @@ impl Reloader {
                 cancel_everything(&running.runtime.trading).await;
                 self.commands_mut().remove(&name);
                 running.stop().await;
+                crate::metrics::registry().forget(&name);
                 self.current.exchanges.retain(|e| e.name != name);
                 info!(exchange = %name, "exchange removed");
             }
