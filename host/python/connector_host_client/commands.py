@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Generic, TypeVar
+from functools import partial
+from typing import Any, Callable, Generic, Literal, TypeVar
 
 from .events import Position, ReplayPage
 
@@ -37,20 +38,24 @@ def _nothing(_: Any) -> None:
     return None
 
 
-def _order(
-    cmd: str,
+def order(
+    side: Literal["buy", "sell"],
     trading_pair: str,
     amount: Number,
-    price: Number | None,
-    order_type: str,
-    time_in_force: str | None,
-    reduce_only: bool,
-    client_order_id: str | None,
-    max_slippage_percent: Number | None,
-    exchange: str | None,
+    price: Number | None = None,
+    *,
+    order_type: str = "LIMIT",
+    time_in_force: str | None = None,
+    reduce_only: bool = False,
+    client_order_id: str | None = None,
+    max_slippage_percent: Number | None = None,
+    exchange: str | None = None,
 ) -> Request[str]:
+    """A new order (``buy`` and ``sell`` fix the side); the result is its
+    client order id (the order is tracked: its life follows on
+    ``orders.<exchange>.*``)."""
     return Request(
-        cmd,
+        side,
         {
             "trading_pair": trading_pair,
             "amount": str(amount),
@@ -68,39 +73,12 @@ def _order(
     )
 
 
-def buy(
-    trading_pair: str,
-    amount: Number,
-    price: Number | None = None,
-    *,
-    order_type: str = "LIMIT",
-    time_in_force: str | None = None,
-    reduce_only: bool = False,
-    client_order_id: str | None = None,
-    max_slippage_percent: Number | None = None,
-    exchange: str | None = None,
-) -> Request[str]:
-    """A buy order; the result is its client order id (the order is
-    tracked: its life follows on ``orders.<exchange>.*``)."""
-    return _order("buy", trading_pair, amount, price, order_type, time_in_force,
-                  reduce_only, client_order_id, max_slippage_percent, exchange)
+#: A buy order: ``buy(trading_pair, amount, price=None, *, order_type=...,
+#: exchange=...)``, as ``order`` takes them.
+buy = partial(order, "buy")
 
-
-def sell(
-    trading_pair: str,
-    amount: Number,
-    price: Number | None = None,
-    *,
-    order_type: str = "LIMIT",
-    time_in_force: str | None = None,
-    reduce_only: bool = False,
-    client_order_id: str | None = None,
-    max_slippage_percent: Number | None = None,
-    exchange: str | None = None,
-) -> Request[str]:
-    """A sell order; the result is its client order id."""
-    return _order("sell", trading_pair, amount, price, order_type, time_in_force,
-                  reduce_only, client_order_id, max_slippage_percent, exchange)
+#: A sell order, as ``buy``.
+sell = partial(order, "sell")
 
 
 def cancel(client_order_id: str, *, exchange: str | None = None) -> Request[None]:

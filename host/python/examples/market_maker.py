@@ -46,9 +46,8 @@ class Quoter:
             price = self.price(side, mid)
             try:
                 if order_id is None:
-                    place = commands.buy if side == "buy" else commands.sell
-                    self.orders[side] = self.host.call(place(
-                        self.args.pair, self.args.size, price, order_type="LIMIT_MAKER",
+                    self.orders[side] = self.host.call(commands.order(
+                        side, self.args.pair, self.args.size, price, order_type="LIMIT_MAKER",
                         exchange=self.args.exchange))
                     self.counts["placed"] += 1
                 elif moved and self.prices.get(side) != price:

@@ -47,7 +47,6 @@ def main() -> int:
                         help="slices are rounded down to this step")
     args = parser.parse_args()
 
-    place = commands.buy if args.side == "buy" else commands.sell
     interval = args.seconds / args.slices
     filled = Decimal(0)
     notional = Decimal(0)
@@ -60,7 +59,8 @@ def main() -> int:
             size = left if index == args.slices - 1 else min(left, args.amount / args.slices)
             size = size.quantize(args.lot, rounding="ROUND_DOWN")
             if size > 0:
-                order_id = host.call(place(args.pair, size, order_type="MARKET", exchange=args.exchange))
+                order_id = host.call(commands.order(args.side, args.pair, size, order_type="MARKET",
+                                                    exchange=args.exchange))
                 final = follow(subscriber, order_id, timeout=max(10.0, interval))
                 done = Decimal(final["filled_amount"])
                 filled += done

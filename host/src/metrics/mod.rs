@@ -26,29 +26,30 @@ pub fn registry() -> &'static Registry {
     &REGISTRY
 }
 
-/// A connection's state and how often it went down.
+/// Something up or down — a connection (down), a book (stale) — and how
+/// often it went down.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ConnectionState {
-    /// Up now.
+pub struct UpDown {
+    /// Up now (connected, in sync).
     pub up: bool,
     /// Times it went down.
     pub downs: u64,
 }
 
-/// A book's state and how often it went stale.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct BookState {
-    /// In sync now.
-    pub synced: bool,
-    /// Times it went stale.
-    pub stale: u64,
+impl UpDown {
+    fn set(&mut self, up: bool) {
+        if self.up && !up {
+            self.downs += 1;
+        }
+        self.up = up;
+    }
 }
 
 /// Everything observed, by label.
 #[derive(Default)]
 pub struct Registry {
-    connections: Mutex<BTreeMap<(String, String), ConnectionState>>,
-    books: Mutex<BTreeMap<(String, String), BookState>>,
+    connections: Mutex<BTreeMap<(String, String), UpDown>>,
+    books: Mutex<BTreeMap<(String, String), UpDown>>,
     rate_limits: Mutex<BTreeMap<(String, String), (u64, u64)>>,
     throttled_ms: Mutex<BTreeMap<(String, String), u64>>,
     kill_switches: Mutex<BTreeMap<String, bool>>,
@@ -71,26 +72,18 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Registry {
     /// A connection went up or down.
     pub fn connection(&self, exchange: &str, connection: &str, up: bool) {
-        let mut connections = lock(&self.connections);
-        let state = connections
+        lock(&self.connections)
             .entry((exchange.to_owned(), connection.to_owned()))
-            .or_default();
-        if state.up && !up {
-            state.downs += 1;
-        }
-        state.up = up;
+            .or_default()
+            .set(up);
     }
 
     /// A book went in sync or stale.
     pub fn book(&self, exchange: &str, symbol: &str, synced: bool) {
-        let mut books = lock(&self.books);
-        let state = books
+        lock(&self.books)
             .entry((exchange.to_owned(), symbol.to_owned()))
-            .or_default();
-        if state.synced && !synced {
-            state.stale += 1;
-        }
-        state.synced = synced;
+            .or_default()
+            .set(synced);
     }
 
     /// The venue's count of a rate-limit bucket.
@@ -128,12 +121,12 @@ impl Registry {
     }
 
     /// Each connection's state.
-    pub fn connections(&self) -> BTreeMap<(String, String), ConnectionState> {
+    pub fn connections(&self) -> BTreeMap<(String, String), UpDown> {
         lock(&self.connections).clone()
     }
 
-    /// Each book's state.
-    pub fn books(&self) -> BTreeMap<(String, String), BookState> {
+    /// Each book's state (up: in sync).
+    pub fn books(&self) -> BTreeMap<(String, String), UpDown> {
         lock(&self.books).clone()
     }
 
@@ -173,16 +166,16 @@ mod tests {
         registry.connection("hl", "user", true);
         assert_eq!(
             registry.connections()[&("hl".to_owned(), "user".to_owned())],
-            ConnectionState { up: true, downs: 1 }
+            UpDown { up: true, downs: 1 }
         );
         registry.book("hl", "BTC-USD", false);
         registry.book("hl", "BTC-USD", true);
         registry.book("hl", "BTC-USD", false);
         assert_eq!(
             registry.books()[&("hl".to_owned(), "BTC-USD".to_owned())],
-            BookState {
-                synced: false,
-                stale: 1
+            UpDown {
+                up: false,
+                downs: 1
             }
         );
         registry.forget("hl");
