@@ -6,33 +6,12 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use common::host_process::{HostFiles, funded_emulator};
+use common::host_process::{HostFiles, funded_emulator, run_to_exit};
 use common::orders::{EventLog, eventually};
 use serde_json::{Value, json};
-
-/// Runs `connector-host` with `args` to its end (at most 20 s).
-fn host_command(args: &[&str], config: &std::path::Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host"))
-        .args(args)
-        .arg(config)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("connector-host");
-    let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("`connector-host {args:?}` did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().expect("output")
-}
 
 #[test]
 fn an_endpoint_beyond_loopback_is_refused_by_check_config_and_run() {
@@ -42,7 +21,7 @@ fn an_endpoint_beyond_loopback_is_refused_by_check_config_and_run() {
     let open = config.replace(&files.commands, "tcp://0.0.0.0:5556");
     std::fs::write(&files.config_file, open).expect("config");
     for args in [&["check-config"][..], &["run", "--config"]] {
-        let output = host_command(args, &files.config_file);
+        let output = run_to_exit(args, &files.config_file, Duration::from_secs(20));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             !output.status.success()
@@ -65,7 +44,11 @@ async fn a_second_host_on_the_same_socket_paths_is_refused_and_the_first_keeps_s
         .replace(&second.events, &first.events)
         .replace(&second.commands, &first.commands);
     std::fs::write(&second.config_file, config).expect("config");
-    let output = host_command(&["run", "--config"], &second.config_file);
+    let output = run_to_exit(
+        &["run", "--config"],
+        &second.config_file,
+        Duration::from_secs(20),
+    );
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         !output.status.success() && stderr.contains("another process is already serving on"),

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::host_process::{HostFiles, funded_emulator};
+use common::host_process::{HostFiles, funded_emulator, run_to_exit};
 
 /// Runs `connector-host <args…>` in `cwd` with no configuration variable.
 fn host(args: &[&str], cwd: &Path) -> Output {
@@ -24,32 +24,6 @@ fn host(args: &[&str], cwd: &Path) -> Output {
         .env("RUST_LOG", "warn")
         .output()
         .expect("run connector-host")
-}
-
-/// Runs `connector-host run` on `config`, waiting at most `within` for it
-/// to exit by itself.
-fn run_until_exit(config: &Path, within: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host"))
-        .args(["run", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run connector-host");
-    let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > within {
-            let _ = child.kill();
-            let output = child.wait_with_output().expect("output");
-            panic!(
-                "the host did not exit by itself: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().expect("output")
 }
 
 fn stderr(output: &Output) -> String {
@@ -232,9 +206,11 @@ async fn a_market_the_exchange_does_not_list_stops_the_start_with_a_non_zero_exi
     assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
 
     let config = files.config_file.clone();
-    let run = tokio::task::spawn_blocking(move || run_until_exit(&config, Duration::from_secs(30)))
-        .await
-        .expect("run");
+    let run = tokio::task::spawn_blocking(move || {
+        run_to_exit(&["run", "--config"], &config, Duration::from_secs(30))
+    })
+    .await
+    .expect("run");
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
     assert!(
         stderr(&run).contains("exchange hl: market `NOPE-USD` is not listed"),
@@ -250,7 +226,11 @@ fn a_signer_that_cannot_start_fails_the_start_once_with_its_reason() {
     // Present and private, so the file checks pass; not a key, so the
     // signer refuses it.
     std::fs::write(files.dir.path().join("host.key"), "not a key\n").expect("write");
-    let run = run_until_exit(&files.config_file, Duration::from_secs(30));
+    let run = run_to_exit(
+        &["run", "--config"],
+        &files.config_file,
+        Duration::from_secs(30),
+    );
     let said = stderr(&run);
     assert_eq!(run.status.code(), Some(1), "{said}");
     assert!(

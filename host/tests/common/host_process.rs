@@ -14,6 +14,36 @@ use rust_decimal::Decimal;
 use super::orders::{KillOnDrop, key, quiet};
 use super::{cdylib, copy_as};
 
+/// Runs `connector-host <args…> <config>` to its end, failing the test if
+/// it has not exited within `within`.
+pub fn run_to_exit(
+    args: &[&str],
+    config: &std::path::Path,
+    within: Duration,
+) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_connector-host"))
+        .args(args)
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run connector-host");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > within {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!(
+                "`connector-host {args:?}` did not exit by itself: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
 /// Sends one command to a host; `None` when it does not answer.
 fn command(endpoint: &str, request: Value) -> Option<Value> {
     let socket = zmq::Context::new().socket(zmq::REQ).ok()?;
