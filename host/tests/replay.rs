@@ -43,6 +43,17 @@ fn replay_all(
     }
 }
 
+/// Waits until the history after `after` holds `expected` (it is flushed
+/// within a few milliseconds of publishing).
+async fn kept(files: &HostFiles, after: Option<Value>, expected: &[(String, Value)]) {
+    eventually(
+        "the history to hold what was published",
+        Duration::from_secs(5),
+        || replay_all(files, after.clone(), 1_000).0 == expected,
+    )
+    .await;
+}
+
 /// The order events a live subscriber saw.
 fn live_orders(log: &EventLog) -> Vec<(String, Value)> {
     log.all()
@@ -79,8 +90,9 @@ async fn a_late_subscriber_gets_every_order_event_again_across_a_restart() {
     .await;
 
     // From the start, in pages of 2: every event, byte for byte as
-    // published, in order.
+    // published, in order (the history is flushed within 5 ms).
     let seen = live_orders(&live);
+    kept(&files, None, &seen).await;
     let (replayed, last_page) = replay_all(&files, None, 2);
     assert_eq!(replayed, seen);
     let run = seen[0].1["run"].as_u64().expect("run");
@@ -148,7 +160,9 @@ async fn a_late_subscriber_gets_every_order_event_again_across_a_restart() {
             .all(|(_, body)| body["run"].as_u64() > Some(run)),
         "{second_run:?}"
     );
-    let (after_restart, _) = replay_all(&files, Some(position(&seen[before_kill - 1].1)), 3);
+    let last_before_kill = Some(position(&seen[before_kill - 1].1));
+    kept(&files, last_before_kill.clone(), &second_run).await;
+    let (after_restart, _) = replay_all(&files, last_before_kill, 3);
     assert_eq!(after_restart, second_run);
     assert!(
         after_restart

@@ -369,11 +369,30 @@ impl Sender {
     }
 
     /// With the queue empty: sends the kept events that waited beside it,
-    /// and hands the history to the file system.
+    /// and flushes the history when it is due.
     fn idle(&mut self) {
         for message in self.overflow.take() {
             self.send(&message);
         }
+        if let Some(recorder) = &mut self.recorder {
+            recorder.flush_if_due();
+        }
+    }
+
+    /// How long the thread may sleep: until the history's flush is due,
+    /// at most [`CLOSE_CHECK`].
+    fn sleep_for(&self) -> Duration {
+        self.recorder
+            .as_ref()
+            .and_then(history::Recorder::flush_due_in)
+            .map_or(CLOSE_CHECK, |due| {
+                due.clamp(Duration::from_micros(100), CLOSE_CHECK)
+            })
+    }
+
+    /// At the end: every kept event out, the history flushed.
+    fn finish(&mut self) {
+        self.idle();
         if let Some(recorder) = &mut self.recorder {
             recorder.flush();
         }
@@ -401,7 +420,7 @@ fn next_message(
     }
     sender.idle();
     loop {
-        match queue.recv_timeout(CLOSE_CHECK) {
+        match queue.recv_timeout(sender.sleep_for()) {
             Ok(message) => return Some(message),
             Err(RecvTimeoutError::Timeout) if closing.load(Ordering::SeqCst) => return None,
             Err(RecvTimeoutError::Timeout) => sender.idle(),
@@ -429,7 +448,7 @@ fn send_until_closed(
         previous = Some(now);
         sender.send(&message);
     }
-    sender.idle();
+    sender.finish();
     // Give subscribers a moment to receive the last messages before the
     // socket closes (linger covers the rest).
     std::thread::sleep(Duration::from_millis(10));
