@@ -21,25 +21,26 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Sends `request` as is and returns the status code and body.
-fn http(port: u16, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+/// Sends `request` as is and returns the status code and body; `None`
+/// when the connection was closed without an answer.
+fn try_http(port: u16, request: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream.write_all(request.as_bytes()).expect("send");
+        .ok()?;
+    stream.write_all(request.as_bytes()).ok()?;
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("read");
-    let status = answer
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .expect("a status");
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.split(' ').nth(1)?.parse().ok()?;
     let body = answer
         .split_once("\r\n\r\n")
         .map(|(_, body)| body.to_owned())
         .unwrap_or_default();
-    (status, body)
+    Some((status, body))
+}
+
+fn http(port: u16, request: &str) -> (u16, String) {
+    try_http(port, request).expect("an answer")
 }
 
 fn get(port: u16, path: &str) -> (u16, String) {
@@ -112,6 +113,28 @@ async fn a_host_serves_its_metrics_and_health() {
     assert_eq!(get(port, "/nothing").0, 404);
     assert_eq!(http(port, "POST /metrics HTTP/1.1\r\n\r\n").0, 405);
     assert_eq!(http(port, "\r\n\r\n").0, 405);
+
+    // Connections beyond the cap are closed as they come; once the idle
+    // ones go, requests are answered again.
+    let idle: Vec<TcpStream> = (0..16)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    eventually(
+        "a connection over the cap closed",
+        Duration::from_secs(5),
+        || {
+            let mut extra = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            let _ = extra.set_read_timeout(Some(Duration::from_millis(500)));
+            let mut byte = [0u8; 1];
+            matches!(extra.read(&mut byte), Ok(0))
+        },
+    )
+    .await;
+    drop(idle);
+    eventually("metrics again", Duration::from_secs(10), || {
+        try_http(port, "GET /healthz HTTP/1.1\r\n\r\n").is_some_and(|(status, _)| status == 200)
+    })
+    .await;
 
     // The exchange goes away: health names what is down.
     emulator.shutdown().await;

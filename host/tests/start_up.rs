@@ -312,7 +312,19 @@ async fn check_config_online_asks_the_exchange_for_its_markets_and_the_account()
     let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let dir = files.dir.path().to_owned();
-    let online = move |file: &str| host(&["check-config", "--online", file], &dir);
+    // The check starts the signer in a folder of its own under TMPDIR, and
+    // removes it.
+    let tmp = tempfile::tempdir().expect("dir");
+    let tmp_path = tmp.path().to_owned();
+    let online = move |file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_connector-host"))
+            .args(["check-config", "--online", file])
+            .current_dir(&dir)
+            .env("TMPDIR", &tmp_path)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run connector-host")
+    };
 
     let good = tokio::task::spawn_blocking({
         let online = online.clone();
@@ -359,6 +371,11 @@ async fn check_config_online_asks_the_exchange_for_its_markets_and_the_account()
         stderr(&broken)
     );
     assert_eq!(empty.status.code(), Some(0), "{}", stderr(&empty));
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).expect("tmp").count(),
+        0,
+        "the check left files behind"
+    );
     assert!(
         String::from_utf8_lossy(&empty.stdout).contains("the account holds nothing"),
         "{}",

@@ -46,24 +46,32 @@ class GapRepair:
         if last is None:
             self.positions[family] = event.position
             return [event]
-        if event.position <= last:
+        if event.run == last.run and event.seq <= last.seq:
             return []
         if event.position == Position(last.run, last.seq + 1):
             self.positions[family] = event.position
             return [event]
         items = yield from self._catch_up(family, last)
-        if event.position > self.positions.get(family, last):
+        now = self.positions.get(family)
+        if now is None or event.position > now:
             self.positions[family] = event.position
             items.append(event)
         return items
 
     def _catch_up(self, family: str, after: Position | None) -> Steps:
+        """Replays after ``after``. When the host no longer has what followed
+        it (older than its retention, or its history was replaced — then an
+        event of an earlier run comes live), ``Missing`` is handed on with a
+        snapshot, and everything the host keeps follows it."""
         items: list[Item] = []
         while True:
             page: ReplayPage = yield commands.replay(family, after)
             if page.missing:
                 snapshot = yield commands.snapshot()
                 items.append(Missing(family, after, snapshot))
+                self.positions.pop(family, None)
+                after = None
+                continue
             for event in page.events:
                 if after is None or event.position > after:
                     items.append(event)

@@ -59,10 +59,24 @@ class GapRepairTest(unittest.TestCase):
     def test_resumed_families_catch_up_first_and_missing_events_bring_a_snapshot(self):
         repair = GapRepair({"orders.hl": Position(1, 2)})
         snapshot = {"run": 3, "exchanges": []}
-        asked, items = drive(repair.start(), [page([event(3, 1)], missing=True), snapshot])
-        self.assertEqual([r.cmd for r in asked], ["replay", "snapshot"])
+        answers = [page([event(3, 1)], missing=True), snapshot, page([event(3, 1)])]
+        asked, items = drive(repair.start(), answers)
+        self.assertEqual([r.cmd for r in asked], ["replay", "snapshot", "replay"])
         self.assertEqual(items, [Missing("orders.hl", Position(1, 2), snapshot), event(3, 1)])
         self.assertEqual(repair.positions["orders.hl"], Position(3, 1))
+
+    def test_a_host_whose_history_was_replaced_is_followed_from_its_start(self):
+        repair = GapRepair()
+        drive(repair.live(event(5, 100)), [])
+        # The host starts over at run 1 (its state folder was replaced): the
+        # position is unknown to it, so everything it keeps follows a Missing.
+        snapshot = {"run": 1, "exchanges": []}
+        answers = [page([], missing=True), snapshot, page([event(1, 1), event(1, 2)])]
+        asked, items = drive(repair.live(event(1, 2)), answers)
+        self.assertEqual([r.cmd for r in asked], ["replay", "snapshot", "replay"])
+        self.assertEqual(asked[2].fields["after"], None)
+        self.assertEqual(items, [Missing("orders.hl", Position(5, 100), snapshot), event(1, 1), event(1, 2)])
+        self.assertEqual(repair.positions["orders.hl"], Position(1, 2))
 
     def test_other_families_pass_as_they_come(self):
         repair = GapRepair()

@@ -4,7 +4,7 @@
 //! (keys, address, network) — through the same plugin sessions, signer and
 //! rate limits as the host, without trading or subscribing to anything.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,10 +28,22 @@ pub struct Report {
 }
 
 /// Asks every exchange of `config`. A signer the config starts is started
-/// for the check on a socket of its own (a running host keeps its own).
+/// for the check on a socket of its own (a running host keeps its own),
+/// in a private folder removed afterwards.
 pub async fn check(config: &Config, plugins: &PluginSet) -> Report {
+    let folder = std::env::temp_dir().join(format!("connector-host-check-{}", std::process::id()));
+    let report = check_with_signer_in(config, plugins, &folder).await;
+    if folder.exists()
+        && let Err(error) = std::fs::remove_dir_all(&folder)
+    {
+        tracing::warn!(folder = %folder.display(), "cannot remove the check's folder: {error}");
+    }
+    report
+}
+
+async fn check_with_signer_in(config: &Config, plugins: &PluginSet, folder: &Path) -> Report {
     let mut report = Report::default();
-    let (socket, signer) = match start_signer(config).await {
+    let (socket, signer) = match start_signer(config, folder).await {
         Ok(started) => started,
         Err(reason) => {
             report.problems.push((
@@ -75,12 +87,14 @@ pub async fn check(config: &Config, plugins: &PluginSet) -> Report {
 
 /// The signer to ask: one started on a private socket when the config
 /// starts one, else the configured one.
-async fn start_signer(config: &Config) -> Result<(PathBuf, Option<SignerProcess>), String> {
+async fn start_signer(
+    config: &Config,
+    folder: &Path,
+) -> Result<(PathBuf, Option<SignerProcess>), String> {
     let Some(keys) = config.signer.spawn_keys() else {
         return Ok((config.signer.socket.clone(), None));
     };
-    let folder = std::env::temp_dir().join(format!("connector-host-check-{}", std::process::id()));
-    crate::private_files::create_folder(&folder).map_err(|error| error.to_string())?;
+    crate::private_files::create_folder(folder).map_err(|error| error.to_string())?;
     let socket = folder.join("signer.sock");
     let process = SignerProcess::start(&signer_binary(), keys, &socket)
         .await

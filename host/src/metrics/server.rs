@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
@@ -22,6 +22,10 @@ const MAX_REQUEST_BYTES: usize = 8 << 10;
 
 /// How long a client may take to send its request.
 const READ_WITHIN: Duration = Duration::from_secs(5);
+
+/// Requests answered at once; more connections are closed as they come, so
+/// that a flood cannot take the descriptors the order path needs.
+const MAX_CONNECTIONS: usize = 16;
 
 /// What the endpoints read.
 #[derive(Clone)]
@@ -56,13 +60,21 @@ pub async fn start(
 ) -> std::io::Result<JoinHandle<()>> {
     let listener = TcpListener::bind(listen).await?;
     info!(address = %listener.local_addr()?, "serving /metrics and /healthz");
+    let room = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     Ok(tokio::spawn(async move {
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => {
-                        tokio::spawn(answer(stream, sources.clone()));
-                    }
+                    Ok((stream, _)) => match Arc::clone(&room).try_acquire_owned() {
+                        Ok(permit) => {
+                            let sources = sources.clone();
+                            tokio::spawn(async move {
+                                answer(stream, sources).await;
+                                drop(permit);
+                            });
+                        }
+                        Err(_) => drop(stream),
+                    },
                     Err(error) => warn!("metrics connection not accepted: {error}"),
                 },
                 _ = shutdown.changed() => return,

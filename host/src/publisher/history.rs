@@ -256,7 +256,10 @@ pub fn replay(
         events: Vec::new(),
         next: after,
         complete: true,
-        missing: false,
+        // A run whose log is gone (older than the retention), or that this
+        // state folder never had (it was replaced, or the position is
+        // another host's): what followed the position cannot be known.
+        missing: after.is_some() && !run_asked_kept,
     };
     let mut expected = after.map(|p| Position {
         run: p.run,
@@ -290,7 +293,7 @@ pub fn replay(
             if let Some(wanted) = expected.take() {
                 let first_of_later_run =
                     run_asked_kept && position.run > wanted.run && position.seq == 1;
-                page.missing = position != wanted && !first_of_later_run;
+                page.missing |= position != wanted && !first_of_later_run;
             }
             page.events.push(Kept {
                 topic: topic.to_owned(),
@@ -444,6 +447,16 @@ mod tests {
         )
         .unwrap();
         assert!(gone.missing, "{gone:?}");
+        // A run this folder never had (it was replaced): said so, even
+        // with nothing kept after it.
+        let unknown = replay(
+            dir.path(),
+            "orders.hl",
+            Some(Position { run: 9, seq: 1 }),
+            9,
+        )
+        .unwrap();
+        assert!(unknown.missing && unknown.events.is_empty(), "{unknown:?}");
         assert!(matches!(
             replay(dir.path(), "market.hl", None, 1),
             Err(ReplayError::NotKept(_))
