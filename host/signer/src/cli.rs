@@ -19,7 +19,7 @@ use crate::hardening::protect_process;
 use crate::key::{KeyFileError, load_key};
 use crate::keyring::{Keyring, KeyringError};
 use crate::policy::hyperliquid::{Policy, PolicyError};
-use crate::protocol::{EXIT_SOCKET_IN_USE, ErrorCode, MAX_LINE_BYTES, Response};
+use crate::protocol::{EXIT_SOCKET_IN_USE, ErrorCode, FATAL_LINE_PREFIX, MAX_LINE_BYTES, Response};
 use crate::schemes::hyperliquid::parse_network;
 use crate::server::{self, Access, ServeError};
 use plugin_api::socket_path::ClaimError;
@@ -173,7 +173,7 @@ pub enum CliError {
 /// made non-dumpable first ([`crate::hardening`]).
 pub fn run(cli: Cli) -> ExitCode {
     if let Err(error) = protect_process() {
-        eprintln!("connector-signer: cannot protect this process's memory: {error}");
+        eprintln!("{FATAL_LINE_PREFIX}cannot protect this process's memory: {error}");
         return ExitCode::FAILURE;
     }
     let result = match cli.command {
@@ -203,7 +203,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => approve_agent(&key, agent, name, network, nonce),
     };
     result.unwrap_or_else(|error| {
-        eprintln!("connector-signer: {error}");
+        eprintln!("{FATAL_LINE_PREFIX}{error}");
         match error {
             CliError::Serve(ServeError::Taken(ClaimError::InUse { .. })) => {
                 ExitCode::from(EXIT_SOCKET_IN_USE)

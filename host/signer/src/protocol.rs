@@ -25,6 +25,10 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// moment. Every other failure exits 1.
 pub const EXIT_SOCKET_IN_USE: u8 = 75;
 
+/// How `connector-signer` begins the one line on standard error that says
+/// why it stopped (a parent that started it reports that line itself).
+pub const FATAL_LINE_PREFIX: &str = "connector-signer: ";
+
 /// A request id: any JSON number or string, echoed back as is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]

@@ -250,7 +250,7 @@ pub fn replay(
     };
     runs.sort();
     // Whether the log of the run asked about is still here: only then can
-    // its last event be known, and a later run's first event follow it.
+    // its last event be known.
     let run_asked_kept = after.is_some_and(|after| runs.iter().any(|(run, _)| *run == after.run));
     let mut page = Replayed {
         events: Vec::new(),
@@ -291,8 +291,7 @@ pub fn replay(
             // The first event after the position asked for must be the
             // next one in the same run, or the first of a later run.
             if let Some(wanted) = expected.take() {
-                let first_of_later_run =
-                    run_asked_kept && position.run > wanted.run && position.seq == 1;
+                let first_of_later_run = position.run > wanted.run && position.seq == 1;
                 page.missing |= position != wanted && !first_of_later_run;
             }
             page.events.push(Kept {

@@ -5,7 +5,7 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use connector_signer::protocol::EXIT_SOCKET_IN_USE;
+use connector_signer::protocol::{EXIT_SOCKET_IN_USE, FATAL_LINE_PREFIX};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tokio::task::JoinHandle;
@@ -81,9 +81,6 @@ pub fn signer_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("connector-signer"))
 }
 
-/// How the signer begins the line that says why it stopped.
-const FATAL_PREFIX: &str = "connector-signer: ";
-
 /// The signer's standard error, copied line by line to the host's — except
 /// the line saying why it stopped, which is kept for the host's own error,
 /// so that it is written once, with the host's context.
@@ -112,7 +109,7 @@ fn relay_stderr(stderr: ChildStderr) -> StderrRelay {
     let task = tokio::spawn(async move {
         let mut lines = BufReader::new(stderr).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            match line.strip_prefix(FATAL_PREFIX) {
+            match line.strip_prefix(FATAL_LINE_PREFIX) {
                 Some(why) => *kept.lock().unwrap_or_else(PoisonError::into_inner) = why.to_owned(),
                 None => eprintln!("{line}"),
             }
