@@ -104,17 +104,17 @@ ids=()
 trade() {
     local exchange=$1 pair=$2 below=$3 lower=$4 resting filled closing
     echo "== $exchange $pair: a limit buy below the market (rests, then modified), a market buy (fills), the limit cancelled, a market sell"
-    resting=$(must "$exchange" buy --pair "$pair" --price "$below" --amount 0.002 | id_of)
+    resting=$(must "$exchange" buy --trading-pair "$pair" --price "$below" --amount 0.002 | id_of)
     echo "   limit buy   $resting at $below"
     sleep 0.5
-    must "$exchange" modify --id "$resting" --price "$lower" >/dev/null
+    must "$exchange" modify --client-order-id "$resting" --price "$lower" >/dev/null
     echo "   modify      $resting to $lower"
-    filled=$(must "$exchange" buy --pair "$pair" --type market --amount 0.002 | id_of)
+    filled=$(must "$exchange" buy --trading-pair "$pair" --order-type market --amount 0.002 | id_of)
     echo "   market buy  $filled"
     sleep 1
-    must "$exchange" cancel --id "$resting" >/dev/null
+    must "$exchange" cancel --client-order-id "$resting" >/dev/null
     echo "   cancel      $resting"
-    closing=$(must "$exchange" sell --pair "$pair" --type market --amount 0.002 --reduce-only | id_of)
+    closing=$(must "$exchange" sell --trading-pair "$pair" --order-type market --amount 0.002 --reduce-only | id_of)
     echo "   market sell $closing (reduce-only: closes the position)"
     ids+=("$exchange:$resting" "$exchange:$filled" "$exchange:$closing")
 }
@@ -127,7 +127,13 @@ echo "== what a subscriber received:"
 sed -E 's/"timestamp":[0-9]+,//; s/(.{220}).*/\1…/' target/events.log
 echo "== orders as the host sees them now:"
 for entry in "${ids[@]}"; do
-    order "${entry%%:*}" get --id "${entry#*:}" | sed -n 's/.*"\(client_order_id\|order_state\|filled_amount\|average_executed_price\)": \(.*\),*/   \1 \2/p' | tr -d ',' | paste -sd' '
+    order "${entry%%:*}" get-order --client-order-id "${entry#*:}" | sed -n 's/.*"\(client_order_id\|order_state\|filled_amount\|average_executed_price\)": \(.*\),*/   \1 \2/p' | tr -d ',' | paste -sd' '
+done
+
+echo "== fills, from the host's journal (connector-host order fills):"
+for exchange in hl-local bybit-local binance-local; do
+    order "$exchange" fills | sed -n 's/.*"\(client_order_id\|trade_type\|fill_price\|fill_amount\)": \(.*\),*/\1 \2/p' \
+        | tr -d ',"' | paste -d' ' - - - - | sed "s/^/   $exchange /"
 done
 
 echo "== stopping (SIGTERM: commands stop, the journal is flushed)"

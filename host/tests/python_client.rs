@@ -132,6 +132,21 @@ async fn the_client_drives_a_host_and_its_subscribers_miss_nothing() {
     assert_eq!(summary["live_final"], "CANCELLED");
     assert_eq!(summary["open_after"], serde_json::json!([summary["early"]]));
     assert_eq!(summary["nothing_after_position"], true, "{summary}");
+    // The state queries: both orders from the journal (no fill on this
+    // book), the market, the account.
+    assert_eq!(
+        summary["history"],
+        serde_json::json!([
+            [summary["early"], "OPEN"],
+            [summary["history"][1][0], "CANCELLED"]
+        ]),
+        "{summary}"
+    );
+    assert_eq!(summary["history_complete"], true);
+    assert_eq!(summary["fills"], 0);
+    assert_eq!(summary["markets"], serde_json::json!(["BTC-USD"]));
+    assert_eq!(summary["balances_is_list"], true);
+    assert_eq!(summary["positions_is_list"], true);
     assert_eq!(summary["async_order_open"], true);
     emulator.shutdown().await;
 }

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use connector_host::commands::{Dispatcher, parse_request};
+use connector_host::commands::{Dispatcher, Handled, parse_request};
 use connector_host::signer::SignerClient;
 use connector_host::trading::Trading;
 use tokio::sync::broadcast;
@@ -57,7 +57,9 @@ pub async fn command_to_exchange<P: Fn(usize) -> String>(
         let request = parse_request(command.as_bytes()).expect("command");
         // As the command socket does: the reply is ready, then the order
         // is launched.
-        let (reply, pending) = dispatcher.handle_deferred(request);
+        let Handled::Now(reply, pending) = dispatcher.handle_deferred(request) else {
+            panic!("an order is answered at once");
+        };
         handled.push(start.elapsed());
         if let Some(order) = pending {
             order.launch();

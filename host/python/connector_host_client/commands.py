@@ -179,3 +179,89 @@ def replay(
         {"family": family, "after": after.as_json() if after else None, "limit": limit},
         ReplayPage.from_result,
     )
+
+
+def balances(*, exchange: str | None = None) -> Request[list[dict[str, Any]]]:
+    """Balances now: ``{exchange, asset, total, available}`` each."""
+    return Request("balances", {"exchange": exchange}, lambda result: result["balances"])
+
+
+def positions(
+    trading_pair: str | None = None, *, exchange: str | None = None
+) -> Request[list[dict[str, Any]]]:
+    """Positions now (of one pair, of one exchange)."""
+    return Request(
+        "positions",
+        {"trading_pair": trading_pair, "exchange": exchange},
+        lambda result: result["positions"],
+    )
+
+
+def markets(
+    trading_pair: str | None = None, *, exchange: str | None = None
+) -> Request[list[dict[str, Any]]]:
+    """Per exchange: its capabilities and its configured markets' rules
+    (tick, lot, minimum notional, ...)."""
+    return Request(
+        "markets",
+        {"trading_pair": trading_pair, "exchange": exchange},
+        lambda result: result["exchanges"],
+    )
+
+
+@dataclass(frozen=True)
+class JournalPage:
+    """Orders (``history``) or fills (``fills``) from the host's journal:
+    the newest ``limit`` of those that matched, oldest first; ``complete``
+    when that is all of them (otherwise ask again with ``until_ms`` at the
+    oldest one's time)."""
+
+    items: list[dict[str, Any]]
+    complete: bool
+
+
+def _journal(
+    cmd: str,
+    key: str,
+    trading_pair: str | None,
+    since_ms: int | None,
+    until_ms: int | None,
+    limit: int | None,
+    exchange: str | None,
+) -> Request[JournalPage]:
+    return Request(
+        cmd,
+        {
+            "trading_pair": trading_pair,
+            "since_ms": since_ms,
+            "until_ms": until_ms,
+            "limit": limit,
+            "exchange": exchange,
+        },
+        lambda result: JournalPage(result[key], result["complete"]),
+    )
+
+
+def history(
+    trading_pair: str | None = None,
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    limit: int | None = None,
+    exchange: str | None = None,
+) -> Request[JournalPage]:
+    """The orders alive at some time in ``[since_ms, until_ms)``, by
+    creation time."""
+    return _journal("history", "orders", trading_pair, since_ms, until_ms, limit, exchange)
+
+
+def fills(
+    trading_pair: str | None = None,
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    limit: int | None = None,
+    exchange: str | None = None,
+) -> Request[JournalPage]:
+    """The fills executed in ``[since_ms, until_ms)``, each once, by time."""
+    return _journal("fills", "fills", trading_pair, since_ms, until_ms, limit, exchange)

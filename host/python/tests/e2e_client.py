@@ -68,6 +68,13 @@ def main() -> int:
         positions = subscriber.positions[family]
         summary["open_after"] = [o["client_order_id"] for o in host.call(commands.open_orders(exchange=args.exchange))]
         summary["early"] = early
+        history = host.call(commands.history("BTC-USD", exchange=args.exchange))
+        summary["history"] = [(o["client_order_id"], o["order_state"]) for o in history.items]
+        summary["history_complete"] = history.complete
+        summary["fills"] = len(host.call(commands.fills(exchange=args.exchange, limit=10)).items)
+        summary["markets"] = [m["symbol"] for e in host.call(commands.markets()) for m in e["markets"]]
+        summary["balances_is_list"] = isinstance(host.call(commands.balances()), list)
+        summary["positions_is_list"] = isinstance(host.call(commands.positions("BTC-USD")), list)
         subscriber.close()
 
         # Resuming from a stored position gives exactly what followed it.

@@ -430,6 +430,7 @@ impl ExchangeRuntime {
         for order in recovered.orders {
             let _ = tracker.adopt(order);
         }
+        let journal_path = journal.path().to_owned();
         let journal = Arc::new(journal);
         tracker.add_listener(Arc::clone(&journal) as Arc<dyn crate::order::OrderListener>);
         tracker.add_listener(Arc::new(OrderEventPublisher::new(
@@ -456,6 +457,7 @@ impl ExchangeRuntime {
             market_slippage_percent: config.market_slippage_percent,
             limits: risk_limits(config, &markets),
             prefer_socket: config.order_transport == OrderTransport::Websocket,
+            journal_path,
         });
         session.set_user_sink(Arc::new(trading.user_sink()));
         let account_streams: Vec<Stream> =

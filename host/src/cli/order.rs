@@ -5,14 +5,14 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-/// New-order arguments.
+/// New-order arguments: the fields of `buy` and `sell`.
 #[derive(Debug, clap::Args)]
 pub struct NewOrderArgs {
     /// The host symbol, e.g. BTC-USD.
-    #[arg(long)]
-    pub pair: String,
+    #[arg(long, alias = "pair")]
+    pub trading_pair: String,
     /// limit, market or limit_maker.
-    #[arg(long = "type", default_value = "limit")]
+    #[arg(long, alias = "type", default_value = "limit")]
     pub order_type: String,
     /// Limit price.
     #[arg(long)]
@@ -21,17 +21,41 @@ pub struct NewOrderArgs {
     #[arg(long)]
     pub amount: String,
     /// gtc, ioc or fok.
-    #[arg(long, default_value = "gtc")]
-    pub tif: String,
+    #[arg(long, alias = "tif", default_value = "gtc")]
+    pub time_in_force: String,
+    /// open, or close (reduce-only).
+    #[arg(long)]
+    pub position_action: Option<String>,
     /// Only reduce a position.
     #[arg(long)]
     pub reduce_only: bool,
     /// Use this client order id.
+    #[arg(long, alias = "client-id")]
+    pub client_order_id: Option<String>,
+    /// Market orders: the worst price accepted, in percent from the mid.
     #[arg(long)]
-    pub client_id: Option<String>,
+    pub max_slippage_percent: Option<String>,
 }
 
-/// Order commands.
+/// The fields of `fills` and `history`.
+#[derive(Debug, clap::Args)]
+pub struct WindowArgs {
+    /// Only this pair.
+    #[arg(long, alias = "pair")]
+    pub trading_pair: Option<String>,
+    /// From this time on, ms since the epoch.
+    #[arg(long)]
+    pub since_ms: Option<u64>,
+    /// Before this time, ms since the epoch.
+    #[arg(long)]
+    pub until_ms: Option<u64>,
+    /// The most items in the reply (the newest).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+/// The commands of `docs/command-protocol.md`, named as there (`-` for
+/// `_`; `_` works too), with its fields as flags.
 #[derive(Debug, Subcommand)]
 pub enum OrderAction {
     /// A buy order.
@@ -41,20 +65,21 @@ pub enum OrderAction {
     /// Cancel an order.
     Cancel {
         /// Its client order id.
-        #[arg(long)]
-        id: String,
+        #[arg(long, alias = "id")]
+        client_order_id: String,
     },
     /// Cancel every open order (of one pair).
+    #[command(alias = "cancel_all")]
     CancelAll {
         /// Only this pair.
-        #[arg(long)]
-        pair: Option<String>,
+        #[arg(long, alias = "pair")]
+        trading_pair: Option<String>,
     },
     /// Change an order's price or size.
     Modify {
         /// Its client order id.
-        #[arg(long)]
-        id: String,
+        #[arg(long, alias = "id")]
+        client_order_id: String,
         /// The new price.
         #[arg(long)]
         price: Option<String>,
@@ -63,18 +88,21 @@ pub enum OrderAction {
         amount: Option<String>,
     },
     /// One order.
-    Get {
+    #[command(aliases = ["get_order", "get"])]
+    GetOrder {
         /// Its client order id.
-        #[arg(long)]
-        id: String,
+        #[arg(long, alias = "id")]
+        client_order_id: String,
     },
     /// Open orders (of one pair).
-    List {
+    #[command(aliases = ["open_orders", "list"])]
+    OpenOrders {
         /// Only this pair.
-        #[arg(long)]
-        pair: Option<String>,
+        #[arg(long, alias = "pair")]
+        trading_pair: Option<String>,
     },
-    /// The host's state.
+    /// Each exchange's orders, connections, books, kill switch and dead
+    /// man's switch.
     Status,
     /// Open orders, balances, positions and books' state, each with the
     /// seq of its event family it includes.
@@ -94,13 +122,33 @@ pub enum OrderAction {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Balances now.
+    Balances,
+    /// Positions now (of one pair).
+    Positions {
+        /// Only this pair.
+        #[arg(long, alias = "pair")]
+        trading_pair: Option<String>,
+    },
+    /// Each exchange's capabilities and its markets' rules.
+    Markets {
+        /// Only this pair.
+        #[arg(long, alias = "pair")]
+        trading_pair: Option<String>,
+    },
+    /// Fills from the journal, by time and pair.
+    Fills(WindowArgs),
+    /// Orders from the journal, by time and pair.
+    History(WindowArgs),
     /// Cancel every open order and refuse new ones until released.
+    #[command(alias = "kill_switch")]
     KillSwitch {
         /// Why (published, and given to refused orders).
         #[arg(long)]
         reason: Option<String>,
     },
     /// Take new orders again after a kill switch.
+    #[command(alias = "release_kill_switch")]
     ReleaseKillSwitch,
     /// Tell the host a strategy is alive (for the dead man's switch).
     Heartbeat,
@@ -116,25 +164,51 @@ impl OrderAction {
         let new_order = |cmd: &str, args: &NewOrderArgs| {
             json!({
                 "cmd": cmd,
-                "trading_pair": args.pair,
+                "trading_pair": args.trading_pair,
                 "order_type": args.order_type.to_uppercase(),
                 "price": args.price,
                 "amount": args.amount,
-                "time_in_force": args.tif.to_uppercase(),
-                "reduce_only": args.reduce_only,
-                "client_order_id": args.client_id,
+                "time_in_force": args.time_in_force.to_uppercase(),
+                "position_action": args.position_action.as_deref().map(str::to_uppercase),
+                "reduce_only": args.reduce_only.then_some(true),
+                "client_order_id": args.client_order_id,
+                "max_slippage_percent": args.max_slippage_percent,
+            })
+        };
+        let window = |cmd: &str, args: &WindowArgs| {
+            json!({
+                "cmd": cmd,
+                "trading_pair": args.trading_pair,
+                "since_ms": args.since_ms,
+                "until_ms": args.until_ms,
+                "limit": args.limit,
             })
         };
         let mut request = match self {
             OrderAction::Buy(args) => new_order("buy", args),
             OrderAction::Sell(args) => new_order("sell", args),
-            OrderAction::Cancel { id } => json!({"cmd": "cancel", "client_order_id": id}),
-            OrderAction::CancelAll { pair } => json!({"cmd": "cancel_all", "trading_pair": pair}),
-            OrderAction::Modify { id, price, amount } => {
-                json!({"cmd": "modify", "client_order_id": id, "price": price, "amount": amount})
+            OrderAction::Cancel { client_order_id } => {
+                json!({"cmd": "cancel", "client_order_id": client_order_id})
             }
-            OrderAction::Get { id } => json!({"cmd": "get_order", "client_order_id": id}),
-            OrderAction::List { pair } => json!({"cmd": "open_orders", "trading_pair": pair}),
+            OrderAction::CancelAll { trading_pair } => {
+                json!({"cmd": "cancel_all", "trading_pair": trading_pair})
+            }
+            OrderAction::Modify {
+                client_order_id,
+                price,
+                amount,
+            } => json!({
+                "cmd": "modify",
+                "client_order_id": client_order_id,
+                "price": price,
+                "amount": amount,
+            }),
+            OrderAction::GetOrder { client_order_id } => {
+                json!({"cmd": "get_order", "client_order_id": client_order_id})
+            }
+            OrderAction::OpenOrders { trading_pair } => {
+                json!({"cmd": "open_orders", "trading_pair": trading_pair})
+            }
             OrderAction::Status => json!({"cmd": "status"}),
             OrderAction::Snapshot => json!({"cmd": "snapshot"}),
             OrderAction::Replay {
@@ -148,6 +222,15 @@ impl OrderAction {
                 "after": after_run.zip(*after_seq).map(|(run, seq)| json!({"run": run, "seq": seq})),
                 "limit": limit,
             }),
+            OrderAction::Balances => json!({"cmd": "balances"}),
+            OrderAction::Positions { trading_pair } => {
+                json!({"cmd": "positions", "trading_pair": trading_pair})
+            }
+            OrderAction::Markets { trading_pair } => {
+                json!({"cmd": "markets", "trading_pair": trading_pair})
+            }
+            OrderAction::Fills(args) => window("fills", args),
+            OrderAction::History(args) => window("history", args),
             OrderAction::KillSwitch { reason } => json!({"cmd": "kill_switch", "reason": reason}),
             OrderAction::ReleaseKillSwitch => json!({"cmd": "release_kill_switch"}),
             OrderAction::Heartbeat => json!({"cmd": "heartbeat"}),
@@ -155,7 +238,9 @@ impl OrderAction {
         };
         if let Some(object) = request.as_object_mut() {
             object.retain(|_, value| !value.is_null());
-            if let Some(exchange) = exchange {
+            // `replay` names its exchange in `family`; `reload` is the host's.
+            let takes_exchange = !matches!(self, OrderAction::Replay { .. } | OrderAction::Reload);
+            if let Some(exchange) = exchange.filter(|_| takes_exchange) {
                 object.insert("exchange".into(), exchange.into());
             }
             object.insert("id".into(), 1.into());
@@ -201,6 +286,176 @@ pub fn send(endpoint: &str, exchange: Option<&str>, action: &OrderAction) -> Exi
         Err(error) => {
             eprintln!("no reply from {endpoint}: {error}");
             ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use crate::cli::{Cli, Command};
+    use crate::commands::parse_request;
+
+    /// Every flag of every order subcommand given, as a user would.
+    const FULL: &[&[&str]] = &[
+        &[
+            "buy",
+            "--trading-pair",
+            "BTC-USD",
+            "--order-type",
+            "market",
+            "--price",
+            "1",
+            "--amount",
+            "2",
+            "--time-in-force",
+            "ioc",
+            "--position-action",
+            "close",
+            "--reduce-only",
+            "--client-order-id",
+            "0x00000001000000000000000000000001",
+            "--max-slippage-percent",
+            "2.5",
+        ],
+        &[
+            "sell",
+            "--pair",
+            "BTC-USD",
+            "--type",
+            "limit",
+            "--price",
+            "1",
+            "--amount",
+            "2",
+            "--tif",
+            "gtc",
+            "--client-id",
+            "0x00000001000000000000000000000001",
+        ],
+        &[
+            "cancel",
+            "--client-order-id",
+            "0x00000001000000000000000000000001",
+        ],
+        &["cancel-all", "--trading-pair", "BTC-USD"],
+        &[
+            "modify",
+            "--client-order-id",
+            "0x00000001000000000000000000000001",
+            "--price",
+            "1",
+            "--amount",
+            "2",
+        ],
+        &["get-order", "--id", "0x00000001000000000000000000000001"],
+        &["open_orders", "--trading-pair", "BTC-USD"],
+        &["status"],
+        &["snapshot"],
+        &[
+            "replay",
+            "--family",
+            "orders.hl",
+            "--after-run",
+            "1",
+            "--after-seq",
+            "2",
+            "--limit",
+            "3",
+        ],
+        &["balances"],
+        &["positions", "--trading-pair", "BTC-USD"],
+        &["markets", "--trading-pair", "BTC-USD"],
+        &[
+            "fills",
+            "--trading-pair",
+            "BTC-USD",
+            "--since-ms",
+            "1",
+            "--until-ms",
+            "2",
+            "--limit",
+            "3",
+        ],
+        &[
+            "history",
+            "--trading-pair",
+            "BTC-USD",
+            "--since-ms",
+            "1",
+            "--until-ms",
+            "2",
+            "--limit",
+            "3",
+        ],
+        &["kill-switch", "--reason", "drill"],
+        &["release-kill-switch"],
+        &["heartbeat"],
+        &["reload"],
+    ];
+
+    #[test]
+    fn every_subcommand_sends_its_protocol_command_with_fields_the_host_takes() {
+        for args in FULL {
+            let line = [&["connector-host", "order", "--exchange", "hl"][..], args].concat();
+            let cli = Cli::try_parse_from(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+            let Command::Order {
+                action, exchange, ..
+            } = cli.command
+            else {
+                panic!("{line:?} is not an order command");
+            };
+            let request = action.request(exchange.as_deref()).to_string();
+            let parsed = parse_request(request.as_bytes())
+                .unwrap_or_else(|reply| panic!("{request}: {:?}", reply.error));
+            assert_eq!(
+                parsed.command.name(),
+                args[0].replace('-', "_"),
+                "{request}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_subcommands_are_the_commands_of_the_protocol_document() {
+        let document = include_str!("../../../docs/command-protocol.md");
+        let requests = document
+            .split("## Requests")
+            .nth(1)
+            .and_then(|rest| rest.split("## Replies").next())
+            .expect("the Requests section");
+        let documented: Vec<String> = requests
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .flat_map(|row| row.split(" |").next())
+            .flat_map(|cell| cell.split(", "))
+            .map(|name| name.trim_matches('`').to_owned())
+            .filter(|name| {
+                name != "cmd" && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            })
+            .collect();
+        let order = Cli::command();
+        let order = order.find_subcommand("order").expect("order");
+        let cli: Vec<String> = order
+            .get_subcommands()
+            .map(|command| command.get_name().replace('-', "_"))
+            .collect();
+        for name in &documented {
+            assert!(
+                cli.contains(name),
+                "`{name}` is documented but has no subcommand"
+            );
+        }
+        for name in &cli {
+            assert!(
+                documented.contains(name),
+                "`{name}` has a subcommand but is not documented"
+            );
+        }
+        let tried: Vec<String> = FULL.iter().map(|args| args[0].replace('-', "_")).collect();
+        for name in &cli {
+            assert!(tried.contains(name), "`{name}` is not tried above");
         }
     }
 }

@@ -1,13 +1,14 @@
 //! Carrying out commands against the exchanges' order paths.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::protocol::{Command, NewOrderFields, ReplayFields, Reply, Request};
+use super::queries;
 use crate::app::reload::Trigger;
 use crate::order::TradeType;
 use crate::publisher::{Publisher, history, order_json};
@@ -32,7 +33,7 @@ struct History {
 
 /// The most events one `replay` reply carries: a page is read on the
 /// command thread, so it is kept short (a few hundred kilobytes).
-pub const REPLAY_PAGE: usize = 1_000;
+pub const PAGE: usize = 1_000;
 
 /// The exchanges commands can address, shared with whoever adds and
 /// removes them while the host runs (configuration reloads).
@@ -116,29 +117,43 @@ impl Dispatcher {
 
     /// Carries out one request. Never blocks on the exchange.
     pub fn handle(&self, request: Request) -> Reply {
-        let (reply, pending) = self.handle_deferred(request);
-        if let Some(order) = pending {
-            order.launch();
+        match self.handle_deferred(request) {
+            Handled::Now(reply, pending) => {
+                if let Some(order) = pending {
+                    order.launch();
+                }
+                reply
+            }
+            Handled::Later(later) => later.run(),
         }
-        reply
     }
 
     /// Carries out one request, but leaves a new order's event and sending
-    /// (it is journaled already) to the returned [`PendingOrder`], so that the caller can
-    /// send the reply before the work that competes with it for the CPU.
-    pub fn handle_deferred(&self, request: Request) -> (Reply, Option<PendingOrder>) {
+    /// (it is journaled already) to the returned [`PendingOrder`], so that
+    /// the caller can send the reply before the work that competes with it
+    /// for the CPU, and a query that reads files to the returned [`Later`],
+    /// so that the caller can run it on another thread.
+    pub fn handle_deferred(&self, request: Request) -> Handled {
         let id = request.id;
         let (outcome, pending) = match request.command {
             Command::Buy(fields) => self.new_order(TradeType::Buy, fields),
             Command::Sell(fields) => self.new_order(TradeType::Sell, fields),
+            command @ (Command::Replay(_) | Command::History(_) | Command::Fills(_)) => {
+                let name = command.name();
+                match self.file_query(command) {
+                    Ok(work) => {
+                        return Handled::Later(Later {
+                            id,
+                            command: name,
+                            work,
+                        });
+                    }
+                    Err(refusal) => (Err(refusal), None),
+                }
+            }
             command => (self.carry_out(command), None),
         };
-        let reply = match outcome {
-            Ok(Ok(result)) => Reply::ok(id, result),
-            Ok(Err(error)) => error_reply(id, &error),
-            Err((code, message)) => Reply::error(id, code, message),
-        };
-        (reply, pending)
+        Handled::Now(reply(id, outcome), pending)
     }
 
     /// Carries out a command at once.
@@ -226,8 +241,24 @@ impl Dispatcher {
                 })
             }
             Command::Status(fields) => self.selected(fields.exchange.as_deref()).map(|exchanges| {
-                Ok(json!({"exchanges": exchanges.iter().map(status).collect::<Vec<_>>()}))
+                Ok(json!({"exchanges": exchanges.iter().map(queries::status).collect::<Vec<_>>()}))
             }),
+            Command::Balances(fields) => self
+                .selected(fields.exchange.as_deref())
+                .map(|exchanges| Ok(queries::balances(&exchanges))),
+            Command::Positions(fields) => self
+                .selected(fields.exchange.as_deref())
+                .and_then(|exchanges| {
+                    queries::positions(&exchanges, fields.trading_pair.as_deref())
+                })
+                .map(Ok),
+            Command::Markets(fields) => self
+                .selected(fields.exchange.as_deref())
+                .and_then(|exchanges| queries::markets(&exchanges, fields.trading_pair.as_deref()))
+                .map(Ok),
+            command @ (Command::Replay(_) | Command::History(_) | Command::Fills(_)) => {
+                self.file_query(command).and_then(|work| work())
+            }
             Command::Snapshot(fields) => {
                 let history = self.kept()?;
                 self.selected(fields.exchange.as_deref()).map(|exchanges| {
@@ -238,7 +269,6 @@ impl Dispatcher {
                     Ok(json!({"run": history.publisher.run(), "exchanges": exchanges}))
                 })
             }
-            Command::Replay(fields) => self.replay(fields),
         }
     }
 
@@ -248,22 +278,31 @@ impl Dispatcher {
             .ok_or_else(|| ("unsupported", "this host keeps no events".to_owned()))
     }
 
-    fn replay(&self, fields: ReplayFields) -> Outcome {
-        let history = self.kept()?;
-        let limit = fields.limit.unwrap_or(REPLAY_PAGE).clamp(1, REPLAY_PAGE);
-        match history::replay(&history.state_dir, &fields.family, fields.after, limit) {
-            Ok(page) => Ok(Ok(json!({
-                "family": fields.family,
-                "run": history.publisher.run(),
-                "events": page.events,
-                "next": page.next,
-                "complete": page.complete,
-                "missing": page.missing,
-            }))),
-            Err(error @ history::ReplayError::NotKept(_)) => {
-                Err(("bad_request", format!("`family`: {error}")))
+    /// The work of a query that reads files (`replay`, `history`,
+    /// `fills`), or why it cannot be done; another command is `internal`.
+    fn file_query(&self, command: Command) -> Result<Work, (&'static str, String)> {
+        match command {
+            Command::Replay(fields) => {
+                let history = self.kept()?;
+                let (publisher, state_dir) = (history.publisher.clone(), history.state_dir.clone());
+                Ok(Box::new(move || replay(&publisher, &state_dir, fields)))
             }
-            Err(error) => Err(("internal", error.to_string())),
+            Command::History(fields) => {
+                let exchanges = self.selected(fields.exchange.as_deref())?;
+                Ok(Box::new(move || {
+                    queries::history(&exchanges, &fields).map(Ok)
+                }))
+            }
+            Command::Fills(fields) => {
+                let exchanges = self.selected(fields.exchange.as_deref())?;
+                Ok(Box::new(move || {
+                    queries::fills(&exchanges, &fields).map(Ok)
+                }))
+            }
+            other => Err((
+                "internal",
+                format!("`{}` does not read files", other.name()),
+            )),
         }
     }
 
@@ -314,10 +353,76 @@ fn snapshot(trading: &Trading, publisher: &Publisher) -> Value {
     })
 }
 
-fn status(trading: &Trading) -> Value {
-    json!({
-        "exchange": trading.exchange(),
-        "open_orders": trading.open_orders(None).len(),
-        "tracked_orders": trading.tracker().len(),
-    })
+/// A page of the kept events of `fields.family` (`replay`).
+fn replay(publisher: &Publisher, state_dir: &Path, fields: ReplayFields) -> Outcome {
+    let limit = fields.limit.unwrap_or(PAGE).clamp(1, PAGE);
+    match history::replay(state_dir, &fields.family, fields.after, limit) {
+        Ok(page) => Ok(Ok(json!({
+            "family": fields.family,
+            "run": publisher.run(),
+            "events": page.events,
+            "next": page.next,
+            "complete": page.complete,
+            "missing": page.missing,
+        }))),
+        Err(error @ history::ReplayError::NotKept(_)) => {
+            Err(("bad_request", format!("`family`: {error}")))
+        }
+        Err(error) => Err(("internal", error.to_string())),
+    }
+}
+
+/// The reply to request `id` whose command came to `outcome`.
+fn reply(id: Value, outcome: Outcome) -> Reply {
+    match outcome {
+        Ok(Ok(result)) => Reply::ok(id, result),
+        Ok(Err(error)) => error_reply(id, &error),
+        Err((code, message)) => Reply::error(id, code, message),
+    }
+}
+
+/// What carrying out a request came to.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made and taken apart once per command; boxing would allocate on the order path"
+)]
+pub enum Handled {
+    /// The reply, and a new order to launch once the reply is sent.
+    Now(Reply, Option<PendingOrder>),
+    /// A query that reads files, to be run off the command thread.
+    Later(Later),
+}
+
+/// A query that reads files (`replay`, `history`, `fills`): it may take a
+/// while, so the command thread hands it to another.
+pub struct Later {
+    /// The request's id.
+    pub id: Value,
+    /// The command's `cmd`.
+    pub command: &'static str,
+    work: Work,
+}
+
+/// The work of a query that reads files.
+type Work = Box<dyn FnOnce() -> Outcome + Send>;
+
+impl Later {
+    /// A query of `command` whose work is `work` (tests).
+    #[cfg(test)]
+    pub(super) fn new(
+        id: Value,
+        command: &'static str,
+        work: impl FnOnce() -> Outcome + Send + 'static,
+    ) -> Later {
+        Later {
+            id,
+            command,
+            work: Box::new(work),
+        }
+    }
+
+    /// Runs the query; its reply.
+    pub fn run(self) -> Reply {
+        reply(self.id, (self.work)())
+    }
 }

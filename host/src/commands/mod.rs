@@ -4,14 +4,16 @@
 //! never waiting for the exchange. The protocol is in
 //! `docs/command-protocol.md`.
 
+mod background;
 mod connections;
 mod dispatch;
 mod protocol;
+mod queries;
 mod server;
 mod stats;
 mod throttle;
 
-pub use dispatch::{Dispatcher, Exchanges, REPLAY_PAGE};
+pub use dispatch::{Dispatcher, Exchanges, Handled, Later, PAGE};
 pub use protocol::{
     Command, ErrorBody, ExactDecimal, KillSwitchFields, Reply, Request, parse_request,
 };

@@ -166,6 +166,28 @@ pub struct ExchangeFields {
     pub exchange: Option<String>,
 }
 
+/// Fields of `fills` and `history`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WindowFields {
+    /// The exchange (all exchanges when left out).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// Only this pair.
+    #[serde(default)]
+    pub trading_pair: Option<String>,
+    /// From this time on, ms since the epoch.
+    #[serde(default)]
+    pub since_ms: Option<u64>,
+    /// Before this time, ms since the epoch.
+    #[serde(default)]
+    pub until_ms: Option<u64>,
+    /// The most items in the reply, the newest (at most, and by default,
+    /// [`crate::commands::PAGE`]).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
 /// Fields of `replay`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,7 +199,7 @@ pub struct ReplayFields {
     #[serde(default)]
     pub after: Option<crate::publisher::history::Position>,
     /// The most events in the reply (at most, and by default,
-    /// [`crate::commands::REPLAY_PAGE`]).
+    /// [`crate::commands::PAGE`]).
     #[serde(default)]
     pub limit: Option<usize>,
 }
@@ -215,6 +237,16 @@ pub enum Command {
     Snapshot(ExchangeFields),
     /// A page of kept order or account events after a position.
     Replay(ReplayFields),
+    /// Balances now.
+    Balances(ExchangeFields),
+    /// Positions now.
+    Positions(PairFields),
+    /// The configured markets' rules and each exchange's capabilities.
+    Markets(PairFields),
+    /// Fills from the journal, by time and market.
+    Fills(WindowFields),
+    /// Orders from the journal, by time and market.
+    History(WindowFields),
 }
 
 impl Command {
@@ -235,6 +267,11 @@ impl Command {
             Command::Status(_) => "status",
             Command::Snapshot(_) => "snapshot",
             Command::Replay(_) => "replay",
+            Command::Balances(_) => "balances",
+            Command::Positions(_) => "positions",
+            Command::Markets(_) => "markets",
+            Command::Fills(_) => "fills",
+            Command::History(_) => "history",
         }
     }
 }

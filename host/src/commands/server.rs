@@ -16,14 +16,14 @@ use std::time::Instant;
 use serde_json::Value;
 use tracing::{error, info, warn};
 
+use super::background::Background;
 use super::connections::{self, Change, ConnectionCap};
-use super::dispatch::Dispatcher;
+use super::dispatch::{Dispatcher, Handled};
 use super::protocol::{Reply, parse_request};
 use super::stats::CommandStats;
 use super::throttle::Throttle;
 use crate::core_thread;
 use crate::publisher::StatusPublisher;
-use crate::trading::PendingOrder;
 
 /// How often the thread looks at the stop flag while idle, ms.
 const POLL_MS: i64 = 100;
@@ -77,6 +77,7 @@ struct Serving {
     cap: ConnectionCap,
     stats: Arc<CommandStats>,
     status: Option<StatusPublisher>,
+    background: Background,
 }
 
 impl CommandServer {
@@ -121,6 +122,7 @@ impl CommandServer {
             .map_err(error)?;
         let monitor = context.socket(zmq::PAIR).map_err(error)?;
         monitor.connect(&monitor_endpoint).map_err(error)?;
+        let background = Background::start(&context, status.clone()).map_err(error)?;
         info!(endpoint = %bound, "taking commands");
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = Arc::clone(&stop);
@@ -132,6 +134,7 @@ impl CommandServer {
             cap: ConnectionCap::new(limits.max_connections as usize, &bound),
             stats,
             status,
+            background,
         };
         let thread = core_thread::spawn("commands", move || serving.run(&stopped))
             .map_err(|e| error(zmq::Error::from_raw(e.raw_os_error().unwrap_or(0))))?;
@@ -162,17 +165,25 @@ impl Serving {
     /// Serves until `stop`; an error is a socket that cannot go on.
     fn run(mut self, stop: &AtomicBool) -> Result<(), String> {
         while !stop.load(Ordering::SeqCst) {
-            let (commands, events) = {
+            let (commands, events, replies) = {
                 let mut items = [
                     self.socket.as_poll_item(zmq::POLLIN),
                     self.monitor.as_poll_item(zmq::POLLIN),
+                    self.background.replies().as_poll_item(zmq::POLLIN),
                 ];
                 zmq::poll(&mut items, POLL_MS)
                     .map_err(|error| format!("command socket poll failed: {error}"))?;
-                (items[0].is_readable(), items[1].is_readable())
+                (
+                    items[0].is_readable(),
+                    items[1].is_readable(),
+                    items[2].is_readable(),
+                )
             };
             if events {
                 self.connection_events();
+            }
+            if replies {
+                self.background.forward(&self.socket);
             }
             if commands {
                 self.serve_one()?;
@@ -214,7 +225,15 @@ impl Serving {
         self.stats.received();
         let client = frames.first().map(Vec::as_slice).unwrap_or_default();
         let (reply, pending) = if self.throttle.admit(client, received) {
-            self.carry_out(&body)
+            match self.carry_out(&body) {
+                Handled::Now(reply, pending) => (reply, pending),
+                Handled::Later(later) => {
+                    if !self.background.submit(&self.socket, frames, later) {
+                        self.stats.refused("busy");
+                    }
+                    return Ok(());
+                }
+            }
         } else {
             let message = format!(
                 "more than {} commands a second from this connection; slow down",
@@ -245,15 +264,15 @@ impl Serving {
 
     /// Parses and carries out one command; a panic on the way is answered
     /// `internal`.
-    fn carry_out(&self, body: &[u8]) -> (Reply, Option<PendingOrder>) {
+    fn carry_out(&self, body: &[u8]) -> Handled {
         let request = match parse_request(body) {
             Ok(request) => request,
-            Err(reply) => return (*reply, None),
+            Err(reply) => return Handled::Now(*reply, None),
         };
         let (id, command) = (request.id.clone(), request.command.name());
         guarded(|| self.dispatcher.handle_deferred(request)).unwrap_or_else(|message| {
             self.internal_error(command, &message);
-            (internal_reply(id, command, &message), None)
+            Handled::Now(internal_reply(id, command, &message), None)
         })
     }
 
@@ -266,14 +285,14 @@ impl Serving {
 }
 
 /// Runs `work`; a panic becomes the panic's message.
-fn guarded<T>(work: impl FnOnce() -> T) -> Result<T, String> {
+pub(super) fn guarded<T>(work: impl FnOnce() -> T) -> Result<T, String> {
     std::panic::catch_unwind(AssertUnwindSafe(work))
         .map_err(|panic| core_thread::panic_message(&*panic))
 }
 
 /// The answer to command `command` of request `id`, which failed inside
 /// the host with `message`.
-fn internal_reply(id: Value, command: &str, message: &str) -> Reply {
+pub(super) fn internal_reply(id: Value, command: &str, message: &str) -> Reply {
     Reply::error(
         id,
         "internal",
@@ -281,7 +300,7 @@ fn internal_reply(id: Value, command: &str, message: &str) -> Reply {
     )
 }
 
-fn serialize(reply: &Reply) -> Vec<u8> {
+pub(super) fn serialize(reply: &Reply) -> Vec<u8> {
     serde_json::to_vec(reply).unwrap_or_else(|_| {
         serde_json::to_vec(&Reply::error(
             Value::Null,

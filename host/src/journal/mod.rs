@@ -64,6 +64,7 @@ pub struct Recovered {
 
 /// The journal's listener: append every change to the file.
 pub struct Journal {
+    path: PathBuf,
     shared: Arc<Shared>,
     syncer: Mutex<Option<JoinHandle<()>>>,
 }
@@ -119,6 +120,7 @@ impl Journal {
         let orders = kept.into_iter().cloned().collect();
         Ok((
             Journal {
+                path: path.to_owned(),
                 shared,
                 syncer: Mutex::new(Some(syncer)),
             },
@@ -127,6 +129,11 @@ impl Journal {
                 unreadable_lines: recovered.unreadable_lines,
             },
         ))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Stops taking changes, syncs what was written, and waits for the
@@ -305,6 +312,8 @@ fn sync_loop(file: &File, shared: &Shared) {
         quiet_intervals = 0;
     }
 }
+
+pub mod query;
 
 #[cfg(test)]
 mod tests;

@@ -143,3 +143,93 @@ fn a_change_is_in_the_file_once_the_listeners_have_been_told() {
         "a closed journal takes no more changes"
     );
 }
+
+#[test]
+fn history_and_fills_come_from_the_journal_by_market_and_time() {
+    use super::query::{Window, fills, orders};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hl.journal");
+    let generator = ClientIdGenerator::with_salt("journal", 4);
+    let (early, late, eth) = (generator.next(), generator.next(), generator.next());
+    {
+        let (journal, _) = Journal::open(&path, 0).unwrap();
+        let tracker = ClientOrderTracker::new();
+        tracker.add_listener(Arc::new(journal));
+        for (id, pair, created) in [
+            (early, "BTC-USD", 1_000),
+            (late, "BTC-USD", 5_000),
+            (eth, "ETH-USD", 1_000),
+        ] {
+            let mut order = new_order(id);
+            order.trading_pair = pair.into();
+            order.creation_timestamp_ms = created;
+            tracker.start_tracking(order).unwrap();
+            tracker.mark_submitted(id, created).unwrap();
+        }
+        // `early` fills completely by 4,000 (three fills); `late` and
+        // `eth` stay open, `late` with one fill at 6,000.
+        for (trade, at) in [("a", 2_000), ("b", 3_000), ("c", 4_000)] {
+            let mut trade = fill(early, trade);
+            trade.timestamp_ms = at;
+            tracker.process_trade_update(&trade).unwrap();
+        }
+        let mut trade = fill(late, "d");
+        trade.timestamp_ms = 6_000;
+        tracker.process_trade_update(&trade).unwrap();
+    }
+    let window = |pair: Option<&str>, since, until| Window {
+        trading_pair: pair.map(str::to_owned),
+        since_ms: since,
+        until_ms: until,
+    };
+    let ids = |found: Vec<InFlightOrder>| {
+        let mut ids: Vec<ClientOrderId> = found.iter().map(|o| o.spec.client_order_id).collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut ids: Vec<ClientOrderId>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        ids(orders(&path, &window(None, None, None)).unwrap()),
+        sorted(vec![early, late, eth])
+    );
+    assert_eq!(
+        ids(orders(&path, &window(Some("BTC-USD"), None, None)).unwrap()),
+        sorted(vec![early, late])
+    );
+    // `early` closed at 4,000: not alive from 4,001 on; `late` was created at 5,000.
+    assert_eq!(
+        ids(orders(&path, &window(Some("BTC-USD"), Some(4_001), None)).unwrap()),
+        vec![late]
+    );
+    assert_eq!(
+        ids(orders(&path, &window(Some("BTC-USD"), Some(4_000), Some(5_000))).unwrap()),
+        vec![early]
+    );
+    // A live order is alive whenever after its creation.
+    assert_eq!(
+        ids(orders(&path, &window(Some("ETH-USD"), Some(1_000_000), None)).unwrap()),
+        vec![eth]
+    );
+
+    let trades = |since, until| -> Vec<String> {
+        let mut found: Vec<(u64, String)> = fills(&path, &window(None, since, until))
+            .unwrap()
+            .into_iter()
+            .map(|(_, fill)| (fill.timestamp_ms, fill.trade_id))
+            .collect();
+        found.sort();
+        found.into_iter().map(|(_, id)| id).collect()
+    };
+    assert_eq!(trades(None, None), ["a", "b", "c", "d"]);
+    assert_eq!(trades(Some(3_000), Some(6_000)), ["b", "c"]);
+    let (order, fill) = fills(&path, &window(None, Some(6_000), None))
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (order.spec.client_order_id, fill.price, fill.amount),
+        (late, Decimal::new(65000, 0), Decimal::new(1, 1))
+    );
+}

@@ -1,11 +1,11 @@
 //! `InFlightOrder`: everything the host knows about one order.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{NewOrder, OrderState, TradeUpdate, UnknownOutcome};
+use super::{Fill, Fills, NewOrder, OrderState, TradeUpdate, UnknownOutcome};
 
 /// One order, from the moment it is tracked to its final state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,7 +41,9 @@ pub struct InFlightOrder {
     /// Fills received after the order was complete or closed (kept, never
     /// dropped: they are money).
     pub anomalies: u32,
-    trade_ids: HashSet<String>,
+    /// Its executions, each once.
+    #[serde(default)]
+    pub fills: Fills,
     /// Tracked quietly, and the listeners that wait for an announcement
     /// have not heard of it yet (see `ClientOrderTracker::start_tracking_quietly`).
     #[serde(skip)]
@@ -76,7 +78,7 @@ impl InFlightOrder {
             outcome_unknown: None,
             reason: None,
             anomalies: 0,
-            trade_ids: HashSet::new(),
+            fills: Fills::default(),
             unannounced: false,
             spec: order,
         }
@@ -106,12 +108,12 @@ impl InFlightOrder {
 
     /// True when this trade id was already counted.
     pub fn has_trade(&self, trade_id: &str) -> bool {
-        self.trade_ids.contains(trade_id)
+        self.fills.contains(trade_id)
     }
 
     /// How many distinct fills were counted.
     pub fn fill_count(&self) -> usize {
-        self.trade_ids.len()
+        self.fills.len()
     }
 
     /// Adds a fill's amounts unless its trade id was counted before.
@@ -119,7 +121,7 @@ impl InFlightOrder {
     /// the sums would leave the exact decimal range — no real fill does.
     /// Does not change the state.
     pub fn record_fill(&mut self, trade: &TradeUpdate) -> Option<bool> {
-        if self.trade_ids.contains(&trade.trade_id) {
+        if self.fills.contains(&trade.trade_id) {
             return Some(false);
         }
         let filled_amount = self.filled_amount.checked_add(trade.fill_amount)?;
@@ -133,7 +135,7 @@ impl InFlightOrder {
             .copied()
             .unwrap_or(Decimal::ZERO)
             .checked_add(trade.fee)?;
-        self.trade_ids.insert(trade.trade_id.clone());
+        self.fills.push(Fill::from(trade));
         if let Some(exchange_id) = &trade.exchange_order_id {
             self.exchange_order_id = Some(exchange_id.clone());
         }

@@ -1,6 +1,7 @@
 //! Orders: the model, the state machine and the tracker.
 
 mod client_id;
+mod fills;
 mod in_flight;
 mod state;
 mod tracker;
@@ -8,6 +9,7 @@ mod types;
 mod updates;
 
 pub use client_id::{ClientIdGenerator, ClientOrderId, ClientOrderIdError};
+pub use fills::{Fill, Fills};
 pub use in_flight::InFlightOrder;
 pub use state::TransitionError;
 pub use tracker::{ClientOrderTracker, FillResult, OrderEvent, OrderListener, TrackerError};

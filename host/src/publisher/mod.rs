@@ -10,6 +10,7 @@
 //! any drop — ours or ZeroMQ's — as a gap. The body schemas are in
 //! `docs/events.md`.
 
+mod board;
 pub mod encode;
 pub mod history;
 mod json;
@@ -31,8 +32,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tracing::{error, warn};
 
+pub use board::{ExchangeBoard, StatusBoard};
 pub use json::JsonDecimal;
-pub use orders::{OrderEventPublisher, order_json};
+pub use orders::{OrderEventPublisher, fill_json, order_json};
 pub use status::StatusPublisher;
 pub use topics::{OrderEventKind, order_event_kind};
 
@@ -141,6 +143,7 @@ pub struct Publisher {
     families: Arc<Mutex<HashMap<String, Family>>>,
     overflow: Arc<Overflow>,
     run: u64,
+    board: Arc<StatusBoard>,
 }
 
 /// Owns the publishing thread.
@@ -242,6 +245,7 @@ impl Publisher {
                 families: Arc::new(Mutex::new(HashMap::new())),
                 overflow,
                 run,
+                board: Arc::default(),
             },
             PublisherThread { handle, closing },
         ))
@@ -250,6 +254,12 @@ impl Publisher {
     /// The counters.
     pub fn stats(&self) -> &PublisherStats {
         &self.stats
+    }
+
+    /// The latest status of each exchange's connections and dead man's
+    /// switch, as published.
+    pub fn status_board(&self) -> &StatusBoard {
+        &self.board
     }
 
     /// This host's run number (0 when nothing is kept).

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{Family, JsonDecimal, Publisher, order_event_kind};
 use crate::order::{
-    InFlightOrder, OrderEvent, OrderListener, OrderState, OrderType, TradeType, TradeUpdate,
+    Fill, InFlightOrder, OrderEvent, OrderListener, OrderState, OrderType, TradeType, TradeUpdate,
 };
 use crate::runtime::clock::now_ns;
 
@@ -20,6 +20,26 @@ struct TradeData<'a> {
     fee: JsonDecimal,
     fee_asset: &'a str,
     timestamp: u64,
+}
+
+impl<'a> TradeData<'a> {
+    /// A fill's data from its id, `[price, amount, fee]`, fee asset and
+    /// time (ms).
+    fn new(
+        trade_id: &'a str,
+        [price, amount, fee]: [rust_decimal::Decimal; 3],
+        fee_asset: &'a str,
+        timestamp_ms: u64,
+    ) -> TradeData<'a> {
+        TradeData {
+            trade_id,
+            fill_price: price.into(),
+            fill_amount: amount.into(),
+            fee: fee.into(),
+            fee_asset,
+            timestamp: timestamp_ms.saturating_mul(NS_PER_MS),
+        }
+    }
 }
 
 /// The seed's `data` object, with two additions: `reason` (why it failed
@@ -65,16 +85,47 @@ impl<'a> OrderEventData<'a> {
             fee_asset: order.fee_asset.as_deref(),
             reason: order.reason.as_deref(),
             outcome_unknown: order.outcome_unknown.is_some(),
-            trade: trade.map(|trade| TradeData {
-                trade_id: &trade.trade_id,
-                fill_price: trade.fill_price.into(),
-                fill_amount: trade.fill_amount.into(),
-                fee: trade.fee.into(),
-                fee_asset: &trade.fee_asset,
-                timestamp: trade.timestamp_ms.saturating_mul(NS_PER_MS),
+            trade: trade.map(|trade| {
+                TradeData::new(
+                    &trade.trade_id,
+                    [trade.fill_price, trade.fill_amount, trade.fee],
+                    &trade.fee_asset,
+                    trade.timestamp_ms,
+                )
             }),
         }
     }
+}
+
+/// One fill of an order, as the `fills` command lists it: the order's
+/// identity and the `trade` object of its fill event.
+#[derive(Serialize)]
+struct FillRow<'a> {
+    exchange: &'a str,
+    client_order_id: String,
+    exchange_order_id: Option<&'a str>,
+    trading_pair: &'a str,
+    trade_type: TradeType,
+    #[serde(flatten)]
+    trade: TradeData<'a>,
+}
+
+/// A fill of `order` in the `fills` command's shape.
+pub fn fill_json(order: &InFlightOrder, fill: &Fill) -> serde_json::Value {
+    serde_json::to_value(FillRow {
+        exchange: &order.spec.exchange,
+        client_order_id: order.spec.client_order_id.to_string(),
+        exchange_order_id: order.exchange_order_id.as_deref(),
+        trading_pair: &order.spec.trading_pair,
+        trade_type: order.spec.trade_type,
+        trade: TradeData::new(
+            &fill.trade_id,
+            [fill.price, fill.amount, fill.fee],
+            &fill.fee_asset,
+            fill.timestamp_ms,
+        ),
+    })
+    .unwrap_or(serde_json::Value::Null)
 }
 
 /// An order in the seed schema's `data` shape (for command replies).

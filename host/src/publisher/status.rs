@@ -30,6 +30,12 @@ impl StatusPublisher {
         }
     }
 
+    /// The latest status of each exchange's connections and dead man's
+    /// switch.
+    pub fn board(&self) -> &super::StatusBoard {
+        self.publisher.status_board()
+    }
+
     fn publish<T: serde::Serialize>(&self, what: &str, data: &T) {
         self.publisher.publish(
             &self.family,
@@ -141,15 +147,19 @@ impl StatusPublisher {
     /// `host.status.connection`.
     pub fn connection(&self, exchange: &str, connection: &str, up: bool, reason: Option<&str>) {
         crate::metrics::registry().connection(exchange, connection, up);
-        self.publish(
-            "connection",
-            &ConnectionStatus {
-                exchange,
-                connection,
-                state: if up { "up" } else { "down" },
-                reason,
-            },
+        let data = ConnectionStatus {
+            exchange,
+            connection,
+            state: if up { "up" } else { "down" },
+            reason,
+        };
+        self.publisher.status_board().connection(
+            exchange,
+            connection,
+            serde_json::to_value(&data).unwrap_or_default(),
+            now_ns(),
         );
+        self.publish("connection", &data);
     }
 
     /// `host.status.book`.
@@ -208,16 +218,19 @@ impl StatusPublisher {
         triggers_today: u32,
         reason: Option<&str>,
     ) {
-        self.publish(
-            "dead_man_switch",
-            &DeadManSwitchStatus {
-                exchange,
-                state,
-                deadline: deadline_ms.map(|ms| ms.saturating_mul(1_000_000)),
-                triggers_today,
-                reason,
-            },
+        let data = DeadManSwitchStatus {
+            exchange,
+            state,
+            deadline: deadline_ms.map(|ms| ms.saturating_mul(1_000_000)),
+            triggers_today,
+            reason,
+        };
+        self.publisher.status_board().dead_man_switch(
+            exchange,
+            serde_json::to_value(&data).unwrap_or_default(),
+            now_ns(),
         );
+        self.publish("dead_man_switch", &data);
     }
 
     /// `host.status.commands`: the command socket's counters now.

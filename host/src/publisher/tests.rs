@@ -11,6 +11,7 @@ fn unstarted(capacity: usize) -> (Publisher, Receiver<Message>) {
             families: Arc::new(Mutex::new(HashMap::new())),
             overflow: Arc::new(Overflow::default()),
             run: 7,
+            board: Arc::default(),
         },
         receiver,
     )

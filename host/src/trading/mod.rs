@@ -33,6 +33,7 @@ mod user_stream;
 mod window;
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -97,6 +98,8 @@ pub struct TradingParts {
     pub market_slippage_percent: Option<Decimal>,
     /// Each market's risk limits, by host symbol.
     pub limits: HashMap<String, Limits>,
+    /// The journal's file (for `history` and `fills`).
+    pub journal_path: PathBuf,
     /// Send signed actions over the session's order-entry socket while it
     /// is up (`order_transport = "websocket"`).
     pub prefer_socket: bool,
@@ -117,6 +120,7 @@ pub(crate) struct Inner {
     market_data: Arc<MarketData>,
     account: Arc<Account>,
     status: StatusPublisher,
+    journal_path: PathBuf,
     expiry_ms: u64,
     market_slippage_percent: Option<Decimal>,
     risk: RiskLimits,
@@ -311,6 +315,7 @@ impl Trading {
                 market_data: parts.market_data,
                 account: parts.account,
                 status: parts.status,
+                journal_path: parts.journal_path,
                 expiry_ms: parts.expiry_ms,
                 market_slippage_percent: parts.market_slippage_percent,
                 runtime: Handle::current(),
@@ -682,6 +687,35 @@ impl Trading {
     /// The market of a host symbol.
     pub fn market_of(&self, pair: &str) -> Option<Market> {
         self.inner.market(pair)
+    }
+
+    /// The configured markets, by host symbol.
+    pub fn markets(&self) -> Vec<Market> {
+        let mut markets: Vec<Market> = self
+            .inner
+            .markets
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        markets.sort_by(|a, b| a.symbol.cmp(&b.symbol));
+        markets
+    }
+
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
+    /// The journal's file.
+    pub fn journal_path(&self) -> &Path {
+        &self.inner.journal_path
+    }
+
+    /// Host status events (and the latest status of each connection).
+    pub fn status(&self) -> &StatusPublisher {
+        &self.inner.status
     }
 
     /// Books and prices.
