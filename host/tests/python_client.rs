@@ -147,6 +147,11 @@ async fn the_client_drives_a_host_and_its_subscribers_miss_nothing() {
     assert_eq!(summary["markets"], serde_json::json!(["BTC-USD"]));
     assert_eq!(summary["balances_is_list"], true);
     assert_eq!(summary["positions_is_list"], true);
+    assert_eq!(summary["leverage_set"], 2, "{summary}");
+    assert_eq!(
+        summary["zero_leverage_code"], "invalid_setting",
+        "{summary}"
+    );
     assert_eq!(summary["async_order_open"], true);
     emulator.shutdown().await;
 }

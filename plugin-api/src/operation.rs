@@ -26,7 +26,9 @@ pub enum Operation {
     /// [`DeadManSwitch`](crate::DeadManSwitch)), with as many requests as
     /// that takes.
     ArmDeadManSwitch(ROption<u64>),
-    /// Set a market's leverage.
+    /// Set a market's leverage and margin mode, with as many requests as
+    /// the venue takes (a venue that keeps one margin mode for the whole
+    /// account — Bybit's unified account — sets the account's).
     SetLeverage {
         /// The market.
         market: Market,

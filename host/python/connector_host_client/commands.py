@@ -265,3 +265,42 @@ def fills(
 ) -> Request[JournalPage]:
     """The fills executed in ``[since_ms, until_ms)``, each once, by time."""
     return _journal("fills", "fills", trading_pair, since_ms, until_ms, limit, exchange)
+
+
+def set_leverage(
+    trading_pair: str,
+    leverage: int,
+    margin_mode: Literal["cross", "isolated"],
+    *,
+    exchange: str | None = None,
+) -> Request[dict[str, Any]]:
+    """Sets a market's leverage and margin mode on the exchange (the venues
+    set them together); the result is what was set, a refusal raises
+    ``HostError`` (``rejected``, ``invalid_setting``, ``outcome_unknown``)."""
+    return _setting("set_leverage", trading_pair, leverage, margin_mode, exchange)
+
+
+def set_margin_mode(
+    trading_pair: str,
+    margin_mode: Literal["cross", "isolated"],
+    leverage: int,
+    *,
+    exchange: str | None = None,
+) -> Request[dict[str, Any]]:
+    """Sets a market's margin mode and leverage (as ``set_leverage``)."""
+    return _setting("set_margin_mode", trading_pair, leverage, margin_mode, exchange)
+
+
+def _setting(
+    cmd: str, trading_pair: str, leverage: int, margin_mode: str, exchange: str | None
+) -> Request[dict[str, Any]]:
+    return Request(
+        cmd,
+        {
+            "trading_pair": trading_pair,
+            "leverage": leverage,
+            "margin_mode": margin_mode,
+            "exchange": exchange,
+        },
+        lambda result: result,
+    )

@@ -75,6 +75,14 @@ def main() -> int:
         summary["markets"] = [m["symbol"] for e in host.call(commands.markets()) for m in e["markets"]]
         summary["balances_is_list"] = isinstance(host.call(commands.balances()), list)
         summary["positions_is_list"] = isinstance(host.call(commands.positions("BTC-USD")), list)
+        summary["leverage_set"] = host.call(
+            commands.set_leverage("BTC-USD", 2, "isolated", exchange=args.exchange)
+        )["leverage"]
+        try:
+            host.call(commands.set_margin_mode("BTC-USD", "cross", 0, exchange=args.exchange))
+            summary["zero_leverage_code"] = None
+        except HostError as error:
+            summary["zero_leverage_code"] = error.code
         subscriber.close()
 
         # Resuming from a stored position gives exactly what followed it.

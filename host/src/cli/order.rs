@@ -54,6 +54,20 @@ pub struct WindowArgs {
     pub limit: Option<usize>,
 }
 
+/// The fields of `set_leverage` and `set_margin_mode`.
+#[derive(Debug, clap::Args)]
+pub struct LeverageArgs {
+    /// The market.
+    #[arg(long, alias = "pair")]
+    pub trading_pair: String,
+    /// The leverage (1 to the market's maximum).
+    #[arg(long)]
+    pub leverage: u32,
+    /// cross or isolated.
+    #[arg(long)]
+    pub margin_mode: String,
+}
+
 /// The commands of `docs/command-protocol.md`, named as there (`-` for
 /// `_`; `_` works too), with its fields as flags.
 #[derive(Debug, Subcommand)]
@@ -140,6 +154,12 @@ pub enum OrderAction {
     Fills(WindowArgs),
     /// Orders from the journal, by time and pair.
     History(WindowArgs),
+    /// Set a market's leverage (with its margin mode) on the exchange.
+    #[command(alias = "set_leverage")]
+    SetLeverage(LeverageArgs),
+    /// Set a market's margin mode (with its leverage) on the exchange.
+    #[command(alias = "set_margin_mode")]
+    SetMarginMode(LeverageArgs),
     /// Cancel every open order and refuse new ones until released.
     #[command(alias = "kill_switch")]
     KillSwitch {
@@ -229,6 +249,12 @@ impl OrderAction {
             OrderAction::Markets { trading_pair } => {
                 json!({"cmd": "markets", "trading_pair": trading_pair})
             }
+            OrderAction::SetLeverage(args) | OrderAction::SetMarginMode(args) => json!({
+                "cmd": if matches!(self, OrderAction::SetLeverage(_)) { "set_leverage" } else { "set_margin_mode" },
+                "trading_pair": args.trading_pair,
+                "leverage": args.leverage,
+                "margin_mode": args.margin_mode.to_lowercase(),
+            }),
             OrderAction::Fills(args) => window("fills", args),
             OrderAction::History(args) => window("history", args),
             OrderAction::KillSwitch { reason } => json!({"cmd": "kill_switch", "reason": reason}),
@@ -249,8 +275,9 @@ impl OrderAction {
     }
 }
 
-/// How long the CLI waits for a host's reply, ms.
-const REPLY_TIMEOUT_MS: i32 = 5_000;
+/// How long the CLI waits for a host's reply, ms (`set_leverage` waits
+/// for the exchange's answer).
+const REPLY_TIMEOUT_MS: i32 = 15_000;
 
 /// Sends `action` to the command socket at `endpoint` and prints the
 /// reply; fails when the host refuses it or does not answer.
@@ -388,6 +415,24 @@ mod tests {
             "2",
             "--limit",
             "3",
+        ],
+        &[
+            "set-leverage",
+            "--trading-pair",
+            "BTC-USD",
+            "--leverage",
+            "5",
+            "--margin-mode",
+            "cross",
+        ],
+        &[
+            "set_margin_mode",
+            "--pair",
+            "BTC-USD",
+            "--leverage",
+            "3",
+            "--margin-mode",
+            "ISOLATED",
         ],
         &["kill-switch", "--reason", "drill"],
         &["release-kill-switch"],

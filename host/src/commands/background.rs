@@ -1,6 +1,7 @@
-//! Queries that read files (`replay`, `history`, `fills`) run on a thread
-//! of their own, one at a time, so that the command thread — the order
-//! path — never waits for a disk. Their replies come back to the command
+//! Commands that wait — for files (`replay`, `history`, `fills`) or for
+//! the exchange's answer (`set_leverage`, `set_margin_mode`) — run on a
+//! thread of their own, one at a time, so that the command thread — the
+//! order path — never waits for a disk or a venue. Their replies come back to the command
 //! thread over an in-process socket, which it polls beside the command
 //! socket and forwards to the client.
 
@@ -120,7 +121,7 @@ fn busy(later: Later) -> Reply {
         later.id,
         "busy",
         format!(
-            "{QUEUE} queries that read files are waiting already; `{}` was not run, try again",
+            "{QUEUE} commands that wait (for files or the exchange) are queued already; `{}` was not run, try again",
             later.command
         ),
     )

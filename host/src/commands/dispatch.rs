@@ -131,16 +131,21 @@ impl Dispatcher {
     /// Carries out one request, but leaves a new order's event and sending
     /// (it is journaled already) to the returned [`PendingOrder`], so that
     /// the caller can send the reply before the work that competes with it
-    /// for the CPU, and a query that reads files to the returned [`Later`],
-    /// so that the caller can run it on another thread.
+    /// for the CPU, and a command that waits (for files or the exchange) to
+    /// the returned [`Later`], so that the caller can run it on another
+    /// thread.
     pub fn handle_deferred(&self, request: Request) -> Handled {
         let id = request.id;
         let (outcome, pending) = match request.command {
             Command::Buy(fields) => self.new_order(TradeType::Buy, fields),
             Command::Sell(fields) => self.new_order(TradeType::Sell, fields),
-            command @ (Command::Replay(_) | Command::History(_) | Command::Fills(_)) => {
+            command @ (Command::Replay(_)
+            | Command::History(_)
+            | Command::Fills(_)
+            | Command::SetLeverage(_)
+            | Command::SetMarginMode(_)) => {
                 let name = command.name();
-                match self.file_query(command) {
+                match self.slow(command) {
                     Ok(work) => {
                         return Handled::Later(Later {
                             id,
@@ -256,9 +261,11 @@ impl Dispatcher {
                 .selected(fields.exchange.as_deref())
                 .and_then(|exchanges| queries::markets(&exchanges, fields.trading_pair.as_deref()))
                 .map(Ok),
-            command @ (Command::Replay(_) | Command::History(_) | Command::Fills(_)) => {
-                self.file_query(command).and_then(|work| work())
-            }
+            command @ (Command::Replay(_)
+            | Command::History(_)
+            | Command::Fills(_)
+            | Command::SetLeverage(_)
+            | Command::SetMarginMode(_)) => self.slow(command).and_then(|work| work()),
             Command::Snapshot(fields) => {
                 let history = self.kept()?;
                 self.selected(fields.exchange.as_deref()).map(|exchanges| {
@@ -278,9 +285,11 @@ impl Dispatcher {
             .ok_or_else(|| ("unsupported", "this host keeps no events".to_owned()))
     }
 
-    /// The work of a query that reads files (`replay`, `history`,
-    /// `fills`), or why it cannot be done; another command is `internal`.
-    fn file_query(&self, command: Command) -> Result<Work, (&'static str, String)> {
+    /// The work of a command that waits — for files (`replay`, `history`,
+    /// `fills`) or for the exchange's answer (`set_leverage`,
+    /// `set_margin_mode`) — or why it cannot be done; another command is
+    /// `internal`.
+    fn slow(&self, command: Command) -> Result<Work, (&'static str, String)> {
         match command {
             Command::Replay(fields) => {
                 let history = self.kept()?;
@@ -299,9 +308,23 @@ impl Dispatcher {
                     queries::fills(&exchanges, &fields).map(Ok)
                 }))
             }
+            Command::SetLeverage(fields) | Command::SetMarginMode(fields) => {
+                let trading = self.exchange(fields.exchange.as_deref())?;
+                Ok(Box::new(move || {
+                    let set = trading.block_on(trading.set_leverage(
+                        &fields.trading_pair,
+                        fields.leverage,
+                        fields.margin_mode,
+                    ));
+                    Ok(set.map(|()| {
+                        json!({"exchange": trading.exchange(), "trading_pair": fields.trading_pair,
+                            "leverage": fields.leverage, "margin_mode": fields.margin_mode})
+                    }))
+                }))
+            }
             other => Err((
                 "internal",
-                format!("`{}` does not read files", other.name()),
+                format!("`{}` is answered at once", other.name()),
             )),
         }
     }
@@ -389,12 +412,13 @@ fn reply(id: Value, outcome: Outcome) -> Reply {
 pub enum Handled {
     /// The reply, and a new order to launch once the reply is sent.
     Now(Reply, Option<PendingOrder>),
-    /// A query that reads files, to be run off the command thread.
+    /// A command that waits, to be run off the command thread.
     Later(Later),
 }
 
-/// A query that reads files (`replay`, `history`, `fills`): it may take a
-/// while, so the command thread hands it to another.
+/// A command that waits for files (`replay`, `history`, `fills`) or for
+/// the exchange (`set_leverage`, `set_margin_mode`): the command thread
+/// hands it to another.
 pub struct Later {
     /// The request's id.
     pub id: Value,
@@ -403,7 +427,7 @@ pub struct Later {
     work: Work,
 }
 
-/// The work of a query that reads files.
+/// The work of a command that waits.
 type Work = Box<dyn FnOnce() -> Outcome + Send>;
 
 impl Later {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::order::{ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType};
-use crate::trading::{CommandError, OrderCommand};
+use crate::trading::{CommandError, MarginMode, OrderCommand};
 
 /// An exact decimal from a JSON string (`"0.1"`) or a JSON number of at most
 /// 15 significant digits (`0.1`), which reads back exactly.
@@ -188,6 +188,22 @@ pub struct WindowFields {
     pub limit: Option<usize>,
 }
 
+/// Fields of `set_leverage` and `set_margin_mode` (the venues set the two
+/// together, so both commands take both).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeverageFields {
+    /// The exchange (may be left out when the host has one).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// The market.
+    pub trading_pair: String,
+    /// The leverage, a whole number from 1 to the market's maximum.
+    pub leverage: u32,
+    /// `cross` or `isolated`.
+    pub margin_mode: MarginMode,
+}
+
 /// Fields of `replay`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -247,6 +263,10 @@ pub enum Command {
     Fills(WindowFields),
     /// Orders from the journal, by time and market.
     History(WindowFields),
+    /// Set a market's leverage (and margin mode) on the exchange.
+    SetLeverage(LeverageFields),
+    /// Set a market's margin mode (and leverage) on the exchange.
+    SetMarginMode(LeverageFields),
 }
 
 impl Command {
@@ -272,6 +292,8 @@ impl Command {
             Command::Markets(_) => "markets",
             Command::Fills(_) => "fills",
             Command::History(_) => "history",
+            Command::SetLeverage(_) => "set_leverage",
+            Command::SetMarginMode(_) => "set_margin_mode",
         }
     }
 }

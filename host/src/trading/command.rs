@@ -47,6 +47,16 @@ impl OrderCommand {
     }
 }
 
+/// How a market's positions are margined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarginMode {
+    /// One margin for every position of the account.
+    Cross,
+    /// Each position its own margin.
+    Isolated,
+}
+
 /// Why a command was refused. The `code` is part of the command protocol.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
@@ -81,6 +91,18 @@ pub enum CommandError {
     /// The host is shutting down (or halted) and takes no new orders.
     #[error("not accepting orders: {0}")]
     NotAccepting(String),
+    /// A setting (leverage) the market does not allow.
+    #[error("{0}")]
+    InvalidSetting(String),
+    /// The exchange refused the request (its words).
+    #[error("the exchange refused: {0}")]
+    Rejected(String),
+    /// The venue cannot do it.
+    #[error("{0}")]
+    Unsupported(String),
+    /// No answer came: whether the exchange took it is not known.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
     /// A risk limit refused the order or modify: nothing is tracked,
     /// journaled or sent.
     #[error("order {id} refused: {refusal}")]
@@ -105,6 +127,10 @@ impl CommandError {
             CommandError::DuplicateId(_) => "duplicate_client_order_id",
             CommandError::NotAccepting(_) => "not_accepting",
             CommandError::RiskLimit { .. } => "risk_limit",
+            CommandError::InvalidSetting(_) => "invalid_setting",
+            CommandError::Rejected(_) => "rejected",
+            CommandError::Unsupported(_) => "unsupported",
+            CommandError::OutcomeUnknown(_) => "outcome_unknown",
         }
     }
 }

@@ -28,6 +28,7 @@ mod prepare;
 mod resolve;
 mod risk;
 mod send;
+mod settings;
 mod upkeep;
 mod user_stream;
 mod window;
@@ -45,7 +46,7 @@ use tokio::runtime::Handle;
 use tracing::{info, warn};
 
 pub use crate::runtime::Delivery;
-pub use command::{CommandError, OrderCommand};
+pub use command::{CommandError, MarginMode, OrderCommand};
 pub use modify::{Amendment, Begun};
 pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
 pub use prepare::{MarketPricing, prepare_order};

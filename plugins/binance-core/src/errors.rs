@@ -91,6 +91,8 @@ pub mod codes {
     pub const PRICE_LOWER_THAN_FLOOR: i64 = -4024;
     /// Only LIMIT orders of the same side may be modified.
     pub const INVALID_MODIFY: i64 = -4028;
+    /// The margin type asked for is the symbol's already.
+    pub const NO_NEED_TO_CHANGE_MARGIN_TYPE: i64 = -4046;
     /// A second open order with this client order id.
     pub const DUPLICATED_CLIENT_ORDER_ID: i64 = -4116;
     /// Conditional order types belong to the Algo Order API.

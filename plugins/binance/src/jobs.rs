@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 
 use abi_stable::std_types::{RBox, ROption, RVec};
 use binance_core::endpoints::{
-    BALANCE_V2, COUNTDOWN_CANCEL_ALL, EXCHANGE_INFO, LEVERAGE, OPEN_ORDERS, ORDER,
+    BALANCE_V2, COUNTDOWN_CANCEL_ALL, EXCHANGE_INFO, LEVERAGE, MARGIN_TYPE, OPEN_ORDERS, ORDER,
     POSITION_RISK_V2, USER_TRADES,
 };
 use binance_core::signing::recv_window_until;
@@ -55,6 +55,8 @@ enum Read {
     Markets,
     /// A setting changed.
     Setting,
+    /// The margin type changed, or was already the one asked for.
+    MarginType,
 }
 
 /// One call of a job and how its answer is read.
@@ -214,14 +216,17 @@ fn plan(
             leverage,
             cross,
         } => {
-            if !cross {
-                return Err(PluginError::unsupported(
-                    "binance-usdm sets leverage in cross margin only",
-                ));
-            }
+            // The margin type first (unchanged is fine), then the leverage.
+            let symbol = market.venue_symbol.as_str();
+            let mut margin = signed("POST", MARGIN_TYPE, 1);
+            margin
+                .params
+                .push("symbol", symbol)
+                .push("marginType", if *cross { "CROSSED" } else { "ISOLATED" });
+            steps.push(step(margin, Read::MarginType));
             let mut call = signed("POST", LEVERAGE, 1);
             call.params
-                .push("symbol", market.venue_symbol.as_str())
+                .push("symbol", symbol)
                 .push("leverage", leverage.to_string());
             steps.push(step(call, Read::Setting));
         }
@@ -364,6 +369,12 @@ impl Job {
             .take()
             .ok_or_else(|| PluginError::invalid("an answer for no call under way"))?;
         self.events.extend(rest::rate_limits(response));
+        if matches!(step.read, Read::MarginType)
+            && binance_core::classify(response.status, &response.body).code
+                == Some(binance_core::codes::NO_NEED_TO_CHANGE_MARGIN_TYPE)
+        {
+            return Ok(());
+        }
         if let Some(outcome) = rest::failure(response) {
             if self.per_item {
                 self.items.push(outcome);
@@ -415,7 +426,7 @@ impl Job {
                 self.events
                     .push(Event::Markets(RVec::from(events::markets(&info)?)));
             }
-            Read::Countdown | Read::Setting => {}
+            Read::Countdown | Read::Setting | Read::MarginType => {}
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use plugin_api::{
 use serde_json::Value;
 
 use crate::records::{self, ExecutionRecord, OrderRecord, dec, text};
-use crate::rest::{Call, PAGE};
+use crate::rest::{self, Call, PAGE};
 
 /// What one answer of a job came to.
 #[derive(Debug)]
@@ -312,6 +312,14 @@ pub fn read(operation: &Operation, call: &Call, response: &Response) -> Result<R
         Operation::PlaceOrders(items) => finish(action(&envelope, items.len())?),
         Operation::CancelOrders(items) => finish(action(&envelope, items.len())?),
         Operation::ModifyOrders(items) => finish(action(&envelope, items.len())?),
+        Operation::SetLeverage { .. }
+            if call.path == rest::SET_MARGIN_MODE && envelope.ret_code == codes::OK =>
+        {
+            Read::More {
+                events: Vec::new(),
+                next: None,
+            }
+        }
         Operation::SetLeverage { .. } if envelope.ret_code == codes::LEVERAGE_NOT_MODIFIED => {
             finish(Reply::only(Outcome::new(
                 OutcomeKind::ACCEPTED,

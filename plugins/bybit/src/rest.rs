@@ -24,6 +24,9 @@ const DEFAULT_SLIPPAGE: Decimal = Decimal::from_parts(5, 0, 0, false, 2);
 /// Orders per page of open orders, executions per page of fills.
 pub const PAGE: usize = 50;
 
+/// Sets the unified account's margin mode (for every market).
+pub const SET_MARGIN_MODE: &str = "/v5/account/set-margin-mode";
+
 /// One REST call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
@@ -365,12 +368,24 @@ pub fn calls(operation: &Operation) -> Result<Vec<Call>, PluginError> {
             }
         },
         Operation::SetLeverage {
-            market, leverage, ..
+            market,
+            leverage,
+            cross,
         } => {
+            // A unified account's margin mode is the account's, for every
+            // market; then the market's leverage.
+            let mode = if *cross {
+                "REGULAR_MARGIN"
+            } else {
+                "ISOLATED_MARGIN"
+            };
             let leverage = leverage.to_string();
             let body = json!({"category": LINEAR, "symbol": market.venue_symbol.as_str(),
                 "buyLeverage": leverage, "sellLeverage": leverage});
-            vec![Call::post("/v5/position/set-leverage", &body, QUERY, 1)?]
+            vec![
+                Call::post(SET_MARGIN_MODE, &json!({"setMarginMode": mode}), QUERY, 1)?,
+                Call::post("/v5/position/set-leverage", &body, QUERY, 1)?,
+            ]
         }
         Operation::FetchMarkets { cursor } => {
             let call = Call::public(

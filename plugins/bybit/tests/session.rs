@@ -323,3 +323,59 @@ fn every_attempt_is_stamped_and_signed_anew() {
         (json!("60600"), json!("IOC"))
     );
 }
+
+#[test]
+fn leverage_sets_the_accounts_margin_mode_then_the_markets_leverage() {
+    use plugin_api::{Answer, OutcomeKind, Response};
+    let mut bybit = session();
+    let set = Operation::SetLeverage {
+        market: btc(),
+        leverage: 4,
+        cross: false,
+    };
+    let answer = |body: Value| {
+        Answer::answered(Response {
+            status: 200,
+            body: body.to_string().into(),
+            headers: RVec::new(),
+        })
+    };
+    let sign_body = |outputs: &[Output]| -> (String, Value) {
+        let Output::Sign { request, .. } = &outputs[0] else {
+            panic!("{outputs:?}")
+        };
+        let fields: Value = serde_json::from_str(request.payload.as_str()).unwrap();
+        let body = serde_json::from_str(fields["body"].as_str().unwrap()).unwrap();
+        (fields["path"].as_str().unwrap_or_default().to_owned(), body)
+    };
+    let first = outputs(bybit.begin(9, &set, &context(1_000)).unwrap());
+    let (_, body) = sign_body(&first);
+    assert_eq!(body, json!({"setMarginMode": "ISOLATED_MARGIN"}));
+    let sent = outputs(bybit.on_signed(9, &[0xff], 1_001).unwrap());
+    let Output::Http { request, .. } = &sent[0] else {
+        panic!("{sent:?}")
+    };
+    assert!(
+        request
+            .url
+            .as_str()
+            .ends_with("/v5/account/set-margin-mode")
+    );
+    let ok = json!({"retCode": 0, "retMsg": "OK", "result": {"reasons": []}, "time": 1});
+    let second = outputs(bybit.on_answer(9, &answer(ok), 1_002).unwrap());
+    let (_, body) = sign_body(&second);
+    assert_eq!(
+        body,
+        json!({"category": "linear", "symbol": "BTCUSDT", "buyLeverage": "4", "sellLeverage": "4"})
+    );
+    outputs(bybit.on_signed(9, &[0xff], 1_003).unwrap());
+    // Unchanged leverage is no failure.
+    let unchanged =
+        json!({"retCode": 110043, "retMsg": "leverage not modified", "result": {}, "time": 2});
+    let done = outputs(bybit.on_answer(9, &answer(unchanged), 1_004).unwrap());
+    let Some(Output::Done { reply, .. }) = done.iter().find(|o| matches!(o, Output::Done { .. }))
+    else {
+        panic!("{done:?}")
+    };
+    assert_eq!(reply.outcome.kind, OutcomeKind::ACCEPTED);
+}

@@ -28,6 +28,8 @@ pub struct Market {
     pub kind: MarketKind,
     /// Perp marked `isDelisted` in `meta`; kept so asset ids stay positional.
     pub delisted: bool,
+    /// The highest leverage (`maxLeverage` of a perp); zero for spot.
+    pub max_leverage: u32,
 }
 
 /// Why market metadata could not be read or a name could not be resolved.
@@ -73,6 +75,8 @@ struct PerpEntry {
     sz_decimals: u32,
     #[serde(rename = "isDelisted", default)]
     is_delisted: bool,
+    #[serde(rename = "maxLeverage", default)]
+    max_leverage: u32,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +127,7 @@ fn perp_markets(meta: PerpMeta) -> Vec<Market> {
             sz_decimals: entry.sz_decimals,
             kind: MarketKind::Perp,
             delisted: entry.is_delisted,
+            max_leverage: entry.max_leverage,
         })
         .collect()
 }
@@ -150,6 +155,7 @@ pub fn parse_spot_meta(json: &str) -> Result<Vec<Market>, MarketError> {
                 sz_decimals: base.sz_decimals,
                 kind: MarketKind::Spot,
                 delisted: false,
+                max_leverage: 0,
             })
         })
         .collect()

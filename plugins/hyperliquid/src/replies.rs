@@ -190,7 +190,7 @@ fn plugin_market(market: &hyperliquid_core::Market) -> Market {
             min_notional: MIN_NOTIONAL,
             reduce_only_exempt_from_min_notional: false,
         },
-        max_leverage: 0,
+        max_leverage: market.max_leverage,
     }
 }
 

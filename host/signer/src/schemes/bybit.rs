@@ -35,6 +35,7 @@ const REST_ENDPOINTS: &[super::Endpoint] = &[
         RequestKind::DeadManSwitch,
     ),
     ("POST", "/v5/position/set-leverage", RequestKind::Leverage),
+    ("POST", "/v5/account/set-margin-mode", RequestKind::Leverage),
     (
         "POST",
         "/v5/position/switch-isolated",

@@ -578,3 +578,65 @@ fn a_request_that_never_left_ends_its_job() {
     );
     assert_eq!(missing.outcome.kind, OutcomeKind::NOT_FOUND);
 }
+
+#[test]
+fn leverage_sets_the_margin_type_then_the_leverage() {
+    let mut session = session();
+    let set = Operation::SetLeverage {
+        market: btc(),
+        leverage: 7,
+        cross: false,
+    };
+    let (payloads, reply) = run(
+        &mut session,
+        &set,
+        &[
+            (200, r#"{"code":200,"msg":"success"}"#),
+            (
+                200,
+                r#"{"leverage":7,"maxNotionalValue":"1000000","symbol":"BTCUSDT"}"#,
+            ),
+        ],
+    );
+    assert_eq!(payloads[0]["path"], "/fapi/v1/marginType");
+    assert!(
+        query(&payloads[0])
+            .encode()
+            .contains("symbol=BTCUSDT&marginType=ISOLATED")
+    );
+    assert_eq!(payloads[1]["path"], "/fapi/v1/leverage");
+    assert!(
+        query(&payloads[1])
+            .encode()
+            .contains("symbol=BTCUSDT&leverage=7")
+    );
+    assert_eq!(reply.outcome.kind, OutcomeKind::ACCEPTED);
+
+    // The margin type it has already is no failure; another refusal is.
+    let (_, unchanged) = run(
+        &mut session,
+        &set,
+        &[
+            (
+                400,
+                r#"{"code":-4046,"msg":"No need to change margin type."}"#,
+            ),
+            (200, r#"{"leverage":7}"#),
+        ],
+    );
+    assert_eq!(unchanged.outcome.kind, OutcomeKind::ACCEPTED);
+    let (payloads, refused) = run(
+        &mut session,
+        &set,
+        &[(
+            400,
+            r#"{"code":-4048,"msg":"Margin type cannot be changed if there exists position."}"#,
+        )],
+    );
+    assert_eq!(
+        payloads.len(),
+        1,
+        "the leverage is not sent after a refusal"
+    );
+    assert_eq!(refused.outcome.kind, OutcomeKind::REJECTED, "{refused:?}");
+}
