@@ -6,58 +6,13 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::TcpStream;
 use std::time::Duration;
 
 use common::host_process::{HostFiles, funded_emulator};
+use common::http::{free_port, get, http, try_http, value};
 use common::orders::eventually;
-
-/// A loopback port free now.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-/// Sends `request` as is and returns the status code and body; `None`
-/// when the connection was closed without an answer.
-fn try_http(port: u16, request: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    let status = answer.split(' ').nth(1)?.parse().ok()?;
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
-}
-
-fn http(port: u16, request: &str) -> (u16, String) {
-    try_http(port, request).expect("an answer")
-}
-
-fn get(port: u16, path: &str) -> (u16, String) {
-    http(
-        port,
-        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n"),
-    )
-}
-
-/// The value of the sample that starts with `prefix` (name and labels).
-fn value(metrics: &str, prefix: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|line| line.starts_with(prefix))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_serves_its_metrics_and_health() {

@@ -149,6 +149,11 @@ async fn the_client_drives_a_host_and_its_subscribers_miss_nothing() {
     assert_eq!(summary["positions_is_list"], true);
     assert_eq!(summary["leverage_set"], 2, "{summary}");
     assert_eq!(
+        summary["batch"],
+        serde_json::json!(["placed", "unknown_order"]),
+        "{summary}"
+    );
+    assert_eq!(
         summary["zero_leverage_code"], "invalid_setting",
         "{summary}"
     );

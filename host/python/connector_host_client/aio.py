@@ -4,6 +4,7 @@ are the same code."""
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import TypeVar
@@ -11,7 +12,7 @@ from typing import TypeVar
 import zmq
 import zmq.asyncio
 
-from .client import decode, encode, subscribe_socket
+from .client import decode, encode, idle_wait, subscribe_socket
 from .commands import Request
 from .errors import NoReply
 from .events import Event, Position
@@ -85,13 +86,19 @@ class AsyncSubscriber:
 
     async def next(self, timeout: float | None = None) -> Item | None:
         """The next item, or ``None`` when nothing came within ``timeout``
-        seconds."""
+        seconds. Each second without an event the host's history is checked
+        for events the socket missed."""
         await self.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ready:
-            if not await self._socket.poll(None if timeout is None else int(timeout * 1000)):
+            wait = idle_wait(deadline)
+            if await self._socket.poll(int(wait * 1000)):
+                topic, body = await self._socket.recv_multipart()
+                self._ready.extend(await self._run(self._repair.live(Event.from_frames(topic, body))))
+                continue
+            self._ready.extend(await self._run(self._repair.idle()))
+            if not self._ready and deadline is not None and time.monotonic() >= deadline:
                 return None
-            topic, body = await self._socket.recv_multipart()
-            self._ready.extend(await self._run(self._repair.live(Event.from_frames(topic, body))))
         return self._ready.popleft()
 
     async def __aiter__(self) -> AsyncIterator[Item]:

@@ -4,6 +4,7 @@ subscriber that repairs its gaps by replay."""
 from __future__ import annotations
 
 import itertools
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -85,6 +86,19 @@ def subscribe_socket(
     return socket
 
 
+#: Seconds without an event after which a subscriber checks the host's
+#: history for events its socket missed.
+IDLE_CHECK_S = 1.0
+
+
+def idle_wait(deadline: float | None) -> float:
+    """How long to wait for the next event before an idle check (or the
+    deadline, whichever comes first)."""
+    if deadline is None:
+        return IDLE_CHECK_S
+    return max(0.0, min(IDLE_CHECK_S, deadline - time.monotonic()))
+
+
 class Subscriber:
     """Events from a host's publisher, each order and account event once and
     in order: a jump in ``seq``, a new run, or a family given in ``resume``
@@ -121,12 +135,18 @@ class Subscriber:
 
     def next(self, timeout: float | None = None) -> Item | None:
         """The next item, or ``None`` when nothing came within ``timeout``
-        seconds (``None``: wait for ever)."""
+        seconds (``None``: wait for ever). Each second without an event the
+        host's history is checked for events the socket missed."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ready:
-            if not self._socket.poll(None if timeout is None else int(timeout * 1000)):
+            wait = idle_wait(deadline)
+            if self._socket.poll(int(wait * 1000)):
+                topic, body = self._socket.recv_multipart()
+                self._ready.extend(self._run(self._repair.live(Event.from_frames(topic, body))))
+                continue
+            self._ready.extend(self._run(self._repair.idle()))
+            if not self._ready and deadline is not None and time.monotonic() >= deadline:
                 return None
-            topic, body = self._socket.recv_multipart()
-            self._ready.extend(self._run(self._repair.live(Event.from_frames(topic, body))))
         return self._ready.popleft()
 
     def __iter__(self) -> Iterator[Item]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, Callable, Generic, Literal, TypeVar
 
+from .errors import HostError
 from .events import Position, ReplayPage
 
 T = TypeVar("T")
@@ -303,4 +304,34 @@ def _setting(
             "exchange": exchange,
         },
         lambda result: result,
+    )
+
+
+def batch(
+    elements: list[Request[Any]], *, exchange: str | None = None
+) -> Request[list[Any]]:
+    """Several ``buy``, ``sell``, ``cancel`` and ``modify`` requests for one
+    exchange in one command, sent as the venue's batches. The result has
+    one item per element, in order: its typed result, or the ``HostError``
+    that refused it (one element's refusal never fails the others)."""
+    def results(result: dict[str, Any]) -> list[Any]:
+        items: list[Any] = []
+        for element, answer in zip(elements, result["results"]):
+            if answer["ok"]:
+                items.append(element.result(answer["result"]))
+            else:
+                error = answer["error"]
+                items.append(HostError(error["code"], error["message"]))
+        return items
+
+    return Request(
+        "batch",
+        {
+            "exchange": exchange,
+            "commands": [
+                {"cmd": e.cmd, **{k: v for k, v in e.fields.items() if v is not None}}
+                for e in elements
+            ],
+        },
+        results,
     )

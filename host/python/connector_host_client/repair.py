@@ -28,6 +28,7 @@ class GapRepair:
     def __init__(self, resume: Mapping[str, Position | None] | None = None) -> None:
         self.positions: dict[str, Position] = {}
         self._pending: dict[str, Position | None] = dict(resume or {})
+        self._followed: set[str] = set(self._pending)
 
     def start(self) -> Steps:
         """Catches up the families to resume before any live event."""
@@ -35,6 +36,17 @@ class GapRepair:
         for family, after in list(self._pending.items()):
             items += yield from self._catch_up(family, after)
         self._pending.clear()
+        return items
+
+    def idle(self) -> Steps:
+        """When nothing came for a while: what the host kept of each followed
+        family after its position. An event published while the subscription
+        was still being set up (or the last of a burst lost) is found here,
+        instead of waiting for the next event of its family to show the
+        gap."""
+        items: list[Item] = []
+        for family in sorted(self._followed | set(self.positions)):
+            items += yield from self._catch_up(family, self.positions.get(family))
         return items
 
     def live(self, event: Event) -> Steps:

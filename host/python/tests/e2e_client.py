@@ -90,6 +90,20 @@ def main() -> int:
         summary["nothing_after_position"] = again.next(0.5) is None
         again.close()
 
+        answers = host.call(
+            commands.batch(
+                [
+                    commands.buy("BTC-USD", "0.001", "90003"),
+                    commands.cancel("0x" + "e" * 32),
+                ],
+                exchange=args.exchange,
+            )
+        )
+        summary["batch"] = [
+            answer.code if isinstance(answer, HostError) else "placed" for answer in answers
+        ]
+        host.call(commands.cancel(answers[0], exchange=args.exchange))
+
     async def asynchronous():
         host = AsyncClient(args.commands)
         subscriber = AsyncSubscriber(args.events, host, topics=[family + "."], resume={family: positions})

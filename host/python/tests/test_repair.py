@@ -92,5 +92,28 @@ class GapRepairTest(unittest.TestCase):
         self.assertEqual(wire.dumps({"amount": Decimal("0.10")}), b'{"amount":"0.10"}')
 
 
+
+class IdleCheckTest(unittest.TestCase):
+    def test_an_idle_subscriber_finds_what_its_socket_missed(self):
+        repair = GapRepair({"account.hl": None})
+        drive(repair.live(event(1, 1)), [])
+        # Nothing new for orders.hl; account.hl (resumed, nothing seen yet)
+        # had an event published while the subscription was set up.
+        account = event(1, 1, family="account.hl")
+        answers = [
+            ReplayPage("account.hl", [account], account.position, True, False),
+            page([]),
+        ]
+        asked, items = drive(repair.idle(), answers)
+        self.assertEqual(
+            [(r.fields["family"], r.fields["after"]) for r in asked],
+            [("account.hl", None), ("orders.hl", {"run": 1, "seq": 1})],
+        )
+        self.assertEqual(items, [account])
+        self.assertEqual(repair.positions["account.hl"], Position(1, 1))
+        # Once found, it is not handed on again when it comes live.
+        self.assertEqual(drive(repair.live(account), []), ([], []))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -154,6 +154,14 @@ pub enum OrderAction {
     Fills(WindowArgs),
     /// Orders from the journal, by time and pair.
     History(WindowArgs),
+    /// Several buy, sell, cancel and modify commands in one, sent as the
+    /// venue's batches; each answered on its own.
+    Batch {
+        /// The elements, a JSON array of commands, e.g.
+        /// '[{"cmd":"buy","trading_pair":"BTC-USD","order_type":"LIMIT","price":"90000","amount":"0.001"}]'.
+        #[arg(long)]
+        commands: String,
+    },
     /// Set a market's leverage (with its margin mode) on the exchange.
     #[command(alias = "set_leverage")]
     SetLeverage(LeverageArgs),
@@ -254,6 +262,12 @@ impl OrderAction {
                 "trading_pair": args.trading_pair,
                 "leverage": args.leverage,
                 "margin_mode": args.margin_mode.to_lowercase(),
+            }),
+            OrderAction::Batch { commands } => json!({
+                "cmd": "batch",
+                // Sent as given: the host says what is wrong with it.
+                "commands": serde_json::from_str::<serde_json::Value>(commands)
+                    .unwrap_or_else(|_| serde_json::Value::String(commands.clone())),
             }),
             OrderAction::Fills(args) => window("fills", args),
             OrderAction::History(args) => window("history", args),

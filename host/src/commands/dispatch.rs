@@ -7,12 +7,13 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::protocol::{Command, NewOrderFields, ReplayFields, Reply, Request};
+use super::batch;
+use super::protocol::{BatchFields, Command, NewOrderFields, ReplayFields, Reply, Request};
 use super::queries;
 use crate::app::reload::Trigger;
 use crate::order::TradeType;
 use crate::publisher::{Publisher, history, order_json};
-use crate::trading::{Begun, CommandError, PendingOrder, Trading};
+use crate::trading::{CommandError, PendingOrder, Trading};
 
 /// What a command came to: its result, the order path's refusal, or the
 /// dispatcher's (code, message).
@@ -139,6 +140,7 @@ impl Dispatcher {
         let (outcome, pending) = match request.command {
             Command::Buy(fields) => self.new_order(TradeType::Buy, fields),
             Command::Sell(fields) => self.new_order(TradeType::Sell, fields),
+            Command::Batch(fields) => self.batch(fields),
             command @ (Command::Replay(_)
             | Command::History(_)
             | Command::Fills(_)
@@ -166,26 +168,15 @@ impl Dispatcher {
         match command {
             Command::Buy(fields) => self.launched(self.new_order(TradeType::Buy, fields)),
             Command::Sell(fields) => self.launched(self.new_order(TradeType::Sell, fields)),
+            Command::Batch(fields) => self.launched(self.batch(fields)),
             Command::Cancel(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
-                trading.cancel(fields.client_order_id).map(
-                    |()| json!({"client_order_id": fields.client_order_id, "cancel": "requested"}),
-                )
-            }),
-            Command::Modify(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
                 trading
-                    .modify(
-                        fields.client_order_id,
-                        fields.price.map(|p| p.0),
-                        fields.amount.map(|a| a.0),
-                    )
-                    .map(|begun| {
-                        let modify = match begun {
-                            Begun::Now => "requested",
-                            Begun::Held => "queued",
-                        };
-                        json!({"client_order_id": fields.client_order_id, "modify": modify})
-                    })
+                    .cancel(fields.client_order_id)
+                    .map(|()| batch::cancel_requested(fields.client_order_id))
             }),
+            Command::Modify(fields) => self
+                .exchange(fields.exchange.as_deref())
+                .map(|trading| batch::modify(&trading, &fields)),
             Command::GetOrder(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
                 trading
                     .get(fields.client_order_id)
@@ -350,14 +341,26 @@ impl Dispatcher {
             Err(error) => return (Ok(Err(error)), None),
         };
         match trading.accept(&command) {
-            Ok(pending) => (
-                Ok(Ok(
-                    json!({"client_order_id": pending.id(), "exchange": trading.exchange(), "order_state": "PENDING_CREATE"}),
-                )),
-                Some(pending),
-            ),
+            Ok(pending) => (Ok(Ok(batch::placed(&trading, pending.id()))), Some(pending)),
             Err(error) => (Ok(Err(error)), None),
         }
+    }
+
+    fn batch(&self, fields: BatchFields) -> (Outcome, Option<PendingOrder>) {
+        let trading = match self.exchange(fields.exchange.as_deref()) {
+            Ok(trading) => trading,
+            Err(error) => return (Err(error), None),
+        };
+        let count = fields.commands.len();
+        if count == 0 || count > batch::MAX_BATCH_COMMANDS {
+            let message = format!(
+                "`commands`: a batch has 1 to {} elements, not {count}",
+                batch::MAX_BATCH_COMMANDS
+            );
+            return (Err(("bad_request", message)), None);
+        }
+        let (result, pending) = batch::carry_out(&trading, fields.commands);
+        (Ok(Ok(result)), Some(pending))
     }
 }
 

@@ -5,6 +5,7 @@
 //! `docs/command-protocol.md`.
 
 mod background;
+mod batch;
 mod connections;
 mod dispatch;
 mod protocol;

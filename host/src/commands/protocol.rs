@@ -204,6 +204,18 @@ pub struct LeverageFields {
     pub margin_mode: MarginMode,
 }
 
+/// Fields of `batch`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchFields {
+    /// The exchange (may be left out when the host has one).
+    #[serde(default)]
+    pub exchange: Option<String>,
+    /// The elements: `buy`, `sell`, `cancel` and `modify` commands, each
+    /// read and answered on its own.
+    pub commands: Vec<Value>,
+}
+
 /// Fields of `replay`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -263,6 +275,9 @@ pub enum Command {
     Fills(WindowFields),
     /// Orders from the journal, by time and market.
     History(WindowFields),
+    /// Several places, cancels and modifies for one exchange, sent as the
+    /// venue's batches.
+    Batch(BatchFields),
     /// Set a market's leverage (and margin mode) on the exchange.
     SetLeverage(LeverageFields),
     /// Set a market's margin mode (and leverage) on the exchange.
@@ -292,6 +307,7 @@ impl Command {
             Command::Markets(_) => "markets",
             Command::Fills(_) => "fills",
             Command::History(_) => "history",
+            Command::Batch(_) => "batch",
             Command::SetLeverage(_) => "set_leverage",
             Command::SetMarginMode(_) => "set_margin_mode",
         }

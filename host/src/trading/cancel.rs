@@ -76,12 +76,14 @@ impl Inner {
                 targets.push(target);
                 sent.push(id);
             }
-            if sent.is_empty() {
-                return;
+            // As the venue's batches of at most its `max_batch`.
+            let batch = (inner.manifest.max_batch as usize).max(1);
+            for (targets, sent) in targets.chunks(batch).zip(sent.chunks(batch)) {
+                let operation =
+                    plugin_api::operation(Operation::CancelOrders(RVec::from(targets.to_vec())));
+                let (delivery, expires) = inner.deliver(&operation, || {}, || {}).await;
+                inner.apply_cancel(sent, delivery, expires);
             }
-            let operation = plugin_api::operation(Operation::CancelOrders(RVec::from(targets)));
-            let (delivery, expires) = inner.deliver(&operation, || {}, || {}).await;
-            inner.apply_cancel(&sent, delivery, expires);
         });
     }
 

@@ -148,54 +148,60 @@ pub(crate) struct Inner {
     listing: cancel::ListingPace,
 }
 
-/// A new order that is tracked and journaled but not yet published or sent.
-/// [`launch`](PendingOrder::launch) it; dropping it launches it too, so
-/// that no tracked order is left behind.
+/// New orders that are tracked and journaled but not yet published or
+/// sent: one, or the places of a batch. [`launch`](PendingOrder::launch)
+/// them; dropping launches them too, so that no tracked order is left
+/// behind.
 #[must_use = "a pending order is sent only when launched"]
 pub struct PendingOrder {
     inner: Arc<Inner>,
-    id: ClientOrderId,
-    request: Option<plugin_api::OrderRequest>,
+    orders: Vec<(ClientOrderId, plugin_api::OrderRequest)>,
 }
 
 impl PendingOrder {
-    /// The order's client order id.
+    /// The (first) order's client order id.
     pub fn id(&self) -> ClientOrderId {
-        self.id
+        self.orders.first().map_or(ClientOrderId(0), |(id, _)| *id)
     }
 
-    /// Starts publishing, signing and sending the order in the background.
-    /// Returns its client order id.
+    /// Starts publishing, signing and sending the orders in the background
+    /// (as the venue's batches of at most its `max_batch`). Returns the
+    /// (first) order's client order id.
     pub fn launch(mut self) -> ClientOrderId {
+        let id = self.id();
         self.start();
-        self.id
+        id
     }
 
     fn start(&mut self) {
-        let Some(request) = self.request.take() else {
-            return;
-        };
-        let (id, inner) = (self.id, Arc::clone(&self.inner));
-        // The journal has it already; the event is published during the
-        // order's first wait (the signer, or capacity to send), where its
-        // work delays neither the reply just sent nor the request (the
-        // tracker publishes it first anyway if anything happens to the
-        // order before).
-        eager::spawn_eagerly(&self.inner.runtime, async move {
-            let operation =
-                plugin_api::operation(Operation::PlaceOrders(RVec::from(vec![request])));
-            let tracker = Arc::clone(&inner.tracker);
-            let (delivery, expires) = inner
-                .deliver(
-                    &operation,
-                    || tracker.announce_created(id),
-                    || {
-                        let _ = tracker.mark_submitted(id, now_ms());
-                    },
-                )
-                .await;
-            inner.apply_place(id, delivery, expires);
-        });
+        let orders = std::mem::take(&mut self.orders);
+        let batch = (self.inner.manifest.max_batch as usize).max(1);
+        for chunk in orders.chunks(batch) {
+            let (ids, requests): (Vec<ClientOrderId>, Vec<_>) = chunk.iter().cloned().unzip();
+            let inner = Arc::clone(&self.inner);
+            // The journal has them already; their events are published
+            // during the first wait (the signer, or capacity to send),
+            // where that work delays neither the reply just sent nor the
+            // request (the tracker publishes an order's first anyway if
+            // anything happens to it before).
+            eager::spawn_eagerly(&self.inner.runtime, async move {
+                let operation = plugin_api::operation(Operation::PlaceOrders(RVec::from(requests)));
+                let tracker = Arc::clone(&inner.tracker);
+                let (delivery, expires) = inner
+                    .deliver(
+                        &operation,
+                        || ids.iter().for_each(|id| tracker.announce_created(*id)),
+                        || {
+                            let now = now_ms();
+                            for id in &ids {
+                                let _ = tracker.mark_submitted(*id, now);
+                            }
+                        },
+                    )
+                    .await;
+                inner.apply_place(&ids, delivery, expires);
+            });
+        }
     }
 }
 
@@ -495,6 +501,43 @@ impl Trading {
     /// answer its client before [`PendingOrder::launch`] publishes it and
     /// starts sending it.
     pub fn accept(&self, command: &OrderCommand) -> Result<PendingOrder, CommandError> {
+        let order = self.track(command)?;
+        Ok(PendingOrder {
+            inner: Arc::clone(&self.inner),
+            orders: vec![order],
+        })
+    }
+
+    /// [`accept`](Trading::accept) for each order of a batch, in order, each
+    /// refused or tracked on its own (an order sees those before it in its
+    /// risk limits); the tracked ones are sent together, as the venue's
+    /// batches, when the returned [`PendingOrder`] is launched.
+    pub fn accept_batch(
+        &self,
+        commands: &[OrderCommand],
+    ) -> (Vec<Result<ClientOrderId, CommandError>>, PendingOrder) {
+        let mut orders = Vec::new();
+        let results = commands
+            .iter()
+            .map(|command| {
+                let (id, request) = self.track(command)?;
+                orders.push((id, request));
+                Ok(id)
+            })
+            .collect();
+        let pending = PendingOrder {
+            inner: Arc::clone(&self.inner),
+            orders,
+        };
+        (results, pending)
+    }
+
+    /// Validates, quantizes, risk-checks and tracks (quietly) one order;
+    /// its id and the plugin's request for it.
+    fn track(
+        &self,
+        command: &OrderCommand,
+    ) -> Result<(ClientOrderId, plugin_api::OrderRequest), CommandError> {
         self.check_accepting()?;
         let market = self.market(&command.trading_pair)?;
         let id = match command.client_order_id {
@@ -521,11 +564,7 @@ impl Trading {
             .tracker
             .start_tracking_quietly(new_order)
             .map_err(|_| CommandError::DuplicateId(id))?;
-        Ok(PendingOrder {
-            inner: Arc::clone(&self.inner),
-            id,
-            request: Some(request),
-        })
+        Ok((id, request))
     }
 
     /// A client order id a strategy chose: it must carry this host's
@@ -564,10 +603,27 @@ impl Trading {
 
     /// Asks the exchange to cancel an order; the outcome arrives as events.
     pub fn cancel(&self, id: ClientOrderId) -> Result<(), CommandError> {
-        self.live_order(id)?;
-        self.inner.modifies.drop_held(id);
-        self.inner.spawn_cancel(vec![id]);
-        Ok(())
+        self.cancel_batch(&[id]).pop().unwrap_or(Ok(()))
+    }
+
+    /// Asks the exchange to cancel each live order of `ids`, together (as
+    /// the venue's batches); each is refused on its own when it is unknown
+    /// or closed. The outcomes arrive as events.
+    pub fn cancel_batch(&self, ids: &[ClientOrderId]) -> Vec<Result<(), CommandError>> {
+        let mut live = Vec::new();
+        let results = ids
+            .iter()
+            .map(|id| {
+                self.live_order(*id)?;
+                self.inner.modifies.drop_held(*id);
+                live.push(*id);
+                Ok(())
+            })
+            .collect();
+        if !live.is_empty() {
+            self.inner.spawn_cancel(live);
+        }
+        results
     }
 
     /// Cancels every live order (of one pair, if given); returns their ids.

@@ -104,38 +104,52 @@ impl Inner {
         }
     }
 
-    /// Applies the answer to a placement.
+    /// Applies the answer to a placement of `ids` (in request order): an
+    /// answer with one item per order is read item by item (whatever the
+    /// whole's outcome: a venue may name the first refusal there); else the
+    /// whole's outcome, or its loss, is each order's fate.
     pub(super) fn apply_place(
         self: &std::sync::Arc<Self>,
-        id: ClientOrderId,
+        ids: &[ClientOrderId],
         delivery: Delivery,
         valid_until_ms: u64,
     ) {
+        let each = |apply: &dyn Fn(ClientOrderId)| ids.iter().for_each(|id| apply(*id));
         let reply = match delivery {
             Delivery::Refused(error) => {
-                return self.fail(id, FailureCause::NotSent(format!("plugin: {error}")));
+                let reason = format!("plugin: {error}");
+                return each(&|id| self.fail(id, FailureCause::NotSent(reason.clone())));
             }
-            Delivery::NotSent(reason) => return self.fail(id, FailureCause::NotSent(reason)),
+            Delivery::NotSent(reason) => {
+                return each(&|id| self.fail(id, FailureCause::NotSent(reason.clone())));
+            }
             Delivery::NotDelivered(reason) => {
-                return self.fail(id, FailureCause::NotDelivered(reason));
+                return each(&|id| self.fail(id, FailureCause::NotDelivered(reason.clone())));
             }
-            Delivery::Unknown(reason) => return self.unknown(id, reason, valid_until_ms),
+            Delivery::Unknown(reason) => {
+                return each(&|id| self.unknown(id, reason.clone(), valid_until_ms));
+            }
             Delivery::Answered(reply) => reply,
         };
+        if reply.items.len() == ids.len() {
+            for (id, item) in ids.iter().zip(reply.items.iter()) {
+                self.apply_placed_item(*id, item, valid_until_ms);
+            }
+            return;
+        }
+        let reason = reply.outcome.message.to_string();
         match reply.outcome.kind {
-            OutcomeKind::ACCEPTED => match reply.items.first() {
-                Some(item) => self.apply_placed_item(id, item, valid_until_ms),
-                None => self.unknown(
+            OutcomeKind::ACCEPTED => each(&|id| {
+                self.unknown(
                     id,
                     "accepted without an order status".into(),
                     valid_until_ms,
-                ),
-            },
-            OutcomeKind::REJECTED | OutcomeKind::NOT_PROCESSED => self.fail(
-                id,
-                FailureCause::Rejected(reply.outcome.message.to_string()),
-            ),
-            _ => self.unknown(id, reply.outcome.message.to_string(), valid_until_ms),
+                )
+            }),
+            OutcomeKind::REJECTED | OutcomeKind::NOT_PROCESSED => {
+                each(&|id| self.fail(id, FailureCause::Rejected(reason.clone())))
+            }
+            _ => each(&|id| self.unknown(id, reason.clone(), valid_until_ms)),
         }
     }
 
@@ -168,7 +182,7 @@ impl Inner {
                 };
                 self.update(id, state, exchange_id, None);
             }
-            OutcomeKind::REJECTED => {
+            OutcomeKind::REJECTED | OutcomeKind::NOT_PROCESSED => {
                 self.fail(id, FailureCause::Rejected(item.message.to_string()))
             }
             _ => self.unknown(id, item.message.to_string(), valid_until_ms),

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod host_process;
+pub mod http;
 pub mod orders;
 pub mod testex;
 pub mod venue;

@@ -6,12 +6,12 @@ use std::collections::VecDeque;
 
 use abi_stable::std_types::{RBox, ROption, RVec};
 use binance_core::endpoints::{
-    BALANCE_V2, COUNTDOWN_CANCEL_ALL, EXCHANGE_INFO, LEVERAGE, MARGIN_TYPE, OPEN_ORDERS, ORDER,
-    POSITION_RISK_V2, USER_TRADES,
+    BALANCE_V2, BATCH_ORDERS, COUNTDOWN_CANCEL_ALL, EXCHANGE_INFO, LEVERAGE, MARGIN_TYPE,
+    OPEN_ORDERS, ORDER, POSITION_RISK_V2, USER_TRADES,
 };
 use binance_core::signing::recv_window_until;
 use binance_core::{
-    ClientOrderId, ModifyOrder, NewOrder, OrderTarget, OrderType, ResponseType, TimeInForce,
+    ClientOrderId, ModifyOrder, NewOrder, OrderTarget, OrderType, Params, ResponseType, TimeInForce,
 };
 use plugin_api::{
     Dec, Event, Event_NE, Operation, OrderKind, OrderRef, OrderRequest, Outcome, OutcomeKind,
@@ -24,13 +24,17 @@ use crate::events;
 use crate::rest::{self, Auth, Call};
 use crate::wire;
 use crate::wsapi::WsApi;
+use serde_json::Value;
 
 /// `userTrades` looks back at most this far, ms (7 days, less a minute
 /// for the way there).
+/// The most new orders one `batchOrders` takes.
+pub(crate) const MAX_BATCH_PLACE: usize = 5;
+
 const TRADES_LOOKBACK_MS: u64 = 7 * 24 * 60 * 60 * 1000 - 60_000;
 
 /// What a call's answer is read as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Read {
     /// A new order: one item.
     Place {
@@ -57,6 +61,9 @@ enum Read {
     Setting,
     /// The margin type changed, or was already the one asked for.
     MarginType,
+    /// New orders of a `batchOrders` (post-only or not, each): one answer
+    /// each, an order or an error.
+    PlaceBatch { post_only: Vec<bool> },
 }
 
 /// One call of a job and how its answer is read.
@@ -164,14 +171,41 @@ fn plan(
 ) -> Result<Vec<Step>, PluginError> {
     let mut steps = Vec::new();
     match operation {
-        Operation::PlaceOrders(orders) => {
+        Operation::PlaceOrders(orders) if orders.len() == 1 => {
             for order in orders.iter() {
                 let new = new_order(order)?;
                 let mut call = signed("POST", ORDER, 1);
-                call.counts_orders = true;
+                call.orders = 1;
                 new.encode(&mut call.params);
                 let post_only = new.time_in_force == Some(TimeInForce::Gtx);
                 steps.push(step(call, Read::Place { post_only }));
+            }
+        }
+        // Several: `batchOrders` of at most five, each order answered on
+        // its own.
+        Operation::PlaceOrders(orders) => {
+            for chunk in orders.chunks(MAX_BATCH_PLACE) {
+                let mut items = Vec::new();
+                let mut post_only = Vec::new();
+                for order in chunk {
+                    let new = new_order(order)?;
+                    let mut params = Params::new();
+                    new.encode(&mut params);
+                    items.push(
+                        params
+                            .pairs()
+                            .iter()
+                            .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+                            .collect::<serde_json::Map<String, Value>>(),
+                    );
+                    post_only.push(new.time_in_force == Some(TimeInForce::Gtx));
+                }
+                let mut call = signed("POST", BATCH_ORDERS, 5);
+                call.orders = chunk.len() as u32;
+                let list = serde_json::to_string(&items)
+                    .map_err(|error| PluginError::invalid(format!("batchOrders: {error}")))?;
+                call.params.push("batchOrders", list);
+                steps.push(step(call, Read::PlaceBatch { post_only }));
             }
         }
         Operation::CancelOrders(orders) => {
@@ -186,7 +220,7 @@ fn plan(
         Operation::ModifyOrders(modifies) => {
             for modify in modifies.iter() {
                 let mut call = signed("PUT", ORDER, 1);
-                call.counts_orders = true;
+                call.orders = 1;
                 ModifyOrder {
                     symbol: modify.target.market.venue_symbol.to_string(),
                     side: side(modify.order.side)?,
@@ -376,7 +410,10 @@ impl Job {
             return Ok(());
         }
         if let Some(outcome) = rest::failure(response) {
-            if self.per_item {
+            if let Read::PlaceBatch { post_only } = &step.read {
+                // The whole batch refused: each of its orders.
+                self.items.extend(post_only.iter().map(|_| outcome.clone()));
+            } else if self.per_item {
                 self.items.push(outcome);
             } else {
                 self.failure = Some(outcome);
@@ -387,6 +424,19 @@ impl Job {
             Read::Place { post_only } => {
                 let order: wire::Order = rest::body(response, "new order")?;
                 self.items.push(placed(&order, post_only)?);
+            }
+            Read::PlaceBatch { post_only } => {
+                let answers: Vec<Value> = rest::body(response, "batch orders")?;
+                if answers.len() != post_only.len() {
+                    return Err(PluginError::malformed(format!(
+                        "{} answers to a batch of {} orders",
+                        answers.len(),
+                        post_only.len()
+                    )));
+                }
+                for (answer, post_only) in answers.iter().zip(post_only) {
+                    self.items.push(batch_item(answer, post_only)?);
+                }
             }
             Read::Amend => {
                 let order: wire::Order = rest::body(response, "order")?;
@@ -466,6 +516,31 @@ impl Job {
 /// A new order's answer: resting or (partly) filled; expired without a
 /// fill, it never traded (an IOC or FOK order with nothing to match, a
 /// post-only order that would have taken).
+/// One answer of a `batchOrders`: the order placed, or its error (read as
+/// the same error of a single order would be).
+fn batch_item(answer: &Value, post_only: bool) -> Result<Outcome, PluginError> {
+    if answer
+        .get("code")
+        .and_then(Value::as_i64)
+        .is_some_and(|code| code < 0)
+    {
+        let refused = Response {
+            status: 400,
+            body: answer.to_string().into(),
+            headers: RVec::new(),
+        };
+        return Ok(rest::failure(&refused).unwrap_or_else(|| {
+            Outcome::new(
+                OutcomeKind::UNKNOWN,
+                format!("an unfamiliar answer: {answer}"),
+            )
+        }));
+    }
+    let order: wire::Order = serde_json::from_value(answer.clone())
+        .map_err(|error| PluginError::malformed(format!("batch order: {error}: {answer}")))?;
+    placed(&order, post_only)
+}
+
 fn placed(order: &wire::Order, post_only: bool) -> Result<Outcome, PluginError> {
     let filled = events::dec(&order.executed_qty, "executedQty")?;
     if order.status == "EXPIRED" && filled.is_zero() {

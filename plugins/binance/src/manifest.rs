@@ -61,7 +61,7 @@ pub fn manifest() -> Manifest {
             .collect(),
         dead_man_switch: DeadManSwitch::COUNTDOWN_PER_MARKET,
         // One order per request (`POST /fapi/v1/order`).
-        max_batch: 1,
+        max_batch: crate::jobs::MAX_BATCH_PLACE as u32,
         dead_man_min_lead_ms: DEAD_MAN_MIN_LEAD_MS,
         dead_man_max_per_day: 0,
         // `PUT /fapi/v1/order` amends in place; its quantity is the new

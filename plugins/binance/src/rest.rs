@@ -33,8 +33,8 @@ pub(crate) struct Call {
     pub(crate) params: Params,
     /// Its request weight.
     pub(crate) weight: u32,
-    /// It counts against the account's order limits.
-    pub(crate) counts_orders: bool,
+    /// How many orders it counts against the account's order limits.
+    pub(crate) orders: u32,
     pub(crate) auth: Auth,
 }
 
@@ -46,7 +46,7 @@ impl Call {
             path,
             params: Params::new(),
             weight,
-            counts_orders: false,
+            orders: 0,
             auth,
         }
     }
@@ -54,9 +54,9 @@ impl Call {
     /// What it costs against the manifest's buckets.
     pub(crate) fn costs(&self) -> RVec<Tuple2<RString, u32>> {
         let mut costs = vec![Tuple2(REQUEST_WEIGHT.into(), self.weight)];
-        if self.counts_orders {
-            costs.push(Tuple2(ORDERS_10S.into(), 1));
-            costs.push(Tuple2(ORDERS_1M.into(), 1));
+        if self.orders > 0 {
+            costs.push(Tuple2(ORDERS_10S.into(), self.orders));
+            costs.push(Tuple2(ORDERS_1M.into(), self.orders));
         }
         RVec::from(costs)
     }

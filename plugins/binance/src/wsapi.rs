@@ -406,7 +406,7 @@ mod tests {
 
     fn place() -> Call {
         let mut call = Call::new("POST", ORDER, 1, Auth::Signed);
-        call.counts_orders = true;
+        call.orders = 1;
         call.params
             .push("symbol", "BTCUSDT")
             .push("quantity", "0.010");

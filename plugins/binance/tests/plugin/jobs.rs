@@ -640,3 +640,83 @@ fn leverage_sets_the_margin_type_then_the_leverage() {
     );
     assert_eq!(refused.outcome.kind, OutcomeKind::REJECTED, "{refused:?}");
 }
+
+#[test]
+fn several_orders_go_as_batch_orders_of_five_each_answered_on_its_own() {
+    let mut session = session();
+    let orders: Vec<OrderRequest> = (0..7)
+        .map(|i| OrderRequest {
+            client_id: format!("0x0123456789abcdef0123456789abcd{i:02x}").into(),
+            ..order(OrderKind::LIMIT, TimeInForce::GTC)
+        })
+        .collect();
+    let placed = |id: u64, client: usize| {
+        format!(
+            r#"{{"orderId":{id},"clientOrderId":"0x0123456789abcdef0123456789abcd{client:02x}","symbol":"BTCUSDT","status":"NEW","side":"BUY","type":"LIMIT","timeInForce":"GTC","price":"65000.1","origQty":"0.010","executedQty":"0","avgPrice":"0.00","reduceOnly":false,"updateTime":1}}"#
+        )
+    };
+    let first = format!(
+        "[{},{},{{\"code\":-2019,\"msg\":\"Margin is insufficient.\"}},{},{}]",
+        placed(1, 0),
+        placed(2, 1),
+        placed(4, 3),
+        placed(5, 4)
+    );
+    let second = format!("[{},{}]", placed(6, 5), placed(7, 6));
+    let (payloads, reply) = run(
+        &mut session,
+        &Operation::PlaceOrders(RVec::from(orders)),
+        &[(200, &first), (200, &second)],
+    );
+    assert_eq!(payloads.len(), 2, "seven orders, two requests");
+    assert_eq!(payloads[0]["path"], "/fapi/v1/batchOrders");
+    let batch = |payload: &Value| -> Vec<Value> {
+        let params = query(payload);
+        serde_json::from_str(params.param("batchOrders").expect("batchOrders")).unwrap()
+    };
+    assert_eq!(batch(&payloads[0]).len(), 5);
+    assert_eq!(batch(&payloads[1]).len(), 2);
+    assert_eq!(batch(&payloads[0])[0]["quantity"], "0.01");
+    assert_eq!(
+        batch(&payloads[0])[0]["newClientOrderId"],
+        "0123456789abcdef0123456789abcd00"
+    );
+    let kinds: Vec<OutcomeKind> = reply.items.iter().map(|item| item.kind).collect();
+    assert_eq!(kinds.len(), 7);
+    assert_eq!(kinds[2], OutcomeKind::REJECTED, "{:?}", reply.items[2]);
+    assert!(
+        kinds
+            .iter()
+            .enumerate()
+            .all(|(i, kind)| i == 2 || *kind == OutcomeKind::ACCEPTED)
+    );
+    assert_eq!(
+        reply.items[6]
+            .exchange_order_id
+            .as_ref()
+            .map(|id| id.as_str()),
+        ROption::RSome("7")
+    );
+
+    // A batch refused whole is each of its orders' outcome.
+    let two = Operation::PlaceOrders(RVec::from(vec![
+        order(OrderKind::LIMIT, TimeInForce::GTC),
+        order(OrderKind::LIMIT, TimeInForce::GTC),
+    ]));
+    let (_, refused) = run(
+        &mut session,
+        &two,
+        &[(
+            400,
+            r#"{"code":-1130,"msg":"Data sent for parameter 'batchOrders' is not valid."}"#,
+        )],
+    );
+    assert_eq!(refused.items.len(), 2);
+    assert!(
+        refused
+            .items
+            .iter()
+            .all(|item| item.kind == OutcomeKind::REJECTED),
+        "{refused:?}"
+    );
+}
