@@ -202,3 +202,57 @@ async fn bybit_and_binance_take_batches_item_by_item() {
     emulator.shutdown().await;
     venues.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_that_arrive_while_one_is_signed_go_out_together() {
+    let seed = "coalescing host";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let port = free_port();
+    let config = std::fs::read_to_string(&files.config_file).expect("config");
+    std::fs::write(
+        &files.config_file,
+        format!("{config}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),
+    )
+    .expect("config");
+    let _host = files.start().await;
+    let before = signatures(port);
+
+    // A burst of single orders, sent without waiting for replies.
+    const BURST: usize = 40;
+    let endpoint = files.commands.clone();
+    let ids = tokio::task::spawn_blocking(move || {
+        let context = zmq::Context::new();
+        let socket = context.socket(zmq::DEALER).expect("dealer");
+        socket.set_rcvtimeo(10_000).expect("timeout");
+        socket.connect(&endpoint).expect("connect");
+        for i in 0..BURST {
+            let order = json!({"id": i, "cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
+                "price": format!("{}", 90_000 + i), "amount": "0.001"});
+            socket
+                .send_multipart([&b""[..], order.to_string().as_bytes()], 0)
+                .expect("send");
+        }
+        (0..BURST)
+            .map(|_| {
+                let frames = socket.recv_multipart(0).expect("reply");
+                let reply: Value = serde_json::from_slice(frames.last().expect("body")).expect("json");
+                id_of(&json!({"ok": reply["ok"], "result": reply["result"]}))
+            })
+            .collect::<Vec<String>>()
+    })
+    .await
+    .expect("burst");
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    until_state(&files, "hl", &ids, "OPEN").await;
+    let open = emulator.state()["accounts"][0]["openOrders"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(open, Some(BURST), "each order once on the exchange");
+    let signed = signatures(port) - before;
+    assert!(
+        signed >= 1.0 && signed < BURST as f64,
+        "{signed} signatures for {BURST} orders: none went together"
+    );
+    emulator.shutdown().await;
+}

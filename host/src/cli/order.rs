@@ -431,6 +431,11 @@ mod tests {
             "3",
         ],
         &[
+            "batch",
+            "--commands",
+            r#"[{"cmd":"cancel","client_order_id":"0x00000001000000000000000000000001"}]"#,
+        ],
+        &[
             "set-leverage",
             "--trading-pair",
             "BTC-USD",

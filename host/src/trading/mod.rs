@@ -18,6 +18,7 @@
 //!   until released.
 
 mod cancel;
+mod coalesce;
 mod command;
 mod dead_man;
 mod eager;
@@ -39,8 +40,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use abi_stable::std_types::RVec;
-use plugin_api::{Manifest, Market, Operation, OrderRef};
+use plugin_api::{Manifest, Market, OrderRef};
 use rust_decimal::Decimal;
 use tokio::runtime::Handle;
 use tracing::{info, warn};
@@ -146,6 +146,8 @@ pub(crate) struct Inner {
     modifies: modify::Modifies,
     /// How often `cancel_all` asks for the exchange's open orders.
     listing: cancel::ListingPace,
+    /// Placements on their way out, and orders waiting to join the next.
+    placements: coalesce::Placements,
 }
 
 /// New orders that are tracked and journaled but not yet published or
@@ -165,8 +167,9 @@ impl PendingOrder {
     }
 
     /// Starts publishing, signing and sending the orders in the background
-    /// (as the venue's batches of at most its `max_batch`). Returns the
-    /// (first) order's client order id.
+    /// (as the venue's batches of at most its `max_batch`, together with
+    /// orders that wait for a placement on its way out: see `coalesce`).
+    /// Returns the (first) order's client order id.
     pub fn launch(mut self) -> ClientOrderId {
         let id = self.id();
         self.start();
@@ -174,34 +177,7 @@ impl PendingOrder {
     }
 
     fn start(&mut self) {
-        let orders = std::mem::take(&mut self.orders);
-        let batch = (self.inner.manifest.max_batch as usize).max(1);
-        for chunk in orders.chunks(batch) {
-            let (ids, requests): (Vec<ClientOrderId>, Vec<_>) = chunk.iter().cloned().unzip();
-            let inner = Arc::clone(&self.inner);
-            // The journal has them already; their events are published
-            // during the first wait (the signer, or capacity to send),
-            // where that work delays neither the reply just sent nor the
-            // request (the tracker publishes an order's first anyway if
-            // anything happens to it before).
-            eager::spawn_eagerly(&self.inner.runtime, async move {
-                let operation = plugin_api::operation(Operation::PlaceOrders(RVec::from(requests)));
-                let tracker = Arc::clone(&inner.tracker);
-                let (delivery, expires) = inner
-                    .deliver(
-                        &operation,
-                        || ids.iter().for_each(|id| tracker.announce_created(*id)),
-                        || {
-                            let now = now_ms();
-                            for id in &ids {
-                                let _ = tracker.mark_submitted(*id, now);
-                            }
-                        },
-                    )
-                    .await;
-                inner.apply_place(&ids, delivery, expires);
-            });
-        }
+        self.inner.place(std::mem::take(&mut self.orders));
     }
 }
 
@@ -332,6 +308,7 @@ impl Trading {
                 window,
                 modifies: modify::Modifies::default(),
                 listing: cancel::ListingPace::default(),
+                placements: coalesce::Placements::default(),
                 risk: RiskLimits::new(parts.limits),
                 heartbeat: dead_man::Heartbeat::default(),
                 prefer_socket: parts.prefer_socket,
