@@ -36,6 +36,7 @@ fn orders(generator: &ClientIdGenerator) -> Vec<NewOrder> {
             price: Decimal::new(650001, 1),
             amount: Decimal::new(2, 0),
             creation_timestamp_ms: 1,
+            trigger_price: None,
         })
         .collect()
 }

@@ -125,6 +125,7 @@ async fn without_heartbeats_the_switch_lapses_and_fires() {
             reduce_only: false,
             client_order_id: None,
             max_slippage_percent: None,
+            trigger_price: None,
         })
         .unwrap();
     env.until_state(id, OrderState::Open, Duration::from_secs(5))

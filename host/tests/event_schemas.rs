@@ -101,6 +101,7 @@ fn new_order(id: connector_host::order::ClientOrderId) -> NewOrder {
         price: "65001".parse().unwrap(),
         amount: "0.01".parse().unwrap(),
         creation_timestamp_ms: 1,
+        trigger_price: None,
     }
 }
 
@@ -253,6 +254,17 @@ fn produce_every_topic(publisher: &Publisher) {
             })
             .unwrap();
     }
+    // A stop: waiting for its trigger, then triggered.
+    let stop = generator.next();
+    tracker
+        .start_tracking(NewOrder {
+            order_type: OrderType::StopMarket,
+            trigger_price: Some("64000".parse().unwrap()),
+            ..new_order(stop)
+        })
+        .unwrap();
+    tracker.mark_submitted(stop, 8).unwrap();
+    tracker.mark_triggered(stop, 9).unwrap();
 }
 
 #[test]

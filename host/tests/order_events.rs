@@ -55,6 +55,7 @@ fn a_subscriber_sees_every_transition_in_the_seed_schema() {
             price: "65000.5".parse().unwrap(),
             amount: "0.3".parse().unwrap(),
             creation_timestamp_ms: 1_700_000_000_000,
+            trigger_price: None,
         })
         .unwrap();
     tracker.mark_submitted(id, 1_700_000_000_001).unwrap();

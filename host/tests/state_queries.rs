@@ -96,6 +96,10 @@ async fn every_venue_answers_state_queries_and_takes_settings() {
         match name {
             "hl" => {
                 assert_eq!(exchange["plugin"], "hyperliquid");
+                assert!(
+                    rows(capabilities, "order_types").contains(&json!("STOP_LIMIT")),
+                    "{exchange}"
+                );
                 assert_eq!(capabilities["modify"], "cancel_and_place");
                 assert_eq!(capabilities["dead_man_switch"], "scheduled_time");
                 assert_eq!(
@@ -111,6 +115,10 @@ async fn every_venue_answers_state_queries_and_takes_settings() {
             }
             "by" | "bn" => {
                 assert_eq!(capabilities["modify"], "amend_in_place", "{exchange}");
+                assert!(
+                    !rows(capabilities, "order_types").contains(&json!("STOP_MARKET")),
+                    "{exchange}"
+                );
                 assert_eq!(market["venue_symbol"], "BTCUSDT", "{market}");
                 assert!(market["tick"].is_number(), "{market}");
             }

@@ -30,6 +30,7 @@ fn new_order(id: ClientOrderId, amount: &str) -> NewOrder {
         price: dec("65000"),
         amount: dec(amount),
         creation_timestamp_ms: 1,
+        trigger_price: None,
     }
 }
 
@@ -468,6 +469,7 @@ impl OrderListener for Recorder {
             OrderEvent::Filled { trade, .. } => format!("fill {}", trade.trade_id),
             OrderEvent::OutcomeUnknown(_) => "unknown".to_owned(),
             OrderEvent::Amended(order) => format!("amended {}", order.spec.price),
+            OrderEvent::Triggered(_) => "triggered".to_owned(),
         };
         self.0.lock().unwrap().push(line);
     }

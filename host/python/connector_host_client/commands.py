@@ -50,11 +50,14 @@ def order(
     reduce_only: bool = False,
     client_order_id: str | None = None,
     max_slippage_percent: Number | None = None,
+    trigger_price: Number | None = None,
     exchange: str | None = None,
 ) -> Request[str]:
     """A new order (``buy`` and ``sell`` fix the side); the result is its
     client order id (the order is tracked: its life follows on
-    ``orders.<exchange>.*``)."""
+    ``orders.<exchange>.*``). Stops and take-profits (``order_type``
+    ``STOP_MARKET``, ``STOP_LIMIT``, ``TAKE_PROFIT_MARKET``,
+    ``TAKE_PROFIT_LIMIT``) take a ``trigger_price``."""
     return Request(
         side,
         {
@@ -68,6 +71,7 @@ def order(
             "max_slippage_percent": None
             if max_slippage_percent is None
             else str(max_slippage_percent),
+            "trigger_price": None if trigger_price is None else str(trigger_price),
             "exchange": exchange,
         },
         lambda result: result["client_order_id"],

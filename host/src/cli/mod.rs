@@ -94,7 +94,7 @@ pub enum Command {
         exchange: Option<String>,
         /// The command.
         #[command(subcommand)]
-        action: OrderAction,
+        action: Box<OrderAction>,
     },
     /// Ask a running host to read its configuration file again now (as
     /// SIGHUP does); the outcome is published on `host.status.config`.

@@ -11,7 +11,8 @@ pub struct NewOrderArgs {
     /// The host symbol, e.g. BTC-USD.
     #[arg(long, alias = "pair")]
     pub trading_pair: String,
-    /// limit, market or limit_maker.
+    /// limit, market, limit_maker, stop_market, stop_limit,
+    /// take_profit_market or take_profit_limit.
     #[arg(long, alias = "type", default_value = "limit")]
     pub order_type: String,
     /// Limit price.
@@ -35,6 +36,9 @@ pub struct NewOrderArgs {
     /// Market orders: the worst price accepted, in percent from the mid.
     #[arg(long)]
     pub max_slippage_percent: Option<String>,
+    /// Stop and take-profit orders: the price that triggers them.
+    #[arg(long)]
+    pub trigger_price: Option<String>,
 }
 
 /// The fields of `fills` and `history`.
@@ -201,6 +205,7 @@ impl OrderAction {
                 "reduce_only": args.reduce_only.then_some(true),
                 "client_order_id": args.client_order_id,
                 "max_slippage_percent": args.max_slippage_percent,
+                "trigger_price": args.trigger_price,
             })
         };
         let window = |cmd: &str, args: &WindowArgs| {
@@ -359,6 +364,19 @@ mod tests {
             "0x00000001000000000000000000000001",
             "--max-slippage-percent",
             "2.5",
+        ],
+        &[
+            "sell",
+            "--trading-pair",
+            "BTC-USD",
+            "--order-type",
+            "stop_limit",
+            "--price",
+            "94000",
+            "--trigger-price",
+            "94500",
+            "--amount",
+            "1",
         ],
         &[
             "sell",

@@ -50,7 +50,8 @@ pub struct NewOrderFields {
     pub exchange: Option<String>,
     /// The host symbol.
     pub trading_pair: String,
-    /// `LIMIT`, `MARKET` or `LIMIT_MAKER`.
+    /// `LIMIT`, `MARKET`, `LIMIT_MAKER`, `STOP_MARKET`, `STOP_LIMIT`,
+    /// `TAKE_PROFIT_MARKET` or `TAKE_PROFIT_LIMIT`.
     pub order_type: OrderType,
     /// Required for limit orders.
     #[serde(default)]
@@ -70,9 +71,13 @@ pub struct NewOrderFields {
     /// A client order id of the caller's choosing.
     #[serde(default)]
     pub client_order_id: Option<ClientOrderId>,
-    /// Market orders: the worst price accepted, in percent from the mid.
+    /// Market orders: the worst price accepted, in percent from the mid
+    /// (trigger orders executing at market: from the trigger price).
     #[serde(default)]
     pub max_slippage_percent: Option<ExactDecimal>,
+    /// `STOP_*` and `TAKE_PROFIT_*` orders: the price that triggers them.
+    #[serde(default)]
+    pub trigger_price: Option<ExactDecimal>,
 }
 
 impl NewOrderFields {
@@ -101,6 +106,7 @@ impl NewOrderFields {
             reduce_only: self.reduce_only.unwrap_or(false),
             client_order_id: self.client_order_id,
             max_slippage_percent: self.max_slippage_percent.map(|p| p.0),
+            trigger_price: self.trigger_price.map(|p| p.0),
         })
     }
 }

@@ -153,6 +153,10 @@ fn capabilities(manifest: &Manifest) -> Value {
         (OrderType::Limit, OrderKind::LIMIT),
         (OrderType::Market, OrderKind::MARKET),
         (OrderType::LimitMaker, OrderKind::LIMIT_MAKER),
+        (OrderType::StopMarket, OrderKind::STOP_MARKET),
+        (OrderType::StopLimit, OrderKind::STOP_LIMIT),
+        (OrderType::TakeProfitMarket, OrderKind::TAKE_PROFIT_MARKET),
+        (OrderType::TakeProfitLimit, OrderKind::TAKE_PROFIT_LIMIT),
     ]
     .into_iter()
     .filter(|(_, kind)| manifest.order_kinds.contains(kind))

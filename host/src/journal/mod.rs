@@ -207,6 +207,7 @@ impl OrderListener for Journal {
             OrderEvent::Created(order)
             | OrderEvent::OutcomeUnknown(order)
             | OrderEvent::Amended(order)
+            | OrderEvent::Triggered(order)
             | OrderEvent::StateChanged { order, .. }
             | OrderEvent::Filled { order, .. } => *order,
         };

@@ -21,6 +21,7 @@ fn new_order(id: ClientOrderId) -> NewOrder {
         price: Decimal::new(65000, 0),
         amount: Decimal::new(3, 1),
         creation_timestamp_ms: 1_000,
+        trigger_price: None,
     }
 }
 

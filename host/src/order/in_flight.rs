@@ -44,6 +44,9 @@ pub struct InFlightOrder {
     /// Its executions, each once.
     #[serde(default)]
     pub fills: Fills,
+    /// A stop or take-profit order whose trigger fired.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub triggered: bool,
     /// Tracked quietly, and the listeners that wait for an announcement
     /// have not heard of it yet (see `ClientOrderTracker::start_tracking_quietly`).
     #[serde(skip)]
@@ -79,6 +82,7 @@ impl InFlightOrder {
             reason: None,
             anomalies: 0,
             fills: Fills::default(),
+            triggered: false,
             unannounced: false,
             spec: order,
         }

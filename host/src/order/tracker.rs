@@ -44,6 +44,9 @@ pub enum OrderEvent<'a> {
     /// The order's price or size was changed (a modify the exchange
     /// accepted).
     Amended(&'a InFlightOrder),
+    /// A stop or take-profit order's trigger fired: it now works as the
+    /// order it sends.
+    Triggered(&'a InFlightOrder),
 }
 
 /// Receives every change. Called with the order's shard locked, so it must
@@ -502,6 +505,20 @@ impl ClientOrderTracker {
             }
             order.last_update_timestamp_ms = order.last_update_timestamp_ms.max(now_ms);
             emit(OrderEvent::Amended(order));
+            Ok(())
+        })
+    }
+
+    /// Notes that a trigger order's trigger fired (the exchange said so, or
+    /// it filled); once. Does nothing to another order, or a closed one.
+    pub fn mark_triggered(&self, id: ClientOrderId, now_ms: u64) -> Result<(), TrackerError> {
+        self.with_order(id, |order, emit| {
+            if order.triggered || order.state.is_terminal() || !order.spec.order_type.is_trigger() {
+                return Ok(());
+            }
+            order.triggered = true;
+            order.last_update_timestamp_ms = order.last_update_timestamp_ms.max(now_ms);
+            emit(OrderEvent::Triggered(order));
             Ok(())
         })
     }

@@ -14,6 +14,35 @@ pub enum OrderType {
     Market,
     /// A post-only limit order: rejected rather than taking liquidity.
     LimitMaker,
+    /// A stop: a market order once the trigger price is reached.
+    StopMarket,
+    /// A stop: a limit order once the trigger price is reached.
+    StopLimit,
+    /// A take-profit: a market order once the trigger price is reached.
+    TakeProfitMarket,
+    /// A take-profit: a limit order once the trigger price is reached.
+    TakeProfitLimit,
+}
+
+impl OrderType {
+    /// Whether it waits for a trigger price (stops and take-profits).
+    pub fn is_trigger(self) -> bool {
+        matches!(
+            self,
+            OrderType::StopMarket
+                | OrderType::StopLimit
+                | OrderType::TakeProfitMarket
+                | OrderType::TakeProfitLimit
+        )
+    }
+
+    /// Whether it executes at market (a trigger order: once triggered).
+    pub fn is_market(self) -> bool {
+        matches!(
+            self,
+            OrderType::Market | OrderType::StopMarket | OrderType::TakeProfitMarket
+        )
+    }
 }
 
 /// Buy or sell.

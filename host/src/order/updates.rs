@@ -26,6 +26,9 @@ pub struct NewOrder {
     pub price: Decimal,
     /// Size in base units.
     pub amount: Decimal,
+    /// Stop and take-profit orders: the price that triggers them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_price: Option<Decimal>,
     /// Creation time, ms since the epoch.
     pub creation_timestamp_ms: u64,
 }

@@ -64,6 +64,16 @@ struct OrderEventData<'a> {
     outcome_unknown: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     trade: Option<TradeData<'a>>,
+    /// Stop and take-profit orders only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trigger: Option<TriggerData>,
+}
+
+/// A trigger order's trigger: its price, and whether it fired.
+#[derive(Serialize)]
+struct TriggerData {
+    trigger_price: JsonDecimal,
+    triggered: bool,
 }
 
 impl<'a> OrderEventData<'a> {
@@ -85,6 +95,10 @@ impl<'a> OrderEventData<'a> {
             fee_asset: order.fee_asset.as_deref(),
             reason: order.reason.as_deref(),
             outcome_unknown: order.outcome_unknown.is_some(),
+            trigger: order.spec.trigger_price.map(|price| TriggerData {
+                trigger_price: price.into(),
+                triggered: order.triggered,
+            }),
             trade: trade.map(|trade| {
                 TradeData::new(
                     &trade.trade_id,
@@ -160,7 +174,8 @@ impl OrderListener for OrderEventPublisher {
             OrderEvent::Created(order)
             | OrderEvent::OutcomeUnknown(order)
             | OrderEvent::Amended(order)
-            | OrderEvent::StateChanged { order, .. } => (*order, None),
+            | OrderEvent::StateChanged { order, .. }
+            | OrderEvent::Triggered(order) => (*order, None),
             OrderEvent::Filled { order, trade } => (*order, Some(*trade)),
         };
         self.publisher.publish(

@@ -18,6 +18,8 @@ pub enum OrderEventKind {
     /// `update`: any other change (submitted, open, pending cancel, outcome
     /// unknown, filled by the exchange's word before its fills arrived).
     Update,
+    /// `triggered`: a stop or take-profit order's trigger fired.
+    Triggered,
 }
 
 impl OrderEventKind {
@@ -30,6 +32,7 @@ impl OrderEventKind {
             OrderEventKind::Cancelled => "cancelled",
             OrderEventKind::Failed => "failed",
             OrderEventKind::Update => "update",
+            OrderEventKind::Triggered => "triggered",
         }
     }
 }
@@ -53,5 +56,6 @@ pub fn order_event_kind(event: &OrderEvent<'_>) -> Option<OrderEventKind> {
             _ => Some(OrderEventKind::Update),
         },
         OrderEvent::OutcomeUnknown(_) | OrderEvent::Amended(_) => Some(OrderEventKind::Update),
+        OrderEvent::Triggered(_) => Some(OrderEventKind::Triggered),
     }
 }

@@ -34,10 +34,14 @@ pub struct OrderCommand {
     #[serde(default)]
     pub client_order_id: Option<ClientOrderId>,
     /// Market orders: the worst fill price accepted, in percent away from
-    /// the mid. Default: the exchange's `market_slippage_percent`, else the
+    /// the mid (a trigger order executing at market: from the trigger
+    /// price). Default: the exchange's `market_slippage_percent`, else the
     /// plugin's.
     #[serde(default)]
     pub max_slippage_percent: Option<Decimal>,
+    /// Stop and take-profit orders: the price that triggers them.
+    #[serde(default)]
+    pub trigger_price: Option<Decimal>,
 }
 
 impl OrderCommand {

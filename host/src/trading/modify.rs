@@ -47,6 +47,7 @@ impl Amendment {
             reduce_only: false,
             client_order_id: Some(order.spec.client_order_id),
             max_slippage_percent: None,
+            trigger_price: order.spec.trigger_price,
         }
     }
 }

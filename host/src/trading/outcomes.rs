@@ -333,6 +333,14 @@ impl Inner {
             debug!(exchange = %self.exchange, order = %id, oid = %update.exchange_order_id, "report about a replaced exchange id");
             return;
         }
+        if matches!(
+            update.status,
+            VenueOrderStatus::TRIGGERED
+                | VenueOrderStatus::PARTIALLY_FILLED
+                | VenueOrderStatus::FILLED
+        ) {
+            let _ = self.tracker.mark_triggered(id, update.time_ms);
+        }
         // The venue's size counts from the fills before the exchange's order
         // was placed (a modify under way may just have placed a new one).
         let base = match order.exchange_order_id.as_deref() {
@@ -348,7 +356,7 @@ impl Inner {
         // (a market order's limit is the plugin's protective price, not a
         // change).
         if !order.state.is_terminal()
-            && order.spec.order_type != OrderType::Market
+            && !order.spec.order_type.is_market()
             && !price.is_zero()
             && !venue_size.is_zero()
             && (price != order.spec.price || size != order.spec.amount)
@@ -423,6 +431,7 @@ impl Inner {
             time_in_force: TimeInForce::Gtc,
             price: update.price.to_decimal(),
             amount: update.size.to_decimal(),
+            trigger_price: None,
             creation_timestamp_ms: update.time_ms,
         });
         order.state = OrderState::PendingSubmit;
@@ -472,6 +481,8 @@ impl Inner {
             fee_asset: fill.fee_asset.to_string(),
             timestamp_ms: fill.time_ms,
         };
+        // A trigger order that fills has been triggered.
+        let _ = self.tracker.mark_triggered(id, fill.time_ms);
         match self.tracker.process_trade_update(&trade) {
             Ok(crate::order::FillResult::Counted) => {
                 self.refills.saw_fill(fill.time_ms);

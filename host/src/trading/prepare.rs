@@ -2,7 +2,6 @@
 //! (`NewOrder`) and the plugin's request (`OrderRequest`). Pure: the caller
 //! supplies the mid price and the time.
 
-use abi_stable::std_types::ROption;
 use plugin_api::rules::{Rounding, RuleViolation};
 use plugin_api::{Dec, Manifest, Market, OrderKind, OrderRequest, Side};
 use rust_decimal::Decimal;
@@ -22,6 +21,9 @@ fn invalid(error: impl std::fmt::Display) -> CommandError {
 fn invalid_field(field: &str) -> impl Fn(RuleViolation) -> CommandError + '_ {
     move |error| CommandError::InvalidOrder(format!("`{field}`: {error}"))
 }
+
+/// Trigger orders rest until triggered.
+const GTC: plugin_api::TimeInForce = plugin_api::TimeInForce::GTC;
 
 fn time_in_force(tif: TimeInForce) -> plugin_api::TimeInForce {
     match tif {
@@ -73,35 +75,80 @@ pub fn prepare_order(
     let amount = rule
         .quantize_size(command.amount, Rounding::Down)
         .map_err(invalid_field("amount"))?;
-    let (kind, tif, price) = match command.order_type {
-        OrderType::Market => {
+    let passive = if is_buy { Rounding::Down } else { Rounding::Up };
+    let limit_price = || -> Result<Decimal, CommandError> {
+        let price = command.price.ok_or_else(|| {
+            CommandError::InvalidOrder(format!("a {:?} order needs a price", command.order_type))
+        })?;
+        rule.quantize_price(price, passive)
+            .map_err(invalid_field("price"))
+    };
+    // A trigger price is rounded onto the price rule to the nearest side
+    // that does not trigger sooner: a buy stop up, a sell stop down (a
+    // take-profit the other way).
+    let trigger_price = match (command.order_type.is_trigger(), command.trigger_price) {
+        (true, Some(trigger)) => {
+            let stop = matches!(
+                command.order_type,
+                OrderType::StopMarket | OrderType::StopLimit
+            );
+            let later = if is_buy == stop {
+                Rounding::Up
+            } else {
+                Rounding::Down
+            };
+            Some(
+                rule.quantize_price(trigger, later)
+                    .map_err(invalid_field("trigger_price"))?,
+            )
+        }
+        (true, None) => {
+            return Err(invalid(format!(
+                "`trigger_price`: a {:?} order needs a trigger price",
+                command.order_type
+            )));
+        }
+        (false, Some(_)) => {
+            return Err(invalid(format!(
+                "`trigger_price`: only stop and take-profit orders have one, not {:?}",
+                command.order_type
+            )));
+        }
+        (false, None) => None,
+    };
+    if trigger_price.is_some() && command.time_in_force != TimeInForce::Gtc {
+        return Err(invalid(
+            "`time_in_force`: a trigger order rests until triggered (GTC)",
+        ));
+    }
+    let (kind, tif, price) = match (command.order_type, trigger_price) {
+        (OrderType::Market, _) => {
             let mid = pricing
                 .mid
                 .ok_or_else(|| CommandError::NoMarketPrice(command.trading_pair.clone()))?;
             (OrderKind::MARKET, plugin_api::TimeInForce::IOC, mid)
         }
-        limit => {
-            let price = command.price.ok_or_else(|| {
-                CommandError::InvalidOrder(format!("a {limit:?} order needs a price"))
-            })?;
-            let direction = if is_buy { Rounding::Down } else { Rounding::Up };
-            let price = rule
-                .quantize_price(price, direction)
-                .map_err(invalid_field("price"))?;
-            if limit == OrderType::LimitMaker {
-                (
-                    OrderKind::LIMIT_MAKER,
-                    plugin_api::TimeInForce::POST_ONLY,
-                    price,
-                )
-            } else {
-                (
-                    OrderKind::LIMIT,
-                    time_in_force(command.time_in_force),
-                    price,
-                )
-            }
+        (OrderType::LimitMaker, _) => (
+            OrderKind::LIMIT_MAKER,
+            plugin_api::TimeInForce::POST_ONLY,
+            limit_price()?,
+        ),
+        (OrderType::Limit, _) => (
+            OrderKind::LIMIT,
+            time_in_force(command.time_in_force),
+            limit_price()?,
+        ),
+        // At market once triggered: priced from the trigger price, which
+        // the plugin derives its protective limit from.
+        (OrderType::StopMarket, Some(trigger)) => (OrderKind::STOP_MARKET, GTC, trigger),
+        (OrderType::TakeProfitMarket, Some(trigger)) => {
+            (OrderKind::TAKE_PROFIT_MARKET, GTC, trigger)
         }
+        (OrderType::StopLimit, Some(_)) => (OrderKind::STOP_LIMIT, GTC, limit_price()?),
+        (OrderType::TakeProfitLimit, Some(_)) => {
+            (OrderKind::TAKE_PROFIT_LIMIT, GTC, limit_price()?)
+        }
+        (other, None) => return Err(invalid(format!("a {other:?} order needs a trigger price"))),
     };
     if !manifest.order_kinds.contains(&kind) {
         return Err(invalid(format!(
@@ -131,6 +178,7 @@ pub fn prepare_order(
         time_in_force: command.time_in_force,
         price,
         amount,
+        trigger_price,
         creation_timestamp_ms: now_ms,
     };
     let request = OrderRequest {
@@ -142,7 +190,10 @@ pub fn prepare_order(
         price: dec(price, "price")?,
         size: dec(amount, "amount")?,
         reduce_only: command.is_reduce_only(),
-        trigger_price: ROption::RNone,
+        trigger_price: trigger_price
+            .map(|trigger| dec(trigger, "trigger_price"))
+            .transpose()?
+            .into(),
         max_slippage: slippage_fraction(
             command
                 .max_slippage_percent

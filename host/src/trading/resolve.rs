@@ -548,6 +548,7 @@ mod tests {
             price: Decimal::from(100),
             amount: Decimal::ONE,
             creation_timestamp_ms: created_ms,
+            trigger_price: None,
         });
         order.state = state;
         order

@@ -172,5 +172,6 @@ pub fn buy_order(pair: &str, price: &str, amount: &str, order_type: OrderType) -
         reduce_only: false,
         client_order_id: None,
         max_slippage_percent: None,
+        trigger_price: None,
     }
 }

@@ -598,6 +598,7 @@ fn resting(market: &Market) -> InFlightOrder {
         price: Decimal::from(99_000),
         amount: Decimal::new(1, 3),
         creation_timestamp_ms: 0,
+        trigger_price: None,
     });
     order.state = OrderState::Open;
     order

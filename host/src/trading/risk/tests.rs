@@ -17,6 +17,7 @@ fn order(side: TradeType, price: &str, amount: &str) -> NewOrder {
         price: d(price),
         amount: d(amount),
         creation_timestamp_ms: 0,
+        trigger_price: None,
     }
 }
 
