@@ -115,10 +115,10 @@ async fn every_venue_answers_state_queries_and_takes_settings() {
             }
             "by" | "bn" => {
                 assert_eq!(capabilities["modify"], "amend_in_place", "{exchange}");
-                assert!(
-                    !rows(capabilities, "order_types").contains(&json!("STOP_MARKET")),
-                    "{exchange}"
-                );
+                // Binance's conditional orders are its algo orders, which its
+                // plugin does not place yet.
+                let stops = rows(capabilities, "order_types").contains(&json!("STOP_MARKET"));
+                assert_eq!(stops, name == "by", "{exchange}");
                 assert_eq!(market["venue_symbol"], "BTCUSDT", "{market}");
                 assert!(market["tick"].is_number(), "{market}");
             }

@@ -165,3 +165,73 @@ async fn a_stop_waits_fires_on_the_mark_and_fills_and_survives_a_kill() {
     .await;
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bybit_takes_conditional_orders_and_binance_refuses_them() {
+    let seed = "venue trigger host";
+    let emulator = common::host_process::funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let venues = common::host_process::ApiVenues::start(&files, Decimal::from(100_000)).await;
+    venues.add_plugins(&files);
+    let config = std::fs::read_to_string(&files.config_file).expect("config");
+    std::fs::write(&files.config_file, config + &venues.exchanges("", "")).expect("config");
+    let _host = files.start().await;
+    let on = |exchange: &str, fields: Value| {
+        let mut request = json!({"cmd": "buy", "exchange": exchange, "trading_pair": "BTC-USDT", "amount": "0.002"});
+        if let (Value::Object(request), Value::Object(fields)) = (&mut request, fields) {
+            request.extend(fields);
+        }
+        files.command(request).expect("reply")
+    };
+    let get = |id: &str| {
+        files
+            .command(json!({"cmd": "get_order", "exchange": "by", "client_order_id": id}))
+            .expect("reply")["result"]
+            .clone()
+    };
+
+    let refused = on(
+        "bn",
+        json!({"order_type": "STOP_MARKET", "trigger_price": "101000"}),
+    );
+    assert_eq!(refused["error"]["code"], "invalid_order", "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("does not support stop_market")
+    );
+
+    let stop = id_of(&on(
+        "by",
+        json!({"order_type": "STOP_MARKET", "trigger_price": "101000"}),
+    ));
+    eventually(
+        "the conditional order waiting",
+        Duration::from_secs(10),
+        || {
+            let order = get(&stop);
+            order["order_state"] == "OPEN" && order["trigger"]["triggered"] == false
+        },
+    )
+    .await;
+    // Its worst price (5 % above the trigger) crosses the book: only a
+    // conditional order waits.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(get(&stop)["order_state"], "OPEN");
+    venues
+        .bybit
+        .set_price("BTC", Decimal::from(101_500))
+        .expect("price");
+    eventually(
+        "the stop triggered and filled",
+        Duration::from_secs(10),
+        || {
+            let order = get(&stop);
+            order["order_state"] == "FILLED" && order["trigger"]["triggered"] == true
+        },
+    )
+    .await;
+    emulator.shutdown().await;
+    venues.shutdown().await;
+}

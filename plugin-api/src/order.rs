@@ -64,7 +64,9 @@ pub struct OrderRequest {
     /// The time in force.
     pub time_in_force: TimeInForce,
     /// The limit price. For market orders: the reference price (mid) the
-    /// plugin derives its protective limit from.
+    /// plugin derives its protective limit from. For trigger orders that
+    /// execute at market: the worst price accepted once triggered (the
+    /// host derives it from the trigger price), sent as the venue's limit.
     pub price: Dec,
     /// The size in base units.
     pub size: Dec,

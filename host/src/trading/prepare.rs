@@ -22,6 +22,10 @@ fn invalid_field(field: &str) -> impl Fn(RuleViolation) -> CommandError + '_ {
     move |error| CommandError::InvalidOrder(format!("`{field}`: {error}"))
 }
 
+/// How far beyond its trigger price a trigger order at market may fill
+/// when neither the command nor the exchange's config says, in percent.
+const TRIGGER_SLIPPAGE_PERCENT: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
+
 /// Trigger orders rest until triggered.
 const GTC: plugin_api::TimeInForce = plugin_api::TimeInForce::GTC;
 
@@ -121,6 +125,23 @@ pub fn prepare_order(
             "`time_in_force`: a trigger order rests until triggered (GTC)",
         ));
     }
+    // A trigger order at market: `max_slippage_percent` (or the exchange's
+    // default) beyond its trigger price, on the price rule inside that bound.
+    let worst_price = |trigger: Decimal| -> Result<Decimal, CommandError> {
+        let percent = command
+            .max_slippage_percent
+            .or(pricing.default_slippage_percent)
+            .unwrap_or(TRIGGER_SLIPPAGE_PERCENT);
+        slippage_fraction(Some(percent))?;
+        let shift = trigger * percent / Decimal::ONE_HUNDRED;
+        let worst = if is_buy {
+            trigger + shift
+        } else {
+            trigger - shift
+        };
+        rule.quantize_price(worst, passive)
+            .map_err(invalid_field("max_slippage_percent"))
+    };
     let (kind, tif, price) = match (command.order_type, trigger_price) {
         (OrderType::Market, _) => {
             let mid = pricing
@@ -138,11 +159,13 @@ pub fn prepare_order(
             time_in_force(command.time_in_force),
             limit_price()?,
         ),
-        // At market once triggered: priced from the trigger price, which
-        // the plugin derives its protective limit from.
-        (OrderType::StopMarket, Some(trigger)) => (OrderKind::STOP_MARKET, GTC, trigger),
+        // At market once triggered, no worse than the slippage from the
+        // trigger price.
+        (OrderType::StopMarket, Some(trigger)) => {
+            (OrderKind::STOP_MARKET, GTC, worst_price(trigger)?)
+        }
         (OrderType::TakeProfitMarket, Some(trigger)) => {
-            (OrderKind::TAKE_PROFIT_MARKET, GTC, trigger)
+            (OrderKind::TAKE_PROFIT_MARKET, GTC, worst_price(trigger)?)
         }
         (OrderType::StopLimit, Some(_)) => (OrderKind::STOP_LIMIT, GTC, limit_price()?),
         (OrderType::TakeProfitLimit, Some(_)) => {

@@ -26,6 +26,8 @@ pub const IOC: &str = "IOC";
 pub const FOK: &str = "FOK";
 /// `timeInForce`: post only.
 pub const POST_ONLY: &str = "PostOnly";
+/// A conditional order fires on the mark price.
+pub const MARK_PRICE: &str = "MarkPrice";
 
 fn is_false(value: &bool) -> bool {
     !*value
@@ -65,6 +67,9 @@ pub struct CreateOrder {
     /// `1`: triggers when the price rises to it; `2`: when it falls.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger_direction: Option<u8>,
+    /// The price that fires it: [`MARK_PRICE`], `LastPrice` or `IndexPrice`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_by: Option<String>,
 }
 
 /// An order named by the venue's id or the client's (`orderId` wins when
@@ -186,6 +191,7 @@ mod tests {
             reduce_only: false,
             trigger_price: None,
             trigger_direction: None,
+            trigger_by: None,
         };
         let text = serde_json::to_string(&order).unwrap();
         assert_eq!(

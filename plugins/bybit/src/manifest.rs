@@ -38,6 +38,10 @@ pub fn manifest() -> Manifest {
             OrderKind::LIMIT,
             OrderKind::MARKET,
             OrderKind::LIMIT_MAKER,
+            OrderKind::STOP_MARKET,
+            OrderKind::STOP_LIMIT,
+            OrderKind::TAKE_PROFIT_MARKET,
+            OrderKind::TAKE_PROFIT_LIMIT,
         ]),
         time_in_force: RVec::from(vec![
             TimeInForce::GTC,

@@ -4,7 +4,8 @@
 use abi_stable::std_types::{RString, RVec, Tuple2};
 use bybit_core::auth::{API_KEY_HEADER, RECV_WINDOW_HEADER, SIGN_HEADER, TIMESTAMP_HEADER};
 use bybit_core::order::{
-    AmendOrder, BUY, Batch, CreateOrder, FOK, GTC, IOC, LIMIT, LINEAR, OrderName, POST_ONLY, SELL,
+    AmendOrder, BUY, Batch, CreateOrder, FOK, GTC, IOC, LIMIT, LINEAR, MARK_PRICE, OrderName,
+    POST_ONLY, SELL,
 };
 use plugin_api::rules::Rounding;
 use plugin_api::{
@@ -237,7 +238,7 @@ pub fn create_order(
     category: Option<&str>,
 ) -> Result<CreateOrder, PluginError> {
     let (price, time_in_force) = match order.kind {
-        OrderKind::LIMIT => {
+        OrderKind::LIMIT | OrderKind::STOP_LIMIT | OrderKind::TAKE_PROFIT_LIMIT => {
             let tif = match order.time_in_force {
                 TimeInForce::GTC => GTC,
                 TimeInForce::IOC => IOC,
@@ -255,12 +256,15 @@ pub fn create_order(
         // Sent as an IOC limit at the protective price: it fills at the
         // book's prices up to that bound, never beyond.
         OrderKind::MARKET => (protective_price(order)?.normalize().to_string(), IOC),
+        // Once triggered, the same at the worst price the host gave.
+        OrderKind::STOP_MARKET | OrderKind::TAKE_PROFIT_MARKET => (order.price.to_string(), IOC),
         other => {
             return Err(PluginError::unsupported(format!(
                 "bybit plugin does not place {other:?} orders"
             )));
         }
     };
+    let trigger = trigger(order)?;
     Ok(CreateOrder {
         category: category.map(str::to_owned),
         symbol: order.market.venue_symbol.to_string(),
@@ -271,9 +275,27 @@ pub fn create_order(
         time_in_force: Some(time_in_force.into()),
         order_link_id: Some(order.client_id.to_string()),
         reduce_only: order.reduce_only,
-        trigger_price: None,
-        trigger_direction: None,
+        trigger_direction: trigger.as_ref().map(|(_, direction)| *direction),
+        trigger_by: trigger.as_ref().map(|_| MARK_PRICE.to_owned()),
+        trigger_price: trigger.map(|(price, _)| price),
     })
+}
+
+/// A conditional order's trigger price and direction (1: fires when the
+/// mark rises to it, 2: when it falls): a buy stop and a sell take-profit
+/// rise, a sell stop and a buy take-profit fall.
+fn trigger(order: &OrderRequest) -> Result<Option<(String, u8)>, PluginError> {
+    let stop = match order.kind {
+        OrderKind::STOP_MARKET | OrderKind::STOP_LIMIT => true,
+        OrderKind::TAKE_PROFIT_MARKET | OrderKind::TAKE_PROFIT_LIMIT => false,
+        _ => return Ok(None),
+    };
+    let price = order
+        .trigger_price
+        .into_option()
+        .ok_or_else(|| PluginError::invalid("a trigger order needs a trigger price"))?;
+    let rises = stop == (order.side == Side::BUY);
+    Ok(Some((price.to_string(), if rises { 1 } else { 2 })))
 }
 
 fn name(target: &OrderRef, category: Option<&str>) -> OrderName {

@@ -135,32 +135,30 @@ fn order(request: &OrderRequest) -> Result<CoreOrder, PluginError> {
             tpsl,
         })
     };
-    // A market order's worst price: `max_slippage` away from `price` (the
-    // mid; for a trigger order executing at market, its trigger price).
-    let protective = || {
-        let slippage = request
-            .max_slippage
-            .into_option()
-            .map_or(DEFAULT_SLIPPAGE, |s| s.to_decimal());
-        slippage_price(
-            request.price.to_decimal(),
-            is_buy,
-            slippage,
-            asset.sz_decimals,
-            asset.kind,
-        )
-        .map_err(|e| invalid("market price", &e))
-    };
     let (kind, price) = match request.kind {
-        Kind::MARKET => (OrderKind::Limit(Tif::Ioc), protective()?),
+        Kind::MARKET => {
+            let slippage = request
+                .max_slippage
+                .into_option()
+                .map_or(DEFAULT_SLIPPAGE, |s| s.to_decimal());
+            let price = slippage_price(
+                request.price.to_decimal(),
+                is_buy,
+                slippage,
+                asset.sz_decimals,
+                asset.kind,
+            )
+            .map_err(|e| invalid("market price", &e))?;
+            (OrderKind::Limit(Tif::Ioc), price)
+        }
         Kind::LIMIT => (
             OrderKind::Limit(limit_tif(request.time_in_force)?),
             request.price.to_decimal(),
         ),
         Kind::LIMIT_MAKER => (OrderKind::Limit(Tif::Alo), request.price.to_decimal()),
-        Kind::STOP_MARKET => (trigger(Tpsl::Sl, true)?, protective()?),
+        Kind::STOP_MARKET => (trigger(Tpsl::Sl, true)?, request.price.to_decimal()),
         Kind::STOP_LIMIT => (trigger(Tpsl::Sl, false)?, request.price.to_decimal()),
-        Kind::TAKE_PROFIT_MARKET => (trigger(Tpsl::Tp, true)?, protective()?),
+        Kind::TAKE_PROFIT_MARKET => (trigger(Tpsl::Tp, true)?, request.price.to_decimal()),
         Kind::TAKE_PROFIT_LIMIT => (trigger(Tpsl::Tp, false)?, request.price.to_decimal()),
         other => return Err(PluginError::unsupported(format!("order kind {other}"))),
     };
