@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::host_process::{ApiVenues, HostFiles, funded_emulator};
-use common::http::{free_port, get, value};
+use common::http::{get, value};
 use common::orders::eventually;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -62,13 +62,7 @@ async fn a_batch_is_one_signed_action_and_each_element_is_answered_on_its_own() 
     let seed = "batch host";
     let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
-    let port = free_port();
-    let config = std::fs::read_to_string(&files.config_file).expect("config");
-    std::fs::write(
-        &files.config_file,
-        format!("{config}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),
-    )
-    .expect("config");
+    let port = files.with_metrics();
     let _host = files.start().await;
     let resting = files.limit_buy("BTC-USD", "90000", "0.001");
     until_state(&files, "hl", &[&resting], "OPEN").await;
@@ -160,9 +154,7 @@ async fn bybit_and_binance_take_batches_item_by_item() {
     let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let venues = ApiVenues::start(&files, Decimal::from(100_000)).await;
-    venues.add_plugins(&files);
-    let config = std::fs::read_to_string(&files.config_file).expect("config");
-    std::fs::write(&files.config_file, config + &venues.exchanges("", "")).expect("config");
+    venues.configure(&files);
     let _host = files.start().await;
     for (exchange, venue) in venues.named() {
         let answers = batch(
@@ -208,13 +200,7 @@ async fn orders_that_arrive_while_one_is_signed_go_out_together() {
     let seed = "coalescing host";
     let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
-    let port = free_port();
-    let config = std::fs::read_to_string(&files.config_file).expect("config");
-    std::fs::write(
-        &files.config_file,
-        format!("{config}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),
-    )
-    .expect("config");
+    let port = files.with_metrics();
     let _host = files.start().await;
     let before = signatures(port);
 

@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use common::host_process::{HostFiles, funded_emulator};
-use common::http::{free_port, get, http, try_http, value};
+use common::http::{get, http, try_http, value};
 use common::orders::eventually;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,13 +19,7 @@ async fn a_host_serves_its_metrics_and_health() {
     let seed = "metrics host";
     let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
-    let port = free_port();
-    let config = std::fs::read_to_string(&files.config_file).expect("config");
-    std::fs::write(
-        &files.config_file,
-        format!("{config}\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n"),
-    )
-    .expect("config");
+    let port = files.with_metrics();
     let _host = files.start().await;
     let id = files.limit_buy("BTC-USD", "90000", "0.001");
     files.until_open(&serde_json::json!(id)).await;

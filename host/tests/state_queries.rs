@@ -8,9 +8,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::host_process::{ApiVenues, HostFiles};
-use common::orders::{eventually, key, quiet};
-use hl_emulator::Emulator;
+use common::host_process::{ApiVenues, HostFiles, liquid_emulator};
+use common::orders::eventually;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -49,19 +48,10 @@ fn state_of(files: &HostFiles, exchange: &str, id: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_venue_answers_state_queries_and_takes_settings() {
     let seed = "state queries host";
-    // A book with resting liquidity to fill against (the emulators of
-    // Bybit and Binance have one by default), and no takers or drift.
-    let mut config = quiet();
-    config.liquidity = hl_emulator::Config::default().liquidity;
-    config.liquidity.taker_rate_per_sec = 0.0;
-    config.liquidity.volatility_bps_per_sec = 0.0;
-    config.fund(key(seed).address(), Decimal::from(1_000_000));
-    let emulator = Emulator::start(config).await.expect("emulator");
+    let emulator = liquid_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let venues = ApiVenues::start(&files, Decimal::from(100_000)).await;
-    venues.add_plugins(&files);
-    let config = std::fs::read_to_string(&files.config_file).expect("config");
-    std::fs::write(&files.config_file, config + &venues.exchanges("", "")).expect("config");
+    venues.configure(&files);
     let _host = files.start().await;
 
     eventually("every book in sync", Duration::from_secs(15), || {

@@ -7,9 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::host_process::HostFiles;
-use common::orders::{EventLog, eventually, key, quiet};
-use hl_emulator::Emulator;
+use common::host_process::{ApiVenues, HostFiles, funded_emulator, liquid_emulator};
+use common::orders::{EventLog, eventually};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -39,12 +38,7 @@ fn id_of(reply: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_waits_fires_on_the_mark_and_fills_and_survives_a_kill() {
     let seed = "trigger host";
-    let mut config = quiet();
-    config.liquidity = hl_emulator::Config::default().liquidity;
-    config.liquidity.taker_rate_per_sec = 0.0;
-    config.liquidity.volatility_bps_per_sec = 0.0;
-    config.fund(key(seed).address(), Decimal::from(1_000_000));
-    let emulator = Emulator::start(config).await.expect("emulator");
+    let emulator = liquid_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let events = EventLog::start(&files.events);
     let mut host = files.start().await;
@@ -169,12 +163,10 @@ async fn a_stop_waits_fires_on_the_mark_and_fills_and_survives_a_kill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bybit_takes_conditional_orders_and_binance_refuses_them() {
     let seed = "venue trigger host";
-    let emulator = common::host_process::funded_emulator(seed).await;
+    let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
-    let venues = common::host_process::ApiVenues::start(&files, Decimal::from(100_000)).await;
-    venues.add_plugins(&files);
-    let config = std::fs::read_to_string(&files.config_file).expect("config");
-    std::fs::write(&files.config_file, config + &venues.exchanges("", "")).expect("config");
+    let venues = ApiVenues::start(&files, Decimal::from(100_000)).await;
+    venues.configure(&files);
     let _host = files.start().await;
     let on = |exchange: &str, fields: Value| {
         let mut request = json!({"cmd": "buy", "exchange": exchange, "trading_pair": "BTC-USDT", "amount": "0.002"});

@@ -88,8 +88,10 @@ impl Inner {
     }
 
     /// Asks the exchange for the open orders (of `pair`, if given) and
-    /// cancels every one of this host's that was created by `asked_at_ms`
-    /// (an order placed after the `cancel_all` is not its business): an own
+    /// cancels every one of this host's that was created before
+    /// `asked_at_ms` (an order placed after the `cancel_all` is not its
+    /// business — nor one of the same millisecond: an order the host had
+    /// lost track of is older, and one it tracks is cancelled already): an own
     /// order the host does not track is adopted first, one it holds as
     /// closed is reopened once the exchange confirms it is live (see
     /// `confirm_live`).
@@ -113,7 +115,7 @@ impl Inner {
                 continue;
             };
             if pair.is_some_and(|pair| order.spec.trading_pair != pair)
-                || order.spec.creation_timestamp_ms > asked_at_ms
+                || order.spec.creation_timestamp_ms >= asked_at_ms
             {
                 continue;
             }

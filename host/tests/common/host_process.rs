@@ -61,6 +61,18 @@ pub async fn funded_emulator(seed: &str) -> EmulatorHandle {
     Emulator::start(config).await.expect("emulator")
 }
 
+/// An emulator funding `seed`'s key, with resting liquidity to fill
+/// against (the emulators of Bybit and Binance have one by default) and no
+/// takers or drift.
+pub async fn liquid_emulator(seed: &str) -> EmulatorHandle {
+    let mut config = quiet();
+    config.liquidity = EmulatorConfig::default().liquidity;
+    config.liquidity.taker_rate_per_sec = 0.0;
+    config.liquidity.volatility_bps_per_sec = 0.0;
+    config.fund(key(seed).address(), Decimal::from(1_000_000));
+    Emulator::start(config).await.expect("emulator")
+}
+
 /// The files of one host: key (0600, from `seed`), plugin, and a config
 /// with one Hyperliquid exchange `hl` trading BTC-USD at `api`. The host
 /// spawns its signer itself.
@@ -194,6 +206,19 @@ symbol = "BTC-USD"
         self.dir.path().join("state").join("hl.journal")
     }
 
+    /// Appends `text` to the config file.
+    pub fn append_config(&self, text: &str) {
+        let config = std::fs::read_to_string(&self.config_file).expect("config");
+        std::fs::write(&self.config_file, config + text).expect("config");
+    }
+
+    /// Serves metrics on a free loopback port, which it returns.
+    pub fn with_metrics(&self) -> u16 {
+        let port = super::http::free_port();
+        self.append_config(&format!("\n[metrics]\nlisten = \"127.0.0.1:{port}\"\n"));
+        port
+    }
+
     /// Starts the host and waits until it answers commands.
     pub async fn start(&self) -> KillOnDrop {
         let host = KillOnDrop(
@@ -314,6 +339,13 @@ impl ApiVenues {
             ("bn", "binance-usdm", "bn-key", "bn-secret"),
         ]);
         ApiVenues { bybit, binance }
+    }
+
+    /// Adds exchanges `by` and `bn` (their plugins and config entries,
+    /// with no keys of their own) to `files`' host before it starts.
+    pub fn configure(&self, files: &HostFiles) {
+        self.add_plugins(files);
+        files.append_config(&self.exchanges("", ""));
     }
 
     /// Copies both plugins into the host's folder.
