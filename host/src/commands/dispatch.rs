@@ -116,25 +116,12 @@ impl Dispatcher {
         }
     }
 
-    /// Carries out one request. Never blocks on the exchange.
-    pub fn handle(&self, request: Request) -> Reply {
-        match self.handle_deferred(request) {
-            Handled::Now(reply, pending) => {
-                if let Some(order) = pending {
-                    order.launch();
-                }
-                reply
-            }
-            Handled::Later(later) => later.run(),
-        }
-    }
-
-    /// Carries out one request, but leaves a new order's event and sending
-    /// (it is journaled already) to the returned [`PendingOrder`], so that
-    /// the caller can send the reply before the work that competes with it
-    /// for the CPU, and a command that waits (for files or the exchange) to
-    /// the returned [`Later`], so that the caller can run it on another
-    /// thread.
+    /// Carries out one request. Never blocks on the exchange: a new
+    /// order's event and sending (it is journaled already) are left to the
+    /// returned [`PendingOrder`], so that the caller can send the reply
+    /// before the work that competes with it for the CPU, and a command that
+    /// waits (for files or the exchange) to the returned [`Later`], to be
+    /// run on a thread outside the runtime (it may block on it).
     pub fn handle_deferred(&self, request: Request) -> Handled {
         let id = request.id;
         let (outcome, pending) = match request.command {
@@ -448,7 +435,8 @@ impl Later {
         }
     }
 
-    /// Runs the query; its reply.
+    /// Runs the command and gives its reply; it may block on the exchange's
+    /// runtime, so it runs on a thread outside it.
     pub fn run(self) -> Reply {
         reply(self.id, (self.work)())
     }
