@@ -58,7 +58,13 @@ pub fn replace_atomically(
     write(&mut out)?;
     let file = out.into_inner().map_err(|error| error.into_error())?;
     file.sync_all()?;
-    fs::rename(&temporary, path)?;
+    rename_synced(&temporary, path)
+}
+
+/// Puts `temporary` (written and synced) in `path`'s place, atomically,
+/// and syncs the folder, so that the rename survives a machine crash.
+pub fn rename_synced(temporary: &Path, path: &Path) -> io::Result<()> {
+    fs::rename(temporary, path)?;
     if let Some(parent) = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
@@ -68,7 +74,8 @@ pub fn replace_atomically(
     Ok(())
 }
 
-fn temporary_of(path: &Path) -> PathBuf {
+/// The temporary file written beside `path` before it replaces it.
+pub fn temporary_of(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".tmp");
     PathBuf::from(name)

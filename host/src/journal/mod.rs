@@ -11,13 +11,17 @@
 //! every [`SYNC_INTERVAL`] (group commit), and sleeps while nothing is
 //! written, so the order path never waits for the disk. At start-up the
 //! file is read, compacted to one record per order (orders closed longer
-//! ago than the retention are dropped), and appended to from then on.
+//! ago than the retention are dropped), and appended to from then on;
+//! once as much again was appended (at least [`COMPACT_AFTER_BYTES`]), the
+//! syncing thread compacts it the same way while the host runs, holding the
+//! writers back only to move what was appended meanwhile (its syncs wait
+//! for the compaction).
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -37,6 +41,12 @@ pub const RETENTION_MS: u64 = 24 * 3_600_000;
 /// records — never an order that was sent, since the exchange and the
 /// reconciliation at start-up know it.
 const SYNC_INTERVAL: Duration = Duration::from_millis(2);
+
+/// While the host runs, the journal is compacted (to one record per order,
+/// as at start-up) once this much was appended since its last compaction,
+/// and at least as much as it held then, so that it does not grow for as
+/// long as the host runs and `history` reads little more than the orders.
+pub const COMPACT_AFTER_BYTES: u64 = 64 << 20;
 
 /// After this many intervals without a record the syncing thread sleeps
 /// until the next one is written (and syncs that one at once).
@@ -79,6 +89,14 @@ struct Shared {
     asleep: AtomicBool,
     /// The syncing thread should sync one last time and stop.
     closing: AtomicBool,
+    /// The file's path.
+    path: PathBuf,
+    /// Bytes appended since the last compaction.
+    appended: AtomicU64,
+    /// The file's size after the last compaction.
+    compacted: AtomicU64,
+    /// Compact once this much was appended (and at least `compacted`).
+    compact_after: u64,
 }
 
 impl Journal {
@@ -86,6 +104,16 @@ impl Journal {
     /// starts the syncing thread. `now_ms` decides which closed orders are
     /// old enough to drop.
     pub fn open(path: &Path, now_ms: u64) -> Result<(Journal, Recovered), JournalError> {
+        Journal::open_compacting(path, now_ms, COMPACT_AFTER_BYTES)
+    }
+
+    /// [`Journal::open`], compacting while it runs once `compact_after`
+    /// bytes were appended (tests use a small one).
+    pub fn open_compacting(
+        path: &Path,
+        now_ms: u64,
+        compact_after: u64,
+    ) -> Result<(Journal, Recovered), JournalError> {
         let io = |source| JournalError {
             path: path.to_owned(),
             source,
@@ -94,26 +122,24 @@ impl Journal {
             private_files::create_folder(parent).map_err(io)?;
         }
         let recovered = read(path).map_err(io)?;
-        let kept: Vec<&InFlightOrder> = recovered
-            .orders
-            .iter()
-            .filter(|order| {
-                !order.state.is_terminal()
-                    || now_ms.saturating_sub(order.last_update_timestamp_ms) < RETENTION_MS
-            })
-            .collect();
+        let kept = retained(&recovered.orders, now_ms);
         compact(path, &kept).map_err(io)?;
         let file = OpenOptions::new().append(true).open(path).map_err(io)?;
         let to_sync = file.try_clone().map_err(io)?;
+        let compacted = file.metadata().map_err(io)?.len();
         let shared = Arc::new(Shared {
             file: Mutex::new(Some(file)),
             unsynced: AtomicBool::new(false),
             asleep: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            path: path.to_owned(),
+            appended: AtomicU64::new(0),
+            compacted: AtomicU64::new(compacted),
+            compact_after,
         });
         let syncing = Arc::clone(&shared);
         let syncer = crate::core_thread::spawn("journal-sync", move || {
-            sync_loop(&to_sync, &syncing);
+            sync_loop(to_sync, &syncing);
             Ok(())
         })
         .map_err(io)?;
@@ -182,6 +208,9 @@ impl Journal {
             error!(order = %order.spec.client_order_id, "journal write failed, change not recorded: {error}");
             return;
         }
+        self.shared
+            .appended
+            .fetch_add(line.len() as u64, Ordering::Relaxed);
         self.shared.unsynced.store(true, Ordering::SeqCst);
         if self.shared.asleep.swap(false, Ordering::SeqCst)
             && let Some(syncer) = self
@@ -223,17 +252,20 @@ impl OrderListener for Journal {
 /// last recorded state (for audits and tools; the host itself uses
 /// [`Journal::open`]). A missing file is an empty journal.
 pub fn read(path: &Path) -> std::io::Result<Recovered> {
-    let file = match File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Recovered::default());
-        }
-        Err(error) => return Err(error),
-    };
+    match File::open(path) {
+        Ok(file) => read_from(BufReader::new(file)),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(Recovered::default()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Every order of a journal's records in its last recorded state, in the
+/// order first seen.
+fn read_from(records: impl BufRead) -> std::io::Result<Recovered> {
     let mut last: HashMap<ClientOrderId, InFlightOrder> = HashMap::new();
     let mut order_of_first_sight: Vec<ClientOrderId> = Vec::new();
     let mut unreadable_lines = 0;
-    for (number, line) in BufReader::new(file).lines().enumerate() {
+    for (number, line) in records.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
@@ -264,6 +296,62 @@ pub fn read(path: &Path) -> std::io::Result<Recovered> {
     })
 }
 
+/// The orders a compaction keeps: every live one, and the closed ones
+/// changed within [`RETENTION_MS`] of `now_ms`.
+fn retained(orders: &[InFlightOrder], now_ms: u64) -> Vec<&InFlightOrder> {
+    orders
+        .iter()
+        .filter(|order| {
+            !order.state.is_terminal()
+                || now_ms.saturating_sub(order.last_update_timestamp_ms) < RETENTION_MS
+        })
+        .collect()
+}
+
+/// Compacts the journal while it is appended to: the records up to the
+/// current end are rewritten (one per kept order) beside it without the
+/// lock; then, with the lock, what was appended meanwhile follows them and
+/// the new file takes the old one's place. Returns the new file's handle
+/// for the syncing thread.
+fn compact_live(shared: &Shared, now_ms: u64) -> std::io::Result<File> {
+    let closed = || std::io::Error::other("the journal is closed");
+    let lock = || shared.file.lock().unwrap_or_else(PoisonError::into_inner);
+    let length = match lock().as_ref() {
+        Some(file) => file.metadata()?.len(),
+        None => return Err(closed()),
+    };
+    let path = &shared.path;
+    let recovered = read_from(BufReader::new(File::open(path)?.take(length)))?;
+    let temporary = private_files::temporary_of(path);
+    let mut out = std::io::BufWriter::new(private_files::create_file(&temporary)?);
+    for order in retained(&recovered.orders, now_ms) {
+        serde_json::to_writer(&mut out, order)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    out.get_ref().sync_data()?;
+    let mut guard = lock();
+    if guard.is_none() {
+        drop(guard);
+        let _ = std::fs::remove_file(&temporary);
+        return Err(closed());
+    }
+    let mut tail = File::open(path)?;
+    tail.seek(SeekFrom::Start(length))?;
+    std::io::copy(&mut tail, &mut out)?;
+    let written = out.into_inner().map_err(|error| error.into_error())?;
+    written.sync_data()?;
+    private_files::rename_synced(&temporary, path)?;
+    let appender = OpenOptions::new().append(true).open(path)?;
+    let syncing = appender.try_clone()?;
+    shared
+        .compacted
+        .store(appender.metadata()?.len(), Ordering::Relaxed);
+    shared.appended.store(0, Ordering::Relaxed);
+    *guard = Some(appender);
+    Ok(syncing)
+}
+
 /// Rewrites the journal with one record per kept order, atomically.
 fn compact(path: &Path, orders: &[&InFlightOrder]) -> std::io::Result<()> {
     private_files::replace_atomically(path, |out| {
@@ -277,8 +365,8 @@ fn compact(path: &Path, orders: &[&InFlightOrder]) -> std::io::Result<()> {
 
 /// The syncing thread: every [`SYNC_INTERVAL`], syncs what was written
 /// since the last sync; asleep after a quiet spell until a writer wakes it.
-fn sync_loop(file: &File, shared: &Shared) {
-    let sync = || {
+fn sync_loop(mut file: File, shared: &Shared) {
+    let sync = |file: &File| {
         let started = std::time::Instant::now();
         if let Err(error) = file.sync_data() {
             error!("journal sync failed: {error}");
@@ -290,12 +378,26 @@ fn sync_loop(file: &File, shared: &Shared) {
     let mut quiet_intervals = 0;
     loop {
         if shared.closing.load(Ordering::SeqCst) {
-            sync();
+            sync(&file);
             return;
         }
         if shared.unsynced.swap(false, Ordering::SeqCst) {
-            sync();
+            sync(&file);
             quiet_intervals = 0;
+            let appended = shared.appended.load(Ordering::Relaxed);
+            if appended
+                >= shared
+                    .compact_after
+                    .max(shared.compacted.load(Ordering::Relaxed))
+            {
+                match compact_live(shared, crate::runtime::clock::now_ms()) {
+                    Ok(compacted) => file = compacted,
+                    Err(error) => {
+                        shared.appended.store(0, Ordering::Relaxed);
+                        error!("journal compaction failed, the journal goes on as it was: {error}");
+                    }
+                }
+            }
         } else {
             quiet_intervals += 1;
         }

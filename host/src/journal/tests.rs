@@ -234,3 +234,50 @@ fn history_and_fills_come_from_the_journal_by_market_and_time() {
         (late, Decimal::new(65000, 0), Decimal::new(1, 1))
     );
 }
+
+#[test]
+fn a_running_journal_is_compacted_and_keeps_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hl.journal");
+    let generator = ClientIdGenerator::with_salt("journal", 5);
+    let ids: Vec<ClientOrderId> = (0..5).map(|_| generator.next()).collect();
+    let (journal, _) = Journal::open_compacting(&path, 0, 4_096).unwrap();
+    let journal = Arc::new(journal);
+    let tracker = ClientOrderTracker::new();
+    tracker.add_listener(Arc::clone(&journal) as Arc<dyn crate::order::OrderListener>);
+    for id in &ids {
+        tracker.start_tracking(new_order(*id)).unwrap();
+        tracker.mark_submitted(*id, 1_500).unwrap();
+    }
+    // Many changes: far more than 4 KiB of records (310 lines uncompacted).
+    for round in 0..60u64 {
+        for id in &ids {
+            tracker
+                .amend(
+                    *id,
+                    Decimal::new(65000 + round as i64, 0),
+                    Decimal::new(3, 1),
+                    Decimal::ZERO,
+                    None,
+                    2_000 + round,
+                )
+                .unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    tracker.process_trade_update(&fill(ids[0], "a")).unwrap();
+    journal.close();
+    let lines = fs::read_to_string(&path).unwrap().lines().count();
+    assert!(lines < 5 * 60, "{lines} lines: not compacted");
+    // Every order as the tracker has it, the last change included.
+    let recovered = read(&path).unwrap();
+    assert_eq!(recovered.unreadable_lines, 0);
+    assert_eq!(recovered.orders.len(), ids.len());
+    for order in &recovered.orders {
+        assert_eq!(
+            Some(order),
+            tracker.get(order.spec.client_order_id).as_ref()
+        );
+    }
+    assert!(recovered.orders[0].has_trade("a"));
+}
