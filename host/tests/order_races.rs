@@ -137,6 +137,7 @@ async fn back_to_back_modifies_leave_one_live_order_as_the_last_one_asked() {
         ((Some("95100"), Some("0.002")), (Some("95200"), None)),
         ((None, Some("0.003")), (Some("94900"), Some("0.002"))),
     ];
+    let mut held = 0;
     for trial in 0..12 {
         let id = env.resting_buy("95000", "0.001").await;
         let (first, second) = pairs[trial % pairs.len()];
@@ -144,7 +145,12 @@ async fn back_to_back_modifies_leave_one_live_order_as_the_last_one_asked() {
             env.trading.modify(id, price.map(d), amount.map(d))
         };
         assert_eq!(modify(first).expect("first modify"), Begun::Now);
-        assert_eq!(modify(second).expect("second modify"), Begun::Held);
+        // Held while the first is under way — unless this thread lost its
+        // core for as long as the first took (a loaded machine): then the
+        // second goes at once, and the outcome must be the same.
+        if modify(second).expect("second modify") == Begun::Held {
+            held += 1;
+        }
         let price = second.0.or(first.0).unwrap_or("95000");
         let amount = second.1.or(first.1).unwrap_or("0.001");
         eventually(
@@ -167,6 +173,7 @@ async fn back_to_back_modifies_leave_one_live_order_as_the_last_one_asked() {
             .await;
         assert_eq!(open_records(&env, id), 0, "trial {trial}");
     }
+    assert!(held > 0, "no second modify was ever held behind the first");
     env.stop().await;
 }
 

@@ -90,6 +90,19 @@ async fn the_examples_run_against_the_emulator_as_they_are() {
     // is new.
     drop(host);
     let _host = files.start().await;
+    // A market order needs the book in sync again.
+    common::orders::eventually(
+        "the book in sync after the restart",
+        std::time::Duration::from_secs(10),
+        || {
+            files
+                .command(json!({"cmd": "status"}))
+                .is_some_and(|reply| {
+                    reply["result"]["exchanges"][0]["books"][0]["state"] == "synced"
+                })
+        },
+    )
+    .await;
     let reply = files
         .command(json!({"cmd": "buy", "trading_pair": "BTC-USD", "order_type": "MARKET", "amount": "0.001"}))
         .expect("reply");
