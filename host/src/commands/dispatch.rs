@@ -32,8 +32,8 @@ struct History {
     state_dir: PathBuf,
 }
 
-/// The most events one `replay` reply carries: a page is read on the
-/// command thread, so it is kept short (a few hundred kilobytes).
+/// The most events, orders or fills one `replay`, `history` or `fills`
+/// reply carries, so that a reply stays a few hundred kilobytes.
 pub const PAGE: usize = 1_000;
 
 /// The exchanges commands can address, shared with whoever adds and
@@ -128,34 +128,25 @@ impl Dispatcher {
             Command::Buy(fields) => self.new_order(TradeType::Buy, fields),
             Command::Sell(fields) => self.new_order(TradeType::Sell, fields),
             Command::Batch(fields) => self.batch(fields),
-            command @ (Command::Replay(_)
-            | Command::History(_)
-            | Command::Fills(_)
-            | Command::SetLeverage(_)
-            | Command::SetMarginMode(_)) => {
-                let name = command.name();
-                match self.slow(command) {
-                    Ok(work) => {
-                        return Handled::Later(Later {
-                            id,
-                            command: name,
-                            work,
-                        });
-                    }
-                    Err(refusal) => (Err(refusal), None),
+            command => match self.slow(&command) {
+                Some(Ok(work)) => {
+                    return Handled::Later(Later {
+                        id,
+                        command: command.name(),
+                        work,
+                    });
                 }
-            }
-            command => (self.carry_out(command), None),
+                Some(Err(refusal)) => (Err(refusal), None),
+                None => (self.carry_out(command), None),
+            },
         };
         Handled::Now(reply(id, outcome), pending)
     }
 
-    /// Carries out a command at once.
+    /// Carries out a command that is answered at once (not a new order,
+    /// not one that waits).
     fn carry_out(&self, command: Command) -> Outcome {
         match command {
-            Command::Buy(fields) => self.launched(self.new_order(TradeType::Buy, fields)),
-            Command::Sell(fields) => self.launched(self.new_order(TradeType::Sell, fields)),
-            Command::Batch(fields) => self.launched(self.batch(fields)),
             Command::Cancel(fields) => self.exchange(fields.exchange.as_deref()).map(|trading| {
                 trading
                     .cancel(fields.client_order_id)
@@ -239,11 +230,6 @@ impl Dispatcher {
                 .selected(fields.exchange.as_deref())
                 .and_then(|exchanges| queries::markets(&exchanges, fields.trading_pair.as_deref()))
                 .map(Ok),
-            command @ (Command::Replay(_)
-            | Command::History(_)
-            | Command::Fills(_)
-            | Command::SetLeverage(_)
-            | Command::SetMarginMode(_)) => self.slow(command).and_then(|work| work()),
             Command::Snapshot(fields) => {
                 let history = self.kept()?;
                 self.selected(fields.exchange.as_deref()).map(|exchanges| {
@@ -254,6 +240,12 @@ impl Dispatcher {
                     Ok(json!({"run": history.publisher.run(), "exchanges": exchanges}))
                 })
             }
+            // New orders and commands that wait are not carried out here
+            // (`handle_deferred`).
+            other => Err((
+                "internal",
+                format!("`{}` is not carried out at once", other.name()),
+            )),
         }
     }
 
@@ -265,53 +257,45 @@ impl Dispatcher {
 
     /// The work of a command that waits — for files (`replay`, `history`,
     /// `fills`) or for the exchange's answer (`set_leverage`,
-    /// `set_margin_mode`) — or why it cannot be done; another command is
-    /// `internal`.
-    fn slow(&self, command: Command) -> Result<Work, (&'static str, String)> {
-        match command {
-            Command::Replay(fields) => {
-                let history = self.kept()?;
+    /// `set_margin_mode`) — or why it cannot be done; `None` for another
+    /// command.
+    fn slow(&self, command: &Command) -> Option<Result<Work, (&'static str, String)>> {
+        Some(match command {
+            Command::Replay(fields) => self.kept().map(|history| {
                 let (publisher, state_dir) = (history.publisher.clone(), history.state_dir.clone());
-                Ok(Box::new(move || replay(&publisher, &state_dir, fields)))
-            }
-            Command::History(fields) => {
-                let exchanges = self.selected(fields.exchange.as_deref())?;
-                Ok(Box::new(move || {
-                    queries::history(&exchanges, &fields).map(Ok)
-                }))
-            }
-            Command::Fills(fields) => {
-                let exchanges = self.selected(fields.exchange.as_deref())?;
-                Ok(Box::new(move || {
-                    queries::fills(&exchanges, &fields).map(Ok)
-                }))
-            }
-            Command::SetLeverage(fields) | Command::SetMarginMode(fields) => {
-                let trading = self.exchange(fields.exchange.as_deref())?;
-                Ok(Box::new(move || {
-                    let set = trading.block_on(trading.set_leverage(
-                        &fields.trading_pair,
-                        fields.leverage,
-                        fields.margin_mode,
-                    ));
-                    Ok(set.map(|()| {
-                        json!({"exchange": trading.exchange(), "trading_pair": fields.trading_pair,
-                            "leverage": fields.leverage, "margin_mode": fields.margin_mode})
-                    }))
-                }))
-            }
-            other => Err((
-                "internal",
-                format!("`{}` is answered at once", other.name()),
-            )),
-        }
-    }
-
-    fn launched(&self, (outcome, pending): (Outcome, Option<PendingOrder>)) -> Outcome {
-        if let Some(order) = pending {
-            order.launch();
-        }
-        outcome
+                let fields = fields.clone();
+                Box::new(move || replay(&publisher, &state_dir, fields)) as Work
+            }),
+            Command::History(fields) => self
+                .selected(fields.exchange.as_deref())
+                .map(|exchanges| {
+                    let fields = fields.clone();
+                    Box::new(move || queries::history(&exchanges, &fields).map(Ok)) as Work
+                }),
+            Command::Fills(fields) => self
+                .selected(fields.exchange.as_deref())
+                .map(|exchanges| {
+                    let fields = fields.clone();
+                    Box::new(move || queries::fills(&exchanges, &fields).map(Ok)) as Work
+                }),
+            Command::SetLeverage(fields) | Command::SetMarginMode(fields) => self
+                .exchange(fields.exchange.as_deref())
+                .map(|trading| {
+                    let fields = fields.clone();
+                    Box::new(move || {
+                        let set = trading.block_on(trading.set_leverage(
+                            &fields.trading_pair,
+                            fields.leverage,
+                            fields.margin_mode,
+                        ));
+                        Ok(set.map(|()| {
+                            json!({"exchange": trading.exchange(), "trading_pair": fields.trading_pair,
+                                "leverage": fields.leverage, "margin_mode": fields.margin_mode})
+                        }))
+                    }) as Work
+                }),
+            _ => return None,
+        })
     }
 
     fn new_order(

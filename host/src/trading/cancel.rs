@@ -77,7 +77,7 @@ impl Inner {
                 sent.push(id);
             }
             // As the venue's batches of at most its `max_batch`.
-            let batch = (inner.manifest.max_batch as usize).max(1);
+            let batch = inner.batch_size();
             for (targets, sent) in targets.chunks(batch).zip(sent.chunks(batch)) {
                 let operation =
                     plugin_api::operation(Operation::CancelOrders(RVec::from(targets.to_vec())));

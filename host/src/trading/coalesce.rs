@@ -42,7 +42,8 @@ impl Placements {
 }
 
 impl Inner {
-    fn batch_size(&self) -> usize {
+    /// The most orders one request of this venue carries.
+    pub(super) fn batch_size(&self) -> usize {
         (self.manifest.max_batch as usize).max(1)
     }
 

@@ -114,42 +114,39 @@ impl Inner {
         delivery: Delivery,
         valid_until_ms: u64,
     ) {
-        let each = |apply: &dyn Fn(ClientOrderId)| ids.iter().for_each(|id| apply(*id));
-        let reply = match delivery {
-            Delivery::Refused(error) => {
-                let reason = format!("plugin: {error}");
-                return each(&|id| self.fail(id, FailureCause::NotSent(reason.clone())));
-            }
-            Delivery::NotSent(reason) => {
-                return each(&|id| self.fail(id, FailureCause::NotSent(reason.clone())));
-            }
-            Delivery::NotDelivered(reason) => {
-                return each(&|id| self.fail(id, FailureCause::NotDelivered(reason.clone())));
-            }
-            Delivery::Unknown(reason) => {
-                return each(&|id| self.unknown(id, reason.clone(), valid_until_ms));
-            }
-            Delivery::Answered(reply) => reply,
-        };
-        if reply.items.len() == ids.len() {
-            for (id, item) in ids.iter().zip(reply.items.iter()) {
-                self.apply_placed_item(*id, item, valid_until_ms);
-            }
-            return;
+        /// What becomes of every order of a placement answered as a whole.
+        enum Fate {
+            Failed(FailureCause),
+            Unknown(String),
         }
-        let reason = reply.outcome.message.to_string();
-        match reply.outcome.kind {
-            OutcomeKind::ACCEPTED => each(&|id| {
-                self.unknown(
-                    id,
-                    "accepted without an order status".into(),
-                    valid_until_ms,
-                )
-            }),
-            OutcomeKind::REJECTED | OutcomeKind::NOT_PROCESSED => {
-                each(&|id| self.fail(id, FailureCause::Rejected(reason.clone())))
+        let fate = match delivery {
+            Delivery::Refused(error) => {
+                Fate::Failed(FailureCause::NotSent(format!("plugin: {error}")))
             }
-            _ => each(&|id| self.unknown(id, reason.clone(), valid_until_ms)),
+            Delivery::NotSent(reason) => Fate::Failed(FailureCause::NotSent(reason)),
+            Delivery::NotDelivered(reason) => Fate::Failed(FailureCause::NotDelivered(reason)),
+            Delivery::Unknown(reason) => Fate::Unknown(reason),
+            Delivery::Answered(reply) if reply.items.len() == ids.len() => {
+                for (id, item) in ids.iter().zip(reply.items.iter()) {
+                    self.apply_placed_item(*id, item, valid_until_ms);
+                }
+                return;
+            }
+            Delivery::Answered(reply) => match reply.outcome.kind {
+                OutcomeKind::ACCEPTED => {
+                    Fate::Unknown("accepted without an order status".to_owned())
+                }
+                OutcomeKind::REJECTED | OutcomeKind::NOT_PROCESSED => {
+                    Fate::Failed(FailureCause::Rejected(reply.outcome.message.to_string()))
+                }
+                _ => Fate::Unknown(reply.outcome.message.to_string()),
+            },
+        };
+        for id in ids {
+            match &fate {
+                Fate::Failed(cause) => self.fail(*id, cause.clone()),
+                Fate::Unknown(reason) => self.unknown(*id, reason.clone(), valid_until_ms),
+            }
         }
     }
 
@@ -333,12 +330,14 @@ impl Inner {
             debug!(exchange = %self.exchange, order = %id, oid = %update.exchange_order_id, "report about a replaced exchange id");
             return;
         }
-        if matches!(
-            update.status,
-            VenueOrderStatus::TRIGGERED
-                | VenueOrderStatus::PARTIALLY_FILLED
-                | VenueOrderStatus::FILLED
-        ) {
+        if order.spec.order_type.is_trigger()
+            && matches!(
+                update.status,
+                VenueOrderStatus::TRIGGERED
+                    | VenueOrderStatus::PARTIALLY_FILLED
+                    | VenueOrderStatus::FILLED
+            )
+        {
             let _ = self.tracker.mark_triggered(id, update.time_ms);
         }
         // The venue's size counts from the fills before the exchange's order

@@ -106,21 +106,15 @@ pub fn prepare_order(
                     .map_err(invalid_field("trigger_price"))?,
             )
         }
-        (true, None) => {
-            return Err(invalid(format!(
-                "`trigger_price`: a {:?} order needs a trigger price",
-                command.order_type
-            )));
-        }
         (false, Some(_)) => {
             return Err(invalid(format!(
                 "`trigger_price`: only stop and take-profit orders have one, not {:?}",
                 command.order_type
             )));
         }
-        (false, None) => None,
+        (_, None) => None,
     };
-    if trigger_price.is_some() && command.time_in_force != TimeInForce::Gtc {
+    if command.order_type.is_trigger() && command.time_in_force != TimeInForce::Gtc {
         return Err(invalid(
             "`time_in_force`: a trigger order rests until triggered (GTC)",
         ));
@@ -171,7 +165,11 @@ pub fn prepare_order(
         (OrderType::TakeProfitLimit, Some(_)) => {
             (OrderKind::TAKE_PROFIT_LIMIT, GTC, limit_price()?)
         }
-        (other, None) => return Err(invalid(format!("a {other:?} order needs a trigger price"))),
+        (other, None) => {
+            return Err(invalid(format!(
+                "`trigger_price`: a {other:?} order needs a trigger price"
+            )));
+        }
     };
     if !manifest.order_kinds.contains(&kind) {
         return Err(invalid(format!(
