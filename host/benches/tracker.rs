@@ -26,6 +26,7 @@ impl OrderListener for Counter {
 fn orders(generator: &ClientIdGenerator) -> Vec<NewOrder> {
     (0..BATCH)
         .map(|_| NewOrder {
+            trigger_reference: None,
             client_order_id: generator.next(),
             exchange: "hl".into(),
             trading_pair: "BTC-USD".into(),

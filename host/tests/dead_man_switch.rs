@@ -115,6 +115,7 @@ async fn without_heartbeats_the_switch_lapses_and_fires() {
     let id = env
         .trading
         .submit(&OrderCommand {
+            trigger_reference: None,
             trading_pair: "BTC-USD".into(),
             trade_type: TradeType::Buy,
             order_type: OrderType::Limit,

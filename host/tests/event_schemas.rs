@@ -91,6 +91,7 @@ fn level(price: &str, size: &str) -> Level {
 
 fn new_order(id: connector_host::order::ClientOrderId) -> NewOrder {
     NewOrder {
+        trigger_reference: None,
         client_order_id: id,
         exchange: "hl-local".into(),
         trading_pair: "BTC-USD".into(),

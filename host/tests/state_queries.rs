@@ -91,6 +91,7 @@ async fn every_venue_answers_state_queries_and_takes_settings() {
                     "{exchange}"
                 );
                 assert_eq!(capabilities["modify"], "cancel_and_place");
+                assert_eq!(capabilities["trigger_references"], json!(["MARK"]));
                 assert_eq!(capabilities["dead_man_switch"], "scheduled_time");
                 assert_eq!(
                     (market["symbol"].as_str(), market["venue_symbol"].as_str()),
@@ -105,10 +106,15 @@ async fn every_venue_answers_state_queries_and_takes_settings() {
             }
             "by" | "bn" => {
                 assert_eq!(capabilities["modify"], "amend_in_place", "{exchange}");
-                // Binance's conditional orders are its algo orders, which its
-                // plugin does not place yet.
-                let stops = rows(capabilities, "order_types").contains(&json!("STOP_MARKET"));
-                assert_eq!(stops, name == "by", "{exchange}");
+                assert!(
+                    rows(capabilities, "order_types").contains(&json!("STOP_MARKET")),
+                    "{exchange}"
+                );
+                assert_eq!(
+                    capabilities["trigger_references"],
+                    json!(["MARK", "LAST"]),
+                    "{exchange}"
+                );
                 assert_eq!(market["venue_symbol"], "BTCUSDT", "{market}");
                 assert!(market["tick"].is_number(), "{market}");
             }

@@ -20,6 +20,7 @@ fn dec(text: &str) -> Decimal {
 
 fn new_order(id: ClientOrderId, amount: &str) -> NewOrder {
     NewOrder {
+        trigger_reference: None,
         client_order_id: id,
         exchange: "hl".into(),
         trading_pair: "BTC-USD".into(),

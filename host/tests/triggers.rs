@@ -1,7 +1,8 @@
-//! Stop and take-profit orders on Hyperliquid, end to end: tracked while
+//! Stop and take-profit orders end to end: on Hyperliquid tracked while
 //! they wait for their trigger, published as `triggered` when it fires
 //! (the emulator fires them on its mark price), filled like any order,
-//! and kept across a SIGKILL with their trigger.
+//! and kept across a SIGKILL with their trigger; on Bybit (conditional
+//! orders) and Binance (algo orders) on the mark or the last price.
 
 mod common;
 
@@ -61,6 +62,14 @@ async fn a_stop_waits_fires_on_the_mark_and_fills_and_survives_a_kill() {
             json!({"order_type": "STOP_LIMIT", "trigger_price": "102000"}),
             "needs a price",
         ),
+        (
+            json!({"order_type": "STOP_MARKET", "trigger_price": "102000", "trigger_reference": "LAST"}),
+            "does not trigger on the last price",
+        ),
+        (
+            json!({"order_type": "LIMIT", "price": "90000", "trigger_reference": "MARK"}),
+            "only stop and take-profit",
+        ),
     ] {
         let reply = place(&files, fields.clone());
         assert_eq!(reply["error"]["code"], "invalid_order", "{fields}: {reply}");
@@ -105,12 +114,20 @@ async fn a_stop_waits_fires_on_the_mark_and_fills_and_survives_a_kill() {
         },
     )
     .await;
-    let topics: Vec<String> = events
-        .all()
-        .into_iter()
-        .filter(|(_, body)| body["data"]["client_order_id"] == stop)
-        .map(|(topic, _)| topic)
-        .collect();
+    let topics_of_stop = || -> Vec<String> {
+        events
+            .all()
+            .into_iter()
+            .filter(|(_, body)| body["data"]["client_order_id"] == stop)
+            .map(|(topic, _)| topic)
+            .collect()
+    };
+    // The events may arrive after the command socket shows the fill.
+    eventually("the stop's fill published", Duration::from_secs(10), || {
+        topics_of_stop().iter().any(|t| t == "orders.hl.filled")
+    })
+    .await;
+    let topics = topics_of_stop();
     let triggered = topics.iter().position(|t| t == "orders.hl.triggered");
     let filled = topics.iter().position(|t| t == "orders.hl.filled");
     assert!(triggered.is_some() && triggered < filled, "{topics:?}");
@@ -161,69 +178,101 @@ async fn a_stop_waits_fires_on_the_mark_and_fills_and_survives_a_kill() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bybit_takes_conditional_orders_and_binance_refuses_them() {
+async fn bybit_and_binance_trigger_on_the_mark_or_the_last_price() {
     let seed = "venue trigger host";
     let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
-    let venues = ApiVenues::start(&files, Decimal::from(100_000)).await;
+    // No takers and no drift: the last price moves only with our trades.
+    let venues = ApiVenues::start_with(&files, Decimal::from(100_000), |config| {
+        config.liquidity.taker_rate_per_sec = 0.0;
+        config.liquidity.volatility_bps_per_sec = 0.0;
+    })
+    .await;
     venues.configure(&files);
     let _host = files.start().await;
-    let on = |exchange: &str, fields: Value| {
-        let mut request = json!({"cmd": "buy", "exchange": exchange, "trading_pair": "BTC-USDT", "amount": "0.002"});
-        if let (Value::Object(request), Value::Object(fields)) = (&mut request, fields) {
-            request.extend(fields);
-        }
-        files.command(request).expect("reply")
-    };
-    let get = |id: &str| {
-        files
-            .command(json!({"cmd": "get_order", "exchange": "by", "client_order_id": id}))
-            .expect("reply")["result"]
-            .clone()
-    };
+    for (exchange, venue) in [("by", &venues.bybit), ("bn", &venues.binance)] {
+        let on = |fields: Value| {
+            let mut request = json!({"cmd": "buy", "exchange": exchange, "trading_pair": "BTC-USDT", "amount": "0.002"});
+            if let (Value::Object(request), Value::Object(fields)) = (&mut request, fields) {
+                request.extend(fields);
+            }
+            files.command(request).expect("reply")
+        };
+        let get = |id: &str| {
+            files
+                .command(json!({"cmd": "get_order", "exchange": exchange, "client_order_id": id}))
+                .expect("reply")["result"]
+                .clone()
+        };
+        let wait = |what: &'static str, id: &str, state: &'static str, triggered: bool| {
+            let id = id.to_owned();
+            let get = &get;
+            async move {
+                eventually(what, Duration::from_secs(10), || {
+                    let order = get(&id);
+                    order["order_state"] == state && order["trigger"]["triggered"] == triggered
+                })
+                .await
+            }
+        };
+        venue
+            .set_price("BTC", Decimal::from(100_000))
+            .expect("price");
+        // A trade at about 100,000 makes the last price.
+        let first = id_of(&on(json!({"order_type": "MARKET"})));
+        eventually("the first buy filled", Duration::from_secs(10), || {
+            get(&first)["order_state"] == "FILLED"
+        })
+        .await;
 
-    let refused = on(
-        "bn",
-        json!({"order_type": "STOP_MARKET", "trigger_price": "101000"}),
-    );
-    assert_eq!(refused["error"]["code"], "invalid_order", "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .contains("does not support stop_market")
-    );
+        // A buy stop on the last price: the mark passing its trigger does
+        // not fire it, a trade beyond it does.
+        let on_last = id_of(&on(json!({
+            "order_type": "STOP_MARKET", "trigger_price": "101000", "trigger_reference": "LAST",
+        })));
+        wait("the last-price stop waiting", &on_last, "OPEN", false).await;
+        assert_eq!(get(&on_last)["trigger"]["reference"], "LAST");
+        venue
+            .set_price("BTC", Decimal::from(101_500))
+            .expect("price");
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert_eq!(
+            get(&on_last)["trigger"]["triggered"],
+            false,
+            "{exchange}: the mark alone fired a last-price stop"
+        );
+        let push = id_of(&on(json!({"order_type": "MARKET"})));
+        eventually("the pushing buy filled", Duration::from_secs(10), || {
+            get(&push)["order_state"] == "FILLED"
+        })
+        .await;
+        wait("the last-price stop fired", &on_last, "FILLED", true).await;
 
-    let stop = id_of(&on(
-        "by",
-        json!({"order_type": "STOP_MARKET", "trigger_price": "101000"}),
-    ));
-    eventually(
-        "the conditional order waiting",
-        Duration::from_secs(10),
-        || {
-            let order = get(&stop);
-            order["order_state"] == "OPEN" && order["trigger"]["triggered"] == false
-        },
-    )
-    .await;
-    // Its worst price (5 % above the trigger) crosses the book: only a
-    // conditional order waits.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(get(&stop)["order_state"], "OPEN");
-    venues
-        .bybit
-        .set_price("BTC", Decimal::from(101_500))
-        .expect("price");
-    eventually(
-        "the stop triggered and filled",
-        Duration::from_secs(10),
-        || {
-            let order = get(&stop);
-            order["order_state"] == "FILLED" && order["trigger"]["triggered"] == true
-        },
-    )
-    .await;
+        // A buy stop on the mark fires when the mark passes it.
+        let on_mark = id_of(&on(
+            json!({"order_type": "STOP_MARKET", "trigger_price": "102500"}),
+        ));
+        wait("the mark stop waiting", &on_mark, "OPEN", false).await;
+        assert_eq!(get(&on_mark)["trigger"]["reference"], "MARK");
+        venue
+            .set_price("BTC", Decimal::from(103_000))
+            .expect("price");
+        wait("the mark stop fired", &on_mark, "FILLED", true).await;
+
+        // A take-profit sell waiting far above is cancelled while it waits
+        // (Binance: in the algo service).
+        let take = id_of(&files.command(json!({
+            "cmd": "sell", "exchange": exchange, "trading_pair": "BTC-USDT", "amount": "0.002",
+            "order_type": "TAKE_PROFIT_LIMIT", "trigger_price": "120000", "price": "119900",
+            "reduce_only": true,
+        })).expect("reply"));
+        wait("the take-profit waiting", &take, "OPEN", false).await;
+        let cancel = files
+            .command(json!({"cmd": "cancel", "exchange": exchange, "client_order_id": take}))
+            .expect("reply");
+        assert_eq!(cancel["ok"], true, "{cancel}");
+        wait("the take-profit cancelled", &take, "CANCELLED", false).await;
+    }
     emulator.shutdown().await;
     venues.shutdown().await;
 }

@@ -90,7 +90,9 @@ pub use loader::{LoadError, LoadedPlugin, PluginInstance, operation};
 pub use manifest::{DeadManSwitch, Manifest, ModifySize, RateLimitBucket};
 pub use market::{Market, MarketKind, PriceRule, TradingRule};
 pub use operation::{Operation, Operation_NE, Request, RequestContext, Response, SignRequest};
-pub use order::{ModifyRequest, OrderKind, OrderRef, OrderRequest, Side, TimeInForce};
+pub use order::{
+    ModifyRequest, OrderKind, OrderRef, OrderRequest, Side, TimeInForce, TriggerReference,
+};
 pub use outcome::{Outcome, OutcomeKind, RejectReason, Reply};
 pub use output::{Answer, AnswerKind, Output, Output_NE, SESSION_JOB};
 pub use plugin::{

@@ -4,7 +4,7 @@
 use abi_stable::StableAbi;
 use abi_stable::std_types::{RString, RVec};
 
-use crate::{OrderKind, TimeInForce};
+use crate::{OrderKind, TimeInForce, TriggerReference};
 
 crate::abi_code! {
     /// The venue's dead man's switch.
@@ -80,4 +80,6 @@ pub struct Manifest {
     /// What size a modify names (the host sends the total or what is left
     /// of it, and reads the venue's sizes of the order accordingly).
     pub modify_size: ModifySize,
+    /// The prices its trigger orders can watch.
+    pub trigger_references: RVec<TriggerReference>,
 }

@@ -36,6 +36,18 @@ crate::abi_code! {
 }
 
 crate::abi_code! {
+    /// The price a trigger order's trigger watches.
+    TriggerReference {
+        /// The mark price (Hyperliquid's only reference, Bybit `MarkPrice`,
+        /// Binance `MARK_PRICE`).
+        MARK = 1 => "mark",
+        /// The last traded price (Bybit `LastPrice`, Binance
+        /// `CONTRACT_PRICE`).
+        LAST = 2 => "last",
+    }
+}
+
+crate::abi_code! {
     /// How long an order stays on the book.
     TimeInForce {
         /// Good till cancelled.
@@ -74,6 +86,9 @@ pub struct OrderRequest {
     pub reduce_only: bool,
     /// The trigger price of stop and take-profit orders.
     pub trigger_price: ROption<Dec>,
+    /// The price the trigger watches (trigger orders only; the host sends
+    /// one the manifest lists).
+    pub trigger_reference: TriggerReference,
     /// For market orders: the worst acceptable move from `price`, as a
     /// fraction (0.05 = 5 %).
     pub max_slippage: ROption<Dec>,
@@ -85,10 +100,16 @@ pub struct OrderRequest {
 pub struct OrderRef {
     /// The client order id in the venue's format.
     pub client_id: RString,
-    /// The exchange's id, once known.
+    /// The exchange's id, once known (a trigger order's, once triggered,
+    /// is the id of the order it became when the venue reported one).
     pub exchange_order_id: ROption<RString>,
     /// The market.
     pub market: Market,
+    /// The order's type: a venue that keeps trigger orders apart (Binance's
+    /// algo service) routes by it.
+    pub kind: OrderKind,
+    /// Whether a trigger order is known to have triggered.
+    pub triggered: bool,
 }
 
 /// Replace an order's price and size.

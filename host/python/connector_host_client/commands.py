@@ -51,13 +51,16 @@ def order(
     client_order_id: str | None = None,
     max_slippage_percent: Number | None = None,
     trigger_price: Number | None = None,
+    trigger_reference: Literal["MARK", "LAST"] | None = None,
     exchange: str | None = None,
 ) -> Request[str]:
     """A new order (``buy`` and ``sell`` fix the side); the result is its
     client order id (the order is tracked: its life follows on
     ``orders.<exchange>.*``). Stops and take-profits (``order_type``
     ``STOP_MARKET``, ``STOP_LIMIT``, ``TAKE_PROFIT_MARKET``,
-    ``TAKE_PROFIT_LIMIT``) take a ``trigger_price``."""
+    ``TAKE_PROFIT_LIMIT``) take a ``trigger_price`` and watch the mark
+    price, or the last price with ``trigger_reference="LAST"`` where the
+    exchange allows it."""
     return Request(
         side,
         {
@@ -72,6 +75,7 @@ def order(
             if max_slippage_percent is None
             else str(max_slippage_percent),
             "trigger_price": None if trigger_price is None else str(trigger_price),
+            "trigger_reference": trigger_reference,
             "exchange": exchange,
         },
         lambda result: result["client_order_id"],

@@ -39,6 +39,10 @@ pub struct NewOrderArgs {
     /// Stop and take-profit orders: the price that triggers them.
     #[arg(long)]
     pub trigger_price: Option<String>,
+    /// Stop and take-profit orders: the price the trigger watches, MARK
+    /// (default) or LAST.
+    #[arg(long)]
+    pub trigger_reference: Option<String>,
 }
 
 /// The fields of `fills` and `history`.
@@ -206,6 +210,7 @@ impl OrderAction {
                 "client_order_id": args.client_order_id,
                 "max_slippage_percent": args.max_slippage_percent,
                 "trigger_price": args.trigger_price,
+                "trigger_reference": args.trigger_reference.as_deref().map(str::to_uppercase),
             })
         };
         let window = |cmd: &str, args: &WindowArgs| {

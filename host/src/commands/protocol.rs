@@ -5,7 +5,9 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::order::{ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType};
+use crate::order::{
+    ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
+};
 use crate::trading::{CommandError, MarginMode, OrderCommand};
 
 /// An exact decimal from a JSON string (`"0.1"`) or a JSON number of at most
@@ -78,6 +80,10 @@ pub struct NewOrderFields {
     /// `STOP_*` and `TAKE_PROFIT_*` orders: the price that triggers them.
     #[serde(default)]
     pub trigger_price: Option<ExactDecimal>,
+    /// `STOP_*` and `TAKE_PROFIT_*` orders: `MARK` (default) or `LAST`, the
+    /// price their trigger watches.
+    #[serde(default)]
+    pub trigger_reference: Option<TriggerReference>,
 }
 
 impl NewOrderFields {
@@ -107,6 +113,7 @@ impl NewOrderFields {
             client_order_id: self.client_order_id,
             max_slippage_percent: self.max_slippage_percent.map(|p| p.0),
             trigger_price: self.trigger_price.map(|p| p.0),
+            trigger_reference: self.trigger_reference,
         })
     }
 }

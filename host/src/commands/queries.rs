@@ -1,15 +1,15 @@
 //! The state queries' answers: `status`, `balances`, `positions`,
 //! `markets` (from memory), and `history` and `fills` (from the journals).
 
-use plugin_api::{Dec, Manifest, Market, ModifySize, OrderKind, TimeInForce as Tif};
+use plugin_api::{Dec, Manifest, Market, ModifySize, TimeInForce as Tif};
 use serde_json::{Map, Value, json};
 
 use super::PAGE;
 use super::protocol::WindowFields;
 use crate::journal::query::{self, Window};
-use crate::order::{OrderType, TimeInForce};
+use crate::order::{OrderType, TimeInForce, TriggerReference};
 use crate::publisher::{JsonDecimal, fill_json, order_json};
-use crate::trading::Trading;
+use crate::trading::{Trading, order_kind, trigger_reference};
 
 /// An error of a query: its code and message.
 pub(super) type Refusal = (&'static str, String);
@@ -149,19 +149,18 @@ fn market_json(market: &Market, book: Value) -> Value {
 
 /// What the venue lets the host do, in the command protocol's words.
 fn capabilities(manifest: &Manifest) -> Value {
-    let order_types: Vec<OrderType> = [
-        (OrderType::Limit, OrderKind::LIMIT),
-        (OrderType::Market, OrderKind::MARKET),
-        (OrderType::LimitMaker, OrderKind::LIMIT_MAKER),
-        (OrderType::StopMarket, OrderKind::STOP_MARKET),
-        (OrderType::StopLimit, OrderKind::STOP_LIMIT),
-        (OrderType::TakeProfitMarket, OrderKind::TAKE_PROFIT_MARKET),
-        (OrderType::TakeProfitLimit, OrderKind::TAKE_PROFIT_LIMIT),
-    ]
-    .into_iter()
-    .filter(|(_, kind)| manifest.order_kinds.contains(kind))
-    .map(|(order_type, _)| order_type)
-    .collect();
+    let order_types: Vec<OrderType> = OrderType::ALL
+        .into_iter()
+        .filter(|order_type| manifest.order_kinds.contains(&order_kind(*order_type)))
+        .collect();
+    let trigger_references: Vec<TriggerReference> = TriggerReference::ALL
+        .into_iter()
+        .filter(|reference| {
+            manifest
+                .trigger_references
+                .contains(&trigger_reference(*reference))
+        })
+        .collect();
     let time_in_force: Vec<TimeInForce> = [
         (TimeInForce::Gtc, Tif::GTC),
         (TimeInForce::Ioc, Tif::IOC),
@@ -173,6 +172,7 @@ fn capabilities(manifest: &Manifest) -> Value {
     .collect();
     json!({
         "order_types": order_types,
+        "trigger_references": trigger_references,
         "time_in_force": time_in_force,
         "max_batch": manifest.max_batch,
         "modify": if manifest.modify_size == ModifySize::TOTAL { "amend_in_place" } else { "cancel_and_place" },

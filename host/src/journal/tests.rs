@@ -11,6 +11,7 @@ use crate::order::{
 
 fn new_order(id: ClientOrderId) -> NewOrder {
     NewOrder {
+        trigger_reference: None,
         client_order_id: id,
         exchange: "hl".into(),
         trading_pair: "BTC-USD".into(),

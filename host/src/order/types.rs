@@ -25,6 +25,17 @@ pub enum OrderType {
 }
 
 impl OrderType {
+    /// Every order type.
+    pub const ALL: [OrderType; 7] = [
+        OrderType::Limit,
+        OrderType::Market,
+        OrderType::LimitMaker,
+        OrderType::StopMarket,
+        OrderType::StopLimit,
+        OrderType::TakeProfitMarket,
+        OrderType::TakeProfitLimit,
+    ];
+
     /// Whether it waits for a trigger price (stops and take-profits).
     pub fn is_trigger(self) -> bool {
         matches!(
@@ -43,6 +54,22 @@ impl OrderType {
             OrderType::Market | OrderType::StopMarket | OrderType::TakeProfitMarket
         )
     }
+}
+
+/// The price a trigger order's trigger watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TriggerReference {
+    /// The mark price (the host's default on every venue).
+    #[default]
+    Mark,
+    /// The last traded price.
+    Last,
+}
+
+impl TriggerReference {
+    /// Both references.
+    pub const ALL: [TriggerReference; 2] = [TriggerReference::Mark, TriggerReference::Last];
 }
 
 /// Buy or sell.

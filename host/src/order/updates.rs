@@ -3,7 +3,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{ClientOrderId, OrderState, OrderType, PositionAction, TimeInForce, TradeType};
+use super::{
+    ClientOrderId, OrderState, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
+};
 
 /// A new order to track. Everything the host knows before sending it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -29,6 +31,10 @@ pub struct NewOrder {
     /// Stop and take-profit orders: the price that triggers them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger_price: Option<Decimal>,
+    /// Stop and take-profit orders: the price their trigger watches
+    /// (records from before it was kept: the mark).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_reference: Option<TriggerReference>,
     /// Creation time, ms since the epoch.
     pub creation_timestamp_ms: u64,
 }

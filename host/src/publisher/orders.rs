@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::{Family, JsonDecimal, Publisher, order_event_kind};
 use crate::order::{
     Fill, InFlightOrder, OrderEvent, OrderListener, OrderState, OrderType, TradeType, TradeUpdate,
+    TriggerReference,
 };
 use crate::runtime::clock::now_ns;
 
@@ -69,10 +70,12 @@ struct OrderEventData<'a> {
     trigger: Option<TriggerData>,
 }
 
-/// A trigger order's trigger: its price, and whether it fired.
+/// A trigger order's trigger: its price, the price it watches, and
+/// whether it fired.
 #[derive(Serialize)]
 struct TriggerData {
     trigger_price: JsonDecimal,
+    reference: TriggerReference,
     triggered: bool,
 }
 
@@ -97,6 +100,7 @@ impl<'a> OrderEventData<'a> {
             outcome_unknown: order.outcome_unknown.is_some(),
             trigger: order.spec.trigger_price.map(|price| TriggerData {
                 trigger_price: price.into(),
+                reference: order.spec.trigger_reference.unwrap_or_default(),
                 triggered: order.triggered,
             }),
             trade: trade.map(|trade| {

@@ -4,7 +4,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::order::{ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType};
+use crate::order::{
+    ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
+};
 
 /// A new order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +44,10 @@ pub struct OrderCommand {
     /// Stop and take-profit orders: the price that triggers them.
     #[serde(default)]
     pub trigger_price: Option<Decimal>,
+    /// Stop and take-profit orders: the price their trigger watches
+    /// (default: the mark).
+    #[serde(default)]
+    pub trigger_reference: Option<TriggerReference>,
 }
 
 impl OrderCommand {

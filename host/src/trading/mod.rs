@@ -49,7 +49,7 @@ pub use crate::runtime::Delivery;
 pub use command::{CommandError, MarginMode, OrderCommand};
 pub use modify::{Amendment, Begun};
 pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
-pub use prepare::{MarketPricing, prepare_order};
+pub use prepare::{MarketPricing, order_kind, prepare_order, trigger_reference};
 pub use risk::{Exposure, Refusal, RiskLimits};
 pub use user_stream::UserSink;
 use window::ActionWindow;

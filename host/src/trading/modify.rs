@@ -48,6 +48,7 @@ impl Amendment {
             client_order_id: Some(order.spec.client_order_id),
             max_slippage_percent: None,
             trigger_price: order.spec.trigger_price,
+            trigger_reference: order.spec.trigger_reference,
         }
     }
 }

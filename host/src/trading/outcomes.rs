@@ -431,6 +431,7 @@ impl Inner {
             price: update.price.to_decimal(),
             amount: update.size.to_decimal(),
             trigger_price: None,
+            trigger_reference: None,
             creation_timestamp_ms: update.time_ms,
         });
         order.state = OrderState::PendingSubmit;

@@ -7,7 +7,9 @@ use plugin_api::{Dec, Manifest, Market, OrderKind, OrderRequest, Side};
 use rust_decimal::Decimal;
 
 use super::command::{CommandError, OrderCommand};
-use crate::order::{ClientOrderId, NewOrder, OrderType, PositionAction, TimeInForce, TradeType};
+use crate::order::{
+    ClientOrderId, NewOrder, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
+};
 
 fn dec(value: Decimal, what: &str) -> Result<Dec, CommandError> {
     Dec::from_decimal(value).map_err(|e| CommandError::InvalidOrder(format!("{what}: {e}")))
@@ -34,6 +36,27 @@ fn time_in_force(tif: TimeInForce) -> plugin_api::TimeInForce {
         TimeInForce::Gtc => plugin_api::TimeInForce::GTC,
         TimeInForce::Ioc => plugin_api::TimeInForce::IOC,
         TimeInForce::Fok => plugin_api::TimeInForce::FOK,
+    }
+}
+
+/// The plugin's order kind of a host order type.
+pub fn order_kind(order_type: OrderType) -> OrderKind {
+    match order_type {
+        OrderType::Limit => OrderKind::LIMIT,
+        OrderType::Market => OrderKind::MARKET,
+        OrderType::LimitMaker => OrderKind::LIMIT_MAKER,
+        OrderType::StopMarket => OrderKind::STOP_MARKET,
+        OrderType::StopLimit => OrderKind::STOP_LIMIT,
+        OrderType::TakeProfitMarket => OrderKind::TAKE_PROFIT_MARKET,
+        OrderType::TakeProfitLimit => OrderKind::TAKE_PROFIT_LIMIT,
+    }
+}
+
+/// The plugin's word for a trigger reference.
+pub fn trigger_reference(reference: TriggerReference) -> plugin_api::TriggerReference {
+    match reference {
+        TriggerReference::Mark => plugin_api::TriggerReference::MARK,
+        TriggerReference::Last => plugin_api::TriggerReference::LAST,
     }
 }
 
@@ -114,6 +137,26 @@ pub fn prepare_order(
         }
         (_, None) => None,
     };
+    let reference = match (trigger_price, command.trigger_reference) {
+        (Some(_), reference) => Some(reference.unwrap_or_default()),
+        (None, Some(_)) => {
+            return Err(invalid(format!(
+                "`trigger_reference`: only stop and take-profit orders have one, not {:?}",
+                command.order_type
+            )));
+        }
+        (None, None) => None,
+    };
+    if let Some(reference) = reference
+        && !manifest
+            .trigger_references
+            .contains(&trigger_reference(reference))
+    {
+        return Err(invalid(format!(
+            "`trigger_reference`: {exchange} does not trigger on the {} price",
+            trigger_reference(reference)
+        )));
+    }
     if command.order_type.is_trigger() && command.time_in_force != TimeInForce::Gtc {
         return Err(invalid(
             "`time_in_force`: a trigger order rests until triggered (GTC)",
@@ -136,35 +179,22 @@ pub fn prepare_order(
         rule.quantize_price(worst, passive)
             .map_err(invalid_field("max_slippage_percent"))
     };
-    let (kind, tif, price) = match (command.order_type, trigger_price) {
+    let kind = order_kind(command.order_type);
+    let (tif, price) = match (command.order_type, trigger_price) {
         (OrderType::Market, _) => {
             let mid = pricing
                 .mid
                 .ok_or_else(|| CommandError::NoMarketPrice(command.trading_pair.clone()))?;
-            (OrderKind::MARKET, plugin_api::TimeInForce::IOC, mid)
+            (plugin_api::TimeInForce::IOC, mid)
         }
-        (OrderType::LimitMaker, _) => (
-            OrderKind::LIMIT_MAKER,
-            plugin_api::TimeInForce::POST_ONLY,
-            limit_price()?,
-        ),
-        (OrderType::Limit, _) => (
-            OrderKind::LIMIT,
-            time_in_force(command.time_in_force),
-            limit_price()?,
-        ),
+        (OrderType::LimitMaker, _) => (plugin_api::TimeInForce::POST_ONLY, limit_price()?),
+        (OrderType::Limit, _) => (time_in_force(command.time_in_force), limit_price()?),
         // At market once triggered, no worse than the slippage from the
         // trigger price.
-        (OrderType::StopMarket, Some(trigger)) => {
-            (OrderKind::STOP_MARKET, GTC, worst_price(trigger)?)
+        (OrderType::StopMarket | OrderType::TakeProfitMarket, Some(trigger)) => {
+            (GTC, worst_price(trigger)?)
         }
-        (OrderType::TakeProfitMarket, Some(trigger)) => {
-            (OrderKind::TAKE_PROFIT_MARKET, GTC, worst_price(trigger)?)
-        }
-        (OrderType::StopLimit, Some(_)) => (OrderKind::STOP_LIMIT, GTC, limit_price()?),
-        (OrderType::TakeProfitLimit, Some(_)) => {
-            (OrderKind::TAKE_PROFIT_LIMIT, GTC, limit_price()?)
-        }
+        (OrderType::StopLimit | OrderType::TakeProfitLimit, Some(_)) => (GTC, limit_price()?),
         (other, None) => {
             return Err(invalid(format!(
                 "`trigger_price`: a {other:?} order needs a trigger price"
@@ -200,6 +230,7 @@ pub fn prepare_order(
         price,
         amount,
         trigger_price,
+        trigger_reference: reference,
         creation_timestamp_ms: now_ms,
     };
     let request = OrderRequest {
@@ -215,6 +246,7 @@ pub fn prepare_order(
             .map(|trigger| dec(trigger, "trigger_price"))
             .transpose()?
             .into(),
+        trigger_reference: trigger_reference(reference.unwrap_or_default()),
         max_slippage: slippage_fraction(
             command
                 .max_slippage_percent

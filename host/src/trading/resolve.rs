@@ -186,6 +186,8 @@ impl Inner {
             client_id: id.to_string().into(),
             exchange_order_id: order.exchange_order_id.map(Into::into).into(),
             market,
+            kind: super::prepare::order_kind(order.spec.order_type),
+            triggered: order.triggered,
         })
     }
 
@@ -510,6 +512,9 @@ impl Inner {
                 client_id: id.to_string().into(),
                 exchange_order_id: ROption::RSome(fill.exchange_order_id.clone()),
                 market,
+                // A fill is of an order on the book: asked for as one.
+                kind: plugin_api::OrderKind::LIMIT,
+                triggered: false,
             };
             match this.querier.events(Operation::FetchOrder(target)).await {
                 Ok(events) => {
@@ -538,6 +543,7 @@ mod tests {
 
     fn order(state: OrderState, created_ms: u64) -> InFlightOrder {
         let mut order = InFlightOrder::new(NewOrder {
+            trigger_reference: None,
             client_order_id: ClientOrderId(7),
             exchange: "ex".into(),
             trading_pair: "BTC-USD".into(),

@@ -162,6 +162,7 @@ pub fn decimal(value: &serde_json::Value) -> rust_decimal::Decimal {
 pub fn buy_order(pair: &str, price: &str, amount: &str, order_type: OrderType) -> OrderCommand {
     let number = |text: &str| text.parse().expect("a decimal");
     OrderCommand {
+        trigger_reference: None,
         trading_pair: pair.into(),
         trade_type: TradeType::Buy,
         order_type,

@@ -39,7 +39,8 @@ pub use errors::{Answer, Meaning, Reject, VenueError, classify, codes};
 pub use filters::{Filter, SymbolRules};
 pub use form::{Lookup, Params};
 pub use order::{
-    ClientOrderId, ModifyOrder, NewOrder, OrderTarget, OrderType, ResponseType, Side, TimeInForce,
+    AlgoOrder, AlgoOrderType, ClientOrderId, ModifyOrder, NewOrder, OrderTarget, OrderType,
+    ResponseType, Side, TimeInForce, WorkingType,
 };
 pub use streams::{DepthSpeed, MarketStream, Route};
 

@@ -347,6 +347,172 @@ impl NewOrder {
     }
 }
 
+/// The conditional order types of the Algo service this crate speaks
+/// (trailing stops aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlgoOrderType {
+    /// A limit order once the trigger price is reached.
+    Stop,
+    /// A market order once the trigger price is reached.
+    StopMarket,
+    /// A take-profit limit order.
+    TakeProfit,
+    /// A take-profit market order.
+    TakeProfitMarket,
+}
+
+impl AlgoOrderType {
+    const ALL: [AlgoOrderType; 4] = [
+        AlgoOrderType::Stop,
+        AlgoOrderType::StopMarket,
+        AlgoOrderType::TakeProfit,
+        AlgoOrderType::TakeProfitMarket,
+    ];
+
+    /// Binance's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlgoOrderType::Stop => "STOP",
+            AlgoOrderType::StopMarket => "STOP_MARKET",
+            AlgoOrderType::TakeProfit => "TAKE_PROFIT",
+            AlgoOrderType::TakeProfitMarket => "TAKE_PROFIT_MARKET",
+        }
+    }
+
+    /// Whether it executes at market once triggered (it takes no price).
+    pub fn is_market(self) -> bool {
+        matches!(
+            self,
+            AlgoOrderType::StopMarket | AlgoOrderType::TakeProfitMarket
+        )
+    }
+
+    /// Whether it is a take-profit (else a stop).
+    pub fn is_take_profit(self) -> bool {
+        matches!(
+            self,
+            AlgoOrderType::TakeProfit | AlgoOrderType::TakeProfitMarket
+        )
+    }
+}
+
+/// The price a conditional order's trigger watches (`workingType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkingType {
+    /// The mark price.
+    MarkPrice,
+    /// The last traded price (Binance's default).
+    ContractPrice,
+}
+
+impl WorkingType {
+    /// Binance's word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkingType::MarkPrice => "MARK_PRICE",
+            WorkingType::ContractPrice => "CONTRACT_PRICE",
+        }
+    }
+}
+
+/// A conditional order (`POST /fapi/v1/algoOrder`, `algoType=CONDITIONAL`),
+/// in one-way mode, good till cancelled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlgoOrder {
+    /// The symbol.
+    pub symbol: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// The conditional type.
+    pub order_type: AlgoOrderType,
+    /// Base units, above zero.
+    pub quantity: Decimal,
+    /// The limit price of `STOP` and `TAKE_PROFIT` orders.
+    pub price: Option<Decimal>,
+    /// The price that fires it.
+    pub trigger_price: Decimal,
+    /// What the trigger watches.
+    pub working_type: WorkingType,
+    /// Only reduce the position.
+    pub reduce_only: bool,
+    /// The client's id (`clientAlgoId`), if any.
+    pub client_algo_id: Option<ClientOrderId>,
+}
+
+impl AlgoOrder {
+    /// Writes the order's parameters.
+    pub fn encode(&self, params: &mut Params) {
+        params
+            .push("algoType", "CONDITIONAL")
+            .push("symbol", self.symbol.as_str())
+            .push("side", self.side.as_str())
+            .push("type", self.order_type.as_str())
+            .push("quantity", decimal_text(self.quantity));
+        if let Some(price) = self.price {
+            params
+                .push("timeInForce", TimeInForce::Gtc.as_str())
+                .push("price", decimal_text(price));
+        }
+        params
+            .push("triggerPrice", decimal_text(self.trigger_price))
+            .push("workingType", self.working_type.as_str());
+        if self.reduce_only {
+            params.push("reduceOnly", "true");
+        }
+        if let Some(id) = &self.client_algo_id {
+            params.push("clientAlgoId", id.as_str());
+        }
+    }
+
+    /// Reads a conditional order: `-1116` for an algo type other than
+    /// CONDITIONAL, an unknown order type or working type, `-1102` for a
+    /// missing quantity, trigger price or (limit types) price, `-4015`
+    /// for a bad client id.
+    pub fn decode(params: &impl Lookup) -> Result<AlgoOrder, VenueError> {
+        if params.required("algoType")? != "CONDITIONAL" {
+            return Err(VenueError::new(
+                codes::INVALID_ORDER_TYPE,
+                "Invalid algoType.",
+            ));
+        }
+        let symbol = params.required("symbol")?.to_ascii_uppercase();
+        let side = Side::decode(params, "side")?;
+        let word = params.required("type")?;
+        let order_type = AlgoOrderType::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == word)
+            .ok_or_else(|| VenueError::new(codes::INVALID_ORDER_TYPE, "Invalid orderType."))?;
+        let working_type = match params.text("workingType") {
+            None | Some("CONTRACT_PRICE") => WorkingType::ContractPrice,
+            Some("MARK_PRICE") => WorkingType::MarkPrice,
+            Some(_) => return Err(VenueError::invalid("workingType")),
+        };
+        let price = match order_type.is_market() {
+            true => None,
+            false => Some(
+                params
+                    .decimal("price")?
+                    .ok_or_else(|| VenueError::mandatory("price"))?,
+            ),
+        };
+        Ok(AlgoOrder {
+            symbol,
+            side,
+            order_type,
+            quantity: params
+                .decimal("quantity")?
+                .ok_or_else(|| VenueError::mandatory("quantity"))?,
+            price,
+            trigger_price: params
+                .decimal("triggerPrice")?
+                .ok_or_else(|| VenueError::mandatory("triggerPrice"))?,
+            working_type,
+            reduce_only: params.flag("reduceOnly")?,
+            client_algo_id: ClientOrderId::decode(params, "clientAlgoId")?,
+        })
+    }
+}
+
 /// A modify in place (`PUT /fapi/v1/order`, `order.modify`): LIMIT orders
 /// only, both quantity (the new total) and price.
 #[derive(Debug, Clone, PartialEq)]
@@ -410,6 +576,43 @@ mod tests {
             good_till_date: None,
             response_type: Some(ResponseType::Result),
         }
+    }
+
+    #[test]
+    fn an_algo_order_encodes_and_decodes_to_itself() {
+        let stop = AlgoOrder {
+            symbol: "BTCUSDT".into(),
+            side: Side::Sell,
+            order_type: AlgoOrderType::Stop,
+            quantity: Decimal::new(2, 3),
+            price: Some(Decimal::new(98000, 0)),
+            trigger_price: Decimal::new(99000, 0),
+            working_type: WorkingType::MarkPrice,
+            reduce_only: true,
+            client_algo_id: Some(ClientOrderId::new("stop-1").unwrap()),
+        };
+        let mut params = Params::new();
+        stop.encode(&mut params);
+        assert_eq!(
+            params.encode(),
+            "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=STOP&quantity=0.002&timeInForce=GTC&price=98000&triggerPrice=99000&workingType=MARK_PRICE&reduceOnly=true&clientAlgoId=stop-1"
+        );
+        assert_eq!(AlgoOrder::decode(&params).unwrap(), stop);
+        // Binance's default: the last price; a market type takes no price.
+        let market = Params::decode(
+            "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&type=STOP_MARKET&quantity=1&triggerPrice=5",
+        )
+        .unwrap();
+        let decoded = AlgoOrder::decode(&market).unwrap();
+        assert_eq!(
+            (decoded.working_type, decoded.price),
+            (WorkingType::ContractPrice, None)
+        );
+        let other = Params::decode("algoType=VP&symbol=X&side=BUY&type=STOP&quantity=1").unwrap();
+        assert_eq!(
+            AlgoOrder::decode(&other).unwrap_err().code,
+            codes::INVALID_ORDER_TYPE
+        );
     }
 
     #[test]

@@ -89,6 +89,55 @@ pub(crate) fn order(order: &wire::Order, snapshot: bool) -> Result<OrderUpdate, 
     })
 }
 
+/// The host's status of a conditional order's status: finished, it filled
+/// when its order in the matching engine filled all of it, else that
+/// order was cancelled or expired.
+fn algo_status(text: &str, size: Dec, filled: Dec) -> Result<VenueOrderStatus, PluginError> {
+    Ok(match text {
+        "NEW" => VenueOrderStatus::UNTRIGGERED,
+        "TRIGGERING" | "TRIGGERED" => VenueOrderStatus::TRIGGERED,
+        "FINISHED" if filled.to_decimal() >= size.to_decimal() => VenueOrderStatus::FILLED,
+        "FINISHED" | "CANCELED" => VenueOrderStatus::CANCELLED,
+        "EXPIRED" => VenueOrderStatus::EXPIRED,
+        "REJECTED" => VenueOrderStatus::REJECTED,
+        other => {
+            return Err(PluginError::malformed(format!(
+                "unknown algo order status `{other}`"
+            )));
+        }
+    })
+}
+
+/// A conditional order (a REST answer, or `ALGO_UPDATE` at `time_ms`):
+/// known by its algo id until it triggers, then by the id of the order it
+/// became.
+pub(crate) fn algo_order(
+    order: &wire::AlgoOrder,
+    snapshot: bool,
+    time_ms: u64,
+) -> Result<OrderUpdate, PluginError> {
+    let size = dec(&order.quantity, "quantity")?;
+    let filled = dec(order.executed_qty.as_deref().unwrap_or("0"), "executedQty")?;
+    let exchange_order_id = match order.actual_order_id.as_deref() {
+        Some(actual) if !actual.is_empty() => actual.to_owned(),
+        _ => order.algo_id.to_string(),
+    };
+    Ok(OrderUpdate {
+        client_id: host_client_id(&order.client_algo_id),
+        exchange_order_id: exchange_order_id.into(),
+        market: order.symbol.as_str().into(),
+        status: algo_status(&order.algo_status, size, filled)?,
+        raw_status: format!("algo {}", order.algo_status).into(),
+        side: side(&order.side)?,
+        price: dec(order.price.as_deref().unwrap_or("0"), "price")?,
+        size,
+        remaining: remaining(size, filled)?,
+        reason: order.reject_reason.as_deref().unwrap_or_default().into(),
+        snapshot,
+        time_ms,
+    })
+}
+
 /// An `ORDER_TRADE_UPDATE`: the order, and the fill when it traded.
 pub(crate) fn order_event(event: &wire::OrderEvent) -> Result<Vec<Event>, PluginError> {
     let size = dec(&event.qty, "q")?;

@@ -6,17 +6,18 @@ use std::collections::VecDeque;
 
 use abi_stable::std_types::{RBox, ROption, RVec};
 use binance_core::endpoints::{
-    BALANCE_V2, BATCH_ORDERS, COUNTDOWN_CANCEL_ALL, EXCHANGE_INFO, LEVERAGE, MARGIN_TYPE,
-    OPEN_ORDERS, ORDER, POSITION_RISK_V2, USER_TRADES,
+    ALGO_ORDER, BALANCE_V2, BATCH_ORDERS, COUNTDOWN_CANCEL_ALL, EXCHANGE_INFO, LEVERAGE,
+    MARGIN_TYPE, OPEN_ALGO_ORDERS, OPEN_ORDERS, ORDER, POSITION_RISK_V2, USER_TRADES,
 };
 use binance_core::signing::recv_window_until;
 use binance_core::{
-    ClientOrderId, ModifyOrder, NewOrder, OrderTarget, OrderType, Params, ResponseType, TimeInForce,
+    AlgoOrder, AlgoOrderType, ClientOrderId, ModifyOrder, NewOrder, OrderTarget, OrderType, Params,
+    ResponseType, TimeInForce, WorkingType,
 };
 use plugin_api::{
     Dec, Event, Event_NE, Operation, OrderKind, OrderRef, OrderRequest, Outcome, OutcomeKind,
     Output, PluginError, RejectReason, Reply, RequestContext, Response, Side,
-    TimeInForce as HostTif,
+    TimeInForce as HostTif, TriggerReference,
 };
 
 use crate::config::Config;
@@ -26,11 +27,11 @@ use crate::wire;
 use crate::wsapi::WsApi;
 use serde_json::Value;
 
-/// `userTrades` looks back at most this far, ms (7 days, less a minute
-/// for the way there).
 /// The most new orders one `batchOrders` takes.
 pub(crate) const MAX_BATCH_PLACE: usize = 5;
 
+/// `userTrades` looks back at most this far, ms (7 days, less a minute
+/// for the way there).
 const TRADES_LOOKBACK_MS: u64 = 7 * 24 * 60 * 60 * 1000 - 60_000;
 
 /// What a call's answer is read as.
@@ -64,6 +65,14 @@ enum Read {
     /// New orders of a `batchOrders` (post-only or not, each): one answer
     /// each, an order or an error.
     PlaceBatch { post_only: Vec<bool> },
+    /// A new conditional order.
+    PlaceAlgo,
+    /// A conditional order cancelled.
+    CancelAlgo,
+    /// One conditional order.
+    AlgoOrder,
+    /// Open conditional orders.
+    OpenAlgoOrders,
 }
 
 /// One call of a job and how its answer is read.
@@ -141,6 +150,79 @@ fn new_order(order: &OrderRequest) -> Result<NewOrder, PluginError> {
     })
 }
 
+/// Whether the host's order kind is one of Binance's conditional orders.
+fn is_conditional(kind: OrderKind) -> bool {
+    matches!(
+        kind,
+        OrderKind::STOP_MARKET
+            | OrderKind::STOP_LIMIT
+            | OrderKind::TAKE_PROFIT_MARKET
+            | OrderKind::TAKE_PROFIT_LIMIT
+    )
+}
+
+/// Whether an order lives in the Algo service: a conditional order not
+/// yet triggered (once triggered, it is an order of the matching engine).
+fn in_algo_service(order: &OrderRef) -> bool {
+    is_conditional(order.kind) && !order.triggered
+}
+
+/// The Algo service's parameters of a host trigger order. A market type
+/// takes no price: Binance fills it at market once triggered (the host's
+/// worst price is not sent).
+fn algo_order(order: &OrderRequest) -> Result<AlgoOrder, PluginError> {
+    let order_type = match order.kind {
+        OrderKind::STOP_MARKET => AlgoOrderType::StopMarket,
+        OrderKind::STOP_LIMIT => AlgoOrderType::Stop,
+        OrderKind::TAKE_PROFIT_MARKET => AlgoOrderType::TakeProfitMarket,
+        OrderKind::TAKE_PROFIT_LIMIT => AlgoOrderType::TakeProfit,
+        other => {
+            return Err(PluginError::invalid(format!(
+                "{other} is not a conditional order"
+            )));
+        }
+    };
+    let working_type = match order.trigger_reference {
+        TriggerReference::MARK => WorkingType::MarkPrice,
+        TriggerReference::LAST => WorkingType::ContractPrice,
+        other => {
+            return Err(PluginError::unsupported(format!(
+                "binance-usdm does not trigger on {other}"
+            )));
+        }
+    };
+    let trigger_price = order
+        .trigger_price
+        .into_option()
+        .ok_or_else(|| PluginError::invalid("a trigger order needs a trigger price"))?;
+    Ok(AlgoOrder {
+        symbol: order.market.venue_symbol.to_string(),
+        side: side(order.side)?,
+        order_type,
+        quantity: decimal(order.size),
+        price: (!order_type.is_market()).then(|| decimal(order.price)),
+        trigger_price: decimal(trigger_price),
+        working_type,
+        reduce_only: order.reduce_only,
+        client_algo_id: Some(client_id(&order.client_id)?),
+    })
+}
+
+/// Names a conditional order in the Algo service: by its algo id when
+/// the host knows it, else by its client id.
+fn name_algo(order: &OrderRef, params: &mut Params) -> Result<(), PluginError> {
+    match order
+        .exchange_order_id
+        .as_ref()
+        .into_option()
+        .and_then(|id| id.parse::<u64>().ok())
+    {
+        Some(id) => params.push("algoId", id.to_string()),
+        None => params.push("clientAlgoId", client_id(&order.client_id)?.as_str()),
+    };
+    Ok(())
+}
+
 /// Binance's id of an order when the host knows it, else its client id.
 fn target(order: &OrderRef) -> Result<OrderTarget, PluginError> {
     match order
@@ -171,45 +253,33 @@ fn plan(
 ) -> Result<Vec<Step>, PluginError> {
     let mut steps = Vec::new();
     match operation {
-        Operation::PlaceOrders(orders) if orders.len() == 1 => {
-            for order in orders.iter() {
-                let new = new_order(order)?;
-                let mut call = signed("POST", ORDER, 1);
-                call.orders = 1;
-                new.encode(&mut call.params);
-                let post_only = new.time_in_force == Some(TimeInForce::Gtx);
-                steps.push(step(call, Read::Place { post_only }));
-            }
-        }
-        // Several: `batchOrders` of at most five, each order answered on
-        // its own.
+        // Conditional orders each to the Algo service; the others one
+        // by one when alone, else as `batchOrders` of at most five (each
+        // order answered on its own, in the operation's order).
         Operation::PlaceOrders(orders) => {
-            for chunk in orders.chunks(MAX_BATCH_PLACE) {
-                let mut items = Vec::new();
-                let mut post_only = Vec::new();
-                for order in chunk {
-                    let new = new_order(order)?;
-                    let mut params = Params::new();
-                    new.encode(&mut params);
-                    items.push(
-                        params
-                            .pairs()
-                            .iter()
-                            .map(|(key, value)| (key.clone(), Value::String(value.clone())))
-                            .collect::<serde_json::Map<String, Value>>(),
-                    );
-                    post_only.push(new.time_in_force == Some(TimeInForce::Gtx));
+            let mut run: Vec<&OrderRequest> = Vec::new();
+            for order in orders.iter() {
+                if is_conditional(order.kind) {
+                    place_run(&mut steps, &run)?;
+                    run.clear();
+                    let mut call = signed("POST", ALGO_ORDER, 0);
+                    call.orders = 1;
+                    algo_order(order)?.encode(&mut call.params);
+                    steps.push(step(call, Read::PlaceAlgo));
+                } else {
+                    run.push(order);
                 }
-                let mut call = signed("POST", BATCH_ORDERS, 5);
-                call.orders = chunk.len() as u32;
-                let list = serde_json::to_string(&items)
-                    .map_err(|error| PluginError::invalid(format!("batchOrders: {error}")))?;
-                call.params.push("batchOrders", list);
-                steps.push(step(call, Read::PlaceBatch { post_only }));
             }
+            place_run(&mut steps, &run)?;
         }
         Operation::CancelOrders(orders) => {
             for order in orders.iter() {
+                if in_algo_service(order) {
+                    let mut call = signed("DELETE", ALGO_ORDER, 1);
+                    name_algo(order, &mut call.params)?;
+                    steps.push(step(call, Read::CancelAlgo));
+                    continue;
+                }
                 let mut call = signed("DELETE", ORDER, 1);
                 call.params
                     .push("symbol", order.market.venue_symbol.as_str());
@@ -219,6 +289,11 @@ fn plan(
         }
         Operation::ModifyOrders(modifies) => {
             for modify in modifies.iter() {
+                if is_conditional(modify.target.kind) {
+                    return Err(PluginError::unsupported(
+                        "binance-usdm cannot modify a conditional order: cancel it and place another",
+                    ));
+                }
                 let mut call = signed("PUT", ORDER, 1);
                 call.orders = 1;
                 ModifyOrder {
@@ -272,6 +347,18 @@ fn plan(
         }
         Operation::FetchOpenOrders => {
             steps.push(step(signed("GET", OPEN_ORDERS, 40), Read::OpenOrders));
+            steps.push(step(
+                signed("GET", OPEN_ALGO_ORDERS, 40),
+                Read::OpenAlgoOrders,
+            ));
+        }
+        // A conditional order is asked of the Algo service, which knows
+        // what became of it after its trigger too.
+        Operation::FetchOrder(order) if is_conditional(order.kind) => {
+            let mut call = signed("GET", ALGO_ORDER, 1);
+            call.params
+                .push("clientAlgoId", client_id(&order.client_id)?.as_str());
+            steps.push(step(call, Read::AlgoOrder));
         }
         Operation::FetchOrder(order) => {
             let mut call = signed("GET", ORDER, 1);
@@ -302,6 +389,47 @@ fn plan(
         }
     }
     Ok(steps)
+}
+
+/// The steps placing `run`, orders of the matching engine in a row of an
+/// operation: one order as itself, more as `batchOrders` of at most five.
+fn place_run(steps: &mut Vec<Step>, run: &[&OrderRequest]) -> Result<(), PluginError> {
+    if run.is_empty() {
+        return Ok(());
+    }
+    if run.len() == 1 {
+        let new = new_order(run[0])?;
+        let mut call = signed("POST", ORDER, 1);
+        call.orders = 1;
+        new.encode(&mut call.params);
+        let post_only = new.time_in_force == Some(TimeInForce::Gtx);
+        steps.push(step(call, Read::Place { post_only }));
+        return Ok(());
+    }
+    for chunk in run.chunks(MAX_BATCH_PLACE) {
+        let mut items = Vec::new();
+        let mut post_only = Vec::new();
+        for order in chunk {
+            let new = new_order(order)?;
+            let mut params = Params::new();
+            new.encode(&mut params);
+            items.push(
+                params
+                    .pairs()
+                    .iter()
+                    .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+                    .collect::<serde_json::Map<String, Value>>(),
+            );
+            post_only.push(new.time_in_force == Some(TimeInForce::Gtx));
+        }
+        let mut call = signed("POST", BATCH_ORDERS, 5);
+        call.orders = chunk.len() as u32;
+        let list = serde_json::to_string(&items)
+            .map_err(|error| PluginError::invalid(format!("batchOrders: {error}")))?;
+        call.params.push("batchOrders", list);
+        steps.push(step(call, Read::PlaceBatch { post_only }));
+    }
+    Ok(())
 }
 
 impl Job {
@@ -475,6 +603,31 @@ impl Job {
                 let info: wire::ExchangeInfo = rest::body(response, "exchangeInfo")?;
                 self.events
                     .push(Event::Markets(RVec::from(events::markets(&info)?)));
+            }
+            Read::PlaceAlgo | Read::CancelAlgo => {
+                let order: wire::AlgoOrderId = rest::body(response, "algo order")?;
+                self.items.push(rest::with_order_id(
+                    rest::accepted("accepted"),
+                    order.algo_id,
+                ));
+            }
+            Read::AlgoOrder => {
+                let order: wire::AlgoOrder = rest::body(response, "algo order")?;
+                self.events.push(Event::Order(events::algo_order(
+                    &order,
+                    true,
+                    order.update_time,
+                )?));
+            }
+            Read::OpenAlgoOrders => {
+                let orders: Vec<wire::AlgoOrder> = rest::body(response, "open algo orders")?;
+                for order in &orders {
+                    self.events.push(Event::Order(events::algo_order(
+                        order,
+                        true,
+                        order.update_time,
+                    )?));
+                }
             }
             Read::Countdown | Read::Setting | Read::MarginType => {}
         }

@@ -1,7 +1,9 @@
 //! What the plugin can do.
 
 use abi_stable::std_types::RVec;
-use plugin_api::{DeadManSwitch, Manifest, ModifySize, OrderKind, RateLimitBucket, TimeInForce};
+use plugin_api::{
+    DeadManSwitch, Manifest, ModifySize, OrderKind, RateLimitBucket, TimeInForce, TriggerReference,
+};
 
 /// The exchange name configs refer to, as the signer's keyring names the
 /// venue.
@@ -40,6 +42,11 @@ pub fn manifest() -> Manifest {
             OrderKind::LIMIT,
             OrderKind::MARKET,
             OrderKind::LIMIT_MAKER,
+            // Through the algo service.
+            OrderKind::STOP_MARKET,
+            OrderKind::STOP_LIMIT,
+            OrderKind::TAKE_PROFIT_MARKET,
+            OrderKind::TAKE_PROFIT_LIMIT,
         ]),
         time_in_force: RVec::from(vec![
             TimeInForce::GTC,
@@ -67,5 +74,7 @@ pub fn manifest() -> Manifest {
         // `PUT /fapi/v1/order` amends in place; its quantity is the new
         // total, fills included.
         modify_size: ModifySize::TOTAL,
+        // Algo orders' `workingType` MARK_PRICE or CONTRACT_PRICE.
+        trigger_references: RVec::from(vec![TriggerReference::MARK, TriggerReference::LAST]),
     }
 }

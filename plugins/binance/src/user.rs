@@ -3,8 +3,8 @@
 //! connection named by it (`user-1`, `user-2`, … one per key), and a new
 //! key and a new connection when Binance says the key expired or forgets
 //! it — the host refills what a new account connection may have missed.
-//! `ORDER_TRADE_UPDATE` becomes orders and fills, `ACCOUNT_UPDATE`
-//! balances and positions.
+//! `ORDER_TRADE_UPDATE` becomes orders and fills, `ALGO_UPDATE`
+//! conditional orders, `ACCOUNT_UPDATE` balances and positions.
 
 use std::collections::HashMap;
 
@@ -160,9 +160,17 @@ impl UserStream {
                     .map(event)
                     .collect()
             }
+            "ALGO_UPDATE" => {
+                let update: wire::AlgoUpdate = read(message, frame)?;
+                vec![event(Event::Order(events::algo_order(
+                    &update.order,
+                    false,
+                    update.time,
+                )?))]
+            }
             "listenKeyExpired" => self.renew(config),
-            // TRADE_LITE repeats ORDER_TRADE_UPDATE's fills; conditional
-            // orders, leverage changes and margin calls are not followed.
+            // TRADE_LITE repeats ORDER_TRADE_UPDATE's fills; leverage
+            // changes and margin calls are not followed.
             _ => Vec::new(),
         })
     }

@@ -24,6 +24,54 @@ pub(crate) struct Order {
     pub(crate) update_time: u64,
 }
 
+/// A conditional order, as `/fapi/v1/algoOrder` and `openAlgoOrders`
+/// answer it and as `ALGO_UPDATE` carries it (in its short names).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AlgoOrder {
+    #[serde(alias = "aid")]
+    pub(crate) algo_id: u64,
+    #[serde(alias = "caid")]
+    pub(crate) client_algo_id: String,
+    #[serde(alias = "X")]
+    pub(crate) algo_status: String,
+    #[serde(alias = "s")]
+    pub(crate) symbol: String,
+    #[serde(alias = "S")]
+    pub(crate) side: String,
+    #[serde(alias = "q")]
+    pub(crate) quantity: String,
+    #[serde(alias = "p", default)]
+    pub(crate) price: Option<String>,
+    /// The order it became in the matching engine, once triggered.
+    #[serde(alias = "ai", default)]
+    pub(crate) actual_order_id: Option<String>,
+    /// What that order filled.
+    #[serde(alias = "aq", default)]
+    pub(crate) executed_qty: Option<String>,
+    /// Why it was refused, if it was.
+    #[serde(alias = "rm", default)]
+    pub(crate) reject_reason: Option<String>,
+    #[serde(default)]
+    pub(crate) update_time: u64,
+}
+
+/// The id a conditional order's placement or cancel answers with.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AlgoOrderId {
+    pub(crate) algo_id: u64,
+}
+
+/// `ALGO_UPDATE`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AlgoUpdate {
+    #[serde(rename = "T", default)]
+    pub(crate) time: u64,
+    #[serde(rename = "o")]
+    pub(crate) order: AlgoOrder,
+}
+
 /// One of the account's trades (`/fapi/v1/userTrades`).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -26,8 +26,10 @@ pub const IOC: &str = "IOC";
 pub const FOK: &str = "FOK";
 /// `timeInForce`: post only.
 pub const POST_ONLY: &str = "PostOnly";
-/// A conditional order fires on the mark price.
+/// `triggerBy`: the mark price.
 pub const MARK_PRICE: &str = "MarkPrice";
+/// `triggerBy`: the last traded price.
+pub const LAST_PRICE: &str = "LastPrice";
 
 fn is_false(value: &bool) -> bool {
     !*value

@@ -3,7 +3,9 @@
 //! requests per 5 s per IP).
 
 use abi_stable::std_types::RVec;
-use plugin_api::{DeadManSwitch, Manifest, ModifySize, OrderKind, RateLimitBucket, TimeInForce};
+use plugin_api::{
+    DeadManSwitch, Manifest, ModifySize, OrderKind, RateLimitBucket, TimeInForce, TriggerReference,
+};
 
 /// Every request: 600 per 5 s per IP.
 pub const IP: &str = "ip";
@@ -65,5 +67,7 @@ pub fn manifest() -> Manifest {
         dead_man_min_lead_ms: crate::dcp::MIN_LEAD_MS,
         dead_man_max_per_day: 0,
         modify_size: ModifySize::TOTAL,
+        // `triggerBy` MarkPrice or LastPrice.
+        trigger_references: RVec::from(vec![TriggerReference::MARK, TriggerReference::LAST]),
     }
 }

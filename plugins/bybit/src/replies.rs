@@ -441,6 +441,8 @@ mod tests {
             panic!()
         };
         let fetch = Operation::FetchOrder(plugin_api::OrderRef {
+            kind: plugin_api::OrderKind::LIMIT,
+            triggered: false,
             client_id: "0x01".into(),
             exchange_order_id: ROption::RNone,
             market: Market {

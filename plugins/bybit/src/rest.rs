@@ -4,13 +4,13 @@
 use abi_stable::std_types::{RString, RVec, Tuple2};
 use bybit_core::auth::{API_KEY_HEADER, RECV_WINDOW_HEADER, SIGN_HEADER, TIMESTAMP_HEADER};
 use bybit_core::order::{
-    AmendOrder, BUY, Batch, CreateOrder, FOK, GTC, IOC, LIMIT, LINEAR, MARK_PRICE, OrderName,
-    POST_ONLY, SELL,
+    AmendOrder, BUY, Batch, CreateOrder, FOK, GTC, IOC, LAST_PRICE, LIMIT, LINEAR, MARK_PRICE,
+    OrderName, POST_ONLY, SELL,
 };
 use plugin_api::rules::Rounding;
 use plugin_api::{
     Dec, ModifyRequest, Operation, OrderKind, OrderRef, OrderRequest, PluginError, Request, Side,
-    SignRequest, TimeInForce,
+    SignRequest, TimeInForce, TriggerReference,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -275,16 +275,16 @@ pub fn create_order(
         time_in_force: Some(time_in_force.into()),
         order_link_id: Some(order.client_id.to_string()),
         reduce_only: order.reduce_only,
-        trigger_direction: trigger.as_ref().map(|(_, direction)| *direction),
-        trigger_by: trigger.as_ref().map(|_| MARK_PRICE.to_owned()),
-        trigger_price: trigger.map(|(price, _)| price),
+        trigger_direction: trigger.as_ref().map(|(_, direction, _)| *direction),
+        trigger_by: trigger.as_ref().map(|(_, _, by)| (*by).to_owned()),
+        trigger_price: trigger.map(|(price, _, _)| price),
     })
 }
 
-/// A conditional order's trigger price and direction (1: fires when the
-/// mark rises to it, 2: when it falls): a buy stop and a sell take-profit
-/// rise, a sell stop and a buy take-profit fall.
-fn trigger(order: &OrderRequest) -> Result<Option<(String, u8)>, PluginError> {
+/// A conditional order's trigger price, direction (1: fires when the
+/// price rises to it, 2: when it falls: a buy stop and a sell take-profit
+/// rise, a sell stop and a buy take-profit fall) and `triggerBy`.
+fn trigger(order: &OrderRequest) -> Result<Option<(String, u8, &'static str)>, PluginError> {
     let stop = match order.kind {
         OrderKind::STOP_MARKET | OrderKind::STOP_LIMIT => true,
         OrderKind::TAKE_PROFIT_MARKET | OrderKind::TAKE_PROFIT_LIMIT => false,
@@ -295,7 +295,16 @@ fn trigger(order: &OrderRequest) -> Result<Option<(String, u8)>, PluginError> {
         .into_option()
         .ok_or_else(|| PluginError::invalid("a trigger order needs a trigger price"))?;
     let rises = stop == (order.side == Side::BUY);
-    Ok(Some((price.to_string(), if rises { 1 } else { 2 })))
+    let by = match order.trigger_reference {
+        TriggerReference::MARK => MARK_PRICE,
+        TriggerReference::LAST => LAST_PRICE,
+        other => {
+            return Err(PluginError::unsupported(format!(
+                "bybit does not trigger on {other:?}"
+            )));
+        }
+    };
+    Ok(Some((price.to_string(), if rises { 1 } else { 2 }, by)))
 }
 
 fn name(target: &OrderRef, category: Option<&str>) -> OrderName {

@@ -240,6 +240,7 @@ fn btc() -> Market {
 
 fn place(kind: OrderKind) -> Operation {
     Operation::PlaceOrders(RVec::from(vec![OrderRequest {
+        trigger_reference: plugin_api::TriggerReference::MARK,
         client_id: "0x0000000100000000000000000000002a".into(),
         market: btc(),
         side: Side::BUY,

@@ -1,7 +1,9 @@
 //! What the plugin can do.
 
 use abi_stable::std_types::RVec;
-use plugin_api::{DeadManSwitch, Manifest, ModifySize, OrderKind, RateLimitBucket, TimeInForce};
+use plugin_api::{
+    DeadManSwitch, Manifest, ModifySize, OrderKind, RateLimitBucket, TimeInForce, TriggerReference,
+};
 
 /// The id of the IP weight bucket (1200 per minute, shared by `/info` and
 /// `/exchange`).
@@ -76,5 +78,7 @@ pub fn manifest() -> Manifest {
         dead_man_max_per_day: 10,
         // A modify is a new order (a new oid) for the size given.
         modify_size: ModifySize::REMAINING,
+        // Trigger orders fire on the mark price.
+        trigger_references: RVec::from(vec![TriggerReference::MARK]),
     }
 }

@@ -100,6 +100,7 @@ fn order(input: &Value) -> OrderRequest {
         )
     };
     OrderRequest {
+        trigger_reference: plugin_api::TriggerReference::MARK,
         client_id: input["cloid"].as_str().unwrap_or("").into(),
         market: market(input["coin"].as_str().unwrap()),
         side: if input["is_buy"].as_bool().unwrap() {
@@ -205,6 +206,7 @@ fn a_market_order_is_an_aggressive_ioc_at_the_sdk_price() {
     let v = vector("market_open_btc_buy");
     let input = &v["inputs"];
     let order = OrderRequest {
+        trigger_reference: plugin_api::TriggerReference::MARK,
         client_id: RString::new(),
         market: market("BTC"),
         side: Side::BUY,
@@ -224,6 +226,8 @@ fn a_market_order_is_an_aggressive_ioc_at_the_sdk_price() {
 
 fn target(coin: &str, cloid: &str, oid: Option<&str>) -> OrderRef {
     OrderRef {
+        kind: plugin_api::OrderKind::LIMIT,
+        triggered: false,
         client_id: cloid.into(),
         exchange_order_id: oid.map(RString::from).into(),
         market: market(coin),

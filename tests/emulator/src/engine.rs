@@ -695,7 +695,8 @@ impl Engine {
         }
     }
 
-    /// Fires the trigger orders whose price the mark reached.
+    /// Fires the trigger orders whose price the mark (or the last trade)
+    /// reached.
     fn fire_triggers(&mut self, now: u64) {
         let due: Vec<Oid> = self
             .triggers
@@ -705,7 +706,12 @@ impl Engine {
                 let market = self.market_of_asset(order.asset);
                 match (order.trigger, market) {
                     (Some(trigger), Some(market)) => {
-                        trigger.reached(order.is_buy, self.markets[market].mark)
+                        let market = &self.markets[market];
+                        let price = match trigger.on_last_trade {
+                            true => market.tape.back().map_or(market.mark, |trade| trade.px),
+                            false => market.mark,
+                        };
+                        trigger.reached(order.is_buy, price)
                     }
                     _ => false,
                 }

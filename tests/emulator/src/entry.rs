@@ -32,12 +32,14 @@ pub enum TriggerKind {
 /// The trigger of a conditional order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TriggerSpec {
-    /// Price the mark must reach.
+    /// Price the mark (or the last trade) must reach.
     pub price: Decimal,
     /// Execute at market once fired (else as a limit order at the entry's price).
     pub is_market: bool,
     /// Take profit or stop loss.
     pub kind: TriggerKind,
+    /// Watch the last trade's price instead of the mark.
+    pub on_last_trade: bool,
 }
 
 impl TriggerKind {

@@ -240,6 +240,8 @@ pub fn entry_of(engine: &Engine, wire: &OrderWire) -> Result<OrderEntry, String>
                 Tpsl::Tp => TriggerKind::TakeProfit,
                 Tpsl::Sl => TriggerKind::StopLoss,
             },
+            // Hyperliquid's triggers watch the mark.
+            on_last_trade: false,
         }),
     };
     Ok(OrderEntry {

@@ -68,6 +68,8 @@ pub struct Trigger {
     pub is_market: bool,
     /// Take profit or stop loss.
     pub kind: TriggerKind,
+    /// Watches the last trade's price instead of the mark.
+    pub on_last_trade: bool,
     /// Whether it has fired.
     pub fired: bool,
 }
@@ -78,12 +80,14 @@ impl Trigger {
         (self.kind == TriggerKind::TakeProfit) != is_buy
     }
 
-    /// Whether `mark` reaches the trigger price of an order on side `is_buy`.
-    pub fn reached(&self, is_buy: bool, mark: Decimal) -> bool {
+    /// Whether `price` (the mark, or the last trade's price when the
+    /// trigger watches it) reaches the trigger price of an order on side
+    /// `is_buy`.
+    pub fn reached(&self, is_buy: bool, price: Decimal) -> bool {
         if self.fires_above(is_buy) {
-            mark >= self.px
+            price >= self.px
         } else {
-            mark <= self.px
+            price <= self.px
         }
     }
 }

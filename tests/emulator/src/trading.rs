@@ -78,6 +78,7 @@ impl Engine {
                     px: spec.price,
                     is_market: spec.is_market,
                     kind: spec.kind,
+                    on_last_trade: spec.on_last_trade,
                     fired: false,
                 }),
             ),

@@ -178,6 +178,7 @@ mod tests {
             px: d("60000"),
             is_market: true,
             kind: TriggerKind::StopLoss,
+            on_last_trade: false,
             fired: false,
         };
         // A stop-loss sell fires when the mark falls to 60000: fine at 65000, not at 59000.

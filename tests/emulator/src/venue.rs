@@ -14,7 +14,7 @@ use crate::accounts::Leverage;
 use crate::book::Oid;
 use crate::config::{Config, PerpConfig};
 use crate::engine::{ActionContext, Engine};
-use crate::entry::{EntryKind, OrderEntry, Placement};
+use crate::entry::{EntryKind, OrderEntry, Placement, TriggerSpec};
 use crate::orders::{OrderRecord, OrderState, tif_name};
 
 /// What a venue order is besides its core records.
@@ -44,6 +44,8 @@ pub struct VenueOrder {
     pub trigger_price: Option<Decimal>,
     /// 1 rise, 2 fall, 0 none.
     pub trigger_direction: u8,
+    /// The trigger watches the last trade's price, not the mark.
+    pub trigger_on_last_trade: bool,
     /// Take-profit price set on create.
     pub take_profit: Option<Decimal>,
     /// Stop-loss price set on create.
@@ -125,6 +127,13 @@ impl VenueOrder {
                 EntryKind::Limit(_) => None,
             },
             trigger_direction: 0,
+            trigger_on_last_trade: matches!(
+                entry.kind,
+                EntryKind::Trigger(TriggerSpec {
+                    on_last_trade: true,
+                    ..
+                })
+            ),
             take_profit: None,
             stop_loss: None,
             stop_order_type: "",

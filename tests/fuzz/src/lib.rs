@@ -400,6 +400,8 @@ pub fn binance_frame(data: &[u8]) {
 
 fn order_ref(market: &Market) -> OrderRef {
     OrderRef {
+        kind: plugin_api::OrderKind::LIMIT,
+        triggered: false,
         client_id: "0x00000000000000000000000000000001".into(),
         exchange_order_id: ROption::RSome("77".into()),
         market: market.clone(),
@@ -408,6 +410,7 @@ fn order_ref(market: &Market) -> OrderRef {
 
 fn order_request(market: &Market) -> plugin_api::OrderRequest {
     plugin_api::OrderRequest {
+        trigger_reference: plugin_api::TriggerReference::MARK,
         client_id: "0x00000000000000000000000000000001".into(),
         market: market.clone(),
         side: plugin_api::Side::BUY,
@@ -588,6 +591,7 @@ fn exposures() -> [Exposure; 2] {
 /// A resting order to modify.
 fn resting(market: &Market) -> InFlightOrder {
     let mut order = InFlightOrder::new(NewOrder {
+        trigger_reference: None,
         client_order_id: ClientOrderId(1),
         exchange: "hl".to_owned(),
         trading_pair: market.symbol.to_string(),

@@ -7,6 +7,7 @@ fn d(text: &str) -> Decimal {
 
 fn order(side: TradeType, price: &str, amount: &str) -> NewOrder {
     NewOrder {
+        trigger_reference: None,
         client_order_id: ClientOrderId(7),
         exchange: "hl".into(),
         trading_pair: "BTC-USD".into(),

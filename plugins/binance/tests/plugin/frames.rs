@@ -105,6 +105,70 @@ fn venue_made_orders_carry_no_host_client_id_and_statuses_map() {
     assert!(session.on_frame("user-1", &unknown, 1).is_err());
 }
 
+/// `ALGO_UPDATE` of a stop waiting for its trigger (Binance's documented
+/// fields).
+const ALGO: &str = r#"{"e":"ALGO_UPDATE","T":1750515742297,"E":1750515742303,"o":{
+ "caid":"0123456789abcdef0123456789abcdef","aid":2148719,"at":"CONDITIONAL","o":"STOP",
+ "s":"BTCUSDT","S":"SELL","ps":"BOTH","f":"GTC","q":"0.01","X":"NEW","ai":"","ap":"0.00000",
+ "aq":"0.00000","act":"0","tp":"750","p":"740","V":"EXPIRE_MAKER","wt":"MARK_PRICE",
+ "pm":"NONE","cp":false,"pP":false,"R":true,"tt":0,"gtd":0,"rm":""}}"#;
+
+#[test]
+fn an_algo_update_is_the_conditional_order_by_its_algo_id_then_the_order_it_became() {
+    let mut session = with_user_stream();
+    let status = |frame: &str, session: &mut binance_plugin::Binance| {
+        let events = events(&plain(session.on_frame("user-1", frame, 1).unwrap()));
+        let Event::Order(order) = &events[0] else {
+            panic!("{events:?}")
+        };
+        (
+            order.status,
+            order.exchange_order_id.to_string(),
+            order.remaining,
+        )
+    };
+    assert_eq!(
+        status(ALGO, &mut session),
+        (VenueOrderStatus::UNTRIGGERED, "2148719".into(), d("0.01"))
+    );
+    let triggered = ALGO.replace(r#""X":"NEW","ai":"""#, r#""X":"TRIGGERED","ai":"8886774""#);
+    assert_eq!(
+        status(&triggered, &mut session),
+        (VenueOrderStatus::TRIGGERED, "8886774".into(), d("0.01"))
+    );
+    // Finished: filled when its order filled all of it, else cancelled.
+    let finished = triggered.replace(r#""X":"TRIGGERED""#, r#""X":"FINISHED""#);
+    assert_eq!(
+        status(
+            &finished.replace(r#""aq":"0.00000""#, r#""aq":"0.01""#),
+            &mut session
+        )
+        .0,
+        VenueOrderStatus::FILLED
+    );
+    assert_eq!(
+        status(
+            &finished.replace(r#""aq":"0.00000""#, r#""aq":"0.004""#),
+            &mut session
+        ),
+        (VenueOrderStatus::CANCELLED, "8886774".into(), d("0.006"))
+    );
+    for (word, expected) in [
+        ("CANCELED", VenueOrderStatus::CANCELLED),
+        ("EXPIRED", VenueOrderStatus::EXPIRED),
+        ("REJECTED", VenueOrderStatus::REJECTED),
+        ("TRIGGERING", VenueOrderStatus::TRIGGERED),
+    ] {
+        let frame = ALGO.replace(r#""X":"NEW""#, &format!(r#""X":"{word}""#));
+        assert_eq!(status(&frame, &mut session).0, expected, "{word}");
+    }
+    assert!(
+        session
+            .on_frame("user-1", &ALGO.replace(r#""X":"NEW""#, r#""X":"LOST""#), 1)
+            .is_err()
+    );
+}
+
 #[test]
 fn an_account_update_is_balances_and_the_positions_that_changed() {
     let mut session = with_user_stream();

@@ -6,9 +6,10 @@ use abi_stable::std_types::{ROption, RVec};
 use binance_core::{Lookup, Params};
 use plugin_api::{
     Event, Exchange, ModifyRequest, Operation, OrderKind, OrderRef, OrderRequest, OutcomeKind,
-    Output, RejectReason, Reply, RequestContext, Side, StreamKind, TimeInForce,
+    Output, RejectReason, Reply, RequestContext, Side, StreamKind, TimeInForce, TriggerReference,
+    VenueOrderStatus,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::support::{
     API_KEY, answer, btc, d, done, not_sent, plain, reply_events, session, stream,
@@ -38,6 +39,7 @@ fn order(kind: OrderKind, tif: TimeInForce) -> OrderRequest {
         size: d("0.010"),
         reduce_only: false,
         trigger_price: ROption::RNone,
+        trigger_reference: TriggerReference::MARK,
         max_slippage: ROption::RNone,
     }
 }
@@ -197,8 +199,127 @@ fn order_kinds_become_binance_types() {
         &Operation::PlaceOrders(RVec::from(vec![reduce])),
     );
     assert!(query(&payload).encode().contains("&reduceOnly=true&"));
-    let stop = place(OrderKind::STOP_MARKET, TimeInForce::GTC);
-    let error = session.begin(2, &stop, &context(1, None)).unwrap_err();
+}
+
+/// A conditional order with its trigger, as the Algo service takes it.
+fn conditional(kind: OrderKind, reference: TriggerReference) -> OrderRequest {
+    OrderRequest {
+        trigger_price: ROption::RSome(d("64000")),
+        trigger_reference: reference,
+        ..order(kind, TimeInForce::GTC)
+    }
+}
+
+/// The algo service's answer to a placement.
+const ALGO_NEW: &str = r#"{"algoId":77,"clientAlgoId":"0123456789abcdef0123456789abcdef","algoType":"CONDITIONAL","orderType":"STOP","symbol":"BTCUSDT","side":"BUY","quantity":"0.01","algoStatus":"NEW","triggerPrice":"64000","price":"65000.1","workingType":"CONTRACT_PRICE","updateTime":5,"actualOrderId":""}"#;
+
+#[test]
+fn conditional_orders_live_in_the_algo_service_until_triggered() {
+    let mut session = session();
+    // A stop-limit on the last price, with a limit order beside it: the
+    // algo order alone, the limit order alone, in the operation's order.
+    let place = Operation::PlaceOrders(RVec::from(vec![
+        conditional(OrderKind::STOP_LIMIT, TriggerReference::LAST),
+        order(OrderKind::LIMIT, TimeInForce::GTC),
+    ]));
+    let (payloads, reply) = run(&mut session, &place, &[(200, ALGO_NEW), (200, NEW)]);
+    assert_eq!(
+        (payloads[0]["method"].clone(), payloads[0]["path"].clone()),
+        (json!("POST"), json!("/fapi/v1/algoOrder"))
+    );
+    assert!(
+        query(&payloads[0]).encode().starts_with(
+            "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&type=STOP&quantity=0.01&timeInForce=GTC&price=65000.1&triggerPrice=64000&workingType=CONTRACT_PRICE&clientAlgoId=0123456789abcdef0123456789abcdef&"
+        ),
+        "{}",
+        query(&payloads[0]).encode()
+    );
+    assert_eq!(payloads[1]["path"], "/fapi/v1/order");
+    let ids: Vec<_> = reply
+        .items
+        .iter()
+        .map(|item| (item.kind, item.exchange_order_id.clone().into_option()))
+        .collect();
+    assert_eq!(ids[0], (OutcomeKind::ACCEPTED, Some("77".into())));
+    // A market type on the mark takes no price.
+    let (payload, _) = begin_and_sign(
+        &mut session,
+        2,
+        &Operation::PlaceOrders(RVec::from(vec![conditional(
+            OrderKind::TAKE_PROFIT_MARKET,
+            TriggerReference::MARK,
+        )])),
+    );
+    let text = query(&payload).encode();
+    assert!(
+        text.contains(
+            "type=TAKE_PROFIT_MARKET&quantity=0.01&triggerPrice=64000&workingType=MARK_PRICE&"
+        ),
+        "{text}"
+    );
+
+    // Untriggered, it is cancelled and asked for in the algo service;
+    // triggered, cancelled as the order it became.
+    let untriggered = OrderRef {
+        kind: OrderKind::STOP_LIMIT,
+        ..target(Some("77"))
+    };
+    let (payload, _) = begin_and_sign(
+        &mut session,
+        3,
+        &Operation::CancelOrders(RVec::from(vec![untriggered.clone()])),
+    );
+    assert_eq!(
+        (payload["method"].clone(), payload["path"].clone()),
+        (json!("DELETE"), json!("/fapi/v1/algoOrder"))
+    );
+    assert!(query(&payload).encode().starts_with("algoId=77&"));
+    let (_, cancelled) = run(
+        &mut session,
+        &Operation::CancelOrders(RVec::from(vec![untriggered.clone()])),
+        &[(
+            200,
+            r#"{"algoId":77,"clientAlgoId":"x","code":"200","msg":"success"}"#,
+        )],
+    );
+    assert_eq!(cancelled.items[0].kind, OutcomeKind::ACCEPTED);
+    let triggered = OrderRef {
+        triggered: true,
+        ..untriggered.clone()
+    };
+    let (payload, _) = begin_and_sign(
+        &mut session,
+        4,
+        &Operation::CancelOrders(RVec::from(vec![triggered])),
+    );
+    assert_eq!(payload["path"], "/fapi/v1/order");
+    let (payloads, status) = run(
+        &mut session,
+        &Operation::FetchOrder(untriggered.clone()),
+        &[(
+            200,
+            &ALGO_NEW
+                .replace(r#""algoStatus":"NEW""#, r#""algoStatus":"TRIGGERED""#)
+                .replace(r#""actualOrderId":"""#, r#""actualOrderId":"901""#),
+        )],
+    );
+    assert_eq!(payloads[0]["path"], "/fapi/v1/algoOrder");
+    let Event::Order(update) = &reply_events(&status)[0] else {
+        panic!("{status:?}")
+    };
+    assert_eq!(
+        (
+            update.status,
+            update.exchange_order_id.as_str(),
+            update.client_id.clone().into_option()
+        ),
+        (VenueOrderStatus::TRIGGERED, "901", Some(CLIENT_ID.into()))
+    );
+    let modify = Operation::ModifyOrders(RVec::from(vec![ModifyRequest {
+        target: untriggered,
+        order: conditional(OrderKind::STOP_LIMIT, TriggerReference::MARK),
+    }]));
+    let error = session.begin(9, &modify, &context(1, None)).unwrap_err();
     assert_eq!(error.kind, plugin_api::PluginErrorKind::UNSUPPORTED);
 }
 
@@ -347,6 +468,8 @@ fn target(exchange_order_id: Option<&str>) -> OrderRef {
         client_id: CLIENT_ID.into(),
         exchange_order_id: exchange_order_id.map(Into::into).into(),
         market: btc(),
+        kind: OrderKind::LIMIT,
+        triggered: false,
     }
 }
 
@@ -566,7 +689,11 @@ fn a_request_that_never_left_ends_its_job() {
     assert!(session.on_answer(5, &not_sent(), 2).unwrap().is_empty());
     assert!(session.on_signed(5, &HMAC, 3).is_err(), "forgotten");
     let open = format!("[{NEW}]");
-    let (_, reply) = run(&mut session, &Operation::FetchOpenOrders, &[(200, &open)]);
+    let (_, reply) = run(
+        &mut session,
+        &Operation::FetchOpenOrders,
+        &[(200, &open), (200, "[]")],
+    );
     assert!(
         matches!(&reply_events(&reply)[0], Event::Order(o) if o.snapshot && o.remaining == d("0.01"))
     );

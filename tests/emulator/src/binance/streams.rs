@@ -399,8 +399,9 @@ fn order_events(binance: &Binance, records: &[OrderRecord], now: u64) -> Vec<Val
                 "o": algo["orderType"].take(), "s": algo["symbol"].take(), "S": algo["side"].take(),
                 "ps": "BOTH", "f": algo["timeInForce"].take(), "q": algo["quantity"].take(),
                 "X": algo["algoStatus"].take(), "tp": algo["triggerPrice"].take(), "p": algo["price"].take(),
-                "wt": "CONTRACT_PRICE", "pm": "NONE", "cp": false, "pP": false, "R": order.reduce_only,
-                "tt": 0, "gtd": 0,
+                "wt": algo["workingType"].take(), "pm": "NONE", "cp": false, "pP": false, "R": order.reduce_only,
+                "tt": 0, "gtd": 0, "ai": algo["actualOrderId"].take(),
+                "aq": algo["executedQty"].take(), "ap": algo["avgPrice"].take(),
             }}));
             continue;
         }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use binance_core::{ClientOrderId, Lookup, NewOrder, OrderType, Side};
+use binance_core::{AlgoOrder, Lookup, NewOrder, OrderType, Side, WorkingType};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -42,10 +42,6 @@ fn symbol_param(engine: &Engine, p: &Params) -> Result<(usize, String), ApiError
 
 fn side_param(p: &Params) -> Result<bool, ApiError> {
     Ok(Side::decode(p, "side")? == Side::Buy)
-}
-
-fn client_id(p: &Params, key: &str) -> Result<Option<String>, ApiError> {
-    Ok(ClientOrderId::decode(p, key)?.map(|id| id.as_str().to_owned()))
 }
 
 /// Binance's answer to a core refusal (`None`: the order stands, perhaps expired).
@@ -651,6 +647,14 @@ pub fn batch_cancel(
     }))
 }
 
+/// The price an algo order's trigger watches, in Binance's words.
+pub fn working_type(order: &VenueOrder) -> &'static str {
+    match order.trigger_on_last_trade {
+        true => "CONTRACT_PRICE",
+        false => "MARK_PRICE",
+    }
+}
+
 /// Algo order JSON (REST and `ALGO_UPDATE`).
 pub fn algo_json(engine: &Engine, order: &VenueOrder) -> Value {
     let progress = order.progress(engine);
@@ -675,7 +679,7 @@ pub fn algo_json(engine: &Engine, order: &VenueOrder) -> Value {
         "triggerPrice": order.trigger_price.map(shapes::num),
         "price": shapes::num(order.price),
         "selfTradePreventionMode": "EXPIRE_MAKER",
-        "workingType": "CONTRACT_PRICE",
+        "workingType": working_type(order),
         "priceMatch": "NONE",
         "closePosition": false,
         "priceProtect": false,
@@ -684,6 +688,11 @@ pub fn algo_json(engine: &Engine, order: &VenueOrder) -> Value {
         "updateTime": progress.updated,
         "triggerTime": 0,
         "goodTillDate": 0,
+        // Once triggered, the order in the matching engine (here the core
+        // order goes on under the algo's id).
+        "actualOrderId": if progress.waiting { String::new() } else { order.first().to_string() },
+        "executedQty": shapes::num(progress.cum_qty),
+        "avgPrice": shapes::num(progress.avg_price()),
     })
 }
 
@@ -696,52 +705,37 @@ pub fn new_algo_order(
     p: &Params,
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
-    if p.required("algoType")? != "CONDITIONAL" {
-        return Err(ApiError::new(-1116, "Invalid algoType."));
-    }
-    let (market, symbol) = symbol_param(engine, p)?;
-    let is_buy = side_param(p)?;
-    let (order_type, is_market, kind) = match p.required("type")? {
-        "STOP" => ("STOP", false, TriggerKind::StopLoss),
-        "STOP_MARKET" => ("STOP_MARKET", true, TriggerKind::StopLoss),
-        "TAKE_PROFIT" => ("TAKE_PROFIT", false, TriggerKind::TakeProfit),
-        "TAKE_PROFIT_MARKET" => ("TAKE_PROFIT_MARKET", true, TriggerKind::TakeProfit),
-        _ => return Err(ApiError::new(-1116, "Invalid orderType.")),
+    let algo = AlgoOrder::decode(p)?;
+    let market = market_of_symbol(engine, &algo.symbol).ok_or_else(ApiError::symbol)?;
+    let is_market = algo.order_type.is_market();
+    let kind = match algo.order_type.is_take_profit() {
+        true => TriggerKind::TakeProfit,
+        false => TriggerKind::StopLoss,
     };
-    let trigger = p
-        .decimal("triggerPrice")?
-        .ok_or_else(|| ApiError::mandatory("triggerPrice"))?;
-    let qty = p
-        .decimal("quantity")?
-        .ok_or_else(|| ApiError::mandatory("quantity"))?;
-    let price = match is_market {
-        true => trigger,
-        false => p
-            .decimal("price")?
-            .ok_or_else(|| ApiError::mandatory("price"))?,
-    };
-    let link = client_id(p, "clientAlgoId")?;
     let entry = OrderEntry {
         market,
-        is_buy,
-        price,
-        size: qty,
-        reduce_only: p.flag("reduceOnly")?,
+        is_buy: algo.side == Side::Buy,
+        price: algo.price.unwrap_or(algo.trigger_price),
+        size: algo.quantity,
+        reduce_only: algo.reduce_only,
         kind: EntryKind::Trigger(TriggerSpec {
-            price: trigger,
+            price: algo.trigger_price,
             is_market,
             kind,
+            on_last_trade: algo.working_type == WorkingType::ContractPrice,
         }),
         client_id: None,
         good_till: None,
     };
     let oid = placed(engine, user, market, &entry, ctx)?;
     let order = VenueOrder {
-        link_id: link.unwrap_or_else(|| format!("emu_algo_{oid}")),
-        order_type,
+        link_id: algo
+            .client_algo_id
+            .map_or_else(|| format!("emu_algo_{oid}"), |id| id.as_str().to_owned()),
+        order_type: algo.order_type.as_str(),
         tif: "GTC",
-        price: if is_market { Decimal::ZERO } else { price },
-        ..VenueOrder::new(oid.to_string(), oid, user, symbol, &entry, ctx.now)
+        price: algo.price.unwrap_or(Decimal::ZERO),
+        ..VenueOrder::new(oid.to_string(), oid, user, algo.symbol, &entry, ctx.now)
     };
     let answer = algo_json(engine, &order);
     ids.insert(order);

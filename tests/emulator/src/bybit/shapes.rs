@@ -107,7 +107,11 @@ pub fn order(engine: &Engine, order: &VenueOrder) -> Value {
         "tpTriggerBy": "",
         "slTriggerBy": "",
         "triggerDirection": order.trigger_direction,
-        "triggerBy": if order.trigger_price.is_some() { "MarkPrice" } else { "" },
+        "triggerBy": match (order.trigger_price, order.trigger_on_last_trade) {
+            (None, _) => "",
+            (Some(_), false) => "MarkPrice",
+            (Some(_), true) => "LastPrice",
+        },
         "lastPriceOnCreated": "",
         "reduceOnly": order.reduce_only,
         "closeOnTrigger": !order.stop_order_type.is_empty(),

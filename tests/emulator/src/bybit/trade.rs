@@ -41,7 +41,8 @@ struct NewOrder {
     price: Decimal,
     link_id: String,
     reduce_only: bool,
-    trigger: Option<(Decimal, u8)>,
+    /// Price, direction, and whether it watches the last price.
+    trigger: Option<(Decimal, u8, bool)>,
     take_profit: Option<Decimal>,
     stop_loss: Option<Decimal>,
 }
@@ -102,7 +103,12 @@ fn parse_new(engine: &Engine, p: &Params) -> Result<NewOrder, Reject> {
                 None => 2,
                 Some(_) => return Err(Reject::params("params error: triggerDirection invalid")),
             };
-            Some((px, direction))
+            let on_last = match p.text("triggerBy").as_deref() {
+                None | Some("LastPrice") => true,
+                Some("MarkPrice") => false,
+                Some(_) => return Err(Reject::params("params error: triggerBy invalid")),
+            };
+            Some((px, direction, on_last))
         }
     };
     Ok(NewOrder {
@@ -127,13 +133,14 @@ fn entry_kind(
     order_type: &str,
     tif: &str,
     is_buy: bool,
-    trigger: Option<(Decimal, u8)>,
+    trigger: Option<(Decimal, u8, bool)>,
 ) -> EntryKind {
     match trigger {
-        Some((price, direction)) => EntryKind::Trigger(TriggerSpec {
+        Some((price, direction, on_last_trade)) => EntryKind::Trigger(TriggerSpec {
             price,
             is_market: order_type == "Market",
             kind: TriggerKind::firing(direction == 1, is_buy),
+            on_last_trade,
         }),
         None => EntryKind::Limit(match tif {
             "PostOnly" => TimeInForce::PostOnly,
@@ -196,7 +203,7 @@ pub fn create(
         return Err(Reject::new(DUPLICATE_LINK_ID, "OrderLinkedID is duplicate"));
     }
     let mark = engine.markets[new.market].mark;
-    let base = new.trigger.map_or(mark, |(px, _)| px);
+    let base = new.trigger.map_or(mark, |(px, _, _)| px);
     if let Some(tp) = new.take_profit
         && (tp > base) != new.is_buy
     {
@@ -220,7 +227,7 @@ pub fn create(
         _ => new.price,
     };
     let mut wire_price = match (new.order_type, new.trigger) {
-        ("Market", Some((px, _))) => px,
+        ("Market", Some((px, _, _))) => px,
         _ => price,
     };
     if new.tif == "FOK"
@@ -304,6 +311,8 @@ fn attach_exit(
             } else {
                 TriggerKind::StopLoss
             },
+            // `tpslTriggerBy` defaults to the last price.
+            on_last_trade: true,
         }),
         client_id: None,
         good_till: None,
@@ -420,7 +429,7 @@ pub fn amend(
         price
     };
     let trigger = if waiting {
-        trigger_price.map(|px| (px, order.trigger_direction))
+        trigger_price.map(|px| (px, order.trigger_direction, order.trigger_on_last_trade))
     } else {
         None
     };

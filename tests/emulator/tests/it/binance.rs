@@ -926,7 +926,7 @@ async fn algo_orders_trigger_on_the_mark_and_cancel() {
         &limit("SELL", "0.010", "101000", ""),
     )
     .await;
-    let stop = "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&type=STOP_MARKET&quantity=0.002&triggerPrice=100500";
+    let stop = "algoType=CONDITIONAL&symbol=BTCUSDT&side=BUY&type=STOP_MARKET&quantity=0.002&triggerPrice=100500&workingType=MARK_PRICE";
     let placed = a
         .ok(
             "POST",

@@ -324,6 +324,7 @@ async fn conditional_orders_wait_for_the_trigger() {
     stop["orderType"] = json!("Market");
     stop["triggerPrice"] = json!("100500");
     stop["triggerDirection"] = json!(1);
+    stop["triggerBy"] = json!("MarkPrice");
     let stop_id = ok(&b.post("/v5/order/create", stop.clone()).await)["orderId"]
         .as_str()
         .expect("orderId")
