@@ -1,7 +1,8 @@
 //! `batch`: places, cancels and modifies for one exchange in one command,
 //! each answered on its own, sent as the venue's batches — one signed
 //! Hyperliquid action for several orders (counted by the host's signature
-//! histogram), Bybit's and Binance's batches answered item by item.
+//! histogram; modifies that meet go out together), Bybit's and Binance's
+//! batches answered item by item.
 
 mod common;
 
@@ -135,6 +136,46 @@ async fn a_batch_is_one_signed_action_and_each_element_is_answered_on_its_own() 
     .await;
     assert_eq!(signatures(port), before + 2.0);
 
+    // Modifies of several orders that meet go out together: fewer
+    // signatures than modifies, each order at its new price.
+    let answers = batch(
+        &files,
+        "hl",
+        Value::Array(
+            (0..6)
+                .map(|i| buy("BTC-USD", &format!("{}", 88_000 + i), "0.001"))
+                .collect(),
+        ),
+    );
+    let ids: Vec<String> = answers.iter().map(id_of).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    until_state(&files, "hl", &ids, "OPEN").await;
+    let before = signatures(port);
+    let modifies: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"cmd": "modify", "client_order_id": id, "price": "87000"}))
+        .collect();
+    let answers = batch(&files, "hl", Value::Array(modifies));
+    assert!(
+        answers.iter().all(|a| a["result"]["modify"] == "requested"),
+        "{answers:?}"
+    );
+    eventually("every order modified", Duration::from_secs(10), || {
+        ids.iter().all(|id| {
+            files
+                .command(json!({"cmd": "get_order", "client_order_id": id}))
+                .is_some_and(|reply| {
+                    reply["result"]["price"] == 87000 && reply["result"]["order_state"] == "OPEN"
+                })
+        })
+    })
+    .await;
+    let signed = signatures(port) - before;
+    assert!(
+        (1.0..6.0).contains(&signed),
+        "{signed} signatures for 6 modifies: none went together"
+    );
+
     // Nothing, or too much, is refused whole.
     for commands in [
         json!([]),
@@ -171,6 +212,26 @@ async fn bybit_and_binance_take_batches_item_by_item() {
         assert_eq!(code_of(&answers[2]), "invalid_order");
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         until_state(&files, exchange, &ids, "OPEN").await;
+        // Modifies of all three, answered and applied each on its own.
+        let modifies: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"cmd": "modify", "client_order_id": id, "price": "96000"}))
+            .collect();
+        let answers = batch(&files, exchange, Value::Array(modifies));
+        assert!(
+            answers.iter().all(|a| a["result"]["modify"] == "requested"),
+            "{answers:?}"
+        );
+        eventually("every order modified", Duration::from_secs(10), || {
+            ids.iter().all(|id| {
+                files
+                    .command(
+                        json!({"cmd": "get_order", "exchange": exchange, "client_order_id": id}),
+                    )
+                    .is_some_and(|reply| reply["result"]["price"] == 96000)
+            })
+        })
+        .await;
         let open = |venue: &hl_emulator::EmulatorHandle| {
             venue.state()["accounts"][0]["orders"]
                 .as_array()

@@ -148,6 +148,8 @@ pub(crate) struct Inner {
     listing: cancel::ListingPace,
     /// Placements on their way out, and orders waiting to join the next.
     placements: coalesce::Placements,
+    /// Modifies waiting for the modify on its way out (see `coalesce`).
+    modify_batches: coalesce::Modifies,
 }
 
 /// New orders that are tracked and journaled but not yet published or
@@ -309,6 +311,7 @@ impl Trading {
                 modifies: modify::Modifies::default(),
                 listing: cancel::ListingPace::default(),
                 placements: coalesce::Placements::default(),
+                modify_batches: coalesce::Modifies::default(),
                 risk: RiskLimits::new(parts.limits),
                 heartbeat: dead_man::Heartbeat::default(),
                 prefer_socket: parts.prefer_socket,

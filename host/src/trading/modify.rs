@@ -12,8 +12,7 @@ use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use abi_stable::std_types::RVec;
-use plugin_api::{Dec, ModifyRequest, ModifySize, Operation};
+use plugin_api::{Dec, ModifyRequest, ModifySize};
 use rust_decimal::Decimal;
 use tracing::{debug, warn};
 
@@ -268,12 +267,12 @@ impl Inner {
                     .is_some_and(|order| !order.state.is_terminal())
             });
         }
-        let operation =
-            plugin_api::operation(Operation::ModifyOrders(RVec::from(vec![ModifyRequest {
+        let (delivery, expires) = self
+            .deliver_modify(ModifyRequest {
                 target,
                 order: request,
-            }])));
-        let (delivery, expires) = self.deliver(&operation, || {}, || {}).await;
+            })
+            .await;
         let settling = self.apply_modify(
             id,
             (new_order.price, new_order.amount, base),

@@ -15,8 +15,8 @@ use binance_core::{
     ResponseType, TimeInForce, WorkingType,
 };
 use plugin_api::{
-    Dec, Event, Event_NE, Operation, OrderKind, OrderRef, OrderRequest, Outcome, OutcomeKind,
-    Output, PluginError, RejectReason, Reply, RequestContext, Response, Side,
+    Dec, Event, Event_NE, ModifyRequest, Operation, OrderKind, OrderRef, OrderRequest, Outcome,
+    OutcomeKind, Output, PluginError, RejectReason, Reply, RequestContext, Response, Side,
     TimeInForce as HostTif, TriggerReference,
 };
 
@@ -65,6 +65,9 @@ enum Read {
     /// New orders of a `batchOrders` (post-only or not, each): one answer
     /// each, an order or an error.
     PlaceBatch { post_only: Vec<bool> },
+    /// Modifies of a `batchOrders`: one answer each, the order as it now
+    /// stands or an error.
+    ModifyBatch { count: usize },
     /// A new conditional order.
     PlaceAlgo,
     /// A conditional order cancelled.
@@ -223,6 +226,40 @@ fn name_algo(order: &OrderRef, params: &mut Params) -> Result<(), PluginError> {
     Ok(())
 }
 
+/// A modify in place of a host order (conditional orders are not
+/// modified: cancel and place).
+fn modify_order(modify: &ModifyRequest) -> Result<ModifyOrder, PluginError> {
+    if is_conditional(modify.target.kind) {
+        return Err(PluginError::unsupported(
+            "binance-usdm cannot modify a conditional order: cancel it and place another",
+        ));
+    }
+    Ok(ModifyOrder {
+        symbol: modify.target.market.venue_symbol.to_string(),
+        side: side(modify.order.side)?,
+        target: target(&modify.target)?,
+        quantity: decimal(modify.order.size),
+        price: decimal(modify.order.price),
+    })
+}
+
+/// The `batchOrders` parameter: each element's parameters as a JSON
+/// object of strings.
+fn batch_list(elements: &[Params]) -> Result<String, PluginError> {
+    let objects: Vec<serde_json::Map<String, Value>> = elements
+        .iter()
+        .map(|params| {
+            params
+                .pairs()
+                .iter()
+                .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+                .collect()
+        })
+        .collect();
+    serde_json::to_string(&objects)
+        .map_err(|error| PluginError::invalid(format!("batchOrders: {error}")))
+}
+
 /// Binance's id of an order when the host knows it, else its client id.
 fn target(order: &OrderRef) -> Result<OrderTarget, PluginError> {
     match order
@@ -287,24 +324,28 @@ fn plan(
                 steps.push(step(call, Read::Amend));
             }
         }
+        // One alone; more as `batchOrders` of at most five.
         Operation::ModifyOrders(modifies) => {
+            let mut encoded = Vec::new();
             for modify in modifies.iter() {
-                if is_conditional(modify.target.kind) {
-                    return Err(PluginError::unsupported(
-                        "binance-usdm cannot modify a conditional order: cancel it and place another",
-                    ));
-                }
+                let mut params = Params::new();
+                modify_order(modify)?.encode(&mut params);
+                encoded.push(params);
+            }
+            if let [params] = encoded.as_slice() {
                 let mut call = signed("PUT", ORDER, 1);
                 call.orders = 1;
-                ModifyOrder {
-                    symbol: modify.target.market.venue_symbol.to_string(),
-                    side: side(modify.order.side)?,
-                    target: target(&modify.target)?,
-                    quantity: decimal(modify.order.size),
-                    price: decimal(modify.order.price),
-                }
-                .encode(&mut call.params);
+                call.params = params.clone();
                 steps.push(step(call, Read::Amend));
+            }
+            for chunk in encoded
+                .chunks(MAX_BATCH_PLACE)
+                .filter(|_| encoded.len() > 1)
+            {
+                let mut call = signed("PUT", BATCH_ORDERS, 5);
+                call.orders = chunk.len() as u32;
+                call.params.push("batchOrders", batch_list(chunk)?);
+                steps.push(step(call, Read::ModifyBatch { count: chunk.len() }));
             }
         }
         Operation::ArmDeadManSwitch(at) => {
@@ -407,26 +448,18 @@ fn place_run(steps: &mut Vec<Step>, run: &[&OrderRequest]) -> Result<(), PluginE
         return Ok(());
     }
     for chunk in run.chunks(MAX_BATCH_PLACE) {
-        let mut items = Vec::new();
+        let mut elements = Vec::new();
         let mut post_only = Vec::new();
         for order in chunk {
             let new = new_order(order)?;
             let mut params = Params::new();
             new.encode(&mut params);
-            items.push(
-                params
-                    .pairs()
-                    .iter()
-                    .map(|(key, value)| (key.clone(), Value::String(value.clone())))
-                    .collect::<serde_json::Map<String, Value>>(),
-            );
+            elements.push(params);
             post_only.push(new.time_in_force == Some(TimeInForce::Gtx));
         }
         let mut call = signed("POST", BATCH_ORDERS, 5);
         call.orders = chunk.len() as u32;
-        let list = serde_json::to_string(&items)
-            .map_err(|error| PluginError::invalid(format!("batchOrders: {error}")))?;
-        call.params.push("batchOrders", list);
+        call.params.push("batchOrders", batch_list(&elements)?);
         steps.push(step(call, Read::PlaceBatch { post_only }));
     }
     Ok(())
@@ -538,9 +571,14 @@ impl Job {
             return Ok(());
         }
         if let Some(outcome) = rest::failure(response) {
-            if let Read::PlaceBatch { post_only } = &step.read {
+            let batch = match &step.read {
+                Read::PlaceBatch { post_only } => Some(post_only.len()),
+                Read::ModifyBatch { count } => Some(*count),
+                _ => None,
+            };
+            if let Some(count) = batch {
                 // The whole batch refused: each of its orders.
-                self.items.extend(post_only.iter().map(|_| outcome.clone()));
+                self.items.extend(std::iter::repeat_n(outcome, count));
             } else if self.per_item {
                 self.items.push(outcome);
             } else {
@@ -554,26 +592,26 @@ impl Job {
                 self.items.push(placed(&order, post_only)?);
             }
             Read::PlaceBatch { post_only } => {
-                let answers: Vec<Value> = rest::body(response, "batch orders")?;
-                if answers.len() != post_only.len() {
-                    return Err(PluginError::malformed(format!(
-                        "{} answers to a batch of {} orders",
-                        answers.len(),
-                        post_only.len()
-                    )));
+                let answers = batch_answers(response, post_only.len())?;
+                for (answer, post_only) in answers.into_iter().zip(post_only) {
+                    let outcome = match answer {
+                        Ok(order) => placed(&order, post_only)?,
+                        Err(refused) => refused,
+                    };
+                    self.items.push(outcome);
                 }
-                for (answer, post_only) in answers.iter().zip(post_only) {
-                    self.items.push(batch_item(answer, post_only)?);
+            }
+            Read::ModifyBatch { count } => {
+                for answer in batch_answers(response, count)? {
+                    match answer {
+                        Ok(order) => self.amended(&order)?,
+                        Err(refused) => self.items.push(refused),
+                    }
                 }
             }
             Read::Amend => {
                 let order: wire::Order = rest::body(response, "order")?;
-                self.items.push(rest::with_order_id(
-                    rest::accepted(&order.status),
-                    order.order_id,
-                ));
-                self.events
-                    .push(Event::Order(events::order(&order, false)?));
+                self.amended(&order)?;
             }
             Read::Order => {
                 let order: wire::Order = rest::body(response, "order")?;
@@ -634,6 +672,16 @@ impl Job {
         Ok(())
     }
 
+    /// A cancel or modify answered with the order as it now stands.
+    fn amended(&mut self, order: &wire::Order) -> Result<(), PluginError> {
+        self.items.push(rest::with_order_id(
+            rest::accepted(&order.status),
+            order.order_id,
+        ));
+        self.events.push(Event::Order(events::order(order, false)?));
+        Ok(())
+    }
+
     /// The markets an answer showed the account trading in (open orders).
     pub(crate) fn markets_seen(&self) -> impl Iterator<Item = &str> {
         self.events.iter().filter_map(|event| match event {
@@ -666,34 +714,49 @@ impl Job {
     }
 }
 
+/// The answers of a `batchOrders` of `count`: each an order, or the
+/// outcome its error means (read as the same error of a single request).
+fn batch_answers(
+    response: &Response,
+    count: usize,
+) -> Result<Vec<Result<wire::Order, Outcome>>, PluginError> {
+    let answers: Vec<Value> = rest::body(response, "batch orders")?;
+    if answers.len() != count {
+        return Err(PluginError::malformed(format!(
+            "{} answers to a batch of {count}",
+            answers.len()
+        )));
+    }
+    answers
+        .into_iter()
+        .map(|answer| {
+            if answer
+                .get("code")
+                .and_then(Value::as_i64)
+                .is_some_and(|code| code < 0)
+            {
+                let refused = Response {
+                    status: 400,
+                    body: answer.to_string().into(),
+                    headers: RVec::new(),
+                };
+                return Ok(Err(rest::failure(&refused).unwrap_or_else(|| {
+                    Outcome::new(
+                        OutcomeKind::UNKNOWN,
+                        format!("an unfamiliar answer: {answer}"),
+                    )
+                })));
+            }
+            serde_json::from_value(answer.clone())
+                .map(Ok)
+                .map_err(|error| PluginError::malformed(format!("batch order: {error}: {answer}")))
+        })
+        .collect()
+}
+
 /// A new order's answer: resting or (partly) filled; expired without a
 /// fill, it never traded (an IOC or FOK order with nothing to match, a
 /// post-only order that would have taken).
-/// One answer of a `batchOrders`: the order placed, or its error (read as
-/// the same error of a single order would be).
-fn batch_item(answer: &Value, post_only: bool) -> Result<Outcome, PluginError> {
-    if answer
-        .get("code")
-        .and_then(Value::as_i64)
-        .is_some_and(|code| code < 0)
-    {
-        let refused = Response {
-            status: 400,
-            body: answer.to_string().into(),
-            headers: RVec::new(),
-        };
-        return Ok(rest::failure(&refused).unwrap_or_else(|| {
-            Outcome::new(
-                OutcomeKind::UNKNOWN,
-                format!("an unfamiliar answer: {answer}"),
-            )
-        }));
-    }
-    let order: wire::Order = serde_json::from_value(answer.clone())
-        .map_err(|error| PluginError::malformed(format!("batch order: {error}: {answer}")))?;
-    placed(&order, post_only)
-}
-
 fn placed(order: &wire::Order, post_only: bool) -> Result<Outcome, PluginError> {
     let filled = events::dec(&order.executed_qty, "executedQty")?;
     if order.status == "EXPIRED" && filled.is_zero() {

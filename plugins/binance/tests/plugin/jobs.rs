@@ -847,3 +847,73 @@ fn several_orders_go_as_batch_orders_of_five_each_answered_on_its_own() {
         "{refused:?}"
     );
 }
+
+#[test]
+fn several_modifies_go_as_batch_orders_each_answered_on_its_own() {
+    let mut session = session();
+    let modifies: Vec<ModifyRequest> = (0..3u64)
+        .map(|i| ModifyRequest {
+            target: target(Some(&(i + 1).to_string())),
+            order: order(OrderKind::LIMIT, TimeInForce::GTC),
+        })
+        .collect();
+    let amended = |id: u64| {
+        format!(
+            r#"{{"orderId":{id},"clientOrderId":"0123456789abcdef0123456789abcdef","symbol":"BTCUSDT","status":"NEW","side":"BUY","type":"LIMIT","timeInForce":"GTC","price":"65000.1","origQty":"0.010","executedQty":"0","avgPrice":"0.00","reduceOnly":false,"updateTime":1}}"#
+        )
+    };
+    let answer = format!(
+        "[{},{{\"code\":-2013,\"msg\":\"Order does not exist.\"}},{}]",
+        amended(1),
+        amended(3)
+    );
+    let (payloads, reply) = run(
+        &mut session,
+        &Operation::ModifyOrders(RVec::from(modifies.clone())),
+        &[(200, &answer)],
+    );
+    assert_eq!(
+        (
+            payloads.len(),
+            payloads[0]["method"].clone(),
+            payloads[0]["path"].clone()
+        ),
+        (1, json!("PUT"), json!("/fapi/v1/batchOrders"))
+    );
+    let params = query(&payloads[0]);
+    let batch: Vec<Value> =
+        serde_json::from_str(params.param("batchOrders").expect("batchOrders")).unwrap();
+    assert_eq!(
+        (
+            batch.len(),
+            batch[1]["orderId"].clone(),
+            batch[1]["price"].clone()
+        ),
+        (3, json!("2"), json!("65000.1"))
+    );
+    let kinds: Vec<OutcomeKind> = reply.items.iter().map(|item| item.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            OutcomeKind::ACCEPTED,
+            OutcomeKind::NOT_FOUND,
+            OutcomeKind::ACCEPTED
+        ]
+    );
+    assert_eq!(
+        reply_events(&reply).len(),
+        2,
+        "the amended orders as they stand"
+    );
+
+    // Refused whole: each modify's outcome.
+    let (_, refused) = run(
+        &mut session,
+        &Operation::ModifyOrders(RVec::from(modifies)),
+        &[(
+            400,
+            r#"{"code":-1130,"msg":"Data sent for parameter 'batchOrders' is not valid."}"#,
+        )],
+    );
+    assert_eq!(refused.items.len(), 3, "{refused:?}");
+}
