@@ -170,7 +170,7 @@ async fn books_stay_right_through_drops_silence_duplicates_and_reordering() {
     let emulator = Emulator::start(static_books()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     copy_as(&cdylib("hyperliquid-plugin"), dir.path(), "hyperliquid.so");
-    let plugins = PluginSet::load_dir(dir.path()).unwrap();
+    let plugins = PluginSet::load_dir(dir.path(), Default::default()).unwrap();
     let endpoint = format!("ipc://{}/events.sock", dir.path().display());
     let (publisher, thread) = Publisher::start(&endpoint, 65_536).unwrap();
     let log = StatusLog::start(&endpoint);
@@ -267,7 +267,7 @@ async fn a_second_host_takes_its_books_from_the_first() {
     let emulator = Emulator::start(static_books()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     copy_as(&cdylib("hyperliquid-plugin"), dir.path(), "hyperliquid.so");
-    let plugins = PluginSet::load_dir(dir.path()).unwrap();
+    let plugins = PluginSet::load_dir(dir.path(), Default::default()).unwrap();
     let first_endpoint = format!("ipc://{}/first.sock", dir.path().display());
     let second_endpoint = format!("ipc://{}/second.sock", dir.path().display());
     let (first_publisher, first_thread) = Publisher::start(&first_endpoint, 65_536).unwrap();

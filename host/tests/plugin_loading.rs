@@ -24,7 +24,7 @@ fn one_folder_with_every_kind_of_bad_file() {
     std::fs::write(&garbage, b"this is not an ELF file").unwrap();
     std::fs::write(dir.path().join("README.txt"), b"not considered").unwrap();
 
-    let set = PluginSet::load_dir(dir.path()).unwrap();
+    let set = PluginSet::load_dir(dir.path(), Default::default()).unwrap();
 
     assert_eq!(set.loaded.len(), 1);
     assert_eq!(set.loaded["testex"].path, good);
@@ -135,9 +135,13 @@ fn the_plugins_command_prints_a_line_per_file() {
         Some(1),
         "a refused file fails the command"
     );
-    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert_eq!(
+        stdout.lines().count(),
+        3,
+        "loaded, its sha256, refused: {stdout}"
+    );
     assert!(
-        stdout.lines().nth(1).unwrap().starts_with("refused  "),
+        stdout.lines().nth(2).unwrap().starts_with("refused  "),
         "{stdout}"
     );
 }
@@ -157,7 +161,7 @@ fn a_plugin_another_user_could_have_changed_is_not_run() {
         assert_eq!(output.status.code(), Some(1), "{stdout}");
         assert!(stdout.starts_with("refused  "), "{stdout}");
         assert!(stdout.contains(expected), "{expected}: {stdout}");
-        let set = PluginSet::load_dir(dir.path()).unwrap();
+        let set = PluginSet::load_dir(dir.path(), Default::default()).unwrap();
         assert!(set.loaded.is_empty());
         assert!(
             matches!(&set.refused[..], [LoadError::Untrusted { path, .. }] if *path == file),
@@ -188,7 +192,7 @@ fn a_plugin_another_user_could_have_changed_is_not_run() {
 fn every_plugin_the_workspace_builds_loads() {
     let dir = tempfile::tempdir().unwrap();
     copy_as(&cdylib("hyperliquid-plugin"), dir.path(), "hyperliquid.so");
-    let set = PluginSet::load_dir(dir.path()).unwrap();
+    let set = PluginSet::load_dir(dir.path(), Default::default()).unwrap();
     let lines: Vec<String> = set.refused.iter().map(ToString::to_string).collect();
     assert!(set.refused.is_empty(), "{lines:#?}");
     assert!(set.loaded.contains_key("hyperliquid"));
@@ -297,4 +301,55 @@ fn each_plugin_judges_its_settings_and_the_error_names_the_key_and_its_line() {
     let (code, stdout, stderr) = host_with(&["check-config"], &config);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stdout.contains("valid"), "{stdout}");
+}
+
+/// `host.plugin_sha256` pins plugin files: the pinned digest loads, a
+/// changed file or one not pinned is refused with its digest named, and a
+/// pin that is no digest is a config error at its key.
+#[test]
+fn pinned_plugins_load_only_with_their_digest() {
+    use connector_host::plugins::pins::Sha256Digest;
+
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    let file = copy_as(&cdylib("hyperliquid-plugin"), &plugins, "hyperliquid.so");
+    let digest = Sha256Digest::of_file(&file).unwrap().to_string();
+    let (_, listed) = list_plugins(&plugins);
+    assert!(listed.contains(&format!("sha256 {digest}")), "{listed}");
+
+    let settings = "network = \"local\"\napi_url = \"http://127.0.0.1:1\"\naccount = \"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE\"";
+    let pinned = |pins: &str| {
+        let config = config_with(dir.path(), &[("hl", "hyperliquid", settings)]);
+        let text = std::fs::read_to_string(&config).unwrap().replace(
+            "state_dir = \"state\"\n",
+            &format!("state_dir = \"state\"\nplugin_sha256 = {{ {pins} }}\n"),
+        );
+        std::fs::write(&config, text).unwrap();
+        host_with(&["check-config"], &config)
+    };
+    let (code, stdout, stderr) = pinned(&format!("\"hyperliquid.so\" = \"{digest}\""));
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+
+    let other = "0".repeat(64);
+    let (code, _, stderr) = pinned(&format!("\"hyperliquid.so\" = \"{other}\""));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("its SHA-256 is {digest}, not the {other}")),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = pinned(&format!("\"bybit.so\" = \"{digest}\""));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pins other files, not `hyperliquid.so`") && stderr.contains(&digest),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) = pinned("\"hyperliquid.so\" = \"not-hex\"");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("host.plugin_sha256") && stderr.contains("64 hexadecimal digits"),
+        "{stderr}"
+    );
 }

@@ -9,12 +9,14 @@ use std::path::Path;
 
 use crate::config::{self, Config, ConfigErrors, KeyPath, closest};
 use crate::plugins::PluginSet;
+use crate::plugins::pins::Pins;
 use crate::signer::signer_binary;
 
 /// Loads the plugins `config` names and checks everything else it needs;
 /// every problem is located in `config_file`.
 pub fn check(config_file: &Path, config: &Config) -> Result<PluginSet, ConfigErrors> {
-    let plugins = PluginSet::load_dir(&config.host.plugins_dir).map_err(|error| {
+    let pins = Pins::new(config.host.plugin_sha256.clone());
+    let plugins = PluginSet::load_dir(&config.host.plugins_dir, pins).map_err(|error| {
         let key = KeyPath::key("host").join("plugins_dir");
         config::locate(config_file, vec![(key, error.to_string())])
     })?;
@@ -62,8 +64,9 @@ fn missing_plugins(config: &Config, plugins: &PluginSet) -> Vec<(KeyPath, String
             message.push_str(&format!("; did you mean `{near}`?"));
         }
         if !plugins.refused.is_empty() {
+            let why: Vec<String> = plugins.refused.iter().map(ToString::to_string).collect();
             message.push_str(&format!(
-                "; {} file{} there {} refused (`connector-host plugins` says why)",
+                "; {} file{} there {} refused: {}",
                 plugins.refused.len(),
                 if plugins.refused.len() == 1 { "" } else { "s" },
                 if plugins.refused.len() == 1 {
@@ -71,6 +74,7 @@ fn missing_plugins(config: &Config, plugins: &PluginSet) -> Vec<(KeyPath, String
                 } else {
                     "were"
                 },
+                why.join("; ")
             ));
         }
         problems.push((

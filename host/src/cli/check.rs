@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use crate::app::{online, preflight};
 use crate::config::{self, Config};
 use crate::plugins::PluginSet;
+use crate::plugins::pins::{Pins, Sha256Digest};
 
 /// Checks `config` (read from `file`) and what it needs to start — and,
 /// `online`, what the exchanges say of it; prints every problem, or a
@@ -48,7 +49,7 @@ pub fn check(file: &Path, config: &Config, online: bool) -> ExitCode {
 /// Prints a line per plugin loaded from `dir` and per file refused; fails
 /// when a file was refused.
 pub fn list_plugins(dir: &Path) -> ExitCode {
-    let set = match PluginSet::load_dir(dir) {
+    let set = match PluginSet::load_dir(dir, Pins::default()) {
         Ok(set) => set,
         Err(error) => {
             eprintln!("{error}");
@@ -63,6 +64,10 @@ pub fn list_plugins(dir: &Path) -> ExitCode {
             plugin_api::ABI_VERSION,
             plugin.path.display()
         );
+        // What `host.plugin_sha256` would pin it to.
+        if let Ok(digest) = Sha256Digest::of_file(&plugin.path) {
+            println!("         sha256 {digest}");
+        }
         for bucket in plugin.manifest.rate_limits.iter() {
             println!(
                 "         rate limit {:<16} {} per {} ms",

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer};
 
 use super::errors::{KeyPath, KeyPathSegment};
+use crate::plugins::pins::Sha256Digest;
 
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -60,6 +61,11 @@ pub struct HostConfig {
     /// exchange, commands, events); 0: none.
     #[serde(default = "default_summary_interval")]
     pub summary_interval_s: u64,
+    /// Optional pins: plugin file names and the SHA-256 (64 hex digits)
+    /// each must have. With any pin set, a file not pinned, or changed
+    /// since, is not loaded (`connector-host plugins` prints each file's).
+    #[serde(default)]
+    pub plugin_sha256: BTreeMap<String, Sha256Digest>,
 }
 
 fn default_summary_interval() -> u64 {

@@ -284,7 +284,7 @@ impl OrderEnv {
             &plugins_dir,
             "hyperliquid.so",
         );
-        let plugins = PluginSet::load_dir(&plugins_dir).expect("plugins");
+        let plugins = PluginSet::load_dir(&plugins_dir, Default::default()).expect("plugins");
         let endpoint = format!("ipc://{}/events.sock", dir.path().display());
         let (publisher, thread) = Publisher::start(&endpoint, 65_536).expect("publisher");
         let events = EventLog::start(&endpoint);

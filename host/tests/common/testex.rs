@@ -349,7 +349,7 @@ impl Host {
         let plugins_dir = dir.path().join("plugins");
         std::fs::create_dir_all(&plugins_dir).expect("plugins dir");
         copy_as(&cdylib("test-plugin"), &plugins_dir, "testex.so");
-        let plugins = PluginSet::load_dir(&plugins_dir).expect("plugins");
+        let plugins = PluginSet::load_dir(&plugins_dir, Default::default()).expect("plugins");
         let endpoint = format!("ipc://{}/events.sock", dir.path().display());
         let (publisher, _thread) = Publisher::start(&endpoint, 1_024).expect("publisher");
         let services = HostServices {

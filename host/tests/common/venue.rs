@@ -145,7 +145,7 @@ impl VenueEnv {
             &plugins_dir,
             &format!("{}.so", venue.plugin),
         );
-        let plugins = PluginSet::load_dir(&plugins_dir).expect("plugins");
+        let plugins = PluginSet::load_dir(&plugins_dir, Default::default()).expect("plugins");
         let endpoint = format!("ipc://{}/events.sock", dir.path().display());
         let (publisher, _thread) = Publisher::start(&endpoint, 1_024).expect("publisher");
         let services = HostServices {

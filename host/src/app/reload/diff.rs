@@ -108,6 +108,10 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
         ),
         ("host.state_dir", old.host.state_dir != new.host.state_dir),
         (
+            "host.plugin_sha256",
+            old.host.plugin_sha256 != new.host.plugin_sha256,
+        ),
+        (
             "host.summary_interval_s",
             old.host.summary_interval_s != new.host.summary_interval_s,
         ),

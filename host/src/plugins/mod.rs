@@ -1,6 +1,8 @@
 //! The plugins folder: load every file, refuse the bad ones one line each,
 //! never let one broken file stop the others.
 
+pub mod pins;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -8,6 +10,7 @@ use plugin_api::{LoadError, LoadedPlugin, PluginErrorKind};
 use tracing::{debug, info, warn};
 
 use crate::config::{Config, KeyPath};
+use pins::Pins;
 
 /// The plugins found in a folder.
 #[derive(Debug, Default)]
@@ -16,6 +19,8 @@ pub struct PluginSet {
     pub loaded: HashMap<String, LoadedPlugin>,
     /// Files refused, with the reason.
     pub refused: Vec<LoadError>,
+    /// The digests files must have (none: any file the trust check passes).
+    pins: Pins,
 }
 
 /// Why the folder itself could not be read.
@@ -39,10 +44,10 @@ pub fn is_plugin_candidate(path: &Path) -> bool {
 }
 
 impl PluginSet {
-    /// Loads every shared library in `dir`, in file-name order. Files with
-    /// another extension are skipped; every library that fails is recorded
-    /// in `refused` with one clear reason.
-    pub fn load_dir(dir: &Path) -> Result<PluginSet, FolderError> {
+    /// Loads every shared library in `dir` that `pins` allows, in file-name
+    /// order. Files with another extension are skipped; every library that
+    /// fails is recorded in `refused` with one clear reason.
+    pub fn load_dir(dir: &Path, pins: Pins) -> Result<PluginSet, FolderError> {
         let entries = std::fs::read_dir(dir).map_err(|source| FolderError {
             dir: dir.to_owned(),
             source,
@@ -52,7 +57,10 @@ impl PluginSet {
             .filter(|path| path.is_file() && is_plugin_candidate(path))
             .collect();
         files.sort();
-        let mut set = PluginSet::default();
+        let mut set = PluginSet {
+            pins,
+            ..PluginSet::default()
+        };
         for file in files {
             set.load_file(&file);
         }
@@ -62,6 +70,13 @@ impl PluginSet {
     /// Loads one file into the set (refusing a second provider of an
     /// exchange).
     pub fn load_file(&mut self, file: &Path) {
+        if let Some(reason) = self.pins.refusal(file) {
+            self.refuse(LoadError::Untrusted {
+                path: file.to_owned(),
+                reason,
+            });
+            return;
+        }
         match LoadedPlugin::load(file) {
             Ok(plugin) => {
                 let exchange = plugin.manifest.exchange.to_string();
