@@ -380,6 +380,30 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Every URL among `settings`' strings, at any depth (see `urls`).
+    fn check_urls(&mut self, path: &KeyPath, settings: &toml::Table, insecure: bool) {
+        for (key, value) in settings {
+            match value {
+                toml::Value::String(text) => {
+                    if let Some(reason) = super::urls::refusal(text, insecure) {
+                        self.error(path.join(key), reason);
+                    }
+                }
+                toml::Value::Table(table) => self.check_urls(&path.join(key), table, insecure),
+                toml::Value::Array(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        if let toml::Value::String(text) = item
+                            && let Some(reason) = super::urls::refusal(text, insecure)
+                        {
+                            self.error(path.join(key).index(index), reason);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     fn check_exchange(&mut self, path: &KeyPath, exchange: &ExchangeConfig) {
         if exchange.name.is_empty()
             || !exchange
@@ -395,6 +419,11 @@ impl<'a> Reader<'a> {
         if exchange.plugin.trim().is_empty() {
             self.error(path.join("plugin"), "must name a plugin's exchange");
         }
+        self.check_urls(
+            &path.join("settings"),
+            &exchange.settings,
+            exchange.insecure_transport,
+        );
         if let Some(source) = &exchange.market_data
             && !["tcp://", "ipc://"]
                 .iter()

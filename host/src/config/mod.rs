@@ -5,6 +5,7 @@ mod errors;
 mod load;
 mod schema;
 mod suggest;
+mod urls;
 
 pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
 pub use load::{load, locate, parse};

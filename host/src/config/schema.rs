@@ -209,6 +209,11 @@ pub struct ExchangeConfig {
     /// see the plugin's documentation for its keys.
     #[serde(default)]
     pub settings: toml::Table,
+    /// Lets the settings' plain `http://` and `ws://` URLs reach a host
+    /// beyond loopback (an emulator on a private network); refused
+    /// otherwise.
+    #[serde(default)]
+    pub insecure_transport: bool,
     /// The signer's key to sign with, by name; default: the signer's only
     /// key for the plugin's signing scheme.
     #[serde(default)]

@@ -358,3 +358,33 @@ fn a_missing_key_is_named_in_plain_words() {
         ["line 14: exchanges[hl].markets[0]: `symbol` is required"]
     );
 }
+
+#[test]
+fn urls_in_settings_with_credentials_or_plain_text_beyond_loopback_are_refused() {
+    let with_url = |url: &str| MINIMAL.replace("http://127.0.0.1:1", url);
+    let errors = errors_of(&with_url("https://key:secret@api.example.com"));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("exchanges[hl].settings.api_url")
+            && errors[0].contains("credentials")
+            && !errors[0].contains("secret"),
+        "{errors:?}"
+    );
+    let nested = MINIMAL.replace(
+        "account = \"0xabc\" }",
+        "account = \"0xabc\", streams = { urls = [\"wss://a.example.com\", \"ws://10.1.2.3:9000\"] } }",
+    );
+    let errors = errors_of(&nested);
+    assert!(
+        errors[0].contains("exchanges[hl].settings.streams.urls[1]")
+            && errors[0].contains("use wss://"),
+        "{errors:?}"
+    );
+    let remote = with_url("http://emulator:8080");
+    assert!(errors_of(&remote)[0].contains("insecure_transport = true"));
+    let allowed = remote.replace(
+        "plugin = \"testex\"",
+        "plugin = \"testex\"\ninsecure_transport = true",
+    );
+    assert!(parse(&allowed).is_ok());
+}

@@ -104,6 +104,7 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
             ("api_url".to_owned(), api_url.into()),
             ("account".to_owned(), account.into()),
         ]),
+        insecure_transport: false,
         signer_key: None,
         stream_timeout_ms: None,
         request_timeout_ms: 10_000,
