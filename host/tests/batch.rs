@@ -54,6 +54,32 @@ async fn until_state(files: &HostFiles, exchange: &str, ids: &[&str], state: &st
 }
 
 /// Signatures the host's signer made so far.
+/// Modifies every order of `ids` to `price` in one batch command, and
+/// waits until each is open at that price.
+async fn modify_all(files: &HostFiles, exchange: &str, ids: &[&str], price: &str) {
+    let modifies: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"cmd": "modify", "client_order_id": id, "price": price}))
+        .collect();
+    let answers = batch(files, exchange, Value::Array(modifies));
+    assert!(
+        answers.iter().all(|a| a["result"]["modify"] == "requested"),
+        "{answers:?}"
+    );
+    let price: f64 = price.parse().expect("price");
+    eventually("every order modified", Duration::from_secs(10), || {
+        ids.iter().all(|id| {
+            files
+                .command(json!({"cmd": "get_order", "exchange": exchange, "client_order_id": id}))
+                .is_some_and(|reply| {
+                    reply["result"]["price"].as_f64() == Some(price)
+                        && reply["result"]["order_state"] == "OPEN"
+                })
+        })
+    })
+    .await;
+}
+
 fn signatures(port: u16) -> f64 {
     value(&get(port, "/metrics").1, "connector_signer_seconds_count").unwrap_or(0.0)
 }
@@ -151,25 +177,7 @@ async fn a_batch_is_one_signed_action_and_each_element_is_answered_on_its_own() 
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     until_state(&files, "hl", &ids, "OPEN").await;
     let before = signatures(port);
-    let modifies: Vec<Value> = ids
-        .iter()
-        .map(|id| json!({"cmd": "modify", "client_order_id": id, "price": "87000"}))
-        .collect();
-    let answers = batch(&files, "hl", Value::Array(modifies));
-    assert!(
-        answers.iter().all(|a| a["result"]["modify"] == "requested"),
-        "{answers:?}"
-    );
-    eventually("every order modified", Duration::from_secs(10), || {
-        ids.iter().all(|id| {
-            files
-                .command(json!({"cmd": "get_order", "client_order_id": id}))
-                .is_some_and(|reply| {
-                    reply["result"]["price"] == 87000 && reply["result"]["order_state"] == "OPEN"
-                })
-        })
-    })
-    .await;
+    modify_all(&files, "hl", &ids, "87000").await;
     let signed = signatures(port) - before;
     assert!(
         (1.0..6.0).contains(&signed),
@@ -213,25 +221,7 @@ async fn bybit_and_binance_take_batches_item_by_item() {
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         until_state(&files, exchange, &ids, "OPEN").await;
         // Modifies of all three, answered and applied each on its own.
-        let modifies: Vec<Value> = ids
-            .iter()
-            .map(|id| json!({"cmd": "modify", "client_order_id": id, "price": "96000"}))
-            .collect();
-        let answers = batch(&files, exchange, Value::Array(modifies));
-        assert!(
-            answers.iter().all(|a| a["result"]["modify"] == "requested"),
-            "{answers:?}"
-        );
-        eventually("every order modified", Duration::from_secs(10), || {
-            ids.iter().all(|id| {
-                files
-                    .command(
-                        json!({"cmd": "get_order", "exchange": exchange, "client_order_id": id}),
-                    )
-                    .is_some_and(|reply| reply["result"]["price"] == 96000)
-            })
-        })
-        .await;
+        modify_all(&files, exchange, &ids, "96000").await;
         let open = |venue: &hl_emulator::EmulatorHandle| {
             venue.state()["accounts"][0]["orders"]
                 .as_array()

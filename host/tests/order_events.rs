@@ -24,9 +24,11 @@ fn subscriber_ready(publisher: &Publisher, endpoint: &str) -> zmq::Socket {
     });
     assert!(joined, "subscriber never joined");
     socket.set_rcvtimeo(2_000).unwrap();
-    // Skip any further hellos already in flight.
-    socket.set_unsubscribe(b"").unwrap();
+    // Orders first, then no more hellos (the subscriber filters what is
+    // already in flight): the other way round, the publisher could see the
+    // unsubscription alone and drop the first order events.
     socket.set_subscribe(b"orders.").unwrap();
+    socket.set_unsubscribe(b"").unwrap();
     socket
 }
 

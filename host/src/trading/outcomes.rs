@@ -416,11 +416,18 @@ impl Inner {
         let trading_pair = self
             .symbol_of_venue(update.market.as_str())
             .unwrap_or_else(|| update.market.to_string());
+        // Its type is a guess either way; one the venue reports waiting for
+        // (or past) its trigger is a trigger order, which a venue may route
+        // apart (Binance's algo service).
+        let order_type = match update.status {
+            VenueOrderStatus::UNTRIGGERED | VenueOrderStatus::TRIGGERED => OrderType::StopLimit,
+            _ => OrderType::Limit,
+        };
         let mut order = InFlightOrder::new(NewOrder {
             client_order_id: id,
             exchange: self.exchange.clone(),
             trading_pair,
-            order_type: OrderType::Limit,
+            order_type,
             trade_type: if update.side == plugin_api::Side::SELL {
                 TradeType::Sell
             } else {
