@@ -40,7 +40,7 @@ fn socket_round_trip(c: &mut Criterion) {
         .block_on(async { SignerSocket::bind(&path, 0o600) })
         .expect("bind");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = runtime.spawn(socket.serve(signer(), Access::own_user(), async {
+    let server = runtime.spawn(socket.serve(signer(), Access::own_user(), None, async {
         let _ = stopped.await;
     }));
 

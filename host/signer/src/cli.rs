@@ -14,6 +14,7 @@ use hyperliquid_core::{
 };
 use tracing_subscriber::EnvFilter;
 
+use crate::audit::AuditLog;
 use crate::handler::Signer;
 use crate::hardening::protect_process;
 use crate::key::{KeyFileError, load_key};
@@ -86,6 +87,11 @@ pub enum Command {
         #[arg(long, value_name = "N", default_value_t = server::DEFAULT_MAX_CONNECTIONS,
               value_parser = clap::value_parser!(u16).range(1..))]
         max_connections: u16,
+        /// Append a JSON line per request answered — the peer's uid and
+        /// pid, the request, the response — to this file (created 0600);
+        /// a request that cannot be recorded is refused.
+        #[arg(long, value_name = "PATH")]
+        audit_log: Option<PathBuf>,
     },
     /// Read one request from standard input and write its response to standard
     /// output (exit status 0 when signed, 1 when refused).
@@ -152,6 +158,14 @@ pub enum CliError {
     /// The approveAgent body could not be encoded.
     #[error("cannot encode the request body: {0}")]
     Json(#[from] serde_json::Error),
+    /// The audit log cannot be opened.
+    #[error("audit log {path}: {source}")]
+    Audit {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// Neither `--key-file` nor `--keyring` was given.
     #[error("give --key-file or --keyring")]
     NoKeys,
@@ -183,13 +197,20 @@ pub fn run(cli: Cli) -> ExitCode {
             exit_with_parent,
             allowed_uids,
             max_connections,
+            audit_log,
         } => {
             let mut access = Access::own_user();
             if !allowed_uids.is_empty() {
                 access.allowed_uids = allowed_uids;
             }
             access.max_connections = usize::from(max_connections);
-            serve(&keys, &socket, &access, exit_with_parent)
+            serve(
+                &keys,
+                &socket,
+                &access,
+                audit_log.as_deref(),
+                exit_with_parent,
+            )
         }
         Command::Sign { keys } => sign_stdin(&keys),
         Command::Keys { keys } => list_keys(&keys),
@@ -247,10 +268,19 @@ fn serve(
     keys: &KeysArg,
     socket: &Path,
     access: &Access,
+    audit_log: Option<&Path>,
     exit_with_parent: bool,
 ) -> Result<ExitCode, CliError> {
     init_logging("info");
     let signer = Arc::new(Signer::new(load_keyring(keys)?));
+    let audit = audit_log
+        .map(|path| {
+            AuditLog::open(path).map_err(|source| CliError::Audit {
+                path: path.to_owned(),
+                source,
+            })
+        })
+        .transpose()?;
     // Not fatal: a low `RLIMIT_MEMLOCK` should not stop trading, but it
     // must be seen.
     if let Err(error) = signer.keyring().lock_in_memory() {
@@ -266,7 +296,7 @@ fn serve(
             context: "cannot start the runtime",
             source,
         })?;
-    runtime.block_on(server::run(socket, signer, access, exit_with_parent))?;
+    runtime.block_on(server::run(socket, signer, access, audit, exit_with_parent))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -26,6 +26,8 @@
 #![warn(missing_docs)]
 
 #[cfg(feature = "signer")]
+pub mod audit;
+#[cfg(feature = "signer")]
 pub mod cli;
 #[cfg(feature = "signer")]
 pub mod files;

@@ -25,6 +25,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{Mutex, Semaphore};
 
+use crate::audit::{AuditLog, Peer};
 use crate::handler::Signer;
 use crate::protocol::{ErrorCode, MAX_LINE_BYTES, Response};
 
@@ -181,6 +182,7 @@ impl SignerSocket {
         self,
         signer: Arc<Signer>,
         access: Access,
+        audit: Option<Arc<AuditLog>>,
         shutdown: impl Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
@@ -198,10 +200,11 @@ impl SignerSocket {
                             continue;
                         };
                         match admit(&stream, &access) {
-                            Ok(()) => {
+                            Ok(peer) => {
                                 let signer = Arc::clone(&signer);
+                                let audit = audit.clone();
                                 tokio::spawn(async move {
-                                    serve_connection(stream, signer).await;
+                                    serve_connection(stream, signer, peer, audit).await;
                                     drop(slot);
                                 });
                             }
@@ -222,14 +225,17 @@ impl SignerSocket {
     }
 }
 
-/// Whether the peer of `stream` may use the signer: its uid, as the kernel
-/// reports it, must be allowed.
-fn admit(stream: &UnixStream, access: &Access) -> Result<(), String> {
+/// Who the peer of `stream` is, if it may use the signer: its uid, as the
+/// kernel reports it, must be allowed.
+fn admit(stream: &UnixStream, access: &Access) -> Result<Peer, String> {
     let peer = stream
         .peer_cred()
         .map_err(|error| format!("cannot learn who connected: {error}"))?;
     if access.allowed_uids.contains(&peer.uid()) {
-        return Ok(());
+        return Ok(Peer {
+            uid: peer.uid(),
+            pid: peer.pid(),
+        });
     }
     Err(format!(
         "uid {} (pid {}) may not use this signer; allowed uids: {:?}",
@@ -275,6 +281,7 @@ pub async fn run(
     path: &Path,
     signer: Arc<Signer>,
     access: &Access,
+    audit: Option<AuditLog>,
     exit_with_parent: bool,
 ) -> Result<(), ServeError> {
     let signal_error = |source| ServeError::Io {
@@ -311,7 +318,12 @@ pub async fn run(
             }
         }
     };
-    socket.serve(signer, access.clone(), shutdown).await;
+    if let Some(audit) = &audit {
+        tracing::info!(file = %audit.path().display(), "audit log");
+    }
+    socket
+        .serve(signer, access.clone(), audit.map(Arc::new), shutdown)
+        .await;
     Ok(())
 }
 
@@ -357,8 +369,14 @@ async fn read_line<R: AsyncBufRead + Unpin>(
 }
 
 /// Reads requests and answers each in its own task, which writes its response
-/// as soon as it is ready (so responses come in completion order).
-async fn serve_connection(stream: UnixStream, signer: Arc<Signer>) {
+/// as soon as it is ready (so responses come in completion order), once
+/// the audit log, if any, has it.
+async fn serve_connection(
+    stream: UnixStream,
+    signer: Arc<Signer>,
+    peer: Peer,
+    audit: Option<Arc<AuditLog>>,
+) {
     tracing::debug!("connection opened");
     let (read, write) = stream.into_split();
     // Shared by the answering tasks; the write side closes once the last of
@@ -378,9 +396,10 @@ async fn serve_connection(stream: UnixStream, signer: Arc<Signer>) {
                 let request = std::mem::take(&mut line);
                 let signer = Arc::clone(&signer);
                 let writer = Arc::clone(&writer);
+                let audit = audit.clone();
                 tokio::spawn(async move {
-                    let response = signer.handle_line(&request).to_json_line();
-                    write_response(&writer, &response).await;
+                    let response = audited(&signer, audit.as_deref(), peer, &request);
+                    write_response(&writer, &response.to_json_line()).await;
                     drop(permit);
                 });
             }
@@ -404,6 +423,29 @@ async fn serve_connection(stream: UnixStream, signer: Arc<Signer>) {
         }
     }
     tracing::debug!("connection closed for reading");
+}
+
+/// Answers `request`; with an audit log, only once its line is written —
+/// a request that cannot be recorded is refused (its signature, if any,
+/// never leaves).
+fn audited(signer: &Signer, audit: Option<&AuditLog>, peer: Peer, request: &[u8]) -> Response {
+    let response = signer.handle_line(request);
+    let Some(audit) = audit else {
+        return response;
+    };
+    match audit.record(peer, request, &response) {
+        Ok(()) => response,
+        Err(error) => {
+            tracing::error!(%error, file = %audit.path().display(), "audit log not written; request refused");
+            Response::failure(
+                response.id,
+                ErrorCode::Internal,
+                format!(
+                    "the audit log could not record this request ({error}); nothing is signed unrecorded"
+                ),
+            )
+        }
+    }
 }
 
 /// Writes one response line; a peer that went away is only logged.

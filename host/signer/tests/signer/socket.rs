@@ -359,3 +359,57 @@ fn key_file_readable_by_others_is_refused() {
     assert!(!stderr.contains(&KEY[2..]));
     assert!(!socket.exists());
 }
+
+/// With `--audit-log`, every request answered is one line: who asked (this
+/// process's uid and pid), the request, and the response — the signature,
+/// or the refusal and why. The key never appears.
+#[test]
+fn every_request_is_recorded_with_who_asked_and_what_came_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let log_arg = log.to_str().unwrap().to_owned();
+    let server = Server::start_with(
+        dir,
+        Some("allowed_actions = [\"noop\"]\n"),
+        &["--audit-log", &log_arg],
+    );
+    let mut client = server.connect();
+    assert!(client.call(&noop_request(1)).result.is_ok());
+    let cancel = json!({"id": 2, "scheme": "hyperliquid-l1",
+        "action": {"type": "cancel", "cancels": [{"a": 0, "o": 1}]},
+        "nonce": 1, "network": "mainnet"})
+    .to_string();
+    assert!(client.call(&cancel).result.is_err());
+
+    let lines: Vec<serde_json::Value> = fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    // SAFETY: `geteuid` has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    for line in &lines {
+        assert_eq!(line["uid"], me);
+        assert_eq!(line["pid"], std::process::id());
+    }
+    assert_eq!(lines[0]["request"]["action"]["type"], "noop");
+    assert_eq!(lines[0]["response"]["ok"], true);
+    assert!(
+        lines[0]["response"]["signature"]
+            .as_str()
+            .is_some_and(|signature| signature.starts_with("0x")),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1]["response"]["error"]["code"], "policy_denied");
+    assert!(
+        lines[1]["response"]["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("rule: allowed_actions")
+    );
+    let mode = fs::metadata(&log).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(!fs::read_to_string(&log).unwrap().contains(&KEY[2..]));
+}
