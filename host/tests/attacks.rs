@@ -128,3 +128,41 @@ async fn a_process_that_takes_the_signer_socket_gets_no_order_and_the_signer_exi
     );
     emulator.shutdown().await;
 }
+
+/// With `signer.spawn_audit_log`, the signer the host starts records every
+/// request it answers: the host's order is on record, with who asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_signature_the_host_asks_for_is_on_record() {
+    let seed = "audited host";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let text = std::fs::read_to_string(&files.config_file).expect("config");
+    std::fs::write(
+        &files.config_file,
+        text.replace(
+            "spawn_key_file = \"host.key\"",
+            "spawn_key_file = \"host.key\"\nspawn_audit_log = \"signer-audit.log\"",
+        ),
+    )
+    .expect("config");
+    let _host = files.start().await;
+    let id = files.limit_buy("BTC-USD", "90000", "0.001");
+    let log = files.dir.path().join("signer-audit.log");
+    let recorded = |id: &str| -> bool {
+        std::fs::read_to_string(&log).is_ok_and(|text| {
+            text.lines().any(|line| {
+                serde_json::from_str::<Value>(line).is_ok_and(|entry| {
+                    entry["response"]["ok"] == true
+                        && entry["request"]["action"]["orders"][0]["c"] == id
+                })
+            })
+        })
+    };
+    eventually(
+        "the order's signature on record",
+        Duration::from_secs(10),
+        || recorded(&id),
+    )
+    .await;
+    emulator.shutdown().await;
+}

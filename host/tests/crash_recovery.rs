@@ -228,7 +228,7 @@ async fn a_signer_is_started_once_its_predecessor_lets_go_of_the_socket() {
         key_file: &key_file,
         policy: None,
     };
-    let signer = SignerProcess::start(&binary, keys, &socket)
+    let signer = SignerProcess::start(&binary, keys, &socket, None)
         .await
         .expect("started");
     leaving.join().expect("the predecessor left");

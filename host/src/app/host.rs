@@ -157,7 +157,13 @@ pub async fn run(
     status.plugins(&plugins);
     let signer_process = match config.signer.spawn_keys() {
         Some(keys) => Some(supervise_signer(
-            SignerProcess::start(&signer_binary(), keys, &config.signer.socket).await?,
+            SignerProcess::start(
+                &signer_binary(),
+                keys,
+                &config.signer.socket,
+                config.signer.spawn_audit_log.as_deref(),
+            )
+            .await?,
             &status,
         )),
         None => None,

@@ -96,9 +96,14 @@ async fn start_signer(
     };
     crate::private_files::create_folder(folder).map_err(|error| error.to_string())?;
     let socket = folder.join("signer.sock");
-    let process = SignerProcess::start(&signer_binary(), keys, &socket)
-        .await
-        .map_err(|error| error.to_string())?;
+    let process = SignerProcess::start(
+        &signer_binary(),
+        keys,
+        &socket,
+        config.signer.spawn_audit_log.as_deref(),
+    )
+    .await
+    .map_err(|error| error.to_string())?;
     Ok((socket, Some(process)))
 }
 

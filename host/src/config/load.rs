@@ -49,6 +49,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         &mut config.signer.spawn_key_file,
         &mut config.signer.spawn_policy,
         &mut config.signer.spawn_keyring,
+        &mut config.signer.spawn_audit_log,
     ]
     .into_iter()
     .flatten()
@@ -359,6 +360,13 @@ impl<'a> Reader<'a> {
             self.error(
                 KeyPath::key("signer").join("spawn_policy"),
                 "needs signer.spawn_key_file (a keyring holds each key's policy)",
+            );
+        }
+        if config.signer.spawn_audit_log.is_some() && config.signer.spawn_keys().is_none() {
+            self.error(
+                KeyPath::key("signer").join("spawn_audit_log"),
+                "applies to a signer the host starts: give signer.spawn_key_file or \
+                 signer.spawn_keyring (a signer started separately takes --audit-log)",
             );
         }
         if config.signer.spawn_keyring.is_some() && config.signer.spawn_key_file.is_some() {

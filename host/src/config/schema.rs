@@ -167,6 +167,10 @@ pub struct SignerConfig {
     /// any venue, each with its policy) instead of one key file.
     #[serde(default)]
     pub spawn_keyring: Option<PathBuf>,
+    /// A spawned signer appends a line per request it answers (who asked,
+    /// the request, the response) to this file (`--audit-log`).
+    #[serde(default)]
+    pub spawn_audit_log: Option<PathBuf>,
 }
 
 impl SignerConfig {

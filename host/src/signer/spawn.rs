@@ -161,6 +161,7 @@ impl SignerProcess {
         binary: &Path,
         keys: SpawnKeys<'_>,
         socket: &Path,
+        audit_log: Option<&Path>,
     ) -> Result<SignerProcess, SpawnError> {
         let deadline = tokio::time::Instant::now() + READY_WITHIN;
         while tokio::net::UnixStream::connect(socket).await.is_ok()
@@ -169,7 +170,7 @@ impl SignerProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         loop {
-            match Self::start_once(binary, keys, socket).await {
+            match Self::start_once(binary, keys, socket, audit_log).await {
                 Err(SpawnError::SocketInUse(_)) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
@@ -182,6 +183,7 @@ impl SignerProcess {
         binary: &Path,
         keys: SpawnKeys<'_>,
         socket: &Path,
+        audit_log: Option<&Path>,
     ) -> Result<SignerProcess, SpawnError> {
         if let Some(folder) = socket.parent() {
             crate::private_files::create_folder(folder).map_err(|source| SpawnError::Start {
@@ -198,6 +200,9 @@ impl SignerProcess {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         keys.add_args(&mut command);
+        if let Some(audit_log) = audit_log {
+            command.arg("--audit-log").arg(audit_log);
+        }
         let mut child = command.spawn().map_err(|source| SpawnError::Start {
             binary: binary.to_owned(),
             source,
