@@ -26,6 +26,8 @@ impl OrderListener for Counter {
 fn orders(generator: &ClientIdGenerator) -> Vec<NewOrder> {
     (0..BATCH)
         .map(|_| NewOrder {
+            exits: None,
+            parent: None,
             trigger_reference: None,
             client_order_id: generator.next(),
             exchange: "hl".into(),

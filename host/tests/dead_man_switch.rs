@@ -115,6 +115,9 @@ async fn without_heartbeats_the_switch_lapses_and_fires() {
     let id = env
         .trading
         .submit(&OrderCommand {
+            parent: None,
+            stop_loss: None,
+            take_profit: None,
             trigger_reference: None,
             trading_pair: "BTC-USD".into(),
             trade_type: TradeType::Buy,

@@ -91,6 +91,8 @@ fn level(price: &str, size: &str) -> Level {
 
 fn new_order(id: connector_host::order::ClientOrderId) -> NewOrder {
     NewOrder {
+        exits: None,
+        parent: None,
         trigger_reference: None,
         client_order_id: id,
         exchange: "hl-local".into(),

@@ -47,6 +47,8 @@ fn a_subscriber_sees_every_transition_in_the_seed_schema() {
     let id = ClientIdGenerator::with_salt("events", 1).next();
     tracker
         .start_tracking(NewOrder {
+            exits: None,
+            parent: None,
             trigger_reference: None,
             client_order_id: id,
             exchange: "hl-local".into(),

@@ -20,6 +20,8 @@ fn dec(text: &str) -> Decimal {
 
 fn new_order(id: ClientOrderId, amount: &str) -> NewOrder {
     NewOrder {
+        exits: None,
+        parent: None,
         trigger_reference: None,
         client_order_id: id,
         exchange: "hl".into(),

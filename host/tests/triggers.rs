@@ -276,3 +276,141 @@ async fn bybit_and_binance_trigger_on_the_mark_or_the_last_price() {
     emulator.shutdown().await;
     venues.shutdown().await;
 }
+
+/// Take-profit and stop-loss attached to an entry, on each venue: refused
+/// where they make no sense; placed, reduce-only and linked to the entry,
+/// once it filled; the take-profit fires and fills, and the stop-loss
+/// beside it is cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attached_exits_follow_the_entry_and_cancel_each_other() {
+    let seed = "exits host";
+    let emulator = liquid_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let venues = ApiVenues::start_with(&files, Decimal::from(100_000), |config| {
+        config.liquidity.taker_rate_per_sec = 0.0;
+        config.liquidity.volatility_bps_per_sec = 0.0;
+    })
+    .await;
+    venues.configure(&files);
+    let _host = files.start().await;
+    for (exchange, pair, amount, venue) in [
+        ("hl", "BTC-USD", "0.001", &emulator),
+        ("by", "BTC-USDT", "0.002", &venues.bybit),
+        ("bn", "BTC-USDT", "0.002", &venues.binance),
+    ] {
+        venue
+            .set_price("BTC", Decimal::from(100_000))
+            .expect("price");
+        let buy = |fields: Value| {
+            let mut request =
+                json!({"cmd": "buy", "exchange": exchange, "trading_pair": pair, "amount": amount});
+            if let (Value::Object(request), Value::Object(fields)) = (&mut request, fields) {
+                request.extend(fields);
+            }
+            files.command(request).expect("reply")
+        };
+        let get = |id: &str| {
+            files
+                .command(json!({"cmd": "get_order", "exchange": exchange, "client_order_id": id}))
+                .expect("reply")["result"]
+                .clone()
+        };
+        for (fields, needle) in [
+            (
+                json!({"order_type": "MARKET", "reduce_only": true,
+                       "take_profit": {"trigger_price": "101000"}}),
+                "not a reduce-only one",
+            ),
+            (
+                json!({"order_type": "LIMIT", "price": "100000",
+                       "stop_loss": {"trigger_price": "100500"}}),
+                "must lie below the order's price",
+            ),
+        ] {
+            let refused = buy(fields);
+            assert_eq!(
+                refused["error"]["code"], "invalid_order",
+                "{exchange}: {refused}"
+            );
+            assert!(
+                refused["error"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(needle),
+                "{exchange}: {refused}"
+            );
+        }
+
+        let entry = id_of(&buy(json!({
+            "order_type": "MARKET",
+            "take_profit": {"trigger_price": "101000"},
+            "stop_loss": {"trigger_price": "99000", "price": "98900"},
+        })));
+        eventually("the entry filled", Duration::from_secs(10), || {
+            get(&entry)["order_state"] == "FILLED"
+        })
+        .await;
+        assert_eq!(
+            get(&entry)["exits"]["take_profit"]["trigger_price"],
+            101000,
+            "{exchange}"
+        );
+        let exits = || -> Vec<Value> {
+            let open = files
+                .command(json!({"cmd": "open_orders", "exchange": exchange}))
+                .expect("reply");
+            open["result"]["orders"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|order| order["parent_client_order_id"] == entry.as_str())
+                .cloned()
+                .collect()
+        };
+        eventually("both exits resting", Duration::from_secs(10), || {
+            let exits = exits();
+            exits.len() == 2 && exits.iter().all(|exit| exit["order_state"] == "OPEN")
+        })
+        .await;
+        let mut placed: Vec<(String, String, String, Value)> = exits()
+            .iter()
+            .map(|exit| {
+                (
+                    exit["order_type"].as_str().unwrap_or("").to_owned(),
+                    exit["trade_type"].as_str().unwrap_or("").to_owned(),
+                    exit["client_order_id"].as_str().unwrap_or("").to_owned(),
+                    exit["amount"].clone(),
+                )
+            })
+            .collect();
+        placed.sort_by(|a, b| a.0.cmp(&b.0));
+        let filled = get(&entry)["filled_amount"].clone();
+        assert_eq!(
+            placed
+                .iter()
+                .map(|(kind, side, _, amount)| (kind.as_str(), side.as_str(), amount.clone()))
+                .collect::<Vec<_>>(),
+            [
+                ("STOP_LIMIT", "SELL", filled.clone()),
+                ("TAKE_PROFIT_MARKET", "SELL", filled),
+            ],
+            "{exchange}"
+        );
+        let (stop, take) = (placed[0].2.clone(), placed[1].2.clone());
+
+        // The take-profit fires and fills; the stop-loss is cancelled.
+        venue
+            .set_price("BTC", Decimal::from(101_500))
+            .expect("price");
+        eventually("the take-profit filled", Duration::from_secs(10), || {
+            get(&take)["order_state"] == "FILLED"
+        })
+        .await;
+        eventually("the stop-loss cancelled", Duration::from_secs(10), || {
+            get(&stop)["order_state"] == "CANCELLED"
+        })
+        .await;
+    }
+    emulator.shutdown().await;
+    venues.shutdown().await;
+}

@@ -39,6 +39,25 @@ def _nothing(_: Any) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class Exit:
+    """A take-profit or stop-loss attached to a new order: its trigger
+    price, its limit once fired (``None``: at market) and the price its
+    trigger watches."""
+
+    trigger_price: Number
+    price: Number | None = None
+    trigger_reference: Literal["MARK", "LAST"] | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The command's object for this exit."""
+        return {
+            "trigger_price": str(self.trigger_price),
+            "price": None if self.price is None else str(self.price),
+            "trigger_reference": self.trigger_reference,
+        }
+
+
 def order(
     side: Literal["buy", "sell"],
     trading_pair: str,
@@ -52,6 +71,8 @@ def order(
     max_slippage_percent: Number | None = None,
     trigger_price: Number | None = None,
     trigger_reference: Literal["MARK", "LAST"] | None = None,
+    take_profit: "Exit | None" = None,
+    stop_loss: "Exit | None" = None,
     exchange: str | None = None,
 ) -> Request[str]:
     """A new order (``buy`` and ``sell`` fix the side); the result is its
@@ -60,7 +81,9 @@ def order(
     ``STOP_MARKET``, ``STOP_LIMIT``, ``TAKE_PROFIT_MARKET``,
     ``TAKE_PROFIT_LIMIT``) take a ``trigger_price`` and watch the mark
     price, or the last price with ``trigger_reference="LAST"`` where the
-    exchange allows it."""
+    exchange allows it. ``take_profit`` and ``stop_loss`` (``Exit``) are
+    placed by the host, reduce-only, for what filled once the order is done;
+    when one fills, the other is cancelled."""
     return Request(
         side,
         {
@@ -76,6 +99,8 @@ def order(
             else str(max_slippage_percent),
             "trigger_price": None if trigger_price is None else str(trigger_price),
             "trigger_reference": trigger_reference,
+            "take_profit": None if take_profit is None else take_profit.fields(),
+            "stop_loss": None if stop_loss is None else stop_loss.fields(),
             "exchange": exchange,
         },
         lambda result: result["client_order_id"],

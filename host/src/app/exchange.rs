@@ -26,7 +26,7 @@ use crate::runtime::{
     relay, seed,
 };
 use crate::signer::{NonceSource, SignerClient};
-use crate::trading::{Trading, TradingParts};
+use crate::trading::{ExitWatch, Trading, TradingParts};
 
 /// Books taken from another host go stale after this much silence, unless
 /// `stream_timeout_ms` says otherwise.
@@ -437,6 +437,8 @@ impl ExchangeRuntime {
             services.publisher.clone(),
             &name,
         )));
+        let (exit_watch, exit_jobs) = ExitWatch::new();
+        tracker.add_listener(Arc::new(exit_watch));
         let nonces = Arc::new(
             NonceSource::open(&services.state_dir.join(format!("{name}.nonce")))
                 .map_err(|e| state_error(e.to_string()))?,
@@ -477,6 +479,9 @@ impl ExchangeRuntime {
             trading
                 .clone()
                 .keep_reconciled(config.reconcile_interval_ms, shutdown.clone()),
+        ));
+        tasks.push(tokio::spawn(
+            trading.clone().keep_exits(exit_jobs, shutdown.clone()),
         ));
         if let Some(switch) = config.dead_man_switch {
             tasks.push(tokio::spawn(

@@ -43,6 +43,19 @@ pub struct NewOrderArgs {
     /// (default) or LAST.
     #[arg(long)]
     pub trigger_reference: Option<String>,
+    /// An attached take-profit's trigger price (placed, reduce-only, once
+    /// the order is done).
+    #[arg(long, value_name = "TRIGGER_PRICE")]
+    pub take_profit: Option<String>,
+    /// The take-profit's limit once fired (default: at market).
+    #[arg(long, value_name = "PRICE", requires = "take_profit")]
+    pub take_profit_price: Option<String>,
+    /// An attached stop-loss's trigger price.
+    #[arg(long, value_name = "TRIGGER_PRICE")]
+    pub stop_loss: Option<String>,
+    /// The stop-loss's limit once fired (default: at market).
+    #[arg(long, value_name = "PRICE", requires = "stop_loss")]
+    pub stop_loss_price: Option<String>,
 }
 
 /// The fields of `fills` and `history`.
@@ -211,6 +224,12 @@ impl OrderAction {
                 "max_slippage_percent": args.max_slippage_percent,
                 "trigger_price": args.trigger_price,
                 "trigger_reference": args.trigger_reference.as_deref().map(str::to_uppercase),
+                "take_profit": args.take_profit.as_ref().map(|trigger| {
+                    json!({"trigger_price": trigger, "price": args.take_profit_price})
+                }),
+                "stop_loss": args.stop_loss.as_ref().map(|trigger| {
+                    json!({"trigger_price": trigger, "price": args.stop_loss_price})
+                }),
             })
         };
         let window = |cmd: &str, args: &WindowArgs| {
@@ -380,8 +399,27 @@ mod tests {
             "94000",
             "--trigger-price",
             "94500",
+            "--trigger-reference",
+            "last",
             "--amount",
             "1",
+        ],
+        &[
+            "buy",
+            "--trading-pair",
+            "BTC-USD",
+            "--order-type",
+            "limit",
+            "--price",
+            "100000",
+            "--amount",
+            "1",
+            "--take-profit",
+            "101000",
+            "--stop-loss",
+            "99000",
+            "--stop-loss-price",
+            "98900",
         ],
         &[
             "sell",

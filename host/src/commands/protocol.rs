@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::order::{
-    ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
+    ClientOrderId, Exit, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
 };
 use crate::trading::{CommandError, MarginMode, OrderCommand};
 
@@ -84,6 +84,38 @@ pub struct NewOrderFields {
     /// price their trigger watches.
     #[serde(default)]
     pub trigger_reference: Option<TriggerReference>,
+    /// A take-profit placed, reduce-only, for what fills once the order is
+    /// done: `{trigger_price, price (limit; none: at market),
+    /// trigger_reference}`.
+    #[serde(default)]
+    pub take_profit: Option<ExitFields>,
+    /// A stop-loss, as `take_profit`.
+    #[serde(default)]
+    pub stop_loss: Option<ExitFields>,
+}
+
+/// A take-profit or stop-loss attached to a new order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExitFields {
+    /// The price that fires it.
+    pub trigger_price: ExactDecimal,
+    /// The limit it places once fired; none: at market.
+    #[serde(default)]
+    pub price: Option<ExactDecimal>,
+    /// `MARK` (default) or `LAST`.
+    #[serde(default)]
+    pub trigger_reference: Option<TriggerReference>,
+}
+
+impl ExitFields {
+    fn exit(self) -> Exit {
+        Exit {
+            trigger_price: self.trigger_price.0,
+            price: self.price.map(|price| price.0),
+            trigger_reference: self.trigger_reference,
+        }
+    }
 }
 
 impl NewOrderFields {
@@ -114,6 +146,9 @@ impl NewOrderFields {
             max_slippage_percent: self.max_slippage_percent.map(|p| p.0),
             trigger_price: self.trigger_price.map(|p| p.0),
             trigger_reference: self.trigger_reference,
+            take_profit: self.take_profit.map(ExitFields::exit),
+            stop_loss: self.stop_loss.map(ExitFields::exit),
+            parent: None,
         })
     }
 }

@@ -11,6 +11,8 @@ use crate::order::{
 
 fn new_order(id: ClientOrderId) -> NewOrder {
     NewOrder {
+        exits: None,
+        parent: None,
         trigger_reference: None,
         client_order_id: id,
         exchange: "hl".into(),

@@ -13,5 +13,7 @@ pub use fills::{Fill, Fills};
 pub use in_flight::InFlightOrder;
 pub use state::TransitionError;
 pub use tracker::{ClientOrderTracker, FillResult, OrderEvent, OrderListener, TrackerError};
-pub use types::{OrderState, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference};
+pub use types::{
+    Exit, Exits, OrderState, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
+};
 pub use updates::{FailureCause, NewOrder, OrderUpdate, TradeUpdate, UnknownOutcome};

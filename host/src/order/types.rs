@@ -72,6 +72,32 @@ impl TriggerReference {
     pub const ALL: [TriggerReference; 2] = [TriggerReference::Mark, TriggerReference::Last];
 }
 
+/// A take-profit or stop-loss attached to an entry: once the entry is
+/// done (filled, or cancelled or expired after fills), the host places it,
+/// reduce-only, for what filled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exit {
+    /// The price that fires it.
+    pub trigger_price: rust_decimal::Decimal,
+    /// The limit it places once fired; none: at market.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<rust_decimal::Decimal>,
+    /// The price its trigger watches (default: the mark).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger_reference: Option<TriggerReference>,
+}
+
+/// The exits attached to an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Exits {
+    /// Takes the profit: fires when the price moves the position's way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take_profit: Option<Exit>,
+    /// Stops the loss: fires when the price moves against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_loss: Option<Exit>,
+}
+
 /// Buy or sell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -4,7 +4,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ClientOrderId, OrderState, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
+    ClientOrderId, Exits, OrderState, OrderType, PositionAction, TimeInForce, TradeType,
+    TriggerReference,
 };
 
 /// A new order to track. Everything the host knows before sending it.
@@ -35,6 +36,12 @@ pub struct NewOrder {
     /// (records from before it was kept: the mark).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger_reference: Option<TriggerReference>,
+    /// An entry's take-profit and stop-loss, placed once it is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exits: Option<Exits>,
+    /// An exit: the entry it was attached to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ClientOrderId>,
     /// Creation time, ms since the epoch.
     pub creation_timestamp_ms: u64,
 }

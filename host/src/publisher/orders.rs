@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::{Family, JsonDecimal, Publisher, order_event_kind};
 use crate::order::{
-    Fill, InFlightOrder, OrderEvent, OrderListener, OrderState, OrderType, TradeType, TradeUpdate,
-    TriggerReference,
+    Exit, Fill, InFlightOrder, OrderEvent, OrderListener, OrderState, OrderType, TradeType,
+    TradeUpdate, TriggerReference,
 };
 use crate::runtime::clock::now_ns;
 
@@ -68,6 +68,39 @@ struct OrderEventData<'a> {
     /// Stop and take-profit orders only.
     #[serde(skip_serializing_if = "Option::is_none")]
     trigger: Option<TriggerData>,
+    /// An entry's attached take-profit and stop-loss.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exits: Option<ExitsData>,
+    /// An exit: the entry it closes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_client_order_id: Option<String>,
+}
+
+/// An entry's exits, as events write decimals.
+#[derive(Serialize)]
+struct ExitsData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    take_profit: Option<ExitData>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stop_loss: Option<ExitData>,
+}
+
+/// One exit: its trigger, the price it watches, its limit (none: market).
+#[derive(Serialize)]
+struct ExitData {
+    trigger_price: JsonDecimal,
+    reference: TriggerReference,
+    price: Option<JsonDecimal>,
+}
+
+impl ExitData {
+    fn new(exit: &Exit) -> ExitData {
+        ExitData {
+            trigger_price: exit.trigger_price.into(),
+            reference: exit.trigger_reference.unwrap_or_default(),
+            price: exit.price.map(JsonDecimal::from),
+        }
+    }
 }
 
 /// A trigger order's trigger: its price, the price it watches, and
@@ -103,6 +136,11 @@ impl<'a> OrderEventData<'a> {
                 reference: order.spec.trigger_reference.unwrap_or_default(),
                 triggered: order.triggered,
             }),
+            exits: order.spec.exits.map(|exits| ExitsData {
+                take_profit: exits.take_profit.as_ref().map(ExitData::new),
+                stop_loss: exits.stop_loss.as_ref().map(ExitData::new),
+            }),
+            parent_client_order_id: order.spec.parent.map(|parent| parent.to_string()),
             trade: trade.map(|trade| {
                 TradeData::new(
                     &trade.trade_id,

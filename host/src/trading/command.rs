@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::order::{
-    ClientOrderId, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
+    ClientOrderId, Exit, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
 };
 
 /// A new order.
@@ -48,6 +48,16 @@ pub struct OrderCommand {
     /// (default: the mark).
     #[serde(default)]
     pub trigger_reference: Option<TriggerReference>,
+    /// A take-profit placed, reduce-only, once the order is done.
+    #[serde(default)]
+    pub take_profit: Option<Exit>,
+    /// A stop-loss placed, reduce-only, once the order is done.
+    #[serde(default)]
+    pub stop_loss: Option<Exit>,
+    /// An exit the host places: the entry it belongs to (never from a
+    /// client).
+    #[serde(skip)]
+    pub parent: Option<ClientOrderId>,
 }
 
 impl OrderCommand {

@@ -22,6 +22,7 @@ mod coalesce;
 mod command;
 mod dead_man;
 mod eager;
+mod exits;
 mod gate;
 mod modify;
 mod outcomes;
@@ -47,6 +48,7 @@ use tracing::{info, warn};
 
 pub use crate::runtime::Delivery;
 pub use command::{CommandError, MarginMode, OrderCommand};
+pub use exits::{ExitJobs, ExitWatch};
 pub use modify::{Amendment, Begun};
 pub use outcomes::{RESOLVE_MARGIN_MS, venue_state};
 pub use prepare::{MarketPricing, order_kind, prepare_order, trigger_reference};

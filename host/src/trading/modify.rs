@@ -48,6 +48,10 @@ impl Amendment {
             max_slippage_percent: None,
             trigger_price: order.spec.trigger_price,
             trigger_reference: order.spec.trigger_reference,
+            // Checked against the new price as on entry.
+            take_profit: order.spec.exits.and_then(|exits| exits.take_profit),
+            stop_loss: order.spec.exits.and_then(|exits| exits.stop_loss),
+            parent: order.spec.parent,
         }
     }
 }

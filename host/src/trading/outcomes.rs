@@ -439,6 +439,8 @@ impl Inner {
             amount: update.size.to_decimal(),
             trigger_price: None,
             trigger_reference: None,
+            exits: None,
+            parent: None,
             creation_timestamp_ms: update.time_ms,
         });
         order.state = OrderState::PendingSubmit;

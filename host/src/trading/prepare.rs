@@ -7,8 +7,10 @@ use plugin_api::{Dec, Manifest, Market, OrderKind, OrderRequest, Side};
 use rust_decimal::Decimal;
 
 use super::command::{CommandError, OrderCommand};
+use super::exits;
 use crate::order::{
-    ClientOrderId, NewOrder, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
+    ClientOrderId, Exits, NewOrder, OrderType, PositionAction, TimeInForce, TradeType,
+    TriggerReference,
 };
 
 fn dec(value: Decimal, what: &str) -> Result<Dec, CommandError> {
@@ -213,6 +215,28 @@ pub fn prepare_order(
     }
     rule.check_notional(price, amount, command.is_reduce_only())
         .map_err(invalid_field("amount"))?;
+    // Attached exits: on their side of the entry, and each an order this
+    // exchange takes (checked for the whole amount; placed for what fills).
+    let attached = exits::of_command(command);
+    for (kind, exit) in &attached {
+        exits::check(command, trigger_price.unwrap_or(price), *kind, exit)?;
+        let entry = exits::Entry {
+            trading_pair: &command.trading_pair,
+            trade_type: command.trade_type,
+            id,
+        };
+        let exit_command = exits::exit_command(entry, *kind, exit, amount);
+        prepare_order(
+            exchange,
+            manifest,
+            market,
+            &exit_command,
+            id,
+            pricing,
+            now_ms,
+        )
+        .map_err(|error| CommandError::InvalidOrder(format!("`{}`: {error}", kind.field())))?;
+    }
     let new_order = NewOrder {
         client_order_id: id,
         exchange: exchange.to_owned(),
@@ -231,6 +255,11 @@ pub fn prepare_order(
         amount,
         trigger_price,
         trigger_reference: reference,
+        exits: (!attached.is_empty()).then_some(Exits {
+            take_profit: command.take_profit,
+            stop_loss: command.stop_loss,
+        }),
+        parent: command.parent,
         creation_timestamp_ms: now_ms,
     };
     let request = OrderRequest {

@@ -543,6 +543,8 @@ mod tests {
 
     fn order(state: OrderState, created_ms: u64) -> InFlightOrder {
         let mut order = InFlightOrder::new(NewOrder {
+            exits: None,
+            parent: None,
             trigger_reference: None,
             client_order_id: ClientOrderId(7),
             exchange: "ex".into(),

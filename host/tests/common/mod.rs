@@ -163,6 +163,9 @@ pub fn decimal(value: &serde_json::Value) -> rust_decimal::Decimal {
 pub fn buy_order(pair: &str, price: &str, amount: &str, order_type: OrderType) -> OrderCommand {
     let number = |text: &str| text.parse().expect("a decimal");
     OrderCommand {
+        parent: None,
+        stop_loss: None,
+        take_profit: None,
         trigger_reference: None,
         trading_pair: pair.into(),
         trade_type: TradeType::Buy,

@@ -591,6 +591,8 @@ fn exposures() -> [Exposure; 2] {
 /// A resting order to modify.
 fn resting(market: &Market) -> InFlightOrder {
     let mut order = InFlightOrder::new(NewOrder {
+        exits: None,
+        parent: None,
         trigger_reference: None,
         client_order_id: ClientOrderId(1),
         exchange: "hl".to_owned(),

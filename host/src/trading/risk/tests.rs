@@ -7,6 +7,8 @@ fn d(text: &str) -> Decimal {
 
 fn order(side: TradeType, price: &str, amount: &str) -> NewOrder {
     NewOrder {
+        exits: None,
+        parent: None,
         trigger_reference: None,
         client_order_id: ClientOrderId(7),
         exchange: "hl".into(),

@@ -1,0 +1,283 @@
+//! Take-profit and stop-loss attached to an entry (one order triggers the
+//! others, and each cancels the other): the host keeps them with the entry,
+//! and once the entry is done — filled, or cancelled or expired after fills
+//! — places them as reduce-only trigger orders for what filled, each
+//! linked to the entry (`parent`). When one of them fills, the host cancels
+//! the other. The same on every venue; an entry still working holds its
+//! exits until it is done, and a restarted host places those of an entry
+//! that was done while it was down.
+
+use rust_decimal::Decimal;
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+use super::command::{CommandError, OrderCommand};
+use super::{Inner, Trading};
+use crate::order::{
+    ClientOrderId, Exit, Exits, InFlightOrder, NewOrder, OrderEvent, OrderListener, OrderState,
+    OrderType, PositionAction, TimeInForce, TradeType,
+};
+
+/// Which of an entry's exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitKind {
+    /// The take-profit.
+    TakeProfit,
+    /// The stop-loss.
+    StopLoss,
+}
+
+impl ExitKind {
+    /// The command's field of this exit.
+    pub fn field(self) -> &'static str {
+        match self {
+            ExitKind::TakeProfit => "take_profit",
+            ExitKind::StopLoss => "stop_loss",
+        }
+    }
+}
+
+/// The exits of a command, each with its kind.
+pub fn of_command(command: &OrderCommand) -> Vec<(ExitKind, Exit)> {
+    [
+        (ExitKind::TakeProfit, command.take_profit),
+        (ExitKind::StopLoss, command.stop_loss),
+    ]
+    .into_iter()
+    .filter_map(|(kind, exit)| exit.map(|exit| (kind, exit)))
+    .collect()
+}
+
+/// The exits of a tracked entry, each with its kind.
+fn of_entry(exits: &Exits) -> Vec<(ExitKind, Exit)> {
+    [
+        (ExitKind::TakeProfit, exits.take_profit),
+        (ExitKind::StopLoss, exits.stop_loss),
+    ]
+    .into_iter()
+    .filter_map(|(kind, exit)| exit.map(|exit| (kind, exit)))
+    .collect()
+}
+
+/// The entry an exit closes: its market, its side, its id.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    /// The host symbol.
+    pub trading_pair: &'a str,
+    /// The entry's side.
+    pub trade_type: TradeType,
+    /// The entry.
+    pub id: ClientOrderId,
+}
+
+impl<'a> Entry<'a> {
+    fn of(spec: &'a NewOrder) -> Entry<'a> {
+        Entry {
+            trading_pair: &spec.trading_pair,
+            trade_type: spec.trade_type,
+            id: spec.client_order_id,
+        }
+    }
+}
+
+/// The order that closes `amount` of `entry`'s position with `exit`:
+/// the other side, reduce-only, a take-profit or stop of the exit's kind,
+/// at market or at its limit once triggered.
+pub fn exit_command(
+    entry: Entry<'_>,
+    kind: ExitKind,
+    exit: &Exit,
+    amount: Decimal,
+) -> OrderCommand {
+    let order_type = match (kind, exit.price.is_some()) {
+        (ExitKind::TakeProfit, true) => OrderType::TakeProfitLimit,
+        (ExitKind::TakeProfit, false) => OrderType::TakeProfitMarket,
+        (ExitKind::StopLoss, true) => OrderType::StopLimit,
+        (ExitKind::StopLoss, false) => OrderType::StopMarket,
+    };
+    OrderCommand {
+        trading_pair: entry.trading_pair.to_owned(),
+        trade_type: match entry.trade_type {
+            TradeType::Buy => TradeType::Sell,
+            TradeType::Sell => TradeType::Buy,
+        },
+        order_type,
+        time_in_force: TimeInForce::Gtc,
+        price: exit.price,
+        amount,
+        position_action: Some(PositionAction::Close),
+        reduce_only: true,
+        client_order_id: None,
+        max_slippage_percent: None,
+        trigger_price: Some(exit.trigger_price),
+        trigger_reference: exit.trigger_reference,
+        take_profit: None,
+        stop_loss: None,
+        parent: Some(entry.id),
+    }
+}
+
+/// Why an entry cannot take `kind`'s `exit`: it must open a position, and
+/// the exit's trigger must lie on its side of `reference` (the entry's
+/// trigger or price): a buy's take-profit above, its stop below.
+pub fn check(
+    command: &OrderCommand,
+    reference: Decimal,
+    kind: ExitKind,
+    exit: &Exit,
+) -> Result<(), CommandError> {
+    let field = kind.field();
+    if command.is_reduce_only() {
+        return Err(CommandError::InvalidOrder(format!(
+            "`{field}`: exits attach to an order that opens a position, not a reduce-only one"
+        )));
+    }
+    let above = (kind == ExitKind::TakeProfit) == (command.trade_type == TradeType::Buy);
+    let trigger = exit.trigger_price;
+    if (above && trigger <= reference) || (!above && trigger >= reference) {
+        return Err(CommandError::InvalidOrder(format!(
+            "`{field}.trigger_price` {trigger} must lie {} the order's price {reference} for a {}",
+            if above { "above" } else { "below" },
+            if command.trade_type == TradeType::Buy {
+                "buy"
+            } else {
+                "sell"
+            }
+        )));
+    }
+    Ok(())
+}
+
+/// What the exits' task is asked to do.
+#[derive(Debug, Clone, Copy)]
+enum Job {
+    /// Place the exits of this entry (it is done).
+    Place(ClientOrderId),
+    /// Cancel the other exits of this one's entry (it filled).
+    CancelSiblings(ClientOrderId),
+}
+
+/// Hears the tracker's changes and hands the exits' task what concerns it
+/// (a listener must not call back into the tracker).
+pub struct ExitWatch {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+/// The other end of an [`ExitWatch`]: what its task works through.
+pub struct ExitJobs(mpsc::UnboundedReceiver<Job>);
+
+impl ExitWatch {
+    /// A watch and the jobs it hands on.
+    pub fn new() -> (ExitWatch, ExitJobs) {
+        let (jobs, receiver) = mpsc::unbounded_channel();
+        (ExitWatch { jobs }, ExitJobs(receiver))
+    }
+}
+
+impl OrderListener for ExitWatch {
+    fn on_event(&self, event: &OrderEvent<'_>) {
+        let OrderEvent::StateChanged { order, .. } = event else {
+            return;
+        };
+        let id = order.spec.client_order_id;
+        if order.state.is_terminal() && order.spec.exits.is_some() && !order.filled_amount.is_zero()
+        {
+            let _ = self.jobs.send(Job::Place(id));
+        }
+        if order.state == OrderState::Filled && order.spec.parent.is_some() {
+            let _ = self.jobs.send(Job::CancelSiblings(id));
+        }
+    }
+}
+
+impl Trading {
+    /// Works through the exits' jobs until shutdown; first places those
+    /// of entries done while the host was down.
+    pub async fn keep_exits(self, mut jobs: ExitJobs, mut shutdown: watch::Receiver<bool>) {
+        for entry in self.inner.tracker.all_orders() {
+            if entry.state.is_terminal() && entry.spec.exits.is_some() {
+                self.place_exits(entry.spec.client_order_id);
+            }
+        }
+        loop {
+            let job = tokio::select! {
+                job = jobs.0.recv() => job,
+                _ = shutdown.changed() => None,
+            };
+            match job {
+                Some(Job::Place(id)) => self.place_exits(id),
+                Some(Job::CancelSiblings(id)) => self.cancel_siblings(id),
+                None => return,
+            }
+        }
+    }
+
+    /// Places the exits of entry `id` for what filled of it, unless they
+    /// were placed already.
+    fn place_exits(&self, id: ClientOrderId) {
+        let Some(entry) = self.inner.tracker.get(id) else {
+            return;
+        };
+        let Some(exits) = &entry.spec.exits else {
+            return;
+        };
+        if entry.filled_amount.is_zero() || !self.inner.children(id).is_empty() {
+            return;
+        }
+        let exits = of_entry(exits);
+        let commands: Vec<OrderCommand> = exits
+            .iter()
+            .map(|(kind, exit)| {
+                exit_command(Entry::of(&entry.spec), *kind, exit, entry.filled_amount)
+            })
+            .collect();
+        let (results, pending) = self.accept_batch(&commands);
+        pending.launch();
+        for ((kind, _), result) in exits.iter().zip(results) {
+            match result {
+                Ok(child) => {
+                    info!(exchange = %self.inner.exchange, entry = %id, exit = %child, "{} placed", kind.field())
+                }
+                Err(refusal) => {
+                    error!(exchange = %self.inner.exchange, entry = %id, "{} not placed: {refusal}", kind.field())
+                }
+            }
+        }
+    }
+
+    /// Cancels the exits beside `id` (of the same entry) still live.
+    fn cancel_siblings(&self, id: ClientOrderId) {
+        let Some(parent) = self.inner.tracker.get(id).and_then(|exit| exit.spec.parent) else {
+            return;
+        };
+        let siblings: Vec<ClientOrderId> = self
+            .inner
+            .children(parent)
+            .into_iter()
+            .filter(|sibling| {
+                sibling.spec.client_order_id != id
+                    && !sibling.state.is_terminal()
+                    && sibling.state != OrderState::PendingCancel
+            })
+            .map(|sibling| sibling.spec.client_order_id)
+            .collect();
+        for (sibling, result) in siblings.iter().zip(self.cancel_batch(&siblings)) {
+            if let Err(error) = result {
+                warn!(exchange = %self.inner.exchange, exit = %sibling, "the other exit not cancelled: {error}");
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// The exits placed for entry `id`.
+    fn children(&self, id: ClientOrderId) -> Vec<InFlightOrder> {
+        let mut children = Vec::new();
+        self.tracker.visit(|order| {
+            if order.spec.parent == Some(id) {
+                children.push(order.clone());
+            }
+        });
+        children
+    }
+}
