@@ -239,3 +239,71 @@ async fn a_signer_is_started_once_its_predecessor_lets_go_of_the_socket() {
     );
     signer.stop().await;
 }
+
+/// An entry with exits that fills while the host is down gets them when the
+/// host comes back: the exits are kept with the entry in the journal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_filled_while_the_host_was_down_gets_its_exits_after_a_restart() {
+    let mut config = quiet();
+    config.fund(key("exits host").address(), Decimal::from(1_000_000));
+    config.fund(
+        key("exits counterparty").address(),
+        Decimal::from(1_000_000),
+    );
+    let emulator = Emulator::start(config).await.expect("emulator");
+    let counterparty = Counterparty::new("exits counterparty", emulator.base_url());
+    let files = HostFiles::new("exits host", &emulator.base_url(), "");
+    let mut host = files.start().await;
+    let reply = files
+        .command(json!({
+            "cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
+            "price": "95000", "amount": "0.001",
+            "take_profit": {"trigger_price": "120000"},
+            "stop_loss": {"trigger_price": "90000"},
+        }))
+        .expect("reply");
+    let entry = reply["result"]["client_order_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    eventually("the entry resting", Duration::from_secs(10), || {
+        files
+            .command(json!({"cmd": "get_order", "client_order_id": entry}))
+            .is_some_and(|reply| reply["result"]["order_state"] == "OPEN")
+    })
+    .await;
+    host.0.kill().unwrap();
+    host.0.wait().unwrap();
+    counterparty
+        .order(0, false, "95000", "0.001", Tif::Ioc)
+        .await;
+
+    let _host = files.start().await;
+    let exits = || -> Vec<serde_json::Value> {
+        files
+            .command(json!({"cmd": "open_orders"}))
+            .map(|reply| {
+                reply["result"]["orders"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|order| order["parent_client_order_id"] == entry.as_str())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    eventually(
+        "both exits placed after the restart",
+        Duration::from_secs(20),
+        || {
+            let exits = exits();
+            exits.len() == 2
+                && exits
+                    .iter()
+                    .all(|exit| exit["amount"] == 0.001 && exit["trade_type"] == "SELL")
+        },
+    )
+    .await;
+    emulator.shutdown().await;
+}
