@@ -279,20 +279,7 @@ async fn an_entry_filled_while_the_host_was_down_gets_its_exits_after_a_restart(
         .await;
 
     let _host = files.start().await;
-    let exits = || -> Vec<serde_json::Value> {
-        files
-            .command(json!({"cmd": "open_orders"}))
-            .map(|reply| {
-                reply["result"]["orders"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|order| order["parent_client_order_id"] == entry.as_str())
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let exits = || files.exits_of(None, &entry);
     eventually(
         "both exits placed after the restart",
         Duration::from_secs(20),

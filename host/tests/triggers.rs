@@ -13,19 +13,30 @@ use common::orders::{EventLog, eventually};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-fn order(files: &HostFiles, id: &str) -> Value {
+/// Order `id` of `exchange` as the host has it.
+fn order_on(files: &HostFiles, exchange: &str, id: &str) -> Value {
     let reply = files
-        .command(json!({"cmd": "get_order", "client_order_id": id}))
+        .command(json!({"cmd": "get_order", "exchange": exchange, "client_order_id": id}))
         .expect("reply");
     reply["result"].clone()
 }
 
-fn place(files: &HostFiles, fields: Value) -> Value {
-    let mut request = json!({"cmd": "buy", "trading_pair": "BTC-USD", "amount": "0.001"});
+/// A buy of `amount` on `exchange`'s `pair` with `fields`; the reply.
+fn buy_on(files: &HostFiles, (exchange, pair, amount): (&str, &str, &str), fields: Value) -> Value {
+    let mut request =
+        json!({"cmd": "buy", "exchange": exchange, "trading_pair": pair, "amount": amount});
     if let (Value::Object(request), Value::Object(fields)) = (&mut request, fields) {
         request.extend(fields);
     }
     files.command(request).expect("reply")
+}
+
+fn order(files: &HostFiles, id: &str) -> Value {
+    order_on(files, "hl", id)
+}
+
+fn place(files: &HostFiles, fields: Value) -> Value {
+    buy_on(files, ("hl", "BTC-USD", "0.001"), fields)
 }
 
 fn id_of(reply: &Value) -> String {
@@ -191,19 +202,8 @@ async fn bybit_and_binance_trigger_on_the_mark_or_the_last_price() {
     venues.configure(&files);
     let _host = files.start().await;
     for (exchange, venue) in [("by", &venues.bybit), ("bn", &venues.binance)] {
-        let on = |fields: Value| {
-            let mut request = json!({"cmd": "buy", "exchange": exchange, "trading_pair": "BTC-USDT", "amount": "0.002"});
-            if let (Value::Object(request), Value::Object(fields)) = (&mut request, fields) {
-                request.extend(fields);
-            }
-            files.command(request).expect("reply")
-        };
-        let get = |id: &str| {
-            files
-                .command(json!({"cmd": "get_order", "exchange": exchange, "client_order_id": id}))
-                .expect("reply")["result"]
-                .clone()
-        };
+        let on = |fields: Value| buy_on(&files, (exchange, "BTC-USDT", "0.002"), fields);
+        let get = |id: &str| order_on(&files, exchange, id);
         let wait = |what: &'static str, id: &str, state: &'static str, triggered: bool| {
             let id = id.to_owned();
             let get = &get;
@@ -301,20 +301,8 @@ async fn attached_exits_follow_the_entry_and_cancel_each_other() {
         venue
             .set_price("BTC", Decimal::from(100_000))
             .expect("price");
-        let buy = |fields: Value| {
-            let mut request =
-                json!({"cmd": "buy", "exchange": exchange, "trading_pair": pair, "amount": amount});
-            if let (Value::Object(request), Value::Object(fields)) = (&mut request, fields) {
-                request.extend(fields);
-            }
-            files.command(request).expect("reply")
-        };
-        let get = |id: &str| {
-            files
-                .command(json!({"cmd": "get_order", "exchange": exchange, "client_order_id": id}))
-                .expect("reply")["result"]
-                .clone()
-        };
+        let buy = |fields: Value| buy_on(&files, (exchange, pair, amount), fields);
+        let get = |id: &str| order_on(&files, exchange, id);
         for (fields, needle) in [
             (
                 json!({"order_type": "MARKET", "reduce_only": true,

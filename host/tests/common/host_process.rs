@@ -251,6 +251,26 @@ symbol = "BTC-USD"
         command(&self.commands, request)
     }
 
+    /// The open orders of `exchange` (all when `None`) the host placed as
+    /// exits of entry `parent`.
+    pub fn exits_of(&self, exchange: Option<&str>, parent: &str) -> Vec<Value> {
+        let mut request = json!({"cmd": "open_orders"});
+        if let Some(exchange) = exchange {
+            request["exchange"] = json!(exchange);
+        }
+        self.command(request)
+            .map(|reply| {
+                reply["result"]["orders"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|order| order["parent_client_order_id"] == parent)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Places a limit buy through the command socket; returns its client
     /// order id (the test fails if the host refuses it).
     pub fn limit_buy(&self, pair: &str, price: &str, amount: &str) -> String {
