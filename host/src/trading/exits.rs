@@ -1,10 +1,11 @@
 //! Take-profit and stop-loss attached to an entry (one order triggers the
 //! others, and each cancels the other): the host keeps them with the entry,
-//! and once the entry is done — filled, or cancelled or expired after fills
-//! — places them as reduce-only trigger orders for what filled, each
-//! linked to the entry (`parent`). When one of them fills, the host cancels
-//! the other. The same on every venue; an entry still working holds its
-//! exits until it is done, and a restarted host places those of an entry
+//! and once the entry is done — filled with its fills counted, or cancelled
+//! or expired after fills — places them as reduce-only trigger orders for
+//! what filled, each linked to the entry (`parent`). When one of them
+//! fills, the host cancels the other. The same on every venue; an entry
+//! still working holds its exits until it is done (a fill counted after a
+//! cancel is not covered), and a restarted host places those of an entry
 //! that was done while it was down.
 
 use rust_decimal::Decimal;
@@ -176,12 +177,12 @@ impl ExitWatch {
 
 impl OrderListener for ExitWatch {
     fn on_event(&self, event: &OrderEvent<'_>) {
-        let OrderEvent::StateChanged { order, .. } = event else {
+        let (OrderEvent::StateChanged { order, .. } | OrderEvent::Filled { order, .. }) = event
+        else {
             return;
         };
         let id = order.spec.client_order_id;
-        if order.state.is_terminal() && order.spec.exits.is_some() && !order.filled_amount.is_zero()
-        {
+        if order.spec.exits.is_some() && is_done(order) {
             let _ = self.jobs.send(Job::Place(id));
         }
         if order.state == OrderState::Filled && order.spec.parent.is_some() {
@@ -190,12 +191,23 @@ impl OrderListener for ExitWatch {
     }
 }
 
+/// Whether an entry is done, with what filled of it known: filled and its
+/// fills counted (the exchange may say "filled" before its fills arrive),
+/// or cancelled or expired after fills.
+fn is_done(entry: &InFlightOrder) -> bool {
+    match entry.state {
+        OrderState::Filled => entry.filled_amount >= entry.spec.amount,
+        OrderState::Cancelled | OrderState::Expired => !entry.filled_amount.is_zero(),
+        _ => false,
+    }
+}
+
 impl Trading {
     /// Works through the exits' jobs until shutdown; first places those
     /// of entries done while the host was down.
     pub async fn keep_exits(self, mut jobs: ExitJobs, mut shutdown: watch::Receiver<bool>) {
         for entry in self.inner.tracker.all_orders() {
-            if entry.state.is_terminal() && entry.spec.exits.is_some() {
+            if entry.spec.exits.is_some() && is_done(&entry) {
                 self.place_exits(entry.spec.client_order_id);
             }
         }
@@ -221,7 +233,7 @@ impl Trading {
         let Some(exits) = &entry.spec.exits else {
             return;
         };
-        if entry.filled_amount.is_zero() || !self.inner.children(id).is_empty() {
+        if !is_done(&entry) || !self.inner.children(id).is_empty() {
             return;
         }
         let exits = of_entry(exits);
@@ -279,5 +291,128 @@ impl Inner {
             }
         });
         children
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::{NewOrder, TriggerReference};
+
+    fn d(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    fn buy(amount: &str) -> OrderCommand {
+        OrderCommand {
+            trading_pair: "BTC-USD".into(),
+            trade_type: TradeType::Buy,
+            order_type: OrderType::Limit,
+            time_in_force: TimeInForce::Gtc,
+            price: Some(d("100")),
+            amount: d(amount),
+            position_action: None,
+            reduce_only: false,
+            client_order_id: None,
+            max_slippage_percent: None,
+            trigger_price: None,
+            trigger_reference: None,
+            take_profit: None,
+            stop_loss: None,
+            parent: None,
+        }
+    }
+
+    fn exit(trigger: &str, price: Option<&str>) -> Exit {
+        Exit {
+            trigger_price: d(trigger),
+            price: price.map(d),
+            trigger_reference: Some(TriggerReference::Last),
+        }
+    }
+
+    #[test]
+    fn an_exit_closes_the_entry_on_the_other_side_reduce_only() {
+        let entry = Entry {
+            trading_pair: "BTC-USD",
+            trade_type: TradeType::Buy,
+            id: ClientOrderId(9),
+        };
+        let take = exit_command(entry, ExitKind::TakeProfit, &exit("110", None), d("0.5"));
+        assert_eq!(
+            (take.order_type, take.trade_type, take.amount, take.parent),
+            (
+                OrderType::TakeProfitMarket,
+                TradeType::Sell,
+                d("0.5"),
+                Some(ClientOrderId(9))
+            )
+        );
+        assert!(take.is_reduce_only());
+        assert_eq!(take.trigger_reference, Some(TriggerReference::Last));
+        let stop = exit_command(entry, ExitKind::StopLoss, &exit("90", Some("89")), d("1"));
+        assert_eq!(
+            (stop.order_type, stop.price, stop.trigger_price),
+            (OrderType::StopLimit, Some(d("89")), Some(d("90")))
+        );
+    }
+
+    #[test]
+    fn exits_lie_beyond_the_entry_on_their_side_of_an_opening_order() {
+        let entry = buy("1");
+        let take = exit("110", None);
+        let stop = exit("90", None);
+        check(&entry, d("100"), ExitKind::TakeProfit, &take).unwrap();
+        check(&entry, d("100"), ExitKind::StopLoss, &stop).unwrap();
+        let below = check(&entry, d("100"), ExitKind::TakeProfit, &stop).unwrap_err();
+        assert!(below.to_string().contains("must lie above"), "{below}");
+        let sell = OrderCommand {
+            trade_type: TradeType::Sell,
+            ..buy("1")
+        };
+        check(&sell, d("100"), ExitKind::TakeProfit, &stop).unwrap();
+        check(&sell, d("100"), ExitKind::StopLoss, &take).unwrap();
+        let reducing = OrderCommand {
+            reduce_only: true,
+            ..buy("1")
+        };
+        let refused = check(&reducing, d("100"), ExitKind::StopLoss, &stop).unwrap_err();
+        assert!(refused.to_string().contains("reduce-only"), "{refused}");
+    }
+
+    #[test]
+    fn an_entry_is_done_once_what_filled_of_it_is_known() {
+        let mut entry = InFlightOrder::new(NewOrder {
+            client_order_id: ClientOrderId(1),
+            exchange: "ex".into(),
+            trading_pair: "BTC-USD".into(),
+            order_type: OrderType::Limit,
+            trade_type: TradeType::Buy,
+            position_action: None,
+            time_in_force: TimeInForce::Gtc,
+            price: d("100"),
+            amount: d("1"),
+            trigger_price: None,
+            trigger_reference: None,
+            exits: Some(Exits::default()),
+            parent: None,
+            creation_timestamp_ms: 0,
+        });
+        entry.state = OrderState::Filled;
+        entry.filled_amount = d("0.4");
+        assert!(
+            !is_done(&entry),
+            "filled by the exchange's word, fills to come"
+        );
+        entry.filled_amount = d("1");
+        assert!(is_done(&entry));
+        entry.state = OrderState::Cancelled;
+        entry.filled_amount = d("0.4");
+        assert!(is_done(&entry));
+        entry.filled_amount = Decimal::ZERO;
+        assert!(!is_done(&entry), "nothing to close");
+        entry.state = OrderState::PartiallyFilled;
+        entry.filled_amount = d("0.4");
+        assert!(!is_done(&entry), "still working");
     }
 }
