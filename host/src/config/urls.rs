@@ -59,8 +59,8 @@ mod tests {
     #[test]
     fn plain_text_beyond_loopback_and_credentials_are_refused() {
         for allowed in [
-            "https://api.hyperliquid.xyz",
-            "wss://fstream.binance.com/ws",
+            "https://api.example.com",
+            "wss://stream.example.com/ws",
             "http://127.0.0.1:8080",
             "ws://localhost:9000/v5/public/linear",
             "http://[::1]:8080/info",

@@ -165,7 +165,8 @@ impl Inner {
     /// Sends one modify — at once when no modify of the exchange is on its
     /// way out, else with the next batch of them — and returns what became
     /// of it, with the time its request expires. A trigger order's modify
-    /// goes alone: a venue may refuse it outright (Binance's algo orders),
+    /// goes alone: a venue may refuse it outright (one that keeps trigger
+    /// orders in a service of their own),
     /// which must not take other modifies down with it.
     pub(super) async fn deliver_modify(
         self: &Arc<Self>,

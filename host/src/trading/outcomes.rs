@@ -418,7 +418,7 @@ impl Inner {
             .unwrap_or_else(|| update.market.to_string());
         // Its type is a guess either way; one the venue reports waiting for
         // (or past) its trigger is a trigger order, which a venue may route
-        // apart (Binance's algo service).
+        // apart (a separate service for conditional orders).
         let order_type = match update.status {
             VenueOrderStatus::UNTRIGGERED | VenueOrderStatus::TRIGGERED => OrderType::StopLimit,
             _ => OrderType::Limit,
