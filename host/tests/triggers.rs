@@ -31,6 +31,18 @@ fn buy_on(files: &HostFiles, (exchange, pair, amount): (&str, &str, &str), field
     files.command(request).expect("reply")
 }
 
+/// Bybit's and Binance's emulators for `files`' host, configured: no takers
+/// and no drift, so the last price moves only with the test's trades.
+async fn quiet_venues(files: &HostFiles) -> ApiVenues {
+    let venues = ApiVenues::start_with(files, Decimal::from(100_000), |config| {
+        config.liquidity.taker_rate_per_sec = 0.0;
+        config.liquidity.volatility_bps_per_sec = 0.0;
+    })
+    .await;
+    venues.configure(files);
+    venues
+}
+
 fn order(files: &HostFiles, id: &str) -> Value {
     order_on(files, "hl", id)
 }
@@ -193,13 +205,7 @@ async fn bybit_and_binance_trigger_on_the_mark_or_the_last_price() {
     let seed = "venue trigger host";
     let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
-    // No takers and no drift: the last price moves only with our trades.
-    let venues = ApiVenues::start_with(&files, Decimal::from(100_000), |config| {
-        config.liquidity.taker_rate_per_sec = 0.0;
-        config.liquidity.volatility_bps_per_sec = 0.0;
-    })
-    .await;
-    venues.configure(&files);
+    let venues = quiet_venues(&files).await;
     let _host = files.start().await;
     for (exchange, venue) in [("by", &venues.bybit), ("bn", &venues.binance)] {
         let on = |fields: Value| buy_on(&files, (exchange, "BTC-USDT", "0.002"), fields);
@@ -286,12 +292,7 @@ async fn attached_exits_follow_the_entry_and_cancel_each_other() {
     let seed = "exits host";
     let emulator = liquid_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
-    let venues = ApiVenues::start_with(&files, Decimal::from(100_000), |config| {
-        config.liquidity.taker_rate_per_sec = 0.0;
-        config.liquidity.volatility_bps_per_sec = 0.0;
-    })
-    .await;
-    venues.configure(&files);
+    let venues = quiet_venues(&files).await;
     let _host = files.start().await;
     for (exchange, pair, amount, venue) in [
         ("hl", "BTC-USD", "0.001", &emulator),

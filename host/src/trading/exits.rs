@@ -38,19 +38,17 @@ impl ExitKind {
     }
 }
 
-/// The exits of a command, each with its kind.
-pub fn of_command(command: &OrderCommand) -> Vec<(ExitKind, Exit)> {
-    [
-        (ExitKind::TakeProfit, command.take_profit),
-        (ExitKind::StopLoss, command.stop_loss),
-    ]
-    .into_iter()
-    .filter_map(|(kind, exit)| exit.map(|exit| (kind, exit)))
-    .collect()
+/// The exits a command attaches; `None` when it attaches none.
+pub fn of_command(command: &OrderCommand) -> Option<Exits> {
+    let exits = Exits {
+        take_profit: command.take_profit,
+        stop_loss: command.stop_loss,
+    };
+    (exits != Exits::default()).then_some(exits)
 }
 
-/// The exits of a tracked entry, each with its kind.
-fn of_entry(exits: &Exits) -> Vec<(ExitKind, Exit)> {
+/// The exits there are, each with its kind.
+pub fn listed(exits: &Exits) -> Vec<(ExitKind, Exit)> {
     [
         (ExitKind::TakeProfit, exits.take_profit),
         (ExitKind::StopLoss, exits.stop_loss),
@@ -236,7 +234,7 @@ impl Trading {
         if !is_done(&entry) || !self.inner.children(id).is_empty() {
             return;
         }
-        let exits = of_entry(exits);
+        let exits = listed(exits);
         let commands: Vec<OrderCommand> = exits
             .iter()
             .map(|(kind, exit)| {

@@ -9,8 +9,7 @@ use rust_decimal::Decimal;
 use super::command::{CommandError, OrderCommand};
 use super::exits;
 use crate::order::{
-    ClientOrderId, Exits, NewOrder, OrderType, PositionAction, TimeInForce, TradeType,
-    TriggerReference,
+    ClientOrderId, NewOrder, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
 };
 
 fn dec(value: Decimal, what: &str) -> Result<Dec, CommandError> {
@@ -218,14 +217,14 @@ pub fn prepare_order(
     // Attached exits: on their side of the entry, and each an order this
     // exchange takes (checked for the whole amount; placed for what fills).
     let attached = exits::of_command(command);
-    for (kind, exit) in &attached {
-        exits::check(command, trigger_price.unwrap_or(price), *kind, exit)?;
+    for (kind, exit) in attached.as_ref().map(exits::listed).unwrap_or_default() {
+        exits::check(command, trigger_price.unwrap_or(price), kind, &exit)?;
         let entry = exits::Entry {
             trading_pair: &command.trading_pair,
             trade_type: command.trade_type,
             id,
         };
-        let exit_command = exits::exit_command(entry, *kind, exit, amount);
+        let exit_command = exits::exit_command(entry, kind, &exit, amount);
         prepare_order(
             exchange,
             manifest,
@@ -255,10 +254,7 @@ pub fn prepare_order(
         amount,
         trigger_price,
         trigger_reference: reference,
-        exits: (!attached.is_empty()).then_some(Exits {
-            take_profit: command.take_profit,
-            stop_loss: command.stop_loss,
-        }),
+        exits: attached,
         parent: command.parent,
         creation_timestamp_ms: now_ms,
     };
