@@ -388,27 +388,25 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Every URL among `settings`' strings, at any depth (see `urls`).
-    fn check_urls(&mut self, path: &KeyPath, settings: &toml::Table, insecure: bool) {
-        for (key, value) in settings {
-            match value {
-                toml::Value::String(text) => {
-                    if let Some(reason) = super::urls::refusal(text, insecure) {
-                        self.error(path.join(key), reason);
-                    }
+    /// Every URL among `value`'s strings, at any depth (see `urls`).
+    fn check_urls(&mut self, path: &KeyPath, value: &toml::Value, insecure: bool) {
+        match value {
+            toml::Value::String(text) => {
+                if let Some(reason) = super::urls::refusal(text, insecure) {
+                    self.error(path.clone(), reason);
                 }
-                toml::Value::Table(table) => self.check_urls(&path.join(key), table, insecure),
-                toml::Value::Array(items) => {
-                    for (index, item) in items.iter().enumerate() {
-                        if let toml::Value::String(text) = item
-                            && let Some(reason) = super::urls::refusal(text, insecure)
-                        {
-                            self.error(path.join(key).index(index), reason);
-                        }
-                    }
-                }
-                _ => {}
             }
+            toml::Value::Table(table) => {
+                for (key, value) in table {
+                    self.check_urls(&path.join(key), value, insecure);
+                }
+            }
+            toml::Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    self.check_urls(&path.index(index), item, insecure);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -427,11 +425,10 @@ impl<'a> Reader<'a> {
         if exchange.plugin.trim().is_empty() {
             self.error(path.join("plugin"), "must name a plugin's exchange");
         }
-        self.check_urls(
-            &path.join("settings"),
-            &exchange.settings,
-            exchange.insecure_transport,
-        );
+        for (key, value) in &exchange.settings {
+            let at = path.join("settings").join(key);
+            self.check_urls(&at, value, exchange.insecure_transport);
+        }
         if let Some(source) = &exchange.market_data
             && !["tcp://", "ipc://"]
                 .iter()

@@ -33,7 +33,7 @@ use super::http::{HttpExecutor, TransportError};
 use crate::signer::SignerClient;
 
 /// What became of a job.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Delivery {
     /// The venue answered; the plugin classified the answer.
     Answered(Box<Reply>),

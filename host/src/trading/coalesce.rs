@@ -265,10 +265,7 @@ fn item_delivery(delivery: &Delivery, index: usize, count: usize) -> Delivery {
                 next: abi_stable::std_types::ROption::RNone,
             }))
         }
-        Delivery::Refused(error) => Delivery::Refused(error.clone()),
-        Delivery::NotSent(reason) => Delivery::NotSent(reason.clone()),
-        Delivery::NotDelivered(reason) => Delivery::NotDelivered(reason.clone()),
-        Delivery::Unknown(reason) => Delivery::Unknown(reason.clone()),
+        failed => failed.clone(),
     }
 }
 
