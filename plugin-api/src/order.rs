@@ -35,6 +35,19 @@ crate::abi_code! {
     }
 }
 
+impl OrderKind {
+    /// Whether it waits for a trigger price (stops and take-profits).
+    pub fn is_trigger(self) -> bool {
+        matches!(
+            self,
+            OrderKind::STOP_MARKET
+                | OrderKind::STOP_LIMIT
+                | OrderKind::TAKE_PROFIT_MARKET
+                | OrderKind::TAKE_PROFIT_LIMIT
+        )
+    }
+}
+
 crate::abi_code! {
     /// The price a trigger order's trigger watches.
     TriggerReference {

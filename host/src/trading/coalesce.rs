@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use abi_stable::std_types::RVec;
-use plugin_api::{ModifyRequest, Operation, OrderKind, OrderRequest, Reply};
+use plugin_api::{ModifyRequest, Operation, OrderRequest, Reply};
 use tokio::sync::oneshot;
 
 use super::{Inner, eager};
@@ -173,11 +173,7 @@ impl Inner {
         request: ModifyRequest,
     ) -> (Delivery, u64) {
         let batch = self.batch_size();
-        let trigger = !matches!(
-            request.target.kind,
-            OrderKind::LIMIT | OrderKind::LIMIT_MAKER | OrderKind::MARKET
-        );
-        if batch == 1 || self.prefer_socket || trigger {
+        if batch == 1 || self.prefer_socket || request.target.kind.is_trigger() {
             let operation =
                 plugin_api::operation(Operation::ModifyOrders(RVec::from(vec![request])));
             return self.deliver(&operation, || {}, || {}).await;

@@ -153,21 +153,10 @@ fn new_order(order: &OrderRequest) -> Result<NewOrder, PluginError> {
     })
 }
 
-/// Whether the host's order kind is one of Binance's conditional orders.
-fn is_conditional(kind: OrderKind) -> bool {
-    matches!(
-        kind,
-        OrderKind::STOP_MARKET
-            | OrderKind::STOP_LIMIT
-            | OrderKind::TAKE_PROFIT_MARKET
-            | OrderKind::TAKE_PROFIT_LIMIT
-    )
-}
-
 /// Whether an order lives in the Algo service: a conditional order not
 /// yet triggered (once triggered, it is an order of the matching engine).
 fn in_algo_service(order: &OrderRef) -> bool {
-    is_conditional(order.kind) && !order.triggered
+    order.kind.is_trigger() && !order.triggered
 }
 
 /// The Algo service's parameters of a host trigger order. A market type
@@ -229,7 +218,7 @@ fn name_algo(order: &OrderRef, params: &mut Params) -> Result<(), PluginError> {
 /// A modify in place of a host order (conditional orders are not
 /// modified: cancel and place).
 fn modify_order(modify: &ModifyRequest) -> Result<ModifyOrder, PluginError> {
-    if is_conditional(modify.target.kind) {
+    if modify.target.kind.is_trigger() {
         return Err(PluginError::unsupported(
             "binance-usdm cannot modify a conditional order: cancel it and place another",
         ));
@@ -296,7 +285,7 @@ fn plan(
         Operation::PlaceOrders(orders) => {
             let mut run: Vec<&OrderRequest> = Vec::new();
             for order in orders.iter() {
-                if is_conditional(order.kind) {
+                if order.kind.is_trigger() {
                     place_run(&mut steps, &run)?;
                     run.clear();
                     let mut call = signed("POST", ALGO_ORDER, 0);
@@ -395,7 +384,7 @@ fn plan(
         }
         // A conditional order is asked of the Algo service, which knows
         // what became of it after its trigger too.
-        Operation::FetchOrder(order) if is_conditional(order.kind) => {
+        Operation::FetchOrder(order) if order.kind.is_trigger() => {
             let mut call = signed("GET", ALGO_ORDER, 1);
             call.params
                 .push("clientAlgoId", client_id(&order.client_id)?.as_str());
