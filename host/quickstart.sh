@@ -52,7 +52,7 @@ bybit_key=local-demo-bybit
 bybit_secret=$(cat configs/local-demo-bybit.secret)
 binance_key=local-demo-binance
 rm -rf target/state/local-1              # a fresh emulator, a fresh journal
-account=$("$bin/connector-signer" address --key-file configs/local-demo.key)
+account=$("$bin/connector-signer" address --allow-demo-keys --key-file configs/local-demo.key)
 
 pids=()
 cleanup() {

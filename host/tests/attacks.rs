@@ -166,3 +166,106 @@ async fn every_signature_the_host_asks_for_is_on_record() {
     .await;
     emulator.shutdown().await;
 }
+
+#[test]
+fn a_plain_key_is_refused_once_an_exchange_reaches_beyond_this_machine() {
+    // Never trades: the signer the host starts refuses the key before any
+    // exchange connects.
+    let files = HostFiles::new("beyond this machine", "http://127.0.0.1:9", "");
+    let text = std::fs::read_to_string(&files.config_file).expect("config");
+    let remote = text.replace(
+        "network = \"local\"\napi_url = \"http://127.0.0.1:9\"",
+        "network = \"testnet\"",
+    );
+    assert_ne!(text, remote);
+    std::fs::write(&files.config_file, remote).expect("config");
+    let output = run_to_exit(
+        &["run", "--config"],
+        &files.config_file,
+        Duration::from_secs(20),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success()
+            && stderr.contains("host.key is not encrypted")
+            && stderr.contains("connector-signer import"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_key_unlocked_from_a_passphrase_file_trades() {
+    let seed = "encrypted key";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let dir = files.dir.path();
+    let passphrase = dir.join("passphrase");
+    std::fs::write(&passphrase, "a long passphrase\n").expect("passphrase");
+    std::fs::set_permissions(
+        &passphrase,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("chmod");
+    let imported = Command::new(common::binary("connector-signer", "connector-signer"))
+        .args([
+            "import",
+            "--kind",
+            "secp256k1",
+            "--scrypt-log-n",
+            "10",
+            "--from",
+        ])
+        .arg(dir.join("host.key"))
+        .arg("--out")
+        .arg(dir.join("host.json"))
+        .arg("--passphrase-file")
+        .arg(&passphrase)
+        .output()
+        .expect("import");
+    assert!(imported.status.success(), "{imported:?}");
+    std::fs::remove_file(dir.join("host.key")).expect("plain key removed");
+    let text = std::fs::read_to_string(&files.config_file).expect("config");
+    std::fs::write(
+        &files.config_file,
+        text.replace(
+            "spawn_key_file = \"host.key\"",
+            "spawn_key_file = \"host.json\"\nspawn_passphrase_file = \"passphrase\"",
+        ),
+    )
+    .expect("config");
+    let _host = files.start().await;
+    let id = files.limit_buy("BTC-USD", "90000", "0.001");
+    files.until_open(&json!(id)).await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exchange_beyond_this_machine_is_not_added_while_the_signer_takes_demo_keys() {
+    let seed = "demo keys stay local";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let events = EventLog::start(&files.events);
+    let _host = files.start().await;
+    // Refused before it starts: nothing connects beyond loopback.
+    files.append_config(&format!(
+        "\n[[exchanges]]\nname = \"hl-remote\"\nplugin = \"hyperliquid\"\n\n\
+         [exchanges.settings]\nnetwork = \"testnet\"\naccount = \"{}\"\n\n\
+         [[exchanges.markets]]\nsymbol = \"BTC-USD\"\n",
+        common::orders::key(seed).address()
+    ));
+    files.command(json!({"cmd": "reload"})).expect("reply");
+    eventually("the reload refused", Duration::from_secs(10), || {
+        events.all().iter().any(|(topic, body)| {
+            topic == "host.status.config"
+                && body["data"]["state"] == "refused"
+                && body["data"]["errors"].to_string().contains(
+                    "exchanges.hl-remote: it reaches beyond this machine, and the signer \
+                         the host started takes demo keys",
+                )
+        })
+    })
+    .await;
+    let status = files.command(json!({"cmd": "status"})).expect("reply");
+    assert!(!status.to_string().contains("hl-remote"), "{status}");
+    emulator.shutdown().await;
+}

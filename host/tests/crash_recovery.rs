@@ -206,7 +206,7 @@ async fn a_cancel_journaled_but_never_sent_is_sent_again_after_a_restart() {
 /// the socket, and the new host never answered.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signer_is_started_once_its_predecessor_lets_go_of_the_socket() {
-    use connector_host::signer::{SignerProcess, SpawnKeys};
+    use connector_host::signer::{SignerProcess, SpawnKeys, SpawnSpec};
     use std::os::unix::fs::PermissionsExt;
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -224,11 +224,16 @@ async fn a_signer_is_started_once_its_predecessor_lets_go_of_the_socket() {
         std::fs::remove_file(path).expect("remove");
     });
     let binary = common::binary("connector-signer", "connector-signer");
-    let keys = SpawnKeys::KeyFile {
-        key_file: &key_file,
-        policy: None,
+    let spec = SpawnSpec {
+        keys: SpawnKeys::KeyFile {
+            key_file: &key_file,
+            policy: None,
+        },
+        audit_log: None,
+        passphrase_file: None,
+        demo_keys: true,
     };
-    let signer = SignerProcess::start(&binary, keys, &socket, None)
+    let signer = SignerProcess::start(&binary, spec, &socket)
         .await
         .expect("started");
     leaving.join().expect("the predecessor left");

@@ -13,12 +13,15 @@ use hyperliquid_core::{
     sign_digest, signing_digest,
 };
 use tracing_subscriber::EnvFilter;
+use zeroize::Zeroizing;
 
 use crate::audit::AuditLog;
 use crate::handler::Signer;
 use crate::hardening::protect_process;
-use crate::key::{KeyFileError, load_key};
+use crate::key::{KeyFileError, Unlock, ed25519_key, load_key, read_plain, secp256k1_key};
 use crate::keyring::{Keyring, KeyringError};
+use crate::keystore::{self, KeystoreError, ScryptCost, SecretKind, random_secret};
+use crate::passphrase::{PassphraseError, PassphraseSource};
 use crate::policy::hyperliquid::{Policy, PolicyError};
 use crate::protocol::{EXIT_SOCKET_IN_USE, ErrorCode, FATAL_LINE_PREFIX, MAX_LINE_BYTES, Response};
 use crate::schemes::hyperliquid::parse_network;
@@ -37,17 +40,74 @@ pub struct Cli {
 /// The key file argument.
 #[derive(Debug, Args)]
 pub struct KeyArg {
-    /// File holding the private key: 0x + 64 hex digits on one line, mode 0600.
+    /// File holding the private key: a keystore (mode 0600), or for a local
+    /// emulator 0x + 64 hex digits on one line.
     #[arg(long, value_name = "PATH")]
     pub key_file: PathBuf,
+    /// How it is unlocked.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
+}
+
+/// Where the passphrase of encrypted key files comes from (at most one);
+/// never an argument or an environment variable.
+#[derive(Debug, Args)]
+#[group(id = "passphrase", multiple = false)]
+pub struct PassphraseArgs {
+    /// Read the passphrase from this open file descriptor (its first line),
+    /// e.g. `--passphrase-fd 3 3<pass.txt` or a password manager's pipe.
+    #[arg(long, value_name = "FD")]
+    pub passphrase_fd: Option<i32>,
+    /// Read it from this file's first line (this user's, mode 0600).
+    #[arg(long, value_name = "PATH")]
+    pub passphrase_file: Option<PathBuf>,
+    /// Read it from this systemd credential (`LoadCredential=` or
+    /// `LoadCredentialEncrypted=`; `$CREDENTIALS_DIRECTORY/NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub passphrase_credential: Option<String>,
+}
+
+impl PassphraseArgs {
+    /// The source given, if any.
+    pub fn source(&self) -> Option<PassphraseSource> {
+        self.passphrase_fd
+            .map(PassphraseSource::Fd)
+            .or_else(|| self.passphrase_file.clone().map(PassphraseSource::File))
+            .or_else(|| {
+                self.passphrase_credential
+                    .clone()
+                    .map(PassphraseSource::Credential)
+            })
+    }
+}
+
+/// How key files are opened.
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// The passphrase of encrypted key files.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// Take plain (unencrypted) key files and published keys, such as the
+    /// demo keys in configs/: for local emulators only. connector-host
+    /// passes it when every exchange it trades on is on this machine.
+    #[arg(long)]
+    pub allow_demo_keys: bool,
+}
+
+impl UnlockArgs {
+    /// The unlock these arguments describe.
+    pub fn unlock(&self) -> Unlock {
+        Unlock::new(self.passphrase.source(), self.allow_demo_keys)
+    }
 }
 
 /// Where the keys come from: one Hyperliquid key file (with an optional
 /// policy file), or a keyring of named keys.
 #[derive(Debug, Args)]
 pub struct KeysArg {
-    /// File holding one Hyperliquid private key: 0x + 64 hex digits on one
-    /// line, mode 0600. It is the key named `default`.
+    /// File holding one Hyperliquid private key: a keystore (mode 0600), or
+    /// for a local emulator 0x + 64 hex digits on one line. It is the key
+    /// named `default`.
     #[arg(long, value_name = "PATH", required_unless_present = "keyring")]
     pub key_file: Option<PathBuf>,
     /// TOML policy for `--key-file`, narrowing what is signed (default: the
@@ -58,6 +118,9 @@ pub struct KeysArg {
     /// docs/signer-protocol.md).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["key_file", "policy"])]
     pub keyring: Option<PathBuf>,
+    /// How key files are unlocked.
+    #[command(flatten)]
+    pub unlock: UnlockArgs,
 }
 
 /// The subcommands.
@@ -106,6 +169,39 @@ pub enum Command {
         #[command(flatten)]
         keys: KeysArg,
     },
+    /// Make a new key, write it to an encrypted keystore file (created
+    /// 0600) and print its public part: the address (secp256k1) or the
+    /// public key PEM to register at the venue (Ed25519).
+    New {
+        /// The kind of key.
+        #[arg(long, value_parser = PossibleValuesParser::new(["secp256k1", "ed25519"])
+            .map(|name| secret_kind(&name)))]
+        kind: SecretKind,
+        /// The keystore file to create (an existing file is never replaced).
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// How it is encrypted.
+        #[command(flatten)]
+        sealing: SealArgs,
+    },
+    /// Encrypt a plain key file into a keystore file (created 0600); then
+    /// delete the plain file.
+    Import {
+        /// What the plain file holds.
+        #[arg(long, value_parser = PossibleValuesParser::new(["secp256k1", "hmac-sha256", "ed25519"])
+            .map(|name| secret_kind(&name)))]
+        kind: SecretKind,
+        /// The plain key file: 0x + 64 hex digits, the API secret on one
+        /// line, or an Ed25519 PKCS#8 PEM; mode 0600.
+        #[arg(long, value_name = "PATH")]
+        from: PathBuf,
+        /// The keystore file to create (an existing file is never replaced).
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// How it is encrypted.
+        #[command(flatten)]
+        sealing: SealArgs,
+    },
     /// Print the key's address (EIP-55).
     Address {
         /// The key.
@@ -137,6 +233,28 @@ pub enum Command {
     },
 }
 
+/// How a new keystore is encrypted.
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// The passphrase to encrypt with; without one, it is asked for twice
+    /// on the terminal.
+    #[command(flatten)]
+    pub passphrase: PassphraseArgs,
+    /// scrypt's cost, N = 2^this (18, geth's standard, takes 256 MiB and
+    /// about a second to unlock; lower only for tests).
+    #[arg(long, value_name = "LOG2_N", default_value_t = ScryptCost::STANDARD.log_n,
+          value_parser = clap::value_parser!(u8).range(10..=20))]
+    pub scrypt_log_n: u8,
+}
+
+fn secret_kind(name: &str) -> SecretKind {
+    match name {
+        "hmac-sha256" => SecretKind::HmacSha256,
+        "ed25519" => SecretKind::Ed25519,
+        _ => SecretKind::Secp256k1,
+    }
+}
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -165,6 +283,24 @@ pub enum CliError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// The keystore could not be made.
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    /// The passphrase could not be read.
+    #[error(transparent)]
+    Passphrase(#[from] PassphraseError),
+    /// No passphrase source and no terminal to ask on, or two different
+    /// answers.
+    #[error("{0}")]
+    NoPassphrase(&'static str),
+    /// The keystore file could not be written.
+    #[error("cannot create {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
     },
     /// Neither `--key-file` nor `--keyring` was given.
     #[error("give --key-file or --keyring")]
@@ -214,6 +350,13 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Sign { keys } => sign_stdin(&keys),
         Command::Keys { keys } => list_keys(&keys),
+        Command::New { kind, out, sealing } => new_key(kind, &out, &sealing),
+        Command::Import {
+            kind,
+            from,
+            out,
+            sealing,
+        } => import_key(kind, &from, &out, &sealing),
         Command::Address { key } => print_address(&key),
         Command::ApproveAgent {
             key,
@@ -251,8 +394,9 @@ fn init_logging(default_filter: &str) {
 }
 
 fn load_keyring(keys: &KeysArg) -> Result<Keyring, CliError> {
+    let unlock = keys.unlock.unlock();
     if let Some(path) = &keys.keyring {
-        return Ok(Keyring::load(path)?);
+        return Ok(Keyring::load(path, &unlock)?);
     }
     let policy = match &keys.policy {
         Some(path) => Policy::load(path)?,
@@ -261,7 +405,7 @@ fn load_keyring(keys: &KeysArg) -> Result<Keyring, CliError> {
     let Some(key_file) = &keys.key_file else {
         return Err(CliError::NoKeys);
     };
-    Ok(Keyring::single(load_key(key_file)?, policy))
+    Ok(Keyring::single(load_key(key_file, &unlock)?, policy))
 }
 
 fn serve(
@@ -347,7 +491,12 @@ fn list_keys(keys: &KeysArg) -> Result<ExitCode, CliError> {
 }
 
 fn print_address(key: &KeyArg) -> Result<ExitCode, CliError> {
-    println!("{}", load_key(&key.key_file)?.address().to_checksum());
+    println!(
+        "{}",
+        load_key(&key.key_file, &key.unlock.unlock())?
+            .address()
+            .to_checksum()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -358,7 +507,7 @@ fn approve_agent(
     network: Network,
     nonce: Option<u64>,
 ) -> Result<ExitCode, CliError> {
-    let master = load_key(&key.key_file)?;
+    let master = load_key(&key.key_file, &key.unlock.unlock())?;
     let nonce = match nonce {
         Some(nonce) => nonce,
         None => now_ms()?,
@@ -374,6 +523,117 @@ fn approve_agent(
         master.address().to_checksum()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn new_key(kind: SecretKind, out: &Path, sealing: &SealArgs) -> Result<ExitCode, CliError> {
+    let secret = loop {
+        let seed = random_secret()?;
+        // Almost every 32 bytes are a secp256k1 key; retry the others.
+        if kind != SecretKind::Secp256k1 || secp256k1_key(out, seed.as_slice()).is_ok() {
+            break Zeroizing::new(seed.to_vec());
+        }
+    };
+    seal_to_file(kind, &secret, out, sealing)
+}
+
+fn import_key(
+    kind: SecretKind,
+    from: &Path,
+    out: &Path,
+    sealing: &SealArgs,
+) -> Result<ExitCode, CliError> {
+    let secret = read_plain(from, kind)?;
+    let done = seal_to_file(kind, &secret, out, sealing)?;
+    eprintln!(
+        "{} encrypted into {}; delete the plain file (`shred -u {}`)",
+        from.display(),
+        out.display(),
+        from.display()
+    );
+    Ok(done)
+}
+
+/// Encrypts `secret` into a new file `out` and prints its public part.
+fn seal_to_file(
+    kind: SecretKind,
+    secret: &[u8],
+    out: &Path,
+    sealing: &SealArgs,
+) -> Result<ExitCode, CliError> {
+    let (address, public) = match kind {
+        SecretKind::Secp256k1 => {
+            let address = secp256k1_key(out, secret)?.address();
+            (Some(hex::encode(address.as_bytes())), address.to_checksum())
+        }
+        SecretKind::Ed25519 => (None, ed25519_public_pem(&ed25519_key(out, secret)?)?),
+        SecretKind::HmacSha256 => (None, "(an HMAC secret has no public part)".to_owned()),
+    };
+    let passphrase = new_passphrase(&sealing.passphrase)?;
+    let cost = ScryptCost {
+        log_n: sealing.scrypt_log_n,
+    };
+    let text = keystore::seal(secret, kind, &passphrase, cost, address)?;
+    write_new_private(out, text.as_bytes()).map_err(|source| CliError::Write {
+        path: out.to_owned(),
+        source,
+    })?;
+    println!("{public}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ed25519_public_pem(key: &ed25519_dalek::SigningKey) -> Result<String, CliError> {
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    key.verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map(|pem| pem.trim_end().to_owned())
+        .map_err(|error| CliError::Io {
+            context: "cannot encode the public key",
+            source: io::Error::other(error.to_string()),
+        })
+}
+
+/// The passphrase for a new keystore: from the source given, else asked
+/// twice on the terminal.
+fn new_passphrase(args: &PassphraseArgs) -> Result<Zeroizing<Vec<u8>>, CliError> {
+    if let Some(source) = args.source() {
+        return Ok(source.read()?);
+    }
+    if !io::stdin().is_terminal() {
+        return Err(CliError::NoPassphrase(
+            "no terminal to ask the passphrase on: give --passphrase-fd, --passphrase-file or \
+             --passphrase-credential",
+        ));
+    }
+    let ask = |prompt: &'static str| {
+        rpassword::prompt_password(prompt)
+            .map(|text| Zeroizing::new(text.into_bytes()))
+            .map_err(|source| CliError::Io {
+                context: "cannot read the passphrase from the terminal",
+                source,
+            })
+    };
+    let first = ask("Passphrase for the new keystore: ")?;
+    if first.is_empty() {
+        return Err(CliError::NoPassphrase("the passphrase is empty"));
+    }
+    if ask("Again: ")? != first {
+        return Err(CliError::NoPassphrase("the two passphrases differ"));
+    }
+    Ok(first)
+}
+
+/// Creates `path` with mode 0600 whatever the umask, refusing to replace a
+/// file, and writes `bytes` to disk.
+fn write_new_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 fn now_ms() -> Result<u64, CliError> {

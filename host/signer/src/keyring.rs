@@ -18,6 +18,9 @@
 //! file = "binance.pem"
 //! ```
 //!
+//! A key `file` is a keystore (encrypted; see [`crate::keystore`]) or, for
+//! local emulators only, plain text ([`crate::key`]).
+//!
 //! A single Hyperliquid key file (`--key-file`) is a keyring of one key
 //! named `default`.
 
@@ -32,7 +35,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::hardening::lock_in_memory;
-use crate::key::{KeyFileError, load_ed25519, load_hmac_secret, load_key};
+use crate::key::{KeyFileError, Unlock, load_ed25519, load_hmac_secret, load_key};
 use crate::policy::{KeyPolicy, api, hyperliquid};
 use crate::protocol::Signed;
 use crate::schemes::{Refusal, Scheme, Venue};
@@ -235,8 +238,9 @@ impl Keyring {
         }
     }
 
-    /// Reads a keyring file and every key file it names.
-    pub fn load(path: &Path) -> Result<Keyring, KeyringError> {
+    /// Reads a keyring file and every key file it names, opened as `unlock`
+    /// allows.
+    pub fn load(path: &Path, unlock: &Unlock) -> Result<Keyring, KeyringError> {
         let text = crate::files::read_trusted(path).map_err(|source| KeyringError::Io {
             path: path.to_owned(),
             source,
@@ -249,7 +253,7 @@ impl Keyring {
         let keys = file
             .key
             .into_iter()
-            .map(|entry| load_entry(path, folder, entry))
+            .map(|entry| load_entry(path, folder, entry, unlock))
             .collect::<Result<Vec<_>, _>>()?;
         Keyring::new(keys).map_err(|reason| KeyringError::Entry {
             path: path.to_owned(),
@@ -333,7 +337,12 @@ impl Keyring {
     }
 }
 
-fn load_entry(path: &Path, folder: &Path, entry: KeyEntry) -> Result<Key, KeyringError> {
+fn load_entry(
+    path: &Path,
+    folder: &Path,
+    entry: KeyEntry,
+    unlock: &Unlock,
+) -> Result<Key, KeyringError> {
     let wrong = |reason: String| KeyringError::Entry {
         path: path.to_owned(),
         name: entry.name.clone(),
@@ -352,7 +361,7 @@ fn load_entry(path: &Path, folder: &Path, entry: KeyEntry) -> Result<Key, Keyrin
             let policy = hyperliquid::Policy::from_table(table)
                 .map_err(|error| wrong(format!("policy: {error}")))?;
             (
-                Material::Secp256k1(load_key(&file)?),
+                Material::Secp256k1(load_key(&file, unlock)?),
                 KeyPolicy::Hyperliquid(policy),
             )
         }
@@ -363,9 +372,9 @@ fn load_entry(path: &Path, folder: &Path, entry: KeyEntry) -> Result<Key, Keyrin
                 .filter(|api_key| !api_key.trim().is_empty())
                 .ok_or_else(|| wrong("`api_key` is required (the venue's key id)".to_owned()))?;
             let secret = match (entry.venue, entry.algorithm.as_deref()) {
-                (_, Some("hmac-sha256")) => ApiSecret::Hmac(load_hmac_secret(&file)?),
+                (_, Some("hmac-sha256")) => ApiSecret::Hmac(load_hmac_secret(&file, unlock)?),
                 (Venue::BinanceUsdm, Some("ed25519")) => {
-                    ApiSecret::Ed25519(Box::new(load_ed25519(&file)?))
+                    ApiSecret::Ed25519(Box::new(load_ed25519(&file, unlock)?))
                 }
                 (venue, algorithm) => {
                     let allowed = if venue == Venue::Bybit {

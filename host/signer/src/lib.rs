@@ -12,6 +12,9 @@
 //! * [`hardening`] — no core dumps, no memory reads by other processes,
 //!   key pages locked in memory.
 //! * [`key`] — loading key files and checking their permissions.
+//! * [`keystore`] — keys at rest: encrypted keystore v3 files.
+//! * [`passphrase`] — where the passphrase of encrypted keys comes from.
+//! * [`published`] — keys anyone can read, taken only for local emulators.
 //! * [`keyring`] — the named keys, each of one venue with its policy.
 //! * [`schemes`] — what each scheme's fields mean and which bytes are signed
 //!   (Hyperliquid EIP-712, Binance and Bybit HMAC-SHA256 and Ed25519).
@@ -40,8 +43,14 @@ pub mod key;
 #[cfg(feature = "signer")]
 pub mod keyring;
 #[cfg(feature = "signer")]
+pub mod keystore;
+#[cfg(feature = "signer")]
+pub mod passphrase;
+#[cfg(feature = "signer")]
 pub mod policy;
 pub mod protocol;
+#[cfg(feature = "signer")]
+pub mod published;
 #[cfg(feature = "signer")]
 pub mod schemes;
 #[cfg(feature = "signer")]

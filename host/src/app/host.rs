@@ -155,15 +155,9 @@ pub async fn run(
     let status = StatusPublisher::new(publisher.clone());
     status.config_loaded(config_file, &config.summary());
     status.plugins(&plugins);
-    let signer_process = match config.signer.spawn_keys() {
-        Some(keys) => Some(supervise_signer(
-            SignerProcess::start(
-                &signer_binary(),
-                keys,
-                &config.signer.socket,
-                config.signer.spawn_audit_log.as_deref(),
-            )
-            .await?,
+    let signer_process = match config.spawned_signer() {
+        Some(spec) => Some(supervise_signer(
+            SignerProcess::start(&signer_binary(), spec, &config.signer.socket).await?,
             &status,
         )),
         None => None,

@@ -91,19 +91,14 @@ async fn start_signer(
     config: &Config,
     folder: &Path,
 ) -> Result<(PathBuf, Option<SignerProcess>), String> {
-    let Some(keys) = config.signer.spawn_keys() else {
+    let Some(spec) = config.spawned_signer() else {
         return Ok((config.signer.socket.clone(), None));
     };
     crate::private_files::create_folder(folder).map_err(|error| error.to_string())?;
     let socket = folder.join("signer.sock");
-    let process = SignerProcess::start(
-        &signer_binary(),
-        keys,
-        &socket,
-        config.signer.spawn_audit_log.as_deref(),
-    )
-    .await
-    .map_err(|error| error.to_string())?;
+    let process = SignerProcess::start(&signer_binary(), spec, &socket)
+        .await
+        .map_err(|error| error.to_string())?;
     Ok((socket, Some(process)))
 }
 

@@ -50,6 +50,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         &mut config.signer.spawn_policy,
         &mut config.signer.spawn_keyring,
         &mut config.signer.spawn_audit_log,
+        &mut config.signer.spawn_passphrase_file,
     ]
     .into_iter()
     .flatten()
@@ -362,6 +363,13 @@ impl<'a> Reader<'a> {
                 "needs signer.spawn_key_file (a keyring holds each key's policy)",
             );
         }
+        if config.signer.spawn_passphrase_file.is_some() && config.signer.spawn_keys().is_none() {
+            self.error(
+                KeyPath::key("signer").join("spawn_passphrase_file"),
+                "applies to a signer the host starts: give signer.spawn_key_file or \
+                 signer.spawn_keyring (a signer started separately takes --passphrase-file)",
+            );
+        }
         if config.signer.spawn_audit_log.is_some() && config.signer.spawn_keys().is_none() {
             self.error(
                 KeyPath::key("signer").join("spawn_audit_log"),
@@ -390,24 +398,11 @@ impl<'a> Reader<'a> {
 
     /// Every URL among `value`'s strings, at any depth (see `urls`).
     fn check_urls(&mut self, path: &KeyPath, value: &toml::Value, insecure: bool) {
-        match value {
-            toml::Value::String(text) => {
-                if let Some(reason) = super::urls::refusal(text, insecure) {
-                    self.error(path.clone(), reason);
-                }
+        super::urls::for_each_string(path, value, &mut |path, text| {
+            if let Some(reason) = super::urls::refusal(text, insecure) {
+                self.error(path.clone(), reason);
             }
-            toml::Value::Table(table) => {
-                for (key, value) in table {
-                    self.check_urls(&path.join(key), value, insecure);
-                }
-            }
-            toml::Value::Array(items) => {
-                for (index, item) in items.iter().enumerate() {
-                    self.check_urls(&path.index(index), item, insecure);
-                }
-            }
-            _ => {}
-        }
+        });
     }
 
     fn check_exchange(&mut self, path: &KeyPath, exchange: &ExchangeConfig) {

@@ -171,6 +171,33 @@ pub struct SignerConfig {
     /// the request, the response) to this file (`--audit-log`).
     #[serde(default)]
     pub spawn_audit_log: Option<PathBuf>,
+    /// A spawned signer reads the passphrase of encrypted key files from
+    /// this file (this user's, mode 0600; `--passphrase-file`). The host
+    /// never reads it.
+    #[serde(default)]
+    pub spawn_passphrase_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// How the host starts its signer, if the configuration asks it to.
+    /// Demo keys (plain files, published keys) are taken only while every
+    /// exchange stays on this machine.
+    pub fn spawned_signer(&self) -> Option<crate::signer::SpawnSpec<'_>> {
+        Some(crate::signer::SpawnSpec {
+            keys: self.signer.spawn_keys()?,
+            audit_log: self.signer.spawn_audit_log.as_deref(),
+            passphrase_file: self.signer.spawn_passphrase_file.as_deref(),
+            demo_keys: self.stays_on_this_machine(),
+        })
+    }
+
+    /// Whether every exchange's settings keep it on this machine (only
+    /// loopback URLs; see `urls::stays_on_this_machine`).
+    pub fn stays_on_this_machine(&self) -> bool {
+        self.exchanges
+            .iter()
+            .all(ExchangeConfig::stays_on_this_machine)
+    }
 }
 
 impl SignerConfig {
@@ -192,6 +219,12 @@ fn default_signer_timeout() -> u64 {
 }
 
 impl ExchangeConfig {
+    /// Whether its settings name URLs, all on loopback (see
+    /// `urls::stays_on_this_machine`).
+    pub fn stays_on_this_machine(&self) -> bool {
+        super::urls::stays_on_this_machine(&self.settings)
+    }
+
     /// The JSON a plugin is created with: the `settings` table.
     pub fn plugin_settings(&self) -> String {
         // A table of TOML values always has a JSON form (its keys are

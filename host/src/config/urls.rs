@@ -9,10 +9,17 @@
 
 use std::net::IpAddr;
 
-/// Why the URL `text` must not be used; `None` for a URL that may be (or a
-/// string that is no such URL). `insecure` allows plain text beyond
-/// loopback.
-pub fn refusal(text: &str, insecure: bool) -> Option<String> {
+use super::KeyPath;
+
+/// An `http`, `https`, `ws` or `wss` URL taken apart.
+struct Url<'a> {
+    /// Lower case.
+    scheme: String,
+    credentials: Option<&'a str>,
+    host_port: &'a str,
+}
+
+fn split_url(text: &str) -> Option<Url<'_>> {
     let (scheme, rest) = text.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     if !matches!(scheme.as_str(), "http" | "https" | "ws" | "wss") {
@@ -23,6 +30,22 @@ pub fn refusal(text: &str, insecure: bool) -> Option<String> {
         Some((credentials, host_port)) => (Some(credentials), host_port),
         None => (None, authority),
     };
+    Some(Url {
+        scheme,
+        credentials,
+        host_port,
+    })
+}
+
+/// Why the URL `text` must not be used; `None` for a URL that may be (or a
+/// string that is no such URL). `insecure` allows plain text beyond
+/// loopback.
+pub fn refusal(text: &str, insecure: bool) -> Option<String> {
+    let Url {
+        scheme,
+        credentials,
+        host_port,
+    } = split_url(text)?;
     if credentials.is_some() {
         return Some(format!(
             "`{scheme}://…@{host_port}` carries credentials in the URL: they would be logged \
@@ -39,6 +62,50 @@ pub fn refusal(text: &str, insecure: bool) -> Option<String> {
          requests would cross the network readable and alterable; use {secure}://, or set \
          `insecure_transport = true` on the exchange for an emulator on a private network"
     ))
+}
+
+/// Calls `visit` with every string among `value`'s, at any depth, and its
+/// key path.
+pub fn for_each_string(
+    path: &KeyPath,
+    value: &toml::Value,
+    visit: &mut impl FnMut(&KeyPath, &str),
+) {
+    match value {
+        toml::Value::String(text) => visit(path, text),
+        toml::Value::Table(table) => {
+            for (key, value) in table {
+                for_each_string(&path.join(key), value, visit);
+            }
+        }
+        toml::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                for_each_string(&path.index(index), item, visit);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether an exchange's settings keep it on this machine: they name at
+/// least one URL, and every URL they name is on loopback. Settings naming
+/// none leave the plugin its defaults — the venue itself.
+pub fn stays_on_this_machine(settings: &toml::Table) -> bool {
+    let (mut local, mut remote) = (0usize, 0usize);
+    for_each_string(
+        &KeyPath::key("settings"),
+        &toml::Value::Table(settings.clone()),
+        &mut |_, text| {
+            if let Some(url) = split_url(text) {
+                if is_loopback(url.host_port) {
+                    local += 1;
+                } else {
+                    remote += 1;
+                }
+            }
+        },
+    );
+    local > 0 && remote == 0
 }
 
 /// Whether a URL's `host[:port]` names this machine.
@@ -92,6 +159,21 @@ mod tests {
                 refused.contains("credentials") && !refused.contains("secret"),
                 "{refused}"
             );
+        }
+    }
+
+    #[test]
+    fn an_exchange_stays_on_this_machine_only_if_every_url_is_loopback() {
+        let settings = |text: &str| text.parse::<toml::Table>().unwrap();
+        assert!(stays_on_this_machine(&settings(
+            "api_url = \"http://127.0.0.1:8097\"\nws_url = \"ws://localhost:8097\"\naccount = \"x\""
+        )));
+        for beyond in [
+            "account = \"x\"",
+            "api_url = \"http://127.0.0.1:8097\"\nws_url = \"wss://fstream.example.com\"",
+            "nested = { urls = [\"http://[::1]:1\", \"https://10.0.0.1\"] }",
+        ] {
+            assert!(!stays_on_this_machine(&settings(beyond)), "{beyond}");
         }
     }
 }

@@ -133,6 +133,36 @@ pub enum SpawnKeys<'a> {
     Keyring(&'a Path),
 }
 
+/// How the host starts its signer.
+#[derive(Debug, Clone, Copy)]
+pub struct SpawnSpec<'a> {
+    /// Its keys.
+    pub keys: SpawnKeys<'a>,
+    /// Its audit log (`--audit-log`).
+    pub audit_log: Option<&'a Path>,
+    /// The file holding the passphrase of encrypted key files
+    /// (`--passphrase-file`); the host never reads it.
+    pub passphrase_file: Option<&'a Path>,
+    /// Plain key files and published keys are taken (`--allow-demo-keys`):
+    /// every exchange is on this machine.
+    pub demo_keys: bool,
+}
+
+impl SpawnSpec<'_> {
+    fn add_args(self, command: &mut Command) {
+        self.keys.add_args(command);
+        if let Some(audit_log) = self.audit_log {
+            command.arg("--audit-log").arg(audit_log);
+        }
+        if let Some(passphrase_file) = self.passphrase_file {
+            command.arg("--passphrase-file").arg(passphrase_file);
+        }
+        if self.demo_keys {
+            command.arg("--allow-demo-keys");
+        }
+    }
+}
+
 impl SpawnKeys<'_> {
     fn add_args(self, command: &mut Command) {
         match self {
@@ -159,9 +189,8 @@ impl SignerProcess {
     /// is returned at once with the signer's own message.
     pub async fn start(
         binary: &Path,
-        keys: SpawnKeys<'_>,
+        spec: SpawnSpec<'_>,
         socket: &Path,
-        audit_log: Option<&Path>,
     ) -> Result<SignerProcess, SpawnError> {
         let deadline = tokio::time::Instant::now() + READY_WITHIN;
         while tokio::net::UnixStream::connect(socket).await.is_ok()
@@ -170,7 +199,7 @@ impl SignerProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         loop {
-            match Self::start_once(binary, keys, socket, audit_log).await {
+            match Self::start_once(binary, spec, socket).await {
                 Err(SpawnError::SocketInUse(_)) if tokio::time::Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                 }
@@ -181,9 +210,8 @@ impl SignerProcess {
 
     async fn start_once(
         binary: &Path,
-        keys: SpawnKeys<'_>,
+        spec: SpawnSpec<'_>,
         socket: &Path,
-        audit_log: Option<&Path>,
     ) -> Result<SignerProcess, SpawnError> {
         if let Some(folder) = socket.parent() {
             crate::private_files::create_folder(folder).map_err(|source| SpawnError::Start {
@@ -199,10 +227,7 @@ impl SignerProcess {
             .arg(socket)
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        keys.add_args(&mut command);
-        if let Some(audit_log) = audit_log {
-            command.arg("--audit-log").arg(audit_log);
-        }
+        spec.add_args(&mut command);
         let mut child = command.spawn().map_err(|source| SpawnError::Start {
             binary: binary.to_owned(),
             source,

@@ -228,7 +228,7 @@ fn start_signer(key_file: &Path, socket: &Path) -> Child {
     let child = Command::new(binary("connector-signer", "connector-signer"))
         .env("RUST_LOG", "warn")
         .arg("serve")
-        .arg("--key-file")
+        .args(["--allow-demo-keys", "--key-file"])
         .arg(key_file)
         .arg("--socket")
         .arg(socket)

@@ -91,7 +91,7 @@ fn start_signer(dir: &Path, venue: &str, secret: &Secret) -> (KillOnDrop, PathBu
     let child = Command::new(binary("connector-signer", "connector-signer"))
         .env("RUST_LOG", "warn")
         .arg("serve")
-        .arg("--keyring")
+        .args(["--allow-demo-keys", "--keyring"])
         .arg(&keyring)
         .arg("--socket")
         .arg(&socket)

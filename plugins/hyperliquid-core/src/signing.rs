@@ -85,7 +85,15 @@ mod private_key {
             let digits = text.strip_prefix("0x").ok_or(KeyError::Malformed)?;
             let mut bytes = Zeroizing::new([0u8; 32]);
             hex::decode_to_slice(digits, bytes.as_mut_slice()).map_err(|_| KeyError::Malformed)?;
-            let key = SigningKey::from_slice(bytes.as_slice()).map_err(|_| KeyError::OutOfRange)?;
+            Self::from_bytes(bytes.as_slice())
+        }
+
+        /// Reads the 32 bytes of a key (big-endian scalar).
+        pub fn from_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
+            if bytes.len() != 32 {
+                return Err(KeyError::Malformed);
+            }
+            let key = SigningKey::from_slice(bytes).map_err(|_| KeyError::OutOfRange)?;
             let address = address_of(key.verifying_key());
             Ok(Self { key, address })
         }

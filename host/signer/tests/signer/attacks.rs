@@ -65,7 +65,7 @@ fn the_signer_cannot_be_read_or_dumped_by_its_own_user_and_locks_its_key() {
     let program = dir.path().join("connector-signer");
     fs::copy(binary().get_program(), &program).unwrap();
     let child = std::process::Command::new(&program)
-        .args(["serve", "--key-file"])
+        .args(["serve", "--allow-demo-keys", "--key-file"])
         .arg(&key)
         .arg("--socket")
         .arg(&socket)
@@ -216,7 +216,7 @@ fn a_socket_folder_or_key_file_others_could_change_is_refused() {
     fs::set_permissions(open_folder.path(), fs::Permissions::from_mode(0o777)).unwrap();
     let refused = |key: &Path, socket: &Path, reason: &str| {
         let output = binary()
-            .args(["serve", "--key-file"])
+            .args(["serve", "--allow-demo-keys", "--key-file"])
             .arg(key)
             .arg("--socket")
             .arg(socket)

@@ -14,7 +14,10 @@ fn sign(stdin: &str, policy: Option<&str>) -> Output {
     let dir = tempfile::tempdir().unwrap();
     let key = write_file(dir.path(), "key", KEY, 0o600);
     let mut command = binary();
-    command.arg("sign").arg("--key-file").arg(&key);
+    command
+        .arg("sign")
+        .args(["--allow-demo-keys", "--key-file"])
+        .arg(&key);
     if let Some(policy) = policy {
         command
             .arg("--policy")
@@ -47,7 +50,7 @@ fn address_prints_the_checksummed_address() {
     let key = write_file(dir.path(), "key", &format!("{KEY}\n"), 0o600);
     let output = binary()
         .arg("address")
-        .arg("--key-file")
+        .args(["--allow-demo-keys", "--key-file"])
         .arg(&key)
         .output()
         .unwrap();
@@ -67,7 +70,7 @@ fn sign_answers_one_request_from_stdin() {
     let key_file = write_file(dir.path(), "key", key, 0o600);
     let mut child = binary()
         .arg("sign")
-        .arg("--key-file")
+        .args(["--allow-demo-keys", "--key-file"])
         .arg(&key_file)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -143,7 +146,7 @@ fn approve_agent_reproduces_the_vector_byte_for_byte() {
         0o600,
     );
     let output = binary()
-        .args(["approve-agent", "--key-file"])
+        .args(["approve-agent", "--allow-demo-keys", "--key-file"])
         .arg(&key)
         .args([
             "--agent",
@@ -175,7 +178,7 @@ fn approve_agent_defaults_the_nonce_to_now() {
         .unwrap()
         .as_millis() as u64;
     let output = binary()
-        .args(["approve-agent", "--key-file"])
+        .args(["approve-agent", "--allow-demo-keys", "--key-file"])
         .arg(&key)
         .args(["--agent", "0x86b2e9eff39b2ca073d0b2e97b0edeb9a45068e3"])
         .args(["--network", "testnet"])
@@ -199,7 +202,7 @@ fn approve_agent_defaults_the_nonce_to_now() {
     );
 
     let bad = binary()
-        .args(["approve-agent", "--key-file"])
+        .args(["approve-agent", "--allow-demo-keys", "--key-file"])
         .arg(&key)
         .args(["--agent", "0x86b2", "--network", "mainnet"])
         .output()
@@ -243,7 +246,7 @@ fn a_keyring_serves_every_venue_with_its_own_policy() {
         0o600,
     );
     let listed = binary()
-        .args(["keys", "--keyring"])
+        .args(["keys", "--allow-demo-keys", "--keyring"])
         .arg(&keyring)
         .output()
         .unwrap();
@@ -269,7 +272,7 @@ fn a_keyring_serves_every_venue_with_its_own_policy() {
     let sign_line = |request: serde_json::Value| {
         let mut child = binary()
             .arg("sign")
-            .arg("--keyring")
+            .args(["--allow-demo-keys", "--keyring"])
             .arg(&keyring)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -342,7 +345,7 @@ fn keyring_mistakes_name_the_key_and_the_fix() {
             0o600,
         );
         let output = binary()
-            .args(["keys", "--keyring"])
+            .args(["keys", "--allow-demo-keys", "--keyring"])
             .arg(&keyring)
             .output()
             .unwrap();

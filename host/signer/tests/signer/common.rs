@@ -119,7 +119,7 @@ impl Server {
         let mut command = binary();
         command
             .arg("serve")
-            .arg("--key-file")
+            .args(["--allow-demo-keys", "--key-file"])
             .arg(&key)
             .arg("--socket")
             .arg(&socket)

@@ -5,5 +5,6 @@
 mod attacks;
 mod cli;
 mod common;
+mod keystore;
 mod socket;
 mod vectors;

@@ -310,7 +310,7 @@ fn stale_socket_is_replaced_and_anything_else_is_refused() {
     // A live signer on the path.
     let key = write_file(server.dir.path(), "key2", KEY, 0o600);
     let second = binary()
-        .args(["serve", "--key-file"])
+        .args(["serve", "--allow-demo-keys", "--key-file"])
         .arg(&key)
         .arg("--socket")
         .arg(&server.socket)
@@ -324,7 +324,7 @@ fn stale_socket_is_replaced_and_anything_else_is_refused() {
     // A regular file.
     let not_socket = write_file(server.dir.path(), "file", "data", 0o600);
     let third = binary()
-        .args(["serve", "--key-file"])
+        .args(["serve", "--allow-demo-keys", "--key-file"])
         .arg(&key)
         .arg("--socket")
         .arg(&not_socket)
@@ -342,7 +342,7 @@ fn key_file_readable_by_others_is_refused() {
     let key = write_file(dir.path(), "key", KEY, 0o644);
     let socket = dir.path().join("signer.sock");
     let output = binary()
-        .args(["serve", "--key-file"])
+        .args(["serve", "--allow-demo-keys", "--key-file"])
         .arg(&key)
         .arg("--socket")
         .arg(&socket)

@@ -280,6 +280,10 @@ impl Reloader {
             tracing_subscriber::EnvFilter::try_new(&new.host.log_level)
                 .map_err(|error| format!("host.log_level: {error}"))?;
         }
+        let signer_takes_demo_keys = self
+            .current
+            .spawned_signer()
+            .is_some_and(|spec| spec.demo_keys);
         let mut plans = Vec::new();
         for exchange in &new.exchanges {
             if let Some(running) = self.running(&exchange.name) {
@@ -298,6 +302,14 @@ impl Reloader {
                 return Err(format!(
                     "exchanges.{}: no loaded plugin provides `{}`",
                     exchange.name, exchange.plugin
+                ));
+            } else if signer_takes_demo_keys && !exchange.stays_on_this_machine() {
+                return Err(format!(
+                    "exchanges.{}: it reaches beyond this machine, and the signer the host \
+                     started takes demo keys (plain files, published keys) because every \
+                     exchange was on this machine; restart the host to add it (the signer then \
+                     takes encrypted keys only)",
+                    exchange.name
                 ));
             }
         }
