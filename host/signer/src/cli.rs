@@ -21,7 +21,7 @@ use crate::hardening::protect_process;
 use crate::key::{KeyFileError, Unlock, ed25519_key, load_key, read_plain, secp256k1_key};
 use crate::keyring::{Keyring, KeyringError};
 use crate::keystore::{self, KeystoreError, ScryptCost, SecretKind, random_secret};
-use crate::passphrase::{PassphraseError, PassphraseSource};
+use crate::passphrase::{self, PassphraseError, PassphraseSource};
 use crate::policy::hyperliquid::{Policy, PolicyError};
 use crate::protocol::{EXIT_SOCKET_IN_USE, ErrorCode, FATAL_LINE_PREFIX, MAX_LINE_BYTES, Response};
 use crate::schemes::hyperliquid::parse_network;
@@ -68,7 +68,7 @@ pub struct PassphraseArgs {
 }
 
 impl PassphraseArgs {
-    /// The source given, if any.
+    /// The source given; without one, the terminal if stdin is one.
     pub fn source(&self) -> Option<PassphraseSource> {
         self.passphrase_fd
             .map(PassphraseSource::Fd)
@@ -77,6 +77,11 @@ impl PassphraseArgs {
                 self.passphrase_credential
                     .clone()
                     .map(PassphraseSource::Credential)
+            })
+            .or_else(|| {
+                io::stdin()
+                    .is_terminal()
+                    .then_some(PassphraseSource::Terminal)
             })
     }
 }
@@ -596,31 +601,20 @@ fn ed25519_public_pem(key: &ed25519_dalek::SigningKey) -> Result<String, CliErro
 /// The passphrase for a new keystore: from the source given, else asked
 /// twice on the terminal.
 fn new_passphrase(args: &PassphraseArgs) -> Result<Zeroizing<Vec<u8>>, CliError> {
-    if let Some(source) = args.source() {
-        return Ok(source.read()?);
-    }
-    if !io::stdin().is_terminal() {
-        return Err(CliError::NoPassphrase(
+    match args.source() {
+        Some(PassphraseSource::Terminal) => {
+            let first = passphrase::ask("Passphrase for the new keystore: ")?;
+            if passphrase::ask("Again: ")? != first {
+                return Err(CliError::NoPassphrase("the two passphrases differ"));
+            }
+            Ok(first)
+        }
+        Some(source) => Ok(source.read()?),
+        None => Err(CliError::NoPassphrase(
             "no terminal to ask the passphrase on: give --passphrase-fd, --passphrase-file or \
              --passphrase-credential",
-        ));
+        )),
     }
-    let ask = |prompt: &'static str| {
-        rpassword::prompt_password(prompt)
-            .map(|text| Zeroizing::new(text.into_bytes()))
-            .map_err(|source| CliError::Io {
-                context: "cannot read the passphrase from the terminal",
-                source,
-            })
-    };
-    let first = ask("Passphrase for the new keystore: ")?;
-    if first.is_empty() {
-        return Err(CliError::NoPassphrase("the passphrase is empty"));
-    }
-    if ask("Again: ")? != first {
-        return Err(CliError::NoPassphrase("the two passphrases differ"));
-    }
-    Ok(first)
 }
 
 /// Creates `path` with mode 0600 whatever the umask, refusing to replace a

@@ -99,8 +99,8 @@ pub enum KeyFileError {
     },
     /// An encrypted key file and no passphrase source.
     #[error(
-        "key file {path} is encrypted: give its passphrase with --passphrase-fd, \
-         --passphrase-file or --passphrase-credential"
+        "key file {path} is encrypted and there is no terminal to ask its passphrase on: give \
+         it with --passphrase-fd, --passphrase-file or --passphrase-credential"
     )]
     Locked {
         /// The key file.

@@ -1,7 +1,7 @@
 //! Where the passphrase that unlocks encrypted key files comes from: a file
-//! descriptor the caller opened, a file only this user may read, or a
-//! systemd credential — never an argument or an environment variable,
-//! which other processes of the machine can read.
+//! descriptor the caller opened, a file only this user may read, a systemd
+//! credential or the terminal — never an argument or an environment
+//! variable, which other processes of the machine can read.
 
 use std::fs::File;
 use std::io::Read;
@@ -27,6 +27,8 @@ pub enum PassphraseSource {
     /// (`$CREDENTIALS_DIRECTORY/<name>`, `LoadCredential=` or
     /// `LoadCredentialEncrypted=` in the unit).
     Credential(String),
+    /// Asked on the controlling terminal, without echo.
+    Terminal,
 }
 
 /// Why the passphrase could not be read. Never contains the passphrase.
@@ -57,6 +59,7 @@ impl PassphraseSource {
             PassphraseSource::Fd(fd) => format!("file descriptor {fd}"),
             PassphraseSource::File(path) => path.display().to_string(),
             PassphraseSource::Credential(name) => format!("systemd credential {name:?}"),
+            PassphraseSource::Terminal => "the terminal".to_owned(),
         }
     }
 
@@ -87,6 +90,7 @@ impl PassphraseSource {
             PassphraseSource::Credential(name) => {
                 File::open(credential_path(name).map_err(refused)?).map_err(io)?
             }
+            PassphraseSource::Terminal => return ask("Passphrase: "),
         };
         let mut text = Zeroizing::new(Vec::with_capacity(MAX_PASSPHRASE_BYTES + 1));
         file.take(MAX_PASSPHRASE_BYTES as u64 + 1)
@@ -108,6 +112,25 @@ impl PassphraseSource {
         }
         Ok(passphrase)
     }
+}
+
+/// Asks for a passphrase on the controlling terminal, without echo; an
+/// empty answer is refused.
+pub fn ask(prompt: &str) -> Result<Zeroizing<Vec<u8>>, PassphraseError> {
+    let source_name = PassphraseSource::Terminal.describe();
+    let answer = rpassword::prompt_password(prompt)
+        .map(|text| Zeroizing::new(text.into_bytes()))
+        .map_err(|error| PassphraseError::Io {
+            source_name: source_name.clone(),
+            error,
+        })?;
+    if answer.is_empty() {
+        return Err(PassphraseError::Refused {
+            source_name,
+            reason: "it is empty".to_owned(),
+        });
+    }
+    Ok(answer)
 }
 
 /// Takes the descriptor `fd`, which must be open and not a standard stream.

@@ -225,6 +225,7 @@ impl SignerProcess {
             .arg("--exit-with-parent")
             .arg("--socket")
             .arg(socket)
+            .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         spec.add_args(&mut command);

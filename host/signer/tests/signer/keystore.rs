@@ -246,3 +246,82 @@ fn published_keys_are_refused_unless_demo_keys_are_allowed() {
         "{demo_key:?}"
     );
 }
+
+/// Runs the signer with `args` on a new pseudo-terminal, answering each
+/// prompt in turn; returns whether it succeeded and what the terminal showed.
+fn on_a_terminal(args: &[&str], answers: &[&str]) -> (bool, String) {
+    let Some(python) = std::env::var_os("CONNECTOR_TEST_PYTHON") else {
+        panic!("CONNECTOR_TEST_PYTHON is not set: run the tests with host/run-tests.sh");
+    };
+    let argv: Vec<&str> = std::iter::once(env!("CARGO_BIN_EXE_connector-signer"))
+        .chain(args.iter().copied())
+        .collect();
+    let script = format!(
+        r#"
+import json, os, pty, sys
+argv, answers = json.loads({argv:?}), json.loads({answers:?})
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+shown = b""
+def more():
+    global shown
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        chunk = b""
+    shown += chunk
+    return chunk
+for answer in answers:
+    seen = shown.count(b": ")
+    while shown.count(b": ") == seen and more():
+        pass
+    os.write(fd, answer.encode() + b"\n")
+while more():
+    pass
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(shown.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+"#,
+        argv = serde_json::to_string(&argv).unwrap(),
+        answers = serde_json::to_string(answers).unwrap(),
+    );
+    let output = run(Command::new(python).arg("-c").arg(script));
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn the_passphrase_is_asked_on_the_terminal_when_no_source_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("agent.json");
+    let out = out.to_str().unwrap();
+    let new = [
+        "new",
+        "--kind",
+        "secp256k1",
+        "--out",
+        out,
+        LIGHT[0],
+        LIGHT[1],
+    ];
+    let (made, shown) = on_a_terminal(&new, &["first try", "second try"]);
+    assert!(
+        !made && shown.contains("the two passphrases differ"),
+        "{shown}"
+    );
+    assert!(!Path::new(out).exists());
+    let (made, shown) = on_a_terminal(&new, &["typed twice", "typed twice"]);
+    assert!(made, "{shown}");
+    let address = shown
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("0x"))
+        .map(|hex| format!("0x{hex}"))
+        .unwrap_or_else(|| panic!("no address in {shown}"));
+    let (shown_ok, shown) = on_a_terminal(&["address", "--key-file", out], &["typed twice"]);
+    assert!(shown_ok && shown.contains(&address), "{shown}");
+    let (refused, shown) = on_a_terminal(&["address", "--key-file", out], &["typed once"]);
+    assert!(!refused && shown.contains("wrong passphrase"), "{shown}");
+}
