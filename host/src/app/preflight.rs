@@ -163,6 +163,10 @@ fn signer_files(config: &Config) -> Vec<(KeyPath, String)> {
         ("spawn_key_file", &config.signer.spawn_key_file),
         ("spawn_policy", &config.signer.spawn_policy),
         ("spawn_keyring", &config.signer.spawn_keyring),
+        (
+            "spawn_passphrase_file",
+            &config.signer.spawn_passphrase_file,
+        ),
     ];
     for (key, file) in files {
         let Some(file) = file else { continue };
@@ -216,5 +220,39 @@ mod tests {
         assert!(why.contains("is not a folder"), "{why}");
         let why = unusable_private_folder(&file).unwrap();
         assert!(why.contains("is not a folder"), "{why}");
+    }
+
+    #[test]
+    fn every_file_of_a_spawned_signer_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let keyring = dir.path().join("keyring.toml");
+        std::fs::write(&keyring, "").unwrap();
+        let text = crate::config::tests::MINIMAL.replace(
+            "socket = \"signer.sock\"",
+            &format!(
+                "socket = \"signer.sock\"\nspawn_keyring = {keyring:?}\n\
+                 spawn_passphrase_file = {:?}",
+                dir.path().join("missing")
+            ),
+        );
+        let config = crate::config::parse(&text).unwrap();
+        let problems: Vec<String> = signer_files(&config)
+            .iter()
+            .map(|(key, why)| format!("{key}: {why}"))
+            .collect();
+        assert!(
+            problems.iter().any(
+                |problem| problem.starts_with("signer.spawn_passphrase_file: ")
+                    && problem.contains("missing is not a file")
+            ),
+            "{problems:?}"
+        );
+        assert!(
+            !problems
+                .iter()
+                .any(|problem| problem.starts_with("signer.spawn_keyring: ")
+                    && problem.contains("not a file")),
+            "{problems:?}"
+        );
     }
 }
