@@ -14,6 +14,7 @@
 # target/demo/local.toml).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. host/prerequisites.sh
 
 build=yes
 base_port=

@@ -4,6 +4,7 @@
 # and the venues' own clients against the emulators) use a virtual environment created here once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. host/prerequisites.sh
 
 venv=target/test-venv
 # setuptools: the client package (host/python) is installed with pip by a test.

@@ -158,6 +158,7 @@ fn command_round_trips(env: &OrderEnv, dir: &std::path::Path) {
             SocketLimits::default(),
             Arc::default(),
             None,
+            None,
         )
         .expect("command server");
         let host = client(&context, &host_endpoint);

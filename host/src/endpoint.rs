@@ -1,11 +1,12 @@
 //! Where the host's ZeroMQ sockets may be bound, and binding them so that
 //! only the host's user reaches them.
 //!
-//! Neither socket authenticates its peers yet (there is no CURVE), so each
-//! is only as private as its endpoint: TCP on a loopback address only, and
-//! `ipc://` in a folder of the host's user that no other user may write,
-//! with the socket file 0600 whatever the umask (connecting needs write
-//! permission on it). A live socket at the path (a second host configured
+//! Without CURVE (`zmq.curve`) neither socket authenticates its peers, so
+//! each is only as private as its endpoint: TCP on a loopback address
+//! only, and `ipc://` in a folder of the host's user that no other user may
+//! write, with the socket file 0600 whatever the umask (connecting needs
+//! write permission on it). With CURVE, TCP may be bound on any interface:
+//! only allow-listed keys get through the handshake (`crate::auth`). A live socket at the path (a second host configured
 //! on it) is refused rather than taken over, a stale one left by a killed
 //! host is replaced, and any other file there is left alone and refused.
 //! Abstract `ipc://@` sockets have no permissions at all and are refused.
@@ -33,12 +34,13 @@ pub enum BindError {
 }
 
 /// Why `endpoint` may not be bound, as a sentence; `None` when it may.
-pub fn refusal(endpoint: &str) -> Option<String> {
+/// `authenticated`: the socket takes CURVE clients only.
+pub fn refusal(endpoint: &str, authenticated: bool) -> Option<String> {
     if let Some(address) = endpoint.strip_prefix("tcp://") {
-        return tcp_refusal(address);
+        return tcp_refusal(address, authenticated);
     }
     if let Some(path) = endpoint.strip_prefix("ipc://") {
-        return path.starts_with('@').then(|| {
+        return (path.starts_with('@') && !authenticated).then(|| {
             "an abstract socket (`ipc://@…`) has no permissions, so any local user could \
              connect; use a path"
                 .to_owned()
@@ -52,7 +54,7 @@ pub fn refusal(endpoint: &str) -> Option<String> {
     ))
 }
 
-fn tcp_refusal(address: &str) -> Option<String> {
+fn tcp_refusal(address: &str, authenticated: bool) -> Option<String> {
     let Some((interface, port)) = address.rsplit_once(':') else {
         return Some(format!("`tcp://{address}` has no port"));
     };
@@ -64,12 +66,12 @@ fn tcp_refusal(address: &str) -> Option<String> {
     let host = interface.trim_start_matches('[').trim_end_matches(']');
     let loopback = matches!(host, "localhost" | "lo")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    (!loopback).then(|| {
+    (!loopback && !authenticated).then(|| {
         format!(
-            "`{interface}` is beyond loopback, and the host does not authenticate who \
-             connects (no CURVE yet): anyone who reaches it could trade or read the \
-             account; bind 127.0.0.1 or an ipc:// path, and reach it from elsewhere \
-             through a tunnel you authenticate (SSH)"
+            "`{interface}` is beyond loopback, and without zmq.curve the host does not \
+             authenticate who connects: anyone who reaches it could trade or read the \
+             account; configure [zmq.curve] (connector-host keygen), or bind 127.0.0.1 or \
+             an ipc:// path"
         )
     })
 }
@@ -133,7 +135,17 @@ mod tests {
             "ipc:///run/connector-host/commands.sock",
             "inproc://events",
         ] {
-            assert_eq!(refusal(endpoint), None, "{endpoint}");
+            assert_eq!(refusal(endpoint, false), None, "{endpoint}");
+        }
+    }
+
+    #[test]
+    fn with_curve_any_interface_and_abstract_sockets_may_be_bound() {
+        for endpoint in ["tcp://0.0.0.0:5556", "tcp://*:5556", "ipc://@host"] {
+            assert_eq!(refusal(endpoint, true), None, "{endpoint}");
+        }
+        for endpoint in ["tcp://0.0.0.0:99999", "udp://127.0.0.1:5"] {
+            assert!(refusal(endpoint, true).is_some(), "{endpoint}");
         }
     }
 
@@ -149,7 +161,7 @@ mod tests {
             ("ipc://@host", "abstract socket"),
             ("udp://127.0.0.1:5", "not a ZeroMQ endpoint"),
         ] {
-            let why = refusal(endpoint).unwrap_or_default();
+            let why = refusal(endpoint, false).unwrap_or_default();
             assert!(why.contains(reason), "{endpoint}: {why}");
         }
     }

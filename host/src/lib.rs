@@ -16,6 +16,8 @@
 //! * [`commands`] — the command socket strategies send orders to.
 //! * [`endpoint`] — where the ZeroMQ sockets may be bound, and binding
 //!   them for the host's user alone.
+//! * [`auth`] — CURVE on those sockets: the host's key, the clients
+//!   allowed and their roles.
 //! * [`config`] — the TOML configuration and its validation.
 //! * [`plugins`] — loading the plugins folder.
 //! * [`publisher`] — events out on ZeroMQ.
@@ -30,6 +32,7 @@
 
 pub mod account;
 pub mod app;
+pub mod auth;
 pub mod book;
 pub mod cli;
 pub mod commands;

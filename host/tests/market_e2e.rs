@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use connector_host::app::{ExchangeRuntime, HostServices};
-use connector_host::config::{ExchangeConfig, MarketDataSource};
+use connector_host::auth::{Curve, KeyPair, Role};
+use connector_host::config::{CurveClientConfig, CurveConfig, ExchangeConfig, MarketDataSource};
 use connector_host::order::ClientIdGenerator;
 use connector_host::plugins::PluginSet;
-use connector_host::publisher::Publisher;
+use connector_host::publisher::{DEFAULT_SPIN, Publisher};
 use connector_host::signer::SignerClient;
 use hl_emulator::{Config as EmulatorConfig, Emulator, EmulatorHandle, FaultSettings};
 use rust_decimal::Decimal;
@@ -36,11 +37,21 @@ fn static_books() -> EmulatorConfig {
 /// Services for a host that only watches markets (no signer behind the
 /// socket: nothing is signed in these tests).
 fn services(publisher: &Publisher, dir: &std::path::Path) -> HostServices {
+    services_with(publisher, dir, None)
+}
+
+/// [`services`] of a host with CURVE keys.
+fn services_with(
+    publisher: &Publisher,
+    dir: &std::path::Path,
+    curve: Option<Curve>,
+) -> HostServices {
     HostServices {
         publisher: publisher.clone(),
         ids: Arc::new(ClientIdGenerator::new("market-test")),
         signer: SignerClient::new(&dir.join("no-signer.sock"), Duration::from_secs(1)),
         state_dir: dir.join("state"),
+        curve,
     }
 }
 
@@ -264,13 +275,63 @@ async fn books_stay_right_through_drops_silence_duplicates_and_reordering() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_host_takes_its_books_from_the_first() {
+    relay_books(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_host_takes_its_books_from_a_first_that_takes_curve_clients_only() {
+    relay_books(true).await;
+}
+
+/// The CURVE keys of two hosts: the first's, which lists the second's as a
+/// reader, the second's, and the first's public key file.
+fn relay_curve(dir: &std::path::Path) -> (Curve, Curve, std::path::PathBuf) {
+    let keys = dir.join("keys");
+    std::fs::create_dir(&keys).unwrap();
+    for name in ["first", "second"] {
+        KeyPair::generate()
+            .unwrap()
+            .write(&keys.join(name))
+            .unwrap();
+    }
+    let first = Curve::load(&CurveConfig {
+        secret_key_file: keys.join("first.key"),
+        clients: vec![CurveClientConfig {
+            name: "second".into(),
+            public_key_file: keys.join("second.pub"),
+            role: Role::Read,
+        }],
+    })
+    .unwrap();
+    let second = Curve::load(&CurveConfig {
+        secret_key_file: keys.join("second.key"),
+        clients: Vec::new(),
+    })
+    .unwrap();
+    (first, second, keys.join("first.pub"))
+}
+
+async fn relay_books(curve: bool) {
     let emulator = Emulator::start(static_books()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     copy_as(&cdylib("hyperliquid-plugin"), dir.path(), "hyperliquid.so");
     let plugins = PluginSet::load_dir(dir.path(), Default::default()).unwrap();
+    let (first_curve, second_curve, server_key_file) = if curve {
+        let (first, second, file) = relay_curve(dir.path());
+        (Some(first), Some(second), Some(file))
+    } else {
+        (None, None, None)
+    };
     let first_endpoint = format!("ipc://{}/first.sock", dir.path().display());
     let second_endpoint = format!("ipc://{}/second.sock", dir.path().display());
-    let (first_publisher, first_thread) = Publisher::start(&first_endpoint, 65_536).unwrap();
+    let (first_publisher, first_thread) = Publisher::start_keeping(
+        &first_endpoint,
+        65_536,
+        DEFAULT_SPIN,
+        None,
+        first_curve.as_ref(),
+    )
+    .unwrap();
     let (second_publisher, second_thread) = Publisher::start(&second_endpoint, 65_536).unwrap();
     let (shutdown, shutdown_rx) = watch::channel(false);
 
@@ -288,11 +349,12 @@ async fn a_second_host_takes_its_books_from_the_first() {
     relayed.market_data = Some(MarketDataSource {
         from: first_endpoint.clone(),
         exchange: Some("hl".into()),
+        server_key_file,
     });
     let second = ExchangeRuntime::start(
         &relayed,
         &plugins,
-        &services(&second_publisher, &dir.path().join("second")),
+        &services_with(&second_publisher, &dir.path().join("second"), second_curve),
         shutdown_rx,
     )
     .await

@@ -13,8 +13,10 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::account::Account;
+use crate::auth::keys::read_public;
+use crate::auth::{ClientKeys, Curve};
 use crate::book::{MarketData, MarketSink};
-use crate::config::{ExchangeConfig, Limits, OrderTransport, RateLimitConfig};
+use crate::config::{ExchangeConfig, Limits, MarketDataSource, OrderTransport, RateLimitConfig};
 use crate::journal::Journal;
 use crate::order::{ClientIdGenerator, ClientOrderTracker};
 use crate::plugins::PluginSet;
@@ -63,6 +65,14 @@ pub enum StartError {
         bucket: String,
         /// The plugin's bucket ids.
         known: String,
+    },
+    /// The market-data source cannot be reached as configured.
+    #[error("exchange {exchange}: market_data: {reason}")]
+    MarketData {
+        /// The configured name.
+        exchange: String,
+        /// Why.
+        reason: String,
     },
     /// The dead man's switch cannot be kept as configured.
     #[error("exchange {exchange}: dead_man_switch: {reason}")]
@@ -113,6 +123,9 @@ pub struct HostServices {
     pub signer: SignerClient,
     /// Where journals and nonce state live.
     pub state_dir: PathBuf,
+    /// CURVE on this host's sockets (its key also authenticates its market
+    /// relays to other hosts); `None` without `zmq.curve`.
+    pub curve: Option<crate::auth::Curve>,
 }
 
 /// A running exchange.
@@ -236,6 +249,27 @@ fn check_dead_man_switch(
         ));
     }
     Ok(())
+}
+
+/// The keys a market relay connects with: this host's own CURVE key, to a
+/// host whose public key `source` names; none when it names none.
+fn relay_keys(
+    exchange: &str,
+    source: &MarketDataSource,
+    curve: Option<&Curve>,
+) -> Result<Option<ClientKeys>, StartError> {
+    let Some(file) = &source.server_key_file else {
+        return Ok(None);
+    };
+    let refuse = |reason: String| StartError::MarketData {
+        exchange: exchange.to_owned(),
+        reason,
+    };
+    let server = read_public(file).map_err(|error| refuse(error.to_string()))?;
+    let curve = curve.ok_or_else(|| {
+        refuse("server_key_file needs this host's own key: configure [zmq.curve]".to_owned())
+    })?;
+    Ok(Some(curve.client_of(server)))
 }
 
 /// Each configured market's risk limits (its own, falling back to the
@@ -386,8 +420,10 @@ impl ExchangeRuntime {
         if let Some(source) = &config.market_data {
             let silence =
                 Duration::from_millis(config.stream_timeout_ms.unwrap_or(RELAY_SILENCE_MS));
+            let keys = relay_keys(&name, source, services.curve.as_ref())?;
             let relay = relay::spawn(
                 source.from.clone(),
+                keys,
                 source.exchange.clone().unwrap_or_else(|| name.clone()),
                 Arc::clone(&market_data),
                 silence,

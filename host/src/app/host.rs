@@ -11,10 +11,11 @@ use std::sync::{Arc, PoisonError};
 use super::exchange::{HostServices, StartError};
 use super::preflight;
 use super::reload::{self, Reloader, Running, SetLogLevel, Trigger};
+use crate::auth::Curve;
 use crate::commands::{
     CommandServer, CommandSocketError, CommandStats, Dispatcher, Exchanges, SocketLimits,
 };
-use crate::config::{Config, ConfigErrors};
+use crate::config::{self, Config, ConfigErrors};
 use crate::order::ClientIdGenerator;
 use crate::publisher::{Publisher, PublisherError, StatusPublisher};
 use crate::signer::{SignerClient, SignerProcess, SpawnError, SupervisedSigner, signer_binary};
@@ -141,11 +142,26 @@ pub async fn run(
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(HostError::Signals)?;
     let plugins = preflight::check(config_file, &config).map_err(HostError::Settings)?;
+    let curve = config
+        .zmq
+        .curve
+        .as_ref()
+        .map(Curve::load)
+        .transpose()
+        .map_err(|problems| HostError::Settings(config::locate(config_file, problems)))?;
+    if let Some(curve) = &curve {
+        info!(
+            public_key = %curve.public_key().z85(),
+            clients = curve.clients.len(),
+            "CURVE on the command and event sockets"
+        );
+    }
     let (publisher, publisher_thread) = Publisher::start_keeping(
         &config.zmq.publish,
         config.zmq.queue_capacity,
         Duration::from_micros(config.zmq.publisher_spin_us),
         Some(&config.host.state_dir),
+        curve.as_ref(),
     )?;
     info!(endpoint = %config.zmq.publish, "publishing events");
     // Subscribers of an earlier run reconnect on their own (ZeroMQ retries
@@ -171,6 +187,7 @@ pub async fn run(
             signer_process.as_ref().map(SupervisedSigner::pid),
         ),
         state_dir: config.host.state_dir.clone(),
+        curve: curve.clone(),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let command_stats = Arc::new(CommandStats::default());
@@ -265,6 +282,7 @@ pub async fn run(
             limits,
             command_stats,
             Some(status),
+            curve.as_ref(),
         ) {
             Ok(server) => {
                 commands = Some(server);

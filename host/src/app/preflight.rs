@@ -34,6 +34,11 @@ pub fn problems(config: &Config, plugins: &PluginSet) -> Vec<(KeyPath, String)> 
     problems.extend(missing_plugins(config, plugins));
     problems.extend(folders(config));
     problems.extend(signer_files(config));
+    if let Some(curve) = &config.zmq.curve
+        && let Err(files) = crate::auth::Curve::load(curve)
+    {
+        problems.extend(files);
+    }
     problems
 }
 

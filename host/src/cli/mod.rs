@@ -3,6 +3,7 @@
 //! then `CONNECTOR_HOST_CONFIG`, then `configs/local.toml`).
 
 mod check;
+mod keygen;
 mod logging;
 mod order;
 mod run;
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::auth::{ClientKeys, KeyPair, keys::read_public};
 use crate::config::{self, Config};
 
 pub use logging::init_logging;
@@ -23,6 +25,9 @@ pub const DEFAULT_CONFIG: &str = "configs/local.toml";
 
 /// The environment variable that names the configuration file.
 pub const CONFIG_VARIABLE: &str = "CONNECTOR_HOST_CONFIG";
+
+/// The environment variable that names a client's CURVE secret key file.
+pub const CLIENT_KEY_VARIABLE: &str = "CONNECTOR_HOST_CLIENT_KEY";
 
 /// A plugin-based exchange connector host.
 #[derive(Debug, Parser)]
@@ -40,6 +45,14 @@ pub struct Cli {
     /// Log format on standard error.
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// This client's CURVE secret key file (`keygen`), for a host with
+    /// `zmq.curve`: `order`, `reload` and `tail` connect with it.
+    #[arg(long, global = true, env = CLIENT_KEY_VARIABLE, value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
+    /// The host's public key file [default: the public key in the
+    /// configuration's `zmq.curve.secret_key_file`].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub server_key: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -111,6 +124,14 @@ pub enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Make a CURVE key pair, for the host (`zmq.curve.secret_key_file`) or
+    /// a client (`zmq.curve.clients`): writes OUT.key (secret, mode 0600)
+    /// and OUT.pub, and prints the public key.
+    Keygen {
+        /// The files' path without extension (e.g. `keys/strategy-1`).
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
 }
 
 /// Runs a parsed command line.
@@ -137,34 +158,85 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Run => {
             config_file(&cli, None).map(|(path, config)| run::run_host(format, &path, config))
         }
-        Command::Reload { endpoint } => endpoint_or(&cli, endpoint, |c| c.zmq.commands)
-            .map(|endpoint| order::send(&endpoint, None, &OrderAction::Reload)),
+        Command::Reload { endpoint } => {
+            connection(&cli, endpoint, |c| &c.zmq.commands).map(|(endpoint, keys)| {
+                order::send(&endpoint, keys.as_ref(), None, &OrderAction::Reload)
+            })
+        }
         Command::Order {
             endpoint,
             exchange,
             action,
-        } => endpoint_or(&cli, endpoint, |c| c.zmq.commands)
-            .map(|endpoint| order::send(&endpoint, exchange.as_deref(), action)),
+        } => connection(&cli, endpoint, |c| &c.zmq.commands).map(|(endpoint, keys)| {
+            order::send(&endpoint, keys.as_ref(), exchange.as_deref(), action)
+        }),
         Command::Tail {
             topic,
             endpoint,
             count,
-        } => endpoint_or(&cli, endpoint, |c| c.zmq.publish)
-            .map(|endpoint| tail::tail(topic, &endpoint, *count)),
+        } => connection(&cli, endpoint, |c| &c.zmq.publish)
+            .map(|(endpoint, keys)| tail::tail(topic, &endpoint, keys.as_ref(), *count)),
+        Command::Keygen { out } => Ok(keygen::keygen(out)),
     };
     outcome.unwrap_or_else(|code| code)
 }
 
-/// `endpoint` if given, else the one `pick` takes from the configuration.
-fn endpoint_or(
+/// Where a client command connects — `endpoint` if given, else the one
+/// `pick` takes from the configuration — and the CURVE keys it connects
+/// with: `--client-key` with `--server-key` or the configuration's host
+/// key; none when neither the options nor the configuration ask for them.
+fn connection(
     cli: &Cli,
     endpoint: &Option<String>,
-    pick: impl FnOnce(Config) -> String,
-) -> Result<String, ExitCode> {
-    match endpoint {
-        Some(endpoint) => Ok(endpoint.clone()),
-        None => config_file(cli, None).map(|(_, config)| pick(config)),
+    pick: impl FnOnce(&Config) -> &String,
+) -> Result<(String, Option<ClientKeys>), ExitCode> {
+    let mut config = None;
+    let endpoint = match endpoint {
+        Some(endpoint) => endpoint.clone(),
+        None => {
+            let loaded = config_file(cli, None)?.1;
+            let picked = pick(&loaded).clone();
+            config = Some(loaded);
+            picked
+        }
+    };
+    if config.is_none() && cli.client_key.is_some() && cli.server_key.is_none() {
+        config = Some(config_file(cli, None)?.1);
     }
+    let host_key = config
+        .as_ref()
+        .and_then(|config| config.zmq.curve.as_ref())
+        .map(|curve| curve.secret_key_file.clone());
+    let fail = |message: String| {
+        eprintln!("{message}");
+        ExitCode::from(2)
+    };
+    let Some(client_key) = &cli.client_key else {
+        return match host_key {
+            Some(_) => Err(fail(format!(
+                "the host takes CURVE clients only (zmq.curve): give this client's key with \
+                 --client-key FILE or {CLIENT_KEY_VARIABLE} (made by `connector-host keygen`, \
+                 listed in zmq.curve.clients)"
+            ))),
+            None => Ok((endpoint, None)),
+        };
+    };
+    let keys = KeyPair::read(client_key).map_err(|error| fail(error.to_string()))?;
+    let server_file = cli.server_key.clone().or(host_key).ok_or_else(|| {
+        fail(
+            "--client-key needs the host's public key: give --server-key FILE (the host's \
+             .pub), or a configuration with zmq.curve"
+                .to_owned(),
+        )
+    })?;
+    let server = read_public(&server_file).map_err(|error| fail(error.to_string()))?;
+    Ok((
+        endpoint,
+        Some(ClientKeys {
+            keys: std::sync::Arc::new(keys),
+            server,
+        }),
+    ))
 }
 
 /// The configuration file — `named` (by a subcommand's own argument), else

@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::auth::ClientKeys;
+
 /// New-order arguments: the fields of `buy` and `sell`.
 #[derive(Debug, clap::Args)]
 pub struct NewOrderArgs {
@@ -322,14 +324,23 @@ impl OrderAction {
 /// for the exchange's answer).
 const REPLY_TIMEOUT_MS: i32 = 15_000;
 
-/// Sends `action` to the command socket at `endpoint` and prints the
-/// reply; fails when the host refuses it or does not answer.
-pub fn send(endpoint: &str, exchange: Option<&str>, action: &OrderAction) -> ExitCode {
+/// Sends `action` to the command socket at `endpoint` (with CURVE `keys`
+/// when given) and prints the reply; fails when the host refuses it or
+/// does not answer.
+pub fn send(
+    endpoint: &str,
+    keys: Option<&ClientKeys>,
+    exchange: Option<&str>,
+    action: &OrderAction,
+) -> ExitCode {
     let request = action.request(exchange).to_string();
     let context = zmq::Context::new();
     let exchanged = context.socket(zmq::REQ).and_then(|socket| {
         socket.set_rcvtimeo(REPLY_TIMEOUT_MS)?;
         socket.set_linger(0)?;
+        if let Some(keys) = keys {
+            keys.secure(&socket)?;
+        }
         socket.connect(endpoint)?;
         socket.send(request.as_bytes(), 0)?;
         socket.recv_bytes(0)

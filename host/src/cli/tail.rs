@@ -2,11 +2,21 @@
 
 use std::process::ExitCode;
 
-/// Subscribes to `endpoint` and prints each event whose topic starts with
-/// `topic`, `count` of them or until stopped.
-pub fn tail(topic: &str, endpoint: &str, count: Option<u64>) -> ExitCode {
+use crate::auth::ClientKeys;
+
+/// Subscribes to `endpoint` (with CURVE `keys` when given) and prints each
+/// event whose topic starts with `topic`, `count` of them or until stopped.
+pub fn tail(
+    topic: &str,
+    endpoint: &str,
+    keys: Option<&ClientKeys>,
+    count: Option<u64>,
+) -> ExitCode {
     let context = zmq::Context::new();
     let subscribed = context.socket(zmq::SUB).and_then(|socket| {
+        if let Some(keys) = keys {
+            keys.secure(&socket)?;
+        }
         socket.connect(endpoint)?;
         socket.set_subscribe(topic.as_bytes())?;
         Ok(socket)

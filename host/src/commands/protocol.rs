@@ -5,6 +5,7 @@ use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::auth::Role;
 use crate::order::{
     ClientOrderId, Exit, OrderType, PositionAction, TimeInForce, TradeType, TriggerReference,
 };
@@ -358,6 +359,32 @@ impl Command {
             Command::Batch(_) => "batch",
             Command::SetLeverage(_) => "set_leverage",
             Command::SetMarginMode(_) => "set_margin_mode",
+        }
+    }
+
+    /// The least role a CURVE client needs to send it (`zmq.curve`).
+    pub fn role(&self) -> Role {
+        match self {
+            Command::KillSwitch(_) | Command::ReleaseKillSwitch(_) | Command::Reload => Role::Admin,
+            Command::Buy(_)
+            | Command::Sell(_)
+            | Command::Cancel(_)
+            | Command::CancelAll(_)
+            | Command::Heartbeat(_)
+            | Command::Modify(_)
+            | Command::Batch(_)
+            | Command::SetLeverage(_)
+            | Command::SetMarginMode(_) => Role::Trade,
+            Command::GetOrder(_)
+            | Command::OpenOrders(_)
+            | Command::Status(_)
+            | Command::Snapshot(_)
+            | Command::Replay(_)
+            | Command::Balances(_)
+            | Command::Positions(_)
+            | Command::Markets(_)
+            | Command::Fills(_)
+            | Command::History(_) => Role::Read,
         }
     }
 }

@@ -1,6 +1,10 @@
 //! The command socket: a ZeroMQ ROUTER on its own thread. REQ and DEALER
 //! clients both work: the reply carries back every frame before the body.
 //!
+//! With CURVE (`crate::auth`) only allow-listed keys get through the
+//! handshake, and each command is judged against its sender's role in the
+//! allow-list in force.
+//!
 //! Nothing a client sends can take the thread down: a command that panics
 //! (a bug) is answered `internal`, logged and published on
 //! `host.status.internal_error`, and serving goes on. Each connection's
@@ -22,6 +26,7 @@ use super::dispatch::{Dispatcher, Handled};
 use super::protocol::{Reply, parse_request};
 use super::stats::CommandStats;
 use super::throttle::Throttle;
+use crate::auth::{Clients, Curve, Role, zap::ZapHandler};
 use crate::core_thread;
 use crate::publisher::StatusPublisher;
 
@@ -78,24 +83,37 @@ struct Serving {
     stats: Arc<CommandStats>,
     status: Option<StatusPublisher>,
     background: Background,
+    /// The allow-list each command is judged against; `None` without CURVE.
+    clients: Option<Clients>,
+    /// Judges the handshakes; lives as long as the socket.
+    _zap: Option<ZapHandler>,
 }
 
 impl CommandServer {
     /// Binds `endpoint` and serves commands on a thread, counting them in
-    /// `stats` and publishing internal errors on `status`.
+    /// `stats` and publishing internal errors on `status`; with `curve`,
+    /// to its clients only.
     pub fn start(
         endpoint: &str,
         dispatcher: Dispatcher,
         limits: SocketLimits,
         stats: Arc<CommandStats>,
         status: Option<StatusPublisher>,
+        curve: Option<&Curve>,
     ) -> Result<CommandServer, CommandSocketError> {
         let error = |source: zmq::Error| CommandSocketError {
             endpoint: endpoint.to_owned(),
             source: source.into(),
         };
         let context = zmq::Context::new();
+        let zap = curve
+            .map(|curve| curve.start_zap(&context))
+            .transpose()
+            .map_err(error)?;
         let socket = context.socket(zmq::ROUTER).map_err(error)?;
+        if let Some(curve) = curve {
+            curve.secure_server(&socket, "commands").map_err(error)?;
+        }
         socket.set_linger(500).map_err(error)?;
         socket.set_maxmsgsize(MAX_COMMAND_BYTES).map_err(error)?;
         socket
@@ -135,6 +153,8 @@ impl CommandServer {
             stats,
             status,
             background,
+            clients: curve.map(|curve| curve.clients.clone()),
+            _zap: zap,
         };
         let thread = core_thread::spawn("commands", move || serving.run(&stopped))
             .map_err(|e| error(zmq::Error::from_raw(e.raw_os_error().unwrap_or(0))))?;
@@ -213,9 +233,9 @@ impl Serving {
 
     /// Reads and answers one command.
     fn serve_one(&mut self) -> Result<(), String> {
-        let mut frames = match self.socket.recv_multipart(zmq::DONTWAIT) {
-            Ok(frames) => frames,
-            Err(zmq::Error::EAGAIN) => return Ok(()),
+        let (mut frames, user_id) = match receive(&self.socket) {
+            Ok(Some(received)) => received,
+            Ok(None) => return Ok(()),
             Err(error) => return Err(format!("command socket failed: {error}")),
         };
         let Some(body) = frames.pop() else {
@@ -225,7 +245,7 @@ impl Serving {
         self.stats.received();
         let client = frames.first().map(Vec::as_slice).unwrap_or_default();
         let (reply, pending) = if self.throttle.admit(client, received) {
-            match self.carry_out(&body) {
+            match self.carry_out(&body, user_id.as_deref()) {
                 Handled::Now(reply, pending) => (reply, pending),
                 Handled::Later(later) => {
                     if !self.background.submit(&self.socket, frames, later) {
@@ -262,18 +282,43 @@ impl Serving {
         Ok(())
     }
 
-    /// Parses and carries out one command; a panic on the way is answered
-    /// `internal`.
-    fn carry_out(&self, body: &[u8]) -> Handled {
+    /// Parses and carries out one command from the client whose CURVE key
+    /// is `user_id`; a panic on the way is answered `internal`.
+    fn carry_out(&self, body: &[u8], user_id: Option<&str>) -> Handled {
         let request = match parse_request(body) {
             Ok(request) => request,
             Err(reply) => return Handled::Now(*reply, None),
         };
         let (id, command) = (request.id.clone(), request.command.name());
+        if let Err(message) = self.allowed(user_id, request.command.role()) {
+            return Handled::Now(
+                Reply::error(id, "forbidden", format!("`{command}`: {message}")),
+                None,
+            );
+        }
         guarded(|| self.dispatcher.handle_deferred(request)).unwrap_or_else(|message| {
             self.internal_error(command, &message);
             Handled::Now(internal_reply(id, command, &message), None)
         })
+    }
+
+    /// Whether the sender may send a command needing `needed`: anyone may
+    /// without CURVE; with it, a client still listed with that role or a
+    /// higher one.
+    fn allowed(&self, user_id: Option<&str>, needed: Role) -> Result<(), String> {
+        let Some(clients) = &self.clients else {
+            return Ok(());
+        };
+        match user_id.and_then(|user_id| clients.by_user_id(user_id)) {
+            Some(client) if client.role >= needed => Ok(()),
+            Some(client) => Err(format!(
+                "needs the `{}` role; client `{}` has `{}` (zmq.curve.clients)",
+                needed.name(),
+                client.name,
+                client.role.name()
+            )),
+            None => Err("this connection's key is no longer in zmq.curve.clients".to_owned()),
+        }
     }
 
     fn internal_error(&self, command: &str, message: &str) {
@@ -281,6 +326,34 @@ impl Serving {
         if let Some(status) = &self.status {
             status.internal_error("commands", command, message);
         }
+    }
+}
+
+/// A message's frames and the CURVE key its sender connected with.
+type Received = (Vec<Vec<u8>>, Option<String>);
+
+/// Reads one whole message without waiting: its frames and the CURVE key
+/// its sender connected with (ZeroMQ's `User-Id`, set by the ZAP handler).
+fn receive(socket: &zmq::Socket) -> Result<Option<Received>, zmq::Error> {
+    let mut frames = Vec::new();
+    let mut user_id = None;
+    let mut flags = zmq::DONTWAIT;
+    loop {
+        let mut frame = match socket.recv_msg(flags) {
+            Ok(frame) => frame,
+            Err(zmq::Error::EAGAIN) if frames.is_empty() => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        if user_id.is_none() {
+            user_id = frame.gets("User-Id").map(str::to_owned);
+        }
+        let more = frame.get_more();
+        frames.push(frame.to_vec());
+        if !more {
+            return Ok(Some((frames, user_id)));
+        }
+        // The rest of a message arrives with its first frame.
+        flags = 0;
     }
 }
 

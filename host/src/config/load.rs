@@ -57,6 +57,21 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     {
         *file = base.join(&*file);
     }
+    for exchange in &mut config.exchanges {
+        if let Some(file) = exchange
+            .market_data
+            .as_mut()
+            .and_then(|source| source.server_key_file.as_mut())
+        {
+            *file = base.join(&*file);
+        }
+    }
+    if let Some(curve) = &mut config.zmq.curve {
+        curve.secret_key_file = base.join(&curve.secret_key_file);
+        for client in &mut curve.clients {
+            client.public_key_file = base.join(&client.public_key_file);
+        }
+    }
     Ok(config)
 }
 
@@ -329,12 +344,43 @@ impl<'a> Reader<'a> {
             self.error(host.join("log_level"), problem);
         }
         let zmq = KeyPath::key("zmq");
+        let authenticated = config.zmq.curve.is_some();
         for (key, endpoint) in [
             ("publish", &config.zmq.publish),
             ("commands", &config.zmq.commands),
         ] {
-            if let Some(reason) = crate::endpoint::refusal(endpoint) {
+            if let Some(reason) = crate::endpoint::refusal(endpoint, authenticated) {
                 self.error(zmq.join(key), reason);
+            }
+        }
+        if let Some(curve) = &config.zmq.curve {
+            let clients = zmq.join("curve").join("clients");
+            let mut names = HashSet::new();
+            for (index, client) in curve.clients.iter().enumerate() {
+                if client.name.trim().is_empty() {
+                    self.error(clients.index(index).join("name"), "must not be empty");
+                } else if !names.insert(client.name.as_str()) {
+                    self.error(
+                        clients.index(index).join("name"),
+                        format!("`{}` is listed twice", client.name),
+                    );
+                }
+            }
+        }
+        for (index, exchange) in config.exchanges.iter().enumerate() {
+            if exchange
+                .market_data
+                .as_ref()
+                .is_some_and(|source| source.server_key_file.is_some())
+                && config.zmq.curve.is_none()
+            {
+                self.error(
+                    KeyPath::key("exchanges")
+                        .index(index)
+                        .join("market_data")
+                        .join("server_key_file"),
+                    "this host connects with its own CURVE key: configure [zmq.curve]",
+                );
             }
         }
         if let Some(metrics) = &config.metrics

@@ -107,6 +107,31 @@ pub struct ZmqConfig {
     /// more are answered `rate_limited`. 0: no bound.
     #[serde(default = "default_max_commands_per_second")]
     pub max_commands_per_second: u32,
+    /// CURVE on both sockets: the host's key pair and the clients allowed
+    /// (off when absent).
+    #[serde(default)]
+    pub curve: Option<CurveConfig>,
+}
+
+/// `[zmq.curve]`: who may connect to the command and event sockets.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CurveConfig {
+    /// The host's secret key file (`connector-host keygen`).
+    pub secret_key_file: PathBuf,
+    /// The clients allowed, each with its role.
+    #[serde(default)]
+    pub clients: Vec<CurveClientConfig>,
+}
+
+/// `[[zmq.curve.clients]]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CurveClientConfig {
+    /// The client's name, in logs and refusals.
+    pub name: String,
+    /// Its public key file (`NAME.pub` from `connector-host keygen`).
+    pub public_key_file: PathBuf,
+    /// What it may do.
+    pub role: crate::auth::Role,
 }
 
 impl Default for ZmqConfig {
@@ -118,6 +143,7 @@ impl Default for ZmqConfig {
             publisher_spin_us: default_publisher_spin(),
             max_command_connections: default_max_command_connections(),
             max_commands_per_second: default_max_commands_per_second(),
+            curve: None,
         }
     }
 }
@@ -354,6 +380,10 @@ pub struct MarketDataSource {
     /// That host's name for this exchange (default: this entry's `name`).
     #[serde(default)]
     pub exchange: Option<String>,
+    /// That host's public key file, when it takes CURVE clients only; this
+    /// host connects with its own `zmq.curve` key, which that host lists.
+    #[serde(default)]
+    pub server_key_file: Option<PathBuf>,
 }
 
 fn default_request_timeout() -> u64 {

@@ -388,3 +388,48 @@ fn urls_in_settings_with_credentials_or_plain_text_beyond_loopback_are_refused()
     );
     assert!(parse(&allowed).is_ok());
 }
+
+#[test]
+fn with_curve_endpoints_may_reach_beyond_loopback_and_clients_are_checked() {
+    let open = |curve: &str| {
+        MINIMAL.replace(
+            "[signer]",
+            &format!("[zmq]\ncommands = \"tcp://0.0.0.0:5556\"\n{curve}\n[signer]"),
+        )
+    };
+    assert!(errors_of(&open(""))[0].contains("without zmq.curve"));
+    let client = |name: &str, role: &str| {
+        format!(
+            "\n[[zmq.curve.clients]]\nname = \"{name}\"\nrole = \"{role}\"\n\
+             public_key_file = \"{name}.pub\"\n"
+        )
+    };
+    let curve = |clients: &str| format!("\n[zmq.curve]\nsecret_key_file = \"host.key\"\n{clients}");
+    let config = parse(&open(&curve(
+        &(client("a", "trade") + &client("b", "admin")),
+    )))
+    .unwrap();
+    let clients = &config.zmq.curve.as_ref().expect("curve").clients;
+    assert_eq!(clients[1].role, crate::auth::Role::Admin);
+    let twice = errors_of(&open(&curve(
+        &(client("a", "trade") + &client("a", "read")),
+    )));
+    assert!(
+        twice[0].contains("zmq.curve.clients[1].name") && twice[0].contains("listed twice"),
+        "{twice:?}"
+    );
+    let unknown = errors_of(&open(&curve(&client("a", "root"))));
+    assert!(
+        unknown[0].contains("role") && unknown[0].contains("root"),
+        "{unknown:?}"
+    );
+    let relay = MINIMAL.replace(
+        "[[exchanges.markets]]",
+        "[exchanges.market_data]\nfrom = \"tcp://127.0.0.1:5555\"\nserver_key_file = \"other.pub\"\n\n[[exchanges.markets]]",
+    );
+    let errors = errors_of(&relay);
+    assert!(
+        errors[0].contains("market_data.server_key_file") && errors[0].contains("[zmq.curve]"),
+        "{errors:?}"
+    );
+}

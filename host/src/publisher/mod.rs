@@ -32,6 +32,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tracing::{error, warn};
 
+use crate::auth::{Curve, zap::ZapHandler};
+
 pub use board::{ExchangeBoard, StatusBoard};
 pub use json::JsonDecimal;
 pub use orders::{OrderEventPublisher, fill_json, order_json};
@@ -183,17 +185,19 @@ impl Publisher {
         capacity: usize,
         spin: Duration,
     ) -> Result<(Publisher, PublisherThread), PublisherError> {
-        Publisher::start_keeping(endpoint, capacity, spin, None)
+        Publisher::start_keeping(endpoint, capacity, spin, None, None)
     }
 
     /// As [`Publisher::start_spinning`], and keeps the order and account
     /// events in `state_dir` for replay ([`history`]) as this host's next
-    /// run, when `state_dir` is given (run 0, nothing kept, otherwise).
+    /// run, when `state_dir` is given (run 0, nothing kept, otherwise);
+    /// with `curve`, to its clients only.
     pub fn start_keeping(
         endpoint: &str,
         capacity: usize,
         spin: Duration,
         state_dir: Option<&Path>,
+        curve: Option<&Curve>,
     ) -> Result<(Publisher, PublisherThread), PublisherError> {
         let (run, recorder) = match state_dir {
             Some(state_dir) => {
@@ -212,7 +216,14 @@ impl Publisher {
             source: source.into(),
         };
         let context = zmq::Context::new();
+        let zap = curve
+            .map(|curve| curve.start_zap(&context))
+            .transpose()
+            .map_err(error)?;
         let socket = context.socket(zmq::PUB).map_err(error)?;
+        if let Some(curve) = curve {
+            curve.secure_server(&socket, "events").map_err(error)?;
+        }
         // Never block and never grow without bound inside ZeroMQ either.
         socket
             .set_sndhwm(capacity.try_into().unwrap_or(i32::MAX))
@@ -228,6 +239,7 @@ impl Publisher {
         let closing = Arc::new(AtomicBool::new(false));
         let sender = Sender {
             socket,
+            _zap: zap,
             recorder,
             stats: Arc::clone(&stats),
             overflow: Arc::clone(&overflow),
@@ -356,6 +368,8 @@ impl Publisher {
 /// events that found the queue full.
 struct Sender {
     socket: zmq::Socket,
+    /// Judges the handshakes; lives as long as the socket.
+    _zap: Option<ZapHandler>,
     recorder: Option<history::Recorder>,
     stats: Arc<PublisherStats>,
     overflow: Arc<Overflow>,

@@ -10,15 +10,18 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use crate::auth::ClientKeys;
 use crate::book::MarketData;
 
 /// How often the relay looks at the shutdown signal while waiting.
 const POLL: Duration = Duration::from_millis(200);
 
-/// Subscribes to `endpoint` for the books of `source_exchange` and applies
-/// them until shutdown. Books go stale when nothing arrives for `silence`.
+/// Subscribes to `endpoint` (with CURVE `keys` when that host takes CURVE
+/// clients only) for the books of `source_exchange` and applies them until
+/// shutdown. Books go stale when nothing arrives for `silence`.
 pub fn spawn(
     endpoint: String,
+    keys: Option<ClientKeys>,
     source_exchange: String,
     market_data: Arc<MarketData>,
     silence: Duration,
@@ -29,6 +32,7 @@ pub fn spawn(
         .spawn(move || {
             run(
                 &endpoint,
+                keys.as_ref(),
                 &source_exchange,
                 &market_data,
                 silence,
@@ -39,6 +43,7 @@ pub fn spawn(
 
 fn run(
     endpoint: &str,
+    keys: Option<&ClientKeys>,
     source_exchange: &str,
     market_data: &Arc<MarketData>,
     silence: Duration,
@@ -46,6 +51,9 @@ fn run(
 ) {
     let prefix = format!("market.{source_exchange}.book.");
     let subscribed = zmq::Context::new().socket(zmq::SUB).and_then(|socket| {
+        if let Some(keys) = keys {
+            keys.secure(&socket)?;
+        }
         socket.connect(endpoint)?;
         socket.set_subscribe(prefix.as_bytes())?;
         socket.set_rcvtimeo(i32::try_from(POLL.as_millis()).unwrap_or(200))?;

@@ -221,17 +221,7 @@ symbol = "BTC-USD"
 
     /// Starts the host and waits until it answers commands.
     pub async fn start(&self) -> KillOnDrop {
-        let host = KillOnDrop(
-            Command::new(env!("CARGO_BIN_EXE_connector-host"))
-                .args(["run", "--config"])
-                .arg(&self.config_file)
-                .env(
-                    "RUST_LOG",
-                    std::env::var("TEST_HOST_LOG").unwrap_or("error".into()),
-                )
-                .spawn()
-                .expect("host"),
-        );
+        let host = self.spawn();
         let started = Instant::now();
         while self
             .command(json!({"cmd": "status"}))
@@ -244,6 +234,21 @@ symbol = "BTC-USD"
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         host
+    }
+
+    /// Starts the host without waiting for it.
+    pub fn spawn(&self) -> KillOnDrop {
+        KillOnDrop(
+            Command::new(env!("CARGO_BIN_EXE_connector-host"))
+                .args(["run", "--config"])
+                .arg(&self.config_file)
+                .env(
+                    "RUST_LOG",
+                    std::env::var("TEST_HOST_LOG").unwrap_or("error".into()),
+                )
+                .spawn()
+                .expect("host"),
+        )
     }
 
     /// Sends one command to the host.

@@ -295,6 +295,7 @@ impl OrderEnv {
             ids: Arc::new(ClientIdGenerator::new("orders-e2e")),
             signer: SignerClient::new(&socket, Duration::from_secs(2)),
             state_dir: dir.path().join("state"),
+            curve: None,
         };
         let config = adjust(ExchangeConfig {
             stream_timeout_ms: Some(2_000),

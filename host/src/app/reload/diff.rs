@@ -1,7 +1,10 @@
 //! What a new configuration changes, and whether each change applies
 //! while the host runs or needs a restart.
 
-use crate::config::{Config, ExchangeConfig};
+use crate::config::{Config, ExchangeConfig, ZmqConfig};
+
+/// The key of the CURVE allow-list, which applies live.
+pub const CURVE_CLIENTS: &str = "zmq.curve.clients";
 
 /// What a new configuration changes, by key.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -92,9 +95,26 @@ fn exchange_diff(diff: &mut ConfigDiff, old: &ExchangeConfig, new: &ExchangeConf
     }
 }
 
+/// `zmq` without its CURVE clients, which are live.
+fn without_clients(zmq: &ZmqConfig) -> ZmqConfig {
+    let mut zmq = zmq.clone();
+    if let Some(curve) = &mut zmq.curve {
+        curve.clients.clear();
+    }
+    zmq
+}
+
 /// Compares two valid configurations.
 pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     let mut diff = ConfigDiff::default();
+    diff.note(
+        old.zmq.curve.is_some()
+            && new.zmq.curve.is_some()
+            && old.zmq.curve.as_ref().map(|c| &c.clients)
+                != new.zmq.curve.as_ref().map(|c| &c.clients),
+        CURVE_CLIENTS.into(),
+        true,
+    );
     diff.note(
         old.host.log_level != new.host.log_level,
         "host.log_level".into(),
@@ -115,7 +135,10 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
             "host.summary_interval_s",
             old.host.summary_interval_s != new.host.summary_interval_s,
         ),
-        ("zmq", old.zmq != new.zmq),
+        (
+            "zmq",
+            without_clients(&old.zmq) != without_clients(&new.zmq),
+        ),
         ("signer", old.signer != new.signer),
         ("metrics", old.metrics != new.metrics),
     ] {

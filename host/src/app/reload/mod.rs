@@ -280,6 +280,18 @@ impl Reloader {
             tracing_subscriber::EnvFilter::try_new(&new.host.log_level)
                 .map_err(|error| format!("host.log_level: {error}"))?;
         }
+        let clients = match (&self.services.curve, &new.zmq.curve) {
+            (Some(_), Some(curve)) => {
+                Some(crate::auth::load_clients(curve).map_err(|problems| {
+                    problems
+                        .iter()
+                        .map(|(key, problem)| format!("{key}: {problem}"))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })?)
+            }
+            _ => None,
+        };
         let signer_takes_demo_keys = self
             .current
             .spawned_signer()
@@ -357,6 +369,14 @@ impl Reloader {
             }
         }
         self.current.host.log_level = new.host.log_level.clone();
+        if let (Some(curve), Some(clients)) = (&self.services.curve, clients) {
+            // Key files are read again on every reload: a replaced one
+            // applies even when the config text did not change.
+            curve.clients.replace(clients);
+            if let (Some(current), Some(new)) = (&mut self.current.zmq.curve, &new.zmq.curve) {
+                current.clients = new.clients.clone();
+            }
+        }
 
         for name in removed {
             if let Some(index) = self.exchanges.iter().position(|r| r.runtime.name == name) {

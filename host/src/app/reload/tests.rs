@@ -1,3 +1,4 @@
+use super::diff::CURVE_CLIENTS;
 use super::*;
 
 /// One exchange `hl` with a limit, one market.
@@ -61,4 +62,30 @@ fn endpoints_and_accounts_need_a_restart_markets_and_exchanges_are_live() {
     let diff = super::diff(&parse(&base()), &parse(&new));
     assert_eq!(diff.live, ["exchanges.hl.markets"]);
     assert_eq!(diff.restart, ["exchanges.hl.settings"]);
+}
+
+#[test]
+fn curve_clients_apply_live_and_the_host_key_needs_a_restart() {
+    let curve = |key: &str, clients: &str| {
+        base().replace(
+            "[signer]",
+            &format!("[zmq.curve]\nsecret_key_file = \"{key}\"\n{clients}\n[signer]"),
+        )
+    };
+    let reader =
+        "[[zmq.curve.clients]]\nname = \"r\"\nrole = \"read\"\npublic_key_file = \"r.pub\"\n";
+    let old = parse(&curve("host.key", ""));
+    let added = diff(&old, &parse(&curve("host.key", reader)));
+    assert_eq!(added.live, [CURVE_CLIENTS]);
+    assert!(added.restart.is_empty(), "{:?}", added.restart);
+    let new_key = diff(&old, &parse(&curve("other.key", "")));
+    assert_eq!(
+        (new_key.live.len(), new_key.restart),
+        (0, vec!["zmq".into()])
+    );
+    let turned_on = diff(&parse(&base()), &parse(&curve("host.key", reader)));
+    assert_eq!(
+        (turned_on.live.len(), turned_on.restart),
+        (0, vec!["zmq".into()])
+    );
 }
