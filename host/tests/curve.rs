@@ -197,6 +197,45 @@ async fn only_listed_keys_reach_the_host_and_each_only_as_far_as_its_role() {
         "{output:?}"
     );
 
+    // The Python client connects with the same key files.
+    let script = r#"
+import sys
+from connector_host_client import Client, CurveKeys, NoReply, Subscriber, commands
+endpoint, events, client_key, host_key = sys.argv[1:]
+keys = CurveKeys.from_files(client_key, host_key)
+with Client(endpoint, curve=keys, timeout=10) as host:
+    host.call(commands.status())
+    subscriber = Subscriber(events, host, topics=["host."], curve=keys)
+    print("event", next(iter(subscriber)).topic)
+try:
+    with Client(endpoint, timeout=1.5) as host:
+        host.call(commands.status())
+    print("answered without a key")
+except NoReply:
+    print("no answer without a key")
+"#;
+    let output = Command::new(common::test_python())
+        .arg("-c")
+        .arg(script)
+        .arg(&files.commands)
+        .arg(&files.events)
+        .arg(&reader)
+        .arg(keys.join("host.pub"))
+        .env(
+            "PYTHONPATH",
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("python"),
+        )
+        .output()
+        .expect("python");
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success()
+            && said.contains("event host.")
+            && said.contains("no answer without a key"),
+        "{said}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
     // A reload that drops the trader stops it at once, on the connection it
     // already has, and a new one is not let in.
     let config = std::fs::read_to_string(&files.config_file).expect("config");

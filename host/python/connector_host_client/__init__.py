@@ -15,6 +15,7 @@ See host/python/README.md.
 from . import commands
 from .aio import AsyncClient, AsyncSubscriber
 from .client import Client, Subscriber
+from .curve import CurveKeys
 from .errors import HostError, NoReply
 from .events import Event, Missing, Position, ReplayPage
 
@@ -22,6 +23,7 @@ __all__ = [
     "AsyncClient",
     "AsyncSubscriber",
     "Client",
+    "CurveKeys",
     "Event",
     "HostError",
     "Missing",

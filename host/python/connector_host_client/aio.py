@@ -14,6 +14,7 @@ import zmq.asyncio
 
 from .client import decode, encode, idle_wait, subscribe_socket
 from .commands import Request
+from .curve import CurveKeys
 from .errors import NoReply
 from .events import Event, Position
 from .repair import GapRepair, Item, Steps
@@ -25,12 +26,19 @@ class AsyncClient:
     """``Client`` for asyncio: ``await client.call(request)``."""
 
     def __init__(
-        self, endpoint: str, *, timeout: float = 5.0, context: zmq.asyncio.Context | None = None
+        self,
+        endpoint: str,
+        *,
+        timeout: float = 5.0,
+        context: zmq.asyncio.Context | None = None,
+        curve: CurveKeys | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
         self._socket = (context or zmq.asyncio.Context.instance()).socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        if curve is not None:
+            curve.apply(self._socket)
         self._socket.connect(endpoint)
 
     async def call(self, request: Request[T]) -> T:
@@ -59,9 +67,12 @@ class AsyncSubscriber:
         topics: Iterable[str] = ("orders.", "account."),
         resume: Mapping[str, Position | None] | None = None,
         context: zmq.asyncio.Context | None = None,
+        curve: CurveKeys | None = None,
     ) -> None:
         self._client = client
-        self._socket = subscribe_socket(context or zmq.asyncio.Context.instance(), events, topics)
+        self._socket = subscribe_socket(
+            context or zmq.asyncio.Context.instance(), events, topics, curve
+        )
         self._repair = GapRepair(resume)
         self._ready: deque[Item] = deque()
         self._started = False

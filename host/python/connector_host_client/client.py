@@ -13,6 +13,7 @@ import zmq
 
 from . import wire
 from .commands import Request
+from .curve import CurveKeys
 from .errors import HostError, NoReply
 from .events import Event, Position
 from .repair import GapRepair, Item, Steps
@@ -45,12 +46,19 @@ class Client:
     raises ``HostError`` with the host's code, silence ``NoReply``."""
 
     def __init__(
-        self, endpoint: str, *, timeout: float = 5.0, context: zmq.Context | None = None
+        self,
+        endpoint: str,
+        *,
+        timeout: float = 5.0,
+        context: zmq.Context | None = None,
+        curve: CurveKeys | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.timeout = timeout
         self._socket = (context or zmq.Context.instance()).socket(zmq.DEALER)
         self._socket.setsockopt(zmq.LINGER, 0)
+        if curve is not None:
+            curve.apply(self._socket)
         self._socket.connect(endpoint)
 
     def call(self, request: Request[T]) -> T:
@@ -74,12 +82,14 @@ class Client:
 
 
 def subscribe_socket(
-    context: zmq.Context, endpoint: str, topics: Iterable[str]
+    context: zmq.Context, endpoint: str, topics: Iterable[str], curve: CurveKeys | None = None
 ) -> zmq.Socket:
     """A SUB socket subscribed before it connects (nothing published from
     then on is missed)."""
     socket = context.socket(zmq.SUB)
     socket.setsockopt(zmq.LINGER, 0)
+    if curve is not None:
+        curve.apply(socket)
     for topic in topics:
         socket.setsockopt_string(zmq.SUBSCRIBE, topic)
     socket.connect(endpoint)
@@ -115,9 +125,10 @@ class Subscriber:
         topics: Iterable[str] = ("orders.", "account."),
         resume: Mapping[str, Position | None] | None = None,
         context: zmq.Context | None = None,
+        curve: CurveKeys | None = None,
     ) -> None:
         self._client = client
-        self._socket = subscribe_socket(context or zmq.Context.instance(), events, topics)
+        self._socket = subscribe_socket(context or zmq.Context.instance(), events, topics, curve)
         self._repair = GapRepair(resume)
         self._ready: deque[Item] = deque(self._run(self._repair.start()))
 
