@@ -31,8 +31,9 @@ use std::time::{Duration, Instant};
 use command_path::Parts;
 use common::host_process::HostFiles;
 use common::orders::{OrderEnv, key, quiet};
+use connector_host::auth::{ClientKeys, Curve, KeyPair, Role};
 use connector_host::commands::{CommandServer, Dispatcher, SocketLimits};
-use connector_host::config::{ExchangeConfig, RateLimitConfig};
+use connector_host::config::{CurveClientConfig, CurveConfig, ExchangeConfig, RateLimitConfig};
 use hl_emulator::{Config as EmulatorConfig, Emulator};
 use measure::{memory_kib, report};
 use rust_decimal::Decimal;
@@ -115,9 +116,13 @@ fn scatter(i: usize) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// A ROUTER that answers every request with `reply`, on its own thread.
-fn echo_router(context: &zmq::Context, endpoint: &str, reply: Vec<u8>) {
+/// A ROUTER that answers every request with `reply`, on its own thread;
+/// a CURVE server with `curve` (every key admitted: no ZAP handler).
+fn echo_router(context: &zmq::Context, endpoint: &str, reply: Vec<u8>, curve: Option<&Curve>) {
     let router = context.socket(zmq::ROUTER).expect("router");
+    if let Some(curve) = curve {
+        curve.secure_server(&router, "bare").expect("curve");
+    }
     router.bind(endpoint).expect("bind");
     std::thread::spawn(move || {
         while let Ok(mut frames) = router.recv_multipart(0) {
@@ -130,43 +135,87 @@ fn echo_router(context: &zmq::Context, endpoint: &str, reply: Vec<u8>) {
     });
 }
 
-fn client(context: &zmq::Context, endpoint: &str) -> zmq::Socket {
+fn client(context: &zmq::Context, endpoint: &str, keys: Option<&ClientKeys>) -> zmq::Socket {
     let socket = context.socket(zmq::REQ).expect("req");
+    if let Some(keys) = keys {
+        keys.secure(&socket).expect("curve");
+    }
     socket.connect(endpoint).expect("connect");
     socket
+}
+
+/// A host key that lists one client (role `trade`), and that client's
+/// keys, made in `dir`.
+fn curve_pair(dir: &std::path::Path) -> (Curve, ClientKeys) {
+    for name in ["host", "client"] {
+        KeyPair::generate()
+            .expect("keys")
+            .write(&dir.join(name))
+            .expect("key files");
+    }
+    let curve = Curve::load(&CurveConfig {
+        secret_key_file: dir.join("host.key"),
+        clients: vec![CurveClientConfig {
+            name: "bench".into(),
+            public_key_file: dir.join("client.pub"),
+            role: Role::Trade,
+        }],
+    })
+    .expect("curve");
+    let keys = ClientKeys {
+        keys: Arc::new(KeyPair::read(&dir.join("client.key")).expect("client key")),
+        server: curve.public_key(),
+    };
+    (curve, keys)
 }
 
 /// 1. `buy` → reply, beside a bare round trip of the same bytes.
 fn command_round_trips(env: &OrderEnv, dir: &std::path::Path) {
     println!("\n| transport / path | p50 | p99 |\n|---|---|---|");
     let context = zmq::Context::new();
-    for (transport, host_endpoint, bare_endpoint) in [
+    let (curve, keys) = curve_pair(dir);
+    for (transport, host_endpoint, bare_endpoint, secured) in [
         (
             "ipc",
             format!("ipc://{}/commands.sock", dir.display()),
             format!("ipc://{}/bare.sock", dir.display()),
+            false,
         ),
         (
             "tcp",
             "tcp://127.0.0.1:47311".to_owned(),
             "tcp://127.0.0.1:47312".to_owned(),
+            false,
+        ),
+        (
+            "tcp + CURVE",
+            "tcp://127.0.0.1:47313".to_owned(),
+            "tcp://127.0.0.1:47314".to_owned(),
+            true,
         ),
     ] {
+        // With CURVE, the bare baseline is encrypted too: the ratio is the
+        // host's own cost (ZAP is paid once, at the handshake).
+        let (curve, keys) = if secured {
+            (Some(&curve), Some(&keys))
+        } else {
+            (None, None)
+        };
         let server = CommandServer::start(
             &host_endpoint,
             Dispatcher::new([env.trading.clone()]),
             SocketLimits::default(),
             Arc::default(),
             None,
-            None,
+            curve,
         )
         .expect("command server");
-        let host = client(&context, &host_endpoint);
+        let host = client(&context, &host_endpoint, keys);
         // One real reply, echoed byte for byte by the bare ROUTER.
         host.send(buy_command(0).as_bytes(), 0).expect("send");
         let reply = host.recv_bytes(0).expect("reply");
-        echo_router(&context, &bare_endpoint, reply);
-        let bare = client(&context, &bare_endpoint);
+        echo_router(&context, &bare_endpoint, reply, curve);
+        let bare = client(&context, &bare_endpoint, keys);
         std::thread::sleep(Duration::from_millis(200));
 
         let (_, bare_p99) = report(
@@ -189,10 +238,14 @@ fn command_round_trips(env: &OrderEnv, dir: &std::path::Path) {
         let start = Instant::now() + Duration::from_millis(20);
         let orders = {
             let (context, endpoint) = (context.clone(), host_endpoint.clone());
+            let keys = keys.cloned();
             std::thread::spawn(move || {
-                round_trips_at(&client(&context, &endpoint), buy_command, start, |_| {
-                    Duration::ZERO
-                })
+                round_trips_at(
+                    &client(&context, &endpoint, keys.as_ref()),
+                    buy_command,
+                    start,
+                    |_| Duration::ZERO,
+                )
             })
         };
         let loaded_bare = round_trips_at(&bare, buy_command, start, |i| PACE.mul_f64(scatter(i)));
@@ -297,7 +350,7 @@ async fn memory_with_books_and_orders() {
         .set_subscribe(b"orders.hl.failed")
         .expect("subscribe");
     let started = Instant::now();
-    let socket = client(&context, &files.commands);
+    let socket = client(&context, &files.commands, None);
     for i in 0..ORDERS {
         socket
             .send(
