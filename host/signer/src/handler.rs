@@ -90,7 +90,7 @@ impl Signer {
 fn sign_with(key: &Key, scheme: Scheme, fields: Value, now_ms: u64) -> Result<Signed, Refusal> {
     match (&key.material, &key.policy) {
         (Material::Secp256k1(secret), KeyPolicy::Hyperliquid(policy)) => match scheme {
-            Scheme::HyperliquidL1 => hyperliquid::sign(secret, policy, fields),
+            Scheme::HyperliquidL1 => hyperliquid::sign(secret, policy, fields, now_ms),
             _ => Err(mismatch(key)),
         },
         (Material::Api(secret), KeyPolicy::Api(policy)) => match scheme {

@@ -93,6 +93,9 @@ pub struct Facts {
     /// The last time (ms) the venue would accept it (timestamp + receive
     /// window, or an auth's `expires`).
     pub valid_until_ms: Option<u64>,
+    /// The leverage a `leverage` request sets (the larger side's, where a
+    /// venue sets each side).
+    pub leverage: Option<Decimal>,
 }
 
 /// Default for `max_validity_ms`: a signature is usable for at most a
@@ -106,6 +109,7 @@ pub struct Policy {
     markets: Option<BTreeSet<String>>,
     max_order_notional: Option<Decimal>,
     max_validity_ms: u64,
+    max_leverage: Option<Decimal>,
 }
 
 /// The policy table as written: every key optional, unknown keys refused.
@@ -116,6 +120,7 @@ struct PolicyTable {
     allowed_markets: Option<Vec<String>>,
     max_order_notional: Option<String>,
     max_validity_ms: Option<u64>,
+    max_leverage: Option<u32>,
 }
 
 /// Why a policy table was refused.
@@ -142,9 +147,9 @@ pub enum PolicyError {
         /// The offending text.
         text: String,
     },
-    /// `max_validity_ms` is zero.
-    #[error("max_validity_ms must be at least 1")]
-    Validity,
+    /// `max_validity_ms` or `max_leverage` is zero.
+    #[error("{0} must be at least 1")]
+    Zero(&'static str),
 }
 
 /// Why a well-formed request is refused. Each message names the rule.
@@ -184,6 +189,15 @@ pub enum PolicyViolation {
         /// `"price"` or `"size"`.
         missing: &'static str,
     },
+    /// A `leverage` request above `max_leverage`, or one whose leverage
+    /// cannot be read.
+    #[error("{what} (rule: max_leverage = {max})")]
+    Leverage {
+        /// What is wrong.
+        what: String,
+        /// The limit.
+        max: Decimal,
+    },
     /// The request would stay usable too long, or was signed for a time far
     /// from now.
     #[error("{what} (rule: max_validity_ms = {max})")]
@@ -203,6 +217,7 @@ impl Default for Policy {
             markets: None,
             max_order_notional: None,
             max_validity_ms: DEFAULT_MAX_VALIDITY_MS,
+            max_leverage: None,
         }
     }
 }
@@ -228,7 +243,14 @@ impl Policy {
         if let Some(max) = table.max_validity_ms {
             policy.max_validity_ms = Some(max)
                 .filter(|max| *max > 0)
-                .ok_or(PolicyError::Validity)?;
+                .ok_or(PolicyError::Zero("max_validity_ms"))?;
+        }
+        if let Some(max) = table.max_leverage {
+            policy.max_leverage = Some(
+                Some(Decimal::from(max))
+                    .filter(|max| !max.is_zero())
+                    .ok_or(PolicyError::Zero("max_leverage"))?,
+            );
         }
         Ok(policy)
     }
@@ -261,6 +283,19 @@ impl Policy {
                 let price = order.price.ok_or_else(|| unpriced("price"))?;
                 let size = order.size.ok_or_else(|| unpriced("size"))?;
                 check_notional(price, size, max)?;
+            }
+        }
+        if let Some(max) = self.max_leverage
+            && facts.kind == RequestKind::Leverage
+        {
+            // A margin-mode request sets no leverage, and needs no check.
+            if let Some(leverage) = facts.leverage
+                && leverage > max
+            {
+                return Err(PolicyViolation::Leverage {
+                    what: format!("leverage {leverage} exceeds {max}"),
+                    max,
+                });
             }
         }
         self.check_validity(facts, now_ms)
@@ -297,6 +332,9 @@ impl Policy {
         if let Some(max) = self.max_order_notional {
             let _ = write!(out, "; max order notional: {max}");
         }
+        if let Some(max) = self.max_leverage {
+            let _ = write!(out, "; max leverage: {max}");
+        }
         let _ = write!(out, "; max validity: {} ms", self.max_validity_ms);
         out
     }
@@ -331,6 +369,7 @@ mod tests {
             }],
             valid_from_ms: Some(NOW),
             valid_until_ms: Some(NOW + 5_000),
+            leverage: None,
         }
     }
 
@@ -398,6 +437,34 @@ mod tests {
         for (facts, expected) in cases {
             assert_eq!(policy.check(&facts, NOW).unwrap_err().to_string(), expected);
         }
+    }
+
+    #[test]
+    fn leverage_requests_are_capped() {
+        let policy = policy("max_leverage = 5");
+        let leverage = |value: Option<&str>| {
+            let mut facts = order("BTCUSDT", None, None);
+            facts.kind = RequestKind::Leverage;
+            facts.orders.clear();
+            facts.leverage = value.map(|v| v.parse().unwrap());
+            facts
+        };
+        assert_eq!(policy.check(&leverage(Some("5")), NOW), Ok(()));
+        // A margin-mode change sets no leverage.
+        assert_eq!(policy.check(&leverage(None), NOW), Ok(()));
+        assert_eq!(
+            policy
+                .check(&leverage(Some("20")), NOW)
+                .unwrap_err()
+                .to_string(),
+            "leverage 20 exceeds 5 (rule: max_leverage = 5)"
+        );
+        let zero = Policy::from_table(toml::from_str("max_leverage = 0").unwrap());
+        assert!(
+            zero.unwrap_err()
+                .to_string()
+                .contains("max_leverage must be at least 1")
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use hyperliquid_core::{Action, ActionType, Network, OrderWire};
+use hyperliquid_core::{Action, ActionType, Address, Network, OrderWire, SigningContext};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -24,6 +24,11 @@ pub struct Policy {
     allowed_assets: Option<BTreeSet<u32>>,
     max_order_notional: Option<Decimal>,
     networks: Option<Vec<Network>>,
+    allowed_vaults: BTreeSet<Address>,
+    allowed_builders: BTreeSet<Address>,
+    max_leverage: Option<u32>,
+    nonce_window_ms: Option<u64>,
+    max_expiry_ms: Option<u64>,
 }
 
 /// The policy file as written: every key optional, unknown keys refused.
@@ -34,6 +39,11 @@ struct PolicyFile {
     allowed_assets: Option<Vec<u32>>,
     max_order_notional: Option<String>,
     networks: Option<Vec<String>>,
+    allowed_vaults: Option<Vec<String>>,
+    allowed_builders: Option<Vec<String>>,
+    max_leverage: Option<u32>,
+    nonce_window_ms: Option<u64>,
+    max_expiry_ms: Option<u64>,
 }
 
 /// Why a policy file was refused.
@@ -76,6 +86,18 @@ pub enum PolicyError {
         /// The offending name.
         name: String,
     },
+    /// `allowed_vaults` or `allowed_builders` holds something that is not an
+    /// address.
+    #[error("policy file: {key}: {text:?} is not an address (0x + 40 hex digits)")]
+    Address {
+        /// The list.
+        key: &'static str,
+        /// The offending text.
+        text: String,
+    },
+    /// A limit that would refuse everything.
+    #[error("policy file: {0} must be at least 1")]
+    Zero(&'static str),
 }
 
 /// Why a well-formed request is refused. Each message names the rule.
@@ -101,6 +123,40 @@ pub enum PolicyViolation {
     /// The request's network is not in `networks`.
     #[error("network {} is not allowed (rule: networks)", network_name(*.0))]
     Network(Network),
+    /// The request trades for a vault not in `allowed_vaults`.
+    #[error("trading for vault {0} is not allowed (rule: allowed_vaults)")]
+    Vault(String),
+    /// An order pays a builder not in `allowed_builders`.
+    #[error("a fee to builder {0} is not allowed (rule: allowed_builders)")]
+    Builder(String),
+    /// `updateLeverage` above `max_leverage`.
+    #[error("leverage {leverage} exceeds {max} (rule: max_leverage)")]
+    Leverage {
+        /// The leverage asked for.
+        leverage: u32,
+        /// The limit.
+        max: u32,
+    },
+    /// The nonce is too far from the signer's clock.
+    #[error(
+        "nonce {nonce} is {distance} ms from the signer's clock (rule: nonce_window_ms = {max})"
+    )]
+    Nonce {
+        /// The request's nonce.
+        nonce: u64,
+        /// How far from now, ms.
+        distance: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// No `expires_after`, or one too far ahead.
+    #[error("{what} (rule: max_expiry_ms = {max})")]
+    Expiry {
+        /// What is wrong.
+        what: String,
+        /// The limit.
+        max: u64,
+    },
 }
 
 fn default_action_names() -> String {
@@ -126,6 +182,11 @@ impl Default for Policy {
             allowed_assets: None,
             max_order_notional: None,
             networks: None,
+            allowed_vaults: BTreeSet::new(),
+            allowed_builders: BTreeSet::new(),
+            max_leverage: None,
+            nonce_window_ms: None,
+            max_expiry_ms: None,
         }
     }
 }
@@ -179,6 +240,11 @@ impl Policy {
                     .collect::<Result<_, _>>()?,
             );
         }
+        policy.allowed_vaults = addresses("allowed_vaults", file.allowed_vaults)?;
+        policy.allowed_builders = addresses("allowed_builders", file.allowed_builders)?;
+        policy.max_leverage = at_least_one("max_leverage", file.max_leverage)?;
+        policy.nonce_window_ms = at_least_one("nonce_window_ms", file.nonce_window_ms)?;
+        policy.max_expiry_ms = at_least_one("max_expiry_ms", file.max_expiry_ms)?;
         Ok(policy)
     }
 
@@ -209,8 +275,51 @@ impl Policy {
         }
     }
 
-    /// Checks a parsed action: its type, the assets it touches and the notional
-    /// of each order it places.
+    /// Checks what the signature covers besides the action, at `now_ms` on
+    /// the signer's clock: the network, the vault, the nonce and the expiry.
+    pub fn check_context(
+        &self,
+        context: &SigningContext,
+        now_ms: u64,
+    ) -> Result<(), PolicyViolation> {
+        self.check_network(context.network)?;
+        if let Some(vault) = context.vault_address
+            && !self.allowed_vaults.contains(&vault)
+        {
+            return Err(PolicyViolation::Vault(vault.to_checksum()));
+        }
+        if let Some(max) = self.nonce_window_ms {
+            let distance = context.nonce.abs_diff(now_ms);
+            if distance > max {
+                return Err(PolicyViolation::Nonce {
+                    nonce: context.nonce,
+                    distance,
+                    max,
+                });
+            }
+        }
+        if let Some(max) = self.max_expiry_ms {
+            match context.expires_after {
+                None => {
+                    return Err(PolicyViolation::Expiry {
+                        what: "the request has no expires_after".to_owned(),
+                        max,
+                    });
+                }
+                Some(expiry) if expiry > now_ms.saturating_add(max) => {
+                    return Err(PolicyViolation::Expiry {
+                        what: format!("expires_after {expiry} is {} ms from now", expiry - now_ms),
+                        max,
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a parsed action: its type, the assets it touches, the notional
+    /// of each order it places, its builder and its leverage.
     pub fn check_action(&self, action: &Action) -> Result<(), PolicyViolation> {
         let kind = action.action_type();
         if !self.allows_type(kind) {
@@ -219,14 +328,31 @@ impl Policy {
         let mut assets = Vec::new();
         let mut orders: Vec<&OrderWire> = Vec::new();
         match action {
-            Action::Order(order) => orders.extend(&order.orders),
+            Action::Order(order) => {
+                orders.extend(&order.orders);
+                if let Some(fee) = &order.builder
+                    && !self.allowed_builders.contains(&fee.builder)
+                {
+                    return Err(PolicyViolation::Builder(fee.builder.to_checksum()));
+                }
+            }
             Action::Modify(modify) => orders.push(&modify.order),
             Action::BatchModify(batch) => orders.extend(batch.modifies.iter().map(|m| &m.order)),
             Action::Cancel(cancel) => assets.extend(cancel.cancels.iter().map(|c| c.asset)),
             Action::CancelByCloid(cancel) => {
                 assets.extend(cancel.cancels.iter().map(|c| c.asset));
             }
-            Action::UpdateLeverage(update) => assets.push(update.asset),
+            Action::UpdateLeverage(update) => {
+                assets.push(update.asset);
+                if let Some(max) = self.max_leverage
+                    && update.leverage > max
+                {
+                    return Err(PolicyViolation::Leverage {
+                        leverage: update.leverage,
+                        max,
+                    });
+                }
+            }
             Action::UpdateIsolatedMargin(update) => assets.push(update.asset),
             Action::ScheduleCancel(_) | Action::Noop | Action::ApproveAgent(_) => {}
         }
@@ -264,7 +390,59 @@ impl Policy {
             let names: Vec<_> = networks.iter().map(|n| network_name(*n)).collect();
             let _ = write!(out, "; networks: {}", names.join(", "));
         }
+        for (name, list) in [
+            ("vaults", &self.allowed_vaults),
+            ("builders", &self.allowed_builders),
+        ] {
+            let names: Vec<_> = list.iter().map(Address::to_checksum).collect();
+            let _ = write!(out, "; {name}: {}", none_or(names.join(", ")));
+        }
+        for (name, value) in [
+            ("max leverage", self.max_leverage.map(u64::from)),
+            ("nonce window ms", self.nonce_window_ms),
+            ("max expiry ms", self.max_expiry_ms),
+        ] {
+            if let Some(value) = value {
+                let _ = write!(out, "; {name}: {value}");
+            }
+        }
         out
+    }
+}
+
+fn none_or(text: String) -> String {
+    if text.is_empty() {
+        "none".to_owned()
+    } else {
+        text
+    }
+}
+
+/// A list of addresses; absent is none.
+fn addresses(
+    key: &'static str,
+    list: Option<Vec<String>>,
+) -> Result<BTreeSet<Address>, PolicyError> {
+    let Some(list) = list else {
+        return Ok(BTreeSet::new());
+    };
+    non_empty(key, list)?
+        .into_iter()
+        .map(|text| {
+            text.parse::<Address>()
+                .map_err(|_| PolicyError::Address { key, text })
+        })
+        .collect()
+}
+
+/// A limit that must be at least 1 when given.
+fn at_least_one<T: PartialEq + From<u8>>(
+    key: &'static str,
+    value: Option<T>,
+) -> Result<Option<T>, PolicyError> {
+    match value {
+        Some(value) if value == T::from(0) => Err(PolicyError::Zero(key)),
+        other => Ok(other),
     }
 }
 
@@ -379,6 +557,13 @@ mod tests {
             ("max_order_notional = \"abc\"", "not a positive decimal"),
             ("max_order_notional = 5", "invalid type"),
             ("max_notional = \"5\"", "unknown field `max_notional`"),
+            (
+                "allowed_vaults = [\"0x12\"]",
+                "allowed_vaults: \"0x12\" is not an address",
+            ),
+            ("allowed_builders = []", "allowed_builders is empty"),
+            ("max_leverage = 0", "max_leverage must be at least 1"),
+            ("nonce_window_ms = 0", "nonce_window_ms must be at least 1"),
         ];
         for (text, expected) in refused {
             let message = Policy::from_toml(text).unwrap_err().to_string();

@@ -154,12 +154,17 @@ fn facts(kind: RequestKind, param: &dyn Fn(&str) -> Option<String>) -> Result<Fa
     } else if matches!(kind, RequestKind::Order | RequestKind::Modify) {
         orders.push(order(param)?);
     }
+    let leverage = match param("leverage") {
+        Some(text) if kind == RequestKind::Leverage => Some(super::decimal("leverage", &text)?),
+        _ => None,
+    };
     Ok(Facts {
         kind,
         markets,
         orders,
         valid_from_ms: Some(timestamp),
         valid_until_ms: Some(timestamp.saturating_add(recv_window)),
+        leverage,
     })
 }
 
@@ -278,6 +283,21 @@ mod tests {
             .replace("recvWindow=5000", "recvWindow=600000")
             .replace("quantity=1", "quantity=0.1");
         assert!(refusal("POST", "/fapi/v1/order", &stale).contains("rule: max_validity_ms"));
+    }
+
+    #[test]
+    fn leverage_is_read_from_the_request_and_capped() {
+        let policy = Policy::from_table(toml::from_str("max_leverage = 10").unwrap()).unwrap();
+        let set = |leverage: &str| {
+            let fields = json!({"api_key": API_KEY, "method": "POST", "path": "/fapi/v1/leverage",
+                "query": pairs(&format!("symbol=BTCUSDT&leverage={leverage}&timestamp={NOW}"))});
+            sign_rest(&hmac_key(), &policy, fields, NOW)
+        };
+        assert!(set("10").is_ok());
+        assert_eq!(
+            set("20").unwrap_err().to_string(),
+            "leverage 20 exceeds 10 (rule: max_leverage = 10)"
+        );
     }
 
     #[test]

@@ -134,6 +134,7 @@ fn facts_of(kind: RequestKind, markets: Vec<String>, orders: Vec<OrderFacts>) ->
         orders,
         valid_from_ms: None,
         valid_until_ms: None,
+        leverage: None,
     }
 }
 
@@ -153,9 +154,18 @@ fn body_facts(kind: RequestKind, body: &str) -> Result<Facts, Refusal> {
     };
     let mut markets = Vec::new();
     let mut orders = Vec::new();
+    let mut leverage: Option<rust_decimal::Decimal> = None;
     for item in items {
         let field = |name: &str| item.get(name).and_then(Value::as_str);
         markets.extend(field("symbol").map(str::to_owned));
+        if kind == RequestKind::Leverage {
+            for side in ["buyLeverage", "sellLeverage"] {
+                if let Some(text) = field(side) {
+                    let value = super::decimal(side, text)?;
+                    leverage = Some(leverage.map_or(value, |known| known.max(value)));
+                }
+            }
+        }
         if matches!(kind, RequestKind::Order | RequestKind::Modify) {
             let market = field("symbol")
                 .ok_or_else(|| Refusal::BadRequest("an order needs `symbol`".to_owned()))?;
@@ -171,7 +181,9 @@ fn body_facts(kind: RequestKind, body: &str) -> Result<Facts, Refusal> {
             });
         }
     }
-    Ok(facts_of(kind, markets, orders))
+    let mut facts = facts_of(kind, markets, orders);
+    facts.leverage = leverage;
+    Ok(facts)
 }
 
 #[cfg(test)]
@@ -210,6 +222,24 @@ mod tests {
             "path": "/v5/order/create", "body": body});
         let signed = sign_rest(&key(), &Policy::default(), fields, NOW).unwrap();
         assert_eq!(signed.signature, mac(&format!("{NOW}{API_KEY}5000{body}")));
+    }
+
+    #[test]
+    fn the_larger_side_of_a_leverage_request_is_capped() {
+        let policy = Policy::from_table(toml::from_str("max_leverage = 10").unwrap()).unwrap();
+        let set = |buy: &str, sell: &str| {
+            let body = format!(
+                r#"{{"category":"linear","symbol":"BTCUSDT","buyLeverage":"{buy}","sellLeverage":"{sell}"}}"#
+            );
+            let fields = json!({"api_key": API_KEY, "timestamp": NOW, "recv_window": 5000,
+                "method": "POST", "path": "/v5/position/set-leverage", "body": body});
+            sign_rest(&key(), &policy, fields, NOW)
+        };
+        assert!(set("10", "5").is_ok());
+        assert_eq!(
+            set("5", "25").unwrap_err().to_string(),
+            "leverage 25 exceeds 10 (rule: max_leverage = 10)"
+        );
     }
 
     #[test]

@@ -118,12 +118,18 @@ impl<A> L1Request<A> {
     }
 }
 
-/// Reads, checks and signs one request's fields with `key`.
-pub fn sign(key: &PrivateKey, policy: &Policy, fields: Value) -> Result<Signed, Refusal> {
+/// Reads, checks (at `now_ms` on the signer's clock) and signs one
+/// request's fields with `key`.
+pub fn sign(
+    key: &PrivateKey,
+    policy: &Policy,
+    fields: Value,
+    now_ms: u64,
+) -> Result<Signed, Refusal> {
     let request: L1Request<Value> = serde_json::from_value(fields)
         .map_err(|error| Refusal::BadRequest(format!("invalid request: {error}")))?;
-    policy.check_network(request.network)?;
     let context = request.context();
+    policy.check_context(&context, now_ms)?;
     let action = parse_action(policy, request.action)?;
     policy.check_action(&action)?;
     let hashes =

@@ -129,7 +129,8 @@ fn concurrent_pipelined_clients_get_their_own_answers() {
 
 #[test]
 fn vectors_over_the_socket_sign_exactly() {
-    let server = Server::start(None);
+    let vault = vector("order_gtc_vault_mainnet")["vault_address"].clone();
+    let server = Server::start(Some(&format!("allowed_vaults = [{vault}]")));
     let mut client = server.connect();
     for name in [
         "order_limit_gtc_btc_mainnet",
@@ -227,6 +228,73 @@ fn each_policy_rule_refuses_naming_the_rule() {
     // Refusals are logged, the key never is.
     assert!(server.stderr().contains("policy denied"));
     assert!(!server.stderr().contains(&KEY[2..]));
+}
+
+#[test]
+fn vaults_builders_leverage_nonces_and_expiry_are_held_to_the_policy() {
+    let allowed = |digit: char| format!("0x{}", digit.to_string().repeat(40));
+    let server = Server::start(Some(&format!(
+        "allowed_vaults = [{:?}]\nallowed_builders = [{:?}]\nmax_leverage = 5\n\
+         nonce_window_ms = 60000\nmax_expiry_ms = 10000\n",
+        allowed('1'),
+        allowed('2')
+    )));
+    let mut client = server.connect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let order = |builder: char| {
+        json!({"type": "order", "grouping": "na", "builder": {"b": allowed(builder), "f": 10},
+               "orders": [{"a": 0, "b": true, "p": "10", "s": "1", "r": false,
+                           "t": {"limit": {"tif": "Gtc"}}}]})
+    };
+    let request = |action: serde_json::Value, vault: char, nonce: u64, expires: Option<u64>| {
+        json!({"id": 1, "scheme": "hyperliquid-l1", "action": action, "nonce": nonce,
+               "vault_address": allowed(vault), "expires_after": expires, "network": "mainnet"})
+        .to_string()
+    };
+    let fine = client.call(&request(order('2'), '1', now, Some(now + 5_000)));
+    assert!(fine.result.is_ok(), "{fine:?}");
+    let leverage = |leverage: u32| json!({"type": "updateLeverage", "asset": 0, "isCross": true, "leverage": leverage});
+    assert!(
+        client
+            .call(&request(leverage(5), '1', now, Some(now + 5_000)))
+            .result
+            .is_ok()
+    );
+    let cases = [
+        (
+            request(order('2'), '3', now, Some(now + 5_000)),
+            "trading for vault 0x3333333333333333333333333333333333333333 is not allowed (rule: allowed_vaults)",
+        ),
+        (
+            request(order('4'), '1', now, Some(now + 5_000)),
+            "a fee to builder 0x4444444444444444444444444444444444444444 is not allowed (rule: allowed_builders)",
+        ),
+        (
+            request(leverage(6), '1', now, Some(now + 5_000)),
+            "leverage 6 exceeds 5 (rule: max_leverage)",
+        ),
+        (
+            request(order('2'), '1', now - 3_600_000, Some(now + 5_000)),
+            "ms from the signer's clock (rule: nonce_window_ms = 60000)",
+        ),
+        (
+            request(order('2'), '1', now, None),
+            "the request has no expires_after (rule: max_expiry_ms = 10000)",
+        ),
+        (
+            request(order('2'), '1', now, Some(now + 3_600_000)),
+            "ms from now (rule: max_expiry_ms = 10000)",
+        ),
+    ];
+    for (line, expected) in cases {
+        let response = client.call(&line);
+        let (code, message) = error_of(&response);
+        assert_eq!(code, ErrorCode::PolicyDenied, "{line}");
+        assert!(message.contains(expected), "{message}");
+    }
 }
 
 #[test]

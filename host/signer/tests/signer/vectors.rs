@@ -16,7 +16,12 @@ fn every_l1_vector_signs_exactly_whatever_the_key_order() {
     for vector in vectors().iter().filter(|v| v["kind"] == "l1_action") {
         let name = vector["name"].as_str().unwrap();
         let key = PrivateKey::from_hex(vector["private_key"].as_str().unwrap()).unwrap();
-        let signer = Signer::new(Keyring::single(key, Policy::default()));
+        // Trading for a vault is signed only for the vaults a policy lists.
+        let policy = match vector["vault_address"].as_str() {
+            Some(vault) => Policy::from_toml(&format!("allowed_vaults = [{vault:?}]")).unwrap(),
+            None => Policy::default(),
+        };
+        let signer = Signer::new(Keyring::single(key, policy));
         let line = vector_request(vector, json!(name));
         // The request really does carry the keys out of signature order.
         let action = &serde_json::from_str::<Value>(&line).unwrap()["action"];
