@@ -269,3 +269,43 @@ async fn an_exchange_beyond_this_machine_is_not_added_while_the_signer_takes_dem
     assert!(!status.to_string().contains("hl-remote"), "{status}");
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signature_by_another_key_than_the_configured_signer_is_never_sent() {
+    // The signer answers with its own key; the exchange is configured to
+    // take only another's (as a signer started separately, then replaced,
+    // would be): the plugin checks each signature and sends nothing.
+    let seed = "signer identity";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let account = common::orders::key(seed).address();
+    let config = std::fs::read_to_string(&files.config_file).expect("config");
+    let expecting_another = config.replace(
+        &format!("account = \"{account}\""),
+        &format!(
+            "account = \"{account}\"\nsigner = \"0x0000000000000000000000000000000000000001\""
+        ),
+    );
+    assert_ne!(config, expecting_another);
+    std::fs::write(&files.config_file, expecting_another).expect("config");
+    let _host = files.start().await;
+    let mut arrivals = emulator.exchange_arrivals();
+    let id = files.limit_buy("BTC-USD", "90000", "0.001");
+    let mut failed = Value::Null;
+    eventually("the order failed", Duration::from_secs(10), || {
+        failed = files
+            .command(json!({"cmd": "get_order", "client_order_id": id}))
+            .unwrap_or_default();
+        failed["result"]["order_state"] == "FAILED"
+    })
+    .await;
+    assert!(
+        failed.to_string().contains(&format!(
+            "the signature is by {}, not by the configured signer",
+            account.to_checksum()
+        )),
+        "{failed}"
+    );
+    assert!(arrivals.try_recv().is_err(), "nothing reached the exchange");
+    emulator.shutdown().await;
+}

@@ -10,7 +10,14 @@ const MAINNET_URL: &str = "https://api.hyperliquid.xyz";
 const TESTNET_URL: &str = "https://api.hyperliquid-testnet.xyz";
 
 /// The settings this plugin reads.
-const KEYS: [&str; 5] = ["network", "api_url", "account", "vault", "signing_network"];
+const KEYS: [&str; 6] = [
+    "network",
+    "api_url",
+    "account",
+    "vault",
+    "signing_network",
+    "signer",
+];
 
 /// A validated configuration.
 #[derive(Debug, Clone)]
@@ -25,6 +32,9 @@ pub struct Config {
     pub account: Address,
     /// The vault or sub-account traded for, if any.
     pub vault: Option<Address>,
+    /// The address the signer signs as (the API wallet), when given: every
+    /// signature is checked against it before a request is sent.
+    pub signer: Option<Address>,
 }
 
 /// The settings table, read key by key so that each error names its key.
@@ -83,6 +93,10 @@ impl Config {
             .text("vault")?
             .map(|text| settings.address("vault", text))
             .transpose()?;
+        let signer = settings
+            .text("signer")?
+            .map(|text| settings.address("signer", text))
+            .transpose()?;
         let (default_url, network) =
             match settings.required("network", "mainnet, testnet or local")? {
                 "mainnet" => (Some(MAINNET_URL), Network::Mainnet),
@@ -123,6 +137,7 @@ impl Config {
             network,
             account,
             vault,
+            signer,
         })
     }
 }

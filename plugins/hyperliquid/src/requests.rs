@@ -4,10 +4,11 @@
 
 use abi_stable::std_types::{RString, RVec, Tuple2};
 use hyperliquid_core::{
-    Action, BatchModifyAction, CancelAction, CancelByCloidAction, CancelByCloidWire, CancelWire,
-    Cloid, Grouping, MarketKind, Modify, Network, OrderAction, OrderKind, OrderRef as CoreOrderRef,
-    OrderRequest as CoreOrder, Rounding, ScheduleCancelAction, Signature, SignedBody, Tif, Tpsl,
-    UpdateLeverageAction, check_price, normalize_size, slippage_price,
+    Action, B256, BatchModifyAction, CancelAction, CancelByCloidAction, CancelByCloidWire,
+    CancelWire, Cloid, Grouping, MarketKind, Modify, Network, OrderAction, OrderKind,
+    OrderRef as CoreOrderRef, OrderRequest as CoreOrder, Rounding, ScheduleCancelAction, Signature,
+    SignedBody, SigningContext, Tif, Tpsl, UpdateLeverageAction, check_price, l1_hashes,
+    normalize_size, recover_address, slippage_price,
 };
 use plugin_api::{
     Market, ModifyRequest, Operation, OrderKind as Kind, OrderRef, OrderRequest, PluginError,
@@ -34,6 +35,9 @@ pub struct Continuation {
     signed: bool,
     nonce: u64,
     expires_after: Option<u64>,
+    /// What the signature must sign, when the `signer` setting asks for
+    /// each signature to be checked.
+    digest: Option<B256>,
     /// Rate-limit costs: (bucket, units).
     costs: Vec<(String, u32)>,
 }
@@ -283,8 +287,22 @@ pub fn prepare(
     context: &RequestContext,
 ) -> Result<Prepared, PluginError> {
     let user = config.account.to_string();
-    let signed = |action: Action, batch: usize| -> Result<_, PluginError> {
+    let signing = SigningContext {
+        network: config.network,
+        nonce: context.nonce,
+        vault_address: config.vault,
+        expires_after: context.valid_until_ms.into_option(),
+    };
+    let mut digest = None;
+    let mut signed = |action: Action, batch: usize| -> Result<_, PluginError> {
         let is_cancel = matches!(action, Action::Cancel(_) | Action::CancelByCloid(_));
+        if config.signer.is_some() {
+            digest = Some(
+                l1_hashes(&action, &signing)
+                    .map_err(|error| PluginError::invalid(format!("action digest: {error}")))?
+                    .digest,
+            );
+        }
         let text = to_raw_value(&action)
             .map_err(|error| PluginError::invalid(format!("action: {error}")))?;
         Ok((text, true, action_costs(batch, is_cancel)))
@@ -340,8 +358,9 @@ pub fn prepare(
     let continuation = Continuation {
         body,
         signed: is_signed,
-        nonce: context.nonce,
-        expires_after: context.valid_until_ms.into_option(),
+        nonce: signing.nonce,
+        expires_after: signing.expires_after,
+        digest,
         costs,
     };
     let sign = if is_signed {
@@ -366,6 +385,30 @@ pub fn prepare(
         costs: rate_limit_costs(&continuation.costs),
         continuation,
     })
+}
+
+/// With the `signer` setting: refuses a signature that is not that
+/// address's over this request's digest — another key's (a process that
+/// took the signer's socket), or one over other bytes than those asked for.
+fn check_signer(
+    config: &Config,
+    continuation: &Continuation,
+    signature: &Signature,
+) -> Result<(), PluginError> {
+    let (Some(expected), Some(digest)) = (config.signer, continuation.digest.as_ref()) else {
+        return Ok(());
+    };
+    match recover_address(digest, signature) {
+        Ok(signer) if signer == expected => Ok(()),
+        Ok(signer) => Err(PluginError::invalid(format!(
+            "the signature is by {}, not by the configured signer {}: not sent",
+            signer.to_checksum(),
+            expected.to_checksum()
+        ))),
+        Err(error) => Err(PluginError::invalid(format!(
+            "the signature recovers to no key ({error}): not sent"
+        ))),
+    }
 }
 
 /// What the signer is asked to sign (see the signer's protocol).
@@ -402,6 +445,7 @@ pub fn finish(
         })?;
         let signature = Signature::from_hex65(&format!("0x{}", hex::encode(bytes)))
             .map_err(|error| PluginError::invalid(format!("signature: {error}")))?;
+        check_signer(config, continuation, &signature)?;
         let body = SignedBody {
             action: &continuation.body,
             nonce: continuation.nonce,

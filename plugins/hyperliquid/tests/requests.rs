@@ -644,3 +644,52 @@ fn user_rate_limit_becomes_the_address_buckets() {
         matches!(spent.events[1].as_enum(), Ok(Event::RateLimit(s)) if s.remaining == 0 && s.capacity == 20_000)
     );
 }
+
+#[test]
+fn with_a_signer_setting_only_that_signers_signature_over_the_request_is_sent() {
+    let v = vector("order_limit_gtc_btc_mainnet");
+    let with_signer = |signer: &str| {
+        Hyperliquid::new(&format!(
+            r#"{{"network":"mainnet","account":"0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE","signer":"{signer}"}}"#
+        ))
+        .unwrap()
+    };
+    let signature = |name: &str| {
+        let hex65 = vector(name)["signature_hex65"].as_str().unwrap().to_owned();
+        hex::decode(&hex65[2..]).unwrap()
+    };
+    let operation = orders_of("order_limit_gtc_btc_mainnet");
+    let signed_by = |plugin: &mut Hyperliquid, signature: &[u8]| {
+        let Output::Sign { .. } = one(plugin.begin(7, &operation, &context(&v))) else {
+            panic!("not a signing request");
+        };
+        plugin.on_signed(7, signature, 0)
+    };
+    let expected = v["signer_address"].as_str().unwrap();
+    let mut plugin = with_signer(expected);
+    let Output::Http { .. } = one(signed_by(
+        &mut plugin,
+        &signature("order_limit_gtc_btc_mainnet"),
+    )) else {
+        panic!("the signer's own signature is sent");
+    };
+    // The same key's signature over another request recovers to another
+    // address: not what was asked for.
+    let error = signed_by(&mut plugin, &signature("order_gtc_with_cloid")).unwrap_err();
+    assert!(
+        error.to_string().contains("not by the configured signer"),
+        "{error}"
+    );
+    let mut other = with_signer("0x0000000000000000000000000000000000000001");
+    let error = signed_by(&mut other, &signature("order_limit_gtc_btc_mainnet")).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("the signature is by {expected}"))
+            || error
+                .to_string()
+                .to_lowercase()
+                .contains(&expected.to_lowercase()),
+        "{error}"
+    );
+}
