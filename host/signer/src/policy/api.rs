@@ -11,7 +11,10 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{EmptyList, NotionalExceeded, check_notional, non_empty, positive_decimal};
+use super::{
+    EmptyList, NotionalExceeded, SizeExceeded, check_notional, check_size, non_empty,
+    positive_decimal, size_caps,
+};
 
 /// What a request does, as the policy names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,6 +113,7 @@ pub struct Policy {
     max_order_notional: Option<Decimal>,
     max_validity_ms: u64,
     max_leverage: Option<Decimal>,
+    max_order_size: std::collections::BTreeMap<String, Decimal>,
 }
 
 /// The policy table as written: every key optional, unknown keys refused.
@@ -121,6 +125,7 @@ struct PolicyTable {
     max_order_notional: Option<String>,
     max_validity_ms: Option<u64>,
     max_leverage: Option<u32>,
+    max_order_size: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Why a policy table was refused.
@@ -150,6 +155,9 @@ pub enum PolicyError {
     /// `max_validity_ms` or `max_leverage` is zero.
     #[error("{0} must be at least 1")]
     Zero(&'static str),
+    /// A `max_order_size` entry that is not a positive size.
+    #[error("{0}")]
+    Size(String),
 }
 
 /// Why a well-formed request is refused. Each message names the rule.
@@ -181,6 +189,9 @@ pub enum PolicyViolation {
     /// An order's price × size is above `max_order_notional`.
     #[error(transparent)]
     Notional(#[from] NotionalExceeded),
+    /// An order's size is above its market's `max_order_size`.
+    #[error(transparent)]
+    Size(#[from] SizeExceeded),
     /// An order without a price or size cannot be valued.
     #[error("an order on {market} without a {missing} cannot be valued (rule: max_order_notional)")]
     Unpriced {
@@ -218,6 +229,7 @@ impl Default for Policy {
             max_order_notional: None,
             max_validity_ms: DEFAULT_MAX_VALIDITY_MS,
             max_leverage: None,
+            max_order_size: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -244,6 +256,10 @@ impl Policy {
             policy.max_validity_ms = Some(max)
                 .filter(|max| *max > 0)
                 .ok_or(PolicyError::Zero("max_validity_ms"))?;
+        }
+        if let Some(caps) = table.max_order_size {
+            policy.max_order_size =
+                size_caps(caps, |market| Some(market.to_owned())).map_err(PolicyError::Size)?;
         }
         if let Some(max) = table.max_leverage {
             policy.max_leverage = Some(
@@ -283,6 +299,11 @@ impl Policy {
                 let price = order.price.ok_or_else(|| unpriced("price"))?;
                 let size = order.size.ok_or_else(|| unpriced("size"))?;
                 check_notional(price, size, max)?;
+            }
+        }
+        for order in &facts.orders {
+            if let (Some(max), Some(size)) = (self.max_order_size.get(&order.market), order.size) {
+                check_size(&order.market, size, *max)?;
             }
         }
         if let Some(max) = self.max_leverage
@@ -334,6 +355,9 @@ impl Policy {
         }
         if let Some(max) = self.max_leverage {
             let _ = write!(out, "; max leverage: {max}");
+        }
+        if !self.max_order_size.is_empty() {
+            let _ = write!(out, "; max order size: {:?}", self.max_order_size);
         }
         let _ = write!(out, "; max validity: {} ms", self.max_validity_ms);
         out
@@ -437,6 +461,26 @@ mod tests {
         for (facts, expected) in cases {
             assert_eq!(policy.check(&facts, NOW).unwrap_err().to_string(), expected);
         }
+    }
+
+    #[test]
+    fn order_sizes_are_capped_per_market() {
+        let policy = policy("max_order_size = { BTCUSDT = \"0.5\" }");
+        assert_eq!(
+            policy.check(&order("BTCUSDT", None, Some("0.5")), NOW),
+            Ok(())
+        );
+        assert_eq!(
+            policy
+                .check(&order("BTCUSDT", Some("1"), Some("3")), NOW)
+                .unwrap_err()
+                .to_string(),
+            "order size 3 on BTCUSDT exceeds 0.5 (rule: max_order_size)"
+        );
+        assert_eq!(
+            policy.check(&order("ETHUSDT", None, Some("30")), NOW),
+            Ok(())
+        );
     }
 
     #[test]

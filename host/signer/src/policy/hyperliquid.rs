@@ -9,7 +9,10 @@ use hyperliquid_core::{Action, ActionType, Address, Network, OrderWire, SigningC
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{EmptyList, NotionalExceeded, check_notional, non_empty, positive_decimal};
+use super::{
+    EmptyList, NotionalExceeded, SizeExceeded, check_notional, check_size, non_empty,
+    positive_decimal, size_caps,
+};
 use crate::schemes::hyperliquid::{network_name, parse_network};
 
 /// The action types signed when no policy file narrows them: the trading
@@ -23,6 +26,7 @@ pub struct Policy {
     allowed_actions: HashSet<ActionType>,
     allowed_assets: Option<BTreeSet<u32>>,
     max_order_notional: Option<Decimal>,
+    max_order_size: std::collections::BTreeMap<u32, Decimal>,
     networks: Option<Vec<Network>>,
     allowed_vaults: BTreeSet<Address>,
     allowed_builders: BTreeSet<Address>,
@@ -38,6 +42,7 @@ struct PolicyFile {
     allowed_actions: Option<Vec<String>>,
     allowed_assets: Option<Vec<u32>>,
     max_order_notional: Option<String>,
+    max_order_size: Option<std::collections::BTreeMap<String, String>>,
     networks: Option<Vec<String>>,
     allowed_vaults: Option<Vec<String>>,
     allowed_builders: Option<Vec<String>>,
@@ -98,6 +103,9 @@ pub enum PolicyError {
     /// A limit that would refuse everything.
     #[error("policy file: {0} must be at least 1")]
     Zero(&'static str),
+    /// A `max_order_size` entry that is not an asset id and a positive size.
+    #[error("policy file: {0}")]
+    Size(String),
 }
 
 /// Why a well-formed request is refused. Each message names the rule.
@@ -120,6 +128,9 @@ pub enum PolicyViolation {
     /// An order's price × size is above `max_order_notional`.
     #[error(transparent)]
     Notional(#[from] NotionalExceeded),
+    /// An order's size is above its asset's `max_order_size`.
+    #[error(transparent)]
+    Size(#[from] SizeExceeded),
     /// The request's network is not in `networks`.
     #[error("network {} is not allowed (rule: networks)", network_name(*.0))]
     Network(Network),
@@ -181,6 +192,7 @@ impl Default for Policy {
             allowed_actions: DEFAULT_ALLOWED_ACTIONS.into_iter().collect(),
             allowed_assets: None,
             max_order_notional: None,
+            max_order_size: std::collections::BTreeMap::new(),
             networks: None,
             allowed_vaults: BTreeSet::new(),
             allowed_builders: BTreeSet::new(),
@@ -239,6 +251,10 @@ impl Policy {
                     .map(|name| parse_network(&name).ok_or(PolicyError::Network { name }))
                     .collect::<Result<_, _>>()?,
             );
+        }
+        if let Some(caps) = file.max_order_size {
+            policy.max_order_size =
+                size_caps(caps, |asset| asset.parse().ok()).map_err(PolicyError::Size)?;
         }
         policy.allowed_vaults = addresses("allowed_vaults", file.allowed_vaults)?;
         policy.allowed_builders = addresses("allowed_builders", file.allowed_builders)?;
@@ -362,9 +378,12 @@ impl Policy {
         {
             return Err(PolicyViolation::Asset { asset });
         }
-        if let Some(max) = self.max_order_notional {
-            for order in orders {
+        for order in orders {
+            if let Some(max) = self.max_order_notional {
                 check_notional(order.price.value(), order.size.value(), max)?;
+            }
+            if let Some(max) = self.max_order_size.get(&order.asset) {
+                check_size(&order.asset.to_string(), order.size.value(), *max)?;
             }
         }
         Ok(())
@@ -385,6 +404,9 @@ impl Policy {
         }
         if let Some(max) = self.max_order_notional {
             let _ = write!(out, "; max order notional: {max}");
+        }
+        if !self.max_order_size.is_empty() {
+            let _ = write!(out, "; max order size: {:?}", self.max_order_size);
         }
         if let Some(networks) = &self.networks {
             let names: Vec<_> = networks.iter().map(|n| network_name(*n)).collect();
@@ -513,6 +535,27 @@ mod tests {
     }
 
     #[test]
+    fn a_size_cap_bounds_a_sell_whose_low_limit_passes_the_notional_cap() {
+        // A marketable sell limited at 1 is worth 1 × size at its limit, and
+        // fills at the market: the size cap is what bounds it.
+        let policy =
+            Policy::from_toml("max_order_notional = \"50000\"\nmax_order_size = { 0 = \"0.5\" }")
+                .unwrap();
+        let sell = |size: &str| {
+            action(&format!(
+                r#"{{"type":"order","orders":[{{"a":0,"b":false,"p":"1","s":"{size}","r":false,"t":{{"limit":{{"tif":"Ioc"}}}}}}],"grouping":"na"}}"#
+            ))
+        };
+        assert_eq!(policy.check_action(&sell("0.5")), Ok(()));
+        assert_eq!(
+            policy.check_action(&sell("2.5")).unwrap_err().to_string(),
+            "order size 2.5 on 0 exceeds 0.5 (rule: max_order_size)"
+        );
+        // Assets without a cap are not capped.
+        assert_eq!(policy.check_action(&order(1, "1", "100")), Ok(()));
+    }
+
+    #[test]
     fn notional_and_assets_cover_modifies() {
         let policy =
             Policy::from_toml("allowed_assets = [0]\nmax_order_notional = \"100\"").unwrap();
@@ -564,6 +607,14 @@ mod tests {
             ("allowed_builders = []", "allowed_builders is empty"),
             ("max_leverage = 0", "max_leverage must be at least 1"),
             ("nonce_window_ms = 0", "nonce_window_ms must be at least 1"),
+            (
+                "max_order_size = { BTC = \"1\" }",
+                "max_order_size: \"BTC\" is not a market here",
+            ),
+            (
+                "max_order_size = { 0 = \"-1\" }",
+                "max_order_size.0: \"-1\" is not a positive decimal string",
+            ),
         ];
         for (text, expected) in refused {
             let message = Policy::from_toml(text).unwrap_err().to_string();

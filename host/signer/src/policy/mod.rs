@@ -77,6 +77,50 @@ pub fn check_notional(price: Decimal, size: Decimal, max: Decimal) -> Result<(),
     }
 }
 
+/// One order's size above its market's `max_order_size`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("order size {size} on {market} exceeds {max} (rule: max_order_size)")]
+pub struct SizeExceeded {
+    /// The market (a symbol, or a Hyperliquid asset id).
+    pub market: String,
+    /// The order's size.
+    pub size: Decimal,
+    /// The market's cap.
+    pub max: Decimal,
+}
+
+/// Refuses `size` above `max`, the cap of `market`.
+pub fn check_size(market: &str, size: Decimal, max: Decimal) -> Result<(), SizeExceeded> {
+    if size > max {
+        Err(SizeExceeded {
+            market: market.to_owned(),
+            size,
+            max,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// `max_order_size` as written (market → positive decimal string), each
+/// market read by `key_of`; the error names the offending entry.
+pub(crate) fn size_caps<K: Ord>(
+    table: std::collections::BTreeMap<String, String>,
+    key_of: impl Fn(&str) -> Option<K>,
+) -> Result<std::collections::BTreeMap<K, Decimal>, String> {
+    table
+        .into_iter()
+        .map(|(market, text)| {
+            let key = key_of(&market)
+                .ok_or_else(|| format!("max_order_size: {market:?} is not a market here"))?;
+            let max = positive_decimal(&text).ok_or_else(|| {
+                format!("max_order_size.{market}: {text:?} is not a positive decimal string")
+            })?;
+            Ok((key, max))
+        })
+        .collect()
+}
+
 /// `values`, or an error naming `key` when it is empty.
 pub(crate) fn non_empty<T>(key: &'static str, values: Vec<T>) -> Result<Vec<T>, EmptyList> {
     if values.is_empty() {
