@@ -172,13 +172,10 @@ fn a_plain_key_is_refused_once_an_exchange_reaches_beyond_this_machine() {
     // Never trades: the signer the host starts refuses the key before any
     // exchange connects.
     let files = HostFiles::new("beyond this machine", "http://127.0.0.1:9", "");
-    let text = std::fs::read_to_string(&files.config_file).expect("config");
-    let remote = text.replace(
+    files.replace_in_config(
         "network = \"local\"\napi_url = \"http://127.0.0.1:9\"",
         "network = \"testnet\"",
     );
-    assert_ne!(text, remote);
-    std::fs::write(&files.config_file, remote).expect("config");
     let output = run_to_exit(
         &["run", "--config"],
         &files.config_file,
@@ -224,15 +221,10 @@ async fn an_encrypted_key_unlocked_from_a_passphrase_file_trades() {
         .expect("import");
     assert!(imported.status.success(), "{imported:?}");
     std::fs::remove_file(dir.join("host.key")).expect("plain key removed");
-    let text = std::fs::read_to_string(&files.config_file).expect("config");
-    std::fs::write(
-        &files.config_file,
-        text.replace(
-            "spawn_key_file = \"host.key\"",
-            "spawn_key_file = \"host.json\"\nspawn_passphrase_file = \"passphrase\"",
-        ),
-    )
-    .expect("config");
+    files.replace_in_config(
+        "spawn_key_file = \"host.key\"",
+        "spawn_key_file = \"host.json\"\nspawn_passphrase_file = \"passphrase\"",
+    );
     let _host = files.start().await;
     let id = files.limit_buy("BTC-USD", "90000", "0.001");
     files.until_open(&json!(id)).await;
@@ -279,15 +271,12 @@ async fn a_signature_by_another_key_than_the_configured_signer_is_never_sent() {
     let emulator = funded_emulator(seed).await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let account = common::orders::key(seed).address();
-    let config = std::fs::read_to_string(&files.config_file).expect("config");
-    let expecting_another = config.replace(
+    files.replace_in_config(
         &format!("account = \"{account}\""),
         &format!(
             "account = \"{account}\"\nsigner = \"0x0000000000000000000000000000000000000001\""
         ),
     );
-    assert_ne!(config, expecting_another);
-    std::fs::write(&files.config_file, expecting_another).expect("config");
     let _host = files.start().await;
     let mut arrivals = emulator.exchange_arrivals();
     let id = files.limit_buy("BTC-USD", "90000", "0.001");

@@ -238,10 +238,7 @@ except NoReply:
 
     // A reload that drops the trader stops it at once, on the connection it
     // already has, and a new one is not let in.
-    let config = std::fs::read_to_string(&files.config_file).expect("config");
-    let without_trader = config.replace(&clients(&["trader"]), "");
-    assert_ne!(config, without_trader);
-    std::fs::write(&files.config_file, without_trader).expect("config");
+    files.replace_in_config(&clients(&["trader"]), "");
     let reply = admin_connection
         .ask(json!({"cmd": "reload"}), wait)
         .expect("reply");

@@ -206,6 +206,13 @@ symbol = "BTC-USD"
         self.dir.path().join("state").join("hl.journal")
     }
 
+    /// Replaces `from` with `to` in the config file, which must hold it.
+    pub fn replace_in_config(&self, from: &str, to: &str) {
+        let config = std::fs::read_to_string(&self.config_file).expect("config");
+        assert!(config.contains(from), "the config has no {from:?}");
+        std::fs::write(&self.config_file, config.replacen(from, to, 1)).expect("config");
+    }
+
     /// Appends `text` to the config file.
     pub fn append_config(&self, text: &str) {
         let config = std::fs::read_to_string(&self.config_file).expect("config");
