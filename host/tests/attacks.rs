@@ -298,3 +298,60 @@ async fn a_signature_by_another_key_than_the_configured_signer_is_never_sent() {
     assert!(arrivals.try_recv().is_err(), "nothing reached the exchange");
     emulator.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_marketable_sell_with_a_low_limit_is_valued_at_the_mark_and_never_signed() {
+    // Capped at 50,000 an order, a sell of 5 BTC limited at 3 is worth 15 by
+    // its limit and 250,000 at the mark, where it would fill: the signer
+    // fetches the mark from the venue itself and refuses it.
+    let seed = "valued at the mark";
+    let emulator = funded_emulator(seed).await;
+    emulator
+        .set_price("BTC", rust_decimal::Decimal::from(50_000))
+        .expect("mark");
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let policy = files.dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "max_order_notional = \"50000\"\n[mark_prices]\nurl = \"{}\"\nrefresh_ms = 100\nmax_age_ms = 2000\n",
+            emulator.base_url()
+        ),
+    )
+    .expect("policy");
+    std::fs::set_permissions(&policy, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .expect("chmod");
+    files.replace_in_config(
+        "spawn_key_file = \"host.key\"",
+        "spawn_key_file = \"host.key\"\nspawn_policy = \"policy.toml\"",
+    );
+    let _host = files.start().await;
+    let mut arrivals = emulator.exchange_arrivals();
+    let reply = files
+        .command(
+            json!({"cmd": "sell", "trading_pair": "BTC-USD", "order_type": "LIMIT",
+                        "price": "3", "amount": "5"}),
+        )
+        .expect("reply");
+    assert_eq!(reply["ok"], true, "{reply}");
+    let id = reply["result"]["client_order_id"].clone();
+    let mut failed = Value::Null;
+    eventually("the sell failed", Duration::from_secs(10), || {
+        failed = files
+            .command(json!({"cmd": "get_order", "client_order_id": id}))
+            .unwrap_or_default();
+        failed["result"]["order_state"] == "FAILED"
+    })
+    .await;
+    assert!(
+        failed.to_string().contains(
+            "order notional 50000 (the mark; limit 3) × 5 = 250000 exceeds 50000 (rule: max_order_notional)"
+        ),
+        "{failed}"
+    );
+    assert!(arrivals.try_recv().is_err(), "nothing reached the exchange");
+    // Within the cap at the mark, an order goes through.
+    let id = files.limit_buy("BTC-USD", "49000", "0.001");
+    files.until_open(&Value::from(id)).await;
+    emulator.shutdown().await;
+}

@@ -21,6 +21,7 @@ use crate::hardening::protect_process;
 use crate::key::{KeyFileError, Unlock, ed25519_key, load_key, read_plain, secp256k1_key};
 use crate::keyring::{Keyring, KeyringError};
 use crate::keystore::{self, KeystoreError, ScryptCost, SecretKind, random_secret};
+use crate::marks;
 use crate::passphrase::{self, PassphraseError, PassphraseSource};
 use crate::policy::hyperliquid::{Policy, PolicyError};
 use crate::protocol::{EXIT_SOCKET_IN_USE, ErrorCode, FATAL_LINE_PREFIX, MAX_LINE_BYTES, Response};
@@ -275,6 +276,9 @@ pub enum CliError {
     /// The socket.
     #[error(transparent)]
     Serve(#[from] ServeError),
+    /// Mark prices cannot be fetched at all.
+    #[error("{0}")]
+    Marks(String),
     /// The approveAgent action could not be hashed.
     #[error(transparent)]
     Digest(#[from] DigestError),
@@ -438,20 +442,31 @@ fn serve(
             "cannot lock the keys in memory; they may be written to swap (raise RLIMIT_MEMLOCK,              `LimitMEMLOCK=` under systemd)"
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| CliError::Io {
-            context: "cannot start the runtime",
-            source,
-        })?;
-    runtime.block_on(server::run(socket, signer, access, audit, exit_with_parent))?;
+    runtime(tokio::runtime::Builder::new_multi_thread())?.block_on(async {
+        marks::start(signer.keyring(), true)
+            .await
+            .map_err(CliError::Marks)?;
+        server::run(socket, signer, access, audit, exit_with_parent)
+            .await
+            .map_err(CliError::from)
+    })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The runtime `builder` makes, with I/O and timers.
+fn runtime(mut builder: tokio::runtime::Builder) -> Result<tokio::runtime::Runtime, CliError> {
+    builder.enable_all().build().map_err(|source| CliError::Io {
+        context: "cannot start the runtime",
+        source,
+    })
 }
 
 fn sign_stdin(keys: &KeysArg) -> Result<ExitCode, CliError> {
     init_logging("warn");
     let signer = Signer::new(load_keyring(keys)?);
+    runtime(tokio::runtime::Builder::new_current_thread())?
+        .block_on(marks::start(signer.keyring(), false))
+        .map_err(CliError::Marks)?;
     let mut input = Vec::new();
     io::stdin()
         .take(MAX_LINE_BYTES as u64 + 1)

@@ -110,7 +110,8 @@ fn mismatch(key: &Key) -> Refusal {
     Refusal::Internal(format!("key {:?} does not fit its venue", key.name))
 }
 
-fn now_ms() -> u64 {
+/// The signer's clock, ms since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| {

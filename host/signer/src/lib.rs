@@ -20,6 +20,8 @@
 //!   (Hyperliquid EIP-712, Binance and Bybit HMAC-SHA256 and Ed25519).
 //! * [`policy`] — what each key may sign: per venue, only narrowing the
 //!   trading defaults.
+//! * [`marks`] — mark prices fetched from the venue, to value orders at the
+//!   worse of their limit and the mark.
 //! * [`handler`] — one request line in, one response out.
 //! * [`server`] — the owner-only Unix socket and its connections.
 //! * [`cli`] — the `connector-signer` commands.
@@ -44,6 +46,8 @@ pub mod key;
 pub mod keyring;
 #[cfg(feature = "signer")]
 pub mod keystore;
+#[cfg(feature = "signer")]
+pub mod marks;
 #[cfg(feature = "signer")]
 pub mod passphrase;
 #[cfg(feature = "signer")]

@@ -25,12 +25,14 @@
 //! | Errors | [`VenueError`], [`codes`], [`Meaning`], [`Reject`], [`classify`] |
 //! | `exchangeInfo` filters | [`Filter`], [`SymbolRules`] |
 //! | Stream names and routes | [`MarketStream`], [`Route`] |
+//! | Mark prices (`premiumIndex`) | [`marks`] |
 #![warn(missing_docs)]
 
 pub mod endpoints;
 pub mod errors;
 mod filters;
 pub mod form;
+pub mod marks;
 mod order;
 pub mod signing;
 mod streams;

@@ -7,6 +7,7 @@
 //! * [`codes`] — `retCode`s and what each proves about a request.
 //! * [`envelope`] — the `{retCode, retMsg, result, retExtInfo, time}`
 //!   answer.
+//! * [`marks`] — every symbol's mark price from the tickers endpoint.
 //! * [`order`] — order create, amend and cancel bodies, and the venue's
 //!   words for sides, types, times in force and statuses.
 
@@ -15,4 +16,5 @@
 pub mod auth;
 pub mod codes;
 pub mod envelope;
+pub mod marks;
 pub mod order;

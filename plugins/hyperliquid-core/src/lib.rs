@@ -66,7 +66,8 @@ pub use hashing::{
     signing_digest,
 };
 pub use markets::{
-    Market, MarketError, MarketTable, parse_meta, parse_meta_and_asset_ctxs, parse_spot_meta,
+    Market, MarketError, MarketTable, PERP_CONTEXTS_REQUEST, SPOT_CONTEXTS_REQUEST, parse_meta,
+    parse_meta_and_asset_ctxs, parse_spot_meta, perp_mark_prices, spot_mark_prices,
 };
 pub use numbers::{
     MarketKind, PriceError, Rounding, SizeError, UsdIntError, WireDecimal, WireError, check_price,

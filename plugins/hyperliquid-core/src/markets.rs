@@ -1,9 +1,11 @@
-//! Market table built from `/info` `meta`, `metaAndAssetCtxs` and `spotMeta`, and
-//! name resolution.
+//! Market table built from `/info` `meta`, `metaAndAssetCtxs` and `spotMeta`,
+//! name resolution, and mark prices by asset id from `metaAndAssetCtxs` and
+//! `spotMetaAndAssetCtxs`.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -41,6 +43,9 @@ pub enum MarketError {
     /// `metaAndAssetCtxs` is not a `[meta, ctxs]` array.
     #[error("metaAndAssetCtxs is not a [meta, assetCtxs] array")]
     NotMetaAndAssetCtxs,
+    /// `spotMetaAndAssetCtxs` is not a `[spotMeta, ctxs]` array.
+    #[error("spotMetaAndAssetCtxs is not a [spotMeta, assetCtxs] array")]
+    NotSpotMetaAndAssetCtxs,
     /// A spot pair refers to a token missing from `tokens`.
     #[error("spot pair {pair} refers to unknown token index {token}")]
     UnknownToken {
@@ -108,12 +113,69 @@ pub fn parse_meta(json: &str) -> Result<Vec<Market>, MarketError> {
 /// Perp markets from a `metaAndAssetCtxs` answer (`[meta, assetCtxs]`); the
 /// contexts are not used.
 pub fn parse_meta_and_asset_ctxs(json: &str) -> Result<Vec<Market>, MarketError> {
-    let value: Value = serde_json::from_str(json)?;
-    match value {
-        Value::Array(mut parts) if parts.len() == 2 => {
-            Ok(perp_markets(serde_json::from_value(parts.swap_remove(0))?))
-        }
-        _ => Err(MarketError::NotMetaAndAssetCtxs),
+    let [meta, _] = meta_and_contexts(json, MarketError::NotMetaAndAssetCtxs)?;
+    Ok(perp_markets(serde_json::from_value(meta)?))
+}
+
+/// The body of the `/info` request answered by `metaAndAssetCtxs`.
+pub const PERP_CONTEXTS_REQUEST: &str = r#"{"type":"metaAndAssetCtxs"}"#;
+/// The body of the `/info` request answered by `spotMetaAndAssetCtxs`.
+pub const SPOT_CONTEXTS_REQUEST: &str = r#"{"type":"spotMetaAndAssetCtxs"}"#;
+
+/// One market's context, as far as its mark is concerned.
+#[derive(Deserialize)]
+struct MarkContext {
+    #[serde(rename = "markPx")]
+    mark_px: Option<String>,
+    coin: Option<String>,
+}
+
+impl MarkContext {
+    fn mark(&self) -> Option<Decimal> {
+        self.mark_px.as_deref()?.parse().ok()
+    }
+}
+
+/// Perp mark prices by asset id from a `metaAndAssetCtxs` answer: the n-th
+/// context is the n-th perp's. A context without a readable `markPx` is left
+/// out.
+pub fn perp_mark_prices(json: &str) -> Result<Vec<(u32, Decimal)>, MarketError> {
+    let [meta, contexts] = meta_and_contexts(json, MarketError::NotMetaAndAssetCtxs)?;
+    let markets = perp_markets(serde_json::from_value(meta)?);
+    let contexts: Vec<MarkContext> = serde_json::from_value(contexts)?;
+    Ok(markets
+        .iter()
+        .zip(&contexts)
+        .filter_map(|(market, context)| Some((market.asset, context.mark()?)))
+        .collect())
+}
+
+/// Spot mark prices by asset id from a `spotMetaAndAssetCtxs` answer, each
+/// context matched to its pair by `coin`. A context without a readable
+/// `markPx` or a known `coin` is left out.
+pub fn spot_mark_prices(json: &str) -> Result<Vec<(u32, Decimal)>, MarketError> {
+    let [meta, contexts] = meta_and_contexts(json, MarketError::NotSpotMetaAndAssetCtxs)?;
+    let meta: SpotMeta = serde_json::from_value(meta)?;
+    let assets: HashMap<&str, u32> = meta
+        .universe
+        .iter()
+        .map(|pair| (pair.name.as_str(), SPOT_ASSET_OFFSET + pair.index))
+        .collect();
+    let contexts: Vec<MarkContext> = serde_json::from_value(contexts)?;
+    Ok(contexts
+        .iter()
+        .filter_map(|context| {
+            let asset = *assets.get(context.coin.as_deref()?)?;
+            Some((asset, context.mark()?))
+        })
+        .collect())
+}
+
+/// The two parts of a `[meta, assetCtxs]` answer.
+fn meta_and_contexts(json: &str, wrong: MarketError) -> Result<[Value; 2], MarketError> {
+    match serde_json::from_str(json)? {
+        Value::Array(parts) => parts.try_into().map_err(|_| wrong),
+        _ => Err(wrong),
     }
 }
 

@@ -12,9 +12,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::{
-    EmptyList, NotionalExceeded, SizeExceeded, check_notional, check_size, non_empty,
-    positive_decimal, size_caps,
+    EmptyList, NotionalRefusal, SizeExceeded, check_notional, check_size, mark_valuation,
+    non_empty, positive_decimal, size_caps,
 };
+use crate::marks::{MarkPricesTable, MarkValuation};
 
 /// What a request does, as the policy names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -114,6 +115,7 @@ pub struct Policy {
     max_validity_ms: u64,
     max_leverage: Option<Decimal>,
     max_order_size: std::collections::BTreeMap<String, Decimal>,
+    mark_prices: Option<MarkValuation>,
 }
 
 /// The policy table as written: every key optional, unknown keys refused.
@@ -126,6 +128,7 @@ struct PolicyTable {
     max_validity_ms: Option<u64>,
     max_leverage: Option<u32>,
     max_order_size: Option<std::collections::BTreeMap<String, String>>,
+    mark_prices: Option<MarkPricesTable>,
 }
 
 /// Why a policy table was refused.
@@ -158,6 +161,9 @@ pub enum PolicyError {
     /// A `max_order_size` entry that is not a positive size.
     #[error("{0}")]
     Size(String),
+    /// A `[mark_prices]` table that cannot be used.
+    #[error("{0}")]
+    Marks(String),
 }
 
 /// Why a well-formed request is refused. Each message names the rule.
@@ -186,19 +192,18 @@ pub enum PolicyViolation {
         /// The market.
         market: String,
     },
-    /// An order's price × size is above `max_order_notional`.
+    /// An order's notional is above `max_order_notional`, or cannot be
+    /// valued.
     #[error(transparent)]
-    Notional(#[from] NotionalExceeded),
+    Notional(#[from] NotionalRefusal),
     /// An order's size is above its market's `max_order_size`.
     #[error(transparent)]
     Size(#[from] SizeExceeded),
-    /// An order without a price or size cannot be valued.
-    #[error("an order on {market} without a {missing} cannot be valued (rule: max_order_notional)")]
-    Unpriced {
+    /// An order that leaves its size unchanged cannot be valued.
+    #[error("an order on {market} without a size cannot be valued (rule: max_order_notional)")]
+    Unsized {
         /// The market.
         market: String,
-        /// `"price"` or `"size"`.
-        missing: &'static str,
     },
     /// A `leverage` request above `max_leverage`, or one whose leverage
     /// cannot be read.
@@ -230,6 +235,7 @@ impl Default for Policy {
             max_validity_ms: DEFAULT_MAX_VALIDITY_MS,
             max_leverage: None,
             max_order_size: std::collections::BTreeMap::new(),
+            mark_prices: None,
         }
     }
 }
@@ -268,6 +274,8 @@ impl Policy {
                     .ok_or(PolicyError::Zero("max_leverage"))?,
             );
         }
+        policy.mark_prices = mark_valuation(table.mark_prices, policy.max_order_notional)
+            .map_err(PolicyError::Marks)?;
         Ok(policy)
     }
 
@@ -292,13 +300,17 @@ impl Policy {
         }
         if let Some(max) = self.max_order_notional {
             for order in &facts.orders {
-                let unpriced = |missing| PolicyViolation::Unpriced {
+                let size = order.size.ok_or_else(|| PolicyViolation::Unsized {
                     market: order.market.clone(),
-                    missing,
-                };
-                let price = order.price.ok_or_else(|| unpriced("price"))?;
-                let size = order.size.ok_or_else(|| unpriced("size"))?;
-                check_notional(price, size, max)?;
+                })?;
+                check_notional(
+                    &order.market,
+                    order.price,
+                    size,
+                    max,
+                    self.mark_prices.as_ref(),
+                    now_ms,
+                )?;
             }
         }
         for order in &facts.orders {
@@ -360,7 +372,15 @@ impl Policy {
             let _ = write!(out, "; max order size: {:?}", self.max_order_size);
         }
         let _ = write!(out, "; max validity: {} ms", self.max_validity_ms);
+        if let Some(marks) = &self.mark_prices {
+            let _ = write!(out, "; {}", marks.source());
+        }
         out
+    }
+
+    /// The mark source and marks, when orders are valued at the mark.
+    pub fn mark_prices(&self) -> Option<&MarkValuation> {
+        self.mark_prices.as_ref()
     }
 }
 

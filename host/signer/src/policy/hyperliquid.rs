@@ -10,9 +10,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::{
-    EmptyList, NotionalExceeded, SizeExceeded, check_notional, check_size, non_empty,
-    positive_decimal, size_caps,
+    EmptyList, NotionalRefusal, SizeExceeded, check_notional, check_size, mark_valuation,
+    non_empty, positive_decimal, size_caps,
 };
+use crate::marks::{MarkPricesTable, MarkValuation};
 use crate::schemes::hyperliquid::{network_name, parse_network};
 
 /// The action types signed when no policy file narrows them: the trading
@@ -33,6 +34,7 @@ pub struct Policy {
     max_leverage: Option<u32>,
     nonce_window_ms: Option<u64>,
     max_expiry_ms: Option<u64>,
+    mark_prices: Option<MarkValuation>,
 }
 
 /// The policy file as written: every key optional, unknown keys refused.
@@ -49,6 +51,7 @@ struct PolicyFile {
     max_leverage: Option<u32>,
     nonce_window_ms: Option<u64>,
     max_expiry_ms: Option<u64>,
+    mark_prices: Option<MarkPricesTable>,
 }
 
 /// Why a policy file was refused.
@@ -106,6 +109,9 @@ pub enum PolicyError {
     /// A `max_order_size` entry that is not an asset id and a positive size.
     #[error("policy file: {0}")]
     Size(String),
+    /// A `[mark_prices]` table that cannot be used.
+    #[error("policy file: {0}")]
+    Marks(String),
 }
 
 /// Why a well-formed request is refused. Each message names the rule.
@@ -125,9 +131,10 @@ pub enum PolicyViolation {
         /// The asset id.
         asset: u32,
     },
-    /// An order's price × size is above `max_order_notional`.
+    /// An order's notional is above `max_order_notional`, or cannot be
+    /// valued.
     #[error(transparent)]
-    Notional(#[from] NotionalExceeded),
+    Notional(#[from] NotionalRefusal),
     /// An order's size is above its asset's `max_order_size`.
     #[error(transparent)]
     Size(#[from] SizeExceeded),
@@ -199,6 +206,7 @@ impl Default for Policy {
             max_leverage: None,
             nonce_window_ms: None,
             max_expiry_ms: None,
+            mark_prices: None,
         }
     }
 }
@@ -261,6 +269,8 @@ impl Policy {
         policy.max_leverage = at_least_one("max_leverage", file.max_leverage)?;
         policy.nonce_window_ms = at_least_one("nonce_window_ms", file.nonce_window_ms)?;
         policy.max_expiry_ms = at_least_one("max_expiry_ms", file.max_expiry_ms)?;
+        policy.mark_prices = mark_valuation(file.mark_prices, policy.max_order_notional)
+            .map_err(PolicyError::Marks)?;
         Ok(policy)
     }
 
@@ -334,9 +344,14 @@ impl Policy {
         Ok(())
     }
 
-    /// Checks a parsed action: its type, the assets it touches, the notional
-    /// of each order it places, its builder and its leverage.
-    pub fn check_action(&self, action: &Action) -> Result<(), PolicyViolation> {
+    /// The mark source and marks, when orders are valued at the mark.
+    pub fn mark_prices(&self) -> Option<&MarkValuation> {
+        self.mark_prices.as_ref()
+    }
+
+    /// Checks a parsed action at `now_ms`: its type, the assets it touches,
+    /// the notional of each order it places, its builder and its leverage.
+    pub fn check_action(&self, action: &Action, now_ms: u64) -> Result<(), PolicyViolation> {
         let kind = action.action_type();
         if !self.allows_type(kind) {
             return Err(self.type_violation(kind.as_str()));
@@ -379,11 +394,19 @@ impl Policy {
             return Err(PolicyViolation::Asset { asset });
         }
         for order in orders {
+            let market = order.asset.to_string();
             if let Some(max) = self.max_order_notional {
-                check_notional(order.price.value(), order.size.value(), max)?;
+                check_notional(
+                    &market,
+                    Some(order.price.value()),
+                    order.size.value(),
+                    max,
+                    self.mark_prices.as_ref(),
+                    now_ms,
+                )?;
             }
             if let Some(max) = self.max_order_size.get(&order.asset) {
-                check_size(&order.asset.to_string(), order.size.value(), *max)?;
+                check_size(&market, order.size.value(), *max)?;
             }
         }
         Ok(())
@@ -427,6 +450,9 @@ impl Policy {
             if let Some(value) = value {
                 let _ = write!(out, "; {name}: {value}");
             }
+        }
+        if let Some(marks) = &self.mark_prices {
+            let _ = write!(out, "; {}", marks.source());
         }
         out
     }
@@ -489,12 +515,15 @@ mod tests {
             assert!(policy.allows_type(kind));
         }
         assert!(!policy.allows_type(ActionType::ApproveAgent));
-        assert_eq!(policy.check_action(&order(7, "100000000", "1000")), Ok(()));
+        assert_eq!(
+            policy.check_action(&order(7, "100000000", "1000"), 0),
+            Ok(())
+        );
         assert_eq!(policy.check_network(Network::Testnet), Ok(()));
         let approve = action(
             r#"{"type":"approveAgent","agentAddress":"0x86b2E9EfF39b2CA073D0b2E97B0EdEB9a45068E3","nonce":1,"signatureChainId":"0x66eee","hyperliquidChain":"Mainnet"}"#,
         );
-        let refusal = policy.check_action(&approve).unwrap_err().to_string();
+        let refusal = policy.check_action(&approve, 0).unwrap_err().to_string();
         assert!(refusal.contains("\"approveAgent\""), "{refusal}");
         assert!(refusal.contains("rule: allowed_actions"), "{refusal}");
     }
@@ -510,16 +539,20 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(policy.check_action(&order(1, "2500", "20")), Ok(()));
-        assert_eq!(policy.check_action(&action(r#"{"type":"noop"}"#)), Ok(()));
+        assert_eq!(policy.check_action(&order(1, "2500", "20"), 0), Ok(()));
+        assert_eq!(
+            policy.check_action(&action(r#"{"type":"noop"}"#), 0),
+            Ok(())
+        );
 
         let refusals = [
-            policy.check_action(&action(r#"{"type":"scheduleCancel"}"#)),
-            policy.check_action(&order(5, "1", "1")),
-            policy.check_action(&action(
-                r#"{"type":"cancel","cancels":[{"a":0,"o":1},{"a":3,"o":2}]}"#,
-            )),
-            policy.check_action(&order(0, "65432", "1")),
+            policy.check_action(&action(r#"{"type":"scheduleCancel"}"#), 0),
+            policy.check_action(&order(5, "1", "1"), 0),
+            policy.check_action(
+                &action(r#"{"type":"cancel","cancels":[{"a":0,"o":1},{"a":3,"o":2}]}"#),
+                0,
+            ),
+            policy.check_action(&order(0, "65432", "1"), 0),
             policy.check_network(Network::Testnet),
         ];
         let expected = [
@@ -546,13 +579,16 @@ mod tests {
                 r#"{{"type":"order","orders":[{{"a":0,"b":false,"p":"1","s":"{size}","r":false,"t":{{"limit":{{"tif":"Ioc"}}}}}}],"grouping":"na"}}"#
             ))
         };
-        assert_eq!(policy.check_action(&sell("0.5")), Ok(()));
+        assert_eq!(policy.check_action(&sell("0.5"), 0), Ok(()));
         assert_eq!(
-            policy.check_action(&sell("2.5")).unwrap_err().to_string(),
+            policy
+                .check_action(&sell("2.5"), 0)
+                .unwrap_err()
+                .to_string(),
             "order size 2.5 on 0 exceeds 0.5 (rule: max_order_size)"
         );
         // Assets without a cap are not capped.
-        assert_eq!(policy.check_action(&order(1, "1", "100")), Ok(()));
+        assert_eq!(policy.check_action(&order(1, "1", "100"), 0), Ok(()));
     }
 
     #[test]
@@ -562,7 +598,7 @@ mod tests {
         let wire = r#"{"a":0,"b":true,"p":"101","s":"1","r":false,"t":{"limit":{"tif":"Gtc"}}}"#;
         let modify = action(&format!(r#"{{"type":"modify","oid":1,"order":{wire}}}"#));
         assert!(matches!(
-            policy.check_action(&modify),
+            policy.check_action(&modify, 0),
             Err(PolicyViolation::Notional(_))
         ));
         let batch = action(&format!(
@@ -570,12 +606,12 @@ mod tests {
             wire.replace(r#""a":0"#, r#""a":2"#)
         ));
         assert_eq!(
-            policy.check_action(&batch),
+            policy.check_action(&batch, 0),
             Err(PolicyViolation::Asset { asset: 2 })
         );
         let leverage = action(r#"{"type":"updateLeverage","asset":4,"isCross":true,"leverage":3}"#);
         assert_eq!(
-            policy.check_action(&leverage),
+            policy.check_action(&leverage, 0),
             Err(PolicyViolation::Asset { asset: 4 })
         );
     }

@@ -7,7 +7,9 @@
 //!   order notional, how long a signature stays valid.
 //!
 //! Both can only narrow their defaults: nothing outside the trading requests
-//! a venue module knows is ever signed.
+//! a venue module knows is ever signed. With a `[mark_prices]` table, both
+//! value orders at the worse of their limit and the mark
+//! ([`check_notional`], [`crate::marks`]).
 
 pub mod api;
 pub mod hyperliquid;
@@ -15,6 +17,8 @@ pub mod hyperliquid;
 use std::fmt;
 
 use rust_decimal::Decimal;
+
+use crate::marks::{MarkPricesTable, MarkValuation, NoMark};
 
 /// A key's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +30,15 @@ pub enum KeyPolicy {
 }
 
 impl KeyPolicy {
+    /// The mark source and marks, when the key's orders are valued at the
+    /// mark.
+    pub fn mark_prices(&self) -> Option<&MarkValuation> {
+        match self {
+            KeyPolicy::Hyperliquid(policy) => policy.mark_prices(),
+            KeyPolicy::Api(policy) => policy.mark_prices(),
+        }
+    }
+
     /// One line describing the rules in force, for the startup log.
     pub fn summary(&self) -> String {
         match self {
@@ -48,12 +61,38 @@ impl fmt::Display for NotionalText {
     }
 }
 
-/// One order's price × size above `max_order_notional`.
+/// What an order's notional was reckoned at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// Its limit price (at or above the mark, or no marks are kept).
+    Limit,
+    /// Its market's mark, above its limit (or it has none).
+    Mark {
+        /// The order's limit price; `None` for a market order.
+        limit: Option<Decimal>,
+    },
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Basis::Limit => Ok(()),
+            Basis::Mark { limit: Some(limit) } => write!(f, " (the mark; limit {limit})"),
+            Basis::Mark { limit: None } => f.write_str(" (the mark; a market order)"),
+        }
+    }
+}
+
+/// One order's notional above `max_order_notional`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("order notional {price} × {size} = {notional} exceeds {max} (rule: max_order_notional)")]
+#[error(
+    "order notional {price}{basis} × {size} = {notional} exceeds {max} (rule: max_order_notional)"
+)]
 pub struct NotionalExceeded {
-    /// The order's limit price.
+    /// The price it was valued at.
     pub price: Decimal,
+    /// Whether that is its limit or the mark.
+    pub basis: Basis,
     /// The order's size.
     pub size: Decimal,
     /// Their product, or "overflow".
@@ -62,16 +101,55 @@ pub struct NotionalExceeded {
     pub max: Decimal,
 }
 
-/// The refusal for `price × size` above `max`, if it is.
-pub fn check_notional(price: Decimal, size: Decimal, max: Decimal) -> Result<(), NotionalExceeded> {
+/// Why an order's notional is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotionalRefusal {
+    /// It is above the cap.
+    #[error(transparent)]
+    Exceeded(#[from] NotionalExceeded),
+    /// Its market has no fresh mark.
+    #[error(transparent)]
+    NoMark(#[from] NoMark),
+    /// A market order, and no marks are kept to value it by.
+    #[error("an order on {market} without a price cannot be valued (rule: max_order_notional)")]
+    Unpriced {
+        /// The market.
+        market: String,
+    },
+}
+
+/// Values an order on `market` at the worse (the larger) of its `limit` and
+/// the market's mark, when `marks` are kept, else at its limit; refuses a
+/// notional above `max`, and an order it cannot value.
+pub fn check_notional(
+    market: &str,
+    limit: Option<Decimal>,
+    size: Decimal,
+    max: Decimal,
+    marks: Option<&MarkValuation>,
+    now_ms: u64,
+) -> Result<(), NotionalRefusal> {
+    let mark = marks.map(|marks| marks.mark(market, now_ms)).transpose()?;
+    let (price, basis) = match (limit, mark) {
+        (Some(limit), Some(mark)) if mark > limit => (mark, Basis::Mark { limit: Some(limit) }),
+        (Some(limit), _) => (limit, Basis::Limit),
+        (None, Some(mark)) => (mark, Basis::Mark { limit: None }),
+        (None, None) => {
+            return Err(NotionalRefusal::Unpriced {
+                market: market.to_owned(),
+            });
+        }
+    };
     let notional = price.checked_mul(size);
     if notional.is_none_or(|notional| notional > max) {
         Err(NotionalExceeded {
             price,
+            basis,
             size,
             notional: NotionalText(notional),
             max,
-        })
+        }
+        .into())
     } else {
         Ok(())
     }
@@ -144,4 +222,81 @@ pub(crate) fn positive_decimal(text: &str) -> Option<Decimal> {
         .parse::<Decimal>()
         .ok()
         .filter(|max| max.is_sign_positive() && !max.is_zero())
+}
+
+/// The valuation a `[mark_prices]` table asks for; it is refused without a
+/// `max_order_notional` to value orders for.
+pub(crate) fn mark_valuation(
+    table: Option<MarkPricesTable>,
+    max_order_notional: Option<Decimal>,
+) -> Result<Option<MarkValuation>, String> {
+    let Some(table) = table else {
+        return Ok(None);
+    };
+    if max_order_notional.is_none() {
+        return Err(
+            "mark_prices values orders for max_order_notional; set max_order_notional too"
+                .to_owned(),
+        );
+    }
+    Ok(Some(MarkValuation::new(table.source()?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::marks::MarkSource;
+
+    fn dec(text: &str) -> Decimal {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn an_order_is_valued_at_the_larger_of_its_limit_and_the_mark() {
+        let marks = MarkValuation::new(MarkSource {
+            url: "http://127.0.0.1:1".to_owned(),
+            refresh_ms: 100,
+            max_age_ms: 1_000,
+        });
+        marks.update([("BTC".to_owned(), dec("100"))], 0);
+        let check = |limit: Option<&str>, size: &str, marks: Option<&MarkValuation>| {
+            check_notional("BTC", limit.map(dec), dec(size), dec("1000"), marks, 10)
+        };
+        // Below the mark: the mark; above it: the limit.
+        assert_eq!(check(Some("1"), "9", Some(&marks)), Ok(()));
+        let refused = check(Some("1"), "11", Some(&marks)).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "order notional 100 (the mark; limit 1) × 11 = 1100 exceeds 1000 (rule: max_order_notional)"
+        );
+        assert!(matches!(
+            check(Some("200"), "6", Some(&marks)),
+            Err(NotionalRefusal::Exceeded(NotionalExceeded {
+                basis: Basis::Limit,
+                ..
+            }))
+        ));
+        // Without marks, the limit alone; a market order only with marks.
+        assert_eq!(check(Some("1"), "11", None), Ok(()));
+        assert_eq!(check(None, "9", Some(&marks)), Ok(()));
+        assert_eq!(
+            check(None, "9", None).unwrap_err().to_string(),
+            "an order on BTC without a price cannot be valued (rule: max_order_notional)"
+        );
+        // A market without a mark is refused however low its notional.
+        let unknown = check_notional(
+            "ETH",
+            Some(dec("1")),
+            dec("1"),
+            dec("1000"),
+            Some(&marks),
+            10,
+        );
+        assert!(matches!(unknown, Err(NotionalRefusal::NoMark(_))));
+        let overflow = check(Some("79228162514264337593543950335"), "2", None).unwrap_err();
+        assert!(
+            overflow.to_string().contains("= overflow exceeds"),
+            "{overflow}"
+        );
+    }
 }

@@ -131,7 +131,7 @@ pub fn sign(
     let context = request.context();
     policy.check_context(&context, now_ms)?;
     let action = parse_action(policy, request.action)?;
-    policy.check_action(&action)?;
+    policy.check_action(&action, now_ms)?;
     let hashes =
         l1_hashes(&action, &context).map_err(|error| Refusal::Internal(error.to_string()))?;
     let signature = sign_digest(key, &hashes.digest);

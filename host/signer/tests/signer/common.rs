@@ -115,20 +115,24 @@ impl Server {
     /// Like [`Server::start_in`], with more `serve` arguments.
     pub fn start_with(dir: TempDir, policy: Option<&str>, arguments: &[&str]) -> Server {
         let key = write_file(dir.path(), "key", &format!("{KEY}\n"), 0o600);
+        let mut keys = vec!["--key-file".into(), key.into_os_string()];
+        if let Some(policy) = policy {
+            keys.push("--policy".into());
+            keys.push(write_file(dir.path(), "policy.toml", policy, 0o600).into_os_string());
+        }
+        keys.extend(arguments.iter().map(Into::into));
+        Server::serve(dir, &keys)
+    }
+
+    /// `connector-signer serve --allow-demo-keys` with `arguments` (which
+    /// name the keys), on `dir/signer.sock`, once it listens.
+    pub fn serve(dir: TempDir, arguments: &[std::ffi::OsString]) -> Server {
         let socket = dir.path().join("signer.sock");
         let mut command = binary();
         command
-            .arg("serve")
-            .args(["--allow-demo-keys", "--key-file"])
-            .arg(&key)
-            .arg("--socket")
+            .args(["serve", "--allow-demo-keys", "--socket"])
             .arg(&socket)
             .args(arguments);
-        if let Some(policy) = policy {
-            command
-                .arg("--policy")
-                .arg(write_file(dir.path(), "policy.toml", policy, 0o600));
-        }
         let log = fs::File::create(dir.path().join("stderr.log")).expect("log file");
         let child = command
             .stdin(Stdio::null())

@@ -6,5 +6,6 @@ mod attacks;
 mod cli;
 mod common;
 mod keystore;
+mod marks;
 mod socket;
 mod vectors;

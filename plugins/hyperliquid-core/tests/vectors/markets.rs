@@ -2,6 +2,7 @@
 
 use hyperliquid_core::{
     MarketError, MarketKind, MarketTable, parse_meta_and_asset_ctxs, parse_spot_meta,
+    perp_mark_prices, spot_mark_prices,
 };
 
 /// A synthetic `meta` with the vectors' indices (BTC 0, ETH 1, SOL 5).
@@ -137,4 +138,38 @@ fn shared_display_names_are_ambiguous() {
         Err(MarketError::AmbiguousName { .. })
     ));
     assert_eq!(table.resolve("@2").expect("coin").sz_decimals, 1);
+}
+
+fn dec(text: &str) -> rust_decimal::Decimal {
+    text.parse().expect("decimal")
+}
+
+#[test]
+fn mark_prices_are_keyed_by_asset_id() {
+    let ctx = |mark: &str| format!(r#"{{"funding":"0.0","markPx":{mark},"oraclePx":"1.0"}}"#);
+    let contexts = [
+        ctx("\"97000.5\""),
+        ctx("\"3500.0\""),
+        ctx("null"),
+        ctx("\"x\""),
+    ]
+    .join(",");
+    let perps = perp_mark_prices(&format!("[{META},[{contexts}]]")).expect("perps");
+    assert_eq!(perps, vec![(0, dec("97000.5")), (1, dec("3500.0"))]);
+    // Spot contexts name their pair; `@107` is asset 10107 whatever its place.
+    let spot = format!(
+        r#"[{SPOT_META},[{{"coin":"@107","markPx":"21.5"}},{{"coin":"PURR/USDC","markPx":"0.2"}},{{"coin":"@9","markPx":"1"}}]]"#
+    );
+    assert_eq!(
+        spot_mark_prices(&spot).expect("spot"),
+        vec![(10107, dec("21.5")), (10000, dec("0.2"))]
+    );
+    assert!(matches!(
+        perp_mark_prices(META),
+        Err(MarketError::NotMetaAndAssetCtxs)
+    ));
+    assert!(matches!(
+        spot_mark_prices("[1,2,3]"),
+        Err(MarketError::NotSpotMetaAndAssetCtxs)
+    ));
 }

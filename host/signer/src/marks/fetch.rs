@@ -1,0 +1,76 @@
+//! Each venue's public endpoint for every market's mark, as the venue's
+//! core crate names and reads it.
+
+use rust_decimal::Decimal;
+
+use crate::schemes::Venue;
+
+/// Every mark `venue` serves at `url`, keyed as the key's policy names
+/// markets (a symbol, or a Hyperliquid asset id).
+pub(super) async fn marks(
+    client: &reqwest::Client,
+    venue: Venue,
+    url: &str,
+) -> Result<Vec<(String, Decimal)>, String> {
+    match venue {
+        Venue::Hyperliquid => {
+            let info = format!("{url}/info");
+            let perps = post(client, &info, hyperliquid_core::PERP_CONTEXTS_REQUEST).await?;
+            let spot = post(client, &info, hyperliquid_core::SPOT_CONTEXTS_REQUEST).await?;
+            let perps = hyperliquid_core::perp_mark_prices(&perps).map_err(|e| e.to_string())?;
+            let spot = hyperliquid_core::spot_mark_prices(&spot).map_err(|e| e.to_string())?;
+            Ok(perps
+                .into_iter()
+                .chain(spot)
+                .map(|(asset, mark)| (asset.to_string(), mark))
+                .collect())
+        }
+        Venue::BinanceUsdm => {
+            let body = get(
+                client,
+                &format!("{url}{}", binance_core::marks::MARK_PRICES_PATH),
+            )
+            .await?;
+            binance_core::marks::mark_prices(&body).map_err(|e| e.to_string())
+        }
+        Venue::Bybit => {
+            let body = get(
+                client,
+                &format!("{url}{}", bybit_core::marks::MARK_PRICES_PATH),
+            )
+            .await?;
+            bybit_core::marks::mark_prices(&body).map_err(|e| e.to_string())
+        }
+    }
+}
+
+async fn post(client: &reqwest::Client, url: &str, body: &'static str) -> Result<String, String> {
+    let request = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    answer(url, request).await
+}
+
+async fn get(client: &reqwest::Client, url: &str) -> Result<String, String> {
+    answer(url, client.get(url)).await
+}
+
+/// The body of a 2xx answer; otherwise what went wrong, with the URL.
+async fn answer(url: &str, request: reqwest::RequestBuilder) -> Result<String, String> {
+    let response = request
+        .send()
+        .await
+        .map_err(|error| format!("{url}: {error}"))?;
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .map_err(|error| format!("{url}: {error}"))?;
+    if status.is_success() {
+        Ok(body)
+    } else {
+        let start: String = body.chars().take(200).collect();
+        Err(format!("{url}: HTTP {status}: {start}"))
+    }
+}
