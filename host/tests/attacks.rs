@@ -355,3 +355,64 @@ async fn a_marketable_sell_with_a_low_limit_is_valued_at_the_mark_and_never_sign
     files.until_open(&Value::from(id)).await;
     emulator.shutdown().await;
 }
+
+/// Asks the signer at `socket` directly, as a compromised host could, to
+/// sign an order of `size` BTC at `price`; its answer.
+fn ask_signer_directly(socket: &std::path::Path, price: &str, size: &str) -> Value {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("signer socket");
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    let request = json!({"id": 1, "scheme": "hyperliquid-l1", "nonce": nonce, "network": "mainnet",
+        "action": {"type": "order", "grouping": "na", "orders": [
+            {"a": 0, "b": true, "p": price, "s": size, "r": false, "t": {"limit": {"tif": "Gtc"}}}]}});
+    writeln!(stream, "{request}").expect("request");
+    let mut line = String::new();
+    std::io::BufReader::new(stream)
+        .read_line(&mut line)
+        .expect("answer");
+    serde_json::from_str(&line).expect("JSON answer")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signer_the_host_starts_caps_orders_at_the_configs_largest_limit() {
+    // The host's own risk check stops orders above its limits; the signer
+    // it starts holds the same line for a host that no longer checks (one
+    // taken over, or a bug): without a policy of its own, the key is capped
+    // at the largest max_order_notional of the config.
+    let seed = "signer default cap";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(
+        seed,
+        &emulator.base_url(),
+        "limits = { max_order_notional = \"1000\" }",
+    );
+    let events = EventLog::start(&files.events);
+    let _host = files.start().await;
+    let socket = files.dir.path().join("signer.sock");
+    let within = ask_signer_directly(&socket, "50000", "0.02");
+    assert!(within["signature"].is_string(), "{within}");
+    let above = ask_signer_directly(&socket, "50000", "0.1");
+    assert_eq!(above["error"]["code"], "policy_denied", "{above}");
+    assert_eq!(
+        above["error"]["message"],
+        "order notional 50000 × 0.1 = 5000.0 exceeds 1000 (rule: max_order_notional)"
+    );
+    // A reload may not raise the limits past what the signer allows.
+    files.replace_in_config("\"1000\"", "\"5000\"");
+    files.command(json!({"cmd": "reload"})).expect("reply");
+    eventually("the reload refused", Duration::from_secs(10), || {
+        events.all().iter().any(|(topic, body)| {
+            topic == "host.status.config"
+                && body["data"]["state"] == "refused"
+                && body["data"]["errors"].to_string().contains(
+                    "limits.max_order_notional: the largest would be 5000, above the 1000 the \
+                     signer this host started caps orders at; restart the host to raise it",
+                )
+        })
+    })
+    .await;
+    emulator.shutdown().await;
+}

@@ -232,6 +232,7 @@ async fn a_signer_is_started_once_its_predecessor_lets_go_of_the_socket() {
         audit_log: None,
         passphrase_file: None,
         demo_keys: true,
+        default_max_order_notional: None,
     };
     let signer = SignerProcess::start(&binary, spec, &socket)
         .await

@@ -28,6 +28,7 @@ use crate::protocol::{EXIT_SOCKET_IN_USE, ErrorCode, FATAL_LINE_PREFIX, MAX_LINE
 use crate::schemes::hyperliquid::parse_network;
 use crate::server::{self, Access, ServeError};
 use plugin_api::socket_path::ClaimError;
+use rust_decimal::Decimal;
 
 /// Holds trading keys and signs only what each key's policy allows.
 #[derive(Debug, Parser)]
@@ -124,9 +125,19 @@ pub struct KeysArg {
     /// docs/signer-protocol.md).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["key_file", "policy"])]
     pub keyring: Option<PathBuf>,
+    /// The notional cap of every key whose policy sets no
+    /// `max_order_notional` (a positive decimal). connector-host passes the
+    /// largest `max_order_notional` of its config to the signer it starts.
+    #[arg(long, value_name = "DECIMAL", value_parser = parse_notional)]
+    pub default_max_order_notional: Option<Decimal>,
     /// How key files are unlocked.
     #[command(flatten)]
     pub unlock: UnlockArgs,
+}
+
+fn parse_notional(text: &str) -> Result<Decimal, String> {
+    crate::policy::positive_decimal(text)
+        .ok_or_else(|| format!("{text:?} is not a positive decimal"))
 }
 
 /// The subcommands.
@@ -404,17 +415,22 @@ fn init_logging(default_filter: &str) {
 
 fn load_keyring(keys: &KeysArg) -> Result<Keyring, CliError> {
     let unlock = keys.unlock.unlock();
-    if let Some(path) = &keys.keyring {
-        return Ok(Keyring::load(path, &unlock)?);
+    let mut keyring = if let Some(path) = &keys.keyring {
+        Keyring::load(path, &unlock)?
+    } else {
+        let policy = match &keys.policy {
+            Some(path) => Policy::load(path)?,
+            None => Policy::default(),
+        };
+        let Some(key_file) = &keys.key_file else {
+            return Err(CliError::NoKeys);
+        };
+        Keyring::single(load_key(key_file, &unlock)?, policy)
+    };
+    if let Some(max) = keys.default_max_order_notional {
+        keyring.default_max_order_notional(max);
     }
-    let policy = match &keys.policy {
-        Some(path) => Policy::load(path)?,
-        None => Policy::default(),
-    };
-    let Some(key_file) = &keys.key_file else {
-        return Err(CliError::NoKeys);
-    };
-    Ok(Keyring::single(load_key(key_file, &unlock)?, policy))
+    Ok(keyring)
 }
 
 fn serve(

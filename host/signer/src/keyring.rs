@@ -277,6 +277,14 @@ impl Keyring {
         Ok(())
     }
 
+    /// Caps at `max` the notional of every key whose policy sets no
+    /// `max_order_notional`.
+    pub fn default_max_order_notional(&mut self, max: rust_decimal::Decimal) {
+        for key in &mut self.keys {
+            key.policy.default_max_order_notional(max);
+        }
+    }
+
     /// Every key.
     pub fn keys(&self) -> &[Key] {
         &self.keys

@@ -172,10 +172,13 @@ pub async fn run(
     status.config_loaded(config_file, &config.summary());
     status.plugins(&plugins);
     let signer_process = match config.spawned_signer() {
-        Some(spec) => Some(supervise_signer(
-            SignerProcess::start(&signer_binary(), spec, &config.signer.socket).await?,
-            &status,
-        )),
+        Some(spec) => {
+            log_signer_cap(spec.default_max_order_notional);
+            Some(supervise_signer(
+                SignerProcess::start(&signer_binary(), spec, &config.signer.socket).await?,
+                &status,
+            ))
+        }
         None => None,
     };
     let services = HostServices {
@@ -357,6 +360,19 @@ pub async fn run(
 /// Watches the signer the host started: its exit is logged as an error and
 /// published (`host.status.signer`), and from then on no order can be
 /// signed — the client is pinned to its pid — until the host is restarted.
+/// Says what the signer this host starts caps orders at, by default.
+fn log_signer_cap(cap: Option<rust_decimal::Decimal>) {
+    match cap {
+        Some(cap) => info!(
+            %cap,
+            "the signer refuses any order above the largest max_order_notional of the config,              unless a key's policy sets its own cap"
+        ),
+        None => warn!(
+            "a market has no max_order_notional: the signer caps orders only where a key's              policy does"
+        ),
+    }
+}
+
 fn supervise_signer(process: SignerProcess, status: &StatusPublisher) -> SupervisedSigner {
     let on_exit = {
         let status = status.clone();

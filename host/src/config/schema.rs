@@ -214,7 +214,23 @@ impl Config {
             audit_log: self.signer.spawn_audit_log.as_deref(),
             passphrase_file: self.signer.spawn_passphrase_file.as_deref(),
             demo_keys: self.stays_on_this_machine(),
+            default_max_order_notional: self.largest_order_notional(),
         })
+    }
+
+    /// The largest `max_order_notional` in force on any market: a spawned
+    /// signer caps every key whose policy sets no cap of its own there, so
+    /// that it refuses what no configured limit allows, even when the host
+    /// asks. `None` when some market has no cap (or there is no market).
+    pub fn largest_order_notional(&self) -> Option<Decimal> {
+        let caps = self.exchanges.iter().flat_map(|exchange| {
+            exchange
+                .markets
+                .iter()
+                .map(|market| market.limits.or(&exchange.limits).max_order_notional)
+        });
+        caps.reduce(|largest, cap| largest.zip(cap).map(|(a, b)| a.max(b)))
+            .flatten()
     }
 
     /// Whether every exchange's settings keep it on this machine (only

@@ -433,3 +433,23 @@ fn with_curve_endpoints_may_reach_beyond_loopback_and_clients_are_checked() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn the_signers_default_cap_is_the_largest_market_cap_and_only_when_every_market_has_one() {
+    let uncapped = parse(MINIMAL).unwrap();
+    assert_eq!(uncapped.largest_order_notional(), None);
+    let exchange_cap = with_exchange_table("limits", "max_order_notional = \"1000\"");
+    let capped = parse(&exchange_cap).unwrap();
+    assert_eq!(capped.largest_order_notional(), Some(1000.into()));
+    // A market's own cap overrides its exchange's, above or below.
+    let two_markets = exchange_cap.clone()
+        + "limits = { max_order_notional = \"250\" }\n\n[[exchanges.markets]]\nsymbol = \"ETH-USD\"\nlimits = { max_order_notional = \"4000\" }\n";
+    assert_eq!(
+        parse(&two_markets).unwrap().largest_order_notional(),
+        Some(4000.into())
+    );
+    // One market without a cap leaves every key uncapped.
+    let one_uncapped = MINIMAL.to_owned()
+        + "limits = { max_order_notional = \"250\" }\n\n[[exchanges.markets]]\nsymbol = \"ETH-USD\"\n";
+    assert_eq!(parse(&one_uncapped).unwrap().largest_order_notional(), None);
+}

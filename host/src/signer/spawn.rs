@@ -146,6 +146,9 @@ pub struct SpawnSpec<'a> {
     /// Plain key files and published keys are taken (`--allow-demo-keys`):
     /// every exchange is on this machine.
     pub demo_keys: bool,
+    /// The notional cap of every key whose policy sets none
+    /// (`--default-max-order-notional`).
+    pub default_max_order_notional: Option<rust_decimal::Decimal>,
 }
 
 impl SpawnSpec<'_> {
@@ -159,6 +162,11 @@ impl SpawnSpec<'_> {
         }
         if self.demo_keys {
             command.arg("--allow-demo-keys");
+        }
+        if let Some(max) = self.default_max_order_notional {
+            command
+                .arg("--default-max-order-notional")
+                .arg(max.to_string());
         }
     }
 }

@@ -111,7 +111,7 @@ pub const DEFAULT_MAX_VALIDITY_MS: u64 = 60_000;
 pub struct Policy {
     allowed: BTreeSet<RequestKind>,
     markets: Option<BTreeSet<String>>,
-    max_order_notional: Option<Decimal>,
+    pub(super) max_order_notional: Option<Decimal>,
     max_validity_ms: u64,
     max_leverage: Option<Decimal>,
     max_order_size: std::collections::BTreeMap<String, Decimal>,

@@ -26,7 +26,7 @@ pub const DEFAULT_ALLOWED_ACTIONS: [ActionType; 9] = ActionType::TRADING;
 pub struct Policy {
     allowed_actions: HashSet<ActionType>,
     allowed_assets: Option<BTreeSet<u32>>,
-    max_order_notional: Option<Decimal>,
+    pub(super) max_order_notional: Option<Decimal>,
     max_order_size: std::collections::BTreeMap<u32, Decimal>,
     networks: Option<Vec<Network>>,
     allowed_vaults: BTreeSet<Address>,

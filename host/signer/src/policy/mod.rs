@@ -39,6 +39,15 @@ impl KeyPolicy {
         }
     }
 
+    /// Sets `max_order_notional` to `max` unless the policy sets its own.
+    pub fn default_max_order_notional(&mut self, max: Decimal) {
+        let own = match self {
+            KeyPolicy::Hyperliquid(policy) => &mut policy.max_order_notional,
+            KeyPolicy::Api(policy) => &mut policy.max_order_notional,
+        };
+        own.get_or_insert(max);
+    }
+
     /// One line describing the rules in force, for the startup log.
     pub fn summary(&self) -> String {
         match self {
@@ -217,7 +226,7 @@ pub struct EmptyList {
 }
 
 /// Parses a positive decimal string (`max_order_notional`).
-pub(crate) fn positive_decimal(text: &str) -> Option<Decimal> {
+pub fn positive_decimal(text: &str) -> Option<Decimal> {
     text.trim()
         .parse::<Decimal>()
         .ok()

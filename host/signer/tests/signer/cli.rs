@@ -354,3 +354,63 @@ fn keyring_mistakes_name_the_key_and_the_fix() {
         assert!(stderr.contains(expected), "{entry}: {stderr}");
     }
 }
+
+/// `--default-max-order-notional` caps the keys whose policy sets no cap,
+/// and leaves a key's own cap as it is.
+#[test]
+fn a_default_notional_cap_applies_to_keys_without_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    write_file(dir.path(), "a.secret", "a-secret", 0o600);
+    write_file(dir.path(), "b.secret", "b-secret", 0o600);
+    let keyring = write_file(
+        dir.path(),
+        "keyring.toml",
+        r#"
+        [[key]]
+        name = "own"
+        venue = "bybit"
+        algorithm = "hmac-sha256"
+        api_key = "a"
+        file = "a.secret"
+        [key.policy]
+        max_order_notional = "5000"
+
+        [[key]]
+        name = "none"
+        venue = "bybit"
+        algorithm = "hmac-sha256"
+        api_key = "b"
+        file = "b.secret"
+        "#,
+        0o600,
+    );
+    let listed = |extra: &[&str]| {
+        let output = binary()
+            .args(["keys", "--allow-demo-keys", "--keyring"])
+            .arg(&keyring)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let plain = listed(&[]);
+    let lines: Vec<_> = plain.lines().collect();
+    assert!(lines[0].contains("max order notional: 5000"), "{plain}");
+    assert!(!lines[1].contains("max order notional"), "{plain}");
+    let capped = listed(&["--default-max-order-notional", "1000"]);
+    let lines: Vec<_> = capped.lines().collect();
+    assert!(lines[0].contains("max order notional: 5000"), "{capped}");
+    assert!(lines[1].contains("max order notional: 1000"), "{capped}");
+    let refused = binary()
+        .args(["keys", "--allow-demo-keys", "--keyring"])
+        .arg(&keyring)
+        .arg("--default-max-order-notional=0")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("\"0\" is not a positive decimal"),
+        "{refused:?}"
+    );
+}

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{PoisonError, RwLockWriteGuard};
 
 use plugin_api::Market;
+use rust_decimal::Decimal;
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
@@ -166,6 +167,26 @@ pub struct Reloader {
     plugins: PluginSet,
     status: StatusPublisher,
     set_log_level: SetLogLevel,
+    /// The notional cap the signer this host started gives keys without
+    /// their own: no reload may configure a larger one.
+    signer_cap: Option<Decimal>,
+}
+
+/// Refuses limits beyond `cap`, the notional cap the signer this host
+/// started gives every key without its own: orders the new limits allow
+/// would be refused by the signer.
+fn check_signer_cap(cap: Decimal, largest: Option<Decimal>) -> Result<(), String> {
+    match largest {
+        Some(largest) if largest <= cap => Ok(()),
+        largest => Err(format!(
+            "limits.max_order_notional: the largest would be {}, above the {cap} the signer \
+             this host started caps orders at; restart the host to raise it",
+            largest.map_or_else(
+                || "none (a market has no cap)".to_owned(),
+                |l| l.to_string()
+            )
+        )),
+    }
 }
 
 impl Reloader {
@@ -181,6 +202,9 @@ impl Reloader {
     ) -> Reloader {
         Reloader {
             config_file: config_file.to_owned(),
+            signer_cap: current
+                .spawned_signer()
+                .and_then(|spec| spec.default_max_order_notional),
             current,
             exchanges,
             commands,
@@ -292,6 +316,9 @@ impl Reloader {
             }
             _ => None,
         };
+        if let Some(cap) = self.signer_cap {
+            check_signer_cap(cap, new.largest_order_notional())?;
+        }
         let signer_takes_demo_keys = self
             .current
             .spawned_signer()
