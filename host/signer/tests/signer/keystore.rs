@@ -237,10 +237,10 @@ fn published_keys_are_refused_unless_demo_keys_are_allowed() {
         .args(["address", "--allow-demo-keys", "--key-file"])
         .arg(&key));
     assert_eq!(stdout(&demo).trim(), ADDRESS);
-    let configs = concat!(env!("CARGO_MANIFEST_DIR"), "/../../configs");
-    let demo_key = run(binary()
-        .args(["address", "--key-file"])
-        .arg(format!("{configs}/local-demo.key")));
+    // The shipped demo key, copied 0600 (a checkout keeps no file modes).
+    let shipped = include_str!("../../../../configs/local-demo.key");
+    let demo_key = write_file(dir.path(), "local-demo.key", shipped, 0o600);
+    let demo_key = run(binary().args(["address", "--key-file"]).arg(&demo_key));
     assert!(
         stderr(&demo_key).contains("is not encrypted"),
         "{demo_key:?}"
