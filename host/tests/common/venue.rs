@@ -22,8 +22,8 @@ use connector_host::publisher::Publisher;
 use connector_host::signer::SignerClient;
 use connector_host::trading::Trading;
 use ed25519_dalek::SigningKey;
-use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use hl_emulator::{EmulatorHandle, FaultSettings, binance, bybit};
 use rust_decimal::Decimal;
 use tokio::sync::watch;
@@ -330,16 +330,23 @@ pub async fn binance(
     faults: &FaultSettings,
     adjust: impl FnOnce(&mut ExchangeConfig),
 ) -> VenueEnv {
-    let (kind, secret) = match key {
-        BinanceKey::Hmac => (binance::KeyKind::Hmac(SECRET.into()), Secret::hmac()),
+    // With an Ed25519 key the plugin checks every signature against the
+    // key's public half (`signer_public_key`).
+    let (kind, secret, public_pem) = match key {
+        BinanceKey::Hmac => (binance::KeyKind::Hmac(SECRET.into()), Secret::hmac(), None),
         BinanceKey::Ed25519 => {
             let private = SigningKey::from_bytes(&[7; 32]);
             let pem = private.to_pkcs8_pem(LineEnding::LF).expect("PKCS#8 PEM");
+            let public = private
+                .verifying_key()
+                .to_public_key_pem(LineEnding::LF)
+                .expect("public key PEM");
             let secret = Secret {
                 algorithm: "ed25519",
                 file: pem.to_string(),
             };
-            (binance::KeyKind::Ed25519(private.verifying_key()), secret)
+            let kind = binance::KeyKind::Ed25519(private.verifying_key());
+            (kind, secret, Some(public))
         }
     };
     let key = binance::ApiKey {
@@ -354,13 +361,16 @@ pub async fn binance(
         .await
         .expect("binance emulator");
     emulator.set_faults(faults).expect("faults");
-    let settings = toml::Table::from_iter([
+    let mut settings = toml::Table::from_iter([
         ("api_url".to_owned(), emulator.base_url().into()),
         (
             "ws_url".to_owned(),
             format!("ws://{}", emulator.addr()).into(),
         ),
     ]);
+    if let Some(public) = public_pem {
+        settings.insert("signer_public_key".to_owned(), public.into());
+    }
     let venue = Venue {
         package: "binance-plugin",
         plugin: "binance-usdm",

@@ -20,6 +20,7 @@
 //! |---|---|
 //! | Parameters and their text | [`Params`], [`Lookup`], [`form`] |
 //! | What is signed | [`signing`]: REST `totalParams`, WebSocket API sorted text, the receive window |
+//! | Ed25519 keys | [`ed25519`]: the public key's PEM, checking a signature |
 //! | Endpoints and what each does | [`endpoints`] |
 //! | Orders | [`Side`], [`OrderType`], [`TimeInForce`], [`NewOrder`], [`ModifyOrder`], [`OrderTarget`], [`ClientOrderId`] |
 //! | Errors | [`VenueError`], [`codes`], [`Meaning`], [`Reject`], [`classify`] |
@@ -28,6 +29,7 @@
 //! | Mark prices (`premiumIndex`) | [`marks`] |
 #![warn(missing_docs)]
 
+pub mod ed25519;
 pub mod endpoints;
 pub mod errors;
 mod filters;

@@ -1,6 +1,7 @@
 //! The plugin's settings: the exchange's `settings` table, as the host
 //! passes it (JSON); every error names its key.
 
+use binance_core::ed25519::{self, PublicKey};
 use binance_core::signing::{DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS};
 use plugin_api::PluginError;
 use serde_json::Value;
@@ -29,11 +30,12 @@ const DEPTH_LIMITS: [u64; 7] = [5, 10, 20, 50, 100, 500, 1000];
 const KEEPALIVE_MS: u64 = 30 * 60 * 1000;
 
 /// The settings this plugin reads.
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     "api_url",
     "ws_url",
     "ws_api_url",
     "api_key",
+    "signer_public_key",
     "recv_window_ms",
     "depth_limit",
     "listen_key_keepalive_ms",
@@ -59,6 +61,11 @@ pub struct Config {
     pub depth_limit: u64,
     /// How often the listen key is kept alive, ms.
     pub keepalive_ms: u64,
+    /// The Ed25519 public key (`signer_public_key`, PEM) every signature
+    /// must verify under, over the text the plugin asked to sign; `None`:
+    /// not checked (an HMAC signature cannot be checked without its
+    /// secret).
+    pub signer_public_key: Option<PublicKey>,
 }
 
 struct Settings(serde_json::Map<String, Value>);
@@ -146,7 +153,15 @@ impl Config {
                 || format!("{ws_url}/ws-fapi/v1"),
                 |(_, api)| (*api).to_owned(),
             );
+        let signer_public_key = settings
+            .text("signer_public_key")?
+            .map(|pem| {
+                ed25519::public_key_from_pem(pem)
+                    .map_err(|error| PluginError::setting("signer_public_key", error))
+            })
+            .transpose()?;
         Ok(Config {
+            signer_public_key,
             ws_api_url: settings.url("ws_api_url", &ws_api_default, ["wss", "ws"])?,
             api_url,
             ws_url,
@@ -164,11 +179,71 @@ impl Config {
             )?,
         })
     }
+
+    /// Refuses a signature that is not `signer_public_key`'s over `text`,
+    /// the text the plugin asked to have signed: nothing signed by another
+    /// key, or over other bytes, is sent.
+    pub fn check_signature(&self, text: &str, signature: &[u8]) -> Result<(), PluginError> {
+        match &self.signer_public_key {
+            Some(key) if !ed25519::verifies(key, text.as_bytes(), signature) => {
+                Err(PluginError::invalid(format!(
+                    "the {}-byte signature is not by the configured signer_public_key over the \
+                     request: not sent",
+                    signature.len()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_a_signer_public_key_only_that_keys_signature_over_the_text_passes() {
+        use ed25519_dalek::pkcs8::EncodePublicKey;
+        use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+        use ed25519_dalek::{Signer, SigningKey};
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let pem = key
+            .verifying_key()
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        let settings = serde_json::json!({"api_key": "k", "signer_public_key": pem});
+        let config = Config::parse(&settings.to_string()).unwrap();
+        let text = "symbol=BTCUSDT&side=SELL&timestamp=1";
+        assert!(
+            config
+                .check_signature(text, &key.sign(text.as_bytes()).to_bytes())
+                .is_ok()
+        );
+        let other = SigningKey::from_bytes(&[8; 32])
+            .sign(text.as_bytes())
+            .to_bytes();
+        let refused = config.check_signature(text, &other).unwrap_err();
+        assert_eq!(
+            refused.message.as_str(),
+            "the 64-byte signature is not by the configured signer_public_key over the request: not sent"
+        );
+        let over_other_text = key.sign(b"symbol=ETHUSDT").to_bytes();
+        assert!(config.check_signature(text, &over_other_text).is_err());
+        assert!(
+            config.check_signature(text, &[0; 32]).is_err(),
+            "an HMAC answer"
+        );
+        // Without the setting nothing is checked (an HMAC key cannot be).
+        let unchecked = Config::parse(r#"{"api_key":"k"}"#).unwrap();
+        assert!(unchecked.check_signature(text, &[0; 32]).is_ok());
+        let bad = Config::parse(r#"{"api_key":"k","signer_public_key":"nope"}"#).unwrap_err();
+        assert_eq!(bad.key.as_str(), "signer_public_key");
+        assert!(
+            bad.message.starts_with("not an Ed25519 public key in PEM"),
+            "{}",
+            bad.message
+        );
+    }
 
     #[test]
     fn defaults_are_binances_hosts() {

@@ -125,6 +125,7 @@ impl Call {
         query: &str,
         signature: &[u8],
     ) -> Result<Request, PluginError> {
+        config.check_signature(query, signature)?;
         let text = signing::signature_text(signature).map_err(PluginError::invalid)?;
         let mut query = query.to_owned();
         signing::append_signature(&mut query, &text);

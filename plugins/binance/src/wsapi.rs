@@ -167,10 +167,10 @@ fn sign(
 
 /// `params` with `apiKey` and the signature's text.
 fn signed(config: &Config, mut params: Params, signature: &[u8]) -> Result<Params, PluginError> {
+    params.push("apiKey", config.api_key.as_str());
+    config.check_signature(&signing::socket_payload(&params), signature)?;
     let text = signing::signature_text(signature).map_err(PluginError::invalid)?;
-    params
-        .push("apiKey", config.api_key.as_str())
-        .push(signing::SIGNATURE, text);
+    params.push(signing::SIGNATURE, text);
     Ok(params)
 }
 

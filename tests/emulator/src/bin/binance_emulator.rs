@@ -46,7 +46,7 @@ fn parse_fund_ed25519(text: &str) -> Result<(ApiKey, Decimal), String> {
         .rsplit_once(':')
         .ok_or_else(|| format!("{text:?} is not API_KEY:PUBLIC_KEY_PEM_FILE:USDT"))?;
     let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    let public = binance::auth::ed25519_public_key(&pem)?;
+    let public = binance_core::ed25519::public_key_from_pem(&pem)?;
     Ok((
         ApiKey {
             key: key.to_owned(),

@@ -7,7 +7,7 @@
 //! and the signer.
 
 use base64::Engine as _;
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use binance_core::ed25519::{self, PublicKey};
 
 use super::errors::ApiError;
 use super::params::Params;
@@ -19,7 +19,7 @@ pub enum KeyKind {
     /// HMAC-SHA256 with this secret, hex.
     Hmac(String),
     /// Ed25519 with this public key, base64.
-    Ed25519(VerifyingKey),
+    Ed25519(PublicKey),
 }
 
 /// A funded API key.
@@ -36,24 +36,11 @@ impl ApiKey {
     pub fn verifies(&self, text: &[u8], signature: &str) -> bool {
         match &self.kind {
             KeyKind::Hmac(secret) => verify_hmac_hex(secret, text, signature),
-            KeyKind::Ed25519(public) => {
-                let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(signature) else {
-                    return false;
-                };
-                let Ok(signature) = Signature::from_slice(&bytes) else {
-                    return false;
-                };
-                public.verify(text, &signature).is_ok()
-            }
+            KeyKind::Ed25519(public) => base64::engine::general_purpose::STANDARD
+                .decode(signature)
+                .is_ok_and(|bytes| ed25519::verifies(public, text, &bytes)),
         }
     }
-}
-
-/// Reads an Ed25519 public key from PEM (`-----BEGIN PUBLIC KEY-----`).
-pub fn ed25519_public_key(pem: &str) -> Result<VerifyingKey, String> {
-    use ed25519_dalek::pkcs8::DecodePublicKey;
-    VerifyingKey::from_public_key_pem(pem.trim())
-        .map_err(|e| format!("not an Ed25519 public key: {e}"))
 }
 
 /// The signed text of a REST request and its signature, decoded.
