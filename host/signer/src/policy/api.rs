@@ -12,8 +12,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::{
-    EmptyList, NotionalRefusal, SizeExceeded, check_notional, check_size, mark_valuation,
-    non_empty, positive_decimal, size_caps,
+    EmptyList, NotionalCap, NotionalRefusal, SizeExceeded, check_notional, check_size,
+    mark_valuation, non_empty, positive_decimal, size_caps,
 };
 use crate::marks::{MarkPricesTable, MarkValuation};
 
@@ -111,7 +111,7 @@ pub const DEFAULT_MAX_VALIDITY_MS: u64 = 60_000;
 pub struct Policy {
     allowed: BTreeSet<RequestKind>,
     markets: Option<BTreeSet<String>>,
-    pub(super) max_order_notional: Option<Decimal>,
+    pub(super) max_order_notional: Option<NotionalCap>,
     max_validity_ms: u64,
     max_leverage: Option<Decimal>,
     max_order_size: std::collections::BTreeMap<String, Decimal>,
@@ -255,8 +255,8 @@ impl Policy {
             policy.markets = Some(non_empty("allowed_markets", markets)?.into_iter().collect());
         }
         if let Some(text) = table.max_order_notional {
-            policy.max_order_notional =
-                Some(positive_decimal(&text).ok_or(PolicyError::Notional { text })?);
+            let max = positive_decimal(&text).ok_or(PolicyError::Notional { text })?;
+            policy.max_order_notional = Some(NotionalCap::own(max));
         }
         if let Some(max) = table.max_validity_ms {
             policy.max_validity_ms = Some(max)
@@ -298,16 +298,22 @@ impl Policy {
                 });
             }
         }
-        if let Some(max) = self.max_order_notional {
+        if let Some(cap) = self.max_order_notional {
             for order in &facts.orders {
-                let size = order.size.ok_or_else(|| PolicyViolation::Unsized {
-                    market: order.market.clone(),
-                })?;
+                let Some(size) = order.size else {
+                    // A default cap lets pass what it cannot value.
+                    if cap.own {
+                        return Err(PolicyViolation::Unsized {
+                            market: order.market.clone(),
+                        });
+                    }
+                    continue;
+                };
                 check_notional(
                     &order.market,
                     order.price,
                     size,
-                    max,
+                    cap,
                     self.mark_prices.as_ref(),
                     now_ms,
                 )?;
@@ -362,8 +368,8 @@ impl Policy {
         if let Some(markets) = &self.markets {
             let _ = write!(out, "; markets: {markets:?}");
         }
-        if let Some(max) = self.max_order_notional {
-            let _ = write!(out, "; max order notional: {max}");
+        if let Some(cap) = self.max_order_notional {
+            let _ = write!(out, "; max order notional: {cap}");
         }
         if let Some(max) = self.max_leverage {
             let _ = write!(out, "; max leverage: {max}");

@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use super::{
-    EmptyList, NotionalRefusal, SizeExceeded, check_notional, check_size, mark_valuation,
-    non_empty, positive_decimal, size_caps,
+    EmptyList, NotionalCap, NotionalRefusal, SizeExceeded, check_notional, check_size,
+    mark_valuation, non_empty, positive_decimal, size_caps,
 };
 use crate::marks::{MarkPricesTable, MarkValuation};
 use crate::schemes::hyperliquid::{network_name, parse_network};
@@ -26,7 +26,7 @@ pub const DEFAULT_ALLOWED_ACTIONS: [ActionType; 9] = ActionType::TRADING;
 pub struct Policy {
     allowed_actions: HashSet<ActionType>,
     allowed_assets: Option<BTreeSet<u32>>,
-    pub(super) max_order_notional: Option<Decimal>,
+    pub(super) max_order_notional: Option<NotionalCap>,
     max_order_size: std::collections::BTreeMap<u32, Decimal>,
     networks: Option<Vec<Network>>,
     allowed_vaults: BTreeSet<Address>,
@@ -250,7 +250,7 @@ impl Policy {
         }
         if let Some(text) = file.max_order_notional {
             let max = positive_decimal(&text).ok_or(PolicyError::Notional { text })?;
-            policy.max_order_notional = Some(max);
+            policy.max_order_notional = Some(NotionalCap::own(max));
         }
         if let Some(names) = file.networks {
             policy.networks = Some(
@@ -395,12 +395,12 @@ impl Policy {
         }
         for order in orders {
             let market = order.asset.to_string();
-            if let Some(max) = self.max_order_notional {
+            if let Some(cap) = self.max_order_notional {
                 check_notional(
                     &market,
                     Some(order.price.value()),
                     order.size.value(),
-                    max,
+                    cap,
                     self.mark_prices.as_ref(),
                     now_ms,
                 )?;
@@ -425,8 +425,8 @@ impl Policy {
         if let Some(assets) = &self.allowed_assets {
             let _ = write!(out, "; assets: {assets:?}");
         }
-        if let Some(max) = self.max_order_notional {
-            let _ = write!(out, "; max order notional: {max}");
+        if let Some(cap) = self.max_order_notional {
+            let _ = write!(out, "; max order notional: {cap}");
         }
         if !self.max_order_size.is_empty() {
             let _ = write!(out, "; max order size: {:?}", self.max_order_size);

@@ -39,13 +39,15 @@ impl KeyPolicy {
         }
     }
 
-    /// Sets `max_order_notional` to `max` unless the policy sets its own.
+    /// Caps the notional at `max` unless the policy sets its own cap; a
+    /// default cap lets pass the orders it cannot value (see
+    /// [`NotionalCap`]).
     pub fn default_max_order_notional(&mut self, max: Decimal) {
-        let own = match self {
+        let cap = match self {
             KeyPolicy::Hyperliquid(policy) => &mut policy.max_order_notional,
             KeyPolicy::Api(policy) => &mut policy.max_order_notional,
         };
-        own.get_or_insert(max);
+        cap.get_or_insert(NotionalCap { max, own: false });
     }
 
     /// One line describing the rules in force, for the startup log.
@@ -66,6 +68,35 @@ impl fmt::Display for NotionalText {
         match self.0 {
             Some(value) => write!(f, "{value}"),
             None => f.write_str("overflow"),
+        }
+    }
+}
+
+/// A key's `max_order_notional`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotionalCap {
+    /// The cap.
+    pub max: Decimal,
+    /// Set by the key's own policy. A default one (`--default-max-order-
+    /// notional`) refuses only what it can value: an order without a price
+    /// (a market order, unless marks are kept) or without a size (an amend
+    /// that keeps it) passes it, where the key's own cap refuses it.
+    pub own: bool,
+}
+
+impl NotionalCap {
+    /// The key's own cap of `max`.
+    pub fn own(max: Decimal) -> NotionalCap {
+        NotionalCap { max, own: true }
+    }
+}
+
+impl fmt::Display for NotionalCap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.own {
+            write!(f, "{}", self.max)
+        } else {
+            write!(f, "{} (default; orders it cannot value pass)", self.max)
         }
     }
 }
@@ -129,12 +160,13 @@ pub enum NotionalRefusal {
 
 /// Values an order on `market` at the worse (the larger) of its `limit` and
 /// the market's mark, when `marks` are kept, else at its limit; refuses a
-/// notional above `max`, and an order it cannot value.
+/// notional above the cap, and an order it cannot value under the key's own
+/// cap.
 pub fn check_notional(
     market: &str,
     limit: Option<Decimal>,
     size: Decimal,
-    max: Decimal,
+    cap: NotionalCap,
     marks: Option<&MarkValuation>,
     now_ms: u64,
 ) -> Result<(), NotionalRefusal> {
@@ -143,12 +175,14 @@ pub fn check_notional(
         (Some(limit), Some(mark)) if mark > limit => (mark, Basis::Mark { limit: Some(limit) }),
         (Some(limit), _) => (limit, Basis::Limit),
         (None, Some(mark)) => (mark, Basis::Mark { limit: None }),
+        (None, None) if !cap.own => return Ok(()),
         (None, None) => {
             return Err(NotionalRefusal::Unpriced {
                 market: market.to_owned(),
             });
         }
     };
+    let max = cap.max;
     let notional = price.checked_mul(size);
     if notional.is_none_or(|notional| notional > max) {
         Err(NotionalExceeded {
@@ -237,7 +271,7 @@ pub fn positive_decimal(text: &str) -> Option<Decimal> {
 /// `max_order_notional` to value orders for.
 pub(crate) fn mark_valuation(
     table: Option<MarkPricesTable>,
-    max_order_notional: Option<Decimal>,
+    max_order_notional: Option<NotionalCap>,
 ) -> Result<Option<MarkValuation>, String> {
     let Some(table) = table else {
         return Ok(None);
@@ -268,8 +302,9 @@ mod tests {
             max_age_ms: 1_000,
         });
         marks.update([("BTC".to_owned(), dec("100"))], 0);
+        let cap = NotionalCap::own(dec("1000"));
         let check = |limit: Option<&str>, size: &str, marks: Option<&MarkValuation>| {
-            check_notional("BTC", limit.map(dec), dec(size), dec("1000"), marks, 10)
+            check_notional("BTC", limit.map(dec), dec(size), cap, marks, 10)
         };
         // Below the mark: the mark; above it: the limit.
         assert_eq!(check(Some("1"), "9", Some(&marks)), Ok(()));
@@ -293,14 +328,7 @@ mod tests {
             "an order on BTC without a price cannot be valued (rule: max_order_notional)"
         );
         // A market without a mark is refused however low its notional.
-        let unknown = check_notional(
-            "ETH",
-            Some(dec("1")),
-            dec("1"),
-            dec("1000"),
-            Some(&marks),
-            10,
-        );
+        let unknown = check_notional("ETH", Some(dec("1")), dec("1"), cap, Some(&marks), 10);
         assert!(matches!(unknown, Err(NotionalRefusal::NoMark(_))));
         let overflow = check(Some("79228162514264337593543950335"), "2", None).unwrap_err();
         assert!(

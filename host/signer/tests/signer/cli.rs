@@ -359,6 +359,7 @@ fn keyring_mistakes_name_the_key_and_the_fix() {
 /// and leaves a key's own cap as it is.
 #[test]
 fn a_default_notional_cap_applies_to_keys_without_their_own() {
+    let key_id = |name: &str| if name == "own" { "a" } else { "b" };
     let dir = tempfile::tempdir().unwrap();
     write_file(dir.path(), "a.secret", "a-secret", 0o600);
     write_file(dir.path(), "b.secret", "b-secret", 0o600);
@@ -402,6 +403,50 @@ fn a_default_notional_cap_applies_to_keys_without_their_own() {
     let lines: Vec<_> = capped.lines().collect();
     assert!(lines[0].contains("max order notional: 5000"), "{capped}");
     assert!(lines[1].contains("max order notional: 1000"), "{capped}");
+    // The default cap refuses what it can value, and lets a market order
+    // (no price, no marks to value it at) pass, where a key's own cap
+    // refuses it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let sign = |key: &str, order_type: &str, price: Option<&str>| {
+        let mut body = json!({"category": "linear", "symbol": "BTCUSDT", "side": "Sell",
+                              "orderType": order_type, "qty": "1"});
+        if let Some(price) = price {
+            body["price"] = json!(price);
+        }
+        let request = json!({"id": 1, "key": key, "scheme": "bybit-rest", "api_key": key_id(key),
+            "timestamp": now, "recv_window": 5000, "method": "POST", "path": "/v5/order/create",
+            "body": body.to_string()});
+        let mut child = binary()
+            .args(["sign", "--allow-demo-keys", "--default-max-order-notional", "1000"])
+            .arg("--keyring")
+            .arg(&keyring)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{request}").unwrap();
+        let output = child.wait_with_output().unwrap();
+        serde_json::from_slice::<Response>(&output.stdout).unwrap().result
+    };
+    assert!(sign("none", "Market", None).is_ok());
+    let refused = sign("none", "Limit", Some("2000")).unwrap_err();
+    assert!(
+        refused
+            .message
+            .starts_with("order notional 2000 × 1 = 2000 exceeds 1000"),
+        "{}",
+        refused.message
+    );
+    let refused = sign("own", "Market", None).unwrap_err();
+    assert!(
+        refused.message.contains("without a price cannot be valued"),
+        "{}",
+        refused.message
+    );
+
     let refused = binary()
         .args(["keys", "--allow-demo-keys", "--keyring"])
         .arg(&keyring)
