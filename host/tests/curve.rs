@@ -237,7 +237,24 @@ except NoReply:
     );
 
     // A reload that drops the trader stops it at once, on the connection it
-    // already has, and a new one is not let in.
+    // already has, and a new one is not let in; its subscription ends (every
+    // subscriber is disconnected, and only listed keys get back in).
+    let trader_events = subscribe(Some(&client(&trader, &host_key)));
+    let reader_events = subscribe(Some(&client(&reader, &host_key)));
+    let hears = |socket: &zmq::Socket| {
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            let _ = admin_connection.ask(buy(), wait);
+            if socket.recv_multipart(0).is_ok() {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(
+        hears(&trader_events),
+        "the trader heard nothing while listed"
+    );
     files.replace_in_config(&clients(&["trader"]), "");
     let reply = admin_connection
         .ask(json!({"cmd": "reload"}), wait)
@@ -256,6 +273,16 @@ except NoReply:
         Connection::open(&files.commands, Some(&client(&trader, &host_key)))
             .ask(json!({"cmd": "status"}), quiet),
         None
+    );
+    // Once the reader hears events again (it reconnected), whatever the
+    // trader had queued is drained; after that it hears nothing.
+    assert!(hears(&reader_events), "the reader was not let back in");
+    while trader_events.recv_multipart(0).is_ok() {}
+    let _ = admin_connection.ask(buy(), wait);
+    assert!(hears(&reader_events), "the reader hears events");
+    assert!(
+        trader_events.recv_multipart(0).is_err(),
+        "a removed key still hears events"
     );
     emulator.shutdown().await;
 }

@@ -1,7 +1,8 @@
 //! Who may connect: the allow-listed client keys, each with a name and a
 //! role. The list is swapped whole on reload; every command is judged
 //! against the list in force when it arrives, so a key removed from the
-//! config stops trading at once, on connections already open too.
+//! config stops trading at once, on connections already open too (and the
+//! event socket drops every subscriber then, for each to handshake again).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -58,9 +59,17 @@ impl Clients {
         }
     }
 
-    /// Puts `clients` in force for every handshake and command from now on.
-    pub fn replace(&self, clients: HashMap<PublicKey, Client>) {
-        *self.by_key.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(clients);
+    /// Puts `clients` in force for every handshake and command from now on;
+    /// returns the names of the clients no longer listed.
+    pub fn replace(&self, clients: HashMap<PublicKey, Client>) -> Vec<String> {
+        let mut by_key = self.by_key.write().unwrap_or_else(|e| e.into_inner());
+        let removed = by_key
+            .iter()
+            .filter(|(key, _)| !clients.contains_key(*key))
+            .map(|(_, client)| client.name.clone())
+            .collect();
+        *by_key = Arc::new(clients);
+        removed
     }
 
     /// The client of `key`, if listed.
@@ -103,7 +112,7 @@ mod tests {
         let clients = Clients::new(HashMap::from([(key, client(Role::Trade))]));
         let shared = clients.clone();
         assert_eq!(shared.by_user_id(&key.z85()), Some(client(Role::Trade)));
-        clients.replace(HashMap::new());
+        assert_eq!(clients.replace(HashMap::new()), ["ops"]);
         assert_eq!(shared.by_user_id(&key.z85()), None);
         assert_eq!(shared.by_user_id("not a key"), None);
     }

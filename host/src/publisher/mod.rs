@@ -30,7 +30,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tracing::{error, warn};
+use tracing::{error, info, warn};
 
 use crate::auth::{Curve, zap::ZapHandler};
 
@@ -42,6 +42,12 @@ pub use topics::{OrderEventKind, order_event_kind};
 
 /// Room reserved for one event body; a book of 20 levels a side fits.
 const BODY_CAPACITY: usize = 2048;
+
+/// How long binding a new event socket may be retried after the old one
+/// closed.
+const REBIND_WITHIN: Duration = Duration::from_secs(2);
+/// The pause between two tries.
+const REBIND_PAUSE: Duration = Duration::from_millis(10);
 
 /// How often an idle publishing thread checks whether it should stop.
 const CLOSE_CHECK: Duration = Duration::from_millis(20);
@@ -146,6 +152,8 @@ pub struct Publisher {
     overflow: Arc<Overflow>,
     run: u64,
     board: Arc<StatusBoard>,
+    /// Asks the publishing thread to disconnect every subscriber.
+    rejoin: Arc<AtomicBool>,
 }
 
 /// Owns the publishing thread.
@@ -220,25 +228,31 @@ impl Publisher {
             .map(|curve| curve.start_zap(&context))
             .transpose()
             .map_err(error)?;
-        let socket = context.socket(zmq::PUB).map_err(error)?;
-        if let Some(curve) = curve {
-            curve.secure_server(&socket, "events").map_err(error)?;
-        }
-        // Never block and never grow without bound inside ZeroMQ either.
-        socket
-            .set_sndhwm(capacity.try_into().unwrap_or(i32::MAX))
-            .map_err(error)?;
-        socket.set_linger(1_000).map_err(error)?;
+        let mut spec = SocketSpec {
+            context,
+            curve: curve.cloned(),
+            capacity,
+            endpoint: endpoint.to_owned(),
+        };
+        let socket = spec.socket().map_err(error)?;
         crate::endpoint::bind(&socket, endpoint).map_err(|source| PublisherError::Bind {
             endpoint: endpoint.to_owned(),
             source,
         })?;
+        // Bound again where it was (a wildcard port resolved) whenever the
+        // subscribers are dropped: they reconnect there.
+        if let Ok(bound) = socket.get_last_endpoint().map_err(error)? {
+            spec.endpoint = bound;
+        }
         let (queue, receiver) = sync_channel(capacity.max(1));
         let stats = Arc::new(PublisherStats::default());
         let overflow = Arc::new(Overflow::default());
         let closing = Arc::new(AtomicBool::new(false));
+        let rejoin = Arc::new(AtomicBool::new(false));
         let sender = Sender {
             socket,
+            spec,
+            rejoin: Arc::clone(&rejoin),
             _zap: zap,
             recorder,
             stats: Arc::clone(&stats),
@@ -258,6 +272,7 @@ impl Publisher {
                 overflow,
                 run,
                 board: Arc::default(),
+                rejoin,
             },
             PublisherThread { handle, closing },
         ))
@@ -272,6 +287,15 @@ impl Publisher {
     /// switch, as published.
     pub fn status_board(&self) -> &StatusBoard {
         &self.board
+    }
+
+    /// Disconnects every subscriber, soon, by binding the socket anew: each
+    /// reconnects on its own (ZeroMQ retries) through the handshake, where
+    /// the client keys in force decide — so a key removed from the list
+    /// stops hearing events. Subscribers see the events they missed
+    /// meanwhile as a gap in `seq`, and replay it.
+    pub fn drop_subscribers(&self) {
+        self.rejoin.store(true, Ordering::SeqCst);
     }
 
     /// This host's run number (0 when nothing is kept).
@@ -368,6 +392,10 @@ impl Publisher {
 /// events that found the queue full.
 struct Sender {
     socket: zmq::Socket,
+    /// How the socket is made anew.
+    spec: SocketSpec,
+    /// Set to have every subscriber disconnected.
+    rejoin: Arc<AtomicBool>,
     /// Judges the handshakes; lives as long as the socket.
     _zap: Option<ZapHandler>,
     recorder: Option<history::Recorder>,
@@ -378,6 +406,7 @@ struct Sender {
 impl Sender {
     /// Sends one message, then keeps it if its family is kept.
     fn send(&mut self, message: &Message) {
+        self.rejoin_if_asked();
         match self
             .socket
             .send_multipart([message.topic.as_bytes(), &message.body], 0)
@@ -395,11 +424,51 @@ impl Sender {
     /// With the queue empty: sends the kept events that waited beside it,
     /// and flushes the history when it is due.
     fn idle(&mut self) {
+        self.rejoin_if_asked();
         for message in self.overflow.take() {
             self.send(&message);
         }
         if let Some(recorder) = &mut self.recorder {
             recorder.flush_if_due();
+        }
+    }
+
+    /// Replaces the socket when asked ([`Publisher::drop_subscribers`]):
+    /// closing it closes every subscriber's connection (an unbind would
+    /// not); the new one is bound where the old one was, which may take a
+    /// moment to be free again.
+    fn rejoin_if_asked(&mut self) {
+        if !self.rejoin.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let endpoint = self.spec.endpoint.clone();
+        let fresh = match self.spec.socket() {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                error!(%endpoint, "cannot make a new event socket, subscribers stay: {error}");
+                return;
+            }
+        };
+        let old = std::mem::replace(&mut self.socket, fresh);
+        let _ = old.set_linger(0);
+        drop(old);
+        let deadline = Instant::now() + REBIND_WITHIN;
+        loop {
+            match crate::endpoint::bind(&self.socket, &endpoint) {
+                Ok(()) => {
+                    info!(%endpoint, "every subscriber disconnected, to handshake again");
+                    return;
+                }
+                Err(_) if Instant::now() < deadline => std::thread::sleep(REBIND_PAUSE),
+                Err(error) => {
+                    error!(
+                        %endpoint,
+                        "cannot bind the event socket again ({error}): no subscriber can \
+                         connect until the host is restarted"
+                    );
+                    return;
+                }
+            }
         }
     }
 
@@ -420,6 +489,33 @@ impl Sender {
         if let Some(recorder) = &mut self.recorder {
             recorder.flush();
         }
+    }
+}
+
+/// How the event socket is made: at start, and again whenever the
+/// subscribers are dropped.
+struct SocketSpec {
+    /// The context, whose ZAP handler judges the handshakes.
+    context: zmq::Context,
+    /// CURVE, when configured.
+    curve: Option<Curve>,
+    /// The send high-water mark.
+    capacity: usize,
+    /// Where it binds (once bound, with a wildcard port resolved).
+    endpoint: String,
+}
+
+impl SocketSpec {
+    /// A PUB socket, secured and configured, not yet bound.
+    fn socket(&self) -> Result<zmq::Socket, zmq::Error> {
+        let socket = self.context.socket(zmq::PUB)?;
+        if let Some(curve) = &self.curve {
+            curve.secure_server(&socket, "events")?;
+        }
+        // Never block and never grow without bound inside ZeroMQ either.
+        socket.set_sndhwm(self.capacity.try_into().unwrap_or(i32::MAX))?;
+        socket.set_linger(1_000)?;
+        Ok(socket)
     }
 }
 

@@ -12,6 +12,7 @@ fn unstarted(capacity: usize) -> (Publisher, Receiver<Message>) {
             overflow: Arc::new(Overflow::default()),
             run: 7,
             board: Arc::default(),
+            rejoin: Arc::default(),
         },
         receiver,
     )
@@ -146,4 +147,52 @@ fn events_reach_a_subscriber_over_ipc() {
     assert_eq!(body["data"], "x");
     drop(publisher);
     thread.join();
+}
+
+#[test]
+fn dropped_subscribers_reconnect_and_hear_again() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .unwrap()
+        .port();
+    for endpoint in [
+        format!("tcp://127.0.0.1:{port}"),
+        format!(
+            "ipc://{}/events.sock",
+            tempfile::tempdir().unwrap().keep().display()
+        ),
+    ] {
+        let (publisher, thread) = Publisher::start(&endpoint, 1024).unwrap();
+        let context = zmq::Context::new();
+        let subscriber = context.socket(zmq::SUB).unwrap();
+        let monitor = "inproc://subscriber-monitor";
+        subscriber
+            .monitor(monitor, zmq::SocketEvent::DISCONNECTED as i32)
+            .unwrap();
+        let disconnects = context.socket(zmq::PAIR).unwrap();
+        disconnects.connect(monitor).unwrap();
+        disconnects.set_rcvtimeo(5_000).unwrap();
+        subscriber.connect(&endpoint).unwrap();
+        subscriber.set_subscribe(b"").unwrap();
+        subscriber.set_rcvtimeo(50).unwrap();
+        let family = publisher.family("market.hl");
+        let hears = |publisher: &Publisher| {
+            (0..200).any(|i| {
+                publisher.publish(&family, "market.hl.trade".into(), "trade", i, &"x");
+                subscriber.recv_multipart(0).is_ok()
+            })
+        };
+        assert!(hears(&publisher), "{endpoint}: no event before");
+        publisher.drop_subscribers();
+        publisher.publish(&family, "market.hl.trade".into(), "trade", 0, &"x");
+        // The subscriber's connection is closed by the host…
+        assert!(
+            disconnects.recv_multipart(0).is_ok(),
+            "{endpoint}: not disconnected"
+        );
+        // …and it reconnects on its own.
+        assert!(hears(&publisher), "{endpoint}: no event after");
+        drop(publisher);
+        thread.join();
+    }
 }

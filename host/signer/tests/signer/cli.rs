@@ -420,7 +420,12 @@ fn a_default_notional_cap_applies_to_keys_without_their_own() {
             "timestamp": now, "recv_window": 5000, "method": "POST", "path": "/v5/order/create",
             "body": body.to_string()});
         let mut child = binary()
-            .args(["sign", "--allow-demo-keys", "--default-max-order-notional", "1000"])
+            .args([
+                "sign",
+                "--allow-demo-keys",
+                "--default-max-order-notional",
+                "1000",
+            ])
             .arg("--keyring")
             .arg(&keyring)
             .stdin(Stdio::piped())
@@ -429,7 +434,9 @@ fn a_default_notional_cap_applies_to_keys_without_their_own() {
             .unwrap();
         writeln!(child.stdin.take().unwrap(), "{request}").unwrap();
         let output = child.wait_with_output().unwrap();
-        serde_json::from_slice::<Response>(&output.stdout).unwrap().result
+        serde_json::from_slice::<Response>(&output.stdout)
+            .unwrap()
+            .result
     };
     assert!(sign("none", "Market", None).is_ok());
     let refused = sign("none", "Limit", Some("2000")).unwrap_err();

@@ -399,7 +399,16 @@ impl Reloader {
         if let (Some(curve), Some(clients)) = (&self.services.curve, clients) {
             // Key files are read again on every reload: a replaced one
             // applies even when the config text did not change.
-            curve.clients.replace(clients);
+            let removed = curve.clients.replace(clients);
+            if !removed.is_empty() {
+                // Subscriptions are judged at the handshake only: have every
+                // subscriber make a new one.
+                info!(
+                    ?removed,
+                    "client keys removed: every subscriber is disconnected"
+                );
+                self.services.publisher.drop_subscribers();
+            }
             if let (Some(current), Some(new)) = (&mut self.current.zmq.curve, &new.zmq.curve) {
                 current.clients = new.clients.clone();
             }
