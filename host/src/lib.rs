@@ -18,6 +18,7 @@
 //!   them for the host's user alone.
 //! * [`auth`] — CURVE on those sockets: the host's key, the clients
 //!   allowed and their roles.
+//! * [`connection_cap`] — at most so many connections to each of them.
 //! * [`config`] — the TOML configuration and its validation.
 //! * [`plugins`] — loading the plugins folder.
 //! * [`publisher`] — events out on ZeroMQ.
@@ -37,6 +38,7 @@ pub mod book;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod connection_cap;
 pub mod core_thread;
 pub mod endpoint;
 pub mod journal;

@@ -3,7 +3,8 @@
 //! client flooding one connection, a flood of connections. Refusals leave
 //! no trace in the journal (they are counted on `host.status.commands`),
 //! one client's flood slows only that client, and a connection flood takes
-//! no more descriptors than the cap, so orders and the kill switch go on.
+//! no more descriptors than the cap, so orders and the kill switch go on;
+//! likewise a flood of connections to the event socket.
 
 mod common;
 
@@ -176,5 +177,44 @@ async fn a_connection_flood_takes_no_more_than_the_cap_and_the_kill_switch_works
             .is_some_and(|reply| reply["ok"] == true)
     })
     .await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_flood_takes_no_more_than_the_cap_and_events_go_on() {
+    const CAP: usize = 16;
+    let emulator = funded_emulator("flooded events").await;
+    let files = HostFiles::new("flooded events", &emulator.base_url(), "");
+    files.add_zmq_keys(&format!("max_event_connections = {CAP}"));
+    let events = EventLog::start(&files.events);
+    let host = files.start().await;
+    let pid = host.0.id();
+    let client = dealer(&files.commands);
+    let baseline = open_descriptors(pid);
+
+    let path = files.events.trim_start_matches("ipc://").to_owned();
+    let flood: Vec<UnixStream> = (0..300)
+        .filter_map(|_| UnixStream::connect(&path).ok())
+        .collect();
+    assert!(flood.len() > CAP, "the flood connected");
+    // The publisher looks at its connections whenever it wakes; an order
+    // wakes it.
+    let placed = ask(&client, buy("95000", "0.001"));
+    assert_eq!(placed["ok"], true, "{placed}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let during = open_descriptors(pid);
+    assert!(
+        during <= baseline + CAP + 4,
+        "{during} descriptors with the flood, {baseline} before"
+    );
+    // The subscriber that was there first still hears the order's events.
+    let id = placed["result"]["client_order_id"].clone();
+    eventually("the order's events", Duration::from_secs(10), || {
+        events.all().iter().any(|(topic, body)| {
+            topic.starts_with("orders.") && body["data"]["client_order_id"] == id
+        })
+    })
+    .await;
+    drop(flood);
     emulator.shutdown().await;
 }

@@ -330,6 +330,7 @@ async fn relay_books(curve: bool) {
         DEFAULT_SPIN,
         None,
         first_curve.as_ref(),
+        connector_host::publisher::DEFAULT_MAX_CONNECTIONS,
     )
     .unwrap();
     let (second_publisher, second_thread) = Publisher::start(&second_endpoint, 65_536).unwrap();

@@ -162,6 +162,7 @@ pub async fn run(
         Duration::from_micros(config.zmq.publisher_spin_us),
         Some(&config.host.state_dir),
         curve.as_ref(),
+        config.zmq.max_event_connections as usize,
     )?;
     info!(endpoint = %config.zmq.publish, "publishing events");
     // Subscribers of an earlier run reconnect on their own (ZeroMQ retries

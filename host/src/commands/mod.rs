@@ -6,7 +6,6 @@
 
 mod background;
 mod batch;
-mod connections;
 mod dispatch;
 mod protocol;
 mod queries;

@@ -21,12 +21,12 @@ use serde_json::Value;
 use tracing::{error, info, warn};
 
 use super::background::Background;
-use super::connections::{self, Change, ConnectionCap};
 use super::dispatch::{Dispatcher, Handled};
 use super::protocol::{Reply, parse_request};
 use super::stats::CommandStats;
 use super::throttle::Throttle;
 use crate::auth::{Clients, Curve, Role, zap::ZapHandler};
+use crate::connection_cap::{self, Change, ConnectionCap};
 use crate::core_thread;
 use crate::publisher::StatusPublisher;
 
@@ -117,7 +117,7 @@ impl CommandServer {
         socket.set_linger(500).map_err(error)?;
         socket.set_maxmsgsize(MAX_COMMAND_BYTES).map_err(error)?;
         socket
-            .set_handshake_ivl(connections::HANDSHAKE_MS)
+            .set_handshake_ivl(connection_cap::HANDSHAKE_MS)
             .map_err(error)?;
         crate::endpoint::bind(&socket, endpoint).map_err(|source| CommandSocketError {
             endpoint: endpoint.to_owned(),
@@ -127,19 +127,7 @@ impl CommandServer {
             .get_last_endpoint()
             .map_err(error)?
             .unwrap_or_else(|_| endpoint.to_owned());
-        let monitor_endpoint = connections::monitor_endpoint(&socket);
-        socket
-            .monitor(
-                &monitor_endpoint,
-                i32::from(
-                    zmq::SocketEvent::ACCEPTED.to_raw()
-                        | zmq::SocketEvent::DISCONNECTED.to_raw()
-                        | zmq::SocketEvent::CLOSED.to_raw(),
-                ),
-            )
-            .map_err(error)?;
-        let monitor = context.socket(zmq::PAIR).map_err(error)?;
-        monitor.connect(&monitor_endpoint).map_err(error)?;
+        let monitor = connection_cap::monitor(&context, &socket).map_err(error)?;
         let background = Background::start(&context, status.clone()).map_err(error)?;
         info!(endpoint = %bound, "taking commands");
         let stop = Arc::new(AtomicBool::new(false));
@@ -214,21 +202,17 @@ impl Serving {
 
     /// Applies the monitor's events to the connection cap.
     fn connection_events(&mut self) {
-        while let Ok(frames) = self.monitor.recv_multipart(zmq::DONTWAIT) {
-            let Some(frame) = frames.first() else {
-                continue;
-            };
-            match self.cap.on_event(frame) {
-                Change::Refused => {
-                    let before = self.stats.connection_refused();
-                    connections::warn_refused(before, self.cap.max());
-                }
-                Change::Accepted | Change::Closed => {
-                    self.stats.set_connections_open(self.cap.open());
-                }
-                Change::None => {}
-            }
-        }
+        let stats = &self.stats;
+        connection_cap::apply_events(&self.monitor, &mut self.cap, |change, cap| match change {
+            Change::Refused => connection_cap::warn_refused(
+                "command",
+                "max_command_connections",
+                stats.connection_refused(),
+                cap.max(),
+            ),
+            Change::Accepted | Change::Closed => stats.set_connections_open(cap.open()),
+            Change::None => {}
+        });
     }
 
     /// Reads and answers one command.

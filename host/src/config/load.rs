@@ -394,6 +394,9 @@ impl<'a> Reader<'a> {
         if config.zmq.queue_capacity == 0 {
             self.error(zmq.join("queue_capacity"), "must be at least 1");
         }
+        if config.zmq.max_event_connections == 0 {
+            self.error(zmq.join("max_event_connections"), "must be at least 1");
+        }
         if config.zmq.max_command_connections == 0 {
             self.error(zmq.join("max_command_connections"), "must be at least 1");
         }

@@ -103,6 +103,10 @@ pub struct ZmqConfig {
     /// order path needs.
     #[serde(default = "default_max_command_connections")]
     pub max_command_connections: u32,
+    /// Subscribers connected to the event socket at once; more are shut
+    /// down as they come, for the same reason.
+    #[serde(default = "default_max_event_connections")]
+    pub max_event_connections: u32,
     /// Commands a second taken from one connection (in bursts of as many);
     /// more are answered `rate_limited`. 0: no bound.
     #[serde(default = "default_max_commands_per_second")]
@@ -142,6 +146,7 @@ impl Default for ZmqConfig {
             queue_capacity: default_queue(),
             publisher_spin_us: default_publisher_spin(),
             max_command_connections: default_max_command_connections(),
+            max_event_connections: default_max_event_connections(),
             max_commands_per_second: default_max_commands_per_second(),
             curve: None,
         }
@@ -158,6 +163,10 @@ fn default_commands() -> String {
 
 fn default_queue() -> usize {
     65_536
+}
+
+fn default_max_event_connections() -> u32 {
+    crate::publisher::DEFAULT_MAX_CONNECTIONS as u32
 }
 
 fn default_max_command_connections() -> u32 {

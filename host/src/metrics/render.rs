@@ -104,6 +104,12 @@ pub fn render(exchanges: &Exchanges, commands: &CommandStats, publisher: &Publis
             "Market and status events dropped on a full queue.",
             stats.dropped.load(Ordering::Relaxed),
         ),
+        Family::single(
+            "connector_event_connections_refused_total",
+            "counter",
+            "Event subscribers' connections refused over the cap.",
+            stats.connections_refused.load(Ordering::Relaxed),
+        ),
     ];
     families.extend(up_down(
         &registry.connections(),

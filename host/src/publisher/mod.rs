@@ -33,6 +33,7 @@ use serde::Serialize;
 use tracing::{error, info, warn};
 
 use crate::auth::{Curve, zap::ZapHandler};
+use crate::connection_cap::{self, Change, ConnectionCap};
 
 pub use board::{ExchangeBoard, StatusBoard};
 pub use json::JsonDecimal;
@@ -42,6 +43,14 @@ pub use topics::{OrderEventKind, order_event_kind};
 
 /// Room reserved for one event body; a book of 20 levels a side fits.
 const BODY_CAPACITY: usize = 2048;
+
+/// Subscribers connected at once unless configured otherwise
+/// (`zmq.max_event_connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+/// How often the subscribers' connections are looked at while events flow
+/// (an idle thread looks every time it wakes).
+const CONNECTIONS_CHECK: Duration = Duration::from_millis(10);
 
 /// How long binding a new event socket may be retried after the old one
 /// closed.
@@ -119,6 +128,8 @@ pub struct PublisherStats {
     pub sent: AtomicU64,
     /// Events dropped because the queue was full.
     pub dropped: AtomicU64,
+    /// Subscribers' connections shut down over the cap.
+    pub connections_refused: AtomicU64,
 }
 
 /// A sequence counter for one topic family. Its lock is held from taking
@@ -193,7 +204,14 @@ impl Publisher {
         capacity: usize,
         spin: Duration,
     ) -> Result<(Publisher, PublisherThread), PublisherError> {
-        Publisher::start_keeping(endpoint, capacity, spin, None, None)
+        Publisher::start_keeping(
+            endpoint,
+            capacity,
+            spin,
+            None,
+            None,
+            DEFAULT_MAX_CONNECTIONS,
+        )
     }
 
     /// As [`Publisher::start_spinning`], and keeps the order and account
@@ -206,6 +224,7 @@ impl Publisher {
         spin: Duration,
         state_dir: Option<&Path>,
         curve: Option<&Curve>,
+        max_connections: usize,
     ) -> Result<(Publisher, PublisherThread), PublisherError> {
         let (run, recorder) = match state_dir {
             Some(state_dir) => {
@@ -233,6 +252,7 @@ impl Publisher {
             curve: curve.cloned(),
             capacity,
             endpoint: endpoint.to_owned(),
+            max_connections,
         };
         let socket = spec.socket().map_err(error)?;
         crate::endpoint::bind(&socket, endpoint).map_err(|source| PublisherError::Bind {
@@ -244,6 +264,7 @@ impl Publisher {
         if let Ok(bound) = socket.get_last_endpoint().map_err(error)? {
             spec.endpoint = bound;
         }
+        let connections = spec.watch(&socket).map_err(error)?;
         let (queue, receiver) = sync_channel(capacity.max(1));
         let stats = Arc::new(PublisherStats::default());
         let overflow = Arc::new(Overflow::default());
@@ -251,6 +272,7 @@ impl Publisher {
         let rejoin = Arc::new(AtomicBool::new(false));
         let sender = Sender {
             socket,
+            connections,
             spec,
             rejoin: Arc::clone(&rejoin),
             _zap: zap,
@@ -392,6 +414,8 @@ impl Publisher {
 /// events that found the queue full.
 struct Sender {
     socket: zmq::Socket,
+    /// Its subscribers' connections, capped.
+    connections: Connections,
     /// How the socket is made anew.
     spec: SocketSpec,
     /// Set to have every subscriber disconnected.
@@ -407,6 +431,9 @@ impl Sender {
     /// Sends one message, then keeps it if its family is kept.
     fn send(&mut self, message: &Message) {
         self.rejoin_if_asked();
+        if self.connections.checked.elapsed() >= CONNECTIONS_CHECK {
+            self.watch_connections();
+        }
         match self
             .socket
             .send_multipart([message.topic.as_bytes(), &message.body], 0)
@@ -425,6 +452,7 @@ impl Sender {
     /// and flushes the history when it is due.
     fn idle(&mut self) {
         self.rejoin_if_asked();
+        self.watch_connections();
         for message in self.overflow.take() {
             self.send(&message);
         }
@@ -456,6 +484,10 @@ impl Sender {
         loop {
             match crate::endpoint::bind(&self.socket, &endpoint) {
                 Ok(()) => {
+                    match self.spec.watch(&self.socket) {
+                        Ok(connections) => self.connections = connections,
+                        Err(error) => error!(%endpoint, "subscribers are not capped: {error}"),
+                    }
                     info!(%endpoint, "every subscriber disconnected, to handshake again");
                     return;
                 }
@@ -470,6 +502,24 @@ impl Sender {
                 }
             }
         }
+    }
+
+    /// Applies the monitor's events to the connection cap: a subscriber
+    /// over it is shut down as it comes.
+    fn watch_connections(&mut self) {
+        let refused = &self.stats.connections_refused;
+        let Connections {
+            monitor,
+            cap,
+            checked,
+        } = &mut self.connections;
+        connection_cap::apply_events(monitor, cap, |change, cap| {
+            if change == Change::Refused {
+                let before = refused.fetch_add(1, Ordering::Relaxed);
+                connection_cap::warn_refused("event", "max_event_connections", before, cap.max());
+            }
+        });
+        *checked = Instant::now();
     }
 
     /// How long the thread may sleep: until the history's flush is due,
@@ -492,6 +542,14 @@ impl Sender {
     }
 }
 
+/// The subscribers' connections: the socket's monitor and the cap.
+struct Connections {
+    monitor: zmq::Socket,
+    cap: ConnectionCap,
+    /// When the monitor was last read.
+    checked: Instant,
+}
+
 /// How the event socket is made: at start, and again whenever the
 /// subscribers are dropped.
 struct SocketSpec {
@@ -503,6 +561,8 @@ struct SocketSpec {
     capacity: usize,
     /// Where it binds (once bound, with a wildcard port resolved).
     endpoint: String,
+    /// Subscribers connected at once; more are shut down as they come.
+    max_connections: usize,
 }
 
 impl SocketSpec {
@@ -515,7 +575,17 @@ impl SocketSpec {
         // Never block and never grow without bound inside ZeroMQ either.
         socket.set_sndhwm(self.capacity.try_into().unwrap_or(i32::MAX))?;
         socket.set_linger(1_000)?;
+        socket.set_handshake_ivl(connection_cap::HANDSHAKE_MS)?;
         Ok(socket)
+    }
+
+    /// Starts watching the connections of `socket`, once bound.
+    fn watch(&self, socket: &zmq::Socket) -> Result<Connections, zmq::Error> {
+        Ok(Connections {
+            monitor: connection_cap::monitor(&self.context, socket)?,
+            cap: ConnectionCap::new(self.max_connections, &self.endpoint),
+            checked: Instant::now(),
+        })
     }
 }
 

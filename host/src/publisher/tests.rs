@@ -196,3 +196,49 @@ fn dropped_subscribers_reconnect_and_hear_again() {
         thread.join();
     }
 }
+
+#[test]
+fn subscribers_over_the_cap_are_shut_down_as_they_come() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.sock");
+    let endpoint = format!("ipc://{}", path.display());
+    let (publisher, thread) =
+        Publisher::start_keeping(&endpoint, 1024, DEFAULT_SPIN, None, None, 2).unwrap();
+    let flood: Vec<std::os::unix::net::UnixStream> = (0..6)
+        .map(|_| std::os::unix::net::UnixStream::connect(&path).unwrap())
+        .collect();
+    // The thread looks at its connections whenever it wakes.
+    let family = publisher.family("market.hl");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while publisher
+        .stats()
+        .connections_refused
+        .load(Ordering::Relaxed)
+        < 4
+    {
+        assert!(Instant::now() < deadline, "the flood was not refused");
+        publisher.publish(&family, "market.hl.trade".into(), "trade", 0, &"x");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let closed = flood
+        .into_iter()
+        .filter(|mut stream| {
+            stream
+                .set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let mut byte = [0u8; 64];
+            // The greeting may come first; a shut-down connection then ends.
+            loop {
+                match stream.read(&mut byte) {
+                    Ok(0) => return true,
+                    Ok(_) => continue,
+                    Err(_) => return false,
+                }
+            }
+        })
+        .count();
+    assert_eq!(closed, 4, "two stay, four are shut down");
+    drop(publisher);
+    thread.join();
+}

@@ -1,7 +1,8 @@
-//! A cap on the command socket's connections, so that a flood of
-//! connections cannot take the file descriptors the order path needs
-//! (the nonce file, the journal, the exchange's and the signer's
-//! connections). ZeroMQ has no such option: the socket's monitor reports
+//! A cap on a bound socket's connections (the command socket's, the event
+//! socket's), so that a flood of connections cannot take the file
+//! descriptors the order path needs (the nonce file, the journal, the
+//! exchange's and the signer's connections). ZeroMQ has no such option:
+//! the socket's monitor reports
 //! every accepted connection with its descriptor, and one beyond the cap is
 //! shut down at once (ZeroMQ then closes it and frees the descriptor).
 //! Connections that never finish ZeroMQ's handshake are dropped by ZeroMQ
@@ -16,12 +17,39 @@ use tracing::warn;
 /// How long a connection may take to finish ZeroMQ's handshake, ms.
 pub const HANDSHAKE_MS: i32 = 2_000;
 
-/// The monitor's endpoint for one command socket.
-pub fn monitor_endpoint(socket: &zmq::Socket) -> String {
-    format!("inproc://command-connections-{:p}", socket)
+/// Starts `socket`'s monitor (accepted and ended connections) and returns
+/// the socket its events arrive on, in `socket`'s `context`.
+pub fn monitor(context: &zmq::Context, socket: &zmq::Socket) -> Result<zmq::Socket, zmq::Error> {
+    let endpoint = format!("inproc://connections-{:p}", socket);
+    socket.monitor(
+        &endpoint,
+        i32::from(
+            zmq::SocketEvent::ACCEPTED.to_raw()
+                | zmq::SocketEvent::DISCONNECTED.to_raw()
+                | zmq::SocketEvent::CLOSED.to_raw(),
+        ),
+    )?;
+    let events = context.socket(zmq::PAIR)?;
+    events.connect(&endpoint)?;
+    Ok(events)
 }
 
-/// The connections of the command socket, by descriptor.
+/// Applies every event waiting on `monitor` to `cap`, telling `on_change`
+/// what each did.
+pub fn apply_events(
+    monitor: &zmq::Socket,
+    cap: &mut ConnectionCap,
+    mut on_change: impl FnMut(Change, &ConnectionCap),
+) {
+    while let Ok(frames) = monitor.recv_multipart(zmq::DONTWAIT) {
+        if let Some(frame) = frames.first() {
+            let change = cap.on_event(frame);
+            on_change(change, cap);
+        }
+    }
+}
+
+/// The connections of a socket, by descriptor.
 #[derive(Debug)]
 pub struct ConnectionCap {
     max: usize,
@@ -106,7 +134,7 @@ impl ConnectionCap {
     }
 }
 
-/// The local address of the command socket's connections.
+/// The local address of the socket's connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum LocalAddress {
     /// TCP: the bound address.
@@ -170,12 +198,13 @@ impl LocalAddress {
     }
 }
 
-/// Logs a refused connection, at most once per burst of them.
-pub fn warn_refused(refused_before: u64, max: usize) {
+/// Logs a connection to `socket` refused over the cap `setting` sets: the
+/// first only (`refused_before`: how many were refused before it).
+pub fn warn_refused(socket: &str, setting: &str, refused_before: u64, max: usize) {
     if refused_before == 0 {
         warn!(
             max,
-            "command socket: a connection over the cap was refused (zmq.max_command_connections)"
+            "{socket} socket: a connection over the cap was refused (zmq.{setting})"
         );
     }
 }
