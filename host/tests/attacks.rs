@@ -13,6 +13,19 @@ use common::host_process::{HostFiles, funded_emulator, run_to_exit};
 use common::orders::{EventLog, eventually};
 use serde_json::{Value, json};
 
+/// Waits until order `id` is `FAILED`; its `get_order` reply.
+async fn until_failed(files: &HostFiles, id: &Value) -> Value {
+    let mut failed = Value::Null;
+    eventually("the order failed", Duration::from_secs(10), || {
+        failed = files
+            .command(json!({"cmd": "get_order", "client_order_id": id}))
+            .unwrap_or_default();
+        failed["result"]["order_state"] == "FAILED"
+    })
+    .await;
+    failed
+}
+
 #[test]
 fn an_endpoint_beyond_loopback_is_refused_by_check_config_and_run() {
     // Never started: the config is refused before anything connects.
@@ -102,14 +115,7 @@ async fn a_process_that_takes_the_signer_socket_gets_no_order_and_the_signer_exi
 
     // An order now is not signed, and the squatter is sent nothing.
     let id = files.limit_buy("BTC-USD", "90000", "0.001");
-    let mut failed = Value::Null;
-    eventually("the order failed", Duration::from_secs(10), || {
-        failed = files
-            .command(json!({"cmd": "get_order", "client_order_id": id}))
-            .unwrap_or_default();
-        failed["result"]["order_state"] == "FAILED"
-    })
-    .await;
+    let failed = until_failed(&files, &json!(id)).await;
     assert!(
         failed
             .to_string()
@@ -280,14 +286,7 @@ async fn a_signature_by_another_key_than_the_configured_signer_is_never_sent() {
     let _host = files.start().await;
     let mut arrivals = emulator.exchange_arrivals();
     let id = files.limit_buy("BTC-USD", "90000", "0.001");
-    let mut failed = Value::Null;
-    eventually("the order failed", Duration::from_secs(10), || {
-        failed = files
-            .command(json!({"cmd": "get_order", "client_order_id": id}))
-            .unwrap_or_default();
-        failed["result"]["order_state"] == "FAILED"
-    })
-    .await;
+    let failed = until_failed(&files, &json!(id)).await;
     assert!(
         failed.to_string().contains(&format!(
             "the signature is by {}, not by the configured signer",
@@ -334,15 +333,7 @@ async fn a_marketable_sell_with_a_low_limit_is_valued_at_the_mark_and_never_sign
         )
         .expect("reply");
     assert_eq!(reply["ok"], true, "{reply}");
-    let id = reply["result"]["client_order_id"].clone();
-    let mut failed = Value::Null;
-    eventually("the sell failed", Duration::from_secs(10), || {
-        failed = files
-            .command(json!({"cmd": "get_order", "client_order_id": id}))
-            .unwrap_or_default();
-        failed["result"]["order_state"] == "FAILED"
-    })
-    .await;
+    let failed = until_failed(&files, &reply["result"]["client_order_id"]).await;
     assert!(
         failed.to_string().contains(
             "order notional 50000 (the mark; limit 3) × 5 = 250000 exceeds 50000 (rule: max_order_notional)"

@@ -236,29 +236,33 @@ fn warn_unfetched(key: &str, why: &str) {
     );
 }
 
-/// Fetches every key's marks once, waiting for the answers (a failure is
-/// logged, and the key's orders are refused until a fetch succeeds); then,
-/// when `keep_fresh`, refreshes them on tasks of their own for as long as
-/// the runtime runs. Called inside the runtime, before requests are served.
+/// Fetches every key's marks once, all at once, waiting for the answers
+/// (at most [`MAX_REQUEST_TIME`]: a venue that does not answer delays the
+/// socket no longer, and its key's orders are refused until a fetch
+/// succeeds); then, when `keep_fresh`, refreshes them on tasks of their own
+/// for as long as the runtime runs. Called inside the runtime, before
+/// requests are served.
 pub async fn start(keyring: &Keyring, keep_fresh: bool) -> Result<(), String> {
+    let mut first = Vec::new();
     for key in keyring.keys() {
         let Some(valuation) = key.policy.mark_prices() else {
             continue;
         };
         let timeout = Duration::from_millis(valuation.source.max_age_ms).min(MAX_REQUEST_TIME);
         let client = client(timeout)?;
-        let first = valuation.refresh(&client, key.venue).await;
-        if let Err(why) = &first {
-            warn_unfetched(&key.name, why);
-        }
-        if keep_fresh {
-            tokio::spawn(valuation.clone().keep_fresh(
-                client,
-                key.venue,
-                key.name.clone(),
-                first.is_err(),
-            ));
-        }
+        let (valuation, venue, name) = (valuation.clone(), key.venue, key.name.clone());
+        first.push(tokio::spawn(async move {
+            let fetched = valuation.refresh(&client, venue).await;
+            if let Err(why) = &fetched {
+                warn_unfetched(&name, why);
+            }
+            if keep_fresh {
+                tokio::spawn(valuation.keep_fresh(client, venue, name, fetched.is_err()));
+            }
+        }));
+    }
+    for fetch in first {
+        let _ = fetch.await;
     }
     Ok(())
 }

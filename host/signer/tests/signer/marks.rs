@@ -156,3 +156,28 @@ async fn orders_are_valued_at_the_worse_of_limit_and_the_venues_mark() {
     hl.shutdown().await;
     by.shutdown().await;
 }
+
+#[test]
+fn a_venue_that_does_not_answer_at_start_leaves_orders_refused_and_the_rest_signed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_file(dir.path(), "hl.key", KEY, 0o600);
+    let keyring = key_entry(
+        "hl",
+        "hyperliquid",
+        "file = \"hl.key\"",
+        "http://127.0.0.1:1",
+    );
+    let keyring = write_file(dir.path(), "keyring.toml", &keyring, 0o600);
+    let server = Server::serve(dir, &["--keyring".into(), keyring.into_os_string()]);
+    let mut client = server.connect();
+    let refused = refusal(&client.call(&hl_order(true, "1", "0.001")));
+    assert!(
+        refused.starts_with(
+            "no mark price for 0 yet: none fetched from http://127.0.0.1:1 (the last fetch failed: "
+        ),
+        "{refused}"
+    );
+    let cancel = json!({"id": 4, "key": "hl", "scheme": "hyperliquid-l1", "nonce": now_ms(),
+        "network": "mainnet", "action": {"type": "cancel", "cancels": [{"a": 0, "o": 1}]}});
+    assert!(client.call(&cancel.to_string()).result.is_ok());
+}
