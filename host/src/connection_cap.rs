@@ -11,6 +11,7 @@
 
 use std::collections::HashSet;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing::warn;
 
@@ -20,7 +21,14 @@ pub const HANDSHAKE_MS: i32 = 2_000;
 /// Starts `socket`'s monitor (accepted and ended connections) and returns
 /// the socket its events arrive on, in `socket`'s `context`.
 pub fn monitor(context: &zmq::Context, socket: &zmq::Socket) -> Result<zmq::Socket, zmq::Error> {
-    let endpoint = format!("inproc://connections-{:p}", socket);
+    // A name of its own each time: a socket made anew in the same place (the
+    // event socket, when its subscribers are dropped) must not meet the
+    // endpoint of its predecessor's monitor, which closes in the background.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let endpoint = format!(
+        "inproc://connections-{}",
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
     socket.monitor(
         &endpoint,
         i32::from(

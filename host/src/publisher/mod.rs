@@ -311,7 +311,7 @@ impl Publisher {
         &self.board
     }
 
-    /// Disconnects every subscriber, soon, by binding the socket anew: each
+    /// Disconnects every subscriber, soon, by replacing the socket: each
     /// reconnects on its own (ZeroMQ retries) through the handshake, where
     /// the client keys in force decide — so a key removed from the list
     /// stops hearing events. Subscribers see the events they missed

@@ -205,11 +205,23 @@ fn subscribers_over_the_cap_are_shut_down_as_they_come() {
     let endpoint = format!("ipc://{}", path.display());
     let (publisher, thread) =
         Publisher::start_keeping(&endpoint, 1024, DEFAULT_SPIN, None, None, 2).unwrap();
-    let flood: Vec<std::os::unix::net::UnixStream> = (0..6)
-        .map(|_| std::os::unix::net::UnixStream::connect(&path).unwrap())
-        .collect();
-    // The thread looks at its connections whenever it wakes.
+    // The cap holds on a socket made anew too.
     let family = publisher.family("market.hl");
+    publisher.drop_subscribers();
+    publisher.publish(&family, "market.hl.trade".into(), "trade", 0, &"x");
+    let connect = || {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match std::os::unix::net::UnixStream::connect(&path) {
+                Ok(stream) => return stream,
+                Err(error) if Instant::now() > deadline => panic!("{error}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    let flood: Vec<std::os::unix::net::UnixStream> = (0..6).map(|_| connect()).collect();
+    // The thread looks at its connections whenever it wakes.
     let deadline = Instant::now() + Duration::from_secs(10);
     while publisher
         .stats()
