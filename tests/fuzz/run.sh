@@ -17,7 +17,7 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
     targets=(plugin_frame plugin_response bybit_frame bybit_response binance_frame binance_response
-        command signer_request config)
+        command signer_request mark_prices config)
 fi
 
 export RUSTC_BOOTSTRAP=1

@@ -131,14 +131,16 @@ struct MarkContext {
 }
 
 impl MarkContext {
+    /// The mark, when it is a positive decimal.
     fn mark(&self) -> Option<Decimal> {
-        self.mark_px.as_deref()?.parse().ok()
+        let mark: Decimal = self.mark_px.as_deref()?.parse().ok()?;
+        (mark > Decimal::ZERO).then_some(mark)
     }
 }
 
 /// Perp mark prices by asset id from a `metaAndAssetCtxs` answer: the n-th
-/// context is the n-th perp's. A context without a readable `markPx` is left
-/// out.
+/// context is the n-th perp's. A context without a positive `markPx` is
+/// left out.
 pub fn perp_mark_prices(json: &str) -> Result<Vec<(u32, Decimal)>, MarketError> {
     let [meta, contexts] = meta_and_contexts(json, MarketError::NotMetaAndAssetCtxs)?;
     let markets = perp_markets(serde_json::from_value(meta)?);
@@ -151,7 +153,7 @@ pub fn perp_mark_prices(json: &str) -> Result<Vec<(u32, Decimal)>, MarketError> 
 }
 
 /// Spot mark prices by asset id from a `spotMetaAndAssetCtxs` answer, each
-/// context matched to its pair by `coin`. A context without a readable
+/// context matched to its pair by `coin`. A context without a positive
 /// `markPx` or a known `coin` is left out.
 pub fn spot_mark_prices(json: &str) -> Result<Vec<(u32, Decimal)>, MarketError> {
     let [meta, contexts] = meta_and_contexts(json, MarketError::NotSpotMetaAndAssetCtxs)?;

@@ -11,6 +11,7 @@
 //! | [`binance_response`] | Binance USDⓈ-M REST answers (status, headers, body), for every operation and the session's own requests (book snapshot, listen key, server time) | the exchange |
 //! | [`command`] | a command, then the order it asks for (or a modify leaves), quantized, risk-checked and encoded | a strategy |
 //! | [`signer_request`] | one request line to the signer | the host, or anything on its socket |
+//! | [`mark_prices`] | an answer to the signer's fetch of mark prices (Hyperliquid perp and spot contexts, Binance `premiumIndex`, Bybit tickers), then orders valued at each mark | the exchange |
 //! | [`config`] | the host's TOML configuration | the user |
 //!
 //! The coverage-guided runs live in `libfuzzer/` (`cargo fuzz`, run by
@@ -35,7 +36,8 @@ use connector_host::trading::{
 };
 use connector_signer::handler::Signer;
 use connector_signer::keyring::{ApiKey, ApiSecret, Key, Keyring, Material};
-use connector_signer::policy::{KeyPolicy, api, hyperliquid};
+use connector_signer::marks::{MarkSource, MarkValuation};
+use connector_signer::policy::{KeyPolicy, NotionalCap, api, check_notional, hyperliquid};
 use connector_signer::schemes::Venue;
 use ed25519_dalek::SigningKey;
 use hyperliquid_core::PrivateKey;
@@ -49,7 +51,7 @@ use rust_decimal::Decimal;
 
 /// The names of the harnesses, as `run.sh`, the libFuzzer targets and the
 /// corpus folders spell them.
-pub const TARGETS: [&str; 9] = [
+pub const TARGETS: [&str; 10] = [
     "plugin_frame",
     "plugin_response",
     "bybit_frame",
@@ -58,6 +60,7 @@ pub const TARGETS: [&str; 9] = [
     "binance_response",
     "command",
     "signer_request",
+    "mark_prices",
     "config",
 ];
 
@@ -72,6 +75,7 @@ pub fn run(target: &str, data: &[u8]) -> bool {
         "binance_response" => binance_response(data),
         "command" => command(data),
         "signer_request" => signer_request(data),
+        "mark_prices" => mark_prices(data),
         "config" => config(data),
         _ => return false,
     }
@@ -690,6 +694,52 @@ fn encode(request: plugin_api::OrderRequest) {
             }
         }
         Err(error) => check_error(&error),
+    }
+}
+
+/// One venue answer to the signer's fetch of mark prices — the first byte
+/// picks whose: Hyperliquid perp contexts, spot contexts, Binance
+/// `premiumIndex`, Bybit tickers — and then orders valued at each mark read
+/// (with a limit below it, at it, and none), under a cap they exceed.
+pub fn mark_prices(data: &[u8]) {
+    let Some((&venue, answer)) = data.split_first() else {
+        return;
+    };
+    let Ok(answer) = std::str::from_utf8(answer) else {
+        return;
+    };
+    let by_asset = |marks: Vec<(u32, Decimal)>| {
+        marks
+            .into_iter()
+            .map(|(asset, mark)| (asset.to_string(), mark))
+            .collect()
+    };
+    let marks: Vec<(String, Decimal)> = match venue % 4 {
+        0 => hyperliquid_core::perp_mark_prices(answer).map_or_else(|_| Vec::new(), by_asset),
+        1 => hyperliquid_core::spot_mark_prices(answer).map_or_else(|_| Vec::new(), by_asset),
+        2 => binance_core::marks::mark_prices(answer).unwrap_or_default(),
+        _ => bybit_core::marks::mark_prices(answer).unwrap_or_default(),
+    };
+    let valuation = MarkValuation::new(MarkSource {
+        url: "http://127.0.0.1:1".to_owned(),
+        refresh_ms: 1,
+        max_age_ms: 2,
+    });
+    valuation.update(marks.clone(), NOW_MS);
+    let cap = NotionalCap::own(Decimal::ONE);
+    let size = Decimal::from(1_000_000);
+    for (market, mark) in &marks {
+        assert!(*mark > Decimal::ZERO, "{market}: a mark of {mark} was read");
+        for limit in [None, Some(*mark), Some(Decimal::ONE)] {
+            let valued = check_notional(market, limit, size, cap, Some(&valuation), NOW_MS);
+            let price = limit.map_or(*mark, |limit| limit.max(*mark));
+            let exceeds = price.checked_mul(size).is_none_or(|value| value > cap.max);
+            assert_eq!(
+                valued.is_err(),
+                exceeds,
+                "{market}: {limit:?} against {mark}"
+            );
+        }
     }
 }
 

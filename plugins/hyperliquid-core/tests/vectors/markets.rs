@@ -152,6 +152,7 @@ fn mark_prices_are_keyed_by_asset_id() {
         ctx("\"3500.0\""),
         ctx("null"),
         ctx("\"x\""),
+        ctx("\"0\""),
     ]
     .join(",");
     let perps = perp_mark_prices(&format!("[{META},[{contexts}]]")).expect("perps");
