@@ -252,17 +252,12 @@ async fn an_exchange_beyond_this_machine_is_not_added_while_the_signer_takes_dem
         common::orders::key(seed).address()
     ));
     files.command(json!({"cmd": "reload"})).expect("reply");
-    eventually("the reload refused", Duration::from_secs(10), || {
-        events.all().iter().any(|(topic, body)| {
-            topic == "host.status.config"
-                && body["data"]["state"] == "refused"
-                && body["data"]["errors"].to_string().contains(
-                    "exchanges.hl-remote: it reaches beyond this machine, and the signer \
-                         the host started takes demo keys",
-                )
-        })
-    })
-    .await;
+    events
+        .until_refused(
+            "exchanges.hl-remote: it reaches beyond this machine, and the signer the host \
+             started takes demo keys",
+        )
+        .await;
     let status = files.command(json!({"cmd": "status"})).expect("reply");
     assert!(!status.to_string().contains("hl-remote"), "{status}");
     emulator.shutdown().await;
@@ -394,16 +389,11 @@ async fn the_signer_the_host_starts_caps_orders_at_the_configs_largest_limit() {
     // A reload may not raise the limits past what the signer allows.
     files.replace_in_config("\"1000\"", "\"5000\"");
     files.command(json!({"cmd": "reload"})).expect("reply");
-    eventually("the reload refused", Duration::from_secs(10), || {
-        events.all().iter().any(|(topic, body)| {
-            topic == "host.status.config"
-                && body["data"]["state"] == "refused"
-                && body["data"]["errors"].to_string().contains(
-                    "limits.max_order_notional: the largest would be 5000, above the 1000 the \
-                     signer this host started caps orders at; restart the host to raise it",
-                )
-        })
-    })
-    .await;
+    events
+        .until_refused(
+            "limits.max_order_notional: the largest would be 5000, above the 1000 the signer \
+             this host started caps orders at; restart the host to raise it",
+        )
+        .await;
     emulator.shutdown().await;
 }

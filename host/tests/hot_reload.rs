@@ -35,16 +35,6 @@ fn buy(files: &HostFiles, amount: &str) -> Value {
         .expect("reply")
 }
 
-/// The `data` of every `host.status.config` event.
-fn config_events(events: &EventLog) -> Vec<Value> {
-    events
-        .all()
-        .into_iter()
-        .filter(|(topic, _)| topic == "host.status.config")
-        .map(|(_, body)| body["data"].clone())
-        .collect()
-}
-
 /// The client order id of a `buy` reply, which must be `ok`.
 fn order_id(reply: &Value) -> String {
     assert_eq!(reply["ok"], true, "{reply}");
@@ -67,25 +57,6 @@ async fn until_status(events: &EventLog, what: &str, fields: &[(&str, &str)]) {
                     && fields
                         .iter()
                         .all(|(field, value)| body["data"][field] == *value)
-            })
-        },
-    )
-    .await;
-}
-
-/// Waits until a reload is refused with an error containing `needle`.
-async fn until_refused(events: &EventLog, needle: &str) {
-    eventually(
-        &format!("a reload refused: {needle}"),
-        Duration::from_secs(10),
-        || {
-            config_events(events).iter().any(|data| {
-                data["state"] == "refused"
-                    && data["errors"].as_array().is_some_and(|errors| {
-                        errors
-                            .iter()
-                            .any(|e| e.as_str().is_some_and(|e| e.contains(needle)))
-                    })
             })
         },
     )
@@ -133,11 +104,12 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     // Reading the file (at start, or here) is not a change: no reload.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert!(
-        config_events(&events)
+        events
+            .config_events()
             .iter()
             .all(|data| data["state"] == "loaded"),
         "reloads without a change: {:?}",
-        config_events(&events)
+        events.config_events()
     );
 
     let live = buy(&files, "0.005");
@@ -150,7 +122,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         .replace("commands = \"ipc://", "commands = \"ipc:///tmp/elsewhere-");
     editor_save(&files.config_file, &tighter);
     eventually("the edit applied", Duration::from_secs(10), || {
-        config_events(&events).iter().any(|data| {
+        events.config_events().iter().any(|data| {
             data["state"] == "applied"
                 && data["applied"] == json!(["exchanges.hl.limits"])
                 && data["restart_required"] == json!(["zmq"])
@@ -189,7 +161,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
             &format!("the edit of {key} refused"),
             Duration::from_secs(10),
             || {
-                config_events(&events).iter().any(|data| {
+                events.config_events().iter().any(|data| {
                     data["state"] == "refused"
                         && data["errors"].as_array().is_some_and(|errors| {
                             errors.iter().any(|e| {
@@ -221,7 +193,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     let without_btc = with_eth.replacen("[[exchanges.markets]]\nsymbol = \"BTC-USD\"\n", "", 1);
     assert_ne!(without_btc, with_eth);
     editor_save(&files.config_file, &without_btc);
-    until_refused(&events, "BTC-USD has 2 live orders").await;
+    events.until_refused("BTC-USD has 2 live orders").await;
     editor_save(&files.config_file, &with_eth);
 
     // `connector-host reload` asks for the same on demand.
@@ -235,10 +207,11 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
         "{stdout}"
     );
     eventually("the asked-for reload", Duration::from_secs(10), || {
-        config_events(&events)
+        events
+            .config_events()
             .last()
             .is_some_and(|data| data["state"] == "applied")
-            && config_events(&events).len() >= 8
+            && events.config_events().len() >= 8
     })
     .await;
 
@@ -268,7 +241,7 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     );
     editor_save(&files.config_file, &hl2);
     eventually("hl2 added", Duration::from_secs(15), || {
-        config_events(&events).iter().any(|data| {
+        events.config_events().iter().any(|data| {
             data["state"] == "applied"
                 && data["applied"]
                     .as_array()
@@ -285,7 +258,9 @@ async fn a_running_host_applies_valid_edits_and_refuses_invalid_ones() {
     let hl2_id = order_id(&on_hl2);
     until_order_state(&files, "hl2", &hl2_id, "OPEN").await;
     editor_save(&files.config_file, &with_eth);
-    until_refused(&events, "exchanges.hl2: removing it is refused").await;
+    events
+        .until_refused("exchanges.hl2: removing it is refused")
+        .await;
     let cancel = files
         .command(json!({"cmd": "cancel", "exchange": "hl2", "client_order_id": hl2_id}))
         .expect("reply");
@@ -367,11 +342,12 @@ async fn a_config_is_taken_only_when_complete_and_only_if_no_one_else_can_change
     writer.write_all(written.as_bytes()).expect("write");
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert!(
-        config_events(&events)
+        events
+            .config_events()
             .iter()
             .all(|data| data["state"] == "loaded"),
         "a half-written file was read: {:?}",
-        config_events(&events)
+        events.config_events()
     );
     assert_eq!(buy(&files, "0.05")["error"]["code"], "risk_limit");
 
@@ -388,7 +364,7 @@ async fn a_config_is_taken_only_when_complete_and_only_if_no_one_else_can_change
     std::fs::set_permissions(&files.config_file, std::fs::Permissions::from_mode(0o666))
         .expect("chmod");
     files.command(json!({"cmd": "reload"})).expect("reply");
-    until_refused(&events, "another user could change it").await;
+    events.until_refused("another user could change it").await;
     assert_eq!(buy(&files, "0.005")["error"]["code"], "risk_limit");
     let check = std::process::Command::new(env!("CARGO_BIN_EXE_connector-host"))
         .arg("check-config")
@@ -423,11 +399,9 @@ async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
 
     // An exchange whose plugin is not loaded is refused…
     editor_save(&files.config_file, &with_exchange);
-    until_refused(
-        &events,
-        "exchanges.hl: no loaded plugin provides `hyperliquid`",
-    )
-    .await;
+    events
+        .until_refused("exchanges.hl: no loaded plugin provides `hyperliquid`")
+        .await;
     assert_eq!(
         files
             .command(json!({"cmd": "status", "exchange": "hl"}))
@@ -470,14 +444,14 @@ async fn a_plugin_dropped_into_the_folder_is_loaded_and_used() {
     .await;
 
     // SIGHUP reloads too.
-    let before = config_events(&events).len();
+    let before = events.config_events().len();
     let sent = std::process::Command::new("kill")
         .args(["-HUP", &host.0.id().to_string()])
         .status()
         .expect("kill");
     assert!(sent.success());
     eventually("a reload after SIGHUP", Duration::from_secs(10), || {
-        config_events(&events).len() > before
+        events.config_events().len() > before
     })
     .await;
     emulator.shutdown().await;
@@ -543,7 +517,8 @@ async fn bybit_and_binance_are_dropped_into_a_running_host_and_removed() {
         .expect("reply");
     assert_eq!(hl["ok"], true, "{hl}");
     assert!(
-        config_events(&events)
+        events
+            .config_events()
             .iter()
             .any(|data| data["state"] == "applied"),
         "the edits were applied"

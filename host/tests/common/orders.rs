@@ -65,6 +65,34 @@ impl EventLog {
         self.events.lock().expect("log").clone()
     }
 
+    /// The `data` of every `host.status.config` event.
+    pub fn config_events(&self) -> Vec<Value> {
+        self.all()
+            .into_iter()
+            .filter(|(topic, _)| topic == "host.status.config")
+            .map(|(_, body)| body["data"].clone())
+            .collect()
+    }
+
+    /// Waits until a reload is refused with an error containing `needle`.
+    pub async fn until_refused(&self, needle: &str) {
+        eventually(
+            &format!("a reload refused: {needle}"),
+            Duration::from_secs(10),
+            || {
+                self.config_events().iter().any(|data| {
+                    data["state"] == "refused"
+                        && data["errors"].as_array().is_some_and(|errors| {
+                            errors
+                                .iter()
+                                .any(|e| e.as_str().is_some_and(|e| e.contains(needle)))
+                        })
+                })
+            },
+        )
+        .await;
+    }
+
     /// `(last topic segment, order_state)` of every event about one order.
     pub fn of(&self, id: ClientOrderId) -> Vec<(String, String)> {
         self.events
