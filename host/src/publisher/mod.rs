@@ -466,7 +466,8 @@ impl Sender {
     /// not); the new one is bound where the old one was, which may take a
     /// moment to be free again.
     fn rejoin_if_asked(&mut self) {
-        if !self.rejoin.swap(false, Ordering::SeqCst) {
+        // A plain load on every message; the swap only once asked.
+        if !self.rejoin.load(Ordering::Relaxed) || !self.rejoin.swap(false, Ordering::SeqCst) {
             return;
         }
         let endpoint = self.spec.endpoint.clone();

@@ -139,26 +139,31 @@ impl MarkValuation {
     /// `market`'s mark at `now_ms`, if one fresher than `max_age_ms` is known.
     pub fn mark(&self, market: &str, now_ms: u64) -> Result<Decimal, NoMark> {
         let marks = self.marks.read().unwrap_or_else(PoisonError::into_inner);
-        let failure = marks
-            .failure
-            .as_ref()
-            .map(|failure| format!(" (the last fetch failed: {failure})"))
-            .unwrap_or_default();
+        // Written only for a refusal: a fresh mark is read without allocating.
+        let failure = || {
+            marks
+                .failure
+                .as_ref()
+                .map(|failure| format!(" (the last fetch failed: {failure})"))
+                .unwrap_or_default()
+        };
         let no_mark = |why: String| NoMark {
             market: market.to_owned(),
             why,
         };
         let Some(fetched_ms) = marks.fetched_ms else {
             return Err(no_mark(format!(
-                "yet: none fetched from {}{failure}",
-                self.source.url
+                "yet: none fetched from {}{}",
+                self.source.url,
+                failure()
             )));
         };
         let age = now_ms.saturating_sub(fetched_ms);
         if age > self.source.max_age_ms {
             return Err(no_mark(format!(
-                "fresher than {} ms: the last is {age} ms old{failure}",
-                self.source.max_age_ms
+                "fresher than {} ms: the last is {age} ms old{}",
+                self.source.max_age_ms,
+                failure()
             )));
         }
         marks
