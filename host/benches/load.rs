@@ -34,7 +34,7 @@ use std::time::{Duration, Instant};
 use common::host_process::{ApiVenues, HostFiles};
 use common::orders::key;
 use hl_emulator::{Config as EmulatorConfig, Emulator};
-use measure::{cpu_time, memory_kib, percentile};
+use measure::{bare_wake_up, cpu_time, memory_kib, percentile, thread_use, thread_use_since};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -272,6 +272,7 @@ async fn load() {
         .chain([("emulator + driver".to_owned(), "self".to_owned())])
         .collect();
     let cpu_before: Vec<Duration> = processes.iter().map(|(_, pid)| cpu_time(pid)).collect();
+    let threads_before = thread_use(pid);
     let endpoint = files.commands.clone();
     let sent = tokio::task::spawn_blocking(move || drive(&endpoint, rate, seconds, all, pid))
         .await
@@ -281,6 +282,9 @@ async fn load() {
         .zip(cpu_before)
         .map(|((name, pid), before)| (name.clone(), cpu_time(pid).saturating_sub(before)))
         .collect();
+    let threads = thread_use_since(pid, &threads_before);
+    // The floor under every hand-over between threads, in the same run.
+    let (wake_cpu, wake_switches) = bare_wake_up(2_000, Duration::from_millis(1));
 
     // Every accepted order must end filled on the exchange and be reported
     // filled once by the host.
@@ -358,6 +362,20 @@ async fn load() {
             used.as_secs_f64() * 1e6 / latencies.len() as f64
         );
     }
+    let per_order = latencies.len().max(1) as f64;
+    println!("\n| host thread | CPU per order | context switches per order |\n|---|---|---|");
+    for used in &threads {
+        println!(
+            "| {} | {:.0} µs | {:.2} |",
+            used.name,
+            used.cpu.as_secs_f64() * 1e6 / per_order,
+            used.switches as f64 / per_order
+        );
+    }
+    println!(
+        "| bare: a sleeping thread woken every ms (baseline) | {:.1} µs per wake-up | {wake_switches:.2} |",
+        micros(wake_cpu)
+    );
     println!("\n| second | host resident memory |\n|---|---|");
     let step = (seconds / 10).max(1);
     for (second, kib) in sent.memory.iter().filter(|(s, _)| s.is_multiple_of(step)) {

@@ -51,6 +51,7 @@ fn services_with(
         ids: Arc::new(ClientIdGenerator::new("market-test")),
         signer: SignerClient::new(&dir.join("no-signer.sock"), Duration::from_secs(1)),
         state_dir: dir.join("state"),
+        journal: Default::default(),
         curve,
     }
 }

@@ -17,7 +17,7 @@ use crate::auth::keys::read_public;
 use crate::auth::{ClientKeys, Curve};
 use crate::book::{MarketData, MarketSink};
 use crate::config::{ExchangeConfig, Limits, MarketDataSource, OrderTransport, RateLimitConfig};
-use crate::journal::Journal;
+use crate::journal::{Journal, JournalOptions};
 use crate::order::{ClientIdGenerator, ClientOrderTracker};
 use crate::plugins::PluginSet;
 use crate::publisher::OrderEventPublisher;
@@ -123,6 +123,8 @@ pub struct HostServices {
     pub signer: SignerClient,
     /// Where journals and nonce state live.
     pub state_dir: PathBuf,
+    /// How each exchange's journal syncs.
+    pub journal: JournalOptions,
     /// CURVE on this host's sockets (its key also authenticates its market
     /// relays to other hosts); `None` without `zmq.curve`.
     pub curve: Option<crate::auth::Curve>,
@@ -454,9 +456,10 @@ impl ExchangeRuntime {
             error,
         };
         let tracker = Arc::new(ClientOrderTracker::new());
-        let (journal, recovered) = Journal::open(
+        let (journal, recovered) = Journal::open_with(
             &services.state_dir.join(format!("{name}.journal")),
             now_ms(),
+            services.journal,
         )
         .map_err(|e| state_error(e.to_string()))?;
         if recovered.unreadable_lines > 0 {

@@ -191,6 +191,7 @@ pub async fn run(
             signer_process.as_ref().map(SupervisedSigner::pid),
         ),
         state_dir: config.host.state_dir.clone(),
+        journal: config.host.journal_options(),
         curve: curve.clone(),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -72,6 +72,7 @@ async fn check_with_signer_in(config: &Config, plugins: &PluginSet, folder: &Pat
             signer.as_ref().map(SignerProcess::pid),
         ),
         state_dir: config.host.state_dir.clone(),
+        journal: config.host.journal_options(),
         curve: None,
     };
     for (index, exchange) in config.exchanges.iter().enumerate() {

@@ -47,6 +47,7 @@ pub fn run_host(format: LogFormat, path: &Path, config: Config) -> ExitCode {
     );
     raise_descriptor_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.host.runtime_threads)
         .enable_all()
         .build()
     {

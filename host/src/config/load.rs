@@ -17,6 +17,13 @@ use super::schema::{
 };
 use super::suggest::closest;
 
+/// The most worker threads `host.runtime_threads` may ask for.
+const MAX_RUNTIME_THREADS: usize = 256;
+
+/// The longest `host.journal_sync_ms`: a machine crash loses at most this
+/// much of the journal's newest records.
+const MAX_JOURNAL_SYNC_MS: u64 = 1_000;
+
 /// Reads, parses and validates a configuration file. Relative paths in it
 /// become relative to the file's folder. A file that another user could
 /// change (or that is in a folder another user could change) is refused
@@ -342,6 +349,18 @@ impl<'a> Reader<'a> {
         }
         if let Some(problem) = log_filter_problem(&config.host.log_level) {
             self.error(host.join("log_level"), problem);
+        }
+        if !(1..=MAX_RUNTIME_THREADS).contains(&config.host.runtime_threads) {
+            self.error(
+                host.join("runtime_threads"),
+                format!("must be from 1 to {MAX_RUNTIME_THREADS}"),
+            );
+        }
+        if !(1..=MAX_JOURNAL_SYNC_MS).contains(&config.host.journal_sync_ms) {
+            self.error(
+                host.join("journal_sync_ms"),
+                format!("must be from 1 to {MAX_JOURNAL_SYNC_MS} (ms)"),
+            );
         }
         let zmq = KeyPath::key("zmq");
         let authenticated = config.zmq.curve.is_some();

@@ -61,6 +61,14 @@ pub struct HostConfig {
     /// exchange, commands, events); 0: none.
     #[serde(default = "default_summary_interval")]
     pub summary_interval_s: u64,
+    /// The async runtime's worker threads, which drive every exchange's
+    /// sockets and requests (the command, publishing, journal-syncing and
+    /// market-relay threads come on top).
+    #[serde(default = "default_runtime_threads")]
+    pub runtime_threads: usize,
+    /// Each journal is synced to disk at most this often, ms.
+    #[serde(default = "default_journal_sync_ms")]
+    pub journal_sync_ms: u64,
     /// Optional pins: plugin file names and the SHA-256 (64 hex digits)
     /// each must have. With any pin set, a file not pinned, or changed
     /// since, is not loaded (`connector-host plugins` prints each file's).
@@ -68,8 +76,28 @@ pub struct HostConfig {
     pub plugin_sha256: BTreeMap<String, Sha256Digest>,
 }
 
+impl HostConfig {
+    /// How each exchange's journal syncs (`journal_sync_ms`).
+    pub fn journal_options(&self) -> crate::journal::JournalOptions {
+        crate::journal::JournalOptions {
+            sync_interval: std::time::Duration::from_millis(self.journal_sync_ms),
+            ..Default::default()
+        }
+    }
+}
+
 fn default_summary_interval() -> u64 {
     300
+}
+
+/// One worker: an order's hand-overs between its tasks then stay on one
+/// thread, where two workers wake each other (docs/benchmarks.md).
+fn default_runtime_threads() -> usize {
+    1
+}
+
+fn default_journal_sync_ms() -> u64 {
+    crate::journal::DEFAULT_SYNC_INTERVAL.as_millis() as u64
 }
 
 fn default_state_dir() -> PathBuf {

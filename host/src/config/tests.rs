@@ -351,6 +351,35 @@ fn a_log_level_that_would_silence_every_log_is_refused() {
 }
 
 #[test]
+fn runtime_threads_and_journal_sync_are_bounded() {
+    let with = |line: &str| MINIMAL.replace("id = \"h1\"", &format!("id = \"h1\"\n{line}"));
+    let defaults = parse(MINIMAL).unwrap();
+    assert_eq!(defaults.host.runtime_threads, 1);
+    assert_eq!(
+        defaults.host.journal_options().sync_interval,
+        crate::journal::DEFAULT_SYNC_INTERVAL
+    );
+    let set = parse(&with("runtime_threads = 4\njournal_sync_ms = 2")).unwrap();
+    assert_eq!(set.host.runtime_threads, 4);
+    assert_eq!(
+        set.host.journal_options().sync_interval,
+        std::time::Duration::from_millis(2)
+    );
+    assert_eq!(
+        errors_of(&with("runtime_threads = 0")),
+        ["line 4: host.runtime_threads: must be from 1 to 256"]
+    );
+    assert_eq!(
+        errors_of(&with("journal_sync_ms = 0")),
+        ["line 4: host.journal_sync_ms: must be from 1 to 1000 (ms)"]
+    );
+    assert_eq!(
+        errors_of(&with("journal_sync_ms = 60000")),
+        ["line 4: host.journal_sync_ms: must be from 1 to 1000 (ms)"]
+    );
+}
+
+#[test]
 fn a_missing_key_is_named_in_plain_words() {
     let errors = errors_of(&MINIMAL.replace("symbol = \"BTC-USD\"", "limits = {}"));
     assert_eq!(

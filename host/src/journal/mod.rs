@@ -8,8 +8,9 @@
 //! so once the tracker has told its listeners, the change survives the
 //! process being killed. A syncing thread makes the file durable against
 //! a machine crash too: it syncs whatever was written since its last sync
-//! every [`SYNC_INTERVAL`] (group commit), and sleeps while nothing is
-//! written, so the order path never waits for the disk. At start-up the
+//! every sync interval ([`DEFAULT_SYNC_INTERVAL`], `host.journal_sync_ms`;
+//! group commit), and sleeps while nothing is written, so the order path
+//! never waits for the disk. At start-up the
 //! file is read, compacted to one record per order (orders closed longer
 //! ago than the retention are dropped), and appended to from then on;
 //! once as much again was appended (at least [`COMPACT_AFTER_BYTES`]), the
@@ -35,12 +36,14 @@ use crate::private_files;
 /// restart, then compacted away.
 pub const RETENTION_MS: u64 = 24 * 3_600_000;
 
-/// Syncs to disk at most this often: records written sooner after a sync
-/// (already in the page cache, safe from a process crash) wait for the
-/// next one. The most a machine crash can lose is this much of the newest
-/// records — never an order that was sent, since the exchange and the
-/// reconciliation at start-up know it.
-const SYNC_INTERVAL: Duration = Duration::from_millis(2);
+/// Syncs to disk at most this often unless configured otherwise: records
+/// written sooner after a sync (already in the page cache, safe from a
+/// process crash) wait for the next one. The most a machine crash can lose
+/// is this much of the newest records — never an order that was sent,
+/// since the exchange and the reconciliation at start-up know it. Each
+/// sync costs the host tens of µs of CPU on a virtual machine (its wake-up
+/// and the `fdatasync`), so this bounds that cost to a hundred a second.
+pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_millis(10);
 
 /// While the host runs, the journal is compacted (to one record per order,
 /// as at start-up) once this much was appended since its last compaction,
@@ -48,9 +51,28 @@ const SYNC_INTERVAL: Duration = Duration::from_millis(2);
 /// long as the host runs and `history` reads little more than the orders.
 pub const COMPACT_AFTER_BYTES: u64 = 64 << 20;
 
-/// After this many intervals without a record the syncing thread sleeps
-/// until the next one is written (and syncs that one at once).
-const QUIET_INTERVALS_BEFORE_SLEEP: u32 = 500;
+/// After this long without a record the syncing thread sleeps until the
+/// next one is written (and syncs that one at once).
+const QUIET_BEFORE_SLEEP: Duration = Duration::from_secs(1);
+
+/// How a journal syncs and compacts.
+#[derive(Debug, Clone, Copy)]
+pub struct JournalOptions {
+    /// Syncs at most this often ([`DEFAULT_SYNC_INTERVAL`]).
+    pub sync_interval: Duration,
+    /// Compacts while it runs once this many bytes were appended (and at
+    /// least as many as it held then; [`COMPACT_AFTER_BYTES`]).
+    pub compact_after: u64,
+}
+
+impl Default for JournalOptions {
+    fn default() -> Self {
+        JournalOptions {
+            sync_interval: DEFAULT_SYNC_INTERVAL,
+            compact_after: COMPACT_AFTER_BYTES,
+        }
+    }
+}
 
 /// Why the journal could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -95,24 +117,23 @@ struct Shared {
     appended: AtomicU64,
     /// The file's size after the last compaction.
     compacted: AtomicU64,
-    /// Compact once this much was appended (and at least `compacted`).
-    compact_after: u64,
+    /// How it syncs and compacts.
+    options: JournalOptions,
 }
 
 impl Journal {
-    /// Opens (or creates) the journal at `path`, returns what it held, and
-    /// starts the syncing thread. `now_ms` decides which closed orders are
-    /// old enough to drop.
+    /// Opens (or creates) the journal at `path` with the default options,
+    /// returns what it held, and starts the syncing thread. `now_ms`
+    /// decides which closed orders are old enough to drop.
     pub fn open(path: &Path, now_ms: u64) -> Result<(Journal, Recovered), JournalError> {
-        Journal::open_compacting(path, now_ms, COMPACT_AFTER_BYTES)
+        Journal::open_with(path, now_ms, JournalOptions::default())
     }
 
-    /// [`Journal::open`], compacting while it runs once `compact_after`
-    /// bytes were appended (tests use a small one).
-    pub fn open_compacting(
+    /// [`Journal::open`] with `options`.
+    pub fn open_with(
         path: &Path,
         now_ms: u64,
-        compact_after: u64,
+        options: JournalOptions,
     ) -> Result<(Journal, Recovered), JournalError> {
         let io = |source| JournalError {
             path: path.to_owned(),
@@ -135,7 +156,7 @@ impl Journal {
             path: path.to_owned(),
             appended: AtomicU64::new(0),
             compacted: AtomicU64::new(compacted),
-            compact_after,
+            options,
         });
         let syncing = Arc::clone(&shared);
         let syncer = crate::core_thread::spawn("journal-sync", move || {
@@ -363,8 +384,8 @@ fn compact(path: &Path, orders: &[&InFlightOrder]) -> std::io::Result<()> {
     })
 }
 
-/// The syncing thread: every [`SYNC_INTERVAL`], syncs what was written
-/// since the last sync; asleep after a quiet spell until a writer wakes it.
+/// The syncing thread: every sync interval, syncs what was written since
+/// the last sync; asleep after a quiet spell until a writer wakes it.
 fn sync_loop(mut file: File, shared: &Shared) {
     let sync = |file: &File| {
         let started = std::time::Instant::now();
@@ -375,7 +396,9 @@ fn sync_loop(mut file: File, shared: &Shared) {
             .journal_sync_latency
             .observe(started.elapsed());
     };
-    let mut quiet_intervals = 0;
+    let interval = shared.options.sync_interval;
+    let intervals_before_sleep = QUIET_BEFORE_SLEEP.as_nanos() / interval.as_nanos().max(1);
+    let mut quiet_intervals: u128 = 0;
     loop {
         if shared.closing.load(Ordering::SeqCst) {
             sync(&file);
@@ -387,6 +410,7 @@ fn sync_loop(mut file: File, shared: &Shared) {
             let appended = shared.appended.load(Ordering::Relaxed);
             if appended
                 >= shared
+                    .options
                     .compact_after
                     .max(shared.compacted.load(Ordering::Relaxed))
             {
@@ -401,8 +425,8 @@ fn sync_loop(mut file: File, shared: &Shared) {
         } else {
             quiet_intervals += 1;
         }
-        if quiet_intervals < QUIET_INTERVALS_BEFORE_SLEEP {
-            std::thread::park_timeout(SYNC_INTERVAL);
+        if quiet_intervals < intervals_before_sleep {
+            std::thread::park_timeout(interval);
             continue;
         }
         // A writer that stores `unsynced` before reading `asleep` either

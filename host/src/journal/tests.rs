@@ -244,7 +244,15 @@ fn a_running_journal_is_compacted_and_keeps_every_change() {
     let path = dir.path().join("hl.journal");
     let generator = ClientIdGenerator::with_salt("journal", 5);
     let ids: Vec<ClientOrderId> = (0..5).map(|_| generator.next()).collect();
-    let (journal, _) = Journal::open_compacting(&path, 0, 4_096).unwrap();
+    let (journal, _) = Journal::open_with(
+        &path,
+        0,
+        JournalOptions {
+            compact_after: 4_096,
+            ..JournalOptions::default()
+        },
+    )
+    .unwrap();
     let journal = Arc::new(journal);
     let tracker = ClientOrderTracker::new();
     tracker.add_listener(Arc::clone(&journal) as Arc<dyn crate::order::OrderListener>);

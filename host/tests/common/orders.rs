@@ -323,6 +323,7 @@ impl OrderEnv {
             ids: Arc::new(ClientIdGenerator::new("orders-e2e")),
             signer: SignerClient::new(&socket, Duration::from_secs(2)),
             state_dir: dir.path().join("state"),
+            journal: Default::default(),
             curve: None,
         };
         let config = adjust(ExchangeConfig {

@@ -363,6 +363,7 @@ impl Host {
                 Duration::from_secs(1),
             ),
             state_dir: dir.path().join("state"),
+            journal: Default::default(),
             curve: None,
         };
         let config = ExchangeConfig {

@@ -153,6 +153,7 @@ impl VenueEnv {
             ids: Arc::new(ClientIdGenerator::new("venue-test")),
             signer: SignerClient::new(&socket, Duration::from_secs(2)),
             state_dir: dir.path().join("state"),
+            journal: Default::default(),
             curve: None,
         };
         let mut settings = venue.settings;

@@ -136,6 +136,14 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
             old.host.summary_interval_s != new.host.summary_interval_s,
         ),
         (
+            "host.runtime_threads",
+            old.host.runtime_threads != new.host.runtime_threads,
+        ),
+        (
+            "host.journal_sync_ms",
+            old.host.journal_sync_ms != new.host.journal_sync_ms,
+        ),
+        (
             "zmq",
             without_clients(&old.zmq) != without_clients(&new.zmq),
         ),
