@@ -1,9 +1,13 @@
 //! Book throughput: single-level deltas on a 20-level book (the steady
-//! state, no allocation), and Hyperliquid-style full snapshots of 20 levels
-//! a side as the plugin delivers them.
+//! state, no allocation), Hyperliquid-style full snapshots of 20 levels
+//! a side as the plugin delivers them, and the published book's JSON
+//! (`publisher::encode::book`) beside a bare `Display` of its numbers.
 
 use abi_stable::std_types::RVec;
+use std::io::Write;
+
 use connector_host::book::{BookLevel, OrderBook};
+use connector_host::publisher::encode;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use plugin_api::{BookUpdate, Dec, Level};
 use rust_decimal::Decimal;
@@ -75,5 +79,39 @@ fn snapshots(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, deltas, snapshots);
+/// The published book's JSON, 20 levels a side: 84 decimals and the
+/// framing, beside the same decimals written with `Display` (baseline:
+/// what writing them the obvious way costs, without the framing).
+fn encoding(c: &mut Criterion) {
+    let book = book();
+    let (bids, asks) = book.depth(LEVELS as usize);
+    let mut group = c.benchmark_group("book");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("encode_20x2_display_of_its_decimals_baseline", |b| {
+        let mut out = Vec::with_capacity(4096);
+        b.iter(|| {
+            out.clear();
+            for level in bids.iter().chain(asks) {
+                let _ = write!(
+                    out,
+                    "{},{},",
+                    level.price.normalize(),
+                    level.size.normalize()
+                );
+            }
+            std::hint::black_box(&out);
+        });
+    });
+    group.bench_function("encode_20x2_published_book", |b| {
+        let mut out = Vec::with_capacity(4096);
+        b.iter(|| {
+            out.clear();
+            encode::book(&mut out, "hl", "BTC-USD", &book, LEVELS as usize);
+            std::hint::black_box(&out);
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, deltas, snapshots, encoding);
 criterion_main!(benches);
