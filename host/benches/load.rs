@@ -433,5 +433,13 @@ fn add_venues(files: &HostFiles, venues: &ApiVenues) {
 }
 
 fn main() {
-    common::block_on(load());
+    // The emulators and the driver's bookkeeping on one worker: they share
+    // the machine's two cores with the host, and two workers waking each
+    // other would take more of them than the venues' side needs.
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(load());
 }
