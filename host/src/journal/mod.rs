@@ -317,24 +317,72 @@ fn read_from(records: impl BufRead) -> std::io::Result<Recovered> {
     })
 }
 
-/// The orders a compaction keeps: every live one, and the closed ones
-/// changed within [`RETENTION_MS`] of `now_ms`.
+/// Whether a compaction keeps an order: every live one, and the closed
+/// ones changed within [`RETENTION_MS`] of `now_ms`.
+fn kept(order: &InFlightOrder, now_ms: u64) -> bool {
+    !order.state.is_terminal()
+        || now_ms.saturating_sub(order.last_update_timestamp_ms) < RETENTION_MS
+}
+
+/// The orders a compaction keeps.
 fn retained(orders: &[InFlightOrder], now_ms: u64) -> Vec<&InFlightOrder> {
-    orders
-        .iter()
-        .filter(|order| {
-            !order.state.is_terminal()
-                || now_ms.saturating_sub(order.last_update_timestamp_ms) < RETENTION_MS
-        })
-        .collect()
+    orders.iter().filter(|order| kept(order, now_ms)).collect()
+}
+
+/// Where the last record of each order a compaction keeps lies in
+/// `records` (its offset and length, newline included), in the order the
+/// orders were first seen. Each record is read and dropped: the scan
+/// holds a few words per order, never the orders themselves (a day of
+/// orders at a thousand a second is gigabytes of them).
+fn kept_records(mut records: impl BufRead, now_ms: u64) -> std::io::Result<Vec<(u64, usize)>> {
+    struct Last {
+        first_seen: usize,
+        offset: u64,
+        length: usize,
+        kept: bool,
+    }
+    let mut last: HashMap<ClientOrderId, Last> = HashMap::new();
+    let (mut offset, mut line) = (0u64, Vec::new());
+    loop {
+        line.clear();
+        let length = records.read_until(b'\n', &mut line)?;
+        if length == 0 {
+            break;
+        }
+        // Unreadable lines are skipped, as `read` skips them.
+        if let Ok(order) = serde_json::from_slice::<InFlightOrder>(&line) {
+            let record = Last {
+                first_seen: last.len(),
+                offset,
+                length,
+                kept: kept(&order, now_ms),
+            };
+            last.entry(order.spec.client_order_id)
+                .and_modify(|seen| {
+                    seen.offset = record.offset;
+                    seen.length = record.length;
+                    seen.kept = record.kept;
+                })
+                .or_insert(record);
+        }
+        offset += length as u64;
+    }
+    let mut kept: Vec<Last> = last.into_values().filter(|record| record.kept).collect();
+    kept.sort_unstable_by_key(|record| record.first_seen);
+    Ok(kept
+        .into_iter()
+        .map(|record| (record.offset, record.length))
+        .collect())
 }
 
 /// Compacts the journal while it is appended to: the records up to the
-/// current end are rewritten (one per kept order) beside it without the
-/// lock; then, with the lock, what was appended meanwhile follows them and
-/// the new file takes the old one's place. Returns the new file's handle
-/// for the syncing thread.
+/// current end are rewritten (each kept order's last one) beside it
+/// without the lock; then, with the lock, what was appended meanwhile
+/// follows them and the new file takes the old one's place. Returns the
+/// new file's handle for the syncing thread.
 fn compact_live(shared: &Shared, now_ms: u64) -> std::io::Result<File> {
+    use std::os::unix::fs::FileExt;
+
     let closed = || std::io::Error::other("the journal is closed");
     let lock = || shared.file.lock().unwrap_or_else(PoisonError::into_inner);
     let length = match lock().as_ref() {
@@ -342,12 +390,18 @@ fn compact_live(shared: &Shared, now_ms: u64) -> std::io::Result<File> {
         None => return Err(closed()),
     };
     let path = &shared.path;
-    let recovered = read_from(BufReader::new(File::open(path)?.take(length)))?;
+    let source = File::open(path)?;
+    let records = kept_records(BufReader::new((&source).take(length)), now_ms)?;
     let temporary = private_files::temporary_of(path);
     let mut out = std::io::BufWriter::new(private_files::create_file(&temporary)?);
-    for order in retained(&recovered.orders, now_ms) {
-        serde_json::to_writer(&mut out, order)?;
-        out.write_all(b"\n")?;
+    let mut record = Vec::new();
+    for (offset, length) in records {
+        record.resize(length, 0);
+        source.read_exact_at(&mut record, offset)?;
+        out.write_all(&record)?;
+        if record.last() != Some(&b'\n') {
+            out.write_all(b"\n")?;
+        }
     }
     out.flush()?;
     out.get_ref().sync_data()?;

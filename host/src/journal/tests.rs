@@ -292,3 +292,71 @@ fn a_running_journal_is_compacted_and_keeps_every_change() {
     }
     assert!(recovered.orders[0].has_trade("a"));
 }
+
+#[test]
+fn a_running_journal_compacts_old_closed_orders_away_and_keeps_the_order_of_first_sight() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hl.journal");
+    let generator = ClientIdGenerator::with_salt("journal", 6);
+    let ids: Vec<ClientOrderId> = (0..6).map(|_| generator.next()).collect();
+    let (journal, _) = Journal::open_with(
+        &path,
+        0,
+        JournalOptions {
+            compact_after: 4_096,
+            ..JournalOptions::default()
+        },
+    )
+    .unwrap();
+    let journal = Arc::new(journal);
+    let tracker = ClientOrderTracker::new();
+    tracker.add_listener(Arc::clone(&journal) as Arc<dyn crate::order::OrderListener>);
+    for id in &ids {
+        tracker.start_tracking(new_order(*id)).unwrap();
+    }
+    // Every other order closed in 1970: older than any retention by the
+    // time a live compaction runs.
+    let (closed, live): (Vec<ClientOrderId>, Vec<ClientOrderId>) = ids
+        .iter()
+        .partition(|id| ids.iter().position(|x| x == *id).unwrap() % 2 == 0);
+    for id in &closed {
+        tracker
+            .fail(
+                *id,
+                crate::order::FailureCause::NotSent("test".into()),
+                1_000,
+            )
+            .unwrap();
+    }
+    // Changes to the live ones until compactions ran (300 records, about
+    // a hundred kilobytes, against 4 KiB).
+    for round in 0..100u64 {
+        for id in &live {
+            tracker.mark_submitted(*id, 2_000 + round).unwrap();
+        }
+        if round % 10 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(15));
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    journal.close();
+    let recovered = read(&path).unwrap();
+    assert_eq!(recovered.unreadable_lines, 0);
+    let found: Vec<ClientOrderId> = recovered
+        .orders
+        .iter()
+        .map(|order| order.spec.client_order_id)
+        .collect();
+    assert_eq!(
+        found, live,
+        "the closed ones gone, the live ones in their order"
+    );
+    for order in &recovered.orders {
+        assert_eq!(
+            Some(order),
+            tracker.get(order.spec.client_order_id).as_ref()
+        );
+    }
+    let lines = fs::read_to_string(&path).unwrap().lines().count();
+    assert!(lines < 150, "{lines} lines: not compacted");
+}
