@@ -238,14 +238,18 @@ fn history_and_fills_come_from_the_journal_by_market_and_time() {
     );
 }
 
-#[test]
-fn a_running_journal_is_compacted_and_keeps_every_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hl.journal");
-    let generator = ClientIdGenerator::with_salt("journal", 5);
-    let ids: Vec<ClientOrderId> = (0..5).map(|_| generator.next()).collect();
+/// A journal at `path` compacted while it runs once 4 KiB were appended,
+/// heard by a new tracker that tracks `count` new orders (ids salted with
+/// `salt`); the journal, the tracker and the ids.
+fn compacting_journal(
+    path: &Path,
+    salt: u32,
+    count: usize,
+) -> (Arc<Journal>, ClientOrderTracker, Vec<ClientOrderId>) {
+    let generator = ClientIdGenerator::with_salt("journal", salt);
+    let ids: Vec<ClientOrderId> = (0..count).map(|_| generator.next()).collect();
     let (journal, _) = Journal::open_with(
-        &path,
+        path,
         0,
         JournalOptions {
             compact_after: 4_096,
@@ -258,6 +262,30 @@ fn a_running_journal_is_compacted_and_keeps_every_change() {
     tracker.add_listener(Arc::clone(&journal) as Arc<dyn crate::order::OrderListener>);
     for id in &ids {
         tracker.start_tracking(new_order(*id)).unwrap();
+    }
+    (journal, tracker, ids)
+}
+
+/// The journal at `path` read back, every line readable and every order
+/// as `tracker` has it.
+fn read_back_as_tracked(path: &Path, tracker: &ClientOrderTracker) -> Vec<InFlightOrder> {
+    let recovered = read(path).unwrap();
+    assert_eq!(recovered.unreadable_lines, 0);
+    for order in &recovered.orders {
+        assert_eq!(
+            Some(order),
+            tracker.get(order.spec.client_order_id).as_ref()
+        );
+    }
+    recovered.orders
+}
+
+#[test]
+fn a_running_journal_is_compacted_and_keeps_every_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hl.journal");
+    let (journal, tracker, ids) = compacting_journal(&path, 5, 5);
+    for id in &ids {
         tracker.mark_submitted(*id, 1_500).unwrap();
     }
     // Many changes: far more than 4 KiB of records (310 lines uncompacted).
@@ -281,39 +309,16 @@ fn a_running_journal_is_compacted_and_keeps_every_change() {
     let lines = fs::read_to_string(&path).unwrap().lines().count();
     assert!(lines < 5 * 60, "{lines} lines: not compacted");
     // Every order as the tracker has it, the last change included.
-    let recovered = read(&path).unwrap();
-    assert_eq!(recovered.unreadable_lines, 0);
-    assert_eq!(recovered.orders.len(), ids.len());
-    for order in &recovered.orders {
-        assert_eq!(
-            Some(order),
-            tracker.get(order.spec.client_order_id).as_ref()
-        );
-    }
-    assert!(recovered.orders[0].has_trade("a"));
+    let orders = read_back_as_tracked(&path, &tracker);
+    assert_eq!(orders.len(), ids.len());
+    assert!(orders[0].has_trade("a"));
 }
 
 #[test]
 fn a_running_journal_compacts_old_closed_orders_away_and_keeps_the_order_of_first_sight() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hl.journal");
-    let generator = ClientIdGenerator::with_salt("journal", 6);
-    let ids: Vec<ClientOrderId> = (0..6).map(|_| generator.next()).collect();
-    let (journal, _) = Journal::open_with(
-        &path,
-        0,
-        JournalOptions {
-            compact_after: 4_096,
-            ..JournalOptions::default()
-        },
-    )
-    .unwrap();
-    let journal = Arc::new(journal);
-    let tracker = ClientOrderTracker::new();
-    tracker.add_listener(Arc::clone(&journal) as Arc<dyn crate::order::OrderListener>);
-    for id in &ids {
-        tracker.start_tracking(new_order(*id)).unwrap();
-    }
+    let (journal, tracker, ids) = compacting_journal(&path, 6, 6);
     // Every other order closed in 1970: older than any retention by the
     // time a live compaction runs.
     let (closed, live): (Vec<ClientOrderId>, Vec<ClientOrderId>) = ids
@@ -340,10 +345,7 @@ fn a_running_journal_compacts_old_closed_orders_away_and_keeps_the_order_of_firs
     }
     std::thread::sleep(std::time::Duration::from_millis(50));
     journal.close();
-    let recovered = read(&path).unwrap();
-    assert_eq!(recovered.unreadable_lines, 0);
-    let found: Vec<ClientOrderId> = recovered
-        .orders
+    let found: Vec<ClientOrderId> = read_back_as_tracked(&path, &tracker)
         .iter()
         .map(|order| order.spec.client_order_id)
         .collect();
@@ -351,12 +353,6 @@ fn a_running_journal_compacts_old_closed_orders_away_and_keeps_the_order_of_firs
         found, live,
         "the closed ones gone, the live ones in their order"
     );
-    for order in &recovered.orders {
-        assert_eq!(
-            Some(order),
-            tracker.get(order.spec.client_order_id).as_ref()
-        );
-    }
     let lines = fs::read_to_string(&path).unwrap().lines().count();
     assert!(lines < 150, "{lines} lines: not compacted");
 }
