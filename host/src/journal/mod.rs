@@ -280,6 +280,28 @@ pub fn read(path: &Path) -> std::io::Result<Recovered> {
     }
 }
 
+/// The orders of the journal at `path` whose last record `wanted` accepts,
+/// in that state, in the order first seen — reading the file twice (where
+/// each order's last record is, then those records) so that only the
+/// orders wanted are ever held. A missing file is an empty journal.
+fn last_orders(
+    path: &Path,
+    wanted: impl Fn(&InFlightOrder) -> bool,
+) -> std::io::Result<Vec<InFlightOrder>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    let spans = last_records(BufReader::new(&file), wanted)?;
+    let mut orders = Vec::with_capacity(spans.len());
+    read_spans(&file, &spans, |record| {
+        orders.extend(serde_json::from_slice::<InFlightOrder>(record).ok());
+        Ok(())
+    })?;
+    Ok(orders)
+}
+
 /// Every order of a journal's records in its last recorded state, in the
 /// order first seen.
 fn read_from(records: impl BufRead) -> std::io::Result<Recovered> {
@@ -329,17 +351,21 @@ fn retained(orders: &[InFlightOrder], now_ms: u64) -> Vec<&InFlightOrder> {
     orders.iter().filter(|order| kept(order, now_ms)).collect()
 }
 
-/// Where the last record of each order a compaction keeps lies in
-/// `records` (its offset and length, newline included), in the order the
-/// orders were first seen. Each record is read and dropped: the scan
-/// holds a few words per order, never the orders themselves (a day of
-/// orders at a thousand a second is gigabytes of them).
-fn kept_records(mut records: impl BufRead, now_ms: u64) -> std::io::Result<Vec<(u64, usize)>> {
+/// Where the last record of each order lies in `records` (its offset and
+/// length, newline included), in the order the orders were first seen,
+/// for the orders whose last record `wanted` accepts. Each record is read
+/// and dropped: the scan holds a few words per order, never the orders
+/// themselves (a day of orders at a thousand a second is gigabytes of
+/// them). Unreadable lines are skipped, as [`read`] skips them.
+fn last_records(
+    mut records: impl BufRead,
+    wanted: impl Fn(&InFlightOrder) -> bool,
+) -> std::io::Result<Vec<(u64, usize)>> {
     struct Last {
         first_seen: usize,
         offset: u64,
         length: usize,
-        kept: bool,
+        wanted: bool,
     }
     let mut last: HashMap<ClientOrderId, Last> = HashMap::new();
     let (mut offset, mut line) = (0u64, Vec::new());
@@ -349,30 +375,47 @@ fn kept_records(mut records: impl BufRead, now_ms: u64) -> std::io::Result<Vec<(
         if length == 0 {
             break;
         }
-        // Unreadable lines are skipped, as `read` skips them.
         if let Ok(order) = serde_json::from_slice::<InFlightOrder>(&line) {
             let record = Last {
                 first_seen: last.len(),
                 offset,
                 length,
-                kept: kept(&order, now_ms),
+                wanted: wanted(&order),
             };
             last.entry(order.spec.client_order_id)
                 .and_modify(|seen| {
                     seen.offset = record.offset;
                     seen.length = record.length;
-                    seen.kept = record.kept;
+                    seen.wanted = record.wanted;
                 })
                 .or_insert(record);
         }
         offset += length as u64;
     }
-    let mut kept: Vec<Last> = last.into_values().filter(|record| record.kept).collect();
-    kept.sort_unstable_by_key(|record| record.first_seen);
-    Ok(kept
+    let mut found: Vec<Last> = last.into_values().filter(|record| record.wanted).collect();
+    found.sort_unstable_by_key(|record| record.first_seen);
+    Ok(found
         .into_iter()
         .map(|record| (record.offset, record.length))
         .collect())
+}
+
+/// Hands each record of `file` at `spans` (from [`last_records`]) to
+/// `each`, in turn.
+fn read_spans(
+    file: &File,
+    spans: &[(u64, usize)],
+    mut each: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+
+    let mut record = Vec::new();
+    for &(offset, length) in spans {
+        record.resize(length, 0);
+        file.read_exact_at(&mut record, offset)?;
+        each(&record)?;
+    }
+    Ok(())
 }
 
 /// Compacts the journal while it is appended to: the records up to the
@@ -381,8 +424,6 @@ fn kept_records(mut records: impl BufRead, now_ms: u64) -> std::io::Result<Vec<(
 /// follows them and the new file takes the old one's place. Returns the
 /// new file's handle for the syncing thread.
 fn compact_live(shared: &Shared, now_ms: u64) -> std::io::Result<File> {
-    use std::os::unix::fs::FileExt;
-
     let closed = || std::io::Error::other("the journal is closed");
     let lock = || shared.file.lock().unwrap_or_else(PoisonError::into_inner);
     let length = match lock().as_ref() {
@@ -391,18 +432,18 @@ fn compact_live(shared: &Shared, now_ms: u64) -> std::io::Result<File> {
     };
     let path = &shared.path;
     let source = File::open(path)?;
-    let records = kept_records(BufReader::new((&source).take(length)), now_ms)?;
+    let spans = last_records(BufReader::new((&source).take(length)), |order| {
+        kept(order, now_ms)
+    })?;
     let temporary = private_files::temporary_of(path);
     let mut out = std::io::BufWriter::new(private_files::create_file(&temporary)?);
-    let mut record = Vec::new();
-    for (offset, length) in records {
-        record.resize(length, 0);
-        source.read_exact_at(&mut record, offset)?;
-        out.write_all(&record)?;
+    read_spans(&source, &spans, |record| {
+        out.write_all(record)?;
         if record.last() != Some(&b'\n') {
             out.write_all(b"\n")?;
         }
-    }
+        Ok(())
+    })?;
     out.flush()?;
     out.get_ref().sync_data()?;
     let mut guard = lock();

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::read;
+use super::last_orders;
 use crate::order::{Fill, InFlightOrder};
 
 /// Which orders or fills a query wants.
@@ -47,20 +47,21 @@ impl Window {
 /// The orders of the journal at `path` that were alive during the window,
 /// in their last recorded state.
 pub fn orders(path: &Path, window: &Window) -> std::io::Result<Vec<InFlightOrder>> {
-    Ok(read(path)?
-        .orders
-        .into_iter()
-        .filter(|order| window.market(order) && window.overlaps(order))
-        .collect())
+    last_orders(path, |order| window.market(order) && window.overlaps(order))
 }
 
 /// The fills in the window of the journal at `path`'s orders, each with
 /// its order.
 pub fn fills(path: &Path, window: &Window) -> std::io::Result<Vec<(InFlightOrder, Fill)>> {
-    Ok(read(path)?
-        .orders
+    let with_fills_in_window = |order: &InFlightOrder| {
+        window.market(order)
+            && order
+                .fills
+                .iter()
+                .any(|fill| window.contains(fill.timestamp_ms))
+    };
+    Ok(last_orders(path, with_fills_in_window)?
         .into_iter()
-        .filter(|order| window.market(order))
         .flat_map(|order| {
             let fills: Vec<Fill> = order
                 .fills
