@@ -4,7 +4,9 @@
 //! or not earlier replies came back). Prints, for `docs/benchmarks.md`:
 //! the reply latency percentiles, whether every order was accounted for
 //! (each accepted order filled on the exchange and reported `filled`
-//! exactly once by the host), and the host's resident memory over time.
+//! exactly once by the host), the CPU time and context switches per order
+//! of each of the host's threads beside the bare cost of waking a thread
+//! on this machine, and the host's resident memory over time.
 //!
 //! ```text
 //! cargo bench -p connector-host --bench load                      # 1,000/s for 60 s
@@ -303,7 +305,10 @@ async fn load() {
         .collect();
     let threads = thread_use_since(pid, &threads_before);
     // The floor under every hand-over between threads, in the same run.
-    let (wake_cpu, wake_switches) = bare_wake_up(2_000, Duration::from_millis(1));
+    let (wake_cpu, wake_switches) =
+        tokio::task::spawn_blocking(|| bare_wake_up(2_000, Duration::from_millis(1)))
+            .await
+            .expect("wake-up baseline");
 
     // Every accepted order must end filled on the exchange and be reported
     // filled once by the host.
