@@ -8,7 +8,9 @@ use connector_signer::protocol::{ErrorCode, Response};
 use hyperliquid_core::{ExchangeRequest, Network, recover_address, signing_digest};
 use serde_json::json;
 
-use crate::common::{ADDRESS, KEY, binary, vector, vector_request, write_file};
+use crate::common::{
+    ADDRESS, KEY, binary, now_ms, sign_with_keyring, vector, vector_request, write_file,
+};
 
 fn sign(stdin: &str, policy: Option<&str>) -> Output {
     let dir = tempfile::tempdir().unwrap();
@@ -173,10 +175,7 @@ fn approve_agent_reproduces_the_vector_byte_for_byte() {
 fn approve_agent_defaults_the_nonce_to_now() {
     let dir = tempfile::tempdir().unwrap();
     let key = write_file(dir.path(), "master", KEY, 0o600);
-    let before = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let before = now_ms();
     let output = binary()
         .args(["approve-agent", "--allow-demo-keys", "--key-file"])
         .arg(&key)
@@ -265,23 +264,8 @@ fn a_keyring_serves_every_venue_with_its_own_policy() {
         ]
     );
 
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let sign_line = |request: serde_json::Value| {
-        let mut child = binary()
-            .arg("sign")
-            .args(["--allow-demo-keys", "--keyring"])
-            .arg(&keyring)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{request}").unwrap();
-        let output = child.wait_with_output().unwrap();
-        serde_json::from_slice::<Response>(&output.stdout).unwrap()
-    };
+    let now = now_ms();
+    let sign_line = |request: serde_json::Value| sign_with_keyring(&keyring, &[], &request);
     let order = |symbol: &str| {
         json!({"id": 1, "scheme": "binance-rest", "api_key": "binance-api-key", "method": "POST",
                "path": "/fapi/v1/order",
@@ -406,10 +390,7 @@ fn a_default_notional_cap_applies_to_keys_without_their_own() {
     // The default cap refuses what it can value, and lets a market order
     // (no price, no marks to value it at) pass, where a key's own cap
     // refuses it.
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let now = now_ms();
     let sign = |key: &str, order_type: &str, price: Option<&str>| {
         let mut body = json!({"category": "linear", "symbol": "BTCUSDT", "side": "Sell",
                               "orderType": order_type, "qty": "1"});
@@ -419,24 +400,12 @@ fn a_default_notional_cap_applies_to_keys_without_their_own() {
         let request = json!({"id": 1, "key": key, "scheme": "bybit-rest", "api_key": key_id(key),
             "timestamp": now, "recv_window": 5000, "method": "POST", "path": "/v5/order/create",
             "body": body.to_string()});
-        let mut child = binary()
-            .args([
-                "sign",
-                "--allow-demo-keys",
-                "--default-max-order-notional",
-                "1000",
-            ])
-            .arg("--keyring")
-            .arg(&keyring)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{request}").unwrap();
-        let output = child.wait_with_output().unwrap();
-        serde_json::from_slice::<Response>(&output.stdout)
-            .unwrap()
-            .result
+        sign_with_keyring(
+            &keyring,
+            &["--default-max-order-notional", "1000"],
+            &request,
+        )
+        .result
     };
     assert!(sign("none", "Market", None).is_ok());
     let refused = sign("none", "Limit", Some("2000")).unwrap_err();

@@ -19,6 +19,30 @@ pub const KEY: &str = "0x00e5fb7b0f747acef23ab43fcff0c82511dd041b249c8a5efa84c59
 /// Its EIP-55 address.
 pub const ADDRESS: &str = "0x278dbc9D13eFF5342acB01ba06a95F3d08e4D1FE";
 
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64
+}
+
+/// The one answer of `connector-signer sign --allow-demo-keys --keyring
+/// KEYRING`, with `arguments` after, to `request`.
+pub fn sign_with_keyring(keyring: &Path, arguments: &[&str], request: &Value) -> Response {
+    let mut child = binary()
+        .args(["sign", "--allow-demo-keys", "--keyring"])
+        .arg(keyring)
+        .args(arguments)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{request}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    serde_json::from_slice::<Response>(&output.stdout).unwrap()
+}
+
 /// The built `connector-signer` binary.
 pub fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_connector-signer"))

@@ -2,21 +2,14 @@
 //! fetched by the signer from each venue's emulator: a marketable sell with
 //! a low limit is worth its size at the mark.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use connector_signer::protocol::{ErrorCode, Response};
 use hl_emulator::{Config, Emulator, binance, bybit};
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use crate::common::{KEY, Server, write_file};
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as u64
-}
+use crate::common::{KEY, Server, now_ms, write_file};
 
 /// A `[[key]]` entry whose orders are capped at 1000, valued at the marks
 /// of `url`.

@@ -16,7 +16,8 @@ use serde_json::json;
 use connector_signer::schemes::hyperliquid::L1Request;
 
 use crate::common::{
-    ADDRESS, KEY, Server, binary, signature, signature_json, vector, vector_request, write_file,
+    ADDRESS, KEY, Server, binary, now_ms, signature, signature_json, vector, vector_request,
+    write_file,
 };
 
 const CLIENTS: u64 = 8;
@@ -240,10 +241,7 @@ fn vaults_builders_leverage_nonces_and_expiry_are_held_to_the_policy() {
         allowed('2')
     )));
     let mut client = server.connect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
+    let now = now_ms();
     let order = |builder: char| {
         json!({"type": "order", "grouping": "na", "builder": {"b": allowed(builder), "f": 10},
                "orders": [{"a": 0, "b": true, "p": "10", "s": "1", "r": false,
