@@ -93,6 +93,7 @@ async fn every_venue_answers_state_queries_and_takes_settings() {
                 assert_eq!(capabilities["modify"], "cancel_and_place");
                 assert_eq!(capabilities["trigger_references"], json!(["MARK"]));
                 assert_eq!(capabilities["dead_man_switch"], "scheduled_time");
+                assert_eq!(capabilities["attached_exits"], "exchange");
                 assert_eq!(
                     (market["symbol"].as_str(), market["venue_symbol"].as_str()),
                     (Some("BTC-USD"), Some("BTC"))
@@ -106,6 +107,7 @@ async fn every_venue_answers_state_queries_and_takes_settings() {
             }
             "by" | "bn" => {
                 assert_eq!(capabilities["modify"], "amend_in_place", "{exchange}");
+                assert_eq!(capabilities["attached_exits"], "host", "{exchange}");
                 assert!(
                     rows(capabilities, "order_types").contains(&json!("STOP_MARKET")),
                     "{exchange}"

@@ -9,7 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::host_process::{ApiVenues, HostFiles, funded_emulator, liquid_emulator};
-use common::orders::{EventLog, eventually};
+use common::orders::{Counterparty, EventLog, eventually, key, quiet};
+use connector_host::order::ClientOrderId;
+use hyperliquid_core::Tif;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -402,4 +404,139 @@ async fn attached_exits_follow_the_entry_and_cancel_each_other() {
     }
     emulator.shutdown().await;
     venues.shutdown().await;
+}
+
+/// Hyperliquid holds an entry's exits with it (`normalTpsl`, one signed
+/// action): the host tracks them from the start, waiting without an
+/// exchange id; they go with an entry cancelled unfilled, go live when it
+/// fills, and when one fills the exchange cancels the other — the host
+/// sends no cancel of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
+    let seed = "venue exits host";
+    let mut config = quiet();
+    config.fund(key(seed).address(), Decimal::from(1_000_000));
+    config.fund(key("venue exits maker").address(), Decimal::from(1_000_000));
+    let emulator = hl_emulator::Emulator::start(config)
+        .await
+        .expect("emulator");
+    let maker = Counterparty::new("venue exits maker", emulator.base_url());
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let events = EventLog::start(&files.events);
+    let _host = files.start().await;
+    let bracket = || {
+        id_of(&place(
+            &files,
+            json!({"order_type": "LIMIT", "price": "95000",
+                   "take_profit": {"trigger_price": "120000"},
+                   "stop_loss": {"trigger_price": "90000", "price": "89900"}}),
+        ))
+    };
+    let exits = |entry: &str| -> Vec<String> {
+        let mut exits: Vec<(String, String)> = files
+            .command(json!({"cmd": "open_orders"}))
+            .map(|reply| reply["result"]["orders"].clone())
+            .into_iter()
+            .flat_map(|orders| orders.as_array().cloned().unwrap_or_default())
+            .filter(|order| order["parent_client_order_id"] == entry)
+            .map(|order| {
+                (
+                    order["order_type"].as_str().unwrap_or("").to_owned(),
+                    order["client_order_id"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        exits.sort();
+        exits.into_iter().map(|(_, id)| id).collect()
+    };
+
+    // Tracked with the entry, waiting on the exchange without an id.
+    let entry = bracket();
+    eventually(
+        "the entry and its exits open",
+        Duration::from_secs(10),
+        || exits(&entry).len() == 2 && order(&files, &entry)["order_state"] == "OPEN",
+    )
+    .await;
+    let waiting = exits(&entry);
+    for exit in &waiting {
+        let exit = order(&files, exit);
+        assert_eq!(exit["order_state"], "OPEN", "{exit}");
+        assert!(exit["exchange_order_id"].is_null(), "{exit}");
+    }
+    for (id, needle) in [
+        (&entry, "cancel it and place it anew"),
+        (&waiting[0], "waits on the exchange for its entry"),
+    ] {
+        let refused = files
+            .command(json!({"cmd": "modify", "client_order_id": id, "price": "94000"}))
+            .expect("reply");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(needle),
+            "{refused}"
+        );
+    }
+
+    // Cancelled with nothing filled: its exits go with it.
+    files
+        .command(json!({"cmd": "cancel", "client_order_id": entry}))
+        .expect("reply");
+    eventually("the waiting exits dropped", Duration::from_secs(10), || {
+        waiting
+            .iter()
+            .all(|exit| order(&files, exit)["order_state"] == "CANCELLED")
+    })
+    .await;
+
+    // Filled: the exchange places the exits; the take-profit fills and the
+    // exchange cancels the stop.
+    let entry = bracket();
+    eventually("the second entry open", Duration::from_secs(10), || {
+        exits(&entry).len() == 2 && order(&files, &entry)["order_state"] == "OPEN"
+    })
+    .await;
+    let (stop, take) = match exits(&entry).as_slice() {
+        [stop, take] => (stop.clone(), take.clone()),
+        other => panic!("exits {other:?}"),
+    };
+    maker.order(0, false, "95000", "0.001", Tif::Ioc).await;
+    eventually(
+        "the exits live on the book",
+        Duration::from_secs(10),
+        || {
+            order(&files, &entry)["order_state"] == "FILLED"
+                && [&stop, &take].iter().all(|exit| {
+                    let exit = order(&files, exit);
+                    exit["order_state"] == "OPEN" && exit["exchange_order_id"].is_string()
+                })
+        },
+    )
+    .await;
+    maker.order(0, true, "121000", "0.001", Tif::Gtc).await;
+    emulator
+        .set_price("BTC", Decimal::from(121_000))
+        .expect("price");
+    eventually("the take-profit filled", Duration::from_secs(10), || {
+        order(&files, &take)["order_state"] == "FILLED"
+    })
+    .await;
+    eventually(
+        "the stop cancelled by the exchange",
+        Duration::from_secs(10),
+        || order(&files, &stop)["order_state"] == "CANCELLED",
+    )
+    .await;
+    let stop_id: ClientOrderId = stop.parse().expect("client order id");
+    assert!(
+        !events
+            .of(stop_id)
+            .iter()
+            .any(|(_, state)| state == "PENDING_CANCEL"),
+        "the host sent a cancel: {:?}",
+        events.of(stop_id)
+    );
+    emulator.shutdown().await;
 }

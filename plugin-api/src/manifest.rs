@@ -82,4 +82,10 @@ pub struct Manifest {
     pub modify_size: ModifySize,
     /// The prices its trigger orders can watch.
     pub trigger_references: RVec<TriggerReference>,
+    /// The venue takes an entry with its take-profit and stop-loss in one
+    /// request ([`Operation::PlaceWithExits`](crate::Operation::PlaceWithExits)),
+    /// holds them until the entry fills, then places them, and cancels one
+    /// when the other fills (Hyperliquid `normalTpsl`). False: the host
+    /// places an entry's exits itself once the entry is done.
+    pub attached_exits: bool,
 }

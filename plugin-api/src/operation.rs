@@ -58,6 +58,15 @@ pub enum Operation {
     /// (Hyperliquid `userRateLimit`), answered with
     /// [`Event::RateLimit`](crate::Event::RateLimit) events.
     FetchRateLimits,
+    /// Place an entry and its exits in one request, as the venue groups
+    /// them (only where the manifest says
+    /// [`attached_exits`](crate::Manifest::attached_exits)): the first order
+    /// is the entry, the others its take-profit and stop-loss — reduce-only
+    /// trigger orders on the other side, each with its own client id. The
+    /// reply has one item per order, in order; an exit the venue holds
+    /// until the entry fills is accepted without an exchange id, and its
+    /// later life is reported under its client id.
+    PlaceWithExits(RVec<OrderRequest>),
 }
 
 /// What the host knows when it begins a job.

@@ -104,34 +104,43 @@ impl Inner {
         let batch = self.batch_size();
         if batch == 1 || self.prefer_socket {
             for order in orders {
-                self.send_placement(vec![order], Chained::No, Start::Here);
+                self.send_placement(vec![order], Shape::Alone, Start::Here);
             }
             return;
         }
         if let Some(first) = self.placements.enter(orders, batch) {
-            self.send_placement(first, Chained::Yes, Start::Here);
+            self.send_placement(first, Shape::Chained, Start::Here);
         }
+    }
+
+    /// Sends an entry with the exits the venue holds with it (the entry
+    /// first): one request of its own.
+    pub(super) fn place_with_exits(self: &Arc<Self>, group: Vec<Ready>) {
+        self.send_placement(group, Shape::WithExits, Start::Here);
     }
 
     /// The next batch of waiting orders, sent once the placement before it
     /// has left (or failed to); nothing waiting frees the way.
     fn next_placement(self: &Arc<Self>) {
         if let Some(next) = self.placements.next(self.batch_size()) {
-            self.send_placement(next, Chained::Yes, Start::OnRuntime);
+            self.send_placement(next, Shape::Chained, Start::OnRuntime);
         }
     }
 
-    /// Signs, sends and applies one placement of `orders`; when `chained`,
-    /// the next waiting orders follow once it has left.
-    fn send_placement(self: &Arc<Self>, orders: Vec<Ready>, chained: Chained, start: Start) {
+    /// Signs, sends and applies one placement of `orders`, as `shape` says.
+    fn send_placement(self: &Arc<Self>, orders: Vec<Ready>, shape: Shape, start: Start) {
         let (ids, requests): (Vec<ClientOrderId>, Vec<OrderRequest>) = orders.into_iter().unzip();
         let inner = Arc::clone(self);
         let task = async move {
-            let operation = plugin_api::operation(Operation::PlaceOrders(RVec::from(requests)));
+            let requests = RVec::from(requests);
+            let operation = plugin_api::operation(match shape {
+                Shape::WithExits => Operation::PlaceWithExits(requests),
+                Shape::Alone | Shape::Chained => Operation::PlaceOrders(requests),
+            });
             let tracker = Arc::clone(&inner.tracker);
             let left = AtomicBool::new(false);
             let next = || {
-                if matches!(chained, Chained::Yes) && !left.swap(true, Ordering::SeqCst) {
+                if matches!(shape, Shape::Chained) && !left.swap(true, Ordering::SeqCst) {
                     inner.next_placement();
                 }
             };
@@ -225,13 +234,16 @@ impl Inner {
     }
 }
 
-/// Whether the waiting orders follow a placement once it has left.
+/// What one placement is.
 #[derive(Clone, Copy)]
-enum Chained {
-    /// Yes: it holds the way for them.
-    Yes,
-    /// No: it goes on its own (a venue without batches).
-    No,
+enum Shape {
+    /// Orders on their own (a venue without batches, or over its socket).
+    Alone,
+    /// A batch that holds the way: the waiting orders follow once it has
+    /// left.
+    Chained,
+    /// An entry with the exits the venue holds with it.
+    WithExits,
 }
 
 /// Where a placement starts.

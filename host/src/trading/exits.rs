@@ -70,7 +70,7 @@ pub struct Entry<'a> {
 }
 
 impl<'a> Entry<'a> {
-    fn of(spec: &'a NewOrder) -> Entry<'a> {
+    pub(super) fn of(spec: &'a NewOrder) -> Entry<'a> {
         Entry {
             trading_pair: &spec.trading_pair,
             trade_type: spec.trade_type,
@@ -116,6 +116,19 @@ pub fn exit_command(
     }
 }
 
+/// The orders that close `amount` of `entry` with its exits, each with
+/// its kind.
+pub(super) fn commands(entry: &NewOrder, amount: Decimal) -> Vec<(ExitKind, OrderCommand)> {
+    entry
+        .exits
+        .as_ref()
+        .map(listed)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(kind, exit)| (kind, exit_command(Entry::of(entry), kind, &exit, amount)))
+        .collect()
+}
+
 /// Why an entry cannot take `kind`'s `exit`: it must open a position, and
 /// the exit's trigger must lie on its side of `reference` (the entry's
 /// trigger or price): a buy's take-profit above, its stop below.
@@ -154,6 +167,9 @@ enum Job {
     Place(ClientOrderId),
     /// Cancel the other exits of this one's entry (it filled).
     CancelSiblings(ClientOrderId),
+    /// This entry ended with nothing filled: the exits the venue held with
+    /// it went with it.
+    Drop(ClientOrderId),
 }
 
 /// Hears the tracker's changes and hands the exits' task what concerns it
@@ -183,10 +199,18 @@ impl OrderListener for ExitWatch {
         if order.spec.exits.is_some() && is_done(order) {
             let _ = self.jobs.send(Job::Place(id));
         }
+        if order.spec.exits.is_some() && ended_unfilled(order) {
+            let _ = self.jobs.send(Job::Drop(id));
+        }
         if order.state == OrderState::Filled && order.spec.parent.is_some() {
             let _ = self.jobs.send(Job::CancelSiblings(id));
         }
     }
+}
+
+/// Whether an entry ended with nothing filled: no position to close.
+fn ended_unfilled(entry: &InFlightOrder) -> bool {
+    entry.state.is_terminal() && entry.filled_amount.is_zero()
 }
 
 /// Whether an entry is done, with what filled of it known: filled and its
@@ -217,6 +241,7 @@ impl Trading {
             match job {
                 Some(Job::Place(id)) => self.place_exits(id),
                 Some(Job::CancelSiblings(id)) => self.cancel_siblings(id),
+                Some(Job::Drop(id)) => self.inner.drop_exits(id),
                 None => return,
             }
         }
@@ -228,22 +253,16 @@ impl Trading {
         let Some(entry) = self.inner.tracker.get(id) else {
             return;
         };
-        let Some(exits) = &entry.spec.exits else {
-            return;
-        };
-        if !is_done(&entry) || !self.inner.children(id).is_empty() {
+        if entry.spec.exits.is_none() || !is_done(&entry) || !self.inner.children(id).is_empty() {
             return;
         }
-        let exits = listed(exits);
-        let commands: Vec<OrderCommand> = exits
-            .iter()
-            .map(|(kind, exit)| {
-                exit_command(Entry::of(&entry.spec), *kind, exit, entry.filled_amount)
-            })
-            .collect();
+        let (kinds, commands): (Vec<ExitKind>, Vec<OrderCommand>) =
+            commands(&entry.spec, entry.filled_amount)
+                .into_iter()
+                .unzip();
         let (results, pending) = self.accept_batch(&commands);
         pending.launch();
-        for ((kind, _), result) in exits.iter().zip(results) {
+        for (kind, result) in kinds.iter().zip(results) {
             match result {
                 Ok(child) => {
                     info!(exchange = %self.inner.exchange, entry = %id, exit = %child, "{} placed", kind.field())
@@ -255,8 +274,12 @@ impl Trading {
         }
     }
 
-    /// Cancels the exits beside `id` (of the same entry) still live.
+    /// Cancels the exits beside `id` (of the same entry) still live,
+    /// unless the venue does (it holds an entry's exits together).
     fn cancel_siblings(&self, id: ClientOrderId) {
+        if self.inner.manifest.attached_exits {
+            return;
+        }
         let Some(parent) = self.inner.tracker.get(id).and_then(|exit| exit.spec.parent) else {
             return;
         };
@@ -280,6 +303,60 @@ impl Trading {
 }
 
 impl Inner {
+    /// Closes the exits of entry `id` that the venue held with it, now
+    /// that it ended with nothing filled: they never reached the book, and
+    /// the venue drops them with their entry.
+    fn drop_exits(&self, id: ClientOrderId) {
+        for exit in self.children(id) {
+            if exit.state.is_terminal() || exit.exchange_order_id.is_some() {
+                continue;
+            }
+            info!(exchange = %self.exchange, entry = %id, exit = %exit.spec.client_order_id, "exit dropped with its entry");
+            self.update(
+                exit.spec.client_order_id,
+                OrderState::Cancelled,
+                None,
+                Some("its entry ended with nothing filled".to_owned()),
+            );
+        }
+    }
+
+    /// Whether `order` is an exit the venue holds with its entry until the
+    /// entry is done: not on the book yet, so not in the venue's lists.
+    pub(super) fn waits_for_entry(&self, order: &InFlightOrder) -> bool {
+        order.exchange_order_id.is_none()
+            && order
+                .spec
+                .parent
+                .and_then(|parent| self.tracker.get(parent))
+                .is_some_and(|entry| !entry.state.is_terminal())
+    }
+
+    /// Refuses a modify the venue could not keep with an entry's exits: of
+    /// an exit it holds until its entry is done, or of such an entry (the
+    /// venue groups them as they were placed).
+    pub(super) fn check_modifiable_with_exits(
+        &self,
+        order: &InFlightOrder,
+    ) -> Result<(), CommandError> {
+        let id = order.spec.client_order_id;
+        if self.waits_for_entry(order) {
+            return Err(CommandError::InvalidOrder(format!(
+                "exit {id} waits on the exchange for its entry to fill and cannot be modified until then"
+            )));
+        }
+        if self
+            .children(id)
+            .iter()
+            .any(|exit| self.waits_for_entry(exit))
+        {
+            return Err(CommandError::InvalidOrder(format!(
+                "order {id} is held by the exchange with its exits and cannot be modified: cancel it and place it anew"
+            )));
+        }
+        Ok(())
+    }
+
     /// The exits placed for entry `id`.
     fn children(&self, id: ClientOrderId) -> Vec<InFlightOrder> {
         let mut children = Vec::new();

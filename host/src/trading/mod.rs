@@ -161,13 +161,37 @@ pub(crate) struct Inner {
 #[must_use = "a pending order is sent only when launched"]
 pub struct PendingOrder {
     inner: Arc<Inner>,
-    orders: Vec<(ClientOrderId, plugin_api::OrderRequest)>,
+    /// Orders that go out alone or in the venue's batches.
+    orders: Vec<coalesce::Ready>,
+    /// Entries, each with the exits the venue holds with it: one request
+    /// each.
+    groups: Vec<Vec<coalesce::Ready>>,
 }
 
 impl PendingOrder {
+    fn new(inner: &Arc<Inner>) -> PendingOrder {
+        PendingOrder {
+            inner: Arc::clone(inner),
+            orders: Vec::new(),
+            groups: Vec::new(),
+        }
+    }
+
+    /// Adds an order tracked by [`Trading::track`]: an entry with exits
+    /// makes a group of its own.
+    fn add(&mut self, mut tracked: Vec<coalesce::Ready>) {
+        match tracked.len() {
+            1 => self.orders.append(&mut tracked),
+            _ => self.groups.push(tracked),
+        }
+    }
+
     /// The (first) order's client order id.
     pub fn id(&self) -> ClientOrderId {
-        self.orders.first().map_or(ClientOrderId(0), |(id, _)| *id)
+        self.orders
+            .first()
+            .or_else(|| self.groups.first().and_then(|group| group.first()))
+            .map_or(ClientOrderId(0), |(id, _)| *id)
     }
 
     /// Starts publishing, signing and sending the orders in the background
@@ -182,6 +206,9 @@ impl PendingOrder {
 
     fn start(&mut self) {
         self.inner.place(std::mem::take(&mut self.orders));
+        for group in std::mem::take(&mut self.groups) {
+            self.inner.place_with_exits(group);
+        }
     }
 }
 
@@ -483,11 +510,10 @@ impl Trading {
     /// answer its client before [`PendingOrder::launch`] publishes it and
     /// starts sending it.
     pub fn accept(&self, command: &OrderCommand) -> Result<PendingOrder, CommandError> {
-        let order = self.track(command)?;
-        Ok(PendingOrder {
-            inner: Arc::clone(&self.inner),
-            orders: vec![order],
-        })
+        let tracked = self.track(command)?;
+        let mut pending = PendingOrder::new(&self.inner);
+        pending.add(tracked);
+        Ok(pending)
     }
 
     /// [`accept`](Trading::accept) for each order of a batch, in order, each
@@ -498,28 +524,23 @@ impl Trading {
         &self,
         commands: &[OrderCommand],
     ) -> (Vec<Result<ClientOrderId, CommandError>>, PendingOrder) {
-        let mut orders = Vec::new();
+        let mut pending = PendingOrder::new(&self.inner);
         let results = commands
             .iter()
             .map(|command| {
-                let (id, request) = self.track(command)?;
-                orders.push((id, request));
+                let tracked = self.track(command)?;
+                let id = tracked[0].0;
+                pending.add(tracked);
                 Ok(id)
             })
             .collect();
-        let pending = PendingOrder {
-            inner: Arc::clone(&self.inner),
-            orders,
-        };
         (results, pending)
     }
 
-    /// Validates, quantizes, risk-checks and tracks (quietly) one order;
-    /// its id and the plugin's request for it.
-    fn track(
-        &self,
-        command: &OrderCommand,
-    ) -> Result<(ClientOrderId, plugin_api::OrderRequest), CommandError> {
+    /// Validates, quantizes, risk-checks and tracks (quietly) one order —
+    /// and, where the venue holds an entry's exits, its exits with it; the
+    /// order's id and the plugin's request for it first, then each exit's.
+    fn track(&self, command: &OrderCommand) -> Result<Vec<coalesce::Ready>, CommandError> {
         self.check_accepting()?;
         let market = self.market(&command.trading_pair)?;
         let id = match command.client_order_id {
@@ -535,18 +556,51 @@ impl Trading {
             .top(&market.venue_symbol)
             .and_then(|top| top.mid);
         let (new_order, request) = self.inner.prepare(&market, command, id, mid)?;
-        let exposure = || self.exposure(&new_order.trading_pair);
+        let exits = self.venue_held_exits(&market, &new_order, mid)?;
         // A refused order is not tracked: nothing of it reaches the
         // exchange or the journal (the command socket counts refusals).
-        self.inner
-            .risk
-            .admit(&new_order, mid, exposure, now_ms())
-            .map_err(|refusal| CommandError::RiskLimit { id, refusal })?;
-        self.inner
-            .tracker
-            .start_tracking_quietly(new_order)
-            .map_err(|_| CommandError::DuplicateId(id))?;
-        Ok((id, request))
+        for order in std::iter::once(&new_order).chain(exits.iter().map(|(exit, _)| exit)) {
+            let exposure = || self.exposure(&order.trading_pair);
+            self.inner
+                .risk
+                .admit(order, mid, exposure, now_ms())
+                .map_err(|refusal| CommandError::RiskLimit { id, refusal })?;
+        }
+        let mut tracked = Vec::with_capacity(1 + exits.len());
+        for (order, request) in std::iter::once((new_order, request)).chain(exits) {
+            let order_id = order.client_order_id;
+            self.inner
+                .tracker
+                .start_tracking_quietly(order)
+                .map_err(|_| CommandError::DuplicateId(order_id))?;
+            tracked.push((order_id, request));
+        }
+        Ok(tracked)
+    }
+
+    /// The exits of `entry` that go out with it where the venue holds an
+    /// entry's exits (the manifest's `attached_exits`): each for the
+    /// entry's whole amount, with a client id of its own. None elsewhere:
+    /// the host places them once the entry is done.
+    fn venue_held_exits(
+        &self,
+        market: &Market,
+        entry: &NewOrder,
+        mid: Option<Decimal>,
+    ) -> Result<Vec<(NewOrder, plugin_api::OrderRequest)>, CommandError> {
+        if !self.inner.manifest.attached_exits {
+            return Ok(Vec::new());
+        }
+        exits::commands(entry, entry.amount)
+            .into_iter()
+            .map(|(kind, command)| {
+                self.inner
+                    .prepare(market, &command, self.inner.ids.next(), mid)
+                    .map_err(|error| {
+                        CommandError::InvalidOrder(format!("`{}`: {error}", kind.field()))
+                    })
+            })
+            .collect()
     }
 
     /// A client order id a strategy chose: it must carry this host's
@@ -679,6 +733,7 @@ impl Trading {
         if order.state == OrderState::PendingCancel {
             return Err(CommandError::CancelPending(id));
         }
+        self.inner.check_modifiable_with_exits(&order)?;
         let market = self.market(&order.spec.trading_pair)?;
         let (changed, _) = self.inner.prepare(
             &market,

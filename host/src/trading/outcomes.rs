@@ -54,7 +54,7 @@ pub fn venue_state(status: VenueOrderStatus, order: &InFlightOrder) -> Option<Or
 }
 
 impl Inner {
-    fn update(
+    pub(super) fn update(
         &self,
         id: ClientOrderId,
         state: OrderState,

@@ -273,6 +273,12 @@ impl Inner {
         let Some(order) = self.tracker.get(id) else {
             return;
         };
+        if self.waits_for_entry(&order) {
+            // Its entry decides: the venue places it when the entry fills,
+            // and it is dropped with an entry that ends unfilled.
+            debug!(exchange = %self.exchange, order = %id, "an exit waiting for its entry is not on the book yet");
+            return;
+        }
         match not_found_verdict(&order, now_ms()) {
             NotFound::Live => {
                 warn!(exchange = %self.exchange, order = %id, state = %order.state, "exchange does not know a live order");
@@ -409,7 +415,10 @@ impl Inner {
         let now = now_ms();
         for order in self.tracker.active_orders() {
             let id = order.spec.client_order_id;
-            if listed.contains(&id) || order.spec.exchange != self.exchange {
+            if listed.contains(&id)
+                || order.spec.exchange != self.exchange
+                || self.waits_for_entry(&order)
+            {
                 continue;
             }
             match unlisted(&order, gap, asked_at_ms, self.expiry_ms) {

@@ -76,5 +76,7 @@ pub fn manifest() -> Manifest {
         modify_size: ModifySize::TOTAL,
         // Algo orders' `workingType` MARK_PRICE or CONTRACT_PRICE.
         trigger_references: RVec::from(vec![TriggerReference::MARK, TriggerReference::LAST]),
+        // USDⓈ-M takes no exits with an order: they are the host's.
+        attached_exits: false,
     }
 }

@@ -69,5 +69,8 @@ pub fn manifest() -> Manifest {
         modify_size: ModifySize::TOTAL,
         // `triggerBy` MarkPrice or LastPrice.
         trigger_references: RVec::from(vec![TriggerReference::MARK, TriggerReference::LAST]),
+        // TP/SL on create come back as venue-made orders without the
+        // client ids the host would track them by: exits are the host's.
+        attached_exits: false,
     }
 }

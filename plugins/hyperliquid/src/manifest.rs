@@ -80,5 +80,7 @@ pub fn manifest() -> Manifest {
         modify_size: ModifySize::REMAINING,
         // Trigger orders fire on the mark price.
         trigger_references: RVec::from(vec![TriggerReference::MARK]),
+        // An entry and its TP/SL go out as one `normalTpsl` order action.
+        attached_exits: true,
     }
 }

@@ -324,7 +324,9 @@ fn info_reply(operation: &Operation, body: &str) -> Result<Reply, PluginError> {
 /// The reply to any operation this plugin builds.
 pub fn parse_reply(operation: &Operation, response: &Response) -> Result<Reply, PluginError> {
     let expected = match operation {
-        Operation::PlaceOrders(orders) => Some(ExpectedResponse::Orders(orders.len())),
+        Operation::PlaceOrders(orders) | Operation::PlaceWithExits(orders) => {
+            Some(ExpectedResponse::Orders(orders.len()))
+        }
         // Modifies are sent as batchModify, answered like orders.
         Operation::ModifyOrders(modifies) => Some(ExpectedResponse::Orders(modifies.len())),
         Operation::CancelOrders(targets) => Some(ExpectedResponse::Cancels(targets.len())),

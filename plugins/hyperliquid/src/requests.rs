@@ -182,11 +182,36 @@ fn order(request: &OrderRequest) -> Result<CoreOrder, PluginError> {
     })
 }
 
-fn order_action(orders: &[OrderRequest]) -> Result<Action, PluginError> {
+fn order_action(orders: &[OrderRequest], grouping: Grouping) -> Result<Action, PluginError> {
     let orders = orders.iter().map(order).collect::<Result<Vec<_>, _>>()?;
-    OrderAction::from_requests(&orders, Grouping::Na, None)
+    OrderAction::from_requests(&orders, grouping, None)
         .map(Action::Order)
         .map_err(|error| PluginError::invalid(error.to_string()))
+}
+
+/// A `normalTpsl` group: an entry, then one to two exits, each a
+/// reduce-only trigger order on the other side (the venue refuses a TP/SL
+/// that is not reduce-only).
+fn check_exits(orders: &[OrderRequest]) -> Result<(), PluginError> {
+    let Some((entry, exits)) = orders.split_first() else {
+        return Err(PluginError::invalid("an entry with exits needs an entry"));
+    };
+    if exits.is_empty() || exits.len() > 2 {
+        return Err(PluginError::invalid(format!(
+            "an entry takes one or two exits, not {}",
+            exits.len()
+        )));
+    }
+    match exits
+        .iter()
+        .find(|exit| !exit.kind.is_trigger() || !exit.reduce_only || exit.side == entry.side)
+    {
+        Some(exit) => Err(PluginError::invalid(format!(
+            "exit {} is not a reduce-only trigger order on the other side of its entry",
+            exit.client_id
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn exchange_oid(target: &OrderRef) -> Option<Result<u64, PluginError>> {
@@ -308,7 +333,13 @@ pub fn prepare(
         Ok((text, true, action_costs(batch, is_cancel)))
     };
     let (body, is_signed, costs) = match operation {
-        Operation::PlaceOrders(orders) => signed(order_action(orders)?, orders.len())?,
+        Operation::PlaceOrders(orders) => {
+            signed(order_action(orders, Grouping::Na)?, orders.len())?
+        }
+        Operation::PlaceWithExits(orders) => {
+            check_exits(orders)?;
+            signed(order_action(orders, Grouping::NormalTpsl)?, orders.len())?
+        }
         Operation::CancelOrders(targets) => signed(cancel_action(targets)?, targets.len())?,
         Operation::ModifyOrders(modifies) => signed(modify_action(modifies)?, modifies.len())?,
         Operation::ArmDeadManSwitch(at) => signed(

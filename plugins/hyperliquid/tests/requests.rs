@@ -202,6 +202,37 @@ fn orders_match_the_sdk() {
 }
 
 #[test]
+fn an_entry_with_its_exits_is_the_sdks_normal_tpsl_order() {
+    let Operation::PlaceOrders(orders) = orders_of("order_batch_normal_tpsl") else {
+        unreachable!()
+    };
+    check(
+        "order_batch_normal_tpsl",
+        Operation::PlaceWithExits(orders.clone()),
+    );
+    // The venue refuses TP/SL that could open a position: the plugin sends
+    // none, nor an exit on its entry's side, nor an entry alone.
+    let mut opening = orders.clone();
+    opening[1].reduce_only = false;
+    let mut same_side = orders.clone();
+    same_side[2].side = orders[0].side;
+    for (bad, why) in [
+        (opening, "reduce-only"),
+        (same_side, "other side"),
+        (RVec::from(vec![orders[0].clone()]), "one or two exits"),
+    ] {
+        let error = plugin()
+            .begin(
+                1,
+                &Operation::PlaceWithExits(bad),
+                &context(&vector("order_batch_normal_tpsl")),
+            )
+            .unwrap_err();
+        assert!(error.message.contains(why), "{why}: {error}");
+    }
+}
+
+#[test]
 fn a_market_order_is_an_aggressive_ioc_at_the_sdk_price() {
     let v = vector("market_open_btc_buy");
     let input = &v["inputs"];

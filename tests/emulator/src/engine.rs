@@ -85,6 +85,8 @@ pub struct Engine {
     pub(crate) triggers: BTreeSet<Oid>,
     /// Resting orders with an expiry, by expiry time.
     pub(crate) expiries: BTreeSet<(u64, Oid)>,
+    /// Entries' attached exits (see [`crate::grouping`]).
+    pub(crate) exits: crate::grouping::AttachedExits,
     pub(crate) pending: Pending,
     pub(crate) feed: Feed,
     pub(crate) synthetic: AccountId,
@@ -187,6 +189,7 @@ impl Engine {
             orders: HashMap::new(),
             triggers: BTreeSet::new(),
             expiries: BTreeSet::new(),
+            exits: crate::grouping::AttachedExits::default(),
             pending: Pending::default(),
             feed,
             synthetic: AccountId(synthetic),
@@ -650,6 +653,7 @@ impl Engine {
             account.open_orders.remove(&oid);
         }
         self.publish_order(oid);
+        self.settle_exits(oid, status, now);
         true
     }
 

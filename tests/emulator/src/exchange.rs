@@ -17,6 +17,7 @@ use crate::engine::{ActionContext, Engine};
 use crate::entry::{
     ClientId, EntryKind, OrderEntry, OrderTarget, Placement, TimeInForce, TriggerKind, TriggerSpec,
 };
+use crate::grouping::{ExitPlacement, check_group};
 use crate::validation::NOT_OPEN;
 
 /// Plain-text answer (HTTP 422) to a body that is not a valid request.
@@ -132,11 +133,16 @@ pub fn apply(engine: &mut Engine, prepared: Prepared, now: u64, post_only_window
         return err(text);
     }
     match &request.action {
-        Action::Order(action) if action.grouping != Grouping::Na => err(format!(
-            "Grouping {:?} is not supported by the emulator; use \"na\".",
-            action.grouping
-        )),
-        Action::Order(action) => ok_statuses("order", place(engine, user, &action.orders, &ctx)),
+        Action::Order(action) => match action.grouping {
+            Grouping::Na => ok_statuses("order", place(engine, user, &action.orders, &ctx)),
+            Grouping::NormalTpsl => match place_with_exits(engine, user, &action.orders, &ctx) {
+                Ok(statuses) => ok_statuses("order", statuses),
+                Err(text) => err(text),
+            },
+            Grouping::PositionTpsl => err(
+                "Grouping PositionTpsl is not supported by the emulator; use \"na\" or \"normalTpsl\".",
+            ),
+        },
         Action::Cancel(action) => {
             let targets: Vec<_> = action
                 .cancels
@@ -306,6 +312,34 @@ fn place(
         statuses[slot] = status_of(&placement, wires[slot].cloid);
     }
     statuses
+}
+
+/// Places a `normalTpsl` order action: the entry, then its TP/SL, which
+/// wait for it to fill (`waitingForFill`) or, when it filled at once, for
+/// their trigger (`waitingForTrigger`). A group that is not an entry with
+/// one or two reduce-only TP/SL closing it is refused whole.
+fn place_with_exits(
+    engine: &mut Engine,
+    user: AccountId,
+    wires: &[OrderWire],
+    ctx: &ActionContext,
+) -> Result<Vec<Value>, String> {
+    let entries = wires
+        .iter()
+        .map(|wire| entry_of(engine, wire))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some((entry, exits)) = entries.split_first() else {
+        return Err("Invalid TP/SL grouping: no orders.".into());
+    };
+    check_group(entry, exits)?;
+    let (placement, exits) = engine.place_with_exits(user, entry, exits.to_vec(), ctx);
+    let mut statuses = vec![status_of(&placement, wires[0].cloid)];
+    statuses.extend(exits.into_iter().map(|exit| match exit {
+        ExitPlacement::WaitingForFill => json!("waitingForFill"),
+        ExitPlacement::WaitingForTrigger => json!("waitingForTrigger"),
+        ExitPlacement::Refused(text) => error_status(text),
+    }));
+    Ok(statuses)
 }
 
 fn target_of(target: &OrderRef) -> OrderTarget {

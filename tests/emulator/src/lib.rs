@@ -72,6 +72,7 @@ pub mod entry;
 pub mod exchange;
 pub mod faults;
 pub mod feed;
+pub mod grouping;
 pub mod info;
 pub mod market;
 pub mod nonces;

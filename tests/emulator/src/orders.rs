@@ -30,6 +30,8 @@ pub enum OrderState {
     SelfTradeCanceled,
     /// Reduce-only order cancelled because the position changed side or closed.
     ReduceOnlyCanceled,
+    /// An exit cancelled because the other exit of its entry filled.
+    SiblingFilledCanceled,
     /// Cancelled by the dead man's switch.
     ScheduledCancel,
     /// Price off the tick grid.

@@ -40,7 +40,7 @@ impl Engine {
 
     /// Places one order: record, checks (with `released` margin counted as
     /// free: what an amended order gives back), then execution or trigger wait.
-    fn place(
+    pub(crate) fn place(
         &mut self,
         user: AccountId,
         entry: &OrderEntry,
@@ -58,7 +58,7 @@ impl Engine {
     }
 
     /// Records a new order (status open, not yet checked).
-    fn record(
+    pub(crate) fn record(
         &mut self,
         user: AccountId,
         entry: &OrderEntry,
@@ -139,7 +139,7 @@ impl Engine {
     }
 
     /// Starts an admitted order: waits for its trigger or executes.
-    fn start(&mut self, oid: Oid, ctx: &ActionContext) -> Placement {
+    pub(crate) fn start(&mut self, oid: Oid, ctx: &ActionContext) -> Placement {
         let Some(order) = self.orders.get(&oid) else {
             return Placement::unrecorded(NOT_OPEN);
         };
@@ -161,7 +161,7 @@ impl Engine {
     }
 
     /// Records a refusal and returns its placement.
-    fn reject(&mut self, oid: Oid, rejection: Rejection, now: u64) -> Placement {
+    pub(crate) fn reject(&mut self, oid: Oid, rejection: Rejection, now: u64) -> Placement {
         if let Some(order) = self.orders.get_mut(&oid) {
             order.status = rejection.status;
             order.status_timestamp = now;
@@ -177,7 +177,12 @@ impl Engine {
 
     /// Every acceptance check of a new order, in the exchange's order; clamps
     /// reduce-only sizes to the position. `released` is margin counted as free.
-    fn admit(&mut self, oid: Oid, market: usize, released: Decimal) -> Result<(), Rejection> {
+    pub(crate) fn admit(
+        &mut self,
+        oid: Oid,
+        market: usize,
+        released: Decimal,
+    ) -> Result<(), Rejection> {
         let Some(order) = self.orders.get(&oid) else {
             return Ok(());
         };
@@ -374,8 +379,14 @@ impl Engine {
         let cancelled = targets
             .iter()
             .map(|(market, target)| {
-                self.open_order_of(user, *market, *target)
-                    .is_some_and(|oid| self.finish(oid, OrderState::Canceled, now))
+                let open = self.open_order_of(user, *market, *target);
+                match (open, target) {
+                    (Some(oid), _) => self.finish(oid, OrderState::Canceled, now),
+                    (None, OrderTarget::Client(client_id)) => {
+                        self.cancel_waiting_exit(user, *client_id)
+                    }
+                    (None, OrderTarget::Oid(_)) => false,
+                }
             })
             .collect();
         self.pending.flush(&self.feed);

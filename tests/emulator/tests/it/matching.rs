@@ -410,3 +410,119 @@ async fn synthetic_flow_trades_against_user_orders() {
     assert_eq!(status["order"]["status"], "filled", "{status}");
     assert_eq!(fills(&env, &bob).await[0]["px"], "3450");
 }
+
+fn grouped(wires: Vec<hyperliquid_core::OrderWire>) -> hyperliquid_core::Action {
+    let hyperliquid_core::Action::Order(mut action) = orders(wires) else {
+        unreachable!("orders() builds an order action")
+    };
+    action.grouping = hyperliquid_core::Grouping::NormalTpsl;
+    hyperliquid_core::Action::Order(action)
+}
+
+async fn status_of_cloid(env: &Env, trader: &Trader, n: u128) -> Value {
+    let cloid = hyperliquid_core::Cloid::from_u128(n);
+    env.info(json!({ "type": "orderStatus", "user": trader.user(), "oid": cloid }))
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn normal_tpsl_exits_wait_for_their_entry_and_cancel_each_other() {
+    let (maker, trader) = (Trader::new("tpsl-maker"), Trader::new("tpsl-trader"));
+    let env = Env::quiet(&[&maker, &trader]).await;
+    let group = |entry: u128, take: u128, stop: u128| {
+        grouped(vec![
+            with_cloid(limit(BTC, true, "99000", "0.01", Tif::Gtc), entry),
+            with_cloid(
+                trigger(BTC, false, "101000", "100000", "0.01", Tpsl::Tp),
+                take,
+            ),
+            with_cloid(
+                trigger(BTC, false, "97000", "96000", "0.01", Tpsl::Sl),
+                stop,
+            ),
+        ])
+    };
+
+    // Not reduce-only: the whole group is refused.
+    let hyperliquid_core::Action::Order(mut opening) = group(1, 2, 3) else {
+        unreachable!()
+    };
+    opening.orders[2].reduce_only = false;
+    let refused = env
+        .act(&trader, hyperliquid_core::Action::Order(opening))
+        .await;
+    assert_eq!(refused["status"], "err", "{refused}");
+
+    // An entry cancelled with nothing filled takes its exits with it.
+    let answer = statuses(&env.act(&trader, group(1, 2, 3)).await);
+    resting_oid(&answer[0]);
+    assert_eq!(
+        answer[1..],
+        [json!("waitingForFill"), json!("waitingForFill")]
+    );
+    let frontend = env
+        .info(json!({ "type": "frontendOpenOrders", "user": trader.user() }))
+        .await;
+    assert_eq!(frontend.as_array().map(Vec::len), Some(1), "{frontend}");
+    let cancel = hyperliquid_core::Action::CancelByCloid(hyperliquid_core::CancelByCloidAction {
+        cancels: vec![hyperliquid_core::CancelByCloidWire {
+            asset: BTC,
+            cloid: hyperliquid_core::Cloid::from_u128(1),
+        }],
+    });
+    assert_eq!(
+        statuses(&env.act(&trader, cancel).await),
+        [json!("success")]
+    );
+    assert_eq!(
+        status_of_cloid(&env, &trader, 2).await["status"],
+        "unknownOid"
+    );
+
+    // An entry that fills places its exits; the take-profit fills and the
+    // stop-loss is cancelled by the venue.
+    let answer = statuses(&env.act(&trader, group(4, 5, 6)).await);
+    resting_oid(&answer[0]);
+    env.act(
+        &maker,
+        orders(vec![limit(BTC, false, "99000", "0.01", Tif::Gtc)]),
+    )
+    .await;
+    for exit in [5, 6] {
+        let status = status_of_cloid(&env, &trader, exit).await;
+        assert_eq!(status["order"]["status"], "open", "{status}");
+    }
+    env.act(
+        &maker,
+        orders(vec![limit(BTC, true, "101500", "0.01", Tif::Gtc)]),
+    )
+    .await;
+    env.emulator.set_price("BTC", d("101500")).expect("price");
+    assert_eq!(
+        status_of_cloid(&env, &trader, 5).await["order"]["status"],
+        "filled"
+    );
+    assert_eq!(
+        status_of_cloid(&env, &trader, 6).await["order"]["status"],
+        "siblingFilledCanceled"
+    );
+
+    // An entry that fills at once answers its exits as waiting for their
+    // trigger: they are on the book already.
+    env.act(
+        &maker,
+        orders(vec![limit(BTC, false, "99000", "0.01", Tif::Gtc)]),
+    )
+    .await;
+    env.emulator.set_price("BTC", d("99000")).expect("price");
+    let answer = statuses(&env.act(&trader, group(7, 8, 9)).await);
+    assert!(answer[0].get("filled").is_some(), "{answer:?}");
+    assert_eq!(
+        answer[1..],
+        [json!("waitingForTrigger"), json!("waitingForTrigger")]
+    );
+    assert_eq!(
+        status_of_cloid(&env, &trader, 9).await["order"]["status"],
+        "open"
+    );
+}
