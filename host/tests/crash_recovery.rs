@@ -246,57 +246,69 @@ async fn a_signer_is_started_once_its_predecessor_lets_go_of_the_socket() {
     signer.stop().await;
 }
 
-/// An entry with exits that fills while the host is down gets them when the
-/// host comes back: the exits are kept with the entry in the journal.
+/// An entry with exits that fills while the host is down has them on the
+/// book once the host is back, whoever holds them: the exits are kept with
+/// the entry in the journal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_entry_filled_while_the_host_was_down_gets_its_exits_after_a_restart() {
-    let mut config = quiet();
-    config.fund(key("exits host").address(), Decimal::from(1_000_000));
-    config.fund(
-        key("exits counterparty").address(),
-        Decimal::from(1_000_000),
-    );
-    let emulator = Emulator::start(config).await.expect("emulator");
-    let counterparty = Counterparty::new("exits counterparty", emulator.base_url());
-    let files = HostFiles::new("exits host", &emulator.base_url(), "");
-    let mut host = files.start().await;
-    let reply = files
-        .command(json!({
-            "cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
-            "price": "95000", "amount": "0.001",
-            "take_profit": {"trigger_price": "120000"},
-            "stop_loss": {"trigger_price": "90000"},
-        }))
-        .expect("reply");
-    let entry = reply["result"]["client_order_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    eventually("the entry resting", Duration::from_secs(10), || {
-        files
-            .command(json!({"cmd": "get_order", "client_order_id": entry}))
-            .is_some_and(|reply| reply["result"]["order_state"] == "OPEN")
-    })
-    .await;
-    host.0.kill().unwrap();
-    host.0.wait().unwrap();
-    counterparty
-        .order(0, false, "95000", "0.001", Tif::Ioc)
+async fn an_entry_filled_while_the_host_was_down_has_its_exits_after_a_restart() {
+    // The host places them when it is back; the exchange, holding them
+    // with the entry, placed them the moment the entry filled.
+    for (holder, seed) in [("host", "exits host"), ("exchange", "held exits host")] {
+        let counterparty_seed = format!("{seed} counterparty");
+        let mut config = quiet();
+        config.fund(key(seed).address(), Decimal::from(1_000_000));
+        config.fund(key(&counterparty_seed).address(), Decimal::from(1_000_000));
+        let emulator = Emulator::start(config).await.expect("emulator");
+        let counterparty = Counterparty::new(&counterparty_seed, emulator.base_url());
+        let files = HostFiles::new(
+            seed,
+            &emulator.base_url(),
+            &format!("attached_exits = \"{holder}\"\n"),
+        );
+        let mut host = files.start().await;
+        let reply = files
+            .command(json!({
+                "cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
+                "price": "95000", "amount": "0.001",
+                "take_profit": {"trigger_price": "120000"},
+                "stop_loss": {"trigger_price": "90000"},
+            }))
+            .expect("reply");
+        let entry = reply["result"]["client_order_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        eventually("the entry resting", Duration::from_secs(10), || {
+            files
+                .command(json!({"cmd": "get_order", "client_order_id": entry}))
+                .is_some_and(|reply| {
+                    reply["result"]["order_state"] == "OPEN"
+                        && reply["result"]["exits"]["held_by"] == holder
+                })
+        })
         .await;
+        host.0.kill().unwrap();
+        host.0.wait().unwrap();
+        counterparty
+            .order(0, false, "95000", "0.001", Tif::Ioc)
+            .await;
 
-    let _host = files.start().await;
-    let exits = || files.exits_of(None, &entry);
-    eventually(
-        "both exits placed after the restart",
-        Duration::from_secs(20),
-        || {
-            let exits = exits();
-            exits.len() == 2
-                && exits
-                    .iter()
-                    .all(|exit| exit["amount"] == 0.001 && exit["trade_type"] == "SELL")
-        },
-    )
-    .await;
-    emulator.shutdown().await;
+        let _host = files.start().await;
+        let exits = || files.exits_of(None, &entry);
+        eventually(
+            "both exits on the book after the restart",
+            Duration::from_secs(20),
+            || {
+                let exits = exits();
+                exits.len() == 2
+                    && exits.iter().all(|exit| {
+                        exit["amount"] == 0.001
+                            && exit["trade_type"] == "SELL"
+                            && exit["exchange_order_id"].is_string()
+                    })
+            },
+        )
+        .await;
+        emulator.shutdown().await;
+    }
 }

@@ -10,8 +10,8 @@ use abi_stable::std_types::{ROption, RVec};
 use connector_host::account::Account;
 use connector_host::book::{MarketData, MarketSink};
 use connector_host::order::{
-    ClientIdGenerator, ClientOrderTracker, FailureCause, NewOrder, OrderState, OrderType,
-    OrderUpdate, TimeInForce, TradeType, TradeUpdate, UnknownOutcome,
+    ClientIdGenerator, ClientOrderTracker, Exit, Exits, FailureCause, NewOrder, OrderState,
+    OrderType, OrderUpdate, TimeInForce, TradeType, TradeUpdate, UnknownOutcome,
 };
 use connector_host::plugins::PluginSet;
 use connector_host::publisher::{OrderEventPublisher, Publisher, StatusPublisher};
@@ -268,6 +268,33 @@ fn produce_every_topic(publisher: &Publisher) {
         .unwrap();
     tracker.mark_submitted(stop, 8).unwrap();
     tracker.mark_triggered(stop, 9).unwrap();
+    // An entry whose exits the exchange holds, and one of them.
+    let (entry, exit) = (generator.next(), generator.next());
+    let exit_of = |trigger: &str| Exit {
+        trigger_price: trigger.parse().unwrap(),
+        price: None,
+        trigger_reference: None,
+    };
+    tracker
+        .start_tracking(NewOrder {
+            order_type: OrderType::Limit,
+            exits: Some(Exits {
+                take_profit: Some(exit_of("60000")),
+                stop_loss: Some(exit_of("70000")),
+                held_by_exchange: true,
+            }),
+            ..new_order(entry)
+        })
+        .unwrap();
+    tracker
+        .start_tracking(NewOrder {
+            order_type: OrderType::TakeProfitMarket,
+            trade_type: TradeType::Buy,
+            trigger_price: Some("60000".parse().unwrap()),
+            parent: Some(entry),
+            ..new_order(exit)
+        })
+        .unwrap();
 }
 
 #[test]

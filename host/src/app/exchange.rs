@@ -16,7 +16,9 @@ use crate::account::Account;
 use crate::auth::keys::read_public;
 use crate::auth::{ClientKeys, Curve};
 use crate::book::{MarketData, MarketSink};
-use crate::config::{ExchangeConfig, Limits, MarketDataSource, OrderTransport, RateLimitConfig};
+use crate::config::{
+    ExchangeConfig, ExitsHolder, Limits, MarketDataSource, OrderTransport, RateLimitConfig,
+};
 use crate::journal::{Journal, JournalOptions};
 use crate::order::{ClientIdGenerator, ClientOrderTracker};
 use crate::plugins::PluginSet;
@@ -498,6 +500,8 @@ impl ExchangeRuntime {
             market_slippage_percent: config.market_slippage_percent,
             limits: risk_limits(config, &markets),
             prefer_socket: config.order_transport == OrderTransport::Websocket,
+            venue_held_exits: manifest.attached_exits
+                && config.attached_exits == ExitsHolder::Exchange,
             journal_path,
         });
         session.set_user_sink(Arc::new(trading.user_sink()));

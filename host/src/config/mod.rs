@@ -10,9 +10,9 @@ mod urls;
 pub use errors::{ConfigError, ConfigErrors, KeyPath, KeyPathSegment};
 pub use load::{load, locate, parse};
 pub use schema::{
-    Config, CurveClientConfig, CurveConfig, DeadManSwitchConfig, ExchangeConfig, HostConfig,
-    Limits, MarketConfig, MarketDataSource, MetricsConfig, OrderTransport, RateLimitConfig,
-    SignerConfig, ZmqConfig,
+    Config, CurveClientConfig, CurveConfig, DeadManSwitchConfig, ExchangeConfig, ExitsHolder,
+    HostConfig, Limits, MarketConfig, MarketDataSource, MetricsConfig, OrderTransport,
+    RateLimitConfig, SignerConfig, ZmqConfig,
 };
 pub use suggest::closest;
 

@@ -366,6 +366,11 @@ pub struct ExchangeConfig {
     /// `post` on the user connection, HTTP while it is down).
     #[serde(default)]
     pub order_transport: OrderTransport,
+    /// Who holds an order's attached take-profit and stop-loss:
+    /// `exchange` (default: sent with the entry where the venue groups
+    /// them, the host elsewhere) or `host`.
+    #[serde(default)]
+    pub attached_exits: ExitsHolder,
     /// On SIGINT/SIGTERM, cancel every open order of this exchange before
     /// stopping (waits up to 10 s for the cancels to be confirmed).
     #[serde(default)]
@@ -400,6 +405,19 @@ pub enum OrderTransport {
     Http,
     /// A `post` request on the user WebSocket.
     Websocket,
+}
+
+/// Who holds an entry's attached exits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExitsHolder {
+    /// The exchange, where it takes an entry with its exits (they are
+    /// placed at the entry's whole amount the moment it fills, also while
+    /// the host is down); the host elsewhere.
+    #[default]
+    Exchange,
+    /// The host: it places them once the entry is done, for what filled.
+    Host,
 }
 
 /// `[exchanges.dead_man_switch]`.

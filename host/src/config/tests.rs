@@ -482,3 +482,24 @@ fn the_signers_default_cap_is_the_largest_market_cap_and_only_when_every_market_
         + "limits = { max_order_notional = \"250\" }\n\n[[exchanges.markets]]\nsymbol = \"ETH-USD\"\n";
     assert_eq!(parse(&one_uncapped).unwrap().largest_order_notional(), None);
 }
+
+#[test]
+fn attached_exits_are_the_exchanges_unless_the_host_is_asked_to_hold_them() {
+    let config = parse(MINIMAL).unwrap();
+    assert_eq!(config.exchanges[0].attached_exits, ExitsHolder::Exchange);
+    let host = parse(&MINIMAL.replace(
+        "plugin = \"testex\"",
+        "plugin = \"testex\"\nattached_exits = \"host\"",
+    ))
+    .unwrap();
+    assert_eq!(host.exchanges[0].attached_exits, ExitsHolder::Host);
+    let errors = errors_of(&MINIMAL.replace(
+        "plugin = \"testex\"",
+        "plugin = \"testex\"\nattached_exits = \"venue\"",
+    ));
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].contains("exchanges[hl].attached_exits") && errors[0].contains("venue"),
+        "{errors:?}"
+    );
+}

@@ -72,9 +72,10 @@ impl TriggerReference {
     pub const ALL: [TriggerReference; 2] = [TriggerReference::Mark, TriggerReference::Last];
 }
 
-/// A take-profit or stop-loss attached to an entry: once the entry is
-/// done (filled, or cancelled or expired after fills), the host places it,
-/// reduce-only, for what filled.
+/// A take-profit or stop-loss attached to an entry: held by the exchange
+/// with the entry where it can (see [`Exits::held_by_exchange`]), else
+/// placed by the host, reduce-only, for what filled once the entry is done
+/// (filled, or cancelled or expired after fills).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Exit {
     /// The price that fires it.
@@ -96,6 +97,11 @@ pub struct Exits {
     /// Stops the loss: fires when the price moves against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_loss: Option<Exit>,
+    /// Sent with the entry for the exchange to hold: it places them when
+    /// the entry fills and cancels one when the other fills. Otherwise the
+    /// host places them once the entry is done.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub held_by_exchange: bool,
 }
 
 /// Buy or sell.

@@ -83,6 +83,8 @@ struct ExitsData {
     take_profit: Option<ExitData>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stop_loss: Option<ExitData>,
+    /// `exchange` (sent with the entry, held by the venue) or `host`.
+    held_by: &'static str,
 }
 
 /// One exit: its trigger, the price it watches, its limit (none: market).
@@ -139,6 +141,11 @@ impl<'a> OrderEventData<'a> {
             exits: order.spec.exits.map(|exits| ExitsData {
                 take_profit: exits.take_profit.as_ref().map(ExitData::new),
                 stop_loss: exits.stop_loss.as_ref().map(ExitData::new),
+                held_by: if exits.held_by_exchange {
+                    "exchange"
+                } else {
+                    "host"
+                },
             }),
             parent_client_order_id: order.spec.parent.map(|parent| parent.to_string()),
             trade: trade.map(|trade| {

@@ -43,6 +43,7 @@ pub fn of_command(command: &OrderCommand) -> Option<Exits> {
     let exits = Exits {
         take_profit: command.take_profit,
         stop_loss: command.stop_loss,
+        held_by_exchange: false,
     };
     (exits != Exits::default()).then_some(exits)
 }
@@ -232,6 +233,9 @@ impl Trading {
             if entry.spec.exits.is_some() && is_done(&entry) {
                 self.place_exits(entry.spec.client_order_id);
             }
+            if entry.spec.exits.is_some() && ended_unfilled(&entry) {
+                self.inner.drop_exits(entry.spec.client_order_id);
+            }
         }
         loop {
             let job = tokio::select! {
@@ -277,12 +281,12 @@ impl Trading {
     /// Cancels the exits beside `id` (of the same entry) still live,
     /// unless the venue does (it holds an entry's exits together).
     fn cancel_siblings(&self, id: ClientOrderId) {
-        if self.inner.manifest.attached_exits {
-            return;
-        }
         let Some(parent) = self.inner.tracker.get(id).and_then(|exit| exit.spec.parent) else {
             return;
         };
+        if self.inner.held_by_exchange(parent) {
+            return;
+        }
         let siblings: Vec<ClientOrderId> = self
             .inner
             .children(parent)
@@ -307,6 +311,9 @@ impl Inner {
     /// that it ended with nothing filled: they never reached the book, and
     /// the venue drops them with their entry.
     fn drop_exits(&self, id: ClientOrderId) {
+        if !self.held_by_exchange(id) {
+            return;
+        }
         for exit in self.children(id) {
             if exit.state.is_terminal() || exit.exchange_order_id.is_some() {
                 continue;
@@ -329,7 +336,18 @@ impl Inner {
                 .spec
                 .parent
                 .and_then(|parent| self.tracker.get(parent))
-                .is_some_and(|entry| !entry.state.is_terminal())
+                .is_some_and(|entry| {
+                    !entry.state.is_terminal()
+                        && entry.spec.exits.is_some_and(|exits| exits.held_by_exchange)
+                })
+    }
+
+    /// Whether the exchange holds entry `id`'s exits.
+    fn held_by_exchange(&self, id: ClientOrderId) -> bool {
+        self.tracker
+            .get(id)
+            .and_then(|entry| entry.spec.exits)
+            .is_some_and(|exits| exits.held_by_exchange)
     }
 
     /// Refuses a modify the venue could not keep with an entry's exits: of

@@ -106,6 +106,9 @@ pub struct TradingParts {
     /// Send signed actions over the session's order-entry socket while it
     /// is up (`order_transport = "websocket"`).
     pub prefer_socket: bool,
+    /// Send an entry's exits with it, for the venue to hold (the plugin
+    /// can: its manifest's `attached_exits`; the config lets it).
+    pub venue_held_exits: bool,
 }
 
 pub(crate) struct Inner {
@@ -134,6 +137,8 @@ pub(crate) struct Inner {
     heartbeat: dead_man::Heartbeat,
     /// Send over the order-entry socket while it is up.
     prefer_socket: bool,
+    /// Send an entry's exits with it, for the venue to hold.
+    venue_held_exits: bool,
     runtime: Handle,
     /// Exchange ids replaced by a modify (see [`modify::Replaced`]).
     replaced: modify::Replaced,
@@ -344,6 +349,7 @@ impl Trading {
                 risk: RiskLimits::new(parts.limits),
                 heartbeat: dead_man::Heartbeat::default(),
                 prefer_socket: parts.prefer_socket,
+                venue_held_exits: parts.venue_held_exits,
             }),
         }
     }
@@ -555,8 +561,8 @@ impl Trading {
             .market_data
             .top(&market.venue_symbol)
             .and_then(|top| top.mid);
-        let (new_order, request) = self.inner.prepare(&market, command, id, mid)?;
-        let exits = self.venue_held_exits(&market, &new_order, mid)?;
+        let (mut new_order, request) = self.inner.prepare(&market, command, id, mid)?;
+        let exits = self.venue_held_exits(&market, &mut new_order, mid)?;
         // A refused order is not tracked: nothing of it reaches the
         // exchange or the journal (the command socket counts refusals).
         for order in std::iter::once(&new_order).chain(exits.iter().map(|(exit, _)| exit)) {
@@ -579,18 +585,19 @@ impl Trading {
     }
 
     /// The exits of `entry` that go out with it where the venue holds an
-    /// entry's exits (the manifest's `attached_exits`): each for the
-    /// entry's whole amount, with a client id of its own. None elsewhere:
-    /// the host places them once the entry is done.
+    /// entry's exits (`venue_held_exits`; the entry is marked so): each
+    /// for the entry's whole amount, with a client id of its own. None
+    /// elsewhere: the host places them once the entry is done.
     fn venue_held_exits(
         &self,
         market: &Market,
-        entry: &NewOrder,
+        entry: &mut NewOrder,
         mid: Option<Decimal>,
     ) -> Result<Vec<(NewOrder, plugin_api::OrderRequest)>, CommandError> {
-        if !self.inner.manifest.attached_exits {
+        let Some(held) = entry.exits.as_mut().filter(|_| self.inner.venue_held_exits) else {
             return Ok(Vec::new());
-        }
+        };
+        held.held_by_exchange = true;
         exits::commands(entry, entry.amount)
             .into_iter()
             .map(|(kind, command)| {

@@ -114,6 +114,7 @@ pub fn local_exchange(api_url: String, account: String) -> ExchangeConfig {
         market_slippage_percent: None,
         cancel_on_shutdown: false,
         order_transport: Default::default(),
+        attached_exits: Default::default(),
         market_data: None,
         limits: Limits::default(),
         rate_limits: Default::default(),

@@ -90,6 +90,11 @@ fn exchange_diff(diff: &mut ConfigDiff, old: &ExchangeConfig, new: &ExchangeConf
             "dead_man_switch",
             old.dead_man_switch != new.dead_man_switch,
         ),
+        (
+            "order_transport",
+            old.order_transport != new.order_transport,
+        ),
+        ("attached_exits", old.attached_exits != new.attached_exits),
     ] {
         diff.note(changed, key(field), false);
     }
