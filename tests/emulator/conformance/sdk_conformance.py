@@ -177,6 +177,32 @@ def main():
         check(all(p["position"]["coin"] != "BTC" for p in state["assetPositions"]), "closed position is omitted")
         check(wait_for(seen["trades"]), "websocket trades")
 
+        # --- An entry with its TP/SL (normalTpsl) -------------------------------------
+        take_px, stop_px = round(btc_mid * 1.2), round(far_bid * 0.95)
+        group = [
+            {"coin": "BTC", "is_buy": True, "sz": 0.001, "limit_px": far_bid,
+             "order_type": {"limit": {"tif": "Gtc"}}, "reduce_only": False, "cloid": Cloid.from_int(10)},
+            {"coin": "BTC", "is_buy": False, "sz": 0.001, "limit_px": take_px,
+             "order_type": {"trigger": {"triggerPx": take_px, "isMarket": True, "tpsl": "tp"}},
+             "reduce_only": True, "cloid": Cloid.from_int(11)},
+            {"coin": "BTC", "is_buy": False, "sz": 0.001, "limit_px": stop_px,
+             "order_type": {"trigger": {"triggerPx": stop_px, "isMarket": True, "tpsl": "sl"}},
+             "reduce_only": True, "cloid": Cloid.from_int(12)},
+        ]
+        grouped = exchange.bulk_orders(group, grouping="normalTpsl")
+        check(
+            grouped["status"] == "ok" and "resting" in statuses(grouped)[0]
+            and statuses(grouped)[1:] == ["waitingForFill", "waitingForFill"],
+            "bulk_orders normalTpsl: the entry rests, its TP/SL wait for it",
+            grouped,
+        )
+        entry_oid = statuses(grouped)[0].get("resting", {}).get("oid")
+        check(statuses(exchange.cancel("BTC", entry_oid)) == ["success"], "the grouped entry is cancelled")
+        check(
+            info.query_order_by_cloid(address, Cloid.from_int(11))["status"] == "unknownOid",
+            "the TP/SL of an entry cancelled unfilled were never placed",
+        )
+
         # --- Spot, leverage, scheduled cancel, agent ----------------------------------
         admin(base_url, "/admin/fund", {"user": address, "spot": {"USDC": "1000"}})
         spot = exchange.order("PURR/USDC", True, 100, round(float(mids["PURR/USDC"]) * 0.5, 5), {"limit": {"tif": "Gtc"}})
