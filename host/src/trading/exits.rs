@@ -363,10 +363,12 @@ impl Inner {
                 "exit {id} waits on the exchange for its entry to fill and cannot be modified until then"
             )));
         }
-        if self
-            .children(id)
-            .iter()
-            .any(|exit| self.waits_for_entry(exit))
+        let holds_exits = order.spec.exits.is_some_and(|exits| exits.held_by_exchange);
+        if holds_exits
+            && self
+                .children(id)
+                .iter()
+                .any(|exit| self.waits_for_entry(exit))
         {
             return Err(CommandError::InvalidOrder(format!(
                 "order {id} is held by the exchange with its exits and cannot be modified: cancel it and place it anew"
