@@ -540,3 +540,79 @@ async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
     );
     emulator.shutdown().await;
 }
+
+/// The answer to an entry sent with its exits is lost: the entry is
+/// settled by a query, and its exits — which the exchange cannot be asked
+/// about while it holds them — stay in doubt, never failed, until the
+/// entry fills and the exchange places them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_exits_whose_answer_was_lost_wait_for_their_entry_and_are_never_failed() {
+    let seed = "lost exits host";
+    let mut config = quiet();
+    config.fund(key(seed).address(), Decimal::from(1_000_000));
+    config.fund(key("lost exits maker").address(), Decimal::from(1_000_000));
+    let emulator = hl_emulator::Emulator::start(config)
+        .await
+        .expect("emulator");
+    let maker = Counterparty::new("lost exits maker", emulator.base_url());
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let events = EventLog::start(&files.events);
+    let _host = files.start().await;
+    emulator
+        .set_faults(&hl_emulator::FaultSettings {
+            exchange_hang_next: Some(1),
+            ws_silence_secs: Some(3),
+            ..hl_emulator::FaultSettings::default()
+        })
+        .expect("faults");
+    let entry = id_of(&place(
+        &files,
+        json!({"order_type": "LIMIT", "price": "95000",
+               "take_profit": {"trigger_price": "120000"},
+               "stop_loss": {"trigger_price": "90000"}}),
+    ));
+    eventually(
+        "the entry found resting by a query",
+        Duration::from_secs(15),
+        || {
+            let entry = order(&files, &entry);
+            entry["order_state"] == "OPEN" && entry["exchange_order_id"].is_string()
+        },
+    )
+    .await;
+    let exits: Vec<String> = files
+        .exits_of(Some("hl"), &entry)
+        .iter()
+        .filter_map(|exit| exit["client_order_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(exits.len(), 2, "{exits:?}");
+    // Past the action's expiry and a refill: still in doubt, not failed.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    for exit in &exits {
+        let exit = order(&files, exit);
+        assert_eq!(exit["order_state"], "PENDING_SUBMIT", "{exit}");
+    }
+    maker.order(0, false, "95000", "0.001", Tif::Ioc).await;
+    eventually(
+        "the exits on the book once the entry filled",
+        Duration::from_secs(15),
+        || {
+            exits.iter().all(|exit| {
+                let exit = order(&files, exit);
+                exit["order_state"] == "OPEN"
+                    && exit["exchange_order_id"].is_string()
+                    && exit["outcome_unknown"] == false
+            })
+        },
+    )
+    .await;
+    for exit in &exits {
+        let id: ClientOrderId = exit.parse().expect("client order id");
+        assert!(
+            !events.of(id).iter().any(|(topic, _)| topic == "failed"),
+            "{:?}",
+            events.of(id)
+        );
+    }
+    emulator.shutdown().await;
+}
