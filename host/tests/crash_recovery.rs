@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use common::decimal;
 use common::host_process::{HostFiles, funded_emulator};
-use common::orders::{Counterparty, EventLog, eventually, key, quiet};
-use hl_emulator::Emulator;
+use common::orders::{EventLog, eventually, key, quiet_with_counterparty};
 use hyperliquid_core::Tif;
 use rust_decimal::Decimal;
 use serde_json::json;
@@ -27,16 +26,8 @@ fn host_state(exchange_status: &str) -> &'static str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_host_reconciles_every_order_and_fill_after_restart() {
     // The exchange, with the host's account and a counterparty funded.
-    let host_key = key("crash test host");
-    let account = host_key.address();
-    let mut config = quiet();
-    config.fund(account, Decimal::from(1_000_000));
-    config.fund(
-        key("crash counterparty").address(),
-        Decimal::from(1_000_000),
-    );
-    let emulator = Emulator::start(config).await.expect("emulator");
-    let counterparty = Counterparty::new("crash counterparty", emulator.base_url());
+    let (emulator, counterparty) =
+        quiet_with_counterparty("crash test host", "crash counterparty").await;
 
     let files = HostFiles::new("crash test host", &emulator.base_url(), "");
     let mut host = files.start().await;
@@ -68,7 +59,9 @@ async fn a_killed_host_reconciles_every_order_and_fill_after_restart() {
     let host = files.start().await;
 
     // Ground truth: every order the exchange has for the account.
-    let truth = emulator.account_state(account).expect("account");
+    let truth = emulator
+        .account_state(key("crash test host").address())
+        .expect("account");
     let exchange_orders = truth["orders"].as_array().unwrap().clone();
     assert!(
         exchange_orders.len() >= 20,
@@ -254,12 +247,8 @@ async fn an_entry_filled_while_the_host_was_down_has_its_exits_after_a_restart()
     // The host places them when it is back; the exchange, holding them
     // with the entry, placed them the moment the entry filled.
     for (holder, seed) in [("host", "exits host"), ("exchange", "held exits host")] {
-        let counterparty_seed = format!("{seed} counterparty");
-        let mut config = quiet();
-        config.fund(key(seed).address(), Decimal::from(1_000_000));
-        config.fund(key(&counterparty_seed).address(), Decimal::from(1_000_000));
-        let emulator = Emulator::start(config).await.expect("emulator");
-        let counterparty = Counterparty::new(&counterparty_seed, emulator.base_url());
+        let (emulator, counterparty) =
+            quiet_with_counterparty(seed, &format!("{seed} counterparty")).await;
         let files = HostFiles::new(
             seed,
             &emulator.base_url(),

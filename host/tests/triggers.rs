@@ -9,7 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::host_process::{ApiVenues, HostFiles, funded_emulator, liquid_emulator};
-use common::orders::{Counterparty, EventLog, eventually, key, quiet};
+use common::orders::{EventLog, eventually, quiet_with_counterparty};
 use connector_host::order::ClientOrderId;
 use hyperliquid_core::Tif;
 use rust_decimal::Decimal;
@@ -414,13 +414,7 @@ async fn attached_exits_follow_the_entry_and_cancel_each_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
     let seed = "venue exits host";
-    let mut config = quiet();
-    config.fund(key(seed).address(), Decimal::from(1_000_000));
-    config.fund(key("venue exits maker").address(), Decimal::from(1_000_000));
-    let emulator = hl_emulator::Emulator::start(config)
-        .await
-        .expect("emulator");
-    let maker = Counterparty::new("venue exits maker", emulator.base_url());
+    let (emulator, maker) = quiet_with_counterparty(seed, "venue exits maker").await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let events = EventLog::start(&files.events);
     let _host = files.start().await;
@@ -548,13 +542,7 @@ async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_exits_whose_answer_was_lost_wait_for_their_entry_and_are_never_failed() {
     let seed = "lost exits host";
-    let mut config = quiet();
-    config.fund(key(seed).address(), Decimal::from(1_000_000));
-    config.fund(key("lost exits maker").address(), Decimal::from(1_000_000));
-    let emulator = hl_emulator::Emulator::start(config)
-        .await
-        .expect("emulator");
-    let maker = Counterparty::new("lost exits maker", emulator.base_url());
+    let (emulator, maker) = quiet_with_counterparty(seed, "lost exits maker").await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let events = EventLog::start(&files.events);
     let _host = files.start().await;

@@ -252,6 +252,22 @@ pub fn quiet() -> EmulatorConfig {
     config
 }
 
+/// A [`quiet`] exchange where the accounts of `trader` (the host's key
+/// label) and `counterparty` each hold 1,000,000 USDC, and the
+/// counterparty that trades there.
+pub async fn quiet_with_counterparty(
+    trader: &str,
+    counterparty: &str,
+) -> (EmulatorHandle, Counterparty) {
+    let mut config = quiet();
+    for label in [trader, counterparty] {
+        config.fund(key(label).address(), Decimal::from(1_000_000));
+    }
+    let emulator = Emulator::start(config).await.expect("emulator");
+    let counterparty = Counterparty::new(counterparty, emulator.base_url());
+    (emulator, counterparty)
+}
+
 fn start_signer(key_file: &Path, socket: &Path) -> Child {
     let child = Command::new(binary("connector-signer", "connector-signer"))
         .env("RUST_LOG", "warn")
