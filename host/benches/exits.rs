@@ -8,7 +8,8 @@
 //! with a take-profit and a stop-loss rests, then a counterparty's IOC sell
 //! fills it. Timed from sending that sell to the moment both exits are open
 //! on the exchange's book, as the emulator's ground truth shows them
-//! (polled every 50 µs); the bare row is the sell's own round trip.
+//! (polled every 50 µs); the bare rows are the sell's own round trip and
+//! one look at the ground truth.
 //! `EXITS_ROUNDS` (default 40) rounds per holder.
 
 #[path = "../tests/common/mod.rs"]
@@ -34,6 +35,10 @@ struct Side {
     files: HostFiles,
     gaps: Vec<Duration>,
     fills: Vec<Duration>,
+    polls: Vec<Duration>,
+    /// From the fill to the arrival of the host's request placing the
+    /// exits (none when the exchange holds them).
+    requests: Vec<Duration>,
 }
 
 impl Side {
@@ -55,16 +60,23 @@ impl Side {
             files,
             gaps: Vec::new(),
             fills: Vec::new(),
+            polls: Vec::new(),
+            requests: Vec::new(),
         };
         (side, host)
     }
 
-    /// Open orders of the host's account on the exchange.
-    fn open_on_exchange(&self) -> usize {
-        self.emulator
+    /// Open orders of the host's account on the exchange (the time the
+    /// look took is kept).
+    fn open_on_exchange(&mut self) -> usize {
+        let start = Instant::now();
+        let open = self
+            .emulator
             .account_state(key(&self.seed).address())
             .and_then(|state| state["openOrders"].as_array().map(Vec::len))
-            .unwrap_or(0)
+            .unwrap_or(0);
+        self.polls.push(start.elapsed());
+        open
     }
 
     /// One entry placed, rested, filled; the time until its exits are open.
@@ -90,6 +102,7 @@ impl Side {
         .await;
         // Every earlier entry left two exits open; this one rests too.
         let exits_before = 2 * round;
+        let mut arrivals = self.emulator.exchange_arrivals();
         let start = Instant::now();
         self.counterparty
             .order(0, false, "95000", "0.001", Tif::Ioc)
@@ -102,9 +115,23 @@ impl Side {
                 "{}: exits never placed",
                 self.name
             );
-            tokio::time::sleep(Duration::from_micros(50)).await;
+            // The timer of the async runtime counts whole milliseconds;
+            // this future runs on the main thread, not a worker.
+            std::thread::sleep(Duration::from_micros(50));
         }
         self.gaps.push(start.elapsed());
+        // The first action to arrive is the filling sell; a second, the
+        // host's placement of the exits (timed from the sell's arrival:
+        // the fill follows it within microseconds).
+        let mut seen = Vec::new();
+        while let Ok(at) = arrivals.try_recv() {
+            seen.push(at.saturating_duration_since(start));
+        }
+        match seen.as_slice() {
+            [_sell] => {}
+            [sell, exits] => self.requests.push(exits.saturating_sub(*sell)),
+            other => panic!("{}: {} actions arrived", self.name, other.len()),
+        }
     }
 }
 
@@ -126,7 +153,17 @@ fn main() {
             report(&format!("held by the {}", side.name), side.gaps.clone());
         }
         let bare: Vec<Duration> = exchange.fills.iter().chain(&host.fills).copied().collect();
+        assert!(
+            exchange.requests.is_empty(),
+            "the exchange-held exits took a request"
+        );
+        report(
+            "held by the host: the sell arrives → the request placing the exits arrives",
+            host.requests.clone(),
+        );
         report("bare: the filling IOC's own round trip", bare);
+        let polls: Vec<Duration> = exchange.polls.iter().chain(&host.polls).copied().collect();
+        report("bare: one look at the exchange's ground truth", polls);
         for side in [exchange, host] {
             side.emulator.shutdown().await;
         }

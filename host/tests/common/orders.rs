@@ -148,6 +148,9 @@ pub struct Counterparty {
     key: PrivateKey,
     nonce: AtomicU64,
     base_url: String,
+    /// One client for every order (a new one reads the system's root
+    /// certificates, milliseconds of work).
+    client: reqwest::Client,
 }
 
 impl Counterparty {
@@ -159,6 +162,7 @@ impl Counterparty {
             key: key(label),
             nonce: AtomicU64::new(hl_emulator::clock::now_ms()),
             base_url,
+            client: reqwest::Client::new(),
         }
     }
 
@@ -203,7 +207,7 @@ impl Counterparty {
         let body = ExchangeRequest::new(action, &context, sign_digest(&self.key, &digest))
             .to_json()
             .expect("body");
-        reqwest::Client::new()
+        self.client
             .post(format!("{}/exchange", self.base_url))
             .header("content-type", "application/json")
             .body(body)
