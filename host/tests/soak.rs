@@ -1,7 +1,9 @@
 //! Fault soak: one host trading Hyperliquid, Bybit and Binance at once; a
-//! seeded random workload of orders, cancels and modifies on each venue's
-//! emulator while each injects seeded random faults (its core's, and its
-//! front end's own: book gaps, unknown outcomes), with the host killed
+//! seeded random workload of orders (some with a take-profit and a
+//! stop-loss: held by Hyperliquid, by the host elsewhere), cancels and
+//! modifies on each venue's emulator while each injects seeded random
+//! faults (its core's, and its front end's own: book gaps, unknown
+//! outcomes), with the host killed
 //! (SIGKILL) and restarted at random moments; at the end the host must
 //! agree with each venue's ground truth on every order, every filled
 //! amount and fee, and the book.

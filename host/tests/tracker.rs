@@ -336,6 +336,10 @@ fn an_exchange_word_means_one_state_whichever_source_says_it() {
         .process_order_update(&update(id, OrderState::Open, 3))
         .unwrap();
     let live = tracker.get(id).unwrap();
+    // Accepted without an exchange id: an exit the exchange holds with its
+    // entry until the entry fills.
+    let mut held = live.clone();
+    held.exchange_order_id = None;
     let cases = [
         (VenueOrderStatus::OPEN, &sent, Some(OrderState::Open)),
         (
@@ -353,6 +357,8 @@ fn an_exchange_word_means_one_state_whichever_source_says_it() {
             &live,
             Some(OrderState::Cancelled),
         ),
+        // Refused when its entry filled: it never reached the book.
+        (VenueOrderStatus::REJECTED, &held, Some(OrderState::Failed)),
         (VenueOrderStatus(0), &live, None),
     ];
     for (status, order, expected) in cases {

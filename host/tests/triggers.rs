@@ -407,10 +407,11 @@ async fn attached_exits_follow_the_entry_and_cancel_each_other() {
 }
 
 /// Hyperliquid holds an entry's exits with it (`normalTpsl`, one signed
-/// action): the host tracks them from the start, waiting without an
-/// exchange id; they go with an entry cancelled unfilled, go live when it
+/// action): the host tracks them from the start, sent and waiting without
+/// an exchange id; they go with an entry cancelled unfilled, go live when it
 /// fills, and when one fills the exchange cancels the other — the host
-/// sends no cancel of its own.
+/// sends no cancel of its own; one whose trigger the price passed before
+/// the entry filled is refused as it is placed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
     let seed = "venue exits host";
@@ -455,7 +456,8 @@ async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
     let waiting = exits(&entry);
     for exit in &waiting {
         let exit = order(&files, exit);
-        assert_eq!(exit["order_state"], "OPEN", "{exit}");
+        assert_eq!(exit["order_state"], "PENDING_SUBMIT", "{exit}");
+        assert_eq!(exit["outcome_unknown"], false, "{exit}");
         assert!(exit["exchange_order_id"].is_null(), "{exit}");
     }
     for (id, needle) in [
@@ -532,6 +534,36 @@ async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
         "the host sent a cancel: {:?}",
         events.of(stop_id)
     );
+
+    // The price passed the stop before the entry filled: the exchange
+    // refuses the stop as it places it — it never was on the book.
+    let entry = id_of(&place(
+        &files,
+        json!({"order_type": "LIMIT", "price": "95000",
+               "take_profit": {"trigger_price": "120000"},
+               "stop_loss": {"trigger_price": "94000"}}),
+    ));
+    eventually("the third entry open", Duration::from_secs(10), || {
+        exits(&entry).len() == 2 && order(&files, &entry)["order_state"] == "OPEN"
+    })
+    .await;
+    let (stop, take) = match exits(&entry).as_slice() {
+        [stop, take] => (stop.clone(), take.clone()),
+        other => panic!("exits {other:?}"),
+    };
+    emulator
+        .set_price("BTC", Decimal::from(93_500))
+        .expect("price");
+    maker.order(0, false, "95000", "0.001", Tif::Ioc).await;
+    eventually(
+        "the stop refused, the take-profit open",
+        Duration::from_secs(10),
+        || {
+            order(&files, &stop)["order_state"] == "FAILED"
+                && order(&files, &take)["order_state"] == "OPEN"
+        },
+    )
+    .await;
     emulator.shutdown().await;
 }
 

@@ -342,6 +342,14 @@ impl Inner {
                 })
     }
 
+    /// Whether `order` is an exit the exchange holds with its entry.
+    pub(super) fn is_held_exit(&self, order: &InFlightOrder) -> bool {
+        order
+            .spec
+            .parent
+            .is_some_and(|entry| self.held_by_exchange(entry))
+    }
+
     /// Whether the exchange holds entry `id`'s exits.
     fn held_by_exchange(&self, id: ClientOrderId) -> bool {
         self.tracker

@@ -25,9 +25,12 @@ const FILLS_EXPECTED_WITHIN_MS: u64 = 3_000;
 /// The host state an exchange report means for `order`. Two words depend
 /// on the order: a cancelled immediate order (IOC, market) is `EXPIRED`,
 /// as its placement answer says (its remainder was never meant to rest);
-/// and a rejection of an order that was already live is `CANCELLED` — where
-/// a modify cancels the original before placing the replacement, a
-/// rejected replacement leaves the order gone, not failed.
+/// and a rejection of an order that was already live — acknowledged under
+/// an exchange id — is `CANCELLED`: where a modify cancels the original
+/// before placing the replacement, a rejected replacement leaves the order
+/// gone, not failed. An exit the exchange held with its entry and refused
+/// when the entry filled (its trigger already passed) was never on the
+/// book: `FAILED`.
 pub fn venue_state(status: VenueOrderStatus, order: &InFlightOrder) -> Option<OrderState> {
     let has_fills = !order.filled_amount.is_zero();
     let live = if has_fills {
@@ -36,8 +39,11 @@ pub fn venue_state(status: VenueOrderStatus, order: &InFlightOrder) -> Option<Or
         OrderState::Open
     };
     let was_live = has_fills
-        || matches!(order.state, OrderState::Open | OrderState::PartiallyFilled)
-        || (order.state == OrderState::PendingCancel && order.exchange_order_id.is_some());
+        || (order.exchange_order_id.is_some()
+            && matches!(
+                order.state,
+                OrderState::Open | OrderState::PartiallyFilled | OrderState::PendingCancel
+            ));
     match status {
         VenueOrderStatus::OPEN
         | VenueOrderStatus::PARTIALLY_FILLED
@@ -167,6 +173,10 @@ impl Inner {
                     return;
                 };
                 let state = match item.filled_size.into_option() {
+                    // An exit the exchange holds with its entry: sent, not
+                    // on the book until the entry fills; the exchange names
+                    // its id when it places it (or refuses it then).
+                    None if exchange_id.is_none() && self.is_held_exit(&order) => return,
                     // Filled whole: acknowledged; its fills complete it.
                     Some(filled) if filled.to_decimal() >= order.spec.amount => {
                         self.update(id, OrderState::Open, exchange_id, None);

@@ -24,6 +24,8 @@ pub struct Report {
     seconds: u64,
     steps: u64,
     accepted: u64,
+    /// Of them, with a take-profit and a stop-loss.
+    with_exits: u64,
     refused: u64,
     unanswered: u64,
     cancels: u64,
@@ -49,8 +51,13 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  commands: {} orders accepted, {} refused, {} unanswered; {} cancels, {} modifies",
-            self.accepted, self.refused, self.unanswered, self.cancels, self.modifies
+            "  commands: {} orders accepted ({} with exits), {} refused, {} unanswered; {} cancels, {} modifies",
+            self.accepted,
+            self.with_exits,
+            self.refused,
+            self.unanswered,
+            self.cancels,
+            self.modifies
         )?;
         writeln!(
             f,
@@ -124,8 +131,10 @@ impl Drop for BookWatch {
 
 /// A random host order on `venue`: mostly limits around the reference
 /// price (some crossing the other side's quotes), some post-only, a few
-/// market.
-fn host_order(rng: &mut ChaCha8Rng, venue: &SoakVenue) -> Value {
+/// market; one limit in ten with a take-profit and a stop-loss a few
+/// hundred away (drawn from `exits`, so that a seed's other decisions stay
+/// as they were).
+fn host_order(rng: &mut ChaCha8Rng, exits: &mut ChaCha8Rng, venue: &SoakVenue) -> Value {
     let buy = rng.random_bool(0.5);
     let offset: i64 = if buy {
         rng.random_range(-300..=120)
@@ -144,6 +153,15 @@ fn host_order(rng: &mut ChaCha8Rng, venue: &SoakVenue) -> Value {
             order["price"] = json!((REFERENCE + offset).to_string());
             if rng.random_bool(0.15) {
                 order["time_in_force"] = json!("IOC");
+            }
+            if exits.random_bool(0.1) {
+                let (up, down) = (exits.random_range(100..400), exits.random_range(100..400));
+                let (take, stop) = match buy {
+                    true => (REFERENCE + offset + up, REFERENCE + offset - down),
+                    false => (REFERENCE + offset - down, REFERENCE + offset + up),
+                };
+                order["take_profit"] = json!({"trigger_price": take.to_string()});
+                order["stop_loss"] = json!({"trigger_price": stop.to_string()});
             }
         }
         80..95 => {
@@ -214,6 +232,7 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
         .collect();
     let mut commands = Commands::new(&files.commands);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut exits = ChaCha8Rng::seed_from_u64(seed ^ 0x0065_7869_7473);
     let mut report = Report {
         seed,
         seconds: duration.as_secs(),
@@ -233,7 +252,7 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
         let index = rng.random_range(0..venues.len());
         let venue = &venues[index];
         let batch = match rng.random_range(0..1000) {
-            0..400 => vec![host_order(&mut rng, venue)],
+            0..400 => vec![host_order(&mut rng, &mut exits, venue)],
             400..550 => any_of(&mut rng, &accepted[index])
                 .map(|id| {
                     report.cancels += 1;
@@ -274,6 +293,7 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
             match commands.ask(&command) {
                 Some(reply) if reply["ok"] == true && is_order => {
                     report.accepted += 1;
+                    report.with_exits += u64::from(command.get("take_profit").is_some());
                     accepted[index].push(
                         reply["result"]["client_order_id"]
                             .as_str()
