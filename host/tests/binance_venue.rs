@@ -203,3 +203,8 @@ async fn a_request_lost_with_the_websocket_api_is_settled_by_a_query() {
     let env = start(Key::Ed25519, venue::over_the_socket).await;
     venue::a_request_lost_with_the_trading_socket_is_settled_by_a_query(env).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn books_converge_after_repeated_and_reordered_frames() {
+    venue::books_converge_after_repeated_and_reordered_frames(start(Key::Hmac, |_| {}).await).await;
+}

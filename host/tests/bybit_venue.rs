@@ -78,3 +78,8 @@ async fn orders_over_the_trading_socket_wait_for_capacity() {
     let env = venue::bybit_limited(2, venue::socket_orders_per_second("create", 2)).await;
     venue::orders_over_the_trading_socket_wait_for_capacity(env, "create").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn books_converge_after_repeated_and_reordered_frames() {
+    venue::books_converge_after_repeated_and_reordered_frames(venue::bybit(|_| {}).await).await;
+}

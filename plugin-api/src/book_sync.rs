@@ -74,14 +74,24 @@ pub struct DiffIds {
 enum Resetting {
     /// Subscribed, no snapshot yet.
     Awaiting,
-    /// In sync at this update id.
-    Live(u64),
+    /// In sync at this update id, as of this cross sequence.
+    Live {
+        /// The last update id applied.
+        id: u64,
+        /// The venue's cross sequence of the last message applied (zero:
+        /// the venue gave none).
+        cross: u64,
+    },
     /// A gap was seen; a resubscription was asked for.
     Stale,
 }
 
 /// A book kept from a socket snapshot and deltas numbered one by one, where
-/// any snapshot replaces the book (Bybit).
+/// any snapshot replaces the book (Bybit) — unless the venue's cross
+/// sequence (Bybit `seq`: a smaller one was generated earlier, across
+/// subscriptions) shows it older than what the book holds: a repeated or
+/// late snapshot would put old levels under later deltas, so the book is
+/// stale and subscribed anew, and a delta older than the book is ignored.
 #[derive(Debug, Clone)]
 pub struct ResettingBook {
     market: RString,
@@ -97,35 +107,67 @@ impl ResettingBook {
         }
     }
 
-    /// A snapshot (`update.seq` its update id): it always replaces the book,
-    /// also when its id is lower (a reset after a venue restart).
-    pub fn snapshot(&mut self, mut update: BookUpdate) -> SyncStep {
+    /// The cross sequence the book is at, while it is live and the venue
+    /// gives one.
+    fn cross(&self) -> Option<u64> {
+        match self.state {
+            Resetting::Live { cross, .. } if cross > 0 => Some(cross),
+            _ => None,
+        }
+    }
+
+    /// A snapshot (`update.seq` its update id, `cross` the venue's cross
+    /// sequence, zero if none): it replaces the book, also when its update
+    /// id is lower (a reset after a venue restart) — but a snapshot older
+    /// than the live book (a lower cross sequence) makes it stale instead.
+    pub fn snapshot(&mut self, mut update: BookUpdate, cross: u64) -> SyncStep {
+        if let Some(book) = self.cross()
+            && cross > 0
+            && cross < book
+        {
+            self.state = Resetting::Stale;
+            return SyncStep::stale(
+                &self.market,
+                format!("a snapshot older than the book: cross sequence {cross} < {book}"),
+                Some(Repair::Resubscribe),
+            );
+        }
         update.is_snapshot = true;
-        self.state = Resetting::Live(update.seq);
+        self.state = Resetting::Live {
+            id: update.seq,
+            cross,
+        };
         SyncStep {
             events: vec![Event::Book(update)],
             repair: None,
         }
     }
 
-    /// A delta (`update.seq` its update id): applied when it follows the
-    /// book's id by one, ignored when not newer, and a gap otherwise.
-    pub fn delta(&mut self, mut update: BookUpdate) -> SyncStep {
+    /// A delta (`update.seq` its update id, `cross` as for a snapshot):
+    /// applied when it follows the book's id by one, ignored when not newer
+    /// (or older than the book by its cross sequence), and a gap otherwise.
+    pub fn delta(&mut self, mut update: BookUpdate, cross: u64) -> SyncStep {
         update.is_snapshot = false;
+        if self.cross().is_some_and(|book| cross > 0 && cross < book) {
+            return SyncStep::default();
+        }
         match self.state {
-            Resetting::Live(seq) if update.seq <= seq => SyncStep::default(),
-            Resetting::Live(seq) if update.seq == seq + 1 => {
-                self.state = Resetting::Live(update.seq);
+            Resetting::Live { id, .. } if update.seq <= id => SyncStep::default(),
+            Resetting::Live { id, .. } if update.seq == id + 1 => {
+                self.state = Resetting::Live {
+                    id: update.seq,
+                    cross,
+                };
                 SyncStep {
                     events: vec![Event::Book(update)],
                     repair: None,
                 }
             }
-            Resetting::Live(seq) => {
+            Resetting::Live { id, .. } => {
                 self.state = Resetting::Stale;
                 SyncStep::stale(
                     &self.market,
-                    format!("update id gap: book at {seq}, delta {}", update.seq),
+                    format!("update id gap: book at {id}, delta {}", update.seq),
                     Some(Repair::Resubscribe),
                 )
             }
@@ -146,7 +188,7 @@ impl ResettingBook {
     /// The stream is gone (its connection dropped, or it was
     /// unsubscribed): the book is stale until the next snapshot.
     pub fn lost(&mut self, reason: &str) -> SyncStep {
-        let was_live = matches!(self.state, Resetting::Live(_));
+        let was_live = matches!(self.state, Resetting::Live { .. });
         self.state = Resetting::Awaiting;
         if was_live {
             SyncStep::stale(&self.market, reason.to_owned(), None)

@@ -223,6 +223,31 @@ impl VenueEnv {
         (price(book.best_bid()), price(book.best_ask()))
     }
 
+    /// Whether the host's book of the market is synced and its top 20
+    /// levels a side are the venue's (`/admin/state`'s) at this moment.
+    pub fn book_is_the_venues(&self) -> bool {
+        let Some(book) = self.trading.market_data().book(self.book) else {
+            return false;
+        };
+        if book.status() != &connector_host::book::BookStatus::Synced {
+            return false;
+        }
+        let truth = self.emulator.state()["books"][0]["book"]["levels"].clone();
+        let (bids, asks) = book.depth(20);
+        [bids, asks].iter().zip(0..).all(|(side, index)| {
+            let theirs: Vec<(Decimal, Decimal)> = truth[index]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .take(20)
+                .map(|level| (super::decimal(&level["px"]), super::decimal(&level["sz"])))
+                .collect();
+            let ours: Vec<(Decimal, Decimal)> =
+                side.iter().map(|level| (level.price, level.size)).collect();
+            !ours.is_empty() && ours == theirs
+        })
+    }
+
     /// A limit buy of `amount` 3 % below the bid, submitted (or refused):
     /// its result and price.
     pub async fn buy_below(&self, amount: &str) -> (Result<ClientOrderId, String>, Decimal) {
@@ -701,5 +726,37 @@ pub async fn a_request_lost_with_the_trading_socket_is_settled_by_a_query(env: V
     })
     .await;
     assert_eq!(env.order(first).state, OrderState::Open);
+    env.stop().await;
+}
+
+/// Frames repeated and reordered on the venue's sockets for a while (book
+/// snapshots among them, some arriving after later ones): once they stop,
+/// the host's book is the venue's again — a late snapshot never leaves old
+/// levels under the deltas that follow.
+pub async fn books_converge_after_repeated_and_reordered_frames(env: VenueEnv) {
+    eventually("the book in sync", Duration::from_secs(10), || {
+        env.book_is_the_venues()
+    })
+    .await;
+    env.emulator
+        .set_faults(&FaultSettings {
+            ws_duplicate_probability: Some(0.5),
+            ws_reorder_probability: Some(0.5),
+            ..FaultSettings::default()
+        })
+        .expect("faults");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    env.emulator
+        .set_faults(&FaultSettings {
+            reset: true,
+            ..FaultSettings::default()
+        })
+        .expect("faults");
+    eventually(
+        "the book the venue's again",
+        Duration::from_secs(20),
+        || env.book_is_the_venues(),
+    )
+    .await;
     env.stop().await;
 }

@@ -38,42 +38,68 @@ fn summary(step: &SyncStep) -> Vec<String> {
 #[test]
 fn a_resetting_book_chains_deltas_one_by_one_and_resubscribes_once_per_gap() {
     let mut book = ResettingBook::new("BTCUSDT");
-    assert_eq!(summary(&book.snapshot(update(100, 1))), ["snapshot 100"]);
-    assert_eq!(summary(&book.delta(update(101, 2))), ["delta 101"]);
-    assert_eq!(book.delta(update(101, 2)), SyncStep::default(), "a repeat");
-    let gap = book.delta(update(103, 3));
+    assert_eq!(summary(&book.snapshot(update(100, 1), 0)), ["snapshot 100"]);
+    assert_eq!(summary(&book.delta(update(101, 2), 0)), ["delta 101"]);
+    assert_eq!(
+        book.delta(update(101, 2), 0),
+        SyncStep::default(),
+        "a repeat"
+    );
+    let gap = book.delta(update(103, 3), 0);
     assert_eq!(summary(&gap), ["stale"]);
     assert_eq!(gap.repair, Some(Repair::Resubscribe));
     // While the resubscription is under way, nothing more is asked.
-    assert_eq!(book.delta(update(104, 3)), SyncStep::default());
-    assert_eq!(summary(&book.snapshot(update(104, 4))), ["snapshot 104"]);
-    assert_eq!(summary(&book.delta(update(105, 5))), ["delta 105"]);
+    assert_eq!(book.delta(update(104, 3), 0), SyncStep::default());
+    assert_eq!(summary(&book.snapshot(update(104, 4), 0)), ["snapshot 104"]);
+    assert_eq!(summary(&book.delta(update(105, 5), 0)), ["delta 105"]);
 }
 
 #[test]
 fn a_snapshot_with_update_id_one_is_a_reset_not_an_outdated_message() {
     let mut book = ResettingBook::new("BTCUSDT");
-    book.snapshot(update(5_000, 1));
-    book.delta(update(5_001, 1));
+    book.snapshot(update(5_000, 1), 0);
+    book.delta(update(5_001, 1), 0);
     // Bybit after a service restart: a snapshot with u = 1.
-    let reset = book.snapshot(update(1, 9));
+    let reset = book.snapshot(update(1, 9), 0);
     assert_eq!(summary(&reset), ["snapshot 1"]);
     assert_eq!(reset.repair, None);
-    assert_eq!(summary(&book.delta(update(2, 9))), ["delta 2"]);
+    assert_eq!(summary(&book.delta(update(2, 9), 0)), ["delta 2"]);
+}
+
+#[test]
+fn a_snapshot_older_than_the_book_makes_it_stale_and_older_deltas_are_ignored() {
+    let mut book = ResettingBook::new("BTCUSDT");
+    book.snapshot(update(1, 1), 500);
+    book.delta(update(2, 2), 501);
+    // The same snapshot again, late (a repeat, or one of a subscription
+    // before): applied, its old levels would sit under the deltas to come.
+    let late = book.snapshot(update(1, 1), 500);
+    assert_eq!(summary(&late), ["stale"]);
+    assert_eq!(late.repair, Some(Repair::Resubscribe));
+    // The resubscription's snapshot restores it, whatever its cross.
+    assert_eq!(summary(&book.snapshot(update(1, 3), 510)), ["snapshot 1"]);
+    // A delta of the earlier subscription, numbered as the next one here
+    // but older: ignored; the real next one applies.
+    assert_eq!(book.delta(update(2, 2), 502), SyncStep::default());
+    assert_eq!(summary(&book.delta(update(2, 4), 511)), ["delta 2"]);
+    // A newer snapshot still replaces the book; venues without a cross
+    // sequence (zero) keep the update-id rules alone.
+    assert_eq!(summary(&book.snapshot(update(1, 5), 520)), ["snapshot 1"]);
+    assert_eq!(summary(&book.snapshot(update(1, 6), 0)), ["snapshot 1"]);
 }
 
 #[test]
 fn a_resetting_book_is_stale_when_its_stream_is_lost() {
     let mut book = ResettingBook::new("BTCUSDT");
     assert_eq!(book.lost("down"), SyncStep::default(), "never synced");
-    book.snapshot(update(7, 1));
+    book.snapshot(update(7, 1), 0);
     let lost = book.lost("connection down");
     assert_eq!(summary(&lost), ["stale"]);
     assert_eq!(
         lost.repair, None,
         "the resubscription on reconnect repairs it"
     );
-    let early = book.delta(update(8, 1));
+    let early = book.delta(update(8, 1), 0);
     assert_eq!(
         early.repair,
         Some(Repair::Resubscribe),

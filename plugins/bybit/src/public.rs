@@ -90,7 +90,7 @@ struct BookFrame<'a> {
     data: BookData,
 }
 
-/// Its levels (price, size) and update id.
+/// Its levels (price, size), update id and cross sequence.
 #[derive(Deserialize)]
 struct BookData {
     #[serde(default)]
@@ -98,6 +98,9 @@ struct BookData {
     #[serde(default)]
     a: PriceSizeLevels,
     u: u64,
+    /// The cross sequence (zero when absent).
+    #[serde(default)]
+    seq: u64,
 }
 
 fn u64_field(value: &Value, field: &str) -> Result<u64, PluginError> {
@@ -197,12 +200,20 @@ impl Public {
             seq: u64_field(data, "u")?,
             time_ms: u64_field(message, "ts")?,
         };
-        Ok(self.apply(market, text(message, "type")? == "snapshot", update))
+        let cross = data.get("seq").and_then(Value::as_u64).unwrap_or(0);
+        let snapshot = text(message, "type")? == "snapshot";
+        Ok(self.apply(market, snapshot, update, cross))
     }
 
-    /// A snapshot or delta of `market`'s book, kept in sync; a gap has the
-    /// topic subscribed anew.
-    fn apply(&mut self, market: &str, snapshot: bool, update: BookUpdate) -> Vec<Output_NE> {
+    /// A snapshot or delta of `market`'s book (`cross` its cross
+    /// sequence), kept in sync; a gap has the topic subscribed anew.
+    fn apply(
+        &mut self,
+        market: &str,
+        snapshot: bool,
+        update: BookUpdate,
+        cross: u64,
+    ) -> Vec<Output_NE> {
         if !self.books.contains_key(market) {
             self.books
                 .insert(market.to_owned(), ResettingBook::new(market));
@@ -211,9 +222,9 @@ impl Public {
             return Vec::new();
         };
         let SyncStep { events, repair } = if snapshot {
-            book.snapshot(update)
+            book.snapshot(update, cross)
         } else {
-            book.delta(update)
+            book.delta(update, cross)
         };
         let mut outputs: Vec<Output_NE> = events
             .into_iter()
@@ -244,7 +255,7 @@ impl Public {
             seq: book.data.u,
             time_ms: book.ts,
         };
-        Some(self.apply(market, book.kind == "snapshot", update))
+        Some(self.apply(market, book.kind == "snapshot", update, book.data.seq))
     }
 
     fn bbo(message: &Value, market: &str) -> Result<Event, PluginError> {
