@@ -81,19 +81,7 @@ impl Side {
 
     /// One entry placed, rested, filled; the time until its exits are open.
     async fn round(&mut self, round: usize) {
-        let reply = self
-            .files
-            .command(json!({
-                "cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
-                "price": "95000", "amount": "0.001",
-                "take_profit": {"trigger_price": "120000"},
-                "stop_loss": {"trigger_price": "90000"},
-            }))
-            .expect("reply");
-        let entry = reply["result"]["client_order_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{}: refused: {reply}", self.name))
-            .to_owned();
+        let entry = self.files.limit_buy_with_exits("95000", "120000", "90000");
         eventually("the entry resting", Duration::from_secs(10), || {
             self.files
                 .command(json!({"cmd": "get_order", "client_order_id": entry}))

@@ -255,18 +255,7 @@ async fn an_entry_filled_while_the_host_was_down_has_its_exits_after_a_restart()
             &format!("attached_exits = \"{holder}\"\n"),
         );
         let mut host = files.start().await;
-        let reply = files
-            .command(json!({
-                "cmd": "buy", "trading_pair": "BTC-USD", "order_type": "LIMIT",
-                "price": "95000", "amount": "0.001",
-                "take_profit": {"trigger_price": "120000"},
-                "stop_loss": {"trigger_price": "90000"},
-            }))
-            .expect("reply");
-        let entry = reply["result"]["client_order_id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
+        let entry = files.limit_buy_with_exits("95000", "120000", "90000");
         eventually("the entry resting", Duration::from_secs(10), || {
             files
                 .command(json!({"cmd": "get_order", "client_order_id": entry}))

@@ -419,14 +419,7 @@ async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let events = EventLog::start(&files.events);
     let _host = files.start().await;
-    let bracket = || {
-        id_of(&place(
-            &files,
-            json!({"order_type": "LIMIT", "price": "95000",
-                   "take_profit": {"trigger_price": "120000"},
-                   "stop_loss": {"trigger_price": "90000", "price": "89900"}}),
-        ))
-    };
+    let bracket = || files.limit_buy_with_exits("95000", "120000", "90000");
     let exits = |entry: &str| -> Vec<String> {
         let mut exits: Vec<(String, String)> = files
             .command(json!({"cmd": "open_orders"}))
@@ -537,12 +530,7 @@ async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
 
     // The price passed the stop before the entry filled: the exchange
     // refuses the stop as it places it — it never was on the book.
-    let entry = id_of(&place(
-        &files,
-        json!({"order_type": "LIMIT", "price": "95000",
-               "take_profit": {"trigger_price": "120000"},
-               "stop_loss": {"trigger_price": "94000"}}),
-    ));
+    let entry = files.limit_buy_with_exits("95000", "120000", "94000");
     eventually("the third entry open", Duration::from_secs(10), || {
         exits(&entry).len() == 2 && order(&files, &entry)["order_state"] == "OPEN"
     })
@@ -585,12 +573,7 @@ async fn held_exits_whose_answer_was_lost_wait_for_their_entry_and_are_never_fai
             ..hl_emulator::FaultSettings::default()
         })
         .expect("faults");
-    let entry = id_of(&place(
-        &files,
-        json!({"order_type": "LIMIT", "price": "95000",
-               "take_profit": {"trigger_price": "120000"},
-               "stop_loss": {"trigger_price": "90000"}}),
-    ));
+    let entry = files.limit_buy_with_exits("95000", "120000", "90000");
     eventually(
         "the entry found resting by a query",
         Duration::from_secs(15),

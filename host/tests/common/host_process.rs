@@ -286,12 +286,26 @@ symbol = "BTC-USD"
     /// Places a limit buy through the command socket; returns its client
     /// order id (the test fails if the host refuses it).
     pub fn limit_buy(&self, pair: &str, price: &str, amount: &str) -> String {
-        let reply = self
-            .command(
-                json!({"cmd": "buy", "trading_pair": pair, "order_type": "LIMIT",
-                            "price": price, "amount": amount}),
-            )
-            .expect("reply");
+        self.limit_buy_with(pair, price, amount, json!({}))
+    }
+
+    /// A limit buy of BTC-USD at `price` for 0.001 with a take-profit and
+    /// a stop-loss (at market once fired); its client order id.
+    pub fn limit_buy_with_exits(&self, price: &str, take_profit: &str, stop_loss: &str) -> String {
+        let exits = json!({"take_profit": {"trigger_price": take_profit},
+                           "stop_loss": {"trigger_price": stop_loss}});
+        self.limit_buy_with("BTC-USD", price, "0.001", exits)
+    }
+
+    /// [`limit_buy`](HostFiles::limit_buy) with more of the command's
+    /// fields.
+    fn limit_buy_with(&self, pair: &str, price: &str, amount: &str, fields: Value) -> String {
+        let mut request = json!({"cmd": "buy", "trading_pair": pair, "order_type": "LIMIT",
+                                 "price": price, "amount": amount});
+        if let (Value::Object(request), Value::Object(fields)) = (&mut request, fields) {
+            request.extend(fields);
+        }
+        let reply = self.command(request).expect("reply");
         assert_eq!(reply["ok"], true, "{reply}");
         reply["result"]["client_order_id"]
             .as_str()
