@@ -619,3 +619,45 @@ async fn held_exits_whose_answer_was_lost_wait_for_their_entry_and_are_never_fai
     }
     emulator.shutdown().await;
 }
+
+/// An entry whose exits the exchange holds, partly filled and then
+/// cancelled: the exchange places its exits (at their own size; reduce-only
+/// keeps them to the position), the host follows them, and places none of
+/// its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_exits_of_an_entry_cancelled_after_a_partial_fill_go_on_the_book() {
+    let seed = "partial exits host";
+    let (emulator, maker) = quiet_with_counterparty(seed, "partial exits maker").await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let _host = files.start().await;
+    let entry = files.limit_buy_with_exits("95000", "120000", "90000");
+    eventually("the entry resting", Duration::from_secs(10), || {
+        order(&files, &entry)["order_state"] == "OPEN"
+    })
+    .await;
+    maker.order(0, false, "95000", "0.0004", Tif::Ioc).await;
+    eventually("partly filled", Duration::from_secs(10), || {
+        order(&files, &entry)["order_state"] == "PARTIALLY_FILLED"
+    })
+    .await;
+    files
+        .command(json!({"cmd": "cancel", "client_order_id": entry}))
+        .expect("reply");
+    eventually(
+        "the entry cancelled, its two exits on the book",
+        Duration::from_secs(10),
+        || {
+            let exits = files.exits_of(Some("hl"), &entry);
+            order(&files, &entry)["order_state"] == "CANCELLED"
+                && exits.len() == 2
+                && exits.iter().all(|exit| {
+                    exit["order_state"] == "OPEN" && exit["exchange_order_id"].is_string()
+                })
+        },
+    )
+    .await;
+    // No exits of the host's own beside the exchange's.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(files.exits_of(Some("hl"), &entry).len(), 2);
+    emulator.shutdown().await;
+}

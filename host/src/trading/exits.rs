@@ -206,6 +206,11 @@ impl OrderListener for ExitWatch {
         if order.state == OrderState::Filled && order.spec.parent.is_some() {
             let _ = self.jobs.send(Job::CancelSiblings(id));
         }
+        if order.state == OrderState::Failed
+            && let Some(entry) = order.spec.parent
+        {
+            error!(exchange = %order.spec.exchange, %entry, exit = %id, reason = order.reason.as_deref().unwrap_or(""), "an exit was refused: what it was to close has no such exit");
+        }
     }
 }
 
