@@ -661,3 +661,66 @@ async fn held_exits_of_an_entry_cancelled_after_a_partial_fill_go_on_the_book() 
     assert_eq!(files.exits_of(Some("hl"), &entry).len(), 2);
     emulator.shutdown().await;
 }
+
+/// The exchange refuses a held exit as the entry fills (its trigger
+/// passed) while every user-stream frame arrives garbled: the refill that
+/// follows asks the exchange about the exit — its sender is the exchange
+/// now — and finds it refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_exit_refused_while_its_report_was_lost_is_found_failed() {
+    let seed = "garbled exits host";
+    let (emulator, maker) = quiet_with_counterparty(seed, "garbled exits maker").await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let _host = files.start().await;
+    let entry = files.limit_buy_with_exits("95000", "120000", "94000");
+    eventually("the entry resting", Duration::from_secs(10), || {
+        order(&files, &entry)["order_state"] == "OPEN"
+    })
+    .await;
+    let exits: Vec<(String, String)> = files
+        .exits_of(Some("hl"), &entry)
+        .iter()
+        .map(|exit| {
+            (
+                exit["order_type"].as_str().unwrap_or("").to_owned(),
+                exit["client_order_id"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let id_of_kind = |kind: &str| {
+        exits
+            .iter()
+            .find(|(order_type, _)| order_type == kind)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_else(|| panic!("no {kind} in {exits:?}"))
+    };
+    let (stop, take) = (id_of_kind("STOP_MARKET"), id_of_kind("TAKE_PROFIT_MARKET"));
+    emulator
+        .set_price("BTC", Decimal::from(93_500))
+        .expect("price");
+    emulator
+        .set_faults(&hl_emulator::FaultSettings {
+            ws_malformed_probability: Some(1.0),
+            ..hl_emulator::FaultSettings::default()
+        })
+        .expect("faults");
+    maker.order(0, false, "95000", "0.001", Tif::Ioc).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    emulator
+        .set_faults(&hl_emulator::FaultSettings {
+            reset: true,
+            ..hl_emulator::FaultSettings::default()
+        })
+        .expect("faults");
+    eventually(
+        "the entry filled, the stop refused, the take-profit open",
+        Duration::from_secs(15),
+        || {
+            order(&files, &entry)["order_state"] == "FILLED"
+                && order(&files, &stop)["order_state"] == "FAILED"
+                && order(&files, &take)["order_state"] == "OPEN"
+        },
+    )
+    .await;
+    emulator.shutdown().await;
+}

@@ -421,7 +421,13 @@ impl Inner {
             {
                 continue;
             }
-            match unlisted(&order, gap, asked_at_ms, self.expiry_ms) {
+            // An exit the exchange held, its entry done: the exchange placed
+            // it or refused it, and only it can say which.
+            let verdict = match self.is_held_exit(&order) {
+                true => Unlisted::QueryNow,
+                false => unlisted(&order, gap, asked_at_ms, self.expiry_ms),
+            };
+            match verdict {
                 Unlisted::Leave => {}
                 Unlisted::QueryNow => {
                     tally.orders_in_question += 1;
