@@ -61,6 +61,17 @@ fn id_of(reply: &Value) -> String {
         .to_owned()
 }
 
+/// A limit buy with a take-profit at 120,000 and a stop at `stop_loss`,
+/// once it rests; its client order id.
+async fn resting_entry(files: &HostFiles, stop_loss: &str) -> String {
+    let entry = files.limit_buy_with_exits("95000", "120000", stop_loss);
+    eventually("the entry resting", Duration::from_secs(10), || {
+        order(files, &entry)["order_state"] == "OPEN"
+    })
+    .await;
+    entry
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_waits_fires_on_the_mark_and_fills_and_survives_a_kill() {
     let seed = "trigger host";
@@ -630,11 +641,7 @@ async fn held_exits_of_an_entry_cancelled_after_a_partial_fill_go_on_the_book() 
     let (emulator, maker) = quiet_with_counterparty(seed, "partial exits maker").await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let _host = files.start().await;
-    let entry = files.limit_buy_with_exits("95000", "120000", "90000");
-    eventually("the entry resting", Duration::from_secs(10), || {
-        order(&files, &entry)["order_state"] == "OPEN"
-    })
-    .await;
+    let entry = resting_entry(&files, "90000").await;
     maker.order(0, false, "95000", "0.0004", Tif::Ioc).await;
     eventually("partly filled", Duration::from_secs(10), || {
         order(&files, &entry)["order_state"] == "PARTIALLY_FILLED"
@@ -672,11 +679,7 @@ async fn a_held_exit_refused_while_its_report_was_lost_is_found_failed() {
     let (emulator, maker) = quiet_with_counterparty(seed, "garbled exits maker").await;
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let _host = files.start().await;
-    let entry = files.limit_buy_with_exits("95000", "120000", "94000");
-    eventually("the entry resting", Duration::from_secs(10), || {
-        order(&files, &entry)["order_state"] == "OPEN"
-    })
-    .await;
+    let entry = resting_entry(&files, "94000").await;
     let exits: Vec<(String, String)> = files
         .exits_of(Some("hl"), &entry)
         .iter()
