@@ -46,6 +46,13 @@ pub struct NewOrder {
     pub creation_timestamp_ms: u64,
 }
 
+impl NewOrder {
+    /// Whether this entry's exits went with it for the exchange to hold.
+    pub fn exits_held_by_exchange(&self) -> bool {
+        self.exits.is_some_and(|exits| exits.held_by_exchange)
+    }
+}
+
 /// A change of state reported for an order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderUpdate {

@@ -342,8 +342,7 @@ impl Inner {
                 .parent
                 .and_then(|parent| self.tracker.get(parent))
                 .is_some_and(|entry| {
-                    !entry.state.is_terminal()
-                        && entry.spec.exits.is_some_and(|exits| exits.held_by_exchange)
+                    !entry.state.is_terminal() && entry.spec.exits_held_by_exchange()
                 })
     }
 
@@ -359,8 +358,7 @@ impl Inner {
     fn held_by_exchange(&self, id: ClientOrderId) -> bool {
         self.tracker
             .get(id)
-            .and_then(|entry| entry.spec.exits)
-            .is_some_and(|exits| exits.held_by_exchange)
+            .is_some_and(|entry| entry.spec.exits_held_by_exchange())
     }
 
     /// Refuses a modify the venue could not keep with an entry's exits: of
@@ -376,8 +374,7 @@ impl Inner {
                 "exit {id} waits on the exchange for its entry to fill and cannot be modified until then"
             )));
         }
-        let holds_exits = order.spec.exits.is_some_and(|exits| exits.held_by_exchange);
-        if holds_exits
+        if order.spec.exits_held_by_exchange()
             && self
                 .children(id)
                 .iter()
