@@ -94,6 +94,7 @@ async fn every_venue_answers_state_queries_and_takes_settings() {
                 assert_eq!(capabilities["trigger_references"], json!(["MARK"]));
                 assert_eq!(capabilities["dead_man_switch"], "scheduled_time");
                 assert_eq!(capabilities["attached_exits"], "exchange");
+                assert_eq!(capabilities["modify_triggers"], true);
                 assert_eq!(
                     (market["symbol"].as_str(), market["venue_symbol"].as_str()),
                     (Some("BTC-USD"), Some("BTC"))
@@ -108,6 +109,11 @@ async fn every_venue_answers_state_queries_and_takes_settings() {
             "by" | "bn" => {
                 assert_eq!(capabilities["modify"], "amend_in_place", "{exchange}");
                 assert_eq!(capabilities["attached_exits"], "host", "{exchange}");
+                assert_eq!(
+                    capabilities["modify_triggers"],
+                    name == "by",
+                    "{exchange}: Bybit amends a waiting conditional order, Binance's algo orders are not modified"
+                );
                 assert!(
                     rows(capabilities, "order_types").contains(&json!("STOP_MARKET")),
                     "{exchange}"

@@ -669,6 +669,80 @@ async fn held_exits_of_an_entry_cancelled_after_a_partial_fill_go_on_the_book() 
     emulator.shutdown().await;
 }
 
+/// Exits the host holds follow their entry's fills where the venue can
+/// modify a waiting trigger order: placed at the first partial fill for
+/// what filled, resized by a modify as the entry fills more, and left at
+/// what filled when the rest of the entry is cancelled — on the host and
+/// on the exchange.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exits_the_host_holds_follow_their_entrys_fills() {
+    let seed = "following exits host";
+    let (emulator, maker) = quiet_with_counterparty(seed, "following exits maker").await;
+    let files = HostFiles::new(seed, &emulator.base_url(), "attached_exits = \"host\"\n");
+    let _host = files.start().await;
+    let entry = resting_entry(&files, "90000").await;
+    let exits_at = |amount: &'static str| {
+        let (files, entry) = (&files, &entry);
+        move || {
+            let exits = files.exits_of(Some("hl"), entry);
+            exits.len() == 2
+                && exits.iter().all(|exit| {
+                    exit["order_state"] == "OPEN"
+                        && exit["exchange_order_id"].is_string()
+                        && exit["amount"] == json!(amount.parse::<f64>().unwrap_or(0.0))
+                })
+        }
+    };
+    maker.order(0, false, "95000", "0.0004", Tif::Ioc).await;
+    eventually(
+        "both exits on the book at the first fill",
+        Duration::from_secs(10),
+        exits_at("0.0004"),
+    )
+    .await;
+    assert_eq!(order(&files, &entry)["order_state"], "PARTIALLY_FILLED");
+    maker.order(0, false, "95000", "0.0003", Tif::Ioc).await;
+    eventually(
+        "both exits resized to the second fill",
+        Duration::from_secs(10),
+        exits_at("0.0007"),
+    )
+    .await;
+    files
+        .command(json!({"cmd": "cancel", "client_order_id": entry}))
+        .expect("reply");
+    eventually("the entry cancelled", Duration::from_secs(10), || {
+        order(&files, &entry)["order_state"] == "CANCELLED"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(exits_at("0.0007")(), "the exits stay at what filled");
+    // The exchange's own list: the two trigger orders, at what filled.
+    let listed: Value = reqwest::Client::new()
+        .post(format!("{}/info", emulator.base_url()))
+        .json(&json!({"type": "frontendOpenOrders",
+                      "user": common::orders::key(seed).address().to_string()}))
+        .send()
+        .await
+        .expect("info")
+        .json()
+        .await
+        .expect("json");
+    let sizes: Vec<(bool, &str)> = listed
+        .as_array()
+        .expect("open orders")
+        .iter()
+        .map(|order| {
+            (
+                order["isTrigger"].as_bool().unwrap_or(false),
+                order["sz"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(sizes, [(true, "0.0007"), (true, "0.0007")], "{listed}");
+    emulator.shutdown().await;
+}
+
 /// The exchange refuses a held exit as the entry fills (its trigger
 /// passed) while every user-stream frame arrives garbled: the refill that
 /// follows asks the exchange about the exit — its sender is the exchange

@@ -86,6 +86,12 @@ pub struct Manifest {
     /// request ([`Operation::PlaceWithExits`](crate::Operation::PlaceWithExits)),
     /// holds them until the entry fills, then places them, and cancels one
     /// when the other fills (Hyperliquid `normalTpsl`). False: the host
-    /// places an entry's exits itself once the entry is done.
+    /// places an entry's exits itself.
     pub attached_exits: bool,
+    /// A trigger order waiting for its trigger can be modified
+    /// ([`Operation::ModifyOrders`](crate::Operation::ModifyOrders)): the
+    /// exits the host holds then follow their entry's fills, placed at its
+    /// first fill and resized as it fills. False: the host places them once
+    /// the entry is done.
+    pub modify_triggers: bool,
 }

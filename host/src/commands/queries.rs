@@ -178,6 +178,7 @@ fn capabilities(manifest: &Manifest) -> Value {
         "modify": if manifest.modify_size == ModifySize::TOTAL { "amend_in_place" } else { "cancel_and_place" },
         "dead_man_switch": manifest.dead_man_switch.name(),
         "attached_exits": if manifest.attached_exits { "exchange" } else { "host" },
+        "modify_triggers": manifest.modify_triggers,
     })
 }
 

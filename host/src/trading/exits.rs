@@ -1,12 +1,14 @@
 //! Take-profit and stop-loss attached to an entry (one order triggers the
-//! others, and each cancels the other): the host keeps them with the entry,
-//! and once the entry is done — filled with its fills counted, or cancelled
-//! or expired after fills — places them as reduce-only trigger orders for
-//! what filled, each linked to the entry (`parent`). When one of them
-//! fills, the host cancels the other. The same on every venue; an entry
-//! still working holds its exits until it is done (a fill counted after a
-//! cancel is not covered), and a restarted host places those of an entry
-//! that was done while it was down.
+//! others, and each cancels the other), held by the host where the venue
+//! does not hold them with the entry: placed as reduce-only trigger orders
+//! for what filled of the entry, each linked to it (`parent`). Where the
+//! venue can modify a waiting trigger order (`modify_triggers`) they follow
+//! the entry's fills — placed at its first fill, resized by a modify to
+//! each later one (a fill counted after a cancel included) until one of
+//! them fires; elsewhere they are placed once the entry is done (filled
+//! with its fills counted, or cancelled or expired after fills). When one
+//! fills, the host cancels the other. A restarted host covers what filled
+//! while it was down.
 
 use rust_decimal::Decimal;
 use tokio::sync::{mpsc, watch};
@@ -164,8 +166,8 @@ pub fn check(
 /// What the exits' task is asked to do.
 #[derive(Debug, Clone, Copy)]
 enum Job {
-    /// Place the exits of this entry (it is done).
-    Place(ClientOrderId),
+    /// Place the exits of this entry, or resize them, to what filled of it.
+    Cover(ClientOrderId),
     /// Cancel the other exits of this one's entry (it filled).
     CancelSiblings(ClientOrderId),
     /// This entry ended with nothing filled: the exits the venue held with
@@ -192,19 +194,29 @@ impl ExitWatch {
 
 impl OrderListener for ExitWatch {
     fn on_event(&self, event: &OrderEvent<'_>) {
-        let (OrderEvent::StateChanged { order, .. } | OrderEvent::Filled { order, .. }) = event
+        let (OrderEvent::StateChanged { order, .. }
+        | OrderEvent::Filled { order, .. }
+        | OrderEvent::Amended(order)) = event
         else {
             return;
         };
         let id = order.spec.client_order_id;
-        if order.spec.exits.is_some() && is_done(order) {
-            let _ = self.jobs.send(Job::Place(id));
+        let host_held = order.spec.exits.is_some() && !order.spec.exits_held_by_exchange();
+        if host_held && !order.filled_amount.is_zero() {
+            let _ = self.jobs.send(Job::Cover(id));
         }
         if order.spec.exits.is_some() && ended_unfilled(order) {
             let _ = self.jobs.send(Job::Drop(id));
         }
         if order.state == OrderState::Filled && order.spec.parent.is_some() {
             let _ = self.jobs.send(Job::CancelSiblings(id));
+        }
+        // An exit on the book or resized: its entry may have filled more
+        // meanwhile.
+        if let Some(entry) = order.spec.parent
+            && (order.state == OrderState::Open || matches!(event, OrderEvent::Amended(_)))
+        {
+            let _ = self.jobs.send(Job::Cover(entry));
         }
         if order.state == OrderState::Failed
             && let Some(entry) = order.spec.parent
@@ -235,8 +247,8 @@ impl Trading {
     /// of entries done while the host was down.
     pub async fn keep_exits(self, mut jobs: ExitJobs, mut shutdown: watch::Receiver<bool>) {
         for entry in self.inner.tracker.all_orders() {
-            if entry.spec.exits.is_some() && is_done(&entry) {
-                self.place_exits(entry.spec.client_order_id);
+            if entry.spec.exits.is_some() && !entry.filled_amount.is_zero() {
+                self.cover(entry.spec.client_order_id);
             }
             if entry.spec.exits.is_some() && ended_unfilled(&entry) {
                 self.inner.drop_exits(entry.spec.client_order_id);
@@ -248,7 +260,7 @@ impl Trading {
                 _ = shutdown.changed() => None,
             };
             match job {
-                Some(Job::Place(id)) => self.place_exits(id),
+                Some(Job::Cover(id)) => self.cover(id),
                 Some(Job::CancelSiblings(id)) => self.cancel_siblings(id),
                 Some(Job::Drop(id)) => self.inner.drop_exits(id),
                 None => return,
@@ -256,15 +268,34 @@ impl Trading {
         }
     }
 
-    /// Places the exits of entry `id` for what filled of it, unless they
-    /// were placed already.
-    fn place_exits(&self, id: ClientOrderId) {
+    /// Covers what filled of entry `id` with the exits the host holds for
+    /// it: places them (at its first fill where they follow its fills, else
+    /// once it is done), or resizes them to what filled since.
+    fn cover(&self, id: ClientOrderId) {
         let Some(entry) = self.inner.tracker.get(id) else {
             return;
         };
-        if entry.spec.exits.is_none() || !is_done(&entry) || !self.inner.children(id).is_empty() {
+        if entry.spec.exits.is_none()
+            || entry.spec.exits_held_by_exchange()
+            || entry.filled_amount.is_zero()
+        {
             return;
         }
+        let follows = self.inner.manifest.modify_triggers;
+        if !follows && !is_done(&entry) {
+            return;
+        }
+        let exits = self.inner.children(id);
+        if exits.is_empty() {
+            self.place_exits(&entry);
+        } else if follows {
+            self.resize_exits(&entry, &exits);
+        }
+    }
+
+    /// Places the exits of `entry` for what filled of it.
+    fn place_exits(&self, entry: &InFlightOrder) {
+        let id = entry.spec.client_order_id;
         let (kinds, commands): (Vec<ExitKind>, Vec<OrderCommand>) =
             commands(&entry.spec, entry.filled_amount)
                 .into_iter()
@@ -278,6 +309,40 @@ impl Trading {
                 }
                 Err(refusal) => {
                     error!(exchange = %self.inner.exchange, entry = %id, "{} not placed: {refusal}", kind.field())
+                }
+            }
+        }
+    }
+
+    /// Resizes the live `exits` of `entry` to what filled of it, unless one
+    /// of them fired: the position is closing then, and what the entry
+    /// fills after that is left uncovered (and said so).
+    fn resize_exits(&self, entry: &InFlightOrder, exits: &[InFlightOrder]) {
+        let (id, filled) = (entry.spec.client_order_id, entry.filled_amount);
+        if exits
+            .iter()
+            .any(|exit| exit.triggered || !exit.filled_amount.is_zero())
+        {
+            if exits.iter().all(|exit| exit.spec.amount < filled) {
+                warn!(exchange = %self.inner.exchange, entry = %id, %filled, "the entry filled more after one of its exits fired: what filled since has no exits");
+            }
+            return;
+        }
+        for exit in exits {
+            let exit_id = exit.spec.client_order_id;
+            if exit.state.is_terminal()
+                || exit.state == OrderState::PendingCancel
+                || exit.spec.amount >= filled
+                || self.inner.modifies.latest_amount(exit_id) == Some(filled)
+            {
+                continue;
+            }
+            match self.modify(exit_id, None, Some(filled)) {
+                Ok(_) => {
+                    info!(exchange = %self.inner.exchange, entry = %id, exit = %exit_id, %filled, "exit resized to what filled")
+                }
+                Err(refusal) => {
+                    error!(exchange = %self.inner.exchange, entry = %id, exit = %exit_id, %filled, "exit not resized to what filled: {refusal}")
                 }
             }
         }

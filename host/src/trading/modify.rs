@@ -74,6 +74,8 @@ pub struct Modifies {
 /// One order's modify under way.
 #[derive(Debug, Default)]
 struct UnderWayModify {
+    /// The modify being sent.
+    sending: Option<Amendment>,
     /// The modify to send once this one settles.
     held: Option<Amendment>,
     /// Once sent: the filled amount the venue's sizes of the order it
@@ -90,10 +92,22 @@ impl Modifies {
                 Begun::Held
             }
             Entry::Vacant(slot) => {
-                slot.insert(UnderWayModify::default());
+                slot.insert(UnderWayModify {
+                    sending: Some(amendment),
+                    ..UnderWayModify::default()
+                });
                 Begun::Now
             }
         }
+    }
+
+    /// The size the latest modify of `id` asks for (held, else the one
+    /// being sent), while one is under way.
+    pub fn latest_amount(&self, id: ClientOrderId) -> Option<Decimal> {
+        self.lock()
+            .get(&id)
+            .and_then(|modify| modify.held.or(modify.sending))
+            .and_then(|amendment| amendment.amount)
     }
 
     /// The modify under way of `id` settled: the held one, to send next
@@ -102,7 +116,8 @@ impl Modifies {
         let mut under_way = self.lock();
         let next = under_way.get_mut(&id).and_then(|modify| {
             modify.venue_size_base = None;
-            modify.held.take()
+            modify.sending = modify.held.take();
+            modify.sending
         });
         if next.is_none() {
             under_way.remove(&id);

@@ -328,8 +328,15 @@ async fn bybit_venue(
         .await
         .expect("bybit emulator");
     emulator.set_faults(faults).expect("faults");
+    let venue = bybit_plugin(&emulator);
+    VenueEnv::start(emulator, venue, adjust).await
+}
+
+/// The Bybit plugin on `emulator`, trading BTC-USDT with the host's HMAC
+/// key.
+fn bybit_plugin(emulator: &EmulatorHandle) -> Venue {
     let settings = toml::Table::from_iter([("api_url".to_owned(), emulator.base_url().into())]);
-    let venue = Venue {
+    Venue {
         package: "bybit-plugin",
         plugin: "bybit",
         keyring_venue: "bybit",
@@ -337,8 +344,110 @@ async fn bybit_venue(
         market: "BTC-USDT",
         book: "BTCUSDT",
         secret: Secret::hmac(),
+    }
+}
+
+/// A second Bybit account, trading with its own key: the other side of
+/// the host's orders.
+pub struct BybitAccount {
+    http: reqwest::Client,
+    url: String,
+    key: &'static str,
+    secret: &'static str,
+}
+
+/// The counterparty's key and HMAC secret on the Bybit emulator.
+const COUNTERPARTY: (&str, &str) = ("counterparty-key", "counterparty-secret");
+
+impl BybitAccount {
+    /// `(key, secret)`'s account on `emulator`.
+    pub fn new(emulator: &EmulatorHandle, (key, secret): (&'static str, &'static str)) -> Self {
+        // reqwest is built without a default TLS provider (see the host).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        BybitAccount {
+            http: reqwest::Client::new(),
+            url: emulator.base_url(),
+            key,
+            secret,
+        }
+    }
+
+    /// A signed `POST` of `body` to `path`; the answer's `result`.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let body = body.to_string();
+        self.send(self.http.post(format!("{}{path}", self.url)), &body)
+            .body(body)
+            .send()
+            .await
+            .expect("bybit request")
+            .json::<serde_json::Value>()
+            .await
+            .map(|answer| {
+                assert_eq!(answer["retCode"], 0, "{path}: {answer}");
+                answer["result"].clone()
+            })
+            .expect("bybit answer")
+    }
+
+    /// A signed `GET` of `path?query`; the answer's `result`.
+    pub async fn get(&self, path: &str, query: &str) -> serde_json::Value {
+        let request = self.http.get(format!("{}{path}?{query}", self.url));
+        let answer: serde_json::Value = self
+            .send(request, query)
+            .send()
+            .await
+            .expect("bybit request")
+            .json()
+            .await
+            .expect("bybit answer");
+        assert_eq!(answer["retCode"], 0, "{path}: {answer}");
+        answer["result"].clone()
+    }
+
+    fn send(&self, request: reqwest::RequestBuilder, payload: &str) -> reqwest::RequestBuilder {
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis();
+        let text = format!("{timestamp}{}5000{payload}", self.key);
+        request
+            .header("X-BAPI-API-KEY", self.key)
+            .header("X-BAPI-TIMESTAMP", timestamp.to_string())
+            .header("X-BAPI-RECV-WINDOW", "5000")
+            .header(
+                "X-BAPI-SIGN",
+                hl_emulator::signing::hmac_sha256_hex(self.secret, text.as_bytes()),
+            )
+            .header("Content-Type", "application/json")
+    }
+}
+
+/// Bybit's emulator, quiet (no synthetic takers, no drift), with the host's
+/// key and a counterparty's funded, a host on it, and the counterparty's
+/// and the host's own accounts to trade and read with.
+pub async fn bybit_with_counterparty() -> (VenueEnv, BybitAccount, BybitAccount) {
+    let funded = |(key, secret): (&str, &str)| {
+        (
+            bybit::ApiKey {
+                key: key.into(),
+                secret: secret.into(),
+            },
+            Decimal::from(100_000),
+        )
     };
-    VenueEnv::start(emulator, venue, adjust).await
+    let options = bybit::BybitOptions {
+        keys: vec![funded((API_KEY, SECRET)), funded(COUNTERPARTY)],
+        ..bybit::BybitOptions::default()
+    };
+    let mut config = bybit::default_config();
+    config.liquidity.taker_rate_per_sec = 0.0;
+    config.liquidity.volatility_bps_per_sec = 0.0;
+    let emulator = bybit::start(config, options).await.expect("bybit emulator");
+    let counterparty = BybitAccount::new(&emulator, COUNTERPARTY);
+    let own = BybitAccount::new(&emulator, (API_KEY, SECRET));
+    let venue = bybit_plugin(&emulator);
+    let env = VenueEnv::start(emulator, venue, |_| {}).await;
+    (env, counterparty, own)
 }
 
 /// The kinds of API key Binance takes.

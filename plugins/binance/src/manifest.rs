@@ -78,5 +78,7 @@ pub fn manifest() -> Manifest {
         trigger_references: RVec::from(vec![TriggerReference::MARK, TriggerReference::LAST]),
         // USDⓈ-M takes no exits with an order: they are the host's.
         attached_exits: false,
+        // Algo orders are not modified: cancelled and placed anew.
+        modify_triggers: false,
     }
 }

@@ -72,5 +72,7 @@ pub fn manifest() -> Manifest {
         // TP/SL on create come back as venue-made orders without the
         // client ids the host would track them by: exits are the host's.
         attached_exits: false,
+        // `/v5/order/amend` changes an untriggered conditional order.
+        modify_triggers: true,
     }
 }

@@ -82,5 +82,7 @@ pub fn manifest() -> Manifest {
         trigger_references: RVec::from(vec![TriggerReference::MARK]),
         // An entry and its TP/SL go out as one `normalTpsl` order action.
         attached_exits: true,
+        // `batchModify` takes a trigger order like any other.
+        modify_triggers: true,
     }
 }
