@@ -166,13 +166,30 @@ pub fn check(
 /// What the exits' task is asked to do.
 #[derive(Debug, Clone, Copy)]
 enum Job {
-    /// Place the exits of this entry, or resize them, to what filled of it.
+    /// This entry filled for the first time: place its exits where they
+    /// follow its fills.
+    FirstFill(ClientOrderId),
+    /// Resize this entry's exits to what filled of it, or place them if it
+    /// is done and they wait for that.
     Cover(ClientOrderId),
     /// Cancel the other exits of this one's entry (it filled).
     CancelSiblings(ClientOrderId),
     /// This entry ended with nothing filled: the exits the venue held with
     /// it went with it.
     Drop(ClientOrderId),
+    /// This exit was refused.
+    Refused(ClientOrderId),
+}
+
+/// When [`Trading::cover`] may place an entry's exits where they follow
+/// its fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placing {
+    /// If it has none: at its first fill, and at start-up.
+    IfNone,
+    /// Only where exits wait for the entry to be done (a later fill finds
+    /// them placed, or gone).
+    OnlyWhenDone,
 }
 
 /// Hears the tracker's changes and hands the exits' task what concerns it
@@ -203,7 +220,12 @@ impl OrderListener for ExitWatch {
         let id = order.spec.client_order_id;
         let host_held = order.spec.exits.is_some() && !order.spec.exits_held_by_exchange();
         if host_held && !order.filled_amount.is_zero() {
-            let _ = self.jobs.send(Job::Cover(id));
+            let first = matches!(event, OrderEvent::Filled { trade, .. } if trade.fill_amount == order.filled_amount);
+            let _ = self.jobs.send(if first {
+                Job::FirstFill(id)
+            } else {
+                Job::Cover(id)
+            });
         }
         if order.spec.exits.is_some() && ended_unfilled(order) {
             let _ = self.jobs.send(Job::Drop(id));
@@ -218,10 +240,8 @@ impl OrderListener for ExitWatch {
         {
             let _ = self.jobs.send(Job::Cover(entry));
         }
-        if order.state == OrderState::Failed
-            && let Some(entry) = order.spec.parent
-        {
-            error!(exchange = %order.spec.exchange, %entry, exit = %id, reason = order.reason.as_deref().unwrap_or(""), "an exit was refused: what it was to close has no such exit");
+        if order.state == OrderState::Failed && order.spec.parent.is_some() {
+            let _ = self.jobs.send(Job::Refused(id));
         }
     }
 }
@@ -248,7 +268,7 @@ impl Trading {
     pub async fn keep_exits(self, mut jobs: ExitJobs, mut shutdown: watch::Receiver<bool>) {
         for entry in self.inner.tracker.all_orders() {
             if entry.spec.exits.is_some() && !entry.filled_amount.is_zero() {
-                self.cover(entry.spec.client_order_id);
+                self.cover(entry.spec.client_order_id, Placing::IfNone);
             }
             if entry.spec.exits.is_some() && ended_unfilled(&entry) {
                 self.inner.drop_exits(entry.spec.client_order_id);
@@ -260,9 +280,11 @@ impl Trading {
                 _ = shutdown.changed() => None,
             };
             match job {
-                Some(Job::Cover(id)) => self.cover(id),
+                Some(Job::FirstFill(id)) => self.cover(id, Placing::IfNone),
+                Some(Job::Cover(id)) => self.cover(id, Placing::OnlyWhenDone),
                 Some(Job::CancelSiblings(id)) => self.cancel_siblings(id),
                 Some(Job::Drop(id)) => self.inner.drop_exits(id),
+                Some(Job::Refused(id)) => self.inner.report_refused(id),
                 None => return,
             }
         }
@@ -271,7 +293,7 @@ impl Trading {
     /// Covers what filled of entry `id` with the exits the host holds for
     /// it: places them (at its first fill where they follow its fills, else
     /// once it is done), or resizes them to what filled since.
-    fn cover(&self, id: ClientOrderId) {
+    fn cover(&self, id: ClientOrderId, placing: Placing) {
         let Some(entry) = self.inner.tracker.get(id) else {
             return;
         };
@@ -287,7 +309,12 @@ impl Trading {
         }
         let exits = self.inner.children(id);
         if exits.is_empty() {
-            self.place_exits(&entry);
+            // Where they follow the fills, exits gone by a later fill fired
+            // and were forgotten (closed orders leave memory), or were
+            // refused: not placed again.
+            if !follows || placing == Placing::IfNone {
+                self.place_exits(&entry);
+            }
         } else if follows {
             self.resize_exits(&entry, &exits);
         }
@@ -377,6 +404,28 @@ impl Trading {
 }
 
 impl Inner {
+    /// Says that exit `id` was refused: an error when what its entry
+    /// filled is left without it, news when the entry never filled (the
+    /// venue refuses the exits it held with a refused entry).
+    fn report_refused(&self, id: ClientOrderId) {
+        let Some(exit) = self.tracker.get(id) else {
+            return;
+        };
+        let Some(entry) = exit.spec.parent else {
+            return;
+        };
+        let reason = exit.reason.as_deref().unwrap_or("");
+        let filled = self
+            .tracker
+            .get(entry)
+            .map_or(Decimal::ZERO, |entry| entry.filled_amount);
+        if filled.is_zero() {
+            info!(exchange = %self.exchange, %entry, exit = %id, reason, "exit refused with its entry, which filled nothing");
+        } else {
+            error!(exchange = %self.exchange, %entry, exit = %id, %filled, reason, "exit refused: what its entry filled has no such exit");
+        }
+    }
+
     /// Closes the exits of entry `id` that the venue held with it, now
     /// that it ended with nothing filled: they never reached the book, and
     /// the venue drops them with their entry.
