@@ -10,6 +10,9 @@
 //! fills, the host cancels the other. A restarted host covers what filled
 //! while it was down.
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use rust_decimal::Decimal;
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
@@ -181,6 +184,10 @@ enum Job {
     Refused(ClientOrderId),
 }
 
+/// How often the live exits the host holds are checked against what their
+/// entries filled.
+const RECHECK_EVERY: Duration = Duration::from_secs(5);
+
 /// When [`Trading::cover`] may place an entry's exits where they follow
 /// its fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,9 +281,15 @@ impl Trading {
                 self.inner.drop_exits(entry.spec.client_order_id);
             }
         }
+        let mut recheck = tokio::time::interval(RECHECK_EVERY);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let job = tokio::select! {
                 job = jobs.0.recv() => job,
+                _ = recheck.tick() => {
+                    self.recheck_live_exits();
+                    continue;
+                }
                 _ = shutdown.changed() => None,
             };
             match job {
@@ -287,6 +300,23 @@ impl Trading {
                 Some(Job::Refused(id)) => self.inner.report_refused(id),
                 None => return,
             }
+        }
+    }
+
+    /// Covers anew the entries of the live exits the host holds: a resize
+    /// the venue refused or that was dropped (the exit busy with another
+    /// change, the kill switch engaged meanwhile) is tried again.
+    fn recheck_live_exits(&self) {
+        let entries: BTreeSet<ClientOrderId> = self
+            .inner
+            .tracker
+            .active_orders()
+            .into_iter()
+            .filter(|order| order.spec.exchange == self.inner.exchange)
+            .filter_map(|order| order.spec.parent)
+            .collect();
+        for entry in entries {
+            self.cover(entry, Placing::OnlyWhenDone);
         }
     }
 

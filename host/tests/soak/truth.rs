@@ -290,3 +290,45 @@ pub fn book_violation(name: &str, host: Option<&Value>, exchange: &Value) -> Opt
         )
     })
 }
+
+/// Every live exit the host holds whose size is not what its entry filled
+/// (placed for it, and resized as it fills where the venue modifies
+/// waiting trigger orders); exits the venue holds, sized by it, and exits
+/// already firing are left out. Also how many were checked.
+pub fn exit_violations(commands: &mut Commands, exchange: &str) -> (usize, Vec<String>) {
+    let Some(open) = commands.ask(&json!({"cmd": "open_orders", "exchange": exchange})) else {
+        return (0, vec![format!("{exchange}: open_orders unanswered")]);
+    };
+    let (mut checked, mut violations) = (0, Vec::new());
+    let exits = open["result"]["orders"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|order| order["parent_client_order_id"].is_string());
+    for exit in exits {
+        let (id, parent) = (&exit["client_order_id"], &exit["parent_client_order_id"]);
+        let firing =
+            exit["trigger"]["triggered"] == true || !decimal(&exit["filled_amount"]).is_zero();
+        let Some(entry) = commands
+            .ask(&json!({"cmd": "get_order", "exchange": exchange, "client_order_id": parent}))
+        else {
+            violations.push(format!(
+                "{exchange} exit {id}: its entry {parent} unanswered"
+            ));
+            continue;
+        };
+        let entry = &entry["result"];
+        if firing || entry["exits"]["held_by"] == "exchange" {
+            continue;
+        }
+        checked += 1;
+        let (size, filled) = (decimal(&exit["amount"]), decimal(&entry["filled_amount"]));
+        if size != filled {
+            violations.push(format!(
+                "{exchange} exit {id} ({}): size {size} / its entry {parent} filled {filled} ({})",
+                exit["order_state"], entry["order_state"]
+            ));
+        }
+    }
+    (checked, violations)
+}

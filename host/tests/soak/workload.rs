@@ -26,6 +26,9 @@ pub struct Report {
     accepted: u64,
     /// Of them, with a take-profit and a stop-loss.
     with_exits: u64,
+    /// Live exits the host holds, checked against their entries' fills at
+    /// the end.
+    exits_checked: usize,
     refused: u64,
     unanswered: u64,
     cancels: u64,
@@ -51,9 +54,10 @@ impl fmt::Display for Report {
         )?;
         writeln!(
             f,
-            "  commands: {} orders accepted ({} with exits), {} refused, {} unanswered; {} cancels, {} modifies",
+            "  commands: {} orders accepted ({} with exits; {} live exits held by the host checked at the end), {} refused, {} unanswered; {} cancels, {} modifies",
             self.accepted,
             self.with_exits,
+            self.exits_checked,
             self.refused,
             self.unanswered,
             self.cancels,
@@ -319,6 +323,7 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
     let stopped = Instant::now();
     loop {
         let mut violations = Vec::new();
+        let mut exits_checked = 0;
         for ((venue, accepted), book) in venues.iter().zip(&accepted).zip(&books) {
             let journal = files
                 .dir
@@ -334,6 +339,9 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
                 strictness: venue.strictness(),
             };
             violations.extend(truth::order_violations(&mut commands, &checked));
+            let (checked, wrong) = truth::exit_violations(&mut commands, venue.name);
+            exits_checked += checked;
+            violations.extend(wrong);
             violations.extend(venue.client_ids_placed_twice().into_iter().map(|id| {
                 format!(
                     "{} {id}: more than one order on the exchange under this client id",
@@ -347,6 +355,7 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
             ));
         }
         report.violations = violations;
+        report.exits_checked = exits_checked;
         if report.violations.is_empty() || stopped.elapsed() > Duration::from_secs(60) {
             break;
         }
