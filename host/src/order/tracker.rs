@@ -572,7 +572,7 @@ impl ClientOrderTracker {
             let proven = match (&cause, order.state) {
                 (_, OrderState::PendingCreate) => true,
                 (FailureCause::NotSent(_), _) => false,
-                (FailureCause::Rejected(_), _) => in_doubt,
+                (FailureCause::Rejected(_) | FailureCause::NotProcessed(_), _) => in_doubt,
                 (FailureCause::NotDelivered(_), _) => in_doubt && order.outcome_unknown.is_none(),
                 (FailureCause::NotFoundAfterDeadline, _) => {
                     in_doubt

@@ -99,6 +99,9 @@ pub enum FailureCause {
     NotSent(String),
     /// The exchange rejected it.
     Rejected(String),
+    /// The exchange answered that it did not process it (a rate limit, an
+    /// overload): it never took effect.
+    NotProcessed(String),
     /// It was handed to a transport that proved it never reached the
     /// exchange (the connection was refused before anything was sent).
     NotDelivered(String),
@@ -108,18 +111,34 @@ pub enum FailureCause {
 }
 
 impl FailureCause {
+    /// Whether an order's failure `reason` (as [`reason`](Self::reason)
+    /// wrote it) proves it never took effect on the exchange: lost on the
+    /// way, refused by the transport before anything was sent, or not
+    /// processed by the exchange.
+    pub fn never_reached(reason: &str) -> bool {
+        reason == FailureCause::NotFoundAfterDeadline.reason()
+            || reason.starts_with(NOT_DELIVERED)
+            || reason.starts_with(NOT_PROCESSED)
+    }
+
     /// The text published as the failure reason.
     pub fn reason(&self) -> String {
         match self {
             FailureCause::NotSent(reason) => format!("not sent: {reason}"),
             FailureCause::Rejected(reason) => format!("rejected: {reason}"),
-            FailureCause::NotDelivered(reason) => format!("not delivered: {reason}"),
+            FailureCause::NotDelivered(reason) => format!("{NOT_DELIVERED}{reason}"),
+            FailureCause::NotProcessed(reason) => format!("{NOT_PROCESSED}{reason}"),
             FailureCause::NotFoundAfterDeadline => {
                 "not found on the exchange after its expiry deadline".to_owned()
             }
         }
     }
 }
+
+/// How the reason of a failure not delivered starts.
+const NOT_DELIVERED: &str = "not delivered: ";
+/// How the reason of a failure not processed starts.
+const NOT_PROCESSED: &str = "not processed: ";
 
 /// A submission whose outcome is not known (timeout, connection reset, an
 /// unfamiliar answer).

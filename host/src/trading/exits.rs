@@ -20,8 +20,8 @@ use tracing::{error, info, warn};
 use super::command::{CommandError, OrderCommand};
 use super::{Inner, Trading};
 use crate::order::{
-    ClientOrderId, Exit, Exits, InFlightOrder, NewOrder, OrderEvent, OrderListener, OrderState,
-    OrderType, PositionAction, TimeInForce, TradeType,
+    ClientOrderId, Exit, Exits, FailureCause, InFlightOrder, NewOrder, OrderEvent, OrderListener,
+    OrderState, OrderType, PositionAction, TimeInForce, TradeType,
 };
 
 /// Which of an entry's exits.
@@ -34,6 +34,14 @@ pub enum ExitKind {
 }
 
 impl ExitKind {
+    /// The kind of exit an order of `order_type` is.
+    fn of(order_type: OrderType) -> ExitKind {
+        match order_type {
+            OrderType::TakeProfitMarket | OrderType::TakeProfitLimit => ExitKind::TakeProfit,
+            _ => ExitKind::StopLoss,
+        }
+    }
+
     /// The command's field of this exit.
     pub fn field(self) -> &'static str {
         match self {
@@ -184,6 +192,10 @@ enum Job {
     Refused(ClientOrderId),
 }
 
+/// How many times the host places one exit of an entry that never
+/// reached the exchange.
+const MAX_PLACINGS: usize = 3;
+
 /// How often the live exits the host holds are checked against what their
 /// entries filled.
 const RECHECK_EVERY: Duration = Duration::from_secs(5);
@@ -253,6 +265,28 @@ impl OrderListener for ExitWatch {
     }
 }
 
+/// Whether `exit`, refused, is to be placed again for `entry` (whose
+/// exits are `exits`): it never reached the exchange, the host holds the
+/// entry's exits, none of them fired or was cancelled, none of its kind is
+/// live, and no more than [`MAX_PLACINGS`] of its kind were placed.
+fn place_again(exit: &InFlightOrder, entry: &InFlightOrder, exits: &[InFlightOrder]) -> bool {
+    let kind = ExitKind::of(exit.spec.order_type);
+    let of_kind: Vec<&InFlightOrder> = exits
+        .iter()
+        .filter(|other| ExitKind::of(other.spec.order_type) == kind)
+        .collect();
+    let settled = exits.iter().any(|other| {
+        other.triggered || !other.filled_amount.is_zero() || other.state == OrderState::Cancelled
+    });
+    exit.state == OrderState::Failed
+        && FailureCause::never_reached(exit.reason.as_deref().unwrap_or(""))
+        && !entry.filled_amount.is_zero()
+        && !entry.spec.exits_held_by_exchange()
+        && !settled
+        && !of_kind.iter().any(|other| !other.state.is_terminal())
+        && of_kind.len() < MAX_PLACINGS
+}
+
 /// Whether an entry ended with nothing filled: no position to close.
 fn ended_unfilled(entry: &InFlightOrder) -> bool {
     entry.state.is_terminal() && entry.filled_amount.is_zero()
@@ -297,7 +331,7 @@ impl Trading {
                 Some(Job::Cover(id)) => self.cover(id, Placing::OnlyWhenDone),
                 Some(Job::CancelSiblings(id)) => self.cancel_siblings(id),
                 Some(Job::Drop(id)) => self.inner.drop_exits(id),
-                Some(Job::Refused(id)) => self.inner.report_refused(id),
+                Some(Job::Refused(id)) => self.exit_refused(id),
                 None => return,
             }
         }
@@ -405,6 +439,47 @@ impl Trading {
         }
     }
 
+    /// Exit `id` was refused. One that never reached the exchange (lost on
+    /// the way) is placed again, [`MAX_PLACINGS`] times at most, while
+    /// what its entry filled has no exit of its kind; else an error when
+    /// what its entry filled is left without it, news when the entry
+    /// filled nothing (the venue refuses the exits it held with a refused
+    /// entry).
+    fn exit_refused(&self, id: ClientOrderId) {
+        let Some(exit) = self.inner.tracker.get(id) else {
+            return;
+        };
+        let Some(entry) = exit
+            .spec
+            .parent
+            .and_then(|entry| self.inner.tracker.get(entry))
+        else {
+            return;
+        };
+        let (entry_id, filled) = (entry.spec.client_order_id, entry.filled_amount);
+        let reason = exit.reason.as_deref().unwrap_or("");
+        if filled.is_zero() {
+            info!(exchange = %self.inner.exchange, entry = %entry_id, exit = %id, reason, "exit refused with its entry, which filled nothing");
+            return;
+        }
+        let kind = ExitKind::of(exit.spec.order_type);
+        if place_again(&exit, &entry, &self.inner.children(entry_id)) {
+            warn!(exchange = %self.inner.exchange, entry = %entry_id, exit = %id, reason, "{} never reached the exchange: placed again", kind.field());
+            let commands: Vec<OrderCommand> = commands(&entry.spec, filled)
+                .into_iter()
+                .filter(|(of, _)| *of == kind)
+                .map(|(_, command)| command)
+                .collect();
+            let (results, pending) = self.accept_batch(&commands);
+            pending.launch();
+            for refusal in results.into_iter().filter_map(Result::err) {
+                error!(exchange = %self.inner.exchange, entry = %entry_id, "{} not placed again: {refusal}", kind.field());
+            }
+            return;
+        }
+        error!(exchange = %self.inner.exchange, entry = %entry_id, exit = %id, %filled, reason, "exit refused: what its entry filled has no such exit");
+    }
+
     /// Cancels the exits beside `id` (of the same entry) still live,
     /// unless the venue does (it holds an entry's exits together).
     fn cancel_siblings(&self, id: ClientOrderId) {
@@ -434,28 +509,6 @@ impl Trading {
 }
 
 impl Inner {
-    /// Says that exit `id` was refused: an error when what its entry
-    /// filled is left without it, news when the entry never filled (the
-    /// venue refuses the exits it held with a refused entry).
-    fn report_refused(&self, id: ClientOrderId) {
-        let Some(exit) = self.tracker.get(id) else {
-            return;
-        };
-        let Some(entry) = exit.spec.parent else {
-            return;
-        };
-        let reason = exit.reason.as_deref().unwrap_or("");
-        let filled = self
-            .tracker
-            .get(entry)
-            .map_or(Decimal::ZERO, |entry| entry.filled_amount);
-        if filled.is_zero() {
-            info!(exchange = %self.exchange, %entry, exit = %id, reason, "exit refused with its entry, which filled nothing");
-        } else {
-            error!(exchange = %self.exchange, %entry, exit = %id, %filled, reason, "exit refused: what its entry filled has no such exit");
-        }
-    }
-
     /// Closes the exits of entry `id` that the venue held with it, now
     /// that it ended with nothing filled: they never reached the book, and
     /// the venue drops them with their entry.
@@ -629,13 +682,13 @@ mod tests {
         assert!(refused.to_string().contains("reduce-only"), "{refused}");
     }
 
-    #[test]
-    fn an_entry_is_done_once_what_filled_of_it_is_known() {
-        let mut entry = InFlightOrder::new(NewOrder {
-            client_order_id: ClientOrderId(1),
+    /// Order `id` of `order_type`, with exits (an entry) or a `parent`.
+    fn tracked(id: u128, order_type: OrderType, parent: Option<u128>) -> InFlightOrder {
+        InFlightOrder::new(NewOrder {
+            client_order_id: ClientOrderId(id),
             exchange: "ex".into(),
             trading_pair: "BTC-USD".into(),
-            order_type: OrderType::Limit,
+            order_type,
             trade_type: TradeType::Buy,
             position_action: None,
             time_in_force: TimeInForce::Gtc,
@@ -643,10 +696,64 @@ mod tests {
             amount: d("1"),
             trigger_price: None,
             trigger_reference: None,
-            exits: Some(Exits::default()),
-            parent: None,
+            exits: parent.is_none().then(Exits::default),
+            parent: parent.map(ClientOrderId),
             creation_timestamp_ms: 0,
-        });
+        })
+    }
+
+    #[test]
+    fn an_exit_lost_on_the_way_is_placed_again_while_its_kind_is_missing() {
+        let mut entry = tracked(1, OrderType::Limit, None);
+        entry.filled_amount = d("0.4");
+        let failed = |id, reason: FailureCause| {
+            let mut exit = tracked(id, OrderType::StopMarket, Some(1));
+            exit.state = OrderState::Failed;
+            exit.reason = Some(reason.reason());
+            exit
+        };
+        let lost = failed(2, FailureCause::NotFoundAfterDeadline);
+        let take = tracked(3, OrderType::TakeProfitMarket, Some(1));
+        assert!(place_again(&lost, &entry, &[lost.clone(), take.clone()]));
+        let undelivered = failed(2, FailureCause::NotDelivered("refused".into()));
+        assert!(place_again(
+            &undelivered,
+            &entry,
+            std::slice::from_ref(&undelivered)
+        ));
+
+        let refused = failed(2, FailureCause::Rejected("trigger passed".into()));
+        assert!(
+            !place_again(&refused, &entry, std::slice::from_ref(&refused)),
+            "the venue said no"
+        );
+        let again = tracked(4, OrderType::StopMarket, Some(1));
+        assert!(
+            !place_again(&lost, &entry, &[lost.clone(), again]),
+            "placed again already"
+        );
+        let mut fired = take.clone();
+        fired.triggered = true;
+        assert!(
+            !place_again(&lost, &entry, &[lost.clone(), fired]),
+            "closing"
+        );
+        let thrice = [
+            lost.clone(),
+            failed(4, FailureCause::NotFoundAfterDeadline),
+            failed(5, FailureCause::NotFoundAfterDeadline),
+        ];
+        assert!(!place_again(&lost, &entry, &thrice), "placed three times");
+        entry.filled_amount = Decimal::ZERO;
+        assert!(
+            !place_again(&lost, &entry, std::slice::from_ref(&lost)),
+            "nothing to close"
+        );
+    }
+
+    #[test]
+    fn an_entry_is_done_once_what_filled_of_it_is_known() {
+        let mut entry = tracked(1, OrderType::Limit, None);
         entry.state = OrderState::Filled;
         entry.filled_amount = d("0.4");
         assert!(

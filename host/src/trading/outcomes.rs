@@ -142,9 +142,12 @@ impl Inner {
                 OutcomeKind::ACCEPTED => {
                     Fate::Unknown("accepted without an order status".to_owned())
                 }
-                OutcomeKind::REJECTED | OutcomeKind::NOT_PROCESSED => {
+                OutcomeKind::REJECTED => {
                     Fate::Failed(FailureCause::Rejected(reply.outcome.message.to_string()))
                 }
+                OutcomeKind::NOT_PROCESSED => Fate::Failed(FailureCause::NotProcessed(
+                    reply.outcome.message.to_string(),
+                )),
                 _ => Fate::Unknown(reply.outcome.message.to_string()),
             },
         };
@@ -189,8 +192,11 @@ impl Inner {
                 };
                 self.update(id, state, exchange_id, None);
             }
-            OutcomeKind::REJECTED | OutcomeKind::NOT_PROCESSED => {
+            OutcomeKind::REJECTED => {
                 self.fail(id, FailureCause::Rejected(item.message.to_string()))
+            }
+            OutcomeKind::NOT_PROCESSED => {
+                self.fail(id, FailureCause::NotProcessed(item.message.to_string()))
             }
             _ => self.unknown(id, item.message.to_string(), valid_until_ms),
         }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use abi_stable::std_types::ROption;
-use plugin_api::{Operation_NE, OutcomeKind, RequestContext};
+use plugin_api::{Operation_NE, OutcomeKind, Reply, RequestContext};
 use tracing::debug;
 
 use super::Inner;
@@ -19,6 +19,17 @@ use crate::runtime::{Delivery, on_first_wait, run_hook};
 const NOT_PROCESSED_RETRIES: u32 = 3;
 /// Wait before such an attempt when the exchange does not say how long.
 const NOT_PROCESSED_WAIT: Duration = Duration::from_millis(500);
+
+/// Whether the exchange processed none of what `reply` answers, so that it
+/// may all go again: of orders placed one by one, those it accepted must
+/// not be placed twice.
+fn none_processed(reply: &Reply) -> bool {
+    reply.outcome.kind == OutcomeKind::NOT_PROCESSED
+        && reply
+            .items
+            .iter()
+            .all(|item| item.kind == OutcomeKind::NOT_PROCESSED)
+}
 
 impl Inner {
     /// Signs and sends `operation`, once it is inside the window of
@@ -69,8 +80,7 @@ impl Inner {
                 .await;
             let retry_after = match &delivery {
                 Delivery::Answered(reply)
-                    if reply.outcome.kind == OutcomeKind::NOT_PROCESSED
-                        && attempt < NOT_PROCESSED_RETRIES =>
+                    if none_processed(reply) && attempt < NOT_PROCESSED_RETRIES =>
                 {
                     reply
                         .outcome
@@ -84,5 +94,40 @@ impl Inner {
             debug!(exchange = %self.exchange, attempt, wait = ?retry_after, "not processed; preparing and signing it again");
             tokio::time::sleep(retry_after).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use abi_stable::std_types::RVec;
+    use plugin_api::Outcome;
+
+    use super::*;
+
+    fn reply(items: &[OutcomeKind]) -> Reply {
+        let outcome = |kind: &OutcomeKind| Outcome::new(*kind, "");
+        Reply {
+            outcome: items
+                .iter()
+                .find(|kind| **kind != OutcomeKind::ACCEPTED)
+                .map_or(Outcome::new(OutcomeKind::NOT_PROCESSED, "429"), outcome),
+            items: items.iter().map(outcome).collect::<RVec<_>>(),
+            events: RVec::new(),
+            next: ROption::RNone,
+        }
+    }
+
+    #[test]
+    fn only_what_the_exchange_processed_none_of_goes_again() {
+        assert!(none_processed(&reply(&[])), "one request, not processed");
+        assert!(none_processed(&reply(&[
+            OutcomeKind::NOT_PROCESSED,
+            OutcomeKind::NOT_PROCESSED
+        ])));
+        assert!(
+            !none_processed(&reply(&[OutcomeKind::ACCEPTED, OutcomeKind::NOT_PROCESSED])),
+            "the first order is placed: sending both again would place it twice"
+        );
+        assert!(!none_processed(&reply(&[OutcomeKind::REJECTED])));
     }
 }

@@ -182,19 +182,19 @@ impl SoakVenue {
     }
 
     /// The host's client ids that more than one of the venue's orders
-    /// carry: an order placed twice (a venue takes an id again once its
-    /// first order is closed). Hyperliquid refuses a used id for good.
-    pub fn client_ids_placed_twice(&self) -> Vec<String> {
+    /// carry (an order placed twice: a venue takes an id again once its
+    /// first order is closed; Hyperliquid refuses a used id for good), each
+    /// with those orders as the venue has them.
+    pub fn client_ids_placed_twice(&self) -> Vec<(String, Vec<Value>)> {
         let Kind::ApiKey { .. } = &self.kind else {
             return Vec::new();
         };
-        let mut seen = BTreeMap::<String, usize>::new();
-        for (id, _) in self.own_venue_orders() {
-            *seen.entry(id).or_default() += 1;
+        let mut seen = BTreeMap::<String, Vec<Value>>::new();
+        for (id, order) in self.own_venue_orders() {
+            seen.entry(id).or_default().push(order);
         }
         seen.into_iter()
-            .filter(|(_, count)| *count > 1)
-            .map(|(id, _)| id)
+            .filter(|(_, orders)| orders.len() > 1)
             .collect()
     }
 

@@ -342,12 +342,19 @@ pub async fn run(seed: u64, duration: Duration) -> Report {
             let (checked, wrong) = truth::exit_violations(&mut commands, venue.name);
             exits_checked += checked;
             violations.extend(wrong);
-            violations.extend(venue.client_ids_placed_twice().into_iter().map(|id| {
-                format!(
-                    "{} {id}: more than one order on the exchange under this client id",
-                    venue.name
-                )
-            }));
+            violations.extend(
+                venue
+                    .client_ids_placed_twice()
+                    .into_iter()
+                    .map(|(id, orders)| {
+                        let orders: Vec<String> = orders.iter().map(Value::to_string).collect();
+                        format!(
+                            "{} {id}: more than one order on the exchange under this client id: {}",
+                            venue.name,
+                            orders.join(" / ")
+                        )
+                    }),
+            );
             violations.extend(truth::book_violation(
                 venue.name,
                 book.last().as_ref(),

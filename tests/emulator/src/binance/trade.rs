@@ -155,11 +155,7 @@ pub fn new_order(
     let qty = order.quantity;
     let tif = order.time_in_force.map_or("GTC", |tif| tif.as_str());
     let link = order.client_order_id.map(|id| id.as_str().to_owned());
-    if let Some(link) = &link
-        && ids.by_link(user, link).is_some_and(|o| o.is_open(engine))
-    {
-        return Err(binance_core::VenueError::duplicated_client_id().into());
-    }
+    refuse_open_link(engine, ids, user, link.as_deref())?;
     let price = match order.price {
         Some(price) => price,
         None => engine.slippage_price(market, is_buy, MARKET_SLIPPAGE),
@@ -696,6 +692,22 @@ pub fn algo_json(engine: &Engine, order: &VenueOrder) -> Value {
     })
 }
 
+/// `-4116` when an open order of `user` (plain or algo) has the client id
+/// `link`: Binance keeps client ids unique among open orders.
+fn refuse_open_link(
+    engine: &Engine,
+    ids: &VenueIds,
+    user: AccountId,
+    link: Option<&str>,
+) -> Result<(), ApiError> {
+    match link {
+        Some(link) if ids.by_link(user, link).is_some_and(|o| o.is_open(engine)) => {
+            Err(binance_core::VenueError::duplicated_client_id().into())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `POST /fapi/v1/algoOrder` (`algoType=CONDITIONAL`): STOP, STOP_MARKET,
 /// TAKE_PROFIT, TAKE_PROFIT_MARKET with `triggerPrice`.
 pub fn new_algo_order(
@@ -706,6 +718,12 @@ pub fn new_algo_order(
     ctx: &ActionContext,
 ) -> Result<Value, ApiError> {
     let algo = AlgoOrder::decode(p)?;
+    refuse_open_link(
+        engine,
+        ids,
+        user,
+        algo.client_algo_id.as_ref().map(|id| id.as_str()),
+    )?;
     let market = market_of_symbol(engine, &algo.symbol).ok_or_else(ApiError::symbol)?;
     let is_market = algo.order_type.is_market();
     let kind = match algo.order_type.is_take_profit() {

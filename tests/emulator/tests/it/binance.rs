@@ -946,6 +946,16 @@ async fn algo_orders_trigger_on_the_mark_and_cancel() {
     assert_eq!(next_algo_status(&mut ws, &algo_id).await, "NEW");
     let open = a.ok("GET", "/fapi/v1/openAlgoOrders", "").await;
     assert_eq!(open[0]["algoId"], algo_id, "{open}");
+    // Client ids are unique among open orders: a second `stop-1` is refused.
+    let (_, twice) = a
+        .call(
+            "POST",
+            "/fapi/v1/algoOrder",
+            &format!("{stop}&clientAlgoId=stop-1"),
+            true,
+        )
+        .await;
+    assert_eq!(twice["code"], json!(-4116), "{twice}");
 
     let http = Http::new(emulator.base_url());
     http.admin("/admin/price", json!({ "coin": "BTC", "px": "100600" }))
