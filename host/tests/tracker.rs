@@ -215,6 +215,24 @@ fn closed_orders_are_forgotten_after_their_retention_and_live_ones_never() {
     assert_eq!(tracker.forget_closed(u64::MAX), 1);
     assert_eq!(tracker.len(), 1, "a live order is never forgotten");
     assert!(tracker.get(live).is_some());
+
+    // A closed order of a live one stays while that one lives.
+    let exit = ids.next();
+    tracker
+        .start_tracking(NewOrder {
+            parent: Some(live),
+            ..new_order(exit, "1")
+        })
+        .unwrap();
+    tracker.mark_submitted(exit, 600).unwrap();
+    tracker
+        .process_order_update(&update(exit, OrderState::Cancelled, 700))
+        .unwrap();
+    assert_eq!(tracker.forget_closed(u64::MAX), 0, "its parent works");
+    tracker
+        .process_order_update(&update(live, OrderState::Cancelled, 800))
+        .unwrap();
+    assert_eq!(tracker.forget_closed(u64::MAX), 2);
 }
 
 #[test]

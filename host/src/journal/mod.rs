@@ -18,7 +18,7 @@
 //! writers back only to move what was appended meanwhile (its syncs wait
 //! for the compaction).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -293,7 +293,7 @@ fn last_orders(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => return Err(error),
     };
-    let spans = last_records(BufReader::new(&file), wanted)?;
+    let spans = last_records(BufReader::new(&file), wanted, Parents::Ignored)?;
     let mut orders = Vec::with_capacity(spans.len());
     read_spans(&file, &spans, |record| {
         orders.extend(serde_json::from_slice::<InFlightOrder>(record).ok());
@@ -339,8 +339,10 @@ fn read_from(records: impl BufRead) -> std::io::Result<Recovered> {
     })
 }
 
-/// Whether a compaction keeps an order: every live one, and the closed
-/// ones changed within [`RETENTION_MS`] of `now_ms`.
+/// Whether a compaction keeps an order by itself: every live one, and the
+/// closed ones changed within [`RETENTION_MS`] of `now_ms`. It also keeps
+/// the closed orders of a live one (an entry's exits, closed before the
+/// entry that still works: they say its exits were placed).
 fn kept(order: &InFlightOrder, now_ms: u64) -> bool {
     !order.state.is_terminal()
         || now_ms.saturating_sub(order.last_update_timestamp_ms) < RETENTION_MS
@@ -348,7 +350,30 @@ fn kept(order: &InFlightOrder, now_ms: u64) -> bool {
 
 /// The orders a compaction keeps.
 fn retained(orders: &[InFlightOrder], now_ms: u64) -> Vec<&InFlightOrder> {
-    orders.iter().filter(|order| kept(order, now_ms)).collect()
+    let live: HashSet<ClientOrderId> = orders
+        .iter()
+        .filter(|order| !order.state.is_terminal())
+        .map(|order| order.spec.client_order_id)
+        .collect();
+    orders
+        .iter()
+        .filter(|order| {
+            kept(order, now_ms)
+                || order
+                    .spec
+                    .parent
+                    .is_some_and(|parent| live.contains(&parent))
+        })
+        .collect()
+}
+
+/// Whether [`last_records`] also takes the orders whose parent is live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parents {
+    /// Only the orders `wanted` accepts.
+    Ignored,
+    /// Those, and the orders of a parent whose last record is live.
+    KeepChildrenOfLive,
 }
 
 /// Where the last record of each order lies in `records` (its offset and
@@ -360,12 +385,15 @@ fn retained(orders: &[InFlightOrder], now_ms: u64) -> Vec<&InFlightOrder> {
 fn last_records(
     mut records: impl BufRead,
     wanted: impl Fn(&InFlightOrder) -> bool,
+    parents: Parents,
 ) -> std::io::Result<Vec<(u64, usize)>> {
     struct Last {
         first_seen: usize,
         offset: u64,
         length: usize,
         wanted: bool,
+        live: bool,
+        parent: Option<ClientOrderId>,
     }
     let mut last: HashMap<ClientOrderId, Last> = HashMap::new();
     let (mut offset, mut line) = (0u64, Vec::new());
@@ -381,18 +409,34 @@ fn last_records(
                 offset,
                 length,
                 wanted: wanted(&order),
+                live: !order.state.is_terminal(),
+                parent: order.spec.parent,
             };
             last.entry(order.spec.client_order_id)
                 .and_modify(|seen| {
                     seen.offset = record.offset;
                     seen.length = record.length;
                     seen.wanted = record.wanted;
+                    seen.live = record.live;
                 })
                 .or_insert(record);
         }
         offset += length as u64;
     }
-    let mut found: Vec<Last> = last.into_values().filter(|record| record.wanted).collect();
+    let live: HashSet<ClientOrderId> = match parents {
+        Parents::Ignored => HashSet::new(),
+        Parents::KeepChildrenOfLive => last
+            .iter()
+            .filter(|(_, record)| record.live)
+            .map(|(id, _)| *id)
+            .collect(),
+    };
+    let mut found: Vec<Last> = last
+        .into_values()
+        .filter(|record| {
+            record.wanted || record.parent.is_some_and(|parent| live.contains(&parent))
+        })
+        .collect();
     found.sort_unstable_by_key(|record| record.first_seen);
     Ok(found
         .into_iter()
@@ -432,9 +476,11 @@ fn compact_live(shared: &Shared, now_ms: u64) -> std::io::Result<File> {
     };
     let path = &shared.path;
     let source = File::open(path)?;
-    let spans = last_records(BufReader::new((&source).take(length)), |order| {
-        kept(order, now_ms)
-    })?;
+    let spans = last_records(
+        BufReader::new((&source).take(length)),
+        |order| kept(order, now_ms),
+        Parents::KeepChildrenOfLive,
+    )?;
     let temporary = private_files::temporary_of(path);
     let mut out = std::io::BufWriter::new(private_files::create_file(&temporary)?);
     read_spans(&source, &spans, |record| {

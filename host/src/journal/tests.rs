@@ -356,3 +356,59 @@ fn a_running_journal_compacts_old_closed_orders_away_and_keeps_the_order_of_firs
     let lines = fs::read_to_string(&path).unwrap().lines().count();
     assert!(lines < 150, "{lines} lines: not compacted");
 }
+
+/// An entry still working, its exit closed long ago, and an unrelated
+/// order closed as long ago, journaled; the exit's record says the entry's
+/// exits were placed.
+fn entry_with_a_closed_exit(path: &Path) -> [ClientOrderId; 3] {
+    let generator = ClientIdGenerator::with_salt("journal", 9);
+    let (entry, exit, other) = (generator.next(), generator.next(), generator.next());
+    let (journal, _) = Journal::open(path, 0).unwrap();
+    let tracker = ClientOrderTracker::new();
+    tracker.add_listener(Arc::new(journal));
+    tracker.start_tracking(new_order(entry)).unwrap();
+    for (id, parent) in [(exit, Some(entry)), (other, None)] {
+        tracker
+            .start_tracking(NewOrder {
+                parent,
+                ..new_order(id)
+            })
+            .unwrap();
+        tracker
+            .fail(
+                id,
+                crate::order::FailureCause::NotSent("test".into()),
+                1_000,
+            )
+            .unwrap();
+    }
+    [entry, exit, other]
+}
+
+#[test]
+fn closed_orders_of_a_live_order_outlive_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hl.journal");
+    let [entry, exit, _] = entry_with_a_closed_exit(&path);
+    let (_, later) = Journal::open(&path, 1_000 + RETENTION_MS + 1).unwrap();
+    let found: Vec<ClientOrderId> = later
+        .orders
+        .iter()
+        .map(|order| order.spec.client_order_id)
+        .collect();
+    assert_eq!(found, [entry, exit], "the entry works: its exit stays");
+
+    // The same while the journal runs (its compaction streams the file).
+    let file = fs::read(&path).unwrap();
+    let spans = |parents| {
+        last_records(
+            &file[..],
+            |order| kept(order, 1_000 + RETENTION_MS + 1),
+            parents,
+        )
+        .unwrap()
+        .len()
+    };
+    assert_eq!(spans(Parents::KeepChildrenOfLive), 2);
+    assert_eq!(spans(Parents::Ignored), 1, "queries take what they ask for");
+}

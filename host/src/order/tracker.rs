@@ -291,8 +291,16 @@ impl ClientOrderTracker {
 
     /// Stops tracking the orders that reached a final state before
     /// `closed_before_ms` (the journal keeps them), so that a host running
-    /// for weeks holds only recent orders; returns how many were dropped.
+    /// for weeks holds only recent orders — but not the closed orders of a
+    /// live one (an entry's exits, closed while it still works: they say
+    /// its exits were placed); returns how many were dropped.
     pub fn forget_closed(&self, closed_before_ms: u64) -> usize {
+        let mut live = HashSet::new();
+        self.visit(|order| {
+            if !order.state.is_terminal() {
+                live.insert(order.spec.client_order_id);
+            }
+        });
         let mut forgotten = HashSet::new();
         for shard in &self.shards {
             shard
@@ -300,7 +308,11 @@ impl ClientOrderTracker {
                 .unwrap_or_else(PoisonError::into_inner)
                 .retain(|id, order| {
                     let old = order.state.is_terminal()
-                        && order.last_update_timestamp_ms < closed_before_ms;
+                        && order.last_update_timestamp_ms < closed_before_ms
+                        && !order
+                            .spec
+                            .parent
+                            .is_some_and(|parent| live.contains(&parent));
                     if old {
                         forgotten.insert(*id);
                     }
