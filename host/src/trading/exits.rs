@@ -304,8 +304,9 @@ fn is_done(entry: &InFlightOrder) -> bool {
 }
 
 impl Trading {
-    /// Works through the exits' jobs until shutdown; first places those
-    /// of entries done while the host was down.
+    /// Works through the exits' jobs until shutdown, and checks the live
+    /// exits every [`RECHECK_EVERY`]; first covers what filled of each
+    /// entry while the host was down (its exits placed if it has none).
     pub async fn keep_exits(self, mut jobs: ExitJobs, mut shutdown: watch::Receiver<bool>) {
         for entry in self.inner.tracker.all_orders() {
             if entry.spec.exits.is_some() && !entry.filled_amount.is_zero() {
