@@ -728,8 +728,14 @@ pub fn mark_prices(data: &[u8]) {
     valuation.update(marks.clone(), NOW_MS);
     let cap = NotionalCap::own(Decimal::ONE);
     let size = Decimal::from(1_000_000);
-    for (market, mark) in &marks {
-        assert!(*mark > Decimal::ZERO, "{market}: a mark of {mark} was read");
+    for (market, read) in &marks {
+        assert!(*read > Decimal::ZERO, "{market}: a mark of {read} was read");
+        // A market listed twice is valued at its highest mark.
+        let mark = &marks
+            .iter()
+            .filter(|(other, _)| other == market)
+            .map(|(_, mark)| *mark)
+            .fold(*read, Decimal::max);
         for limit in [None, Some(*mark), Some(Decimal::ONE)] {
             let valued = check_notional(market, limit, size, cap, Some(&valuation), NOW_MS);
             let price = limit.map_or(*mark, |limit| limit.max(*mark));

@@ -173,10 +173,17 @@ impl MarkValuation {
             .ok_or_else(|| no_mark(format!("in the venue's last answer ({})", self.source.url)))
     }
 
-    /// Takes a fetch's marks, made at `now_ms`.
+    /// Takes a fetch's marks, made at `now_ms`. A market the answer lists
+    /// more than once is valued at the highest of its marks: the one that
+    /// refuses more.
     pub fn update(&self, prices: impl IntoIterator<Item = (String, Decimal)>, now_ms: u64) {
+        let mut highest = HashMap::new();
+        for (market, mark) in prices {
+            let kept: &mut Decimal = highest.entry(market).or_insert(mark);
+            *kept = (*kept).max(mark);
+        }
         let mut marks = self.marks.write().unwrap_or_else(PoisonError::into_inner);
-        marks.prices = prices.into_iter().collect();
+        marks.prices = highest;
         marks.fetched_ms = Some(now_ms);
         marks.failure = None;
     }
