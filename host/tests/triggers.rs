@@ -9,8 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::host_process::{ApiVenues, HostFiles, funded_emulator, liquid_emulator};
-use common::orders::{EventLog, eventually, quiet_with_counterparty};
+use common::orders::{Counterparty, EventLog, eventually, quiet_with_counterparty};
 use connector_host::order::ClientOrderId;
+use hl_emulator::EmulatorHandle;
 use hyperliquid_core::Tif;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -59,6 +60,15 @@ fn id_of(reply: &Value) -> String {
         .as_str()
         .expect("id")
         .to_owned()
+}
+
+/// A quiet Hyperliquid exchange where the host's key (`seed`) and a
+/// counterparty's are funded, the counterparty, and the host's files for
+/// it with `exchange_keys` added to its exchange.
+async fn with_maker(seed: &str, exchange_keys: &str) -> (EmulatorHandle, Counterparty, HostFiles) {
+    let (emulator, maker) = quiet_with_counterparty(seed, &format!("{seed} maker")).await;
+    let files = HostFiles::new(seed, &emulator.base_url(), exchange_keys);
+    (emulator, maker, files)
 }
 
 /// A limit buy with a take-profit at 120,000 and a stop at `stop_loss`,
@@ -426,8 +436,7 @@ async fn attached_exits_follow_the_entry_and_cancel_each_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
     let seed = "venue exits host";
-    let (emulator, maker) = quiet_with_counterparty(seed, "venue exits maker").await;
-    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let (emulator, maker, files) = with_maker(seed, "").await;
     let events = EventLog::start(&files.events);
     let _host = files.start().await;
     let bracket = || files.limit_buy_with_exits("95000", "120000", "90000");
@@ -573,8 +582,7 @@ async fn hyperliquid_holds_an_entrys_exits_until_it_fills() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_exits_whose_answer_was_lost_wait_for_their_entry_and_are_never_failed() {
     let seed = "lost exits host";
-    let (emulator, maker) = quiet_with_counterparty(seed, "lost exits maker").await;
-    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let (emulator, maker, files) = with_maker(seed, "").await;
     let events = EventLog::start(&files.events);
     let _host = files.start().await;
     emulator
@@ -638,8 +646,7 @@ async fn held_exits_whose_answer_was_lost_wait_for_their_entry_and_are_never_fai
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_exits_of_an_entry_cancelled_after_a_partial_fill_go_on_the_book() {
     let seed = "partial exits host";
-    let (emulator, maker) = quiet_with_counterparty(seed, "partial exits maker").await;
-    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let (emulator, maker, files) = with_maker(seed, "").await;
     let _host = files.start().await;
     let entry = resting_entry(&files, "90000").await;
     maker.order(0, false, "95000", "0.0004", Tif::Ioc).await;
@@ -677,8 +684,7 @@ async fn held_exits_of_an_entry_cancelled_after_a_partial_fill_go_on_the_book() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exits_the_host_holds_follow_their_entrys_fills() {
     let seed = "following exits host";
-    let (emulator, maker) = quiet_with_counterparty(seed, "following exits maker").await;
-    let files = HostFiles::new(seed, &emulator.base_url(), "attached_exits = \"host\"\n");
+    let (emulator, maker, files) = with_maker(seed, "attached_exits = \"host\"\n").await;
     let _host = files.start().await;
     let entry = resting_entry(&files, "90000").await;
     let exits_at = |amount: &'static str| {
@@ -750,8 +756,7 @@ async fn exits_the_host_holds_follow_their_entrys_fills() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_exit_refused_while_its_report_was_lost_is_found_failed() {
     let seed = "garbled exits host";
-    let (emulator, maker) = quiet_with_counterparty(seed, "garbled exits maker").await;
-    let files = HostFiles::new(seed, &emulator.base_url(), "");
+    let (emulator, maker, files) = with_maker(seed, "").await;
     let _host = files.start().await;
     let entry = resting_entry(&files, "94000").await;
     let exits: Vec<(String, String)> = files

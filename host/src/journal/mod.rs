@@ -340,12 +340,18 @@ fn read_from(records: impl BufRead) -> std::io::Result<Recovered> {
 }
 
 /// Whether a compaction keeps an order by itself: every live one, and the
-/// closed ones changed within [`RETENTION_MS`] of `now_ms`. It also keeps
-/// the closed orders of a live one (an entry's exits, closed before the
-/// entry that still works: they say its exits were placed).
+/// closed ones changed within [`RETENTION_MS`] of `now_ms`. It keeps the
+/// orders [`of_live`] ones too.
 fn kept(order: &InFlightOrder, now_ms: u64) -> bool {
     !order.state.is_terminal()
         || now_ms.saturating_sub(order.last_update_timestamp_ms) < RETENTION_MS
+}
+
+/// Whether an order of `parent` is kept whatever its age: its parent is
+/// among the `live` orders (an entry's exits, closed while the entry still
+/// works: they say its exits were placed).
+fn of_live(parent: Option<ClientOrderId>, live: &HashSet<ClientOrderId>) -> bool {
+    parent.is_some_and(|parent| live.contains(&parent))
 }
 
 /// The orders a compaction keeps.
@@ -357,13 +363,7 @@ fn retained(orders: &[InFlightOrder], now_ms: u64) -> Vec<&InFlightOrder> {
         .collect();
     orders
         .iter()
-        .filter(|order| {
-            kept(order, now_ms)
-                || order
-                    .spec
-                    .parent
-                    .is_some_and(|parent| live.contains(&parent))
-        })
+        .filter(|order| kept(order, now_ms) || of_live(order.spec.parent, &live))
         .collect()
 }
 
@@ -433,9 +433,7 @@ fn last_records(
     };
     let mut found: Vec<Last> = last
         .into_values()
-        .filter(|record| {
-            record.wanted || record.parent.is_some_and(|parent| live.contains(&parent))
-        })
+        .filter(|record| record.wanted || of_live(record.parent, &live))
         .collect();
     found.sort_unstable_by_key(|record| record.first_seen);
     Ok(found

@@ -342,14 +342,15 @@ impl Trading {
     /// the venue refused or that was dropped (the exit busy with another
     /// change, the kill switch engaged meanwhile) is tried again.
     fn recheck_live_exits(&self) {
-        let entries: BTreeSet<ClientOrderId> = self
-            .inner
-            .tracker
-            .active_orders()
-            .into_iter()
-            .filter(|order| order.spec.exchange == self.inner.exchange)
-            .filter_map(|order| order.spec.parent)
-            .collect();
+        let mut entries = BTreeSet::new();
+        self.inner.tracker.visit(|order| {
+            if let Some(parent) = order.spec.parent
+                && !order.state.is_terminal()
+                && order.spec.exchange == self.inner.exchange
+            {
+                entries.insert(parent);
+            }
+        });
         for entry in entries {
             self.cover(entry, Placing::OnlyWhenDone);
         }
@@ -378,19 +379,21 @@ impl Trading {
             // and were forgotten (closed orders leave memory), or were
             // refused: not placed again.
             if !follows || placing == Placing::IfNone {
-                self.place_exits(&entry);
+                self.place_exits(&entry, None);
             }
         } else if follows {
             self.resize_exits(&entry, &exits);
         }
     }
 
-    /// Places the exits of `entry` for what filled of it.
-    fn place_exits(&self, entry: &InFlightOrder) {
+    /// Places the exits of `entry` (those of kind `only`, if given) for
+    /// what filled of it.
+    fn place_exits(&self, entry: &InFlightOrder, only: Option<ExitKind>) {
         let id = entry.spec.client_order_id;
         let (kinds, commands): (Vec<ExitKind>, Vec<OrderCommand>) =
             commands(&entry.spec, entry.filled_amount)
                 .into_iter()
+                .filter(|(kind, _)| only.is_none_or(|only| only == *kind))
                 .unzip();
         let (results, pending) = self.accept_batch(&commands);
         pending.launch();
@@ -466,16 +469,7 @@ impl Trading {
         let kind = ExitKind::of(exit.spec.order_type);
         if place_again(&exit, &entry, &self.inner.children(entry_id)) {
             warn!(exchange = %self.inner.exchange, entry = %entry_id, exit = %id, reason, "{} never reached the exchange: placed again", kind.field());
-            let commands: Vec<OrderCommand> = commands(&entry.spec, filled)
-                .into_iter()
-                .filter(|(of, _)| *of == kind)
-                .map(|(_, command)| command)
-                .collect();
-            let (results, pending) = self.accept_batch(&commands);
-            pending.launch();
-            for refusal in results.into_iter().filter_map(Result::err) {
-                error!(exchange = %self.inner.exchange, entry = %entry_id, "{} not placed again: {refusal}", kind.field());
-            }
+            self.place_exits(&entry, Some(kind));
             return;
         }
         error!(exchange = %self.inner.exchange, entry = %entry_id, exit = %id, %filled, reason, "exit refused: what its entry filled has no such exit");
