@@ -301,6 +301,15 @@ impl EmulatorHandle {
         self.shared.engine().state(clock::now_ms())
     }
 
+    /// The top 20 levels of the `market`-th market's book, as in
+    /// [`state`](Self::state)'s `books`, with the engine locked only to read
+    /// them (`None` past the last market).
+    pub fn book(&self, market: usize) -> Option<Value> {
+        let engine = self.shared.engine();
+        (market < engine.markets.len())
+            .then(|| crate::info::l2_book(&engine, market, clock::now_ms()))
+    }
+
     /// Stops serving, closes every connection and waits for the tasks to end.
     pub async fn shutdown(mut self) {
         self.stop.send_replace(true);
