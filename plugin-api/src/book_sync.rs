@@ -145,13 +145,27 @@ impl ResettingBook {
 
     /// A delta (`update.seq` its update id, `cross` as for a snapshot):
     /// applied when it follows the book's id by one, ignored when not newer
-    /// (or older than the book by its cross sequence), and a gap otherwise.
+    /// (or older than the book by its cross sequence), and a gap otherwise
+    /// — also when its id is not past the book's but its cross sequence is:
+    /// the venue numbered anew from a reset snapshot this book never saw,
+    /// and its ids will pass the book's with the levels of the reset missing.
     pub fn delta(&mut self, mut update: BookUpdate, cross: u64) -> SyncStep {
         update.is_snapshot = false;
         if self.cross().is_some_and(|book| cross > 0 && cross < book) {
             return SyncStep::default();
         }
         match self.state {
+            Resetting::Live { id, cross: book } if update.seq <= id && book > 0 && cross > book => {
+                self.state = Resetting::Stale;
+                SyncStep::stale(
+                    &self.market,
+                    format!(
+                        "a delta numbered {} after {id}, yet newer (cross sequence {cross} > {book}): a reset was missed",
+                        update.seq
+                    ),
+                    Some(Repair::Resubscribe),
+                )
+            }
             Resetting::Live { id, .. } if update.seq <= id => SyncStep::default(),
             Resetting::Live { id, .. } if update.seq == id + 1 => {
                 self.state = Resetting::Live {

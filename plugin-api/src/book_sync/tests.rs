@@ -89,6 +89,25 @@ fn a_snapshot_older_than_the_book_makes_it_stale_and_older_deltas_are_ignored() 
 }
 
 #[test]
+fn a_delta_numbered_after_a_reset_the_book_never_saw_makes_it_stale() {
+    let mut book = ResettingBook::new("BTCUSDT");
+    book.snapshot(update(1, 1), 500);
+    book.delta(update(2, 2), 501);
+    book.delta(update(3, 3), 502);
+    // A repeat of the last delta: same cross sequence, ignored.
+    assert_eq!(book.delta(update(3, 3), 502), SyncStep::default());
+    // The venue reset (a `u = 1` snapshot, lost on the way) and numbers
+    // anew: its second delta is newer than the book by its cross sequence.
+    let after_reset = book.delta(update(2, 7), 510);
+    assert_eq!(summary(&after_reset), ["stale"]);
+    assert_eq!(after_reset.repair, Some(Repair::Resubscribe));
+    // Without a cross sequence the update-id rules alone apply: ignored.
+    let mut plain = ResettingBook::new("BTCUSDT");
+    plain.snapshot(update(5, 1), 0);
+    assert_eq!(plain.delta(update(2, 7), 0), SyncStep::default());
+}
+
+#[test]
 fn a_resetting_book_is_stale_when_its_stream_is_lost() {
     let mut book = ResettingBook::new("BTCUSDT");
     assert_eq!(book.lost("down"), SyncStep::default(), "never synced");
