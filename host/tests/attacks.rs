@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use common::host_process::{HostFiles, funded_emulator, run_to_exit};
 use common::orders::{EventLog, eventually};
+use hl_emulator::EmulatorHandle;
 use serde_json::{Value, json};
 
 /// Waits until order `id` is `FAILED`; its `get_order` reply.
@@ -295,14 +296,9 @@ async fn a_signature_by_another_key_than_the_configured_signer_is_never_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_marketable_sell_with_a_low_limit_is_valued_at_the_mark_and_never_signed() {
-    // Capped at 50,000 an order, a sell of 5 BTC limited at 3 is worth 15 by
-    // its limit and 250,000 at the mark, where it would fill: the signer
-    // fetches the mark from the venue itself and refuses it.
+    // The key's own policy caps it and names where its marks come from.
     let seed = "valued at the mark";
     let emulator = funded_emulator(seed).await;
-    emulator
-        .set_price("BTC", rust_decimal::Decimal::from(50_000))
-        .expect("mark");
     let files = HostFiles::new(seed, &emulator.base_url(), "");
     let policy = files.dir.path().join("policy.toml");
     std::fs::write(
@@ -319,6 +315,34 @@ async fn a_marketable_sell_with_a_low_limit_is_valued_at_the_mark_and_never_sign
         "spawn_key_file = \"host.key\"",
         "spawn_key_file = \"host.key\"\nspawn_policy = \"policy.toml\"",
     );
+    low_limit_sell_is_refused_at_the_mark(&emulator, &files).await;
+    emulator.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_signer_the_host_starts_values_orders_at_the_venues_mark_by_default() {
+    // No policy of its own: the key is capped at the config's largest
+    // max_order_notional and valued at the marks of the venue the exchange's
+    // plugin trades on, which the host names to the signer it starts.
+    let seed = "default marks";
+    let emulator = funded_emulator(seed).await;
+    let files = HostFiles::new(
+        seed,
+        &emulator.base_url(),
+        "limits = { max_order_notional = \"50000\" }",
+    );
+    low_limit_sell_is_refused_at_the_mark(&emulator, &files).await;
+    emulator.shutdown().await;
+}
+
+/// Capped at 50,000 an order, a sell of 5 BTC limited at 3 is worth 15 by
+/// its limit and 250,000 at the mark, where it would fill: the signer
+/// fetches the mark from the venue itself and refuses it; an order within
+/// the cap at the mark goes through.
+async fn low_limit_sell_is_refused_at_the_mark(emulator: &EmulatorHandle, files: &HostFiles) {
+    emulator
+        .set_price("BTC", rust_decimal::Decimal::from(50_000))
+        .expect("mark");
     let _host = files.start().await;
     let mut arrivals = emulator.exchange_arrivals();
     let reply = files
@@ -328,7 +352,7 @@ async fn a_marketable_sell_with_a_low_limit_is_valued_at_the_mark_and_never_sign
         )
         .expect("reply");
     assert_eq!(reply["ok"], true, "{reply}");
-    let failed = until_failed(&files, &reply["result"]["client_order_id"]).await;
+    let failed = until_failed(files, &reply["result"]["client_order_id"]).await;
     assert!(
         failed.to_string().contains(
             "order notional 50000 (the mark; limit 3) × 5 = 250000 exceeds 50000 (rule: max_order_notional)"
@@ -339,7 +363,6 @@ async fn a_marketable_sell_with_a_low_limit_is_valued_at_the_mark_and_never_sign
     // Within the cap at the mark, an order goes through.
     let id = files.limit_buy("BTC-USD", "49000", "0.001");
     files.until_open(&Value::from(id)).await;
-    emulator.shutdown().await;
 }
 
 /// Asks the signer at `socket` directly, as a compromised host could, to
@@ -370,6 +393,11 @@ async fn the_signer_the_host_starts_caps_orders_at_the_configs_largest_limit() {
     // at the largest max_order_notional of the config.
     let seed = "signer default cap";
     let emulator = funded_emulator(seed).await;
+    // The orders below are valued at the larger of their limit and the
+    // mark (the signer's default source is the emulator).
+    emulator
+        .set_price("BTC", rust_decimal::Decimal::from(50_000))
+        .expect("mark");
     let files = HostFiles::new(
         seed,
         &emulator.base_url(),

@@ -226,6 +226,7 @@ async fn a_signer_is_started_once_its_predecessor_lets_go_of_the_socket() {
         passphrase_file: None,
         demo_keys: true,
         default_max_order_notional: None,
+        default_mark_prices: &[],
     };
     let signer = SignerProcess::start(&binary, spec, &socket)
         .await

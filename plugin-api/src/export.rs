@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use abi_stable::prefix_type::WithMetadata;
 use abi_stable::sabi_trait::TD_Opaque;
-use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RVec};
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString, RVec};
 
 use crate::{
     Answer, ExchangeSession, ExchangeSession_TO, Manifest, Operation, Operation_NE, Output_NE,
@@ -85,6 +85,9 @@ pub trait Exchange: Send + Sized + 'static {
     fn next_wakeup(&self) -> Option<u64> {
         None
     }
+
+    /// See [`ExchangeSession::mark_source`].
+    fn mark_source(&self) -> Option<String>;
 }
 
 /// Runs `call`, turning a panic into a `PANICKED` error.
@@ -205,6 +208,13 @@ impl<E: Exchange> ExchangeSession for Guarded<E> {
     fn next_wakeup(&self) -> ROption<u64> {
         match catch_unwind(AssertUnwindSafe(|| self.0.next_wakeup())) {
             Ok(wakeup) => wakeup.into(),
+            Err(_) => ROption::RNone,
+        }
+    }
+
+    fn mark_source(&self) -> ROption<RString> {
+        match catch_unwind(AssertUnwindSafe(|| self.0.mark_source())) {
+            Ok(url) => url.map(RString::from).into(),
             Err(_) => ROption::RNone,
         }
     }

@@ -335,6 +335,11 @@ impl PluginInstance {
     pub fn next_wakeup(&self) -> Option<u64> {
         self.session().next_wakeup().into_option()
     }
+
+    /// See [`ExchangeSession::mark_source`](crate::ExchangeSession::mark_source).
+    pub fn mark_source(&self) -> Option<String> {
+        self.session().mark_source().into_option().map(String::from)
+    }
 }
 
 impl fmt::Debug for PluginInstance {

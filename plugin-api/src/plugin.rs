@@ -3,7 +3,7 @@
 
 use abi_stable::library::RootModule;
 use abi_stable::sabi_types::VersionStrings;
-use abi_stable::std_types::{RBox, ROption, RResult, RSlice, RStr, RVec};
+use abi_stable::std_types::{RBox, ROption, RResult, RSlice, RStr, RString, RVec};
 use abi_stable::{StableAbi, declare_root_module_statics, package_version_strings, sabi_trait};
 
 use crate::{Answer, Manifest, Operation_NE, Output_NE, PluginError, RequestContext, Stream};
@@ -86,8 +86,14 @@ pub trait ExchangeSession: Send {
 
     /// When the session next wants [`on_timer`](Self::on_timer), ms; `None`
     /// for never. Asked after every call.
-    #[sabi(last_prefix_field)]
     fn next_wakeup(&self) -> ROption<u64>;
+
+    /// The base URL of the venue's public REST API for the deployment this
+    /// session trades on (`https://api.bybit.com`), from which a signer
+    /// fetches every market's mark itself to value orders; `None` where
+    /// the venue has none a signer reads.
+    #[sabi(last_prefix_field)]
+    fn mark_source(&self) -> ROption<RString>;
 }
 
 /// A boxed session.

@@ -130,6 +130,14 @@ pub struct KeysArg {
     /// largest `max_order_notional` of its config to the signer it starts.
     #[arg(long, value_name = "DECIMAL", value_parser = parse_notional)]
     pub default_max_order_notional: Option<Decimal>,
+    /// Values at the mark, fetched from URL (a venue's public REST API),
+    /// the orders of the key a scheme's requests use — by name after `:`,
+    /// or the only key of the scheme's venue — where its policy caps the
+    /// notional and names no `[mark_prices]` of its own; repeatable.
+    /// connector-host passes each exchange's public REST URL to the signer
+    /// it starts.
+    #[arg(long, value_name = "SCHEME[:KEY]=URL")]
+    pub default_mark_prices: Vec<marks::DefaultMarks>,
     /// How key files are unlocked.
     #[command(flatten)]
     pub unlock: UnlockArgs,
@@ -287,7 +295,8 @@ pub enum CliError {
     /// The socket.
     #[error(transparent)]
     Serve(#[from] ServeError),
-    /// Mark prices cannot be fetched at all.
+    /// Mark prices cannot be set up (two default sources for one key) or
+    /// fetched at all.
     #[error("{0}")]
     Marks(String),
     /// The approveAgent action could not be hashed.
@@ -430,6 +439,9 @@ fn load_keyring(keys: &KeysArg) -> Result<Keyring, CliError> {
     if let Some(max) = keys.default_max_order_notional {
         keyring.default_max_order_notional(max);
     }
+    keyring
+        .default_mark_prices(&keys.default_mark_prices)
+        .map_err(CliError::Marks)?;
     Ok(keyring)
 }
 
@@ -455,7 +467,8 @@ fn serve(
     if let Err(error) = signer.keyring().lock_in_memory() {
         tracing::warn!(
             %error,
-            "cannot lock the keys in memory; they may be written to swap (raise RLIMIT_MEMLOCK,              `LimitMEMLOCK=` under systemd)"
+            "cannot lock the keys in memory; they may be written to swap (raise RLIMIT_MEMLOCK, \
+             `LimitMEMLOCK=` under systemd)"
         );
     }
     runtime(tokio::runtime::Builder::new_multi_thread())?.block_on(async {

@@ -24,6 +24,7 @@
 //! A single Hyperliquid key file (`--key-file`) is a keyring of one key
 //! named `default`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::Signer as _;
@@ -36,6 +37,7 @@ use zeroize::Zeroizing;
 
 use crate::hardening::lock_in_memory;
 use crate::key::{KeyFileError, Unlock, load_ed25519, load_hmac_secret, load_key};
+use crate::marks::{DefaultMarks, MarkSource};
 use crate::policy::{KeyPolicy, api, hyperliquid};
 use crate::protocol::Signed;
 use crate::schemes::{Refusal, Scheme, Venue};
@@ -283,6 +285,38 @@ impl Keyring {
         for key in &mut self.keys {
             key.policy.default_max_order_notional(max);
         }
+    }
+
+    /// Values at the mark the orders of each key a default names (by name,
+    /// or the only key of its scheme's venue) whose policy caps the notional
+    /// and names no `[mark_prices]` of its own. A key two defaults give
+    /// different sources is an error; a default naming no key here is left
+    /// unused.
+    pub fn default_mark_prices(&mut self, defaults: &[DefaultMarks]) -> Result<(), String> {
+        let mut chosen: BTreeMap<String, &MarkSource> = BTreeMap::new();
+        for default in defaults {
+            let Ok(key) = self.find(default.key.as_deref(), default.scheme) else {
+                continue;
+            };
+            match chosen.get(&key.name) {
+                Some(source) if **source != default.source => {
+                    return Err(format!(
+                        "key {:?} is given two default mark sources: {} and {}",
+                        key.name, source.url, default.source.url
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    chosen.insert(key.name.clone(), &default.source);
+                }
+            }
+        }
+        for key in &mut self.keys {
+            if let Some(source) = chosen.get(&key.name) {
+                key.policy.default_mark_prices(source);
+            }
+        }
+        Ok(())
     }
 
     /// Every key.

@@ -18,7 +18,9 @@ use crate::commands::{
 use crate::config::{self, Config, ConfigErrors};
 use crate::order::ClientIdGenerator;
 use crate::publisher::{Publisher, PublisherError, StatusPublisher};
-use crate::signer::{SignerClient, SignerProcess, SpawnError, SupervisedSigner, signer_binary};
+use crate::signer::{
+    DefaultMarks, SignerClient, SignerProcess, SpawnError, SupervisedSigner, signer_binary,
+};
 use crate::trading::Trading;
 
 /// Pause between binding the publisher and publishing anything.
@@ -172,9 +174,11 @@ pub async fn run(
     let status = StatusPublisher::new(publisher.clone());
     status.config_loaded(config_file, &config.summary());
     status.plugins(&plugins);
+    let default_marks = plugins.mark_sources(&config);
     let signer_process = match config.spawned_signer() {
-        Some(spec) => {
-            log_signer_cap(spec.default_max_order_notional);
+        Some(mut spec) => {
+            spec.default_mark_prices = &default_marks;
+            log_signer_cap(spec.default_max_order_notional, &default_marks);
             Some(supervise_signer(
                 SignerProcess::start(&signer_binary(), spec, &config.signer.socket).await?,
                 &status,
@@ -362,15 +366,27 @@ pub async fn run(
 /// Watches the signer the host started: its exit is logged as an error and
 /// published (`host.status.signer`), and from then on no order can be
 /// signed — the client is pinned to its pid — until the host is restarted.
-/// Says what the signer this host starts caps orders at, by default.
-fn log_signer_cap(cap: Option<rust_decimal::Decimal>) {
+/// Says what the signer this host starts caps orders at, and where it
+/// values them at the mark, by default.
+fn log_signer_cap(cap: Option<rust_decimal::Decimal>, marks: &[DefaultMarks]) {
+    let urls: std::collections::BTreeSet<&str> = marks.iter().map(|m| m.url.as_str()).collect();
+    if !urls.is_empty() {
+        info!(
+            sources = ?urls,
+            "the signer values orders at the worse of limit and mark where a key's policy caps \
+             the notional, the marks fetched from each exchange's venue unless the key's policy \
+             names its own source"
+        );
+    }
     match cap {
         Some(cap) => info!(
             %cap,
-            "the signer refuses any order above the largest max_order_notional of the config,              unless a key's policy sets its own cap"
+            "the signer refuses any order above the largest max_order_notional of the config, \
+             unless a key's policy sets its own cap"
         ),
         None => warn!(
-            "a market has no max_order_notional: the signer caps orders only where a key's              policy does"
+            "a market has no max_order_notional: the signer caps orders only where a key's \
+             policy does"
         ),
     }
 }

@@ -252,6 +252,7 @@ impl Config {
             passphrase_file: self.signer.spawn_passphrase_file.as_deref(),
             demo_keys: self.stays_on_this_machine(),
             default_max_order_notional: self.largest_order_notional(),
+            default_mark_prices: &[],
         })
     }
 

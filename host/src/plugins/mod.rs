@@ -10,6 +10,7 @@ use plugin_api::{LoadError, LoadedPlugin, PluginErrorKind};
 use tracing::{debug, info, warn};
 
 use crate::config::{Config, KeyPath};
+use crate::signer::DefaultMarks;
 use pins::Pins;
 
 /// The plugins found in a folder.
@@ -138,6 +139,37 @@ impl PluginSet {
             }
         }
         problems
+    }
+
+    /// Where a signer can fetch the marks of each exchange's key: the public
+    /// REST URL its plugin names for its settings, for each scheme the
+    /// plugin signs with. Exchanges whose plugin is missing, refuses its
+    /// settings or names no URL have none.
+    pub fn mark_sources(&self, config: &Config) -> Vec<DefaultMarks> {
+        let mut sources = Vec::new();
+        for exchange in &config.exchanges {
+            let Some(plugin) = self.loaded.get(&exchange.plugin) else {
+                continue;
+            };
+            let Some(url) = plugin
+                .instantiate(&exchange.plugin_settings())
+                .ok()
+                .and_then(|session| session.mark_source())
+            else {
+                continue;
+            };
+            for scheme in &plugin.manifest.signing_schemes {
+                let source = DefaultMarks {
+                    scheme: scheme.to_string(),
+                    key: exchange.signer_key.clone(),
+                    url: url.clone(),
+                };
+                if !sources.contains(&source) {
+                    sources.push(source);
+                }
+            }
+        }
+        sources
     }
 
     /// Loaded plugins sorted by exchange name.

@@ -7,4 +7,6 @@ mod spawn;
 
 pub use client::{SignError, SignatureBytes, SignerClient};
 pub use nonce::{NonceError, NonceSource};
-pub use spawn::{SignerProcess, SpawnError, SpawnKeys, SpawnSpec, SupervisedSigner, signer_binary};
+pub use spawn::{
+    DefaultMarks, SignerProcess, SpawnError, SpawnKeys, SpawnSpec, SupervisedSigner, signer_binary,
+};

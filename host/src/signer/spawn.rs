@@ -149,6 +149,32 @@ pub struct SpawnSpec<'a> {
     /// The notional cap of every key whose policy sets none
     /// (`--default-max-order-notional`).
     pub default_max_order_notional: Option<rust_decimal::Decimal>,
+    /// Where each exchange's key is valued at the mark when its policy
+    /// names no source (`--default-mark-prices`).
+    pub default_mark_prices: &'a [DefaultMarks],
+}
+
+/// Where the signer fetches the marks of the key an exchange signs with:
+/// its venue's public REST API, as the exchange's plugin names it for its
+/// settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultMarks {
+    /// A signing scheme of the exchange (from its plugin's manifest).
+    pub scheme: String,
+    /// The key the exchange names (`signer_key`), if it names one.
+    pub key: Option<String>,
+    /// The venue's public REST base URL.
+    pub url: String,
+}
+
+impl DefaultMarks {
+    /// The argument of `--default-mark-prices`.
+    fn arg(&self) -> String {
+        match &self.key {
+            Some(key) => format!("{}:{key}={}", self.scheme, self.url),
+            None => format!("{}={}", self.scheme, self.url),
+        }
+    }
 }
 
 impl SpawnSpec<'_> {
@@ -167,6 +193,9 @@ impl SpawnSpec<'_> {
             command
                 .arg("--default-max-order-notional")
                 .arg(max.to_string());
+        }
+        for marks in self.default_mark_prices {
+            command.arg("--default-mark-prices").arg(marks.arg());
         }
     }
 }

@@ -159,6 +159,10 @@ impl Binance {
 }
 
 impl Exchange for Binance {
+    fn mark_source(&self) -> Option<String> {
+        Some(self.config.api_url.clone())
+    }
+
     fn manifest() -> Manifest {
         crate::manifest::manifest()
     }

@@ -192,6 +192,10 @@ impl Bybit {
 }
 
 impl Exchange for Bybit {
+    fn mark_source(&self) -> Option<String> {
+        Some(self.config.api_url.clone())
+    }
+
     fn manifest() -> Manifest {
         manifest::manifest()
     }

@@ -85,6 +85,10 @@ impl Hyperliquid {
 }
 
 impl Exchange for Hyperliquid {
+    fn mark_source(&self) -> Option<String> {
+        Some(self.config.rest_url.clone())
+    }
+
     fn manifest() -> Manifest {
         manifest::manifest()
     }

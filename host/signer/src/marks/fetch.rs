@@ -1,9 +1,34 @@
 //! Each venue's public endpoint for every market's mark, as the venue's
 //! core crate names and reads it.
 
+use std::time::Duration;
+
 use rust_decimal::Decimal;
 
 use crate::schemes::Venue;
+
+/// Why a fetch failed, and how long the venue asked to be left alone: the
+/// `Retry-After` of a rate-limit (429) or ban (418) answer — the signer's
+/// fetches share the host's address, and a ban grows while it is ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What went wrong, with the URL.
+    pub why: String,
+    /// Wait this long before the next fetch.
+    pub retry_after: Option<Duration>,
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Failure {
+        Failure {
+            why,
+            retry_after: None,
+        }
+    }
+}
+
+/// How long to stay away after a 429 or 418 without a `Retry-After`.
+const DEFAULT_BACK_OFF: Duration = Duration::from_secs(60);
 
 /// Every mark `venue` serves at `url`, keyed as the key's policy names
 /// markets (a symbol, or a Hyperliquid asset id).
@@ -11,7 +36,7 @@ pub(super) async fn marks(
     client: &reqwest::Client,
     venue: Venue,
     url: &str,
-) -> Result<Vec<(String, Decimal)>, String> {
+) -> Result<Vec<(String, Decimal)>, Failure> {
     match venue {
         Venue::Hyperliquid => {
             let info = format!("{url}/info");
@@ -31,7 +56,7 @@ pub(super) async fn marks(
                 &format!("{url}{}", binance_core::marks::MARK_PRICES_PATH),
             )
             .await?;
-            binance_core::marks::mark_prices(&body).map_err(|e| e.to_string())
+            binance_core::marks::mark_prices(&body).map_err(|e| Failure::from(e.to_string()))
         }
         Venue::Bybit => {
             let body = get(
@@ -39,12 +64,12 @@ pub(super) async fn marks(
                 &format!("{url}{}", bybit_core::marks::MARK_PRICES_PATH),
             )
             .await?;
-            bybit_core::marks::mark_prices(&body).map_err(|e| e.to_string())
+            bybit_core::marks::mark_prices(&body).map_err(|e| Failure::from(e.to_string()))
         }
     }
 }
 
-async fn post(client: &reqwest::Client, url: &str, body: &'static str) -> Result<String, String> {
+async fn post(client: &reqwest::Client, url: &str, body: &'static str) -> Result<String, Failure> {
     let request = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -52,17 +77,25 @@ async fn post(client: &reqwest::Client, url: &str, body: &'static str) -> Result
     answer(url, request).await
 }
 
-async fn get(client: &reqwest::Client, url: &str) -> Result<String, String> {
+async fn get(client: &reqwest::Client, url: &str) -> Result<String, Failure> {
     answer(url, client.get(url)).await
 }
 
 /// The body of a 2xx answer; otherwise what went wrong, with the URL.
-async fn answer(url: &str, request: reqwest::RequestBuilder) -> Result<String, String> {
+async fn answer(url: &str, request: reqwest::RequestBuilder) -> Result<String, Failure> {
     let response = request
         .send()
         .await
         .map_err(|error| format!("{url}: {error}"))?;
     let status = response.status();
+    let retry_after = matches!(status.as_u16(), 418 | 429).then(|| {
+        response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .map_or(DEFAULT_BACK_OFF, Duration::from_secs)
+    });
     let body = response
         .text()
         .await
@@ -71,6 +104,9 @@ async fn answer(url: &str, request: reqwest::RequestBuilder) -> Result<String, S
         Ok(body)
     } else {
         let start: String = body.chars().take(200).collect();
-        Err(format!("{url}: HTTP {status}: {start}"))
+        Err(Failure {
+            why: format!("{url}: HTTP {status}: {start}"),
+            retry_after,
+        })
     }
 }

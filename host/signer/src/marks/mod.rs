@@ -18,12 +18,15 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 
 use crate::keyring::Keyring;
-use crate::schemes::Venue;
+use crate::schemes::{Scheme, Venue};
 
-/// Default `refresh_ms`: how often every mark is fetched.
-pub const DEFAULT_REFRESH_MS: u64 = 1_000;
+/// Default `refresh_ms`: how often every mark is fetched. The fetches share
+/// the host's address and its venues' per-address budgets: Hyperliquid's
+/// two context requests weigh 40 of 1,200 a minute, so every 30 s is under
+/// 7 % of it (every second would be twice the whole budget).
+pub const DEFAULT_REFRESH_MS: u64 = 30_000;
 /// Default `max_age_ms`: how old a mark may be when an order is valued.
-pub const DEFAULT_MAX_AGE_MS: u64 = 5_000;
+pub const DEFAULT_MAX_AGE_MS: u64 = 120_000;
 
 /// Where and how often a key's marks are fetched (`[mark_prices]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +83,51 @@ impl MarkPricesTable {
             url,
             refresh_ms,
             max_age_ms,
+        })
+    }
+}
+
+/// A mark source for the key an exchange signs with, where its policy names
+/// none (`--default-mark-prices SCHEME[:KEY]=URL`): connector-host passes
+/// the public REST URL of each exchange it trades to the signer it starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultMarks {
+    /// The scheme the exchange's requests use.
+    pub scheme: Scheme,
+    /// The key the exchange names; `None`: the only key of the scheme's
+    /// venue.
+    pub key: Option<String>,
+    /// Where the marks come from (the default refresh and age).
+    pub source: MarkSource,
+}
+
+impl std::str::FromStr for DefaultMarks {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<DefaultMarks, String> {
+        let (target, url) = text
+            .split_once('=')
+            .ok_or_else(|| format!("{text:?} is not SCHEME=URL or SCHEME:KEY=URL"))?;
+        let (scheme, key) = match target.split_once(':') {
+            Some((_, "")) => return Err(format!("{text:?} names an empty key")),
+            Some((scheme, key)) => (scheme, Some(key.to_owned())),
+            None => (target, None),
+        };
+        let scheme = Scheme::from_name(scheme).ok_or_else(|| {
+            format!(
+                "unknown scheme {scheme:?} (schemes: {})",
+                crate::schemes::scheme_names()
+            )
+        })?;
+        let table = MarkPricesTable {
+            url: url.to_owned(),
+            refresh_ms: None,
+            max_age_ms: None,
+        };
+        Ok(DefaultMarks {
+            scheme,
+            key,
+            source: table.source()?,
         })
     }
 }
@@ -197,21 +245,26 @@ impl MarkValuation {
     }
 
     /// Fetches every mark from the venue once, and records the outcome.
-    pub async fn refresh(&self, client: &reqwest::Client, venue: Venue) -> Result<(), String> {
+    pub(crate) async fn refresh(
+        &self,
+        client: &reqwest::Client,
+        venue: Venue,
+    ) -> Result<(), fetch::Failure> {
         match fetch::marks(client, venue, &self.source.url).await {
             Ok(prices) => {
                 self.update(prices, crate::handler::now_ms());
                 Ok(())
             }
-            Err(why) => {
-                self.failed(why.clone());
-                Err(why)
+            Err(failure) => {
+                self.failed(failure.why.clone());
+                Err(failure)
             }
         }
     }
 
-    /// Refreshes the marks every `refresh_ms`, for ever; a failure is logged
-    /// once when it starts (`failing`: it has) and once when it ends.
+    /// Refreshes the marks every `refresh_ms`, for ever, staying away as
+    /// long as a rate-limit or ban answer asks; a failure is logged once
+    /// when it starts (`failing`: it has) and once when it ends.
     async fn keep_fresh(
         self,
         client: reqwest::Client,
@@ -230,11 +283,21 @@ impl MarkValuation {
                     tracing::info!(key, url = %self.source.url, "mark prices fetched again");
                 }
                 Ok(()) => {}
-                Err(why) if !failing => {
-                    failing = true;
-                    warn_unfetched(&key, &why);
+                Err(failure) => {
+                    if !failing {
+                        failing = true;
+                        warn_unfetched(&key, &failure.why);
+                    }
+                    if let Some(wait) = failure.retry_after {
+                        tracing::warn!(
+                            key,
+                            ?wait,
+                            "the venue asks the signer to wait; no mark is fetched until then"
+                        );
+                        tokio::time::sleep(wait).await;
+                        ticks.reset();
+                    }
                 }
-                Err(_) => {}
             }
         }
     }
@@ -265,8 +328,8 @@ pub async fn start(keyring: &Keyring, keep_fresh: bool) -> Result<(), String> {
         let (valuation, venue, name) = (valuation.clone(), key.venue, key.name.clone());
         first.push(tokio::spawn(async move {
             let fetched = valuation.refresh(&client, venue).await;
-            if let Err(why) = &fetched {
-                warn_unfetched(&name, why);
+            if let Err(failure) = &fetched {
+                warn_unfetched(&name, &failure.why);
             }
             if keep_fresh {
                 tokio::spawn(valuation.keep_fresh(client, venue, name, fetched.is_err()));
@@ -343,7 +406,7 @@ mod tests {
              (rule: max_order_notional, valued at the mark)"
         );
         marks.update([("BTC".to_owned(), Decimal::from(90_000))], 1_000);
-        assert_eq!(marks.mark("BTC", 6_000), Ok(Decimal::from(90_000)));
+        assert_eq!(marks.mark("BTC", 121_000), Ok(Decimal::from(90_000)));
         assert!(
             marks
                 .mark("ETH", 1_000)
@@ -353,8 +416,8 @@ mod tests {
         );
         marks.failed("connection refused".to_owned());
         assert_eq!(
-            marks.mark("BTC", 6_001).unwrap_err().why,
-            "fresher than 5000 ms: the last is 5001 ms old (the last fetch failed: connection refused)"
+            marks.mark("BTC", 121_001).unwrap_err().why,
+            "fresher than 120000 ms: the last is 120001 ms old (the last fetch failed: connection refused)"
         );
     }
 }

@@ -115,7 +115,7 @@ pub struct Policy {
     max_validity_ms: u64,
     max_leverage: Option<Decimal>,
     max_order_size: std::collections::BTreeMap<String, Decimal>,
-    mark_prices: Option<MarkValuation>,
+    pub(super) mark_prices: Option<MarkValuation>,
 }
 
 /// The policy table as written: every key optional, unknown keys refused.

@@ -34,7 +34,7 @@ pub struct Policy {
     max_leverage: Option<u32>,
     nonce_window_ms: Option<u64>,
     max_expiry_ms: Option<u64>,
-    mark_prices: Option<MarkValuation>,
+    pub(super) mark_prices: Option<MarkValuation>,
 }
 
 /// The policy file as written: every key optional, unknown keys refused.

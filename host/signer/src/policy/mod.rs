@@ -18,7 +18,7 @@ use std::fmt;
 
 use rust_decimal::Decimal;
 
-use crate::marks::{MarkPricesTable, MarkValuation, NoMark};
+use crate::marks::{MarkPricesTable, MarkSource, MarkValuation, NoMark};
 
 /// A key's rules.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,18 @@ impl KeyPolicy {
             KeyPolicy::Api(policy) => &mut policy.max_order_notional,
         };
         cap.get_or_insert(NotionalCap { max, own: false });
+    }
+
+    /// Values orders at the mark, fetched from `source`, when the policy
+    /// caps the notional and names no mark source of its own.
+    pub fn default_mark_prices(&mut self, source: &MarkSource) {
+        let (marks, cap) = match self {
+            KeyPolicy::Hyperliquid(policy) => (&mut policy.mark_prices, policy.max_order_notional),
+            KeyPolicy::Api(policy) => (&mut policy.mark_prices, policy.max_order_notional),
+        };
+        if cap.is_some() && marks.is_none() {
+            *marks = Some(MarkValuation::new(source.clone()));
+        }
     }
 
     /// One line describing the rules in force, for the startup log.

@@ -435,3 +435,104 @@ fn a_default_notional_cap_applies_to_keys_without_their_own() {
         "{refused:?}"
     );
 }
+
+/// `--default-mark-prices` values at a venue's marks the keys whose policy
+/// caps the notional and names no source of its own; a key's own source and
+/// a key without a cap are left alone, and one key given two sources is an
+/// error.
+#[test]
+fn default_mark_sources_apply_to_capped_keys_without_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["own", "capped", "uncapped"] {
+        write_file(dir.path(), &format!("{name}.secret"), "secret", 0o600);
+    }
+    let keyring = write_file(
+        dir.path(),
+        "keyring.toml",
+        r#"
+        [[key]]
+        name = "own"
+        venue = "bybit"
+        algorithm = "hmac-sha256"
+        api_key = "a"
+        file = "own.secret"
+        [key.policy]
+        max_order_notional = "5000"
+        [key.policy.mark_prices]
+        url = "http://127.0.0.1:1/own"
+
+        [[key]]
+        name = "capped"
+        venue = "bybit"
+        algorithm = "hmac-sha256"
+        api_key = "b"
+        file = "capped.secret"
+        [key.policy]
+        max_order_notional = "5000"
+
+        [[key]]
+        name = "uncapped"
+        venue = "binance-usdm"
+        algorithm = "hmac-sha256"
+        api_key = "c"
+        file = "uncapped.secret"
+        "#,
+        0o600,
+    );
+    let listed = |defaults: &[&str]| {
+        let mut command = binary();
+        command
+            .args(["keys", "--allow-demo-keys", "--keyring"])
+            .arg(&keyring);
+        for default in defaults {
+            command.arg("--default-mark-prices").arg(default);
+        }
+        command.output().unwrap()
+    };
+    let output = listed(&[
+        "bybit-rest:own=http://127.0.0.1:2",
+        "bybit-rest:capped=http://127.0.0.1:3/",
+        "bybit-ws-auth:capped=http://127.0.0.1:3",
+        "binance-rest=http://127.0.0.1:4",
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<_> = text.lines().collect();
+    assert!(
+        lines[0].contains("marks from http://127.0.0.1:1/own every 30000 ms"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("marks from http://127.0.0.1:3 every 30000 ms, at most 120000 ms old"),
+        "{text}"
+    );
+    assert!(!lines[2].contains("marks from"), "{text}");
+
+    for (defaults, expected) in [
+        (
+            &[
+                "bybit-rest:capped=http://127.0.0.1:3",
+                "bybit-ws-auth:capped=http://127.0.0.1:5",
+            ][..],
+            "key \"capped\" is given two default mark sources: http://127.0.0.1:3 and http://127.0.0.1:5",
+        ),
+        (
+            &["nonsense=http://127.0.0.1:3"][..],
+            "unknown scheme \"nonsense\"",
+        ),
+        (
+            &["bybit-rest:=http://127.0.0.1:3"][..],
+            "names an empty key",
+        ),
+        (&["bybit-rest"][..], "is not SCHEME=URL or SCHEME:KEY=URL"),
+        (
+            &["bybit-rest=127.0.0.1:3"][..],
+            "is not an http:// or https:// URL",
+        ),
+    ] {
+        let output = listed(defaults);
+        assert!(!output.status.success(), "{defaults:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{defaults:?}: {stderr}");
+    }
+}
