@@ -370,12 +370,7 @@ fn a_default_notional_cap_applies_to_keys_without_their_own() {
         0o600,
     );
     let listed = |extra: &[&str]| {
-        let output = binary()
-            .args(["keys", "--allow-demo-keys", "--keyring"])
-            .arg(&keyring)
-            .args(extra)
-            .output()
-            .unwrap();
+        let output = list_keys(&keyring, extra);
         assert!(output.status.success(), "{output:?}");
         String::from_utf8(output.stdout).unwrap()
     };
@@ -423,12 +418,7 @@ fn a_default_notional_cap_applies_to_keys_without_their_own() {
         refused.message
     );
 
-    let refused = binary()
-        .args(["keys", "--allow-demo-keys", "--keyring"])
-        .arg(&keyring)
-        .arg("--default-max-order-notional=0")
-        .output()
-        .unwrap();
+    let refused = list_keys(&keyring, &["--default-max-order-notional=0"]);
     assert!(!refused.status.success());
     assert!(
         String::from_utf8_lossy(&refused.stderr).contains("\"0\" is not a positive decimal"),
@@ -480,14 +470,11 @@ fn default_mark_sources_apply_to_capped_keys_without_their_own() {
         0o600,
     );
     let listed = |defaults: &[&str]| {
-        let mut command = binary();
-        command
-            .args(["keys", "--allow-demo-keys", "--keyring"])
-            .arg(&keyring);
-        for default in defaults {
-            command.arg("--default-mark-prices").arg(default);
-        }
-        command.output().unwrap()
+        let extra: Vec<&str> = defaults
+            .iter()
+            .flat_map(|default| ["--default-mark-prices", default])
+            .collect();
+        list_keys(&keyring, &extra)
     };
     let output = listed(&[
         "bybit-rest:own=http://127.0.0.1:2",
@@ -535,4 +522,14 @@ fn default_mark_sources_apply_to_capped_keys_without_their_own() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{defaults:?}: {stderr}");
     }
+}
+
+/// `connector-signer keys` for `keyring`, with `extra` arguments.
+fn list_keys(keyring: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    binary()
+        .args(["keys", "--allow-demo-keys", "--keyring"])
+        .arg(keyring)
+        .args(extra)
+        .output()
+        .unwrap()
 }
