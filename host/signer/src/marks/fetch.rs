@@ -110,3 +110,42 @@ async fn answer(url: &str, request: reqwest::RequestBuilder) -> Result<String, F
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server on loopback answering one request with `head` (status line
+    /// and headers); the URL to ask.
+    async fn answering(head: &'static str) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let answer = format!("{head}\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbusy");
+            stream.write_all(answer.as_bytes()).await.unwrap();
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_rate_limit_or_ban_says_how_long_to_stay_away() {
+        let client = super::super::client(Duration::from_secs(5)).unwrap();
+        for (head, wait) in [
+            ("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7", Some(7)),
+            (
+                "HTTP/1.1 418 I'm a teapot",
+                Some(DEFAULT_BACK_OFF.as_secs()),
+            ),
+            ("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 7", None),
+        ] {
+            let url = answering(head).await;
+            let failure = marks(&client, Venue::Bybit, &url).await.unwrap_err();
+            assert_eq!(failure.retry_after, wait.map(Duration::from_secs), "{head}");
+            assert!(failure.why.contains(": busy"), "{}", failure.why);
+        }
+    }
+}
